@@ -1,0 +1,488 @@
+"""Reverse-mode automatic differentiation: ``Tensor``, ``Function`` and ``backward``.
+
+A ``Tensor`` wraps an array. Every operation on tensors is a ``Function`` node: its
+``forward`` computes the output from plain arrays and saves what the backward pass needs;
+its ``backward`` turns the gradient of the loss with respect to the output into the
+gradient with respect to each input (local gradient times upstream gradient, the chain
+rule). ``loss.backward()`` visits the nodes in reverse topological order, so a node runs
+only after every consumer of its output has sent its gradient; gradients arriving from
+several consumers are summed.
+
+Only leaf tensors (those built by the user, such as parameters) keep ``.grad`` after
+``backward``, as in PyTorch; call ``t.retain_grad()`` to keep an intermediate one.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Iterator, Sequence
+
+import numpy as np
+
+from .backend import get_default_dtype, to_numpy, xp
+
+_grad_enabled = True
+
+
+def is_grad_enabled() -> bool:
+    """Whether new operations are being recorded for ``backward``."""
+    return _grad_enabled
+
+
+class no_grad(contextlib.ContextDecorator):
+    """Context manager (and decorator) that stops recording operations.
+
+    Inside it no graph is built and no Function saves arrays for a backward pass, which
+    is what evaluation and optimizer updates need.
+    """
+
+    def __enter__(self) -> None:
+        global _grad_enabled
+        self._previous = _grad_enabled
+        _grad_enabled = False
+
+    def __exit__(self, *exc) -> None:
+        global _grad_enabled
+        _grad_enabled = self._previous
+
+
+def unbroadcast(grad, shape: tuple[int, ...]):
+    """Sum ``grad`` over the axes that broadcasting expanded, giving an array of ``shape``.
+
+    If ``x`` of shape ``shape`` was broadcast to ``grad.shape`` in the forward pass, each
+    element of ``x`` was used once per position along the expanded axes, so its gradient
+    is the sum over those axes: leading axes that were added, and axes of size 1.
+    """
+    if grad.shape == shape:
+        return grad
+    extra = grad.ndim - len(shape)
+    axes = tuple(range(extra)) + tuple(
+        extra + i for i, size in enumerate(shape) if size == 1 and grad.shape[extra + i] != 1
+    )
+    return grad.sum(axis=axes, keepdims=True).reshape(shape)
+
+
+class Function:
+    """One node of the computational graph.
+
+    Subclasses implement ``forward(*arrays, **options)`` returning an array, and
+    ``backward(grad_out)`` returning one gradient per tensor input (``None`` for inputs
+    that need none). ``Function.apply`` connects them to tensors. A Function saves what
+    its backward needs as attributes named for what they are (``self.x_hat``).
+    """
+
+    __slots__ = ("parents", "needs_input_grad", "__dict__")
+
+    def __init__(self, parents: tuple[Tensor, ...]):
+        self.parents = parents
+        self.needs_input_grad = tuple(p.requires_grad for p in parents)
+
+    def forward(self, *arrays, **options):
+        raise NotImplementedError
+
+    def backward(self, grad_out):
+        raise NotImplementedError
+
+    @classmethod
+    def apply(cls, *inputs, **options) -> Tensor:
+        """Run the op on ``inputs`` (tensors or arrays) and record it in the graph."""
+        parents = tuple(x if isinstance(x, Tensor) else Tensor(x) for x in inputs)
+        node = cls(parents)
+        out = Tensor._wrap(node.forward(*(p.data for p in parents), **options))
+        if _grad_enabled and any(node.needs_input_grad):
+            out.requires_grad = True
+            out._node = node
+        return out
+
+
+class Tensor:
+    """An array with an optional gradient and a link to the Function that made it.
+
+    Attributes
+    ----------
+    data : ndarray
+        The value, an array of the active backend (``visiongrad.backend.xp``).
+    grad : ndarray or None
+        d(loss)/d(self) after ``backward``, the same shape as ``data``.
+    requires_grad : bool
+        Whether gradients flow to this tensor.
+    """
+
+    __slots__ = ("data", "grad", "requires_grad", "_node", "_retains_grad", "name")
+    __array_priority__ = 1000  # ndarray <op> Tensor defers to Tensor's reflected operator
+
+    def __init__(self, data, requires_grad: bool = False, dtype=None, name: str | None = None):
+        if isinstance(data, Tensor):
+            data = data.data
+        if dtype is None and not isinstance(data, (np.ndarray, np.generic)):
+            data = xp.asarray(data)
+            if data.dtype.kind == "f" or (requires_grad and data.dtype.kind in "biu"):
+                dtype = get_default_dtype()
+        self.data = xp.asarray(data, dtype=dtype)
+        if requires_grad and self.data.dtype.kind != "f":
+            raise TypeError(f"only floating tensors can require gradients, got {self.dtype}")
+        self.grad = None
+        self.requires_grad = requires_grad
+        self._node: Function | None = None
+        self._retains_grad = False
+        self.name = name
+
+    @classmethod
+    def _wrap(cls, array) -> Tensor:
+        """A new tensor around an op's output array, without conversion."""
+        out = cls.__new__(cls)
+        out.data, out.grad, out.requires_grad = array, None, False
+        out._node, out._retains_grad, out.name = None, False, None
+        return out
+
+    # ----- properties ---------------------------------------------------------------
+    shape = property(lambda self: self.data.shape)
+    ndim = property(lambda self: self.data.ndim)
+    dtype = property(lambda self: self.data.dtype)
+    size = property(lambda self: self.data.size)
+    is_leaf = property(lambda self: self._node is None)
+
+    def __len__(self) -> int:
+        return len(self.data)
+
+    def __repr__(self) -> str:
+        grad = ", requires_grad=True" if self.requires_grad else ""
+        op = f", op={type(self._node).__name__}" if self._node is not None else ""
+        return f"Tensor({np.array2string(to_numpy(self.data), precision=4)}{grad}{op})"
+
+    def numpy(self) -> np.ndarray:
+        """The value as a NumPy array (shares memory on the CPU)."""
+        return to_numpy(self.data)
+
+    def item(self) -> float:
+        """The value of a one-element tensor as a Python number."""
+        if self.data.size != 1:
+            raise ValueError(f"item() needs a tensor with one element, got shape {self.shape}")
+        return self.data.item()
+
+    def detach(self) -> Tensor:
+        """A tensor sharing this value but cut from the graph."""
+        return Tensor._wrap(self.data)
+
+    def astype(self, dtype) -> Tensor:
+        """A copy converted to ``dtype`` (differentiable between floating types)."""
+        return _math.Cast.apply(self, dtype=np.dtype(dtype))
+
+    def retain_grad(self) -> Tensor:
+        """Keep this non-leaf tensor's ``.grad`` after ``backward`` (for inspection)."""
+        self._retains_grad = True
+        return self
+
+    def zero_grad(self) -> None:
+        self.grad = None
+
+    # ----- backward ----------------------------------------------------------------
+    def backward(self, gradient=None, retain_graph: bool = False) -> None:
+        """Compute d(self)/d(leaf) for every leaf that requires a gradient.
+
+        Parameters
+        ----------
+        gradient : array, optional
+            d(loss)/d(self). Required unless ``self`` holds a single element (then 1).
+        retain_graph : bool
+            Keep the graph (and the arrays its nodes saved) so that ``backward`` can run
+            again or the graph can be drawn; by default it is released.
+        """
+        if not self.requires_grad:
+            raise RuntimeError("backward() on a tensor that does not require a gradient")
+        if gradient is None:
+            if self.data.size != 1:
+                raise RuntimeError(
+                    f"backward() on a non-scalar tensor of shape {self.shape} needs a "
+                    "gradient argument of the same shape (d(loss)/d(this tensor))"
+                )
+            gradient = xp.ones_like(self.data)
+        else:
+            gradient = xp.asarray(gradient.data if isinstance(gradient, Tensor) else gradient,
+                                  dtype=self.dtype)
+            if gradient.shape != self.shape:
+                raise ValueError(
+                    f"gradient shape {gradient.shape} does not match tensor shape {self.shape}"
+                )
+
+        grads = {id(self): gradient}
+        stored = set()
+        for node_tensor in _reverse_topological_order(self):
+            grad = grads.pop(id(node_tensor), None)
+            if grad is None:
+                continue
+            if node_tensor._node is None or node_tensor._retains_grad:
+                node_tensor._accumulate(grad, stored)
+            node = node_tensor._node
+            if node is None:
+                continue
+            parent_grads = node.backward(grad)
+            if not isinstance(parent_grads, tuple):
+                parent_grads = (parent_grads,)
+            for parent, needs, parent_grad in zip(
+                node.parents, node.needs_input_grad, parent_grads, strict=True
+            ):
+                if not needs or parent_grad is None:
+                    continue
+                if parent_grad.shape != parent.shape:
+                    raise RuntimeError(
+                        f"{type(node).__name__}.backward returned a gradient of shape "
+                        f"{parent_grad.shape} for an input of shape {parent.shape}"
+                    )
+                key = id(parent)
+                grads[key] = parent_grad if key not in grads else grads[key] + parent_grad
+            if not retain_graph:
+                node_tensor._node = None
+
+    def _accumulate(self, grad, stored: set) -> None:
+        """Add ``grad`` into ``self.grad``, never aliasing an array another tensor holds."""
+        if self.grad is not None:
+            self.grad = self.grad + grad
+            return
+        if id(grad) in stored:
+            grad = grad.copy()
+        stored.add(id(grad))
+        self.grad = grad
+
+    # ----- operators ---------------------------------------------------------------
+    def _coerce(self, other) -> Tensor:
+        """``other`` as a tensor; Python numbers take this tensor's dtype (no upcast)."""
+        if isinstance(other, Tensor):
+            return other
+        if isinstance(other, (int, float, bool)) and self.dtype.kind == "f":
+            return Tensor._wrap(xp.asarray(other, dtype=self.dtype))
+        return Tensor(other)
+
+    def __add__(self, other):
+        return _math.Add.apply(self, self._coerce(other))
+
+    def __radd__(self, other):
+        return _math.Add.apply(self._coerce(other), self)
+
+    def __sub__(self, other):
+        return _math.Sub.apply(self, self._coerce(other))
+
+    def __rsub__(self, other):
+        return _math.Sub.apply(self._coerce(other), self)
+
+    def __mul__(self, other):
+        return _math.Mul.apply(self, self._coerce(other))
+
+    def __rmul__(self, other):
+        return _math.Mul.apply(self._coerce(other), self)
+
+    def __truediv__(self, other):
+        return _math.Div.apply(self, self._coerce(other))
+
+    def __rtruediv__(self, other):
+        return _math.Div.apply(self._coerce(other), self)
+
+    def __matmul__(self, other):
+        return _linear.MatMul.apply(self, self._coerce(other))
+
+    def __rmatmul__(self, other):
+        return _linear.MatMul.apply(self._coerce(other), self)
+
+    def __pow__(self, exponent):
+        if isinstance(exponent, Tensor):
+            return _math.Pow.apply(self, exponent)
+        return _math.PowScalar.apply(self, exponent=exponent)
+
+    def __rpow__(self, base):
+        return _math.Pow.apply(self._coerce(base), self)
+
+    def __neg__(self):
+        return _math.Neg.apply(self)
+
+    def __getitem__(self, index):
+        if isinstance(index, Tensor):
+            index = index.data
+        elif isinstance(index, tuple):
+            index = tuple(i.data if isinstance(i, Tensor) else i for i in index)
+        return _math.Index.apply(self, index=index)
+
+    def _compare(self, other, op) -> Tensor:
+        other = other.data if isinstance(other, Tensor) else other
+        return Tensor._wrap(op(self.data, other))
+
+    def __eq__(self, other):  # type: ignore[override]
+        return self._compare(other, xp.equal)
+
+    def __ne__(self, other):  # type: ignore[override]
+        return self._compare(other, xp.not_equal)
+
+    def __lt__(self, other):
+        return self._compare(other, xp.less)
+
+    def __le__(self, other):
+        return self._compare(other, xp.less_equal)
+
+    def __gt__(self, other):
+        return self._compare(other, xp.greater)
+
+    def __ge__(self, other):
+        return self._compare(other, xp.greater_equal)
+
+    __hash__ = object.__hash__
+
+    # ----- elementwise functions ---------------------------------------------------
+    def exp(self):
+        return _math.Exp.apply(self)
+
+    def log(self):
+        return _math.Log.apply(self)
+
+    def sqrt(self):
+        return _math.Sqrt.apply(self)
+
+    def abs(self):
+        return _math.Abs.apply(self)
+
+    def clip(self, low=None, high=None):
+        return _math.Clip.apply(self, low=low, high=high)
+
+    # ----- reductions --------------------------------------------------------------
+    def sum(self, axis=None, keepdims: bool = False):
+        return _math.Sum.apply(self, axis=axis, keepdims=keepdims)
+
+    def mean(self, axis=None, keepdims: bool = False):
+        return _math.Mean.apply(self, axis=axis, keepdims=keepdims)
+
+    def max(self, axis=None, keepdims: bool = False):
+        return _math.Max.apply(self, axis=axis, keepdims=keepdims)
+
+    def min(self, axis=None, keepdims: bool = False):
+        return _math.Min.apply(self, axis=axis, keepdims=keepdims)
+
+    def argmax(self, axis=None) -> Tensor:
+        return Tensor._wrap(xp.argmax(self.data, axis=axis))
+
+    # ----- shape -------------------------------------------------------------------
+    def reshape(self, *shape):
+        shape = shape[0] if len(shape) == 1 and isinstance(shape[0], (tuple, list)) else shape
+        return _math.Reshape.apply(self, shape=tuple(shape))
+
+    def flatten(self, start_dim: int = 0):
+        """Merge the axes from ``start_dim`` on into one (``start_dim=1`` keeps the batch)."""
+        return self.reshape(*self.shape[:start_dim], -1)
+
+    def transpose(self, *axes):
+        axes = axes[0] if len(axes) == 1 and isinstance(axes[0], (tuple, list)) else axes
+        return _math.Transpose.apply(self, axes=tuple(axes) if axes else None)
+
+    @property
+    def T(self):
+        return self.transpose()
+
+
+def tensor(data, requires_grad: bool = False, dtype=None) -> Tensor:
+    """Build a tensor. NumPy arrays keep their dtype; Python floats get the default dtype."""
+    return Tensor(data, requires_grad=requires_grad, dtype=dtype)
+
+
+def _reverse_topological_order(root: Tensor) -> list[Tensor]:
+    """Tensors reachable from ``root``, each after all the tensors computed from it.
+
+    Iterative depth-first search with an explicit stack: a recursive one would overflow on
+    a long unrolled recurrent network.
+    """
+    order: list[Tensor] = []
+    visited = {id(root)}
+    stack: list[tuple[Tensor, Iterator[Tensor]]] = [(root, _graph_parents(root))]
+    while stack:
+        tensor_, parents = stack[-1]
+        for parent in parents:
+            if id(parent) not in visited:
+                visited.add(id(parent))
+                stack.append((parent, _graph_parents(parent)))
+                break
+        else:
+            stack.pop()
+            order.append(tensor_)
+    order.reverse()
+    return order
+
+
+def _graph_parents(t: Tensor) -> Iterator[Tensor]:
+    node = t._node
+    if node is None:
+        return iter(())
+    return (p for p, needs in zip(node.parents, node.needs_input_grad) if needs)
+
+
+def graph_nodes(root: Tensor) -> list[Tensor]:
+    """Every tensor in ``root``'s graph that requires a gradient, inputs first."""
+    return list(reversed(_reverse_topological_order(root)))
+
+
+def retain_grads(root: Tensor) -> Tensor:
+    """Mark every tensor of ``root``'s graph to keep its gradient (for drawing the graph)."""
+    for t in graph_nodes(root):
+        t.retain_grad()
+    return root
+
+
+def to_dot(root: Tensor, names: dict[str, Tensor] | None = None) -> str:
+    """The computational graph behind ``root`` as Graphviz DOT text.
+
+    Each value is a box with its name (from ``names`` or ``Tensor.name``), shape, value
+    (for small tensors) and gradient when known; each operation is an ellipse with the
+    Function's name. To show every gradient, call ``retain_grads(loss)`` before
+    ``loss.backward(retain_graph=True)``. Render with ``dot -Tpng graph.dot``.
+    """
+    label_of = {id(t): name for name, t in (names or {}).items()}
+    lines = ["digraph visiongrad {", "  rankdir=LR;", '  node [fontname="Helvetica"];']
+
+    def describe(t: Tensor) -> str:
+        parts = [label_of.get(id(t)) or t.name or ""]
+        parts.append(f"shape {tuple(t.shape)}")
+        if t.size <= 4:
+            parts.append("value " + np.array2string(to_numpy(t.data).ravel(), precision=4))
+            if t.grad is not None:
+                parts.append("grad " + np.array2string(to_numpy(t.grad).ravel(), precision=4))
+        elif t.grad is not None:
+            parts.append(f"|grad| {float(np.linalg.norm(to_numpy(t.grad))):.4g}")
+        return "\\n".join(p for p in parts if p)
+
+    seen: set[int] = set()
+    for t in graph_nodes(root) if root.requires_grad else [root]:
+        lines.append(f'  t{id(t)} [shape=box, label="{describe(t)}"];')
+        node = t._node
+        if node is None:
+            continue
+        lines.append(f'  f{id(node)} [shape=ellipse, label="{type(node).__name__}"];')
+        lines.append(f"  f{id(node)} -> t{id(t)};")
+        for parent in node.parents:
+            if id(parent) not in seen and not parent.requires_grad:
+                lines.append(f'  t{id(parent)} [shape=box, style=dashed, label="{describe(parent)}"];')
+                seen.add(id(parent))
+            lines.append(f"  t{id(parent)} -> f{id(node)};")
+    lines.append("}")
+    return "\n".join(lines) + "\n"
+
+
+def as_tensor(x, dtype=None) -> Tensor:
+    """``x`` unchanged if it is a tensor, otherwise wrapped without copying."""
+    return x if isinstance(x, Tensor) else Tensor(x, dtype=dtype)
+
+
+def concat(tensors: Sequence[Tensor], axis: int = 0) -> Tensor:
+    """Join tensors along an existing axis."""
+    return _math.Concat.apply(*tensors, axis=axis)
+
+
+def stack(tensors: Sequence[Tensor], axis: int = 0) -> Tensor:
+    """Join tensors along a new axis."""
+    return _math.Stack.apply(*tensors, axis=axis)
+
+
+def where(condition, x, y) -> Tensor:
+    """Elementwise ``x`` where ``condition`` holds, else ``y`` (gradients flow to both)."""
+    condition = condition.data if isinstance(condition, Tensor) else condition
+    return _math.Where.apply(as_tensor(x), as_tensor(y), condition=condition)
+
+
+# The operators above are Functions defined in ops/math.py, which itself needs Tensor and
+# Function from this module; importing it last closes the loop without a cycle at import.
+from .ops import linear as _linear  # noqa: E402
+from .ops import math as _math  # noqa: E402

@@ -1,0 +1,1 @@
+"""Functions (graph nodes) with hand-written forward and backward passes, by family."""
