@@ -51,3 +51,11 @@ def abs(x) -> Tensor:  # noqa: A001 - mirrors torch.abs
 
 def clip(x, low=None, high=None) -> Tensor:
     return _math.Clip.apply(x, low=low, high=high)
+
+
+# ----- activations, normalisation, regularisation, embedding, losses ----------------------
+# (section owned by ops/activation.py, norm.py, regularize.py, embedding.py, loss.py)
+
+
+# ----- convolution, pooling, upsampling ----------------------------------------------------
+# (section owned by ops/conv.py)
