@@ -407,7 +407,7 @@ def _graph_parents(t: Tensor) -> Iterator[Tensor]:
     node = t._node
     if node is None:
         return iter(())
-    return (p for p, needs in zip(node.parents, node.needs_input_grad) if needs)
+    return (p for p, needs in zip(node.parents, node.needs_input_grad, strict=True) if needs)
 
 
 def graph_nodes(root: Tensor) -> list[Tensor]:
@@ -433,13 +433,18 @@ def to_dot(root: Tensor, names: dict[str, Tensor] | None = None) -> str:
     label_of = {id(t): name for name, t in (names or {}).items()}
     lines = ["digraph visiongrad {", "  rankdir=LR;", '  node [fontname="Helvetica"];']
 
+    def short(array) -> str:
+        array = to_numpy(array)
+        return f"{array.item():.4g}" if array.size == 1 else np.array2string(
+            array.ravel(), precision=4)
+
     def describe(t: Tensor) -> str:
         parts = [label_of.get(id(t)) or t.name or ""]
         parts.append(f"shape {tuple(t.shape)}")
         if t.size <= 4:
-            parts.append("value " + np.array2string(to_numpy(t.data).ravel(), precision=4))
+            parts.append("value " + short(t.data))
             if t.grad is not None:
-                parts.append("grad " + np.array2string(to_numpy(t.grad).ravel(), precision=4))
+                parts.append("grad " + short(t.grad))
         elif t.grad is not None:
             parts.append(f"|grad| {float(np.linalg.norm(to_numpy(t.grad))):.4g}")
         return "\\n".join(p for p in parts if p)
@@ -454,7 +459,8 @@ def to_dot(root: Tensor, names: dict[str, Tensor] | None = None) -> str:
         lines.append(f"  f{id(node)} -> t{id(t)};")
         for parent in node.parents:
             if id(parent) not in seen and not parent.requires_grad:
-                lines.append(f'  t{id(parent)} [shape=box, style=dashed, label="{describe(parent)}"];')
+                label = describe(parent)
+                lines.append(f'  t{id(parent)} [shape=box, style=dashed, label="{label}"];')
                 seen.add(id(parent))
             lines.append(f"  t{id(parent)} -> f{id(node)};")
     lines.append("}")
