@@ -8,11 +8,20 @@ order and meaning; the course's own forms get their own names (``affine``,
 from __future__ import annotations
 
 from .autograd import Tensor, concat, stack, where
+from .ops import activation as _activation
+from .ops import embedding as _embedding
 from .ops import linear as _linear
+from .ops import loss as _loss
 from .ops import math as _math
+from .ops import norm as _norm
+from .ops import regularize as _regularize
 
 __all__ = ["concat", "stack", "where", "matmul", "linear", "affine", "exp", "log", "sqrt",
-           "abs", "clip"]
+           "abs", "clip", "sigmoid", "tanh", "relu", "leaky_relu", "prelu", "elu", "maxout",
+           "softmax", "log_softmax", "batch_norm", "layer_norm", "group_norm", "dropout",
+           "dropconnect", "embedding", "cross_entropy", "multiclass_hinge", "mse_loss",
+           "l1_loss", "binary_cross_entropy_with_logits", "l1_penalty", "l2_penalty",
+           "elastic_net_penalty"]
 
 # ----- math and linear ------------------------------------------------------------------
 
@@ -55,6 +64,123 @@ def clip(x, low=None, high=None) -> Tensor:
 
 # ----- activations, normalisation, regularisation, embedding, losses ----------------------
 # (section owned by ops/activation.py, norm.py, regularize.py, embedding.py, loss.py)
+
+
+def sigmoid(x) -> Tensor:
+    return _activation.Sigmoid.apply(x)
+
+
+def tanh(x) -> Tensor:
+    return _activation.Tanh.apply(x)
+
+
+def relu(x) -> Tensor:
+    return _activation.ReLU.apply(x)
+
+
+def leaky_relu(x, negative_slope: float = 0.01) -> Tensor:
+    return _activation.LeakyReLU.apply(x, negative_slope=negative_slope)
+
+
+def prelu(x, weight) -> Tensor:
+    """Leaky ReLU with a learned slope ``weight``: (C,) per channel on axis 1, or (1,)."""
+    return _activation.PReLU.apply(x, weight)
+
+
+def elu(x, alpha: float = 1.0) -> Tensor:
+    return _activation.ELU.apply(x, alpha=alpha)
+
+
+def maxout(x, pieces: int) -> Tensor:
+    """The course's maxout: max over each run of ``pieces`` consecutive entries of axis 1."""
+    return _activation.Maxout.apply(x, pieces=pieces)
+
+
+def softmax(x, dim: int) -> Tensor:
+    return _activation.Softmax.apply(x, dim=dim)
+
+
+def log_softmax(x, dim: int) -> Tensor:
+    return _activation.LogSoftmax.apply(x, dim=dim)
+
+
+def _array(x):
+    return x.data if isinstance(x, Tensor) else x
+
+
+def batch_norm(x, running_mean, running_var, weight=None, bias=None, training: bool = False,
+               momentum: float = 0.1, eps: float = 1e-5) -> Tensor:
+    """Batch normalisation as ``torch.nn.functional.batch_norm``; in training mode the
+    running statistics (arrays or tensors, or None) are updated in place."""
+    weight, bias = _norm.weight_and_bias(x, weight, bias, (_array(x).shape[1],))
+    return _norm.BatchNorm.apply(x, weight, bias, running_mean=_array(running_mean),
+                                 running_var=_array(running_var), training=training,
+                                 momentum=momentum, eps=eps)
+
+
+def layer_norm(x, normalized_shape, weight=None, bias=None, eps: float = 1e-5) -> Tensor:
+    shape = (normalized_shape,) if isinstance(normalized_shape, int) else tuple(normalized_shape)
+    weight, bias = _norm.weight_and_bias(x, weight, bias, shape)
+    return _norm.LayerNorm.apply(x, weight, bias, normalized_shape=shape, eps=eps)
+
+
+def group_norm(x, num_groups: int, weight=None, bias=None, eps: float = 1e-5) -> Tensor:
+    weight, bias = _norm.weight_and_bias(x, weight, bias, (_array(x).shape[1],))
+    return _norm.GroupNorm.apply(x, weight, bias, num_groups=num_groups, eps=eps)
+
+
+def dropout(x, p: float = 0.5, training: bool = True) -> Tensor:
+    """Inverted dropout; ``p`` is the probability of dropping (the course's p keeps)."""
+    return _regularize.Dropout.apply(x, p=p, training=training)
+
+
+def dropconnect(x, weight, bias=None, p: float = 0.5, training: bool = True) -> Tensor:
+    """``linear`` with each weight entry dropped with probability ``p`` at training time."""
+    tensors = (x, weight) if bias is None else (x, weight, bias)
+    return _regularize.DropConnect.apply(*tensors, p=p, training=training)
+
+
+def embedding(indices, weight) -> Tensor:
+    """Rows of ``weight`` (V, D) at integer ``indices`` (...) -> (..., D)."""
+    return _embedding.Embedding.apply(indices, weight)
+
+
+def cross_entropy(logits, labels, *, reduction: str = "mean") -> Tensor:
+    return _loss.CrossEntropy.apply(logits, labels, reduction=reduction)
+
+
+def multiclass_hinge(scores, labels, margin: float = 1.0, squared: bool = False,
+                     reduction: str = "mean") -> Tensor:
+    """The course's SVM loss: sum_{j != y} max(0, s_j - s_y + margin) (squared if asked)."""
+    return _loss.MulticlassHinge.apply(scores, labels, margin=margin, squared=squared,
+                                       reduction=reduction)
+
+
+def mse_loss(x, target, *, reduction: str = "mean") -> Tensor:
+    return _loss.MSELoss.apply(x, target, reduction=reduction)
+
+
+def l1_loss(x, target, *, reduction: str = "mean") -> Tensor:
+    return _loss.L1Loss.apply(x, target, reduction=reduction)
+
+
+def binary_cross_entropy_with_logits(x, target, *, reduction: str = "mean") -> Tensor:
+    return _loss.BCEWithLogits.apply(x, target, reduction=reduction)
+
+
+def l1_penalty(w, strength: float) -> Tensor:
+    """strength * sum |w|."""
+    return _loss.ElasticNetPenalty.apply(w, strength=strength, l1_ratio=1.0)
+
+
+def l2_penalty(w, strength: float) -> Tensor:
+    """strength * sum w^2 (the course's reg * sum(W * W); gradient 2 * strength * w)."""
+    return _loss.ElasticNetPenalty.apply(w, strength=strength, l1_ratio=0.0)
+
+
+def elastic_net_penalty(w, strength: float, l1_ratio: float = 0.5) -> Tensor:
+    """strength * (l1_ratio * sum |w| + (1 - l1_ratio) * sum w^2)."""
+    return _loss.ElasticNetPenalty.apply(w, strength=strength, l1_ratio=l1_ratio)
 
 
 # ----- convolution, pooling, upsampling ----------------------------------------------------

@@ -1,0 +1,199 @@
+"""Normalisation: batch_norm (1d and spatial), layer_norm, group_norm.
+
+All three standardise x over some axes, x_hat = (x - mu) * inv_std with
+inv_std = 1 / sqrt(var + eps) (biased variance, as in PyTorch), then scale and shift:
+y = gamma * x_hat + beta. They differ only in the axes the statistics are taken over and
+the axes gamma and beta run along; they share one forward and one backward.
+
+The backward pass through the standardisation, over a group of N values, is
+
+    dx = inv_std / N * (N * dx_hat - sum(dx_hat) - x_hat * sum(dx_hat * x_hat)),
+
+with dx_hat = dy * gamma: the first term is the direct path, the second the path through
+mu, the third the path through var (Ioffe and Szegedy 2015, simplified as in the course).
+"""
+
+from __future__ import annotations
+
+import math
+
+from ..autograd import Function
+from ..backend import xp
+
+
+def standardize(x, axes, eps):
+    """x_hat and inv_std for ``x`` with statistics over ``axes`` (kept as size-1 axes).
+
+    mu and the biased variance come from one reduction each over all ``axes`` at once, in
+    x's own dtype; the centred x is reused for the variance and for x_hat.
+    """
+    mu = x.mean(axis=axes, keepdims=True)
+    centred = x - mu
+    var = (centred * centred).mean(axis=axes, keepdims=True)
+    inv_std = 1 / xp.sqrt(var + eps)
+    return centred * inv_std, inv_std, mu, var
+
+
+def standardize_backward(dx_hat, x_hat, inv_std, axes):
+    """dx = inv_std / N * (N dx_hat - sum(dx_hat) - x_hat sum(dx_hat x_hat)), sums over ``axes``."""
+    n = math.prod(dx_hat.shape[a] for a in axes)
+    sum_dx_hat = dx_hat.sum(axis=axes, keepdims=True)
+    sum_dx_hat_x_hat = (dx_hat * x_hat).sum(axis=axes, keepdims=True)
+    return (inv_std / n) * (n * dx_hat - sum_dx_hat - x_hat * sum_dx_hat_x_hat)
+
+
+class _ScaleShift(Function):
+    """Shared tail of the norms: y = gamma * x_hat + beta, and its parameter gradients.
+
+    Subclasses call ``scale_shift`` at the end of forward with ``param_shape`` (gamma's
+    shape broadcast against x), and turn dx_hat into dx in ``input_grad``.
+    """
+
+    def scale_shift(self, x_hat, weight, bias, param_shape):
+        self.x_hat, self.param_shape, self.weight_shape = x_hat, param_shape, weight.shape
+        self.gamma = weight.reshape(param_shape)
+        return x_hat * self.gamma + bias.reshape(param_shape)
+
+    def input_grad(self, dx_hat):
+        raise NotImplementedError
+
+    def backward(self, grad_out):
+        # dgamma = sum dy * x_hat and dbeta = sum dy, over every axis gamma is broadcast on
+        param_axes = tuple(a for a, size in enumerate(self.param_shape) if size == 1)
+        dx = self.input_grad(grad_out * self.gamma) if self.needs_input_grad[0] else None
+        dweight = dbias = None
+        if self.needs_input_grad[1]:
+            dweight = (grad_out * self.x_hat).sum(axis=param_axes).reshape(self.weight_shape)
+        if self.needs_input_grad[2]:
+            dbias = grad_out.sum(axis=param_axes).reshape(self.weight_shape)
+        return dx, dweight, dbias
+
+
+class BatchNorm(_ScaleShift):
+    """Batch normalisation over the batch axis (and the spatial axes of NCHW input).
+
+    Forward (training):  mu = mean(x), var = mean((x - mu)^2) per channel over N (and H, W),
+              x_hat = (x - mu) / sqrt(var + eps), y = gamma * x_hat + beta;
+              running_mean <- (1 - momentum) running_mean + momentum mu,
+              running_var  <- (1 - momentum) running_var + momentum var * M / (M - 1)
+              (in place; the unbiased variance over the M values per channel, as PyTorch)
+    Forward (evaluation): x_hat = (x - running_mean) / sqrt(running_var + eps)
+    Backward (training): dx = inv_std / M * (M dx_hat - sum(dx_hat) - x_hat sum(dx_hat x_hat)),
+              where dx_hat = dy * gamma and the sums run over the M values of a channel
+    Backward (evaluation): dx = dx_hat * inv_std (the running statistics are constants)
+    Both:     dgamma = sum(dy * x_hat), dbeta = sum(dy), per channel
+    Shapes:   x (N, C) or (N, C, H, W) (any (N, C, ...)); gamma, beta, running stats (C,)
+    """
+
+    def forward(self, x, weight, bias, running_mean=None, running_var=None, training=False,
+                momentum=0.1, eps=1e-5):
+        if x.ndim < 2:
+            raise ValueError(f"batch_norm: input of shape {x.shape} needs axes (N, C, ...)")
+        channels = x.shape[1]
+        for name, array in (("weight", weight), ("bias", bias), ("running_mean", running_mean),
+                            ("running_var", running_var)):
+            if array is not None and array.shape != (channels,):
+                raise ValueError(f"batch_norm: {name} of shape {array.shape} does not match "
+                                 f"the {channels} channels of the input of shape {x.shape}")
+        param_shape = (1, channels) + (1,) * (x.ndim - 2)
+        self.axes = (0,) + tuple(range(2, x.ndim))
+        self.training = training
+        if training:
+            count = x.size // channels
+            if count < 2:
+                raise ValueError(f"batch_norm: expected more than 1 value per channel when "
+                                 f"training, got input of shape {x.shape}")
+            x_hat, self.inv_std, mu, var = standardize(x, self.axes, eps)
+            if running_mean is not None:
+                running_mean *= 1 - momentum
+                running_mean += momentum * mu.reshape(-1)
+            if running_var is not None:
+                running_var *= 1 - momentum
+                running_var += (momentum * count / (count - 1)) * var.reshape(-1)
+        else:
+            if running_mean is None or running_var is None:
+                raise ValueError("batch_norm: running_mean and running_var are required "
+                                 "in evaluation mode (training=False)")
+            mean = running_mean.astype(x.dtype).reshape(param_shape)
+            self.inv_std = (1 / xp.sqrt(running_var + eps)).astype(x.dtype).reshape(param_shape)
+            x_hat = (x - mean) * self.inv_std
+        return self.scale_shift(x_hat, weight, bias, param_shape)
+
+    def input_grad(self, dx_hat):
+        if not self.training:
+            return dx_hat * self.inv_std
+        return standardize_backward(dx_hat, self.x_hat, self.inv_std, self.axes)
+
+
+class LayerNorm(_ScaleShift):
+    """Layer normalisation over the trailing ``normalized_shape`` axes of each example.
+
+    Forward:  mu, var over the last k = len(normalized_shape) axes;
+              x_hat = (x - mu) / sqrt(var + eps), y = gamma * x_hat + beta
+    Backward: dx = inv_std / M * (M dx_hat - sum(dx_hat) - x_hat sum(dx_hat x_hat)), the sums
+              over the M = prod(normalized_shape) values of one example; dx_hat = dy * gamma;
+              dgamma = sum(dy * x_hat), dbeta = sum(dy) over the leading axes
+    Shapes:   x (..., *normalized_shape); gamma, beta normalized_shape
+    """
+
+    def forward(self, x, weight, bias, normalized_shape=None, eps=1e-5):
+        normalized_shape = tuple(normalized_shape)
+        k = len(normalized_shape)
+        if k == 0 or x.shape[x.ndim - k:] != normalized_shape:
+            raise ValueError(f"layer_norm: input of shape {x.shape} does not end in the "
+                             f"normalized_shape {normalized_shape}")
+        for name, array in (("weight", weight), ("bias", bias)):
+            if array.shape != normalized_shape:
+                raise ValueError(f"layer_norm: {name} of shape {array.shape} does not match "
+                                 f"normalized_shape {normalized_shape}")
+        self.axes = tuple(range(x.ndim - k, x.ndim))
+        x_hat, self.inv_std, _, _ = standardize(x, self.axes, eps)
+        return self.scale_shift(x_hat, weight, bias, (1,) * (x.ndim - k) + normalized_shape)
+
+    def input_grad(self, dx_hat):
+        return standardize_backward(dx_hat, self.x_hat, self.inv_std, self.axes)
+
+
+class GroupNorm(_ScaleShift):
+    """Group normalisation: channels split into G groups, statistics per example and group.
+
+    Forward:  x viewed as (N, G, C/G, ...); mu, var over each (n, g) group's M = C/G * H * W
+              values; x_hat = (x - mu) / sqrt(var + eps); y = gamma_c * x_hat + beta_c
+    Backward: dx = inv_std / M * (M dx_hat - sum(dx_hat) - x_hat sum(dx_hat x_hat)), the sums
+              over each group, dx_hat = dy * gamma; dgamma = sum(dy * x_hat),
+              dbeta = sum(dy), per channel over N, H, W
+    Shapes:   x (N, C, ...) with C divisible by G; gamma, beta (C,)
+    """
+
+    def forward(self, x, weight, bias, num_groups=1, eps=1e-5):
+        if x.ndim < 2 or num_groups < 1 or x.shape[1] % num_groups:
+            raise ValueError(f"group_norm: the channels (axis 1) of the input of shape "
+                             f"{x.shape} do not split into {num_groups} groups")
+        channels = x.shape[1]
+        for name, array in (("weight", weight), ("bias", bias)):
+            if array.shape != (channels,):
+                raise ValueError(f"group_norm: {name} of shape {array.shape} does not match "
+                                 f"the {channels} channels of the input of shape {x.shape}")
+        self.x_shape = x.shape
+        self.grouped_shape = (x.shape[0], num_groups, -1)
+        grouped = x.reshape(self.grouped_shape)
+        grouped_hat, self.inv_std, _, _ = standardize(grouped, (2,), eps)
+        self.grouped_hat = grouped_hat
+        x_hat = grouped_hat.reshape(x.shape)
+        return self.scale_shift(x_hat, weight, bias, (1, channels) + (1,) * (x.ndim - 2))
+
+    def input_grad(self, dx_hat):
+        grouped = standardize_backward(dx_hat.reshape(self.grouped_shape), self.grouped_hat,
+                                       self.inv_std, (2,))
+        return grouped.reshape(self.x_shape)
+
+
+def weight_and_bias(x, weight, bias, shape):
+    """``weight`` and ``bias``, with the identity (ones, zeros of ``shape``) for a missing one.
+
+    The norms always take gamma and beta; an absent one becomes a constant that needs no
+    gradient, so y = x_hat * 1 + 0 is exactly the unscaled normalisation.
+    """
+    dtype = x.dtype if hasattr(x, "dtype") else xp.asarray(x).dtype
+    return (xp.ones(shape, dtype=dtype) if weight is None else weight,
+            xp.zeros(shape, dtype=dtype) if bias is None else bias)
