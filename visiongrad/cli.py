@@ -1,0 +1,685 @@
+"""The ``visiongrad`` command: train, evaluate, predict, search, summary and the demo.
+
+Every subcommand is a thin layer over the library (``visiongrad.data``, ``models``,
+``train``, ``classic``): it parses options, turns user mistakes into one-line errors, and
+prints or writes what the library computes.
+
+User errors (an unknown model, optimizer or config key, a missing data folder, a
+checkpoint from another architecture, an image of the wrong size) print
+``visiongrad: error: ...`` on stderr and exit with status 1, no traceback; argparse's own
+usage errors exit with status 2.
+
+>>> main(["summary", "lenet5"])  # doctest: +SKIP
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import csv
+import json
+import os
+import sys
+import time
+from collections.abc import Sequence
+from pathlib import Path
+
+import numpy as np
+from PIL import Image, UnidentifiedImageError
+
+PROG = "visiongrad"
+
+
+class CommandError(Exception):
+    """A mistake in what the user asked for; reported as one line, without a traceback."""
+
+
+# ----------------------------------------------------------------------------- output
+
+REPORT_MARKER = ".visiongrad-output"
+"""A file visiongrad writes into every folder it creates, so it knows it may write there."""
+
+
+def _is_ours(folder: Path) -> bool:
+    """True if ``folder`` is absent, empty, or was made by visiongrad."""
+    if not folder.exists():
+        return True
+    return folder.is_dir() and (not any(folder.iterdir()) or (folder / REPORT_MARKER).exists())
+
+
+def output_folder(path: str | os.PathLike) -> Path:
+    """Create (or reuse) an output folder without ever touching a user's own files.
+
+    ``path`` is used if it does not exist, is empty, or is an earlier visiongrad output
+    (it holds :data:`REPORT_MARKER`); otherwise the first free ``path-2``, ``path-3``, ...
+    is taken and a line says so. Only files visiongrad names are written inside.
+    """
+    folder, number = Path(path), 1
+    while not _is_ours(folder):
+        number += 1
+        folder = Path(f"{path}-{number}")
+    if number > 1:
+        print(f"{path} holds files visiongrad did not write; writing to {folder} instead")
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / REPORT_MARKER).write_text("written by visiongrad\n", encoding="utf-8")
+    return folder
+
+
+def format_table(header: Sequence[str], rows: Sequence[Sequence]) -> str:
+    """A plain-text table: columns padded to their widest cell, a rule under the header."""
+    cells = [list(map(str, header))] + [[str(cell) for cell in row] for row in rows]
+    widths = [max(len(row[i]) for row in cells) for i in range(len(header))]
+    lines = ["  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True)).rstrip()
+             for row in cells]
+    lines.insert(1, "  ".join("-" * width for width in widths))
+    return "\n".join(lines)
+
+
+def read_images(paths: Sequence[str], channels: int, size: tuple[int, int]) -> np.ndarray:
+    """Read PNG/JPEG files as a uint8 batch for a model taking ``channels`` x ``size``.
+
+    Colour images are converted to grey for a one-channel model and grey ones to RGB for a
+    three-channel model; the size must already match (no silent resizing).
+
+    Returns
+    -------
+    ndarray of uint8, shape (N, channels, H, W)
+    """
+    mode = {1: "L", 3: "RGB"}.get(channels)
+    if mode is None:
+        raise CommandError(f"cannot read images for a model with {channels} input channels")
+    height, width = size
+    batch = []
+    for path in paths:
+        try:
+            with Image.open(path) as image:
+                image = image.convert(mode)
+        except FileNotFoundError:
+            raise CommandError(f"image not found: {path}") from None
+        except (UnidentifiedImageError, OSError) as error:
+            raise CommandError(f"cannot read image {path}: {error}") from None
+        if image.size != (width, height):
+            raise CommandError(f"image {path} is {image.width}x{image.height} pixels but the "
+                               f"model takes {width}x{height}")
+        pixels = np.asarray(image, dtype=np.uint8)
+        batch.append(pixels[None] if channels == 1 else pixels.transpose(2, 0, 1))
+    return np.stack(batch)
+
+
+# ----------------------------------------------------------------------------- library glue
+
+OPTIMIZERS = ("sgd", "momentum", "nesterov", "adagrad", "rmsprop", "adam")
+SCHEDULES = ("none", "step", "exponential", "cosine")
+
+
+@contextlib.contextmanager
+def user_errors(*kinds: type[BaseException], context: str = ""):
+    """Re-raise the library's ``kinds`` of exception as a one-line :class:`CommandError`."""
+    try:
+        yield
+    except kinds as error:
+        message = error.args[0] if len(error.args) == 1 else str(error)
+        raise CommandError(f"{context}{message}") from None
+
+
+def load_split(name: str, split: str, data_dir: str | None):
+    """``data.load_dataset`` with a missing folder or unknown name as a user error."""
+    from visiongrad import data
+
+    if data_dir is not None and not os.path.isdir(data_dir):
+        raise CommandError(f"data folder not found: {data_dir}")
+    with user_errors(FileNotFoundError, KeyError, ValueError):
+        return data.load_dataset(name, split=split, data_dir=data_dir)
+
+
+def check_choice(kind: str, name: str, known: Sequence[str]) -> None:
+    """Raise a user error naming ``name`` and the known choices unless it is one of them."""
+    if name not in known:
+        raise CommandError(f"unknown {kind} {name!r} (choose from {', '.join(known)})")
+
+
+class Standardizer:
+    """Per-channel standardisation fitted on training images, stored with a checkpoint.
+
+    ``x = (images / 255 - mean[c]) / std[c]`` as float32, shape (N, C, H, W).
+    """
+
+    def __init__(self, mean: Sequence[float], std: Sequence[float]):
+        self.mean = np.asarray(mean, dtype=np.float32).reshape(1, -1, 1, 1)
+        self.std = np.asarray(std, dtype=np.float32).reshape(1, -1, 1, 1)
+
+    @classmethod
+    def fit(cls, images: np.ndarray) -> Standardizer:
+        scaled = images.astype(np.float32) / 255.0
+        return cls(scaled.mean(axis=(0, 2, 3)), scaled.std(axis=(0, 2, 3)) + 1e-8)
+
+    def __call__(self, images: np.ndarray) -> np.ndarray:
+        return (images.astype(np.float32) / 255.0 - self.mean) / self.std
+
+    def to_dict(self) -> dict:
+        return {"mean": self.mean.ravel().tolist(), "std": self.std.ravel().tolist()}
+
+
+def build_model(name: str, input_shape: Sequence[int], num_classes: int):
+    """``models.create`` for images of ``input_shape`` (C, H, W), unknown names as errors."""
+    from visiongrad import models
+
+    check_choice("model", name, sorted(models.available()))
+    with user_errors(ValueError, TypeError, context=f"cannot build {name}: "):
+        return models.create(name, input_shape=tuple(input_shape), num_classes=num_classes)
+
+
+def build_optimizer(name: str, parameters, lr: float, weight_decay: float):
+    """One of :data:`OPTIMIZERS`; momentum and Nesterov use the course's 0.9."""
+    from visiongrad import optim
+
+    check_choice("optimizer", name, OPTIMIZERS)
+    if name in ("sgd", "momentum", "nesterov"):
+        return optim.SGD(parameters, lr=lr, momentum=0.0 if name == "sgd" else 0.9,
+                         nesterov=name == "nesterov", weight_decay=weight_decay)
+    classes = {"adagrad": optim.AdaGrad, "rmsprop": optim.RMSProp, "adam": optim.Adam}
+    return classes[name](parameters, lr=lr, weight_decay=weight_decay)
+
+
+def build_schedule(name: str, optimizer, epochs: int):
+    """A per-epoch learning-rate schedule (``None`` for ``"none"``)."""
+    from visiongrad.optim import lr_scheduler
+
+    check_choice("schedule", name, SCHEDULES)
+    if name == "step":
+        return lr_scheduler.StepLR(optimizer, step_size=max(1, epochs // 3), gamma=0.1)
+    if name == "exponential":
+        return lr_scheduler.ExponentialLR(optimizer, gamma=0.9)
+    if name == "cosine":
+        return lr_scheduler.CosineAnnealingLR(optimizer, T_max=epochs)
+    return None
+
+
+def split_off_validation(images: np.ndarray, labels: np.ndarray, fraction: float):
+    """Hold out a random ``fraction`` of a training split (the library's generator)."""
+    from visiongrad.data import train_val_split
+
+    if not 0.0 < fraction < 1.0:
+        raise CommandError(f"--val-fraction must be between 0 and 1, got {fraction}")
+    return train_val_split(images, labels, val_fraction=fraction)
+
+
+def fit_network(model, args: argparse.Namespace, train_images: np.ndarray,
+                train_labels: np.ndarray, val_images: np.ndarray, val_labels: np.ndarray,
+                standardize: Standardizer):
+    """Train ``model`` with the options in ``args``; return the fitted Trainer."""
+    from visiongrad import train
+    from visiongrad.data import transforms
+
+    optimizer = build_optimizer(args.optimizer, model.parameters(), args.lr, args.weight_decay)
+    augment = (transforms.Compose([transforms.RandomHorizontalFlip(), transforms.RandomCrop(
+        train_images.shape[-2:], padding=2)]) if args.augment else None)
+    trainer = train.Trainer(model, optimizer,
+                            scheduler=build_schedule(args.schedule, optimizer, args.epochs),
+                            batch_size=args.batch_size, epochs=args.epochs, augment=augment)
+    trainer.fit(standardize(train_images), train_labels, standardize(val_images), val_labels)
+    return trainer
+
+
+def save_network(folder: Path, trainer, info: dict) -> Path:
+    """Write the trainer's best model as a checkpoint that :func:`load_network` rebuilds."""
+    from visiongrad import train
+
+    return Path(train.save_checkpoint(folder / "checkpoint", trainer.model,
+                                      optimizer=trainer.optimizer, history=trainer.history,
+                                      config=info))
+
+
+def load_network(path: str):
+    """Rebuild a checkpoint's model; return ``(model, info)`` (info as saved)."""
+    from visiongrad import train
+
+    if not os.path.exists(path):
+        raise CommandError(f"checkpoint not found: {path}")
+    with user_errors(OSError, ValueError, KeyError, context=f"cannot read checkpoint {path}: "):
+        checkpoint = train.load_checkpoint(path)
+    info = checkpoint["config"]
+    model = build_model(info["model"], info["input_shape"], len(info["classes"]))
+    with user_errors(KeyError, ValueError, RuntimeError,
+                     context=f"checkpoint {path} does not fit a {info['model']} model: "):
+        model.load_state_dict(checkpoint["model"])
+    model.eval()
+    return model, info
+
+
+# ----------------------------------------------------------------------------- commands
+
+
+def _network_info(args: argparse.Namespace, dataset, standardize: Standardizer) -> dict:
+    """What a checkpoint needs to rebuild and feed its model, plus how it was trained."""
+    options = {key: value for key, value in vars(args).items() if key not in _INTERNAL_KEYS}
+    return {"model": args.model, "input_shape": list(dataset.images.shape[1:]),
+            "classes": list(dataset.classes), "standardize": standardize.to_dict(),
+            "options": options}
+
+
+def run_train(args: argparse.Namespace) -> None:
+    """``visiongrad train``: fit a model, save its checkpoint and plots."""
+    import visiongrad as vg
+    from visiongrad.train import plots
+
+    check_choice("optimizer", args.optimizer, OPTIMIZERS)
+    check_choice("schedule", args.schedule, SCHEDULES)
+    vg.manual_seed(args.seed)
+    dataset = load_split(args.dataset, "train", args.data_dir)
+    model = build_model(args.model, dataset.images.shape[1:], len(dataset.classes))
+    x_train, y_train, x_val, y_val = split_off_validation(dataset.images, dataset.labels,
+                                                          args.val_fraction)
+    standardize = Standardizer.fit(x_train)
+    print(f"training {args.model} on {len(y_train)} {args.dataset} images "
+          f"({len(y_val)} held out), {args.epochs} epochs")
+    trainer = fit_network(model, args, x_train, y_train, x_val, y_val, standardize)
+    folder = output_folder(args.out)
+    checkpoint = save_network(folder, trainer, _network_info(args, dataset, standardize))
+    plots.plot_loss(trainer.history, folder / "loss.png")
+    plots.plot_accuracy(trainer.history, folder / "accuracy.png")
+    plots.plot_update_ratios(trainer.history["update_ratio"], folder / "update_ratios.png")
+    print(f"validation accuracy {trainer.history['val_accuracy'][-1]:.4f}")
+    print(f"checkpoint: {checkpoint}\nplots: {folder}")
+
+
+def run_evaluate(args: argparse.Namespace) -> None:
+    """``visiongrad evaluate``: accuracy, per-class accuracy and confusion matrix."""
+    from visiongrad import train
+    from visiongrad.train import plots
+
+    model, info = load_network(args.checkpoint)
+    dataset = load_split(args.dataset, args.split, args.data_dir)
+    _check_input_shape(info, dataset.images.shape[1:], f"{args.dataset} {args.split}")
+    standardize = Standardizer(**info["standardize"])
+    result = train.evaluate(model, standardize(dataset.images), dataset.labels,
+                            num_classes=len(info["classes"]))
+    print(f"{info['model']} on {args.dataset} {args.split} ({len(dataset.labels)} images): "
+          f"accuracy {result['accuracy']:.4f}")
+    rows = [[name, f"{accuracy:.4f}"]
+            for name, accuracy in zip(info["classes"], result["per_class_accuracy"], strict=True)]
+    print(format_table(["class", "accuracy"], rows))
+    if args.out is not None:
+        folder = output_folder(args.out)
+        path = plots.plot_confusion_matrix(result["confusion"], info["classes"],
+                                           folder / "confusion_matrix.png")
+        print(f"confusion matrix: {path}")
+
+
+def _check_input_shape(info: dict, shape: Sequence[int], source: str) -> None:
+    expected = tuple(info["input_shape"])
+    if tuple(shape) != expected:
+        raise CommandError(f"{source} has images of shape {tuple(shape)} but the checkpoint's "
+                           f"{info['model']} takes {expected}")
+
+
+def run_predict(args: argparse.Namespace) -> None:
+    """``visiongrad predict``: top label and its probability per image (all in the CSV)."""
+    from visiongrad import train
+
+    if bool(args.images) == (args.dataset is not None):
+        raise CommandError("give image files or --dataset, not both or neither")
+    model, info = load_network(args.checkpoint)
+    channels, height, width = info["input_shape"]
+    if args.images:
+        names, images = list(args.images), read_images(args.images, channels, (height, width))
+    else:
+        dataset = load_split(args.dataset, args.split, args.data_dir)
+        _check_input_shape(info, dataset.images.shape[1:], f"{args.dataset} {args.split}")
+        images = dataset.images[:args.limit]
+        names = [f"{args.dataset}/{args.split}/{index}" for index in range(len(images))]
+    probabilities = train.predict_proba(model, Standardizer(**info["standardize"])(images))
+    labels = probabilities.argmax(axis=1)
+    classes = info["classes"]
+    rows = [[name, classes[label], f"{row[label]:.4f}"]
+            for name, label, row in zip(names, labels, probabilities, strict=True)]
+    print(format_table(["image", "label", "probability"], rows))
+    if args.csv is not None:
+        _write_predictions_csv(args.csv, names, labels, probabilities, classes)
+        print(f"predictions: {args.csv}")
+
+
+def _write_predictions_csv(path: str, names: Sequence[str], labels: np.ndarray,
+                           probabilities: np.ndarray, classes: Sequence[str]) -> None:
+    with open(path, "w", newline="", encoding="utf-8") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(["image", "label", *classes])
+        for name, label, row in zip(names, labels, probabilities, strict=True):
+            writer.writerow([name, classes[label], *(f"{p:.6f}" for p in row)])
+
+
+def run_summary(args: argparse.Namespace) -> None:
+    """``visiongrad summary``: the model's layer table."""
+    from visiongrad import nn
+
+    model = build_model(args.model, args.input_shape, args.num_classes)
+    print(nn.summary(model, tuple(args.input_shape)))
+
+
+def run_search(args: argparse.Namespace) -> None:
+    """``visiongrad search``: learning rate x regularisation, coarse to fine."""
+    import visiongrad as vg
+    from visiongrad import train
+    from visiongrad.train import plots
+
+    check_choice("optimizer", args.optimizer, OPTIMIZERS)
+    check_choice("schedule", args.schedule, SCHEDULES)
+    vg.manual_seed(args.seed)
+    dataset = load_split(args.dataset, "train", args.data_dir)
+    x_train, y_train, x_val, y_val = split_off_validation(dataset.images, dataset.labels,
+                                                          args.val_fraction)
+    standardize = Standardizer.fit(x_train)
+    shape, num_classes = dataset.images.shape[1:], len(dataset.classes)
+    build_model(args.model, shape, num_classes)  # an unknown name fails before any trial
+
+    def validation_accuracy(lr: float, weight_decay: float) -> float:
+        trial = argparse.Namespace(**{**vars(args), "lr": lr, "weight_decay": weight_decay})
+        trainer = fit_network(build_model(args.model, shape, num_classes), trial,
+                              x_train, y_train, x_val, y_val, standardize)
+        return max(trainer.history["val_accuracy"])
+
+    results = train.search(validation_accuracy,
+                           {"lr": tuple(args.lr_range), "weight_decay": tuple(args.reg_range)},
+                           method=args.method, trials=args.trials, stages=args.stages)
+    rows = sorted(results, key=lambda r: -np.nan_to_num(r["score"], nan=-1.0))
+    print(format_table(["lr", "weight decay", "val accuracy"],
+                       [[f"{r['lr']:.2e}", f"{r['weight_decay']:.2e}", f"{r['score']:.4f}"]
+                        for r in rows]))
+    folder = output_folder(args.out)
+    _write_json(folder / "search.json", rows)
+    plots.plot_search([r["lr"] for r in rows], [r["weight_decay"] for r in rows],
+                      [r["score"] for r in rows], folder / "search.png")
+    print(f"results: {folder / 'search.json'}\nplot: {folder / 'search.png'}")
+
+
+def _json_default(value):
+    """NumPy scalars and arrays as plain JSON numbers and lists."""
+    if isinstance(value, (np.generic, np.ndarray)):
+        return value.tolist()
+    raise TypeError(f"{type(value).__name__} is not JSON serialisable")
+
+
+def _write_json(path: Path, value) -> None:
+    """Write ``value`` as indented JSON atomically."""
+    temporary = path.with_name(f".{path.name}.tmp")
+    text = json.dumps(value, indent=2, default=_json_default)
+    temporary.write_text(text + "\n", encoding="utf-8")
+    os.replace(temporary, path)
+
+
+def classification_scores(labels: np.ndarray, predictions: np.ndarray,
+                          num_classes: int) -> dict:
+    """Accuracy, per-class accuracy (recall) and the confusion matrix (rows = true)."""
+    confusion = np.bincount(labels * num_classes + predictions,
+                            minlength=num_classes * num_classes).reshape(num_classes, -1)
+    per_class = np.divide(confusion.diagonal(), confusion.sum(axis=1),
+                          out=np.zeros(num_classes), where=confusion.sum(axis=1) > 0)
+    return {"accuracy": float(np.mean(labels == predictions)),
+            "per_class_accuracy": per_class.tolist(), "confusion": confusion.tolist()}
+
+
+DEMO_DATASET = "fashion-mnist-mini"
+DEMO_NETWORKS = {  # name in the report -> (models.create name, epochs of the full demo)
+    "two-layer net": ("two_layer", 10),
+    "convnet": ("three_layer_convnet", 4),
+}
+DEMO_QUICK_SIZES = (400, 100)  # train, test images of ``demo --quick``
+
+
+def _timed(label: str, fit):
+    """Run ``fit()``, print how long it took; return ``(result, seconds)``."""
+    print(f"{label} ...", flush=True)
+    start = time.perf_counter()
+    result = fit()
+    seconds = time.perf_counter() - start
+    print(f"{label}: done in {seconds:.1f} s", flush=True)
+    return result, seconds
+
+
+def run_demo(args: argparse.Namespace) -> None:
+    """``visiongrad demo``: four classifiers on the embedded data, a table and a report."""
+    import visiongrad as vg
+    from visiongrad import train
+    from visiongrad.classic import KNearestNeighbor, Softmax
+    from visiongrad.train import plots
+
+    started = time.perf_counter()
+    vg.manual_seed(args.seed)
+    train_set = load_split(DEMO_DATASET, "train", None)
+    test_set = load_split(DEMO_DATASET, "test", None)
+    n_train, n_test = DEMO_QUICK_SIZES if args.quick else (None, None)
+    train_images, train_labels = train_set.images[:n_train], train_set.labels[:n_train]
+    test_images, test_labels = test_set.images[:n_test], test_set.labels[:n_test]
+    classes, num_classes = list(train_set.classes), len(train_set.classes)
+    x_train, y_train, x_val, y_val = split_off_validation(train_images, train_labels, 0.1)
+    standardize = Standardizer.fit(x_train)
+    flat_train = standardize(x_train).reshape(len(x_train), -1)
+    flat_test = standardize(test_images).reshape(len(test_images), -1)
+    print(f"{DEMO_DATASET}: {len(y_train)} training, {len(y_val)} validation, "
+          f"{len(test_labels)} test images of shape {train_images.shape[1:]}, "
+          f"{num_classes} classes")
+
+    results, predictions = {}, {}
+    knn, seconds = _timed("[1/4] k-nearest neighbours (k=5, L2)",
+                          lambda: KNearestNeighbor(k=5, metric="l2").fit(flat_train, y_train))
+    predictions["kNN"] = knn.predict(flat_test)
+    results["kNN"] = {"train_seconds": seconds, "params": knn.get_params()}
+    softmax, seconds = _timed("[2/4] softmax classifier",
+                              lambda: Softmax().fit(flat_train, y_train))
+    predictions["softmax"] = softmax.predict(flat_test)
+    results["softmax"] = {"train_seconds": seconds, "params": softmax.get_params()}
+    trainers = {}
+    for step, (label, (model_name, epochs)) in enumerate(DEMO_NETWORKS.items(), start=3):
+        options = argparse.Namespace(model=model_name, optimizer="adam", lr=1e-3,
+                                     weight_decay=1e-4, schedule="cosine", augment=False,
+                                     batch_size=64, epochs=1 if args.quick else epochs)
+        model = build_model(model_name, train_images.shape[1:], num_classes)
+        trainer, seconds = _timed(
+            f"[{step}/4] {label} ({model_name}, {options.epochs} epochs, Adam)",
+            lambda model=model, options=options: fit_network(
+                model, options, x_train, y_train, x_val, y_val, standardize))
+        trainers[label] = trainer
+        probabilities = train.predict_proba(trainer.model, standardize(test_images))
+        predictions[label] = probabilities.argmax(axis=1)
+        results[label] = {"train_seconds": seconds, "model": model_name,
+                          "options": vars(options),
+                          "history": trainer.history}
+    for name, predicted in predictions.items():
+        results[name].update(classification_scores(test_labels, predicted, num_classes))
+
+    rows = [[name, f"{r['accuracy']:.4f}", f"{r['train_seconds']:.1f}"]
+            for name, r in results.items()]
+    print()
+    print(format_table(["model", "test accuracy", "train time (s)"], rows))
+    best = max(results, key=lambda name: results[name]["accuracy"])
+    best_network = max(trainers, key=lambda name: results[name]["accuracy"])
+
+    folder = output_folder(args.out)
+    for label, trainer in trainers.items():
+        stem = label.replace(" ", "_").replace("-", "_")
+        plots.plot_loss(trainer.history, folder / f"loss_{stem}.png")
+        plots.plot_accuracy(trainer.history, folder / f"accuracy_{stem}.png")
+    plots.plot_confusion_matrix(np.array(results[best]["confusion"]), classes,
+                                folder / "confusion_matrix.png",
+                                title=f"Confusion matrix: {best} (test)")
+    first_conv = next(module for module in trainers["convnet"].model.modules()
+                      if type(module).__name__ == "Conv2d")
+    plots.plot_filters(first_conv.weight.data, folder / "convnet_filters.png")
+    info = {"model": DEMO_NETWORKS[best_network][0], "input_shape": list(train_images.shape[1:]),
+            "classes": classes, "standardize": standardize.to_dict(),
+            "options": results[best_network]["options"]}
+    checkpoint = save_network(folder, trainers[best_network], info)
+    _write_json(folder / "metrics.json", {
+        "dataset": DEMO_DATASET, "quick": args.quick, "seed": args.seed,
+        "sizes": {"train": len(y_train), "validation": len(y_val), "test": len(test_labels)},
+        "classes": classes, "models": results, "best_model": best,
+        "best_network": best_network, "checkpoint": str(checkpoint),
+        "wall_seconds": time.perf_counter() - started, "visiongrad_version": vg.__version__,
+    })
+    print(f"\nbest: {best}; report written to {folder}/ (metrics.json, plots, checkpoint)")
+    print(f"try: {PROG} evaluate {checkpoint}")
+
+
+# ----------------------------------------------------------------------------- parsing
+
+
+def _add_data_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--dataset", default="fashion-mnist-mini",
+                        help="dataset name (default: %(default)s, embedded in the package)")
+    parser.add_argument("--data-dir", default=None,
+                        help="folder holding the dataset's files (default: the standard place)")
+
+
+def _add_training_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--config", default=None, metavar="FILE.json",
+                        help="JSON file whose keys are this command's options "
+                             "(command-line options win)")
+    parser.add_argument("--model", default="three_layer_convnet", help="model name")
+    _add_data_options(parser)
+    parser.add_argument("--epochs", type=int, default=5)
+    parser.add_argument("--batch-size", type=int, default=64)
+    parser.add_argument("--optimizer", default="adam", help="sgd, momentum, nesterov, "
+                        "adagrad, rmsprop or adam (default: %(default)s)")
+    parser.add_argument("--lr", type=float, default=1e-3, help="learning rate")
+    parser.add_argument("--schedule", default="none",
+                        help="learning-rate schedule: none, step, exponential, cosine")
+    parser.add_argument("--weight-decay", type=float, default=0.0,
+                        help="L2 regularisation strength")
+    parser.add_argument("--augment", action="store_true",
+                        help="random horizontal flips and crops while training")
+    parser.add_argument("--val-fraction", type=float, default=0.1,
+                        help="fraction of the training split held out for validation")
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--out", default=None, help="output folder")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The argument parser for every subcommand (each sets ``args.run``)."""
+    parser = argparse.ArgumentParser(
+        prog=PROG, description="Deep learning for visual recognition, from scratch in NumPy.")
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    train = commands.add_parser("train", help="train a model and save its checkpoint")
+    _add_training_options(train)
+    train.set_defaults(run=run_train, out="visiongrad-run")
+
+    evaluate = commands.add_parser("evaluate", help="accuracy of a checkpoint on a split")
+    evaluate.add_argument("checkpoint")
+    _add_data_options(evaluate)
+    evaluate.add_argument("--split", default="test")
+    evaluate.add_argument("--out", default=None,
+                          help="folder for the confusion-matrix plot (default: none)")
+    evaluate.set_defaults(run=run_evaluate)
+
+    predict = commands.add_parser("predict", help="labels and probabilities for images")
+    predict.add_argument("checkpoint")
+    predict.add_argument("images", nargs="*", help="PNG or JPEG files")
+    predict.add_argument("--dataset", default=None,
+                         help="predict a dataset split instead of image files")
+    predict.add_argument("--data-dir", default=None)
+    predict.add_argument("--split", default="test")
+    predict.add_argument("--limit", type=int, default=None,
+                         help="only the first N images of the split")
+    predict.add_argument("--csv", default=None, help="also write the predictions to this file")
+    predict.set_defaults(run=run_predict)
+
+    search = commands.add_parser("search", help="random or grid hyperparameter search")
+    _add_training_options(search)
+    search.add_argument("--method", choices=["random", "grid"], default="random")
+    search.add_argument("--trials", type=int, default=8, help="trials per stage")
+    search.add_argument("--stages", type=int, default=2, help="coarse-to-fine stages")
+    search.add_argument("--lr-range", type=float, nargs=2, default=[1e-4, 1e-1],
+                        metavar=("LOW", "HIGH"))
+    search.add_argument("--reg-range", type=float, nargs=2, default=[1e-6, 1e-2],
+                        metavar=("LOW", "HIGH"))
+    search.set_defaults(run=run_search, out="visiongrad-search", epochs=1)
+
+    summary = commands.add_parser("summary", help="layer table: shapes, parameters, FLOPs")
+    summary.add_argument("model")
+    summary.add_argument("--input-shape", type=int, nargs=3, default=[1, 28, 28],
+                         metavar=("C", "H", "W"))
+    summary.add_argument("--num-classes", type=int, default=10)
+    summary.set_defaults(run=run_summary)
+
+    demo = commands.add_parser(
+        "demo", help="kNN, softmax, two-layer net and convnet on the embedded data")
+    demo.add_argument("--out", default="visiongrad-demo", help="report folder")
+    demo.add_argument("--seed", type=int, default=0)
+    demo.add_argument("--quick", action="store_true",
+                      help="a tiny slice and one epoch: checks the pipeline in seconds")
+    demo.set_defaults(run=run_demo)
+    return parser
+
+
+_INTERNAL_KEYS = {"command", "run", "config"}
+
+
+def _apply_config(parser: argparse.ArgumentParser, argv: list[str],
+                  args: argparse.Namespace) -> argparse.Namespace:
+    """Re-parse with the options of ``args.config`` placed before the command line's own.
+
+    Each key becomes its option (``"batch_size": 32`` -> ``--batch-size 32``), so argparse
+    checks types and choices as for typed options, and an option given on the command
+    line, coming later, wins.
+    """
+    if getattr(args, "config", None) is None:
+        return args
+    config = _read_config(args.config)
+    known = set(vars(args)) - _INTERNAL_KEYS
+    tokens = []
+    for key, value in config.items():
+        dest = key.replace("-", "_")
+        if dest not in known:
+            raise CommandError(f"unknown key {key!r} in config {args.config} "
+                               f"(known keys: {', '.join(sorted(known))})")
+        option = "--" + dest.replace("_", "-")
+        if isinstance(value, bool):
+            tokens += [option] if value else []
+        elif isinstance(value, list):
+            tokens += [option, *map(str, value)]
+        elif value is not None:
+            tokens += [option, str(value)]
+    position = argv.index(args.command) + 1
+    return parser.parse_args(argv[:position] + tokens + argv[position:])
+
+
+def _read_config(path: str) -> dict:
+    try:
+        with open(path, encoding="utf-8") as handle:
+            config = json.load(handle)
+    except FileNotFoundError:
+        raise CommandError(f"config file not found: {path}") from None
+    except json.JSONDecodeError as error:
+        raise CommandError(f"config {path} is not valid JSON: {error}") from None
+    if not isinstance(config, dict):
+        raise CommandError(f"config {path} must hold a JSON object, got {type(config).__name__}")
+    return config
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the ``visiongrad`` command; return its exit status.
+
+    Parameters
+    ----------
+    argv : sequence of str, optional
+        The arguments after the program name (default: ``sys.argv[1:]``).
+
+    Returns
+    -------
+    int
+        0 on success, 1 for a user error (one line on stderr), 130 when interrupted.
+        Usage errors raise ``SystemExit(2)`` from argparse.
+    """
+    argv = list(sys.argv[1:] if argv is None else argv)
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        args = _apply_config(parser, argv, args)
+        args.run(args)
+    except CommandError as error:
+        print(f"{PROG}: error: {error}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        print(f"{PROG}: interrupted", file=sys.stderr)
+        return 130
+    return 0
