@@ -87,9 +87,14 @@ def gradcheck(fn: Callable[..., Tensor], inputs: Sequence, h: float = 1e-6,
     upstream = rng.standard_normal(out.shape) if out.size > 1 else np.ones(out.shape)
     (out * Tensor(upstream)).sum().backward()
 
+    # L(x) - L(x0), summed after subtracting elementwise: the same derivative as L, but the
+    # round-off of each centred difference scales with the change in the output, not with
+    # |L| (a sum over many elements would otherwise swamp small gradient components)
+    reference = out.data.copy()
+
     def loss() -> float:
         with no_grad():
-            return float((fn(*tensors).data * upstream).sum())
+            return float(((fn(*tensors).data - reference) * upstream).sum())
 
     worst = 0.0
     for t in tensors:

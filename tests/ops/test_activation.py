@@ -1,0 +1,123 @@
+"""Activations: float64 gradient checks, PyTorch parity over seeded random shapes, maxout
+against its hand formula, numerical stability and argument errors."""
+
+import numpy as np
+import pytest
+from helpers import assert_gradcheck, assert_matches_torch, torch_or_skip
+
+import visiongrad as vg
+from visiongrad import functional as F
+
+rng = np.random.default_rng(2)
+# batch of 1, odd sizes, and seeded random (N, C, ...) shapes of 2 to 4 axes
+SHAPES = [(1, 5), (3, 7), (1, 3, 5, 2)] + [
+    tuple(int(s) for s in rng.integers(1, 6, size=rng.integers(2, 5))) for _ in range(3)
+]
+
+
+def away_from_zero(shape):
+    """Random values with |x| >= 0.1, so no kink of relu/leaky_relu/prelu/elu is near."""
+    z = rng.standard_normal(shape)
+    return np.sign(z) * (np.abs(z) + 0.1) + (z == 0) * 0.1
+
+
+def torch_f():
+    return torch_or_skip().nn.functional
+
+
+# (name, visiongrad function, torch function of torch.nn.functional)
+ELEMENTWISE = [
+    ("sigmoid", F.sigmoid, lambda T: T.sigmoid),
+    ("tanh", F.tanh, lambda T: T.tanh),
+    ("relu", F.relu, lambda T: T.relu),
+    ("leaky_relu", F.leaky_relu, lambda T: T.leaky_relu),
+    ("leaky_relu slope 0.2", lambda x: F.leaky_relu(x, 0.2), lambda T: lambda x: T.leaky_relu(
+        x, 0.2)),
+    ("elu", F.elu, lambda T: T.elu),
+    ("elu alpha 0.5", lambda x: F.elu(x, alpha=0.5), lambda T: lambda x: T.elu(x, alpha=0.5)),
+]
+
+
+@pytest.mark.parametrize("shape", SHAPES, ids=str)
+@pytest.mark.parametrize("name, vg_fn, torch_fn", ELEMENTWISE, ids=[c[0] for c in ELEMENTWISE])
+def test_elementwise(name, vg_fn, torch_fn, shape):
+    x = away_from_zero(shape)
+    assert_gradcheck(vg_fn, [x])
+    for dtype in (np.float32, np.float64):
+        assert_matches_torch(vg_fn, torch_fn(torch_f()), [x], dtype=dtype)
+
+
+@pytest.mark.parametrize("shape", SHAPES, ids=str)
+@pytest.mark.parametrize("per_channel", [True, False])
+def test_prelu(shape, per_channel):
+    x = away_from_zero(shape)
+    weight = rng.uniform(0.05, 0.5, size=shape[1] if per_channel else 1)
+    assert_gradcheck(F.prelu, [x, weight])
+    for dtype in (np.float32, np.float64):
+        assert_matches_torch(F.prelu, torch_f().prelu, [x, weight], dtype=dtype)
+
+
+def maxout_by_hand(x, pieces):
+    """y[n, c, ...] = max_j x[n, c * pieces + j, ...], one unit at a time."""
+    out = np.empty((x.shape[0], x.shape[1] // pieces) + x.shape[2:])
+    for c in range(out.shape[1]):
+        out[:, c] = np.max([x[:, c * pieces + j] for j in range(pieces)], axis=0)
+    return out
+
+
+@pytest.mark.parametrize("shape, pieces", [((1, 6), 2), ((4, 9), 3), ((2, 4, 3, 5), 4),
+                                           ((3, 5, 2), 1)])
+def test_maxout(shape, pieces):
+    torch = torch_or_skip()
+    x = rng.standard_normal(shape)
+    np.testing.assert_allclose(F.maxout(x, pieces).data, maxout_by_hand(x, pieces), rtol=0)
+    assert_gradcheck(lambda a: F.maxout(a, pieces), [x])
+    grouped = (shape[0], shape[1] // pieces, pieces) + shape[2:]  # torch has no maxout op
+    for dtype in (np.float32, np.float64):
+        assert_matches_torch(lambda a: F.maxout(a, pieces),
+                             lambda a: torch.amax(a.reshape(grouped), dim=2), [x], dtype=dtype)
+
+
+def test_maxout_routes_a_tie_to_the_first_piece():
+    t = vg.tensor(np.array([[2.0, 2.0, 1.0, 3.0]]), requires_grad=True)
+    F.maxout(t, 2).sum().backward()
+    np.testing.assert_array_equal(t.grad, [[1.0, 0.0, 0.0, 1.0]])
+
+
+@pytest.mark.parametrize("shape, dim", [((1, 10), 1), ((4, 7), 0), ((2, 3, 5), -1),
+                                        ((2, 3, 4, 5), 1)])
+@pytest.mark.parametrize("log", [False, True], ids=["softmax", "log_softmax"])
+def test_softmax(shape, dim, log):
+    vg_fn = F.log_softmax if log else F.softmax
+    x = rng.standard_normal(shape)
+    assert_gradcheck(lambda a: vg_fn(a, dim), [x])
+    torch_fn = torch_f().log_softmax if log else torch_f().softmax
+    for dtype in (np.float32, np.float64):
+        assert_matches_torch(lambda a: vg_fn(a, dim), lambda a: torch_fn(a, dim), [x],
+                             dtype=dtype)
+
+
+def test_softmax_is_stable_for_huge_logits():
+    x = np.array([[1e4, 0.0, -1e4], [1e4, 1e4, 1e4]])
+    probs = F.softmax(x, 1).data
+    np.testing.assert_allclose(probs, [[1, 0, 0], [1 / 3, 1 / 3, 1 / 3]], atol=1e-15)
+    log_probs = F.log_softmax(x, 1).data
+    np.testing.assert_allclose(log_probs, [[0, -1e4, -2e4], [-np.log(3)] * 3], rtol=1e-12)
+    for dtype in (np.float32, np.float64):
+        assert_matches_torch(lambda a: F.log_softmax(a, 1),
+                             lambda a: torch_f().log_softmax(a, 1), [x], dtype=dtype)
+
+
+def test_sigmoid_saturates_without_overflow():
+    x = np.array([-1000.0, -30.0, 0.0, 30.0, 1000.0])
+    with np.errstate(over="raise"):
+        y = F.sigmoid(x).data
+    np.testing.assert_allclose(y, [0.0, np.exp(-30) / (1 + np.exp(-30)), 0.5,
+                                   1 / (1 + np.exp(-30)), 1.0], rtol=1e-15)
+
+
+def test_bad_arguments_are_named():
+    with pytest.raises(ValueError, match=r"shape \(2, 5\) must split into groups of 2"):
+        F.maxout(np.ones((2, 5)), 2)
+    with pytest.raises(ValueError, match=r"weight of shape \(3,\) must have 1 or 4 elements"):
+        F.prelu(np.ones((2, 4)), np.ones(3))
