@@ -1,0 +1,147 @@
+"""batch_norm, layer_norm, group_norm: gradient checks, PyTorch parity (running statistics
+included), the docstring's backward formula against autograd of primitive ops, and errors."""
+
+import numpy as np
+import pytest
+from helpers import PARITY_TOLERANCE, assert_gradcheck, assert_matches_torch, torch_or_skip
+
+import visiongrad as vg
+from visiongrad import functional as F
+
+rng = np.random.default_rng(3)
+BATCH_NORM_SHAPES = [(5, 4), (1, 3, 2, 3), (4, 3, 5, 1), (2, 5, 3)] + [
+    tuple(int(s) for s in rng.integers(2, 6, size=4)) for _ in range(2)
+]
+
+
+def torch_f():
+    return torch_or_skip().nn.functional
+
+
+def params(channels, affine):
+    return [rng.uniform(0.5, 1.5, channels), rng.standard_normal(channels)] if affine else []
+
+
+@pytest.mark.parametrize("shape", BATCH_NORM_SHAPES, ids=str)
+@pytest.mark.parametrize("training", [True, False], ids=["train", "eval"])
+@pytest.mark.parametrize("affine", [True, False], ids=["affine", "plain"])
+def test_batch_norm(shape, training, affine):
+    torch = torch_or_skip()
+    channels = shape[1]
+    x = rng.standard_normal(shape) * 2 + 1
+    start_mean, start_var = rng.standard_normal(channels), rng.uniform(0.5, 2, channels)
+    inputs = [x] + params(channels, affine)
+
+    def fresh_stats():
+        return start_mean.copy(), start_var.copy()
+
+    assert_gradcheck(lambda a, *wb: F.batch_norm(a, *fresh_stats(), *wb, training=training),
+                     inputs)
+    for dtype in (np.float32, np.float64):
+        ours = [a.astype(dtype) for a in fresh_stats()]
+        theirs = [torch.tensor(a.astype(dtype)) for a in fresh_stats()]
+        assert_matches_torch(
+            lambda a, *wb, stats=ours: F.batch_norm(a, *stats, *wb, training=training,
+                                                    momentum=0.3),
+            lambda a, *wb, stats=theirs: torch_f().batch_norm(a, *stats, *wb,
+                                                              training=training, momentum=0.3),
+            inputs, dtype=dtype)
+        for mine, reference in zip(ours, theirs, strict=True):
+            assert mine.dtype == dtype
+            tolerance = PARITY_TOLERANCE[np.dtype(dtype)]
+            np.testing.assert_allclose(mine, reference.numpy(), rtol=tolerance, atol=tolerance)
+
+
+def test_batch_norm_running_statistics_by_hand():
+    """running <- (1 - momentum) running + momentum * batch stat, unbiased variance."""
+    x = rng.standard_normal((6, 3, 2, 2))
+    running_mean, running_var = np.full(3, 0.5), np.full(3, 2.0)
+    F.batch_norm(x, running_mean, running_var, training=True, momentum=0.2)
+    per_channel = x.transpose(1, 0, 2, 3).reshape(3, -1)
+    np.testing.assert_allclose(running_mean, 0.8 * 0.5 + 0.2 * per_channel.mean(axis=1))
+    np.testing.assert_allclose(running_var, 0.8 * 2.0 + 0.2 * per_channel.var(axis=1, ddof=1))
+    frozen = running_mean.copy(), running_var.copy()
+    F.batch_norm(x, running_mean, running_var, training=False)
+    np.testing.assert_array_equal(running_mean, frozen[0])
+    np.testing.assert_array_equal(running_var, frozen[1])
+
+
+def batch_norm_from_primitives(x, gamma, beta, eps=1e-5):
+    """The docstring's forward pass written with the engine's elementwise and reduction ops,
+    so that autograd derives its backward pass one primitive at a time."""
+    axes = (0,) + tuple(range(2, x.ndim))
+    shape = (1, -1) + (1,) * (x.ndim - 2)
+    centred = x - x.mean(axis=axes, keepdims=True)
+    var = (centred * centred).mean(axis=axes, keepdims=True)
+    return centred / (var + eps).sqrt() * gamma.reshape(shape) + beta.reshape(shape)
+
+
+@pytest.mark.parametrize("shape", [(7, 3), (2, 4, 3, 3)])
+def test_batch_norm_backward_formula_matches_autograd_of_primitives(shape):
+    x, gamma, beta = rng.standard_normal(shape), *params(shape[1], affine=True)
+    upstream = rng.standard_normal(shape)
+    grads = []
+    for forward in (lambda *t: F.batch_norm(*t[:1], None, None, *t[1:], training=True),
+                    batch_norm_from_primitives):
+        tensors = [vg.tensor(a, requires_grad=True) for a in (x, gamma, beta)]
+        forward(*tensors).backward(upstream)
+        grads.append([t.grad for t in tensors])
+    for compact, composed in zip(*grads, strict=True):
+        np.testing.assert_allclose(compact, composed, rtol=1e-10, atol=1e-12)
+
+
+def test_batch_norm_keeps_float32_and_is_accurate_on_offset_data():
+    """Statistics in float32 (no float64 upcast) still match PyTorch on data far from 0."""
+    torch = torch_or_skip()
+    x = (rng.standard_normal((64, 8, 4, 4)) * 0.1 + 1000).astype(np.float32)
+    running_mean, running_var = np.zeros(8, np.float32), np.ones(8, np.float32)
+    y = F.batch_norm(x, running_mean, running_var, training=True)
+    assert y.dtype == np.float32 and running_var.dtype == np.float32
+    reference = torch_f().batch_norm(torch.tensor(x), None, None, training=True).numpy()
+    np.testing.assert_allclose(y.data, reference, atol=2e-3)
+    np.testing.assert_allclose(y.data.std(axis=(0, 2, 3)), 1, atol=1e-3)
+
+
+@pytest.mark.parametrize("shape, normalized_shape", [
+    ((4, 6), (6,)), ((1, 5), (5,)), ((2, 3, 4, 5), (4, 5)), ((3, 2, 3), (2, 3)),
+    ((2, 3, 2, 2), (3, 2, 2)),
+])
+@pytest.mark.parametrize("affine", [True, False], ids=["affine", "plain"])
+def test_layer_norm(shape, normalized_shape, affine):
+    x = rng.standard_normal(shape)
+    wb = [rng.uniform(0.5, 1.5, normalized_shape), rng.standard_normal(normalized_shape)] \
+        if affine else []
+    assert_gradcheck(lambda a, *p: F.layer_norm(a, normalized_shape, *p), [x] + wb)
+    for dtype in (np.float32, np.float64):
+        assert_matches_torch(lambda a, *p: F.layer_norm(a, normalized_shape, *p),
+                             lambda a, *p: torch_f().layer_norm(a, normalized_shape, *p),
+                             [x] + wb, dtype=dtype)
+
+
+@pytest.mark.parametrize("shape, groups", [
+    ((2, 6, 3, 3), 3), ((1, 4, 5, 2), 1), ((3, 4, 2, 3), 4), ((2, 6, 5), 2), ((4, 6), 2),
+])
+@pytest.mark.parametrize("affine", [True, False], ids=["affine", "plain"])
+def test_group_norm(shape, groups, affine):
+    x = rng.standard_normal(shape)
+    inputs = [x] + params(shape[1], affine)
+    assert_gradcheck(lambda a, *p: F.group_norm(a, groups, *p), inputs)
+    for dtype in (np.float32, np.float64):
+        assert_matches_torch(lambda a, *p: F.group_norm(a, groups, *p),
+                             lambda a, *p: torch_f().group_norm(a, groups, *p), inputs,
+                             dtype=dtype)
+
+
+def test_bad_arguments_are_named():
+    x = np.ones((4, 3))
+    with pytest.raises(ValueError, match=r"weight of shape \(2,\) does not match the 3 "
+                                         r"channels of the input of shape \(4, 3\)"):
+        F.batch_norm(x, None, None, np.ones(2), training=True)
+    with pytest.raises(ValueError, match=r"more than 1 value per channel.*\(1, 3\)"):
+        F.batch_norm(np.ones((1, 3)), None, None, training=True)
+    with pytest.raises(ValueError, match="running_mean and running_var are required"):
+        F.batch_norm(x, None, None, training=False)
+    with pytest.raises(ValueError, match=r"\(4, 3\) does not end in the normalized_shape \(4,\)"):
+        F.layer_norm(x, 4)
+    with pytest.raises(ValueError, match=r"input of shape \(4, 3\) do not split into 2 groups"):
+        F.group_norm(x, 2)
