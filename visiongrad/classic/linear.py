@@ -181,7 +181,8 @@ class LinearClassifier(ClassifierMixin, BaseEstimator):
 
     def predict(self, X) -> np.ndarray:
         """The label with the highest score."""
-        return self.classes_[np.argmax(self.decision_function(X), axis=1)]
+        scores = self.decision_function(X)
+        return self.classes_[np.argmax(scores, axis=1)]
 
     def templates(self) -> np.ndarray:
         """The rows of ``W_`` in the training input's shape: (C, *input_shape).
