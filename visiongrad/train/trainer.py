@@ -1,0 +1,451 @@
+"""The Trainer (the course's Solver) and batched evaluation of a classifier.
+
+The model protocol
+------------------
+A model is an ``nn.Module`` whose call maps a float32 ``Tensor`` of images of shape
+(N, C, H, W) to a ``Tensor`` of class scores (logits) of shape (N, num_classes). Models
+that need flat vectors flatten inside (every model in ``visiongrad.models`` does). The
+Trainer calls ``model.train()`` before each training epoch and ``model.eval()`` for
+evaluation, and reads ``model.parameters()``, ``model.named_parameters()``,
+``model.state_dict()`` and ``model.load_state_dict()``.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import copy
+import math
+import time
+from collections.abc import Callable, Iterator, Mapping
+
+import numpy as np
+from tqdm.auto import tqdm
+
+from .. import functional as F
+from .. import random as vg_random
+from ..autograd import Tensor, no_grad, tensor
+from .checkpoint import load_checkpoint, load_model_state, save_checkpoint
+from .metrics import accuracy, confusion_matrix, per_class_accuracy
+
+TRAIN_ACCURACY_SAMPLE = 1000
+"""Train accuracy is measured on this many training images (a fixed, evenly spaced sample)."""
+
+
+class TrainingDiverged(RuntimeError):
+    """Raised by ``Trainer.fit`` (with ``raise_on_explosion=True``) when the loss explodes."""
+
+
+def _copy_state(model) -> dict[str, np.ndarray]:
+    """A deep copy of ``model.state_dict()`` as NumPy arrays."""
+    return {name: np.array(value.data if isinstance(value, Tensor) else value, copy=True)
+            for name, value in model.state_dict().items()}
+
+
+@contextlib.contextmanager
+def evaluation_mode(model) -> Iterator[None]:
+    """``model.eval()`` and ``no_grad`` inside, the model's previous mode restored after."""
+    was_training = model.training
+    model.eval()
+    try:
+        with no_grad():
+            yield
+    finally:
+        model.train(was_training)
+
+
+def predict_logits(model, x: np.ndarray, batch_size: int = 256) -> np.ndarray:
+    """Class scores of ``model`` on ``x`` (N, C, H, W), in batches, eval mode, no graph.
+
+    Returns
+    -------
+    ndarray, shape (N, num_classes)
+    """
+    if batch_size < 1:
+        raise ValueError(f"batch_size must be positive, got {batch_size}")
+    with evaluation_mode(model):
+        batches = [np.asarray(model(tensor(x[start:start + batch_size])).data)
+                   for start in range(0, len(x), batch_size)]
+    if not batches:
+        raise ValueError("cannot predict on an empty array of images")
+    return np.concatenate(batches)
+
+
+def log_softmax(logits: np.ndarray) -> np.ndarray:
+    """Row-wise log-softmax in float64: ``s - max(s) - log(sum(exp(s - max(s))))``."""
+    shifted = np.asarray(logits, dtype=np.float64)
+    shifted = shifted - shifted.max(axis=1, keepdims=True)
+    return shifted - np.log(np.exp(shifted).sum(axis=1, keepdims=True))
+
+
+def predict_proba(model, x: np.ndarray, batch_size: int = 256) -> np.ndarray:
+    """Softmax class probabilities of ``model`` on ``x``, shape (N, num_classes), float64."""
+    return np.exp(log_softmax(predict_logits(model, x, batch_size)))
+
+
+def classification_scores(probabilities: np.ndarray, labels: np.ndarray,
+                          num_classes: int | None = None) -> dict:
+    """Accuracy, mean cross-entropy loss, confusion matrix and per-class accuracy.
+
+    Parameters
+    ----------
+    probabilities : ndarray, shape (N, C)
+        Predicted class probabilities (rows sum to 1).
+    labels : ndarray of int, shape (N,)
+    num_classes : int, optional
+        Defaults to ``probabilities.shape[1]``.
+
+    Returns
+    -------
+    dict
+        ``"accuracy"`` (float), ``"loss"`` (float, ``mean(-log p[label])``),
+        ``"confusion"`` (int array (C, C), rows are true classes) and
+        ``"per_class_accuracy"`` (float array (C,)).
+    """
+    probabilities, labels = np.asarray(probabilities), np.asarray(labels)
+    if probabilities.ndim != 2 or len(probabilities) != len(labels):
+        raise ValueError(f"probabilities of shape {probabilities.shape} do not match labels of "
+                         f"shape {labels.shape}")
+    num_classes = probabilities.shape[1] if num_classes is None else num_classes
+    predictions = probabilities.argmax(axis=1)
+    confusion = confusion_matrix(labels, predictions, num_classes)
+    picked = probabilities[np.arange(len(labels)), labels].astype(np.float64)
+    return {"accuracy": accuracy(labels, predictions),
+            "loss": float(np.mean(-np.log(np.maximum(picked, np.finfo(np.float64).tiny)))),
+            "confusion": confusion,
+            "per_class_accuracy": per_class_accuracy(confusion)}
+
+
+def evaluate(model, x: np.ndarray, y: np.ndarray, num_classes: int | None = None,
+             batch_size: int = 256) -> dict:
+    """Score ``model`` on images ``x`` (N, C, H, W) with labels ``y`` (N,).
+
+    Returns the dict of :func:`classification_scores`: accuracy, loss, confusion matrix
+    and per-class accuracy.
+    """
+    return classification_scores(predict_proba(model, x, batch_size), y, num_classes)
+
+
+def _check_data(name: str, x, y) -> tuple[np.ndarray, np.ndarray]:
+    x, y = np.asarray(x), np.asarray(y)
+    if x.ndim < 2 or y.ndim != 1 or len(x) != len(y) or not len(x):
+        raise ValueError(f"{name} needs images (N, ...) and labels (N,) with N > 0, got shapes "
+                         f"{x.shape} and {y.shape}")
+    if y.dtype.kind not in "iu":
+        raise TypeError(f"{name} labels must be integers, got dtype {y.dtype}")
+    return x, y
+
+
+def _current_lr(optimizer) -> float:
+    return float(optimizer.param_groups[0]["lr"])
+
+
+class Trainer:
+    """Minibatch training of a classifier with validation, checkpoints and exact resume.
+
+    The model must follow the protocol in this module's docstring: images (N, C, H, W)
+    float32 in, logits (N, num_classes) out.
+
+    Parameters
+    ----------
+    model : nn.Module
+    optimizer : optim.Optimizer
+        Stepped once per minibatch; its learning rate is ``param_groups[0]["lr"]``.
+    scheduler : optional
+        A learning-rate schedule stepped once per epoch, after validation
+        (``ReduceLROnPlateau`` receives the validation loss).
+    batch_size : int
+    epochs : int
+        Total number of epochs; ``fit`` runs until ``self.epoch == epochs`` (after a
+        resume it runs only the epochs that remain).
+    augment : callable, optional
+        Applied to each training batch of images (N, C, H, W) -> (N, C, H, W), for example
+        ``data.transforms.Compose([...])``; draws its randomness from visiongrad's generator.
+    loss_fn : callable
+        ``loss_fn(logits, labels) -> scalar Tensor``; softmax cross-entropy by default.
+    clip_grad_norm : float, optional
+        Rescale the gradients so their global L2 norm is at most this before each step.
+    ema : optional
+        An exponential moving average of the weights (``optim.EMA``): updated after every
+        step and used, swapped in, for validation, ``evaluate`` and ``predict_proba``.
+    restore_best : bool
+        At the end of ``fit``, load the weights of the epoch with the best validation
+        accuracy (kept in memory and in checkpoints).
+    checkpoint_path : str or path-like, optional
+        Where ``fit`` writes a checkpoint every ``checkpoint_every`` epochs and after the
+        last one (atomically, see :mod:`visiongrad.train.checkpoint`).
+    ratio_every : int
+        Record the update/weight ratio every this many iterations (0: never).
+    explosion_factor : float
+        Stop when the loss is NaN/infinite or above ``explosion_factor`` times the first
+        iteration's loss (the course's rule: 3).
+    raise_on_explosion : bool
+        Raise :class:`TrainingDiverged` instead of stopping quietly.
+    snapshot_every : int
+        Keep a copy of the weights every this many epochs in ``self.snapshots`` (for a
+        snapshot ensemble; 0: none). Snapshots are not stored in checkpoints.
+    eval_batch_size : int
+    progress : bool
+        Show a tqdm progress bar per epoch and a one-line summary after it.
+    config : mapping, optional
+        Stored verbatim in checkpoints (how to rebuild the model, for example).
+
+    Attributes
+    ----------
+    history : dict
+        ``"loss"``: training loss per iteration; ``"train_accuracy"`` (on a fixed sample of
+        at most 1000 training images), ``"val_accuracy"``, ``"val_loss"``, ``"lr"`` (the
+        rate used during the epoch) and ``"epoch_seconds"``: one value per epoch;
+        ``"update_ratio"``: ``{parameter name: [ratio, ...]}`` for every weight with two or
+        more axes, ``||w_after - w_before|| / ||w_before||`` (that is ``||lr * update|| /
+        ||w||``, ideally around 1e-3), sampled at the iterations in
+        ``"update_ratio_iteration"``; ``"stop_reason"``: ``None`` or why training stopped
+        early.
+    epoch, iteration : int
+        Epochs and minibatch steps completed.
+    best_val_accuracy, best_epoch
+        The best validation accuracy so far and the epoch (1-based) that reached it.
+    stop_reason : str or None
+        Set when the explosion rule stopped training.
+    """
+
+    def __init__(self, model, optimizer, *, scheduler=None, batch_size: int = 64,
+                 epochs: int = 10, augment: Callable | None = None,
+                 loss_fn: Callable = F.cross_entropy, clip_grad_norm: float | None = None,
+                 ema=None, restore_best: bool = True, checkpoint_path=None,
+                 checkpoint_every: int = 1, ratio_every: int = 10,
+                 explosion_factor: float = 3.0, raise_on_explosion: bool = False,
+                 snapshot_every: int = 0, eval_batch_size: int = 256, progress: bool = True,
+                 config: Mapping | None = None):
+        for name, value in (("batch_size", batch_size), ("eval_batch_size", eval_batch_size),
+                            ("checkpoint_every", checkpoint_every)):
+            if not isinstance(value, (int, np.integer)) or value < 1:
+                raise ValueError(f"{name} must be a positive integer, got {value!r}")
+        for name, value in (("epochs", epochs), ("ratio_every", ratio_every),
+                            ("snapshot_every", snapshot_every)):
+            if not isinstance(value, (int, np.integer)) or value < 0:
+                raise ValueError(f"{name} must be a non-negative integer, got {value!r}")
+        if clip_grad_norm is not None and clip_grad_norm <= 0:
+            raise ValueError(f"clip_grad_norm must be positive, got {clip_grad_norm}")
+        if explosion_factor <= 1:
+            raise ValueError(f"explosion_factor must be above 1, got {explosion_factor}")
+        self.model, self.optimizer, self.scheduler = model, optimizer, scheduler
+        self.batch_size, self.epochs, self.augment, self.loss_fn = (batch_size, epochs,
+                                                                    augment, loss_fn)
+        self.clip_grad_norm, self.ema, self.restore_best = clip_grad_norm, ema, restore_best
+        self.checkpoint_path, self.checkpoint_every = checkpoint_path, checkpoint_every
+        self.ratio_every, self.explosion_factor = ratio_every, explosion_factor
+        self.raise_on_explosion, self.snapshot_every = raise_on_explosion, snapshot_every
+        self.eval_batch_size, self.progress = eval_batch_size, progress
+        self.config = dict(config or {})
+        self.history: dict = {"loss": [], "train_accuracy": [], "val_accuracy": [],
+                              "val_loss": [], "lr": [], "epoch_seconds": [],
+                              "update_ratio": {}, "update_ratio_iteration": [],
+                              "stop_reason": None}
+        self.epoch = self.iteration = 0
+        self.best_val_accuracy: float = -math.inf
+        self.best_epoch: int | None = None
+        self.best_state: dict[str, np.ndarray] | None = None
+        self.snapshots: list[dict[str, np.ndarray]] = []
+        self._weights = [(name, p) for name, p in model.named_parameters() if p.data.ndim >= 2]
+
+    @property
+    def stop_reason(self) -> str | None:
+        return self.history["stop_reason"]
+
+    # ------------------------------------------------------------------ training
+
+    def fit(self, x_train: np.ndarray, y_train: np.ndarray, x_val: np.ndarray | None = None,
+            y_val: np.ndarray | None = None) -> Trainer:
+        """Train until ``self.epochs`` epochs are done or the loss explodes; return self.
+
+        Parameters
+        ----------
+        x_train : ndarray, shape (N, C, H, W), float32
+        y_train : ndarray of int, shape (N,)
+        x_val, y_val : ndarray, optional
+            Validation images and labels, scored after every epoch; without them there is
+            no best-model tracking.
+        """
+        x_train, y_train = _check_data("training data", x_train, y_train)
+        if (x_val is None) != (y_val is None):
+            raise ValueError("give both x_val and y_val, or neither")
+        if x_val is not None:
+            x_val, y_val = _check_data("validation data", x_val, y_val)
+        # A fixed, evenly spaced sample: no random draw, so resuming changes nothing.
+        sample = np.unique(np.linspace(0, len(x_train) - 1, TRAIN_ACCURACY_SAMPLE).astype(int))
+        while self.epoch < self.epochs and self.stop_reason is None:
+            started = time.perf_counter()
+            lr = _current_lr(self.optimizer)
+            self._train_epoch(x_train, y_train)
+            if self.stop_reason is not None:
+                break
+            self.epoch += 1
+            self._end_epoch(lr, time.perf_counter() - started, x_train[sample], y_train[sample],
+                            x_val, y_val)
+            if self.checkpoint_path is not None and (self.epoch % self.checkpoint_every == 0
+                                                     or self.epoch == self.epochs):
+                self.save_checkpoint(self.checkpoint_path)
+        if self.restore_best and self.best_state is not None:
+            self.model.load_state_dict(copy.deepcopy(self.best_state))
+        return self
+
+    def _train_epoch(self, x: np.ndarray, y: np.ndarray) -> None:
+        self.model.train()
+        order = vg_random.get_generator().permutation(len(x))
+        starts = range(0, len(x), self.batch_size)
+        bar = tqdm(starts, desc=f"epoch {self.epoch + 1}/{self.epochs}", leave=False,
+                   disable=not self.progress, unit="batch")
+        for start in bar:
+            batch = order[start:start + self.batch_size]
+            images = x[batch] if self.augment is None else self.augment(x[batch])
+            loss = self._step(np.asarray(images, dtype=np.float32), y[batch])
+            if self.stop_reason is not None:
+                break
+            bar.set_postfix(loss=f"{loss:.4f}", refresh=False)
+        bar.close()
+
+    def _step(self, images: np.ndarray, labels: np.ndarray) -> float:
+        """One minibatch: forward, backward, explosion check, clip, update, ratios."""
+        from .. import optim
+
+        self.optimizer.zero_grad()
+        loss = self.loss_fn(self.model(tensor(images)), labels)
+        value = float(loss.item())
+        self.history["loss"].append(value)
+        if self._exploded(value):
+            return value
+        loss.backward()
+        if self.clip_grad_norm is not None:
+            optim.clip_grad_norm_(self.model.parameters(), self.clip_grad_norm)
+        sampling = self.ratio_every and self.iteration % self.ratio_every == 0
+        before = [p.data.copy() for _, p in self._weights] if sampling else None
+        self.optimizer.step()
+        if self.ema is not None:
+            self.ema.update()
+        if sampling:
+            self._record_update_ratios(before)
+        self.iteration += 1
+        return value
+
+    def _exploded(self, value: float) -> bool:
+        """Apply the explosion rule to the latest loss; set ``stop_reason`` if it fires."""
+        initial = self.history["loss"][0]
+        if math.isfinite(value) and value <= self.explosion_factor * initial:
+            return False
+        what = "is not finite" if not math.isfinite(value) else (
+            f"exceeds {self.explosion_factor:g} x the initial loss {initial:.4g}")
+        message = (f"stopped at epoch {self.epoch + 1}, iteration {self.iteration + 1}: loss "
+                   f"{value:.4g} {what} (lr {_current_lr(self.optimizer):.3g}); lower the "
+                   f"learning rate")
+        self.history["stop_reason"] = message
+        if self.raise_on_explosion:
+            raise TrainingDiverged(message)
+        if self.progress:
+            tqdm.write(message)
+        return True
+
+    def _record_update_ratios(self, before: list[np.ndarray]) -> None:
+        ratios = self.history["update_ratio"]
+        for (name, parameter), old in zip(self._weights, before, strict=True):
+            scale = float(np.linalg.norm(old))
+            change = float(np.linalg.norm(parameter.data - old))
+            ratios.setdefault(name, []).append(change / scale if scale > 0 else math.nan)
+        self.history["update_ratio_iteration"].append(self.iteration)
+
+    def _end_epoch(self, lr: float, seconds: float, x_sample, y_sample, x_val, y_val) -> None:
+        history = self.history
+        history["lr"].append(lr)
+        history["epoch_seconds"].append(seconds)
+        history["train_accuracy"].append(self.evaluate(x_sample, y_sample)["accuracy"])
+        summary = (f"epoch {self.epoch}/{self.epochs}: loss {history['loss'][-1]:.4f}, "
+                   f"train acc {history['train_accuracy'][-1]:.4f}")
+        if x_val is not None:
+            scores = self.evaluate(x_val, y_val)
+            history["val_accuracy"].append(scores["accuracy"])
+            history["val_loss"].append(scores["loss"])
+            summary += f", val acc {scores['accuracy']:.4f}"
+            if scores["accuracy"] > self.best_val_accuracy:
+                self.best_val_accuracy, self.best_epoch = scores["accuracy"], self.epoch
+                self.best_state = self._evaluation_state()
+        if self.scheduler is not None:
+            if type(self.scheduler).__name__ == "ReduceLROnPlateau":
+                self.scheduler.step(history["val_loss"][-1] if history["val_loss"]
+                                    else history["loss"][-1])
+            else:
+                self.scheduler.step()
+        if self.snapshot_every and self.epoch % self.snapshot_every == 0:
+            self.snapshots.append(self._evaluation_state())
+        if self.progress:
+            tqdm.write(f"{summary}, lr {lr:.3g}, {seconds:.1f} s")
+
+    # ------------------------------------------------------------------ evaluation
+
+    @contextlib.contextmanager
+    def _evaluation_weights(self) -> Iterator[None]:
+        """The EMA weights swapped in for evaluation when there is an EMA."""
+        if self.ema is None:
+            yield
+        else:
+            with self.ema.average_parameters():
+                yield
+
+    def _evaluation_state(self) -> dict[str, np.ndarray]:
+        with self._evaluation_weights():
+            return _copy_state(self.model)
+
+    def evaluate(self, x: np.ndarray, y: np.ndarray) -> dict:
+        """Accuracy, loss, per-class accuracy and confusion matrix of the model on (x, y).
+
+        See :func:`classification_scores`; uses the EMA weights when there is an EMA.
+        """
+        with self._evaluation_weights():
+            return evaluate(self.model, x, y, batch_size=self.eval_batch_size)
+
+    def predict_proba(self, x: np.ndarray) -> np.ndarray:
+        """Class probabilities (N, num_classes), batched, eval mode, no graph."""
+        with self._evaluation_weights():
+            return predict_proba(self.model, x, self.eval_batch_size)
+
+    # ------------------------------------------------------------------ checkpoints
+
+    def save_checkpoint(self, path) -> str:
+        """Write everything needed to resume exactly; return the path written.
+
+        Model, optimizer, scheduler, EMA and best weights, history, config, counters and
+        the random generator's state.
+        """
+        state = {"epoch": self.epoch, "iteration": self.iteration,
+                 "best_val_accuracy": self.best_val_accuracy, "best_epoch": self.best_epoch,
+                 "best_state": self.best_state,
+                 "ema": None if self.ema is None else self.ema.state_dict()}
+        return save_checkpoint(path, self.model, self.optimizer, scheduler=self.scheduler,
+                               history=self.history, config=self.config, state=state)
+
+    def load_checkpoint(self, path) -> Trainer:
+        """Restore a checkpoint written by :meth:`save_checkpoint`; ``fit`` then resumes.
+
+        The trainer must be built like the one that wrote it (same model architecture,
+        optimizer and scheduler types). Also restores visiongrad's random generator.
+
+        Raises
+        ------
+        ValueError
+            If the checkpoint's weights do not fit the model (names the keys and shapes).
+        """
+        contents = load_checkpoint(path)
+        state = contents["state"] or {}
+        if "epoch" not in state:
+            raise ValueError(f"{path} has no trainer state (it was not written by a Trainer)")
+        load_model_state(self.model, contents["model"], source=f"checkpoint {path}")
+        if contents["optimizer"] is not None:
+            self.optimizer.load_state_dict(contents["optimizer"])
+        if self.scheduler is not None and contents["scheduler"] is not None:
+            self.scheduler.load_state_dict(contents["scheduler"])
+        if self.ema is not None and state.get("ema") is not None:
+            self.ema.load_state_dict(state["ema"])
+        self.history = contents["history"]
+        self.epoch, self.iteration = state["epoch"], state["iteration"]
+        self.best_val_accuracy, self.best_epoch = state["best_val_accuracy"], state["best_epoch"]
+        self.best_state = state["best_state"]
+        vg_random.set_state(contents["rng"])
+        return self
