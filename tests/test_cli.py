@@ -1,5 +1,7 @@
 """The ``visiongrad`` command end to end on tiny data, and its one-line user errors."""
 
+import csv
+import gzip
 import json
 
 import numpy as np
@@ -8,6 +10,7 @@ from PIL import Image
 
 from visiongrad import cli
 from visiongrad.cli import main
+from visiongrad.train.checkpoint import load_checkpoint
 
 
 def assert_user_error(capsys, argv, *fragments):
@@ -92,3 +95,157 @@ def test_config_file_problems(tmp_path, capsys):
     listed = tmp_path / "list.json"
     listed.write_text("[1, 2]")
     assert_user_error(capsys, ["train", "--config", str(listed)], "JSON object")
+
+
+# ----------------------------------------------------------------------------- end to end
+
+FASHION_CLASSES = 10
+
+
+def write_idx(path, array):
+    """Write ``array`` (uint8) as a gzipped IDX file, the Fashion-MNIST distribution format."""
+    header = bytes([0, 0, 0x08, array.ndim]) + b"".join(
+        int(n).to_bytes(4, "big") for n in array.shape)
+    with gzip.open(path, "wb") as handle:
+        handle.write(header + array.astype(np.uint8).tobytes())
+
+
+@pytest.fixture(scope="module")
+def tiny_fashion(tmp_path_factory):
+    """A 60/20-image dataset in Fashion-MNIST's own files: class c is bright in row band c."""
+    folder = tmp_path_factory.mktemp("fashion")
+    rng = np.random.default_rng(0)
+    for split, count in (("train", 60), ("t10k", 20)):
+        labels = np.arange(count) % FASHION_CLASSES
+        images = rng.integers(0, 60, size=(count, 28, 28))
+        for image, label in zip(images, labels, strict=True):
+            image[2 * label + 4: 2 * label + 8] += 180
+        write_idx(folder / f"{split}-images-idx3-ubyte.gz", images)
+        write_idx(folder / f"{split}-labels-idx1-ubyte.gz", labels)
+    return folder
+
+
+@pytest.fixture(scope="module")
+def trained(tiny_fashion, tmp_path_factory):
+    """``visiongrad train`` once for the module: (output folder, checkpoint path)."""
+    out = tmp_path_factory.mktemp("run") / "run"
+    config = out.parent / "config.json"
+    config.write_text(json.dumps({"model": "two_layer", "epochs": 1, "batch_size": 16,
+                                  "optimizer": "sgd", "lr": 0.05}))
+    argv = ["train", "--config", str(config), "--dataset", "fashion-mnist",
+            "--data-dir", str(tiny_fashion), "--optimizer", "adam", "--lr", "1e-3",
+            "--out", str(out)]
+    assert main(argv) == 0
+    return out, str(out / "checkpoint.safetensors")
+
+
+def test_train_writes_checkpoint_and_plots(trained):
+    out, checkpoint = trained
+    for name in ("loss.png", "accuracy.png", "update_ratios.png"):
+        assert (out / name).stat().st_size > 5_000
+    options = load_checkpoint(checkpoint)["config"]["options"]
+    # the config file chose sgd; the command line's adam wins, the config's epochs stay
+    assert options["optimizer"] == "adam" and options["epochs"] == 1
+    assert options["batch_size"] == 16 and options["lr"] == 1e-3
+
+
+def test_evaluate_prints_accuracy_and_writes_confusion(trained, tiny_fashion, tmp_path, capsys):
+    _, checkpoint = trained
+    assert main(["evaluate", checkpoint, "--dataset", "fashion-mnist", "--data-dir",
+                 str(tiny_fashion), "--out", str(tmp_path / "eval")]) == 0
+    out = capsys.readouterr().out
+    assert "accuracy" in out and "(20 images)" in out
+    assert "Ankle boot" in out  # the per-class table names the classes
+    assert (tmp_path / "eval" / "confusion_matrix.png").stat().st_size > 5_000
+
+
+def test_predict_image_files_and_split(trained, tiny_fashion, tmp_path, capsys):
+    _, checkpoint = trained
+    paths = []
+    for index, mode in enumerate(("L", "RGB")):
+        path = tmp_path / f"shirt{index}.png"
+        Image.new(mode, (28, 28), color=100 if mode == "L" else (100, 50, 0)).save(path)
+        paths.append(str(path))
+    csv_path = tmp_path / "predictions.csv"
+    assert main(["predict", checkpoint, *paths, "--csv", str(csv_path)]) == 0
+    assert "shirt1.png" in capsys.readouterr().out
+    rows = list(csv.reader(csv_path.open()))
+    assert rows[0][:2] == ["image", "label"] and len(rows[0]) == 2 + FASHION_CLASSES
+    probabilities = np.array([[float(p) for p in row[2:]] for row in rows[1:]])
+    np.testing.assert_allclose(probabilities.sum(axis=1), 1.0, atol=1e-4)
+    assert [row[1] for row in rows[1:]] == [rows[0][2 + int(np.argmax(p))]
+                                           for p in probabilities]
+    assert main(["predict", checkpoint, "--dataset", "fashion-mnist", "--data-dir",
+                 str(tiny_fashion), "--limit", "5"]) == 0
+    assert capsys.readouterr().out.count("fashion-mnist/test/") == 5
+
+
+def test_summary_prints_the_layer_table(capsys):
+    assert main(["summary", "three_layer_convnet", "--input-shape", "1", "28", "28"]) == 0
+    out = capsys.readouterr().out
+    assert "Conv2d" in out and "Linear" in out
+
+
+def test_search_writes_table_and_scatter(tiny_fashion, tmp_path, capsys):
+    out = tmp_path / "search"
+    assert main(["search", "--model", "two_layer", "--dataset", "fashion-mnist",
+                 "--data-dir", str(tiny_fashion), "--trials", "2", "--stages", "2",
+                 "--epochs", "1", "--batch-size", "20", "--out", str(out)]) == 0
+    assert "val accuracy" in capsys.readouterr().out
+    results = json.loads((out / "search.json").read_text())
+    assert len(results) == 4
+    assert (out / "search.png").stat().st_size > 5_000
+
+
+def test_demo_quick_writes_the_report(tmp_path, capsys):
+    out = tmp_path / "demo"
+    assert main(["demo", "--quick", "--out", str(out)]) == 0
+    printed = capsys.readouterr().out
+    metrics = json.loads((out / "metrics.json").read_text())
+    assert set(metrics["models"]) == {"kNN", "softmax", "two-layer net", "convnet"}
+    for name, result in metrics["models"].items():
+        assert 0.0 <= result["accuracy"] <= 1.0
+        assert name in printed
+    for name in ("confusion_matrix.png", "convnet_filters.png", "loss_convnet.png",
+                 "accuracy_convnet.png"):
+        assert (out / name).stat().st_size > 5_000
+    assert load_checkpoint(out / "checkpoint.safetensors")["config"]["model"] in (
+        "two_layer", "three_layer_convnet")
+
+
+# ----------------------------------------------------------------------------- user errors
+
+
+def test_unknown_model_and_optimizer(tiny_fashion, capsys):
+    data = ["--dataset", "fashion-mnist", "--data-dir", str(tiny_fashion)]
+    assert_user_error(capsys, ["train", "--model", "resnet9000", *data], "'resnet9000'")
+    assert_user_error(capsys, ["train", "--model", "two_layer", "--optimizer", "adamw", *data],
+                      "'adamw'", "adam")
+    assert_user_error(capsys, ["summary", "alexnet9"], "unknown model 'alexnet9'")
+
+
+def test_missing_data_folder(tmp_path, capsys):
+    missing = str(tmp_path / "nowhere")
+    assert_user_error(capsys, ["train", "--model", "two_layer", "--dataset", "fashion-mnist",
+                               "--data-dir", missing], missing)
+
+
+def test_checkpoint_of_another_architecture(trained, tiny_fashion, capsys):
+    _, checkpoint = trained
+    data = ["--dataset", "fashion-mnist", "--data-dir", str(tiny_fashion)]
+    assert_user_error(capsys, ["evaluate", checkpoint, "--model", "three_layer_convnet", *data],
+                      "does not fit a three_layer_convnet model", "missing keys")
+
+
+def test_not_a_checkpoint(tmp_path, capsys):
+    assert_user_error(capsys, ["evaluate", str(tmp_path / "none.safetensors")], "not found")
+    fake = tmp_path / "fake.safetensors"
+    fake.write_bytes(b"\x00" * 64)
+    assert_user_error(capsys, ["predict", str(fake), "x.png"], "not a safetensors file")
+
+
+def test_image_of_the_wrong_size(trained, tmp_path, capsys):
+    _, checkpoint = trained
+    path = tmp_path / "big.png"
+    Image.new("L", (32, 30)).save(path)
+    assert_user_error(capsys, ["predict", checkpoint, str(path)], "big.png", "32x30", "28x28")

@@ -18,6 +18,7 @@ import argparse
 import contextlib
 import csv
 import json
+import math
 import os
 import sys
 import time
@@ -108,6 +109,7 @@ def read_images(paths: Sequence[str], channels: int, size: tuple[int, int]) -> n
 
 # ----------------------------------------------------------------------------- library glue
 
+CHECKPOINT_NAME = "checkpoint.safetensors"
 OPTIMIZERS = ("sgd", "momentum", "nesterov", "adagrad", "rmsprop", "adam")
 SCHEDULES = ("none", "step", "exponential", "cosine")
 
@@ -206,56 +208,62 @@ def split_off_validation(images: np.ndarray, labels: np.ndarray, fraction: float
 
 def fit_network(model, args: argparse.Namespace, train_images: np.ndarray,
                 train_labels: np.ndarray, val_images: np.ndarray, val_labels: np.ndarray,
-                standardize: Standardizer):
-    """Train ``model`` with the options in ``args``; return the fitted Trainer."""
-    from visiongrad import train
+                standardize: Standardizer, info: dict | None = None):
+    """Train ``model`` with the options in ``args``; return the fitted Trainer.
+
+    ``info`` (see :func:`network_info`) goes into the Trainer's checkpoints, so that
+    ``evaluate`` and ``predict`` can rebuild and feed the model.
+    """
     from visiongrad.data import transforms
+    from visiongrad.train.trainer import Trainer
 
     optimizer = build_optimizer(args.optimizer, model.parameters(), args.lr, args.weight_decay)
     augment = (transforms.Compose([transforms.RandomHorizontalFlip(), transforms.RandomCrop(
         train_images.shape[-2:], padding=2)]) if args.augment else None)
-    trainer = train.Trainer(model, optimizer,
-                            scheduler=build_schedule(args.schedule, optimizer, args.epochs),
-                            batch_size=args.batch_size, epochs=args.epochs, augment=augment)
+    trainer = Trainer(model, optimizer,
+                      scheduler=build_schedule(args.schedule, optimizer, args.epochs),
+                      batch_size=args.batch_size, epochs=args.epochs, augment=augment,
+                      config=info)
     trainer.fit(standardize(train_images), train_labels, standardize(val_images), val_labels)
     return trainer
 
 
-def save_network(folder: Path, trainer, info: dict) -> Path:
-    """Write the trainer's best model as a checkpoint that :func:`load_network` rebuilds."""
-    from visiongrad import train
+def network_info(args: argparse.Namespace, images: np.ndarray, classes: Sequence[str],
+                 standardize: Standardizer) -> dict:
+    """What a checkpoint needs to rebuild and feed its model, plus how it was trained."""
+    options = {key: value for key, value in vars(args).items() if key not in _INTERNAL_KEYS}
+    return {"model": args.model, "input_shape": list(images.shape[1:]),
+            "classes": list(classes), "standardize": standardize.to_dict(),
+            "options": options}
 
-    return Path(train.save_checkpoint(folder / "checkpoint", trainer.model,
-                                      optimizer=trainer.optimizer, history=trainer.history,
-                                      config=info))
 
+def load_network(path: str, model_name: str | None = None):
+    """Rebuild a checkpoint's model; return ``(model, info)`` (its config as saved).
 
-def load_network(path: str):
-    """Rebuild a checkpoint's model; return ``(model, info)`` (info as saved)."""
-    from visiongrad import train
+    The architecture is the checkpoint's own (``info["model"]``) unless ``model_name`` is
+    given; weights that do not fit it are a user error naming the mismatched keys.
+    """
+    from visiongrad.train.checkpoint import load_checkpoint, load_model_state
 
-    if not os.path.exists(path):
-        raise CommandError(f"checkpoint not found: {path}")
-    with user_errors(OSError, ValueError, KeyError, context=f"cannot read checkpoint {path}: "):
-        checkpoint = train.load_checkpoint(path)
-    info = checkpoint["config"]
+    with user_errors(FileNotFoundError, ValueError):
+        checkpoint = load_checkpoint(path)
+    info = dict(checkpoint["config"] or {})
+    missing = [key for key in ("input_shape", "classes", "standardize") if key not in info]
+    if missing:
+        raise CommandError(f"checkpoint {path} was not written by the visiongrad command "
+                           f"(its config lacks {', '.join(missing)})")
+    info["model"] = model_name or info.get("model")
+    if info["model"] is None:
+        raise CommandError(f"checkpoint {path} does not name its model; pass --model")
     model = build_model(info["model"], info["input_shape"], len(info["classes"]))
-    with user_errors(KeyError, ValueError, RuntimeError,
-                     context=f"checkpoint {path} does not fit a {info['model']} model: "):
-        model.load_state_dict(checkpoint["model"])
+    with user_errors(ValueError, context=f"checkpoint {path} does not fit a {info['model']} "
+                                         f"model: "):
+        load_model_state(model, checkpoint["model"], source="its weights")
     model.eval()
     return model, info
 
 
 # ----------------------------------------------------------------------------- commands
-
-
-def _network_info(args: argparse.Namespace, dataset, standardize: Standardizer) -> dict:
-    """What a checkpoint needs to rebuild and feed its model, plus how it was trained."""
-    options = {key: value for key, value in vars(args).items() if key not in _INTERNAL_KEYS}
-    return {"model": args.model, "input_shape": list(dataset.images.shape[1:]),
-            "classes": list(dataset.classes), "standardize": standardize.to_dict(),
-            "options": options}
 
 
 def run_train(args: argparse.Namespace) -> None:
@@ -273,27 +281,30 @@ def run_train(args: argparse.Namespace) -> None:
     standardize = Standardizer.fit(x_train)
     print(f"training {args.model} on {len(y_train)} {args.dataset} images "
           f"({len(y_val)} held out), {args.epochs} epochs")
-    trainer = fit_network(model, args, x_train, y_train, x_val, y_val, standardize)
+    info = network_info(args, dataset.images, dataset.classes, standardize)
+    trainer = fit_network(model, args, x_train, y_train, x_val, y_val, standardize, info)
     folder = output_folder(args.out)
-    checkpoint = save_network(folder, trainer, _network_info(args, dataset, standardize))
+    checkpoint = trainer.save_checkpoint(folder / CHECKPOINT_NAME)
     plots.plot_loss(trainer.history, folder / "loss.png")
     plots.plot_accuracy(trainer.history, folder / "accuracy.png")
-    plots.plot_update_ratios(trainer.history["update_ratio"], folder / "update_ratios.png")
-    print(f"validation accuracy {trainer.history['val_accuracy'][-1]:.4f}")
+    plots.plot_update_ratios(trainer.history["update_ratio"], folder / "update_ratios.png",
+                             iterations=trainer.history["update_ratio_iteration"])
+    print(f"best validation accuracy {trainer.best_val_accuracy:.4f} "
+          f"(epoch {trainer.best_epoch}); the checkpoint holds those weights")
     print(f"checkpoint: {checkpoint}\nplots: {folder}")
 
 
 def run_evaluate(args: argparse.Namespace) -> None:
     """``visiongrad evaluate``: accuracy, per-class accuracy and confusion matrix."""
-    from visiongrad import train
     from visiongrad.train import plots
+    from visiongrad.train.trainer import evaluate
 
-    model, info = load_network(args.checkpoint)
+    model, info = load_network(args.checkpoint, args.model)
     dataset = load_split(args.dataset, args.split, args.data_dir)
     _check_input_shape(info, dataset.images.shape[1:], f"{args.dataset} {args.split}")
     standardize = Standardizer(**info["standardize"])
-    result = train.evaluate(model, standardize(dataset.images), dataset.labels,
-                            num_classes=len(info["classes"]))
+    result = evaluate(model, standardize(dataset.images), dataset.labels,
+                      num_classes=len(info["classes"]))
     print(f"{info['model']} on {args.dataset} {args.split} ({len(dataset.labels)} images): "
           f"accuracy {result['accuracy']:.4f}")
     rows = [[name, f"{accuracy:.4f}"]
@@ -315,11 +326,11 @@ def _check_input_shape(info: dict, shape: Sequence[int], source: str) -> None:
 
 def run_predict(args: argparse.Namespace) -> None:
     """``visiongrad predict``: top label and its probability per image (all in the CSV)."""
-    from visiongrad import train
+    from visiongrad.train.trainer import predict_proba
 
     if bool(args.images) == (args.dataset is not None):
         raise CommandError("give image files or --dataset, not both or neither")
-    model, info = load_network(args.checkpoint)
+    model, info = load_network(args.checkpoint, args.model)
     channels, height, width = info["input_shape"]
     if args.images:
         names, images = list(args.images), read_images(args.images, channels, (height, width))
@@ -328,7 +339,7 @@ def run_predict(args: argparse.Namespace) -> None:
         _check_input_shape(info, dataset.images.shape[1:], f"{args.dataset} {args.split}")
         images = dataset.images[:args.limit]
         names = [f"{args.dataset}/{args.split}/{index}" for index in range(len(images))]
-    probabilities = train.predict_proba(model, Standardizer(**info["standardize"])(images))
+    probabilities = predict_proba(model, Standardizer(**info["standardize"])(images))
     labels = probabilities.argmax(axis=1)
     classes = info["classes"]
     rows = [[name, classes[label], f"{row[label]:.4f}"]
@@ -376,7 +387,7 @@ def run_search(args: argparse.Namespace) -> None:
         trial = argparse.Namespace(**{**vars(args), "lr": lr, "weight_decay": weight_decay})
         trainer = fit_network(build_model(args.model, shape, num_classes), trial,
                               x_train, y_train, x_val, y_val, standardize)
-        return max(trainer.history["val_accuracy"])
+        return max(trainer.history["val_accuracy"], default=math.nan)
 
     results = train.search(validation_accuracy,
                            {"lr": tuple(args.lr_range), "weight_decay": tuple(args.reg_range)},
@@ -409,13 +420,13 @@ def _write_json(path: Path, value) -> None:
 
 def classification_scores(labels: np.ndarray, predictions: np.ndarray,
                           num_classes: int) -> dict:
-    """Accuracy, per-class accuracy (recall) and the confusion matrix (rows = true)."""
-    confusion = np.bincount(labels * num_classes + predictions,
-                            minlength=num_classes * num_classes).reshape(num_classes, -1)
-    per_class = np.divide(confusion.diagonal(), confusion.sum(axis=1),
-                          out=np.zeros(num_classes), where=confusion.sum(axis=1) > 0)
-    return {"accuracy": float(np.mean(labels == predictions)),
-            "per_class_accuracy": per_class.tolist(), "confusion": confusion.tolist()}
+    """Accuracy, per-class accuracy (recall) and the confusion matrix, as JSON-ready lists."""
+    from visiongrad.train import metrics
+
+    confusion = metrics.confusion_matrix(labels, predictions, num_classes)
+    return {"accuracy": metrics.accuracy(labels, predictions),
+            "per_class_accuracy": metrics.per_class_accuracy(confusion).tolist(),
+            "confusion": confusion.tolist()}
 
 
 DEMO_DATASET = "fashion-mnist-mini"
@@ -439,11 +450,12 @@ def _timed(label: str, fit):
 def run_demo(args: argparse.Namespace) -> None:
     """``visiongrad demo``: four classifiers on the embedded data, a table and a report."""
     import visiongrad as vg
-    from visiongrad import train
+    from visiongrad import nn
     from visiongrad.classic import KNearestNeighbor, Softmax
     from visiongrad.train import plots
 
     started = time.perf_counter()
+    folder = output_folder(args.out)
     vg.manual_seed(args.seed)
     train_set = load_split(DEMO_DATASET, "train", None)
     test_set = load_split(DEMO_DATASET, "test", None)
@@ -465,7 +477,7 @@ def run_demo(args: argparse.Namespace) -> None:
     predictions["kNN"] = knn.predict(flat_test)
     results["kNN"] = {"train_seconds": seconds, "params": knn.get_params()}
     softmax, seconds = _timed("[2/4] softmax classifier",
-                              lambda: Softmax().fit(flat_train, y_train))
+                              lambda: Softmax(learning_rate=0.1).fit(flat_train, y_train))
     predictions["softmax"] = softmax.predict(flat_test)
     results["softmax"] = {"train_seconds": seconds, "params": softmax.get_params()}
     trainers = {}
@@ -473,16 +485,15 @@ def run_demo(args: argparse.Namespace) -> None:
         options = argparse.Namespace(model=model_name, optimizer="adam", lr=1e-3,
                                      weight_decay=1e-4, schedule="cosine", augment=False,
                                      batch_size=64, epochs=1 if args.quick else epochs)
+        info = network_info(options, train_images, classes, standardize)
         model = build_model(model_name, train_images.shape[1:], num_classes)
         trainer, seconds = _timed(
             f"[{step}/4] {label} ({model_name}, {options.epochs} epochs, Adam)",
-            lambda model=model, options=options: fit_network(
-                model, options, x_train, y_train, x_val, y_val, standardize))
+            lambda model=model, options=options, info=info: fit_network(
+                model, options, x_train, y_train, x_val, y_val, standardize, info))
         trainers[label] = trainer
-        probabilities = train.predict_proba(trainer.model, standardize(test_images))
-        predictions[label] = probabilities.argmax(axis=1)
-        results[label] = {"train_seconds": seconds, "model": model_name,
-                          "options": vars(options),
+        predictions[label] = trainer.predict_proba(standardize(test_images)).argmax(axis=1)
+        results[label] = {"train_seconds": seconds, "params": info["options"],
                           "history": trainer.history}
     for name, predicted in predictions.items():
         results[name].update(classification_scores(test_labels, predicted, num_classes))
@@ -494,7 +505,6 @@ def run_demo(args: argparse.Namespace) -> None:
     best = max(results, key=lambda name: results[name]["accuracy"])
     best_network = max(trainers, key=lambda name: results[name]["accuracy"])
 
-    folder = output_folder(args.out)
     for label, trainer in trainers.items():
         stem = label.replace(" ", "_").replace("-", "_")
         plots.plot_loss(trainer.history, folder / f"loss_{stem}.png")
@@ -503,12 +513,9 @@ def run_demo(args: argparse.Namespace) -> None:
                                 folder / "confusion_matrix.png",
                                 title=f"Confusion matrix: {best} (test)")
     first_conv = next(module for module in trainers["convnet"].model.modules()
-                      if type(module).__name__ == "Conv2d")
+                      if isinstance(module, nn.Conv2d))
     plots.plot_filters(first_conv.weight.data, folder / "convnet_filters.png")
-    info = {"model": DEMO_NETWORKS[best_network][0], "input_shape": list(train_images.shape[1:]),
-            "classes": classes, "standardize": standardize.to_dict(),
-            "options": results[best_network]["options"]}
-    checkpoint = save_network(folder, trainers[best_network], info)
+    checkpoint = trainers[best_network].save_checkpoint(folder / CHECKPOINT_NAME)
     _write_json(folder / "metrics.json", {
         "dataset": DEMO_DATASET, "quick": args.quick, "seed": args.seed,
         "sizes": {"train": len(y_train), "validation": len(y_val), "test": len(test_labels)},
@@ -565,6 +572,9 @@ def build_parser() -> argparse.ArgumentParser:
 
     evaluate = commands.add_parser("evaluate", help="accuracy of a checkpoint on a split")
     evaluate.add_argument("checkpoint")
+    evaluate.add_argument("--model", default=None,
+                          help="architecture to load the weights into (default: the "
+                               "checkpoint's own)")
     _add_data_options(evaluate)
     evaluate.add_argument("--split", default="test")
     evaluate.add_argument("--out", default=None,
@@ -573,6 +583,9 @@ def build_parser() -> argparse.ArgumentParser:
 
     predict = commands.add_parser("predict", help="labels and probabilities for images")
     predict.add_argument("checkpoint")
+    predict.add_argument("--model", default=None,
+                         help="architecture to load the weights into (default: the "
+                              "checkpoint's own)")
     predict.add_argument("images", nargs="*", help="PNG or JPEG files")
     predict.add_argument("--dataset", default=None,
                          help="predict a dataset split instead of image files")

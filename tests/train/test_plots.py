@@ -57,7 +57,8 @@ def test_update_ratio_plot_accepts_both_layouts(tmp_path, history, as_mapping):
     ratios = history["update_ratio"]
     if as_mapping:
         ratios = {name: [step[name] for step in ratios] for name in ratios[0]}
-    assert_png(plots.plot_update_ratios(ratios, tmp_path / "ratios.png"))
+    assert_png(plots.plot_update_ratios(ratios, tmp_path / "ratios.png",
+                                        iterations=range(10, 10 * len(history["loss"]) + 1, 10)))
 
 
 def test_confusion_matrix_plot_and_shape_checks(tmp_path):

@@ -150,7 +150,8 @@ def _ratios_by_layer(update_ratio: Mapping | Sequence[Mapping]) -> dict[str, np.
             for name in names}
 
 
-def plot_update_ratios(update_ratio: Mapping | Sequence[Mapping], path: str | os.PathLike) -> str:
+def plot_update_ratios(update_ratio: Mapping | Sequence[Mapping], path: str | os.PathLike,
+                       iterations: Sequence[int] | None = None) -> str:
     """Per-layer ratio ``||lr * update|| / ||weights||`` over time, on a log scale.
 
     The dashed line marks the course's guide, about 1e-3: far below it the learning rate
@@ -163,6 +164,9 @@ def plot_update_ratios(update_ratio: Mapping | Sequence[Mapping], path: str | os
         (the Trainer's ``history["update_ratio"]``).
     path : path-like
         Where to write the PNG.
+    iterations : sequence of int, optional
+        The iteration of each sample (the Trainer's ``history["update_ratio_iteration"]``);
+        by default 1, 2, 3, ...
 
     Returns
     -------
@@ -174,11 +178,12 @@ def plot_update_ratios(update_ratio: Mapping | Sequence[Mapping], path: str | os
         raise ValueError("no update ratios to plot")
     figure, axes = _new_figure(7.5, 4.8)
     for name, values in ratios.items():
-        axes.plot(np.arange(1, len(values) + 1), values, linewidth=1.2, label=name)
+        steps = np.arange(1, len(values) + 1) if iterations is None else iterations
+        axes.plot(steps, values, linewidth=1.2, label=name)
     axes.axhline(UPDATE_RATIO_GUIDE, color="black", linestyle="--", linewidth=1.0,
                  label="1e-3 guide")
     axes.set_yscale("log")
-    axes.set_xlabel("step")
+    axes.set_xlabel("iteration")
     axes.set_ylabel("update / weight ratio")
     axes.set_title("Update ratios per layer")
     axes.grid(alpha=0.3, which="both")
