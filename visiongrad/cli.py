@@ -370,8 +370,7 @@ def run_summary(args: argparse.Namespace) -> None:
 def run_search(args: argparse.Namespace) -> None:
     """``visiongrad search``: learning rate x regularisation, coarse to fine."""
     import visiongrad as vg
-    from visiongrad import train
-    from visiongrad.train import plots
+    from visiongrad.train import plots, search
 
     check_choice("optimizer", args.optimizer, OPTIMIZERS)
     check_choice("schedule", args.schedule, SCHEDULES)
@@ -389,13 +388,16 @@ def run_search(args: argparse.Namespace) -> None:
                               x_train, y_train, x_val, y_val, standardize)
         return max(trainer.history["val_accuracy"], default=math.nan)
 
-    results = train.search(validation_accuracy,
-                           {"lr": tuple(args.lr_range), "weight_decay": tuple(args.reg_range)},
-                           method=args.method, trials=args.trials, stages=args.stages)
+    for name, (low, high) in (("--lr-range", args.lr_range), ("--reg-range", args.reg_range)):
+        if not 0 < low < high:
+            raise CommandError(f"{name} needs 0 < LOW < HIGH, got {low} {high}")
+    results = search(validation_accuracy,
+                     {"lr": tuple(args.lr_range), "weight_decay": tuple(args.reg_range)},
+                     method=args.method, trials=args.trials, stages=args.stages)
     rows = sorted(results, key=lambda r: -np.nan_to_num(r["score"], nan=-1.0))
-    print(format_table(["lr", "weight decay", "val accuracy"],
-                       [[f"{r['lr']:.2e}", f"{r['weight_decay']:.2e}", f"{r['score']:.4f}"]
-                        for r in rows]))
+    print(format_table(["stage", "lr", "weight decay", "val accuracy", "status"],
+                       [[r["stage"] + 1, f"{r['lr']:.2e}", f"{r['weight_decay']:.2e}",
+                         f"{r['score']:.4f}", r["status"]] for r in rows]))
     folder = output_folder(args.out)
     _write_json(folder / "search.json", rows)
     plots.plot_search([r["lr"] for r in rows], [r["weight_decay"] for r in rows],
