@@ -1,0 +1,103 @@
+"""Plain convolutional networks: the course's three-layer convnet, LeNet-5, a small VGG."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from .. import nn
+from .layers import check_shape, classifier, conv_output_size
+
+
+class ThreeLayerConvNet(nn.Sequential):
+    """The course's ``conv - relu - 2x2 max pool - affine - relu - affine``.
+
+    The convolution has stride 1 and "same" padding ``(filter_size - 1) // 2``, so with an
+    odd ``filter_size`` the pool halves the input's height and width.
+
+    Parameters
+    ----------
+    input_shape : (C, H, W)
+    num_filters, filter_size : int
+        The course's defaults are 32 filters of 7x7 (``filter_size=5`` gives 5x5 pad 2).
+    hidden_dim : int
+    num_classes : int
+
+    Shape
+    -----
+    (N, C, H, W) -> (N, num_classes)
+    """
+
+    def __init__(self, input_shape: Sequence[int] = (1, 28, 28), num_filters: int = 32,
+                 filter_size: int = 7, hidden_dim: int = 100, num_classes: int = 10):
+        channels, height, width = check_shape(input_shape, num_classes)
+        padding = (filter_size - 1) // 2
+        height, width = (conv_output_size(conv_output_size(size, filter_size, 1, padding), 2, 2)
+                         for size in (height, width))
+        super().__init__(
+            nn.Conv2d(channels, num_filters, filter_size, padding=padding), nn.ReLU(),
+            nn.MaxPool2d(2), nn.Flatten(),
+            nn.Linear(num_filters * height * width, hidden_dim), nn.ReLU(),
+            classifier(hidden_dim, num_classes))
+
+
+class LeNet5(nn.Sequential):
+    """LeNet-5 in its modern form (ReLU and max pooling instead of tanh and subsampling).
+
+    ``conv5x5(6, pad 2) - relu - pool - conv5x5(16) - relu - pool - fc120 - relu - fc84 -
+    relu - fc``. The padding of the first convolution makes a 28x28 input behave like
+    LeCun's 32x32 one (5x5x16 features before the classifier).
+
+    Parameters
+    ----------
+    input_shape : (C, H, W)
+    num_classes : int
+    """
+
+    def __init__(self, input_shape: Sequence[int] = (1, 28, 28), num_classes: int = 10):
+        channels, height, width = check_shape(input_shape, num_classes)
+        height, width = (conv_output_size(conv_output_size(conv_output_size(size, 2, 2), 5), 2, 2)
+                         for size in (height, width))
+        super().__init__(
+            nn.Conv2d(channels, 6, 5, padding=2), nn.ReLU(), nn.MaxPool2d(2),
+            nn.Conv2d(6, 16, 5), nn.ReLU(), nn.MaxPool2d(2), nn.Flatten(),
+            nn.Linear(16 * height * width, 120), nn.ReLU(),
+            nn.Linear(120, 84), nn.ReLU(),
+            classifier(84, num_classes))
+
+
+def conv_bn_relu(in_channels: int, out_channels: int, stride: int = 1) -> list:
+    """``conv3x3 (pad 1, no bias) - batch norm - relu``, as a list of layers."""
+    return [nn.Conv2d(in_channels, out_channels, 3, stride=stride, padding=1, bias=False),
+            nn.BatchNorm2d(out_channels), nn.ReLU()]
+
+
+class SmallVGG(nn.Sequential):
+    """A small VGG-style net: stacks of 3x3 convolutions with batch norm, then two affines.
+
+    ``[conv3x3(w)-BN-relu] x2 - pool - [conv3x3(2w)-BN-relu] x2 - pool - fc(hidden) - relu
+    - [dropout] - fc``, with ``w = width`` (32 by default).
+
+    Parameters
+    ----------
+    input_shape : (C, H, W)
+    num_classes : int
+    width : int
+        Channels of the first stack (the second has twice as many).
+    hidden_dim : int
+    dropout : float
+        Dropout probability before the last layer (0: none).
+    """
+
+    def __init__(self, input_shape: Sequence[int] = (1, 28, 28), num_classes: int = 10,
+                 width: int = 32, hidden_dim: int = 256, dropout: float = 0.0):
+        channels, height, width_px = check_shape(input_shape, num_classes)
+        height, width_px = (conv_output_size(conv_output_size(size, 2, 2), 2, 2)
+                            for size in (height, width_px))
+        head: list = [nn.Flatten(), nn.Linear(2 * width * height * width_px, hidden_dim),
+                      nn.ReLU()]
+        if dropout:
+            head.append(nn.Dropout(dropout))
+        super().__init__(
+            *conv_bn_relu(channels, width), *conv_bn_relu(width, width), nn.MaxPool2d(2),
+            *conv_bn_relu(width, 2 * width), *conv_bn_relu(2 * width, 2 * width),
+            nn.MaxPool2d(2), *head, classifier(hidden_dim, num_classes))

@@ -1,0 +1,44 @@
+"""Pieces the model zoo shares: input-shape checks, output-size arithmetic, the classifier."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from .. import nn
+from .. import random as vg_random
+
+CLASSIFIER_STD = 0.01
+"""Standard deviation of every model's last layer: small scores, so the loss starts at log C."""
+
+
+def check_shape(input_shape: Sequence[int], num_classes: int) -> tuple[int, int, int]:
+    """Validate ``input_shape`` (C, H, W) and ``num_classes``; return the shape as a tuple."""
+    shape = tuple(int(size) for size in input_shape)
+    if len(shape) != 3 or min(shape) < 1:
+        raise ValueError(f"input_shape must be (channels, height, width) of positive sizes, "
+                         f"got {tuple(input_shape)}")
+    if not isinstance(num_classes, int) or num_classes < 2:
+        raise ValueError(f"num_classes must be an integer of at least 2, got {num_classes!r}")
+    return shape
+
+
+def conv_output_size(size: int, kernel_size: int, stride: int = 1, padding: int = 0) -> int:
+    """Output height (or width) of a convolution or pooling: ``(size + 2p - k) // s + 1``."""
+    out = (size + 2 * padding - kernel_size) // stride + 1
+    if out < 1:
+        raise ValueError(f"an input of size {size} is too small for kernel {kernel_size}, "
+                         f"stride {stride}, padding {padding}")
+    return out
+
+
+def classifier(in_features: int, num_classes: int) -> nn.Linear:
+    """The final ``Linear`` layer, weights drawn with std 0.01 and zero bias.
+
+    Small final scores make every class about equally likely at the start, so the initial
+    softmax loss is close to ``log(num_classes)`` whatever the layers before it do.
+    """
+    layer = nn.Linear(in_features, num_classes)
+    layer.weight.data[...] = CLASSIFIER_STD * vg_random.get_generator().standard_normal(
+        layer.weight.data.shape)
+    layer.bias.data[...] = 0.0
+    return layer
