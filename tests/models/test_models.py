@@ -49,7 +49,7 @@ def test_resnet_uses_projection_shortcuts_only_where_the_shape_changes():
                    for b in blocks]
     assert projections == [False, False, True, False, True, False]
     x = vg.random.get_generator().standard_normal((2, 16, 8, 8)).astype(np.float32)
-    assert blocks[2](vg.tensor(np.concatenate([x, x[:, :0]], 1))).shape == (2, 32, 4, 4)
+    assert blocks[2](vg.tensor(x)).shape == (2, 32, 4, 4)
 
 
 def test_registry_errors():
