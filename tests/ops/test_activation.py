@@ -8,14 +8,14 @@ from helpers import assert_gradcheck, assert_matches_torch, torch_or_skip
 import visiongrad as vg
 from visiongrad import functional as F
 
-rng = np.random.default_rng(2)
+shape_rng = np.random.default_rng(2)  # seeded random shapes for parametrize
 # batch of 1, odd sizes, and seeded random (N, C, ...) shapes of 2 to 4 axes
 SHAPES = [(1, 5), (3, 7), (1, 3, 5, 2)] + [
-    tuple(int(s) for s in rng.integers(1, 6, size=rng.integers(2, 5))) for _ in range(3)
+    tuple(int(s) for s in shape_rng.integers(1, 6, size=shape_rng.integers(2, 5))) for _ in range(3)
 ]
 
 
-def away_from_zero(shape):
+def away_from_zero(rng, shape):
     """Random values with |x| >= 0.1, so no kink of relu/leaky_relu/prelu/elu is near."""
     z = rng.standard_normal(shape)
     return np.sign(z) * (np.abs(z) + 0.1) + (z == 0) * 0.1
@@ -41,7 +41,8 @@ ELEMENTWISE = [
 @pytest.mark.parametrize("shape", SHAPES, ids=str)
 @pytest.mark.parametrize("name, vg_fn, torch_fn", ELEMENTWISE, ids=[c[0] for c in ELEMENTWISE])
 def test_elementwise(name, vg_fn, torch_fn, shape):
-    x = away_from_zero(shape)
+    rng = np.random.default_rng(1)
+    x = away_from_zero(rng, shape)
     assert_gradcheck(vg_fn, [x])
     for dtype in (np.float32, np.float64):
         assert_matches_torch(vg_fn, torch_fn(torch_f()), [x], dtype=dtype)
@@ -50,7 +51,8 @@ def test_elementwise(name, vg_fn, torch_fn, shape):
 @pytest.mark.parametrize("shape", SHAPES, ids=str)
 @pytest.mark.parametrize("per_channel", [True, False])
 def test_prelu(shape, per_channel):
-    x = away_from_zero(shape)
+    rng = np.random.default_rng(2)
+    x = away_from_zero(rng, shape)
     weight = rng.uniform(0.05, 0.5, size=shape[1] if per_channel else 1)
     assert_gradcheck(F.prelu, [x, weight])
     for dtype in (np.float32, np.float64):
@@ -68,6 +70,7 @@ def maxout_by_hand(x, pieces):
 @pytest.mark.parametrize("shape, pieces", [((1, 6), 2), ((4, 9), 3), ((2, 4, 3, 5), 4),
                                            ((3, 5, 2), 1)])
 def test_maxout(shape, pieces):
+    rng = np.random.default_rng(3)
     torch = torch_or_skip()
     x = rng.standard_normal(shape)
     np.testing.assert_allclose(F.maxout(x, pieces).data, maxout_by_hand(x, pieces), rtol=0)
@@ -88,6 +91,7 @@ def test_maxout_routes_a_tie_to_the_first_piece():
                                         ((2, 3, 4, 5), 1)])
 @pytest.mark.parametrize("log", [False, True], ids=["softmax", "log_softmax"])
 def test_softmax(shape, dim, log):
+    rng = np.random.default_rng(5)
     vg_fn = F.log_softmax if log else F.softmax
     x = rng.standard_normal(shape)
     assert_gradcheck(lambda a: vg_fn(a, dim), [x])

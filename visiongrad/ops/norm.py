@@ -22,16 +22,22 @@ from ..backend import xp
 
 
 def standardize(x, axes, eps):
-    """x_hat and inv_std for ``x`` with statistics over ``axes`` (kept as size-1 axes).
+    """x_hat, inv_std, mean and biased variance of ``x`` over ``axes`` (kept as size-1 axes).
 
-    mu and the biased variance come from one reduction each over all ``axes`` at once, in
-    x's own dtype; the centred x is reused for the variance and for x_hat.
+    The corrected two-pass algorithm (Chan, Golub and LeVeque 1983), in x's own dtype with
+    no float64 upcast: after mu = mean(x), the centred values' mean delta is zero but for
+    the rounding of mu, and it corrects both statistics,
+        var = mean((x - mu)^2) - delta^2,   x_hat = (x - mu - delta) * inv_std.
+    One reduction over all ``axes`` at once per statistic, and float32 keeps full accuracy
+    on data far from zero (a plain float32 mean loses about 1e-3 of x_hat at an offset of
+    1e4 standard deviations).
     """
     mu = x.mean(axis=axes, keepdims=True)
     centred = x - mu
-    var = (centred * centred).mean(axis=axes, keepdims=True)
+    delta = centred.mean(axis=axes, keepdims=True)
+    var = (centred * centred).mean(axis=axes, keepdims=True) - delta * delta
     inv_std = 1 / xp.sqrt(var + eps)
-    return centred * inv_std, inv_std, mu, var
+    return (centred - delta) * inv_std, inv_std, mu + delta, var
 
 
 def standardize_backward(dx_hat, x_hat, inv_std, axes):
