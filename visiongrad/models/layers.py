@@ -5,7 +5,6 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from .. import nn
-from .. import random as vg_random
 
 CLASSIFIER_STD = 0.01
 """Standard deviation of every model's last layer: small scores, so the loss starts at log C."""
@@ -38,7 +37,6 @@ def classifier(in_features: int, num_classes: int) -> nn.Linear:
     softmax loss is close to ``log(num_classes)`` whatever the layers before it do.
     """
     layer = nn.Linear(in_features, num_classes)
-    layer.weight.data[...] = CLASSIFIER_STD * vg_random.get_generator().standard_normal(
-        layer.weight.data.shape)
-    layer.bias.data[...] = 0.0
+    nn.init.small_random_(layer.weight, std=CLASSIFIER_STD)
+    nn.init.zeros_(layer.bias)
     return layer
