@@ -1,0 +1,512 @@
+"""Readers for image datasets in their standard on-disk formats.
+
+Every reader returns an :class:`~visiongrad.data.dataset.ImageDataset`: ``images`` uint8 of
+shape (N, C, H, W), ``labels`` int64 of shape (N,), ``classes`` (a list of names). A file
+that is not what it claims to be (wrong magic number, truncated, counts that disagree,
+labels outside the class list) raises :class:`DataFormatError` naming the file, so a
+model never trains on garbage.
+
+Formats
+-------
+- IDX (MNIST, Fashion-MNIST, EMNIST), gzip-compressed or raw: :func:`read_idx`,
+  :func:`read_idx_dataset`.
+- CIFAR-10 / CIFAR-100 python pickle batches: :func:`read_cifar10`, :func:`read_cifar100`,
+  read with :func:`load_restricted_pickle`, which builds only plain containers, strings,
+  bytes, numbers and NumPy arrays, so a crafted file cannot run code.
+- A folder with one sub-folder of PNG/JPEG images per class: :func:`read_image_folder`.
+- ``.npz`` archives holding ``x`` (images) and ``y`` (labels): :func:`read_npz`.
+"""
+
+from __future__ import annotations
+
+import gzip
+import os
+import pickle
+import zlib
+from collections.abc import Sequence
+from pathlib import Path
+
+import numpy as np
+from PIL import Image, UnidentifiedImageError
+
+from .dataset import ImageDataset
+
+__all__ = [
+    "DataFormatError",
+    "UnsafePickleError",
+    "IMAGE_EXTENSIONS",
+    "read_idx",
+    "read_idx_dataset",
+    "load_restricted_pickle",
+    "read_cifar10",
+    "read_cifar100",
+    "read_image_folder",
+    "read_npz",
+]
+
+PathLike = str | os.PathLike
+
+
+class DataFormatError(ValueError):
+    """A data file is not in the format it should be; the message names the file."""
+
+
+class UnsafePickleError(DataFormatError):
+    """A pickle asked for a global (a function or class) the restricted unpickler refuses."""
+
+
+# ----------------------------------------------------------------------------- IDX
+
+#: IDX type codes (third byte of the magic number) and the big-endian dtypes they mean.
+IDX_DTYPES = {0x08: np.dtype(">u1"), 0x09: np.dtype(">i1"), 0x0B: np.dtype(">i2"),
+              0x0C: np.dtype(">i4"), 0x0D: np.dtype(">f4"), 0x0E: np.dtype(">f8")}
+
+_GZIP_MAGIC = b"\x1f\x8b"
+
+
+def _open_maybe_gzip(path: Path):
+    """Open ``path`` for binary reading, transparently decompressing gzip (by content)."""
+    with open(path, "rb") as handle:
+        compressed = handle.read(2) == _GZIP_MAGIC
+    return gzip.open(path, "rb") if compressed else open(path, "rb")
+
+
+def _read_exactly(handle, buffer: memoryview) -> int:
+    """Fill ``buffer`` from ``handle``; return the number of bytes read (short at EOF)."""
+    filled = 0
+    while filled < len(buffer):
+        count = handle.readinto(buffer[filled:])
+        if not count:
+            break
+        filled += count
+    return filled
+
+
+def read_idx(path: PathLike, expected_ndim: int | None = None) -> np.ndarray:
+    """Read one IDX file (gzip-compressed or raw) into an array.
+
+    The IDX format is a 4-byte magic number ``0x00 0x00 <type> <ndim>``, then ``ndim``
+    big-endian uint32 sizes, then ``prod(sizes)`` values of ``<type>`` in C order
+    (MNIST images: magic 2051 = 0x00000803, sizes (N, 28, 28); labels: 2049, sizes (N,)).
+
+    Parameters
+    ----------
+    path : str or os.PathLike
+        The file; compression is detected from its first bytes, not its name.
+    expected_ndim : int, optional
+        Refuse a file whose magic number declares another number of dimensions
+        (3 for images, 1 for labels).
+
+    Returns
+    -------
+    numpy.ndarray
+        Shape ``sizes``, in native byte order (uint8 for MNIST-style data).
+
+    Raises
+    ------
+    DataFormatError
+        Wrong magic number, unknown type code, truncated data or trailing bytes, or a
+        damaged gzip stream; the message names ``path``.
+    """
+    path = Path(path)
+    try:
+        with _open_maybe_gzip(path) as handle:
+            magic = handle.read(4)
+            if len(magic) < 4:
+                raise DataFormatError(f"{path}: truncated IDX file ({len(magic)} bytes, "
+                                      "shorter than the 4-byte magic number)")
+            zero, type_code, ndim = magic[:2], magic[2], magic[3]
+            if zero != b"\x00\x00" or type_code not in IDX_DTYPES:
+                raise DataFormatError(f"{path}: not an IDX file (magic number 0x{magic.hex()}; "
+                                      "expected 0x0000 followed by a type code such as 08 "
+                                      "and the number of dimensions)")
+            if expected_ndim is not None and ndim != expected_ndim:
+                raise DataFormatError(f"{path}: IDX magic number 0x{magic.hex()} declares "
+                                      f"{ndim} dimension(s), expected {expected_ndim}")
+            header = handle.read(4 * ndim)
+            if len(header) < 4 * ndim:
+                raise DataFormatError(f"{path}: truncated IDX header (expected {ndim} sizes)")
+            shape = tuple(int(size) for size in np.frombuffer(header, dtype=">u4"))
+            dtype = IDX_DTYPES[type_code]
+            array = np.empty(shape, dtype=dtype)
+            expected = array.nbytes
+            got = _read_exactly(handle, memoryview(array).cast("B"))
+            if got < expected:
+                raise DataFormatError(f"{path}: truncated IDX file: header declares shape "
+                                      f"{shape} ({expected} bytes of data) but only {got} "
+                                      "bytes follow")
+            if handle.read(1):
+                raise DataFormatError(f"{path}: IDX file has data after the {expected} bytes "
+                                      f"its header declares for shape {shape}")
+    except (EOFError, gzip.BadGzipFile, zlib.error) as error:
+        raise DataFormatError(f"{path}: damaged or truncated gzip stream ({error})") from None
+    return array.astype(dtype.newbyteorder("="), copy=False)
+
+
+def _check_labels(labels: np.ndarray, num_classes: int, source: PathLike) -> np.ndarray:
+    """Labels as int64, refusing any outside ``0 .. num_classes - 1`` (naming ``source``)."""
+    labels = np.asarray(labels)
+    if labels.ndim != 1 or not np.issubdtype(labels.dtype, np.integer):
+        raise DataFormatError(f"{source}: labels must be a 1-D integer array, got shape "
+                              f"{labels.shape} and dtype {labels.dtype}")
+    labels = labels.astype(np.int64, copy=False)
+    bad = (labels < 0) | (labels >= num_classes)
+    if bad.any():
+        index = int(np.flatnonzero(bad)[0])
+        raise DataFormatError(f"{source}: {int(bad.sum())} label(s) outside 0..{num_classes - 1} "
+                              f"(there are {num_classes} classes); the first is "
+                              f"{labels[index]} at index {index}")
+    return labels
+
+
+def _check_counts(images: np.ndarray, labels: np.ndarray, image_source: PathLike,
+                  label_source: PathLike) -> None:
+    if len(images) != len(labels):
+        raise DataFormatError(f"{image_source} holds {len(images)} images (shape "
+                              f"{images.shape}) but {label_source} holds {len(labels)} labels "
+                              f"(shape {labels.shape})")
+
+
+def read_idx_dataset(images_path: PathLike, labels_path: PathLike, classes: Sequence[str],
+                     transpose: bool = False, name: str | None = None) -> ImageDataset:
+    """Read an IDX image file and its IDX label file (MNIST layout) as one dataset.
+
+    Parameters
+    ----------
+    images_path, labels_path : str or os.PathLike
+        IDX files of shape (N, H, W) uint8 and (N,) uint8, gzip-compressed or raw.
+    classes : sequence of str
+        Class names; every label must index into it.
+    transpose : bool
+        Swap H and W of every image: EMNIST stores its images transposed.
+    name : str, optional
+        Stored on the dataset for its ``repr``.
+
+    Returns
+    -------
+    ImageDataset
+        ``images`` (N, 1, H, W) uint8, ``labels`` (N,) int64.
+    """
+    images = read_idx(images_path, expected_ndim=3)
+    labels = read_idx(labels_path, expected_ndim=1)
+    if images.dtype != np.uint8:
+        raise DataFormatError(f"{images_path}: images must be unsigned bytes (type 0x08), "
+                              f"got {images.dtype}")
+    _check_counts(images, labels, images_path, labels_path)
+    labels = _check_labels(labels, len(classes), labels_path)
+    if transpose:
+        images = np.ascontiguousarray(images.transpose(0, 2, 1))
+    return ImageDataset(images[:, None], labels, classes, name=name)
+
+
+# ----------------------------------------------------------------------------- pickle
+
+def _latin1_encode(text: str, encoding: str = "utf-8") -> bytes:
+    """The one use of ``_codecs.encode`` in a protocol-2 pickle: bytes stored as latin-1."""
+    if not isinstance(text, str) or encoding.replace("-", "").lower() != "latin1":
+        raise pickle.UnpicklingError("_codecs.encode is allowed only as (str, 'latin1')")
+    return text.encode("latin1")
+
+
+def _allowed_globals() -> dict[tuple[str, str], object]:
+    """Every global a NumPy-array pickle may name, mapped to the object it resolves to."""
+    allowed: dict[tuple[str, str], object] = {
+        ("numpy", "ndarray"): np.ndarray,
+        ("numpy", "dtype"): np.dtype,
+        ("_codecs", "encode"): _latin1_encode,
+    }
+    multiarray = np.ndarray.__reduce__(np.zeros(1))[0]  # numpy's own _reconstruct
+    scalar = np.float64(0).__reduce__()[0]
+    frombuffer = np.zeros(1).__reduce_ex__(5)[0]
+    for module in ("numpy.core", "numpy._core"):
+        allowed[(f"{module}.multiarray", "_reconstruct")] = multiarray
+        allowed[(f"{module}.multiarray", "scalar")] = scalar
+        allowed[(f"{module}.numeric", "_frombuffer")] = frombuffer
+    return allowed
+
+
+class _RestrictedUnpickler(pickle.Unpickler):
+    """An unpickler whose only globals are NumPy's array and dtype reconstruction."""
+
+    allowed = _allowed_globals()
+
+    def __init__(self, file, source: PathLike):
+        super().__init__(file, encoding="bytes")
+        self.source = source
+
+    def find_class(self, module: str, name: str):
+        try:
+            return self.allowed[(module, name)]
+        except KeyError:
+            raise UnsafePickleError(
+                f"{self.source}: refused to unpickle: the file asks for the global "
+                f"{module}.{name}, but a data pickle may only build plain containers, strings, "
+                "bytes, numbers and NumPy arrays (nothing was executed)") from None
+
+
+def load_restricted_pickle(path: PathLike):
+    """Unpickle ``path`` allowing only plain data and NumPy arrays.
+
+    The standard :mod:`pickle` can call any function a file names (``os.system``,
+    ``builtins.eval`` ...). This unpickler resolves no global except NumPy's array
+    reconstruction (``_reconstruct``, ``ndarray``, ``dtype``, ``scalar``, ``_frombuffer``)
+    and ``_codecs.encode`` restricted to latin-1 (how protocol 2 stores bytes), so a
+    crafted file is refused before anything runs. Python-2 strings come back as bytes
+    (``encoding="bytes"``), as the CIFAR batches need.
+
+    Raises
+    ------
+    UnsafePickleError
+        The file names any other global; nothing is executed.
+    DataFormatError
+        The file is not a readable pickle (truncated or corrupt).
+    """
+    with open(path, "rb") as handle:
+        try:
+            return _RestrictedUnpickler(handle, path).load()
+        except UnsafePickleError:
+            raise
+        except (pickle.UnpicklingError, EOFError, ValueError, TypeError, IndexError,
+                KeyError, AttributeError) as error:
+            raise DataFormatError(f"{path}: not a readable pickle, or truncated "
+                                  f"({type(error).__name__}: {error})") from None
+
+
+def _text(value) -> str:
+    return value.decode("utf-8") if isinstance(value, bytes) else str(value)
+
+
+def _pickle_dict(path: Path, required: Sequence[str]) -> dict[str, object]:
+    """A restricted-unpickled dict with its keys as str, checked for ``required`` keys."""
+    content = load_restricted_pickle(path)
+    if not isinstance(content, dict):
+        raise DataFormatError(f"{path}: expected a pickled dict, got {type(content).__name__}")
+    content = {_text(key): value for key, value in content.items()}
+    missing = [key for key in required if key not in content]
+    if missing:
+        raise DataFormatError(f"{path}: missing key(s) {missing}; found {sorted(content)}")
+    return content
+
+
+def _cifar_batch(path: Path, label_key: str, num_classes: int) -> tuple[np.ndarray, np.ndarray]:
+    """One CIFAR batch: ``data`` (N, 3072) uint8 rows (R, G, B planes of 32x32) and labels."""
+    if not path.is_file():
+        raise FileNotFoundError(f"CIFAR batch not found: {path}")
+    batch = _pickle_dict(path, ["data", label_key])
+    data = batch["data"]
+    if not isinstance(data, np.ndarray) or data.dtype != np.uint8 or data.ndim != 2 \
+            or data.shape[1] != 3 * 32 * 32:
+        described = (f"shape {data.shape} dtype {data.dtype}" if isinstance(data, np.ndarray)
+                     else type(data).__name__)
+        raise DataFormatError(f"{path}: 'data' must be a uint8 array of shape (N, 3072), "
+                              f"got {described}")
+    labels = np.asarray(batch[label_key])
+    _check_counts(data, labels, f"{path} ('data')", f"{path} ('{label_key}')")
+    labels = _check_labels(labels, num_classes, f"{path} ('{label_key}')")
+    return data.reshape(-1, 3, 32, 32), labels
+
+
+def _cifar_classes(path: Path, key: str) -> list[str]:
+    if not path.is_file():
+        raise FileNotFoundError(f"{path} not found: a CIFAR folder needs {path.name} for its "
+                                f"class names (folder {path.parent})")
+    names = _pickle_dict(path, [key])[key]
+    if not isinstance(names, list) or not names:
+        raise DataFormatError(f"{path}: '{key}' must be a non-empty list of names")
+    return [_text(name) for name in names]
+
+
+def _read_cifar(folder: PathLike, batch_names: Sequence[str], meta_name: str, names_key: str,
+                label_key: str, name: str) -> ImageDataset:
+    folder = Path(folder)
+    classes = _cifar_classes(folder / meta_name, names_key)
+    parts = [_cifar_batch(folder / batch, label_key, len(classes)) for batch in batch_names]
+    images = np.concatenate([images for images, _ in parts]) if len(parts) > 1 else parts[0][0]
+    labels = np.concatenate([labels for _, labels in parts])
+    return ImageDataset(images, labels, classes, name=name)
+
+
+def read_cifar10(folder: PathLike, split: str = "train") -> ImageDataset:
+    """Read CIFAR-10's python batches from ``folder`` (``cifar-10-batches-py``).
+
+    ``train`` is ``data_batch_1`` .. ``data_batch_5`` (50,000 images), ``test`` is
+    ``test_batch`` (10,000); class names come from ``batches.meta`` (``label_names``).
+    Each batch is a pickled dict with ``data``, uint8 of shape (N, 3072) holding the red,
+    green and blue 32x32 planes of each image, and ``labels``, a list of N ints.
+
+    Returns
+    -------
+    ImageDataset
+        ``images`` (N, 3, 32, 32) uint8, ``labels`` (N,) int64, 10 classes.
+    """
+    batches = {"train": [f"data_batch_{i}" for i in range(1, 6)], "test": ["test_batch"]}
+    return _read_cifar(folder, batches[_check_split(split)], "batches.meta", "label_names",
+                       "labels", name=f"cifar10/{split}")
+
+
+def read_cifar100(folder: PathLike, split: str = "train", label_mode: str = "fine"
+                  ) -> ImageDataset:
+    """Read CIFAR-100's python files ``train``/``test`` and ``meta`` from ``folder``.
+
+    Parameters
+    ----------
+    folder : str or os.PathLike
+        Usually ``cifar-100-python``.
+    split : {"train", "test"}
+    label_mode : {"fine", "coarse"}
+        The 100 fine classes (``fine_labels``, ``fine_label_names``) or the 20 coarse
+        superclasses (``coarse_labels``, ``coarse_label_names``).
+
+    Returns
+    -------
+    ImageDataset
+        ``images`` (N, 3, 32, 32) uint8 (50,000 train, 10,000 test), ``labels`` (N,) int64.
+    """
+    if label_mode not in ("fine", "coarse"):
+        raise ValueError(f"label_mode must be 'fine' or 'coarse', got {label_mode!r}")
+    return _read_cifar(folder, [_check_split(split)], "meta", f"{label_mode}_label_names",
+                       f"{label_mode}_labels", name=f"cifar100-{label_mode}/{split}")
+
+
+def _check_split(split: str) -> str:
+    if split not in ("train", "test"):
+        raise ValueError(f"split must be 'train' or 'test', got {split!r}")
+    return split
+
+
+# ----------------------------------------------------------------------------- image folder
+
+#: File extensions :func:`read_image_folder` reads (case-insensitive).
+IMAGE_EXTENSIONS = (".png", ".jpg", ".jpeg", ".bmp", ".gif", ".webp")
+
+
+def read_image_folder(root: PathLike, size: tuple[int, int] | None = None,
+                      mode: str | None = None) -> ImageDataset:
+    """Read ``root/<class name>/<image file>`` into one dataset.
+
+    Classes are the sub-folder names in sorted order (label ``i`` is ``classes[i]``);
+    images are the files in them with an extension in :data:`IMAGE_EXTENSIONS`, in sorted
+    order, decoded with Pillow.
+
+    Parameters
+    ----------
+    root : str or os.PathLike
+    size : (height, width), optional
+        Resize every image to this size (bilinear). Without it all images must already
+        have the same size.
+    mode : {"L", "RGB"}, optional
+        Convert every image to grayscale (C=1) or colour (C=3). By default "L" when every
+        image is grayscale, else "RGB".
+
+    Returns
+    -------
+    ImageDataset
+        ``images`` (N, C, H, W) uint8, ``labels`` (N,) int64.
+
+    Raises
+    ------
+    DataFormatError
+        A file Pillow cannot decode, or images of different sizes without ``size``; the
+        message names the file.
+    FileNotFoundError
+        ``root`` is missing or holds no class folders with images.
+    """
+    root = Path(root)
+    if not root.is_dir():
+        raise FileNotFoundError(f"image folder not found: {root}")
+    if mode not in (None, "L", "RGB"):
+        raise ValueError(f"mode must be 'L', 'RGB' or None, got {mode!r}")
+    classes = sorted(entry.name for entry in root.iterdir() if entry.is_dir())
+    files, labels = [], []
+    for label, name in enumerate(classes):
+        found = sorted(path for path in (root / name).iterdir()
+                       if path.suffix.lower() in IMAGE_EXTENSIONS)
+        if not found:
+            raise FileNotFoundError(f"class folder {root / name} holds no images "
+                                    f"({', '.join(IMAGE_EXTENSIONS)})")
+        files += found
+        labels += [label] * len(found)
+    if not files:
+        raise FileNotFoundError(f"{root} holds no class sub-folders with images")
+    pictures = [_decode_image(path) for path in files]
+    if mode is None:
+        mode = "L" if all(picture.mode in ("1", "L", "I", "I;16", "F") for picture in pictures) \
+            else "RGB"
+    arrays = [_image_array(picture, path, mode, size, files[0], pictures[0].size)
+              for picture, path in zip(pictures, files, strict=True)]
+    images = np.stack(arrays)
+    images = images[:, None] if mode == "L" else images.transpose(0, 3, 1, 2)
+    return ImageDataset(np.ascontiguousarray(images), np.array(labels, dtype=np.int64), classes,
+                        name=str(root))
+
+
+def _decode_image(path: Path) -> Image.Image:
+    try:
+        with Image.open(path) as picture:
+            picture.load()
+            return picture
+    except (UnidentifiedImageError, OSError, SyntaxError, ValueError) as error:
+        raise DataFormatError(f"{path}: not a readable image ({error})") from None
+
+
+def _image_array(picture: Image.Image, path: Path, mode: str, size: tuple[int, int] | None,
+                 first_path: Path, first_size: tuple[int, int]) -> np.ndarray:
+    """``picture`` in ``mode`` (and ``size``) as uint8 (H, W) or (H, W, 3)."""
+    picture = picture.convert(mode)
+    if size is not None:
+        height, width = size
+        picture = picture.resize((width, height), Image.Resampling.BILINEAR)
+    elif picture.size != first_size:
+        raise DataFormatError(f"{path}: image is {picture.size[0]}x{picture.size[1]} (WxH) but "
+                              f"{first_path} is {first_size[0]}x{first_size[1]}; pass size= to "
+                              "resize them all")
+    return np.asarray(picture, dtype=np.uint8)
+
+
+# ----------------------------------------------------------------------------- npz
+
+def read_npz(path: PathLike, classes: Sequence[str] | None = None) -> ImageDataset:
+    """Read a ``.npz`` archive holding ``x`` (images) and ``y`` (labels).
+
+    ``x`` is uint8 of shape (N, C, H, W), or (N, H, W) for one channel; ``y`` is an integer
+    array of shape (N,). Class names come from ``classes``, else from an optional string
+    array ``classes`` in the archive, else ``"0" .. str(max(y))``. Arrays are loaded
+    without pickle (``allow_pickle=False``).
+
+    Returns
+    -------
+    ImageDataset
+        ``images`` (N, C, H, W) uint8, ``labels`` (N,) int64.
+    """
+    path = Path(path)
+    try:
+        archive = np.load(path, allow_pickle=False)
+    except (ValueError, OSError, EOFError, zlib.error) as error:
+        raise DataFormatError(f"{path}: not a readable .npz archive ({error})") from None
+    with archive:
+        if not hasattr(archive, "files"):
+            raise DataFormatError(f"{path}: a .npy array, not a .npz archive with x and y")
+        missing = [key for key in ("x", "y") if key not in archive.files]
+        if missing:
+            raise DataFormatError(f"{path}: missing array(s) {missing}; found {archive.files}")
+        try:
+            images, labels = archive["x"], archive["y"]
+            stored = archive["classes"] if "classes" in archive.files else None
+        except (ValueError, OSError, EOFError, zlib.error) as error:
+            raise DataFormatError(f"{path}: damaged array in archive ({error})") from None
+    if images.dtype != np.uint8:
+        raise DataFormatError(f"{path}: x must be uint8 images (0..255), got {images.dtype}; "
+                              "build ImageDataset(x, y) directly for other dtypes")
+    if images.ndim == 3:
+        images = images[:, None]
+    if images.ndim != 4:
+        raise DataFormatError(f"{path}: x must have shape (N, C, H, W) or (N, H, W), got "
+                              f"{images.shape}")
+    _check_counts(images, labels, f"{path} (x)", f"{path} (y)")
+    if classes is None and stored is not None:
+        classes = [str(name) for name in stored]
+    if classes is None:
+        labels = _check_labels(labels, np.iinfo(np.int64).max, f"{path} (y)")
+        classes = [str(index) for index in range(int(labels.max(initial=-1)) + 1)]
+    labels = _check_labels(labels, len(classes), f"{path} (y)")
+    return ImageDataset(images, labels, classes, name=str(path))
