@@ -1,0 +1,27 @@
+"""Layers and models: ``Module``, ``Parameter``, containers, layers, ``init``, ``summary``.
+
+>>> from visiongrad import nn
+>>> model = nn.Sequential(nn.Linear(4, 8), nn.ReLU(), nn.Linear(8, 3))
+>>> sum(p.size for p in model.parameters())
+67
+
+Names, shapes and default initialisations follow ``torch.nn``, so a ``state_dict``
+moves between the two (``{k: v.numpy() for k, v in torch_model.state_dict().items()}``).
+"""
+
+from . import init
+from .activation import ELU, LeakyReLU, Maxout, PReLU, ReLU, Sigmoid, Softmax, Tanh
+from .conv import AvgPool2d, Conv2d, ConvTranspose2d, GlobalAvgPool2d, MaxPool2d
+from .linear import Embedding, Flatten, Identity, Linear
+from .module import Module, ModuleList, Parameter, RemovableHandle, Sequential
+from .norm import BatchNorm1d, BatchNorm2d, GroupNorm, LayerNorm
+from .regularize import DropConnectLinear, Dropout
+from .summary import ModelSummary, summary
+
+__all__ = [
+    "AvgPool2d", "BatchNorm1d", "BatchNorm2d", "Conv2d", "ConvTranspose2d", "DropConnectLinear",
+    "Dropout", "ELU", "Embedding", "Flatten", "GlobalAvgPool2d", "GroupNorm", "Identity",
+    "LayerNorm", "LeakyReLU", "Linear", "MaxPool2d", "Maxout", "ModelSummary", "Module",
+    "ModuleList", "PReLU", "Parameter", "ReLU", "RemovableHandle", "Sequential", "Sigmoid",
+    "Softmax", "Tanh", "init", "summary",
+]

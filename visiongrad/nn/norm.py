@@ -1,0 +1,124 @@
+"""Normalisation layers: BatchNorm1d, BatchNorm2d, LayerNorm, GroupNorm."""
+
+from __future__ import annotations
+
+from .. import functional as F
+from ..backend import get_default_dtype, xp
+from .linear import check_positive
+from .module import Module, Parameter
+
+
+def _affine_parameters(module: Module, shape: tuple[int, ...], affine: bool) -> None:
+    """``weight`` (ones) and ``bias`` (zeros) of ``shape``, or both ``None``."""
+    dtype = get_default_dtype()
+    module.weight = Parameter(xp.ones(shape, dtype=dtype)) if affine else None
+    module.bias = Parameter(xp.zeros(shape, dtype=dtype)) if affine else None
+
+
+class _BatchNorm(Module):
+    """Batch normalisation (shared by BatchNorm1d and BatchNorm2d).
+
+    Training: y = weight * (x - mean_B) / sqrt(var_B + eps) + bias, with the batch's
+    per-channel mean and (biased) variance; the running statistics are updated as
+    running <- (1 - momentum) running + momentum batch_statistic (the unbiased variance
+    for running_var), and ``momentum=None`` uses the cumulative average
+    (momentum = 1 / num_batches_tracked). Evaluation uses the running statistics.
+
+    Buffers ``running_mean`` (zeros), ``running_var`` (ones) and ``num_batches_tracked``
+    as in PyTorch; with ``track_running_stats=False`` there are none and batch statistics
+    are used in both modes.
+    """
+
+    expected_ndims: tuple[int, ...] = ()
+
+    def __init__(self, num_features: int, eps: float = 1e-5, momentum: float | None = 0.1,
+                 affine: bool = True, track_running_stats: bool = True):
+        super().__init__()
+        check_positive(type(self).__name__, num_features=num_features)
+        if eps <= 0:
+            raise ValueError(f"{type(self).__name__}: eps must be positive, got {eps}")
+        if momentum is not None and not 0 <= momentum <= 1:
+            raise ValueError(f"{type(self).__name__}: momentum must be between 0 and 1 "
+                             f"(or None), got {momentum}")
+        self.num_features, self.eps, self.momentum = num_features, eps, momentum
+        self.affine, self.track_running_stats = affine, track_running_stats
+        _affine_parameters(self, (num_features,), affine)
+        dtype = get_default_dtype()
+        self.register_buffer("running_mean", xp.zeros(num_features, dtype=dtype)
+                             if track_running_stats else None)
+        self.register_buffer("running_var", xp.ones(num_features, dtype=dtype)
+                             if track_running_stats else None)
+        self.register_buffer("num_batches_tracked", xp.zeros((), dtype=xp.int64)
+                             if track_running_stats else None)
+
+    def forward(self, x):
+        if x.ndim not in self.expected_ndims:
+            dims = " or ".join(f"{n}D" for n in self.expected_ndims)
+            raise ValueError(f"{type(self).__name__} expects {dims} input, got shape "
+                             f"{tuple(x.shape)}")
+        momentum = self.momentum
+        if self.training and self.track_running_stats:
+            self.num_batches_tracked += 1
+            if momentum is None:
+                momentum = 1.0 / float(self.num_batches_tracked)
+        return F.batch_norm(x, self.running_mean, self.running_var, self.weight, self.bias,
+                            training=self.training or not self.track_running_stats,
+                            momentum=0.0 if momentum is None else momentum, eps=self.eps)
+
+    def extra_repr(self) -> str:
+        return (f"{self.num_features}, eps={self.eps}, momentum={self.momentum}, "
+                f"affine={self.affine}, track_running_stats={self.track_running_stats}")
+
+
+class BatchNorm1d(_BatchNorm):
+    """Batch normalisation of (N, C) or (N, C, L) input, per feature C (see ``_BatchNorm``)."""
+
+    expected_ndims = (2, 3)
+
+
+class BatchNorm2d(_BatchNorm):
+    """Spatial batch normalisation of (N, C, H, W) input, per channel over N, H and W."""
+
+    expected_ndims = (4,)
+
+
+class LayerNorm(Module):
+    """Normalise each example over its trailing ``normalized_shape`` axes:
+    y = weight * (x - mean) / sqrt(var + eps) + bias, weight and bias of
+    ``normalized_shape`` (ones and zeros at first)."""
+
+    def __init__(self, normalized_shape, eps: float = 1e-5, elementwise_affine: bool = True):
+        super().__init__()
+        shape = (normalized_shape,) if isinstance(normalized_shape, int) else normalized_shape
+        self.normalized_shape, self.eps = tuple(shape), eps
+        self.elementwise_affine = elementwise_affine
+        _affine_parameters(self, self.normalized_shape, elementwise_affine)
+
+    def forward(self, x):
+        return F.layer_norm(x, self.normalized_shape, self.weight, self.bias, self.eps)
+
+    def extra_repr(self) -> str:
+        return (f"{self.normalized_shape}, eps={self.eps}, "
+                f"elementwise_affine={self.elementwise_affine}")
+
+
+class GroupNorm(Module):
+    """Normalise each example over groups of ``num_channels / num_groups`` channels (and
+    H, W); per-channel ``weight`` and ``bias`` (ones and zeros at first)."""
+
+    def __init__(self, num_groups: int, num_channels: int, eps: float = 1e-5,
+                 affine: bool = True):
+        super().__init__()
+        check_positive("GroupNorm", num_groups=num_groups, num_channels=num_channels)
+        if num_channels % num_groups:
+            raise ValueError(f"GroupNorm: num_channels ({num_channels}) must be divisible by "
+                             f"num_groups ({num_groups})")
+        self.num_groups, self.num_channels, self.eps, self.affine = (num_groups, num_channels,
+                                                                     eps, affine)
+        _affine_parameters(self, (num_channels,), affine)
+
+    def forward(self, x):
+        return F.group_norm(x, self.num_groups, self.weight, self.bias, self.eps)
+
+    def extra_repr(self) -> str:
+        return f"{self.num_groups}, {self.num_channels}, eps={self.eps}, affine={self.affine}"
