@@ -364,7 +364,7 @@ def run_summary(args: argparse.Namespace) -> None:
     from visiongrad import nn
 
     model = build_model(args.model, args.input_shape, args.num_classes)
-    print(nn.summary(model, tuple(args.input_shape)))
+    nn.summary(model, tuple(args.input_shape), file=sys.stdout)
 
 
 def run_search(args: argparse.Namespace) -> None:
@@ -692,7 +692,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         args = _apply_config(parser, argv, args)
         args.run(args)
     except CommandError as error:
-        print(f"{PROG}: error: {error}", file=sys.stderr)
+        print(f"{PROG}: error: {' '.join(str(error).split())}", file=sys.stderr)
         return 1
     except KeyboardInterrupt:
         print(f"{PROG}: interrupted", file=sys.stderr)
