@@ -1,5 +1,12 @@
-"""visiongrad.data: readers, the embedded default, splits, preprocessing, augmentation, loaders."""
+"""visiongrad.data: datasets on disk and embedded, splits, preprocessing, augmentation, loaders.
 
+>>> from visiongrad.data import load_dataset, DataLoader, transforms
+>>> train = load_dataset("fashion-mnist-mini")            # embedded, no files needed
+>>> loader = DataLoader(train, batch_size=128, shuffle=True,
+...                     transform=transforms.RandomHorizontalFlip())
+"""
+
+from . import preprocessing, transforms
 from .catalog import (
     FASHION_MNIST_CLASSES,
     MNIST_CLASSES,
@@ -8,6 +15,14 @@ from .catalog import (
     search_folders,
 )
 from .dataset import ImageDataset
+from .loader import DataLoader
+from .preprocessing import (
+    ChannelNormalizer,
+    MeanImageSubtraction,
+    PCAWhitening,
+    ScaleToUnit,
+    ZCAWhitening,
+)
 from .readers import (
     DataFormatError,
     UnsafePickleError,
@@ -19,10 +34,15 @@ from .readers import (
     read_image_folder,
     read_npz,
 )
+from .splits import KFold, cross_validate, train_val_indices, train_val_split
+from .transforms import Compose
 
 __all__ = [
     "ImageDataset", "load_dataset", "available_datasets", "search_folders",
     "FASHION_MNIST_CLASSES", "MNIST_CLASSES",
     "DataFormatError", "UnsafePickleError", "load_restricted_pickle", "read_idx",
     "read_idx_dataset", "read_cifar10", "read_cifar100", "read_image_folder", "read_npz",
+    "train_val_indices", "train_val_split", "KFold", "cross_validate",
+    "ScaleToUnit", "MeanImageSubtraction", "ChannelNormalizer", "PCAWhitening", "ZCAWhitening",
+    "DataLoader", "Compose", "transforms", "preprocessing",
 ]

@@ -1,0 +1,154 @@
+"""``DataLoader``: minibatches of (images, labels), shuffled, transformed, optionally
+prefetched by a background thread (the course's "use CPU threads to prefetch data")."""
+
+from __future__ import annotations
+
+import queue
+import threading
+from collections.abc import Callable, Iterator
+
+import numpy as np
+
+from ._random import GeneratorLike, optional_generator, resolve_generator
+from .transforms import apply_transform
+
+__all__ = ["DataLoader"]
+
+_DONE = object()
+
+
+class DataLoader:
+    """Iterate over a dataset in minibatches ``(x_batch, y_batch)`` of NumPy arrays.
+
+    Parameters
+    ----------
+    data : ImageDataset or (images, labels)
+        Anything with ``.images`` and ``.labels``, or a pair of arrays with the same first
+        axis. Images are only indexed one batch at a time, so a memory-mapped ``.npy``
+        (``np.load(path, mmap_mode="r")``) is never read or copied whole.
+    batch_size : int
+    shuffle : bool
+        A new random order every epoch (every ``iter``); otherwise the data order.
+    drop_last : bool
+        Leave out the last batch when it is smaller than ``batch_size``.
+    transform : callable, optional
+        ``images (B, C, H, W) -> array``, applied to each batch, e.g. a
+        ``transforms.Compose`` of augmentations ending in a fitted preprocessing object.
+    prefetch : bool or int
+        Build the next batch(es) in a background thread while the caller works on the
+        current one; an int sets how many batches may wait (``True`` means 1).
+    rng : numpy.random.Generator or int, optional
+        Source of each epoch's randomness; default ``visiongrad.random.get_generator()``.
+
+    Yields
+    ------
+    x_batch : numpy.ndarray, shape (B, ...)
+        The images as stored (uint8 for every reader) when no transform converts them,
+        else whatever ``transform`` returns (float32 for the preprocessing objects).
+    y_batch : numpy.ndarray of int64, shape (B,)
+
+    Notes
+    -----
+    Reproducibility: at the start of each epoch one child generator is drawn from ``rng``
+    (or the library's generator); the shuffle order and every random transform without
+    its own ``rng`` draw from it. A given seed therefore gives the same batches with or
+    without ``prefetch``, whatever the training loop draws meanwhile.
+
+    ``len(loader)`` is ``ceil(N / batch_size)``, or ``floor(N / batch_size)`` with
+    ``drop_last``.
+    """
+
+    def __init__(self, data, batch_size: int = 64, shuffle: bool = False,
+                 drop_last: bool = False, transform: Callable | None = None,
+                 prefetch: bool | int = False, rng: GeneratorLike = None):
+        images, labels = (data.images, data.labels) if hasattr(data, "images") else data
+        self.images = images if isinstance(images, np.ndarray) else np.asarray(images)
+        self.labels = np.asarray(labels)
+        if self.labels.ndim != 1 or len(self.labels) != len(self.images):
+            raise ValueError(f"images of shape {self.images.shape} and labels of shape "
+                             f"{self.labels.shape} do not pair up (labels must be (N,))")
+        if not isinstance(batch_size, (int, np.integer)) or batch_size < 1:
+            raise ValueError(f"batch_size must be a positive integer, got {batch_size!r}")
+        if transform is not None and not callable(transform):
+            raise TypeError(f"transform must be callable, got {transform!r}")
+        depth = int(prefetch)
+        if depth < 0:
+            raise ValueError(f"prefetch must be a bool or a non-negative int, got {prefetch!r}")
+        self.batch_size, self.shuffle, self.drop_last = int(batch_size), shuffle, drop_last
+        self.transform, self.prefetch, self.rng = transform, depth, optional_generator(rng)
+
+    def __len__(self) -> int:
+        n = len(self.labels)
+        return n // self.batch_size if self.drop_last else -(-n // self.batch_size)
+
+    def _epoch_generator(self) -> np.random.Generator:
+        parent = self.rng if self.rng is not None else resolve_generator(None)
+        return np.random.default_rng(parent.integers(0, 2**63))
+
+    def _batches(self, order: np.ndarray | None, rng: np.random.Generator
+                 ) -> Iterator[tuple[np.ndarray, np.ndarray]]:
+        for number in range(len(self)):
+            start = number * self.batch_size
+            if order is None:
+                window = slice(start, start + self.batch_size)
+                images, labels = np.array(self.images[window]), self.labels[window]
+            else:
+                index = order[start:start + self.batch_size]
+                images, labels = np.asarray(self.images[index]), self.labels[index]
+            if self.transform is not None:
+                images = apply_transform(self.transform, images, rng)
+            yield images, labels
+
+    def __iter__(self) -> Iterator[tuple[np.ndarray, np.ndarray]]:
+        rng = self._epoch_generator() if self.shuffle or self.transform is not None else None
+        order = rng.permutation(len(self.labels)) if self.shuffle else None
+        batches = self._batches(order, rng)
+        return _prefetched(batches, self.prefetch) if self.prefetch else batches
+
+    def __repr__(self) -> str:
+        return (f"DataLoader({len(self.labels)} examples, batch_size={self.batch_size}, "
+                f"shuffle={self.shuffle}, drop_last={self.drop_last}, "
+                f"transform={self.transform!r}, prefetch={self.prefetch})")
+
+
+def _prefetched(batches: Iterator, depth: int) -> Iterator:
+    """Run ``batches`` in a daemon thread, ``depth`` items ahead of the consumer.
+
+    An exception in the thread is re-raised in the consumer; a consumer that stops early
+    (``break``, or the generator being closed) stops the thread.
+    """
+    ready: queue.Queue = queue.Queue(maxsize=depth)
+    stop = threading.Event()
+
+    def put(item) -> bool:
+        while not stop.is_set():
+            try:
+                ready.put(item, timeout=0.05)
+                return True
+            except queue.Full:
+                continue
+        return False
+
+    def produce() -> None:
+        try:
+            for batch in batches:
+                if not put(batch):
+                    return
+        except BaseException as error:  # handed to the consumer, re-raised there
+            put(error)
+            return
+        put(_DONE)
+
+    worker = threading.Thread(target=produce, name="visiongrad-prefetch", daemon=True)
+    worker.start()
+    try:
+        while True:
+            item = ready.get()
+            if item is _DONE:
+                return
+            if isinstance(item, BaseException):
+                raise item
+            yield item
+    finally:
+        stop.set()
+        worker.join()
