@@ -150,9 +150,10 @@ class LinearClassifier(ClassifierMixin, BaseEstimator):
             raise ValueError("batch_size and n_epochs must be positive, got "
                              f"{self.batch_size} and {self.n_epochs}")
         regularization(np.zeros(1), self.reg, self.penalty, self.l1_ratio)  # checks args
-        self.input_shape_ = np.shape(X)[1:]
+        input_shape = np.shape(X)[1:]
         X = as_2d(X)
         y = check_labels(y, len(X))
+        self.input_shape_ = input_shape
         self.classes_, labels = np.unique(y, return_inverse=True)
         self.n_features_in_ = X.shape[1]
         rng = as_generator(self.seed)
@@ -273,9 +274,10 @@ def random_search(estimator: LinearClassifier, X, y, n_trials: int = 1000,
     """
     if n_trials < 1:
         raise ValueError(f"n_trials must be positive, got {n_trials}")
-    estimator.input_shape_ = np.shape(X)[1:]
+    input_shape = np.shape(X)[1:]
     X = as_2d(X)
     y = check_labels(y, len(X))
+    estimator.input_shape_ = input_shape
     estimator.classes_, labels = np.unique(y, return_inverse=True)
     estimator.n_features_in_ = X.shape[1]
     rng = as_generator(seed)
