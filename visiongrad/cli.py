@@ -140,26 +140,28 @@ def check_choice(kind: str, name: str, known: Sequence[str]) -> None:
         raise CommandError(f"unknown {kind} {name!r} (choose from {', '.join(known)})")
 
 
-class Standardizer:
-    """Per-channel standardisation fitted on training images, stored with a checkpoint.
+def fit_normalizer(images: np.ndarray):
+    """Per-channel standardisation of ``images / 255``, fitted on training images."""
+    from visiongrad.data import ChannelNormalizer
 
-    ``x = (images / 255 - mean[c]) / std[c]`` as float32, shape (N, C, H, W).
-    """
+    return ChannelNormalizer(scale=255.0).fit(images)
 
-    def __init__(self, mean: Sequence[float], std: Sequence[float]):
-        self.mean = np.asarray(mean, dtype=np.float32).reshape(1, -1, 1, 1)
-        self.std = np.asarray(std, dtype=np.float32).reshape(1, -1, 1, 1)
 
-    @classmethod
-    def fit(cls, images: np.ndarray) -> Standardizer:
-        scaled = images.astype(np.float32) / 255.0
-        return cls(scaled.mean(axis=(0, 2, 3)), scaled.std(axis=(0, 2, 3)) + 1e-8)
+def normalizer_state(normalizer) -> dict:
+    """The fitted statistics of a ``ChannelNormalizer``, JSON-ready (stored in checkpoints)."""
+    return {"scale": normalizer.scale, "mean": normalizer.mean_.tolist(),
+            "std": normalizer.std_.tolist()}
 
-    def __call__(self, images: np.ndarray) -> np.ndarray:
-        return (images.astype(np.float32) / 255.0 - self.mean) / self.std
 
-    def to_dict(self) -> dict:
-        return {"mean": self.mean.ravel().tolist(), "std": self.std.ravel().tolist()}
+def restore_normalizer(state: dict, image_shape: Sequence[int]):
+    """The ``ChannelNormalizer`` whose statistics :func:`normalizer_state` recorded."""
+    from visiongrad.data import ChannelNormalizer
+
+    normalizer = ChannelNormalizer(scale=state["scale"])
+    normalizer.mean_ = np.asarray(state["mean"], dtype=np.float64)
+    normalizer.std_ = np.asarray(state["std"], dtype=np.float64)
+    normalizer.image_shape_ = tuple(image_shape)
+    return normalizer
 
 
 def build_model(name: str, input_shape: Sequence[int], num_classes: int):
@@ -172,15 +174,14 @@ def build_model(name: str, input_shape: Sequence[int], num_classes: int):
 
 
 def build_optimizer(name: str, parameters, lr: float, weight_decay: float):
-    """One of :data:`OPTIMIZERS`; momentum and Nesterov use the course's 0.9."""
+    """One of :data:`OPTIMIZERS` (momentum and Nesterov in the course's form, mu = 0.9)."""
     from visiongrad import optim
 
     check_choice("optimizer", name, OPTIMIZERS)
-    if name in ("sgd", "momentum", "nesterov"):
-        return optim.SGD(parameters, lr=lr, momentum=0.0 if name == "sgd" else 0.9,
-                         nesterov=name == "nesterov", weight_decay=weight_decay)
-    classes = {"adagrad": optim.AdaGrad, "rmsprop": optim.RMSProp, "adam": optim.Adam}
-    return classes[name](parameters, lr=lr, weight_decay=weight_decay)
+    classes = {"sgd": optim.SGD, "momentum": optim.Momentum, "nesterov": optim.Nesterov,
+               "adagrad": optim.AdaGrad, "rmsprop": optim.RMSProp, "adam": optim.Adam}
+    with user_errors(ValueError):
+        return classes[name](parameters, lr=lr, weight_decay=weight_decay)
 
 
 def build_schedule(name: str, optimizer, epochs: int):
@@ -198,7 +199,7 @@ def build_schedule(name: str, optimizer, epochs: int):
 
 
 def split_off_validation(images: np.ndarray, labels: np.ndarray, fraction: float):
-    """Hold out a random ``fraction`` of a training split (the library's generator)."""
+    """Hold out a random, stratified ``fraction`` of a training split (seeded generator)."""
     from visiongrad.data import train_val_split
 
     if not 0.0 < fraction < 1.0:
@@ -208,7 +209,7 @@ def split_off_validation(images: np.ndarray, labels: np.ndarray, fraction: float
 
 def fit_network(model, args: argparse.Namespace, train_images: np.ndarray,
                 train_labels: np.ndarray, val_images: np.ndarray, val_labels: np.ndarray,
-                standardize: Standardizer, info: dict | None = None):
+                normalize, info: dict | None = None):
     """Train ``model`` with the options in ``args``; return the fitted Trainer.
 
     ``info`` (see :func:`network_info`) goes into the Trainer's checkpoints, so that
@@ -224,21 +225,23 @@ def fit_network(model, args: argparse.Namespace, train_images: np.ndarray,
                       scheduler=build_schedule(args.schedule, optimizer, args.epochs),
                       batch_size=args.batch_size, epochs=args.epochs, augment=augment,
                       config=info)
-    trainer.fit(standardize(train_images), train_labels, standardize(val_images), val_labels)
+    trainer.fit(normalize(train_images), train_labels, normalize(val_images), val_labels)
     return trainer
 
 
 def network_info(args: argparse.Namespace, images: np.ndarray, classes: Sequence[str],
-                 standardize: Standardizer) -> dict:
+                 normalize) -> dict:
     """What a checkpoint needs to rebuild and feed its model, plus how it was trained."""
     options = {key: value for key, value in vars(args).items() if key not in _INTERNAL_KEYS}
     return {"model": args.model, "input_shape": list(images.shape[1:]),
-            "classes": list(classes), "standardize": standardize.to_dict(),
+            "classes": list(classes), "normalize": normalizer_state(normalize),
             "options": options}
 
 
 def load_network(path: str, model_name: str | None = None):
-    """Rebuild a checkpoint's model; return ``(model, info)`` (its config as saved).
+    """Rebuild a checkpoint's model and preprocessing; return ``(model, normalize, info)``.
+
+    ``info`` is the checkpoint's config as :func:`network_info` wrote it.
 
     The architecture is the checkpoint's own (``info["model"]``) unless ``model_name`` is
     given; weights that do not fit it are a user error naming the mismatched keys.
@@ -248,7 +251,7 @@ def load_network(path: str, model_name: str | None = None):
     with user_errors(FileNotFoundError, ValueError):
         checkpoint = load_checkpoint(path)
     info = dict(checkpoint["config"] or {})
-    missing = [key for key in ("input_shape", "classes", "standardize") if key not in info]
+    missing = [key for key in ("input_shape", "classes", "normalize") if key not in info]
     if missing:
         raise CommandError(f"checkpoint {path} was not written by the visiongrad command "
                            f"(its config lacks {', '.join(missing)})")
@@ -260,7 +263,7 @@ def load_network(path: str, model_name: str | None = None):
                                          f"model: "):
         load_model_state(model, checkpoint["model"], source="its weights")
     model.eval()
-    return model, info
+    return model, restore_normalizer(info["normalize"], info["input_shape"]), info
 
 
 # ----------------------------------------------------------------------------- commands
@@ -278,11 +281,11 @@ def run_train(args: argparse.Namespace) -> None:
     model = build_model(args.model, dataset.images.shape[1:], len(dataset.classes))
     x_train, y_train, x_val, y_val = split_off_validation(dataset.images, dataset.labels,
                                                           args.val_fraction)
-    standardize = Standardizer.fit(x_train)
+    normalize = fit_normalizer(x_train)
     print(f"training {args.model} on {len(y_train)} {args.dataset} images "
           f"({len(y_val)} held out), {args.epochs} epochs")
-    info = network_info(args, dataset.images, dataset.classes, standardize)
-    trainer = fit_network(model, args, x_train, y_train, x_val, y_val, standardize, info)
+    info = network_info(args, dataset.images, dataset.classes, normalize)
+    trainer = fit_network(model, args, x_train, y_train, x_val, y_val, normalize, info)
     folder = output_folder(args.out)
     checkpoint = trainer.save_checkpoint(folder / CHECKPOINT_NAME)
     plots.plot_loss(trainer.history, folder / "loss.png")
@@ -299,11 +302,10 @@ def run_evaluate(args: argparse.Namespace) -> None:
     from visiongrad.train import plots
     from visiongrad.train.trainer import evaluate
 
-    model, info = load_network(args.checkpoint, args.model)
+    model, normalize, info = load_network(args.checkpoint, args.model)
     dataset = load_split(args.dataset, args.split, args.data_dir)
     _check_input_shape(info, dataset.images.shape[1:], f"{args.dataset} {args.split}")
-    standardize = Standardizer(**info["standardize"])
-    result = evaluate(model, standardize(dataset.images), dataset.labels,
+    result = evaluate(model, normalize(dataset.images), dataset.labels,
                       num_classes=len(info["classes"]))
     print(f"{info['model']} on {args.dataset} {args.split} ({len(dataset.labels)} images): "
           f"accuracy {result['accuracy']:.4f}")
@@ -330,7 +332,7 @@ def run_predict(args: argparse.Namespace) -> None:
 
     if bool(args.images) == (args.dataset is not None):
         raise CommandError("give image files or --dataset, not both or neither")
-    model, info = load_network(args.checkpoint, args.model)
+    model, normalize, info = load_network(args.checkpoint, args.model)
     channels, height, width = info["input_shape"]
     if args.images:
         names, images = list(args.images), read_images(args.images, channels, (height, width))
@@ -339,7 +341,7 @@ def run_predict(args: argparse.Namespace) -> None:
         _check_input_shape(info, dataset.images.shape[1:], f"{args.dataset} {args.split}")
         images = dataset.images[:args.limit]
         names = [f"{args.dataset}/{args.split}/{index}" for index in range(len(images))]
-    probabilities = predict_proba(model, Standardizer(**info["standardize"])(images))
+    probabilities = predict_proba(model, normalize(images))
     labels = probabilities.argmax(axis=1)
     classes = info["classes"]
     rows = [[name, classes[label], f"{row[label]:.4f}"]
@@ -378,14 +380,14 @@ def run_search(args: argparse.Namespace) -> None:
     dataset = load_split(args.dataset, "train", args.data_dir)
     x_train, y_train, x_val, y_val = split_off_validation(dataset.images, dataset.labels,
                                                           args.val_fraction)
-    standardize = Standardizer.fit(x_train)
+    normalize = fit_normalizer(x_train)
     shape, num_classes = dataset.images.shape[1:], len(dataset.classes)
     build_model(args.model, shape, num_classes)  # an unknown name fails before any trial
 
     def validation_accuracy(lr: float, weight_decay: float) -> float:
         trial = argparse.Namespace(**{**vars(args), "lr": lr, "weight_decay": weight_decay})
         trainer = fit_network(build_model(args.model, shape, num_classes), trial,
-                              x_train, y_train, x_val, y_val, standardize)
+                              x_train, y_train, x_val, y_val, normalize)
         return max(trainer.history["val_accuracy"], default=math.nan)
 
     for name, (low, high) in (("--lr-range", args.lr_range), ("--reg-range", args.reg_range)):
@@ -466,9 +468,9 @@ def run_demo(args: argparse.Namespace) -> None:
     test_images, test_labels = test_set.images[:n_test], test_set.labels[:n_test]
     classes, num_classes = list(train_set.classes), len(train_set.classes)
     x_train, y_train, x_val, y_val = split_off_validation(train_images, train_labels, 0.1)
-    standardize = Standardizer.fit(x_train)
-    flat_train = standardize(x_train).reshape(len(x_train), -1)
-    flat_test = standardize(test_images).reshape(len(test_images), -1)
+    normalize = fit_normalizer(x_train)
+    flat_train = normalize(x_train).reshape(len(x_train), -1)
+    flat_test = normalize(test_images).reshape(len(test_images), -1)
     print(f"{DEMO_DATASET}: {len(y_train)} training, {len(y_val)} validation, "
           f"{len(test_labels)} test images of shape {train_images.shape[1:]}, "
           f"{num_classes} classes")
@@ -487,14 +489,14 @@ def run_demo(args: argparse.Namespace) -> None:
         options = argparse.Namespace(model=model_name, optimizer="adam", lr=1e-3,
                                      weight_decay=1e-4, schedule="cosine", augment=False,
                                      batch_size=64, epochs=1 if args.quick else epochs)
-        info = network_info(options, train_images, classes, standardize)
+        info = network_info(options, train_images, classes, normalize)
         model = build_model(model_name, train_images.shape[1:], num_classes)
         trainer, seconds = _timed(
             f"[{step}/4] {label} ({model_name}, {options.epochs} epochs, Adam)",
             lambda model=model, options=options, info=info: fit_network(
-                model, options, x_train, y_train, x_val, y_val, standardize, info))
+                model, options, x_train, y_train, x_val, y_val, normalize, info))
         trainers[label] = trainer
-        predictions[label] = trainer.predict_proba(standardize(test_images)).argmax(axis=1)
+        predictions[label] = trainer.predict_proba(normalize(test_images)).argmax(axis=1)
         results[label] = {"train_seconds": seconds, "params": info["options"],
                           "history": trainer.history}
     for name, predicted in predictions.items():
