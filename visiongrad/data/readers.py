@@ -22,6 +22,7 @@ from __future__ import annotations
 import gzip
 import os
 import pickle
+import zipfile
 import zlib
 from collections.abc import Sequence
 from pathlib import Path
@@ -481,18 +482,18 @@ def read_npz(path: PathLike, classes: Sequence[str] | None = None) -> ImageDatas
     path = Path(path)
     try:
         archive = np.load(path, allow_pickle=False)
-    except (ValueError, OSError, EOFError, zlib.error) as error:
+    except (ValueError, OSError, EOFError, zlib.error, zipfile.BadZipFile) as error:
         raise DataFormatError(f"{path}: not a readable .npz archive ({error})") from None
+    if not isinstance(archive, np.lib.npyio.NpzFile):
+        raise DataFormatError(f"{path}: a .npy array, not a .npz archive with x and y")
     with archive:
-        if not hasattr(archive, "files"):
-            raise DataFormatError(f"{path}: a .npy array, not a .npz archive with x and y")
         missing = [key for key in ("x", "y") if key not in archive.files]
         if missing:
             raise DataFormatError(f"{path}: missing array(s) {missing}; found {archive.files}")
         try:
             images, labels = archive["x"], archive["y"]
             stored = archive["classes"] if "classes" in archive.files else None
-        except (ValueError, OSError, EOFError, zlib.error) as error:
+        except (ValueError, OSError, EOFError, zlib.error, zipfile.BadZipFile) as error:
             raise DataFormatError(f"{path}: damaged array in archive ({error})") from None
     if images.dtype != np.uint8:
         raise DataFormatError(f"{path}: x must be uint8 images (0..255), got {images.dtype}; "
