@@ -33,12 +33,12 @@ def assert_same_weights(a, b):
 
 
 def test_history_layout(blobs):
-    trainer = make_trainer(3).fit(*blobs)
+    trainer = make_trainer(6).fit(*blobs)
     history = trainer.history
-    assert len(history["loss"]) == trainer.iteration == 3 * math.ceil(120 / 32)
+    assert len(history["loss"]) == trainer.iteration == 6 * math.ceil(120 / 32)
     for key in ("train_accuracy", "val_accuracy", "val_loss", "lr", "epoch_seconds"):
-        assert len(history[key]) == 3, key
-    assert history["lr"] == pytest.approx([0.1, 0.08, 0.064])
+        assert len(history[key]) == 6, key
+    assert history["lr"] == pytest.approx([0.1 * 0.8**epoch for epoch in range(6)])
     assert history["update_ratio_iteration"] == list(range(0, trainer.iteration, 10))
     weights = {name for name, p in trainer.model.named_parameters() if p.data.ndim >= 2}
     assert set(history["update_ratio"]) == weights
@@ -46,7 +46,7 @@ def test_history_layout(blobs):
         assert len(ratios) == len(history["update_ratio_iteration"])
         assert all(0 < r < 1 for r in ratios)
     assert history["stop_reason"] is None
-    assert history["val_accuracy"][-1] > 0.5  # well above chance (1/3)
+    assert history["val_accuracy"][-1] > 0.6  # well above chance (1/3)
 
 
 def test_update_ratio_is_relative_change_of_the_weights(blobs):
