@@ -6,7 +6,7 @@
 array([2., 4.], dtype=float32)
 """
 
-from . import backend, random
+from . import backend, functional, nn, optim, random
 from .autograd import (
     Function,
     Tensor,
@@ -26,8 +26,8 @@ from .random import manual_seed
 
 __version__ = "0.1.0"
 __all__ = [
-    "Function", "Tensor", "backend", "concat", "get_default_dtype", "gradcheck",
-    "graph_nodes", "is_grad_enabled", "manual_seed", "no_grad", "numerical_gradient",
+    "Function", "Tensor", "backend", "concat", "functional", "get_default_dtype", "gradcheck",
+    "graph_nodes", "nn", "optim", "is_grad_enabled", "manual_seed", "no_grad", "numerical_gradient",
     "random", "relative_error", "retain_grads", "set_default_dtype", "stack", "tensor",
     "to_dot", "where", "__version__",
 ]
