@@ -3,6 +3,8 @@
 import csv
 import gzip
 import json
+import subprocess
+import sys
 
 import numpy as np
 import pytest
@@ -79,6 +81,20 @@ def test_usage_errors_are_argparse_exits(capsys):
         main(["train", "--epochs", "many"])
     assert exit_info.value.code == 2
     assert "invalid int value" in capsys.readouterr().err
+
+
+def test_python_dash_m_runs_the_command():
+    ok = subprocess.run([sys.executable, "-m", "visiongrad", "summary", "two_layer"],
+                        capture_output=True, text=True, timeout=120)
+    assert ok.returncode == 0, ok.stderr
+    assert "Linear" in ok.stdout
+    bad = subprocess.run([sys.executable, "-m", "visiongrad", "summary", "nonet"],
+                         capture_output=True, text=True, timeout=120)
+    assert bad.returncode == 1
+    lines = bad.stderr.splitlines()
+    assert len(lines) == 1 and lines[0].startswith(
+        "visiongrad: error: unknown model 'nonet' (choose from ")
+    assert "two_layer" in lines[0]
 
 
 def test_unknown_config_key_is_named(tmp_path, capsys):
