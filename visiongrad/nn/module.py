@@ -108,11 +108,11 @@ class Module:
         registries = self.__dict__
         if isinstance(value, (Parameter, Module)):
             registries = self._registries()
-            for registry in ("_parameters", "_buffers", "_modules"):
+            target = "_parameters" if isinstance(value, Parameter) else "_modules"
+            for registry in {"_parameters", "_buffers", "_modules"} - {target}:
                 registries[registry].pop(name, None)
             self.__dict__.pop(name, None)
-            target = "_parameters" if isinstance(value, Parameter) else "_modules"
-            registries[target][name] = value
+            registries[target][name] = value  # a replaced entry keeps its place
         elif name in registries.get("_parameters", {}):
             if value is not None:
                 raise TypeError(f"cannot assign a {type(value).__name__} to parameter "
