@@ -201,3 +201,17 @@ def test_apply_visits_children_first():
     order = []
     nn.Sequential(nn.ReLU(), nn.Tanh()).apply(lambda m: order.append(type(m).__name__))
     assert order == ["Tanh", "ReLU", "Sequential"]
+
+
+def test_to_float64_allows_a_gradient_check_of_a_model():
+    from helpers import assert_gradcheck
+
+    model = nn.Sequential(nn.Linear(3, 4), nn.LayerNorm(4), nn.Tanh(), nn.Linear(4, 2))
+    first = model[0].weight
+    model.to(np.float64)
+    assert model[0].weight is first
+    assert all(value.dtype == np.float64 for value in model.state_dict().values())
+    x = np.random.default_rng(0).standard_normal((5, 3))
+    assert_gradcheck(lambda t: model(t), [x])
+    with pytest.raises(ValueError, match="floating dtype"):
+        model.to(np.int32)

@@ -255,6 +255,24 @@ class Module:
             param.requires_grad = requires_grad
         return self
 
+    def to(self, dtype) -> Module:
+        """Convert every floating parameter and buffer to ``dtype`` in place; return self.
+
+        For example ``model.to(np.float64)`` before a gradient check. Parameters stay the
+        same objects (an optimizer built before keeps working); their gradients are cleared.
+        """
+        dtype = np.dtype(dtype)
+        if dtype.kind != "f":
+            raise ValueError(f"to() needs a floating dtype, got {dtype}")
+        for module in self.modules():
+            for param in module._parameters.values():
+                if param is not None:
+                    param.data, param.grad = param.data.astype(dtype, copy=False), None
+            for name, buffer in module._buffers.items():
+                if buffer is not None and buffer.dtype.kind == "f":
+                    module._buffers[name] = buffer.astype(dtype, copy=False)
+        return self
+
     def zero_grad(self) -> None:
         """Clear (set to ``None``) the gradient of every parameter."""
         for param in self.parameters():
