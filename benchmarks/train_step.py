@@ -1,0 +1,270 @@
+"""Training-step and inference speed of the course's networks: visiongrad vs PyTorch CPU.
+
+Each network is built by one function from a layer namespace, once with ``visiongrad.nn``
+and once with ``torch.nn`` (the APIs match), and the PyTorch weights are copied into
+visiongrad so both start identical. Both frameworks then run the same batch, alternating
+step by step in this one process with 2 threads each: a training step (forward, cross-entropy,
+backward, SGD-momentum update) on batch 128 and inference on batch 256. The table shows
+medians (with min/max) over the timed steps and the ratio visiongrad / PyTorch; only ratios
+taken in one process mean anything on a shared machine.
+
+Peak memory is measured separately: each framework runs a few training steps in a fresh
+child process, and the growth of its peak resident set (Linux VmHWM, reset just before the
+steps) over its resident set after building the model is reported.
+
+    python -m benchmarks.train_step [--steps 20] [--warmup 3] [--models mlp,convnet,vgg,resnet]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import multiprocessing
+import os
+import statistics
+import time
+from pathlib import Path
+
+import numpy as np
+
+RESULTS = Path(__file__).parent / "results" / "train_step.json"
+THREADS = 2
+
+
+# ----- the four workloads, written once for both frameworks ------------------------------
+
+def mlp(nn):
+    return nn.Sequential(nn.Flatten(), nn.Linear(784, 512), nn.ReLU(), nn.Linear(512, 512),
+                         nn.ReLU(), nn.Linear(512, 10))
+
+
+def convnet(nn):
+    """The course's three-layer convnet: conv 32 5x5 pad 2 - relu - pool - fc100 - relu - fc10."""
+    return nn.Sequential(nn.Conv2d(1, 32, 5, padding=2), nn.ReLU(), nn.MaxPool2d(2),
+                         nn.Flatten(), nn.Linear(32 * 14 * 14, 100), nn.ReLU(),
+                         nn.Linear(100, 10))
+
+
+def vgg(nn):
+    """[conv3x3(32)-BN-ReLU]x2 - pool - [conv3x3(64)-BN-ReLU]x2 - pool - fc256 - fc10."""
+    def conv_bn_relu(c_in, c_out):
+        return [nn.Conv2d(c_in, c_out, 3, padding=1), nn.BatchNorm2d(c_out), nn.ReLU()]
+
+    return nn.Sequential(*conv_bn_relu(1, 32), *conv_bn_relu(32, 32), nn.MaxPool2d(2),
+                         *conv_bn_relu(32, 64), *conv_bn_relu(64, 64), nn.MaxPool2d(2),
+                         nn.Flatten(), nn.Linear(64 * 7 * 7, 256), nn.ReLU(),
+                         nn.Linear(256, 10))
+
+
+def resnet(nn):
+    """conv3x3(16) + three stages of two basic blocks (16/32/64), GAP, fc10."""
+
+    class BasicBlock(nn.Module):
+        def __init__(self, c_in, c_out, stride):
+            super().__init__()
+            self.conv1 = nn.Conv2d(c_in, c_out, 3, stride=stride, padding=1, bias=False)
+            self.bn1 = nn.BatchNorm2d(c_out)
+            self.relu = nn.ReLU()
+            self.conv2 = nn.Conv2d(c_out, c_out, 3, padding=1, bias=False)
+            self.bn2 = nn.BatchNorm2d(c_out)
+            self.shortcut = nn.Sequential()
+            if stride != 1 or c_in != c_out:
+                self.shortcut = nn.Sequential(nn.Conv2d(c_in, c_out, 1, stride=stride,
+                                                        bias=False), nn.BatchNorm2d(c_out))
+
+        def forward(self, x):
+            out = self.relu(self.bn1(self.conv1(x)))
+            return self.relu(self.bn2(self.conv2(out)) + self.shortcut(x))
+
+    layers = [nn.Conv2d(1, 16, 3, padding=1, bias=False), nn.BatchNorm2d(16), nn.ReLU()]
+    for c_in, c_out, stride in [(16, 16, 1), (16, 32, 2), (32, 64, 2)]:
+        layers += [BasicBlock(c_in, c_out, stride), BasicBlock(c_out, c_out, 1)]
+    gap = nn.GlobalAvgPool2d() if hasattr(nn, "GlobalAvgPool2d") else nn.AdaptiveAvgPool2d(1)
+    return nn.Sequential(*layers, gap, nn.Flatten(), nn.Linear(64, 10))
+
+
+WORKLOADS = {"mlp": mlp, "convnet": convnet, "vgg": vgg, "resnet": resnet}
+
+
+# ----- one framework's step functions ----------------------------------------------------
+
+def build_pair(name: str):
+    """The PyTorch and the visiongrad model, with identical weights."""
+    import torch
+
+    import visiongrad as vg
+
+    torch.manual_seed(0)
+    torch_model = WORKLOADS[name](torch.nn)
+    vg_model = WORKLOADS[name](vg.nn)
+    vg_model.load_state_dict({k: v.numpy().copy() for k, v in torch_model.state_dict().items()})
+    return torch_model, vg_model
+
+
+def torch_steps(model, lr=0.01):
+    import torch
+
+    optimizer = torch.optim.SGD(model.parameters(), lr=lr, momentum=0.9)
+
+    def train(x, y):
+        model.train()
+        optimizer.zero_grad()
+        loss = torch.nn.functional.cross_entropy(model(x), y)
+        loss.backward()
+        optimizer.step()
+        return loss.item()
+
+    def infer(x):
+        model.eval()
+        with torch.no_grad():
+            return model(x).numpy()
+
+    return train, infer
+
+
+def visiongrad_steps(model, lr=0.01):
+    import visiongrad as vg
+    from visiongrad import functional as F
+
+    optimizer = vg.optim.SGD(model.parameters(), lr=lr, momentum=0.9)
+
+    def train(x, y):
+        model.train()
+        optimizer.zero_grad()
+        loss = F.cross_entropy(model(x), y)
+        loss.backward()
+        optimizer.step()
+        return loss.item()
+
+    def infer(x):
+        model.eval()
+        with vg.no_grad():
+            return model(x).data
+
+    return train, infer
+
+
+def batches(batch_size: int, seed: int = 0):
+    rng = np.random.default_rng(seed)
+    x = rng.random((batch_size, 1, 28, 28), dtype=np.float32)
+    y = rng.integers(0, 10, batch_size)
+    return x, y
+
+
+def time_alternating(step_a, step_b, args_a, args_b, steps, warmup):
+    """Run a and b alternately; return the two lists of seconds per timed step."""
+    times_a, times_b = [], []
+    for i in range(warmup + steps):
+        for step, args, times in ((step_a, args_a, times_a), (step_b, args_b, times_b)):
+            start = time.perf_counter()
+            step(*args)
+            if i >= warmup:
+                times.append(time.perf_counter() - start)
+    return times_a, times_b
+
+
+def summarize(seconds):
+    return {"median_ms": 1e3 * statistics.median(seconds), "min_ms": 1e3 * min(seconds),
+            "max_ms": 1e3 * max(seconds)}
+
+
+# ----- peak memory, one framework per child process --------------------------------------
+
+def _peak_rss_child(name, framework, steps, queue):
+    _set_threads()
+    torch_model, vg_model = build_pair(name)
+    x, y = batches(128)
+    if framework == "torch":
+        import torch
+        train, _ = torch_steps(torch_model)
+        x, y = torch.from_numpy(x), torch.from_numpy(y)
+    else:
+        import visiongrad as vg
+        train, _ = visiongrad_steps(vg_model)
+        x, y = vg.tensor(x), vg.tensor(y)
+    del torch_model, vg_model  # the step closures keep the one they use
+    Path("/proc/self/clear_refs").write_text("5")  # reset the peak (VmHWM) to the current RSS
+    base = _status_kb("VmRSS")
+    for _ in range(steps):
+        train(x, y)
+    queue.put((_status_kb("VmHWM") - base) / 1024)
+
+
+def _status_kb(field: str) -> int:
+    """A memory figure of this process from /proc/self/status, in kB."""
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith(field + ":"):
+            return int(line.split()[1])
+    raise KeyError(field)
+
+
+def peak_memory_mb(name, framework, steps=3):
+    context = multiprocessing.get_context("spawn")
+    queue = context.Queue()
+    child = context.Process(target=_peak_rss_child, args=(name, framework, steps, queue))
+    child.start()
+    child.join()
+    return queue.get() if child.exitcode == 0 else float("nan")
+
+
+def _set_threads():
+    for variable in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
+        os.environ.setdefault(variable, str(THREADS))
+    import torch
+    torch.set_num_threads(THREADS)
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--steps", type=int, default=20)
+    parser.add_argument("--warmup", type=int, default=3)
+    parser.add_argument("--models", default="mlp,convnet,vgg,resnet")
+    parser.add_argument("--no-memory", action="store_true", help="skip the peak-memory runs")
+    args = parser.parse_args(argv)
+    _set_threads()
+    import torch
+
+    import visiongrad as vg
+
+    results = {"threads": THREADS, "steps": args.steps, "torch": torch.__version__,
+               "numpy": np.__version__, "cpu": os.uname().machine, "models": {}}
+    header = (f"{'model':8} {'phase':6} {'visiongrad ms':>14} {'pytorch ms':>11} {'ratio':>6}"
+              f" {'vg peak MB':>10} {'pt peak MB':>10}")
+    print(header)
+    print("-" * len(header))
+    for name in args.models.split(","):
+        torch_model, vg_model = build_pair(name)
+        torch_train, torch_infer = torch_steps(torch_model)
+        vg_train, vg_infer = visiongrad_steps(vg_model)
+        row = {}
+        for phase, batch_size in (("train", 128), ("infer", 256)):
+            x_array, y_array = batches(batch_size)
+            x, y = vg.tensor(x_array), vg.tensor(y_array)
+            tx, ty = torch.from_numpy(x_array), torch.from_numpy(y_array)
+            if phase == "train":
+                vg_times, torch_times = time_alternating(vg_train, torch_train, (x, y),
+                                                         (tx, ty), args.steps, args.warmup)
+            else:
+                vg_times, torch_times = time_alternating(vg_infer, torch_infer, (x,), (tx,),
+                                                         args.steps, args.warmup)
+            vg_stats, torch_stats = summarize(vg_times), summarize(torch_times)
+            ratio = vg_stats["median_ms"] / torch_stats["median_ms"]
+            row[phase] = {"visiongrad": vg_stats, "pytorch": torch_stats, "ratio": ratio}
+        if not args.no_memory:
+            row["peak_memory_mb"] = {"visiongrad": peak_memory_mb(name, "visiongrad"),
+                                     "pytorch": peak_memory_mb(name, "torch")}
+        memory = row.get("peak_memory_mb", {})
+        for phase in ("train", "infer"):
+            r = row[phase]
+            extra = (f" {memory['visiongrad']:10.0f} {memory['pytorch']:10.0f}"
+                     if memory and phase == "train" else "")
+            print(f"{name:8} {phase:6} {r['visiongrad']['median_ms']:14.1f} "
+                  f"{r['pytorch']['median_ms']:11.1f} {r['ratio']:6.2f}{extra}")
+        results["models"][name] = row
+    RESULTS.parent.mkdir(parents=True, exist_ok=True)
+    RESULTS.write_text(json.dumps(results, indent=2))
+    print(f"wrote {RESULTS}")
+
+
+if __name__ == "__main__":
+    main()
