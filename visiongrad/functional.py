@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from .autograd import Tensor, concat, stack, where
 from .ops import activation as _activation
+from .ops import conv as _conv
 from .ops import embedding as _embedding
 from .ops import linear as _linear
 from .ops import loss as _loss
@@ -21,7 +22,8 @@ __all__ = ["concat", "stack", "where", "matmul", "linear", "affine", "exp", "log
            "softmax", "log_softmax", "batch_norm", "layer_norm", "group_norm", "dropout",
            "dropconnect", "embedding", "cross_entropy", "multiclass_hinge", "mse_loss",
            "l1_loss", "binary_cross_entropy_with_logits", "l1_penalty", "l2_penalty",
-           "elastic_net_penalty"]
+           "elastic_net_penalty", "conv2d", "conv_transpose2d", "max_pool2d", "avg_pool2d",
+           "max_unpool2d", "upsample_nearest", "upsample_bed_of_nails"]
 
 # ----- math and linear ------------------------------------------------------------------
 
@@ -185,3 +187,47 @@ def elastic_net_penalty(w, strength: float, l1_ratio: float = 0.5) -> Tensor:
 
 # ----- convolution, pooling, upsampling ----------------------------------------------------
 # (section owned by ops/conv.py)
+
+
+def conv2d(x, weight, bias=None, stride=1, padding=0) -> Tensor:
+    """2-D convolution (cross-correlation) of x (N, C, H, W) with weight (F, C, kh, kw)."""
+    tensors = (x, weight) if bias is None else (x, weight, bias)
+    return _conv.Conv2d.apply(*tensors, stride=stride, padding=padding)
+
+
+def conv_transpose2d(x, weight, bias=None, stride=1, padding=0, output_padding=0) -> Tensor:
+    """Transposed convolution of x (N, C_in, H, W) with weight (C_in, C_out, kh, kw)."""
+    tensors = (x, weight) if bias is None else (x, weight, bias)
+    return _conv.ConvTranspose2d.apply(*tensors, stride=stride, padding=padding,
+                                       output_padding=output_padding)
+
+
+def max_pool2d(x, kernel_size, stride=None, padding=0, return_indices: bool = False):
+    """Max pooling; with ``return_indices`` also each maximum's flat index in its H*W plane
+    (for ``max_unpool2d``). ``stride`` defaults to ``kernel_size``."""
+    y = _conv.MaxPool2d.apply(x, kernel_size=kernel_size, stride=stride, padding=padding)
+    if not return_indices:
+        return y
+    indices = _conv.max_pool2d_indices(_array(x), kernel_size, stride, padding)
+    return y, Tensor._wrap(indices)
+
+
+def avg_pool2d(x, kernel_size, stride=None, padding=0) -> Tensor:
+    """Average pooling, zero padding counted in the mean (``count_include_pad=True``)."""
+    return _conv.AvgPool2d.apply(x, kernel_size=kernel_size, stride=stride, padding=padding)
+
+
+def max_unpool2d(x, indices, kernel_size, stride=None, padding=0, output_size=None) -> Tensor:
+    """Put each value of x at its flat ``indices`` position in a zero output plane."""
+    return _conv.MaxUnpool2d.apply(x, _array(indices), kernel_size=kernel_size, stride=stride,
+                                   padding=padding, output_size=output_size)
+
+
+def upsample_nearest(x, scale_factor) -> Tensor:
+    """Nearest-neighbour upsampling by integer factors (``interpolate(mode="nearest")``)."""
+    return _conv.UpsampleNearest.apply(x, scale_factor=scale_factor)
+
+
+def upsample_bed_of_nails(x, scale_factor) -> Tensor:
+    """Each value at the top-left of its scale x scale block, zeros elsewhere."""
+    return _conv.UpsampleBedOfNails.apply(x, scale_factor=scale_factor)

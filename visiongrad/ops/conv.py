@@ -1,0 +1,524 @@
+"""Convolution, pooling, unpooling and upsampling on NCHW images.
+
+Convolution is im2col plus one matrix product. The padded input is copied once into
+NHWC order and a strided view of it lists, for every output position (n, ho, wo), the
+kh * kw * C values its window covers; copying that view gives the matrix
+``cols (N * Ho * Wo, kh * kw * C)`` and the convolution is ``cols @ W_rows^T`` with
+``W_rows (F, kh * kw * C)``. Rows-per-position is the GEMM shape OpenBLAS runs fastest
+here (a tall matrix times a small one), for the forward product and both gradients.
+
+Large temporaries (the padded input, ``cols``, the GEMM result) live in a per-thread
+workspace that is reused from call to call: a fresh ``cols`` of 150 MB would otherwise
+come from new zero-filled pages on every step (glibc serves such sizes with mmap). Arrays
+an op returns or saves are never workspace memory. The backward pass recomputes ``cols``
+from the saved input instead of keeping it, which costs one copy and saves kh * kw times
+the input's memory, as PyTorch's own kernels do.
+
+Pooling loops over the kh * kw kernel offsets, each a strided slice of the whole batch
+(no loop over examples). The plain loop versions, the references these are tested
+against, are in ``conv_naive.py``.
+"""
+
+from __future__ import annotations
+
+import threading
+
+from ..autograd import Function, is_grad_enabled
+from ..backend import xp
+
+
+def pair(value, name: str) -> tuple[int, int]:
+    """``value`` as an (h, w) pair of ints: an int is used for both."""
+    if isinstance(value, int):
+        return value, value
+    if len(value) != 2:
+        raise ValueError(f"{name} must be an int or an (h, w) pair, got {value!r}")
+    return int(value[0]), int(value[1])
+
+
+def output_size(size: int, kernel: int, stride: int, padding: int) -> int:
+    """floor((size + 2 padding - kernel) / stride) + 1, the positions a window takes."""
+    return (size + 2 * padding - kernel) // stride + 1
+
+
+def check_window(op: str, x_shape, kernel, stride, padding) -> tuple[int, int]:
+    """Validate a sliding window over NCHW input; return the output size (Ho, Wo)."""
+    if len(x_shape) != 4:
+        raise ValueError(f"{op} expects input of shape (N, C, H, W), got shape {tuple(x_shape)}")
+    if min(stride) <= 0:
+        raise ValueError(f"{op}: stride must be positive, got {stride}")
+    if min(padding) < 0:
+        raise ValueError(f"{op}: padding must be non-negative, got {padding}")
+    if min(kernel) <= 0:
+        raise ValueError(f"{op}: kernel size must be positive, got {kernel}")
+    padded = (x_shape[2] + 2 * padding[0], x_shape[3] + 2 * padding[1])
+    if kernel[0] > padded[0] or kernel[1] > padded[1]:
+        raise ValueError(f"{op}: kernel {kernel} is larger than the padded input {padded} "
+                         f"(input {tuple(x_shape[2:])}, padding {padding})")
+    return tuple(output_size(x_shape[2 + a], kernel[a], stride[a], padding[a]) for a in (0, 1))
+
+
+# ----- workspace ---------------------------------------------------------------------------
+
+
+class _Workspace(threading.local):
+    """Scratch arrays reused across calls, one per name, grown when a call needs more.
+
+    A buffer is valid until the next request for the same name, so a function takes its
+    scratch, uses it and returns a fresh array; nothing it returns or saves aliases one.
+    """
+
+    def __init__(self):
+        self.buffers = {}
+
+    def take(self, name: str, shape, dtype):
+        dtype = xp.dtype(dtype)
+        nbytes = dtype.itemsize
+        for size in shape:
+            nbytes *= size
+        buffer = self.buffers.get(name)
+        if buffer is None or buffer.size < nbytes:
+            buffer = self.buffers[name] = xp.empty(nbytes, dtype=xp.uint8)
+        return buffer[:nbytes].view(dtype).reshape(shape)
+
+
+workspace = _Workspace()
+
+
+# ----- im2col, col2im and the three products of a convolution --------------------------------
+
+
+def im2col(x, kernel, stride, padding):
+    """Windows of NCHW ``x`` as rows: cols (N * Ho * Wo, kh * kw * C), workspace memory.
+
+    cols[(n, ho, wo), (i, j, c)] = x_padded[n, c, ho * sh + i, wo * sw + j].
+    """
+    n, c, h, w = x.shape
+    (kh, kw), (sh, sw), (ph, pw) = kernel, stride, padding
+    padded = workspace.take("padded", (n, h + 2 * ph, w + 2 * pw, c), x.dtype)
+    if ph:
+        padded[:, :ph] = 0
+        padded[:, ph + h:] = 0
+    if pw:
+        padded[:, :, :pw] = 0
+        padded[:, :, pw + w:] = 0
+    padded[:, ph:ph + h, pw:pw + w] = x.transpose(0, 2, 3, 1)
+    ho, wo = output_size(h, kh, sh, ph), output_size(w, kw, sw, pw)
+    s_n, s_h, s_w, s_c = padded.strides
+    windows = xp.lib.stride_tricks.as_strided(
+        padded, (n, ho, wo, kh, kw, c), (s_n, s_h * sh, s_w * sw, s_h, s_w, s_c))
+    cols = workspace.take("cols", windows.shape, x.dtype)
+    cols[...] = windows
+    return cols.reshape(n * ho * wo, kh * kw * c)
+
+
+def col2im(cols, x_shape, kernel, stride, padding):
+    """The adjoint of ``im2col``: add each row's values back where its window read them.
+
+    For every kernel offset (i, j), the (N, Ho, Wo, C) slab cols[..., i, j, :] is added to
+    the strided slice x_padded[:, i::sh, j::sw] (kh * kw slice additions, no ``add.at``);
+    the padding is cropped off and a fresh NCHW array returned.
+    """
+    n, c, h, w = x_shape
+    (kh, kw), (sh, sw), (ph, pw) = kernel, stride, padding
+    ho, wo = output_size(h, kh, sh, ph), output_size(w, kw, sw, pw)
+    slabs = cols.reshape(n, ho, wo, kh, kw, c)
+    padded = workspace.take("padded", (n, h + 2 * ph, w + 2 * pw, c), cols.dtype)
+    padded.fill(0)
+    for i in range(kh):
+        for j in range(kw):
+            along_h = slice(i, i + sh * (ho - 1) + 1, sh)
+            along_w = slice(j, j + sw * (wo - 1) + 1, sw)
+            padded[:, along_h, along_w] += slabs[:, :, :, i, j]
+    return xp.ascontiguousarray(padded[:, ph:ph + h, pw:pw + w].transpose(0, 3, 1, 2))
+
+
+def weight_rows(weight):
+    """(F, C, kh, kw) -> (F, kh * kw * C), the column order of ``im2col``."""
+    return weight.transpose(0, 2, 3, 1).reshape(weight.shape[0], -1)
+
+
+def conv_output(x, weight, bias, stride, padding):
+    """y = conv(x, weight) + bias for NCHW x and weight (F, C, kh, kw); a fresh array."""
+    n, f = x.shape[0], weight.shape[0]
+    kernel = weight.shape[2:]
+    ho, wo = (output_size(x.shape[2 + a], kernel[a], stride[a], padding[a]) for a in (0, 1))
+    cols = im2col(x, kernel, stride, padding)
+    rows = workspace.take("rows", (n * ho * wo, f), cols.dtype)
+    xp.matmul(cols, weight_rows(weight).T, out=rows)
+    nchw = rows.reshape(n, ho, wo, f).transpose(0, 3, 1, 2)
+    y = xp.empty(nchw.shape, dtype=rows.dtype)
+    if bias is None:
+        y[...] = nchw
+    else:
+        xp.add(nchw, bias.reshape(f, 1, 1), out=y)
+    return y
+
+
+def conv_input_grad(grad_out, weight, x_shape, stride, padding):
+    """dx of y = conv(x, weight): dx = col2im(dy_rows @ W_rows) of shape ``x_shape``.
+
+    With stride 1 and padding p <= k - 1 the same sum is a convolution of dy, padded by
+    k - 1 - p, with the kernel turned 180 degrees and its channel axes swapped,
+    dx = conv(dy, rot180(W)^T): one more im2col and product, and no kh * kw passes over
+    the input's gradient.
+    """
+    kernel = weight.shape[2:]
+    if stride == (1, 1) and all(padding[a] <= kernel[a] - 1 for a in (0, 1)):
+        flipped = weight[:, :, ::-1, ::-1].transpose(1, 0, 2, 3)
+        full = (kernel[0] - 1 - padding[0], kernel[1] - 1 - padding[1])
+        return conv_output(grad_out, flipped, None, (1, 1), full)
+    n, f, ho, wo = grad_out.shape
+    dy_rows = workspace.take("rows", (n, ho, wo, f), grad_out.dtype)
+    dy_rows[...] = grad_out.transpose(0, 2, 3, 1)
+    rows = weight_rows(weight)
+    dcols = workspace.take("cols", (n * ho * wo, rows.shape[1]), grad_out.dtype)
+    xp.matmul(dy_rows.reshape(-1, f), rows, out=dcols)
+    return col2im(dcols, x_shape, kernel, stride, padding)
+
+
+def conv_weight_grad(x, grad_out, kernel, stride, padding):
+    """dW of y = conv(x, W): dW_rows^T = cols^T @ dy_rows, returned as (F, C, kh, kw)."""
+    n, f, ho, wo = grad_out.shape
+    cols = im2col(x, kernel, stride, padding)
+    dy_rows = workspace.take("rows", (n, ho, wo, f), grad_out.dtype)
+    dy_rows[...] = grad_out.transpose(0, 2, 3, 1)
+    dw = cols.T @ dy_rows.reshape(-1, f)
+    dw = dw.reshape(kernel[0], kernel[1], x.shape[1], f)
+    return xp.ascontiguousarray(dw.transpose(3, 2, 0, 1))
+
+
+def _check_conv(op, x, weight, bias, in_channels_axis, stride, padding):
+    """Shape checks shared by conv2d and conv_transpose2d; return (stride, padding)."""
+    stride, padding = pair(stride, "stride"), pair(padding, "padding")
+    if weight.ndim != 4:
+        raise ValueError(f"{op} expects weight of 4 dimensions, got shape {weight.shape}")
+    if x.ndim == 4 and x.shape[1] != weight.shape[in_channels_axis]:
+        raise ValueError(f"{op}: input of shape {x.shape} has {x.shape[1]} channels but weight "
+                         f"of shape {weight.shape} expects {weight.shape[in_channels_axis]}")
+    if weight.dtype != x.dtype or (bias is not None and bias.dtype != x.dtype):
+        raise TypeError(f"{op}: input, weight and bias must share one dtype, got {x.dtype}, "
+                        f"{weight.dtype} and {None if bias is None else bias.dtype}")
+    out_channels = weight.shape[1 - in_channels_axis]
+    if bias is not None and bias.shape != (out_channels,):
+        raise ValueError(f"{op}: bias shape {bias.shape} does not match the {out_channels} "
+                         f"output channels of weight of shape {weight.shape}")
+    return stride, padding
+
+
+class Conv2d(Function):
+    """2-D cross-correlation with stride and zero padding (PyTorch's ``conv2d``).
+
+    Forward:  y[n, f, ho, wo] = b[f] + sum_{c, i, j} w[f, c, i, j] x_pad[n, c, ho sh + i, wo sw + j]
+              computed as cols @ W_rows^T, cols = im2col(x) (N Ho Wo, kh kw C)
+    Backward: db = sum_{n, ho, wo} dy;  dW_rows^T = cols^T @ dy_rows;
+              dx = col2im(dy_rows @ W_rows)  (= conv(dy, rot180(w)^T) for stride 1)
+    Shape:    x (N, C, H, W), w (F, C, kh, kw), b (F,) or None -> y (N, F, Ho, Wo),
+              Ho = floor((H + 2 ph - kh) / sh) + 1,  Wo = floor((W + 2 pw - kw) / sw) + 1
+    """
+
+    def forward(self, x, weight, bias=None, stride=1, padding=0):
+        self.stride, self.padding = _check_conv("conv2d", x, weight, bias, 1, stride, padding)
+        check_window("conv2d", x.shape, weight.shape[2:], self.stride, self.padding)
+        self.x, self.weight = x, weight
+        return conv_output(x, weight, bias, self.stride, self.padding)
+
+    def backward(self, grad_out):
+        needs = self.needs_input_grad
+        dx = dw = None
+        if needs[0]:
+            dx = conv_input_grad(grad_out, self.weight, self.x.shape, self.stride, self.padding)
+        if needs[1]:
+            dw = conv_weight_grad(self.x, grad_out, self.weight.shape[2:], self.stride,
+                                  self.padding)
+        if len(needs) == 2:
+            return dx, dw
+        return dx, dw, grad_out.sum(axis=(0, 2, 3)) if needs[2] else None
+
+
+class ConvTranspose2d(Function):
+    """Transposed convolution (PyTorch's ``conv_transpose2d``), the adjoint of ``conv2d``.
+
+    Each input pixel scatters w[c, :, :, :] * x[n, c, h, w] into the output at
+    (h sh + i - ph, w sw + j - pw): y = conv2d's input gradient with x in the role of dy.
+    Forward:  y = col2im(x_rows @ W_rows) + b   (w read as a conv2d weight (C_in, C_out, k))
+    Backward: dx = conv2d(dy, w) (same stride and padding); dw = conv2d's weight gradient
+              with dy as its input and x as its output gradient; db = sum_{n, h, w} dy
+    Shape:    x (N, C_in, H, W), w (C_in, C_out, kh, kw), b (C_out,) or None
+              -> y (N, C_out, Ho, Wo),  Ho = (H - 1) sh - 2 ph + kh + output_padding_h
+    """
+
+    def forward(self, x, weight, bias=None, stride=1, padding=0, output_padding=0):
+        op = "conv_transpose2d"
+        stride, padding = _check_conv(op, x, weight, bias, 0, stride, padding)
+        extra = pair(output_padding, "output_padding")
+        if x.ndim != 4:
+            raise ValueError(f"{op} expects input of shape (N, C, H, W), got shape {x.shape}")
+        if min(stride) <= 0:
+            raise ValueError(f"{op}: stride must be positive, got {stride}")
+        if min(padding) < 0:
+            raise ValueError(f"{op}: padding must be non-negative, got {padding}")
+        if min(extra) < 0 or extra[0] >= stride[0] or extra[1] >= stride[1]:
+            raise ValueError(f"{op}: output_padding {extra} must be non-negative and smaller "
+                             f"than stride {stride}")
+        out_hw = tuple((x.shape[2 + a] - 1) * stride[a] - 2 * padding[a] + weight.shape[2 + a]
+                       + extra[a] for a in (0, 1))
+        if min(out_hw) <= 0:
+            raise ValueError(f"{op}: padding {padding} leaves no output: size {out_hw} for "
+                             f"input {x.shape[2:]} and kernel {weight.shape[2:]}")
+        self.stride, self.padding, self.x, self.weight = stride, padding, x, weight
+        y = conv_input_grad(x, weight, (x.shape[0], weight.shape[1], *out_hw), stride, padding)
+        if bias is not None:
+            y += bias.reshape(-1, 1, 1)
+        return y
+
+    def backward(self, grad_out):
+        needs = self.needs_input_grad
+        dx = dw = None
+        if needs[0]:
+            dx = conv_output(grad_out, self.weight, None, self.stride, self.padding)
+        if needs[1]:
+            dw = conv_weight_grad(grad_out, self.x, self.weight.shape[2:], self.stride,
+                                  self.padding)
+        if len(needs) == 2:
+            return dx, dw
+        return dx, dw, grad_out.sum(axis=(0, 2, 3)) if needs[2] else None
+
+
+# ----- pooling ---------------------------------------------------------------------------------
+
+
+def pool_geometry(op, x_shape, kernel_size, stride, padding):
+    """(kernel, stride, padding, (Ho, Wo)) for a pooling window, checked as PyTorch does."""
+    kernel = pair(kernel_size, "kernel_size")
+    stride = kernel if stride is None else pair(stride, "stride")
+    padding = pair(padding, "padding")
+    if 2 * padding[0] > kernel[0] or 2 * padding[1] > kernel[1]:
+        raise ValueError(f"{op}: padding {padding} must be at most half the kernel {kernel}")
+    return kernel, stride, padding, check_window(op, x_shape, kernel, stride, padding)
+
+
+def pad_nchw(x, padding, value):
+    """x with ``padding`` rows and columns of ``value`` around H and W (x itself if none)."""
+    ph, pw = padding
+    if ph == 0 and pw == 0:
+        return x
+    n, c, h, w = x.shape
+    padded = xp.full((n, c, h + 2 * ph, w + 2 * pw), value, dtype=x.dtype)
+    padded[:, :, ph:ph + h, pw:pw + w] = x
+    return padded
+
+
+def windows(padded, kernel, stride, out_hw):
+    """For each kernel offset (i, j), row-major, the (N, C, Ho, Wo) slice of ``padded``
+    whose element (ho, wo) is the window (ho, wo)'s entry at offset (i, j)."""
+    (kh, kw), (sh, sw), (ho, wo) = kernel, stride, out_hw
+    return [padded[:, :, i:i + sh * (ho - 1) + 1:sh, j:j + sw * (wo - 1) + 1:sw]
+            for i in range(kh) for j in range(kw)]
+
+
+def tiles(x_shape, kernel, stride, padding) -> bool:
+    """Whether the windows cover every pixel exactly once (kernel == stride, sizes divide)."""
+    return (kernel == stride and padding == (0, 0)
+            and x_shape[2] % kernel[0] == 0 and x_shape[3] % kernel[1] == 0)
+
+
+def scatter_to_windows(parts, dtype, x_shape, kernel, stride, padding, out_hw):
+    """dx from one (N, C, Ho, Wo) gradient per kernel offset: the adjoint of ``windows``.
+
+    When the windows tile the input, each part is written into its own disjoint slice of
+    dx (the view x.reshape(N, C, Ho, kh, Wo, kw)[:, :, :, i, :, j]) and no zeros are
+    needed; otherwise the parts are added into a zeroed padded gradient, then cropped.
+    """
+    n, c, h, w = x_shape
+    ph, pw = padding
+    if tiles(x_shape, kernel, stride, padding):
+        dx = xp.empty(x_shape, dtype=dtype)
+        for view, part in zip(windows(dx, kernel, stride, out_hw), parts, strict=True):
+            view[...] = part
+        return dx
+    dx = xp.zeros((n, c, h + 2 * ph, w + 2 * pw), dtype=dtype)
+    for view, part in zip(windows(dx, kernel, stride, out_hw), parts, strict=True):
+        view += part
+    return dx[:, :, ph:ph + h, pw:pw + w] if ph or pw else dx
+
+
+def window_max(x, kernel, stride, padding, out_hw, with_argmax: bool = True):
+    """Max over each window and, if asked, the kernel offset (row-major) where it is.
+
+    Ties go to the first maximum in row-major order within the window, PyTorch's choice:
+    a later offset replaces the running maximum only when strictly greater.
+    NOTE: unlike PyTorch, a NaN in a window does not win it unless it comes first.
+    """
+    parts = windows(pad_nchw(x, padding, -xp.inf), kernel, stride, out_hw)
+    best = parts[0].copy()
+    argmax = None
+    if with_argmax:
+        argmax = xp.zeros(best.shape, dtype=xp.uint8 if len(parts) < 256 else xp.int32)
+    for offset, part in enumerate(parts[1:], start=1):
+        if argmax is None:
+            xp.maximum(best, part, out=best)
+            continue
+        better = part > best
+        xp.copyto(best, part, where=better)
+        xp.copyto(argmax, offset, where=better)
+    return best, argmax
+
+
+def max_pool2d_indices(x, kernel_size, stride=None, padding=0):
+    """PyTorch's ``return_indices``: the flat index (h W + w) in each input plane of the
+    element each window's maximum came from, shape (N, C, Ho, Wo), int64."""
+    kernel, stride, padding, out_hw = pool_geometry("max_pool2d", x.shape, kernel_size, stride,
+                                                    padding)
+    _, argmax = window_max(x, kernel, stride, padding, out_hw)
+    i, j = xp.divmod(argmax.astype(xp.int64), kernel[1])
+    rows = xp.arange(out_hw[0]).reshape(-1, 1) * stride[0] - padding[0] + i
+    cols = xp.arange(out_hw[1]) * stride[1] - padding[1] + j
+    return rows * x.shape[3] + cols
+
+
+class MaxPool2d(Function):
+    """Max pooling (PyTorch's ``max_pool2d`` without dilation and ceil_mode).
+
+    Forward:  y[n, c, ho, wo] = max_{i < kh, j < kw} x_pad[n, c, ho sh + i, wo sw + j]
+              (padding is -inf)
+    Backward: dx at the first maximum of each window (row-major) += dy; 0 elsewhere
+    Shape:    x (N, C, H, W) -> y (N, C, Ho, Wo), Ho = floor((H + 2 ph - kh) / sh) + 1
+    """
+
+    def forward(self, x, kernel_size, stride=None, padding=0):
+        self.kernel, self.stride, self.padding, out_hw = pool_geometry(
+            "max_pool2d", x.shape, kernel_size, stride, padding)
+        self.x_shape = x.shape
+        y, self.argmax = window_max(x, self.kernel, self.stride, self.padding, out_hw,
+                                    with_argmax=is_grad_enabled() and self.needs_input_grad[0])
+        return y
+
+    def backward(self, grad_out):
+        zero = xp.zeros((), dtype=grad_out.dtype)
+        parts = (xp.where(self.argmax == offset, grad_out, zero)
+                 for offset in range(self.kernel[0] * self.kernel[1]))
+        return scatter_to_windows(parts, grad_out.dtype, self.x_shape, self.kernel, self.stride,
+                                  self.padding, grad_out.shape[2:])
+
+
+class AvgPool2d(Function):
+    """Average pooling with zero padding counted in the mean (PyTorch's default
+    ``count_include_pad=True``).
+
+    Forward:  y[n, c, ho, wo] = 1 / (kh kw) sum_{i, j} x_pad[n, c, ho sh + i, wo sw + j]
+    Backward: every x_pad in the window (ho, wo) gets dy[n, c, ho, wo] / (kh kw)
+    Shape:    x (N, C, H, W) -> y (N, C, Ho, Wo), Ho = floor((H + 2 ph - kh) / sh) + 1
+    """
+
+    def forward(self, x, kernel_size, stride=None, padding=0):
+        self.kernel, self.stride, self.padding, out_hw = pool_geometry(
+            "avg_pool2d", x.shape, kernel_size, stride, padding)
+        self.x_shape = x.shape
+        parts = windows(pad_nchw(x, self.padding, 0), self.kernel, self.stride, out_hw)
+        total = parts[0].copy()
+        for part in parts[1:]:
+            total += part
+        total *= x.dtype.type(1 / len(parts))
+        return total
+
+    def backward(self, grad_out):
+        share = grad_out * grad_out.dtype.type(1 / (self.kernel[0] * self.kernel[1]))
+        parts = [share] * (self.kernel[0] * self.kernel[1])
+        return scatter_to_windows(parts, share.dtype, self.x_shape, self.kernel, self.stride,
+                                  self.padding, grad_out.shape[2:])
+
+
+class MaxUnpool2d(Function):
+    """The partial inverse of max pooling (PyTorch's ``max_unpool2d``).
+
+    Forward:  y.flat_plane[n, c, indices[n, c, h, w]] = x[n, c, h, w], zeros elsewhere
+              (indices are flat h W_out + w positions in each output plane)
+    Backward: dx[n, c, h, w] = dy.flat_plane[n, c, indices[n, c, h, w]]
+    Shape:    x, indices (N, C, H, W) -> y (N, C, Ho, Wo), Ho = (H - 1) sh - 2 ph + kh,
+              or ``output_size`` (its last two entries)
+    """
+
+    def forward(self, x, indices, kernel_size, stride=None, padding=0, output_size=None):
+        if x.ndim != 4:
+            raise ValueError(f"max_unpool2d expects input of shape (N, C, H, W), got shape "
+                             f"{x.shape}")
+        if indices.shape != x.shape:
+            raise ValueError(f"max_unpool2d: indices of shape {indices.shape} do not match "
+                             f"input of shape {x.shape}")
+        kernel = pair(kernel_size, "kernel_size")
+        stride = kernel if stride is None else pair(stride, "stride")
+        padding = pair(padding, "padding")
+        if output_size is None:
+            out_hw = tuple((x.shape[2 + a] - 1) * stride[a] - 2 * padding[a] + kernel[a]
+                           for a in (0, 1))
+        else:
+            out_hw = tuple(int(size) for size in output_size[-2:])
+        n, c = x.shape[:2]
+        plane = out_hw[0] * out_hw[1]
+        self.flat_indices = indices.reshape(n, c, -1)
+        if indices.size and (self.flat_indices.min() < 0 or self.flat_indices.max() >= plane):
+            raise ValueError(f"max_unpool2d: indices must lie in [0, {plane}) for an output "
+                             f"of size {out_hw}, got values in [{int(indices.min())}, "
+                             f"{int(indices.max())}]")
+        self.x_shape = x.shape
+        y = xp.zeros((n, c, plane), dtype=x.dtype)
+        xp.put_along_axis(y, self.flat_indices, x.reshape(n, c, -1), axis=2)
+        return y.reshape(n, c, *out_hw)
+
+    def backward(self, grad_out):
+        flat = grad_out.reshape(*grad_out.shape[:2], -1)
+        return xp.take_along_axis(flat, self.flat_indices, axis=2).reshape(self.x_shape), None
+
+
+# ----- upsampling ------------------------------------------------------------------------------
+
+
+def _check_scale(op, x, scale_factor):
+    if x.ndim != 4:
+        raise ValueError(f"{op} expects input of shape (N, C, H, W), got shape {x.shape}")
+    scale = pair(scale_factor, "scale_factor")
+    if min(scale) <= 0:
+        raise ValueError(f"{op}: scale_factor must be a positive integer, got {scale_factor}")
+    return scale
+
+
+class UpsampleNearest(Function):
+    """Nearest-neighbour upsampling by integer factors (PyTorch's
+    ``interpolate(mode="nearest")``): each value fills its sh x sw block.
+
+    Forward:  y[n, c, h, w] = x[n, c, h // sh, w // sw]
+    Backward: dx[n, c, h, w] = sum of dy over the block (h sh .. h sh + sh - 1, ...)
+    Shape:    x (N, C, H, W) -> y (N, C, H sh, W sw)
+    """
+
+    def forward(self, x, scale_factor):
+        self.scale = sh, sw = _check_scale("upsample_nearest", x, scale_factor)
+        n, c, h, w = x.shape
+        blocks = xp.broadcast_to(x[:, :, :, None, :, None], (n, c, h, sh, w, sw))
+        return blocks.reshape(n, c, h * sh, w * sw)
+
+    def backward(self, grad_out):
+        (sh, sw), (n, c, h, w) = self.scale, grad_out.shape
+        return grad_out.reshape(n, c, h // sh, sh, w // sw, sw).sum(axis=(3, 5))
+
+
+class UpsampleBedOfNails(Function):
+    """"Bed of nails" upsampling: each value at the top-left of its sh x sw block, zeros
+    elsewhere (the course's unpooling without remembered positions).
+
+    Forward:  y[n, c, h sh, w sw] = x[n, c, h, w], y = 0 elsewhere
+    Backward: dx[n, c, h, w] = dy[n, c, h sh, w sw]
+    Shape:    x (N, C, H, W) -> y (N, C, H sh, W sw)
+    """
+
+    def forward(self, x, scale_factor):
+        self.scale = sh, sw = _check_scale("upsample_bed_of_nails", x, scale_factor)
+        n, c, h, w = x.shape
+        y = xp.zeros((n, c, h * sh, w * sw), dtype=x.dtype)
+        y[:, :, ::sh, ::sw] = x
+        return y
+
+    def backward(self, grad_out):
+        sh, sw = self.scale
+        return xp.ascontiguousarray(grad_out[:, :, ::sh, ::sw])
