@@ -130,7 +130,9 @@ def col2im(cols, x_shape, kernel, stride, padding):
             along_h = slice(i, i + sh * (ho - 1) + 1, sh)
             along_w = slice(j, j + sw * (wo - 1) + 1, sw)
             padded[:, along_h, along_w] += slabs[:, :, :, i, j]
-    return xp.ascontiguousarray(padded[:, ph:ph + h, pw:pw + w].transpose(0, 3, 1, 2))
+    x_grad = xp.empty(x_shape, dtype=cols.dtype)  # never a view of the workspace
+    x_grad[...] = padded[:, ph:ph + h, pw:pw + w].transpose(0, 3, 1, 2)
+    return x_grad
 
 
 def weight_rows(weight):

@@ -1,0 +1,353 @@
+"""Convolution, pooling, unpooling and upsampling: gradient checks, PyTorch parity over
+seeded random configurations, fast versions against the naive loop references, errors."""
+
+import numpy as np
+import pytest
+from helpers import assert_gradcheck, assert_matches_torch, torch_or_skip
+
+import visiongrad as vg
+from visiongrad import functional as F
+from visiongrad.ops import conv_naive
+
+rng = np.random.default_rng(7)
+
+
+def random_conv_config(seed: int, transposed: bool = False) -> dict:
+    """A small convolution problem: shapes, kernel, stride and padding drawn at random,
+    with the input always at least as large as the kernel once padded."""
+    r = np.random.default_rng(seed)
+    kernel = tuple(int(k) for k in r.integers(1, 5, size=2))
+    stride = tuple(int(s) for s in r.integers(1, 4, size=2))
+    padding = tuple(int(p) for p in r.integers(0, 3, size=2))
+    if transposed:  # keep the output positive: (H - 1) s - 2 p + k > 0
+        padding = tuple(min(p, (k - 1) // 2) for p, k in zip(padding, kernel, strict=True))
+    size = tuple(int(r.integers(max(1, k - 2 * p), k + 7)) for k, p in zip(kernel, padding,
+                                                                          strict=True))
+    n, c, f = (int(v) for v in r.integers(1, 4, size=3))
+    return {"x": (n, c, *size), "channels": (c, f), "kernel": kernel, "stride": stride,
+            "padding": padding,
+            "output_padding": tuple(int(r.integers(0, s)) for s in stride)}
+
+
+def random_pool_config(seed: int) -> dict:
+    r = np.random.default_rng(seed)
+    kernel = tuple(int(k) for k in r.integers(1, 5, size=2))
+    stride = tuple(int(s) for s in r.integers(1, 4, size=2))
+    padding = tuple(int(r.integers(0, k // 2 + 1)) for k in kernel)
+    size = tuple(int(r.integers(max(1, k - 2 * p), k + 7)) for k, p in zip(kernel, padding,
+                                                                          strict=True))
+    n, c = (int(v) for v in r.integers(1, 4, size=2))
+    return {"x": (n, c, *size), "kernel": kernel, "stride": stride, "padding": padding}
+
+
+SEEDS = range(10)
+
+# hand-picked odd shapes on top of the random ones: batch of 1, non-square kernel, stride 2
+# with padding on sizes it does not divide, 1x1 kernels, kernel as large as the input
+ODD_CONVS = [
+    {"x": (1, 3, 7, 6), "channels": (3, 2), "kernel": (3, 2), "stride": (1, 1), "padding": (1, 0)},
+    {"x": (2, 2, 7, 9), "channels": (2, 3), "kernel": (3, 3), "stride": (2, 2), "padding": (1, 1)},
+    {"x": (2, 3, 5, 5), "channels": (3, 4), "kernel": (1, 1), "stride": (1, 1), "padding": (0, 0)},
+    {"x": (2, 3, 5, 6), "channels": (3, 2), "kernel": (1, 1), "stride": (2, 2), "padding": (1, 0)},
+    {"x": (1, 2, 4, 4), "channels": (2, 2), "kernel": (4, 4), "stride": (1, 1), "padding": (0, 0)},
+    {"x": (2, 1, 6, 5), "channels": (1, 2), "kernel": (2, 3), "stride": (3, 2), "padding": (2, 1)},
+]
+
+
+def conv_inputs(cfg, transposed=False):
+    c, f = cfg["channels"]
+    w_shape = (c, f, *cfg["kernel"]) if transposed else (f, c, *cfg["kernel"])
+    return [rng.standard_normal(cfg["x"]), rng.standard_normal(w_shape),
+            rng.standard_normal(f)]
+
+
+def conv2d_fn(cfg):
+    return lambda x, w, b=None: F.conv2d(x, w, b, cfg["stride"], cfg["padding"])
+
+
+def conv_transpose2d_fn(cfg):
+    return lambda x, w, b=None: F.conv_transpose2d(x, w, b, cfg["stride"], cfg["padding"],
+                                                   cfg["output_padding"])
+
+
+# ----- conv2d ------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("cfg", ODD_CONVS + [random_conv_config(s) for s in range(4)])
+def test_conv2d_gradcheck(cfg):
+    x, w, b = conv_inputs(cfg)
+    assert_gradcheck(conv2d_fn(cfg), [x, w, b], max_coords=60)
+    assert_gradcheck(conv2d_fn(cfg), [x, w], max_coords=30)
+
+
+@pytest.mark.parametrize("seed", SEEDS)
+def test_conv2d_matches_torch(seed):
+    torch = torch_or_skip()
+    cfg = random_conv_config(seed)
+    inputs = conv_inputs(cfg)
+    for dtype in (np.float32, np.float64):
+        assert_matches_torch(conv2d_fn(cfg), lambda x, w, b: torch.nn.functional.conv2d(
+            x, w, b, cfg["stride"], cfg["padding"]), inputs, dtype=dtype)
+
+
+@pytest.mark.parametrize("cfg", ODD_CONVS + [random_conv_config(100 + s) for s in SEEDS])
+def test_conv2d_matches_naive(cfg):
+    x, w, b = conv_inputs(cfg)
+    args = (cfg["stride"], cfg["padding"])
+    xt, wt, bt = (vg.tensor(a, requires_grad=True) for a in (x, w, b))
+    y = F.conv2d(xt, wt, bt, *args)
+    np.testing.assert_allclose(y.data, conv_naive.conv2d_naive(x, w, b, *args), atol=1e-12)
+    dy = rng.standard_normal(y.shape)
+    y.backward(dy)
+    for ours, naive in zip((xt.grad, wt.grad, bt.grad),
+                           conv_naive.conv2d_naive_backward(dy, x, w, *args), strict=True):
+        np.testing.assert_allclose(ours, naive, atol=1e-11)
+
+
+def test_conv2d_keeps_float32_and_returns_fresh_arrays():
+    """The workspace is reused between calls; nothing returned may alias it."""
+    x1, x2 = (rng.standard_normal((2, 3, 6, 6)).astype(np.float32) for _ in range(2))
+    w = vg.tensor(rng.standard_normal((4, 3, 3, 3)).astype(np.float32), requires_grad=True)
+    y1 = F.conv2d(x1, w, padding=1)
+    first = y1.data.copy()
+    F.conv2d(x2, w, padding=1)
+    assert y1.data.dtype == np.float32
+    np.testing.assert_array_equal(y1.data, first)
+    # y1's backward runs after y2's forward reused the workspace: dw must still be y1's
+    y1.sum().backward()
+    assert w.grad.dtype == np.float32
+    np.testing.assert_allclose(w.grad, _conv_weight_grad_by_hand(x1, w.data), rtol=1e-4)
+
+
+def _conv_weight_grad_by_hand(x, w):
+    """dL/dw of L = sum(conv2d(x, w, padding=1)): each w[f, c, i, j] meets the sum of the
+    padded x[:, c] over the rows and columns its offset reaches."""
+    kh, kw = w.shape[2:]
+    padded = np.pad(x.astype(np.float64), ((0, 0), (0, 0), (1, 1), (1, 1)))
+    h, wd = x.shape[2:]
+    sums = np.array([[padded[:, :, i:i + h, j:j + wd].sum(axis=(0, 2, 3)) for j in range(kw)]
+                     for i in range(kh)])  # (kh, kw, C)
+    return np.broadcast_to(sums.transpose(2, 0, 1), w.shape)
+
+
+# ----- conv_transpose2d ------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("seed", range(5))
+def test_conv_transpose2d_gradcheck(seed):
+    cfg = random_conv_config(seed, transposed=True)
+    x, w, b = conv_inputs(cfg, transposed=True)
+    assert_gradcheck(conv_transpose2d_fn(cfg), [x, w, b], max_coords=60)
+
+
+@pytest.mark.parametrize("seed", SEEDS)
+def test_conv_transpose2d_matches_torch(seed):
+    torch = torch_or_skip()
+    cfg = random_conv_config(seed, transposed=True)
+    inputs = conv_inputs(cfg, transposed=True)
+    for dtype in (np.float32, np.float64):
+        assert_matches_torch(conv_transpose2d_fn(cfg), lambda x, w, b: (
+            torch.nn.functional.conv_transpose2d(x, w, b, cfg["stride"], cfg["padding"],
+                                                 cfg["output_padding"])), inputs, dtype=dtype)
+
+
+@pytest.mark.parametrize("seed", SEEDS)
+def test_conv_transpose2d_matches_naive(seed):
+    cfg = random_conv_config(200 + seed, transposed=True)
+    x, w, b = conv_inputs(cfg, transposed=True)
+    xt, wt, bt = (vg.tensor(a, requires_grad=True) for a in (x, w, b))
+    y = conv_transpose2d_fn(cfg)(xt, wt, bt)
+    naive = conv_naive.conv_transpose2d_naive(x, w, b, cfg["stride"], cfg["padding"],
+                                              cfg["output_padding"])
+    np.testing.assert_allclose(y.data, naive, atol=1e-12)
+    dy = rng.standard_normal(y.shape)
+    y.backward(dy)
+    expected = conv_naive.conv_transpose2d_naive_backward(dy, x, w, cfg["stride"], cfg["padding"])
+    for ours, reference in zip((xt.grad, wt.grad, bt.grad), expected, strict=True):
+        np.testing.assert_allclose(ours, reference, atol=1e-11)
+
+
+def test_conv_transpose2d_is_the_adjoint_of_conv2d():
+    """<conv2d(x, w), y> = <x, conv_transpose2d(y, w)> for the same stride and padding."""
+    x, w = rng.standard_normal((2, 3, 9, 8)), rng.standard_normal((4, 3, 3, 2))
+    y = rng.standard_normal(F.conv2d(x, w, stride=2, padding=1).shape)
+    forward = (F.conv2d(x, w, stride=2, padding=1).data * y).sum()
+    adjoint = (x * F.conv_transpose2d(y, w, stride=2, padding=1).data).sum()
+    assert forward == pytest.approx(adjoint, rel=1e-12)
+
+
+# ----- pooling ---------------------------------------------------------------------------
+
+
+def pool_fn(op, cfg):
+    return lambda x: op(x, cfg["kernel"], cfg["stride"], cfg["padding"])
+
+
+POOLS = {"max": (F.max_pool2d, "max_pool2d", conv_naive.max_pool2d_naive,
+                 conv_naive.max_pool2d_naive_backward),
+         "avg": (F.avg_pool2d, "avg_pool2d", conv_naive.avg_pool2d_naive,
+                 conv_naive.avg_pool2d_naive_backward)}
+TILING = {"x": (2, 3, 8, 6), "kernel": (2, 2), "stride": (2, 2), "padding": (0, 0)}
+
+
+@pytest.mark.parametrize("kind", POOLS)
+@pytest.mark.parametrize("cfg", [TILING] + [random_pool_config(s) for s in range(4)])
+def test_pool_gradcheck(kind, cfg):
+    # distinct values at least 1e-3 apart, so no centred difference straddles a tie
+    x = rng.permutation(np.prod(cfg["x"])).reshape(cfg["x"]) * 1e-3
+    assert_gradcheck(pool_fn(POOLS[kind][0], cfg), [x], max_coords=80)
+
+
+@pytest.mark.parametrize("kind", POOLS)
+@pytest.mark.parametrize("seed", SEEDS)
+def test_pool_matches_torch(kind, seed):
+    torch = torch_or_skip()
+    cfg = TILING if seed == 0 else random_pool_config(seed)
+    torch_op = getattr(torch.nn.functional, POOLS[kind][1])
+    # rounded values: ties inside windows, where the gradient must go to the first maximum
+    x = np.round(rng.standard_normal(cfg["x"]), 1)
+    for dtype in (np.float32, np.float64):
+        assert_matches_torch(pool_fn(POOLS[kind][0], cfg), pool_fn(torch_op, cfg), [x],
+                             dtype=dtype)
+
+
+@pytest.mark.parametrize("kind", POOLS)
+@pytest.mark.parametrize("seed", SEEDS)
+def test_pool_matches_naive(kind, seed):
+    op, _, naive_forward, naive_backward = POOLS[kind]
+    cfg = TILING if seed == 0 else random_pool_config(300 + seed)
+    args = (cfg["kernel"], cfg["stride"], cfg["padding"])
+    x = np.round(rng.standard_normal(cfg["x"]), 1)
+    xt = vg.tensor(x, requires_grad=True)
+    y = op(xt, *args)
+    expected = naive_forward(x, *args)
+    np.testing.assert_allclose(y.data, expected[0] if kind == "max" else expected, atol=1e-12)
+    dy = rng.standard_normal(y.shape)
+    y.backward(dy)
+    np.testing.assert_allclose(xt.grad, naive_backward(dy, x, *args), atol=1e-12)
+
+
+def test_max_pool_ties_go_to_the_first_maximum():
+    x = vg.tensor(np.zeros((1, 1, 2, 4)), requires_grad=True)  # all-zero windows, as after ReLU
+    F.max_pool2d(x, 2).sum().backward()
+    np.testing.assert_array_equal(x.grad[0, 0], [[1, 0, 1, 0], [0, 0, 0, 0]])
+
+
+@pytest.mark.parametrize("seed", range(5))
+def test_max_pool_indices_and_unpool_match_torch(seed):
+    torch = torch_or_skip()
+    cfg = random_pool_config(400 + seed)
+    args = (cfg["kernel"], cfg["stride"], cfg["padding"])
+    x = np.round(rng.standard_normal(cfg["x"]), 1)
+    y, indices = F.max_pool2d(x, *args, return_indices=True)
+    y_torch, indices_torch = torch.nn.functional.max_pool2d(torch.tensor(x), *args,
+                                                            return_indices=True)
+    np.testing.assert_array_equal(indices.data, indices_torch.numpy())
+    np.testing.assert_array_equal(y.data, y_torch.numpy())
+    for dtype in (np.float32, np.float64):
+        assert_matches_torch(
+            lambda v: F.max_unpool2d(v, indices, *args, output_size=x.shape),
+            lambda v: torch.nn.functional.max_unpool2d(v, indices_torch, *args,
+                                                       output_size=x.shape[2:]),
+            [y.data], dtype=dtype)
+
+
+def test_max_unpool_default_output_size_and_gradcheck():
+    """Non-overlapping windows: every index distinct, so unpooling is a linear scatter."""
+    x = rng.standard_normal((2, 2, 6, 4))
+    y, indices = F.max_pool2d(x, 2, return_indices=True)
+    assert_gradcheck(lambda v: F.max_unpool2d(v, indices, 2), [y.data])
+    restored = F.max_unpool2d(y, indices, 2).data
+    assert restored.shape == x.shape
+    np.testing.assert_array_equal(restored, np.where(restored != 0, x, 0))
+    assert np.count_nonzero(restored) == y.size
+
+
+# ----- upsampling ------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("scale", [2, 3, (1, 2), (3, 1)])
+def test_upsample_nearest(scale):
+    torch = torch_or_skip()
+    x = rng.standard_normal((2, 3, 3, 4))
+    assert_gradcheck(lambda v: F.upsample_nearest(v, scale), [x])
+    factor = scale if isinstance(scale, tuple) else (scale, scale)
+    for dtype in (np.float32, np.float64):
+        assert_matches_torch(lambda v: F.upsample_nearest(v, scale),
+                             lambda v: torch.nn.functional.interpolate(
+                                 v, scale_factor=factor, mode="nearest"), [x], dtype=dtype)
+
+
+@pytest.mark.parametrize("scale", [2, (2, 3)])
+def test_upsample_bed_of_nails(scale):
+    sh, sw = scale if isinstance(scale, tuple) else (scale, scale)
+    x = rng.standard_normal((2, 3, 3, 4))
+    nail = np.zeros((sh, sw))
+    nail[0, 0] = 1
+    expected = np.stack([np.stack([np.kron(plane, nail) for plane in image]) for image in x])
+    np.testing.assert_array_equal(F.upsample_bed_of_nails(x, scale).data, expected)
+    assert_gradcheck(lambda v: F.upsample_bed_of_nails(v, scale), [x])
+
+
+# ----- errors ----------------------------------------------------------------------------
+
+
+def test_conv_errors():
+    x, w = np.ones((2, 3, 5, 5)), np.ones((4, 3, 3, 3))
+    with pytest.raises(ValueError, match=r"input of shape \(2, 2, 5, 5\) has 2 channels but "
+                                         r"weight of shape \(4, 3, 3, 3\) expects 3"):
+        F.conv2d(np.ones((2, 2, 5, 5)), w)
+    with pytest.raises(ValueError, match=r"kernel \(7, 7\) is larger than the padded input "
+                                         r"\(5, 5\)"):
+        F.conv2d(x, np.ones((4, 3, 7, 7)))
+    with pytest.raises(ValueError, match=r"kernel \(8, 8\) is larger than the padded input "
+                                         r"\(7, 7\)"):
+        F.conv2d(x, np.ones((4, 3, 8, 8)), padding=1)
+    with pytest.raises(ValueError, match="stride must be positive"):
+        F.conv2d(x, w, stride=-1)
+    with pytest.raises(ValueError, match="stride must be positive"):
+        F.conv2d(x, w, stride=(1, 0))
+    with pytest.raises(ValueError, match="padding must be non-negative"):
+        F.conv2d(x, w, padding=-1)
+    with pytest.raises(ValueError, match=r"expects input of shape \(N, C, H, W\), got shape "
+                                         r"\(3, 5, 5\)"):
+        F.conv2d(np.ones((3, 5, 5)), w)
+    with pytest.raises(ValueError, match=r"weight of 4 dimensions, got shape \(4, 3, 3\)"):
+        F.conv2d(x, np.ones((4, 3, 3)))
+    with pytest.raises(ValueError, match=r"bias shape \(3,\)"):
+        F.conv2d(x, w, np.ones(3))
+    with pytest.raises(TypeError, match="share one dtype"):
+        F.conv2d(x.astype(np.float32), w)
+
+
+def test_conv_transpose_errors():
+    x = np.ones((2, 3, 4, 4))
+    with pytest.raises(ValueError, match=r"input of shape \(2, 3, 4, 4\) has 3 channels but "
+                                         r"weight of shape \(2, 5, 3, 3\) expects 2"):
+        F.conv_transpose2d(x, np.ones((2, 5, 3, 3)))
+    with pytest.raises(ValueError, match="output_padding"):
+        F.conv_transpose2d(x, np.ones((3, 5, 3, 3)), stride=2, output_padding=2)
+    with pytest.raises(ValueError, match="stride must be positive"):
+        F.conv_transpose2d(x, np.ones((3, 5, 3, 3)), stride=0)
+    with pytest.raises(ValueError, match="leaves no output"):
+        F.conv_transpose2d(np.ones((1, 3, 1, 1)), np.ones((3, 5, 1, 1)), padding=1)
+
+
+def test_pool_and_upsample_errors():
+    x = np.ones((2, 3, 4, 4))
+    with pytest.raises(ValueError, match=r"kernel \(5, 5\) is larger than the padded input"):
+        F.max_pool2d(x, 5)
+    with pytest.raises(ValueError, match="stride must be positive"):
+        F.avg_pool2d(x, 2, stride=0)
+    with pytest.raises(ValueError, match="padding must be non-negative"):
+        F.max_pool2d(x, 2, padding=-1)
+    with pytest.raises(ValueError, match="at most half the kernel"):
+        F.max_pool2d(x, 2, padding=2)
+    with pytest.raises(ValueError, match=r"expects input of shape \(N, C, H, W\)"):
+        F.avg_pool2d(np.ones((4, 4)), 2)
+    with pytest.raises(ValueError, match=r"indices must lie in \[0, 16\)"):
+        F.max_unpool2d(np.ones((1, 1, 2, 2)), np.full((1, 1, 2, 2), 16), 2)
+    with pytest.raises(ValueError, match=r"indices of shape \(1, 1, 2\) do not match"):
+        F.max_unpool2d(np.ones((1, 1, 2, 2)), np.zeros((1, 1, 2), dtype=np.int64), 2)
+    with pytest.raises(ValueError, match="scale_factor must be a positive integer"):
+        F.upsample_nearest(x, 0)
