@@ -23,7 +23,7 @@ from __future__ import annotations
 
 import threading
 
-from ..autograd import Function, is_grad_enabled
+from ..autograd import Function
 from ..backend import xp
 
 
@@ -345,26 +345,27 @@ def scatter_to_windows(parts, dtype, x_shape, kernel, stride, padding, out_hw):
     return dx[:, :, ph:ph + h, pw:pw + w] if ph or pw else dx
 
 
-def window_max(x, kernel, stride, padding, out_hw, with_argmax: bool = True):
-    """Max over each window and, if asked, the kernel offset (row-major) where it is.
-
-    Ties go to the first maximum in row-major order within the window, PyTorch's choice:
-    a later offset replaces the running maximum only when strictly greater.
-    NOTE: unlike PyTorch, a NaN in a window does not win it unless it comes first.
-    """
+def window_max(x, kernel, stride, padding, out_hw):
+    """The maximum of each window: a running ``maximum`` over the kernel offsets."""
     parts = windows(pad_nchw(x, padding, -xp.inf), kernel, stride, out_hw)
     best = parts[0].copy()
-    argmax = None
-    if with_argmax:
-        argmax = xp.zeros(best.shape, dtype=xp.uint8 if len(parts) < 256 else xp.int32)
-    for offset, part in enumerate(parts[1:], start=1):
-        if argmax is None:
-            xp.maximum(best, part, out=best)
-            continue
-        better = part > best
-        xp.copyto(best, part, where=better)
-        xp.copyto(argmax, offset, where=better)
-    return best, argmax
+    for part in parts[1:]:
+        xp.maximum(best, part, out=best)
+    return best
+
+
+def first_maximum_masks(x, y, kernel, stride, padding):
+    """For each kernel offset in row-major order, the (N, C, Ho, Wo) mask of the windows
+    whose first maximum sits at that offset: PyTorch's choice among ties (which are
+    common: a window of zeros after a ReLU).
+    NOTE: a window whose maximum is NaN matches no offset, so it passes no gradient.
+    """
+    unclaimed = xp.ones(y.shape, dtype=bool)
+    for part in windows(pad_nchw(x, padding, -xp.inf), kernel, stride, y.shape[2:]):
+        hit = part == y
+        hit &= unclaimed
+        unclaimed ^= hit
+        yield hit
 
 
 def max_pool2d_indices(x, kernel_size, stride=None, padding=0):
@@ -372,8 +373,11 @@ def max_pool2d_indices(x, kernel_size, stride=None, padding=0):
     element each window's maximum came from, shape (N, C, Ho, Wo), int64."""
     kernel, stride, padding, out_hw = pool_geometry("max_pool2d", x.shape, kernel_size, stride,
                                                     padding)
-    _, argmax = window_max(x, kernel, stride, padding, out_hw)
-    i, j = xp.divmod(argmax.astype(xp.int64), kernel[1])
+    y = window_max(x, kernel, stride, padding, out_hw)
+    offset = xp.zeros(y.shape, dtype=xp.int64)
+    for k, hit in enumerate(first_maximum_masks(x, y, kernel, stride, padding)):
+        offset += hit * k
+    i, j = xp.divmod(offset, kernel[1])
     rows = xp.arange(out_hw[0]).reshape(-1, 1) * stride[0] - padding[0] + i
     cols = xp.arange(out_hw[1]) * stride[1] - padding[1] + j
     return rows * x.shape[3] + cols
@@ -391,16 +395,14 @@ class MaxPool2d(Function):
     def forward(self, x, kernel_size, stride=None, padding=0):
         self.kernel, self.stride, self.padding, out_hw = pool_geometry(
             "max_pool2d", x.shape, kernel_size, stride, padding)
-        self.x_shape = x.shape
-        y, self.argmax = window_max(x, self.kernel, self.stride, self.padding, out_hw,
-                                    with_argmax=is_grad_enabled() and self.needs_input_grad[0])
-        return y
+        self.x = x
+        self.y = window_max(x, self.kernel, self.stride, self.padding, out_hw)
+        return self.y
 
     def backward(self, grad_out):
-        zero = xp.zeros((), dtype=grad_out.dtype)
-        parts = (xp.where(self.argmax == offset, grad_out, zero)
-                 for offset in range(self.kernel[0] * self.kernel[1]))
-        return scatter_to_windows(parts, grad_out.dtype, self.x_shape, self.kernel, self.stride,
+        masks = first_maximum_masks(self.x, self.y, self.kernel, self.stride, self.padding)
+        parts = (grad_out * hit for hit in masks)
+        return scatter_to_windows(parts, grad_out.dtype, self.x.shape, self.kernel, self.stride,
                                   self.padding, grad_out.shape[2:])
 
 
