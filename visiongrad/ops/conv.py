@@ -190,6 +190,11 @@ def conv_weight_grad(x, grad_out, kernel, stride, padding):
     return xp.ascontiguousarray(dw.transpose(3, 2, 0, 1))
 
 
+def bias_grad(grad_out):
+    """db[f] = sum over n, h, w of dy[n, f, h, w] (the batch axis first: contiguous sums)."""
+    return grad_out.sum(axis=0).sum(axis=(1, 2))
+
+
 def _check_conv(op, x, weight, bias, in_channels_axis, stride, padding):
     """Shape checks shared by conv2d and conv_transpose2d; return (stride, padding)."""
     stride, padding = pair(stride, "stride"), pair(padding, "padding")
@@ -235,7 +240,7 @@ class Conv2d(Function):
                                   self.padding)
         if len(needs) == 2:
             return dx, dw
-        return dx, dw, grad_out.sum(axis=(0, 2, 3)) if needs[2] else None
+        return dx, dw, bias_grad(grad_out) if needs[2] else None
 
 
 class ConvTranspose2d(Function):
@@ -284,7 +289,7 @@ class ConvTranspose2d(Function):
                                   self.padding)
         if len(needs) == 2:
             return dx, dw
-        return dx, dw, grad_out.sum(axis=(0, 2, 3)) if needs[2] else None
+        return dx, dw, bias_grad(grad_out) if needs[2] else None
 
 
 # ----- pooling ---------------------------------------------------------------------------------
