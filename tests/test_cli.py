@@ -147,7 +147,8 @@ def trained(tiny_fashion, tmp_path_factory):
     out = tmp_path_factory.mktemp("run") / "run"
     config = out.parent / "config.json"
     config.write_text(json.dumps({"model": "two_layer", "epochs": 1, "batch_size": 16,
-                                  "optimizer": "sgd", "lr": 0.05}))
+                                  "optimizer": "sgd", "lr": 0.05, "augment": True,
+                                  "schedule": "step"}))
     argv = ["train", "--config", str(config), "--dataset", "fashion-mnist",
             "--data-dir", str(tiny_fashion), "--optimizer", "adam", "--lr", "1e-3",
             "--out", str(out)]
@@ -163,6 +164,7 @@ def test_train_writes_checkpoint_and_plots(trained):
     # the config file chose sgd; the command line's adam wins, the config's epochs stay
     assert options["optimizer"] == "adam" and options["epochs"] == 1
     assert options["batch_size"] == 16 and options["lr"] == 1e-3
+    assert options["augment"] is True and options["schedule"] == "step"
 
 
 def test_evaluate_prints_accuracy_and_writes_confusion(trained, tiny_fashion, tmp_path, capsys):
@@ -213,20 +215,28 @@ def test_search_writes_table_and_scatter(tiny_fashion, tmp_path, capsys):
     assert (out / "search.png").stat().st_size > 5_000
 
 
-def test_demo_quick_writes_the_report(tmp_path, capsys):
-    out = tmp_path / "demo"
-    assert main(["demo", "--quick", "--out", str(out)]) == 0
+def test_demo_quick_writes_the_report_beside_a_users_folder(tmp_path, capsys):
+    users = tmp_path / "demo"
+    users.mkdir()
+    (users / "metrics.json").write_text("the user's own file")
+    assert main(["demo", "--quick", "--out", str(users)]) == 0
     printed = capsys.readouterr().out
+    assert (users / "metrics.json").read_text() == "the user's own file"
+    out = tmp_path / "demo-2"
     metrics = json.loads((out / "metrics.json").read_text())
     assert set(metrics["models"]) == {"kNN", "softmax", "two-layer net", "convnet"}
+    assert metrics["sizes"] == {"train": 360, "validation": 40, "test": 100}
+    table = printed[printed.index("model "):]
     for name, result in metrics["models"].items():
         assert 0.0 <= result["accuracy"] <= 1.0
-        assert name in printed
+        assert f"{name} " in table and f"{result['accuracy']:.4f}" in table
+    assert metrics["best_model"] == max(metrics["models"],
+                                        key=lambda name: metrics["models"][name]["accuracy"])
     for name in ("confusion_matrix.png", "convnet_filters.png", "loss_convnet.png",
-                 "accuracy_convnet.png"):
+                 "accuracy_convnet.png", "loss_two_layer_net.png"):
         assert (out / name).stat().st_size > 5_000
-    assert load_checkpoint(out / "checkpoint.safetensors")["config"]["model"] in (
-        "two_layer", "three_layer_convnet")
+    config = load_checkpoint(out / "checkpoint.safetensors")["config"]
+    assert config["model"] == metrics["models"][metrics["best_network"]]["params"]["model"]
 
 
 # ----------------------------------------------------------------------------- user errors

@@ -436,7 +436,7 @@ def classification_scores(labels: np.ndarray, predictions: np.ndarray,
 DEMO_DATASET = "fashion-mnist-mini"
 DEMO_NETWORKS = {  # name in the report -> (models.create name, epochs of the full demo)
     "two-layer net": ("two_layer", 10),
-    "convnet": ("three_layer_convnet", 4),
+    "convnet": ("three_layer_convnet", 6),
 }
 DEMO_QUICK_SIZES = (400, 100)  # train, test images of ``demo --quick``
 

@@ -43,6 +43,7 @@ def test_loss_plot(tmp_path, history):
     path = tmp_path / "loss.png"
     assert plots.plot_loss(history, path) == str(path)
     assert_png(path)
+    assert os.stat(path).st_mode & 0o777 == 0o644
 
 
 def test_accuracy_plot_with_only_train_series(tmp_path, history):

@@ -42,6 +42,7 @@ def _save(figure: Figure, path: str | os.PathLike) -> str:
     try:
         with os.fdopen(descriptor, "wb") as handle:
             figure.savefig(handle, format="png", bbox_inches="tight")
+        os.chmod(temporary, 0o644)  # mkstemp creates it private; a plot is for sharing
         os.replace(temporary, path)
     except BaseException:
         os.unlink(temporary)
