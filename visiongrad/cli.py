@@ -282,18 +282,21 @@ def run_train(args: argparse.Namespace) -> None:
     x_train, y_train, x_val, y_val = split_off_validation(dataset.images, dataset.labels,
                                                           args.val_fraction)
     normalize = fit_normalizer(x_train)
+    folder = output_folder(args.out)
     print(f"training {args.model} on {len(y_train)} {args.dataset} images "
-          f"({len(y_val)} held out), {args.epochs} epochs")
+          f"({len(y_val)} held out for validation) for {args.epochs} epoch(s); output {folder}")
     info = network_info(args, dataset.images, dataset.classes, normalize)
     trainer = fit_network(model, args, x_train, y_train, x_val, y_val, normalize, info)
-    folder = output_folder(args.out)
+    if trainer.stop_reason is not None:
+        print(f"training stopped early: {trainer.stop_reason}")
     checkpoint = trainer.save_checkpoint(folder / CHECKPOINT_NAME)
     plots.plot_loss(trainer.history, folder / "loss.png")
     plots.plot_accuracy(trainer.history, folder / "accuracy.png")
     plots.plot_update_ratios(trainer.history["update_ratio"], folder / "update_ratios.png",
                              iterations=trainer.history["update_ratio_iteration"])
-    print(f"best validation accuracy {trainer.best_val_accuracy:.4f} "
-          f"(epoch {trainer.best_epoch}); the checkpoint holds those weights")
+    if trainer.best_epoch is not None:
+        print(f"best validation accuracy {trainer.best_val_accuracy:.4f} "
+              f"(epoch {trainer.best_epoch}); the checkpoint holds those weights")
     print(f"checkpoint: {checkpoint}\nplots: {folder}")
 
 
@@ -354,7 +357,8 @@ def run_predict(args: argparse.Namespace) -> None:
 
 def _write_predictions_csv(path: str, names: Sequence[str], labels: np.ndarray,
                            probabilities: np.ndarray, classes: Sequence[str]) -> None:
-    with open(path, "w", newline="", encoding="utf-8") as handle:
+    with user_errors(OSError, context=f"cannot write {path}: "), \
+            open(path, "w", newline="", encoding="utf-8") as handle:
         writer = csv.writer(handle)
         writer.writerow(["image", "label", *classes])
         for name, label, row in zip(names, labels, probabilities, strict=True):
@@ -376,6 +380,9 @@ def run_search(args: argparse.Namespace) -> None:
 
     check_choice("optimizer", args.optimizer, OPTIMIZERS)
     check_choice("schedule", args.schedule, SCHEDULES)
+    for name, (low, high) in (("--lr-range", args.lr_range), ("--reg-range", args.reg_range)):
+        if not 0 < low < high:
+            raise CommandError(f"{name} needs 0 < LOW < HIGH, got {low} {high}")
     vg.manual_seed(args.seed)
     dataset = load_split(args.dataset, "train", args.data_dir)
     x_train, y_train, x_val, y_val = split_off_validation(dataset.images, dataset.labels,
@@ -383,6 +390,7 @@ def run_search(args: argparse.Namespace) -> None:
     normalize = fit_normalizer(x_train)
     shape, num_classes = dataset.images.shape[1:], len(dataset.classes)
     build_model(args.model, shape, num_classes)  # an unknown name fails before any trial
+    folder = output_folder(args.out)
 
     def validation_accuracy(lr: float, weight_decay: float) -> float:
         trial = argparse.Namespace(**{**vars(args), "lr": lr, "weight_decay": weight_decay})
@@ -390,9 +398,6 @@ def run_search(args: argparse.Namespace) -> None:
                               x_train, y_train, x_val, y_val, normalize)
         return max(trainer.history["val_accuracy"], default=math.nan)
 
-    for name, (low, high) in (("--lr-range", args.lr_range), ("--reg-range", args.reg_range)):
-        if not 0 < low < high:
-            raise CommandError(f"{name} needs 0 < LOW < HIGH, got {low} {high}")
     results = search(validation_accuracy,
                      {"lr": tuple(args.lr_range), "weight_decay": tuple(args.reg_range)},
                      method=args.method, trials=args.trials, stages=args.stages)
@@ -400,8 +405,9 @@ def run_search(args: argparse.Namespace) -> None:
     print(format_table(["stage", "lr", "weight decay", "val accuracy", "status"],
                        [[r["stage"] + 1, f"{r['lr']:.2e}", f"{r['weight_decay']:.2e}",
                          f"{r['score']:.4f}", r["status"]] for r in rows]))
-    folder = output_folder(args.out)
-    _write_json(folder / "search.json", rows)
+    _write_json(folder / "search.json",  # a cut run's NaN score is JSON null
+                [{**r, "score": r["score"] if math.isfinite(r["score"]) else None}
+                 for r in rows])
     plots.plot_search([r["lr"] for r in rows], [r["weight_decay"] for r in rows],
                       [r["score"] for r in rows], folder / "search.png")
     print(f"results: {folder / 'search.json'}\nplot: {folder / 'search.png'}")
