@@ -70,4 +70,4 @@ class SmallResNet(nn.Module):
         self.fc = classifier(in_channels, num_classes)
 
     def forward(self, x):
-        return self.fc(self.pool(self.stages(self.stem(x))))
+        return self.fc(self.pool(self.stages(self.stem(x))).flatten(1))
