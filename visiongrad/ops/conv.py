@@ -140,12 +140,26 @@ def weight_rows(weight):
     return weight.transpose(0, 2, 3, 1).reshape(weight.shape[0], -1)
 
 
+PER_IMAGE_COLUMNS = 128
+"""Below this many columns (kh * kw * C) a convolution's forward product and weight
+gradient run as one small product per image, (F, K) @ cols[n]^T, which yields NCHW
+directly: with so little work per row the single big product loses more to the NHWC
+transposes around it than it gains (measured here: about 2x faster for the 5x5
+one-channel convolution, about 0.8x for 3x3 on 32 channels)."""
+
+
 def conv_output(x, weight, bias, stride, padding):
     """y = conv(x, weight) + bias for NCHW x and weight (F, C, kh, kw); a fresh array."""
     n, f = x.shape[0], weight.shape[0]
     kernel = weight.shape[2:]
     ho, wo = (output_size(x.shape[2 + a], kernel[a], stride[a], padding[a]) for a in (0, 1))
     cols = im2col(x, kernel, stride, padding)
+    if cols.shape[1] < PER_IMAGE_COLUMNS:
+        per_image = cols.reshape(n, ho * wo, -1).transpose(0, 2, 1)
+        y = xp.matmul(weight_rows(weight), per_image).reshape(n, f, ho, wo)
+        if bias is not None:
+            y += bias.reshape(f, 1, 1)
+        return y
     rows = workspace.take("rows", (n * ho * wo, f), cols.dtype)
     xp.matmul(cols, weight_rows(weight).T, out=rows)
     nchw = rows.reshape(n, ho, wo, f).transpose(0, 3, 1, 2)
@@ -183,10 +197,13 @@ def conv_weight_grad(x, grad_out, kernel, stride, padding):
     """dW of y = conv(x, W): dW_rows^T = cols^T @ dy_rows, returned as (F, C, kh, kw)."""
     n, f, ho, wo = grad_out.shape
     cols = im2col(x, kernel, stride, padding)
+    if cols.shape[1] < PER_IMAGE_COLUMNS:  # sum over n of dy[n] (F, Ho Wo) @ cols[n]
+        dw = xp.matmul(grad_out.reshape(n, f, ho * wo), cols.reshape(n, ho * wo, -1)).sum(axis=0)
+        dw = dw.reshape(f, kernel[0], kernel[1], x.shape[1])
+        return xp.ascontiguousarray(dw.transpose(0, 3, 1, 2))
     dy_rows = workspace.take("rows", (n, ho, wo, f), grad_out.dtype)
     dy_rows[...] = grad_out.transpose(0, 2, 3, 1)
-    dw = cols.T @ dy_rows.reshape(-1, f)
-    dw = dw.reshape(kernel[0], kernel[1], x.shape[1], f)
+    dw = (cols.T @ dy_rows.reshape(-1, f)).reshape(kernel[0], kernel[1], x.shape[1], f)
     return xp.ascontiguousarray(dw.transpose(3, 2, 0, 1))
 
 
