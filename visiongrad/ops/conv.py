@@ -5,7 +5,9 @@ NHWC order and a strided view of it lists, for every output position (n, ho, wo)
 kh * kw * C values its window covers; copying that view gives the matrix
 ``cols (N * Ho * Wo, kh * kw * C)`` and the convolution is ``cols @ W_rows^T`` with
 ``W_rows (F, kh * kw * C)``. Rows-per-position is the GEMM shape OpenBLAS runs fastest
-here (a tall matrix times a small one), for the forward product and both gradients.
+here (a tall matrix times a small one), for the forward product and both gradients; when
+the rows are short (kh * kw * C < ``PER_IMAGE_COLUMNS``, a first layer on grey images)
+one product per image, which yields NCHW directly, wins instead.
 
 Large temporaries (the padded input, ``cols``, the GEMM result) live in a per-thread
 workspace that is reused from call to call: a fresh ``cols`` of 150 MB would otherwise
@@ -212,6 +214,13 @@ def bias_grad(grad_out):
     return grad_out.sum(axis=0).sum(axis=(1, 2))
 
 
+def with_bias_grad(needs_input_grad, dx, dw, grad_out):
+    """The gradients (dx, dw) plus db when the op was given a bias that needs one."""
+    if len(needs_input_grad) == 2:
+        return dx, dw
+    return dx, dw, bias_grad(grad_out) if needs_input_grad[2] else None
+
+
 def _check_conv(op, x, weight, bias, in_channels_axis, stride, padding):
     """Shape checks shared by conv2d and conv_transpose2d; return (stride, padding)."""
     stride, padding = pair(stride, "stride"), pair(padding, "padding")
@@ -235,6 +244,7 @@ class Conv2d(Function):
 
     Forward:  y[n, f, ho, wo] = b[f] + sum_{c, i, j} w[f, c, i, j] x_pad[n, c, ho sh + i, wo sw + j]
               computed as cols @ W_rows^T, cols = im2col(x) (N Ho Wo, kh kw C)
+              (or per image, W_rows @ cols[n]^T, when kh kw C < PER_IMAGE_COLUMNS)
     Backward: db = sum_{n, ho, wo} dy;  dW_rows^T = cols^T @ dy_rows;
               dx = col2im(dy_rows @ W_rows)  (= conv(dy, rot180(w)^T) for stride 1)
     Shape:    x (N, C, H, W), w (F, C, kh, kw), b (F,) or None -> y (N, F, Ho, Wo),
@@ -255,9 +265,7 @@ class Conv2d(Function):
         if needs[1]:
             dw = conv_weight_grad(self.x, grad_out, self.weight.shape[2:], self.stride,
                                   self.padding)
-        if len(needs) == 2:
-            return dx, dw
-        return dx, dw, bias_grad(grad_out) if needs[2] else None
+        return with_bias_grad(needs, dx, dw, grad_out)
 
 
 class ConvTranspose2d(Function):
@@ -304,9 +312,7 @@ class ConvTranspose2d(Function):
         if needs[1]:
             dw = conv_weight_grad(grad_out, self.x, self.weight.shape[2:], self.stride,
                                   self.padding)
-        if len(needs) == 2:
-            return dx, dw
-        return dx, dw, bias_grad(grad_out) if needs[2] else None
+        return with_bias_grad(needs, dx, dw, grad_out)
 
 
 # ----- pooling ---------------------------------------------------------------------------------
