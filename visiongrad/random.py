@@ -35,3 +35,24 @@ def get_state() -> dict:
 def set_state(state: dict) -> None:
     """Restore a state returned by :func:`get_state`."""
     _generator.bit_generator.state = state
+
+
+GeneratorLike = np.random.Generator | int | None
+"""What a ``seed``/``rng`` argument accepts: a Generator, a non-negative int seed, or None."""
+
+
+def optional_generator(rng: GeneratorLike) -> np.random.Generator | None:
+    """``rng`` as a Generator: an int seeds a new one, a Generator is used as is, and
+    ``None`` stays ``None`` (for callers that choose the generator later)."""
+    if rng is None or isinstance(rng, np.random.Generator):
+        return rng
+    if isinstance(rng, (int, np.integer)) and not isinstance(rng, bool) and rng >= 0:
+        return np.random.default_rng(int(rng))
+    raise TypeError(f"rng must be a numpy.random.Generator, a non-negative int seed or None, "
+                    f"got {rng!r}")
+
+
+def as_generator(rng: GeneratorLike) -> np.random.Generator:
+    """``rng`` as a Generator, ``None`` meaning the library's generator."""
+    generator = optional_generator(rng)
+    return _generator if generator is None else generator

@@ -2,7 +2,8 @@ import numpy as np
 import pytest
 
 from visiongrad.classic import PCA, KNearestNeighbor, LinearSVM, NotFittedError, Softmax
-from visiongrad.classic.base import as_2d, as_generator
+from visiongrad.classic.base import as_2d
+from visiongrad.random import as_generator
 
 
 def test_get_params_returns_constructor_arguments_and_set_params_changes_them():

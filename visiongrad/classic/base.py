@@ -17,8 +17,6 @@ import inspect
 
 import numpy as np
 
-from ..random import get_generator
-
 
 class NotFittedError(RuntimeError):
     """Raised when an estimator is used before ``fit``."""
@@ -103,10 +101,3 @@ def check_labels(y, n_samples: int) -> np.ndarray:
     return y
 
 
-def as_generator(seed) -> np.random.Generator:
-    """A Generator from ``seed``: None (the library's generator), an int, or a Generator."""
-    if seed is None:
-        return get_generator()
-    if isinstance(seed, np.random.Generator):
-        return seed
-    return np.random.default_rng(seed)

@@ -28,7 +28,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from .base import BaseEstimator, ClassifierMixin, as_2d, as_generator, check_labels
+from ..random import as_generator
+from .base import BaseEstimator, ClassifierMixin, as_2d, check_labels
 
 METRICS = ("l1", "l2", "cosine")
 _SCREEN_EXTRA = 8  # candidates kept beyond k by the float32 screen, re-ranked exactly

@@ -32,11 +32,11 @@ from __future__ import annotations
 
 import numpy as np
 
+from ..random import as_generator
 from .base import (
     BaseEstimator,
     ClassifierMixin,
     as_2d,
-    as_generator,
     check_labels,
 )
 

@@ -28,7 +28,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from .base import BaseEstimator, as_2d, as_generator
+from ..random import as_generator
+from .base import BaseEstimator, as_2d
 from .pca import PCA
 
 

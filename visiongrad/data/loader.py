@@ -9,7 +9,7 @@ from collections.abc import Callable, Iterator
 
 import numpy as np
 
-from ._random import GeneratorLike, optional_generator, resolve_generator
+from ..random import GeneratorLike, as_generator, optional_generator
 from .transforms import apply_transform
 
 __all__ = ["DataLoader"]
@@ -82,7 +82,7 @@ class DataLoader:
         return n // self.batch_size if self.drop_last else -(-n // self.batch_size)
 
     def _epoch_generator(self) -> np.random.Generator:
-        parent = self.rng if self.rng is not None else resolve_generator(None)
+        parent = self.rng if self.rng is not None else as_generator(None)
         return np.random.default_rng(parent.integers(0, 2**63))
 
     def _batches(self, order: np.ndarray | None, rng: np.random.Generator

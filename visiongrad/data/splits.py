@@ -11,7 +11,7 @@ from collections.abc import Callable, Iterator
 
 import numpy as np
 
-from ._random import GeneratorLike, resolve_generator
+from ..random import GeneratorLike, as_generator
 
 __all__ = ["train_val_indices", "train_val_split", "KFold", "cross_validate"]
 
@@ -54,7 +54,7 @@ def train_val_indices(labels, val_fraction: float = 0.1, stratify: bool = True,
     labels = _labels(labels)
     if not 0.0 < val_fraction < 1.0:
         raise ValueError(f"val_fraction must lie in (0, 1), got {val_fraction}")
-    rng = resolve_generator(rng)
+    rng = as_generator(rng)
     n = len(labels)
     if stratify:
         order = _class_sorted_order(labels, rng)
@@ -132,7 +132,7 @@ class KFold:
         n = len(labels)
         if n < self.n_splits:
             raise ValueError(f"cannot make {self.n_splits} folds of {n} examples")
-        rng = resolve_generator(self.rng) if self.shuffle else None
+        rng = as_generator(self.rng) if self.shuffle else None
         if self.stratify:
             order, fold_at = _class_sorted_order(labels, rng), np.arange(n) % self.n_splits
         else:

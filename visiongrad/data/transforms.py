@@ -29,7 +29,7 @@ from collections.abc import Callable, Sequence
 import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view
 
-from ._random import GeneratorLike, optional_generator, resolve_generator
+from ..random import GeneratorLike, as_generator, optional_generator
 
 __all__ = [
     "Compose", "RandomTransform", "RandomHorizontalFlip", "RandomVerticalFlip", "RandomCrop",
@@ -91,7 +91,7 @@ class RandomTransform:
         self.rng = optional_generator(rng)
 
     def __call__(self, images: np.ndarray, rng: np.random.Generator | None = None) -> np.ndarray:
-        generator = self.rng if self.rng is not None else resolve_generator(rng)
+        generator = self.rng if self.rng is not None else as_generator(rng)
         return self.apply(_check_batch(images), generator)
 
     def apply(self, images: np.ndarray, rng: np.random.Generator) -> np.ndarray:
