@@ -120,6 +120,24 @@ def test_conv2d_matches_naive(cfg):
         np.testing.assert_allclose(ours, naive, atol=1e-11)
 
 
+@pytest.mark.parametrize("cfg", [ODD_CONVS[0], ODD_CONVS[1], ODD_CONVS[6]])
+@pytest.mark.parametrize("wanted", ["input", "weight"])
+def test_conv2d_one_gradient_alone(cfg, wanted):
+    """A frozen weight or an input image that needs no gradient takes other code paths
+    than the usual both-at-once backward."""
+    x, w, b = conv_inputs(cfg)
+    args = (cfg["stride"], cfg["padding"])
+    xt = vg.tensor(x, requires_grad=wanted == "input")
+    wt = vg.tensor(w, requires_grad=wanted == "weight")
+    y = F.conv2d(xt, wt, b, *args)
+    dy = rng.standard_normal(y.shape)
+    y.backward(dy)
+    dx, dw, _ = conv_naive.conv2d_naive_backward(dy, x, w, *args)
+    ours, reference, unused = (xt, dx, wt) if wanted == "input" else (wt, dw, xt)
+    np.testing.assert_allclose(ours.grad, reference, atol=1e-11)
+    assert unused.grad is None
+
+
 def test_both_product_layouts_are_exercised():
     columns = [c * cfg["kernel"][0] * cfg["kernel"][1]
                for cfg in ODD_CONVS + [random_conv_config(s) for s in SEEDS]

@@ -164,13 +164,32 @@ def conv_output(x, weight, bias, stride, padding):
         return y
     rows = workspace.take("rows", (n * ho * wo, f), cols.dtype)
     xp.matmul(cols, weight_rows(weight).T, out=rows)
-    nchw = rows.reshape(n, ho, wo, f).transpose(0, 3, 1, 2)
+    return rows_to_nchw(rows, (n, ho, wo, f), bias)
+
+
+def rows_to_nchw(rows, nhwc_shape, bias=None):
+    """A product's (N H W, F) rows as a fresh NCHW array, plus the bias in the same pass."""
+    nchw = rows.reshape(nhwc_shape).transpose(0, 3, 1, 2)
     y = xp.empty(nchw.shape, dtype=rows.dtype)
     if bias is None:
         y[...] = nchw
     else:
-        xp.add(nchw, bias.reshape(f, 1, 1), out=y)
+        xp.add(nchw, bias.reshape(-1, 1, 1), out=y)
     return y
+
+
+def is_full_correlation(kernel, stride, padding) -> bool:
+    """Whether dx is a stride-1 convolution of dy padded by k - 1 - p >= 0 (see below)."""
+    return stride == (1, 1) and all(padding[a] <= kernel[a] - 1 for a in (0, 1))
+
+
+def full_padding(kernel, padding):
+    return kernel[0] - 1 - padding[0], kernel[1] - 1 - padding[1]
+
+
+def flip(weight):
+    """rot180(W)^T: the kernel turned 180 degrees with its two channel axes swapped."""
+    return weight[:, :, ::-1, ::-1].transpose(1, 0, 2, 3)
 
 
 def conv_input_grad(grad_out, weight, x_shape, stride, padding):
@@ -182,10 +201,8 @@ def conv_input_grad(grad_out, weight, x_shape, stride, padding):
     the input's gradient.
     """
     kernel = weight.shape[2:]
-    if stride == (1, 1) and all(padding[a] <= kernel[a] - 1 for a in (0, 1)):
-        flipped = weight[:, :, ::-1, ::-1].transpose(1, 0, 2, 3)
-        full = (kernel[0] - 1 - padding[0], kernel[1] - 1 - padding[1])
-        return conv_output(grad_out, flipped, None, (1, 1), full)
+    if is_full_correlation(kernel, stride, padding):
+        return conv_output(grad_out, flip(weight), None, (1, 1), full_padding(kernel, padding))
     n, f, ho, wo = grad_out.shape
     dy_rows = workspace.take("rows", (n, ho, wo, f), grad_out.dtype)
     dy_rows[...] = grad_out.transpose(0, 2, 3, 1)
@@ -207,6 +224,29 @@ def conv_weight_grad(x, grad_out, kernel, stride, padding):
     dy_rows[...] = grad_out.transpose(0, 2, 3, 1)
     dw = (cols.T @ dy_rows.reshape(-1, f)).reshape(kernel[0], kernel[1], x.shape[1], f)
     return xp.ascontiguousarray(dw.transpose(3, 2, 0, 1))
+
+
+def conv_grads_from_dy_windows(x, weight, grad_out, padding):
+    """(dx, dW) of a stride-1 convolution from one matrix: the windows of dy.
+
+    With dy_cols = im2col(dy padded by k - 1 - p) (N H W, kh kw F), whose row (n, h, w)
+    holds dy[n, f, h - i + p, w - j + p] at column (k - 1 - i, k - 1 - j, f),
+        dx_rows = dy_cols @ rot180(W)^T_rows^T          (as in ``conv_input_grad``)
+        dW[f, c, i, j] = sum_{n, h, w} x[n, c, h, w] dy[n, f, h - i + p, w - j + p]
+                       = (dy_cols^T @ x_rows)[(k - 1 - i, k - 1 - j, f), c],
+    so the one im2col serves both products (``conv_weight_grad`` would build another
+    from x).
+    """
+    n, c, h, w = x.shape
+    kernel = weight.shape[2:]
+    dy_cols = im2col(grad_out, kernel, (1, 1), full_padding(kernel, padding))
+    x_rows = workspace.take("rows", (n, h, w, c), x.dtype)
+    x_rows[...] = x.transpose(0, 2, 3, 1)
+    dw = (dy_cols.T @ x_rows.reshape(-1, c)).reshape(kernel[0], kernel[1], -1, c)
+    dw = xp.ascontiguousarray(dw[::-1, ::-1].transpose(2, 3, 0, 1))
+    dx_rows = workspace.take("rows", (n * h * w, c), x.dtype)
+    xp.matmul(dy_cols, weight_rows(flip(weight)).T, out=dx_rows)
+    return rows_to_nchw(dx_rows, (n, h, w, c)), dw
 
 
 def bias_grad(grad_out):
@@ -260,6 +300,10 @@ class Conv2d(Function):
     def backward(self, grad_out):
         needs = self.needs_input_grad
         dx = dw = None
+        if needs[0] and needs[1] and is_full_correlation(self.weight.shape[2:], self.stride,
+                                                         self.padding):
+            dx, dw = conv_grads_from_dy_windows(self.x, self.weight, grad_out, self.padding)
+            return with_bias_grad(needs, dx, dw, grad_out)
         if needs[0]:
             dx = conv_input_grad(grad_out, self.weight, self.x.shape, self.stride, self.padding)
         if needs[1]:
