@@ -12,9 +12,11 @@ one product per image, which yields NCHW directly, wins instead.
 Large temporaries (the padded input, ``cols``, the GEMM result) live in a per-thread
 workspace that is reused from call to call: a fresh ``cols`` of 150 MB would otherwise
 come from new zero-filled pages on every step (glibc serves such sizes with mmap). Arrays
-an op returns or saves are never workspace memory. The backward pass recomputes ``cols``
-from the saved input instead of keeping it, which costs one copy and saves kh * kw times
-the input's memory, as PyTorch's own kernels do.
+an op returns or saves are never workspace memory. The backward pass rebuilds what it
+needs from the saved input instead of keeping ``cols``, which costs one copy and saves
+kh * kw times the input's memory, as PyTorch's own kernels do; with stride 1 both
+gradients come from one im2col of the padded output gradient
+(``conv_grads_from_dy_windows``), so no col2im pass is needed at all.
 
 Pooling loops over the kh * kw kernel offsets, each a strided slice of the whole batch
 (no loop over examples). The plain loop versions, the references these are tested
