@@ -24,7 +24,7 @@ def random_conv_config(seed: int, transposed: bool = False) -> dict:
     size = tuple(int(r.integers(max(1, k - 2 * p), k + 7)) for k, p in zip(kernel, padding,
                                                                           strict=True))
     n, f = (int(v) for v in r.integers(1, 4, size=2))
-    # 16 channels make kh * kw * C reach conv.PER_IMAGE_COLUMNS: both product layouts run
+    # 16 channels make kh * kw * C reach conv.FEW_COLUMNS: both product layouts run
     c = int(r.choice([1, 2, 3, 16]))
     return {"x": (n, c, *size), "channels": (c, f), "kernel": kernel, "stride": stride,
             "padding": padding,
@@ -142,7 +142,7 @@ def test_both_product_layouts_are_exercised():
     columns = [c * cfg["kernel"][0] * cfg["kernel"][1]
                for cfg in ODD_CONVS + [random_conv_config(s) for s in SEEDS]
                for c in cfg["channels"][:1]]
-    assert min(columns) < conv.PER_IMAGE_COLUMNS <= max(columns)
+    assert min(columns) < conv.FEW_COLUMNS <= max(columns)
 
 
 def test_conv2d_keeps_float32_and_returns_fresh_arrays():

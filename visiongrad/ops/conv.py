@@ -6,8 +6,8 @@ kh * kw * C values its window covers; copying that view gives the matrix
 ``cols (N * Ho * Wo, kh * kw * C)`` and the convolution is ``cols @ W_rows^T`` with
 ``W_rows (F, kh * kw * C)``. Rows-per-position is the GEMM shape OpenBLAS runs fastest
 here (a tall matrix times a small one), for the forward product and both gradients; when
-the rows are short (kh * kw * C < ``PER_IMAGE_COLUMNS``, a first layer on grey images)
-one product per image, which yields NCHW directly, wins instead.
+the rows are short (kh * kw * C < ``FEW_COLUMNS``, a first layer on grey images) other
+shapes win instead.
 
 Large temporaries (the padded input, ``cols``, the GEMM result) live in a per-thread
 workspace that is reused from call to call: a fresh ``cols`` of 150 MB would otherwise
@@ -144,12 +144,15 @@ def weight_rows(weight):
     return weight.transpose(0, 2, 3, 1).reshape(weight.shape[0], -1)
 
 
-PER_IMAGE_COLUMNS = 128
-"""Below this many columns (kh * kw * C) a convolution's forward product and weight
-gradient run as one small product per image, (F, K) @ cols[n]^T, which yields NCHW
-directly: with so little work per row the single big product loses more to the NHWC
-transposes around it than it gains (measured here: about 2x faster for the 5x5
-one-channel convolution, about 0.8x for 3x3 on 32 channels)."""
+FEW_COLUMNS = 128
+"""Below this many columns (kh * kw * C, a first layer on grey or colour images) the
+tall-matrix product loses more to the NHWC transposes around it than it gains; the
+forward product is then W_rows @ cols^T (F, N Ho Wo), whose move to NCHW copies whole
+contiguous Ho * Wo runs, and the weight gradient is one product per image, summed
+(measured here: about 2x faster each for the 5x5 one-channel convolution). Per-image
+products for the forward were faster still on an idle machine but stalled for seconds
+under load (OpenBLAS hands each of the N small products to its threads), so the
+forward stays one product."""
 
 
 def conv_output(x, weight, bias, stride, padding):
@@ -158,25 +161,23 @@ def conv_output(x, weight, bias, stride, padding):
     kernel = weight.shape[2:]
     ho, wo = (output_size(x.shape[2 + a], kernel[a], stride[a], padding[a]) for a in (0, 1))
     cols = im2col(x, kernel, stride, padding)
-    if cols.shape[1] < PER_IMAGE_COLUMNS:
-        per_image = cols.reshape(n, ho * wo, -1).transpose(0, 2, 1)
-        y = xp.matmul(weight_rows(weight), per_image).reshape(n, f, ho, wo)
-        if bias is not None:
-            y += bias.reshape(f, 1, 1)
-        return y
-    rows = workspace.take("rows", (n * ho * wo, f), cols.dtype)
-    xp.matmul(cols, weight_rows(weight).T, out=rows)
-    return rows_to_nchw(rows, (n, ho, wo, f), bias)
+    if cols.shape[1] < FEW_COLUMNS:
+        channel_major = workspace.take("rows", (f, n, ho, wo), cols.dtype)
+        xp.matmul(weight_rows(weight), cols.T, out=channel_major.reshape(f, -1))
+        return fresh_nchw(channel_major.transpose(1, 0, 2, 3), bias)
+    rows = workspace.take("rows", (n, ho, wo, f), cols.dtype)
+    xp.matmul(cols, weight_rows(weight).T, out=rows.reshape(-1, f))
+    return fresh_nchw(rows.transpose(0, 3, 1, 2), bias)
 
 
-def rows_to_nchw(rows, nhwc_shape, bias=None):
-    """A product's (N H W, F) rows as a fresh NCHW array, plus the bias in the same pass."""
-    nchw = rows.reshape(nhwc_shape).transpose(0, 3, 1, 2)
-    y = xp.empty(nchw.shape, dtype=rows.dtype)
+def fresh_nchw(view, bias=None):
+    """A new array holding the NCHW ``view`` of a workspace product, plus the bias in the
+    same pass."""
+    y = xp.empty(view.shape, dtype=view.dtype)
     if bias is None:
-        y[...] = nchw
+        y[...] = view
     else:
-        xp.add(nchw, bias.reshape(-1, 1, 1), out=y)
+        xp.add(view, bias.reshape(-1, 1, 1), out=y)
     return y
 
 
@@ -218,7 +219,7 @@ def conv_weight_grad(x, grad_out, kernel, stride, padding):
     """dW of y = conv(x, W): dW_rows^T = cols^T @ dy_rows, returned as (F, C, kh, kw)."""
     n, f, ho, wo = grad_out.shape
     cols = im2col(x, kernel, stride, padding)
-    if cols.shape[1] < PER_IMAGE_COLUMNS:  # sum over n of dy[n] (F, Ho Wo) @ cols[n]
+    if cols.shape[1] < FEW_COLUMNS:  # sum over n of dy[n] (F, Ho Wo) @ cols[n]
         dw = xp.matmul(grad_out.reshape(n, f, ho * wo), cols.reshape(n, ho * wo, -1)).sum(axis=0)
         dw = dw.reshape(f, kernel[0], kernel[1], x.shape[1])
         return xp.ascontiguousarray(dw.transpose(0, 3, 1, 2))
@@ -246,9 +247,9 @@ def conv_grads_from_dy_windows(x, weight, grad_out, padding):
     x_rows[...] = x.transpose(0, 2, 3, 1)
     dw = (dy_cols.T @ x_rows.reshape(-1, c)).reshape(kernel[0], kernel[1], -1, c)
     dw = xp.ascontiguousarray(dw[::-1, ::-1].transpose(2, 3, 0, 1))
-    dx_rows = workspace.take("rows", (n * h * w, c), x.dtype)
-    xp.matmul(dy_cols, weight_rows(flip(weight)).T, out=dx_rows)
-    return rows_to_nchw(dx_rows, (n, h, w, c)), dw
+    dx_rows = workspace.take("rows", (n, h, w, c), x.dtype)
+    xp.matmul(dy_cols, weight_rows(flip(weight)).T, out=dx_rows.reshape(-1, c))
+    return fresh_nchw(dx_rows.transpose(0, 3, 1, 2)), dw
 
 
 def bias_grad(grad_out):
@@ -286,7 +287,7 @@ class Conv2d(Function):
 
     Forward:  y[n, f, ho, wo] = b[f] + sum_{c, i, j} w[f, c, i, j] x_pad[n, c, ho sh + i, wo sw + j]
               computed as cols @ W_rows^T, cols = im2col(x) (N Ho Wo, kh kw C)
-              (or per image, W_rows @ cols[n]^T, when kh kw C < PER_IMAGE_COLUMNS)
+              (or W_rows @ cols^T when kh kw C < FEW_COLUMNS)
     Backward: db = sum_{n, ho, wo} dy;  dW_rows^T = cols^T @ dy_rows;
               dx = col2im(dy_rows @ W_rows)  (= conv(dy, rot180(w)^T) for stride 1)
     Shape:    x (N, C, H, W), w (F, C, kh, kw), b (F,) or None -> y (N, F, Ho, Wo),
