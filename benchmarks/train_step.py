@@ -101,47 +101,38 @@ def build_pair(name: str):
     return torch_model, vg_model
 
 
-def torch_steps(model, lr=0.01):
-    import torch
-
-    optimizer = torch.optim.SGD(model.parameters(), lr=lr, momentum=0.9)
+def step_functions(model, optim, functional, no_grad, lr=0.01):
+    """Training-step and inference functions for ``model``, written once for both
+    frameworks: pass ``torch.optim, torch.nn.functional, torch.no_grad`` or
+    ``vg.optim, vg.functional, vg.no_grad`` (the APIs match)."""
+    optimizer = optim.SGD(model.parameters(), lr=lr, momentum=0.9)
 
     def train(x, y):
         model.train()
         optimizer.zero_grad()
-        loss = torch.nn.functional.cross_entropy(model(x), y)
+        loss = functional.cross_entropy(model(x), y)
         loss.backward()
         optimizer.step()
         return loss.item()
 
     def infer(x):
         model.eval()
-        with torch.no_grad():
+        with no_grad():
             return model(x).numpy()
 
     return train, infer
 
 
-def visiongrad_steps(model, lr=0.01):
+def torch_steps(model):
+    import torch
+
+    return step_functions(model, torch.optim, torch.nn.functional, torch.no_grad)
+
+
+def visiongrad_steps(model):
     import visiongrad as vg
-    from visiongrad import functional as F
 
-    optimizer = vg.optim.SGD(model.parameters(), lr=lr, momentum=0.9)
-
-    def train(x, y):
-        model.train()
-        optimizer.zero_grad()
-        loss = F.cross_entropy(model(x), y)
-        loss.backward()
-        optimizer.step()
-        return loss.item()
-
-    def infer(x):
-        model.eval()
-        with vg.no_grad():
-            return model(x).data
-
-    return train, infer
+    return step_functions(model, vg.optim, vg.functional, vg.no_grad)
 
 
 def batches(batch_size: int, seed: int = 0):
