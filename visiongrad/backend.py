@@ -9,6 +9,9 @@ dtype policy: float32 by default for speed; float64 wherever gradients are check
 
 from __future__ import annotations
 
+import ctypes
+import os
+
 import numpy as np
 
 xp = np
@@ -35,3 +38,33 @@ def to_numpy(array) -> np.ndarray:
     """Return ``array`` as a NumPy array (a no-op for NumPy input)."""
     get = getattr(array, "get", None)  # CuPy arrays copy to the host with .get()
     return get() if callable(get) and not isinstance(array, np.ndarray) else np.asarray(array)
+
+
+M_TRIM_THRESHOLD = -1
+M_MMAP_THRESHOLD = -3
+
+
+def keep_freed_memory(limit_bytes: int = 1 << 29) -> bool:
+    """Let glibc's malloc reuse freed blocks below ``limit_bytes`` instead of unmapping them.
+
+    By default glibc serves every block above its mmap threshold (at most 32 MB) with a
+    fresh mapping and returns it to the system on ``free``; the next training step's
+    activations then start on new zero-filled pages, and the page faults cost about a
+    sixth of a VGG-style step here (17,000 faults, 330 -> 270 ms). Raising the mmap and
+    trim thresholds keeps freed blocks in the heap for the next step. The peak memory is
+    unchanged: it is the same blocks, kept instead of returned and faulted in again.
+
+    Called once on import; set ``VISIONGRAD_SYSTEM_MALLOC=1`` to leave malloc alone.
+    Returns whether the setting took (False off glibc, e.g. macOS or Windows).
+    """
+    try:
+        mallopt = ctypes.CDLL(None).mallopt
+    except (OSError, AttributeError):
+        return False
+    mallopt.argtypes = (ctypes.c_int, ctypes.c_int)  # (parameter, value): an int, < 2 GiB
+    return bool(mallopt(M_MMAP_THRESHOLD, limit_bytes)) and bool(
+        mallopt(M_TRIM_THRESHOLD, limit_bytes))
+
+
+MALLOC_TUNED = os.environ.get("VISIONGRAD_SYSTEM_MALLOC", "") != "1" and keep_freed_memory()
+"""Whether ``keep_freed_memory`` was applied when visiongrad was imported."""

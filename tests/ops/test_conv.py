@@ -24,7 +24,6 @@ def random_conv_config(seed: int, transposed: bool = False) -> dict:
     size = tuple(int(r.integers(max(1, k - 2 * p), k + 7)) for k, p in zip(kernel, padding,
                                                                           strict=True))
     n, f = (int(v) for v in r.integers(1, 4, size=2))
-    # 16 channels make kh * kw * C reach conv.FEW_COLUMNS: both product layouts run
     c = int(r.choice([1, 2, 3, 16]))
     return {"x": (n, c, *size), "channels": (c, f), "kernel": kernel, "stride": stride,
             "padding": padding,
@@ -138,11 +137,38 @@ def test_conv2d_one_gradient_alone(cfg, wanted):
     assert unused.grad is None
 
 
-def test_both_product_layouts_are_exercised():
-    columns = [c * cfg["kernel"][0] * cfg["kernel"][1]
-               for cfg in ODD_CONVS + [random_conv_config(s) for s in SEEDS]
-               for c in cfg["channels"][:1]]
-    assert min(columns) < conv.FEW_COLUMNS <= max(columns)
+@pytest.mark.parametrize("cfg", [c for c in ODD_CONVS if c["x"][0] > 1])
+def test_conv2d_in_one_example_blocks_matches_naive(cfg, monkeypatch):
+    """The batch runs in blocks of CHUNK_BYTES of window matrix; with a 1-byte budget
+    every example is its own block, and forward and both gradients must not change."""
+    monkeypatch.setattr(conv, "CHUNK_BYTES", 1)
+    assert len(conv.batch_chunks(cfg["x"][0], 100)) == cfg["x"][0]
+    x, w, b = conv_inputs(cfg)
+    args = (cfg["stride"], cfg["padding"])
+    xt, wt, bt = (vg.tensor(a, requires_grad=True) for a in (x, w, b))
+    y = F.conv2d(xt, wt, bt, *args)
+    np.testing.assert_allclose(y.data, conv_naive.conv2d_naive(x, w, b, *args), atol=1e-12)
+    dy = rng.standard_normal(y.shape)
+    y.backward(dy)
+    for ours, naive in zip((xt.grad, wt.grad, bt.grad),
+                           conv_naive.conv2d_naive_backward(dy, x, w, *args), strict=True):
+        np.testing.assert_allclose(ours, naive, atol=1e-11)
+
+
+def test_conv2d_output_is_channels_last_and_either_layout_is_read_alike():
+    """Outputs and input gradients are NHWC memory under NCHW axes; an NCHW-contiguous
+    input and the same values in channels-last memory give identical results."""
+    x = rng.standard_normal((3, 4, 6, 5))
+    w = rng.standard_normal((2, 4, 3, 3))
+    results = []
+    for data in (x, conv.as_nchw(np.ascontiguousarray(x.transpose(0, 2, 3, 1)))):
+        xt, wt = vg.tensor(data, requires_grad=True), vg.tensor(w, requires_grad=True)
+        y = F.conv2d(xt, wt, padding=1)
+        y.backward(np.ones(y.shape))
+        assert conv.is_channels_last(y.data) and conv.is_channels_last(xt.grad)
+        results.append((y.data, xt.grad, wt.grad))
+    for first, second in zip(*results, strict=True):
+        np.testing.assert_array_equal(first, second)
 
 
 def test_conv2d_keeps_float32_and_returns_fresh_arrays():

@@ -5,17 +5,22 @@ NHWC order and a strided view of it lists, for every output position (n, ho, wo)
 kh * kw * C values its window covers; copying that view gives the matrix
 ``cols (N * Ho * Wo, kh * kw * C)`` and the convolution is ``cols @ W_rows^T`` with
 ``W_rows (F, kh * kw * C)``. Rows-per-position is the GEMM shape OpenBLAS runs fastest
-here (a tall matrix times a small one), for the forward product and both gradients; when
-the rows are short (kh * kw * C < ``FEW_COLUMNS``, a first layer on grey images) other
-shapes win instead.
+here (a tall matrix times a small one), for the forward product and both gradients. The
+batch goes through in blocks of a few examples (``CHUNK_BYTES``), so each block's
+``cols`` is still in cache when the product reads it.
 
-Large temporaries (the padded input, ``cols``, the GEMM result) live in a per-thread
-workspace that is reused from call to call: a fresh ``cols`` of 150 MB would otherwise
-come from new zero-filled pages on every step (glibc serves such sizes with mmap). Arrays
-an op returns or saves are never workspace memory. The backward pass rebuilds what it
-needs from the saved input instead of keeping ``cols``, which costs one copy and saves
-kh * kw times the input's memory, as PyTorch's own kernels do; with stride 1 both
-gradients come from one im2col of the padded output gradient
+Memory layout: the product's result (N Ho Wo, F) already is the output in NHWC order, so
+a convolution returns it as it is, seen with NCHW axes (``as_nchw``: PyTorch's
+``channels_last`` memory format). Shapes, values and every op's meaning are unchanged;
+what changes is that no step copies activations between the two orders: ReLU, batch
+norm and pooling keep the layout they are given, the next im2col reads channels-last
+memory with a plain copy, and the backward pass reads x_rows as a view of x.
+
+Large temporaries (the padded input, ``cols``) live in a per-thread workspace that is
+reused from call to call. Arrays an op returns or saves are never workspace memory. The
+backward pass rebuilds what it needs from the saved input instead of keeping ``cols``,
+which costs one copy and saves kh * kw times the input's memory, as PyTorch's own kernels
+do; with stride 1 both gradients come from one im2col of the padded output gradient
 (``conv_grads_from_dy_windows``), so no col2im pass is needed at all.
 
 Pooling loops over the kh * kw kernel offsets, each a strided slice of the whole batch
@@ -96,6 +101,7 @@ def im2col(x, kernel, stride, padding):
     """Windows of NCHW ``x`` as rows: cols (N * Ho * Wo, kh * kw * C), workspace memory.
 
     cols[(n, ho, wo), (i, j, c)] = x_padded[n, c, ho * sh + i, wo * sw + j].
+    The copy into the padded NHWC buffer is a plain one when x is channels-last in memory.
     """
     n, c, h, w = x.shape
     (kh, kw), (sh, sw), (ph, pw) = kernel, stride, padding
@@ -116,14 +122,15 @@ def im2col(x, kernel, stride, padding):
     return cols.reshape(n * ho * wo, kh * kw * c)
 
 
-def col2im(cols, x_shape, kernel, stride, padding):
-    """The adjoint of ``im2col``: add each row's values back where its window read them.
+def col2im(cols, out, kernel, stride, padding):
+    """The adjoint of ``im2col``: add each row's values back where its window read them,
+    into ``out`` (N, H, W, C), the input's gradient in channels-last order.
 
     For every kernel offset (i, j), the (N, Ho, Wo, C) slab cols[..., i, j, :] is added to
     the strided slice x_padded[:, i::sh, j::sw] (kh * kw slice additions, no ``add.at``);
-    the padding is cropped off and a fresh NCHW array returned.
+    the padding is cropped off as the sum is copied into ``out``.
     """
-    n, c, h, w = x_shape
+    n, h, w, c = out.shape
     (kh, kw), (sh, sw), (ph, pw) = kernel, stride, padding
     ho, wo = output_size(h, kh, sh, ph), output_size(w, kw, sw, pw)
     slabs = cols.reshape(n, ho, wo, kh, kw, c)
@@ -134,9 +141,7 @@ def col2im(cols, x_shape, kernel, stride, padding):
             along_h = slice(i, i + sh * (ho - 1) + 1, sh)
             along_w = slice(j, j + sw * (wo - 1) + 1, sw)
             padded[:, along_h, along_w] += slabs[:, :, :, i, j]
-    x_grad = xp.empty(x_shape, dtype=cols.dtype)  # never a view of the workspace
-    x_grad[...] = padded[:, ph:ph + h, pw:pw + w].transpose(0, 3, 1, 2)
-    return x_grad
+    out[...] = padded[:, ph:ph + h, pw:pw + w]
 
 
 def weight_rows(weight):
@@ -144,41 +149,67 @@ def weight_rows(weight):
     return weight.transpose(0, 2, 3, 1).reshape(weight.shape[0], -1)
 
 
-FEW_COLUMNS = 128
-"""Below this many columns (kh * kw * C, a first layer on grey or colour images) the
-tall-matrix product loses more to the NHWC transposes around it than it gains; the
-forward product is then W_rows @ cols^T (F, N Ho Wo), whose move to NCHW copies whole
-contiguous Ho * Wo runs, and the weight gradient is one product per image, summed
-(measured here: about 2x faster each for the 5x5 one-channel convolution). Per-image
-products for the forward were faster still on an idle machine but stalled for seconds
-under load (OpenBLAS hands each of the N small products to its threads), so the
-forward stays one product."""
+def channels_last(x):
+    """NCHW ``x`` as its (N, H, W, C) transpose: a view, contiguous when x is channels-last
+    in memory (as every convolution's output is)."""
+    return x.transpose(0, 2, 3, 1)
+
+
+def as_nchw(rows):
+    """An (N, H, W, C) array seen with NCHW axes: the channels-last memory layout PyTorch
+    calls ``channels_last``. Elementwise ops keep it, so a network's activations stay in
+    the order the convolutions produce and read."""
+    return rows.transpose(0, 3, 1, 2)
+
+
+def is_channels_last(x) -> bool:
+    """Whether 4-D ``x`` is channels-last in memory (its NHWC transpose is contiguous)."""
+    return x.ndim == 4 and channels_last(x).flags.c_contiguous
+
+
+def empty_nchw(shape, dtype, in_channels_last: bool):
+    """An uninitialised NCHW array, channels-last in memory if asked."""
+    if not in_channels_last:
+        return xp.empty(shape, dtype=dtype)
+    n, c, h, w = shape
+    return as_nchw(xp.empty((n, h, w, c), dtype=dtype))
+
+
+CHUNK_BYTES = 4 << 20
+"""The size of one im2col block. A convolution runs over the batch a few examples at a
+time, so its window matrix stays in the L3 cache between being written and being read
+by the product, and the workspace holds 4 MB instead of the whole batch's windows (115 MB
+for VGG's 32-channel layer at batch 128). Measured here on the course's layers: 4 MB
+blocks take 25-40% less time than one whole-batch im2col and product (2 MB and 8 MB
+blocks lie between)."""
+
+
+def batch_chunks(n: int, bytes_per_example: int):
+    """Slices of the batch axis, each of about ``CHUNK_BYTES`` of window matrix."""
+    step = max(1, CHUNK_BYTES // max(1, bytes_per_example))
+    return [slice(start, min(start + step, n)) for start in range(0, n, step)]
+
+
+def window_bytes(out_hw, kernel, channels, dtype) -> int:
+    """Bytes of one example's im2col rows: Ho * Wo rows of kh * kw * C values."""
+    return out_hw[0] * out_hw[1] * kernel[0] * kernel[1] * channels * xp.dtype(dtype).itemsize
 
 
 def conv_output(x, weight, bias, stride, padding):
-    """y = conv(x, weight) + bias for NCHW x and weight (F, C, kh, kw); a fresh array."""
+    """y = conv(x, weight) + bias for NCHW x and weight (F, C, kh, kw): a fresh array with
+    NCHW axes and channels-last memory, built block by block as cols @ W_rows^T."""
     n, f = x.shape[0], weight.shape[0]
     kernel = weight.shape[2:]
-    ho, wo = (output_size(x.shape[2 + a], kernel[a], stride[a], padding[a]) for a in (0, 1))
-    cols = im2col(x, kernel, stride, padding)
-    if cols.shape[1] < FEW_COLUMNS:
-        channel_major = workspace.take("rows", (f, n, ho, wo), cols.dtype)
-        xp.matmul(weight_rows(weight), cols.T, out=channel_major.reshape(f, -1))
-        return fresh_nchw(channel_major.transpose(1, 0, 2, 3), bias)
-    rows = workspace.take("rows", (n, ho, wo, f), cols.dtype)
-    xp.matmul(cols, weight_rows(weight).T, out=rows.reshape(-1, f))
-    return fresh_nchw(rows.transpose(0, 3, 1, 2), bias)
-
-
-def fresh_nchw(view, bias=None):
-    """A new array holding the NCHW ``view`` of a workspace product, plus the bias in the
-    same pass."""
-    y = xp.empty(view.shape, dtype=view.dtype)
-    if bias is None:
-        y[...] = view
-    else:
-        xp.add(view, bias.reshape(-1, 1, 1), out=y)
-    return y
+    out_hw = tuple(output_size(x.shape[2 + a], kernel[a], stride[a], padding[a])
+                   for a in (0, 1))
+    w_cols = weight_rows(weight).T
+    rows = xp.empty((n, *out_hw, f), dtype=x.dtype)
+    for part in batch_chunks(n, window_bytes(out_hw, kernel, x.shape[1], x.dtype)):
+        xp.matmul(im2col(x[part], kernel, stride, padding), w_cols,
+                  out=rows[part].reshape(-1, f))
+    if bias is not None:
+        rows += bias
+    return as_nchw(rows)
 
 
 def is_full_correlation(kernel, stride, padding) -> bool:
@@ -196,7 +227,8 @@ def flip(weight):
 
 
 def conv_input_grad(grad_out, weight, x_shape, stride, padding):
-    """dx of y = conv(x, weight): dx = col2im(dy_rows @ W_rows) of shape ``x_shape``.
+    """dx of y = conv(x, weight): dx = col2im(dy_rows @ W_rows) of shape ``x_shape``
+    (NCHW axes, channels-last memory).
 
     With stride 1 and padding p <= k - 1 the same sum is a convolution of dy, padded by
     k - 1 - p, with the kernel turned 180 degrees and its channel axes swapped,
@@ -206,31 +238,32 @@ def conv_input_grad(grad_out, weight, x_shape, stride, padding):
     kernel = weight.shape[2:]
     if is_full_correlation(kernel, stride, padding):
         return conv_output(grad_out, flip(weight), None, (1, 1), full_padding(kernel, padding))
-    n, f, ho, wo = grad_out.shape
-    dy_rows = workspace.take("rows", (n, ho, wo, f), grad_out.dtype)
-    dy_rows[...] = grad_out.transpose(0, 2, 3, 1)
+    n, c, h, w = x_shape
     rows = weight_rows(weight)
-    dcols = workspace.take("cols", (n * ho * wo, rows.shape[1]), grad_out.dtype)
-    xp.matmul(dy_rows.reshape(-1, f), rows, out=dcols)
-    return col2im(dcols, x_shape, kernel, stride, padding)
+    dy_rows = channels_last(grad_out)
+    dx = xp.empty((n, h, w, c), dtype=grad_out.dtype)
+    for part in batch_chunks(n, window_bytes(grad_out.shape[2:], kernel, c, grad_out.dtype)):
+        dy_part = dy_rows[part].reshape(-1, rows.shape[0])
+        dcols = workspace.take("cols", (dy_part.shape[0], rows.shape[1]), grad_out.dtype)
+        xp.matmul(dy_part, rows, out=dcols)
+        col2im(dcols, dx[part], kernel, stride, padding)
+    return as_nchw(dx)
 
 
 def conv_weight_grad(x, grad_out, kernel, stride, padding):
-    """dW of y = conv(x, W): dW_rows^T = cols^T @ dy_rows, returned as (F, C, kh, kw)."""
-    n, f, ho, wo = grad_out.shape
-    cols = im2col(x, kernel, stride, padding)
-    if cols.shape[1] < FEW_COLUMNS:  # sum over n of dy[n] (F, Ho Wo) @ cols[n]
-        dw = xp.matmul(grad_out.reshape(n, f, ho * wo), cols.reshape(n, ho * wo, -1)).sum(axis=0)
-        dw = dw.reshape(f, kernel[0], kernel[1], x.shape[1])
-        return xp.ascontiguousarray(dw.transpose(0, 3, 1, 2))
-    dy_rows = workspace.take("rows", (n, ho, wo, f), grad_out.dtype)
-    dy_rows[...] = grad_out.transpose(0, 2, 3, 1)
-    dw = (cols.T @ dy_rows.reshape(-1, f)).reshape(kernel[0], kernel[1], x.shape[1], f)
-    return xp.ascontiguousarray(dw.transpose(3, 2, 0, 1))
+    """dW of y = conv(x, W): dW_rows^T = sum over blocks of cols^T @ dy_rows, returned as
+    (F, C, kh, kw)."""
+    n, c = x.shape[:2]
+    f = grad_out.shape[1]
+    dy_rows = channels_last(grad_out)
+    dw_rows = xp.zeros((kernel[0] * kernel[1] * c, f), dtype=x.dtype)
+    for part in batch_chunks(n, window_bytes(grad_out.shape[2:], kernel, c, x.dtype)):
+        dw_rows += im2col(x[part], kernel, stride, padding).T @ dy_rows[part].reshape(-1, f)
+    return xp.ascontiguousarray(dw_rows.reshape(*kernel, c, f).transpose(3, 2, 0, 1))
 
 
 def conv_grads_from_dy_windows(x, weight, grad_out, padding):
-    """(dx, dW) of a stride-1 convolution from one matrix: the windows of dy.
+    """(dx, dW) of a stride-1 convolution from one matrix per block: the windows of dy.
 
     With dy_cols = im2col(dy padded by k - 1 - p) (N H W, kh kw F), whose row (n, h, w)
     holds dy[n, f, h - i + p, w - j + p] at column (k - 1 - i, k - 1 - j, f),
@@ -238,18 +271,20 @@ def conv_grads_from_dy_windows(x, weight, grad_out, padding):
         dW[f, c, i, j] = sum_{n, h, w} x[n, c, h, w] dy[n, f, h - i + p, w - j + p]
                        = (dy_cols^T @ x_rows)[(k - 1 - i, k - 1 - j, f), c],
     so the one im2col serves both products (``conv_weight_grad`` would build another
-    from x).
+    from x). x_rows is a view of x when x is channels-last.
     """
     n, c, h, w = x.shape
-    kernel = weight.shape[2:]
-    dy_cols = im2col(grad_out, kernel, (1, 1), full_padding(kernel, padding))
-    x_rows = workspace.take("rows", (n, h, w, c), x.dtype)
-    x_rows[...] = x.transpose(0, 2, 3, 1)
-    dw = (dy_cols.T @ x_rows.reshape(-1, c)).reshape(kernel[0], kernel[1], -1, c)
-    dw = xp.ascontiguousarray(dw[::-1, ::-1].transpose(2, 3, 0, 1))
-    dx_rows = workspace.take("rows", (n, h, w, c), x.dtype)
-    xp.matmul(dy_cols, weight_rows(flip(weight)).T, out=dx_rows.reshape(-1, c))
-    return fresh_nchw(dx_rows.transpose(0, 3, 1, 2)), dw
+    kernel, f = weight.shape[2:], weight.shape[0]
+    flipped_cols = weight_rows(flip(weight)).T
+    x_rows = channels_last(x)
+    dx = xp.empty((n, h, w, c), dtype=x.dtype)
+    dw_flipped = xp.zeros((kernel[0] * kernel[1] * f, c), dtype=x.dtype)
+    for part in batch_chunks(n, window_bytes((h, w), kernel, f, x.dtype)):
+        dy_cols = im2col(grad_out[part], kernel, (1, 1), full_padding(kernel, padding))
+        dw_flipped += dy_cols.T @ x_rows[part].reshape(-1, c)
+        xp.matmul(dy_cols, flipped_cols, out=dx[part].reshape(-1, c))
+    dw = dw_flipped.reshape(kernel[0], kernel[1], f, c)[::-1, ::-1].transpose(2, 3, 0, 1)
+    return as_nchw(dx), xp.ascontiguousarray(dw)
 
 
 def bias_grad(grad_out):
@@ -287,11 +322,11 @@ class Conv2d(Function):
 
     Forward:  y[n, f, ho, wo] = b[f] + sum_{c, i, j} w[f, c, i, j] x_pad[n, c, ho sh + i, wo sw + j]
               computed as cols @ W_rows^T, cols = im2col(x) (N Ho Wo, kh kw C)
-              (or W_rows @ cols^T when kh kw C < FEW_COLUMNS)
     Backward: db = sum_{n, ho, wo} dy;  dW_rows^T = cols^T @ dy_rows;
               dx = col2im(dy_rows @ W_rows)  (= conv(dy, rot180(w)^T) for stride 1)
     Shape:    x (N, C, H, W), w (F, C, kh, kw), b (F,) or None -> y (N, F, Ho, Wo),
               Ho = floor((H + 2 ph - kh) / sh) + 1,  Wo = floor((W + 2 pw - kw) / sw) + 1
+              (y and dx in channels-last memory, see the module's docstring)
     """
 
     def forward(self, x, weight, bias=None, stride=1, padding=0):
@@ -400,17 +435,19 @@ def tiles(x_shape, kernel, stride, padding) -> bool:
             and x_shape[2] % kernel[0] == 0 and x_shape[3] % kernel[1] == 0)
 
 
-def scatter_to_windows(parts, dtype, x_shape, kernel, stride, padding, out_hw):
+def scatter_to_windows(parts, dtype, x_shape, in_channels_last, kernel, stride, padding,
+                       out_hw):
     """dx from one (N, C, Ho, Wo) gradient per kernel offset: the adjoint of ``windows``.
 
     When the windows tile the input, each part is written into its own disjoint slice of
     dx (the view x.reshape(N, C, Ho, kh, Wo, kw)[:, :, :, i, :, j]) and no zeros are
     needed; otherwise the parts are added into a zeroed padded gradient, then cropped.
+    dx is channels-last in memory when ``in_channels_last`` (as the input was).
     """
     n, c, h, w = x_shape
     ph, pw = padding
     if tiles(x_shape, kernel, stride, padding):
-        dx = xp.empty(x_shape, dtype=dtype)
+        dx = empty_nchw(x_shape, dtype, in_channels_last)
         for view, part in zip(windows(dx, kernel, stride, out_hw), parts, strict=True):
             view[...] = part
         return dx
@@ -421,9 +458,10 @@ def scatter_to_windows(parts, dtype, x_shape, kernel, stride, padding, out_hw):
 
 
 def window_max(x, kernel, stride, padding, out_hw):
-    """The maximum of each window: a running ``maximum`` over the kernel offsets."""
+    """The maximum of each window: a running ``maximum`` over the kernel offsets
+    (in x's memory layout)."""
     parts = windows(pad_nchw(x, padding, -xp.inf), kernel, stride, out_hw)
-    best = parts[0].copy()
+    best = parts[0].copy(order="K")
     for part in parts[1:]:
         xp.maximum(best, part, out=best)
     return best
@@ -435,7 +473,7 @@ def first_maximum_masks(x, y, kernel, stride, padding):
     common: a window of zeros after a ReLU).
     NOTE: a window whose maximum is NaN matches no offset, so it passes no gradient.
     """
-    unclaimed = xp.ones(y.shape, dtype=bool)
+    unclaimed = xp.ones_like(y, dtype=bool)
     for part in windows(pad_nchw(x, padding, -xp.inf), kernel, stride, y.shape[2:]):
         hit = part == y
         hit &= unclaimed
@@ -477,7 +515,8 @@ class MaxPool2d(Function):
     def backward(self, grad_out):
         masks = first_maximum_masks(self.x, self.y, self.kernel, self.stride, self.padding)
         parts = (grad_out * hit for hit in masks)
-        return scatter_to_windows(parts, grad_out.dtype, self.x.shape, self.kernel, self.stride,
+        return scatter_to_windows(parts, grad_out.dtype, self.x.shape,
+                                  is_channels_last(self.x), self.kernel, self.stride,
                                   self.padding, grad_out.shape[2:])
 
 
@@ -493,9 +532,9 @@ class AvgPool2d(Function):
     def forward(self, x, kernel_size, stride=None, padding=0):
         self.kernel, self.stride, self.padding, out_hw = pool_geometry(
             "avg_pool2d", x.shape, kernel_size, stride, padding)
-        self.x_shape = x.shape
+        self.x_shape, self.x_channels_last = x.shape, is_channels_last(x)
         parts = windows(pad_nchw(x, self.padding, 0), self.kernel, self.stride, out_hw)
-        total = parts[0].copy()
+        total = parts[0].copy(order="K")
         for part in parts[1:]:
             total += part
         total *= x.dtype.type(1 / len(parts))
@@ -504,8 +543,8 @@ class AvgPool2d(Function):
     def backward(self, grad_out):
         share = grad_out * grad_out.dtype.type(1 / (self.kernel[0] * self.kernel[1]))
         parts = [share] * (self.kernel[0] * self.kernel[1])
-        return scatter_to_windows(parts, share.dtype, self.x_shape, self.kernel, self.stride,
-                                  self.padding, grad_out.shape[2:])
+        return scatter_to_windows(parts, share.dtype, self.x_shape, self.x_channels_last,
+                                  self.kernel, self.stride, self.padding, grad_out.shape[2:])
 
 
 class MaxUnpool2d(Function):

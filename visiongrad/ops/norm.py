@@ -21,6 +21,17 @@ from ..autograd import Function
 from ..backend import xp
 
 
+def axis_sums(x, axes, times=None):
+    """sum of x (or of x * times) over ``axes``, kept as size-1 axes: one ``einsum`` pass
+    with no temporary (2-3x faster here than ``sum`` over the batch axis of an (M, C)
+    array)."""
+    index = list(range(x.ndim))
+    kept = [a for a in index if a not in axes]
+    operands = (x, index) if times is None else (x, index, times, index)
+    sums = xp.einsum(*operands, kept)
+    return sums.reshape([1 if a in axes else size for a, size in enumerate(x.shape)])
+
+
 def standardize(x, axes, eps):
     """x_hat, inv_std, mean and biased variance of ``x`` over ``axes`` (kept as size-1 axes).
 
@@ -28,28 +39,32 @@ def standardize(x, axes, eps):
     no float64 upcast: after mu = mean(x), the centred values' mean delta is zero but for
     the rounding of mu, and it corrects both statistics,
         var = mean((x - mu)^2) - delta^2,   x_hat = (x - mu - delta) * inv_std.
-    One reduction over all ``axes`` at once per statistic, and float32 keeps full accuracy
-    on data far from zero (a plain float32 mean loses about 1e-3 of x_hat at an offset of
-    1e4 standard deviations).
+    Three reading passes and three in-place ones over x's size; x_hat is the one new array,
+    and float32 keeps full accuracy on data far from zero (a plain float32 mean loses about
+    1e-3 of x_hat at an offset of 1e4 standard deviations).
     """
-    mu = x.mean(axis=axes, keepdims=True)
-    centred = x - mu
-    delta = centred.mean(axis=axes, keepdims=True)
-    var = (centred * centred).mean(axis=axes, keepdims=True) - delta * delta
+    count = math.prod(x.shape[a] for a in axes)
+    mu = axis_sums(x, axes) / count
+    x_hat = x - mu
+    delta = axis_sums(x_hat, axes) / count
+    var = axis_sums(x_hat, axes, x_hat) / count - delta * delta
     inv_std = 1 / xp.sqrt(var + eps)
-    return (centred - delta) * inv_std, inv_std, mu + delta, var
+    x_hat -= delta
+    x_hat *= inv_std
+    return x_hat, inv_std, mu + delta, var
 
 
 def standardize_backward(dx_hat, x_hat, inv_std, axes):
     """dx = inv_std / N * (N dx_hat - sum(dx_hat) - x_hat sum(dx_hat x_hat)), sums over ``axes``."""
     n = math.prod(dx_hat.shape[a] for a in axes)
-    sum_dx_hat = dx_hat.sum(axis=axes, keepdims=True)
-    sum_dx_hat_x_hat = (dx_hat * x_hat).sum(axis=axes, keepdims=True)
+    sum_dx_hat = axis_sums(dx_hat, axes)
+    sum_dx_hat_x_hat = axis_sums(dx_hat, axes, x_hat)
     return (inv_std / n) * (n * dx_hat - sum_dx_hat - x_hat * sum_dx_hat_x_hat)
 
 
 class _ScaleShift(Function):
-    """Shared tail of the norms: y = gamma * x_hat + beta, and its parameter gradients.
+    """Shared tail of layer and group norm: y = gamma * x_hat + beta, and its parameter
+    gradients.
 
     Subclasses call ``scale_shift`` at the end of forward with ``param_shape`` (gamma's
     shape broadcast against x), and turn dx_hat into dx in ``input_grad``.
@@ -69,13 +84,26 @@ class _ScaleShift(Function):
         dx = self.input_grad(grad_out * self.gamma) if self.needs_input_grad[0] else None
         dweight = dbias = None
         if self.needs_input_grad[1]:
-            dweight = (grad_out * self.x_hat).sum(axis=param_axes).reshape(self.weight_shape)
+            dweight = axis_sums(grad_out, param_axes, self.x_hat).reshape(self.weight_shape)
         if self.needs_input_grad[2]:
-            dbias = grad_out.sum(axis=param_axes).reshape(self.weight_shape)
+            dbias = axis_sums(grad_out, param_axes).reshape(self.weight_shape)
         return dx, dweight, dbias
 
 
-class BatchNorm(_ScaleShift):
+def channel_rows(x):
+    """(N, C, ...) ``x`` as (M, C) rows, M = N * prod(spatial): a view when x is
+    channels-last in memory (a convolution's output) or 2-D, one copy otherwise."""
+    return xp.moveaxis(x, 1, -1).reshape(-1, x.shape[1])
+
+
+def from_channel_rows(rows, shape):
+    """The inverse of ``channel_rows``: (M, C) rows seen as ``shape`` (N, C, ...), a view
+    in channels-last memory."""
+    n, c, *spatial = shape
+    return xp.moveaxis(rows.reshape(n, *spatial, c), -1, 1)
+
+
+class BatchNorm(Function):
     """Batch normalisation over the batch axis (and the spatial axes of NCHW input).
 
     Forward (training):  mu = mean(x), var = mean((x - mu)^2) per channel over N (and H, W),
@@ -83,12 +111,19 @@ class BatchNorm(_ScaleShift):
               running_mean <- (1 - momentum) running_mean + momentum mu,
               running_var  <- (1 - momentum) running_var + momentum var * M / (M - 1)
               (in place; the unbiased variance over the M values per channel, as PyTorch)
-    Forward (evaluation): x_hat = (x - running_mean) / sqrt(running_var + eps)
-    Backward (training): dx = inv_std / M * (M dx_hat - sum(dx_hat) - x_hat sum(dx_hat x_hat)),
-              where dx_hat = dy * gamma and the sums run over the M values of a channel
-    Backward (evaluation): dx = dx_hat * inv_std (the running statistics are constants)
-    Both:     dgamma = sum(dy * x_hat), dbeta = sum(dy), per channel
+    Forward (evaluation): y = a x + b, a = gamma / sqrt(running_var + eps),
+              b = beta - a running_mean
+    Backward (training): with dx_hat = gamma dy, the course's
+              dx = inv_std / M * (M dx_hat - sum(dx_hat) - x_hat sum(dx_hat x_hat))
+              becomes, since gamma and inv_std are constant along each channel's sums,
+              dx = a dy - (a / M) (sum(dy) + x_hat sum(dy x_hat)),  a = gamma inv_std
+    Backward (evaluation): dx = a dy (the running statistics are constants)
+    Both:     dgamma = sum(dy x_hat), dbeta = sum(dy), per channel
     Shapes:   x (N, C) or (N, C, H, W) (any (N, C, ...)); gamma, beta, running stats (C,)
+
+    The work runs on x as (M, C) rows (``channel_rows``): a view of a convolution's
+    channels-last output, so the statistics are column sums and the per-channel scales
+    broadcast along rows; y and dx come back in that same layout.
     """
 
     def forward(self, x, weight, bias, running_mean=None, running_var=None, training=False,
@@ -101,34 +136,50 @@ class BatchNorm(_ScaleShift):
             if array is not None and array.shape != (channels,):
                 raise ValueError(f"batch_norm: {name} of shape {array.shape} does not match "
                                  f"the {channels} channels of the input of shape {x.shape}")
-        param_shape = (1, channels) + (1,) * (x.ndim - 2)
-        self.axes = (0,) + tuple(range(2, x.ndim))
-        self.training = training
+        rows = channel_rows(x)
+        self.x_shape, self.training, self.gamma = x.shape, training, weight
         if training:
-            count = x.size // channels
+            count = rows.shape[0]
             if count < 2:
                 raise ValueError(f"batch_norm: expected more than 1 value per channel when "
                                  f"training, got input of shape {x.shape}")
-            x_hat, self.inv_std, mu, var = standardize(x, self.axes, eps)
+            self.x_hat, inv_std, mu, var = standardize(rows, (0,), eps)
+            self.inv_std = inv_std.reshape(-1)
             if running_mean is not None:
                 running_mean *= 1 - momentum
                 running_mean += momentum * mu.reshape(-1)
             if running_var is not None:
                 running_var *= 1 - momentum
                 running_var += (momentum * count / (count - 1)) * var.reshape(-1)
-        else:
-            if running_mean is None or running_var is None:
-                raise ValueError("batch_norm: running_mean and running_var are required "
-                                 "in evaluation mode (training=False)")
-            mean = running_mean.astype(x.dtype).reshape(param_shape)
-            self.inv_std = (1 / xp.sqrt(running_var + eps)).astype(x.dtype).reshape(param_shape)
-            x_hat = (x - mean) * self.inv_std
-        return self.scale_shift(x_hat, weight, bias, param_shape)
+            y = self.x_hat * weight
+            y += bias
+            return from_channel_rows(y, x.shape)
+        if running_mean is None or running_var is None:
+            raise ValueError("batch_norm: running_mean and running_var are required "
+                             "in evaluation mode (training=False)")
+        self.rows, self.mean = rows, running_mean.astype(x.dtype)
+        self.inv_std = (1 / xp.sqrt(running_var + eps)).astype(x.dtype)
+        scale = weight * self.inv_std
+        y = rows * scale
+        y += bias - self.mean * scale
+        return from_channel_rows(y, x.shape)
 
-    def input_grad(self, dx_hat):
-        if not self.training:
-            return dx_hat * self.inv_std
-        return standardize_backward(dx_hat, self.x_hat, self.inv_std, self.axes)
+    def backward(self, grad_out):
+        dy = channel_rows(grad_out)
+        x_hat = self.x_hat if self.training else (self.rows - self.mean) * self.inv_std
+        needs = self.needs_input_grad
+        sum_dy = axis_sums(dy, (0,)).reshape(-1) if needs[0] or needs[2] else None
+        sum_dy_x_hat = axis_sums(dy, (0,), x_hat).reshape(-1) if needs[0] or needs[1] else None
+        dx = None
+        if needs[0]:
+            scale = self.gamma * self.inv_std
+            dx = dy * scale
+            if self.training:
+                per_value = scale / dy.shape[0]
+                dx -= x_hat * (per_value * sum_dy_x_hat)
+                dx -= per_value * sum_dy
+            dx = from_channel_rows(dx, self.x_shape)
+        return (dx, sum_dy_x_hat if needs[1] else None, sum_dy if needs[2] else None)
 
 
 class LayerNorm(_ScaleShift):
