@@ -3,7 +3,7 @@
 Each network is built by one function from a layer namespace, once with ``visiongrad.nn``
 and once with ``torch.nn`` (the APIs match), and the PyTorch weights are copied into
 visiongrad so both start identical. Both frameworks then run the same batch, alternating
-step by step in this one process with 2 threads each: a training step (forward, cross-entropy,
+in turns of a few steps (``BLOCK``) in this one process with 2 threads each: a training step (forward, cross-entropy,
 backward, SGD-momentum update) on batch 128 and inference on batch 256. The table shows
 medians (with min/max) over the timed steps and the ratio visiongrad / PyTorch; only ratios
 taken in one process mean anything on a shared machine.
@@ -142,14 +142,32 @@ def batches(batch_size: int, seed: int = 0):
     return x, y
 
 
+BLOCK = 5
+"""Timed steps per turn."""
+
+SETTLE_SECONDS = 0.3
+"""Untimed steps start each turn for at least this long. Both thread pools (OpenBLAS's and
+PyTorch's OpenMP one) keep spinning on the cores for a while after their last call, and a
+step run inside the other framework's spin is measured here as up to 2-3x slower (PyTorch's
+MLP step 10 ms instead of 3.7 ms, its convnet step 40 ms instead of 19 ms)."""
+
+
 def time_alternating(step_a, step_b, args_a, args_b, steps, warmup):
-    """Run a and b alternately; return the two lists of seconds per timed step."""
+    """Run a and b in alternating turns of ``BLOCK`` timed steps, each turn after untimed
+    steps for ``SETTLE_SECONDS``; return the two lists of seconds per timed step."""
     times_a, times_b = [], []
-    for i in range(warmup + steps):
-        for step, args, times in ((step_a, args_a, times_a), (step_b, args_b, times_b)):
-            start = time.perf_counter()
+    for step, args in ((step_a, args_a), (step_b, args_b)):
+        for _ in range(warmup):
             step(*args)
-            if i >= warmup:
+    while len(times_a) < steps:
+        for step, args, times in ((step_a, args_a, times_a), (step_b, args_b, times_b)):
+            settled = time.perf_counter() + SETTLE_SECONDS
+            step(*args)
+            while time.perf_counter() < settled:
+                step(*args)
+            for _ in range(min(BLOCK, steps - len(times))):
+                start = time.perf_counter()
+                step(*args)
                 times.append(time.perf_counter() - start)
     return times_a, times_b
 
