@@ -2,11 +2,11 @@
 
 Each network is built by one function from a layer namespace, once with ``visiongrad.nn``
 and once with ``torch.nn`` (the APIs match), and the PyTorch weights are copied into
-visiongrad so both start identical. Both frameworks then run the same batch, alternating
-in turns of a few steps (``BLOCK``) in this one process with 2 threads each: a training step (forward, cross-entropy,
-backward, SGD-momentum update) on batch 128 and inference on batch 256. The table shows
-medians (with min/max) over the timed steps and the ratio visiongrad / PyTorch; only ratios
-taken in one process mean anything on a shared machine.
+visiongrad so both start identical. Both frameworks then run the same batch in this one
+process with 2 threads each, taking turns of a few steps (``BLOCK``): a training step
+(forward, cross-entropy, backward, SGD-momentum update) on batch 128 and inference on
+batch 256. The table shows medians (with min/max) over the timed steps and the ratio
+visiongrad / PyTorch; only ratios taken in one process mean anything on a shared machine.
 
 Peak memory is measured separately: each framework runs a few training steps in a fresh
 child process, and the growth of its peak resident set (Linux VmHWM, reset just before the

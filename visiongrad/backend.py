@@ -11,8 +11,31 @@ from __future__ import annotations
 
 import ctypes
 import os
+import sys
 
-import numpy as np
+BLAS_SPIN_CYCLES_LOG2 = "16"
+"""OpenBLAS's idle worker threads spin for 2^28 cycles (about 0.1 s) after each product
+before they sleep. Between products a training step runs NumPy's single-threaded loops
+(im2col copies, elementwise ops) on the main thread, and whenever the scheduler puts a
+spinning worker on the main thread's core those loops run at half speed: measured here,
+the small ResNet's step flipped between 255 and 580 ms from one second to the next. With
+2^16 cycles (about 25 us, still longer than the gap between the products of one
+convolution) it stays at 255-270 ms. Set as ``OPENBLAS_THREAD_TIMEOUT`` unless the user
+set it; it takes effect only if visiongrad is imported before NumPy loads OpenBLAS
+(``BLAS_SPIN_LIMITED`` says whether it did)."""
+
+
+
+def _limit_blas_spin() -> bool:
+    if "numpy" in sys.modules:
+        return False
+    os.environ.setdefault("OPENBLAS_THREAD_TIMEOUT", BLAS_SPIN_CYCLES_LOG2)
+    return True
+
+
+BLAS_SPIN_LIMITED = _limit_blas_spin()
+
+import numpy as np  # noqa: E402  (after the OpenBLAS setting above)
 
 xp = np
 """The active array namespace (``numpy``)."""

@@ -103,6 +103,38 @@ def from_channel_rows(rows, shape):
     return xp.moveaxis(rows.reshape(n, *spatial, c), -1, 1)
 
 
+WIDTH = 64
+"""How many rows ``widen`` folds into one (at most)."""
+
+
+def widen(rows):
+    """(M, C) rows as the view (M / k, k C), k = gcd(M, ``WIDTH``), and k.
+
+    NumPy runs a broadcast op or a sum along rows of C = 16 or 32 values at a fraction of
+    its speed on long rows (the loop restarts every C values); on the wide view the same
+    ops run along k C values, with per-channel vectors tiled k times (``tiled``) and sums
+    folded back (``folded_sums``). Measured here on (100352, 16) float32 rows: x - mu
+    0.34 ms instead of 0.74, a column sum 0.07 ms instead of 0.43.
+    """
+    k = math.gcd(rows.shape[0], WIDTH)
+    return rows.reshape(rows.shape[0] // k, k * rows.shape[1]), k
+
+
+def tiled(per_channel, k):
+    """A (C,) vector repeated k times, to broadcast along the rows of a ``widen`` view."""
+    return xp.tile(per_channel, k)
+
+
+def folded_sums(wide, k, times=None):
+    """Per-channel sums of a ``widen`` view (of ``wide * times`` if given): the column
+    sums of the wide rows, folded from k C back to C."""
+    if times is None:
+        sums = xp.ones(wide.shape[0], dtype=wide.dtype) @ wide  # a BLAS product: fast
+    else:
+        sums = xp.einsum("mk,mk->k", wide, times)
+    return sums.reshape(k, -1).sum(axis=0)
+
+
 class BatchNorm(Function):
     """Batch normalisation over the batch axis (and the spatial axes of NCHW input).
 
@@ -123,7 +155,12 @@ class BatchNorm(Function):
 
     The work runs on x as (M, C) rows (``channel_rows``): a view of a convolution's
     channels-last output, so the statistics are column sums and the per-channel scales
-    broadcast along rows; y and dx come back in that same layout.
+    broadcast along rows (``widen``); y and dx come back in that same layout. The
+    statistics are those of ``standardize`` (corrected two-pass, no float64), but x_hat is
+    never stored: the op keeps c = x - mu, and with x_hat = (c - delta) inv_std every use
+    of x_hat is rewritten in c: y = a c + (beta - a delta), and
+    sum(dy x_hat) = inv_std (sum(dy c) - delta sum(dy)). Fewer passes over the
+    activations than x_hat would take: 5 forward, 6 backward.
     """
 
     def forward(self, x, weight, bias, running_mean=None, running_var=None, training=False,
@@ -137,48 +174,49 @@ class BatchNorm(Function):
                 raise ValueError(f"batch_norm: {name} of shape {array.shape} does not match "
                                  f"the {channels} channels of the input of shape {x.shape}")
         rows = channel_rows(x)
+        count = rows.shape[0]
+        wide, self.k = widen(rows)
         self.x_shape, self.training, self.gamma = x.shape, training, weight
         if training:
-            count = rows.shape[0]
             if count < 2:
                 raise ValueError(f"batch_norm: expected more than 1 value per channel when "
                                  f"training, got input of shape {x.shape}")
-            self.x_hat, inv_std, mu, var = standardize(rows, (0,), eps)
-            self.inv_std = inv_std.reshape(-1)
+            mu = folded_sums(wide, self.k) / count
+            self.centred = wide - tiled(mu, self.k)
+            self.delta = folded_sums(self.centred, self.k) / count
+            var = folded_sums(self.centred, self.k, self.centred) / count - self.delta ** 2
+            self.inv_std = 1 / xp.sqrt(var + eps)
             if running_mean is not None:
                 running_mean *= 1 - momentum
-                running_mean += momentum * mu.reshape(-1)
+                running_mean += momentum * (mu + self.delta)
             if running_var is not None:
                 running_var *= 1 - momentum
-                running_var += (momentum * count / (count - 1)) * var.reshape(-1)
-            y = self.x_hat * weight
-            y += bias
-            return from_channel_rows(y, x.shape)
-        if running_mean is None or running_var is None:
-            raise ValueError("batch_norm: running_mean and running_var are required "
-                             "in evaluation mode (training=False)")
-        self.rows, self.mean = rows, running_mean.astype(x.dtype)
-        self.inv_std = (1 / xp.sqrt(running_var + eps)).astype(x.dtype)
+                running_var += (momentum * count / (count - 1)) * var
+        else:
+            if running_mean is None or running_var is None:
+                raise ValueError("batch_norm: running_mean and running_var are required "
+                                 "in evaluation mode (training=False)")
+            self.inv_std = (1 / xp.sqrt(running_var + eps)).astype(x.dtype)
+            self.centred, self.delta = wide, running_mean.astype(x.dtype)  # c = x, delta = mean
         scale = weight * self.inv_std
-        y = rows * scale
-        y += bias - self.mean * scale
-        return from_channel_rows(y, x.shape)
+        y = self.centred * tiled(scale, self.k)
+        y += tiled(bias - self.delta * scale, self.k)
+        return from_channel_rows(y.reshape(rows.shape), x.shape)
 
     def backward(self, grad_out):
-        dy = channel_rows(grad_out)
-        x_hat = self.x_hat if self.training else (self.rows - self.mean) * self.inv_std
-        needs = self.needs_input_grad
-        sum_dy = axis_sums(dy, (0,)).reshape(-1) if needs[0] or needs[2] else None
-        sum_dy_x_hat = axis_sums(dy, (0,), x_hat).reshape(-1) if needs[0] or needs[1] else None
+        dy = channel_rows(grad_out).reshape(self.centred.shape)
+        needs, k = self.needs_input_grad, self.k
+        sum_dy = folded_sums(dy, k)
+        sum_dy_x_hat = self.inv_std * (folded_sums(dy, k, self.centred) - self.delta * sum_dy)
         dx = None
         if needs[0]:
-            scale = self.gamma * self.inv_std
-            dx = dy * scale
-            if self.training:
-                per_value = scale / dy.shape[0]
-                dx -= x_hat * (per_value * sum_dy_x_hat)
-                dx -= per_value * sum_dy
-            dx = from_channel_rows(dx, self.x_shape)
+            a = self.gamma * self.inv_std
+            dx = dy * tiled(a, k)
+            if self.training:  # dx = a dy - c (a inv_std S / M) - (a / M)(sum dy - delta inv_std S)
+                per_value = a / (dy.size // a.size)
+                dx -= self.centred * tiled(per_value * self.inv_std * sum_dy_x_hat, k)
+                dx -= tiled(per_value * (sum_dy - self.delta * self.inv_std * sum_dy_x_hat), k)
+            dx = from_channel_rows(dx.reshape(-1, a.size), self.x_shape)
         return (dx, sum_dy_x_hat if needs[1] else None, sum_dy if needs[2] else None)
 
 
