@@ -53,11 +53,11 @@ class ReLU(Function):
     """
 
     def forward(self, x):
-        self.positive = x > 0
-        return x * self.positive
+        self.y = xp.maximum(x, 0)  # one pass; the mask [x > 0] = [y > 0] waits for backward
+        return self.y
 
     def backward(self, grad_out):
-        return grad_out * self.positive
+        return grad_out * (self.y > 0)
 
 
 class LeakyReLU(Function):

@@ -502,8 +502,10 @@ def window_max(x, kernel, stride, padding, out_hw):
     """The maximum of each window: a running ``maximum`` over the kernel offsets
     (in x's memory layout)."""
     parts = windows(pad_nchw(x, padding, -xp.inf), kernel, stride, out_hw)
-    best = parts[0].copy(order="K")
-    for part in parts[1:]:
+    if len(parts) == 1:
+        return parts[0].copy(order="K")
+    best = xp.maximum(parts[0], parts[1])
+    for part in parts[2:]:
         xp.maximum(best, part, out=best)
     return best
 

@@ -59,7 +59,7 @@ class SGD(Optimizer):
                 buffer = state["momentum_buffer"] = g.copy()
             else:
                 buffer *= momentum
-                buffer += (1 - group["dampening"]) * g
+                buffer += (1 - group["dampening"]) * g if group["dampening"] else g
             g = g + momentum * buffer if group["nesterov"] else buffer
         x -= group["lr"] * g
 
