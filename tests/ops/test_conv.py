@@ -171,6 +171,28 @@ def test_conv2d_output_is_channels_last_and_either_layout_is_read_alike():
         np.testing.assert_array_equal(first, second)
 
 
+def test_both_im2col_layouts_are_exercised():
+    """Short window rows (kw * C < SHORT_WINDOW_ROW) are built offset-major, the others
+    row-major; the random and odd configurations above must run both."""
+    rows = [cfg["kernel"][1] * cfg["channels"][0]
+            for cfg in ODD_CONVS + [random_conv_config(s) for s in SEEDS]]
+    assert min(rows) < conv.SHORT_WINDOW_ROW <= max(rows)
+
+
+@pytest.mark.parametrize("channels", [1, 3, 8])
+def test_im2col_layouts_build_the_same_matrix(channels):
+    x = rng.standard_normal((2, channels, 6, 5))
+    args = ((3, 2), (2, 1), (1, 1))
+    offset_major = conv.offset_major_im2col(x, *args).T.copy()
+    n, c, h, w = x.shape
+    padded = np.pad(x, ((0, 0), (0, 0), (1, 1), (1, 1)))
+    ho, wo = conv.output_size(h, 3, 2, 1), conv.output_size(w, 2, 1, 1)
+    by_hand = np.array([[padded[i, :, r * 2:r * 2 + 3, s:s + 2].transpose(1, 2, 0).ravel()
+                         for r in range(ho) for s in range(wo)] for i in range(n)])
+    np.testing.assert_array_equal(offset_major, by_hand.reshape(n * ho * wo, -1))
+    np.testing.assert_array_equal(conv.im2col(x, *args), by_hand.reshape(n * ho * wo, -1))
+
+
 def test_conv2d_keeps_float32_and_returns_fresh_arrays():
     """The workspace is reused between calls; nothing returned may alias it."""
     x1, x2 = (rng.standard_normal((2, 3, 6, 6)).astype(np.float32) for _ in range(2))
@@ -292,6 +314,22 @@ def test_pool_matches_naive(kind, seed):
     dy = rng.standard_normal(y.shape)
     y.backward(dy)
     np.testing.assert_allclose(xt.grad, naive_backward(dy, x, *args), atol=1e-12)
+
+
+@pytest.mark.parametrize("kernel", [2, 3])
+def test_tiled_max_pool_backward_matches_naive_in_both_memory_layouts(kernel):
+    """Windows that tile the input take the reshape path (``tiled_max_grad``); ties are
+    common (rounded values, zero windows) and channels-last input is the usual case."""
+    x = np.maximum(np.round(rng.standard_normal((2, 3, 2 * kernel, 3 * kernel)), 1), 0)
+    args = ((kernel, kernel), (kernel, kernel), (0, 0))
+    assert conv.tiles(x.shape, *args)
+    dy = rng.standard_normal((2, 3, 2, 3))
+    expected = conv_naive.max_pool2d_naive_backward(dy, x, *args)
+    for data in (x, conv.as_nchw(np.ascontiguousarray(x.transpose(0, 2, 3, 1)))):
+        xt = vg.tensor(data, requires_grad=True)
+        F.max_pool2d(xt, kernel).backward(dy)
+        np.testing.assert_array_equal(xt.grad, expected)
+        assert conv.is_channels_last(xt.grad) == conv.is_channels_last(data)
 
 
 def test_max_pool_ties_go_to_the_first_maximum():

@@ -99,6 +99,35 @@ def test_batch_norm_backward_formula_matches_autograd_of_primitives(shape):
         np.testing.assert_allclose(compact, composed, rtol=1e-10, atol=1e-12)
 
 
+@pytest.mark.parametrize("shape", [(1, 3, 1, 7), (8, 3, 4, 4), (6, 5, 3, 5)], ids=str)
+@pytest.mark.parametrize("training", [True, False], ids=["train", "eval"])
+def test_batch_norm_any_row_count_and_channels_last_input(shape, training):
+    """The op folds its (M, C) rows k = gcd(M, 64) at a time (k = 1, 64 and 2 here); NCHW
+    and channels-last input give the same values, in the primitives' float64 result."""
+    rng = np.random.default_rng(5)
+    x, gamma, beta = rng.standard_normal(shape), *params(rng, shape[1], affine=True)
+    upstream = rng.standard_normal(shape)
+    channels_last = np.ascontiguousarray(x.transpose(0, 2, 3, 1)).transpose(0, 3, 1, 2)
+    results = []
+    for data in (x, channels_last):
+        tensors = [vg.tensor(a, requires_grad=True) for a in (data, gamma, beta)]
+        mean, var = np.full(shape[1], 0.5), np.full(shape[1], 1.5)
+        y = F.batch_norm(tensors[0], mean, var, *tensors[1:], training=training)
+        y.backward(upstream)
+        results.append([y.data] + [t.grad for t in tensors])
+    tensors = [vg.tensor(a, requires_grad=True) for a in (x, gamma, beta)]
+    if training:
+        reference = batch_norm_from_primitives(*tensors)
+    else:
+        reference = ((tensors[0] - 0.5) / np.sqrt(1.5 + 1e-5) * tensors[1].reshape(1, -1, 1, 1)
+                     + tensors[2].reshape(1, -1, 1, 1))
+    reference.backward(upstream)
+    expected = [reference.data] + [t.grad for t in tensors]
+    for result in results:
+        for ours, theirs in zip(result, expected, strict=True):
+            np.testing.assert_allclose(ours, theirs, rtol=1e-10, atol=1e-12)
+
+
 @pytest.mark.parametrize("offset, scale", [(1000, 0.1), (100, 1.0), (0, 1.0)])
 def test_batch_norm_keeps_float32_and_is_accurate_on_offset_data(offset, scale):
     """Statistics in float32 (no float64 upcast) agree with a float64 computation even on
