@@ -4,9 +4,12 @@ import os
 import subprocess
 import sys
 
+import numpy as np
 import pytest
 
+import visiongrad as vg
 from visiongrad import backend
+from visiongrad import functional as F
 
 
 def run_python(code: str, **env) -> str:
@@ -35,3 +38,44 @@ def test_blas_spin_is_limited_only_before_numpy_and_never_over_the_user():
                                  capture_output=True, text=True, env=clean,
                                  check=True).stdout.split()
     assert after_numpy == ["False", "None"]
+
+
+def test_in_parts_covers_the_range_once_in_order(monkeypatch):
+    monkeypatch.setattr(backend, "PARALLEL_MIN_BYTES", 0)
+    monkeypatch.setattr(backend, "available_cores", lambda: 3)
+    parts = backend.in_parts(lambda rows: list(range(10))[rows], 10, nbytes=1)
+    assert parts == [[0, 1, 2], [3, 4, 5], [6, 7, 8, 9]]
+    assert backend.in_parts(lambda rows: rows, 2, nbytes=1) == [slice(0, 1), slice(1, 2)]
+    monkeypatch.setattr(backend, "PARALLEL_MIN_BYTES", 100)
+    assert backend.in_parts(lambda rows: rows, 10, nbytes=99) == [slice(0, 10)]
+
+
+def test_map_rows_cuts_full_shaped_operands_and_broadcasts_the_rest(monkeypatch):
+    monkeypatch.setattr(backend, "PARALLEL_MIN_BYTES", 0)
+    monkeypatch.setattr(backend, "available_cores", lambda: 2)
+    rng = np.random.default_rng(0)
+    a, b, column = rng.standard_normal((5, 4)), rng.standard_normal((5, 4)), rng.standard_normal(4)
+    out = backend.map_rows(np.multiply, np.empty((5, 4)), a, column)
+    np.testing.assert_array_equal(out, a * column)
+    np.testing.assert_array_equal(backend.map_rows(np.add, np.empty((5, 4)), a, b), a + b)
+    scalar = backend.map_rows(np.maximum, np.empty(()), np.float64(-2.0), 0)
+    assert scalar == 0
+
+
+def test_relu_and_batch_norm_in_parts_match_one_thread(monkeypatch):
+    """ReLU and batch norm cut into parts on two threads give the one-thread results (to
+    float32 rounding: the per-part partial sums add up in another order)."""
+    rng = np.random.default_rng(1)
+    x = rng.standard_normal((6, 4, 5, 3)).astype(np.float32)
+    upstream = rng.standard_normal(x.shape).astype(np.float32)
+    results = []
+    monkeypatch.setattr(backend, "available_cores", lambda: 2)
+    for threshold in (backend.PARALLEL_MIN_BYTES, 0):
+        monkeypatch.setattr(backend, "PARALLEL_MIN_BYTES", threshold)
+        xt = vg.tensor(x, requires_grad=True)
+        weight = vg.tensor(np.linspace(0.5, 1.5, 4, dtype=np.float32), requires_grad=True)
+        y = F.relu(F.batch_norm(xt, None, None, weight, None, training=True))
+        y.backward(upstream)
+        results.append((y.data, xt.grad, weight.grad))
+    for serial, parallel in zip(*results, strict=True):
+        np.testing.assert_allclose(serial, parallel, rtol=1e-5, atol=1e-6)

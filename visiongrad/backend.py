@@ -12,6 +12,7 @@ from __future__ import annotations
 import ctypes
 import os
 import sys
+from concurrent.futures import ThreadPoolExecutor
 
 BLAS_SPIN_CYCLES_LOG2 = "16"
 """OpenBLAS's idle worker threads spin for 2^28 cycles (about 0.1 s) after each product
@@ -91,3 +92,67 @@ def keep_freed_memory(limit_bytes: int = 1 << 29) -> bool:
 
 MALLOC_TUNED = os.environ.get("VISIONGRAD_SYSTEM_MALLOC", "") != "1" and keep_freed_memory()
 """Whether ``keep_freed_memory`` was applied when visiongrad was imported."""
+
+
+def available_cores() -> int:
+    """The cores this process may run on (its affinity mask where the OS has one)."""
+    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (
+        os.cpu_count() or 1)
+
+
+PARALLEL_MIN_BYTES = 1 << 20
+"""Below this size ``in_parts`` runs the work on the calling thread alone: handing a part
+to a helper thread costs tens of microseconds."""
+
+
+class _Helpers:
+    """The helper threads of ``in_parts``, made on first use and again after a fork (a
+    forked child has none of its parent's threads)."""
+
+    pool: ThreadPoolExecutor | None = None
+    pid: int | None = None
+
+    @classmethod
+    def get(cls) -> ThreadPoolExecutor:
+        if cls.pool is None or cls.pid != os.getpid():
+            cls.pool = ThreadPoolExecutor(available_cores() - 1,
+                                          thread_name_prefix="visiongrad-part")
+            cls.pid = os.getpid()
+        return cls.pool
+
+
+def in_parts(work, length: int, nbytes: int) -> list:
+    """Run ``work(part)`` for ``range(length)`` cut into one slice per core, in parallel;
+    return the results in order.
+
+    NumPy releases the GIL inside its loops, so the slices of one elementwise pass run on
+    all cores at once while BLAS, between products, has none running: measured here, a
+    12.8 MB multiply takes 1.36 ms on one thread and 0.77 ms on two. ``nbytes`` (what the
+    work touches) below ``PARALLEL_MIN_BYTES`` keeps it on the calling thread.
+    """
+    cores = min(available_cores(), length)
+    if cores < 2 or nbytes < PARALLEL_MIN_BYTES:
+        return [work(slice(0, length))]
+    bounds = [length * i // cores for i in range(cores + 1)]
+    parts = [slice(start, stop) for start, stop in zip(bounds, bounds[1:], strict=False)]
+    pending = [_Helpers.get().submit(work, part) for part in parts[1:]]
+    return [work(parts[0])] + [future.result() for future in pending]
+
+
+def map_rows(fn, out, *operands):
+    """``fn(*operands, out=out)``, computed in parts along the first axis (``in_parts``).
+
+    Each operand is either an array of ``out``'s shape, cut like ``out``, or something
+    that broadcasts against every part (a scalar, a per-channel vector), passed whole.
+    Returns ``out``.
+    """
+    if out.ndim == 0:
+        fn(*operands, out=out)
+        return out
+
+    def work(rows):
+        fn(*(a[rows] if getattr(a, "shape", None) == out.shape else a for a in operands),
+           out=out[rows])
+
+    in_parts(work, out.shape[0], out.nbytes)
+    return out

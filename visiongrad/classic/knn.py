@@ -22,12 +22,12 @@ on memory-bounded chunks of queries in two stages:
 
 from __future__ import annotations
 
-import os
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
 import numpy as np
 
+from ..backend import available_cores
 from ..random import as_generator
 from .base import BaseEstimator, ClassifierMixin, as_2d, check_labels
 
@@ -101,10 +101,6 @@ def _exact_distances(queries: np.ndarray, candidates: np.ndarray, metric: str) -
     dots = (b * a).sum(-1)
     zero = (norm_a == 0) | (norm_b == 0)
     return np.where(zero, 1.0, 1 - dots / np.where(zero, 1, norm_a * norm_b))
-
-
-def _default_threads() -> int:
-    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
 
 
 def _vote(neighbor_labels: np.ndarray, weights: np.ndarray, n_classes: int) -> np.ndarray:
@@ -212,7 +208,7 @@ class KNearestNeighbor(ClassifierMixin, BaseEstimator):
         X = as_2d(X)
         self._check_n_features(X)
         n_candidates = min(n_train, k + _SCREEN_EXTRA)
-        n_threads = self.n_threads or _default_threads()
+        n_threads = self.n_threads or available_cores()
         rows = max(1, int(self.working_memory * 2**20 // (4 * n_train)))
         distances = np.empty((len(X), k))
         indices = np.empty((len(X), k), dtype=np.intp)

@@ -8,7 +8,7 @@ normalise along ``dim``; maxout shrinks axis 1 by its number of pieces.
 from __future__ import annotations
 
 from ..autograd import Function
-from ..backend import xp
+from ..backend import map_rows, xp
 
 
 def sigmoid(x):
@@ -53,11 +53,17 @@ class ReLU(Function):
     """
 
     def forward(self, x):
-        self.y = xp.maximum(x, 0)  # one pass; the mask [x > 0] = [y > 0] waits for backward
+        # one pass, on every core; the mask [x > 0] = [y > 0] waits for backward
+        self.y = map_rows(xp.maximum, xp.empty_like(x), x, 0)
         return self.y
 
     def backward(self, grad_out):
-        return grad_out * (self.y > 0)
+        return map_rows(pass_where_positive, xp.empty_like(grad_out), grad_out, self.y)
+
+
+def pass_where_positive(grad, y, out):
+    """out = grad * [y > 0], ReLU's backward on one part."""
+    return xp.multiply(grad, y > 0, out=out)
 
 
 class LeakyReLU(Function):

@@ -18,7 +18,7 @@ from __future__ import annotations
 import math
 
 from ..autograd import Function
-from ..backend import xp
+from ..backend import in_parts, map_rows, xp
 
 
 def axis_sums(x, axes, times=None):
@@ -130,8 +130,9 @@ def folded_sums(wide, k, times=None):
     sums of the wide rows, folded from k C back to C."""
     if times is None:
         sums = xp.ones(wide.shape[0], dtype=wide.dtype) @ wide  # a BLAS product: fast
-    else:
-        sums = xp.einsum("mk,mk->k", wide, times)
+    else:  # one einsum per core, each over its own rows
+        sums = sum(in_parts(lambda rows: xp.einsum("mk,mk->k", wide[rows], times[rows]),
+                            wide.shape[0], 2 * wide.nbytes))
     return sums.reshape(k, -1).sum(axis=0)
 
 
@@ -182,7 +183,7 @@ class BatchNorm(Function):
                 raise ValueError(f"batch_norm: expected more than 1 value per channel when "
                                  f"training, got input of shape {x.shape}")
             mu = folded_sums(wide, self.k) / count
-            self.centred = wide - tiled(mu, self.k)
+            self.centred = map_rows(xp.subtract, xp.empty_like(wide), wide, tiled(mu, self.k))
             self.delta = folded_sums(self.centred, self.k) / count
             var = folded_sums(self.centred, self.k, self.centred) / count - self.delta ** 2
             self.inv_std = 1 / xp.sqrt(var + eps)
@@ -199,8 +200,8 @@ class BatchNorm(Function):
             self.inv_std = (1 / xp.sqrt(running_var + eps)).astype(x.dtype)
             self.centred, self.delta = wide, running_mean.astype(x.dtype)  # c = x, delta = mean
         scale = weight * self.inv_std
-        y = self.centred * tiled(scale, self.k)
-        y += tiled(bias - self.delta * scale, self.k)
+        y = map_rows(scale_and_shift, xp.empty_like(self.centred), self.centred,
+                     tiled(scale, self.k), tiled(bias - self.delta * scale, self.k))
         return from_channel_rows(y.reshape(rows.shape), x.shape)
 
     def backward(self, grad_out):
@@ -211,13 +212,29 @@ class BatchNorm(Function):
         dx = None
         if needs[0]:
             a = self.gamma * self.inv_std
-            dx = dy * tiled(a, k)
             if self.training:  # dx = a dy - c (a inv_std S / M) - (a / M)(sum dy - delta inv_std S)
                 per_value = a / (dy.size // a.size)
-                dx -= self.centred * tiled(per_value * self.inv_std * sum_dy_x_hat, k)
-                dx -= tiled(per_value * (sum_dy - self.delta * self.inv_std * sum_dy_x_hat), k)
+                c_scale = per_value * self.inv_std * sum_dy_x_hat
+                shift = per_value * (sum_dy - self.delta * self.inv_std * sum_dy_x_hat)
+                dx = map_rows(scale_both_and_shift, xp.empty_like(dy), dy, tiled(a, k),
+                              self.centred, tiled(-c_scale, k), tiled(-shift, k))
+            else:
+                dx = map_rows(xp.multiply, xp.empty_like(dy), dy, tiled(a, k))
             dx = from_channel_rows(dx.reshape(-1, a.size), self.x_shape)
         return (dx, sum_dy_x_hat if needs[1] else None, sum_dy if needs[2] else None)
+
+
+def scale_and_shift(values, scale, shift, out):
+    """out = values * scale + shift (one part of a ``map_rows`` pass)."""
+    xp.multiply(values, scale, out=out)
+    out += shift
+
+
+def scale_both_and_shift(first, first_scale, second, second_scale, shift, out):
+    """out = first * first_scale + second * second_scale + shift (one part)."""
+    xp.multiply(first, first_scale, out=out)
+    out += second * second_scale
+    out += shift
 
 
 class LayerNorm(_ScaleShift):
