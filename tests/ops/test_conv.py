@@ -105,8 +105,16 @@ def test_conv2d_matches_torch(seed):
             x, w, b, cfg["stride"], cfg["padding"]), inputs, dtype=dtype)
 
 
-@pytest.mark.parametrize("cfg", ODD_CONVS + [random_conv_config(100 + s) for s in SEEDS])
-def test_conv2d_matches_naive(cfg):
+NAIVE_CASES = [(cfg, conv.CHUNK_BYTES) for cfg in ODD_CONVS] + [
+    (random_conv_config(100 + s), conv.CHUNK_BYTES) for s in SEEDS] + [
+    (cfg, 1) for cfg in ODD_CONVS if cfg["x"][0] > 1]
+
+
+@pytest.mark.parametrize("cfg, block_bytes", NAIVE_CASES)
+def test_conv2d_matches_naive(cfg, block_bytes, monkeypatch):
+    """Forward and all three gradients against the loop version. The batch runs in blocks
+    of CHUNK_BYTES of window matrix; with a 1-byte budget every example is its own block."""
+    monkeypatch.setattr(conv, "CHUNK_BYTES", block_bytes)
     x, w, b = conv_inputs(cfg)
     args = (cfg["stride"], cfg["padding"])
     xt, wt, bt = (vg.tensor(a, requires_grad=True) for a in (x, w, b))
@@ -137,22 +145,9 @@ def test_conv2d_one_gradient_alone(cfg, wanted):
     assert unused.grad is None
 
 
-@pytest.mark.parametrize("cfg", [c for c in ODD_CONVS if c["x"][0] > 1])
-def test_conv2d_in_one_example_blocks_matches_naive(cfg, monkeypatch):
-    """The batch runs in blocks of CHUNK_BYTES of window matrix; with a 1-byte budget
-    every example is its own block, and forward and both gradients must not change."""
+def test_one_byte_blocks_are_one_example_each(monkeypatch):
     monkeypatch.setattr(conv, "CHUNK_BYTES", 1)
-    assert len(conv.batch_chunks(cfg["x"][0], 100)) == cfg["x"][0]
-    x, w, b = conv_inputs(cfg)
-    args = (cfg["stride"], cfg["padding"])
-    xt, wt, bt = (vg.tensor(a, requires_grad=True) for a in (x, w, b))
-    y = F.conv2d(xt, wt, bt, *args)
-    np.testing.assert_allclose(y.data, conv_naive.conv2d_naive(x, w, b, *args), atol=1e-12)
-    dy = rng.standard_normal(y.shape)
-    y.backward(dy)
-    for ours, naive in zip((xt.grad, wt.grad, bt.grad),
-                           conv_naive.conv2d_naive_backward(dy, x, w, *args), strict=True):
-        np.testing.assert_allclose(ours, naive, atol=1e-11)
+    assert conv.batch_chunks(3, 100) == [slice(0, 1), slice(1, 2), slice(2, 3)]
 
 
 def test_conv2d_output_is_channels_last_and_either_layout_is_read_alike():
