@@ -12,7 +12,8 @@ a shared machine hits both. Prints medians and the ratio visiongrad / PyTorch an
 
 Inputs that a convolution produces inside a network (batch norm's, ReLU's, pooling's and
 the next convolution's) are given to visiongrad in channels-last memory, as its
-convolutions return them, and to PyTorch in its own default NCHW layout.
+convolutions return them, and to PyTorch in its own default NCHW layout; the upstream
+gradient comes in the layout of each library's output, as the next layer would send it.
 """
 
 from __future__ import annotations
@@ -145,9 +146,11 @@ def runners(vg_op, torch_op, vg_arrays, torch_arrays, needs_grad):
                                                                 strict=True)]
     torch_inputs = [torch.tensor(a, requires_grad=g)
                     for a, g in zip(torch_arrays, needs_grad, strict=True)]
-    out_shape = vg_op(*vg_inputs).shape
-    upstream = np.random.default_rng(1).standard_normal(out_shape, dtype=np.float32)
-    torch_upstream = torch.tensor(upstream)
+    out = vg_op(*vg_inputs).data
+    values = np.random.default_rng(1).standard_normal(out.shape, dtype=np.float32)
+    upstream = np.empty_like(out)  # in the memory layout of the op's output, as in a network
+    upstream[...] = values
+    torch_upstream = torch.tensor(values)
 
     def vg_forward():
         with vg.no_grad():

@@ -34,6 +34,7 @@ import threading
 
 from ..autograd import Function
 from ..backend import xp
+from .channels import add_per_channel, channel_rows, folded_sums, widen
 
 
 def pair(value, name: str) -> tuple[int, int]:
@@ -244,7 +245,7 @@ def conv_output(x, weight, bias, stride, padding):
         xp.matmul(im2col(x[part], kernel, stride, padding), w_cols,
                   out=rows[part].reshape(-1, f))
     if bias is not None:
-        rows += bias
+        add_per_channel(rows.reshape(-1, f), bias)
     return as_nchw(rows)
 
 
@@ -324,8 +325,9 @@ def conv_grads_from_dy_windows(x, weight, grad_out, padding):
 
 
 def bias_grad(grad_out):
-    """db[f] = sum over n, h, w of dy[n, f, h, w] (the batch axis first: contiguous sums)."""
-    return grad_out.sum(axis=0).sum(axis=(1, 2))
+    """db[f] = sum over n, h, w of dy[n, f, h, w]: column sums of dy's channel rows."""
+    rows = channel_rows(grad_out)
+    return folded_sums(*widen(rows))
 
 
 def with_bias_grad(needs_input_grad, dx, dw, grad_out):
