@@ -33,7 +33,7 @@ from __future__ import annotations
 import threading
 
 from ..autograd import Function
-from ..backend import xp
+from ..backend import split_over_cores, xp
 from .channels import add_per_channel, channel_rows, folded_sums, widen
 
 
@@ -241,9 +241,12 @@ def conv_output(x, weight, bias, stride, padding):
                    for a in (0, 1))
     w_cols = weight_rows(weight).T
     rows = xp.empty((n, *out_hw, f), dtype=x.dtype)
-    for part in batch_chunks(n, window_bytes(out_hw, kernel, x.shape[1], x.dtype)):
+
+    def block(part):
         xp.matmul(im2col(x[part], kernel, stride, padding), w_cols,
                   out=rows[part].reshape(-1, f))
+
+    split_over_cores(block, batch_chunks(n, window_bytes(out_hw, kernel, x.shape[1], x.dtype)))
     if bias is not None:
         add_per_channel(rows.reshape(-1, f), bias)
     return as_nchw(rows)
@@ -279,11 +282,15 @@ def conv_input_grad(grad_out, weight, x_shape, stride, padding):
     rows = weight_rows(weight)
     dy_rows = channels_last(grad_out)
     dx = xp.empty((n, h, w, c), dtype=grad_out.dtype)
-    for part in batch_chunks(n, window_bytes(grad_out.shape[2:], kernel, c, grad_out.dtype)):
+
+    def block(part):
         dy_part = dy_rows[part].reshape(-1, rows.shape[0])
         dcols = workspace.take("cols", (dy_part.shape[0], rows.shape[1]), grad_out.dtype)
         xp.matmul(dy_part, rows, out=dcols)
         col2im(dcols, dx[part], kernel, stride, padding)
+
+    split_over_cores(block, batch_chunks(n, window_bytes(grad_out.shape[2:], kernel, c,
+                                                         grad_out.dtype)))
     return as_nchw(dx)
 
 
@@ -293,9 +300,12 @@ def conv_weight_grad(x, grad_out, kernel, stride, padding):
     n, c = x.shape[:2]
     f = grad_out.shape[1]
     dy_rows = channels_last(grad_out)
-    dw_rows = xp.zeros((kernel[0] * kernel[1] * c, f), dtype=x.dtype)
-    for part in batch_chunks(n, window_bytes(grad_out.shape[2:], kernel, c, x.dtype)):
-        dw_rows += im2col(x[part], kernel, stride, padding).T @ dy_rows[part].reshape(-1, f)
+
+    def block(part):
+        return im2col(x[part], kernel, stride, padding).T @ dy_rows[part].reshape(-1, f)
+
+    dw_rows = sum(split_over_cores(block, batch_chunks(
+        n, window_bytes(grad_out.shape[2:], kernel, c, x.dtype))))
     return xp.ascontiguousarray(dw_rows.reshape(*kernel, c, f).transpose(3, 2, 0, 1))
 
 
@@ -315,11 +325,14 @@ def conv_grads_from_dy_windows(x, weight, grad_out, padding):
     flipped_cols = weight_rows(flip(weight)).T
     x_rows = channels_last(x)
     dx = xp.empty((n, h, w, c), dtype=x.dtype)
-    dw_flipped = xp.zeros((kernel[0] * kernel[1] * f, c), dtype=x.dtype)
-    for part in batch_chunks(n, window_bytes((h, w), kernel, f, x.dtype)):
+
+    def block(part):
         dy_cols = im2col(grad_out[part], kernel, (1, 1), full_padding(kernel, padding))
-        dw_flipped += dy_cols.T @ x_rows[part].reshape(-1, c)
         xp.matmul(dy_cols, flipped_cols, out=dx[part].reshape(-1, c))
+        return dy_cols.T @ x_rows[part].reshape(-1, c)
+
+    dw_flipped = sum(split_over_cores(block, batch_chunks(n, window_bytes((h, w), kernel, f,
+                                                                          x.dtype))))
     dw = dw_flipped.reshape(kernel[0], kernel[1], f, c)[::-1, ::-1].transpose(2, 3, 0, 1)
     return as_nchw(dx), xp.ascontiguousarray(dw)
 
