@@ -19,7 +19,7 @@ from collections.abc import Iterator, Sequence
 
 import numpy as np
 
-from .backend import get_default_dtype, to_numpy, xp
+from .backend import add, get_default_dtype, to_numpy, xp
 
 _grad_enabled = True
 
@@ -230,7 +230,7 @@ class Tensor:
                         f"{parent_grad.shape} for an input of shape {parent.shape}"
                     )
                 key = id(parent)
-                grads[key] = parent_grad if key not in grads else grads[key] + parent_grad
+                grads[key] = parent_grad if key not in grads else add(grads[key], parent_grad)
             if not retain_graph:
                 node_tensor._node = None
 
