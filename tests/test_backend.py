@@ -79,3 +79,28 @@ def test_relu_and_batch_norm_in_parts_match_one_thread(monkeypatch):
         results.append((y.data, xt.grad, weight.grad))
     for serial, parallel in zip(*results, strict=True):
         np.testing.assert_allclose(serial, parallel, rtol=1e-5, atol=1e-6)
+
+
+def test_split_over_cores_keeps_order_and_restores_blas_threads(monkeypatch):
+    monkeypatch.setattr(backend, "available_cores", lambda: 2)
+    blas = backend._OpenBLAS.find()
+    before = blas[0]() if blas else None
+    seen = []
+
+    def work(part):
+        seen.append(blas[0]() if blas else None)
+        return part * part
+
+    assert backend.split_over_cores(work, list(range(7))) == [i * i for i in range(7)]
+    if blas:  # NumPy's OpenBLAS was found: one BLAS thread inside, the old count after
+        assert set(seen) == {1}
+        assert blas[0]() == before
+
+
+def test_add_in_parts_and_broadcasting(monkeypatch):
+    monkeypatch.setattr(backend, "PARALLEL_MIN_BYTES", 0)
+    rng = np.random.default_rng(2)
+    a, b = rng.standard_normal((4, 3)), rng.standard_normal((4, 3))
+    np.testing.assert_array_equal(backend.add(a, b), a + b)
+    np.testing.assert_array_equal(backend.add(a, b[0]), a + b[0])
+    assert backend.add(a.astype(np.float32), b).dtype == np.float64
