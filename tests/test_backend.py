@@ -104,3 +104,40 @@ def test_add_in_parts_and_broadcasting(monkeypatch):
     np.testing.assert_array_equal(backend.add(a, b), a + b)
     np.testing.assert_array_equal(backend.add(a, b[0]), a + b[0])
     assert backend.add(a.astype(np.float32), b).dtype == np.float64
+
+
+def test_two_user_threads_in_split_over_cores_restore_the_blas_count(monkeypatch):
+    """Overlapping calls from two threads: one BLAS thread while either is inside, and the
+    count the first one found once both have left."""
+    import threading
+    import time
+
+    monkeypatch.setattr(backend, "available_cores", lambda: 2)
+    blas = backend._OpenBLAS.find()
+    if blas is None:
+        pytest.skip("NumPy's BLAS is not an OpenBLAS visiongrad can find")
+    before = blas[0]()
+    inside = []
+
+    def work(part):
+        time.sleep(0.05)  # long enough for the other caller to enter meanwhile
+        inside.append(blas[0]())
+        return part
+
+    callers = [threading.Thread(target=backend.split_over_cores, args=(work, [0, 1]))
+               for _ in range(2)]
+    for caller in callers:
+        caller.start()
+    for caller in callers:
+        caller.join(timeout=30)
+    assert inside == [1, 1, 1, 1]
+    assert blas[0]() == before
+
+
+def test_in_parts_inside_a_helper_thread_runs_there(monkeypatch):
+    monkeypatch.setattr(backend, "PARALLEL_MIN_BYTES", 0)
+    monkeypatch.setattr(backend, "available_cores", lambda: 2)
+    inner = backend.in_parts(lambda part: backend.in_parts(lambda rows: rows, 4, nbytes=1),
+                             2, nbytes=1)
+    assert inner[0] == [slice(0, 2), slice(2, 4)]  # the calling thread may split
+    assert inner[1] == [slice(0, 4)]  # the helper may not: it would wait on itself

@@ -9,9 +9,11 @@ dtype policy: float32 by default for speed; float64 wherever gradients are check
 
 from __future__ import annotations
 
+import contextlib
 import ctypes
 import os
 import sys
+import threading
 from concurrent.futures import ThreadPoolExecutor
 
 BLAS_SPIN_CYCLES_LOG2 = "16"
@@ -109,14 +111,18 @@ class _Helpers:
     """The helper threads of ``in_parts``, made on first use and again after a fork (a
     forked child has none of its parent's threads)."""
 
+    PREFIX = "visiongrad-part"
     pool: ThreadPoolExecutor | None = None
     pid: int | None = None
 
     @classmethod
+    def running_here(cls) -> bool:
+        return threading.current_thread().name.startswith(cls.PREFIX)
+
+    @classmethod
     def get(cls) -> ThreadPoolExecutor:
         if cls.pool is None or cls.pid != os.getpid():
-            cls.pool = ThreadPoolExecutor(available_cores() - 1,
-                                          thread_name_prefix="visiongrad-part")
+            cls.pool = ThreadPoolExecutor(available_cores() - 1, thread_name_prefix=cls.PREFIX)
             cls.pid = os.getpid()
         return cls.pool
 
@@ -128,10 +134,11 @@ def in_parts(work, length: int, nbytes: int) -> list:
     NumPy releases the GIL inside its loops, so the slices of one elementwise pass run on
     all cores at once while BLAS, between products, has none running: measured here, a
     12.8 MB multiply takes 1.36 ms on one thread and 0.77 ms on two. ``nbytes`` (what the
-    work touches) below ``PARALLEL_MIN_BYTES`` keeps it on the calling thread.
+    work touches) below ``PARALLEL_MIN_BYTES`` keeps it on the calling thread, and so does
+    a call from a helper thread itself (it would wait on the pool it is running in).
     """
     cores = min(available_cores(), length)
-    if cores < 2 or nbytes < PARALLEL_MIN_BYTES:
+    if cores < 2 or nbytes < PARALLEL_MIN_BYTES or _Helpers.running_here():
         return [work(slice(0, length))]
     bounds = [length * i // cores for i in range(cores + 1)]
     parts = [slice(start, stop) for start, stop in zip(bounds, bounds[1:], strict=False)]
@@ -205,17 +212,38 @@ def split_over_cores(work, parts: list) -> list:
     cores = min(available_cores(), len(parts))
     if blas is None or cores < 2:
         return [work(part) for part in parts]
-    get_threads, set_threads = blas
-    threads = get_threads()
     shares = [list(range(start, len(parts), cores)) for start in range(cores)]
-    set_threads(1)
-    try:
+    with _one_blas_thread(blas):
         done = in_parts(lambda share: [(i, work(parts[i])) for i in shares[share.start]],
                         cores, PARALLEL_MIN_BYTES)
-    finally:
-        set_threads(threads)
     indexed = sorted((pair for share in done for pair in share), key=lambda pair: pair[0])
     return [result for _, result in indexed]
+
+
+class _BlasThreads:
+    """How many callers are inside ``_one_blas_thread`` and the count to restore after the
+    last one leaves (two user threads may run convolutions at once)."""
+
+    lock = threading.Lock()
+    inside = 0
+    saved = 0
+
+
+@contextlib.contextmanager
+def _one_blas_thread(blas):
+    get_threads, set_threads = blas
+    with _BlasThreads.lock:
+        if _BlasThreads.inside == 0:
+            _BlasThreads.saved = get_threads()
+            set_threads(1)
+        _BlasThreads.inside += 1
+    try:
+        yield
+    finally:
+        with _BlasThreads.lock:
+            _BlasThreads.inside -= 1
+            if _BlasThreads.inside == 0:
+                set_threads(_BlasThreads.saved)
 
 
 def add(a, b):
