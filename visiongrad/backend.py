@@ -5,6 +5,11 @@ code runs on CuPy arrays once CuPy is selected. NumPy is the only backend today.
 
 dtype policy: float32 by default for speed; float64 wherever gradients are checked
 (``set_default_dtype(np.float64)`` or pass float64 arrays: ops keep their input's dtype).
+
+It also holds what makes the ops fast on every core, each measured where it is defined:
+the process-wide settings made on import (OpenBLAS's spin time, glibc keeping freed
+blocks), elementwise passes cut into one part per core (``in_parts``, ``map_rows``,
+``add``), and convolution blocks dealt to one thread per core (``split_over_cores``).
 """
 
 from __future__ import annotations
@@ -26,7 +31,6 @@ the small ResNet's step flipped between 255 and 580 ms from one second to the ne
 convolution) it stays at 255-270 ms. Set as ``OPENBLAS_THREAD_TIMEOUT`` unless the user
 set it; it takes effect only if visiongrad is imported before NumPy loads OpenBLAS
 (``BLAS_SPIN_LIMITED`` says whether it did)."""
-
 
 
 def _limit_blas_spin() -> bool:
