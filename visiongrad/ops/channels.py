@@ -49,15 +49,29 @@ def tiled(per_channel, k):
     return xp.tile(per_channel, k)
 
 
-def folded_sums(wide, k, times=None):
-    """Per-channel sums of a ``widen`` view (of ``wide * times`` if given): the column
-    sums of the wide rows, folded from k C back to C."""
-    if times is None:
-        sums = xp.ones(wide.shape[0], dtype=wide.dtype) @ wide  # a BLAS product: fast
-    else:  # one einsum per core, each over its own rows
-        sums = sum(in_parts(lambda rows: xp.einsum("mk,mk->k", wide[rows], times[rows]),
-                            wide.shape[0], 2 * wide.nbytes))
-    return sums.reshape(k, -1).sum(axis=0)
+def folded(per_column, k):
+    """Sums over the k C columns of a ``widen`` view folded back to the C channels."""
+    return per_column.reshape(k, -1).sum(axis=0)
+
+
+def folded_sums(wide, k):
+    """Per-channel sums of a ``widen`` view: its column sums (one BLAS product), folded."""
+    return folded(xp.ones(wide.shape[0], dtype=wide.dtype) @ wide, k)
+
+
+def sums_and_dots(wide, k, other, subtract=None):
+    """Per-channel sum(v) and sum(v * other) of v = wide (or v = wide - ``subtract``, a
+    per-channel vector, then also written into ``other``), in one pass per core: each part
+    is summed while it is still in cache from being read (or written)."""
+    shift = None if subtract is None else tiled(subtract, k)
+
+    def part(rows):
+        values = wide[rows] if shift is None else xp.subtract(wide[rows], shift,
+                                                              out=other[rows])
+        return values.sum(axis=0), xp.einsum("mk,mk->k", values, other[rows])
+
+    parts = in_parts(part, wide.shape[0], 2 * wide.nbytes)
+    return folded(sum(s for s, _ in parts), k), folded(sum(d for _, d in parts), k)
 
 
 def scale_and_shift(values, scale, shift, out):

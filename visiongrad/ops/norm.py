@@ -25,6 +25,7 @@ from .channels import (
     from_channel_rows,
     scale_and_shift,
     scale_both_and_shift,
+    sums_and_dots,
     tiled,
     widen,
 )
@@ -146,9 +147,10 @@ class BatchNorm(Function):
                 raise ValueError(f"batch_norm: expected more than 1 value per channel when "
                                  f"training, got input of shape {x.shape}")
             mu = folded_sums(wide, self.k) / count
-            self.centred = map_rows(xp.subtract, xp.empty_like(wide), wide, tiled(mu, self.k))
-            self.delta = folded_sums(self.centred, self.k) / count
-            var = folded_sums(self.centred, self.k, self.centred) / count - self.delta ** 2
+            self.centred = xp.empty_like(wide)  # c = x - mu, with sum(c) and sum(c^2)
+            sum_c, sum_c2 = sums_and_dots(wide, self.k, self.centred, subtract=mu)
+            self.delta = sum_c / count
+            var = sum_c2 / count - self.delta ** 2
             self.inv_std = 1 / xp.sqrt(var + eps)
             if running_mean is not None:
                 running_mean *= 1 - momentum
@@ -170,8 +172,8 @@ class BatchNorm(Function):
     def backward(self, grad_out):
         dy = channel_rows(grad_out).reshape(self.centred.shape)
         needs, k = self.needs_input_grad, self.k
-        sum_dy = folded_sums(dy, k)
-        sum_dy_x_hat = self.inv_std * (folded_sums(dy, k, self.centred) - self.delta * sum_dy)
+        sum_dy, sum_dy_c = sums_and_dots(dy, k, self.centred)
+        sum_dy_x_hat = self.inv_std * (sum_dy_c - self.delta * sum_dy)
         dx = None
         if needs[0]:
             a = self.gamma * self.inv_std
