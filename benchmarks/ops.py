@@ -68,18 +68,13 @@ def pool_case(x_shape, kernel):
 
 def batch_norm_case(x_shape):
     """Training-mode batch norm with running statistics, as BatchNorm2d in train()."""
+    import torch
+
     vx, tx = activation(x_shape)
     channels = x_shape[1]
     gamma, beta = np.ones(channels, np.float32), np.zeros(channels, np.float32)
-
-    def statistics_for(library):
-        if library == "torch":
-            import torch
-
-            return torch.zeros(channels), torch.ones(channels)
-        return np.zeros(channels, np.float32), np.ones(channels, np.float32)
-
-    vg_stats, torch_stats = statistics_for("vg"), statistics_for("torch")
+    vg_stats = np.zeros(channels, np.float32), np.ones(channels, np.float32)
+    torch_stats = torch.zeros(channels), torch.ones(channels)
     return (lambda x, g, b: F.batch_norm(x, *vg_stats, g, b, training=True),
             lambda x, g, b: torch_functional().batch_norm(x, *torch_stats, g, b, training=True),
             [vx, gamma, beta], [tx, gamma, beta], [True, True, True])

@@ -253,6 +253,6 @@ def _one_blas_thread(blas):
 def add(a, b):
     """a + b as a fresh array; arrays of one shape are added in parts on every core
     (``map_rows``), anything that broadcasts by NumPy's plain ``+``."""
-    if getattr(a, "shape", None) != getattr(b, "shape", 0) or a.dtype != b.dtype:
+    if a.shape != b.shape or a.dtype != b.dtype:
         return a + b
     return map_rows(xp.add, xp.empty_like(a), a, b)

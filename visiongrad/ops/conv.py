@@ -531,12 +531,21 @@ def first_maximum_masks(x, y, kernel, stride, padding):
     common: a window of zeros after a ReLU).
     NOTE: a window whose maximum is NaN matches no offset, so it passes no gradient.
     """
-    unclaimed = xp.ones_like(y, dtype=bool)
-    for part in windows(pad_nchw(x, padding, -xp.inf), kernel, stride, y.shape[2:]):
-        hit = part == y
+    parts = windows(pad_nchw(x, padding, -xp.inf), kernel, stride, y.shape[2:])
+    return first_hits((part == y for part in parts), y)
+
+
+def first_hits(hits, like) -> list:
+    """The windows' hit masks in kernel-offset order, each cleared in place where an
+    earlier offset already hit, so only the first maximum of a window keeps its mark;
+    returned as a list. ``like`` is an array of the windows' shape and memory layout."""
+    unclaimed = xp.ones_like(like, dtype=bool)
+    cleared = []
+    for hit in hits:
         hit &= unclaimed
         unclaimed ^= hit
-        yield hit
+        cleared.append(hit)
+    return cleared
 
 
 def tiled_max_grad(x, y, grad_out, kernel):
@@ -547,12 +556,7 @@ def tiled_max_grad(x, y, grad_out, kernel):
     n, c = x.shape[:2]
     (kh, kw), (ho, wo) = kernel, y.shape[2:]
     hits = x.reshape(n, c, ho, kh, wo, kw) == y.reshape(n, c, ho, 1, wo, 1)
-    unclaimed = xp.ones_like(y, dtype=bool)
-    for i in range(kh):
-        for j in range(kw):
-            hit = hits[:, :, :, i, :, j]
-            hit &= unclaimed
-            unclaimed ^= hit
+    first_hits([hits[:, :, :, i, :, j] for i in range(kh) for j in range(kw)], y)  # in place
     dx = empty_nchw(x.shape, grad_out.dtype, is_channels_last(x))
     xp.multiply(hits, grad_out.reshape(n, c, ho, 1, wo, 1),
                 out=dx.reshape(n, c, ho, kh, wo, kw))
@@ -591,8 +595,10 @@ class MaxPool2d(Function):
         return self.y
 
     def backward(self, grad_out):
-        dy = xp.empty_like(self.y)  # in y's memory order, as the masks are: no strided mixing
-        dy[...] = grad_out
+        dy = grad_out
+        if dy.strides != self.y.strides:  # into y's memory order, as the masks are
+            dy = xp.empty_like(self.y)
+            dy[...] = grad_out
         if tiles(self.x.shape, self.kernel, self.stride, self.padding):
             return tiled_max_grad(self.x, self.y, dy, self.kernel)
         masks = first_maximum_masks(self.x, self.y, self.kernel, self.stride, self.padding)
