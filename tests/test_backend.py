@@ -3,6 +3,7 @@
 import os
 import subprocess
 import sys
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -38,6 +39,56 @@ def test_blas_spin_is_limited_only_before_numpy_and_never_over_the_user():
                                  capture_output=True, text=True, env=clean,
                                  check=True).stdout.split()
     assert after_numpy == ["False", "None"]
+
+
+ZEN4 = "vendor_id\t: AuthenticAMD\ncpu family\t: 25\nflags\t\t: fpu avx2 avx512f avx512bw\n"
+
+
+@pytest.mark.parametrize("cpuinfo, expected", [
+    (ZEN4, True),
+    (ZEN4 + "vendor_id\t: GenuineIntel\n", True),  # the first processor's fields count
+    (ZEN4.replace("avx512f ", ""), False),  # Zen 3: no AVX-512
+    (ZEN4.replace("25", "26"), False),  # Zen 5: full-width AVX-512
+    (ZEN4.replace("AuthenticAMD", "GenuineIntel"), False),
+    ("", False),
+])
+def test_zen4_is_told_from_cpuinfo(cpuinfo, expected):
+    assert backend.is_zen4(cpuinfo) is expected
+
+
+def test_blas_kernels_are_chosen_only_on_zen4_before_numpy_and_never_over_the_user():
+    report = ("import os, visiongrad.backend as b; "
+              "print(b.BLAS_KERNELS, os.environ.get('OPENBLAS_CORETYPE'))")
+    clean = {k: v for k, v in os.environ.items() if k != "OPENBLAS_CORETYPE"}
+    cpuinfo = Path("/proc/cpuinfo")
+    zen4 = cpuinfo.exists() and backend.is_zen4(cpuinfo.read_text())
+    first = subprocess.run([sys.executable, "-c", report], capture_output=True, text=True,
+                           env=clean, check=True).stdout.split()
+    assert first == (["Haswell", "Haswell"] if zen4 else ["None", "None"])
+    assert run_python(report, OPENBLAS_CORETYPE="SkylakeX").split() == ["None", "SkylakeX"]
+    after_numpy = subprocess.run([sys.executable, "-c", "import numpy; " + report],
+                                 capture_output=True, text=True, env=clean,
+                                 check=True).stdout.split()
+    assert after_numpy == ["None", "None"]
+
+
+def test_map_rows_runs_each_part_in_cache_sized_blocks(monkeypatch):
+    """With 3 rows' worth of bytes per block, a 2-part pass over 10 rows calls fn on
+    blocks of at most 3 rows that tile the rows in order, and gets the same result."""
+    monkeypatch.setattr(backend, "PARALLEL_MIN_BYTES", 0)
+    monkeypatch.setattr(backend, "available_cores", lambda: 2)
+    rng = np.random.default_rng(1)
+    a, column = rng.standard_normal((10, 4)), rng.standard_normal(4)
+    monkeypatch.setattr(backend, "CACHE_BLOCK_BYTES", 3 * a[0].nbytes)
+    blocks = []
+
+    def multiply(values, scale, out):
+        blocks.append(len(values))
+        np.multiply(values, scale, out=out)
+
+    out = backend.map_rows(multiply, np.empty((10, 4)), a, column)
+    np.testing.assert_array_equal(out, a * column)
+    assert sorted(blocks) == [2, 2, 3, 3] and sum(blocks) == 10
 
 
 def test_in_parts_covers_the_range_once_in_order(monkeypatch):

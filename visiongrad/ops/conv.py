@@ -33,7 +33,7 @@ from __future__ import annotations
 import threading
 
 from ..autograd import Function
-from ..backend import split_over_cores, xp
+from ..backend import available_cores, split_over_cores, xp
 from .channels import add_per_channel, channel_rows, folded_sums, widen
 
 
@@ -105,15 +105,20 @@ def im2col(x, kernel, stride, padding):
     Row-major (one strided view of the padded NHWC input, copied once) unless a window row
     is short (kw * C < ``SHORT_WINDOW_ROW``, a first layer on grey or colour images): then
     the same matrix is built offset by offset as its contiguous transpose and returned as a
-    transposed view, which BLAS reads just as fast (``offset_major_im2col``).
+    transposed view, which BLAS reads just as fast (``offset_major_im2col``). Without
+    padding, a channels-last x is its own NHWC input and is read in place (a 1x1 shortcut
+    convolution: 2.6 -> 1.0 ms with ``batch_chunks``' split, at batch 256).
     """
     n, c, h, w = x.shape
     if kernel[1] * c < SHORT_WINDOW_ROW:
         return offset_major_im2col(x, kernel, stride, padding).T
     (kh, kw), (sh, sw), (ph, pw) = kernel, stride, padding
-    padded = workspace.take("padded", (n, h + 2 * ph, w + 2 * pw, c), x.dtype)
-    zero_border(padded, (1, 2), padding)
-    padded[:, ph:ph + h, pw:pw + w] = x.transpose(0, 2, 3, 1)
+    if padding == (0, 0) and is_channels_last(x):
+        padded = channels_last(x)
+    else:
+        padded = workspace.take("padded", (n, h + 2 * ph, w + 2 * pw, c), x.dtype)
+        zero_border(padded, (1, 2), padding)
+        padded[:, ph:ph + h, pw:pw + w] = channels_last(x)
     ho, wo = output_size(h, kh, sh, ph), output_size(w, kw, sw, pw)
     s_n, s_h, s_w, s_c = padded.strides
     windows = xp.lib.stride_tricks.as_strided(
@@ -222,9 +227,16 @@ blocks lie between)."""
 
 
 def batch_chunks(n: int, bytes_per_example: int):
-    """Slices of the batch axis, each of about ``CHUNK_BYTES`` of window matrix."""
-    step = max(1, CHUNK_BYTES // max(1, bytes_per_example))
-    return [slice(start, min(start + step, n)) for start in range(0, n, step)]
+    """Slices of the batch axis of equal size (to one example), each of at most about
+    ``CHUNK_BYTES`` of window matrix, and a multiple of the core count of them, so that
+    ``split_over_cores`` gives every core the same work. (A 1x1 shortcut convolution's
+    windows fit in one block: as one block it ran on one core, 2.6 ms instead of 1.0.)"""
+    cores = available_cores()
+    per_block = max(1, CHUNK_BYTES // max(1, bytes_per_example))
+    blocks = -(-n // per_block)
+    blocks = min(n, -(-blocks // cores) * cores)
+    bounds = [n * i // blocks for i in range(blocks + 1)]
+    return [slice(start, stop) for start, stop in zip(bounds, bounds[1:], strict=False)]
 
 
 def window_bytes(out_hw, kernel, channels, dtype) -> int:
