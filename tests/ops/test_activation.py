@@ -59,6 +59,38 @@ def test_prelu(shape, per_channel):
         assert_matches_torch(F.prelu, torch_f().prelu, [x, weight], dtype=dtype)
 
 
+def relu_layouts():
+    rng = np.random.default_rng(7)
+    x = rng.standard_normal((3, 4, 5, 6)).astype(np.float32)
+    return {"C": x, "channels-last": x.transpose(0, 2, 3, 1).copy().transpose(0, 3, 1, 2),
+            "F": np.asfortranarray(x), "reversed": x[:, :, ::-1], "strided": x[:, ::2, 1:],
+            "0-d negative": np.array(-2.0), "empty": np.zeros((0, 3), np.float32),
+            "nan": np.array([np.nan, -1.0, 0.0, 3.0], np.float32)}
+
+
+@pytest.mark.parametrize("name", list(relu_layouts()))
+@pytest.mark.parametrize("parallel", [False, True])
+def test_relu_forward_on_every_layout(name, parallel, monkeypatch):
+    """relu runs against a cached block of zeros, in memory order and in blocks: it must
+    give max(x, 0) (NaN kept) for any layout, keep a contiguous input's layout, and leave
+    the input alone; ``parallel`` cuts it into 2 parts of 7-value blocks."""
+    from visiongrad import backend
+    from visiongrad.ops import activation
+
+    if parallel:
+        monkeypatch.setattr(backend, "PARALLEL_MIN_BYTES", 0)
+        monkeypatch.setattr(backend, "available_cores", lambda: 2)
+        monkeypatch.setattr(backend, "CACHE_BLOCK_BYTES", 28)
+    x = relu_layouts()[name]
+    before = x.copy()
+    y = activation.relu(x)
+    np.testing.assert_array_equal(y, np.maximum(before, 0))
+    np.testing.assert_array_equal(x, before)
+    assert y.shape == x.shape and y.dtype == x.dtype
+    if np.ravel(x, order="K").base is not None or x.ndim == 0:
+        assert sorted(y.strides) == sorted(np.empty_like(x).strides)
+
+
 def maxout_by_hand(x, pieces):
     """y[n, c, ...] = max_j x[n, c * pieces + j, ...], one unit at a time."""
     out = np.empty((x.shape[0], x.shape[1] // pieces) + x.shape[2:])
