@@ -99,10 +99,12 @@ def test_batch_norm_backward_formula_matches_autograd_of_primitives(shape):
         np.testing.assert_allclose(compact, composed, rtol=1e-10, atol=1e-12)
 
 
-@pytest.mark.parametrize("shape", [(1, 3, 1, 7), (8, 3, 4, 4), (6, 5, 3, 5)], ids=str)
+@pytest.mark.parametrize("shape", [(1, 3, 1, 7), (8, 3, 4, 4), (6, 5, 3, 5), (8, 3, 16, 16)],
+                         ids=str)
 @pytest.mark.parametrize("training", [True, False], ids=["train", "eval"])
 def test_batch_norm_any_row_count_and_channels_last_input(shape, training):
-    """The op folds its (M, C) rows k = gcd(M, 64) at a time (k = 1, 64 and 2 here); NCHW
+    """The op folds its (M, C) rows k = gcd(M, 1024) at a time (k = 1, 128, 2 and 1024
+    here); NCHW
     and channels-last input give the same values, in the primitives' float64 result."""
     rng = np.random.default_rng(5)
     x, gamma, beta = rng.standard_normal(shape), *params(rng, shape[1], affine=True)

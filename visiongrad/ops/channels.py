@@ -27,8 +27,11 @@ def from_channel_rows(rows, shape):
     return xp.moveaxis(rows.reshape(n, *spatial, c), -1, 1)
 
 
-WIDTH = 64
-"""How many rows ``widen`` folds into one (at most)."""
+WIDTH = 1024
+"""How many rows ``widen`` folds into one (at most). Longer rows mean fewer restarts of
+NumPy's inner loop: measured here, evaluation-mode batch norm at batch 256 on 16 channels
+(28 x 28) takes 0.83 ms with 1024 and 1.00 ms with 64, on 64 channels (7 x 7) 0.26 and
+0.29 ms; training-mode forward + backward is the same with either."""
 
 
 def widen(rows):
