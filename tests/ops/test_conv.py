@@ -115,9 +115,17 @@ def test_conv2d_matches_naive(cfg, block_bytes, monkeypatch):
     """Forward and all three gradients against the loop version. The batch runs in blocks
     of CHUNK_BYTES of window matrix; with a 1-byte budget every example is its own block."""
     monkeypatch.setattr(conv, "CHUNK_BYTES", block_bytes)
+    assert_conv2d_matches_naive(cfg)
+
+
+def assert_conv2d_matches_naive(cfg, channels_last_input=False):
+    """conv2d's output and its three gradients equal the loop version's on random data;
+    the input is given in channels-last memory if asked."""
     x, w, b = conv_inputs(cfg)
     args = (cfg["stride"], cfg["padding"])
-    xt, wt, bt = (vg.tensor(a, requires_grad=True) for a in (x, w, b))
+    x_data = conv.as_nchw(np.ascontiguousarray(x.transpose(0, 2, 3, 1))) \
+        if channels_last_input else x
+    xt, wt, bt = (vg.tensor(a, requires_grad=True) for a in (x_data, w, b))
     y = F.conv2d(xt, wt, bt, *args)
     np.testing.assert_allclose(y.data, conv_naive.conv2d_naive(x, w, b, *args), atol=1e-12)
     dy = rng.standard_normal(y.shape)
@@ -136,17 +144,7 @@ UNPADDED_CONVS = [cfg for cfg in ODD_CONVS if cfg["padding"] == (0, 0)] + [
 def test_unpadded_conv2d_reads_channels_last_input_in_place(cfg):
     """Without padding, im2col takes the windows of a channels-last input from the input
     itself (a 1x1 shortcut convolution): forward and gradients as the loop version."""
-    x, w, b = conv_inputs(cfg)
-    args = (cfg["stride"], cfg["padding"])
-    x_last = conv.as_nchw(np.ascontiguousarray(x.transpose(0, 2, 3, 1)))
-    xt, wt, bt = (vg.tensor(a, requires_grad=True) for a in (x_last, w, b))
-    y = F.conv2d(xt, wt, bt, *args)
-    np.testing.assert_allclose(y.data, conv_naive.conv2d_naive(x, w, b, *args), atol=1e-12)
-    dy = rng.standard_normal(y.shape)
-    y.backward(dy)
-    for ours, naive in zip((xt.grad, wt.grad, bt.grad),
-                           conv_naive.conv2d_naive_backward(dy, x, w, *args), strict=True):
-        np.testing.assert_allclose(ours, naive, atol=1e-11)
+    assert_conv2d_matches_naive(cfg, channels_last_input=True)
 
 
 @pytest.mark.parametrize("cfg", [ODD_CONVS[0], ODD_CONVS[1], ODD_CONVS[6]])
