@@ -49,14 +49,14 @@ def activation(shape, seed=0):
     return as_nchw(np.ascontiguousarray(x.transpose(0, 2, 3, 1))), x
 
 
-def conv_case(x_shape, filters, kernel, padding, input_grad):
+def conv_case(x_shape, filters, kernel, padding, input_grad, stride=1):
     """conv2d with bias; the input channels-last unless it is the network's image."""
     rng = np.random.default_rng(1)
     vx, tx = activation(x_shape) if input_grad else (activation(x_shape)[1],) * 2
     w = rng.standard_normal((filters, x_shape[1], kernel, kernel), dtype=np.float32) * 0.1
     b = np.zeros(filters, dtype=np.float32)
-    return (lambda x, w, b: F.conv2d(x, w, b, padding=padding),
-            lambda x, w, b: torch_functional().conv2d(x, w, b, padding=padding),
+    return (lambda x, w, b: F.conv2d(x, w, b, stride=stride, padding=padding),
+            lambda x, w, b: torch_functional().conv2d(x, w, b, stride=stride, padding=padding),
             [vx, w, b], [tx, w, b], [input_grad, True, True])
 
 
@@ -111,8 +111,14 @@ def _torch_tensor(array):
 CASES = {
     "conv2d 128x1x28x28 -> 32, 5x5 pad 2 (convnet)": lambda: conv_case(
         (128, 1, 28, 28), 32, 5, 2, input_grad=False),
+    "conv2d 128x1x28x28 -> 16, 3x3 pad 1 (ResNet stem)": lambda: conv_case(
+        (128, 1, 28, 28), 16, 3, 1, input_grad=False),
     "conv2d 128x16x28x28 -> 16, 3x3 pad 1 (ResNet)": lambda: conv_case(
         (128, 16, 28, 28), 16, 3, 1, input_grad=True),
+    "conv2d 128x16x28x28 -> 32, 3x3 stride 2 pad 1 (ResNet)": lambda: conv_case(
+        (128, 16, 28, 28), 32, 3, 1, input_grad=True, stride=2),
+    "conv2d 128x16x28x28 -> 32, 1x1 stride 2 (ResNet shortcut)": lambda: conv_case(
+        (128, 16, 28, 28), 32, 1, 0, input_grad=True, stride=2),
     "conv2d 128x32x28x28 -> 32, 3x3 pad 1 (VGG)": lambda: conv_case(
         (128, 32, 28, 28), 32, 3, 1, input_grad=True),
     "conv2d 128x64x14x14 -> 64, 3x3 pad 1 (VGG)": lambda: conv_case(
@@ -190,7 +196,7 @@ def main(argv=None) -> None:
 
     torch.set_num_threads(2)
     rows = []
-    print(f"{'op':50} {'pass':17} {'visiongrad ms':>13} {'torch ms':>9} {'ratio':>6}")
+    print(f"{'op':58} {'pass':17} {'visiongrad ms':>13} {'torch ms':>9} {'ratio':>6}")
     for name, build in CASES.items():
         if args.only not in name:
             continue
@@ -198,7 +204,7 @@ def main(argv=None) -> None:
             row = {"op": name, "pass": phase,
                    **side_by_side(ours, theirs, args.repeats, args.warmup)}
             rows.append(row)
-            print(f"{name:50} {phase:17} {row['visiongrad_median_ms']:13.2f} "
+            print(f"{name:58} {phase:17} {row['visiongrad_median_ms']:13.2f} "
                   f"{row['torch_median_ms']:9.2f} {row['ratio']:6.2f}", flush=True)
     report = {"machine": f"{platform.processor() or platform.machine()}, "
                          f"{os.cpu_count()} cores",
