@@ -63,8 +63,9 @@ def _choose_blas_kernels() -> str | None:
     128 x 784 x 512 and 128 x 512 x 512 products at 200 instead of 185 GF/s, and the MLP's
     training step, over four runs each, at 1.01x PyTorch's time instead of 1.07x (the
     convolutional networks within noise of each other). Set as ``OPENBLAS_CORETYPE`` on a
-    Zen 4 core unless the user set it, before NumPy loads OpenBLAS, as above; returns the
-    core type set, or None."""
+    Zen 4 core unless the user set it, before NumPy loads OpenBLAS, as above (child
+    processes inherit it, as they do the spin setting); returns the core type set, or
+    None."""
     if "numpy" in sys.modules or "OPENBLAS_CORETYPE" in os.environ:
         return None
     try:
