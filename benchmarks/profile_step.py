@@ -34,10 +34,11 @@ STEP = "whole step"
 
 
 class OpClock:
-    """Exclusive wall time per (op class, "forward" or "backward") since the last reset."""
+    """Exclusive wall time per op class and pass ("Conv2d backward"), summed since
+    ``seconds`` was last cleared."""
 
     def __init__(self):
-        self.seconds = defaultdict(float)  # "Conv2d backward" -> seconds
+        self.seconds = defaultdict(float)
         self._inner = []  # time spent in ops nested in each running op, innermost last
 
     def timed(self, method, phase: str):
@@ -75,8 +76,8 @@ def clocked_ops(clock: OpClock):
 
 
 def profile(model, steps: int, warmup: int) -> dict:
-    """Per-step seconds of each op and phase, the optimizer and the rest, for training and
-    inference; medians in ms."""
+    """For training and inference: the median ms per step of each op's forward and
+    backward, the optimizer, the engine (the rest) and the whole step."""
     optimizer = vg.optim.SGD(model.parameters(), lr=0.01, momentum=0.9)
     clock = OpClock()
     train_x, train_y = (vg.tensor(a) for a in batches(128))
