@@ -76,13 +76,13 @@ def relu(x):
     out = xp.empty_like(x)
 
     def block(part, out):
-        xp.maximum(part, zeros(part.size, part.dtype), out=out)
+        xp.maximum(part, cached_zeros(part.size, part.dtype), out=out)
 
     map_rows(block, xp.ravel(out, order="K"), values)
     return out
 
 
-def zeros(size: int, dtype):
+def cached_zeros(size: int, dtype):
     """A read-only array of ``size`` zeros, a view of one cached block per dtype (grown
     when a larger one is asked for)."""
     block = _ZERO_BLOCKS.get(dtype)
@@ -96,7 +96,7 @@ _ZERO_BLOCKS = {}
 
 
 def pass_where_positive(grad, y, out):
-    """out = grad * [y > 0], ReLU's backward on one part."""
+    """out = grad * [y > 0], ReLU's backward on one ``map_rows`` block."""
     return xp.multiply(grad, y > 0, out=out)
 
 

@@ -78,13 +78,13 @@ def sums_and_dots(wide, k, other, subtract=None):
 
 
 def scale_and_shift(values, scale, shift, out):
-    """out = values * scale + shift (one part of a ``map_rows`` pass)."""
+    """out = values * scale + shift (one block of a ``map_rows`` pass)."""
     xp.multiply(values, scale, out=out)
     out += shift
 
 
 def scale_both_and_shift(first, first_scale, second, second_scale, shift, out):
-    """out = first * first_scale + second * second_scale + shift (one part)."""
+    """out = first * first_scale + second * second_scale + shift (one block)."""
     xp.multiply(first, first_scale, out=out)
     out += second * second_scale
     out += shift
