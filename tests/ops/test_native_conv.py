@@ -1,0 +1,244 @@
+"""The compiled direct convolution (``ops/direct_conv.c`` through ``ops/native.py``) against
+its references: the loop version, the NumPy im2col path it replaces, and PyTorch."""
+
+import os
+import platform
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+from helpers import assert_matches_torch
+
+import visiongrad as vg
+from visiongrad import functional as F
+from visiongrad.ops import conv, conv_naive, native
+
+rng = np.random.default_rng(11)
+
+
+def cpu_runs_kernel() -> bool:
+    """Whether this machine's CPU has what the kernel needs (x86-64 with AVX2 and FMA)."""
+    if platform.machine() not in ("x86_64", "AMD64"):
+        return False
+    try:
+        with open("/proc/cpuinfo") as cpuinfo:
+            flags = next(line for line in cpuinfo if line.startswith("flags")).split()
+    except (OSError, StopIteration):
+        return False
+    return "avx2" in flags and "fma" in flags
+
+
+def test_kernel_is_built_and_loaded_where_the_cpu_runs_it():
+    """On a CPU that runs the kernel, ``pip install`` must have built it and ``native``
+    loaded it, so the tests below run it rather than skip (unless the user turned it off)."""
+    if os.environ.get("VISIONGRAD_NATIVE") == "0" or not cpu_runs_kernel():
+        assert native.DIRECT_CONV is None or cpu_runs_kernel()
+        return
+    assert native.DIRECT_CONV is not None, "the direct convolution kernel was not built/loaded"
+    assert native.DIRECT_CONV_WEIGHT_GRAD is not None
+
+
+@pytest.fixture
+def kernel():
+    if native.DIRECT_CONV is None:
+        pytest.skip("the compiled kernel is not available here (see the test above)")
+
+
+def float32_pair(shape):
+    """Random float32 data and the same values in float64, for a float64 reference."""
+    data = rng.standard_normal(shape).astype(np.float32)
+    return data, data.astype(np.float64)
+
+
+def assert_close(ours, reference, what):
+    scale = max(1.0, float(np.abs(reference).max()))
+    error = float(np.abs(ours - reference).max()) / scale
+    assert error < 2e-6, f"{what}: relative error {error:.2e}"
+
+
+# (N, C, H, W), F, kernel, stride, padding: one input channel, odd channel counts, several
+# filter blocks, rectangular kernels and strides, a kernel as large as the input
+SHAPES = [
+    ((2, 1, 9, 11), 16, (3, 3), (1, 1), (1, 1)),
+    ((2, 3, 8, 13), 32, (5, 3), (1, 2), (2, 1)),
+    ((1, 16, 7, 7), 16, (3, 3), (2, 2), (1, 1)),
+    ((3, 17, 5, 14), 48, (1, 1), (1, 1), (0, 0)),
+    ((2, 8, 6, 6), 16, (6, 6), (1, 1), (0, 0)),
+    ((2, 32, 4, 9), 32, (3, 3), (1, 1), (1, 1)),
+    ((2, 4, 15, 15), 16, (7, 7), (2, 2), (3, 3)),
+]
+
+
+def padded_rows(x, padding):
+    return np.ascontiguousarray(conv.channels_last(conv_naive._pad(x, padding)))
+
+
+@pytest.mark.parametrize("shape, f, kernel_size, stride, padding", SHAPES)
+def test_direct_conv_matches_the_loop_version(kernel, shape, f, kernel_size, stride, padding):
+    x32, x64 = float32_pair(shape)
+    w32, w64 = float32_pair((f, shape[1], *kernel_size))
+    expected = conv_naive.conv2d_naive(x64, w64, None, stride, padding)
+    out = np.empty(conv.channels_last(expected).shape, dtype=np.float32)
+    native.direct_conv(padded_rows(x32, padding), native.weight_blocks(w32), stride, out)
+    assert_close(conv.as_nchw(out), expected, "forward")
+
+
+@pytest.mark.parametrize("shape, f, kernel_size, stride, padding", SHAPES)
+def test_direct_weight_grad_matches_the_loop_version(kernel, shape, f, kernel_size, stride,
+                                                     padding):
+    x32, x64 = float32_pair(shape)
+    w64 = rng.standard_normal((f, shape[1], *kernel_size))
+    out_shape = conv_naive.conv2d_naive(x64, w64, None, stride, padding).shape
+    dy32, dy64 = float32_pair(out_shape)
+    _, expected, _ = conv_naive.conv2d_naive_backward(dy64, x64, w64, stride, padding)
+    dw_blocks = native.direct_conv_weight_grad(
+        padded_rows(x32, padding), np.ascontiguousarray(conv.channels_last(dy32)),
+        kernel_size, stride)
+    assert_close(native.weight_from_blocks(dw_blocks), expected, "weight gradient")
+
+
+def test_every_tile_width_and_stripe_height(kernel):
+    """Output widths 1-40 cover every split into tiles of 1-6 pixels, and heights up to
+    9 rows of 1-16 pixels cover partial and whole stripes of the weight gradient."""
+    w32, w64 = float32_pair((16, 5, 3, 3))
+    for width in range(1, 41):
+        height = 1 + width % 9
+        x32, x64 = float32_pair((2, 5, height, width))
+        y = conv_naive.conv2d_naive(x64, w64, None, (1, 1), (1, 1))
+        out = np.empty((2, height, width, 16), dtype=np.float32)
+        native.direct_conv(padded_rows(x32, (1, 1)), native.weight_blocks(w32), (1, 1), out)
+        assert_close(conv.as_nchw(out), y, f"forward at width {width}")
+        dy32, dy64 = float32_pair(y.shape)
+        _, dw, _ = conv_naive.conv2d_naive_backward(dy64, x64, w64, (1, 1), (1, 1))
+        dw_blocks = native.direct_conv_weight_grad(
+            padded_rows(x32, (1, 1)), np.ascontiguousarray(conv.channels_last(dy32)), (3, 3),
+            (1, 1))
+        assert_close(native.weight_from_blocks(dw_blocks), dw, f"weight gradient at width {width}")
+
+
+def test_weight_blocks_round_trip():
+    w = rng.standard_normal((48, 5, 3, 2)).astype(np.float32)
+    blocks = native.weight_blocks(w)
+    assert blocks.shape == (3, 3, 2, 5, 16) and blocks.flags.c_contiguous
+    assert blocks[2, 1, 0, 4, 7] == w[2 * 16 + 7, 4, 1, 0]
+    np.testing.assert_array_equal(native.weight_from_blocks(blocks), w)
+
+
+def without_kernel(monkeypatch):
+    monkeypatch.setattr(conv, "direct_conv_fits", lambda x, filters: False)
+
+
+# ResNet- and VGG-like layers in float32, through conv2d and its backward pass
+LAYERS = [
+    ((4, 16, 8, 8), 16, 3, 1, 1),
+    ((4, 16, 8, 8), 32, 3, 2, 1),
+    ((4, 16, 8, 8), 32, 1, 2, 0),
+    ((3, 32, 7, 7), 64, 3, 1, 1),
+    ((5, 1, 12, 12), 32, 5, 1, 2),
+]
+
+
+def run_conv2d(x, w, b, stride, padding, dy):
+    xt, wt, bt = (vg.tensor(a.copy(), requires_grad=True) for a in (x, w, b))
+    y = F.conv2d(xt, wt, bt, stride, padding)
+    y.backward(dy)
+    return y.data, xt.grad, wt.grad, bt.grad
+
+
+@pytest.mark.parametrize("shape, f, k, stride, padding", LAYERS)
+def test_conv2d_with_and_without_the_kernel_agree(kernel, monkeypatch, shape, f, k, stride,
+                                                  padding):
+    x = rng.standard_normal(shape).astype(np.float32)
+    w = rng.standard_normal((f, shape[1], k, k)).astype(np.float32)
+    b = rng.standard_normal(f).astype(np.float32)
+    y_shape = (shape[0], f, *(conv.output_size(s, k, stride, padding) for s in shape[2:]))
+    dy = rng.standard_normal(y_shape).astype(np.float32)
+    with_kernel = run_conv2d(x, w, b, stride, padding, dy)
+    without_kernel(monkeypatch)
+    reference = run_conv2d(x, w, b, stride, padding, dy)
+    for name, ours, theirs in zip(("y", "dx", "dw", "db"), with_kernel, reference, strict=True):
+        assert ours.dtype == np.float32
+        assert_close(ours, theirs, name)
+
+
+@pytest.mark.parametrize("shape, f, k, stride, padding", LAYERS)
+def test_conv2d_through_the_kernel_matches_torch(kernel, shape, f, k, stride, padding):
+    import torch
+
+    inputs = [rng.standard_normal(shape), rng.standard_normal((f, shape[1], k, k)),
+              rng.standard_normal(f)]
+    assert_matches_torch(
+        lambda x, w, b: F.conv2d(x, w, b, stride, padding),
+        lambda x, w, b: torch.nn.functional.conv2d(x, w, b, stride, padding), inputs,
+        dtype=np.float32)
+
+
+def test_blocks_of_one_example_sum_the_weight_gradient_alike(kernel, monkeypatch):
+    """Each block of the batch gives its own partial weight gradient; with one example per
+    block (a 1-byte budget) the sum of the parts is the same gradient."""
+    x = rng.standard_normal((5, 16, 6, 6)).astype(np.float32)
+    w = rng.standard_normal((16, 16, 3, 3)).astype(np.float32)
+    b = np.zeros(16, dtype=np.float32)
+    dy = rng.standard_normal((5, 16, 6, 6)).astype(np.float32)
+    whole = run_conv2d(x, w, b, 1, 1, dy)
+    monkeypatch.setattr(conv, "CHUNK_BYTES", 1)
+    assert len(conv.batch_chunks(5, conv.window_bytes((6, 6), (3, 3), 16, np.float32))) == 5
+    for ours, theirs in zip(run_conv2d(x, w, b, 1, 1, dy), whole, strict=True):
+        assert_close(ours, theirs, "one example per block")
+
+
+def refuse(*args):
+    raise AssertionError("the compiled kernel was called")
+
+
+def test_float64_and_odd_filter_counts_take_the_numpy_path(kernel, monkeypatch):
+    """The kernel is float32 only and computes 16 filters at a time: float64 (gradient
+    checks) and 10 channels never reach it, and a weight gradient over fewer than
+    WEIGHT_GRAD_MIN_CHANNELS input channels takes im2col."""
+    monkeypatch.setattr(conv, "direct_conv", refuse)
+    monkeypatch.setattr(conv, "direct_conv_weight_grad", refuse)
+    run_conv2d(rng.standard_normal((2, 16, 5, 5)), rng.standard_normal((16, 16, 3, 3)),
+               np.zeros(16), 1, 1, rng.standard_normal((2, 16, 5, 5)))
+    as32 = np.float32
+    run_conv2d(rng.standard_normal((2, 10, 5, 5)).astype(as32),
+               rng.standard_normal((10, 10, 3, 3)).astype(as32), np.zeros(10, as32), 1, 1,
+               rng.standard_normal((2, 10, 5, 5)).astype(as32))
+    x = vg.tensor(rng.standard_normal((2, 3, 5, 5)).astype(as32))
+    w = vg.tensor(rng.standard_normal((16, 3, 3, 3)).astype(as32), requires_grad=True)
+    monkeypatch.setattr(conv, "direct_conv", native.direct_conv)
+    F.conv2d(x, w, None, 1, 1).sum().backward()
+    assert w.grad.shape == (16, 3, 3, 3)
+
+
+def test_direct_conv_rejects_what_it_cannot_read(kernel):
+    x = np.zeros((1, 4, 4, 3), dtype=np.float32)
+    w_blocks = native.weight_blocks(np.zeros((16, 3, 3, 3), dtype=np.float32))
+    out = np.empty((1, 2, 2, 16), dtype=np.float32)
+    with pytest.raises(ValueError, match="x_rows must be C-contiguous float32.*float64"):
+        native.direct_conv(x.astype(np.float64), w_blocks, (1, 1), out)
+    with pytest.raises(ValueError, match="x_rows must be C-contiguous"):
+        native.direct_conv(x[:, ::-1], w_blocks, (1, 1), out)
+    wrong_shape = r"need out_rows of shape \(1, 2, 2, 16\).*\(1, 3, 3, 16\)"
+    with pytest.raises(ValueError, match=wrong_shape):
+        native.direct_conv(x, w_blocks, (1, 1), np.empty((1, 3, 3, 16), dtype=np.float32))
+    with pytest.raises(ValueError, match=r"x_rows \(1, 4, 4, 5\)"):
+        native.direct_conv(np.zeros((1, 4, 4, 5), dtype=np.float32), w_blocks, (1, 1), out)
+    with pytest.raises(ValueError, match=r"dy_rows of shape \(1, 2, 2, F\).*\(1, 2, 2, 10\)"):
+        native.direct_conv_weight_grad(x, np.zeros((1, 2, 2, 10), dtype=np.float32), (3, 3),
+                                       (1, 1))
+    with pytest.raises(ValueError, match="dy_rows must be C-contiguous float32"):
+        native.direct_conv_weight_grad(x, np.zeros((1, 2, 2, 16)), (3, 3), (1, 1))
+
+
+def test_visiongrad_native_0_turns_the_kernel_off():
+    code = ("from visiongrad.ops import native, conv; import numpy as np\n"
+            "assert native.DIRECT_CONV is None\n"
+            "x = np.ones((1, 16, 4, 4), np.float32)\n"
+            "w = np.ones((16, 16, 3, 3), np.float32)\n"
+            "print(conv.conv_output(x, w, None, (1, 1), (1, 1))[0, 0, 1, 1])")
+    env = dict(os.environ, VISIONGRAD_NATIVE="0")
+    result = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True,
+                            text=True, timeout=120)
+    assert result.returncode == 0, result.stderr
+    assert float(result.stdout) == 144.0

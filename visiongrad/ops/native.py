@@ -1,0 +1,113 @@
+"""The compiled direct convolution (``direct_conv.c``), where it was built and the CPU runs it.
+
+``pip install`` compiles the kernel as an optional extension; this module loads it with
+ctypes (it is a plain C library, not a Python module) and says whether it can be used.
+``DIRECT_CONV`` is None where the build failed, the CPU lacks AVX2 and FMA, or the user
+set ``VISIONGRAD_NATIVE=0``; every convolution then takes the NumPy path, im2col plus a
+matrix product, which is also the reference the kernel is tested against.
+
+The kernel runs with the GIL released (ctypes does that for every call), so the
+convolution's threads each run it on their own block of the batch.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import importlib.util
+import os
+
+from ..backend import xp
+
+FILTER_BLOCK = 16
+"""The kernel computes output channels 16 at a time: it takes filter counts that are a
+multiple of this."""
+
+
+def _load():
+    if os.environ.get("VISIONGRAD_NATIVE", "1") == "0":
+        return None
+    spec = importlib.util.find_spec(f"{__package__}._direct_conv")
+    if spec is None or spec.origin is None:
+        return None
+    library = ctypes.CDLL(spec.origin)
+    if not library.direct_conv_supported():
+        return None
+    pointer, size = ctypes.c_void_p, ctypes.c_int
+    forward, weight_grad = library.direct_conv, library.direct_conv_weight_grad
+    forward.argtypes = [pointer, size, size, size, size, pointer, size, size, size, size, size,
+                        pointer, size, size]
+    weight_grad.argtypes = [pointer, size, size, size, size, pointer, size, size, size, size,
+                            size, size, size, pointer]
+    forward.restype = weight_grad.restype = None
+    return forward, weight_grad
+
+
+DIRECT_CONV, DIRECT_CONV_WEIGHT_GRAD = _load() or (None, None)
+
+
+def direct_conv_fits(x, filters: int) -> bool:
+    """Whether the compiled kernels are loaded and take a convolution of ``x`` with this
+    many output channels: float32, and a multiple of ``FILTER_BLOCK`` of them."""
+    return DIRECT_CONV is not None and x.dtype == xp.float32 and filters % FILTER_BLOCK == 0
+
+
+def weight_blocks(weight):
+    """(F, C, kh, kw) weights as the kernel reads them: blocks of ``FILTER_BLOCK`` output
+    channels, w_blocks[f // 16, i, j, c, f % 16] = weight[f, c, i, j], contiguous."""
+    f, c, kh, kw = weight.shape
+    blocks = weight.reshape(f // FILTER_BLOCK, FILTER_BLOCK, c, kh, kw)
+    return xp.ascontiguousarray(blocks.transpose(0, 3, 4, 2, 1))
+
+
+def direct_conv(x_rows, w_blocks, stride, out_rows):
+    """out_rows[n, ho, wo, f] = sum_{i, j, c} x_rows[n, ho sh + i, wo sw + j, c]
+    * w_blocks[f // 16, i, j, c, f % 16], into ``out_rows`` (N, Ho, Wo, F).
+
+    x_rows (N, H, W, C) holds any padding already; w_blocks comes from ``weight_blocks``;
+    all three arrays are C-contiguous float32 (checked: the kernel trusts its pointers)."""
+    _check_arrays("direct_conv", x_rows=x_rows, w_blocks=w_blocks, out_rows=out_rows)
+    n, h, w, c = x_rows.shape
+    blocks, kh, kw, weight_channels, block = w_blocks.shape
+    f = blocks * block
+    expected = (n, (h - kh) // stride[0] + 1, (w - kw) // stride[1] + 1, f)
+    if weight_channels != c or block != FILTER_BLOCK or out_rows.shape != expected:
+        raise ValueError(f"direct_conv: x_rows {x_rows.shape} and w_blocks {w_blocks.shape} "
+                         f"at stride {stride} need out_rows of shape {expected} (blocks of "
+                         f"{FILTER_BLOCK} filters), got {out_rows.shape}")
+    DIRECT_CONV(x_rows.ctypes.data, n, h, w, c, w_blocks.ctypes.data, kh, kw, f,
+                stride[0], stride[1], out_rows.ctypes.data, out_rows.shape[1],
+                out_rows.shape[2])
+
+
+def direct_conv_weight_grad(x_rows, dy_rows, kernel, stride):
+    """dw_blocks[f // 16, i, j, c, f % 16] = sum_{n, ho, wo} x_rows[n, ho sh + i, wo sw + j, c]
+    * dy_rows[n, ho, wo, f]: the weight gradient of ``direct_conv``, in its weights' layout.
+
+    x_rows (N, H, W, C) holds any padding already, dy_rows is (N, Ho, Wo, F); both
+    C-contiguous float32 (checked)."""
+    _check_arrays("direct_conv_weight_grad", x_rows=x_rows, dy_rows=dy_rows)
+    n, h, w, c = x_rows.shape
+    kh, kw = kernel
+    out_hw = ((h - kh) // stride[0] + 1, (w - kw) // stride[1] + 1)
+    f = dy_rows.shape[3]
+    if dy_rows.shape[:3] != (n, *out_hw) or f % FILTER_BLOCK:
+        raise ValueError(f"direct_conv_weight_grad: x_rows {x_rows.shape} with kernel {kernel} "
+                         f"at stride {stride} needs dy_rows of shape ({n}, {out_hw[0]}, "
+                         f"{out_hw[1]}, F) (F a multiple of {FILTER_BLOCK}), got {dy_rows.shape}")
+    dw_blocks = xp.empty((f // FILTER_BLOCK, kh, kw, c, FILTER_BLOCK), dtype=xp.float32)
+    DIRECT_CONV_WEIGHT_GRAD(x_rows.ctypes.data, n, h, w, c, dy_rows.ctypes.data, *out_hw, f,
+                            kh, kw, stride[0], stride[1], dw_blocks.ctypes.data)
+    return dw_blocks
+
+
+def weight_from_blocks(w_blocks):
+    """The inverse of ``weight_blocks``: (F // 16, kh, kw, C, 16) -> (F, C, kh, kw)."""
+    blocks, kh, kw, c, block = w_blocks.shape
+    return w_blocks.transpose(0, 4, 3, 1, 2).reshape(blocks * block, c, kh, kw)
+
+
+def _check_arrays(op, **arrays):
+    for name, array in arrays.items():
+        if array.dtype != xp.float32 or not array.flags.c_contiguous:
+            raise ValueError(f"{op}: {name} must be C-contiguous float32, got {array.dtype} "
+                             f"with strides {array.strides}")
