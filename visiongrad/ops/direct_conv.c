@@ -33,9 +33,12 @@ int direct_conv_supported(void)
 
 /* One tile: the P outputs y[n, ho, wo + p, f0 : f0 + 16] for p < P. ``x`` points at the
  * window corner of the first output, ``w`` at the block w_blocks[f0 / 16] and ``y`` at
- * the first output, whose pixels lie ``filters`` floats apart. */
+ * the first output, whose pixels lie ``filters`` floats apart. One row i of a window,
+ * x[.., ho sh + i, wo sw : wo sw + kw, :], is kw * C consecutive floats (``row_values``),
+ * and so is w_blocks[f0 / 16, i] for each filter: the sum runs over (j, c) as one index v,
+ * which keeps the loop long for a layer of 1-3 input channels. */
 static inline __attribute__((always_inline)) AVX2 void tile(
-    const float *x, ptrdiff_t x_row, ptrdiff_t x_step, int kh, int kw, int channels,
+    const float *x, ptrdiff_t x_row, ptrdiff_t x_step, int kh, int row_values,
     const float *w, float *y, int filters, const int P)
 {
     __m256 low[TILE_MAX], high[TILE_MAX];
@@ -44,17 +47,15 @@ static inline __attribute__((always_inline)) AVX2 void tile(
         high[p] = _mm256_setzero_ps();
     }
     for (int i = 0; i < kh; i++) {
-        for (int j = 0; j < kw; j++) {
-            const float *x_ij = x + i * x_row + (ptrdiff_t)j * channels;
-            const float *w_ij = w + (ptrdiff_t)(i * kw + j) * channels * F_BLOCK;
-            for (int c = 0; c < channels; c++) {
-                __m256 w_low = _mm256_loadu_ps(w_ij + c * F_BLOCK);
-                __m256 w_high = _mm256_loadu_ps(w_ij + c * F_BLOCK + 8);
-                for (int p = 0; p < P; p++) {
-                    __m256 value = _mm256_broadcast_ss(x_ij + p * x_step + c);
-                    low[p] = _mm256_fmadd_ps(value, w_low, low[p]);
-                    high[p] = _mm256_fmadd_ps(value, w_high, high[p]);
-                }
+        const float *x_i = x + i * x_row;
+        const float *w_i = w + (ptrdiff_t)i * row_values * F_BLOCK;
+        for (int v = 0; v < row_values; v++) {
+            __m256 w_low = _mm256_loadu_ps(w_i + v * F_BLOCK);
+            __m256 w_high = _mm256_loadu_ps(w_i + v * F_BLOCK + 8);
+            for (int p = 0; p < P; p++) {
+                __m256 value = _mm256_broadcast_ss(x_i + p * x_step + v);
+                low[p] = _mm256_fmadd_ps(value, w_low, low[p]);
+                high[p] = _mm256_fmadd_ps(value, w_high, high[p]);
             }
         }
     }
@@ -92,7 +93,7 @@ AVX2 void direct_conv(const float *x, int n, int height, int width, int channels
                     const float *x_tile = x_corner + wo * x_step;
                     float *y_tile = y_row + (ptrdiff_t)wo * filters + f0;
                     const int P = tile_width(out_width - wo);
-#define TILE(width_) tile(x_tile, x_row, x_step, kh, kw, channels, \
+#define TILE(width_) tile(x_tile, x_row, x_step, kh, kw * channels, \
                           w_blocks + f0 / F_BLOCK * block_size, y_tile, filters, width_)
                     switch (P) {
                     case 6: TILE(6); break;
@@ -115,8 +116,8 @@ AVX2 void direct_conv(const float *x, int n, int height, int width, int channels
  *     dw_blocks[f / 16, i, j, c, f % 16] = sum_{n, ho, wo} x[n, ho sh + i, wo sw + j, c]
  *                                                          * dy[n, ho, wo, f]
  *
- * The same register tile turned around: P neighbouring input channels x 16 filters of
- * one kernel offset (i, j) summed over output pixels; per pixel, two loads of dy's 16
+ * The same register tile turned around: P neighbouring values v = (j, c) of one window
+ * row i x 16 filters, summed over output pixels; per pixel, two loads of dy's 16
  * values and P broadcasts of x's feed 2P fused multiply-adds. The pixels go by in
  * stripes of a few output rows (``STRIPE_PIXELS``), each swept once per tile while its
  * rows of x and dy stay in the L1 cache, and each tile's sums are added to dw_blocks at
@@ -159,6 +160,7 @@ AVX2 void direct_conv_weight_grad(const float *x, int n, int height, int width, 
 {
     const ptrdiff_t x_row = (ptrdiff_t)sh * width * channels, x_step = (ptrdiff_t)sw * channels;
     const int stripe = out_width >= STRIPE_PIXELS ? 1 : STRIPE_PIXELS / out_width;
+    const int row_values = kw * channels;
     for (ptrdiff_t k = 0; k < (ptrdiff_t)filters * kh * kw * channels; k++)
         dw_blocks[k] = 0.0f;
     for (int image = 0; image < n; image++) {
@@ -168,25 +170,23 @@ AVX2 void direct_conv_weight_grad(const float *x, int n, int height, int width, 
             const float *dy_stripe = dy + ((ptrdiff_t)image * out_height + ho) * out_width * filters;
             for (int f0 = 0; f0 < filters; f0 += F_BLOCK) {
                 for (int i = 0; i < kh; i++) {
-                    for (int j = 0; j < kw; j++) {
-                        for (int c = 0; c < channels;) {
-                            const float *x_tile = x_stripe + ((ptrdiff_t)i * width + j) * channels + c;
-                            float *dw_tile = dw_blocks + (((ptrdiff_t)f0 / F_BLOCK * kh + i) * kw + j)
-                                                         * channels * F_BLOCK + c * F_BLOCK;
-                            const int P = tile_width(channels - c);
+                    for (int v = 0; v < row_values;) {
+                        const float *x_tile = x_stripe + (ptrdiff_t)i * width * channels + v;
+                        float *dw_tile = dw_blocks + (((ptrdiff_t)f0 / F_BLOCK * kh + i)
+                                                      * row_values + v) * F_BLOCK;
+                        const int P = tile_width(row_values - v);
 #define TILE(width_) weight_tile(x_tile, x_row, x_step, dy_stripe + f0, rows, out_width, \
                                  filters, dw_tile, width_)
-                            switch (P) {
-                            case 6: TILE(6); break;
-                            case 5: TILE(5); break;
-                            case 4: TILE(4); break;
-                            case 3: TILE(3); break;
-                            case 2: TILE(2); break;
-                            default: TILE(1); break;
-                            }
-#undef TILE
-                            c += P;
+                        switch (P) {
+                        case 6: TILE(6); break;
+                        case 5: TILE(5); break;
+                        case 4: TILE(4); break;
+                        case 3: TILE(3); break;
+                        case 2: TILE(2); break;
+                        default: TILE(1); break;
                         }
+#undef TILE
+                        v += P;
                     }
                 }
             }
