@@ -58,7 +58,8 @@ def assert_close(ours, reference, what):
 
 
 # (N, C, H, W), F, kernel, stride, padding: one input channel, odd channel counts, several
-# filter blocks, rectangular kernels and strides, a kernel as large as the input
+# filter blocks, rectangular kernels and strides, a kernel as large as the input, padding
+# wider than the kernel reaches, padding along one axis only
 SHAPES = [
     ((2, 1, 9, 11), 16, (3, 3), (1, 1), (1, 1)),
     ((2, 3, 8, 13), 32, (5, 3), (1, 2), (2, 1)),
@@ -67,11 +68,14 @@ SHAPES = [
     ((2, 8, 6, 6), 16, (6, 6), (1, 1), (0, 0)),
     ((2, 32, 4, 9), 32, (3, 3), (1, 1), (1, 1)),
     ((2, 4, 15, 15), 16, (7, 7), (2, 2), (3, 3)),
+    ((2, 16, 5, 6), 16, (3, 3), (1, 1), (2, 2)),
+    ((1, 5, 6, 9), 32, (3, 2), (2, 1), (1, 0)),
+    ((1, 5, 9, 6), 16, (2, 3), (1, 2), (0, 2)),
 ]
 
 
-def padded_rows(x, padding):
-    return np.ascontiguousarray(conv.channels_last(conv_naive._pad(x, padding)))
+def rows(x):
+    return np.ascontiguousarray(conv.channels_last(x))
 
 
 @pytest.mark.parametrize("shape, f, kernel_size, stride, padding", SHAPES)
@@ -80,7 +84,7 @@ def test_direct_conv_matches_the_loop_version(kernel, shape, f, kernel_size, str
     w32, w64 = float32_pair((f, shape[1], *kernel_size))
     expected = conv_naive.conv2d_naive(x64, w64, None, stride, padding)
     out = np.empty(conv.channels_last(expected).shape, dtype=np.float32)
-    native.direct_conv(padded_rows(x32, padding), native.weight_blocks(w32), stride, out)
+    native.direct_conv(rows(x32), native.weight_blocks(w32), stride, padding, out)
     assert_close(conv.as_nchw(out), expected, "forward")
 
 
@@ -92,9 +96,8 @@ def test_direct_weight_grad_matches_the_loop_version(kernel, shape, f, kernel_si
     out_shape = conv_naive.conv2d_naive(x64, w64, None, stride, padding).shape
     dy32, dy64 = float32_pair(out_shape)
     _, expected, _ = conv_naive.conv2d_naive_backward(dy64, x64, w64, stride, padding)
-    dw_blocks = native.direct_conv_weight_grad(
-        padded_rows(x32, padding), np.ascontiguousarray(conv.channels_last(dy32)),
-        kernel_size, stride)
+    dw_blocks = native.direct_conv_weight_grad(rows(x32), rows(dy32), kernel_size, stride,
+                                               padding)
     assert_close(native.weight_from_blocks(dw_blocks), expected, "weight gradient")
 
 
@@ -107,13 +110,11 @@ def test_every_tile_width_and_stripe_height(kernel):
         x32, x64 = float32_pair((2, 5, height, width))
         y = conv_naive.conv2d_naive(x64, w64, None, (1, 1), (1, 1))
         out = np.empty((2, height, width, 16), dtype=np.float32)
-        native.direct_conv(padded_rows(x32, (1, 1)), native.weight_blocks(w32), (1, 1), out)
+        native.direct_conv(rows(x32), native.weight_blocks(w32), (1, 1), (1, 1), out)
         assert_close(conv.as_nchw(out), y, f"forward at width {width}")
         dy32, dy64 = float32_pair(y.shape)
         _, dw, _ = conv_naive.conv2d_naive_backward(dy64, x64, w64, (1, 1), (1, 1))
-        dw_blocks = native.direct_conv_weight_grad(
-            padded_rows(x32, (1, 1)), np.ascontiguousarray(conv.channels_last(dy32)), (3, 3),
-            (1, 1))
+        dw_blocks = native.direct_conv_weight_grad(rows(x32), rows(dy32), (3, 3), (1, 1), (1, 1))
         assert_close(native.weight_from_blocks(dw_blocks), dw, f"weight gradient at width {width}")
 
 
@@ -215,20 +216,21 @@ def test_direct_conv_rejects_what_it_cannot_read(kernel):
     x = np.zeros((1, 4, 4, 3), dtype=np.float32)
     w_blocks = native.weight_blocks(np.zeros((16, 3, 3, 3), dtype=np.float32))
     out = np.empty((1, 2, 2, 16), dtype=np.float32)
+    no_pad = (0, 0)
     with pytest.raises(ValueError, match="x_rows must be C-contiguous float32.*float64"):
-        native.direct_conv(x.astype(np.float64), w_blocks, (1, 1), out)
+        native.direct_conv(x.astype(np.float64), w_blocks, (1, 1), no_pad, out)
     with pytest.raises(ValueError, match="x_rows must be C-contiguous"):
-        native.direct_conv(x[:, ::-1], w_blocks, (1, 1), out)
+        native.direct_conv(x[:, ::-1], w_blocks, (1, 1), no_pad, out)
     wrong_shape = r"need out_rows of shape \(1, 2, 2, 16\).*\(1, 3, 3, 16\)"
     with pytest.raises(ValueError, match=wrong_shape):
-        native.direct_conv(x, w_blocks, (1, 1), np.empty((1, 3, 3, 16), dtype=np.float32))
+        native.direct_conv(x, w_blocks, (1, 1), no_pad, np.empty((1, 3, 3, 16), np.float32))
     with pytest.raises(ValueError, match=r"x_rows \(1, 4, 4, 5\)"):
-        native.direct_conv(np.zeros((1, 4, 4, 5), dtype=np.float32), w_blocks, (1, 1), out)
+        native.direct_conv(np.zeros((1, 4, 4, 5), np.float32), w_blocks, (1, 1), no_pad, out)
     with pytest.raises(ValueError, match=r"dy_rows of shape \(1, 2, 2, F\).*\(1, 2, 2, 10\)"):
         native.direct_conv_weight_grad(x, np.zeros((1, 2, 2, 10), dtype=np.float32), (3, 3),
-                                       (1, 1))
+                                       (1, 1), no_pad)
     with pytest.raises(ValueError, match="dy_rows must be C-contiguous float32"):
-        native.direct_conv_weight_grad(x, np.zeros((1, 2, 2, 16)), (3, 3), (1, 1))
+        native.direct_conv_weight_grad(x, np.zeros((1, 2, 2, 16)), (3, 3), (1, 1), no_pad)
 
 
 def test_visiongrad_native_0_turns_the_kernel_off():

@@ -153,6 +153,12 @@ def padded_rows(x, padding):
     return padded
 
 
+def contiguous_rows(x):
+    """NCHW ``x`` as contiguous channels-last rows (N, H, W, C): a view when x is
+    channels-last in memory (as every convolution's output is), else one copy."""
+    return xp.ascontiguousarray(channels_last(x))
+
+
 SHORT_WINDOW_ROW = 16
 """Below this many values in one window row (kw * C), the row-major im2col copies runs too
 short to be fast (5 values for a 5x5 kernel on grey images) and ``offset_major_im2col``,
@@ -286,7 +292,7 @@ def conv_output(x, weight, bias, stride, padding):
         w_blocks = weight_blocks(weight)
 
         def block(part):
-            direct_conv(padded_rows(x[part], padding), w_blocks, stride, rows[part])
+            direct_conv(contiguous_rows(x[part]), w_blocks, stride, padding, rows[part])
     else:
         w_cols = weight_rows(weight).T
 
@@ -356,8 +362,8 @@ def conv_weight_grad(x, grad_out, kernel, stride, padding):
         dy_rows = xp.ascontiguousarray(dy_rows)
 
         def direct_block(part):
-            return direct_conv_weight_grad(padded_rows(x[part], padding), dy_rows[part],
-                                           kernel, stride)
+            return direct_conv_weight_grad(contiguous_rows(x[part]), dy_rows[part], kernel,
+                                           stride, padding)
 
         dw_blocks = sum(split_over_cores(direct_block, chunks))
         return xp.ascontiguousarray(weight_from_blocks(dw_blocks))

@@ -1,29 +1,41 @@
-/* Direct 2-D convolution on channels-last float32 images, the one compiled kernel of
- * visiongrad (see ``native.py``: it is optional, and ``conv.im2col`` plus a matrix product
- * is the reference it is tested against).
+/* Direct 2-D convolution on channels-last float32 images: the one compiled part of
+ * visiongrad. It is optional (``native.py`` loads it where it was built and the CPU has
+ * AVX2 and FMA) and ``conv.im2col`` plus a matrix product is the reference it is tested
+ * against.
  *
- *     y[n, ho, wo, f] = sum_{i, j, c} x[n, ho * sh + i, wo * sw + j, c] * w[i, j, c, f]
+ *     y[n, ho, wo, f] = sum_{i, j, c} x_pad[n, ho sh + i, wo sw + j, c] * w[f, c, i, j]
+ *     dw[f, c, i, j]  = sum_{n, ho, wo} x_pad[n, ho sh + i, wo sw + j, c] * dy[n, ho, wo, f]
  *
- * x is (N, H, W, C) with any padding already in it and y is (N, Ho, Wo, F); the weights
- * come in blocks of 16 output channels, w_blocks[f / 16, i, j, c, f % 16], so that the
- * weights one tile reads lie in one contiguous run (with w as (kh, kw, C, F), a run of 16
- * every F floats, the runs of a 64-256-filter layer fall into a few cache sets and evict
- * each other: a 256-channel layer ran at 0.45x the speed of im2col). All are contiguous. Why it exists: for the 16-64-channel layers of the
- * course's networks, im2col writes kh * kw copies of the input and the product that reads
- * them back has only F = 16-64 columns, so OpenBLAS spends most of its time packing. Here
- * each output tile of P neighbouring pixels x 16 channels lives in 2P AVX registers while
- * the kh * kw * C window values stream past once: per input channel, two loads of 8
- * weights and P broadcasts of one input value feed 2P fused multiply-adds.
+ * x is (N, H, W, C), x_pad the same zero-padded by (ph, pw), and y, dy are (N, Ho, Wo, F),
+ * all contiguous. The weights come in blocks of 16 output channels,
+ * w_blocks[f / 16, i, j, c, f % 16], so that the weights one tile reads lie in one
+ * contiguous run (as (kh, kw, C, F), a run of 16 every F floats, the runs of a 64-256-filter
+ * layer fall into a few cache sets and evict each other: a 256-channel layer ran at 0.45x
+ * the speed of im2col).
+ *
+ * Why it exists: for the 16-64-channel layers of the course's networks, im2col writes
+ * kh * kw copies of the input and the product that reads them back has only 16-64 columns,
+ * so OpenBLAS spends most of its time packing. Here each tile of outputs lives in AVX
+ * registers while the window values stream past once.
+ *
+ * Padding is not copied with the whole image: the kernels go down each image in stripes of
+ * a few output rows, and copy just the input rows a stripe reads, zero-padded, into a
+ * small buffer that stays in the L1/L2 cache (a whole padded copy of the batch cost about
+ * a fifth of the small ResNet's 16-channel layer).
  */
 
 #include <stddef.h>
 
 #if defined(__x86_64__) && defined(__GNUC__)
 #include <immintrin.h>
+#include <stdlib.h>
+#include <string.h>
 
 #define AVX2 __attribute__((target("avx2,fma")))
-#define TILE_MAX 6      /* 2 * 6 accumulators + 2 weight vectors + 1 input of 16 registers */
-#define F_BLOCK 16      /* output channels per tile: two 8-float vectors */
+#define TILE_MAX 6          /* 2 * 6 accumulators + 2 operand vectors + 1 broadcast <= 16 */
+#define F_BLOCK 16          /* output channels per tile: two 8-float vectors */
+#define FORWARD_STRIPE_PIXELS 512   /* outputs per stripe of the forward kernel */
+#define WEIGHT_STRIPE_PIXELS 128    /* and of the weight gradient (its rows stay in L1) */
 
 int direct_conv_supported(void)
 {
@@ -31,29 +43,115 @@ int direct_conv_supported(void)
     return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
 }
 
-/* One tile: the P outputs y[n, ho, wo + p, f0 : f0 + 16] for p < P. ``x`` points at the
- * window corner of the first output, ``w`` at the block w_blocks[f0 / 16] and ``y`` at
- * the first output, whose pixels lie ``filters`` floats apart. One row i of a window,
- * x[.., ho sh + i, wo sw : wo sw + kw, :], is kw * C consecutive floats (``row_values``),
- * and so is w_blocks[f0 / 16, i] for each filter: the sum runs over (j, c) as one index v,
- * which keeps the loop long for a layer of 1-3 input channels. */
+/* The input rows of one stripe of outputs, each ``row_stride`` floats apart: padded rows
+ * copied to the stripe buffer, or the image's own rows when there is no padding. */
+typedef struct {
+    const float *data;
+    ptrdiff_t row_stride;
+} Stripe;
+
+/* Geometry shared by both kernels. */
+typedef struct {
+    int height, width, channels, pad_h, pad_w;
+    int kh, kw, sh, sw;
+    int out_height, out_width;
+} Geometry;
+
+/* Output rows per stripe: about ``pixels`` outputs, at least one row. */
+static int stripe_rows(const Geometry *g, int pixels)
+{
+    return g->out_width >= pixels ? 1 : pixels / g->out_width;
+}
+
+/* Input rows a stripe of ``rows`` output rows reads. */
+static int stripe_input_rows(const Geometry *g, int rows)
+{
+    return (rows - 1) * g->sh + g->kh;
+}
+
+/* Output rows ho0 .. ho0 + rows - 1 of one image read padded rows ho0 sh .. ; without
+ * padding they are the image's own rows, else they are copied, zero-padded, to
+ * ``buffer`` (rows of (W + 2 pw) C floats, zeros above and below the image too). */
+static Stripe stripe_input(const Geometry *g, const float *image, int ho0, int rows,
+                           float *buffer)
+{
+    const ptrdiff_t values = (ptrdiff_t)g->width * g->channels;
+    const ptrdiff_t border = (ptrdiff_t)g->pad_w * g->channels;
+    Stripe stripe = {image + (ptrdiff_t)ho0 * g->sh * values, values};
+    if (g->pad_h == 0 && g->pad_w == 0)
+        return stripe;
+    stripe.data = buffer;
+    stripe.row_stride = values + 2 * border;
+    const int count = stripe_input_rows(g, rows);
+    for (int r = 0; r < count; r++) {
+        float *out = buffer + r * stripe.row_stride;
+        const int source = ho0 * g->sh - g->pad_h + r;
+        memset(out, 0, border * sizeof(float));
+        if (source >= 0 && source < g->height)
+            memcpy(out + border, image + source * values, values * sizeof(float));
+        else
+            memset(out + border, 0, values * sizeof(float));
+        memset(out + border + values, 0, border * sizeof(float));
+    }
+    return stripe;
+}
+
+static float *stripe_buffer(const Geometry *g, int rows)
+{
+    const ptrdiff_t row = ((ptrdiff_t)g->width + 2 * g->pad_w) * g->channels;
+    return malloc((size_t)stripe_input_rows(g, rows) * row * sizeof(float));
+}
+
+/* The width of the next tile when ``left`` values remain: 6 while at least 10 remain,
+ * then the rest in two near-equal tiles (7 -> 4 + 3, 9 -> 5 + 4), so no tile is narrower
+ * than it must be; a tile of 1-3 has too few independent sums to keep both FMA units busy. */
+static int tile_width(int left)
+{
+    if (left >= 10)
+        return TILE_MAX;
+    if (left > TILE_MAX)
+        return (left + 1) / 2;
+    return left;
+}
+
+/* Calls TILE(P) with P a constant, so that each width gets its own unrolled loop. */
+#define BY_WIDTH(P)                                                                        \
+    switch (P) {                                                                           \
+    case 6: TILE(6); break;                                                                \
+    case 5: TILE(5); break;                                                                \
+    case 4: TILE(4); break;                                                                \
+    case 3: TILE(3); break;                                                                \
+    case 2: TILE(2); break;                                                                \
+    default: TILE(1); break;                                                               \
+    }
+
+/* Forward tile: P consecutive outputs of a stripe (along a row, and on into the next),
+ * y[.., f0 : f0 + 16] of each, in 2P registers. Output p's window corner is
+ * x + corner[p]; ``w`` points at the block w_blocks[f0 / 16] and ``y`` at the first
+ * output, the others following ``filters`` floats apart. One row i of a window,
+ * x_pad[.., ho sh + i, wo sw : wo sw + kw, :], is kw * C consecutive floats
+ * (``row_values``), and so is w_blocks[f0 / 16, i] for each filter: the sum runs over
+ * (j, c) as one index v, which keeps the loop long for a layer of 1-3 input channels. Per
+ * v, two loads of 8 weights and P broadcasts of one input value feed 2P fused
+ * multiply-adds. */
 static inline __attribute__((always_inline)) AVX2 void tile(
-    const float *x, ptrdiff_t x_row, ptrdiff_t x_step, int kh, int row_values,
+    const float *x, const ptrdiff_t *corner, ptrdiff_t x_row, int kh, int row_values,
     const float *w, float *y, int filters, const int P)
 {
     __m256 low[TILE_MAX], high[TILE_MAX];
+    const float *x_p[TILE_MAX];
     for (int p = 0; p < P; p++) {
         low[p] = _mm256_setzero_ps();
         high[p] = _mm256_setzero_ps();
+        x_p[p] = x + corner[p];
     }
     for (int i = 0; i < kh; i++) {
-        const float *x_i = x + i * x_row;
         const float *w_i = w + (ptrdiff_t)i * row_values * F_BLOCK;
         for (int v = 0; v < row_values; v++) {
             __m256 w_low = _mm256_loadu_ps(w_i + v * F_BLOCK);
             __m256 w_high = _mm256_loadu_ps(w_i + v * F_BLOCK + 8);
             for (int p = 0; p < P; p++) {
-                __m256 value = _mm256_broadcast_ss(x_i + p * x_step + v);
+                __m256 value = _mm256_broadcast_ss(x_p[p] + i * x_row + v);
                 low[p] = _mm256_fmadd_ps(value, w_low, low[p]);
                 high[p] = _mm256_fmadd_ps(value, w_high, high[p]);
             }
@@ -65,65 +163,57 @@ static inline __attribute__((always_inline)) AVX2 void tile(
     }
 }
 
-/* The width of the next tile when ``left`` outputs of a row remain: 6 while at least 10
- * remain, then the rest in two near-equal tiles (7 -> 4 + 3, 9 -> 5 + 4), so no tile is
- * narrower than it must be; a tile of 1-3 has too few independent sums to keep both FMA
- * units busy. */
-static int tile_width(int left)
+/* y = conv(x, w) as above; returns 0, or -1 if the stripe buffers cannot be allocated.
+ * Tiles run over a stripe's outputs in order, across row ends, so that a narrow image
+ * (7 pixels wide in the small ResNet's last stage) still fills tiles of 6. */
+AVX2 int direct_conv(const float *x, int n, int height, int width, int channels,
+                     int pad_h, int pad_w, const float *w_blocks, int kh, int kw, int filters,
+                     int sh, int sw, float *y, int out_height, int out_width)
 {
-    if (left >= 10)
-        return TILE_MAX;
-    if (left > TILE_MAX)
-        return (left + 1) / 2;
-    return left;
-}
-
-AVX2 void direct_conv(const float *x, int n, int height, int width, int channels,
-                      const float *w_blocks, int kh, int kw, int filters, int sh, int sw,
-                      float *y, int out_height, int out_width)
-{
-    const ptrdiff_t x_row = (ptrdiff_t)width * channels, x_step = (ptrdiff_t)sw * channels;
+    const Geometry g = {height, width, channels, pad_h, pad_w, kh, kw, sh, sw,
+                        out_height, out_width};
     const ptrdiff_t block_size = (ptrdiff_t)kh * kw * channels * F_BLOCK;
+    const int stripe = stripe_rows(&g, FORWARD_STRIPE_PIXELS);
+    float *buffer = stripe_buffer(&g, stripe);
+    ptrdiff_t *corner = malloc((size_t)stripe * out_width * sizeof(ptrdiff_t));
+    if (buffer == NULL || corner == NULL) {
+        free(buffer);
+        free(corner);
+        return -1;
+    }
     for (int image = 0; image < n; image++) {
-        for (int ho = 0; ho < out_height; ho++) {
-            const float *x_corner = x + ((ptrdiff_t)image * height + (ptrdiff_t)ho * sh) * x_row;
-            float *y_row = y + ((ptrdiff_t)image * out_height + ho) * out_width * filters;
+        const float *x_image = x + (ptrdiff_t)image * height * width * channels;
+        for (int ho0 = 0; ho0 < out_height; ho0 += stripe) {
+            const int rows = out_height - ho0 < stripe ? out_height - ho0 : stripe;
+            const int outputs = rows * out_width;
+            const Stripe in = stripe_input(&g, x_image, ho0, rows, buffer);
+            for (int q = 0; q < outputs; q++)
+                corner[q] = (ptrdiff_t)(q / out_width) * sh * in.row_stride
+                            + (ptrdiff_t)(q % out_width) * sw * channels;
+            float *y_stripe = y + ((ptrdiff_t)image * out_height + ho0) * out_width * filters;
             for (int f0 = 0; f0 < filters; f0 += F_BLOCK) {
-                for (int wo = 0; wo < out_width;) {
-                    const float *x_tile = x_corner + wo * x_step;
-                    float *y_tile = y_row + (ptrdiff_t)wo * filters + f0;
-                    const int P = tile_width(out_width - wo);
-#define TILE(width_) tile(x_tile, x_row, x_step, kh, kw * channels, \
-                          w_blocks + f0 / F_BLOCK * block_size, y_tile, filters, width_)
-                    switch (P) {
-                    case 6: TILE(6); break;
-                    case 5: TILE(5); break;
-                    case 4: TILE(4); break;
-                    case 3: TILE(3); break;
-                    case 2: TILE(2); break;
-                    default: TILE(1); break;
-                    }
+                for (int q = 0; q < outputs;) {
+                    const int P = tile_width(outputs - q);
+#define TILE(width_) tile(in.data, corner + q, in.row_stride, kh, kw * channels, \
+                          w_blocks + f0 / F_BLOCK * block_size, \
+                          y_stripe + (ptrdiff_t)q * filters + f0, filters, width_)
+                    BY_WIDTH(P)
 #undef TILE
-                    wo += P;
+                    q += P;
                 }
             }
         }
     }
+    free(buffer);
+    free(corner);
+    return 0;
 }
 
-/* The weight gradient of the same convolution, into w_blocks' layout:
- *
- *     dw_blocks[f / 16, i, j, c, f % 16] = sum_{n, ho, wo} x[n, ho sh + i, wo sw + j, c]
- *                                                          * dy[n, ho, wo, f]
- *
- * The same register tile turned around: P neighbouring values v = (j, c) of one window
- * row i x 16 filters, summed over output pixels; per pixel, two loads of dy's 16
- * values and P broadcasts of x's feed 2P fused multiply-adds. The pixels go by in
- * stripes of a few output rows (``STRIPE_PIXELS``), each swept once per tile while its
- * rows of x and dy stay in the L1 cache, and each tile's sums are added to dw_blocks at
- * the end of the stripe. */
-#define STRIPE_PIXELS 128
-
+/* Weight-gradient tile: the same registers turned around, P neighbouring values
+ * v = (j, c) of window row i x 16 filters, summed over the stripe's output pixels and
+ * added to dw. Per pixel, two loads of dy's 16 values and P broadcasts of x's feed 2P
+ * fused multiply-adds; the stripe's rows of x and dy stay in the L1 cache while every
+ * tile sweeps them. */
 static inline __attribute__((always_inline)) AVX2 void weight_tile(
     const float *x, ptrdiff_t x_row, ptrdiff_t x_step, const float *dy, int rows,
     int out_width, int filters, float *dw, const int P)
@@ -154,37 +244,38 @@ static inline __attribute__((always_inline)) AVX2 void weight_tile(
     }
 }
 
-AVX2 void direct_conv_weight_grad(const float *x, int n, int height, int width, int channels,
-                                  const float *dy, int out_height, int out_width, int filters,
-                                  int kh, int kw, int sh, int sw, float *dw_blocks)
+/* dw_blocks[f / 16, i, j, c, f % 16] = dw[f, c, i, j] as above; returns 0, or -1 if the
+ * stripe buffer cannot be allocated. */
+AVX2 int direct_conv_weight_grad(const float *x, int n, int height, int width, int channels,
+                                 int pad_h, int pad_w, const float *dy, int out_height,
+                                 int out_width, int filters, int kh, int kw, int sh, int sw,
+                                 float *dw_blocks)
 {
-    const ptrdiff_t x_row = (ptrdiff_t)sh * width * channels, x_step = (ptrdiff_t)sw * channels;
-    const int stripe = out_width >= STRIPE_PIXELS ? 1 : STRIPE_PIXELS / out_width;
+    const Geometry g = {height, width, channels, pad_h, pad_w, kh, kw, sh, sw,
+                        out_height, out_width};
     const int row_values = kw * channels;
-    for (ptrdiff_t k = 0; k < (ptrdiff_t)filters * kh * kw * channels; k++)
-        dw_blocks[k] = 0.0f;
+    const ptrdiff_t x_step = (ptrdiff_t)sw * channels;
+    const int stripe = stripe_rows(&g, WEIGHT_STRIPE_PIXELS);
+    float *buffer = stripe_buffer(&g, stripe);
+    if (buffer == NULL)
+        return -1;
+    memset(dw_blocks, 0, (size_t)filters * kh * row_values * sizeof(float));
     for (int image = 0; image < n; image++) {
-        for (int ho = 0; ho < out_height; ho += stripe) {
-            const int rows = out_height - ho < stripe ? out_height - ho : stripe;
-            const float *x_stripe = x + ((ptrdiff_t)image * height * width) * channels + ho * x_row;
-            const float *dy_stripe = dy + ((ptrdiff_t)image * out_height + ho) * out_width * filters;
+        const float *x_image = x + (ptrdiff_t)image * height * width * channels;
+        for (int ho0 = 0; ho0 < out_height; ho0 += stripe) {
+            const int rows = out_height - ho0 < stripe ? out_height - ho0 : stripe;
+            const Stripe in = stripe_input(&g, x_image, ho0, rows, buffer);
+            const float *dy_stripe = dy + ((ptrdiff_t)image * out_height + ho0) * out_width * filters;
             for (int f0 = 0; f0 < filters; f0 += F_BLOCK) {
                 for (int i = 0; i < kh; i++) {
                     for (int v = 0; v < row_values;) {
-                        const float *x_tile = x_stripe + (ptrdiff_t)i * width * channels + v;
+                        const float *x_tile = in.data + i * in.row_stride + v;
                         float *dw_tile = dw_blocks + (((ptrdiff_t)f0 / F_BLOCK * kh + i)
                                                       * row_values + v) * F_BLOCK;
                         const int P = tile_width(row_values - v);
-#define TILE(width_) weight_tile(x_tile, x_row, x_step, dy_stripe + f0, rows, out_width, \
-                                 filters, dw_tile, width_)
-                        switch (P) {
-                        case 6: TILE(6); break;
-                        case 5: TILE(5); break;
-                        case 4: TILE(4); break;
-                        case 3: TILE(3); break;
-                        case 2: TILE(2); break;
-                        default: TILE(1); break;
-                        }
+#define TILE(width_) weight_tile(x_tile, sh * in.row_stride, x_step, dy_stripe + f0, rows, \
+                                 out_width, filters, dw_tile, width_)
+                        BY_WIDTH(P)
 #undef TILE
                         v += P;
                     }
@@ -192,6 +283,8 @@ AVX2 void direct_conv_weight_grad(const float *x, int n, int height, int width, 
             }
         }
     }
+    free(buffer);
+    return 0;
 }
 
 #else

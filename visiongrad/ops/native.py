@@ -34,11 +34,9 @@ def _load():
         return None
     pointer, size = ctypes.c_void_p, ctypes.c_int
     forward, weight_grad = library.direct_conv, library.direct_conv_weight_grad
-    forward.argtypes = [pointer, size, size, size, size, pointer, size, size, size, size, size,
-                        pointer, size, size]
-    weight_grad.argtypes = [pointer, size, size, size, size, pointer, size, size, size, size,
-                            size, size, size, pointer]
-    forward.restype = weight_grad.restype = None
+    forward.argtypes = [pointer] + [size] * 6 + [pointer] + [size] * 5 + [pointer, size, size]
+    weight_grad.argtypes = [pointer] + [size] * 6 + [pointer] + [size] * 7 + [pointer]
+    forward.restype = weight_grad.restype = ctypes.c_int
     return forward, weight_grad
 
 
@@ -69,45 +67,56 @@ def weight_blocks(weight):
     return xp.ascontiguousarray(blocks.transpose(0, 3, 4, 2, 1))
 
 
-def direct_conv(x_rows, w_blocks, stride, out_rows):
-    """out_rows[n, ho, wo, f] = sum_{i, j, c} x_rows[n, ho sh + i, wo sw + j, c]
-    * w_blocks[f // 16, i, j, c, f % 16], into ``out_rows`` (N, Ho, Wo, F).
+def direct_conv(x_rows, w_blocks, stride, padding, out_rows):
+    """out_rows[n, ho, wo, f] = sum_{i, j, c} x_pad[n, ho sh + i, wo sw + j, c]
+    * w_blocks[f // 16, i, j, c, f % 16], into ``out_rows`` (N, Ho, Wo, F), where x_pad is
+    x_rows (N, H, W, C) zero-padded by ``padding`` (the kernel pads as it goes).
 
-    x_rows (N, H, W, C) holds any padding already; w_blocks comes from ``weight_blocks``;
-    all three arrays are C-contiguous float32 (checked: the kernel trusts its pointers)."""
+    w_blocks comes from ``weight_blocks``; all three arrays are C-contiguous float32
+    (checked: the kernel trusts its pointers)."""
     _check_arrays("direct_conv", x_rows=x_rows, w_blocks=w_blocks, out_rows=out_rows)
     n, h, w, c = x_rows.shape
     blocks, kh, kw, weight_channels, block = w_blocks.shape
-    f = blocks * block
-    expected = (n, (h - kh) // stride[0] + 1, (w - kw) // stride[1] + 1, f)
+    expected = (n, *output_hw((h, w), (kh, kw), stride, padding), blocks * block)
     if weight_channels != c or block != FILTER_BLOCK or out_rows.shape != expected:
         raise ValueError(f"direct_conv: x_rows {x_rows.shape} and w_blocks {w_blocks.shape} "
-                         f"at stride {stride} need out_rows of shape {expected} (blocks of "
-                         f"{FILTER_BLOCK} filters), got {out_rows.shape}")
-    DIRECT_CONV(x_rows.ctypes.data, n, h, w, c, w_blocks.ctypes.data, kh, kw, f,
-                stride[0], stride[1], out_rows.ctypes.data, out_rows.shape[1],
-                out_rows.shape[2])
+                         f"at stride {stride}, padding {padding} need out_rows of shape "
+                         f"{expected} (blocks of {FILTER_BLOCK} filters), got {out_rows.shape}")
+    _succeeded("direct_conv", DIRECT_CONV(
+        x_rows.ctypes.data, n, h, w, c, *padding, w_blocks.ctypes.data, kh, kw,
+        blocks * block, *stride, out_rows.ctypes.data, *expected[1:3]))
 
 
-def direct_conv_weight_grad(x_rows, dy_rows, kernel, stride):
-    """dw_blocks[f // 16, i, j, c, f % 16] = sum_{n, ho, wo} x_rows[n, ho sh + i, wo sw + j, c]
+def direct_conv_weight_grad(x_rows, dy_rows, kernel, stride, padding):
+    """dw_blocks[f // 16, i, j, c, f % 16] = sum_{n, ho, wo} x_pad[n, ho sh + i, wo sw + j, c]
     * dy_rows[n, ho, wo, f]: the weight gradient of ``direct_conv``, in its weights' layout.
 
-    x_rows (N, H, W, C) holds any padding already, dy_rows is (N, Ho, Wo, F); both
-    C-contiguous float32 (checked)."""
+    x_rows (N, H, W, C) is padded by ``padding`` as it goes, dy_rows is (N, Ho, Wo, F);
+    both C-contiguous float32 (checked)."""
     _check_arrays("direct_conv_weight_grad", x_rows=x_rows, dy_rows=dy_rows)
     n, h, w, c = x_rows.shape
-    kh, kw = kernel
-    out_hw = ((h - kh) // stride[0] + 1, (w - kw) // stride[1] + 1)
+    out_hw = output_hw((h, w), kernel, stride, padding)
     f = dy_rows.shape[3]
     if dy_rows.shape[:3] != (n, *out_hw) or f % FILTER_BLOCK:
         raise ValueError(f"direct_conv_weight_grad: x_rows {x_rows.shape} with kernel {kernel} "
-                         f"at stride {stride} needs dy_rows of shape ({n}, {out_hw[0]}, "
-                         f"{out_hw[1]}, F) (F a multiple of {FILTER_BLOCK}), got {dy_rows.shape}")
-    dw_blocks = xp.empty((f // FILTER_BLOCK, kh, kw, c, FILTER_BLOCK), dtype=xp.float32)
-    DIRECT_CONV_WEIGHT_GRAD(x_rows.ctypes.data, n, h, w, c, dy_rows.ctypes.data, *out_hw, f,
-                            kh, kw, stride[0], stride[1], dw_blocks.ctypes.data)
+                         f"at stride {stride}, padding {padding} needs dy_rows of shape "
+                         f"({n}, {out_hw[0]}, {out_hw[1]}, F) (F a multiple of "
+                         f"{FILTER_BLOCK}), got {dy_rows.shape}")
+    dw_blocks = xp.empty((f // FILTER_BLOCK, *kernel, c, FILTER_BLOCK), dtype=xp.float32)
+    _succeeded("direct_conv_weight_grad", DIRECT_CONV_WEIGHT_GRAD(
+        x_rows.ctypes.data, n, h, w, c, *padding, dy_rows.ctypes.data, *out_hw, f, *kernel,
+        *stride, dw_blocks.ctypes.data))
     return dw_blocks
+
+
+def output_hw(in_hw, kernel, stride, padding):
+    """(Ho, Wo) = floor((H + 2 p - k) / s) + 1 along each axis."""
+    return tuple((in_hw[a] + 2 * padding[a] - kernel[a]) // stride[a] + 1 for a in (0, 1))
+
+
+def _succeeded(op, status):
+    if status != 0:
+        raise MemoryError(f"{op}: the kernel could not allocate its stripe buffer")
 
 
 def weight_from_blocks(w_blocks):
