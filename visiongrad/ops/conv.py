@@ -16,7 +16,7 @@ what changes is that no step copies activations between the two orders: ReLU, ba
 norm and pooling keep the layout they are given, the next im2col reads channels-last
 memory with a plain copy, and the backward pass reads x_rows as a view of x.
 
-Where the compiled kernel of ``native.py`` is built and the CPU runs it (x86-64 with AVX2
+Where the compiled kernel of ``direct_conv.py`` is built and the CPU runs it (x86-64 with AVX2
 and FMA), float32 convolutions with a multiple of 16 output channels skip im2col: the
 forward pass and the weight gradient run ``direct_conv.c`` on the padded channels-last
 input block by block, each output tile summed in registers. Measured here (2 cores,
@@ -44,7 +44,7 @@ import threading
 from ..autograd import Function
 from ..backend import available_cores, split_over_cores, xp
 from .channels import add_per_channel, channel_rows, folded_sums, widen
-from .native import (
+from .direct_conv import (
     direct_conv,
     direct_conv_fits,
     direct_conv_weight_grad,

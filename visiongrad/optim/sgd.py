@@ -3,8 +3,36 @@
 
 from __future__ import annotations
 
+import ctypes
+
 from ..backend import xp
+from ..native import LIBRARY
 from .optimizer import Optimizer, check_range, with_weight_decay
+
+
+def _fused_step():
+    if LIBRARY is None:
+        return None
+    step = LIBRARY.sgd_momentum_step
+    pointer, value = ctypes.c_void_p, ctypes.c_float
+    step.argtypes = [pointer, pointer, pointer, ctypes.c_ssize_t, value, value, value, value,
+                     ctypes.c_int]
+    step.restype = None
+    return step
+
+
+FUSED_STEP = _fused_step()
+"""``optim/sgd_step.c``: the momentum update below in one pass over memory (None where the
+compiled kernels were not built); taken for float32 arrays in C order, the NumPy lines
+being the reference for everything else."""
+
+
+def fused_step_fits(x, g, buffer) -> bool:
+    """Whether ``FUSED_STEP`` is loaded and takes these arrays: float32, C-contiguous, one
+    shape."""
+    return FUSED_STEP is not None and all(
+        a.dtype == xp.float32 and a.flags.c_contiguous and a.shape == x.shape
+        for a in (x, g, buffer))
 
 
 class SGD(Optimizer):
@@ -20,7 +48,8 @@ class SGD(Optimizer):
         x <- x - lr * g
 
     With a constant learning rate this momentum is the course's (``Momentum``) with
-    v = -lr * b; the course's Nesterov form is ``Nesterov``.
+    v = -lr * b; the course's Nesterov form is ``Nesterov``. After the first step, float32
+    parameters take the same update in one pass in C (``FUSED_STEP``) where it was built.
 
     Parameters
     ----------
@@ -51,10 +80,14 @@ class SGD(Optimizer):
                              f"momentum={group['momentum']}, dampening={group['dampening']}")
 
     def update(self, x, g, state: dict, group: dict) -> None:
-        g = with_weight_decay(g, x, group["weight_decay"])
         momentum = group["momentum"]
+        buffer = state.get("momentum_buffer")
+        if momentum and buffer is not None and fused_step_fits(x, g, buffer):
+            FUSED_STEP(x.ctypes.data, buffer.ctypes.data, g.ctypes.data, x.size, group["lr"],
+                       momentum, group["dampening"], group["weight_decay"], group["nesterov"])
+            return
+        g = with_weight_decay(g, x, group["weight_decay"])
         if momentum:
-            buffer = state.get("momentum_buffer")
             if buffer is None:
                 buffer = state["momentum_buffer"] = g.copy()
             else:

@@ -1,46 +1,35 @@
 """The compiled direct convolution (``direct_conv.c``), where it was built and the CPU runs it.
 
-``pip install`` compiles the kernel as an optional extension; this module loads it with
-ctypes (it is a plain C library, not a Python module) and says whether it can be used.
-``DIRECT_CONV`` is None where the build failed, the CPU lacks AVX2 and FMA, or the user
-set ``VISIONGRAD_NATIVE=0``; every convolution then takes the NumPy path, im2col plus a
-matrix product, which is also the reference the kernel is tested against.
-
-The kernel runs with the GIL released (ctypes does that for every call), so the
-convolution's threads each run it on their own block of the batch.
+``DIRECT_CONV`` and ``DIRECT_CONV_WEIGHT_GRAD`` are the kernels from ``native.LIBRARY``, or
+None where the library was not built, the CPU lacks AVX2 and FMA, or the user set
+``VISIONGRAD_NATIVE=0``; every convolution then takes the NumPy path, im2col plus a
+matrix product, which is also the reference the kernels are tested against.
 """
 
 from __future__ import annotations
 
 import ctypes
-import importlib.util
-import os
 
 from ..backend import xp
+from ..native import LIBRARY
 
 FILTER_BLOCK = 16
 """The kernel computes output channels 16 at a time: it takes filter counts that are a
 multiple of this."""
 
 
-def _load():
-    if os.environ.get("VISIONGRAD_NATIVE", "1") == "0":
-        return None
-    spec = importlib.util.find_spec(f"{__package__}._direct_conv")
-    if spec is None or spec.origin is None:
-        return None
-    library = ctypes.CDLL(spec.origin)
-    if not library.direct_conv_supported():
-        return None
+def _kernels():
+    if LIBRARY is None or not LIBRARY.direct_conv_supported():
+        return None, None
     pointer, size = ctypes.c_void_p, ctypes.c_int
-    forward, weight_grad = library.direct_conv, library.direct_conv_weight_grad
+    forward, weight_grad = LIBRARY.direct_conv, LIBRARY.direct_conv_weight_grad
     forward.argtypes = [pointer] + [size] * 6 + [pointer] + [size] * 5 + [pointer, size, size]
     weight_grad.argtypes = [pointer] + [size] * 6 + [pointer] + [size] * 7 + [pointer]
     forward.restype = weight_grad.restype = ctypes.c_int
     return forward, weight_grad
 
 
-DIRECT_CONV, DIRECT_CONV_WEIGHT_GRAD = _load() or (None, None)
+DIRECT_CONV, DIRECT_CONV_WEIGHT_GRAD = _kernels()
 
 
 MIN_OUT_WIDTH = 4

@@ -1,4 +1,4 @@
-"""The compiled direct convolution (``ops/direct_conv.c`` through ``ops/native.py``) against
+"""The compiled direct convolution (``ops/direct_conv.c`` through ``ops/direct_conv.py``) against
 its references: the loop version, the NumPy im2col path it replaces, and PyTorch."""
 
 import os
@@ -12,7 +12,8 @@ from helpers import assert_matches_torch
 
 import visiongrad as vg
 from visiongrad import functional as F
-from visiongrad.ops import conv, conv_naive, native
+from visiongrad.ops import conv, conv_naive
+from visiongrad.ops import direct_conv as direct
 
 rng = np.random.default_rng(11)
 
@@ -33,15 +34,15 @@ def test_kernel_is_built_and_loaded_where_the_cpu_runs_it():
     """On a CPU that runs the kernel, ``pip install`` must have built it and ``native``
     loaded it, so the tests below run it rather than skip (unless the user turned it off)."""
     if os.environ.get("VISIONGRAD_NATIVE") == "0" or not cpu_runs_kernel():
-        assert native.DIRECT_CONV is None or cpu_runs_kernel()
+        assert direct.DIRECT_CONV is None or cpu_runs_kernel()
         return
-    assert native.DIRECT_CONV is not None, "the direct convolution kernel was not built/loaded"
-    assert native.DIRECT_CONV_WEIGHT_GRAD is not None
+    assert direct.DIRECT_CONV is not None, "the direct convolution kernel was not built/loaded"
+    assert direct.DIRECT_CONV_WEIGHT_GRAD is not None
 
 
 @pytest.fixture
 def kernel():
-    if native.DIRECT_CONV is None:
+    if direct.DIRECT_CONV is None:
         pytest.skip("the compiled kernel is not available here (see the test above)")
 
 
@@ -84,7 +85,7 @@ def test_direct_conv_matches_the_loop_version(kernel, shape, f, kernel_size, str
     w32, w64 = float32_pair((f, shape[1], *kernel_size))
     expected = conv_naive.conv2d_naive(x64, w64, None, stride, padding)
     out = np.empty(conv.channels_last(expected).shape, dtype=np.float32)
-    native.direct_conv(rows(x32), native.weight_blocks(w32), stride, padding, out)
+    direct.direct_conv(rows(x32), direct.weight_blocks(w32), stride, padding, out)
     assert_close(conv.as_nchw(out), expected, "forward")
 
 
@@ -96,9 +97,9 @@ def test_direct_weight_grad_matches_the_loop_version(kernel, shape, f, kernel_si
     out_shape = conv_naive.conv2d_naive(x64, w64, None, stride, padding).shape
     dy32, dy64 = float32_pair(out_shape)
     _, expected, _ = conv_naive.conv2d_naive_backward(dy64, x64, w64, stride, padding)
-    dw_blocks = native.direct_conv_weight_grad(rows(x32), rows(dy32), kernel_size, stride,
+    dw_blocks = direct.direct_conv_weight_grad(rows(x32), rows(dy32), kernel_size, stride,
                                                padding)
-    assert_close(native.weight_from_blocks(dw_blocks), expected, "weight gradient")
+    assert_close(direct.weight_from_blocks(dw_blocks), expected, "weight gradient")
 
 
 def test_every_tile_width_and_stripe_height(kernel):
@@ -110,20 +111,20 @@ def test_every_tile_width_and_stripe_height(kernel):
         x32, x64 = float32_pair((2, 5, height, width))
         y = conv_naive.conv2d_naive(x64, w64, None, (1, 1), (1, 1))
         out = np.empty((2, height, width, 16), dtype=np.float32)
-        native.direct_conv(rows(x32), native.weight_blocks(w32), (1, 1), (1, 1), out)
+        direct.direct_conv(rows(x32), direct.weight_blocks(w32), (1, 1), (1, 1), out)
         assert_close(conv.as_nchw(out), y, f"forward at width {width}")
         dy32, dy64 = float32_pair(y.shape)
         _, dw, _ = conv_naive.conv2d_naive_backward(dy64, x64, w64, (1, 1), (1, 1))
-        dw_blocks = native.direct_conv_weight_grad(rows(x32), rows(dy32), (3, 3), (1, 1), (1, 1))
-        assert_close(native.weight_from_blocks(dw_blocks), dw, f"weight gradient at width {width}")
+        dw_blocks = direct.direct_conv_weight_grad(rows(x32), rows(dy32), (3, 3), (1, 1), (1, 1))
+        assert_close(direct.weight_from_blocks(dw_blocks), dw, f"weight gradient at width {width}")
 
 
 def test_weight_blocks_round_trip():
     w = rng.standard_normal((48, 5, 3, 2)).astype(np.float32)
-    blocks = native.weight_blocks(w)
+    blocks = direct.weight_blocks(w)
     assert blocks.shape == (3, 3, 2, 5, 16) and blocks.flags.c_contiguous
     assert blocks[2, 1, 0, 4, 7] == w[2 * 16 + 7, 4, 1, 0]
-    np.testing.assert_array_equal(native.weight_from_blocks(blocks), w)
+    np.testing.assert_array_equal(direct.weight_from_blocks(blocks), w)
 
 
 def without_kernel(monkeypatch):
@@ -206,7 +207,7 @@ def test_float64_and_odd_channel_counts_take_the_numpy_path(kernel, monkeypatch)
     run_conv2d(rng.standard_normal((2, 10, 5, 5)).astype(as32),
                rng.standard_normal((10, 10, 3, 3)).astype(as32), np.zeros(10, as32), 1, 1,
                rng.standard_normal((2, 10, 5, 5)).astype(as32))
-    narrow = native.MIN_OUT_WIDTH - 1
+    narrow = direct.MIN_OUT_WIDTH - 1
     run_conv2d(rng.standard_normal((2, 16, 6, narrow)).astype(as32),
                rng.standard_normal((16, 16, 3, 3)).astype(as32), np.zeros(16, as32), 1, 1,
                rng.standard_normal((2, 16, 6, narrow)).astype(as32))
@@ -214,28 +215,28 @@ def test_float64_and_odd_channel_counts_take_the_numpy_path(kernel, monkeypatch)
 
 def test_direct_conv_rejects_what_it_cannot_read(kernel):
     x = np.zeros((1, 4, 4, 3), dtype=np.float32)
-    w_blocks = native.weight_blocks(np.zeros((16, 3, 3, 3), dtype=np.float32))
+    w_blocks = direct.weight_blocks(np.zeros((16, 3, 3, 3), dtype=np.float32))
     out = np.empty((1, 2, 2, 16), dtype=np.float32)
     no_pad = (0, 0)
     with pytest.raises(ValueError, match="x_rows must be C-contiguous float32.*float64"):
-        native.direct_conv(x.astype(np.float64), w_blocks, (1, 1), no_pad, out)
+        direct.direct_conv(x.astype(np.float64), w_blocks, (1, 1), no_pad, out)
     with pytest.raises(ValueError, match="x_rows must be C-contiguous"):
-        native.direct_conv(x[:, ::-1], w_blocks, (1, 1), no_pad, out)
+        direct.direct_conv(x[:, ::-1], w_blocks, (1, 1), no_pad, out)
     wrong_shape = r"need out_rows of shape \(1, 2, 2, 16\).*\(1, 3, 3, 16\)"
     with pytest.raises(ValueError, match=wrong_shape):
-        native.direct_conv(x, w_blocks, (1, 1), no_pad, np.empty((1, 3, 3, 16), np.float32))
+        direct.direct_conv(x, w_blocks, (1, 1), no_pad, np.empty((1, 3, 3, 16), np.float32))
     with pytest.raises(ValueError, match=r"x_rows \(1, 4, 4, 5\)"):
-        native.direct_conv(np.zeros((1, 4, 4, 5), np.float32), w_blocks, (1, 1), no_pad, out)
+        direct.direct_conv(np.zeros((1, 4, 4, 5), np.float32), w_blocks, (1, 1), no_pad, out)
     with pytest.raises(ValueError, match=r"dy_rows of shape \(1, 2, 2, F\).*\(1, 2, 2, 10\)"):
-        native.direct_conv_weight_grad(x, np.zeros((1, 2, 2, 10), dtype=np.float32), (3, 3),
+        direct.direct_conv_weight_grad(x, np.zeros((1, 2, 2, 10), dtype=np.float32), (3, 3),
                                        (1, 1), no_pad)
     with pytest.raises(ValueError, match="dy_rows must be C-contiguous float32"):
-        native.direct_conv_weight_grad(x, np.zeros((1, 2, 2, 16)), (3, 3), (1, 1), no_pad)
+        direct.direct_conv_weight_grad(x, np.zeros((1, 2, 2, 16)), (3, 3), (1, 1), no_pad)
 
 
 def test_visiongrad_native_0_turns_the_kernel_off():
-    code = ("from visiongrad.ops import native, conv; import numpy as np\n"
-            "assert native.DIRECT_CONV is None\n"
+    code = ("from visiongrad.ops import direct_conv, conv; import numpy as np\n"
+            "assert direct_conv.DIRECT_CONV is None\n"
             "x = np.ones((1, 16, 4, 4), np.float32)\n"
             "w = np.ones((16, 16, 3, 3), np.float32)\n"
             "print(conv.conv_output(x, w, None, (1, 1), (1, 1))[0, 0, 1, 1])")

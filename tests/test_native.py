@@ -1,0 +1,28 @@
+"""The compiled kernels are built by ``pip install`` and loaded, so that the tests of their
+fast paths run here rather than skip."""
+
+import os
+import subprocess
+import sys
+
+from visiongrad import native
+
+
+def test_the_compiled_kernels_are_built_and_loaded():
+    if os.environ.get("VISIONGRAD_NATIVE") == "0":
+        assert native.LIBRARY is None
+        return
+    assert native.LIBRARY is not None, (
+        "visiongrad/_native was not built (no C compiler when pip installed it?); reinstall "
+        "with a compiler, or set VISIONGRAD_NATIVE=0 to run on the NumPy paths alone")
+
+
+def test_visiongrad_native_0_leaves_every_op_on_numpy():
+    code = ("from visiongrad import native; from visiongrad.optim import sgd; "
+            "from visiongrad.ops import direct_conv; "
+            "assert native.LIBRARY is None and sgd.FUSED_STEP is None "
+            "and direct_conv.DIRECT_CONV is None")
+    env = dict(os.environ, VISIONGRAD_NATIVE="0")
+    result = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True,
+                            text=True, timeout=120)
+    assert result.returncode == 0, result.stderr

@@ -1,0 +1,32 @@
+"""The compiled kernels, where ``pip install`` built them: a plain C library loaded with ctypes.
+
+Two small C files are visiongrad's only compiled code, each an optional fast path behind
+an op whose NumPy version stays the reference it is tested against:
+
+- ``ops/direct_conv.c``: the convolution's forward pass and weight gradient (used through
+  ``ops/direct_conv.py`` on x86-64 CPUs with AVX2 and FMA);
+- ``optim/sgd_step.c``: SGD's momentum update in one pass over memory (``optim/sgd.py``).
+
+They are built as one optional extension (``setup.py``): where no C compiler is found the
+install goes on without it. ``LIBRARY`` is None then, or when the user sets
+``VISIONGRAD_NATIVE=0``, and every op takes its NumPy path. ctypes releases the GIL for
+each call, so the convolution's threads run the kernel on their blocks at once.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import importlib.util
+import os
+
+
+def _load():
+    if os.environ.get("VISIONGRAD_NATIVE", "1") == "0":
+        return None
+    spec = importlib.util.find_spec(f"{__package__}._native")
+    if spec is None or spec.origin is None:
+        return None
+    return ctypes.CDLL(spec.origin)
+
+
+LIBRARY = _load()
