@@ -18,11 +18,17 @@ def test_the_compiled_kernels_are_built_and_loaded():
 
 
 def test_visiongrad_native_0_leaves_every_op_on_numpy():
-    code = ("from visiongrad import native; from visiongrad.optim import sgd; "
-            "from visiongrad.ops import direct_conv; "
-            "assert native.LIBRARY is None and sgd.FUSED_STEP is None "
-            "and direct_conv.DIRECT_CONV is None")
+    """With the kernels off, a float32 convolution that would take them still runs (on
+    im2col) and gives the right sum."""
+    code = ("from visiongrad import native; from visiongrad.optim import sgd\n"
+            "from visiongrad.ops import conv, direct_conv; import numpy as np\n"
+            "assert native.LIBRARY is None and sgd.FUSED_STEP is None\n"
+            "assert direct_conv.DIRECT_CONV is None\n"
+            "x = np.ones((1, 16, 4, 4), np.float32)\n"
+            "w = np.ones((16, 16, 3, 3), np.float32)\n"
+            "print(conv.conv_output(x, w, None, (1, 1), (1, 1))[0, 0, 1, 1])")
     env = dict(os.environ, VISIONGRAD_NATIVE="0")
     result = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True,
                             text=True, timeout=120)
     assert result.returncode == 0, result.stderr
+    assert float(result.stdout) == 144.0
