@@ -126,7 +126,7 @@ def test_weight_blocks_round_trip():
 
 
 def without_kernel(monkeypatch):
-    monkeypatch.setattr(conv, "direct_conv_fits", lambda x, filters, out_width: False)
+    monkeypatch.setattr(conv, "direct_conv_fits", lambda x, filters, out_hw: False)
 
 
 # ResNet- and VGG-like layers in float32, through conv2d and its backward pass
@@ -195,8 +195,8 @@ def refuse(*args):
 
 def test_float64_and_odd_channel_counts_take_the_numpy_path(kernel, monkeypatch):
     """The kernel is float32 only and computes 16 channels at a time: float64 (gradient
-    checks), a layer of 10 channels in and out, and outputs narrower than MIN_OUT_WIDTH
-    never reach it."""
+    checks), a layer of 10 channels in and out, and fewer than MIN_OUTPUTS outputs per
+    image (4 x 2 here) never reach it."""
     monkeypatch.setattr(conv, "direct_conv", refuse)
     monkeypatch.setattr(conv, "direct_conv_weight_grad", refuse)
     run_conv2d(rng.standard_normal((2, 16, 5, 5)), rng.standard_normal((16, 16, 3, 3)),
@@ -205,10 +205,9 @@ def test_float64_and_odd_channel_counts_take_the_numpy_path(kernel, monkeypatch)
     run_conv2d(rng.standard_normal((2, 10, 5, 5)).astype(as32),
                rng.standard_normal((10, 10, 3, 3)).astype(as32), np.zeros(10, as32), 1, 1,
                rng.standard_normal((2, 10, 5, 5)).astype(as32))
-    narrow = direct.MIN_OUT_WIDTH - 1
-    run_conv2d(rng.standard_normal((2, 16, 6, narrow)).astype(as32),
+    run_conv2d(rng.standard_normal((2, 16, 4, 2)).astype(as32),
                rng.standard_normal((16, 16, 3, 3)).astype(as32), np.zeros(16, as32), 1, 1,
-               rng.standard_normal((2, 16, 6, narrow)).astype(as32))
+               rng.standard_normal((2, 16, 4, 2)).astype(as32))
 
 
 def test_direct_conv_rejects_what_it_cannot_read(kernel):

@@ -288,7 +288,7 @@ def conv_output(x, weight, bias, stride, padding):
     out_hw = tuple(output_size(x.shape[2 + a], kernel[a], stride[a], padding[a])
                    for a in (0, 1))
     rows = xp.empty((n, *out_hw, f), dtype=x.dtype)
-    if direct_conv_fits(x, f, out_hw[1]):
+    if direct_conv_fits(x, f, out_hw):
         w_blocks = weight_blocks(weight)
 
         def block(part):
@@ -358,7 +358,7 @@ def conv_weight_grad(x, grad_out, kernel, stride, padding):
     f = grad_out.shape[1]
     dy_rows = channels_last(grad_out)
     chunks = batch_chunks(n, window_bytes(grad_out.shape[2:], kernel, c, x.dtype))
-    if direct_conv_fits(x, f, grad_out.shape[3]):
+    if direct_conv_fits(x, f, grad_out.shape[2:]):
         dy_rows = xp.ascontiguousarray(dy_rows)
 
         def direct_block(part):
@@ -458,7 +458,7 @@ class Conv2d(Function):
         needs = self.needs_input_grad
         dx = dw = None
         # One im2col of dy serves both gradients, unless the kernel computes dx directly.
-        direct_dx = direct_conv_fits(grad_out, self.x.shape[1], self.x.shape[3])
+        direct_dx = direct_conv_fits(grad_out, self.x.shape[1], self.x.shape[2:])
         if (needs[0] and needs[1] and not direct_dx
                 and is_full_correlation(self.weight.shape[2:], self.stride, self.padding)):
             dx, dw = conv_grads_from_dy_windows(self.x, self.weight, grad_out, self.padding)

@@ -32,20 +32,21 @@ def _kernels():
 DIRECT_CONV, DIRECT_CONV_WEIGHT_GRAD = _kernels()
 
 
-MIN_OUT_WIDTH = 4
-"""The kernel's tiles are runs of up to 6 output pixels along a row; an output narrower
-than 4 pixels leaves each tile fewer than 8 independent sums, too few to keep both FMA
-units busy (4 cycles of latency each), and im2col is faster. Measured here at batch 128,
-64-256 channels, forward time over im2col's: 1.37 (1 pixel wide), 1.28 (2), 1.06 (3),
-0.84-0.92 (4)."""
+MIN_OUTPUTS = 9
+"""The kernels go through each image in stripes of output rows and never across two
+images, so an image with few outputs leaves each stripe too little work to pay for
+loading and storing its sums. Measured here at batch 128, 32-256 channels, time over
+im2col's, forward / weight gradient: 1.06-1.49 / 1.07-1.09 at 1x1 outputs per image,
+0.77-0.88 / 0.91-1.14 at 2x2, 0.82 / 0.91 at 3x3, 0.79-0.88 / 0.84-0.92 at 4x4. At least
+this many outputs per image (3x3) take the kernel."""
 
 
-def direct_conv_fits(x, filters: int, out_width: int) -> bool:
+def direct_conv_fits(x, filters: int, out_hw) -> bool:
     """Whether the compiled kernels are loaded and take a convolution of ``x`` with this
-    many output channels and output width: float32, a multiple of ``FILTER_BLOCK``
-    filters, and at least ``MIN_OUT_WIDTH`` outputs per row."""
+    many output channels and output size (Ho, Wo): float32, a multiple of
+    ``FILTER_BLOCK`` filters, and at least ``MIN_OUTPUTS`` outputs per image."""
     return (DIRECT_CONV is not None and x.dtype == xp.float32 and filters % FILTER_BLOCK == 0
-            and out_width >= MIN_OUT_WIDTH)
+            and out_hw[0] * out_hw[1] >= MIN_OUTPUTS)
 
 
 def weight_blocks(weight):
