@@ -16,14 +16,16 @@ what changes is that no step copies activations between the two orders: ReLU, ba
 norm and pooling keep the layout they are given, the next im2col reads channels-last
 memory with a plain copy, and the backward pass reads x_rows as a view of x.
 
-Where the compiled kernel of ``direct_conv.py`` is built and the CPU runs it (x86-64 with AVX2
-and FMA), float32 convolutions with a multiple of 16 output channels skip im2col: the
-forward pass and the weight gradient run ``direct_conv.c`` on the padded channels-last
-input block by block, each output tile summed in registers. Measured here (2 cores,
-batch 256): the small ResNet's 16-channel 3x3 layer 15.6 -> 8.5 ms forward, and its
-training step 1.47x -> 1.2-1.4x PyTorch's. Everything else (float64, where gradients are
-checked; other filter counts; a machine without the kernel or with ``VISIONGRAD_NATIVE=0``)
-takes the NumPy path below, which is also what the kernel is tested against.
+Where the compiled kernel of ``direct_conv.py`` is built and the CPU runs it (x86-64
+with AVX2 and FMA), float32 convolutions with a multiple of 16 output channels skip
+im2col: the forward pass, the weight gradient and the stride-1 input gradient run
+``direct_conv.c`` on the channels-last input block by block, each tile of outputs summed
+in registers. Measured here (2 cores): the small ResNet's 16-channel 3x3 layer at batch
+256 in about half the time (13.8 -> 7.3 ms forward, one A/B), its training step 1.47-1.50x
+-> 1.13-1.21x PyTorch's and its inference 1.46-1.60x -> 1.00-1.17x. Everything else
+(float64, where gradients are checked; other filter counts; tiny outputs; a machine
+without the kernel or with ``VISIONGRAD_NATIVE=0``) takes the NumPy path below, which is
+also what the kernel is tested against.
 
 Large temporaries (the padded input, ``cols``) live in a per-thread workspace that is
 reused from call to call. Arrays an op returns or saves are never workspace memory. The
