@@ -206,8 +206,8 @@ def map_rows(fn, out, *operands):
     that broadcasts against every part (a scalar, a per-channel vector), passed whole.
     Returns ``out``.
     """
-    if out.ndim == 0 or out.size == 0:
-        fn(*operands, out=out)
+    if out.ndim == 0 or out.nbytes <= min(CACHE_BLOCK_BYTES, PARALLEL_MIN_BYTES):
+        fn(*operands, out=out)  # one block on this thread: no parts to cut
         return out
     step = max(1, CACHE_BLOCK_BYTES * out.shape[0] // out.nbytes)
 
