@@ -229,3 +229,18 @@ def test_direct_conv_rejects_what_it_cannot_read(kernel):
                                        (1, 1), no_pad)
     with pytest.raises(ValueError, match="dy_rows must be C-contiguous float32"):
         direct.direct_conv_weight_grad(x, np.zeros((1, 2, 2, 16)), (3, 3), (1, 1), no_pad)
+
+
+@pytest.mark.parametrize("stride, padding", [(1, 1), (2, 1), (1, 0)])
+def test_conv_transpose2d_through_the_kernel_matches_torch(kernel, stride, padding):
+    """A transposed convolution's forward pass is conv2d's input gradient and its weight
+    gradient is conv2d's with the roles of x and dy swapped: both reach the kernel with 16
+    channels on each side."""
+    import torch
+
+    inputs = [rng.standard_normal((2, 16, 6, 5)), rng.standard_normal((16, 32, 3, 3)),
+              rng.standard_normal(32)]
+    assert_matches_torch(
+        lambda x, w, b: F.conv_transpose2d(x, w, b, stride, padding),
+        lambda x, w, b: torch.nn.functional.conv_transpose2d(x, w, b, stride, padding),
+        inputs, dtype=np.float32)
