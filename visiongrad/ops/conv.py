@@ -273,9 +273,6 @@ def batch_chunks(n: int, bytes_per_example: int):
     return [slice(start, stop) for start, stop in zip(bounds, bounds[1:], strict=False)]
 
 
-WEIGHT_GRAD_BLOCK_BYTES = 1024 << 10
-
-
 def window_bytes(out_hw, kernel, channels, dtype) -> int:
     """Bytes of one example's im2col rows: Ho * Wo rows of kh * kw * C values."""
     return out_hw[0] * out_hw[1] * kernel[0] * kernel[1] * channels * xp.dtype(dtype).itemsize
