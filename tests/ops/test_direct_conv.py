@@ -244,3 +244,22 @@ def test_conv_transpose2d_through_the_kernel_matches_torch(kernel, stride, paddi
         lambda x, w, b: F.conv_transpose2d(x, w, b, stride, padding),
         lambda x, w, b: torch.nn.functional.conv_transpose2d(x, w, b, stride, padding),
         inputs, dtype=np.float32)
+
+
+def test_a_weight_gradient_larger_than_l2_takes_im2col(kernel, monkeypatch):
+    """Above WEIGHT_GRAD_MAX_BYTES (here 64 x 128 x 3 x 3 floats, 295 KB) the weight
+    gradient takes im2col, while the forward pass and dx still take the kernel; all three
+    as without the kernel."""
+    monkeypatch.setattr(conv, "direct_conv_weight_grad", refuse)
+    x = rng.standard_normal((2, 128, 4, 4)).astype(np.float32)
+    w = rng.standard_normal((64, 128, 3, 3)).astype(np.float32)
+    assert w.nbytes > direct.WEIGHT_GRAD_MAX_BYTES
+    b = np.zeros(64, np.float32)
+    dy = rng.standard_normal((2, 64, 4, 4)).astype(np.float32)
+    calls = []
+    monkeypatch.setattr(conv, "direct_conv", lambda *a: calls.append(1) or direct.direct_conv(*a))
+    with_kernel = run_conv2d(x, w, b, 1, 1, dy)
+    assert len(calls) >= 2, "the forward pass and dx should take the kernel"
+    without_kernel(monkeypatch)
+    for ours, theirs in zip(with_kernel, run_conv2d(x, w, b, 1, 1, dy), strict=True):
+        assert_close(ours, theirs, "large weight gradient")

@@ -50,6 +50,7 @@ from .direct_conv import (
     direct_conv,
     direct_conv_fits,
     direct_conv_weight_grad,
+    direct_weight_grad_fits,
     weight_blocks,
     weight_from_blocks,
 )
@@ -350,14 +351,14 @@ def conv_input_grad(grad_out, weight, x_shape, stride, padding):
 def conv_weight_grad(x, grad_out, kernel, stride, padding):
     """dW of y = conv(x, W), returned as (F, C, kh, kw):
     dW[f, c, i, j] = sum_{n, ho, wo} x_pad[n, c, ho sh + i, wo sw + j] dy[n, f, ho, wo],
-    summed block by block by the compiled kernel where it fits (``direct_conv_fits``), else
-    as dW_rows^T = cols^T @ dy_rows.
+    summed block by block by the compiled kernel where it fits
+    (``direct_weight_grad_fits``), else as dW_rows^T = cols^T @ dy_rows.
     """
     n, c = x.shape[:2]
     f = grad_out.shape[1]
     dy_rows = channels_last(grad_out)
     chunks = batch_chunks(n, window_bytes(grad_out.shape[2:], kernel, c, x.dtype))
-    if direct_conv_fits(x, f, grad_out.shape[2:]):
+    if direct_weight_grad_fits(x, (f, c, *kernel), grad_out.shape[2:]):
         dy_rows = xp.ascontiguousarray(dy_rows)
 
         def direct_block(part):
