@@ -26,7 +26,10 @@ def _load():
     spec = importlib.util.find_spec(f"{__package__}._native")
     if spec is None or spec.origin is None:
         return None
-    return ctypes.CDLL(spec.origin)
+    try:
+        return ctypes.CDLL(spec.origin)
+    except OSError:  # built for another machine or damaged: run on NumPy as without it
+        return None
 
 
 LIBRARY = _load()
