@@ -32,3 +32,12 @@ def test_visiongrad_native_0_leaves_every_op_on_numpy():
                             text=True, timeout=120)
     assert result.returncode == 0, result.stderr
     assert float(result.stdout) == 144.0
+
+
+def test_a_library_that_cannot_be_loaded_leaves_numpy(tmp_path, monkeypatch):
+    damaged = tmp_path / "_native.so"
+    damaged.write_bytes(b"not a shared library")
+    spec = type("Spec", (), {"origin": str(damaged)})()
+    monkeypatch.setattr(native.importlib.util, "find_spec", lambda name: spec)
+    monkeypatch.delenv("VISIONGRAD_NATIVE", raising=False)
+    assert native._load() is None
