@@ -91,6 +91,71 @@ def test_relu_forward_on_every_layout(name, parallel, monkeypatch):
         assert sorted(y.strides) == sorted(np.empty_like(x).strides)
 
 
+def relu_backward_cases():
+    """(y, grad) pairs: grad laid out like y (the kernel's case) in C order, channels-last
+    and Fortran order, and cases it leaves to NumPy: grad in another layout, float64."""
+    rng = np.random.default_rng(8)
+    x = rng.standard_normal((3, 4, 5, 6)).astype(np.float32)
+    grad = rng.standard_normal(x.shape).astype(np.float32)
+    def channels_last(a):
+        return a.transpose(0, 2, 3, 1).copy().transpose(0, 3, 1, 2)
+    return {"C": (x, grad), "channels-last": (channels_last(x), channels_last(grad)),
+            "F": (np.asfortranarray(x), np.asfortranarray(grad)),
+            "grad in another layout": (channels_last(x), grad),
+            "grad strided": (x[:, :2], grad[:, ::2]),
+            "float64": (x.astype(np.float64), grad.astype(np.float64)),
+            "zeros and kinks": (np.array([[0.0, -0.0, 1e-30, -1.0]], np.float32),
+                                np.array([[1.0, 2.0, 3.0, 4.0]], np.float32))}
+
+
+@pytest.mark.parametrize("name", list(relu_backward_cases()))
+@pytest.mark.parametrize("parallel", [False, True])
+@pytest.mark.parametrize("compiled", [True, False])
+def test_relu_backward_on_every_layout(name, parallel, compiled, monkeypatch):
+    """dx = grad * [y > 0] whichever path runs: the compiled kernel on flat blocks (which
+    must run for float32 grads laid out like y), or NumPy's; ``parallel`` cuts the pass
+    into 2 parts of 7-value blocks."""
+    from visiongrad import backend
+    from visiongrad.ops import activation
+
+    if parallel:
+        monkeypatch.setattr(backend, "PARALLEL_MIN_BYTES", 0)
+        monkeypatch.setattr(backend, "available_cores", lambda: 2)
+        monkeypatch.setattr(backend, "CACHE_BLOCK_BYTES", 28)
+    calls = []
+    if compiled and activation.RELU_BACKWARD is None:
+        pytest.skip("the compiled kernels are not built here (tests/test_native.py says why)")
+    if compiled:
+        kernel = activation.RELU_BACKWARD
+        monkeypatch.setattr(activation, "RELU_BACKWARD",
+                            lambda *args: calls.append(args[-1]) or kernel(*args))
+    else:
+        monkeypatch.setattr(activation, "RELU_BACKWARD", None)
+    x, grad = relu_backward_cases()[name]
+    y = activation.relu(x)
+    dx = activation.relu_backward(grad, y)
+    np.testing.assert_array_equal(dx, grad * (y > 0))
+    assert dx.shape == y.shape and dx.dtype == grad.dtype
+    kernel_case = grad.dtype == np.float32 and grad.strides == y.strides
+    if compiled:
+        assert (sum(calls) == y.size) == kernel_case, (calls, kernel_case)
+
+
+def test_relu_backward_kernel_zeroes_a_nan_gradient_where_the_unit_is_off():
+    """As in PyTorch: the unit passed nothing forward, so nothing flows back, not even NaN."""
+    from visiongrad.ops import activation
+
+    if activation.RELU_BACKWARD is None:
+        pytest.skip("the compiled kernels are not built here (tests/test_native.py says why)")
+    torch = torch_or_skip()
+    y = activation.relu(np.array([-1.0, 0.0, 2.0, 3.0], np.float32))
+    grad = np.array([np.nan, np.inf, 1.0, np.nan], np.float32)
+    expected = torch.ops.aten.threshold_backward(torch.from_numpy(grad),
+                                                 torch.from_numpy(y), 0).numpy()
+    np.testing.assert_array_equal(activation.relu_backward(grad, y), expected)
+    np.testing.assert_array_equal(expected, [0.0, 0.0, 1.0, np.nan])
+
+
 def maxout_by_hand(x, pieces):
     """y[n, c, ...] = max_j x[n, c * pieces + j, ...], one unit at a time."""
     out = np.empty((x.shape[0], x.shape[1] // pieces) + x.shape[2:])

@@ -7,8 +7,11 @@ normalise along ``dim``; maxout shrinks axis 1 by its number of pieces.
 
 from __future__ import annotations
 
+import ctypes
+
 from ..autograd import Function
 from ..backend import map_rows, xp
+from ..native import LIBRARY
 
 
 def sigmoid(x):
@@ -58,7 +61,7 @@ class ReLU(Function):
         return self.y
 
     def backward(self, grad_out):
-        return map_rows(pass_where_positive, xp.empty_like(grad_out), grad_out, self.y)
+        return relu_backward(grad_out, self.y)
 
 
 def relu(x):
@@ -82,6 +85,39 @@ def relu(x):
     return out
 
 
+def _relu_backward_kernel():
+    if LIBRARY is None:
+        return None
+    kernel = LIBRARY.relu_backward
+    kernel.argtypes = [ctypes.c_void_p] * 3 + [ctypes.c_ssize_t]
+    kernel.restype = None
+    return kernel
+
+
+RELU_BACKWARD = _relu_backward_kernel()
+"""``ops/activation.c``: ReLU's backward pass over flat float32 blocks (None where the
+compiled kernels were not built); ``pass_where_positive`` is the reference."""
+
+
+def relu_backward(grad, y):
+    """dx = grad where y > 0, else 0, for ReLU's output ``y`` (dense: ``relu`` made it).
+
+    A float32 ``grad`` laid out in memory like ``y`` goes through ``RELU_BACKWARD`` in one
+    pass over their flat memory; anything else through NumPy, whose two passes (the
+    comparison, then a multiply that converts the mask as it goes) are the reference.
+    """
+    if RELU_BACKWARD is None or grad.dtype != xp.float32 or y.dtype != xp.float32 \
+            or grad.strides != y.strides or grad.shape != y.shape:
+        return map_rows(pass_where_positive, xp.empty_like(grad), grad, y)
+    out = xp.empty_like(y)
+
+    def block(grad, y, out):
+        RELU_BACKWARD(grad.ctypes.data, y.ctypes.data, out.ctypes.data, out.size)
+
+    map_rows(block, *(xp.ravel(a, order="K") for a in (out, grad, y)))
+    return out
+
+
 def cached_zeros(size: int, dtype):
     """A read-only array of ``size`` zeros, a view of one cached block per dtype (grown
     when a larger one is asked for)."""
@@ -96,7 +132,8 @@ _ZERO_BLOCKS = {}
 
 
 def pass_where_positive(grad, y, out):
-    """out = grad * [y > 0], ReLU's backward on one ``map_rows`` block."""
+    """out = grad * [y > 0], ReLU's backward on one ``map_rows`` block (NaN or infinite
+    values of grad where y <= 0 stay NaN; ``RELU_BACKWARD`` gives 0 there, as PyTorch)."""
     return xp.multiply(grad, y > 0, out=out)
 
 
