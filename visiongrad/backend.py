@@ -21,16 +21,20 @@ import sys
 import threading
 from concurrent.futures import ThreadPoolExecutor
 
-BLAS_SPIN_CYCLES_LOG2 = "16"
+BLAS_SPIN_CYCLES_LOG2 = "20"
 """OpenBLAS's idle worker threads spin for 2^28 cycles (about 0.1 s) after each product
 before they sleep. Between products a training step runs NumPy's single-threaded loops
-(im2col copies, elementwise ops) on the main thread, and whenever the scheduler puts a
-spinning worker on the main thread's core those loops run at half speed: measured here,
-the small ResNet's step flipped between 255 and 580 ms from one second to the next. With
-2^16 cycles (about 25 us, still longer than the gap between the products of one
-convolution) it stays at 255-270 ms. Set as ``OPENBLAS_THREAD_TIMEOUT`` unless the user
-set it; it takes effect only if visiongrad is imported before NumPy loads OpenBLAS
-(``BLAS_SPIN_LIMITED`` says whether it did)."""
+and visiongrad's own two-thread kernels, and a worker still spinning takes a core from
+them: measured here, a 16-channel convolution run straight after a product took 6.0 ms
+instead of 3.0, and the small ResNet's step flipped between 255 and 580 ms from one second
+to the next. Too short a spin costs the other way: a worker that went to sleep must be
+woken for the next product, about 40 us on this VM, and the MLP's step has a dozen
+products with 30-300 us of NumPy between them. Measured here, spin 2^16 / 2^20 / 2^22
+cycles (25 us / 0.4 ms / 1.6 ms at 2.6 GHz): the convolution after a product 3.4-3.6 /
+3.3-3.5 / 4.5-4.7 ms; the MLP's 128 x 512 x 10 product 0.07 / 0.03 ms, its step 3.92-4.01 /
+3.66-3.83 ms. Set as ``OPENBLAS_THREAD_TIMEOUT`` unless the user set it; it takes effect
+only if visiongrad is imported before NumPy loads OpenBLAS (``BLAS_SPIN_LIMITED`` says
+whether it did)."""
 
 
 def _limit_blas_spin() -> bool:
