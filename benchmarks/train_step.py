@@ -7,12 +7,16 @@ process with 2 threads each, taking turns of a few steps (``BLOCK``): a training
 (forward, cross-entropy, backward, SGD-momentum update) on batch 128 and inference on
 batch 256. The table shows medians (with min/max) over the timed steps and the ratio
 visiongrad / PyTorch; only ratios taken in one process mean anything on a shared machine.
+The default of 100 timed steps (20 turns each) is for that machine: on the 2-core VM these
+figures come from, one turn's MLP step ranged 3.0-6.7 ms for either framework as the load
+around it came and went, so that the ratio over 30 steps (6 turns) ranged 0.84-1.25 from
+one run to the next, and over 200 steps 0.91-0.92.
 
 Peak memory is measured separately: each framework runs a few training steps in a fresh
 child process, and the growth of its peak resident set (Linux VmHWM, reset just before the
 steps) over its resident set after building the model is reported.
 
-    python -m benchmarks.train_step [--steps 20] [--warmup 3] [--models mlp,convnet,vgg,resnet]
+    python -m benchmarks.train_step [--steps 100] [--warmup 3] [--models mlp,convnet,vgg,resnet]
 """
 
 from __future__ import annotations
@@ -225,7 +229,7 @@ def _set_threads():
 
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--steps", type=int, default=20)
+    parser.add_argument("--steps", type=int, default=100)
     parser.add_argument("--warmup", type=int, default=3)
     parser.add_argument("--models", default="mlp,convnet,vgg,resnet")
     parser.add_argument("--no-memory", action="store_true", help="skip the peak-memory runs")

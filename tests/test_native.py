@@ -21,9 +21,11 @@ def test_visiongrad_native_0_leaves_every_op_on_numpy():
     """With the kernels off, a float32 convolution that would take them still runs (on
     im2col) and gives the right sum."""
     code = ("from visiongrad import native; from visiongrad.optim import sgd\n"
-            "from visiongrad.ops import conv, direct_conv; import numpy as np\n"
+            "from visiongrad.ops import activation, conv, direct_conv, loss\n"
+            "import numpy as np\n"
             "assert native.LIBRARY is None and sgd.FUSED_STEP is None\n"
-            "assert direct_conv.DIRECT_CONV is None\n"
+            "assert direct_conv.DIRECT_CONV is None and activation.RELU_BACKWARD is None\n"
+            "assert loss.CROSS_ENTROPY_FORWARD is None\n"
             "x = np.ones((1, 16, 4, 4), np.float32)\n"
             "w = np.ones((16, 16, 3, 3), np.float32)\n"
             "print(conv.conv_output(x, w, None, (1, 1), (1, 1))[0, 0, 1, 1])")

@@ -1,11 +1,12 @@
 """The compiled kernels, where ``pip install`` built them: a plain C library loaded with ctypes.
 
-Three small C files are visiongrad's only compiled code, each an optional fast path behind
+Four small C files are visiongrad's only compiled code, each an optional fast path behind
 an op whose NumPy version stays the reference it is tested against:
 
 - ``ops/direct_conv.c``: the convolution's forward pass and weight gradient (used through
   ``ops/direct_conv.py`` on x86-64 CPUs with AVX2 and FMA);
-- ``ops/activation.c``: ReLU's forward and backward passes (``ops/activation.py``);
+- ``ops/activation.c``: ReLU's backward pass (``ops/activation.py``);
+- ``ops/loss.c``: softmax cross-entropy's forward and backward passes (``ops/loss.py``);
 - ``optim/sgd_step.c``: SGD's momentum update in one pass over memory (``optim/sgd.py``).
 
 They are built as one optional extension (``setup.py``): where no C compiler is found the

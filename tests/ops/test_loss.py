@@ -44,6 +44,84 @@ def test_cross_entropy_on_logits_of_1e4_is_finite_and_correct():
                              [logits.data, np.array([1, 2])], dtype=dtype)
 
 
+def cross_entropy_both_ways(logits, labels, reduction, upstream, monkeypatch, compiled):
+    """Loss and gradient of ``F.cross_entropy`` with the compiled kernels on or off, and
+    how many times the forward kernel ran."""
+    from visiongrad.ops import loss as loss_ops
+
+    calls = []
+    if compiled:
+        kernel = loss_ops.CROSS_ENTROPY_FORWARD
+        monkeypatch.setattr(loss_ops, "CROSS_ENTROPY_FORWARD",
+                            lambda *args: calls.append(1) or kernel(*args))
+    else:
+        monkeypatch.setattr(loss_ops, "CROSS_ENTROPY_FORWARD", None)
+    scores = vg.tensor(logits, requires_grad=True)
+    loss = F.cross_entropy(scores, labels, reduction=reduction)
+    loss.backward(upstream)
+    monkeypatch.undo()
+    return loss.data, scores.grad, len(calls)
+
+
+@pytest.fixture
+def cross_entropy_kernel():
+    from visiongrad.ops import loss as loss_ops
+
+    if loss_ops.CROSS_ENTROPY_FORWARD is None:
+        pytest.skip("the compiled kernels are not built here (tests/test_native.py says why)")
+
+
+# (scores, labels): a batch of one, 1000 classes, logits of 1e4, a NaN score, and cases
+# the kernel leaves to NumPy: int32 labels, scores not in C order, (N, C, H) scores
+CROSS_ENTROPY_CASES = {
+    "one example": (np.array([[0.5, -1.0, 2.0]], np.float32), np.array([2])),
+    "1000 classes": (np.random.default_rng(3).standard_normal((16, 1000)).astype(np.float32),
+                     np.random.default_rng(4).integers(0, 1000, 16)),
+    "logits of 1e4": (np.array([[1e4, 0.0, -1e4], [0.0, 1e4, 1e4]], np.float32),
+                      np.array([1, 2])),
+    "NaN score": (np.array([[0.0, np.nan, 1.0], [1.0, 2.0, 3.0]], np.float32),
+                  np.array([0, 1])),
+    "int32 labels": (np.array([[0.5, -1.0], [2.0, 0.0]], np.float32),
+                     np.array([1, 0], np.int32)),
+    "scores in F order": (np.asfortranarray(np.arange(12, dtype=np.float32).reshape(4, 3)),
+                          np.array([0, 1, 2, 0])),
+    "spatial": (np.random.default_rng(5).standard_normal((2, 3, 4)).astype(np.float32),
+                np.array([[0, 1, 2, 1], [2, 2, 0, 0]])),
+}
+
+
+@pytest.mark.parametrize("name", list(CROSS_ENTROPY_CASES))
+@pytest.mark.parametrize("reduction", REDUCTIONS)
+def test_cross_entropy_kernel_matches_numpy(name, reduction, monkeypatch, cross_entropy_kernel):
+    """The compiled forward and backward against the NumPy lines (float32), with a
+    reversed upstream gradient for reduction="none"; the kernel must run exactly for float32
+    (N, C) scores in C order with int64 labels."""
+    logits, labels = CROSS_ENTROPY_CASES[name]
+    upstream = None
+    if reduction == "none":
+        upstream = np.linspace(2.0, -1.0, 2 * labels.size, dtype=np.float32)[::-2]
+        upstream = upstream.reshape(labels.shape) if labels.ndim == 1 else None
+        if upstream is None:
+            upstream = np.ones(labels.shape, np.float32)
+    ours = cross_entropy_both_ways(logits, labels, reduction, upstream, monkeypatch, True)
+    numpy = cross_entropy_both_ways(logits, labels, reduction, upstream, monkeypatch, False)
+    np.testing.assert_allclose(ours[0], numpy[0], rtol=2e-6, atol=2e-6)
+    np.testing.assert_allclose(ours[1], numpy[1], rtol=2e-6, atol=1e-7)
+    assert ours[0].dtype == numpy[0].dtype and ours[0].shape == numpy[0].shape
+    kernel_case = logits.ndim == 2 and logits.flags.c_contiguous and labels.dtype == np.int64
+    assert ours[2] == kernel_case
+    if name == "NaN score":
+        assert np.isnan(ours[0]).any() and np.isnan(ours[1][0]).all()
+
+
+def test_cross_entropy_kernel_names_a_bad_label(cross_entropy_kernel):
+    scores = np.zeros((4, 3), np.float32)
+    with pytest.raises(ValueError, match=r"label 7 is out of range for 3 classes"):
+        F.cross_entropy(scores, np.array([0, 1, 7, 2]))
+    with pytest.raises(ValueError, match=r"label -2 is out of range for 3 classes"):
+        F.cross_entropy(scores, np.array([-2, 1, 0, 2]))
+
+
 def test_softmax_classifier_starts_at_log_of_the_class_count():
     """With small random weights every class is about equally likely: loss ~ -log(1/10)."""
     rng = np.random.default_rng(2)

@@ -9,8 +9,11 @@ example; then the gradient of each comes from the upstream gradient of the same 
 
 from __future__ import annotations
 
+import ctypes
+
 from ..autograd import Function
 from ..backend import xp
+from ..native import LIBRARY
 from .activation import log_softmax, sigmoid
 
 REDUCTIONS = ("mean", "sum", "none")
@@ -40,6 +43,12 @@ def per_example_grad(grad_out, shape, reduction: str):
 
 def check_labels(name: str, scores, labels) -> None:
     """Labels are integers in [0, C), one per score vector along the class axis 1."""
+    check_label_shape(name, scores, labels)
+    check_label_range(name, scores, labels)
+
+
+def check_label_shape(name: str, scores, labels) -> None:
+    """Labels are integers, one per score vector along the class axis 1."""
     if labels.dtype.kind not in "iu":
         raise TypeError(f"{name}: labels must be integers, got dtype {labels.dtype}")
     if scores.ndim < 2:
@@ -48,11 +57,41 @@ def check_labels(name: str, scores, labels) -> None:
     if labels.shape != expected:
         raise ValueError(f"{name}: scores of shape {scores.shape} and labels of shape "
                          f"{labels.shape} do not match (expected labels of shape {expected})")
+
+
+def check_label_range(name: str, scores, labels) -> None:
+    """Labels lie in [0, C), C = scores.shape[1]."""
     classes = scores.shape[1]
     if labels.size and (labels.min() < 0 or labels.max() >= classes):
         bad = labels[(labels < 0) | (labels >= classes)].reshape(-1)[0]
         raise ValueError(f"{name}: label {bad} is out of range for {classes} classes "
                          f"(valid: 0 to {classes - 1})")
+
+
+def _cross_entropy_kernels():
+    if LIBRARY is None:
+        return None, None
+    pointer, size = ctypes.c_void_p, ctypes.c_ssize_t
+    forward, backward = LIBRARY.cross_entropy_forward, LIBRARY.cross_entropy_backward
+    forward.argtypes = [pointer, pointer, size, size, pointer, pointer, pointer]
+    forward.restype = size
+    backward.argtypes = [pointer] * 5 + [size] * 3 + [pointer]
+    backward.restype = None
+    return forward, backward
+
+
+CROSS_ENTROPY_FORWARD, CROSS_ENTROPY_BACKWARD = _cross_entropy_kernels()
+"""``ops/loss.c``: softmax cross-entropy's forward and backward passes on float32 scores
+(N, C) with int64 labels, one call each (None where the compiled kernels were not built);
+``CrossEntropy``'s NumPy lines are the reference, and take every other case."""
+
+
+def cross_entropy_kernel_fits(scores, labels) -> bool:
+    """Whether ``CROSS_ENTROPY_FORWARD`` takes these (shape-checked) arrays: float32 scores
+    (N, C) in C order, int64 labels in C order."""
+    return (CROSS_ENTROPY_FORWARD is not None and scores.ndim == 2
+            and scores.dtype == xp.float32 and scores.flags.c_contiguous
+            and labels.dtype == xp.int64 and labels.flags.c_contiguous)
 
 
 class CrossEntropy(Function):
@@ -64,24 +103,56 @@ class CrossEntropy(Function):
     Backward: ds_i = (softmax(s_i) - onehot(y_i)) * dL_i, with dL_i = dL / N for "mean"
     Shapes:   s (N, C) or (N, C, d1, ...), y (N,) or (N, d1, ...) integers -> L scalar
               (or y's shape for reduction="none")
+
+    Float32 scores (N, C) with int64 labels take both passes in C, one call each
+    (``CROSS_ENTROPY_FORWARD``, ``CROSS_ENTROPY_BACKWARD``), saving m_i and
+    log sum_j e^(s_ij - m_i) per row instead of the log-probabilities.
     """
 
     def forward(self, logits, labels, reduction="mean"):
         check_reduction("cross_entropy", reduction)
-        check_labels("cross_entropy", logits, labels)
+        self.reduction = reduction
+        check_label_shape("cross_entropy", logits, labels)
+        self.compiled = cross_entropy_kernel_fits(logits, labels)
+        if self.compiled:
+            return self.forward_compiled(logits, labels)
+        check_label_range("cross_entropy", logits, labels)
         self.log_probs = log_softmax(logits, 1)
         self.picked = xp.expand_dims(labels, 1)
-        self.reduction = reduction
         losses = -xp.take_along_axis(self.log_probs, self.picked, axis=1).squeeze(1)
         return reduce_loss(losses, reduction)
 
+    def forward_compiled(self, scores, labels):
+        self.scores, self.labels = scores, labels
+        self.row_max, self.log_sum = xp.empty((2, len(scores)), xp.float32)
+        losses = xp.empty(len(scores), xp.float32)
+        bad_row = CROSS_ENTROPY_FORWARD(scores.ctypes.data, labels.ctypes.data, *scores.shape,
+                                        self.row_max.ctypes.data, self.log_sum.ctypes.data,
+                                        losses.ctypes.data)
+        if bad_row >= 0:
+            check_label_range("cross_entropy", scores, labels)  # raises, naming the label
+        return reduce_loss(losses, self.reduction)
+
     def backward(self, grad_out):
+        if self.compiled:
+            return self.backward_compiled(grad_out), None
         grad = xp.exp(self.log_probs)  # softmax
         correct = xp.take_along_axis(grad, self.picked, axis=1)
         xp.put_along_axis(grad, self.picked, correct - 1, axis=1)
         upstream = per_example_grad(grad_out, self.picked.shape[:1] + self.picked.shape[2:],
                                     self.reduction)
         return grad * xp.expand_dims(upstream, 1), None
+
+    def backward_compiled(self, grad_out):
+        upstream = per_example_grad(grad_out, self.labels.shape, self.reduction)
+        upstream = upstream.astype(xp.float32, copy=False)
+        grad = xp.empty_like(self.scores)
+        CROSS_ENTROPY_BACKWARD(self.scores.ctypes.data, self.labels.ctypes.data,
+                               self.row_max.ctypes.data, self.log_sum.ctypes.data,
+                               upstream.ctypes.data,
+                               upstream.strides[0] // upstream.itemsize, *self.scores.shape,
+                               grad.ctypes.data)
+        return grad
 
 
 class MulticlassHinge(Function):
