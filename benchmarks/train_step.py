@@ -10,7 +10,7 @@ visiongrad / PyTorch; only ratios taken in one process mean anything on a shared
 The default of 100 timed steps (20 turns each) is for that machine: on the 2-core VM these
 figures come from, one turn's MLP step ranged 3.0-6.7 ms for either framework as the load
 around it came and went, so that the MLP's ratio over 30 steps (6 turns) ranged 0.84-1.25
-from one run to the next, and over 100 steps 0.86-0.97 (eleven runs).
+from one run to the next, and over 100 steps 0.86-0.99 (fifteen runs).
 
 Peak memory is measured separately: each framework runs a few training steps in a fresh
 child process, and the growth of its peak resident set (Linux VmHWM, reset just before the
