@@ -35,3 +35,13 @@ def _load():
 
 
 LIBRARY = _load()
+
+
+def kernel(name: str, argtypes: list, restype=None):
+    """``LIBRARY``'s function ``name`` with its ctypes signature set, or None where the
+    library was not loaded (the caller then takes its NumPy path)."""
+    if LIBRARY is None:
+        return None
+    function = getattr(LIBRARY, name)
+    function.argtypes, function.restype = argtypes, restype
+    return function

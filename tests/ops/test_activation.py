@@ -122,9 +122,9 @@ def test_relu_backward_on_every_layout(name, parallel, compiled, monkeypatch):
         monkeypatch.setattr(backend, "PARALLEL_MIN_BYTES", 0)
         monkeypatch.setattr(backend, "available_cores", lambda: 2)
         monkeypatch.setattr(backend, "CACHE_BLOCK_BYTES", 28)
-    calls = []
     if compiled and activation.RELU_BACKWARD is None:
         pytest.skip("the compiled kernels are not built here (tests/test_native.py says why)")
+    calls = []
     if compiled:
         kernel = activation.RELU_BACKWARD
         monkeypatch.setattr(activation, "RELU_BACKWARD",

@@ -98,11 +98,9 @@ def test_cross_entropy_kernel_matches_numpy(name, reduction, monkeypatch, cross_
     (N, C) scores in C order with int64 labels."""
     logits, labels = CROSS_ENTROPY_CASES[name]
     upstream = None
-    if reduction == "none":
+    if reduction == "none":  # every other value, reversed: a negative stride
         upstream = np.linspace(2.0, -1.0, 2 * labels.size, dtype=np.float32)[::-2]
-        upstream = upstream.reshape(labels.shape) if labels.ndim == 1 else None
-        if upstream is None:
-            upstream = np.ones(labels.shape, np.float32)
+        upstream = upstream.reshape(labels.shape)
     ours = cross_entropy_both_ways(logits, labels, reduction, upstream, monkeypatch, True)
     numpy = cross_entropy_both_ways(logits, labels, reduction, upstream, monkeypatch, False)
     np.testing.assert_allclose(ours[0], numpy[0], rtol=2e-6, atol=2e-6)

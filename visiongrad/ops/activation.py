@@ -11,7 +11,7 @@ import ctypes
 
 from ..autograd import Function
 from ..backend import map_rows, xp
-from ..native import LIBRARY
+from ..native import kernel
 
 
 def sigmoid(x):
@@ -85,16 +85,7 @@ def relu(x):
     return out
 
 
-def _relu_backward_kernel():
-    if LIBRARY is None:
-        return None
-    kernel = LIBRARY.relu_backward
-    kernel.argtypes = [ctypes.c_void_p] * 3 + [ctypes.c_ssize_t]
-    kernel.restype = None
-    return kernel
-
-
-RELU_BACKWARD = _relu_backward_kernel()
+RELU_BACKWARD = kernel("relu_backward", [ctypes.c_void_p] * 3 + [ctypes.c_ssize_t])
 """``ops/activation.c``: ReLU's backward pass over flat float32 blocks (None where the
 compiled kernels were not built); ``pass_where_positive`` is the reference."""
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 import ctypes
 
 from ..backend import xp
-from ..native import LIBRARY
+from ..native import LIBRARY, kernel
 
 FILTER_BLOCK = 16
 """The kernel computes output channels 16 at a time: it takes filter counts that are a
@@ -22,11 +22,10 @@ def _kernels():
     if LIBRARY is None or not LIBRARY.direct_conv_supported():
         return None, None
     pointer, size = ctypes.c_void_p, ctypes.c_int
-    forward, weight_grad = LIBRARY.direct_conv, LIBRARY.direct_conv_weight_grad
-    forward.argtypes = [pointer] + [size] * 6 + [pointer] + [size] * 5 + [pointer, size, size]
-    weight_grad.argtypes = [pointer] + [size] * 6 + [pointer] + [size] * 7 + [pointer]
-    forward.restype = weight_grad.restype = ctypes.c_int
-    return forward, weight_grad
+    return (kernel("direct_conv", [pointer] + [size] * 6 + [pointer] + [size] * 5
+                   + [pointer, size, size], size),
+            kernel("direct_conv_weight_grad", [pointer] + [size] * 6 + [pointer] + [size] * 7
+                   + [pointer], size))
 
 
 DIRECT_CONV, DIRECT_CONV_WEIGHT_GRAD = _kernels()

@@ -13,7 +13,7 @@ import ctypes
 
 from ..autograd import Function
 from ..backend import xp
-from ..native import LIBRARY
+from ..native import kernel
 from .activation import log_softmax, sigmoid
 
 REDUCTIONS = ("mean", "sum", "none")
@@ -68,19 +68,11 @@ def check_label_range(name: str, scores, labels) -> None:
                          f"(valid: 0 to {classes - 1})")
 
 
-def _cross_entropy_kernels():
-    if LIBRARY is None:
-        return None, None
-    pointer, size = ctypes.c_void_p, ctypes.c_ssize_t
-    forward, backward = LIBRARY.cross_entropy_forward, LIBRARY.cross_entropy_backward
-    forward.argtypes = [pointer, pointer, size, size, pointer, pointer, pointer]
-    forward.restype = size
-    backward.argtypes = [pointer] * 5 + [size] * 3 + [pointer]
-    backward.restype = None
-    return forward, backward
-
-
-CROSS_ENTROPY_FORWARD, CROSS_ENTROPY_BACKWARD = _cross_entropy_kernels()
+CROSS_ENTROPY_FORWARD = kernel(
+    "cross_entropy_forward",
+    [ctypes.c_void_p] * 2 + [ctypes.c_ssize_t] * 2 + [ctypes.c_void_p] * 3, ctypes.c_ssize_t)
+CROSS_ENTROPY_BACKWARD = kernel(
+    "cross_entropy_backward", [ctypes.c_void_p] * 5 + [ctypes.c_ssize_t] * 3 + [ctypes.c_void_p])
 """``ops/loss.c``: softmax cross-entropy's forward and backward passes on float32 scores
 (N, C) with int64 labels, one call each (None where the compiled kernels were not built);
 ``CrossEntropy``'s NumPy lines are the reference, and take every other case."""

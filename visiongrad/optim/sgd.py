@@ -6,22 +6,11 @@ from __future__ import annotations
 import ctypes
 
 from ..backend import xp
-from ..native import LIBRARY
+from ..native import kernel
 from .optimizer import Optimizer, check_range, with_weight_decay
 
-
-def _fused_step():
-    if LIBRARY is None:
-        return None
-    step = LIBRARY.sgd_momentum_step
-    pointer, value = ctypes.c_void_p, ctypes.c_float
-    step.argtypes = [pointer, pointer, pointer, ctypes.c_ssize_t, value, value, value, value,
-                     ctypes.c_int]
-    step.restype = None
-    return step
-
-
-FUSED_STEP = _fused_step()
+FUSED_STEP = kernel("sgd_momentum_step", [ctypes.c_void_p] * 3 + [ctypes.c_ssize_t]
+                    + [ctypes.c_float] * 4 + [ctypes.c_int])
 """``optim/sgd_step.c``: the momentum update below in one pass over memory (None where the
 compiled kernels were not built); taken for float32 arrays in C order, the NumPy lines
 being the reference for everything else."""
