@@ -12,14 +12,15 @@ rng = np.random.default_rng(1)
 
 @pytest.mark.parametrize("x_shape, y_shape", [
     ((3, 4), (4, 5)), ((1, 4), (4, 1)), ((2, 3, 4), (4, 5)), ((2, 3, 4), (2, 4, 5)),
-    ((2, 1, 3, 4), (5, 4, 2)), ((4,), (4, 3)), ((3, 4), (4,)),
+    ((2, 1, 3, 4), (5, 4, 2)), ((4,), (4, 3)), ((3, 4), (4,)), ((3,), (3,)),
+    ((4,), (2, 4, 3)), ((2, 3, 4), (4,)), ((0,), (0,)), ((2, 0), (0, 3)),
 ])
 def test_matmul(x_shape, y_shape):
-    torch = torch_or_skip()
+    """Includes the dot product of two vectors (a 0-d result) and empty contractions."""
     x, y = rng.standard_normal(x_shape), rng.standard_normal(y_shape)
     assert_gradcheck(lambda a, b: a @ b, [x, y])
     for dtype in (np.float32, np.float64):
-        assert_matches_torch(lambda a, b: F.matmul(a, b), torch.matmul, [x, y], dtype=dtype)
+        assert_matches_torch(F.matmul, lambda a, b: a @ b, [x, y], dtype=dtype)
 
 
 @pytest.mark.parametrize("x_shape", [(5, 4), (1, 4), (2, 3, 4)])

@@ -102,3 +102,72 @@ def test_cast_converts_value_and_gradient_dtypes():
     t = torch.tensor(signed, requires_grad=True)
     (t.float() ** 2).sum().backward()
     np.testing.assert_allclose(x.grad, t.grad.numpy(), rtol=1e-6)
+
+
+# ----- defects found by a port of a peer framework's op suite (issue 15) -----------------
+
+
+@pytest.mark.parametrize("shape, axes", [((2, 2, 2), (0, -1, 1)), ((3, 4, 5, 6), (-2, -1, 1, 0)),
+                                         ((2, 3, 4), (-1, -3, -2))])
+def test_transpose_with_negative_axes(shape, axes):
+    x = rng.standard_normal(shape)
+    assert_gradcheck(lambda a: a.transpose(*axes), [x])
+    assert_matches_torch(lambda a: a.transpose(*axes), lambda a: a.permute(*axes), [x],
+                         dtype=np.float64)
+
+
+def _grads(fn, *arrays):
+    tensors = [vg.tensor(np.array(a, dtype=np.float64), requires_grad=True) for a in arrays]
+    fn(*tensors).sum().backward()
+    return [t.grad for t in tensors]
+
+
+def test_power_with_zero_base_has_pytorch_finite_gradients():
+    np.testing.assert_array_equal(_grads(lambda x: x**0, [0.0, 1.0])[0], [0.0, 0.0])
+    for exponent in (0.0, 0.3, 1.0, 2.0):
+        dx, dy = _grads(lambda x, y: x**y, [0.0], [exponent])
+        assert dy == 0.0 and (exponent == 0.3 or np.isfinite(dx)), (exponent, dx, dy)
+    de = _grads(lambda e: vg.tensor(0.0, dtype=np.float64) ** e, [0.0, 1.0, 2.0])[0]
+    np.testing.assert_array_equal(de, [0.0, 0.0, 0.0])
+    # relu(x) ** 0 inside a network: no NaN reaches the weights
+    x = vg.tensor([-1.0, 0.0, 2.0], requires_grad=True)
+    (vg.functional.relu(x) ** 0).sum().backward()
+    np.testing.assert_array_equal(x.grad, [0.0, 0.0, 0.0])
+
+
+@pytest.mark.parametrize("p", [0, 1, 2, 3])
+def test_power_gradients_match_torch_around_zero(p):
+    base = np.array([0.0, 0.0, 0.0, 0.0, 1.5, 2.0])
+    exponent = np.array([0.0, 0.3, 1.0, 2.0, 0.0, -1.0])
+    assert_matches_torch(lambda a, b: a**b, lambda a, b: a**b, [base, exponent],
+                         dtype=np.float64)
+    assert_matches_torch(lambda a: a**p, lambda a: a**p, [base], dtype=np.float64)
+
+
+@pytest.mark.parametrize("reduce", ["sum", "mean", "max", "min"])
+@pytest.mark.parametrize("axis", [0, -1])
+def test_reducing_a_0d_tensor_over_axis_0_or_minus_1(reduce, axis):
+    x = vg.tensor(np.float64(1.5), requires_grad=True)
+    y = getattr(x, reduce)(axis=axis)
+    assert y.shape == () and y.item() == 1.5
+    y.backward()
+    assert x.grad == 1.0
+    with pytest.raises(ValueError, match="0-d"):
+        getattr(x, reduce)(axis=1)
+
+
+def test_true_division_and_powers_of_integers_give_the_default_float_dtype():
+    a = vg.tensor(np.array([1, 2, 3], dtype=np.int32))
+    b = vg.tensor(np.array([2, 2, 2], dtype=np.int32))
+    for result in (a / b, a / 2, 0.7**a, a**0.5, 2 / a):
+        assert result.dtype == np.float32, result.dtype
+    vg.set_default_dtype(np.float64)
+    assert (a / b).dtype == np.float64
+    assert (vg.tensor(np.ones(3, np.float32)) / a).dtype == np.float32
+    assert (a**2).dtype == np.int32  # integer powers stay integer, as in PyTorch
+    np.testing.assert_allclose((0.7**a).data, 0.7 ** np.arange(1, 4))
+
+
+def test_clip_without_bounds_is_refused():
+    with pytest.raises(ValueError, match="low and high"):
+        vg.tensor(signed).clip()

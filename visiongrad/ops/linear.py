@@ -21,13 +21,11 @@ class MatMul(Function):
         return x @ y
 
     def backward(self, grad_out):
+        # a 1-D operand as a row (X) or column (Y) matrix, and dZ with both matrix axes
         x = self.x[None, :] if self.x.ndim == 1 else self.x
         y = self.y[:, None] if self.y.ndim == 1 else self.y
-        grad = grad_out
-        if self.x.ndim == 1:
-            grad = xp.expand_dims(grad, -2)
-        if self.y.ndim == 1:
-            grad = xp.expand_dims(grad, -1)
+        batch = xp.broadcast_shapes(x.shape[:-2], y.shape[:-2])
+        grad = grad_out.reshape(batch + (x.shape[-2], y.shape[-1]))
         dx = dy = None
         if self.needs_input_grad[0]:
             dx = unbroadcast(grad @ xp.swapaxes(y, -1, -2), x.shape).reshape(self.x.shape)

@@ -8,7 +8,21 @@ shape with ``unbroadcast``.
 from __future__ import annotations
 
 from ..autograd import Function, unbroadcast
-from ..backend import add, xp
+from ..backend import add, get_default_dtype, xp
+
+
+def float_result(z, *inputs):
+    """``z`` in PyTorch's dtype for a floating result (true division, powers) of ``inputs``.
+
+    NumPy gives float64 whenever an integer array meets a float; PyTorch gives the first
+    floating input's dtype, and the default dtype when every input is an integer.
+    """
+    if z.dtype.kind != "f":
+        return z
+    floats = [a.dtype for a in inputs if a.dtype.kind == "f"]
+    if len(floats) == len(inputs):
+        return z
+    return z.astype(floats[0] if floats else get_default_dtype(), copy=False)
 
 
 class Cast(Function):
@@ -63,7 +77,7 @@ class Div(Function):
 
     def forward(self, x, y):
         self.x_shape, self.y = x.shape, y
-        self.z = x / y
+        self.z = float_result(x / y, x, y)
         return self.z
 
     def backward(self, grad_out):
@@ -84,31 +98,43 @@ class Neg(Function):
 
 
 class PowScalar(Function):
-    """Forward: y = x^p for a constant p. Backward: dx = dy * p * x^(p-1)."""
+    """Forward: y = x^p for a constant p. Backward: dx = dy * p * x^(p-1), and dx = 0 for
+    p = 0 (y = 1 is constant; p * x^(p-1) would be 0 * inf = NaN at x = 0)."""
 
     def forward(self, x, exponent):
         self.x, self.exponent = x, exponent
-        return x**exponent
+        return float_result(x**exponent, x)
 
     def backward(self, grad_out):
         p = self.exponent
+        if p == 0:
+            return xp.zeros_like(grad_out)
         return grad_out * p * self.x ** (p - 1)
 
 
 class Pow(Function):
-    """Forward: z = x^y. Backward: dx = dz * y * x^(y-1), dy = dz * z * log(x)."""
+    """Forward: z = x^y.
+
+    Backward: dx = dz * y * x^(y-1), taken as 0 where y = 0 (z = 1 does not depend on x);
+              dy = dz * z * log(x), taken as 0 where x = 0 and y >= 0 (z = 0^y is constant
+              there; z * log x would be 0 * -inf = NaN). Both masks are PyTorch's.
+    """
 
     def forward(self, x, y):
         self.x, self.y = x, y
-        self.z = x**y
+        self.z = float_result(x**y, x, y)
         return self.z
 
     def backward(self, grad_out):
         dx = dy = None
-        if self.needs_input_grad[0]:
-            dx = unbroadcast(grad_out * self.y * self.x ** (self.y - 1), self.x.shape)
-        if self.needs_input_grad[1]:
-            dy = unbroadcast(grad_out * self.z * xp.log(self.x), self.y.shape)
+        zero = xp.zeros((), dtype=grad_out.dtype)
+        with xp.errstate(divide="ignore", invalid="ignore"):
+            if self.needs_input_grad[0]:
+                local = xp.where(self.y == 0, zero, self.y * self.x ** (self.y - 1))
+                dx = unbroadcast(grad_out * local, self.x.shape)
+            if self.needs_input_grad[1]:
+                local = xp.where((self.x == 0) & (self.y >= 0), zero, self.z * xp.log(self.x))
+                dy = unbroadcast(grad_out * local, self.y.shape)
         return dx, dy
 
 
@@ -160,6 +186,8 @@ class Clip(Function):
     """Forward: y = min(max(x, low), high). Backward: dx = dy where low <= x <= high, else 0."""
 
     def forward(self, x, low=None, high=None):
+        if low is None and high is None:
+            raise ValueError("clip: at least one of low and high must be given")
         self.inside = xp.ones(x.shape, dtype=bool)
         if low is not None:
             self.inside &= x >= low
@@ -184,6 +212,18 @@ class Where(Function):
                 unbroadcast(xp.where(self.condition, zero, grad_out), self.y_shape))
 
 
+def reduction_axis(x, axis):
+    """``axis`` for reducing ``x``; a 0-d tensor reduces over 0, -1 or () as over None.
+
+    PyTorch lets a 0-d tensor be reduced over dim 0 or -1 (a no-op); NumPy refuses some.
+    """
+    if x.ndim or axis is None:
+        return axis
+    if axis in (0, -1, (), (0,), (-1,)):
+        return None
+    raise ValueError(f"axis {axis} is out of range for a 0-d tensor (use 0, -1 or None)")
+
+
 def _expand_reduced(grad_out, ndim, axis, keepdims):
     """Give the gradient of a reduction back the reduced axes (as size 1) to broadcast."""
     if keepdims:
@@ -198,6 +238,7 @@ class Sum(Function):
     """Forward: y = sum of x over ``axis``. Backward: dx = dy broadcast back over ``axis``."""
 
     def forward(self, x, axis=None, keepdims=False):
+        axis = reduction_axis(x, axis)
         self.input_shape, self.axis, self.keepdims = x.shape, axis, keepdims
         return x.sum(axis=axis, keepdims=keepdims)
 
@@ -210,6 +251,7 @@ class Mean(Function):
     """Forward: y = sum(x) / n over ``axis``. Backward: dx = dy / n, broadcast back."""
 
     def forward(self, x, axis=None, keepdims=False):
+        axis = reduction_axis(x, axis)
         self.input_shape, self.axis, self.keepdims = x.shape, axis, keepdims
         out = x.mean(axis=axis, keepdims=keepdims)
         self.count = x.size // max(out.size, 1) if x.size else 0
@@ -230,6 +272,7 @@ class Max(Function):
     reduce = staticmethod(xp.max)
 
     def forward(self, x, axis=None, keepdims=False):
+        axis = reduction_axis(x, axis)
         self.input_shape, self.axis, self.keepdims = x.shape, axis, keepdims
         out = self.reduce(x, axis=axis, keepdims=True)
         self.is_extreme = x == out
@@ -265,11 +308,14 @@ class Transpose(Function):
     """Forward: y = x with axes permuted. Backward: dx = dy with the inverse permutation."""
 
     def forward(self, x, axes=None):
-        self.axes = tuple(reversed(range(x.ndim))) if axes is None else axes
-        return x.transpose(self.axes)
+        y = x.transpose(axes)
+        # the inverse permutation of the axes as non-negative numbers (-1 is the last)
+        axes = tuple(reversed(range(x.ndim))) if axes is None else axes
+        self.inverse = tuple(sorted(range(x.ndim), key=lambda i: axes[i] % x.ndim))
+        return y
 
     def backward(self, grad_out):
-        return grad_out.transpose(xp.argsort(self.axes))
+        return grad_out.transpose(self.inverse)
 
 
 def _is_advanced(index) -> bool:
