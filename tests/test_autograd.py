@@ -195,6 +195,31 @@ def test_to_dot_draws_the_course_graph_with_gradients():
     assert "z\\nshape ()\\nvalue -4\\ngrad 3" in dot
 
 
+def test_to_dot_after_a_plain_backward_draws_the_whole_small_graph():
+    """The README's first snippet: backward() without options, then to_dot(f)."""
+    x, y, z = (vg.tensor(v, requires_grad=True) for v in (-2.0, 5.0, -4.0))
+    f = (x + y) * z
+    f.backward()
+    dot = vg.to_dot(f, names={"x": x, "y": y, "z": z, "f": f})
+    assert dot.count('label="Add"') == 1 and dot.count('label="Mul"') == 1
+    assert "x\\nshape ()\\nvalue -2\\ngrad -4" in dot
+    assert "z\\nshape ()\\nvalue -4\\ngrad 3" in dot
+    assert "shape ()\\nvalue 3\\ngrad -4" in dot  # x + y, an intermediate
+    assert "f\\nshape ()\\nvalue -12\\ngrad 1" in dot
+    assert dot.count("->") == 6
+    assert f.is_leaf and x.grad == -4.0  # the graph itself was still released
+
+
+def test_to_dot_draws_constants_dashed_and_a_large_graph_is_not_kept():
+    x = vg.tensor([1.0, 2.0], requires_grad=True)
+    (x * np.array([3.0, 4.0])).sum().backward()
+    assert "style=dashed" in vg.to_dot(x * 1.0)
+    big = vg.tensor(np.ones(vg.autograd.DRAWN_GRAPH_ELEMENTS), requires_grad=True)
+    loss = (big * 2.0).sum()
+    loss.backward()
+    assert 'label="Mul"' not in vg.to_dot(loss)  # released: its arrays are freed
+
+
 def test_manual_seed_makes_the_generator_reproducible():
     vg.manual_seed(123)
     a = vg.random.get_generator().standard_normal(5)

@@ -17,10 +17,10 @@ from .autograd import (
     retain_grads,
     stack,
     tensor,
-    to_dot,
     where,
 )
 from .backend import get_default_dtype, set_default_dtype
+from .dot import to_dot
 from .gradcheck import gradcheck, numerical_gradient, relative_error
 from .random import manual_seed
 

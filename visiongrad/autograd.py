@@ -108,7 +108,7 @@ class Tensor:
         Whether gradients flow to this tensor.
     """
 
-    __slots__ = ("data", "grad", "requires_grad", "_node", "_retains_grad", "name")
+    __slots__ = ("data", "grad", "requires_grad", "_node", "_retains_grad", "name", "_drawing")
     __array_priority__ = 1000  # ndarray <op> Tensor defers to Tensor's reflected operator
 
     def __init__(self, data, requires_grad: bool = False, dtype=None, name: str | None = None):
@@ -186,7 +186,8 @@ class Tensor:
             d(loss)/d(self). Required unless ``self`` holds a single element (then 1).
         retain_graph : bool
             Keep the graph (and the arrays its nodes saved) so that ``backward`` can run
-            again or the graph can be drawn; by default it is released.
+            again; by default it is released. A small graph's drawing (values, the
+            gradients that flowed, the ops) stays on ``self`` for ``to_dot`` either way.
         """
         if not self.requires_grad:
             raise RuntimeError("backward() on a tensor that does not require a gradient")
@@ -207,13 +208,18 @@ class Tensor:
 
         grads = {id(self): gradient}
         stored = set()
-        for node_tensor in _reverse_topological_order(self):
+        order = _reverse_topological_order(self)
+        drawing = [] if _drawable(order) else None
+        for node_tensor in order:
             grad = grads.pop(id(node_tensor), None)
+            node = node_tensor._node
+            if drawing is not None:
+                op = None if node is None else (type(node).__name__, node.parents)
+                drawing.append((node_tensor, grad, op))
             if grad is None:
                 continue
-            if node_tensor._node is None or node_tensor._retains_grad:
+            if node is None or node_tensor._retains_grad:
                 node_tensor._accumulate(grad, stored)
-            node = node_tensor._node
             if node is None:
                 continue
             parent_grads = node.backward(grad)
@@ -233,6 +239,7 @@ class Tensor:
                 grads[key] = parent_grad if key not in grads else add(grads[key], parent_grad)
             if not retain_graph:
                 node_tensor._node = None
+        self._drawing = drawing
 
     def _accumulate(self, grad, stored: set) -> None:
         """Add ``grad`` into ``self.grad``, never aliasing an array another tensor holds."""
@@ -403,6 +410,19 @@ def _reverse_topological_order(root: Tensor) -> list[Tensor]:
     return order
 
 
+DRAWN_GRAPH_ELEMENTS = 4096
+"""``backward`` keeps a drawing of its graph for ``to_dot`` (each tensor, the gradient that
+reached it and the op that made it) when the graph's tensors hold at most this many
+elements in all: the course's small worked examples, never a network's activations, whose
+arrays must be freed with the graph."""
+
+
+def _drawable(order: list[Tensor]) -> bool:
+    if len(order) > 64:
+        return False
+    return sum(t.data.size for t in order) <= DRAWN_GRAPH_ELEMENTS
+
+
 def _graph_parents(t: Tensor) -> Iterator[Tensor]:
     node = t._node
     if node is None:
@@ -416,55 +436,11 @@ def graph_nodes(root: Tensor) -> list[Tensor]:
 
 
 def retain_grads(root: Tensor) -> Tensor:
-    """Mark every tensor of ``root``'s graph to keep its gradient (for drawing the graph)."""
+    """Mark every tensor of ``root``'s graph to keep its gradient (``.grad`` of
+    intermediate tensors; ``to_dot`` of a small graph shows them without this)."""
     for t in graph_nodes(root):
         t.retain_grad()
     return root
-
-
-def to_dot(root: Tensor, names: dict[str, Tensor] | None = None) -> str:
-    """The computational graph behind ``root`` as Graphviz DOT text.
-
-    Each value is a box with its name (from ``names`` or ``Tensor.name``), shape, value
-    (for small tensors) and gradient when known; each operation is an ellipse with the
-    Function's name. To show every gradient, call ``retain_grads(loss)`` before
-    ``loss.backward(retain_graph=True)``. Render with ``dot -Tpng graph.dot``.
-    """
-    label_of = {id(t): name for name, t in (names or {}).items()}
-    lines = ["digraph visiongrad {", "  rankdir=LR;", '  node [fontname="Helvetica"];']
-
-    def short(array) -> str:
-        array = to_numpy(array)
-        return f"{array.item():.4g}" if array.size == 1 else np.array2string(
-            array.ravel(), precision=4)
-
-    def describe(t: Tensor) -> str:
-        parts = [label_of.get(id(t)) or t.name or ""]
-        parts.append(f"shape {tuple(t.shape)}")
-        if t.size <= 4:
-            parts.append("value " + short(t.data))
-            if t.grad is not None:
-                parts.append("grad " + short(t.grad))
-        elif t.grad is not None:
-            parts.append(f"|grad| {float(np.linalg.norm(to_numpy(t.grad))):.4g}")
-        return "\\n".join(p for p in parts if p)
-
-    seen: set[int] = set()
-    for t in graph_nodes(root) if root.requires_grad else [root]:
-        lines.append(f'  t{id(t)} [shape=box, label="{describe(t)}"];')
-        node = t._node
-        if node is None:
-            continue
-        lines.append(f'  f{id(node)} [shape=ellipse, label="{type(node).__name__}"];')
-        lines.append(f"  f{id(node)} -> t{id(t)};")
-        for parent in node.parents:
-            if id(parent) not in seen and not parent.requires_grad:
-                label = describe(parent)
-                lines.append(f'  t{id(parent)} [shape=box, style=dashed, label="{label}"];')
-                seen.add(id(parent))
-            lines.append(f"  t{id(parent)} -> f{id(node)};")
-    lines.append("}")
-    return "\n".join(lines) + "\n"
 
 
 def as_tensor(x, dtype=None) -> Tensor:
