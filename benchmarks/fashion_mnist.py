@@ -87,12 +87,13 @@ def main(argv=None) -> dict:
                                         data.transforms.RandomCrop(x_train.shape[-2:],
                                                                    padding=2)])
                if recipe["augment"] else None)
-    trainer = train.Trainer(model, optimizer, scheduler=scheduler, batch_size=args.batch_size,
-                            epochs=args.epochs, augment=augment, restore_best=True,
-                            progress=not args.no_progress)
+    loader = data.DataLoader((x_train, y_train), batch_size=args.batch_size, shuffle=True,
+                             transform=augment)
+    trainer = train.Trainer(model, optimizer, scheduler=scheduler, epochs=args.epochs,
+                            restore_best=True, progress=not args.no_progress)
     check = train.check_initial_loss(model, x_train[:256], y_train[:256])
     print(f"initial loss {check['loss']:.3f} (log 10 = {check['expected']:.3f})")
-    trainer.fit(x_train, y_train, x_val, y_val)
+    trainer.fit(loader, x_val=x_val, y_val=y_val)
     train_seconds = time.perf_counter() - started
     scores = trainer.evaluate(x_test, test_set.labels)
     wall_seconds = time.perf_counter() - started

@@ -215,17 +215,18 @@ def fit_network(model, args: argparse.Namespace, train_images: np.ndarray,
     ``info`` (see :func:`network_info`) goes into the Trainer's checkpoints, so that
     ``evaluate`` and ``predict`` can rebuild and feed the model.
     """
-    from visiongrad.data import transforms
+    from visiongrad.data import DataLoader, transforms
     from visiongrad.train.trainer import Trainer
 
     optimizer = build_optimizer(args.optimizer, model.parameters(), args.lr, args.weight_decay)
-    augment = (transforms.Compose([transforms.RandomHorizontalFlip(), transforms.RandomCrop(
-        train_images.shape[-2:], padding=2)]) if args.augment else None)
+    augment = [transforms.RandomHorizontalFlip(),
+               transforms.RandomCrop(train_images.shape[-2:], padding=2)] if args.augment else []
+    loader = DataLoader((train_images, train_labels), batch_size=args.batch_size, shuffle=True,
+                        transform=transforms.Compose([*augment, normalize]))
     trainer = Trainer(model, optimizer,
                       scheduler=build_schedule(args.schedule, optimizer, args.epochs),
-                      batch_size=args.batch_size, epochs=args.epochs, augment=augment,
-                      config=info)
-    trainer.fit(normalize(train_images), train_labels, normalize(val_images), val_labels)
+                      epochs=args.epochs, config=info)
+    trainer.fit(loader, x_val=normalize(val_images), y_val=val_labels)
     return trainer
 
 
@@ -428,17 +429,6 @@ def _write_json(path: Path, value) -> None:
     os.replace(temporary, path)
 
 
-def classification_scores(labels: np.ndarray, predictions: np.ndarray,
-                          num_classes: int) -> dict:
-    """Accuracy, per-class accuracy (recall) and the confusion matrix, as JSON-ready lists."""
-    from visiongrad.train import metrics
-
-    confusion = metrics.confusion_matrix(labels, predictions, num_classes)
-    return {"accuracy": metrics.accuracy(labels, predictions),
-            "per_class_accuracy": metrics.per_class_accuracy(confusion).tolist(),
-            "confusion": confusion.tolist()}
-
-
 DEMO_DATASET = "fashion-mnist-mini"
 DEMO_NETWORKS = {  # name in the report -> (models.create name, epochs of the full demo)
     "two-layer net": ("two_layer", 10),
@@ -465,6 +455,7 @@ def run_demo(args: argparse.Namespace) -> None:
     """``visiongrad demo``: four classifiers on the embedded data, a table and a report."""
     import visiongrad as vg
     from visiongrad.classic import KNearestNeighbor, Softmax
+    from visiongrad.train.metrics import classification_scores
 
     started = time.perf_counter()
     folder = output_folder(args.out)
@@ -492,7 +483,8 @@ def run_demo(args: argparse.Namespace) -> None:
             f"[{step}/4] {label}", lambda c=classifier: c.fit(flat_train, y_train),
             lambda fitted: fitted.predict(flat_test))
         results[name] = {**timings, "params": classifier.get_params(),
-                         **classification_scores(test_labels, predicted, len(classes))}
+                         **classification_scores(test_labels, predictions=predicted,
+                                                num_classes=len(classes))}
     for step, (name, (model_name, epochs)) in enumerate(DEMO_NETWORKS.items(), start=3):
         options = argparse.Namespace(model=model_name, optimizer="adam", lr=1e-3,
                                      weight_decay=1e-4, schedule="cosine", augment=False,
@@ -505,7 +497,8 @@ def run_demo(args: argparse.Namespace) -> None:
                                                           y_val, normalize, i),
             lambda trainer: trainer.predict_proba(x_test).argmax(axis=1))
         results[name] = {**timings, "params": info["options"],
-                         **classification_scores(test_labels, predicted, len(classes)),
+                         **classification_scores(test_labels, predictions=predicted,
+                                                num_classes=len(classes)),
                          "history": trainers[name].history}
 
     print()

@@ -32,15 +32,53 @@ def test_length_and_batch_sizes(data, drop_last, expected):
     assert sizes[:10] == [10] * 10 and (drop_last or sizes[-1] == 3)
 
 
-def test_unshuffled_order_and_uint8_without_transform(data):
-    batches = list(DataLoader(ImageDataset(*data), batch_size=32))
+def test_unshuffled_order_and_uint8_with_to_float_off(data):
+    batches = list(DataLoader(ImageDataset(*data), batch_size=32, to_float=False))
     x = np.concatenate([x for x, _ in batches])
     assert batches[0][0].dtype == np.uint8 and batches[0][1].dtype == np.int64
     np.testing.assert_array_equal(x, data[0])
 
 
+def test_integer_images_come_out_as_float_in_unit_range_and_train_a_model(data):
+    """Issue 14 item 7: the loader's batches go straight into a model (uint8 did not)."""
+    from visiongrad import functional as F
+    from visiongrad import models
+
+    loader = DataLoader(ImageDataset(*data), batch_size=32, shuffle=True, rng=0,
+                        transform=T.RandomHorizontalFlip())
+    x, y = next(iter(loader))
+    assert x.dtype == np.float32 and 0.0 <= x.min() and x.max() <= 1.0
+    np.testing.assert_array_equal(np.rint(x[:, 0, 0, 0] * 255).astype(int) % 7, y)
+    model = models.create("fc", hidden_dims=[8], input_shape=(1, 4, 4), num_classes=7)
+    loss = F.cross_entropy(model(vg.tensor(x)), y)
+    loss.backward()
+    assert np.isfinite(loss.item())
+    np.testing.assert_array_equal(T.ToFloat()(np.array([0, 51, 255], dtype=np.uint8)),
+                                  np.array([0, 0.2, 1], dtype=np.float32))
+    with pytest.raises(TypeError, match="dtype bool"):
+        T.ToFloat()(np.array([True]))
+
+
+def test_state_dict_restores_the_loader_and_transform_generators(data):
+    def loader():
+        return DataLoader(data, 10, shuffle=True, rng=5, to_float=False,
+                          transform=T.Compose([T.RandomCrop(4, padding=1, rng=6)]))
+    first = loader()
+    list(first)
+    saved = first.state_dict()
+    expected = [x for x, _ in first]
+    second = loader()
+    second.load_state_dict(saved)
+    for a, b in zip(expected, [x for x, _ in second], strict=True):
+        np.testing.assert_array_equal(a, b)
+    assert len(saved["generators"]) == 2
+    assert DataLoader(data, 10).state_dict() == {"generators": []}
+    with pytest.raises(ValueError, match="build it as the one that was saved"):
+        DataLoader(data, 10).load_state_dict(saved)
+
+
 def test_shuffle_covers_every_example_once_and_keeps_pairs(data):
-    loader = DataLoader(data, batch_size=16, shuffle=True, rng=0)
+    loader = DataLoader(data, batch_size=16, shuffle=True, rng=0, to_float=False)
     first = list(loader)
     order = np.concatenate([x[:, 0, 0, 0] for x, _ in first]).astype(int)
     assert sorted(order) == list(range(103)) and order.tolist() != list(range(103))
@@ -107,7 +145,8 @@ def test_memory_mapped_npy_is_read_one_batch_at_a_time(tmp_path):
     labels = np.arange(n)
     tracemalloc.start()
     try:
-        loader = DataLoader((mapped, labels), batch_size=64, shuffle=True, rng=0)
+        loader = DataLoader((mapped, labels), batch_size=64, shuffle=True, rng=0,
+                            to_float=False)
         x, y = next(iter(loader))
         peak = tracemalloc.get_traced_memory()[1]
     finally:

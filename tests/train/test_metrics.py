@@ -22,10 +22,17 @@ def test_class_without_examples_has_nan_accuracy():
 def test_classification_scores_loss_is_mean_negative_log_probability():
     probabilities = np.array([[0.7, 0.2, 0.1], [0.1, 0.1, 0.8], [0.3, 0.6, 0.1]])
     labels = np.array([0, 2, 0])
-    scores = classification_scores(probabilities, labels)
+    scores = classification_scores(labels, probabilities=probabilities)
     assert scores["loss"] == pytest.approx(-np.mean(np.log([0.7, 0.8, 0.3])))
     assert scores["accuracy"] == pytest.approx(2 / 3)
     assert scores["confusion"].sum() == 3
+    from_predictions = classification_scores(labels, predictions=np.array([0, 2, 1]),
+                                             num_classes=3)
+    assert "loss" not in from_predictions
+    for key in ("accuracy", "confusion", "per_class_accuracy"):
+        np.testing.assert_array_equal(from_predictions[key], scores[key])
+    with pytest.raises(ValueError, match="exactly one"):
+        classification_scores(labels)
 
 
 def test_bad_metric_input():

@@ -20,8 +20,9 @@ def make_trainer(epochs, lr=0.1, **options):
     optimizer = optim.SGD(model.parameters(), lr=lr, momentum=0.9)
     scheduler = optim.lr_scheduler.StepLR(optimizer, step_size=1, gamma=0.8)
     options.setdefault("restore_best", False)
+    options.setdefault("progress", False)
     return train.Trainer(model, optimizer, scheduler=scheduler, epochs=epochs, batch_size=32,
-                         progress=False, **options)
+                         **options)
 
 
 def assert_same_weights(a, b):
@@ -194,3 +195,54 @@ def test_checkpoint_round_trips_config_history_and_state(tmp_path):
     assert contents["state"]["scalar"] == 2.5 and math.isnan(contents["state"]["nan"])
     assert contents["rng"] == vg.random.get_state()
     optimizer.load_state_dict(contents["optimizer"])
+
+
+def augmenting_loader(blobs, rng=7):
+    from visiongrad.data import DataLoader
+    from visiongrad.data import transforms as T
+    return DataLoader(blobs[:2], batch_size=32, shuffle=True, rng=rng,
+                      transform=T.Compose([T.RandomHorizontalFlip(rng=rng + 1)]))
+
+
+def test_fit_iterates_a_dataloader_and_resumes_its_randomness_exactly(blobs, tmp_path):
+    straight = make_trainer(4).fit(augmenting_loader(blobs), x_val=blobs[2], y_val=blobs[3])
+    make_trainer(2, checkpoint_path=tmp_path / "run").fit(augmenting_loader(blobs),
+                                                          x_val=blobs[2], y_val=blobs[3])
+    resumed = make_trainer(4).load_checkpoint(tmp_path / "run.safetensors")
+    resumed.fit(augmenting_loader(blobs), x_val=blobs[2], y_val=blobs[3])
+    assert_same_weights(straight.model, resumed.model)
+    assert resumed.history["loss"] == straight.history["loss"]
+    # The loader's generators are what made it exact: a fresh loader does not resume.
+    fresh = make_trainer(4).load_checkpoint(tmp_path / "run.safetensors")
+    fresh._loader_state = None
+    fresh.fit(augmenting_loader(blobs), x_val=blobs[2], y_val=blobs[3])
+    assert fresh.history["loss"] != straight.history["loss"]
+
+
+def test_epoch_loss_is_the_mean_over_the_epoch_and_is_printed_with_val_loss(blobs, capsys):
+    trainer = make_trainer(2, progress=True).fit(*blobs)
+    sizes = [32, 32, 32, 24]
+    for epoch in range(2):
+        losses = trainer.history["loss"][4 * epoch:4 * epoch + 4]
+        expected = np.dot(losses, sizes) / 120
+        assert trainer.history["epoch_loss"][epoch] == pytest.approx(expected)
+    out = capsys.readouterr().out
+    line = next(line for line in out.splitlines() if line.startswith("epoch 2/2"))
+    assert f"loss {trainer.history['epoch_loss'][1]:.4f}," in line
+    assert f"val loss {trainer.history['val_loss'][1]:.4f}" in line
+    assert 0 <= trainer.history["train_accuracy"][1] <= 1
+
+
+def test_fit_argument_errors(blobs):
+    loader = augmenting_loader(blobs)
+    with pytest.raises(ValueError, match="not with a DataLoader"):
+        make_trainer(1).fit(loader, blobs[1])
+    with pytest.raises(ValueError, match="training images and y_train"):
+        make_trainer(1).fit(blobs[0])
+
+
+def test_integer_images_are_scaled_like_the_loader_does(blobs):
+    trainer = make_trainer(1).fit(*blobs)
+    images = np.random.default_rng(0).integers(0, 256, (5, 1, 4, 4)).astype(np.uint8)
+    np.testing.assert_array_equal(trainer.predict_proba(images),
+                                  trainer.predict_proba(images.astype(np.float32) / 255))

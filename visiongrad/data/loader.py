@@ -3,18 +3,15 @@ prefetched by a background thread (the course's "use CPU threads to prefetch dat
 
 from __future__ import annotations
 
-import queue
-import threading
 from collections.abc import Callable, Iterator
 
 import numpy as np
 
+from ..accel.prefetch import prefetched
 from ..random import GeneratorLike, as_generator, optional_generator
-from .transforms import apply_transform
+from .transforms import ToFloat, apply_transform, random_transforms
 
 __all__ = ["DataLoader"]
-
-_DONE = object()
 
 
 class DataLoader:
@@ -39,12 +36,16 @@ class DataLoader:
         current one; an int sets how many batches may wait (``True`` means 1).
     rng : numpy.random.Generator or int, optional
         Source of each epoch's randomness; default ``visiongrad.random.get_generator()``.
+    to_float : bool
+        Batches that are still integers after ``transform`` (the uint8 images every reader
+        gives) are yielded as float32 in [0, 1] (:class:`~.transforms.ToFloat`), ready
+        for a model; ``False`` yields them as stored.
 
     Yields
     ------
     x_batch : numpy.ndarray, shape (B, ...)
-        The images as stored (uint8 for every reader) when no transform converts them,
-        else whatever ``transform`` returns (float32 for the preprocessing objects).
+        float32 in [0, 1] for integer images (with ``to_float``), else whatever
+        ``transform`` returns (float32 for the preprocessing objects).
     y_batch : numpy.ndarray of int64, shape (B,)
 
     Notes
@@ -54,13 +55,22 @@ class DataLoader:
     its own ``rng`` draw from it. A given seed therefore gives the same batches with or
     without ``prefetch``, whatever the training loop draws meanwhile.
 
+    Exact resume: :meth:`state_dict` holds the state of ``rng`` and of every random
+    transform built with its own ``rng``; the :class:`~visiongrad.train.Trainer` stores it
+    in its checkpoints (a loader drawing from the library's generator needs nothing more,
+    since checkpoints hold that generator).
+
     ``len(loader)`` is ``ceil(N / batch_size)``, or ``floor(N / batch_size)`` with
     ``drop_last``.
+
+    NOTE: unlike PyTorch's ``DataLoader``, which yields what the dataset returns, integer
+    images are converted to float as torchvision's ``ToTensor`` would (``to_float``).
     """
 
     def __init__(self, data, batch_size: int = 64, shuffle: bool = False,
                  drop_last: bool = False, transform: Callable | None = None,
-                 prefetch: bool | int = False, rng: GeneratorLike = None):
+                 prefetch: bool | int = False, rng: GeneratorLike = None,
+                 to_float: bool = True):
         images, labels = (data.images, data.labels) if hasattr(data, "images") else data
         self.images = images if isinstance(images, np.ndarray) else np.asarray(images)
         self.labels = np.asarray(labels)
@@ -76,6 +86,7 @@ class DataLoader:
             raise ValueError(f"prefetch must be a bool or a non-negative int, got {prefetch!r}")
         self.batch_size, self.shuffle, self.drop_last = int(batch_size), shuffle, drop_last
         self.transform, self.prefetch, self.rng = transform, depth, optional_generator(rng)
+        self.to_float = bool(to_float)
 
     def __len__(self) -> int:
         n = len(self.labels)
@@ -97,58 +108,42 @@ class DataLoader:
                 images, labels = np.asarray(self.images[index]), self.labels[index]
             if self.transform is not None:
                 images = apply_transform(self.transform, images, rng)
+            if self.to_float and np.issubdtype(np.asarray(images).dtype, np.integer):
+                images = ToFloat()(images)
             yield images, labels
 
     def __iter__(self) -> Iterator[tuple[np.ndarray, np.ndarray]]:
         rng = self._epoch_generator() if self.shuffle or self.transform is not None else None
         order = rng.permutation(len(self.labels)) if self.shuffle else None
         batches = self._batches(order, rng)
-        return _prefetched(batches, self.prefetch) if self.prefetch else batches
+        return prefetched(batches, self.prefetch) if self.prefetch else batches
+
+    def _generators(self) -> list[np.random.Generator]:
+        """Every generator of its own: ``rng`` (if given), then the transforms' in order."""
+        own = [] if self.rng is None else [self.rng]
+        return own + [step.rng for step in random_transforms(self.transform)
+                      if step.rng is not None]
+
+    def state_dict(self) -> dict:
+        """The state of the loader's own generators (``rng`` and the transforms' ``rng``).
+
+        Together with ``visiongrad.random.get_state()`` this fixes every later epoch's
+        order and augmentation; empty lists when all randomness is the library's.
+        """
+        return {"generators": [g.bit_generator.state for g in self._generators()]}
+
+    def load_state_dict(self, state: dict) -> None:
+        """Restore what :meth:`state_dict` returned (from a loader built the same way)."""
+        generators, saved = self._generators(), list(state.get("generators", []))
+        if len(saved) != len(generators):
+            raise ValueError(f"the loader state holds {len(saved)} generator state(s) but "
+                             f"this loader has {len(generators)} generator(s) of its own; "
+                             f"build it as the one that was saved")
+        for generator, generator_state in zip(generators, saved, strict=True):
+            generator.bit_generator.state = generator_state
 
     def __repr__(self) -> str:
         return (f"DataLoader({len(self.labels)} examples, batch_size={self.batch_size}, "
                 f"shuffle={self.shuffle}, drop_last={self.drop_last}, "
                 f"transform={self.transform!r}, prefetch={self.prefetch})")
 
-
-def _prefetched(batches: Iterator, depth: int) -> Iterator:
-    """Run ``batches`` in a daemon thread, ``depth`` items ahead of the consumer.
-
-    An exception in the thread is re-raised in the consumer; a consumer that stops early
-    (``break``, or the generator being closed) stops the thread.
-    """
-    ready: queue.Queue = queue.Queue(maxsize=depth)
-    stop = threading.Event()
-
-    def put(item) -> bool:
-        while not stop.is_set():
-            try:
-                ready.put(item, timeout=0.05)
-                return True
-            except queue.Full:
-                continue
-        return False
-
-    def produce() -> None:
-        try:
-            for batch in batches:
-                if not put(batch):
-                    return
-        except BaseException as error:  # handed to the consumer, re-raised there
-            put(error)
-            return
-        put(_DONE)
-
-    worker = threading.Thread(target=produce, name="visiongrad-prefetch", daemon=True)
-    worker.start()
-    try:
-        while True:
-            item = ready.get()
-            if item is _DONE:
-                return
-            if isinstance(item, BaseException):
-                raise item
-            yield item
-    finally:
-        stop.set()
-        worker.join()

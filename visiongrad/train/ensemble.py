@@ -16,7 +16,8 @@ from collections.abc import Callable, Mapping, Sequence
 import numpy as np
 
 from .checkpoint import load_model_state
-from .trainer import classification_scores, predict_proba
+from .metrics import classification_scores
+from .trainer import predict_proba
 
 
 class Ensemble:
@@ -72,4 +73,5 @@ class Ensemble:
     def evaluate(self, x: np.ndarray, y: np.ndarray, num_classes: int | None = None,
                  batch_size: int = 256) -> dict:
         """Accuracy, loss, confusion matrix and per-class accuracy of the averaged prediction."""
-        return classification_scores(self.predict_proba(x, batch_size), y, num_classes)
+        return classification_scores(y, probabilities=self.predict_proba(x, batch_size),
+                                     num_classes=num_classes)

@@ -62,3 +62,47 @@ def per_class_accuracy(confusion: np.ndarray) -> np.ndarray:
     totals = confusion.sum(axis=1)
     with np.errstate(invalid="ignore", divide="ignore"):
         return np.where(totals > 0, np.diag(confusion) / totals, np.nan)
+
+
+def classification_scores(labels: np.ndarray, *, predictions: np.ndarray | None = None,
+                          probabilities: np.ndarray | None = None,
+                          num_classes: int | None = None) -> dict:
+    """Accuracy, confusion matrix, per-class accuracy and, from probabilities, the loss.
+
+    The one scoring function of the library: the Trainer, the ensembles and every command
+    of the CLI report these keys.
+
+    Parameters
+    ----------
+    labels : ndarray of int, shape (N,)
+    predictions : ndarray of int, shape (N,), optional
+        Predicted classes; by default ``probabilities.argmax(axis=1)``.
+    probabilities : ndarray, shape (N, C), optional
+        Predicted class probabilities (rows sum to 1); give this or ``predictions``.
+    num_classes : int, optional
+        Defaults to ``probabilities.shape[1]``, else one more than the largest class seen.
+
+    Returns
+    -------
+    dict
+        ``"accuracy"`` (float), ``"confusion"`` (int array (C, C), rows are true classes),
+        ``"per_class_accuracy"`` (float array (C,)) and, with ``probabilities``, ``"loss"``
+        (float, the mean cross-entropy ``mean(-log p[label])``).
+    """
+    labels = np.asarray(labels)
+    if (predictions is None) == (probabilities is None):
+        raise ValueError("give predictions or probabilities (exactly one)")
+    if probabilities is not None:
+        probabilities = np.asarray(probabilities)
+        if probabilities.ndim != 2 or len(probabilities) != len(labels):
+            raise ValueError(f"probabilities of shape {probabilities.shape} do not match "
+                             f"labels of shape {labels.shape}")
+        predictions = probabilities.argmax(axis=1)
+        num_classes = probabilities.shape[1] if num_classes is None else num_classes
+    confusion = confusion_matrix(labels, predictions, num_classes)
+    scores = {"accuracy": accuracy(labels, predictions), "confusion": confusion,
+              "per_class_accuracy": per_class_accuracy(confusion)}
+    if probabilities is not None:
+        picked = probabilities[np.arange(len(labels)), labels].astype(np.float64)
+        scores["loss"] = float(np.mean(-np.log(np.maximum(picked, np.finfo(np.float64).tiny))))
+    return scores

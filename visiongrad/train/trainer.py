@@ -8,6 +8,10 @@ that need flat vectors flatten inside (every model in ``visiongrad.models`` does
 Trainer calls ``model.train()`` before each training epoch and ``model.eval()`` for
 evaluation, and reads ``model.parameters()``, ``model.named_parameters()``,
 ``model.state_dict()`` and ``model.load_state_dict()``.
+
+One training path: ``Trainer.fit`` iterates a :class:`~visiongrad.data.DataLoader`
+(arrays given to it are wrapped in a shuffling one); augmentation is the loader's
+``transform``.
 """
 
 from __future__ import annotations
@@ -24,11 +28,11 @@ from tqdm.auto import tqdm
 from .. import functional as F
 from .. import random as vg_random
 from ..autograd import Tensor, no_grad, tensor
+from ..data.loader import DataLoader
+from ..data.transform_base import ToFloat
+from ..ops.activation import log_softmax
 from .checkpoint import load_checkpoint, load_model_state, save_checkpoint
-from .metrics import accuracy, confusion_matrix, per_class_accuracy
-
-TRAIN_ACCURACY_SAMPLE = 1000
-"""Train accuracy is measured on this many training images (a fixed, evenly spaced sample)."""
+from .metrics import classification_scores
 
 
 class TrainingDiverged(RuntimeError):
@@ -53,8 +57,16 @@ def evaluation_mode(model) -> Iterator[None]:
         model.train(was_training)
 
 
+def _model_input(images) -> np.ndarray:
+    """Images as the model takes them: integer images to float32 in [0, 1] (as the
+    ``DataLoader`` yields them), float ones as float32."""
+    return ToFloat()(images)
+
+
 def predict_logits(model, x: np.ndarray, batch_size: int = 256) -> np.ndarray:
     """Class scores of ``model`` on ``x`` (N, C, H, W), in batches, eval mode, no graph.
+
+    Integer images are scaled to [0, 1] first, as the ``DataLoader`` does.
 
     Returns
     -------
@@ -63,56 +75,16 @@ def predict_logits(model, x: np.ndarray, batch_size: int = 256) -> np.ndarray:
     if batch_size < 1:
         raise ValueError(f"batch_size must be positive, got {batch_size}")
     with evaluation_mode(model):
-        batches = [np.asarray(model(tensor(x[start:start + batch_size])).data)
+        batches = [np.asarray(model(tensor(_model_input(x[start:start + batch_size]))).data)
                    for start in range(0, len(x), batch_size)]
     if not batches:
         raise ValueError("cannot predict on an empty array of images")
     return np.concatenate(batches)
 
 
-def log_softmax(logits: np.ndarray) -> np.ndarray:
-    """Row-wise log-softmax in float64: ``s - max(s) - log(sum(exp(s - max(s))))``."""
-    shifted = np.asarray(logits, dtype=np.float64)
-    shifted = shifted - shifted.max(axis=1, keepdims=True)
-    return shifted - np.log(np.exp(shifted).sum(axis=1, keepdims=True))
-
-
 def predict_proba(model, x: np.ndarray, batch_size: int = 256) -> np.ndarray:
     """Softmax class probabilities of ``model`` on ``x``, shape (N, num_classes), float64."""
-    return np.exp(log_softmax(predict_logits(model, x, batch_size)))
-
-
-def classification_scores(probabilities: np.ndarray, labels: np.ndarray,
-                          num_classes: int | None = None) -> dict:
-    """Accuracy, mean cross-entropy loss, confusion matrix and per-class accuracy.
-
-    Parameters
-    ----------
-    probabilities : ndarray, shape (N, C)
-        Predicted class probabilities (rows sum to 1).
-    labels : ndarray of int, shape (N,)
-    num_classes : int, optional
-        Defaults to ``probabilities.shape[1]``.
-
-    Returns
-    -------
-    dict
-        ``"accuracy"`` (float), ``"loss"`` (float, ``mean(-log p[label])``),
-        ``"confusion"`` (int array (C, C), rows are true classes) and
-        ``"per_class_accuracy"`` (float array (C,)).
-    """
-    probabilities, labels = np.asarray(probabilities), np.asarray(labels)
-    if probabilities.ndim != 2 or len(probabilities) != len(labels):
-        raise ValueError(f"probabilities of shape {probabilities.shape} do not match labels of "
-                         f"shape {labels.shape}")
-    num_classes = probabilities.shape[1] if num_classes is None else num_classes
-    predictions = probabilities.argmax(axis=1)
-    confusion = confusion_matrix(labels, predictions, num_classes)
-    picked = probabilities[np.arange(len(labels)), labels].astype(np.float64)
-    return {"accuracy": accuracy(labels, predictions),
-            "loss": float(np.mean(-np.log(np.maximum(picked, np.finfo(np.float64).tiny)))),
-            "confusion": confusion,
-            "per_class_accuracy": per_class_accuracy(confusion)}
+    return np.exp(log_softmax(predict_logits(model, x, batch_size).astype(np.float64), 1))
 
 
 def evaluate(model, x: np.ndarray, y: np.ndarray, num_classes: int | None = None,
@@ -122,7 +94,8 @@ def evaluate(model, x: np.ndarray, y: np.ndarray, num_classes: int | None = None
     Returns the dict of :func:`classification_scores`: accuracy, loss, confusion matrix
     and per-class accuracy.
     """
-    return classification_scores(predict_proba(model, x, batch_size), y, num_classes)
+    return classification_scores(y, probabilities=predict_proba(model, x, batch_size),
+                                 num_classes=num_classes)
 
 
 def _check_data(name: str, x, y) -> tuple[np.ndarray, np.ndarray]:
@@ -154,12 +127,10 @@ class Trainer:
         A learning-rate schedule stepped once per epoch, after validation
         (``ReduceLROnPlateau`` receives the validation loss).
     batch_size : int
+        The minibatch size when ``fit`` is given arrays (a ``DataLoader`` has its own).
     epochs : int
         Total number of epochs; ``fit`` runs until ``self.epoch == epochs`` (after a
         resume it runs only the epochs that remain).
-    augment : callable, optional
-        Applied to each training batch of images (N, C, H, W) -> (N, C, H, W), for example
-        ``data.transforms.Compose([...])``; draws its randomness from visiongrad's generator.
     loss_fn : callable
         ``loss_fn(logits, labels) -> scalar Tensor``; softmax cross-entropy by default.
     clip_grad_norm : float, optional
@@ -192,9 +163,12 @@ class Trainer:
     Attributes
     ----------
     history : dict
-        ``"loss"``: training loss per iteration; ``"train_accuracy"`` (on a fixed sample of
-        at most 1000 training images), ``"val_accuracy"``, ``"val_loss"``, ``"lr"`` (the
-        rate used during the epoch) and ``"epoch_seconds"``: one value per epoch;
+        ``"loss"``: training loss per iteration; ``"epoch_loss"`` (the epoch's mean
+        training loss per example), ``"train_accuracy"`` (the fraction of the epoch's
+        training examples the model got right as it trained on them: augmented, in train
+        mode, as a PyTorch loop's running accuracy), ``"val_accuracy"``, ``"val_loss"``,
+        ``"lr"`` (the rate used during the epoch) and ``"epoch_seconds"``: one value per
+        epoch;
         ``"update_ratio"``: ``{parameter name: [ratio, ...]}`` for every weight with two or
         more axes, ``||w_after - w_before|| / ||w_before||`` (that is ``||lr * update|| /
         ||w||``, ideally around 1e-3), sampled at the iterations in
@@ -209,7 +183,7 @@ class Trainer:
     """
 
     def __init__(self, model, optimizer, *, scheduler=None, batch_size: int = 64,
-                 epochs: int = 10, augment: Callable | None = None,
+                 epochs: int = 10,
                  loss_fn: Callable = F.cross_entropy, clip_grad_norm: float | None = None,
                  ema=None, restore_best: bool = True, checkpoint_path=None,
                  checkpoint_every: int = 1, ratio_every: int = 10,
@@ -229,15 +203,15 @@ class Trainer:
         if explosion_factor <= 1:
             raise ValueError(f"explosion_factor must be above 1, got {explosion_factor}")
         self.model, self.optimizer, self.scheduler = model, optimizer, scheduler
-        self.batch_size, self.epochs, self.augment, self.loss_fn = (batch_size, epochs,
-                                                                    augment, loss_fn)
+        self.batch_size, self.epochs, self.loss_fn = batch_size, epochs, loss_fn
         self.clip_grad_norm, self.ema, self.restore_best = clip_grad_norm, ema, restore_best
         self.checkpoint_path, self.checkpoint_every = checkpoint_path, checkpoint_every
         self.ratio_every, self.explosion_factor = ratio_every, explosion_factor
         self.raise_on_explosion, self.snapshot_every = raise_on_explosion, snapshot_every
         self.eval_batch_size, self.progress = eval_batch_size, progress
         self.config = dict(config or {})
-        self.history: dict = {"loss": [], "train_accuracy": [], "val_accuracy": [],
+        self.history: dict = {"loss": [], "epoch_loss": [], "train_accuracy": [],
+                              "val_accuracy": [],
                               "val_loss": [], "lr": [], "epoch_seconds": [],
                               "update_ratio": {}, "update_ratio_iteration": [],
                               "stop_reason": None}
@@ -247,6 +221,8 @@ class Trainer:
         self.best_state: dict[str, np.ndarray] | None = None
         self.snapshots: list[dict[str, np.ndarray]] = []
         self._weights = [(name, p) for name, p in model.named_parameters() if p.data.ndim >= 2]
+        self._loader: DataLoader | None = None
+        self._loader_state: dict | None = None  # from a checkpoint, for the next fit's loader
 
     @property
     def stop_reason(self) -> str | None:
@@ -254,33 +230,46 @@ class Trainer:
 
     # ------------------------------------------------------------------ training
 
-    def fit(self, x_train: np.ndarray, y_train: np.ndarray, x_val: np.ndarray | None = None,
+    def fit(self, train, y_train: np.ndarray | None = None, x_val: np.ndarray | None = None,
             y_val: np.ndarray | None = None) -> Trainer:
         """Train until ``self.epochs`` epochs are done or the loss explodes; return self.
 
         Parameters
         ----------
-        x_train : ndarray, shape (N, C, H, W), float32
-        y_train : ndarray of int, shape (N,)
+        train : DataLoader or ndarray
+            A :class:`~visiongrad.data.DataLoader` of training batches (its ``transform``
+            does any augmentation), or images (N, C, H, W) with ``y_train``, which are
+            wrapped in ``DataLoader((train, y_train), batch_size, shuffle=True)``.
+        y_train : ndarray of int, shape (N,), optional
+            Only with images.
         x_val, y_val : ndarray, optional
-            Validation images and labels, scored after every epoch; without them there is
-            no best-model tracking.
+            Validation images (as the model takes them; integer images are scaled to
+            [0, 1]) and labels, scored after every epoch; without them there is no
+            best-model tracking.
+
+        Notes
+        -----
+        Exact resume: a checkpoint holds visiongrad's generator and the loader's own
+        generators (:meth:`DataLoader.state_dict`); after :meth:`load_checkpoint`, ``fit``
+        with a loader built as before continues exactly as an uninterrupted run.
         """
-        x_train, y_train = _check_data("training data", x_train, y_train)
+        loader = self._training_loader(train, y_train)
         if (x_val is None) != (y_val is None):
             raise ValueError("give both x_val and y_val, or neither")
         if x_val is not None:
             x_val, y_val = _check_data("validation data", x_val, y_val)
-        # A fixed, evenly spaced sample: no random draw, so resuming changes nothing.
-        sample = np.unique(np.linspace(0, len(x_train) - 1, TRAIN_ACCURACY_SAMPLE).astype(int))
+        if self._loader_state is not None:
+            loader.load_state_dict(self._loader_state)
+            self._loader_state = None
+        self._loader = loader
         while self.epoch < self.epochs and self.stop_reason is None:
             started = time.perf_counter()
             lr = _current_lr(self.optimizer)
-            self._train_epoch(x_train, y_train)
+            epoch_loss, train_accuracy = self._train_epoch(loader)
             if self.stop_reason is not None:
                 break
             self.epoch += 1
-            self._end_epoch(lr, time.perf_counter() - started, x_train[sample], y_train[sample],
+            self._end_epoch(lr, time.perf_counter() - started, epoch_loss, train_accuracy,
                             x_val, y_val)
             if self.checkpoint_path is not None and (self.epoch % self.checkpoint_every == 0
                                                      or self.epoch == self.epochs):
@@ -289,31 +278,50 @@ class Trainer:
             self.model.load_state_dict(copy.deepcopy(self.best_state))
         return self
 
-    def _train_epoch(self, x: np.ndarray, y: np.ndarray) -> None:
+    def _training_loader(self, train, labels) -> DataLoader:
+        if isinstance(train, DataLoader):
+            if labels is not None:
+                raise ValueError("y_train goes with training images, not with a DataLoader")
+            if not len(train):
+                raise ValueError("the training DataLoader yields no batch")
+            return train
+        if labels is None:
+            raise ValueError("fit needs a DataLoader, or training images and y_train")
+        train, labels = _check_data("training data", train, labels)
+        return DataLoader((train, labels), batch_size=self.batch_size, shuffle=True)
+
+    def _train_epoch(self, loader: DataLoader) -> tuple[float, float]:
+        """One pass over ``loader``; return the mean loss and accuracy per example."""
         self.model.train()
-        order = vg_random.get_generator().permutation(len(x))
-        starts = range(0, len(x), self.batch_size)
-        bar = tqdm(starts, desc=f"epoch {self.epoch + 1}/{self.epochs}", leave=False,
-                   disable=not self.progress, unit="batch")
-        for start in bar:
-            batch = order[start:start + self.batch_size]
-            images = x[batch] if self.augment is None else self.augment(x[batch])
-            loss = self._step(np.asarray(images, dtype=np.float32), y[batch])
+        bar = tqdm(loader, desc=f"epoch {self.epoch + 1}/{self.epochs}", leave=False,
+                   disable=not self.progress, unit="batch", total=len(loader))
+        loss_sum = correct = seen = 0.0
+        for images, labels in bar:
+            loss, right = self._step(np.asarray(images, dtype=np.float32), np.asarray(labels))
             if self.stop_reason is not None:
                 break
+            loss_sum += loss * len(labels)
+            correct += right
+            seen += len(labels)
             bar.set_postfix(loss=f"{loss:.4f}", refresh=False)
         bar.close()
+        return loss_sum / max(seen, 1), correct / max(seen, 1)
 
-    def _step(self, images: np.ndarray, labels: np.ndarray) -> float:
-        """One minibatch: forward, backward, explosion check, clip, update, ratios."""
+    def _step(self, images: np.ndarray, labels: np.ndarray) -> tuple[float, int]:
+        """One minibatch: forward, backward, explosion check, clip, update, ratios.
+
+        Returns the batch's loss and how many of its examples the model got right.
+        """
         from .. import optim
 
         self.optimizer.zero_grad()
-        loss = self.loss_fn(self.model(tensor(images)), labels)
+        logits = self.model(tensor(images))
+        loss = self.loss_fn(logits, labels)
         value = float(loss.item())
+        right = int(np.sum(np.asarray(logits.data).argmax(axis=1) == labels))
         self.history["loss"].append(value)
         if self._exploded(value):
-            return value
+            return value, right
         loss.backward()
         if self.clip_grad_norm is not None:
             optim.clip_grad_norm_(self.model.parameters(), self.clip_grad_norm)
@@ -325,7 +333,7 @@ class Trainer:
         if sampling:
             self._record_update_ratios(before)
         self.iteration += 1
-        return value
+        return value, right
 
     def _exploded(self, value: float) -> bool:
         """Apply the explosion rule to the latest loss; set ``stop_reason`` if it fires."""
@@ -352,25 +360,27 @@ class Trainer:
             ratios.setdefault(name, []).append(change / scale if scale > 0 else math.nan)
         self.history["update_ratio_iteration"].append(self.iteration)
 
-    def _end_epoch(self, lr: float, seconds: float, x_sample, y_sample, x_val, y_val) -> None:
+    def _end_epoch(self, lr: float, seconds: float, epoch_loss: float, train_accuracy: float,
+                   x_val, y_val) -> None:
         history = self.history
         history["lr"].append(lr)
         history["epoch_seconds"].append(seconds)
-        history["train_accuracy"].append(self.evaluate(x_sample, y_sample)["accuracy"])
-        summary = (f"epoch {self.epoch}/{self.epochs}: loss {history['loss'][-1]:.4f}, "
-                   f"train acc {history['train_accuracy'][-1]:.4f}")
+        history["epoch_loss"].append(epoch_loss)
+        history["train_accuracy"].append(train_accuracy)
+        summary = (f"epoch {self.epoch}/{self.epochs}: loss {epoch_loss:.4f}, "
+                   f"train acc {train_accuracy:.4f}")
         if x_val is not None:
             scores = self.evaluate(x_val, y_val)
             history["val_accuracy"].append(scores["accuracy"])
             history["val_loss"].append(scores["loss"])
-            summary += f", val acc {scores['accuracy']:.4f}"
+            summary += f", val loss {scores['loss']:.4f}, val acc {scores['accuracy']:.4f}"
             if scores["accuracy"] > self.best_val_accuracy:
                 self.best_val_accuracy, self.best_epoch = scores["accuracy"], self.epoch
                 self.best_state = self._evaluation_state()
         if self.scheduler is not None:
             if type(self.scheduler).__name__ == "ReduceLROnPlateau":
                 self.scheduler.step(history["val_loss"][-1] if history["val_loss"]
-                                    else history["loss"][-1])
+                                    else epoch_loss)
             else:
                 self.scheduler.step()
         if self.snapshot_every and self.epoch % self.snapshot_every == 0:
@@ -411,10 +421,11 @@ class Trainer:
     def save_checkpoint(self, path) -> str:
         """Write everything needed to resume exactly; return the path written.
 
-        Model, optimizer, scheduler, EMA and best weights, history, config, counters and
-        the random generator's state.
+        Model, optimizer, scheduler, EMA and best weights, history, config, counters, the
+        random generator's state and the training loader's (:meth:`DataLoader.state_dict`).
         """
-        state = {"epoch": self.epoch, "iteration": self.iteration,
+        loader = self._loader.state_dict() if self._loader is not None else self._loader_state
+        state = {"epoch": self.epoch, "iteration": self.iteration, "loader": loader,
                  "best_val_accuracy": self.best_val_accuracy, "best_epoch": self.best_epoch,
                  "best_state": self.best_state,
                  "ema": None if self.ema is None else self.ema.state_dict()}
@@ -425,7 +436,8 @@ class Trainer:
         """Restore a checkpoint written by :meth:`save_checkpoint`; ``fit`` then resumes.
 
         The trainer must be built like the one that wrote it (same model architecture,
-        optimizer and scheduler types). Also restores visiongrad's random generator.
+        optimizer and scheduler types). Also restores visiongrad's random generator; the
+        loader's own generators are restored into the loader the next ``fit`` receives.
 
         Raises
         ------
@@ -447,5 +459,6 @@ class Trainer:
         self.epoch, self.iteration = state["epoch"], state["iteration"]
         self.best_val_accuracy, self.best_epoch = state["best_val_accuracy"], state["best_epoch"]
         self.best_state = state["best_state"]
+        self._loader_state = state.get("loader")
         vg_random.set_state(contents["rng"])
         return self

@@ -1,0 +1,1 @@
+"""visiongrad.accel: everything that exists only for speed (see its modules)."""
