@@ -336,7 +336,8 @@ def test_image_folder_mixed_modes_become_rgb_and_resize(tmp_path):
     dataset = read_image_folder(tmp_path, size=(3, 5))
     assert dataset.images.shape == (2, 3, 3, 5)
     assert np.all(dataset.images[0] == 90)
-    assert read_image_folder(tmp_path, size=(3, 5), mode="L").images.shape == (2, 1, 3, 5)
+    with pytest.warns(UserWarning, match=r"1 colour image\(s\) converted to grayscale"):
+        assert read_image_folder(tmp_path, size=(3, 5), mode="L").images.shape == (2, 1, 3, 5)
 
 
 def test_image_folder_sizes_differ(tmp_path):

@@ -20,17 +20,27 @@ Formats
 from __future__ import annotations
 
 import gzip
+import math
 import os
-import pickle
-import zipfile
+import warnings
 import zlib
 from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
-from PIL import Image, UnidentifiedImageError
+from PIL import Image
 
 from .dataset import ImageDataset
+from .errors import DataFormatError, UnsafePickleError
+from .images import (
+    GRAYSCALE_MODES,
+    MAX_IMAGE_PIXELS,
+    check_image_size,
+    image_to_array,
+    open_image,
+)
+from .npz import load_npz_arrays, read_at_most
+from .safe_pickle import load_restricted_pickle
 
 __all__ = [
     "DataFormatError",
@@ -47,14 +57,11 @@ __all__ = [
 
 PathLike = str | os.PathLike
 
+#: Most bytes of data an IDX header may declare (16 GiB); a raw file must also hold them.
+MAX_IDX_BYTES = 2**34
 
-class DataFormatError(ValueError):
-    """A data file is not in the format it should be; the message names the file."""
-
-
-class UnsafePickleError(DataFormatError):
-    """A pickle asked for a global (a function or class) the restricted unpickler refuses."""
-
+#: Most classes :func:`read_npz` infers from the largest label when no names are given.
+MAX_INFERRED_CLASSES = 100_000
 
 # ----------------------------------------------------------------------------- IDX
 
@@ -66,21 +73,10 @@ _GZIP_MAGIC = b"\x1f\x8b"
 
 
 def _open_maybe_gzip(path: Path):
-    """Open ``path`` for binary reading, transparently decompressing gzip (by content)."""
+    """``(handle, compressed)``: ``path`` opened for binary reading, gzip detected by content."""
     with open(path, "rb") as handle:
         compressed = handle.read(2) == _GZIP_MAGIC
-    return gzip.open(path, "rb") if compressed else open(path, "rb")
-
-
-def _read_exactly(handle, buffer: memoryview) -> int:
-    """Fill ``buffer`` from ``handle``; return the number of bytes read (short at EOF)."""
-    filled = 0
-    while filled < len(buffer):
-        count = handle.readinto(buffer[filled:])
-        if not count:
-            break
-        filled += count
-    return filled
+    return (gzip.open(path, "rb") if compressed else open(path, "rb")), compressed
 
 
 def read_idx(path: PathLike, expected_ndim: int | None = None) -> np.ndarray:
@@ -106,12 +102,15 @@ def read_idx(path: PathLike, expected_ndim: int | None = None) -> np.ndarray:
     Raises
     ------
     DataFormatError
-        Wrong magic number, unknown type code, truncated data or trailing bytes, or a
-        damaged gzip stream; the message names ``path``.
+        Wrong magic number, unknown type code, truncated data or trailing bytes, a header
+        declaring more than :data:`MAX_IDX_BYTES` (checked before any allocation, and for
+        a raw file against its length), or a damaged gzip stream; the message names
+        ``path``.
     """
     path = Path(path)
+    handle, compressed = _open_maybe_gzip(path)
     try:
-        with _open_maybe_gzip(path) as handle:
+        with handle:
             magic = handle.read(4)
             if len(magic) < 4:
                 raise DataFormatError(f"{path}: truncated IDX file ({len(magic)} bytes, "
@@ -129,18 +128,24 @@ def read_idx(path: PathLike, expected_ndim: int | None = None) -> np.ndarray:
                 raise DataFormatError(f"{path}: truncated IDX header (expected {ndim} sizes)")
             shape = tuple(int(size) for size in np.frombuffer(header, dtype=">u4"))
             dtype = IDX_DTYPES[type_code]
-            array = np.empty(shape, dtype=dtype)
-            expected = array.nbytes
-            got = _read_exactly(handle, memoryview(array).cast("B"))
-            if got < expected:
-                raise DataFormatError(f"{path}: truncated IDX file: header declares shape "
-                                      f"{shape} ({expected} bytes of data) but only {got} "
-                                      "bytes follow")
-            if handle.read(1):
-                raise DataFormatError(f"{path}: IDX file has data after the {expected} bytes "
-                                      f"its header declares for shape {shape}")
+            expected = math.prod(shape) * dtype.itemsize
+            if expected > MAX_IDX_BYTES:
+                raise DataFormatError(f"{path}: IDX header declares shape {shape} ({expected} "
+                                      f"bytes of data), more than the limit of "
+                                      f"{MAX_IDX_BYTES} bytes")
+            available = None if compressed else os.fstat(handle.fileno()).st_size - 4 - 4 * ndim
+            data = read_at_most(handle, expected + 1 if available is None
+                                 else min(expected, available) + 1)
     except (EOFError, gzip.BadGzipFile, zlib.error) as error:
         raise DataFormatError(f"{path}: damaged or truncated gzip stream ({error})") from None
+    if len(data) < expected:
+        raise DataFormatError(f"{path}: truncated IDX file: header declares shape "
+                              f"{shape} ({expected} bytes of data) but only {len(data)} "
+                              "bytes follow")
+    if len(data) > expected:
+        raise DataFormatError(f"{path}: IDX file has data after the {expected} bytes "
+                              f"its header declares for shape {shape}")
+    array = np.frombuffer(data, dtype=dtype).reshape(shape)
     return array.astype(dtype.newbyteorder("="), copy=False)
 
 
@@ -201,77 +206,6 @@ def read_idx_dataset(images_path: PathLike, labels_path: PathLike, classes: Sequ
 
 
 # ----------------------------------------------------------------------------- pickle
-
-def _latin1_encode(text: str, encoding: str = "utf-8") -> bytes:
-    """The one use of ``_codecs.encode`` in a protocol-2 pickle: bytes stored as latin-1."""
-    if not isinstance(text, str) or encoding.replace("-", "").lower() != "latin1":
-        raise pickle.UnpicklingError("_codecs.encode is allowed only as (str, 'latin1')")
-    return text.encode("latin1")
-
-
-def _allowed_globals() -> dict[tuple[str, str], object]:
-    """Every global a NumPy-array pickle may name, mapped to the object it resolves to."""
-    allowed: dict[tuple[str, str], object] = {
-        ("numpy", "ndarray"): np.ndarray,
-        ("numpy", "dtype"): np.dtype,
-        ("_codecs", "encode"): _latin1_encode,
-    }
-    multiarray = np.ndarray.__reduce__(np.zeros(1))[0]  # numpy's own _reconstruct
-    scalar = np.float64(0).__reduce__()[0]
-    frombuffer = np.zeros(1).__reduce_ex__(5)[0]
-    for module in ("numpy.core", "numpy._core"):
-        allowed[(f"{module}.multiarray", "_reconstruct")] = multiarray
-        allowed[(f"{module}.multiarray", "scalar")] = scalar
-        allowed[(f"{module}.numeric", "_frombuffer")] = frombuffer
-    return allowed
-
-
-class _RestrictedUnpickler(pickle.Unpickler):
-    """An unpickler whose only globals are NumPy's array and dtype reconstruction."""
-
-    allowed = _allowed_globals()
-
-    def __init__(self, file, source: PathLike):
-        super().__init__(file, encoding="bytes")
-        self.source = source
-
-    def find_class(self, module: str, name: str):
-        try:
-            return self.allowed[(module, name)]
-        except KeyError:
-            raise UnsafePickleError(
-                f"{self.source}: refused to unpickle: the file asks for the global "
-                f"{module}.{name}, but a data pickle may only build plain containers, strings, "
-                "bytes, numbers and NumPy arrays (nothing was executed)") from None
-
-
-def load_restricted_pickle(path: PathLike):
-    """Unpickle ``path`` allowing only plain data and NumPy arrays.
-
-    The standard :mod:`pickle` can call any function a file names (``os.system``,
-    ``builtins.eval`` ...). This unpickler resolves no global except NumPy's array
-    reconstruction (``_reconstruct``, ``ndarray``, ``dtype``, ``scalar``, ``_frombuffer``)
-    and ``_codecs.encode`` restricted to latin-1 (how protocol 2 stores bytes), so a
-    crafted file is refused before anything runs. Python-2 strings come back as bytes
-    (``encoding="bytes"``), as the CIFAR batches need.
-
-    Raises
-    ------
-    UnsafePickleError
-        The file names any other global; nothing is executed.
-    DataFormatError
-        The file is not a readable pickle (truncated or corrupt).
-    """
-    with open(path, "rb") as handle:
-        try:
-            return _RestrictedUnpickler(handle, path).load()
-        except UnsafePickleError:
-            raise
-        except (pickle.UnpicklingError, EOFError, ValueError, TypeError, IndexError,
-                KeyError, AttributeError) as error:
-            raise DataFormatError(f"{path}: not a readable pickle, or truncated "
-                                  f"({type(error).__name__}: {error})") from None
-
 
 def _text(value) -> str:
     return value.decode("utf-8") if isinstance(value, bytes) else str(value)
@@ -382,12 +316,15 @@ IMAGE_EXTENSIONS = (".png", ".jpg", ".jpeg", ".bmp", ".gif", ".webp")
 
 
 def read_image_folder(root: PathLike, size: tuple[int, int] | None = None,
-                      mode: str | None = None) -> ImageDataset:
+                      mode: str | None = None, max_pixels: int = MAX_IMAGE_PIXELS
+                      ) -> ImageDataset:
     """Read ``root/<class name>/<image file>`` into one dataset.
 
     Classes are the sub-folder names in sorted order (label ``i`` is ``classes[i]``);
     images are the files in them with an extension in :data:`IMAGE_EXTENSIONS`, in sorted
-    order, decoded with Pillow.
+    order, each opened with :func:`~visiongrad.data.images.open_image` (its pixel count
+    checked before decoding) and converted by
+    :func:`~visiongrad.data.images.image_to_array` (16-bit grayscale scaled to 8 bits).
 
     Parameters
     ----------
@@ -397,7 +334,10 @@ def read_image_folder(root: PathLike, size: tuple[int, int] | None = None,
         have the same size.
     mode : {"L", "RGB"}, optional
         Convert every image to grayscale (C=1) or colour (C=3). By default "L" when every
-        image is grayscale, else "RGB".
+        image is grayscale, else "RGB", so colour is never lost unless asked for; with
+        ``mode="L"`` a ``UserWarning`` says how many colour images were made grey.
+    max_pixels : int
+        Refuse any image declaring more pixels (see :data:`MAX_IMAGE_PIXELS`).
 
     Returns
     -------
@@ -407,16 +347,19 @@ def read_image_folder(root: PathLike, size: tuple[int, int] | None = None,
     Raises
     ------
     DataFormatError
-        A file Pillow cannot decode, or images of different sizes without ``size``; the
-        message names the file.
+        A file that is not a readable image or is too large, or images of different
+        sizes without ``size``; the message names the file.
     FileNotFoundError
         ``root`` is missing or holds no class folders with images.
+    ValueError
+        ``size`` is not a (height, width) pair of positive ints, or ``mode`` is unknown.
     """
     root = Path(root)
-    if not root.is_dir():
-        raise FileNotFoundError(f"image folder not found: {root}")
+    size = check_image_size(size)
     if mode not in (None, "L", "RGB"):
         raise ValueError(f"mode must be 'L', 'RGB' or None, got {mode!r}")
+    if not root.is_dir():
+        raise FileNotFoundError(f"image folder not found: {root}")
     classes = sorted(entry.name for entry in root.iterdir() if entry.is_dir())
     files, labels = [], []
     for label, name in enumerate(classes):
@@ -429,10 +372,13 @@ def read_image_folder(root: PathLike, size: tuple[int, int] | None = None,
         labels += [label] * len(found)
     if not files:
         raise FileNotFoundError(f"{root} holds no class sub-folders with images")
-    pictures = [_decode_image(path) for path in files]
+    pictures = [open_image(path, max_pixels) for path in files]
+    coloured = sum(picture.mode not in GRAYSCALE_MODES for picture in pictures)
     if mode is None:
-        mode = "L" if all(picture.mode in ("1", "L", "I", "I;16", "F") for picture in pictures) \
-            else "RGB"
+        mode = "RGB" if coloured else "L"
+    elif mode == "L" and coloured:
+        warnings.warn(f"{root}: {coloured} colour image(s) converted to grayscale "
+                      "(mode='L')", UserWarning, stacklevel=2)
     arrays = [_image_array(picture, path, mode, size, files[0], pictures[0].size)
               for picture, path in zip(pictures, files, strict=True)]
     images = np.stack(arrays)
@@ -441,27 +387,21 @@ def read_image_folder(root: PathLike, size: tuple[int, int] | None = None,
                         name=str(root))
 
 
-def _decode_image(path: Path) -> Image.Image:
-    try:
-        with Image.open(path) as picture:
-            picture.load()
-            return picture
-    except (UnidentifiedImageError, OSError, SyntaxError, ValueError) as error:
-        raise DataFormatError(f"{path}: not a readable image ({error})") from None
-
-
 def _image_array(picture: Image.Image, path: Path, mode: str, size: tuple[int, int] | None,
                  first_path: Path, first_size: tuple[int, int]) -> np.ndarray:
     """``picture`` in ``mode`` (and ``size``) as uint8 (H, W) or (H, W, 3)."""
-    picture = picture.convert(mode)
-    if size is not None:
-        height, width = size
-        picture = picture.resize((width, height), Image.Resampling.BILINEAR)
-    elif picture.size != first_size:
+    if size is None and picture.size != first_size:
         raise DataFormatError(f"{path}: image is {picture.size[0]}x{picture.size[1]} (WxH) but "
                               f"{first_path} is {first_size[0]}x{first_size[1]}; pass size= to "
                               "resize them all")
-    return np.asarray(picture, dtype=np.uint8)
+    with warnings.catch_warnings():  # read_image_folder has said it once for all images
+        warnings.simplefilter("ignore", UserWarning)
+        array = image_to_array(picture, mode, path)
+    if size is not None:
+        height, width = size
+        array = np.asarray(Image.fromarray(array).resize((width, height),
+                                                         Image.Resampling.BILINEAR))
+    return array
 
 
 # ----------------------------------------------------------------------------- npz
@@ -480,21 +420,8 @@ def read_npz(path: PathLike, classes: Sequence[str] | None = None) -> ImageDatas
         ``images`` (N, C, H, W) uint8, ``labels`` (N,) int64.
     """
     path = Path(path)
-    try:
-        archive = np.load(path, allow_pickle=False)
-    except (ValueError, OSError, EOFError, zlib.error, zipfile.BadZipFile) as error:
-        raise DataFormatError(f"{path}: not a readable .npz archive ({error})") from None
-    if not isinstance(archive, np.lib.npyio.NpzFile):
-        raise DataFormatError(f"{path}: a .npy array, not a .npz archive with x and y")
-    with archive:
-        missing = [key for key in ("x", "y") if key not in archive.files]
-        if missing:
-            raise DataFormatError(f"{path}: missing array(s) {missing}; found {archive.files}")
-        try:
-            images, labels = archive["x"], archive["y"]
-            stored = archive["classes"] if "classes" in archive.files else None
-        except (ValueError, OSError, EOFError, zlib.error, zipfile.BadZipFile) as error:
-            raise DataFormatError(f"{path}: damaged array in archive ({error})") from None
+    arrays = load_npz_arrays(path, ["x", "y"], optional_text=["classes"])
+    images, labels, stored = arrays["x"], arrays["y"], arrays.get("classes")
     if images.dtype != np.uint8:
         raise DataFormatError(f"{path}: x must be uint8 images (0..255), got {images.dtype}; "
                               "build ImageDataset(x, y) directly for other dtypes")
@@ -508,6 +435,11 @@ def read_npz(path: PathLike, classes: Sequence[str] | None = None) -> ImageDatas
         classes = [str(name) for name in stored]
     if classes is None:
         labels = _check_labels(labels, np.iinfo(np.int64).max, f"{path} (y)")
-        classes = [str(index) for index in range(int(labels.max(initial=-1)) + 1)]
+        largest = int(labels.max(initial=-1))
+        if largest >= MAX_INFERRED_CLASSES:
+            raise DataFormatError(f"{path} (y): the largest label is {largest}; inferring "
+                                  f"{largest + 1} class names is refused (the limit is "
+                                  f"{MAX_INFERRED_CLASSES}); pass classes= to name them")
+        classes = [str(index) for index in range(largest + 1)]
     labels = _check_labels(labels, len(classes), f"{path} (y)")
     return ImageDataset(images, labels, classes, name=str(path))

@@ -54,6 +54,17 @@ class RemovableHandle:
         self._hooks.pop(self.id, None)
 
 
+def shape_fits(saved_shape, shape) -> bool:
+    """Whether a saved value of ``saved_shape`` loads into a state entry of ``shape``.
+
+    Shapes must match, except that a one-element (1,) value loads into a 0-d entry (a
+    scalar buffer such as ``num_batches_tracked``), as PyTorch allows for old checkpoints;
+    earlier visiongrad checkpoints stored those scalars as (1,).
+    """
+    saved_shape, shape = tuple(saved_shape), tuple(shape)
+    return saved_shape == shape or (shape == () and saved_shape == (1,))
+
+
 class Module:
     """Base class of every layer and model.
 
@@ -329,7 +340,8 @@ class Module:
         ----------
         state_dict : mapping of str to array
         strict : bool
-            Require the keys to match exactly. Shapes must always match.
+            Require the keys to match exactly. Shapes must always match (except a (1,)
+            value for a 0-d buffer, see :func:`shape_fits`).
 
         Returns
         -------
@@ -351,9 +363,11 @@ class Module:
         for name, value in values.items():
             module, registry, attribute = targets[name]
             expected = module.__dict__[registry][attribute].shape
-            if tuple(value.shape) != tuple(expected):
+            if not shape_fits(value.shape, expected):
                 mismatched.append(f"{name}: checkpoint shape {tuple(value.shape)}, "
                                   f"model shape {tuple(expected)}")
+            elif value.shape != tuple(expected):
+                values[name] = value.reshape(expected)
         problems = [f"shape mismatch for {line}" for line in mismatched]
         if strict:
             if missing:

@@ -31,6 +31,7 @@ from safetensors.numpy import save as save_tensors
 
 from .. import random as vg_random
 from ..autograd import Tensor
+from ..nn.module import shape_fits
 
 FORMAT = "visiongrad-checkpoint/1"
 SUFFIX = ".safetensors"
@@ -49,7 +50,9 @@ def _encode(value, path: str, tensors: dict[str, np.ndarray]):
     """JSON-ready copy of ``value`` with its arrays moved into ``tensors``."""
     value = _as_array(value)
     if isinstance(value, np.ndarray):
-        tensors[path] = np.ascontiguousarray(value)
+        # np.asarray, not np.ascontiguousarray: the latter turns a 0-d array (batch norm's
+        # num_batches_tracked) into shape (1,), and the model then refuses its own checkpoint
+        tensors[path] = np.asarray(value, order="C")
         return {"__tensor__": path}
     if isinstance(value, np.generic):
         return value.item()
@@ -204,7 +207,7 @@ def load_model_state(model, state: Mapping[str, np.ndarray], source: str = "chec
     unexpected = [name for name in state if name not in expected]
     mismatched = [f"{name} (checkpoint {tuple(np.shape(state[name]))}, model {shape})"
                   for name, shape in expected.items()
-                  if name in state and tuple(np.shape(state[name])) != tuple(shape)]
+                  if name in state and not shape_fits(np.shape(state[name]), shape)]
     problems = [f"{label}: {', '.join(names)}" for label, names in
                 (("missing keys", missing), ("unexpected keys", unexpected),
                  ("shape mismatches", mismatched)) if names]
