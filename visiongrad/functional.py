@@ -231,3 +231,55 @@ def upsample_nearest(x, scale_factor) -> Tensor:
 def upsample_bed_of_nails(x, scale_factor) -> Tensor:
     """Each value at the top-left of its scale x scale block, zeros elsewhere."""
     return _conv.UpsampleBedOfNails.apply(x, scale_factor=scale_factor)
+
+
+# ----- recurrent (the course's forms: x (N, T, D), Wx (D, G*H), Wh (H, G*H)) ---------------
+# (section owned by ops/recurrent.py)
+from .ops import recurrent as _recurrent  # noqa: E402
+
+__all__ += ["rnn_step", "rnn", "lstm_step", "lstm", "gru_step", "gru", "temporal_affine",
+            "temporal_softmax_loss"]
+
+
+def rnn_step(x, prev_h, Wx, Wh, b, nonlinearity: str = "tanh") -> Tensor:
+    """next_h = tanh(x Wx + prev_h Wh + b), x (N, D), prev_h (N, H) -> (N, H)."""
+    return _recurrent.rnn_step(x, prev_h, Wx, Wh, b, nonlinearity=nonlinearity)
+
+
+def rnn(x, h0, Wx, Wh, b, nonlinearity: str = "tanh") -> Tensor:
+    """Vanilla RNN over x (N, T, D) from h0 (N, H) -> h (N, T, H); BPTT in one node."""
+    return _recurrent.RNN.apply(x, h0, Wx, Wh, b, nonlinearity=nonlinearity)
+
+
+def lstm_step(x, prev_h, prev_c, Wx, Wh, b, gate_order: str = "ifog"):
+    """One LSTM step -> (next_h, next_c); Wx (D, 4H), gates i, f, o, g (the course's)."""
+    return _recurrent.lstm_step(x, prev_h, prev_c, Wx, Wh, b, gate_order=gate_order)
+
+
+def lstm(x, h0, Wx, Wh, b, *, c0=None, gate_order: str = "ifog", return_cell: bool = False):
+    """LSTM over x (N, T, D) from h0 and c0 (zeros by default, as in the course) -> h
+    (N, T, H), or (h, c_T) with ``return_cell``; gate order i, f, o, g unless told."""
+    return _recurrent.lstm(x, h0, Wx, Wh, b, c0=c0, gate_order=gate_order,
+                           return_cell=return_cell)
+
+
+def gru_step(x, prev_h, Wx, Wh, b, bh=None) -> Tensor:
+    """One GRU step (PyTorch's form, gates r, z, n); ``bh`` None: the single-bias form."""
+    return _recurrent.gru_step(x, prev_h, Wx, Wh, b, bh)
+
+
+def gru(x, h0, Wx, Wh, b, bh=None) -> Tensor:
+    """GRU over x (N, T, D) -> h (N, T, H): gates r, z, n with n = tanh(x W_n + b_n +
+    r * (h W_hn + bh_n)); ``bh`` (3H,) is PyTorch's b_hh, None meaning zeros."""
+    return _recurrent.gru(x, h0, Wx, Wh, b, bh)
+
+
+def temporal_affine(x, w, b) -> Tensor:
+    """The same affine map at every step: x (N, T, D) @ w (D, M) + b -> (N, T, M)."""
+    return _recurrent.TemporalAffine.apply(x, w, b)
+
+
+def temporal_softmax_loss(x, y, mask=None) -> Tensor:
+    """Softmax cross-entropy of x (N, T, V) against y (N, T), summed over the steps where
+    ``mask`` (N, T) is true (all when None) and averaged over the batch."""
+    return _recurrent.TemporalSoftmaxLoss.apply(x, y, mask=None if mask is None else _array(mask))
