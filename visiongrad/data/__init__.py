@@ -15,6 +15,7 @@ from .catalog import (
     search_folders,
 )
 from .dataset import ImageDataset
+from .images import MAX_IMAGE_PIXELS, image_to_array, open_image, read_image
 from .loader import DataLoader
 from .preprocessing import (
     ChannelNormalizer,
@@ -45,4 +46,5 @@ __all__ = [
     "train_val_indices", "train_val_split", "KFold", "cross_validate",
     "ScaleToUnit", "MeanImageSubtraction", "ChannelNormalizer", "PCAWhitening", "ZCAWhitening",
     "DataLoader", "Compose", "transforms", "preprocessing",
+    "open_image", "read_image", "image_to_array", "MAX_IMAGE_PIXELS",
 ]

@@ -4,9 +4,9 @@ The standard :mod:`pickle` calls whatever function a file names, and its BUILD o
 sets the state of whatever object is on its stack. Both are closed here:
 
 - a global resolves only to a stand-in for NumPy's array reconstruction (``_reconstruct``,
-  ``_frombuffer``, ``scalar``, ``ndarray``, ``dtype``) and for ``_codecs.encode`` to
-  latin-1 (how protocol 2 stores bytes); the stand-ins validate their arguments and never
-  hand a NumPy callable to the file;
+  ``_frombuffer``, ``scalar``, ``ndarray``, ``dtype``), for ``_codecs.encode`` to latin-1
+  and for ``bytes()`` (how protocol 2 stores bytes); the stand-ins validate their
+  arguments and never hand a NumPy callable to the file;
 - REDUCE calls only those stand-ins; BUILD applies only to a dtype or array a stand-in has
   just begun, and builds it from checked parts: a plain numeric or boolean dtype (no
   object, structured, sub-array, string or datetime dtype, no flags) and a shape whose
@@ -177,10 +177,17 @@ def _latin1_encode(text, encoding="utf-8"):
     return text.encode("latin1")
 
 
+def _empty_bytes():
+    """``bytes()``: how protocol 2 stores an empty bytes object (an empty array's data)."""
+    return b""
+
+
 def _allowed_globals() -> dict[tuple[str, str], _StandIn]:
     allowed = {("numpy", "ndarray"): _NDARRAY,
                ("numpy", "dtype"): _StandIn("numpy.dtype", _PendingDtype),
                ("_codecs", "encode"): _StandIn("_codecs.encode", _latin1_encode)}
+    for builtins in ("builtins", "__builtin__"):  # Python 3 and 2 spellings
+        allowed[(builtins, "bytes")] = _StandIn("bytes", _empty_bytes)
     for package in ("numpy.core", "numpy._core"):  # NumPy 1 and NumPy 2 spell it apart
         allowed[(f"{package}.multiarray", "_reconstruct")] = _StandIn("_reconstruct",
                                                                       _reconstruct)
