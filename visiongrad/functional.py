@@ -283,3 +283,40 @@ def temporal_softmax_loss(x, y, mask=None) -> Tensor:
     """Softmax cross-entropy of x (N, T, V) against y (N, T), summed over the steps where
     ``mask`` (N, T) is true (all when None) and averaged over the batch."""
     return _recurrent.TemporalSoftmaxLoss.apply(x, y, mask=None if mask is None else _array(mask))
+
+
+# ----- adaptive pooling, local response normalisation, drop-path ---------------------------
+# (section owned by ops/adaptive_pool.py, ops/lrn.py, ops/drop_path.py)
+from .ops import adaptive_pool as _adaptive_pool  # noqa: E402
+from .ops import drop_path as _drop_path  # noqa: E402
+from .ops import lrn as _lrn  # noqa: E402
+
+__all__ += ["adaptive_avg_pool2d", "adaptive_max_pool2d", "local_response_norm", "drop_path"]
+
+
+def adaptive_avg_pool2d(x, output_size) -> Tensor:
+    """Mean over PyTorch's adaptive bins: any (H, W) -> ``output_size`` (int, pair, or a
+    pair with None to keep that size)."""
+    return _adaptive_pool.AdaptiveAvgPool2d.apply(x, output_size=output_size)
+
+
+def adaptive_max_pool2d(x, output_size, return_indices: bool = False):
+    """Maximum over PyTorch's adaptive bins; with ``return_indices`` also each maximum's
+    flat index h W + w in its input plane."""
+    y = _adaptive_pool.AdaptiveMaxPool2d.apply(x, output_size=output_size)
+    if not return_indices:
+        return y
+    _, indices = _adaptive_pool.adaptive_max_pool2d_with_indices(_array(x), output_size)
+    return y, Tensor._wrap(indices)
+
+
+def local_response_norm(x, size: int, alpha: float = 1e-4, beta: float = 0.75,
+                        k: float = 1.0) -> Tensor:
+    """y_c = x_c / (k + alpha / size * sum of x^2 over ``size`` neighbouring channels)^beta."""
+    return _lrn.LocalResponseNorm.apply(x, size=size, alpha=alpha, beta=beta, k=k)
+
+
+def drop_path(x, p: float = 0.5, training: bool = True, mode: str = "row") -> Tensor:
+    """Zero each example's input (``mode="row"``) or the whole batch's (``"batch"``) with
+    probability ``p``, scaling the rest by 1 / (1 - p): torchvision's ``stochastic_depth``."""
+    return _drop_path.DropPath.apply(x, p=p, training=training, mode=mode)

@@ -1,19 +1,36 @@
 """The model zoo: classifiers built from ``nn`` modules, and a registry by name.
 
 Every model maps float32 images (N, C, H, W) to logits (N, num_classes) (the Trainer's
-model protocol) and takes ``input_shape=(C, H, W)`` and ``num_classes`` keywords.
+model protocol). The course's small models take ``input_shape=(C, H, W)`` and
+``num_classes``; the architectures of the CNN lecture (AlexNet, ZFNet, VGG, GoogLeNet,
+ResNet, the CIFAR ResNets, FractalNet, stochastic depth) take ``num_classes`` and
+``in_channels``, and where torchvision has the network they have its names, state_dict
+keys and shapes, so torchvision's weights give the same logits.
 
 >>> from visiongrad import models
->>> models.available()
-['fc', 'lenet5', 'resnet_small', 'three_layer_convnet', 'two_layer', 'vgg_small']
+>>> models.available()[:6]
+['alexnet', 'fc', 'fractalnet', 'googlenet', 'lenet5', 'resnet101']
 >>> net = models.create("lenet5", input_shape=(3, 32, 32), num_classes=10)
+>>> net = models.create("resnet18", num_classes=10, in_channels=1)
 """
 
 from __future__ import annotations
 
+from .alexnet import AlexNet, ZFNet
+from .cifar_resnet import (
+    CIFAR_RESNET_MODELS,
+    CifarResNet,
+    OptionAShortcut,
+    StochasticDepthResNet,
+    linear_decay_survival,
+)
 from .convnets import LeNet5, SmallVGG, ThreeLayerConvNet
 from .fc import FullyConnectedNet, TwoLayerNet
+from .fractalnet import FractalBlock, FractalNet, fractal_join
+from .googlenet import GoogLeNet, GoogLeNetOutputs, Inception, InceptionAux, NaiveInception
 from .resnet import BasicBlock, SmallResNet
+from .resnet_imagenet import RESNET_MODELS, Bottleneck, ResNet
+from .vgg import VGG, VGG_MODELS
 
 MODELS = {
     "two_layer": TwoLayerNet,
@@ -23,6 +40,16 @@ MODELS = {
     "vgg_small": SmallVGG,
     "resnet_small": SmallResNet,
 }
+SMALL_MODELS = tuple(MODELS)
+"""The course's small models, which take ``input_shape``."""
+
+ZOO = {
+    "alexnet": AlexNet, "zfnet": ZFNet, **VGG_MODELS, "googlenet": GoogLeNet, **RESNET_MODELS,
+    **CIFAR_RESNET_MODELS, "fractalnet": FractalNet,
+    "resnet110_stochastic_depth": StochasticDepthResNet,
+}
+"""The CNN lecture's architectures, which take ``num_classes`` and ``in_channels``."""
+MODELS.update(ZOO)
 
 
 def available() -> list[str]:
@@ -33,6 +60,9 @@ def available() -> list[str]:
 def create(name: str, **kwargs):
     """Build the model registered as ``name`` with keyword arguments ``kwargs``.
 
+    A zoo model given ``input_shape=(C, H, W)`` (as the small models take it) is built with
+    ``in_channels=C``; its height and width are free.
+
     Raises
     ------
     ValueError
@@ -40,8 +70,14 @@ def create(name: str, **kwargs):
     """
     if name not in MODELS:
         raise ValueError(f"unknown model {name!r} (available: {', '.join(available())})")
+    if name in ZOO and "input_shape" in kwargs:
+        kwargs["in_channels"] = int(tuple(kwargs.pop("input_shape"))[0])
     return MODELS[name](**kwargs)
 
 
-__all__ = ["BasicBlock", "FullyConnectedNet", "LeNet5", "MODELS", "SmallResNet", "SmallVGG",
-           "ThreeLayerConvNet", "TwoLayerNet", "available", "create"]
+__all__ = ["AlexNet", "BasicBlock", "Bottleneck", "CifarResNet", "FractalBlock", "FractalNet",
+           "FullyConnectedNet", "GoogLeNet", "GoogLeNetOutputs", "Inception", "InceptionAux",
+           "LeNet5", "MODELS", "NaiveInception", "OptionAShortcut", "ResNet", "SMALL_MODELS",
+           "SmallResNet", "SmallVGG", "StochasticDepthResNet", "ThreeLayerConvNet",
+           "TwoLayerNet", "VGG", "ZFNet", "ZOO", "available", "create", "fractal_join",
+           "linear_decay_survival"]

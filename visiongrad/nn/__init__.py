@@ -12,9 +12,12 @@ moves between the two (``{k: v.numpy() for k, v in torch_model.state_dict().item
 from . import init
 from .activation import ELU, LeakyReLU, Maxout, PReLU, ReLU, Sigmoid, Softmax, Tanh
 from .conv import AvgPool2d, Conv2d, ConvTranspose2d, GlobalAvgPool2d, MaxPool2d
+from .drop_path import DropPath, SurvivalGate
 from .linear import Embedding, Flatten, Identity, Linear
+from .lrn import LocalResponseNorm
 from .module import Module, ModuleList, Parameter, RemovableHandle, Sequential
 from .norm import BatchNorm1d, BatchNorm2d, GroupNorm, LayerNorm
+from .pool_adaptive import AdaptiveAvgPool2d, AdaptiveMaxPool2d
 from .regularize import DropConnectLinear, Dropout
 from .summary import ModelSummary, summary
 
@@ -25,3 +28,5 @@ __all__ = [
     "ModuleList", "PReLU", "Parameter", "ReLU", "RemovableHandle", "Sequential", "Sigmoid",
     "Softmax", "Tanh", "init", "summary",
 ]
+__all__ += ["AdaptiveAvgPool2d", "AdaptiveMaxPool2d", "DropPath", "LocalResponseNorm",
+            "SurvivalGate"]
