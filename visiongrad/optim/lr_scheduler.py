@@ -23,6 +23,29 @@ def _check_optimizer(optimizer) -> None:
                         f"{type(optimizer).__name__}")
 
 
+def check_schedule_state(schedule, state_dict) -> dict:
+    """``state_dict`` without its ``"type"`` entry, after checking it fits ``schedule``.
+
+    A state saved by another kind of schedule (a StepLR state offered to a cosine
+    schedule) would silently give the wrong rates, so it is refused, naming both.
+    States saved before the type was recorded are checked by their keys.
+    """
+    name = type(schedule).__name__
+    if not isinstance(state_dict, dict):
+        raise ValueError(f"{name}.load_state_dict needs a dict, got {type(state_dict).__name__}")
+    state = dict(state_dict)
+    saved = state.pop("type", None)
+    expected = set(schedule.__dict__) - {"optimizer"}
+    if saved is not None and saved != name:
+        raise ValueError(f"the loaded state is from a {saved} schedule; this schedule is a "
+                         f"{name} (build the same kind of schedule to resume)")
+    if set(state) != expected:
+        raise ValueError(f"the loaded state does not fit a {name} schedule: it has "
+                         f"{sorted(set(state) - expected)} and lacks "
+                         f"{sorted(expected - set(state))}")
+    return state
+
+
 class LRScheduler:
     """Base class: subclasses implement ``lr_at(base_lr, t)``, the rate at step t."""
 
@@ -50,13 +73,22 @@ class LRScheduler:
         return list(self._last_lr)
 
     def state_dict(self) -> dict:
-        """Everything but the optimizer (JSON-friendly values)."""
-        return {key: (value.state_dict() if isinstance(value, LRScheduler)
-                      else copy.deepcopy(value))
-                for key, value in self.__dict__.items() if key != "optimizer"}
+        """Everything but the optimizer (JSON-friendly values), and ``"type"``, the class
+        name, which ``load_state_dict`` checks."""
+        state = {key: (value.state_dict() if isinstance(value, LRScheduler)
+                       else copy.deepcopy(value))
+                 for key, value in self.__dict__.items() if key != "optimizer"}
+        return {"type": type(self).__name__, **state}
 
     def load_state_dict(self, state_dict: dict) -> None:
-        for key, value in state_dict.items():
+        """Restore a state saved by ``state_dict``.
+
+        Raises
+        ------
+        ValueError
+            The state is from another kind of schedule (naming both), or its keys differ.
+        """
+        for key, value in check_schedule_state(self, state_dict).items():
             current = self.__dict__.get(key)
             if isinstance(current, LRScheduler):
                 current.load_state_dict(value)
@@ -227,8 +259,10 @@ class ReduceLROnPlateau:
     get_last_lr = LRScheduler.get_last_lr
 
     def state_dict(self) -> dict:
-        return {key: copy.deepcopy(value) for key, value in self.__dict__.items()
-                if key != "optimizer"}
+        state = {key: copy.deepcopy(value) for key, value in self.__dict__.items()
+                 if key != "optimizer"}
+        return {"type": type(self).__name__, **state}
 
     def load_state_dict(self, state_dict: dict) -> None:
-        self.__dict__.update(copy.deepcopy(state_dict))
+        """Restore a state saved by ``state_dict`` (ValueError if from another schedule)."""
+        self.__dict__.update(copy.deepcopy(check_schedule_state(self, state_dict)))

@@ -140,7 +140,34 @@ class Optimizer:
             groups.append(packed)
         state = {index[key]: _copy_state(value) for key, value in self.state.items()
                  if key in index}
-        return {"state": state, "param_groups": groups}
+        return {"state": state, "param_groups": groups, "type": type(self).__name__}
+
+    def _check_loaded_kind(self, state_dict) -> None:
+        """Refuse a state saved by another kind of optimizer, naming both.
+
+        ``state_dict["type"]`` is checked when present (PyTorch ignores the extra key);
+        a state without it (PyTorch's, or older) must hold this optimizer's hyperparameters
+        in every group.
+        """
+        name = type(self).__name__
+        if not isinstance(state_dict, Mapping) or not isinstance(
+                state_dict.get("param_groups"), list) or not isinstance(
+                state_dict.get("state"), Mapping):
+            raise ValueError(f"{name}.load_state_dict needs a dict with 'state' (a dict) and "
+                             "'param_groups' (a list)")
+        saved = state_dict.get("type")
+        if saved is not None and saved != name:
+            raise ValueError(f"the loaded optimizer state is from {saved}; this optimizer is "
+                             f"{name} (build a {saved} to resume, or start {name} afresh)")
+        for i, group in enumerate(state_dict["param_groups"]):
+            if not isinstance(group, Mapping) or not isinstance(group.get("params"), list):
+                raise ValueError(f"loaded parameter group {i} is not a dict with a 'params' "
+                                 "list")
+            lacking = sorted(set(self.defaults) - set(group))
+            if lacking:
+                raise ValueError(f"the loaded optimizer state does not fit {name}: its "
+                                 f"parameter group {i} lacks {name}'s hyperparameters "
+                                 f"{lacking} (it was saved by another optimizer)")
 
     def load_state_dict(self, state_dict: Mapping) -> None:
         """Restore hyperparameters and state saved by ``state_dict`` (deep copied; floating
@@ -149,9 +176,11 @@ class Optimizer:
         Raises
         ------
         ValueError
-            If the number of groups or of parameters in a group differs, or a state array
-            does not fit its parameter.
+            If the state is from another kind of optimizer (naming both), the number of
+            groups or of parameters in a group differs, or a state array does not fit its
+            parameter.
         """
+        self._check_loaded_kind(state_dict)
         saved_groups = state_dict["param_groups"]
         if len(saved_groups) != len(self.param_groups):
             raise ValueError(f"loaded state has {len(saved_groups)} parameter groups, this "
