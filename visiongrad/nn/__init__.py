@@ -30,3 +30,9 @@ __all__ = [
 ]
 __all__ += ["AdaptiveAvgPool2d", "AdaptiveMaxPool2d", "DropPath", "LocalResponseNorm",
             "SurvivalGate"]
+
+
+# ----- recurrent layers (nn/recurrent.py) -----
+from .recurrent import GRU, LSTM, RNN  # noqa: E402
+
+__all__ += ["GRU", "LSTM", "RNN"]
