@@ -17,8 +17,8 @@ def test_train_writes_checkpoint_and_plots(trained):
 def test_unknown_model_and_optimizer(tiny_fashion, user_error):
     data = ["--dataset", "fashion-mnist", "--data-dir", str(tiny_fashion)]
     user_error(["train", "--model", "resnet9000", *data], "'resnet9000'")
-    user_error(["train", "--model", "two_layer", "--optimizer", "adamw", *data],
-                      "'adamw'", "adam")
+    user_error(["train", "--model", "two_layer", "--optimizer", "adamx", *data],
+                      "'adamx'", "adamw")
     user_error(["summary", "alexnet9"], "unknown model 'alexnet9'")
 
 

@@ -31,8 +31,21 @@ COMMANDS = ("train", "evaluate", "predict", "search", "summary", "demo", "export
 """The commands in the order ``--help`` lists them; other command modules follow."""
 
 
+class _DefaultsFormatter(argparse.ArgumentDefaultsHelpFormatter):
+    """Shows each option's default in ``--help``, except defaults of ``None``."""
+
+    def _get_help_string(self, action):
+        if action.default is None or action.default is False:
+            return action.help
+        return super()._get_help_string(action)
+
+
 class ArgumentParser(argparse.ArgumentParser):
     """argparse, with a usage error raised as a :class:`CommandError` (one line, exit 1)."""
+
+    def __init__(self, *args, **kwargs):
+        kwargs.setdefault("formatter_class", _DefaultsFormatter)
+        super().__init__(*args, **kwargs)
 
     def error(self, message: str):
         raise CommandError(f"{message} (see {self.prog} --help)")
@@ -51,8 +64,7 @@ def build_parser() -> argparse.ArgumentParser:
     from visiongrad import __version__
 
     parser = ArgumentParser(
-        prog=PROG, description="Deep learning for visual recognition, from scratch in NumPy.",
-        formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+        prog=PROG, description="Deep learning for visual recognition, from scratch in NumPy.")
     parser.add_argument("--version", action="version", version=f"{PROG} {__version__}")
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND",
                                      parser_class=ArgumentParser)

@@ -18,6 +18,7 @@ from .network import (
     network_info,
     split_off_validation,
 )
+from .options import non_negative_int
 from .output import format_table, output_folder, write_json
 
 DEMO_DATASET = "fashion-mnist-mini"
@@ -36,7 +37,7 @@ def register(commands) -> None:
     parser = commands.add_parser(
         "demo", help="kNN, softmax, two-layer net and convnet on the embedded data")
     parser.add_argument("--out", default="visiongrad-demo", help="report folder")
-    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--seed", type=non_negative_int, default=0)
     parser.add_argument("--quick", action="store_true",
                         help="a tiny slice and one epoch: checks the pipeline in seconds")
     parser.set_defaults(run=run)
@@ -118,7 +119,10 @@ def run(args: argparse.Namespace) -> None:
                     "wall_seconds": time.perf_counter() - started,
                     "visiongrad_version": vg.__version__})
     write_json(folder / "metrics.json", summary)
-    print(f"\nbest: {summary['best_model']}; report in {folder}/ (metrics.json, plots, "
+    best, network = summary["best_model"], summary["best_network"]
+    saved = (f"saved as {CHECKPOINT_NAME}" if best == network else
+             f"a classic model, not saved; the checkpoint holds the best network, {network}")
+    print(f"\nbest: {best} ({saved}); report in {folder}/ (metrics.json, plots, "
           f"checkpoint), {summary['wall_seconds']:.0f} s in all")
     print(f"try: {PROG} evaluate {summary['checkpoint']}")
 

@@ -4,14 +4,38 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 
 from .errors import CommandError
-from .network import INTERNAL_KEYS
+from .network import INTERNAL_KEYS, OPTIMIZERS, SCHEDULES
+
+
+def _number(kind, test, wanted: str):
+    """An argparse ``type`` that parses ``kind`` and checks ``test`` (message: ``wanted``)."""
+    def parse(text: str):
+        try:
+            value = kind(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"must be {wanted}, got {text!r}") from None
+        if not (math.isfinite(value) and test(value)):
+            raise argparse.ArgumentTypeError(f"must be {wanted}, got {text!r}")
+        return value
+    parse.__name__ = wanted  # what argparse names in its own messages
+    return parse
+
+
+DEFAULT_EPOCHS = 5
+
+positive_int = _number(int, lambda v: v >= 1, "a positive integer")
+non_negative_int = _number(int, lambda v: v >= 0, "a non-negative integer")
+positive_float = _number(float, lambda v: v > 0, "a positive number")
+non_negative_float = _number(float, lambda v: v >= 0, "a non-negative number")
+fraction = _number(float, lambda v: 0 < v < 1, "a fraction between 0 and 1")
 
 
 def add_data_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--dataset", default="fashion-mnist-mini",
-                        help="dataset name (default: %(default)s, embedded in the package)")
+                        help="dataset name (fashion-mnist-mini is embedded in the package)")
     parser.add_argument("--data-dir", default=None,
                         help="folder holding the dataset's files (default: the standard place)")
 
@@ -20,22 +44,26 @@ def add_training_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--config", default=None, metavar="FILE.json",
                         help="JSON file whose keys are this command's options "
                              "(command-line options win)")
-    parser.add_argument("--model", default="three_layer_convnet", help="model name")
+    from visiongrad import models
+
+    parser.add_argument("--model", default="three_layer_convnet",
+                        help=f"model name: {', '.join(sorted(models.available()))}")
     add_data_options(parser)
-    parser.add_argument("--epochs", type=int, default=5)
-    parser.add_argument("--batch-size", type=int, default=64)
-    parser.add_argument("--optimizer", default="adam", help="sgd, momentum, nesterov, "
-                        "adagrad, rmsprop or adam (default: %(default)s)")
-    parser.add_argument("--lr", type=float, default=1e-3, help="learning rate")
+    parser.add_argument("--epochs", type=positive_int, default=None,
+                        help=f"epochs in all (default: {DEFAULT_EPOCHS}; search: 1)")
+    parser.add_argument("--batch-size", type=positive_int, default=64, help="minibatch size")
+    parser.add_argument("--optimizer", default="adam", help=", ".join(OPTIMIZERS))
+    parser.add_argument("--lr", type=positive_float, default=1e-3, help="learning rate")
     parser.add_argument("--schedule", default="none",
-                        help="learning-rate schedule: none, step, exponential, cosine")
-    parser.add_argument("--weight-decay", type=float, default=0.0,
+                        help="learning-rate schedule: " + ", ".join(SCHEDULES))
+    parser.add_argument("--weight-decay", type=non_negative_float, default=0.0,
                         help="L2 regularisation strength")
     parser.add_argument("--augment", action="store_true",
                         help="random horizontal flips and crops while training")
-    parser.add_argument("--val-fraction", type=float, default=0.1,
+    parser.add_argument("--val-fraction", type=fraction, default=0.1,
                         help="fraction of the training split held out for validation")
-    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--seed", type=non_negative_int, default=0,
+                        help="seed of the split, initial weights and shuffling")
     parser.add_argument("--out", default=None, help="output folder")
 
 
@@ -74,7 +102,13 @@ def _read_config(path: str) -> dict:
             config = json.load(handle)
     except FileNotFoundError:
         raise CommandError(f"config file not found: {path}") from None
-    except json.JSONDecodeError as error:
+    except IsADirectoryError:
+        raise CommandError(f"config {path} is a folder, not a JSON file") from None
+    except UnicodeDecodeError:
+        raise CommandError(f"config {path} is not UTF-8 text") from None
+    except OSError as error:
+        raise CommandError(f"cannot read config {path}: {error.strerror}") from None
+    except (json.JSONDecodeError, RecursionError) as error:
         raise CommandError(f"config {path} is not valid JSON: {error}") from None
     if not isinstance(config, dict):
         raise CommandError(f"config {path} must hold a JSON object, got {type(config).__name__}")

@@ -9,32 +9,41 @@ from pathlib import Path
 
 import numpy as np
 
+from .errors import CommandError
+
 REPORT_MARKER = ".visiongrad-output"
 """A file visiongrad writes into every folder it creates, so it knows it may write there."""
 
 
-def _is_ours(folder: Path) -> bool:
-    """True if ``folder`` is absent, empty, or was made by visiongrad."""
+def _is_ours(folder: Path, fresh: bool) -> bool:
+    """True if ``folder`` is absent, empty, or (unless ``fresh``) was made by visiongrad."""
     if not folder.exists():
         return True
-    return folder.is_dir() and (not any(folder.iterdir()) or (folder / REPORT_MARKER).exists())
+    return folder.is_dir() and (not any(folder.iterdir())
+                                or (not fresh and (folder / REPORT_MARKER).exists()))
 
 
-def output_folder(path: str | os.PathLike) -> Path:
+def output_folder(path: str | os.PathLike, fresh: bool = False) -> Path:
     """Create (or reuse) an output folder without ever touching a user's own files.
 
     ``path`` is used if it does not exist, is empty, or is an earlier visiongrad output
     (it holds :data:`REPORT_MARKER`); otherwise the first free ``path-2``, ``path-3``, ...
-    is taken and a line says so. Only files visiongrad names are written inside.
+    is taken and a line says so. Only files visiongrad names are written inside. With
+    ``fresh`` (a training run) an earlier output is not reused either: runs never
+    overwrite each other.
     """
     folder, number = Path(path), 1
-    while not _is_ours(folder):
+    while not _is_ours(folder, fresh):
         number += 1
         folder = Path(f"{path}-{number}")
     if number > 1:
-        print(f"{path} holds files visiongrad did not write; writing to {folder} instead")
-    folder.mkdir(parents=True, exist_ok=True)
-    (folder / REPORT_MARKER).write_text("written by visiongrad\n", encoding="utf-8")
+        print(f"{path} {'is taken' if fresh else 'holds files visiongrad did not write'}; "
+              f"writing to {folder} instead")
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        (folder / REPORT_MARKER).write_text("written by visiongrad\n", encoding="utf-8")
+    except OSError as error:
+        raise CommandError(f"cannot create output folder {folder}: {error.strerror}") from None
     return folder
 
 
@@ -55,9 +64,24 @@ def _json_default(value):
     raise TypeError(f"{type(value).__name__} is not JSON serialisable")
 
 
+def to_json(value, indent: int = 2, level: int = 0) -> str:
+    """JSON text with one line per list of numbers or strings (a confusion-matrix row, a
+    history series), indented elsewhere: compact and still readable."""
+    pad, inner = " " * indent * level, " " * indent * (level + 1)
+    if isinstance(value, dict) and value:
+        items = [f"{inner}{json.dumps(str(key))}: {to_json(item, indent, level + 1)}"
+                 for key, item in value.items()]
+        return "{\n" + ",\n".join(items) + f"\n{pad}}}"
+    if isinstance(value, (list, tuple)) and any(isinstance(item, (dict, list, tuple))
+                                                for item in value):
+        items = [f"{inner}{to_json(item, indent, level + 1)}" for item in value]
+        return "[\n" + ",\n".join(items) + f"\n{pad}]"
+    return json.dumps(value, default=_json_default)
+
+
 def write_json(path: Path, value) -> None:
-    """Write ``value`` as indented JSON atomically."""
+    """Write ``value`` as JSON (:func:`to_json`) atomically; NumPy values become numbers."""
+    value = json.loads(json.dumps(value, default=_json_default))
     temporary = path.with_name(f".{path.name}.tmp")
-    text = json.dumps(value, indent=2, default=_json_default)
-    temporary.write_text(text + "\n", encoding="utf-8")
+    temporary.write_text(to_json(value) + "\n", encoding="utf-8")
     os.replace(temporary, path)

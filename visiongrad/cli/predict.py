@@ -11,11 +11,16 @@ import numpy as np
 from .errors import CommandError, user_errors
 from .images import read_images
 from .network import check_input_shape, load_network, load_split
+from .options import positive_int
 from .output import format_table
 
 
 def register(commands) -> None:
-    parser = commands.add_parser("predict", help="labels and probabilities for images")
+    parser = commands.add_parser(
+        "predict", help="labels and probabilities for images",
+        description="Labels and probabilities for image files or a dataset split. Images "
+                    "should look like the training data: for Fashion-MNIST and MNIST a light "
+                    "object on a dark background (use --invert for dark-on-light photos).")
     parser.add_argument("checkpoint")
     parser.add_argument("--model", default=None,
                         help="architecture to load the weights into (default: the "
@@ -25,7 +30,11 @@ def register(commands) -> None:
                         help="predict a dataset split instead of image files")
     parser.add_argument("--data-dir", default=None)
     parser.add_argument("--split", default="test")
-    parser.add_argument("--limit", type=int, default=None,
+    parser.add_argument("--resize", action="store_true",
+                        help="resize images of any size to the model's input size")
+    parser.add_argument("--invert", action="store_true",
+                        help="invert the images (for a dark object on a light background)")
+    parser.add_argument("--limit", type=positive_int, default=None,
                         help="only the first N images of the split")
     parser.add_argument("--csv", default=None, help="also write the predictions to this file")
     parser.set_defaults(run=run)
@@ -40,7 +49,8 @@ def run(args: argparse.Namespace) -> None:
     model, normalize, info = load_network(args.checkpoint, args.model)
     channels, height, width = info["input_shape"]
     if args.images:
-        names, images = list(args.images), read_images(args.images, channels, (height, width))
+        names, images = list(args.images), read_images(args.images, channels, (height, width),
+                                                   resize=args.resize, invert=args.invert)
     else:
         dataset = load_split(args.dataset, args.split, args.data_dir)
         check_input_shape(info, dataset.images.shape[1:], f"{args.dataset} {args.split}")

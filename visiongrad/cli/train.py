@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import argparse
+from pathlib import Path
 
-from .errors import check_choice
+from .errors import CommandError, check_choice, user_errors
 from .network import (
     CHECKPOINT_NAME,
+    INTERNAL_KEYS,
     OPTIMIZERS,
     SCHEDULES,
     build_model,
@@ -16,21 +18,48 @@ from .network import (
     network_info,
     split_off_validation,
 )
-from .options import add_training_options
-from .output import output_folder
+from .options import DEFAULT_EPOCHS, add_training_options
+from .output import output_folder, write_json
 
 
 def register(commands) -> None:
     parser = commands.add_parser("train", help="train a model and save its checkpoint")
     add_training_options(parser)
+    parser.add_argument("--resume", default=None, metavar="RUN_DIR_OR_CKPT",
+                        help="continue a run exactly where its checkpoint stopped, with its "
+                             "own options, up to --epochs epochs in all (default: the run's)")
     parser.set_defaults(run=run, out="visiongrad-run")
 
 
-def run(args: argparse.Namespace) -> None:
-    """``visiongrad train``: fit a model, save its checkpoint and plots."""
-    import visiongrad as vg
-    from visiongrad.train import plots
+def _resumed_options(args: argparse.Namespace) -> tuple[argparse.Namespace, Path]:
+    """The options a run was started with (``--epochs`` may raise its total) and its
+    checkpoint path."""
+    from visiongrad.train.checkpoint import load_checkpoint
 
+    path = Path(args.resume)
+    if path.is_dir():
+        path = path / CHECKPOINT_NAME
+    with user_errors(FileNotFoundError, ValueError, KeyError, TypeError, RecursionError,
+                     context=f"cannot resume from {args.resume}: "):
+        config = load_checkpoint(path)["config"]
+    options = config.get("options") if isinstance(config, dict) else None
+    if not isinstance(options, dict) or "model" not in options:
+        raise CommandError(f"cannot resume from {path}: it was not written by visiongrad train")
+    epochs = args.epochs if args.epochs is not None else options.get("epochs")
+    merged = {**vars(args), **options, "resume": str(path), "epochs": epochs}
+    return argparse.Namespace(**merged), path
+
+
+def run(args: argparse.Namespace) -> None:
+    """``visiongrad train``: fit a model (or resume a run), save its checkpoint, plots and
+    metrics.json."""
+    import visiongrad as vg
+
+    if args.resume is not None:
+        args, checkpoint = _resumed_options(args)
+        folder = checkpoint.parent
+    if args.epochs is None:
+        args.epochs = DEFAULT_EPOCHS
     check_choice("optimizer", args.optimizer, OPTIMIZERS)
     check_choice("schedule", args.schedule, SCHEDULES)
     vg.manual_seed(args.seed)
@@ -39,19 +68,41 @@ def run(args: argparse.Namespace) -> None:
     x_train, y_train, x_val, y_val = split_off_validation(dataset.images, dataset.labels,
                                                           args.val_fraction)
     normalize = fit_normalizer(x_train)
-    folder = output_folder(args.out)
-    print(f"training {args.model} on {len(y_train)} {args.dataset} images "
-          f"({len(y_val)} held out for validation) for {args.epochs} epoch(s); output {folder}")
+    if args.resume is None:
+        folder = output_folder(args.out, fresh=True)
+        checkpoint = folder / CHECKPOINT_NAME
+    print(f"{'resuming' if args.resume else 'training'} {args.model} on {len(y_train)} "
+          f"{args.dataset} images ({len(y_val)} held out for validation) for {args.epochs} "
+          f"epoch(s) in all; output {folder}")
     info = network_info(args, dataset.images, dataset.classes, normalize)
-    trainer = fit_network(model, args, x_train, y_train, x_val, y_val, normalize, info)
+    trainer = fit_network(model, args, x_train, y_train, x_val, y_val, normalize, info,
+                          checkpoint=checkpoint, resume=args.resume is not None)
     if trainer.stop_reason is not None:
         print(f"training stopped early: {trainer.stop_reason}")
-    checkpoint = trainer.save_checkpoint(folder / CHECKPOINT_NAME)
-    plots.plot_loss(trainer.history, folder / "loss.png")
-    plots.plot_accuracy(trainer.history, folder / "accuracy.png")
-    plots.plot_update_ratios(trainer.history["update_ratio"], folder / "update_ratios.png",
-                             iterations=trainer.history["update_ratio_iteration"])
+    trainer.save_checkpoint(checkpoint)
+    write_run_report(folder, trainer, args)
     if trainer.best_epoch is not None:
         print(f"best validation accuracy {trainer.best_val_accuracy:.4f} "
               f"(epoch {trainer.best_epoch}); the checkpoint holds those weights")
-    print(f"checkpoint: {checkpoint}\nplots: {folder}")
+    print(f"checkpoint: {checkpoint}\nplots and metrics.json: {folder}")
+
+
+def write_run_report(folder: Path, trainer, args: argparse.Namespace) -> None:
+    """The run's plots and ``metrics.json`` (per-epoch history, best epoch, options)."""
+    from visiongrad.train import plots
+
+    history = trainer.history
+    plots.plot_loss(history, folder / "loss.png")
+    plots.plot_accuracy(history, folder / "accuracy.png")
+    plots.plot_update_ratios(history["update_ratio"], folder / "update_ratios.png",
+                             iterations=history["update_ratio_iteration"])
+    per_epoch = ("epoch_loss", "train_accuracy", "val_loss", "val_accuracy", "lr",
+                 "epoch_seconds")
+    write_json(folder / "metrics.json", {
+        "model": args.model, "dataset": args.dataset, "epochs": trainer.epoch,
+        "best_epoch": trainer.best_epoch,
+        "best_val_accuracy": trainer.best_val_accuracy if trainer.best_epoch else None,
+        "stop_reason": trainer.stop_reason,
+        "history": {key: history.get(key, []) for key in per_epoch},
+        "options": {key: value for key, value in vars(args).items()
+                    if key not in INTERNAL_KEYS}})

@@ -31,6 +31,7 @@ from ..autograd import Tensor, no_grad, tensor
 from ..data.loader import DataLoader
 from ..data.transform_base import ToFloat
 from ..ops.activation import log_softmax
+from ..optim.lbfgs import LBFGS
 from .checkpoint import load_checkpoint, load_model_state, save_checkpoint
 from .metrics import classification_scores
 
@@ -122,7 +123,8 @@ class Trainer:
     ----------
     model : nn.Module
     optimizer : optim.Optimizer
-        Stepped once per minibatch; its learning rate is ``param_groups[0]["lr"]``.
+        Stepped once per minibatch (``LBFGS`` with a closure re-evaluating the batch);
+        its learning rate is ``param_groups[0]["lr"]``.
     scheduler : optional
         A learning-rate schedule stepped once per epoch, after validation
         (``ReduceLROnPlateau`` receives the validation loss).
@@ -327,13 +329,23 @@ class Trainer:
             optim.clip_grad_norm_(self.model.parameters(), self.clip_grad_norm)
         sampling = self.ratio_every and self.iteration % self.ratio_every == 0
         before = [p.data.copy() for _, p in self._weights] if sampling else None
-        self.optimizer.step()
+        if isinstance(self.optimizer, LBFGS):  # it re-evaluates the loss itself
+            self.optimizer.step(lambda: self._closure(images, labels))
+        else:
+            self.optimizer.step()
         if self.ema is not None:
             self.ema.update()
         if sampling:
             self._record_update_ratios(before)
         self.iteration += 1
         return value, right
+
+    def _closure(self, images: np.ndarray, labels: np.ndarray) -> Tensor:
+        """Loss and gradients of one batch again, for optimizers that need a closure."""
+        self.optimizer.zero_grad()
+        loss = self.loss_fn(self.model(tensor(images)), labels)
+        loss.backward()
+        return loss
 
     def _exploded(self, value: float) -> bool:
         """Apply the explosion rule to the latest loss; set ``stop_reason`` if it fires."""
