@@ -12,15 +12,26 @@ so a write interrupted at any point leaves the previous checkpoint intact.
 Nested structures are stored as JSON with each array replaced by ``{"__tensor__": key}``
 (``key`` is its path, for example ``"model/fc1.weight"``); dicts whose keys are not all
 strings (a PyTorch-style optimizer state keyed by parameter index) are stored as
-``{"__items__": [[key, value], ...]}`` so their keys come back with their types.
+``{"__items__": [[key, value], ...]}`` so their keys come back with their types. The JSON
+is strict (RFC 8259): NaN and the infinities, which it cannot spell, are stored as
+``{"__float__": "nan"}`` (``"inf"``, ``"-inf"``), and a header holding ``NaN`` or
+``-Infinity`` literals is refused on reading. A header that does not have this shape (a
+missing tensor, a list where a dict belongs, nesting deeper than :data:`MAX_DEPTH`) raises
+:class:`CheckpointError` (a ``ValueError``) naming the file.
+
+Temporary files of writes killed half-way (``.<name>.<random>.tmp`` beside the checkpoint)
+are removed by the next successful write of the same checkpoint; no other file is touched.
 """
 
 from __future__ import annotations
 
 import contextlib
 import json
+import math
 import os
+import re
 import tempfile
+import time
 from collections.abc import Mapping
 from pathlib import Path
 
@@ -36,6 +47,15 @@ from ..nn.module import shape_fits
 FORMAT = "visiongrad-checkpoint/1"
 SUFFIX = ".safetensors"
 _METADATA_KEY = "visiongrad"
+#: Deepest nesting of lists and dicts a checkpoint header may have.
+MAX_DEPTH = 64
+_NON_FINITE = {"nan": math.nan, "inf": math.inf, "-inf": -math.inf}
+#: Seconds after which a leftover temporary file cannot belong to a write in progress.
+STALE_TEMPORARY_SECONDS = 60.0
+
+
+class CheckpointError(ValueError):
+    """A file is not a readable visiongrad checkpoint; the message names the file."""
 
 
 def _as_array(value):
@@ -63,23 +83,52 @@ def _encode(value, path: str, tensors: dict[str, np.ndarray]):
                               for key, item in value.items()]}
     if isinstance(value, (list, tuple)):
         return [_encode(item, _join(path, i), tensors) for i, item in enumerate(value)]
+    if isinstance(value, float) and not math.isfinite(value):
+        return {"__float__": repr(value)}
     if value is None or isinstance(value, (bool, int, float, str)):
         return value
     raise TypeError(f"cannot store a {type(value).__name__} at {path!r} in a checkpoint")
 
 
-def _decode(value, tensors: Mapping[str, np.ndarray]):
-    """Inverse of :func:`_encode`."""
+def _decode(value, tensors: Mapping[str, np.ndarray], depth: int = 0):
+    """Inverse of :func:`_encode`; ``_Malformed`` for anything it cannot have written."""
+    if depth > MAX_DEPTH:
+        raise _Malformed(f"nesting deeper than {MAX_DEPTH} levels")
     if isinstance(value, dict):
         if set(value) == {"__tensor__"}:
+            if value["__tensor__"] not in tensors:
+                raise _Malformed(f"the header refers to tensor {value['__tensor__']!r:.80}, "
+                                 "which the file does not hold")
             return tensors[value["__tensor__"]]
+        if set(value) == {"__float__"}:
+            if value["__float__"] not in _NON_FINITE:
+                raise _Malformed(f"unknown float {value['__float__']!r:.20}")
+            return _NON_FINITE[value["__float__"]]
         if set(value) == {"__items__"}:
-            return {_decode(key, tensors): _decode(item, tensors)
-                    for key, item in value["__items__"]}
-        return {key: _decode(item, tensors) for key, item in value.items()}
+            items = value["__items__"]
+            if not isinstance(items, list) or not all(
+                    isinstance(item, list) and len(item) == 2 for item in items):
+                raise _Malformed("'__items__' must be a list of [key, value] pairs")
+            decoded = {}
+            for key, item in items:
+                key = _decode(key, tensors, depth + 1)
+                if not isinstance(key, (int, str, bool, float)) and key is not None:
+                    raise _Malformed(f"a dict key must be a number or string, got "
+                                     f"{type(key).__name__}")
+                decoded[key] = _decode(item, tensors, depth + 1)
+            return decoded
+        return {key: _decode(item, tensors, depth + 1) for key, item in value.items()}
     if isinstance(value, list):
-        return [_decode(item, tensors) for item in value]
+        return [_decode(item, tensors, depth + 1) for item in value]
     return value
+
+
+class _Malformed(ValueError):
+    """Raised while decoding; :func:`load_checkpoint` adds the file's name."""
+
+
+def _strict_constant(name: str):
+    raise _Malformed(f"the header is not strict JSON (it holds {name})")
 
 
 def checkpoint_path(path: str | os.PathLike) -> Path:
@@ -109,12 +158,26 @@ def atomic_write_bytes(path: str | os.PathLike, data: bytes) -> None:
         with contextlib.suppress(FileNotFoundError):
             os.unlink(temporary)
         raise
+    _remove_stale_temporaries(path)
     if hasattr(os, "O_DIRECTORY"):  # make the rename itself durable
         folder = os.open(path.parent, os.O_RDONLY | os.O_DIRECTORY)
         try:
             os.fsync(folder)
         finally:
             os.close(folder)
+
+
+def _remove_stale_temporaries(path: Path) -> None:
+    """Delete ``.<name>.<8 random characters>.tmp`` files beside ``path`` older than
+    :data:`STALE_TEMPORARY_SECONDS`: what :func:`atomic_write_bytes` leaves when its
+    process is killed (SIGKILL) mid-write. Only that exact name pattern is touched."""
+    pattern = re.compile(rf"\.{re.escape(path.name)}\.[A-Za-z0-9_]{{8}}\.tmp")
+    now = time.time()
+    for entry in os.scandir(path.parent):
+        if pattern.fullmatch(entry.name) and entry.is_file(follow_symlinks=False):
+            with contextlib.suppress(OSError):  # gone already, or not ours to delete
+                if now - entry.stat(follow_symlinks=False).st_mtime > STALE_TEMPORARY_SECONDS:
+                    os.unlink(entry.path)
 
 
 def save_checkpoint(path: str | os.PathLike, model, optimizer=None, *, scheduler=None,
@@ -152,7 +215,7 @@ def save_checkpoint(path: str | os.PathLike, model, optimizer=None, *, scheduler
         "rng": vg_random.get_state(),
     }
     tensors: dict[str, np.ndarray] = {}
-    header = json.dumps(_encode(contents, "", tensors))
+    header = json.dumps(_encode(contents, "", tensors), allow_nan=False)
     atomic_write_bytes(path, save_tensors(tensors, metadata={_METADATA_KEY: header}))
     return str(path)
 
@@ -171,8 +234,10 @@ def load_checkpoint(path: str | os.PathLike) -> dict:
     ------
     FileNotFoundError
         If ``path`` does not exist.
-    ValueError
-        If the file is not a visiongrad checkpoint.
+    CheckpointError
+        (a ``ValueError``) If the file is not a visiongrad checkpoint, or its header is
+        malformed: not strict JSON, not a dict, nested too deep, referring to a tensor
+        the file lacks, or with model weights that are not a dict of arrays.
     """
     path = Path(path)
     if not path.is_file():
@@ -181,16 +246,32 @@ def load_checkpoint(path: str | os.PathLike) -> dict:
         with safe_open(str(path), framework="np") as handle:
             metadata = handle.metadata() or {}
         tensors = load_tensors(path.read_bytes())
-    except Exception as error:  # safetensors raises its own error types for bad files
-        raise ValueError(f"{path} is not a safetensors file ({error})") from None
+    except Exception as error:  # noqa: BLE001 - safetensors raises its own error types
+        raise CheckpointError(f"{path} is not a safetensors file ({error})") from None
     if _METADATA_KEY not in metadata:
-        raise ValueError(f"{path} is a safetensors file but not a visiongrad checkpoint "
-                         f"(no {_METADATA_KEY!r} metadata)")
-    contents = _decode(json.loads(metadata[_METADATA_KEY]), tensors)
-    if contents.get("format") != FORMAT:
-        raise ValueError(f"{path}: unsupported checkpoint format {contents.get('format')!r} "
-                         f"(this version reads {FORMAT!r})")
+        raise CheckpointError(f"{path} is a safetensors file but not a visiongrad checkpoint "
+                              f"(no {_METADATA_KEY!r} metadata)")
+    try:
+        header = json.loads(metadata[_METADATA_KEY], parse_constant=_strict_constant)
+        if not isinstance(header, dict):
+            raise _Malformed(f"the header must be a JSON object, got {type(header).__name__}")
+        if header.get("format") != FORMAT:
+            raise _Malformed(f"unsupported checkpoint format {header.get('format')!r:.80} "
+                             f"(this version reads {FORMAT!r})")
+        contents = _decode(header, tensors)
+        model = contents.get("model")
+        if not isinstance(model, dict) or not all(
+                isinstance(value, np.ndarray) for value in model.values()):
+            raise _Malformed("'model' must map names to tensors")
+    except (_Malformed, ValueError, RecursionError) as error:
+        raise CheckpointError(f"{path}: malformed checkpoint header ({str(error):.300})"
+                              ) from None
     return contents
+
+
+def _dtype_family(kind: str) -> str:
+    """Floating, integer (signed or not) or boolean: a value loads into its own family."""
+    return {"f": "float", "i": "int", "u": "int", "b": "bool"}.get(kind, kind)
 
 
 def load_model_state(model, state: Mapping[str, np.ndarray], source: str = "checkpoint") -> None:
@@ -199,8 +280,9 @@ def load_model_state(model, state: Mapping[str, np.ndarray], source: str = "chec
     Raises
     ------
     ValueError
-        Naming the missing keys, unexpected keys and shape mismatches (checkpoint shape
-        versus model shape), for example when the checkpoint is from another architecture.
+        Naming the missing keys, unexpected keys, shape mismatches (checkpoint shape
+        versus model shape) and dtype mismatches (an integer array for floating weights),
+        for example when the checkpoint is from another architecture.
     """
     expected = {name: np.shape(_as_array(value)) for name, value in model.state_dict().items()}
     missing = [name for name in expected if name not in state]
@@ -208,9 +290,15 @@ def load_model_state(model, state: Mapping[str, np.ndarray], source: str = "chec
     mismatched = [f"{name} (checkpoint {tuple(np.shape(state[name]))}, model {shape})"
                   for name, shape in expected.items()
                   if name in state and not shape_fits(np.shape(state[name]), shape)]
+    kinds = {name: np.asarray(_as_array(value)).dtype.kind
+             for name, value in model.state_dict().items()}
+    wrong_kind = [f"{name} (checkpoint {np.asarray(state[name]).dtype}, model kind "
+                  f"{kinds[name]!r})" for name in expected if name in state
+                  and _dtype_family(np.asarray(state[name]).dtype.kind)
+                  != _dtype_family(kinds[name])]
     problems = [f"{label}: {', '.join(names)}" for label, names in
                 (("missing keys", missing), ("unexpected keys", unexpected),
-                 ("shape mismatches", mismatched)) if names]
+                 ("shape mismatches", mismatched), ("dtype mismatches", wrong_kind)) if names]
     if problems:
         raise ValueError(f"{source} does not fit {type(model).__name__}: " + "; ".join(problems))
     model.load_state_dict(dict(state))
