@@ -1,7 +1,6 @@
 """Speed and accuracy measurements of visiongrad beside PyTorch and scikit-learn.
 
-Importing visiongrad first lets it set the OpenBLAS thread policy before NumPy loads
-OpenBLAS (see ``visiongrad.backend.BLAS_SPIN_CYCLES_LOG2``).
+Each script imports NumPy (and PyTorch) before visiongrad, as users do: visiongrad's
+OpenBLAS settings take effect whatever was imported first (``visiongrad.accel.settings``),
+so the figures are those a user gets.
 """
-
-import visiongrad  # noqa: F401

@@ -29,7 +29,7 @@ import numpy as np
 
 import visiongrad as vg
 from visiongrad import functional as F
-from visiongrad.ops.conv import as_nchw
+from visiongrad.accel import as_nchw
 
 from .train_step import time_alternating
 

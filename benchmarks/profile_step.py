@@ -23,6 +23,8 @@ import time
 from collections import defaultdict
 from pathlib import Path
 
+import numpy as np  # noqa: F401  (NumPy before visiongrad, as users import them)
+
 import visiongrad as vg
 from visiongrad.autograd import Function
 

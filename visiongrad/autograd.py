@@ -19,7 +19,8 @@ from collections.abc import Iterator, Sequence
 
 import numpy as np
 
-from .backend import add, get_default_dtype, to_numpy, xp
+from .accel import add
+from .backend import get_default_dtype, to_numpy, xp
 
 _grad_enabled = True
 

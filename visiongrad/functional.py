@@ -15,7 +15,9 @@ from .ops import linear as _linear
 from .ops import loss as _loss
 from .ops import math as _math
 from .ops import norm as _norm
+from .ops import pool as _pool
 from .ops import regularize as _regularize
+from .ops import upsample as _upsample
 
 __all__ = ["concat", "stack", "where", "matmul", "linear", "affine", "exp", "log", "sqrt",
            "abs", "clip", "sigmoid", "tanh", "relu", "leaky_relu", "prelu", "elu", "maxout",
@@ -186,7 +188,7 @@ def elastic_net_penalty(w, strength: float, l1_ratio: float = 0.5) -> Tensor:
 
 
 # ----- convolution, pooling, upsampling ----------------------------------------------------
-# (section owned by ops/conv.py)
+# (section owned by ops/conv.py, ops/pool.py, ops/upsample.py)
 
 
 def conv2d(x, weight, bias=None, stride=1, padding=0) -> Tensor:
@@ -205,32 +207,32 @@ def conv_transpose2d(x, weight, bias=None, stride=1, padding=0, output_padding=0
 def max_pool2d(x, kernel_size, stride=None, padding=0, return_indices: bool = False):
     """Max pooling; with ``return_indices`` also each maximum's flat index in its H*W plane
     (for ``max_unpool2d``). ``stride`` defaults to ``kernel_size``."""
-    y = _conv.MaxPool2d.apply(x, kernel_size=kernel_size, stride=stride, padding=padding)
+    y = _pool.MaxPool2d.apply(x, kernel_size=kernel_size, stride=stride, padding=padding)
     if not return_indices:
         return y
-    indices = _conv.max_pool2d_indices(_array(x), kernel_size, stride, padding)
+    indices = _pool.max_pool2d_indices(_array(x), kernel_size, stride, padding)
     return y, Tensor._wrap(indices)
 
 
 def avg_pool2d(x, kernel_size, stride=None, padding=0) -> Tensor:
     """Average pooling, zero padding counted in the mean (``count_include_pad=True``)."""
-    return _conv.AvgPool2d.apply(x, kernel_size=kernel_size, stride=stride, padding=padding)
+    return _pool.AvgPool2d.apply(x, kernel_size=kernel_size, stride=stride, padding=padding)
 
 
 def max_unpool2d(x, indices, kernel_size, stride=None, padding=0, output_size=None) -> Tensor:
     """Put each value of x at its flat ``indices`` position in a zero output plane."""
-    return _conv.MaxUnpool2d.apply(x, _array(indices), kernel_size=kernel_size, stride=stride,
-                                   padding=padding, output_size=output_size)
+    return _upsample.MaxUnpool2d.apply(x, _array(indices), kernel_size=kernel_size,
+                                       stride=stride, padding=padding, output_size=output_size)
 
 
 def upsample_nearest(x, scale_factor) -> Tensor:
     """Nearest-neighbour upsampling by integer factors (``interpolate(mode="nearest")``)."""
-    return _conv.UpsampleNearest.apply(x, scale_factor=scale_factor)
+    return _upsample.UpsampleNearest.apply(x, scale_factor=scale_factor)
 
 
 def upsample_bed_of_nails(x, scale_factor) -> Tensor:
     """Each value at the top-left of its scale x scale block, zeros elsewhere."""
-    return _conv.UpsampleBedOfNails.apply(x, scale_factor=scale_factor)
+    return _upsample.UpsampleBedOfNails.apply(x, scale_factor=scale_factor)
 
 
 # ----- recurrent (the course's forms: x (N, T, D), Wx (D, G*H), Wh (H, G*H)) ---------------

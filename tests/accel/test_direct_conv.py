@@ -1,17 +1,20 @@
-"""The compiled direct convolution (``ops/direct_conv.c`` through ``ops/direct_conv.py``) against
-its references: the loop version, the NumPy im2col path it replaces, and PyTorch."""
+"""The compiled direct convolution (``accel/kernels/direct_conv.c`` through
+``accel/direct_conv.py``) against its references: the loop version, the NumPy im2col path
+it replaces, and PyTorch."""
 
 import os
 import platform
 
 import numpy as np
 import pytest
-from helpers import assert_matches_torch
+from helpers import assert_matches_torch, torch_or_skip
 
 import visiongrad as vg
 from visiongrad import functional as F
-from visiongrad.ops import conv, conv_naive
-from visiongrad.ops import direct_conv as direct
+from visiongrad.accel import direct_conv as direct
+from visiongrad.accel import layout, workspaces
+from visiongrad.ops import conv_naive
+from visiongrad.ops.window import output_size
 
 rng = np.random.default_rng(11)
 
@@ -29,8 +32,9 @@ def cpu_runs_kernel() -> bool:
 
 
 def test_kernel_is_built_and_loaded_where_the_cpu_runs_it():
-    """On a CPU that runs the kernel, ``pip install`` must have built it and ``native``
-    loaded it, so the tests below run it rather than skip (unless the user turned it off)."""
+    """On a CPU that runs the kernel, ``pip install`` must have built it and
+    ``accel.native`` loaded it, so the tests below run it rather than skip (unless the
+    user turned it off)."""
     if os.environ.get("VISIONGRAD_NATIVE") == "0" or not cpu_runs_kernel():
         assert direct.DIRECT_CONV is None or cpu_runs_kernel()
         return
@@ -74,7 +78,7 @@ SHAPES = [
 
 
 def rows(x):
-    return np.ascontiguousarray(conv.channels_last(x))
+    return np.ascontiguousarray(layout.channels_last(x))
 
 
 @pytest.mark.parametrize("shape, f, kernel_size, stride, padding", SHAPES)
@@ -82,9 +86,9 @@ def test_direct_conv_matches_the_loop_version(kernel, shape, f, kernel_size, str
     x32, x64 = float32_pair(shape)
     w32, w64 = float32_pair((f, shape[1], *kernel_size))
     expected = conv_naive.conv2d_naive(x64, w64, None, stride, padding)
-    out = np.empty(conv.channels_last(expected).shape, dtype=np.float32)
+    out = np.empty(layout.channels_last(expected).shape, dtype=np.float32)
     direct.direct_conv(rows(x32), direct.weight_blocks(w32), stride, padding, out)
-    assert_close(conv.as_nchw(out), expected, "forward")
+    assert_close(layout.as_nchw(out), expected, "forward")
 
 
 @pytest.mark.parametrize("shape, f, kernel_size, stride, padding", SHAPES)
@@ -110,7 +114,7 @@ def test_every_tile_width_and_stripe_height(kernel):
         y = conv_naive.conv2d_naive(x64, w64, None, (1, 1), (1, 1))
         out = np.empty((2, height, width, 16), dtype=np.float32)
         direct.direct_conv(rows(x32), direct.weight_blocks(w32), (1, 1), (1, 1), out)
-        assert_close(conv.as_nchw(out), y, f"forward at width {width}")
+        assert_close(layout.as_nchw(out), y, f"forward at width {width}")
         dy32, dy64 = float32_pair(y.shape)
         _, dw, _ = conv_naive.conv2d_naive_backward(dy64, x64, w64, (1, 1), (1, 1))
         dw_blocks = direct.direct_conv_weight_grad(rows(x32), rows(dy32), (3, 3), (1, 1), (1, 1))
@@ -126,7 +130,7 @@ def test_weight_blocks_round_trip():
 
 
 def without_kernel(monkeypatch):
-    monkeypatch.setattr(conv, "direct_conv_fits", lambda x, filters, out_hw: False)
+    monkeypatch.setattr(direct, "DIRECT_CONV", None)
 
 
 # ResNet- and VGG-like layers in float32, through conv2d and its backward pass
@@ -153,7 +157,7 @@ def test_conv2d_with_and_without_the_kernel_agree(kernel, monkeypatch, shape, f,
     x = rng.standard_normal(shape).astype(np.float32)
     w = rng.standard_normal((f, shape[1], k, k)).astype(np.float32)
     b = rng.standard_normal(f).astype(np.float32)
-    y_shape = (shape[0], f, *(conv.output_size(s, k, stride, padding) for s in shape[2:]))
+    y_shape = (shape[0], f, *(output_size(s, k, stride, padding) for s in shape[2:]))
     dy = rng.standard_normal(y_shape).astype(np.float32)
     with_kernel = run_conv2d(x, w, b, stride, padding, dy)
     without_kernel(monkeypatch)
@@ -165,8 +169,7 @@ def test_conv2d_with_and_without_the_kernel_agree(kernel, monkeypatch, shape, f,
 
 @pytest.mark.parametrize("shape, f, k, stride, padding", LAYERS)
 def test_conv2d_through_the_kernel_matches_torch(kernel, shape, f, k, stride, padding):
-    import torch
-
+    torch = torch_or_skip()
     inputs = [rng.standard_normal(shape), rng.standard_normal((f, shape[1], k, k)),
               rng.standard_normal(f)]
     assert_matches_torch(
@@ -183,8 +186,9 @@ def test_blocks_of_one_example_sum_the_weight_gradient_alike(kernel, monkeypatch
     b = np.zeros(16, dtype=np.float32)
     dy = rng.standard_normal((5, 16, 6, 6)).astype(np.float32)
     whole = run_conv2d(x, w, b, 1, 1, dy)
-    monkeypatch.setattr(conv, "CHUNK_BYTES", 1)
-    assert len(conv.batch_chunks(5, conv.window_bytes((6, 6), (3, 3), 16, np.float32))) == 5
+    monkeypatch.setattr(workspaces, "CHUNK_BYTES", 1)
+    per_example = workspaces.window_bytes((6, 6), (3, 3), 16, np.float32)
+    assert len(workspaces.batch_chunks(5, per_example)) == 5
     for ours, theirs in zip(run_conv2d(x, w, b, 1, 1, dy), whole, strict=True):
         assert_close(ours, theirs, "one example per block")
 
@@ -197,8 +201,8 @@ def test_float64_and_odd_channel_counts_take_the_numpy_path(kernel, monkeypatch)
     """The kernel is float32 only and computes 16 channels at a time: float64 (gradient
     checks), a layer of 10 channels in and out, and fewer than MIN_OUTPUTS outputs per
     image (4 x 2 here) never reach it."""
-    monkeypatch.setattr(conv, "direct_conv", refuse)
-    monkeypatch.setattr(conv, "direct_conv_weight_grad", refuse)
+    monkeypatch.setattr(direct, "direct_conv", refuse)
+    monkeypatch.setattr(direct, "direct_conv_weight_grad", refuse)
     run_conv2d(rng.standard_normal((2, 16, 5, 5)), rng.standard_normal((16, 16, 3, 3)),
                np.zeros(16), 1, 1, rng.standard_normal((2, 16, 5, 5)))
     as32 = np.float32
@@ -236,8 +240,7 @@ def test_conv_transpose2d_through_the_kernel_matches_torch(kernel, stride, paddi
     """A transposed convolution's forward pass is conv2d's input gradient and its weight
     gradient is conv2d's with the roles of x and dy swapped: both reach the kernel with 16
     channels on each side."""
-    import torch
-
+    torch = torch_or_skip()
     inputs = [rng.standard_normal((2, 16, 6, 5)), rng.standard_normal((16, 32, 3, 3)),
               rng.standard_normal(32)]
     assert_matches_torch(
@@ -250,14 +253,15 @@ def test_a_weight_gradient_larger_than_l2_takes_im2col(kernel, monkeypatch):
     """Above WEIGHT_GRAD_MAX_BYTES (here 64 x 128 x 3 x 3 floats, 295 KB) the weight
     gradient takes im2col, while the forward pass and dx still take the kernel; all three
     as without the kernel."""
-    monkeypatch.setattr(conv, "direct_conv_weight_grad", refuse)
+    monkeypatch.setattr(direct, "direct_conv_weight_grad", refuse)
     x = rng.standard_normal((2, 128, 4, 4)).astype(np.float32)
     w = rng.standard_normal((64, 128, 3, 3)).astype(np.float32)
     assert w.nbytes > direct.WEIGHT_GRAD_MAX_BYTES
     b = np.zeros(64, np.float32)
     dy = rng.standard_normal((2, 64, 4, 4)).astype(np.float32)
     calls = []
-    monkeypatch.setattr(conv, "direct_conv", lambda *a: calls.append(1) or direct.direct_conv(*a))
+    original = direct.direct_conv
+    monkeypatch.setattr(direct, "direct_conv", lambda *a: calls.append(1) or original(*a))
     with_kernel = run_conv2d(x, w, b, 1, 1, dy)
     assert len(calls) >= 2, "the forward pass and dx should take the kernel"
     without_kernel(monkeypatch)

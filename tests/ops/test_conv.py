@@ -1,5 +1,6 @@
-"""Convolution, pooling, unpooling and upsampling: gradient checks, PyTorch parity over
-seeded random configurations, fast versions against the naive loop references, errors."""
+"""conv2d and conv_transpose2d: gradient checks, PyTorch parity over seeded random
+configurations, im2col/col2im and the compiled kernel (where it runs) against the naive
+loop references, the channels-last layout, errors."""
 
 import numpy as np
 import pytest
@@ -7,7 +8,9 @@ from helpers import assert_gradcheck, assert_matches_torch, torch_or_skip
 
 import visiongrad as vg
 from visiongrad import functional as F
+from visiongrad.accel import layout, workspaces
 from visiongrad.ops import conv, conv_naive
+from visiongrad.ops.window import output_hw
 
 rng = np.random.default_rng(7)
 
@@ -28,17 +31,6 @@ def random_conv_config(seed: int, transposed: bool = False) -> dict:
     return {"x": (n, c, *size), "channels": (c, f), "kernel": kernel, "stride": stride,
             "padding": padding,
             "output_padding": tuple(int(r.integers(0, s)) for s in stride)}
-
-
-def random_pool_config(seed: int) -> dict:
-    r = np.random.default_rng(seed)
-    kernel = tuple(int(k) for k in r.integers(1, 5, size=2))
-    stride = tuple(int(s) for s in r.integers(1, 4, size=2))
-    padding = tuple(int(r.integers(0, k // 2 + 1)) for k in kernel)
-    size = tuple(int(r.integers(max(1, k - 2 * p), k + 7)) for k, p in zip(kernel, padding,
-                                                                          strict=True))
-    n, c = (int(v) for v in r.integers(1, 4, size=2))
-    return {"x": (n, c, *size), "kernel": kernel, "stride": stride, "padding": padding}
 
 
 SEEDS = range(10)
@@ -105,8 +97,8 @@ def test_conv2d_matches_torch(seed):
             x, w, b, cfg["stride"], cfg["padding"]), inputs, dtype=dtype)
 
 
-NAIVE_CASES = [(cfg, conv.CHUNK_BYTES) for cfg in ODD_CONVS] + [
-    (random_conv_config(100 + s), conv.CHUNK_BYTES) for s in SEEDS] + [
+NAIVE_CASES = [(cfg, workspaces.CHUNK_BYTES) for cfg in ODD_CONVS] + [
+    (random_conv_config(100 + s), workspaces.CHUNK_BYTES) for s in SEEDS] + [
     (cfg, 1) for cfg in ODD_CONVS if cfg["x"][0] > 1]
 
 
@@ -114,7 +106,7 @@ NAIVE_CASES = [(cfg, conv.CHUNK_BYTES) for cfg in ODD_CONVS] + [
 def test_conv2d_matches_naive(cfg, block_bytes, monkeypatch):
     """Forward and all three gradients against the loop version. The batch runs in blocks
     of CHUNK_BYTES of window matrix; with a 1-byte budget every example is its own block."""
-    monkeypatch.setattr(conv, "CHUNK_BYTES", block_bytes)
+    monkeypatch.setattr(workspaces, "CHUNK_BYTES", block_bytes)
     assert_conv2d_matches_naive(cfg)
 
 
@@ -123,7 +115,7 @@ def assert_conv2d_matches_naive(cfg, channels_last_input=False):
     the input is given in channels-last memory if asked."""
     x, w, b = conv_inputs(cfg)
     args = (cfg["stride"], cfg["padding"])
-    x_data = conv.as_nchw(np.ascontiguousarray(x.transpose(0, 2, 3, 1))) \
+    x_data = layout.as_nchw(np.ascontiguousarray(x.transpose(0, 2, 3, 1))) \
         if channels_last_input else x
     xt, wt, bt = (vg.tensor(a, requires_grad=True) for a in (x_data, w, b))
     y = F.conv2d(xt, wt, bt, *args)
@@ -165,29 +157,6 @@ def test_conv2d_one_gradient_alone(cfg, wanted):
     assert unused.grad is None
 
 
-def test_one_byte_blocks_are_one_example_each(monkeypatch):
-    monkeypatch.setattr(conv, "CHUNK_BYTES", 1)
-    assert conv.batch_chunks(3, 100) == [slice(0, 1), slice(1, 2), slice(2, 3)]
-
-
-@pytest.mark.parametrize("cores", [1, 2, 3])
-@pytest.mark.parametrize("n, per_example", [(128, 451_584), (256, 12_544), (5, 1 << 30),
-                                             (1, 100), (7, 1)])
-def test_batch_chunks_are_equal_and_a_multiple_of_the_cores(monkeypatch, cores, n,
-                                                            per_example):
-    """The blocks tile the batch in order, differ in size by at most one example, stay
-    within CHUNK_BYTES (when one example fits), and come in a multiple of the core count
-    (unless there are fewer examples than that)."""
-    monkeypatch.setattr(conv, "available_cores", lambda: cores)
-    chunks = conv.batch_chunks(n, per_example)
-    assert chunks[0].start == 0 and chunks[-1].stop == n
-    assert all(a.stop == b.start for a, b in zip(chunks, chunks[1:], strict=False))
-    sizes = [chunk.stop - chunk.start for chunk in chunks]
-    assert min(sizes) >= 1 and max(sizes) - min(sizes) <= 1
-    assert len(chunks) % cores == 0 or len(chunks) == n
-    assert max(sizes) == 1 or max(sizes) * per_example <= conv.CHUNK_BYTES
-
-
 def test_conv2d_output_is_channels_last_and_either_layout_is_read_alike():
     """Outputs and input gradients are NHWC memory under NCHW axes; an NCHW-contiguous
     input and the same values in channels-last memory give the same results (to rounding:
@@ -195,11 +164,11 @@ def test_conv2d_output_is_channels_last_and_either_layout_is_read_alike():
     x = rng.standard_normal((3, 4, 6, 5))
     w = rng.standard_normal((2, 4, 3, 3))
     results = []
-    for data in (x, conv.as_nchw(np.ascontiguousarray(x.transpose(0, 2, 3, 1)))):
+    for data in (x, layout.as_nchw(np.ascontiguousarray(x.transpose(0, 2, 3, 1)))):
         xt, wt = vg.tensor(data, requires_grad=True), vg.tensor(w, requires_grad=True)
         y = F.conv2d(xt, wt, padding=1)
         y.backward(np.ones(y.shape))
-        assert conv.is_channels_last(y.data) and conv.is_channels_last(xt.grad)
+        assert layout.is_channels_last(y.data) and layout.is_channels_last(xt.grad)
         results.append((y.data, xt.grad, wt.grad))
     for first, second in zip(*results, strict=True):
         np.testing.assert_allclose(first, second, rtol=1e-13, atol=1e-13)
@@ -220,7 +189,7 @@ def test_im2col_layouts_build_the_same_matrix(channels):
     offset_major = conv.offset_major_im2col(x, *args).T.copy()
     n, c, h, w = x.shape
     padded = np.pad(x, ((0, 0), (0, 0), (1, 1), (1, 1)))
-    ho, wo = conv.output_size(h, 3, 2, 1), conv.output_size(w, 2, 1, 1)
+    ho, wo = output_hw((h, w), (3, 2), (2, 1), (1, 1))
     by_hand = np.array([[padded[i, :, r * 2:r * 2 + 3, s:s + 2].transpose(1, 2, 0).ravel()
                          for r in range(ho) for s in range(wo)] for i in range(n)])
     np.testing.assert_array_equal(offset_major, by_hand.reshape(n * ho * wo, -1))
@@ -299,138 +268,6 @@ def test_conv_transpose2d_is_the_adjoint_of_conv2d():
     assert forward == pytest.approx(adjoint, rel=1e-12)
 
 
-# ----- pooling ---------------------------------------------------------------------------
-
-
-def pool_fn(op, cfg):
-    return lambda x: op(x, cfg["kernel"], cfg["stride"], cfg["padding"])
-
-
-POOLS = {"max": (F.max_pool2d, "max_pool2d", conv_naive.max_pool2d_naive,
-                 conv_naive.max_pool2d_naive_backward),
-         "avg": (F.avg_pool2d, "avg_pool2d", conv_naive.avg_pool2d_naive,
-                 conv_naive.avg_pool2d_naive_backward)}
-TILING = {"x": (2, 3, 8, 6), "kernel": (2, 2), "stride": (2, 2), "padding": (0, 0)}
-
-
-@pytest.mark.parametrize("kind", POOLS)
-@pytest.mark.parametrize("cfg", [TILING] + [random_pool_config(s) for s in range(4)])
-def test_pool_gradcheck(kind, cfg):
-    # distinct values at least 1e-3 apart, so no centred difference straddles a tie
-    x = rng.permutation(np.prod(cfg["x"])).reshape(cfg["x"]) * 1e-3
-    assert_gradcheck(pool_fn(POOLS[kind][0], cfg), [x], max_coords=80)
-
-
-@pytest.mark.parametrize("kind", POOLS)
-@pytest.mark.parametrize("seed", SEEDS)
-def test_pool_matches_torch(kind, seed):
-    torch = torch_or_skip()
-    cfg = TILING if seed == 0 else random_pool_config(seed)
-    torch_op = getattr(torch.nn.functional, POOLS[kind][1])
-    # rounded values: ties inside windows, where the gradient must go to the first maximum
-    x = np.round(rng.standard_normal(cfg["x"]), 1)
-    for dtype in (np.float32, np.float64):
-        assert_matches_torch(pool_fn(POOLS[kind][0], cfg), pool_fn(torch_op, cfg), [x],
-                             dtype=dtype)
-
-
-@pytest.mark.parametrize("kind", POOLS)
-@pytest.mark.parametrize("seed", SEEDS)
-def test_pool_matches_naive(kind, seed):
-    op, _, naive_forward, naive_backward = POOLS[kind]
-    cfg = TILING if seed == 0 else random_pool_config(300 + seed)
-    args = (cfg["kernel"], cfg["stride"], cfg["padding"])
-    x = np.round(rng.standard_normal(cfg["x"]), 1)
-    xt = vg.tensor(x, requires_grad=True)
-    y = op(xt, *args)
-    expected = naive_forward(x, *args)
-    np.testing.assert_allclose(y.data, expected[0] if kind == "max" else expected, atol=1e-12)
-    dy = rng.standard_normal(y.shape)
-    y.backward(dy)
-    np.testing.assert_allclose(xt.grad, naive_backward(dy, x, *args), atol=1e-12)
-
-
-@pytest.mark.parametrize("kernel", [2, 3])
-def test_tiled_max_pool_backward_matches_naive_in_both_memory_layouts(kernel):
-    """Windows that tile the input take the reshape path (``tiled_max_grad``); ties are
-    common (rounded values, zero windows) and channels-last input is the usual case."""
-    x = np.maximum(np.round(rng.standard_normal((2, 3, 2 * kernel, 3 * kernel)), 1), 0)
-    args = ((kernel, kernel), (kernel, kernel), (0, 0))
-    assert conv.tiles(x.shape, *args)
-    dy = rng.standard_normal((2, 3, 2, 3))
-    expected = conv_naive.max_pool2d_naive_backward(dy, x, *args)
-    for data in (x, conv.as_nchw(np.ascontiguousarray(x.transpose(0, 2, 3, 1)))):
-        xt = vg.tensor(data, requires_grad=True)
-        F.max_pool2d(xt, kernel).backward(dy)
-        np.testing.assert_array_equal(xt.grad, expected)
-        assert conv.is_channels_last(xt.grad) == conv.is_channels_last(data)
-
-
-def test_max_pool_ties_go_to_the_first_maximum():
-    x = vg.tensor(np.zeros((1, 1, 2, 4)), requires_grad=True)  # all-zero windows, as after ReLU
-    F.max_pool2d(x, 2).sum().backward()
-    np.testing.assert_array_equal(x.grad[0, 0], [[1, 0, 1, 0], [0, 0, 0, 0]])
-
-
-@pytest.mark.parametrize("seed", range(5))
-def test_max_pool_indices_and_unpool_match_torch(seed):
-    torch = torch_or_skip()
-    cfg = random_pool_config(400 + seed)
-    args = (cfg["kernel"], cfg["stride"], cfg["padding"])
-    x = np.round(rng.standard_normal(cfg["x"]), 1)
-    y, indices = F.max_pool2d(x, *args, return_indices=True)
-    y_torch, indices_torch = torch.nn.functional.max_pool2d(torch.tensor(x), *args,
-                                                            return_indices=True)
-    np.testing.assert_array_equal(indices.data, indices_torch.numpy())
-    np.testing.assert_array_equal(y.data, y_torch.numpy())
-    for dtype in (np.float32, np.float64):
-        assert_matches_torch(
-            lambda v: F.max_unpool2d(v, indices, *args, output_size=x.shape),
-            lambda v: torch.nn.functional.max_unpool2d(v, indices_torch, *args,
-                                                       output_size=x.shape[2:]),
-            [y.data], dtype=dtype)
-
-
-def test_max_unpool_default_output_size_and_gradcheck():
-    """Non-overlapping windows: every index distinct, so unpooling is a linear scatter."""
-    x = rng.standard_normal((2, 2, 6, 4))
-    y, indices = F.max_pool2d(x, 2, return_indices=True)
-    assert_gradcheck(lambda v: F.max_unpool2d(v, indices, 2), [y.data])
-    restored = F.max_unpool2d(y, indices, 2).data
-    assert restored.shape == x.shape
-    np.testing.assert_array_equal(restored, np.where(restored != 0, x, 0))
-    assert np.count_nonzero(restored) == y.size
-
-
-# ----- upsampling ------------------------------------------------------------------------
-
-
-@pytest.mark.parametrize("scale", [2, 3, (1, 2), (3, 1)])
-def test_upsample_nearest(scale):
-    torch = torch_or_skip()
-    x = rng.standard_normal((2, 3, 3, 4))
-    assert_gradcheck(lambda v: F.upsample_nearest(v, scale), [x])
-    factor = scale if isinstance(scale, tuple) else (scale, scale)
-    for dtype in (np.float32, np.float64):
-        assert_matches_torch(lambda v: F.upsample_nearest(v, scale),
-                             lambda v: torch.nn.functional.interpolate(
-                                 v, scale_factor=factor, mode="nearest"), [x], dtype=dtype)
-
-
-@pytest.mark.parametrize("scale", [2, (2, 3)])
-def test_upsample_bed_of_nails(scale):
-    sh, sw = scale if isinstance(scale, tuple) else (scale, scale)
-    x = rng.standard_normal((2, 3, 3, 4))
-    nail = np.zeros((sh, sw))
-    nail[0, 0] = 1
-    expected = np.stack([np.stack([np.kron(plane, nail) for plane in image]) for image in x])
-    np.testing.assert_array_equal(F.upsample_bed_of_nails(x, scale).data, expected)
-    assert_gradcheck(lambda v: F.upsample_bed_of_nails(v, scale), [x])
-
-
-# ----- errors ----------------------------------------------------------------------------
-
-
 def test_conv_errors():
     x, w = np.ones((2, 3, 5, 5)), np.ones((4, 3, 3, 3))
     with pytest.raises(ValueError, match=r"input of shape \(2, 2, 5, 5\) has 2 channels but "
@@ -470,23 +307,3 @@ def test_conv_transpose_errors():
         F.conv_transpose2d(x, np.ones((3, 5, 3, 3)), stride=0)
     with pytest.raises(ValueError, match="leaves no output"):
         F.conv_transpose2d(np.ones((1, 3, 1, 1)), np.ones((3, 5, 1, 1)), padding=1)
-
-
-def test_pool_and_upsample_errors():
-    x = np.ones((2, 3, 4, 4))
-    with pytest.raises(ValueError, match=r"kernel \(5, 5\) is larger than the padded input"):
-        F.max_pool2d(x, 5)
-    with pytest.raises(ValueError, match="stride must be positive"):
-        F.avg_pool2d(x, 2, stride=0)
-    with pytest.raises(ValueError, match="padding must be non-negative"):
-        F.max_pool2d(x, 2, padding=-1)
-    with pytest.raises(ValueError, match="at most half the kernel"):
-        F.max_pool2d(x, 2, padding=2)
-    with pytest.raises(ValueError, match=r"expects input of shape \(N, C, H, W\)"):
-        F.avg_pool2d(np.ones((4, 4)), 2)
-    with pytest.raises(ValueError, match=r"indices must lie in \[0, 16\)"):
-        F.max_unpool2d(np.ones((1, 1, 2, 2)), np.full((1, 1, 2, 2), 16), 2)
-    with pytest.raises(ValueError, match=r"indices of shape \(1, 1, 2\) do not match"):
-        F.max_unpool2d(np.ones((1, 1, 2, 2)), np.zeros((1, 1, 2), dtype=np.int64), 2)
-    with pytest.raises(ValueError, match="scale_factor must be a positive integer"):
-        F.upsample_nearest(x, 0)

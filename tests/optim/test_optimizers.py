@@ -7,7 +7,7 @@ from helpers import torch_or_skip
 
 import visiongrad as vg
 from visiongrad import nn, optim
-from visiongrad.optim import sgd
+from visiongrad.accel import fast
 
 SHAPES = [(3, 4), (5,)]
 
@@ -226,23 +226,15 @@ SGD_OPTIONS = [case[2] for case in PYTORCH_CASES if case[0] is optim.SGD and "mo
 def test_fused_sgd_step_matches_the_numpy_lines(monkeypatch, options):
     """The compiled one-pass update (float32, after the first step) against the NumPy
     lines it replaces, over ten steps; and it is the one that ran."""
-    if sgd.FUSED_STEP is None:
-        pytest.skip("the compiled kernels are not built here (see tests/test_native.py)")
+    if fast.SGD_MOMENTUM_STEP is None:
+        pytest.skip("the compiled kernels are not built here (see tests/accel/test_native.py)")
     calls = []
-    fused = sgd.FUSED_STEP
-    monkeypatch.setattr(sgd, "FUSED_STEP", lambda *args: calls.append(1) or fused(*args))
+    fused = fast.SGD_MOMENTUM_STEP
+    monkeypatch.setattr(fast, "SGD_MOMENTUM_STEP", lambda *args: calls.append(1) or fused(*args))
     ours, _ = run_visiongrad(optim.SGD, options, np.float32)
     assert len(calls) == 9 * len(SHAPES), "the fused step did not run after the first step"
-    monkeypatch.setattr(sgd, "FUSED_STEP", None)
+    monkeypatch.setattr(fast, "SGD_MOMENTUM_STEP", None)
     reference, _ = run_visiongrad(optim.SGD, options, np.float32)
     for mine, theirs in zip(ours, reference, strict=True):
         for a, b in zip(mine, theirs, strict=True):
             np.testing.assert_allclose(a, b, rtol=0, atol=1e-6)
-
-
-def test_fused_sgd_step_takes_only_float32_in_c_order():
-    x = np.ones((4, 3), np.float32)
-    assert sgd.fused_step_fits(x, x.copy(), x.copy()) == (sgd.FUSED_STEP is not None)
-    assert not sgd.fused_step_fits(x, np.ones((3, 4), np.float32).T, x.copy())
-    assert not sgd.fused_step_fits(x.astype(np.float64), x.astype(np.float64), x.copy())
-    assert not sgd.fused_step_fits(x, x.copy(), np.ones(12, np.float32))

@@ -1,1 +1,40 @@
-"""visiongrad.accel: everything that exists only for speed (see its modules)."""
+"""Everything in visiongrad that exists only for speed. Nothing outside this package
+imports ctypes, threading or concurrent.futures, or reads /proc.
+
+- ``settings``: the process-wide settings made once on import (OpenBLAS's spin time and
+  kernels, applied whatever was imported first; glibc keeping freed memory), with what
+  was applied (``BLAS_SETTINGS``, ``MALLOC_TUNED``) and their opt-outs;
+- ``blas``: NumPy's OpenBLAS, found among the mapped libraries, and its thread count;
+- ``threads``: work cut into one part per core (``in_parts``, ``map_rows``, ``add``,
+  ``split_over_cores``) and the shared helper threads (``parallel_map``, used by kNN);
+- ``layout``: the activation layout contract (NCHW axes, channels-last memory), written
+  once in its docstring, and per-channel arithmetic on channels-last rows;
+- ``workspaces``: per-thread scratch memory and the batch cut into cache-sized blocks;
+- ``native``: the compiled library's loader and every kernel's ctypes signature, with the
+  C sources in ``kernels/``;
+- ``fast`` and ``direct_conv``: the fast paths an op asks for in one call, which return
+  None where the case does not fit; the op then runs its NumPy reference.
+"""
+
+from . import settings  # noqa: I001  (first: the process settings, before any thread)
+from .direct_conv import direct_conv2d, direct_conv2d_weight_grad, direct_conv_fits
+from .fast import cross_entropy, relu, relu_backward, sgd_momentum_step
+from .layout import (
+    as_nchw,
+    channel_rows,
+    channels_last,
+    contiguous_rows,
+    empty_nchw,
+    from_channel_rows,
+    is_channels_last,
+)
+from .threads import add, available_cores, in_parts, map_rows, parallel_map, split_over_cores
+from .workspaces import batch_chunks, window_bytes, workspace
+
+__all__ = [
+    "add", "as_nchw", "available_cores", "batch_chunks", "channel_rows", "channels_last",
+    "contiguous_rows", "cross_entropy", "direct_conv2d", "direct_conv2d_weight_grad",
+    "direct_conv_fits", "empty_nchw", "from_channel_rows", "in_parts", "is_channels_last",
+    "map_rows", "parallel_map", "relu", "relu_backward", "settings", "sgd_momentum_step",
+    "split_over_cores", "window_bytes", "workspace",
+]

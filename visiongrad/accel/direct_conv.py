@@ -1,43 +1,32 @@
-"""The compiled direct convolution (``direct_conv.c``), where it was built and the CPU runs it.
+"""The compiled direct convolution (``kernels/direct_conv.c``), where it was built and the
+CPU runs it (x86-64 with AVX2 and FMA).
 
-``DIRECT_CONV`` and ``DIRECT_CONV_WEIGHT_GRAD`` are the kernels from ``native.LIBRARY``, or
-None where the library was not built, the CPU lacks AVX2 and FMA, or the user set
-``VISIONGRAD_NATIVE=0``; every convolution then takes the NumPy path, im2col plus a
-matrix product, which is also the reference the kernels are tested against.
+An op asks in one call: ``direct_conv2d`` and ``direct_conv2d_weight_grad`` return the
+result, or None where the case does not fit (``direct_conv_fits``,
+``direct_weight_grad_fits``: the kernels not loaded, float64, a filter count that is not a
+multiple of 16, tiny outputs, a large weight gradient); ``ops/conv.py`` then runs im2col
+plus a matrix product, which is also the reference the kernels are tested against.
 """
 
 from __future__ import annotations
 
-import ctypes
-
 from ..backend import xp
-from ..native import LIBRARY, kernel
+from ..ops.window import output_hw
+from .layout import channels_last, contiguous_rows
+from .native import DIRECT_CONV, DIRECT_CONV_WEIGHT_GRAD
+from .threads import split_over_cores
+from .workspaces import batch_chunks, window_bytes
 
 FILTER_BLOCK = 16
 """The kernel computes output channels 16 at a time: it takes filter counts that are a
 multiple of this."""
 
 
-def _kernels():
-    if LIBRARY is None or not LIBRARY.direct_conv_supported():
-        return None, None
-    pointer, size = ctypes.c_void_p, ctypes.c_int
-    return (kernel("direct_conv", [pointer] + [size] * 6 + [pointer] + [size] * 5
-                   + [pointer, size, size], size),
-            kernel("direct_conv_weight_grad", [pointer] + [size] * 6 + [pointer] + [size] * 7
-                   + [pointer], size))
-
-
-DIRECT_CONV, DIRECT_CONV_WEIGHT_GRAD = _kernels()
-
-
 MIN_OUTPUTS = 9
 """The kernels go through each image in stripes of output rows and never across two
 images, so an image with few outputs leaves each stripe too little work to pay for
-loading and storing its sums. Measured here at batch 128, 32-256 channels, time over
-im2col's, forward / weight gradient: 1.06-1.49 / 1.07-1.09 at 1x1 outputs per image,
-0.77-0.88 / 0.91-1.14 at 2x2, 0.82 / 0.91 at 3x3, 0.79-0.88 / 0.84-0.92 at 4x4. At least
-this many outputs per image (3x3) take the kernel."""
+loading and storing its sums: at least this many outputs per image (3x3) take the kernel
+(the crossover measured against im2col is in benchmarks/results/)."""
 
 
 def direct_conv_fits(x, filters: int, out_hw) -> bool:
@@ -51,9 +40,7 @@ def direct_conv_fits(x, filters: int, out_hw) -> bool:
 WEIGHT_GRAD_MAX_BYTES = 256 << 10
 """The weight-gradient kernel adds each stripe's sums into dw, so it reads and writes the
 whole gradient once per stripe of at most one image; that stays cheap while dw fits in the
-L2 cache. Measured here, time over im2col's: 0.84-1.02 up to 64 x 64 x 3 x 3 (147 KB),
-1.01 at 128 x 128 (590 KB), 1.14 at 256 x 256, 1.26 at 512 x 512 on 4x4 images. Larger
-weight gradients take im2col."""
+L2 cache. Larger weight gradients take im2col."""
 
 
 def direct_weight_grad_fits(x, weight_shape, out_hw) -> bool:
@@ -62,6 +49,40 @@ def direct_weight_grad_fits(x, weight_shape, out_hw) -> bool:
     f, c, kh, kw = weight_shape
     return (direct_conv_fits(x, f, out_hw)
             and f * c * kh * kw * x.dtype.itemsize <= WEIGHT_GRAD_MAX_BYTES)
+
+
+def direct_conv2d(x, weight, stride, padding, out_hw):
+    """y = conv(x, weight) as rows (N, Ho, Wo, F) (no bias), built block by block over the
+    batch by the kernel, or None where it does not fit (``direct_conv_fits``)."""
+    n, f = x.shape[0], weight.shape[0]
+    if not direct_conv_fits(x, f, out_hw):
+        return None
+    rows = xp.empty((n, *out_hw, f), dtype=x.dtype)
+    w_blocks = weight_blocks(weight)
+
+    def block(part):
+        direct_conv(contiguous_rows(x[part]), w_blocks, stride, padding, rows[part])
+
+    split_over_cores(block, batch_chunks(n, window_bytes(out_hw, weight.shape[2:],
+                                                         x.shape[1], x.dtype)))
+    return rows
+
+
+def direct_conv2d_weight_grad(x, grad_out, kernel, stride, padding):
+    """dW (F, C, kh, kw) of y = conv(x, W), summed block by block over the batch by the
+    kernel, or None where it does not fit (``direct_weight_grad_fits``)."""
+    n, c = x.shape[:2]
+    f = grad_out.shape[1]
+    if not direct_weight_grad_fits(x, (f, c, *kernel), grad_out.shape[2:]):
+        return None
+    dy_rows = xp.ascontiguousarray(channels_last(grad_out))
+
+    def block(part):
+        return direct_conv_weight_grad(contiguous_rows(x[part]), dy_rows[part], kernel,
+                                       stride, padding)
+
+    chunks = batch_chunks(n, window_bytes(grad_out.shape[2:], kernel, c, x.dtype))
+    return xp.ascontiguousarray(weight_from_blocks(sum(split_over_cores(block, chunks))))
 
 
 def weight_blocks(weight):
@@ -112,11 +133,6 @@ def direct_conv_weight_grad(x_rows, dy_rows, kernel, stride, padding):
         x_rows.ctypes.data, n, h, w, c, *padding, dy_rows.ctypes.data, *out_hw, f, *kernel,
         *stride, dw_blocks.ctypes.data))
     return dw_blocks
-
-
-def output_hw(in_hw, kernel, stride, padding):
-    """(Ho, Wo) = floor((H + 2 p - k) / s) + 1 along each axis."""
-    return tuple((in_hw[a] + 2 * padding[a] - kernel[a]) // stride[a] + 1 for a in (0, 1))
 
 
 def _succeeded(op, status):

@@ -1,17 +1,64 @@
-"""Per-channel arithmetic on channels-last rows, shared by batch norm and convolution.
+"""The activation layout: NCHW axes, channels-last memory. Written here once.
 
-An (N, C, ...) activation in channels-last memory is, without a copy, a matrix of rows
-(M, C) with M = N * H * W (``channel_rows``). Per-channel work (a bias, a scale, a sum per
-channel) is then a broadcast along rows or a column sum, which NumPy runs slowly when C is
-small (16-64 values per inner loop); ``widen`` folds k rows into one so every loop runs
-along k C values. The elementwise passes run in parts on every core (``map_rows``).
+THE CONTRACT. Every image tensor has NCHW axes (N, C, H, W), as in PyTorch and the course,
+whatever its memory order. A convolution's product gives its output as rows (N Ho Wo, F),
+which is the output in NHWC order, so a convolution returns that memory as it is, seen
+with NCHW axes (``as_nchw``; PyTorch calls this memory format ``channels_last``). No step
+then copies activations between the two orders:
+
+- who creates it: ``conv2d`` and ``conv_transpose2d`` (output and input gradient), and the
+  ops below when given it;
+- what every op must accept: any memory order, NCHW axes. Shapes, values and meanings
+  never depend on the memory order; only speed does;
+- what every op must produce: elementwise ops (ReLU, ...), batch norm and pooling keep
+  the memory order of their input (``empty_nchw``, ``channel_rows``/``from_channel_rows``,
+  ``xp.empty_like``); a gradient has its input's memory order where that is free;
+- who reads it: im2col reads channels-last memory with a plain copy (``contiguous_rows``)
+  and the convolution's backward reads x_rows as a view of x.
+
+Per-channel arithmetic on such an activation works on (M, C) rows, M = N * H * W
+(``channel_rows``, a view): a per-channel bias, scale or sum is then a broadcast along
+rows or a column sum, which NumPy runs slowly when C is small (16-64 values per inner
+loop); ``widen`` folds k rows into one so every loop runs along k C values. The elementwise
+passes run in parts on every core (``map_rows``).
 """
 
 from __future__ import annotations
 
 import math
 
-from ..backend import in_parts, map_rows, xp
+from ..backend import xp
+from .threads import in_parts, map_rows
+
+
+def channels_last(x):
+    """NCHW ``x`` as its (N, H, W, C) transpose: a view, contiguous when x is channels-last
+    in memory (as every convolution's output is)."""
+    return x.transpose(0, 2, 3, 1)
+
+
+def as_nchw(rows):
+    """An (N, H, W, C) array seen with NCHW axes: channels-last memory."""
+    return rows.transpose(0, 3, 1, 2)
+
+
+def is_channels_last(x) -> bool:
+    """Whether 4-D ``x`` is channels-last in memory (its NHWC transpose is contiguous)."""
+    return x.ndim == 4 and channels_last(x).flags.c_contiguous
+
+
+def empty_nchw(shape, dtype, in_channels_last: bool):
+    """An uninitialised NCHW array, channels-last in memory if asked."""
+    if not in_channels_last:
+        return xp.empty(shape, dtype=dtype)
+    n, c, h, w = shape
+    return as_nchw(xp.empty((n, h, w, c), dtype=dtype))
+
+
+def contiguous_rows(x):
+    """NCHW ``x`` as contiguous channels-last rows (N, H, W, C): a view when x is
+    channels-last in memory (as every convolution's output is), else one copy."""
+    return xp.ascontiguousarray(channels_last(x))
 
 
 def channel_rows(x):
@@ -28,10 +75,8 @@ def from_channel_rows(rows, shape):
 
 
 WIDTH = 1024
-"""How many rows ``widen`` folds into one (at most). Longer rows mean fewer restarts of
-NumPy's inner loop: measured here, evaluation-mode batch norm at batch 256 on 16 channels
-(28 x 28) takes 0.83 ms with 1024 and 1.00 ms with 64, on 64 channels (7 x 7) 0.26 and
-0.29 ms; training-mode forward + backward is the same with either."""
+"""How many rows ``widen`` folds into one (at most): longer rows mean fewer restarts of
+NumPy's inner loop."""
 
 
 def widen(rows):
@@ -40,8 +85,7 @@ def widen(rows):
     NumPy runs a broadcast op or a sum along rows of C = 16 or 32 values at a fraction of
     its speed on long rows (the loop restarts every C values); on the wide view the same
     ops run along k C values, with per-channel vectors tiled k times (``tiled``) and sums
-    folded back (``folded_sums``). Measured here on (100352, 16) float32 rows: x - mu
-    0.34 ms instead of 0.74, a column sum 0.07 ms instead of 0.43.
+    folded back (``folded_sums``).
     """
     k = math.gcd(rows.shape[0], WIDTH)
     return rows.reshape(rows.shape[0] // k, k * rows.shape[1]), k

@@ -1,18 +1,21 @@
-"""The compiled kernels, where ``pip install`` built them: a plain C library loaded with ctypes.
+"""The compiled kernels, where ``pip install`` built them: a plain C library loaded with
+ctypes, and every kernel's ctypes signature.
 
-Four small C files are visiongrad's only compiled code, each an optional fast path behind
-an op whose NumPy version stays the reference it is tested against:
+Four small C files in ``accel/kernels/`` are visiongrad's only compiled code, each an
+optional fast path behind an op whose NumPy version stays the reference it is tested
+against:
 
-- ``ops/direct_conv.c``: the convolution's forward pass and weight gradient (used through
-  ``ops/direct_conv.py`` on x86-64 CPUs with AVX2 and FMA);
-- ``ops/activation.c``: ReLU's backward pass (``ops/activation.py``);
-- ``ops/loss.c``: softmax cross-entropy's forward and backward passes (``ops/loss.py``);
-- ``optim/sgd_step.c``: SGD's momentum update in one pass over memory (``optim/sgd.py``).
+- ``direct_conv.c``: the convolution's forward pass and weight gradient (through
+  ``accel/direct_conv.py``, on x86-64 CPUs with AVX2 and FMA);
+- ``relu.c``: ReLU's backward pass;
+- ``cross_entropy.c``: softmax cross-entropy's forward and backward passes;
+- ``sgd_step.c``: SGD's momentum update in one pass over memory.
 
 They are built as one optional extension (``setup.py``): where no C compiler is found the
 install goes on without it. ``LIBRARY`` is None then, or when the user sets
-``VISIONGRAD_NATIVE=0``, and every op takes its NumPy path. ctypes releases the GIL for
-each call, so the convolution's threads run the kernel on their blocks at once.
+``VISIONGRAD_NATIVE=0``, and so is every kernel below: every op takes its NumPy path.
+ctypes releases the GIL for each call, so the convolution's threads run the kernel on
+their blocks at once.
 """
 
 from __future__ import annotations
@@ -21,11 +24,13 @@ import ctypes
 import importlib.util
 import os
 
+EXTENSION = "visiongrad._native"
+
 
 def _load():
     if os.environ.get("VISIONGRAD_NATIVE", "1") == "0":
         return None
-    spec = importlib.util.find_spec(f"{__package__}._native")
+    spec = importlib.util.find_spec(EXTENSION)
     if spec is None or spec.origin is None:
         return None
     try:
@@ -45,3 +50,40 @@ def kernel(name: str, argtypes: list, restype=None):
     function = getattr(LIBRARY, name)
     function.argtypes, function.restype = argtypes, restype
     return function
+
+
+_pointer, _int, _size = ctypes.c_void_p, ctypes.c_int, ctypes.c_ssize_t
+
+RELU_BACKWARD = kernel("relu_backward", [_pointer] * 3 + [_size])
+"""relu_backward(grad, y, dx, size): dx = grad where y > 0, else 0, on flat float32."""
+
+CROSS_ENTROPY_FORWARD = kernel("cross_entropy_forward",
+                               [_pointer] * 2 + [_size] * 2 + [_pointer] * 3, _size)
+"""cross_entropy_forward(scores, labels, N, C, row_max, log_sum, losses) -> -1, or the
+first row whose label is out of range."""
+
+CROSS_ENTROPY_BACKWARD = kernel("cross_entropy_backward",
+                                [_pointer] * 5 + [_size] * 3 + [_pointer])
+"""cross_entropy_backward(scores, labels, row_max, log_sum, upstream, upstream_stride, N,
+C, grad)."""
+
+SGD_MOMENTUM_STEP = kernel("sgd_momentum_step", [_pointer] * 3 + [_size]
+                           + [ctypes.c_float] * 4 + [_int])
+"""sgd_momentum_step(x, buffer, grad, size, lr, momentum, dampening, weight_decay,
+nesterov), in place on x and buffer."""
+
+
+def _direct_conv_kernels():
+    if LIBRARY is None or not LIBRARY.direct_conv_supported():
+        return None, None
+    return (kernel("direct_conv", [_pointer] + [_int] * 6 + [_pointer] + [_int] * 5
+                   + [_pointer, _int, _int], _int),
+            kernel("direct_conv_weight_grad", [_pointer] + [_int] * 6 + [_pointer] + [_int] * 7
+                   + [_pointer], _int))
+
+
+DIRECT_CONV, DIRECT_CONV_WEIGHT_GRAD = _direct_conv_kernels()
+"""direct_conv(x, N, H, W, C, ph, pw, w_blocks, kh, kw, F, sh, sw, out, Ho, Wo) and
+direct_conv_weight_grad(x, N, H, W, C, ph, pw, dy, Ho, Wo, F, kh, kw, sh, sw, dw_blocks),
+each returning 0 (or nonzero where its stripe buffer could not be allocated); None where
+the CPU lacks AVX2 and FMA."""

@@ -13,7 +13,8 @@ on memory-bounded chunks of queries in two stages:
    along a row, so it does not change the order) comes out of one product
    ``[a, 1] @ [-2 b, |b|^2]^T``; for cosine ``-a_hat . b_hat``; for L1 the distance itself.
    ``argpartition`` then keeps the ``k + extra`` smallest keys of each row. NumPy's
-   partition releases the GIL, so a thread pool runs it on all cores at once.
+   partition releases the GIL, so visiongrad's helper threads run it on all cores at once
+   (``accel.parallel_map``).
 2. Re-ranking, in float64: the exact distances to those few candidates are computed from
    the differences ``a - b`` (no cancellation) and sorted, ties going to the smaller
    training index. The float32 screen therefore changes nothing unless its rounding
@@ -22,12 +23,11 @@ on memory-bounded chunks of queries in two stages:
 
 from __future__ import annotations
 
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
 import numpy as np
 
-from ..backend import available_cores
+from ..accel import available_cores, parallel_map
 from ..random import as_generator
 from .base import BaseEstimator, ClassifierMixin, as_2d, check_labels
 
@@ -218,16 +218,15 @@ class KNearestNeighbor(ClassifierMixin, BaseEstimator):
                 return np.broadcast_to(np.arange(n_train), keys.shape).copy()
             return np.argpartition(keys, n_candidates - 1, axis=1)[:, :n_candidates]
 
-        with ThreadPoolExecutor(n_threads) as pool:
-            for start in range(0, len(X), rows):
-                queries = X[start:start + rows]
-                keys = self._screen_keys(queries)
-                parts = np.array_split(keys, min(n_threads, len(keys)))
-                candidates = np.concatenate(list(pool.map(select, parts)))
-                exact = _exact_distances(queries, self.X_[candidates], self.metric)
-                order = np.lexsort((candidates, exact))[:, :k]
-                distances[start:start + rows] = np.take_along_axis(exact, order, 1)
-                indices[start:start + rows] = np.take_along_axis(candidates, order, 1)
+        for start in range(0, len(X), rows):
+            queries = X[start:start + rows]
+            keys = self._screen_keys(queries)
+            parts = np.array_split(keys, min(n_threads, len(keys)))
+            candidates = np.concatenate(parallel_map(select, parts, n_threads))
+            exact = _exact_distances(queries, self.X_[candidates], self.metric)
+            order = np.lexsort((candidates, exact))[:, :k]
+            distances[start:start + rows] = np.take_along_axis(exact, order, 1)
+            indices[start:start + rows] = np.take_along_axis(candidates, order, 1)
         return distances, indices
 
     def predict(self, X) -> np.ndarray:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from .. import nn
+from ..ops.window import checked_output_size
 
 CLASSIFIER_STD = 0.01
 """Standard deviation of every model's last layer: small scores, so the loss starts at log C."""
@@ -21,13 +22,9 @@ def check_shape(input_shape: Sequence[int], num_classes: int) -> tuple[int, int,
     return shape
 
 
-def conv_output_size(size: int, kernel_size: int, stride: int = 1, padding: int = 0) -> int:
-    """Output height (or width) of a convolution or pooling: ``(size + 2p - k) // s + 1``."""
-    out = (size + 2 * padding - kernel_size) // stride + 1
-    if out < 1:
-        raise ValueError(f"an input of size {size} is too small for kernel {kernel_size}, "
-                         f"stride {stride}, padding {padding}")
-    return out
+conv_output_size = checked_output_size
+"""Output height (or width) of a convolution or pooling, ``(size + 2p - k) // s + 1``, or a
+ValueError where the window does not fit (``ops.window.checked_output_size``)."""
 
 
 def classifier(in_features: int, num_classes: int) -> nn.Linear:

@@ -4,16 +4,9 @@ GlobalAvgPool2d. Layout NCHW throughout."""
 from __future__ import annotations
 
 from .. import functional as F
+from ..ops.window import pair
 from .linear import check_positive, empty_parameter, reset_weight_and_bias
 from .module import Module
-
-
-def pair(value, name: str = "value") -> tuple[int, int]:
-    """``value`` as an (h, w) pair: an int is used for both."""
-    pair_ = (value, value) if isinstance(value, int) else tuple(value)
-    if len(pair_) != 2:
-        raise ValueError(f"{name} must be an int or a pair of ints, got {value!r}")
-    return pair_
 
 
 class _Convolution(Module):

@@ -10,6 +10,7 @@ in ``conv.py`` are tested against them. Arguments are arrays; stride and padding
 from __future__ import annotations
 
 from ..backend import xp
+from .window import output_hw
 
 
 def _pad(x, padding, value=0.0):
@@ -17,15 +18,11 @@ def _pad(x, padding, value=0.0):
     return xp.pad(x, ((0, 0), (0, 0), (ph, ph), (pw, pw)), constant_values=value)
 
 
-def _out_size(size, kernel, stride, padding):
-    return (size + 2 * padding - kernel) // stride + 1
-
-
 def conv2d_naive(x, weight, bias, stride, padding):
     """y[n, f, ho, wo] = b[f] + sum(w[f] * x_pad[n, :, window(ho, wo)])."""
     n, _, h, w = x.shape
     f, _, kh, kw = weight.shape
-    ho, wo = _out_size(h, kh, stride[0], padding[0]), _out_size(w, kw, stride[1], padding[1])
+    ho, wo = output_hw((h, w), (kh, kw), stride, padding)
     x_pad = _pad(x, padding)
     y = xp.zeros((n, f, ho, wo), dtype=x.dtype)
     for i in range(n):
@@ -100,8 +97,7 @@ def max_pool2d_naive(x, kernel, stride, padding):
     """y = max over each window; also the flat index (row-major within the window) of the
     first maximum, for the backward pass."""
     n, c, h, w = x.shape
-    ho, wo = _out_size(h, kernel[0], stride[0], padding[0]), _out_size(w, kernel[1], stride[1],
-                                                                      padding[1])
+    ho, wo = output_hw((h, w), kernel, stride, padding)
     x_pad = _pad(x, padding, -xp.inf)
     y = xp.zeros((n, c, ho, wo), dtype=x.dtype)
     argmax = xp.zeros((n, c, ho, wo), dtype=xp.int64)
@@ -135,8 +131,7 @@ def max_pool2d_naive_backward(grad_out, x, kernel, stride, padding):
 def avg_pool2d_naive(x, kernel, stride, padding):
     """y = mean over each zero-padded window (padding counted)."""
     n, c, h, w = x.shape
-    ho, wo = _out_size(h, kernel[0], stride[0], padding[0]), _out_size(w, kernel[1], stride[1],
-                                                                      padding[1])
+    ho, wo = output_hw((h, w), kernel, stride, padding)
     x_pad = _pad(x, padding)
     y = xp.zeros((n, c, ho, wo), dtype=x.dtype)
     for r in range(ho):

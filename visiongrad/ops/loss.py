@@ -9,11 +9,9 @@ example; then the gradient of each comes from the upstream gradient of the same 
 
 from __future__ import annotations
 
-import ctypes
-
+from .. import accel
 from ..autograd import Function
 from ..backend import xp
-from ..native import kernel
 from .activation import log_softmax, sigmoid
 
 REDUCTIONS = ("mean", "sum", "none")
@@ -68,22 +66,19 @@ def check_label_range(name: str, scores, labels) -> None:
                          f"(valid: 0 to {classes - 1})")
 
 
-CROSS_ENTROPY_FORWARD = kernel(
-    "cross_entropy_forward",
-    [ctypes.c_void_p] * 2 + [ctypes.c_ssize_t] * 2 + [ctypes.c_void_p] * 3, ctypes.c_ssize_t)
-CROSS_ENTROPY_BACKWARD = kernel(
-    "cross_entropy_backward", [ctypes.c_void_p] * 5 + [ctypes.c_ssize_t] * 3 + [ctypes.c_void_p])
-"""``ops/loss.c``: softmax cross-entropy's forward and backward passes on float32 scores
-(N, C) with int64 labels, one call each (None where the compiled kernels were not built);
-``CrossEntropy``'s NumPy lines are the reference, and take every other case."""
+def cross_entropy_reference(scores, labels):
+    """Per-example softmax cross-entropy and its gradient, in plain NumPy: the formulas of
+    ``CrossEntropy``, for scores (N, C, ...) and in-range labels (N, ...).
 
-
-def cross_entropy_kernel_fits(scores, labels) -> bool:
-    """Whether ``CROSS_ENTROPY_FORWARD`` takes these (shape-checked) arrays: float32 scores
-    (N, C) in C order, int64 labels in C order."""
-    return (CROSS_ENTROPY_FORWARD is not None and scores.ndim == 2
-            and scores.dtype == xp.float32 and scores.flags.c_contiguous
-            and labels.dtype == xp.int64 and labels.flags.c_contiguous)
+    Returns L_i = -log softmax(s_i)_{y_i} (labels' shape) and dL_i/ds_i =
+    softmax(s_i) - onehot(y_i) (scores' shape).
+    """
+    log_probs = log_softmax(scores, 1)
+    picked = xp.expand_dims(labels, 1)
+    losses = -xp.take_along_axis(log_probs, picked, axis=1).squeeze(1)
+    grad = xp.exp(log_probs)  # softmax
+    xp.put_along_axis(grad, picked, xp.take_along_axis(grad, picked, axis=1) - 1, axis=1)
+    return losses, grad
 
 
 class CrossEntropy(Function):
@@ -95,56 +90,26 @@ class CrossEntropy(Function):
     Backward: ds_i = (softmax(s_i) - onehot(y_i)) * dL_i, with dL_i = dL / N for "mean"
     Shapes:   s (N, C) or (N, C, d1, ...), y (N,) or (N, d1, ...) integers -> L scalar
               (or y's shape for reduction="none")
-
-    Float32 scores (N, C) with int64 labels take both passes in C, one call each
-    (``CROSS_ENTROPY_FORWARD``, ``CROSS_ENTROPY_BACKWARD``), saving m_i and
-    log sum_j e^(s_ij - m_i) per row instead of the log-probabilities.
+    (float32 (N, C) scores with int64 labels: both passes compiled, ``accel.cross_entropy``;
+    everything else: ``cross_entropy_reference``)
     """
 
     def forward(self, logits, labels, reduction="mean"):
         check_reduction("cross_entropy", reduction)
-        self.reduction = reduction
         check_label_shape("cross_entropy", logits, labels)
-        self.compiled = cross_entropy_kernel_fits(logits, labels)
-        if self.compiled:
-            return self.forward_compiled(logits, labels)
+        self.reduction, self.labels_shape = reduction, labels.shape
+        self.kernel = accel.cross_entropy(logits, labels)
+        if self.kernel is not None:
+            return reduce_loss(self.kernel.losses, reduction)
         check_label_range("cross_entropy", logits, labels)
-        self.log_probs = log_softmax(logits, 1)
-        self.picked = xp.expand_dims(labels, 1)
-        losses = -xp.take_along_axis(self.log_probs, self.picked, axis=1).squeeze(1)
+        losses, self.score_grad = cross_entropy_reference(logits, labels)
         return reduce_loss(losses, reduction)
 
-    def forward_compiled(self, scores, labels):
-        self.scores, self.labels = scores, labels
-        self.row_max, self.log_sum = xp.empty((2, len(scores)), xp.float32)
-        losses = xp.empty(len(scores), xp.float32)
-        bad_row = CROSS_ENTROPY_FORWARD(scores.ctypes.data, labels.ctypes.data, *scores.shape,
-                                        self.row_max.ctypes.data, self.log_sum.ctypes.data,
-                                        losses.ctypes.data)
-        if bad_row >= 0:
-            check_label_range("cross_entropy", scores, labels)  # raises, naming the label
-        return reduce_loss(losses, self.reduction)
-
     def backward(self, grad_out):
-        if self.compiled:
-            return self.backward_compiled(grad_out), None
-        grad = xp.exp(self.log_probs)  # softmax
-        correct = xp.take_along_axis(grad, self.picked, axis=1)
-        xp.put_along_axis(grad, self.picked, correct - 1, axis=1)
-        upstream = per_example_grad(grad_out, self.picked.shape[:1] + self.picked.shape[2:],
-                                    self.reduction)
-        return grad * xp.expand_dims(upstream, 1), None
-
-    def backward_compiled(self, grad_out):
-        upstream = per_example_grad(grad_out, self.labels.shape, self.reduction)
-        upstream = upstream.astype(xp.float32, copy=False)
-        grad = xp.empty_like(self.scores)
-        CROSS_ENTROPY_BACKWARD(self.scores.ctypes.data, self.labels.ctypes.data,
-                               self.row_max.ctypes.data, self.log_sum.ctypes.data,
-                               upstream.ctypes.data,
-                               upstream.strides[0] // upstream.itemsize, *self.scores.shape,
-                               grad.ctypes.data)
-        return grad
+        upstream = per_example_grad(grad_out, self.labels_shape, self.reduction)
+        if self.kernel is not None:
+            return self.kernel.backward(upstream), None
+        return self.score_grad * xp.expand_dims(upstream, 1), None
 
 
 class MulticlassHinge(Function):

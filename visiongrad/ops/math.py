@@ -7,8 +7,9 @@ shape with ``unbroadcast``.
 
 from __future__ import annotations
 
+from ..accel import add
 from ..autograd import Function, unbroadcast
-from ..backend import add, get_default_dtype, xp
+from ..backend import get_default_dtype, xp
 
 
 def float_result(z, *inputs):

@@ -2,24 +2,28 @@
 
 All three standardise x over some axes, x_hat = (x - mu) * inv_std with
 inv_std = 1 / sqrt(var + eps) (biased variance, as in PyTorch), then scale and shift:
-y = gamma * x_hat + beta. They differ only in the axes the statistics are taken over and
-the axes gamma and beta run along; they share one forward and one backward.
+y = gamma * x_hat + beta. They differ in the axes the statistics are taken over and the
+axes gamma and beta run along. The backward pass through the standardisation, over a
+group of M values, is
 
-The backward pass through the standardisation, over a group of N values, is
-
-    dx = inv_std / N * (N * dx_hat - sum(dx_hat) - x_hat * sum(dx_hat * x_hat)),
+    dx = inv_std / M * (M * dx_hat - sum(dx_hat) - x_hat * sum(dx_hat * x_hat)),
 
 with dx_hat = dy * gamma: the first term is the direct path, the second the path through
 mu, the third the path through var (Ioffe and Szegedy 2015, simplified as in the course).
+
+Layer and group norm compute exactly this (``standardize``, ``standardize_backward``).
+Batch norm, which runs on every convolution's output, computes the same sums on
+channels-last rows with the scales folded together (its docstring derives each line);
+``batch_norm_reference`` is its plain version, as the formulas read, and its tests compare
+the two.
 """
 
 from __future__ import annotations
 
 import math
 
-from ..autograd import Function
-from ..backend import map_rows, xp
-from .channels import (
+from ..accel import map_rows
+from ..accel.layout import (
     channel_rows,
     folded_sums,
     from_channel_rows,
@@ -29,12 +33,13 @@ from .channels import (
     tiled,
     widen,
 )
+from ..autograd import Function
+from ..backend import xp
 
 
 def axis_sums(x, axes, times=None):
     """sum of x (or of x * times) over ``axes``, kept as size-1 axes: one ``einsum`` pass
-    with no temporary (2-3x faster here than ``sum`` over the batch axis of an (M, C)
-    array)."""
+    with no temporary (faster than ``sum`` over the batch axis of an (M, C) array)."""
     index = list(range(x.ndim))
     kept = [a for a in index if a not in axes]
     operands = (x, index) if times is None else (x, index, times, index)
@@ -98,6 +103,20 @@ class _ScaleShift(Function):
         if self.needs_input_grad[2]:
             dbias = axis_sums(grad_out, param_axes).reshape(self.weight_shape)
         return dx, dweight, dbias
+
+
+def batch_norm_reference(x, gamma, beta, eps=1e-5):
+    """Training-mode batch norm as its formula reads, per channel over N (and H, W):
+    mu = mean(x), var = mean((x - mu)^2), y = gamma (x - mu) / sqrt(var + eps) + beta.
+
+    Plain and slow, for arrays or for Tensors (then autograd derives its backward pass
+    one primitive at a time): the reference ``BatchNorm`` is tested against.
+    """
+    axes = (0,) + tuple(range(2, x.ndim))
+    shape = (1, -1) + (1,) * (x.ndim - 2)
+    centred = x - x.mean(axis=axes, keepdims=True)
+    var = (centred * centred).mean(axis=axes, keepdims=True)
+    return centred / (var + eps) ** 0.5 * gamma.reshape(shape) + beta.reshape(shape)
 
 
 class BatchNorm(Function):

@@ -3,25 +3,9 @@
 
 from __future__ import annotations
 
-import ctypes
-
+from .. import accel
 from ..backend import xp
-from ..native import kernel
 from .optimizer import Optimizer, check_range, with_weight_decay
-
-FUSED_STEP = kernel("sgd_momentum_step", [ctypes.c_void_p] * 3 + [ctypes.c_ssize_t]
-                    + [ctypes.c_float] * 4 + [ctypes.c_int])
-"""``optim/sgd_step.c``: the momentum update below in one pass over memory (None where the
-compiled kernels were not built); taken for float32 arrays in C order, the NumPy lines
-being the reference for everything else."""
-
-
-def fused_step_fits(x, g, buffer) -> bool:
-    """Whether ``FUSED_STEP`` is loaded and takes these arrays: float32, C-contiguous, one
-    shape."""
-    return FUSED_STEP is not None and all(
-        a.dtype == xp.float32 and a.flags.c_contiguous and a.shape == x.shape
-        for a in (x, g, buffer))
 
 
 class SGD(Optimizer):
@@ -38,7 +22,8 @@ class SGD(Optimizer):
 
     With a constant learning rate this momentum is the course's (``Momentum``) with
     v = -lr * b; the course's Nesterov form is ``Nesterov``. After the first step, float32
-    parameters take the same update in one pass in C (``FUSED_STEP``) where it was built.
+    parameters take the same update in one pass in C (``accel.sgd_momentum_step``) where it
+    was built; the NumPy lines of ``update`` are the reference.
 
     Parameters
     ----------
@@ -71,9 +56,9 @@ class SGD(Optimizer):
     def update(self, x, g, state: dict, group: dict) -> None:
         momentum = group["momentum"]
         buffer = state.get("momentum_buffer")
-        if momentum and buffer is not None and fused_step_fits(x, g, buffer):
-            FUSED_STEP(x.ctypes.data, buffer.ctypes.data, g.ctypes.data, x.size, group["lr"],
-                       momentum, group["dampening"], group["weight_decay"], group["nesterov"])
+        if momentum and buffer is not None and accel.sgd_momentum_step(
+                x, g, buffer, group["lr"], momentum, group["dampening"], group["weight_decay"],
+                group["nesterov"]):
             return
         g = with_weight_decay(g, x, group["weight_decay"])
         if momentum:

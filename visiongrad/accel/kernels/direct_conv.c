@@ -1,7 +1,7 @@
-/* Direct 2-D convolution on channels-last float32 images: the one compiled part of
- * visiongrad. It is optional (``native.py`` loads it where it was built and the CPU has
- * AVX2 and FMA) and ``conv.im2col`` plus a matrix product is the reference it is tested
- * against.
+/* Direct 2-D convolution on channels-last float32 images. It is optional
+ * (``accel/native.py`` loads it where it was built, ``accel/direct_conv.py`` calls it
+ * where the CPU has AVX2 and FMA) and ``ops/conv.py``'s im2col plus a matrix product is
+ * the reference it is tested against.
  *
  *     y[n, ho, wo, f] = sum_{i, j, c} x_pad[n, ho sh + i, wo sw + j, c] * w[f, c, i, j]
  *     dw[f, c, i, j]  = sum_{n, ho, wo} x_pad[n, ho sh + i, wo sw + j, c] * dy[n, ho, wo, f]
@@ -10,8 +10,7 @@
  * all contiguous. The weights come in blocks of 16 output channels,
  * w_blocks[f / 16, i, j, c, f % 16], so that the weights one tile reads lie in one
  * contiguous run (as (kh, kw, C, F), a run of 16 every F floats, the runs of a 64-256-filter
- * layer fall into a few cache sets and evict each other: a 256-channel layer ran at 0.45x
- * the speed of im2col).
+ * layer fall into a few cache sets and evict each other).
  *
  * Why it exists: for the 16-64-channel layers of the course's networks, im2col writes
  * kh * kw copies of the input and the product that reads them back has only 16-64 columns,
@@ -20,8 +19,7 @@
  *
  * Padding is not copied with the whole image: the kernels go down each image in stripes of
  * a few output rows, and copy just the input rows a stripe reads, zero-padded, into a
- * small buffer that stays in the L1/L2 cache (a whole padded copy of the batch cost about
- * a fifth of the small ResNet's 16-channel layer).
+ * small buffer that stays in the L1/L2 cache instead of a whole padded copy of the batch.
  */
 
 #include <stddef.h>

@@ -1,0 +1,136 @@
+"""The fast paths of ReLU, softmax cross-entropy and SGD's momentum step.
+
+Each is one call that returns None (or False) where the case does not fit, and the op
+then runs its NumPy reference, which stays beside its formula in ``ops/`` or ``optim/``.
+Every "fits" rule and every call of a compiled kernel is here; the kernels themselves are
+in ``kernels/`` and their signatures in ``native.py``.
+"""
+
+from __future__ import annotations
+
+from ..backend import xp
+from . import threads
+from .native import (
+    CROSS_ENTROPY_BACKWARD,
+    CROSS_ENTROPY_FORWARD,
+    RELU_BACKWARD,
+    SGD_MOMENTUM_STEP,
+)
+from .threads import map_rows
+
+
+def relu(x):
+    """max(x, 0) as a new array in x's memory layout, in one pass on every core, or None
+    where x is not dense in memory (contiguous in some axis order).
+
+    NumPy's maximum runs its vectorised loop only on two arrays, not an array and the
+    scalar 0, so the pass runs over x's memory in order, in ``map_rows`` blocks, each
+    against the same block of zeros, which stays in cache (``cached_zeros``).
+    """
+    values = xp.ravel(x, order="K")
+    if not xp.may_share_memory(values, x):  # ravel had to copy: x is not dense
+        return None
+    out = xp.empty_like(x)
+
+    def block(part, out):
+        xp.maximum(part, cached_zeros(part.size, part.dtype), out=out)
+
+    map_rows(block, xp.ravel(out, order="K"), values)
+    return out
+
+
+def cached_zeros(size: int, dtype):
+    """A read-only array of ``size`` zeros, a view of one cached block per dtype (grown
+    when a larger one is asked for)."""
+    block = _ZERO_BLOCKS.get(dtype)
+    if block is None or block.size < size:
+        block = _ZERO_BLOCKS[dtype] = xp.zeros(size, dtype)
+        block.flags.writeable = False
+    return block[:size]
+
+
+_ZERO_BLOCKS = {}
+
+
+def relu_backward(grad, y):
+    """dx = grad where y > 0, else 0, for ReLU's dense output ``y``, or None where no fast
+    path fits.
+
+    float32 ``grad`` and ``y`` laid out alike in memory go through the compiled kernel
+    (``RELU_BACKWARD``) in one pass over their flat memory, cut into parts on every core;
+    other arrays of more than one cache block get the reference's two NumPy passes (the
+    comparison, then a multiply that converts the mask as it goes) in parts on every core.
+    NOTE: the kernel gives 0 where grad is NaN or infinite and the unit is off, as PyTorch;
+    the NumPy passes give NaN there.
+    """
+    if (RELU_BACKWARD is not None and grad.dtype == xp.float32 and y.dtype == xp.float32
+            and grad.strides == y.strides and grad.shape == y.shape):
+        out = xp.empty_like(y)
+
+        def block(grad, y, out):
+            RELU_BACKWARD(grad.ctypes.data, y.ctypes.data, out.ctypes.data, out.size)
+
+        map_rows(block, *(xp.ravel(a, order="K") for a in (out, grad, y)))
+        return out
+    one_block = min(threads.CACHE_BLOCK_BYTES, threads.PARALLEL_MIN_BYTES)
+    if grad.shape != y.shape or grad.nbytes <= one_block:
+        return None
+    return map_rows(_pass_where_positive, xp.empty_like(grad), grad, y)
+
+
+def _pass_where_positive(grad, y, out):
+    return xp.multiply(grad, y > 0, out=out)
+
+
+class CrossEntropyKernel:
+    """Softmax cross-entropy's forward pass done by the compiled kernel, and its backward.
+
+    ``losses`` holds L_i per row; the kernel keeps m_i = max_j s_ij and
+    log sum_j e^(s_ij - m_i) per row for the backward pass, not the log-probabilities.
+    """
+
+    def __init__(self, scores, labels, row_max, log_sum, losses):
+        self.scores, self.labels = scores, labels
+        self.row_max, self.log_sum, self.losses = row_max, log_sum, losses
+
+    def backward(self, upstream):
+        """ds_ij = (softmax(s_i)_j - [j = y_i]) * upstream_i, for upstream of shape (N,)
+        (a broadcast view of one value is fine)."""
+        upstream = upstream.astype(xp.float32, copy=False)
+        grad = xp.empty_like(self.scores)
+        CROSS_ENTROPY_BACKWARD(self.scores.ctypes.data, self.labels.ctypes.data,
+                               self.row_max.ctypes.data, self.log_sum.ctypes.data,
+                               upstream.ctypes.data, upstream.strides[0] // upstream.itemsize,
+                               *self.scores.shape, grad.ctypes.data)
+        return grad
+
+
+def cross_entropy(scores, labels):
+    """Softmax cross-entropy of shape-checked (N, C) ``scores`` and (N,) ``labels`` by the
+    compiled kernel (a ``CrossEntropyKernel``), or None where it does not fit: not float32
+    scores and int64 labels in C order, or a label out of range (the reference then names
+    it)."""
+    if (CROSS_ENTROPY_FORWARD is None or scores.ndim != 2 or scores.dtype != xp.float32
+            or not scores.flags.c_contiguous or labels.dtype != xp.int64
+            or not labels.flags.c_contiguous):
+        return None
+    row_max, log_sum = xp.empty((2, len(scores)), xp.float32)
+    losses = xp.empty(len(scores), xp.float32)
+    bad_row = CROSS_ENTROPY_FORWARD(scores.ctypes.data, labels.ctypes.data, *scores.shape,
+                                    row_max.ctypes.data, log_sum.ctypes.data, losses.ctypes.data)
+    if bad_row >= 0:
+        return None
+    return CrossEntropyKernel(scores, labels, row_max, log_sum, losses)
+
+
+def sgd_momentum_step(x, g, buffer, lr, momentum, dampening, weight_decay, nesterov) -> bool:
+    """SGD's momentum update of ``x`` and ``buffer`` in place in one pass by the compiled
+    kernel; False (nothing done) where it does not fit: not float32 arrays of one shape
+    in C order."""
+    if SGD_MOMENTUM_STEP is None or not all(
+            a.dtype == xp.float32 and a.flags.c_contiguous and a.shape == x.shape
+            for a in (x, g, buffer)):
+        return False
+    SGD_MOMENTUM_STEP(x.ctypes.data, buffer.ctypes.data, g.ctypes.data, x.size, lr, momentum,
+                      dampening, weight_decay, nesterov)
+    return True

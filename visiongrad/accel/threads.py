@@ -1,0 +1,142 @@
+"""Work cut into one part per core: the helper threads, ``in_parts``, ``map_rows``,
+``add`` and ``split_over_cores``, and the shared pool other modules use (kNN).
+
+NumPy releases the GIL inside its loops, so the slices of one elementwise pass run on all
+cores at once while BLAS, between products, has none running. Why each size below pays
+is in the README's speed section and ``benchmarks/results/``.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+from concurrent.futures import ThreadPoolExecutor
+
+from ..backend import xp
+from . import blas
+
+
+def available_cores() -> int:
+    """The cores this process may run on (its affinity mask where the OS has one)."""
+    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (
+        os.cpu_count() or 1)
+
+
+PARALLEL_MIN_BYTES = 1 << 20
+"""Below this size ``in_parts`` runs the work on the calling thread alone: handing a part
+to a helper thread costs tens of microseconds."""
+
+CACHE_BLOCK_BYTES = 1 << 20
+"""``map_rows`` runs ``fn`` on blocks of about this many bytes of ``out``, so a function
+of several passes (batch norm's ``x * a + b`` is a multiply, then an add) reads the
+block's values back from the L2 cache."""
+
+
+class _Helpers:
+    """The helper threads, one per core, made on first use and again after a fork (a
+    forked child has none of its parent's threads)."""
+
+    PREFIX = "visiongrad-part"
+    pool: ThreadPoolExecutor | None = None
+    pid: int | None = None
+    lock = threading.Lock()
+
+    @classmethod
+    def running_here(cls) -> bool:
+        return threading.current_thread().name.startswith(cls.PREFIX)
+
+    @classmethod
+    def get(cls) -> ThreadPoolExecutor:
+        if cls.pool is None or cls.pid != os.getpid():
+            with cls.lock:
+                if cls.pool is None or cls.pid != os.getpid():
+                    cls.pool = ThreadPoolExecutor(available_cores(),
+                                                  thread_name_prefix=cls.PREFIX)
+                    cls.pid = os.getpid()
+        return cls.pool
+
+
+def parallel_map(fn, items, threads: int | None = None) -> list:
+    """``[fn(item) for item in items]`` on the shared helper threads (at most ``threads``
+    at once, default one per core), results in order; serially on a helper thread itself
+    (it would wait on the pool it is running in) or when one thread is asked for."""
+    items = list(items)
+    threads = available_cores() if threads is None else threads
+    if threads < 2 or len(items) < 2 or _Helpers.running_here():
+        return [fn(item) for item in items]
+    pool = _Helpers.get()
+    results = []
+    for start in range(0, len(items), threads):  # at most ``threads`` running at once
+        results += [future.result() for future in
+                    [pool.submit(fn, item) for item in items[start:start + threads]]]
+    return results
+
+
+def in_parts(work, length: int, nbytes: int) -> list:
+    """Run ``work(part)`` for ``range(length)`` cut into one slice per core, in parallel;
+    return the results in order.
+
+    ``nbytes`` (what the work touches) below ``PARALLEL_MIN_BYTES`` keeps it on the calling
+    thread, and so does a call from a helper thread itself (it would wait on the pool it
+    is running in). The calling thread runs the first part itself.
+    """
+    cores = min(available_cores(), length)
+    if cores < 2 or nbytes < PARALLEL_MIN_BYTES or _Helpers.running_here():
+        return [work(slice(0, length))]
+    bounds = [length * i // cores for i in range(cores + 1)]
+    parts = [slice(start, stop) for start, stop in zip(bounds, bounds[1:], strict=False)]
+    pending = [_Helpers.get().submit(work, part) for part in parts[1:]]
+    return [work(parts[0])] + [future.result() for future in pending]
+
+
+def map_rows(fn, out, *operands):
+    """``fn(*operands, out=out)``, computed in parts along the first axis (``in_parts``),
+    each part in blocks of rows of about ``CACHE_BLOCK_BYTES``.
+
+    Each operand is either an array of ``out``'s shape, cut like ``out``, or something
+    that broadcasts against every part (a scalar, a per-channel vector), passed whole.
+    Returns ``out``.
+    """
+    if out.ndim == 0 or out.nbytes <= min(CACHE_BLOCK_BYTES, PARALLEL_MIN_BYTES):
+        fn(*operands, out=out)  # one block on this thread: no parts to cut
+        return out
+    step = max(1, CACHE_BLOCK_BYTES * out.shape[0] // out.nbytes)
+
+    def work(rows):
+        for start in range(rows.start, rows.stop, step):
+            block = slice(start, min(start + step, rows.stop))
+            fn(*(a[block] if getattr(a, "shape", None) == out.shape else a
+                 for a in operands), out=out[block])
+
+    in_parts(work, out.shape[0], out.nbytes)
+    return out
+
+
+def add(a, b):
+    """a + b as a fresh array; arrays of one shape are added in parts on every core
+    (``map_rows``), anything that broadcasts by NumPy's plain ``+``."""
+    if a.shape != b.shape or a.dtype != b.dtype:
+        return a + b
+    return map_rows(xp.add, xp.empty_like(a), a, b)
+
+
+def split_over_cores(work, parts: list) -> list:
+    """``[work(part) for part in parts]``, with the parts dealt to one thread per core,
+    each running its BLAS products on one BLAS thread; results in the order of ``parts``.
+
+    A convolution alternates an im2col copy (one thread) and a product (BLAS on every
+    core) block by block, so half its time one core idles; threads that each copy and
+    multiply their own blocks keep every core busy. Runs serially where OpenBLAS's thread
+    count cannot be set (the products would then compete for the cores) or there is one
+    core or one part.
+    """
+    functions = blas.thread_count_functions()
+    cores = min(available_cores(), len(parts))
+    if functions is None or cores < 2:
+        return [work(part) for part in parts]
+    shares = [list(range(start, len(parts), cores)) for start in range(cores)]
+    with blas.one_blas_thread(functions):
+        done = in_parts(lambda share: [(i, work(parts[i])) for i in shares[share.start]],
+                        cores, PARALLEL_MIN_BYTES)
+    indexed = sorted((pair for share in done for pair in share), key=lambda pair: pair[0])
+    return [result for _, result in indexed]
