@@ -48,3 +48,9 @@ __all__ = [
     "DataLoader", "Compose", "transforms", "preprocessing",
     "open_image", "read_image", "image_to_array", "MAX_IMAGE_PIXELS",
 ]
+
+
+# ----- text corpora (data/text.py) -----
+from .text import EMBEDDED_TEXT, CharVocabulary, load_text, split_text  # noqa: E402
+
+__all__ += ["EMBEDDED_TEXT", "CharVocabulary", "load_text", "split_text"]

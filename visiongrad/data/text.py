@@ -1,0 +1,116 @@
+"""Plain-text corpora for character-level language models: a reader, a character
+vocabulary and the train/validation split.
+
+>>> from visiongrad.data import load_text, CharVocabulary, split_text
+>>> text = load_text()                       # the embedded Shakespeare plays, no files needed
+>>> vocab = CharVocabulary.from_text(text)
+>>> train, val = split_text(text)            # the last 10% held out
+>>> vocab.decode(vocab.encode("To be")) == "To be"
+True
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+
+from .readers import DataFormatError
+
+EMBEDDED_TEXT = Path(__file__).resolve().parent / "embedded" / "shakespeare.txt"
+"""Eight of Shakespeare's plays, ~1 MB of UTF-8 (Project Gutenberg, public domain; see
+``LICENSE-shakespeare.txt`` beside it and ``scripts/build_shakespeare_corpus.py``)."""
+
+__all__ = ["EMBEDDED_TEXT", "load_text", "CharVocabulary", "split_text"]
+
+
+def load_text(path=None) -> str:
+    """The text of a UTF-8 file; ``None`` gives the embedded Shakespeare corpus.
+
+    Raises
+    ------
+    FileNotFoundError
+        ``path`` does not exist.
+    DataFormatError
+        (a ``ValueError``) the file is empty, or is not UTF-8 text; the message names the
+        file and, for bad UTF-8, the offset of the first bad byte.
+    """
+    path = EMBEDDED_TEXT if path is None else Path(path)
+    if not path.is_file():
+        raise FileNotFoundError(f"{path}: no such text file")
+    raw = path.read_bytes()
+    if not raw:
+        raise DataFormatError(f"{path}: the text file is empty")
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as error:
+        raise DataFormatError(f"{path}: not UTF-8 text (byte 0x{raw[error.start]:02x} at "
+                              f"offset {error.start})") from None
+    return text.removeprefix("\ufeff")  # a byte-order mark is not part of the text
+
+
+class CharVocabulary:
+    """The characters of a text, each with an integer index (sorted by code point).
+
+    Attributes
+    ----------
+    idx_to_char : list of str
+        The characters; index i stands for ``idx_to_char[i]``.
+    char_to_idx : dict
+        The inverse map.
+    """
+
+    def __init__(self, chars):
+        self.idx_to_char = sorted(set(chars))
+        if not self.idx_to_char:
+            raise ValueError("CharVocabulary: no characters given (empty text)")
+        if any(len(c) != 1 for c in self.idx_to_char):
+            raise ValueError("CharVocabulary: every entry must be a single character")
+        self.char_to_idx = {c: i for i, c in enumerate(self.idx_to_char)}
+        codes = np.array([ord(c) for c in self.idx_to_char])
+        self._index_of_code = np.full(codes.max() + 1, -1, dtype=np.int64)
+        self._index_of_code[codes] = np.arange(len(codes))
+
+    @classmethod
+    def from_text(cls, text: str) -> CharVocabulary:
+        """The vocabulary of every character that occurs in ``text``."""
+        return cls(text)
+
+    def __len__(self) -> int:
+        return len(self.idx_to_char)
+
+    def __repr__(self) -> str:
+        return f"CharVocabulary({len(self)} characters)"
+
+    def encode(self, text: str) -> np.ndarray:
+        """``text`` as an int64 array of indices; a character outside the vocabulary is a
+        ``ValueError`` naming it and its position."""
+        codes = np.frombuffer(text.encode("utf-32-le"), dtype=np.uint32).astype(np.int64)
+        known = codes < len(self._index_of_code)
+        indices = np.where(known, self._index_of_code[np.where(known, codes, 0)], -1)
+        if (indices < 0).any():
+            position = int(np.argmax(indices < 0))
+            raise ValueError(f"character {text[position]!r} at position {position} is not in "
+                             f"the vocabulary of {len(self)} characters")
+        return indices
+
+    def decode(self, indices) -> str:
+        """The text of a sequence of indices (the inverse of ``encode``)."""
+        indices = np.asarray(indices).reshape(-1)
+        if indices.size and (indices.dtype.kind not in "iu" or indices.min() < 0
+                             or indices.max() >= len(self)):
+            raise ValueError(f"decode: indices must be integers in [0, {len(self)}), got "
+                             f"values from {indices.min()} to {indices.max()}")
+        return "".join(self.idx_to_char[i] for i in indices.tolist())
+
+
+def split_text(text: str, val_fraction: float = 0.1) -> tuple[str, str]:
+    """(train, validation): the validation part is the last ``val_fraction`` of the text,
+    so it is text the model has never seen, not a shuffled sample of it."""
+    if not 0 < val_fraction < 1:
+        raise ValueError(f"val_fraction must be between 0 and 1, got {val_fraction}")
+    cut = len(text) - int(round(len(text) * val_fraction))
+    if cut <= 0 or cut >= len(text):
+        raise ValueError(f"a text of {len(text)} characters is too short to hold out "
+                         f"{val_fraction:.0%} of it for validation")
+    return text[:cut], text[cut:]
