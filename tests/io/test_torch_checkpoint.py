@@ -25,6 +25,7 @@ from visiongrad.io import (
 )
 
 
+@pytest.mark.slow
 def test_state_dict_loads_without_torch_and_gives_the_same_logits(tmp_path):
     torch = torch_or_skip()
     source = models.create("resnet18", num_classes=10)
