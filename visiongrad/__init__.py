@@ -6,7 +6,7 @@
 array([2., 4.], dtype=float32)
 """
 
-from . import backend, functional, nn, optim, random
+from . import backend, functional, nn, optim, random, tensor_methods
 from .autograd import (
     Function,
     Tensor,
@@ -20,8 +20,24 @@ from .autograd import (
     where,
 )
 from .backend import get_default_dtype, set_default_dtype
+from .creation import (
+    arange,
+    eye,
+    full,
+    full_like,
+    linspace,
+    ones,
+    ones_like,
+    rand,
+    rand_like,
+    randn,
+    randn_like,
+    zeros,
+    zeros_like,
+)
 from .dot import to_dot
 from .gradcheck import gradcheck, numerical_gradient, relative_error
+from .ops.einsum import einsum
 from .random import manual_seed
 
 __version__ = "0.1.0"
@@ -29,5 +45,7 @@ __all__ = [
     "Function", "Tensor", "backend", "concat", "functional", "get_default_dtype", "gradcheck",
     "graph_nodes", "nn", "optim", "is_grad_enabled", "manual_seed", "no_grad", "numerical_gradient",
     "random", "relative_error", "retain_grads", "set_default_dtype", "stack", "tensor",
-    "to_dot", "where", "__version__",
+    "to_dot", "where", "__version__", "tensor_methods", "arange", "eye", "full", "full_like",
+    "linspace", "ones", "ones_like", "rand", "rand_like", "randn", "randn_like", "zeros",
+    "zeros_like", "einsum",
 ]

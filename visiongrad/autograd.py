@@ -349,7 +349,7 @@ class Tensor:
     def clip(self, low=None, high=None):
         return _math.Clip.apply(self, low=low, high=high)
 
-    # ----- reductions --------------------------------------------------------------
+    # ----- reductions (prod, var, argmax, topk, ...: tensor_methods.py) ---------------
     def sum(self, axis=None, keepdims: bool = False):
         return _math.Sum.apply(self, axis=axis, keepdims=keepdims)
 
@@ -362,17 +362,10 @@ class Tensor:
     def min(self, axis=None, keepdims: bool = False):
         return _math.Min.apply(self, axis=axis, keepdims=keepdims)
 
-    def argmax(self, axis=None) -> Tensor:
-        return Tensor._wrap(xp.argmax(self.data, axis=axis))
-
-    # ----- shape -------------------------------------------------------------------
+    # ----- shape (squeeze, flatten, expand, ...: tensor_methods.py) ------------------
     def reshape(self, *shape):
         shape = shape[0] if len(shape) == 1 and isinstance(shape[0], (tuple, list)) else shape
         return _math.Reshape.apply(self, shape=tuple(shape))
-
-    def flatten(self, start_dim: int = 0):
-        """Merge the axes from ``start_dim`` on into one (``start_dim=1`` keeps the batch)."""
-        return self.reshape(*self.shape[:start_dim], -1)
 
     def transpose(self, *axes):
         axes = axes[0] if len(axes) == 1 and isinstance(axes[0], (tuple, list)) else axes

@@ -322,3 +322,88 @@ def drop_path(x, p: float = 0.5, training: bool = True, mode: str = "row") -> Te
     """Zero each example's input (``mode="row"``) or the whole batch's (``"batch"``) with
     probability ``p``, scaling the rest by 1 / (1 - p): torchvision's ``stochastic_depth``."""
     return _drop_path.DropPath.apply(x, p=p, training=training, mode=mode)
+
+
+# ----- tensor API: shape, elementwise, reductions and search, indexing, einsum ------------
+# (each function is defined beside its Function in ops/shape.py, elementwise.py, reduce.py,
+# indexing.py and einsum.py; the Tensor methods of the same names are in tensor_methods.py).
+# NOTE: from here on all, any and round in this module are the tensor ops, not builtins.
+
+from .ops.einsum import einsum  # noqa: E402
+from .ops.elementwise import (  # noqa: E402
+    ceil,
+    celu,
+    clamp,
+    cos,
+    erf,
+    floor,
+    gelu,
+    hardsigmoid,
+    hardswish,
+    hardtanh,
+    isfinite,
+    isinf,
+    isnan,
+    log2,
+    log10,
+    logsigmoid,
+    maximum,
+    minimum,
+    mish,
+    relu6,
+    round,
+    rsqrt,
+    selu,
+    sign,
+    silu,
+    sin,
+    softplus,
+    trunc,
+)
+from .ops.indexing import (  # noqa: E402
+    gather,
+    index_select,
+    masked_fill,
+    nonzero,
+    one_hot,
+    scatter,
+    scatter_add,
+)
+from .ops.reduce import (  # noqa: E402
+    all,
+    any,
+    argmax,
+    argmin,
+    argsort,
+    cumsum,
+    logsumexp,
+    prod,
+    sort,
+    std,
+    topk,
+    var,
+)
+from .ops.shape import (  # noqa: E402
+    chunk,
+    expand,
+    flatten,
+    flip,
+    pad,
+    repeat,
+    roll,
+    split,
+    squeeze,
+    tril,
+    triu,
+    unsqueeze,
+)
+
+__all__ += [
+    "einsum", "celu", "ceil", "clamp", "cos", "erf", "floor", "gelu", "hardsigmoid",
+    "hardswish", "hardtanh", "isfinite", "isinf", "isnan", "log2", "log10", "logsigmoid",
+    "maximum", "minimum", "mish", "relu6", "round", "rsqrt", "selu", "sign", "silu", "sin",
+    "softplus", "trunc", "gather", "index_select", "masked_fill", "nonzero", "one_hot",
+    "scatter", "scatter_add", "all", "any", "argmax", "argmin", "argsort", "cumsum",
+    "logsumexp", "prod", "sort", "std", "topk", "var", "chunk", "expand", "flatten", "flip",
+    "pad", "repeat", "roll", "split", "squeeze", "tril", "triu", "unsqueeze",
+]

@@ -1,0 +1,138 @@
+"""Reductions and searches of ops/reduce.py: float64 gradient checks (no PyTorch needed) and
+PyTorch parity on seeded random configurations (shapes, dims, negative dims, keepdim)."""
+
+import numpy as np
+import pytest
+from helpers import assert_gradcheck, assert_matches_torch, torch_or_skip
+
+import visiongrad as vg
+from visiongrad import functional as F
+
+SEEDS = range(8)
+
+
+def random_config(seed):
+    rng = np.random.default_rng(seed)
+    shape = tuple(int(n) for n in rng.integers(1, 5, size=rng.integers(1, 4)))
+    dim = int(rng.integers(-len(shape), len(shape)))
+    return rng, shape, dim, bool(rng.integers(0, 2))
+
+
+def check(vg_fn, torch_fn, arrays, gradcheck=True):
+    if gradcheck:
+        assert_gradcheck(vg_fn, arrays)
+    assert_matches_torch(vg_fn, torch_fn, arrays, dtype=np.float64)
+    assert_matches_torch(vg_fn, torch_fn, arrays, dtype=np.float32, tolerance=3e-5)
+
+
+@pytest.mark.parametrize("seed", SEEDS)
+def test_prod(seed):
+    rng, shape, dim, keepdim = random_config(seed)
+    x = rng.standard_normal(shape) + 0.5
+    check(lambda a: a.prod(dim, keepdim), lambda a: a.prod(dim, keepdim), [x])
+    check(lambda a: F.prod(a), lambda a: a.prod(), [x])
+
+
+def test_prod_with_zeros_has_the_gradient_of_the_other_factors():
+    x = np.array([[2.0, 0.0, 3.0], [0.0, 0.0, 4.0], [1.0, 2.0, 5.0]])
+    t = vg.tensor(x, requires_grad=True)
+    t.prod(1).sum().backward()
+    np.testing.assert_array_equal(t.grad, [[0, 6, 0], [0, 0, 0], [10, 5, 2]])
+    assert_gradcheck(lambda a: a.prod(1), [x])
+    assert_matches_torch(lambda a: a.prod(-1), lambda a: a.prod(-1), [x], dtype=np.float64)
+    assert_matches_torch(lambda a: a.prod(), lambda a: a.prod(), [x[0]], dtype=np.float64)
+
+
+@pytest.mark.parametrize("correction", [0, 1, 2])
+@pytest.mark.parametrize("seed", SEEDS)
+def test_var_and_std(seed, correction):
+    rng, shape, dim, keepdim = random_config(seed)
+    shape = shape[:dim % len(shape)] + (4,) + shape[dim % len(shape) + 1:]
+    x = rng.standard_normal(shape)
+    check(lambda a: a.var(dim, correction=correction, keepdim=keepdim),
+          lambda a: a.var(dim, correction=correction, keepdim=keepdim), [x])
+    check(lambda a: F.std(a, dim, correction=correction, keepdim=keepdim),
+          lambda a: a.std(dim, correction=correction, keepdim=keepdim), [x])
+    check(lambda a: a.var(), lambda a: a.var(), [x])
+
+
+def test_var_formula_by_hand():
+    x = np.array([1.0, 2.0, 4.0, 7.0])
+    assert vg.tensor(x).var().item() == pytest.approx(np.sum((x - 3.5) ** 2) / 3)
+    assert vg.tensor(x).std(correction=0).item() == pytest.approx(np.sqrt(np.mean((x - 3.5) ** 2)))
+
+
+@pytest.mark.parametrize("seed", SEEDS)
+def test_logsumexp(seed):
+    rng, shape, dim, keepdim = random_config(seed)
+    x = rng.standard_normal(shape)  # scale 1: softmax weights of 1e-6 defeat the gradcheck
+    check(lambda a: a.logsumexp(dim, keepdim), lambda a: a.logsumexp(dim, keepdim), [x])
+    big = x * 3 + 1000.0  # no overflow
+    check(lambda a: F.logsumexp(a, dim), lambda a: a.logsumexp(dim), [big], gradcheck=False)
+
+
+@pytest.mark.parametrize("seed", SEEDS)
+def test_cumsum(seed):
+    rng, shape, dim, _ = random_config(seed)
+    x = rng.standard_normal(shape)
+    check(lambda a: a.cumsum(dim), lambda a: a.cumsum(dim), [x])
+
+
+@pytest.mark.parametrize("seed", SEEDS)
+def test_any_all_argmax_argmin_have_no_gradient(seed):
+    torch = torch_or_skip()
+    rng, shape, dim, keepdim = random_config(seed)
+    x = rng.standard_normal(shape)
+    t, r = vg.tensor(x, requires_grad=True), torch.tensor(x)
+    for name in ("argmax", "argmin"):
+        for args in ((dim, keepdim), ()):
+            ours, theirs = getattr(t, name)(*args), getattr(r, name)(*args)
+            assert not ours.requires_grad and ours.dtype == np.int64
+            np.testing.assert_array_equal(ours.data, theirs.numpy())
+    for name in ("any", "all"):
+        mask = x > 0
+        ours = getattr(F, name)(mask, dim, keepdim)
+        np.testing.assert_array_equal(ours.data, getattr(torch.tensor(mask), name)(dim, keepdim))
+        assert getattr(F, name)(mask).data == getattr(torch.tensor(mask), name)().item()
+
+
+@pytest.mark.parametrize("largest", [True, False])
+@pytest.mark.parametrize("seed", SEEDS)
+def test_topk(seed, largest):
+    rng, shape, dim, _ = random_config(seed)
+    k = int(rng.integers(0, shape[dim] + 1))
+    x = rng.standard_normal(shape)
+    check(lambda a: a.topk(k, dim, largest).values,
+          lambda a: a.topk(k, dim, largest).values, [x])
+    torch = torch_or_skip()
+    np.testing.assert_array_equal(vg.tensor(x).topk(k, dim, largest).indices.data,
+                                  torch.tensor(x).topk(k, dim, largest).indices.numpy())
+
+
+@pytest.mark.parametrize("descending", [False, True])
+@pytest.mark.parametrize("seed", SEEDS)
+def test_sort_and_argsort(seed, descending):
+    rng, shape, dim, _ = random_config(seed)
+    x = rng.standard_normal(shape)
+    check(lambda a: a.sort(dim, descending).values,
+          lambda a: a.sort(dim, descending).values, [x])
+    torch = torch_or_skip()
+    ours = vg.tensor(x).argsort(dim, descending)
+    assert not ours.requires_grad
+    np.testing.assert_array_equal(ours.data, torch.tensor(x).argsort(dim, descending).numpy())
+
+
+def test_sort_ties_keep_their_order():
+    x = vg.tensor([2.0, 1.0, 2.0, 1.0])
+    np.testing.assert_array_equal(x.argsort().data, [1, 3, 0, 2])
+    np.testing.assert_array_equal(x.argsort(descending=True).data, [0, 2, 1, 3])
+
+
+def test_bad_arguments_are_refused():
+    x = vg.tensor(np.zeros((2, 3)))
+    with pytest.raises(ValueError, match="topk"):
+        x.topk(4)
+    with pytest.raises(ValueError, match="out of range"):
+        x.prod(2)
+    with pytest.raises(ValueError, match="repeats"):
+        x.var((0, -2))

@@ -1,0 +1,217 @@
+"""Reductions and searches: prod, var/std, logsumexp, cumsum, any/all, argmax/argmin,
+topk, sort/argsort, under PyTorch's names (``dim``, ``keepdim``).
+
+Indices and booleans come back as tensors without a gradient; the values of topk and
+sort are a gather of x at those indices (``indexing.Gather``), so their gradient goes back
+to the positions the values came from.
+"""
+
+from __future__ import annotations
+
+from typing import NamedTuple
+
+from ..autograd import Function, Tensor
+from ..backend import xp
+from .indexing import Gather
+from .math import Reshape, Sqrt, reduction_axis
+from .shape import normalize_dim, normalize_dims
+
+
+def _data(x):
+    return x.data if isinstance(x, Tensor) else xp.asarray(x)
+
+
+def _axis(x, dim):
+    """``dim`` (None, an int or a sequence) as NumPy's axis for reducing array ``x``."""
+    if dim is None or x.ndim == 0:
+        return reduction_axis(x, dim if not isinstance(dim, list) else tuple(dim))
+    return normalize_dims(dim, x.ndim) if isinstance(dim, (tuple, list)) \
+        else normalize_dim(dim, x.ndim)
+
+
+def _keep(grad_out, input_ndim, axis, keepdim):
+    """The reduced gradient with its reduced axes back as size 1 (to broadcast over x)."""
+    if keepdim:
+        return grad_out
+    if axis is None:
+        return grad_out.reshape((1,) * input_ndim)
+    return xp.expand_dims(grad_out, axis)
+
+
+class Prod(Function):
+    """Forward: y = prod of x over ``axis``.
+
+    Backward: dx_i = dy * prod_{j != i} x_j, computed without dividing by zero: with p the
+    product of the non-zero entries and c the number of zeros in the reduced slice,
+    dx_i = dy * p / x_i if c = 0; dy * p at the one zero if c = 1 (0 elsewhere); 0 if c >= 2.
+    """
+
+    def forward(self, x, axis, keepdim):
+        self.x, self.axis, self.keepdim = x, axis, keepdim
+        return x.prod(axis=axis, keepdims=keepdim)
+
+    def backward(self, grad_out):
+        x = self.x
+        is_zero = x == 0
+        zeros = is_zero.sum(axis=self.axis, keepdims=True)
+        p = xp.where(is_zero, 1, x).prod(axis=self.axis, keepdims=True)
+        safe_x = xp.where(is_zero, 1, x)
+        local = xp.where(is_zero, p * (zeros == 1), p / safe_x * (zeros == 0))
+        return _keep(grad_out, x.ndim, self.axis, self.keepdim) * local
+
+
+class Var(Function):
+    """Forward: y = sum((x - mean)^2) / (N - correction) over ``axis`` (N elements each).
+
+    Backward: dx = dy * 2 (x - mean) / (N - correction).
+    """
+
+    def forward(self, x, axis, correction, keepdim):
+        self.axis, self.keepdim, self.ndim = axis, keepdim, x.ndim
+        self.centred = x - x.mean(axis=axis, keepdims=True)
+        count = x.size
+        if axis is not None:
+            axes = (axis,) if isinstance(axis, int) else axis
+            count = int(xp.prod([x.shape[a] for a in axes]))
+        self.dof = max(count - correction, 0)
+        with xp.errstate(divide="ignore", invalid="ignore"):
+            return (self.centred**2).sum(axis=axis, keepdims=keepdim) / x.dtype.type(self.dof)
+
+    def backward(self, grad_out):
+        with xp.errstate(divide="ignore", invalid="ignore"):
+            scale = grad_out.dtype.type(2) / grad_out.dtype.type(self.dof)
+            return _keep(grad_out, self.ndim, self.axis, self.keepdim) * scale * self.centred
+
+
+class LogSumExp(Function):
+    """Forward: y = m + log sum exp(x - m) over ``axis``, m = max x (no overflow).
+
+    Backward: dx = dy * exp(x - y) = dy * softmax(x) over ``axis``.
+    """
+
+    def forward(self, x, axis, keepdim):
+        self.x, self.axis, self.keepdim = x, axis, keepdim
+        m = x.max(axis=axis, keepdims=True)
+        m = xp.where(xp.isfinite(m), m, 0)
+        self.y = m + xp.log(xp.exp(x - m).sum(axis=axis, keepdims=True))
+        if keepdim:
+            return self.y
+        return self.y.reshape(()) if axis is None else xp.squeeze(self.y, axis)
+
+    def backward(self, grad_out):
+        return _keep(grad_out, self.x.ndim, self.axis, self.keepdim) * xp.exp(self.x - self.y)
+
+
+class CumSum(Function):
+    """Forward: y_i = sum_{j <= i} x_j along ``axis``.
+
+    Backward: dx_j = sum_{i >= j} dy_i, the cumulative sum of dy taken from the end.
+    """
+
+    def forward(self, x, axis):
+        self.axis = axis
+        return xp.cumsum(x, axis=axis)
+
+    def backward(self, grad_out):
+        return xp.flip(xp.cumsum(xp.flip(grad_out, self.axis), axis=self.axis), self.axis)
+
+
+# ----- public API -----------------------------------------------------------------------
+
+
+def prod(x, dim=None, keepdim: bool = False) -> Tensor:
+    return Prod.apply(x, axis=_axis(_data(x), dim), keepdim=keepdim)
+
+
+def var(x, dim=None, *, correction: int = 1, keepdim: bool = False) -> Tensor:
+    """Variance with Bessel's ``correction`` (1: unbiased, 0: the population variance)."""
+    return Var.apply(x, axis=_axis(_data(x), dim), correction=correction, keepdim=keepdim)
+
+
+def std(x, dim=None, *, correction: int = 1, keepdim: bool = False) -> Tensor:
+    """sqrt(var); backward d std = d var / (2 std) (Sqrt's)."""
+    return Sqrt.apply(var(x, dim, correction=correction, keepdim=keepdim))
+
+
+def logsumexp(x, dim, keepdim: bool = False) -> Tensor:
+    return LogSumExp.apply(x, axis=_axis(_data(x), dim), keepdim=keepdim)
+
+
+def cumsum(x, dim: int) -> Tensor:
+    array = _data(x)
+    if array.ndim == 0:  # the running sum of one number is itself
+        normalize_dim(dim, 0)
+        return Reshape.apply(x, shape=())
+    return CumSum.apply(x, axis=normalize_dim(dim, array.ndim))
+
+
+def _boolean(fn, x, dim, keepdim) -> Tensor:
+    array = _data(x)
+    return Tensor._wrap(xp.asarray(fn(array, axis=_axis(array, dim), keepdims=keepdim)))
+
+
+def any(x, dim=None, keepdim: bool = False) -> Tensor:  # noqa: A001 - torch.any
+    return _boolean(xp.any, x, dim, keepdim)
+
+
+def all(x, dim=None, keepdim: bool = False) -> Tensor:  # noqa: A001 - torch.all
+    return _boolean(xp.all, x, dim, keepdim)
+
+
+def _arg(fn, x, dim, keepdim) -> Tensor:
+    array = _data(x)
+    axis = None if dim is None or array.ndim == 0 else normalize_dim(dim, array.ndim)
+    if array.ndim == 0 and dim is not None:
+        normalize_dim(dim, 0)
+    return Tensor._wrap(xp.asarray(fn(array, axis=axis, keepdims=keepdim), dtype=xp.int64))
+
+
+def argmax(x, dim=None, keepdim: bool = False) -> Tensor:
+    """Index of the (first) maximum along ``dim``, or into the flattened tensor."""
+    return _arg(xp.argmax, x, dim, keepdim)
+
+
+def argmin(x, dim=None, keepdim: bool = False) -> Tensor:
+    return _arg(xp.argmin, x, dim, keepdim)
+
+
+class ValuesIndices(NamedTuple):
+    """(values, indices), as returned by PyTorch's topk and sort."""
+
+    values: Tensor
+    indices: Tensor
+
+
+def argsort(x, dim: int = -1, descending: bool = False, stable: bool = False) -> Tensor:
+    """Indices that sort ``x`` along ``dim`` (ties keep their order: always stable)."""
+    array = _data(x)
+    if array.ndim == 0:
+        normalize_dim(dim, 0)
+        return Tensor._wrap(xp.zeros((), dtype=xp.int64))
+    axis = normalize_dim(dim, array.ndim)
+    if descending:  # stable descending order: reverse, sort stably, map back
+        flipped = xp.flip(array, axis)
+        order = xp.argsort(flipped, axis=axis, kind="stable")
+        indices = array.shape[axis] - 1 - xp.flip(order, axis)
+    else:
+        indices = xp.argsort(array, axis=axis, kind="stable")
+    return Tensor._wrap(indices.astype(xp.int64))
+
+
+def sort(x, dim: int = -1, descending: bool = False, stable: bool = False) -> ValuesIndices:
+    """(sorted values, their indices in x) along ``dim``; values carry the gradient."""
+    indices = argsort(x, dim, descending)
+    dim = 0 if indices.ndim == 0 else normalize_dim(dim, indices.ndim)
+    return ValuesIndices(Gather.apply(x, index=indices.data, dim=dim), indices)
+
+
+def topk(x, k: int, dim: int = -1, largest: bool = True, sorted: bool = True) -> ValuesIndices:  # noqa: A002
+    """The ``k`` largest (or smallest) entries along ``dim``, in order, and their indices."""
+    array = _data(x)
+    dim = normalize_dim(dim, array.ndim)
+    n = array.shape[dim] if array.ndim else 1
+    if not 0 <= k <= n:
+        raise ValueError(f"topk: k must be in [0, {n}] for dim {dim}, got {k}")
+    order = argsort(array, dim, descending=largest).data
+    indices = xp.take(order, xp.arange(k), axis=dim) if array.ndim else order
+    return ValuesIndices(Gather.apply(x, index=indices, dim=dim), Tensor._wrap(indices))
