@@ -40,21 +40,34 @@ ELEMENTWISE = [
 
 @pytest.mark.parametrize("shape", SHAPES, ids=str)
 @pytest.mark.parametrize("name, vg_fn, torch_fn", ELEMENTWISE, ids=[c[0] for c in ELEMENTWISE])
-def test_elementwise(name, vg_fn, torch_fn, shape):
-    rng = np.random.default_rng(1)
-    x = away_from_zero(rng, shape)
-    assert_gradcheck(vg_fn, [x])
+def test_elementwise_gradcheck(name, vg_fn, torch_fn, shape):
+    assert_gradcheck(vg_fn, [away_from_zero(np.random.default_rng(1), shape)])
+
+
+@pytest.mark.parametrize("shape", SHAPES, ids=str)
+@pytest.mark.parametrize("name, vg_fn, torch_fn", ELEMENTWISE, ids=[c[0] for c in ELEMENTWISE])
+def test_elementwise_matches_torch(name, vg_fn, torch_fn, shape):
+    x = away_from_zero(np.random.default_rng(1), shape)
     for dtype in (np.float32, np.float64):
         assert_matches_torch(vg_fn, torch_fn(torch_f()), [x], dtype=dtype)
 
 
 @pytest.mark.parametrize("shape", SHAPES, ids=str)
 @pytest.mark.parametrize("per_channel", [True, False])
-def test_prelu(shape, per_channel):
+def test_prelu_gradcheck(shape, per_channel):
+    assert_gradcheck(F.prelu, prelu_inputs(shape, per_channel))
+
+
+def prelu_inputs(shape, per_channel):
     rng = np.random.default_rng(2)
     x = away_from_zero(rng, shape)
-    weight = rng.uniform(0.05, 0.5, size=shape[1] if per_channel else 1)
-    assert_gradcheck(F.prelu, [x, weight])
+    return [x, rng.uniform(0.05, 0.5, size=shape[1] if per_channel else 1)]
+
+
+@pytest.mark.parametrize("shape", SHAPES, ids=str)
+@pytest.mark.parametrize("per_channel", [True, False])
+def test_prelu_matches_torch(shape, per_channel):
+    x, weight = prelu_inputs(shape, per_channel)
     for dtype in (np.float32, np.float64):
         assert_matches_torch(F.prelu, torch_f().prelu, [x, weight], dtype=dtype)
 
@@ -67,14 +80,20 @@ def maxout_by_hand(x, pieces):
     return out
 
 
-@pytest.mark.parametrize("shape, pieces", [((1, 6), 2), ((4, 9), 3), ((2, 4, 3, 5), 4),
-                                           ((3, 5, 2), 1)])
-def test_maxout(shape, pieces):
-    rng = np.random.default_rng(3)
-    torch = torch_or_skip()
-    x = rng.standard_normal(shape)
+MAXOUT_CASES = [((1, 6), 2), ((4, 9), 3), ((2, 4, 3, 5), 4), ((3, 5, 2), 1)]
+
+
+@pytest.mark.parametrize("shape, pieces", MAXOUT_CASES)
+def test_maxout_formula_and_gradcheck(shape, pieces):
+    x = np.random.default_rng(3).standard_normal(shape)
     np.testing.assert_allclose(F.maxout(x, pieces).data, maxout_by_hand(x, pieces), rtol=0)
     assert_gradcheck(lambda a: F.maxout(a, pieces), [x])
+
+
+@pytest.mark.parametrize("shape, pieces", MAXOUT_CASES)
+def test_maxout_matches_torch(shape, pieces):
+    torch = torch_or_skip()
+    x = np.random.default_rng(3).standard_normal(shape)
     grouped = (shape[0], shape[1] // pieces, pieces) + shape[2:]  # torch has no maxout op
     for dtype in (np.float32, np.float64):
         assert_matches_torch(lambda a: F.maxout(a, pieces),
@@ -87,14 +106,22 @@ def test_maxout_routes_a_tie_to_the_first_piece():
     np.testing.assert_array_equal(t.grad, [[1.0, 0.0, 0.0, 1.0]])
 
 
-@pytest.mark.parametrize("shape, dim", [((1, 10), 1), ((4, 7), 0), ((2, 3, 5), -1),
-                                        ((2, 3, 4, 5), 1)])
+SOFTMAX_CASES = [((1, 10), 1), ((4, 7), 0), ((2, 3, 5), -1), ((2, 3, 4, 5), 1)]
+
+
+@pytest.mark.parametrize("shape, dim", SOFTMAX_CASES)
 @pytest.mark.parametrize("log", [False, True], ids=["softmax", "log_softmax"])
-def test_softmax(shape, dim, log):
-    rng = np.random.default_rng(5)
+def test_softmax_gradcheck(shape, dim, log):
     vg_fn = F.log_softmax if log else F.softmax
-    x = rng.standard_normal(shape)
+    x = np.random.default_rng(5).standard_normal(shape)
     assert_gradcheck(lambda a: vg_fn(a, dim), [x])
+
+
+@pytest.mark.parametrize("shape, dim", SOFTMAX_CASES)
+@pytest.mark.parametrize("log", [False, True], ids=["softmax", "log_softmax"])
+def test_softmax_matches_torch(shape, dim, log):
+    vg_fn = F.log_softmax if log else F.softmax
+    x = np.random.default_rng(5).standard_normal(shape)
     torch_fn = torch_f().log_softmax if log else torch_f().softmax
     for dtype in (np.float32, np.float64):
         assert_matches_torch(lambda a: vg_fn(a, dim), lambda a: torch_fn(a, dim), [x],
@@ -107,6 +134,10 @@ def test_softmax_is_stable_for_huge_logits():
     np.testing.assert_allclose(probs, [[1, 0, 0], [1 / 3, 1 / 3, 1 / 3]], atol=1e-15)
     log_probs = F.log_softmax(x, 1).data
     np.testing.assert_allclose(log_probs, [[0, -1e4, -2e4], [-np.log(3)] * 3], rtol=1e-12)
+
+
+def test_log_softmax_of_huge_logits_matches_torch():
+    x = np.array([[1e4, 0.0, -1e4], [1e4, 1e4, 1e4]])
     for dtype in (np.float32, np.float64):
         assert_matches_torch(lambda a: F.log_softmax(a, 1),
                              lambda a: torch_f().log_softmax(a, 1), [x], dtype=dtype)

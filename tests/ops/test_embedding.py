@@ -11,15 +11,24 @@ from visiongrad import functional as F
 shape_rng = np.random.default_rng(5)  # seeded random shapes for parametrize
 
 
-@pytest.mark.parametrize("index_shape, vocabulary, dim", [
-    ((1,), 3, 2), ((7,), 5, 4), ((4, 6), 10, 3), ((2, 3, 5), 4, 7), ((1, 1), 1, 1),
-], ids=str)
-def test_embedding(index_shape, vocabulary, dim):
+EMBEDDING_CASES = [((1,), 3, 2), ((7,), 5, 4), ((4, 6), 10, 3), ((2, 3, 5), 4, 7),
+                   ((1, 1), 1, 1)]
+
+
+@pytest.mark.parametrize("index_shape, vocabulary, dim", EMBEDDING_CASES, ids=str)
+def test_embedding_gradcheck(index_shape, vocabulary, dim):
+    assert_gradcheck(F.embedding, embedding_inputs(index_shape, vocabulary, dim))
+
+
+def embedding_inputs(index_shape, vocabulary, dim):
     rng = np.random.default_rng(1)
+    return [rng.integers(0, vocabulary, size=index_shape), rng.standard_normal((vocabulary, dim))]
+
+
+@pytest.mark.parametrize("index_shape, vocabulary, dim", EMBEDDING_CASES, ids=str)
+def test_embedding_matches_torch(index_shape, vocabulary, dim):
     torch = torch_or_skip()
-    indices = rng.integers(0, vocabulary, size=index_shape)
-    weight = rng.standard_normal((vocabulary, dim))
-    assert_gradcheck(F.embedding, [indices, weight])
+    indices, weight = embedding_inputs(index_shape, vocabulary, dim)
     for dtype in (np.float32, np.float64):
         assert_matches_torch(F.embedding, torch.nn.functional.embedding, [indices, weight],
                              dtype=dtype)

@@ -8,6 +8,7 @@ from helpers import assert_gradcheck, assert_matches_torch, torch_or_skip
 
 import visiongrad as vg
 from visiongrad import functional as F
+from visiongrad.ops.loss import cross_entropy_reference
 
 shape_rng = np.random.default_rng(6)  # seeded random shapes for parametrize
 REDUCTIONS = ["mean", "sum", "none"]
@@ -22,11 +23,35 @@ def torch_f():
 
 @pytest.mark.parametrize("scores_shape, labels_shape", CLASSIFICATION_SHAPES, ids=str)
 @pytest.mark.parametrize("reduction", REDUCTIONS)
-def test_cross_entropy(scores_shape, labels_shape, reduction):
+def test_cross_entropy_gradcheck(scores_shape, labels_shape, reduction):
+    assert_gradcheck(lambda s, y: F.cross_entropy(s, y, reduction=reduction),
+                     classification_inputs(scores_shape, labels_shape))
+
+
+def classification_inputs(scores_shape, labels_shape):
     rng = np.random.default_rng(1)
-    logits = rng.standard_normal(scores_shape)
-    labels = rng.integers(0, scores_shape[1], size=labels_shape)
-    assert_gradcheck(lambda s, y: F.cross_entropy(s, y, reduction=reduction), [logits, labels])
+    return [rng.standard_normal(scores_shape), rng.integers(0, scores_shape[1], labels_shape)]
+
+
+@pytest.mark.parametrize("scores_shape, labels_shape", CLASSIFICATION_SHAPES, ids=str)
+def test_cross_entropy_reference_is_the_formula(scores_shape, labels_shape):
+    """``cross_entropy_reference`` against -log softmax and softmax - onehot computed one
+    example (and position) at a time."""
+    scores, labels = classification_inputs(scores_shape, labels_shape)
+    losses, grad = cross_entropy_reference(scores, labels)
+    moved = np.moveaxis(scores, 1, -1).reshape(-1, scores_shape[1])
+    for k, (row, label) in enumerate(zip(moved, labels.reshape(-1), strict=True)):
+        probabilities = np.exp(row) / np.exp(row).sum()
+        assert losses.reshape(-1)[k] == pytest.approx(-np.log(probabilities[label]), rel=1e-12)
+        expected = probabilities - np.eye(scores_shape[1])[label]
+        np.testing.assert_allclose(np.moveaxis(grad, 1, -1).reshape(moved.shape)[k], expected,
+                                   rtol=1e-12, atol=1e-15)
+
+
+@pytest.mark.parametrize("scores_shape, labels_shape", CLASSIFICATION_SHAPES, ids=str)
+@pytest.mark.parametrize("reduction", REDUCTIONS)
+def test_cross_entropy_matches_torch(scores_shape, labels_shape, reduction):
+    logits, labels = classification_inputs(scores_shape, labels_shape)
     for dtype in (np.float32, np.float64):
         assert_matches_torch(lambda s, y: F.cross_entropy(s, y, reduction=reduction),
                              lambda s, y: torch_f().cross_entropy(s, y, reduction=reduction),
@@ -39,9 +64,13 @@ def test_cross_entropy_on_logits_of_1e4_is_finite_and_correct():
     np.testing.assert_allclose(losses.data, [1e4, np.log(2)], rtol=1e-12)
     losses.sum().backward()
     np.testing.assert_allclose(logits.grad, [[1, -1, 0], [0, 0.5, -0.5]], atol=1e-12)
+
+
+def test_cross_entropy_on_logits_of_1e4_matches_torch():
+    logits = np.array([[1e4, 0.0, -1e4], [0.0, 1e4, 1e4]])
     for dtype in (np.float32, np.float64):
         assert_matches_torch(F.cross_entropy, torch_f().cross_entropy,
-                             [logits.data, np.array([1, 2])], dtype=dtype)
+                             [logits, np.array([1, 2])], dtype=dtype)
 
 
 def test_softmax_classifier_starts_at_log_of_the_class_count():
@@ -78,10 +107,13 @@ def hinge_scores(rng, n, classes, margin):
     return scores + rng.uniform(-0.05, 0.05, size=(n, classes)), labels
 
 
-@pytest.mark.parametrize("n, classes", [(1, 3), (6, 5), (9, 10)])
+HINGE_CASES = [(1, 3), (6, 5), (9, 10)]
+
+
+@pytest.mark.parametrize("n, classes", HINGE_CASES)
 @pytest.mark.parametrize("squared", [False, True], ids=["hinge", "squared"])
 @pytest.mark.parametrize("margin", [1.0, 0.5])
-def test_multiclass_hinge(n, classes, squared, margin):
+def test_multiclass_hinge_against_the_naive_loss_and_gradcheck(n, classes, squared, margin):
     rng = np.random.default_rng(4)
     scores, labels = hinge_scores(rng, n, classes, margin)
     hinge = F.multiclass_hinge
@@ -92,6 +124,17 @@ def test_multiclass_hinge(n, classes, squared, margin):
     np.testing.assert_allclose(loss.item(), expected_loss, rtol=1e-12)
     np.testing.assert_allclose(s.grad, expected_grad, rtol=1e-12, atol=1e-15)
     for reduction in REDUCTIONS:
+        assert_gradcheck(lambda a, y, reduction=reduction: hinge(a, y, margin, squared,
+                                                                 reduction), [scores, labels])
+
+
+@pytest.mark.parametrize("n, classes", HINGE_CASES)
+@pytest.mark.parametrize("squared", [False, True], ids=["hinge", "squared"])
+@pytest.mark.parametrize("margin", [1.0, 0.5])
+def test_multiclass_hinge_matches_torch(n, classes, squared, margin):
+    scores, labels = hinge_scores(np.random.default_rng(4), n, classes, margin)
+    hinge = F.multiclass_hinge
+    for reduction in REDUCTIONS:
         def ours(a, y, reduction=reduction):
             return hinge(a, y, margin, squared, reduction)
 
@@ -100,7 +143,6 @@ def test_multiclass_hinge(n, classes, squared, margin):
             return classes * torch_f().multi_margin_loss(a, y, p=2 if squared else 1,
                                                          margin=margin, reduction=reduction)
 
-        assert_gradcheck(ours, [scores, labels])
         for dtype in (np.float32, np.float64):
             assert_matches_torch(ours, torch_times_classes, [scores, labels], dtype=dtype)
 
@@ -130,11 +172,23 @@ ELEMENTWISE = [
 @pytest.mark.parametrize("reduction", REDUCTIONS)
 @pytest.mark.parametrize("name, vg_fn, torch_fn, make_target", ELEMENTWISE,
                          ids=[c[0] for c in ELEMENTWISE])
-def test_elementwise_losses(name, vg_fn, torch_fn, make_target, shape, reduction):
+def test_elementwise_losses_gradcheck(name, vg_fn, torch_fn, make_target, shape, reduction):
+    assert_gradcheck(lambda a, t: vg_fn(a, t, reduction=reduction),
+                     elementwise_inputs(make_target, shape))
+
+
+def elementwise_inputs(make_target, shape):
     rng = np.random.default_rng(5)
     x = away_from(rng, np.zeros(shape))
-    inputs = [x, make_target(rng, x)]
-    assert_gradcheck(lambda a, t: vg_fn(a, t, reduction=reduction), inputs)
+    return [x, make_target(rng, x)]
+
+
+@pytest.mark.parametrize("shape", [(1,), (4, 3), (2, 3, 1, 5)], ids=str)
+@pytest.mark.parametrize("reduction", REDUCTIONS)
+@pytest.mark.parametrize("name, vg_fn, torch_fn, make_target", ELEMENTWISE,
+                         ids=[c[0] for c in ELEMENTWISE])
+def test_elementwise_losses_match_torch(name, vg_fn, torch_fn, make_target, shape, reduction):
+    inputs = elementwise_inputs(make_target, shape)
     for dtype in (np.float32, np.float64):
         assert_matches_torch(lambda a, t: vg_fn(a, t, reduction=reduction),
                              lambda a, t: torch_fn(torch_f())(a, t, reduction=reduction),
@@ -147,6 +201,11 @@ def test_bce_with_logits_is_stable_for_huge_logits():
     with np.errstate(over="raise"):
         losses = F.binary_cross_entropy_with_logits(x, t, reduction="none").data
     np.testing.assert_allclose(losses, [0, 0, 1e4, 1e4, np.log(2)], rtol=1e-12, atol=1e-12)
+
+
+def test_bce_with_logits_of_huge_logits_matches_torch():
+    x = np.array([1e4, -1e4, 1e4, -1e4, 0.0])
+    t = np.array([1.0, 0.0, 0.0, 1.0, 0.5])
     for dtype in (np.float32, np.float64):
         assert_matches_torch(F.binary_cross_entropy_with_logits,
                              torch_f().binary_cross_entropy_with_logits, [x, t], dtype=dtype)
@@ -162,14 +221,19 @@ PENALTIES = [
 
 @pytest.mark.parametrize("shape", [(1,), (4, 5), (3, 2, 3, 3)], ids=str)
 @pytest.mark.parametrize("name, penalty, formula", PENALTIES, ids=[c[0] for c in PENALTIES])
-def test_penalties(name, penalty, formula, shape):
-    rng = np.random.default_rng(7)
-    w = away_from(rng, np.zeros(shape))  # |w| >= 0.1: no kink of |w| near the check
+def test_penalties_formula_and_gradcheck(name, penalty, formula, shape):
+    w = away_from(np.random.default_rng(7), np.zeros(shape))  # no kink of |w| near the check
     np.testing.assert_allclose(penalty(w).item(), formula(w), rtol=1e-12)
     assert_gradcheck(penalty, [w])
+    assert penalty(w.astype(np.float32)).dtype == np.float32
+
+
+@pytest.mark.parametrize("shape", [(1,), (4, 5), (3, 2, 3, 3)], ids=str)
+@pytest.mark.parametrize("name, penalty, formula", PENALTIES, ids=[c[0] for c in PENALTIES])
+def test_penalties_match_the_formula_in_torch(name, penalty, formula, shape):
+    w = away_from(np.random.default_rng(7), np.zeros(shape))
     for dtype in (np.float32, np.float64):
         assert_matches_torch(penalty, formula, [w], dtype=dtype)
-    assert penalty(w.astype(np.float32)).dtype == np.float32
 
 
 def test_l2_penalty_gradient_is_twice_strength_times_w():

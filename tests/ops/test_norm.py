@@ -1,5 +1,6 @@
 """batch_norm, layer_norm, group_norm: gradient checks, PyTorch parity (running statistics
-included), the docstring's backward formula against autograd of primitive ops, and errors."""
+included), batch norm against its plain reference (values, and its backward formula
+against autograd of the reference), and errors."""
 
 import numpy as np
 import pytest
@@ -7,6 +8,7 @@ from helpers import PARITY_TOLERANCE, assert_gradcheck, assert_matches_torch, to
 
 import visiongrad as vg
 from visiongrad import functional as F
+from visiongrad.ops.norm import batch_norm_reference
 
 shape_rng = np.random.default_rng(3)  # seeded random shapes for parametrize
 BATCH_NORM_SHAPES = [(5, 4), (1, 3, 2, 3), (4, 3, 5, 1), (2, 5, 3)] + [
@@ -31,19 +33,27 @@ def params(rng, channels, affine):
 @pytest.mark.parametrize("shape", BATCH_NORM_SHAPES, ids=str)
 @pytest.mark.parametrize("training", [True, False], ids=["train", "eval"])
 @pytest.mark.parametrize("affine", [True, False], ids=["affine", "plain"])
-def test_batch_norm(shape, training, affine):
+def test_batch_norm_gradcheck(shape, training, affine):
+    inputs, fresh_stats = batch_norm_case(shape, affine)
+    assert_gradcheck(lambda a, *wb: F.batch_norm(a, *fresh_stats(), *wb, training=training),
+                     inputs, h=STEP)
+
+
+def batch_norm_case(shape, affine):
+    """Inputs [x, (gamma, beta)] and a function giving fresh copies of running stats."""
     rng = np.random.default_rng(1)
-    torch = torch_or_skip()
     channels = shape[1]
     x = rng.standard_normal(shape) * 2 + 1
     start_mean, start_var = rng.standard_normal(channels), rng.uniform(0.5, 2, channels)
-    inputs = [x] + params(rng, channels, affine)
+    return [x] + params(rng, channels, affine), lambda: (start_mean.copy(), start_var.copy())
 
-    def fresh_stats():
-        return start_mean.copy(), start_var.copy()
 
-    assert_gradcheck(lambda a, *wb: F.batch_norm(a, *fresh_stats(), *wb, training=training),
-                     inputs, h=STEP)
+@pytest.mark.parametrize("shape", BATCH_NORM_SHAPES, ids=str)
+@pytest.mark.parametrize("training", [True, False], ids=["train", "eval"])
+@pytest.mark.parametrize("affine", [True, False], ids=["affine", "plain"])
+def test_batch_norm_matches_torch(shape, training, affine):
+    torch = torch_or_skip()
+    inputs, fresh_stats = batch_norm_case(shape, affine)
     for dtype in (np.float32, np.float64):
         ours = [a.astype(dtype) for a in fresh_stats()]
         theirs = [torch.tensor(a.astype(dtype)) for a in fresh_stats()]
@@ -74,24 +84,16 @@ def test_batch_norm_running_statistics_by_hand():
     np.testing.assert_array_equal(running_var, frozen[1])
 
 
-def batch_norm_from_primitives(x, gamma, beta, eps=1e-5):
-    """The docstring's forward pass written with the engine's elementwise and reduction ops,
-    so that autograd derives its backward pass one primitive at a time."""
-    axes = (0,) + tuple(range(2, x.ndim))
-    shape = (1, -1) + (1,) * (x.ndim - 2)
-    centred = x - x.mean(axis=axes, keepdims=True)
-    var = (centred * centred).mean(axis=axes, keepdims=True)
-    return centred / (var + eps).sqrt() * gamma.reshape(shape) + beta.reshape(shape)
-
-
 @pytest.mark.parametrize("shape", [(7, 3), (2, 4, 3, 3)])
-def test_batch_norm_backward_formula_matches_autograd_of_primitives(shape):
+def test_batch_norm_backward_formula_matches_autograd_of_the_reference(shape):
+    """BatchNorm's rewritten backward against autograd through ``batch_norm_reference``
+    (its forward formula on Tensors, differentiated one primitive at a time)."""
     rng = np.random.default_rng(3)
     x, gamma, beta = rng.standard_normal(shape), *params(rng, shape[1], affine=True)
     upstream = rng.standard_normal(shape)
     grads = []
     for forward in (lambda *t: F.batch_norm(*t[:1], None, None, *t[1:], training=True),
-                    batch_norm_from_primitives):
+                    batch_norm_reference):
         tensors = [vg.tensor(a, requires_grad=True) for a in (x, gamma, beta)]
         forward(*tensors).backward(upstream)
         grads.append([t.grad for t in tensors])
@@ -119,7 +121,7 @@ def test_batch_norm_any_row_count_and_channels_last_input(shape, training):
         results.append([y.data] + [t.grad for t in tensors])
     tensors = [vg.tensor(a, requires_grad=True) for a in (x, gamma, beta)]
     if training:
-        reference = batch_norm_from_primitives(*tensors)
+        reference = batch_norm_reference(*tensors)
     else:
         reference = ((tensors[0] - 0.5) / np.sqrt(1.5 + 1e-5) * tensors[1].reshape(1, -1, 1, 1)
                      + tensors[2].reshape(1, -1, 1, 1))
@@ -145,32 +147,54 @@ def test_batch_norm_keeps_float32_and_is_accurate_on_offset_data(offset, scale):
                                rtol=1e-6, atol=1e-6 * scale)
 
 
-@pytest.mark.parametrize("shape, normalized_shape", [
-    ((4, 6), (6,)), ((1, 5), (5,)), ((2, 3, 4, 5), (4, 5)), ((3, 2, 3), (2, 3)),
-    ((2, 3, 2, 2), (3, 2, 2)),
-])
+LAYER_NORM_CASES = [((4, 6), (6,)), ((1, 5), (5,)), ((2, 3, 4, 5), (4, 5)),
+                    ((3, 2, 3), (2, 3)), ((2, 3, 2, 2), (3, 2, 2))]
+
+
+@pytest.mark.parametrize("shape, normalized_shape", LAYER_NORM_CASES)
 @pytest.mark.parametrize("affine", [True, False], ids=["affine", "plain"])
-def test_layer_norm(shape, normalized_shape, affine):
+def test_layer_norm_gradcheck(shape, normalized_shape, affine):
+    inputs = layer_norm_inputs(shape, normalized_shape, affine)
+    assert_gradcheck(lambda a, *p: F.layer_norm(a, normalized_shape, *p), inputs, h=STEP)
+
+
+def layer_norm_inputs(shape, normalized_shape, affine):
     rng = np.random.default_rng(5)
     x = rng.standard_normal(shape)
-    wb = [rng.uniform(0.5, 1.5, normalized_shape), rng.standard_normal(normalized_shape)] \
-        if affine else []
-    assert_gradcheck(lambda a, *p: F.layer_norm(a, normalized_shape, *p), [x] + wb, h=STEP)
+    return [x] + ([rng.uniform(0.5, 1.5, normalized_shape), rng.standard_normal(normalized_shape)]
+                  if affine else [])
+
+
+@pytest.mark.parametrize("shape, normalized_shape", LAYER_NORM_CASES)
+@pytest.mark.parametrize("affine", [True, False], ids=["affine", "plain"])
+def test_layer_norm_matches_torch(shape, normalized_shape, affine):
+    inputs = layer_norm_inputs(shape, normalized_shape, affine)
     for dtype in (np.float32, np.float64):
         assert_matches_torch(lambda a, *p: F.layer_norm(a, normalized_shape, *p),
                              lambda a, *p: torch_f().layer_norm(a, normalized_shape, *p),
-                             [x] + wb, dtype=dtype)
+                             inputs, dtype=dtype)
 
 
-@pytest.mark.parametrize("shape, groups", [
-    ((2, 6, 3, 3), 3), ((1, 4, 5, 2), 1), ((3, 4, 2, 3), 4), ((2, 6, 5), 2), ((4, 6), 2),
-])
-@pytest.mark.parametrize("affine", [True, False], ids=["affine", "plain"])
-def test_group_norm(shape, groups, affine):
+GROUP_NORM_CASES = [((2, 6, 3, 3), 3), ((1, 4, 5, 2), 1), ((3, 4, 2, 3), 4), ((2, 6, 5), 2),
+                    ((4, 6), 2)]
+
+
+def group_norm_inputs(shape, affine):
     rng = np.random.default_rng(6)
-    x = rng.standard_normal(shape)
-    inputs = [x] + params(rng, shape[1], affine)
-    assert_gradcheck(lambda a, *p: F.group_norm(a, groups, *p), inputs, h=STEP)
+    return [rng.standard_normal(shape)] + params(rng, shape[1], affine)
+
+
+@pytest.mark.parametrize("shape, groups", GROUP_NORM_CASES)
+@pytest.mark.parametrize("affine", [True, False], ids=["affine", "plain"])
+def test_group_norm_gradcheck(shape, groups, affine):
+    assert_gradcheck(lambda a, *p: F.group_norm(a, groups, *p), group_norm_inputs(shape, affine),
+                     h=STEP)
+
+
+@pytest.mark.parametrize("shape, groups", GROUP_NORM_CASES)
+@pytest.mark.parametrize("affine", [True, False], ids=["affine", "plain"])
+def test_group_norm_matches_torch(shape, groups, affine):
+    inputs = group_norm_inputs(shape, affine)
     for dtype in (np.float32, np.float64):
         assert_matches_torch(lambda a, *p: F.group_norm(a, groups, *p),
                              lambda a, *p: torch_f().group_norm(a, groups, *p), inputs,
@@ -190,3 +214,14 @@ def test_bad_arguments_are_named():
         F.layer_norm(x, 4)
     with pytest.raises(ValueError, match=r"input of shape \(4, 3\) do not split into 2 groups"):
         F.group_norm(x, 2)
+
+
+@pytest.mark.parametrize("shape", BATCH_NORM_SHAPES, ids=str)
+def test_batch_norm_reference_on_arrays_matches_the_op(shape):
+    """The plain reference on NumPy arrays gives the op's training-mode output."""
+    rng = np.random.default_rng(9)
+    x, gamma, beta = rng.standard_normal(shape) * 3 + 2, *params(rng, shape[1], affine=True)
+    expected = batch_norm_reference(x, gamma, beta)
+    assert isinstance(expected, np.ndarray)
+    np.testing.assert_allclose(F.batch_norm(x, None, None, gamma, beta, training=True).data,
+                               expected, rtol=1e-12, atol=1e-12)

@@ -19,18 +19,30 @@ def expected_mask(seed, shape, p):
 @pytest.mark.parametrize("shape", [(1, 7), (5, 3, 4, 2), (3, 11)], ids=str)
 @pytest.mark.parametrize("p", [0.2, 0.5, 0.9])
 def test_dropout_applies_the_documented_mask(shape, p):
-    rng = np.random.default_rng(1)
-    torch = torch_or_skip()
-    x = rng.standard_normal(shape)
+    """y = x * m with the docstring's mask, and the gradient check (the mask is fixed by
+    reseeding before each call); the same in PyTorch as x * m."""
+    x = np.random.default_rng(1).standard_normal(shape)
     mask = expected_mask(7, shape, p)
+    np.testing.assert_allclose(seeded_dropout(p)(x).data, x * mask, rtol=1e-15)
+    assert_gradcheck(seeded_dropout(p), [x])
 
-    def seeded_dropout(a):
+
+def seeded_dropout(p):
+    def dropout(a):
         vg.manual_seed(7)
         return F.dropout(a, p)
 
-    assert_gradcheck(seeded_dropout, [x])
+    return dropout
+
+
+@pytest.mark.parametrize("shape", [(1, 7), (5, 3, 4, 2), (3, 11)], ids=str)
+@pytest.mark.parametrize("p", [0.2, 0.5, 0.9])
+def test_dropout_matches_the_mask_in_torch(shape, p):
+    torch = torch_or_skip()
+    x = np.random.default_rng(1).standard_normal(shape)
+    mask = expected_mask(7, shape, p)
     for dtype in (np.float32, np.float64):
-        assert_matches_torch(seeded_dropout, lambda a: a * torch.tensor(mask, dtype=a.dtype),
+        assert_matches_torch(seeded_dropout(p), lambda a: a * torch.tensor(mask, dtype=a.dtype),
                              [x], dtype=dtype)
 
 
@@ -67,22 +79,36 @@ def test_dropout_extremes_and_seeded_reproducibility():
 
 @pytest.mark.parametrize("x_shape", [(1, 4), (6, 4), (2, 3, 4)], ids=str)
 @pytest.mark.parametrize("with_bias", [True, False], ids=["bias", "no bias"])
-def test_dropconnect_is_linear_with_masked_weights(x_shape, with_bias):
-    rng = np.random.default_rng(5)
-    torch = torch_or_skip()
-    x, w, b = rng.standard_normal(x_shape), rng.standard_normal((5, 4)), rng.standard_normal(5)
-    inputs = [x, w, b] if with_bias else [x, w]
-    mask = expected_mask(3, w.shape, 0.4)
+def test_dropconnect_is_linear_with_masked_weights_and_gradcheck(x_shape, with_bias):
+    inputs = dropconnect_inputs(x_shape, with_bias)
+    x, w, *b = inputs
+    expected = x @ (w * expected_mask(3, w.shape, 0.4)).T + (b[0] if b else 0)
+    np.testing.assert_allclose(seeded_dropconnect(*inputs).data, expected, rtol=1e-12)
+    assert_gradcheck(seeded_dropconnect, inputs)
 
-    def seeded_dropconnect(*tensors):
-        vg.manual_seed(3)
-        return F.dropconnect(*tensors, p=0.4)
+
+def dropconnect_inputs(x_shape, with_bias):
+    rng = np.random.default_rng(5)
+    x, w, b = rng.standard_normal(x_shape), rng.standard_normal((5, 4)), rng.standard_normal(5)
+    return [x, w, b] if with_bias else [x, w]
+
+
+def seeded_dropconnect(*tensors):
+    vg.manual_seed(3)
+    return F.dropconnect(*tensors, p=0.4)
+
+
+@pytest.mark.parametrize("x_shape", [(1, 4), (6, 4), (2, 3, 4)], ids=str)
+@pytest.mark.parametrize("with_bias", [True, False], ids=["bias", "no bias"])
+def test_dropconnect_matches_torch_with_masked_weights(x_shape, with_bias):
+    torch = torch_or_skip()
+    inputs = dropconnect_inputs(x_shape, with_bias)
+    mask = expected_mask(3, inputs[1].shape, 0.4)
 
     def masked_linear(a, weight, *bias):
         return torch.nn.functional.linear(a, weight * torch.tensor(mask, dtype=weight.dtype),
                                           *bias)
 
-    assert_gradcheck(seeded_dropconnect, inputs)
     for dtype in (np.float32, np.float64):
         assert_matches_torch(seeded_dropconnect, masked_linear, inputs, dtype=dtype)
         assert_matches_torch(lambda *t: F.dropconnect(*t, p=0.4, training=False),

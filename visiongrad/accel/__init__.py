@@ -13,7 +13,8 @@ imports ctypes, threading or concurrent.futures, or reads /proc.
 - ``native``: the compiled library's loader and every kernel's ctypes signature, with the
   C sources in ``kernels/``;
 - ``fast`` and ``direct_conv``: the fast paths an op asks for in one call, which return
-  None where the case does not fit; the op then runs its NumPy reference.
+  None where the case does not fit; the op then runs its NumPy reference;
+- ``prefetch``: the DataLoader's batches prepared ahead on a background thread.
 """
 
 from . import settings  # noqa: I001  (first: the process settings, before any thread)
