@@ -1,5 +1,5 @@
 """The ``visiongrad`` command: one module per subcommand (train, evaluate, predict, search,
-summary, demo, export, ...).
+summary, demo, export, report, ...).
 
 Every subcommand is a thin layer over the library (``visiongrad.data``, ``models``,
 ``train``, ``classic``): it parses options, turns user mistakes into one-line errors, and
@@ -21,13 +21,14 @@ from __future__ import annotations
 import argparse
 import importlib
 import pkgutil
+import shlex
 import sys
 from collections.abc import Sequence
 
 from .errors import PROG, CommandError
 from .options import apply_config
 
-COMMANDS = ("train", "evaluate", "predict", "search", "summary", "demo", "export")
+COMMANDS = ("train", "evaluate", "predict", "export", "report", "search", "summary", "demo")
 """The commands in the order ``--help`` lists them; other command modules follow."""
 
 
@@ -91,6 +92,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         parser = build_parser()
         args = apply_config(parser, argv, parser.parse_args(argv))
+        args.command_line = shlex.join([PROG, *argv])  # recorded in checkpoints and reports
         args.run(args)
     except CommandError as error:
         print(f"{PROG}: error: {' '.join(str(error).split())}", file=sys.stderr)

@@ -20,6 +20,7 @@ from .network import (
 )
 from .options import non_negative_int
 from .output import format_table, output_folder, write_json
+from .report import write_run_report
 
 DEMO_DATASET = "fashion-mnist-mini"
 
@@ -95,7 +96,8 @@ def run(args: argparse.Namespace) -> None:
         options = argparse.Namespace(model=model_name, optimizer="adam", lr=1e-3,
                                      weight_decay=1e-4, schedule="cosine", augment=False,
                                      batch_size=64, epochs=1 if args.quick else epochs)
-        info = network_info(options, train_images, classes, normalize)
+        info = network_info(options, train_images, classes, normalize,
+                            commands=[args.command_line])
         model = build_model(model_name, train_images.shape[1:], len(classes))
         trainers[name], timings, predicted = _fit_and_predict(
             f"[{step}/4] {name} ({model_name}, {options.epochs} epochs, Adam)",
@@ -107,10 +109,11 @@ def run(args: argparse.Namespace) -> None:
                                                 num_classes=len(classes)),
                          "history": trainers[name].history}
 
+    header = ["model", "test accuracy", "train time (s)", "predict time (s)"]
+    rows = [[name, f"{r['accuracy']:.4f}", f"{r['train_seconds']:.1f}",
+             f"{r['predict_seconds']:.1f}"] for name, r in results.items()]
     print()
-    print(format_table(["model", "test accuracy", "train time (s)", "predict time (s)"],
-                       [[name, f"{r['accuracy']:.4f}", f"{r['train_seconds']:.1f}",
-                         f"{r['predict_seconds']:.1f}"] for name, r in results.items()]))
+    print(format_table(header, rows))
     summary = _write_demo_report(folder, results, trainers, classes)
     summary.update({"dataset": DEMO_DATASET, "quick": args.quick, "seed": args.seed,
                     "sizes": {"train": len(y_train), "validation": len(y_val),
@@ -120,10 +123,14 @@ def run(args: argparse.Namespace) -> None:
                     "visiongrad_version": vg.__version__})
     write_json(folder / "metrics.json", summary)
     best, network = summary["best_model"], summary["best_network"]
+    report = write_run_report(
+        folder, dataset=DEMO_DATASET, limit=n_test, tables=[("All four on the test set",
+                                                             header, rows)],
+        title=f"visiongrad demo: {network}, the best network (saved), on {DEMO_DATASET}")
     saved = (f"saved as {CHECKPOINT_NAME}" if best == network else
              f"a classic model, not saved; the checkpoint holds the best network, {network}")
     print(f"\nbest: {best} ({saved}); report in {folder}/ (metrics.json, plots, "
-          f"checkpoint), {summary['wall_seconds']:.0f} s in all")
+          f"checkpoint), {summary['wall_seconds']:.0f} s in all\nreport: {report}")
     print(f"try: {PROG} evaluate {summary['checkpoint']}")
 
 

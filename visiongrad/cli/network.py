@@ -25,7 +25,7 @@ before a model is built, since layer sizes (and memory) grow with the image."""
 SCHEDULES = ("none", "step", "exponential", "cosine")
 
 
-INTERNAL_KEYS = {"command", "run", "config", "resume"}
+INTERNAL_KEYS = {"command", "run", "config", "resume", "command_line"}
 
 
 def load_split(name: str, split: str, data_dir: str | None):
@@ -137,12 +137,14 @@ def split_off_validation(images: np.ndarray, labels: np.ndarray, fraction: float
 
 def fit_network(model, args: argparse.Namespace, train_images: np.ndarray,
                 train_labels: np.ndarray, val_images: np.ndarray, val_labels: np.ndarray,
-                normalize, info: dict | None = None, checkpoint=None, resume: bool = False):
+                normalize, info: dict | None = None, checkpoint=None, resume: bool = False,
+                summary_writer=None):
     """Train ``model`` with the options in ``args``; return the fitted Trainer.
 
     ``info`` (see :func:`network_info`) goes into the Trainer's checkpoints, so that
     ``evaluate`` and ``predict`` can rebuild and feed the model. With ``checkpoint`` the
     Trainer writes it after every epoch; ``resume`` first restores it (exact resume).
+    ``summary_writer`` (TensorBoard's) receives the Trainer's scalars.
     """
     from visiongrad.data import DataLoader, transforms
     from visiongrad.train.trainer import Trainer
@@ -154,7 +156,8 @@ def fit_network(model, args: argparse.Namespace, train_images: np.ndarray,
                         transform=transforms.Compose([*augment, normalize]))
     trainer = Trainer(model, optimizer,
                       scheduler=build_schedule(args.schedule, optimizer, args.epochs),
-                      epochs=args.epochs, config=info, checkpoint_path=checkpoint)
+                      epochs=args.epochs, config=info, checkpoint_path=checkpoint,
+                      summary_writer=summary_writer)
     if resume:
         with user_errors(FileNotFoundError, ValueError, KeyError, TypeError,
                          context=f"cannot resume from {checkpoint}: "):
@@ -164,12 +167,13 @@ def fit_network(model, args: argparse.Namespace, train_images: np.ndarray,
 
 
 def network_info(args: argparse.Namespace, images: np.ndarray, classes: Sequence[str],
-                 normalize) -> dict:
-    """What a checkpoint needs to rebuild and feed its model, plus how it was trained."""
+                 normalize, commands: Sequence[str] = ()) -> dict:
+    """What a checkpoint needs to rebuild and feed its model, plus how it was trained
+    (its options and the ``commands`` that made it, for the report)."""
     options = {key: value for key, value in vars(args).items() if key not in INTERNAL_KEYS}
     return {"model": args.model, "input_shape": list(images.shape[1:]),
             "classes": list(classes), "normalize": normalizer_state(normalize),
-            "options": options}
+            "options": options, "commands": list(commands)}
 
 
 def load_network(path: str, model_name: str | None = None):

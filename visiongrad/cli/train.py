@@ -1,4 +1,5 @@
-"""``visiongrad train``: fit a model, save its checkpoint and plots."""
+"""``visiongrad train``: fit a model, save its checkpoint, plots, metrics and report
+(and TensorBoard event files with ``--tensorboard``)."""
 
 from __future__ import annotations
 
@@ -28,12 +29,16 @@ def register(commands) -> None:
     parser.add_argument("--resume", default=None, metavar="RUN_DIR_OR_CKPT",
                         help="continue a run exactly where its checkpoint stopped, with its "
                              "own options, up to --epochs epochs in all (default: the run's)")
+    parser.add_argument("--tensorboard", action="store_true",
+                        help="also write TensorBoard event files to OUT/tensorboard "
+                             "(needs tensorboardX: pip install 'visiongrad[tensorboard]')")
     parser.set_defaults(run=run, out="visiongrad-run")
 
 
-def _resumed_options(args: argparse.Namespace) -> tuple[argparse.Namespace, Path]:
-    """The options a run was started with (``--epochs`` may raise its total) and its
-    checkpoint path."""
+def _resumed_options(args: argparse.Namespace) -> tuple[argparse.Namespace, Path, list]:
+    """The options a run was started with (``--epochs`` may raise its total, and
+    ``--tensorboard`` turn event files on), its checkpoint path and the commands that made
+    it so far."""
     from visiongrad.train.checkpoint import load_checkpoint
 
     path = Path(args.resume)
@@ -46,8 +51,20 @@ def _resumed_options(args: argparse.Namespace) -> tuple[argparse.Namespace, Path
     if not isinstance(options, dict) or "model" not in options:
         raise CommandError(f"cannot resume from {path}: it was not written by visiongrad train")
     epochs = args.epochs if args.epochs is not None else options.get("epochs")
-    merged = {**vars(args), **options, "resume": str(path), "epochs": epochs}
-    return argparse.Namespace(**merged), path
+    merged = {**vars(args), **options, "resume": str(path), "epochs": epochs,
+              "tensorboard": args.tensorboard or bool(options.get("tensorboard"))}
+    commands = config.get("commands")
+    return argparse.Namespace(**merged), path, commands if isinstance(commands, list) else []
+
+
+def _summary_writer(folder: Path):
+    """tensorboardX's ``SummaryWriter`` for ``folder/tensorboard``, imported only here."""
+    try:
+        from tensorboardX import SummaryWriter
+    except ImportError:
+        raise CommandError("--tensorboard needs the tensorboardX package: "
+                           "pip install 'visiongrad[tensorboard]'") from None
+    return SummaryWriter(logdir=str(folder / "tensorboard"))
 
 
 def run(args: argparse.Namespace) -> None:
@@ -55,8 +72,11 @@ def run(args: argparse.Namespace) -> None:
     metrics.json."""
     import visiongrad as vg
 
+    from .report import write_run_report
+
+    commands = []
     if args.resume is not None:
-        args, checkpoint = _resumed_options(args)
+        args, checkpoint, commands = _resumed_options(args)
         folder = checkpoint.parent
     if args.epochs is None:
         args.epochs = DEFAULT_EPOCHS
@@ -74,20 +94,30 @@ def run(args: argparse.Namespace) -> None:
     print(f"{'resuming' if args.resume else 'training'} {args.model} on {len(y_train)} "
           f"{args.dataset} images ({len(y_val)} held out for validation) for {args.epochs} "
           f"epoch(s) in all; output {folder}")
-    info = network_info(args, dataset.images, dataset.classes, normalize)
-    trainer = fit_network(model, args, x_train, y_train, x_val, y_val, normalize, info,
-                          checkpoint=checkpoint, resume=args.resume is not None)
+    info = network_info(args, dataset.images, dataset.classes, normalize,
+                        commands=[*commands, args.command_line])
+    writer = _summary_writer(folder) if args.tensorboard else None
+    try:
+        trainer = fit_network(model, args, x_train, y_train, x_val, y_val, normalize, info,
+                              checkpoint=checkpoint, resume=args.resume is not None,
+                              summary_writer=writer)
+    finally:
+        if writer is not None:
+            writer.close()
     if trainer.stop_reason is not None:
         print(f"training stopped early: {trainer.stop_reason}")
     trainer.save_checkpoint(checkpoint)
-    write_run_report(folder, trainer, args)
+    write_run_files(folder, trainer, args)
+    report = write_run_report(folder)
     if trainer.best_epoch is not None:
         print(f"best validation accuracy {trainer.best_val_accuracy:.4f} "
               f"(epoch {trainer.best_epoch}); the checkpoint holds those weights")
-    print(f"checkpoint: {checkpoint}\nplots and metrics.json: {folder}")
+    print(f"checkpoint: {checkpoint}\nplots and metrics.json: {folder}\nreport: {report}")
+    if writer is not None:
+        print(f"TensorBoard: tensorboard --logdir {folder / 'tensorboard'}")
 
 
-def write_run_report(folder: Path, trainer, args: argparse.Namespace) -> None:
+def write_run_files(folder: Path, trainer, args: argparse.Namespace) -> None:
     """The run's plots and ``metrics.json`` (per-epoch history, best epoch, options)."""
     from visiongrad.train import plots
 

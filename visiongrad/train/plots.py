@@ -20,6 +20,7 @@ from collections.abc import Mapping, Sequence
 import numpy as np
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
+from matplotlib.ticker import MaxNLocator
 
 #: The course's rule of thumb for a healthy learning rate: each update changes a weight
 #: matrix by about a thousandth of its size.
@@ -31,6 +32,11 @@ def _new_figure(width: float = 6.4, height: float = 4.8) -> tuple[Figure, object
     figure = Figure(figsize=(width, height), dpi=100)
     FigureCanvasAgg(figure)
     return figure, figure.add_subplot(1, 1, 1)
+
+
+def _integer_ticks(axes) -> None:
+    """Integer ticks on the x axis (epochs, iterations), even for one point."""
+    axes.xaxis.set_major_locator(MaxNLocator(integer=True, min_n_ticks=1))
 
 
 def _save(figure: Figure, path: str | os.PathLike) -> str:
@@ -79,12 +85,18 @@ def smooth(values: Sequence[float], weight: float = 0.9) -> np.ndarray:
 
 
 def plot_loss(history: Mapping, path: str | os.PathLike, smoothing: float = 0.9) -> str:
-    """Training loss per iteration, raw (faint) and smoothed.
+    """Training loss per iteration, raw (faint) and smoothed, with the epoch means.
+
+    Each epoch's mean training loss (``history["epoch_loss"]``) and validation loss
+    (``history["val_loss"]``), where present, are drawn at the iteration that ended the
+    epoch (epochs are assumed to have equally many iterations); the title names what is
+    drawn.
 
     Parameters
     ----------
     history : mapping
-        Needs ``history["loss"]``, one value per iteration.
+        Needs ``history["loss"]``, one value per iteration; ``"epoch_loss"`` and
+        ``"val_loss"`` (one value per epoch) are optional.
     path : path-like
         Where to write the PNG.
     smoothing : float
@@ -98,19 +110,34 @@ def plot_loss(history: Mapping, path: str | os.PathLike, smoothing: float = 0.9)
     loss = np.asarray(history["loss"], dtype=np.float64)
     figure, axes = _new_figure()
     iterations = np.arange(1, len(loss) + 1)
-    axes.plot(iterations, loss, color="tab:blue", alpha=0.3, linewidth=0.8, label="loss")
+    axes.plot(iterations, loss, color="tab:blue", alpha=0.3, linewidth=0.8,
+              label="loss per iteration")
     axes.plot(iterations, smooth(loss, smoothing), color="tab:blue", linewidth=2.0,
               label=f"smoothed ({smoothing:g})")
+    title = "Training loss per iteration"
+    per_epoch = {"epoch_loss": ("epoch mean", "tab:orange"),
+                 "val_loss": ("validation loss per epoch", "tab:green")}
+    drawn = []
+    for key, (label, colour) in per_epoch.items():
+        values = np.asarray(history.get(key, []), dtype=np.float64)
+        if values.size and len(loss):
+            ends = np.arange(1, len(values) + 1) * (len(loss) / len(values))
+            axes.plot(ends, values, marker="o", color=colour, label=label)
+            drawn.append(label)
+    if drawn:
+        title += " and " + ", ".join(drawn)
+    _integer_ticks(axes)
     axes.set_xlabel("iteration")
-    axes.set_ylabel("training loss")
-    axes.set_title("Loss")
+    axes.set_ylabel("loss")
+    axes.set_title(title[0].upper() + title[1:])
     axes.grid(alpha=0.3)
     axes.legend()
     return _save(figure, path)
 
 
 def plot_accuracy(history: Mapping, path: str | os.PathLike) -> str:
-    """Train and validation accuracy per epoch (the gap shows over-fitting).
+    """Training and validation accuracy per epoch (the gap shows over-fitting); the
+    title names the series drawn, the epoch axis has integer ticks.
 
     Parameters
     ----------
@@ -125,17 +152,21 @@ def plot_accuracy(history: Mapping, path: str | os.PathLike) -> str:
     str
         ``path``.
     """
-    series = {"train": history.get("train_accuracy"), "validation": history.get("val_accuracy")}
-    series = {name: values for name, values in series.items() if values is not None}
+    series = {"training": history.get("train_accuracy"),
+              "validation": history.get("val_accuracy")}
+    series = {name: values for name, values in series.items()
+              if values is not None and len(values)}
     if not series:
         raise ValueError("history has neither 'train_accuracy' nor 'val_accuracy'")
     figure, axes = _new_figure()
     for name, values in series.items():
         epochs = np.arange(1, len(values) + 1)
         axes.plot(epochs, values, marker="o", label=name)
+    axes.set_xlim(0.5, max(map(len, series.values())) + 0.5)
+    _integer_ticks(axes)
     axes.set_xlabel("epoch")
     axes.set_ylabel("accuracy")
-    axes.set_title("Accuracy")
+    axes.set_title(" and ".join(series).capitalize() + " accuracy per epoch")
     axes.grid(alpha=0.3)
     axes.legend()
     return _save(figure, path)
@@ -180,13 +211,15 @@ def plot_update_ratios(update_ratio: Mapping | Sequence[Mapping], path: str | os
     figure, axes = _new_figure(7.5, 4.8)
     for name, values in ratios.items():
         steps = np.arange(1, len(values) + 1) if iterations is None else iterations
-        axes.plot(steps, values, linewidth=1.2, label=name)
+        axes.plot(steps, values, linewidth=1.2, label=name,
+                  marker="o" if len(values) < 20 else None, markersize=3)
     axes.axhline(UPDATE_RATIO_GUIDE, color="black", linestyle="--", linewidth=1.0,
                  label="1e-3 guide")
     axes.set_yscale("log")
+    _integer_ticks(axes)
     axes.set_xlabel("iteration")
     axes.set_ylabel("update / weight ratio")
-    axes.set_title("Update ratios per layer")
+    axes.set_title("Update / weight ratio per layer and iteration")
     axes.grid(alpha=0.3, which="both")
     axes.legend(fontsize="small", loc="center left", bbox_to_anchor=(1.0, 0.5))
     return _save(figure, path)
@@ -297,6 +330,54 @@ def plot_filters(weights: np.ndarray, path: str | os.PathLike,
                 interpolation="nearest")
     axes.set_axis_off()
     axes.set_title(title)
+    return _save(figure, path)
+
+
+def plot_images(images: np.ndarray, captions: Sequence[str], path: str | os.PathLike,
+                title: str, columns: int = 4) -> str:
+    """A grid of images, each with its caption (misclassified examples, for instance).
+
+    Parameters
+    ----------
+    images : ndarray, shape (N, C, H, W), C = 1 (grey) or 3 (RGB)
+        Integer images are drawn as 0-255; float images are scaled to [0, 1] per image.
+    captions : sequence of str, length N
+    path : path-like
+        Where to write the PNG.
+    title : str
+    columns : int
+        Images per row.
+
+    Returns
+    -------
+    str
+        ``path``.
+    """
+    images = np.asarray(images)
+    if images.ndim != 4 or images.shape[1] not in (1, 3) or not len(images):
+        raise ValueError(f"images must have shape (N, C, H, W) with N > 0 and C = 1 or 3, "
+                         f"got {images.shape}")
+    if len(captions) != len(images):
+        raise ValueError(f"{len(captions)} captions for {len(images)} images")
+    if columns < 1:
+        raise ValueError(f"columns must be positive, got {columns}")
+    columns = min(columns, len(images))
+    rows = math.ceil(len(images) / columns)
+    figure = Figure(figsize=(2.4 * columns, 2.6 * rows + 0.4), dpi=100)
+    FigureCanvasAgg(figure)
+    for index, (image, caption) in enumerate(zip(images, captions, strict=True)):
+        axes = figure.add_subplot(rows, columns, index + 1)
+        pixels = image.transpose(1, 2, 0).astype(np.float64)
+        if images.dtype.kind in "iu":
+            pixels = pixels / 255.0
+        else:
+            low, span = pixels.min(), np.ptp(pixels)
+            pixels = (pixels - low) / span if span > 0 else np.full(pixels.shape, 0.5)
+        axes.imshow(pixels[..., 0] if pixels.shape[2] == 1 else pixels, cmap="gray",
+                    vmin=0.0, vmax=1.0, interpolation="nearest")
+        axes.set_axis_off()
+        axes.set_title(caption, fontsize="small")
+    figure.suptitle(title)
     return _save(figure, path)
 
 

@@ -161,6 +161,10 @@ class Trainer:
         Show a tqdm progress bar per epoch and a one-line summary after it.
     config : mapping, optional
         Stored verbatim in checkpoints (how to rebuild the model, for example).
+    summary_writer : optional
+        Anything with ``add_scalar(tag, value, step)`` and ``flush()``, such as
+        tensorboardX's ``SummaryWriter``: gets ``iteration/loss`` at every step and the
+        epoch's ``history`` values as ``epoch/...`` (step: the epoch), flushed per epoch.
 
     Attributes
     ----------
@@ -191,7 +195,7 @@ class Trainer:
                  checkpoint_every: int = 1, ratio_every: int = 10,
                  explosion_factor: float = 3.0, raise_on_explosion: bool = False,
                  snapshot_every: int = 0, eval_batch_size: int = 256, progress: bool = True,
-                 config: Mapping | None = None):
+                 config: Mapping | None = None, summary_writer=None):
         for name, value in (("batch_size", batch_size), ("eval_batch_size", eval_batch_size),
                             ("checkpoint_every", checkpoint_every)):
             if not isinstance(value, (int, np.integer)) or value < 1:
@@ -211,7 +215,7 @@ class Trainer:
         self.ratio_every, self.explosion_factor = ratio_every, explosion_factor
         self.raise_on_explosion, self.snapshot_every = raise_on_explosion, snapshot_every
         self.eval_batch_size, self.progress = eval_batch_size, progress
-        self.config = dict(config or {})
+        self.config, self.summary_writer = dict(config or {}), summary_writer
         self.history: dict = {"loss": [], "epoch_loss": [], "train_accuracy": [],
                               "val_accuracy": [],
                               "val_loss": [], "lr": [], "epoch_seconds": [],
@@ -322,6 +326,8 @@ class Trainer:
         value = float(loss.item())
         right = int(np.sum(np.asarray(logits.data).argmax(axis=1) == labels))
         self.history["loss"].append(value)
+        if self.summary_writer is not None:
+            self.summary_writer.add_scalar("iteration/loss", value, self.iteration + 1)
         if self._exploded(value):
             return value, right
         loss.backward()
@@ -397,8 +403,20 @@ class Trainer:
                 self.scheduler.step()
         if self.snapshot_every and self.epoch % self.snapshot_every == 0:
             self.snapshots.append(self._evaluation_state())
+        if self.summary_writer is not None:
+            self._write_epoch_scalars()
         if self.progress:
             tqdm.write(f"{summary}, lr {lr:.3g}, {seconds:.1f} s")
+
+    def _write_epoch_scalars(self) -> None:
+        """This epoch's ``history`` values to ``summary_writer`` (validation ones if any)."""
+        tags = {"epoch_loss": "epoch/train_loss", "train_accuracy": "epoch/train_accuracy",
+                "val_loss": "epoch/val_loss", "val_accuracy": "epoch/val_accuracy",
+                "lr": "epoch/lr"}
+        for key, tag in tags.items():
+            if len(self.history[key]) == self.epoch:
+                self.summary_writer.add_scalar(tag, self.history[key][-1], self.epoch)
+        self.summary_writer.flush()
 
     # ------------------------------------------------------------------ evaluation
 
