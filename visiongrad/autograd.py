@@ -350,17 +350,23 @@ class Tensor:
         return _math.Clip.apply(self, low=low, high=high)
 
     # ----- reductions (prod, var, argmax, topk, ...: tensor_methods.py) ---------------
-    def sum(self, axis=None, keepdims: bool = False):
-        return _math.Sum.apply(self, axis=axis, keepdims=keepdims)
+    # NumPy's axis/keepdims or PyTorch's dim/keepdim, as the caller prefers.
+    # NOTE: unlike PyTorch, max(dim)/min(dim) give the values only (argmax for indices).
+    def sum(self, axis=None, keepdims: bool = False, *, dim=None, keepdim: bool = False):
+        return _math.Sum.apply(self, axis=axis if dim is None else dim,
+                               keepdims=keepdims or keepdim)
 
-    def mean(self, axis=None, keepdims: bool = False):
-        return _math.Mean.apply(self, axis=axis, keepdims=keepdims)
+    def mean(self, axis=None, keepdims: bool = False, *, dim=None, keepdim: bool = False):
+        return _math.Mean.apply(self, axis=axis if dim is None else dim,
+                                keepdims=keepdims or keepdim)
 
-    def max(self, axis=None, keepdims: bool = False):
-        return _math.Max.apply(self, axis=axis, keepdims=keepdims)
+    def max(self, axis=None, keepdims: bool = False, *, dim=None, keepdim: bool = False):
+        return _math.Max.apply(self, axis=axis if dim is None else dim,
+                               keepdims=keepdims or keepdim)
 
-    def min(self, axis=None, keepdims: bool = False):
-        return _math.Min.apply(self, axis=axis, keepdims=keepdims)
+    def min(self, axis=None, keepdims: bool = False, *, dim=None, keepdim: bool = False):
+        return _math.Min.apply(self, axis=axis if dim is None else dim,
+                               keepdims=keepdims or keepdim)
 
     # ----- shape (squeeze, flatten, expand, ...: tensor_methods.py) ------------------
     def reshape(self, *shape):
@@ -414,7 +420,12 @@ arrays must be freed with the graph."""
 def _drawable(order: list[Tensor]) -> bool:
     if len(order) > 64:
         return False
-    return sum(t.data.size for t in order) <= DRAWN_GRAPH_ELEMENTS
+    total = 0
+    for t in order:  # stops at the first few tensors of a network's graph
+        total += t.data.size
+        if total > DRAWN_GRAPH_ELEMENTS:
+            return False
+    return True
 
 
 def _graph_parents(t: Tensor) -> Iterator[Tensor]:

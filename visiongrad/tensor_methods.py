@@ -6,6 +6,7 @@ attached here rather than written out in ``autograd.Tensor`` to keep the engine 
 
 from __future__ import annotations
 
+from . import functional
 from .autograd import Tensor
 from .ops import elementwise, indexing, reduce, shape
 from .ops.math import Transpose
@@ -19,6 +20,7 @@ _METHODS = {
     reduce: ["prod", "var", "std", "logsumexp", "cumsum", "any", "all", "argmax", "argmin",
              "topk", "sort", "argsort"],
     indexing: ["gather", "scatter", "scatter_add", "index_select", "masked_fill", "nonzero"],
+    functional: ["sigmoid", "tanh", "relu", "softmax", "log_softmax"],
 }
 
 for _module, _names in _METHODS.items():

@@ -174,3 +174,13 @@ def test_every_elementwise_function_is_exercised():
             "Cos", "Erf", "Softplus", "SiLU", "GELU", "CELU", "Hardtanh", "Hardsigmoid",
             "Hardswish", "Mish", "LogSigmoid"}
     assert functions <= used, f"untested: {functions - used}"
+
+
+def test_activation_methods_as_in_pytorch():
+    x = np.array([[-1.0, 0.5, 2.0]])
+    t = vg.tensor(x)
+    np.testing.assert_allclose(t.relu().data, np.maximum(x, 0))
+    np.testing.assert_allclose(t.sigmoid().data, 1 / (1 + np.exp(-x)))
+    np.testing.assert_allclose(t.tanh().data, np.tanh(x))
+    np.testing.assert_allclose(t.softmax(1).data.sum(1), [1.0])
+    np.testing.assert_allclose(np.exp(t.log_softmax(dim=1).data), t.softmax(dim=1).data)

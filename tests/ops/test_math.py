@@ -171,3 +171,13 @@ def test_true_division_and_powers_of_integers_give_the_default_float_dtype():
 def test_clip_without_bounds_is_refused():
     with pytest.raises(ValueError, match="low and high"):
         vg.tensor(signed).clip()
+
+
+@pytest.mark.parametrize("reduce", ["sum", "mean", "max", "min"])
+def test_reductions_take_pytorchs_dim_and_keepdim(reduce):
+    assert_matches_torch(lambda a: getattr(a, reduce)(dim=-1, keepdim=True),
+                         lambda a: getattr(a, "a" + reduce if reduce in ("max", "min") else
+                                           reduce)(dim=-1, keepdim=True), [signed],
+                         dtype=np.float64)
+    np.testing.assert_array_equal(getattr(vg.tensor(signed), reduce)(dim=0).data,
+                                  getattr(signed, reduce)(axis=0))

@@ -136,3 +136,12 @@ def test_bad_arguments_are_refused():
         x.prod(2)
     with pytest.raises(ValueError, match="repeats"):
         x.var((0, -2))
+
+
+def test_0d_tensors_sort_and_accumulate_to_themselves():
+    x = vg.tensor(np.float64(2.5), requires_grad=True)
+    values, indices = x.sort()
+    assert values.shape == () and values.item() == 2.5 and indices.item() == 0
+    assert x.topk(1).values.item() == 2.5 and x.cumsum(0).item() == 2.5
+    (values + x.cumsum(-1) + x.prod(0) + x.logsumexp(0)).backward()
+    assert x.grad == 4.0

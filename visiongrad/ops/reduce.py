@@ -201,7 +201,9 @@ def argsort(x, dim: int = -1, descending: bool = False, stable: bool = False) ->
 def sort(x, dim: int = -1, descending: bool = False, stable: bool = False) -> ValuesIndices:
     """(sorted values, their indices in x) along ``dim``; values carry the gradient."""
     indices = argsort(x, dim, descending)
-    dim = 0 if indices.ndim == 0 else normalize_dim(dim, indices.ndim)
+    if indices.ndim == 0:  # one number is sorted
+        return ValuesIndices(Reshape.apply(x, shape=()), indices)
+    dim = normalize_dim(dim, indices.ndim)
     return ValuesIndices(Gather.apply(x, index=indices.data, dim=dim), indices)
 
 
@@ -212,6 +214,8 @@ def topk(x, k: int, dim: int = -1, largest: bool = True, sorted: bool = True) ->
     n = array.shape[dim] if array.ndim else 1
     if not 0 <= k <= n:
         raise ValueError(f"topk: k must be in [0, {n}] for dim {dim}, got {k}")
+    if array.ndim == 0:
+        return sort(x)
     order = argsort(array, dim, descending=largest).data
-    indices = xp.take(order, xp.arange(k), axis=dim) if array.ndim else order
+    indices = xp.take(order, xp.arange(k), axis=dim)
     return ValuesIndices(Gather.apply(x, index=indices, dim=dim), Tensor._wrap(indices))
