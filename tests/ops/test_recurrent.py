@@ -255,6 +255,8 @@ def test_bad_input():
         F.rnn(x, h0[:1], Wx, Wh, b)
     with pytest.raises(ValueError, match=r"rnn: b must have shape"):
         F.rnn(x, h0, Wx, Wh, b[:2])
+    with pytest.raises(TypeError, match="rnn: x must be floating point, got dtype int64"):
+        F.rnn(x.astype(np.int64), h0, Wx, Wh, b)
     with pytest.raises(ValueError, match=r"rnn: x has no time steps"):
         F.rnn(x[:, :0], h0, Wx, Wh, b)
     with pytest.raises(ValueError, match="nonlinearity must be 'tanh' or 'relu'"):

@@ -33,6 +33,8 @@ def _check_sequence(name: str, x, h0, Wx, Wh, b, gates: int) -> None:
     the first argument that does not fit."""
     if x.ndim != 3:
         raise ValueError(f"{name}: x must be (N, T, D), got shape {x.shape}")
+    if x.dtype.kind != "f":
+        raise TypeError(f"{name}: x must be floating point, got dtype {x.dtype}")
     N, T, D = x.shape
     if T == 0:
         raise ValueError(f"{name}: x has no time steps (shape {x.shape})")
