@@ -15,7 +15,7 @@ def pair(value, name: str) -> tuple[int, int]:
     if isinstance(value, int):
         return value, value
     if len(value) != 2:
-        raise ValueError(f"{name} must be an int or an (h, w) pair, got {value!r}")
+        raise ValueError(f"{name} must be an int or a pair of ints (h, w), got {value!r}")
     return int(value[0]), int(value[1])
 
 
