@@ -1,5 +1,8 @@
 """The engine: graph construction, backward order, accumulation, broadcasting, no_grad."""
 
+import gc
+import weakref
+
 import numpy as np
 import pytest
 
@@ -208,6 +211,20 @@ def test_to_dot_after_a_plain_backward_draws_the_whole_small_graph():
     assert "f\\nshape ()\\nvalue -12\\ngrad 1" in dot
     assert dot.count("->") == 6
     assert f.is_leaf and x.grad == -4.0  # the graph itself was still released
+
+
+def test_the_drawing_kept_by_backward_holds_no_reference_cycle():
+    """A loop of small graphs frees each one when its root goes, without the collector."""
+    x = vg.tensor([1.0, 2.0], requires_grad=True)
+    root = x * x
+    root.backward(np.ones(2))
+    value = weakref.ref(root.data)
+    gc.disable()
+    try:
+        del root
+        assert value() is None
+    finally:
+        gc.enable()
 
 
 def test_to_dot_draws_constants_dashed_and_a_large_graph_is_not_kept():

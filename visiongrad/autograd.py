@@ -214,9 +214,9 @@ class Tensor:
         for node_tensor in order:
             grad = grads.pop(id(node_tensor), None)
             node = node_tensor._node
-            if drawing is not None:
+            if drawing is not None:  # the root as None: no reference cycle through it
                 op = None if node is None else (type(node).__name__, node.parents)
-                drawing.append((node_tensor, grad, op))
+                drawing.append((None if node_tensor is self else node_tensor, grad, op))
             if grad is None:
                 continue
             if node is None or node_tensor._retains_grad:

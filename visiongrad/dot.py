@@ -27,7 +27,7 @@ def to_dot(root: Tensor, names: dict[str, Tensor] | None = None) -> str:
     label_of = {id(t): name for name, t in (names or {}).items()}
     drawing = getattr(root, "_drawing", None)
     if drawing is not None:
-        entries = list(reversed(drawing))
+        entries = [(root if t is None else t, grad, op) for t, grad, op in reversed(drawing)]
     else:
         entries = [(t, t.grad, None if t._node is None else (type(t._node).__name__,
                                                              t._node.parents))
