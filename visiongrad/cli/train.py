@@ -57,19 +57,19 @@ def _resumed_options(args: argparse.Namespace) -> tuple[argparse.Namespace, Path
     return argparse.Namespace(**merged), path, commands if isinstance(commands, list) else []
 
 
-def _summary_writer(folder: Path):
-    """tensorboardX's ``SummaryWriter`` for ``folder/tensorboard``, imported only here."""
+def _summary_writer_class():
+    """tensorboardX's ``SummaryWriter``, imported only for ``--tensorboard``."""
     try:
         from tensorboardX import SummaryWriter
     except ImportError:
         raise CommandError("--tensorboard needs the tensorboardX package: "
                            "pip install 'visiongrad[tensorboard]'") from None
-    return SummaryWriter(logdir=str(folder / "tensorboard"))
+    return SummaryWriter
 
 
 def run(args: argparse.Namespace) -> None:
-    """``visiongrad train``: fit a model (or resume a run), save its checkpoint, plots and
-    metrics.json."""
+    """``visiongrad train``: fit a model (or resume a run), save its checkpoint, plots,
+    metrics.json and report.html (and TensorBoard event files with ``--tensorboard``)."""
     import visiongrad as vg
 
     from .report import write_run_report
@@ -80,6 +80,7 @@ def run(args: argparse.Namespace) -> None:
         folder = checkpoint.parent
     if args.epochs is None:
         args.epochs = DEFAULT_EPOCHS
+    summary_writer_class = _summary_writer_class() if args.tensorboard else None
     check_choice("optimizer", args.optimizer, OPTIMIZERS)
     check_choice("schedule", args.schedule, SCHEDULES)
     vg.manual_seed(args.seed)
@@ -96,7 +97,8 @@ def run(args: argparse.Namespace) -> None:
           f"epoch(s) in all; output {folder}")
     info = network_info(args, dataset.images, dataset.classes, normalize,
                         commands=[*commands, args.command_line])
-    writer = _summary_writer(folder) if args.tensorboard else None
+    writer = (summary_writer_class(logdir=str(folder / "tensorboard"))
+              if summary_writer_class is not None else None)
     try:
         trainer = fit_network(model, args, x_train, y_train, x_val, y_val, normalize, info,
                               checkpoint=checkpoint, resume=args.resume is not None,
