@@ -143,3 +143,61 @@ def test_interrupted_write_keeps_the_previous_file(tmp_path, monkeypatch):
     plots.plot_loss({"loss": [1.0, 0.5]}, path)
     assert_png(path, min_bytes=1_000)
     assert os.listdir(tmp_path) == ["loss.png"]
+
+
+@pytest.fixture
+def figures(monkeypatch):
+    """The figures the plot functions draw, captured instead of written."""
+    drawn = []
+    monkeypatch.setattr(plots, "_save", lambda figure, path: drawn.append(figure) or str(path))
+    return drawn
+
+
+def x_ticks(figure):
+    figure.canvas.draw()
+    axes = figure.axes[0]
+    low, high = axes.get_xlim()
+    return [tick for tick in axes.get_xticks() if low <= tick <= high]
+
+
+@pytest.mark.parametrize("epochs", [1, 3, 7])
+def test_titles_say_what_is_drawn_and_epoch_ticks_are_integers(figures, tmp_path, epochs):
+    history = {"loss": list(np.linspace(2.0, 1.0, 5 * epochs)),
+               "epoch_loss": list(np.linspace(1.8, 1.1, epochs)),
+               "val_loss": list(np.linspace(1.9, 1.2, epochs)),
+               "train_accuracy": list(np.linspace(0.3, 0.8, epochs)),
+               "val_accuracy": list(np.linspace(0.3, 0.7, epochs))}
+    plots.plot_loss(history, tmp_path / "loss.png")
+    plots.plot_accuracy(history, tmp_path / "acc.png")
+    plots.plot_accuracy({"val_accuracy": history["val_accuracy"]}, tmp_path / "val.png")
+    plots.plot_loss({"loss": history["loss"]}, tmp_path / "raw.png")
+    loss, accuracy, validation, raw = figures
+    assert loss.axes[0].get_title() == ("Training loss per iteration and epoch mean, "
+                                        "validation loss per epoch")
+    assert accuracy.axes[0].get_title() == "Training and validation accuracy per epoch"
+    assert validation.axes[0].get_title() == "Validation accuracy per epoch"
+    assert raw.axes[0].get_title() == "Training loss per iteration"
+    ticks = x_ticks(accuracy)
+    assert ticks and all(float(tick).is_integer() for tick in ticks)
+    assert set(range(1, epochs + 1)) >= set(ticks) and 1 in ticks
+    assert all(float(tick).is_integer() for tick in x_ticks(loss))
+    # the epoch means sit at the iteration that ended each epoch
+    epoch_line = next(line for line in loss.axes[0].get_lines()
+                      if line.get_label() == "epoch mean")
+    np.testing.assert_allclose(epoch_line.get_xdata(), 5 * np.arange(1, epochs + 1))
+
+
+def test_image_grid(tmp_path):
+    images = np.random.default_rng(0).integers(0, 256, (5, 1, 28, 28)).astype(np.uint8)
+    assert_png(plots.plot_images(images, [f"image {i}" for i in range(5)],
+                                 tmp_path / "grid.png", title="five"))
+    colour = np.random.default_rng(1).random((2, 3, 8, 8))
+    path = plots.plot_images(colour, ["a", "b"], tmp_path / "rgb.png", title="two")
+    assert_png(path, min_bytes=2_000)
+    with Image.open(path) as image:
+        pixels = np.asarray(image.convert("RGB")).astype(int)
+    assert (pixels.max(axis=2) - pixels.min(axis=2) > 60).sum() > 500  # drawn in colour
+    with pytest.raises(ValueError, match="2 captions for 5 images"):
+        plots.plot_images(images, ["a", "b"], tmp_path / "bad.png", title="x")
+    with pytest.raises(ValueError, match=r"\(N, C, H, W\)"):
+        plots.plot_images(images[:, 0], ["a"] * 5, tmp_path / "bad.png", title="x")
