@@ -10,6 +10,7 @@ when ``mode="L"`` is asked for, with a warning.
 
 from __future__ import annotations
 
+import io
 import os
 import warnings
 from pathlib import Path
@@ -24,6 +25,9 @@ __all__ = ["MAX_IMAGE_PIXELS", "GRAYSCALE_MODES", "open_image", "image_to_array"
 #: Most pixels (width x height) an image file may declare: 8192 x 8192. Pillow's own limit
 #: (``Image.MAX_IMAGE_PIXELS``) is also enforced, as an error rather than a warning.
 MAX_IMAGE_PIXELS = 8192 * 8192
+
+#: Most bytes per declared pixel an image file may hold (16-bit RGBA, uncompressed).
+MAX_BYTES_PER_PIXEL = 8
 
 #: Pillow modes without colour.
 GRAYSCALE_MODES = ("1", "L", "LA", "I", "I;16", "I;16B", "I;16L", "I;16N", "F")
@@ -53,9 +57,15 @@ def open_image(path: str | os.PathLike, max_pixels: int = MAX_IMAGE_PIXELS) -> I
     """
     path = Path(path)
     try:
+        # Decoded from memory: Pillow reads a chunk of the length a file declares, and
+        # from a file object that read reserves the declared length (up to 2 GiB) first.
+        if path.stat().st_size > MAX_BYTES_PER_PIXEL * max_pixels + (1 << 20):
+            raise DataFormatError(f"{path}: {path.stat().st_size} bytes is more than an "
+                                  f"image of at most {max_pixels} pixels can take")
+        content = path.read_bytes()
         with warnings.catch_warnings():
             warnings.simplefilter("error", Image.DecompressionBombWarning)
-            with Image.open(path) as picture:
+            with Image.open(io.BytesIO(content)) as picture:
                 width, height = picture.size
                 if width < 1 or height < 1 or width * height > max_pixels:
                     raise DataFormatError(
