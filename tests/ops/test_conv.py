@@ -9,7 +9,7 @@ from helpers import assert_gradcheck, assert_matches_torch, torch_or_skip
 import visiongrad as vg
 from visiongrad import functional as F
 from visiongrad.accel import layout, workspaces
-from visiongrad.ops import conv, conv_naive
+from visiongrad.ops import conv_naive, im2col
 from visiongrad.ops.window import output_hw
 
 rng = np.random.default_rng(7)
@@ -179,21 +179,21 @@ def test_both_im2col_layouts_are_exercised():
     row-major; the random and odd configurations above must run both."""
     rows = [cfg["kernel"][1] * cfg["channels"][0]
             for cfg in ODD_CONVS + [random_conv_config(s) for s in SEEDS]]
-    assert min(rows) < conv.SHORT_WINDOW_ROW <= max(rows)
+    assert min(rows) < im2col.SHORT_WINDOW_ROW <= max(rows)
 
 
 @pytest.mark.parametrize("channels", [1, 3, 8])
 def test_im2col_layouts_build_the_same_matrix(channels):
     x = rng.standard_normal((2, channels, 6, 5))
     args = ((3, 2), (2, 1), (1, 1))
-    offset_major = conv.offset_major_im2col(x, *args).T.copy()
+    offset_major = im2col.offset_major_im2col(x, *args).T.copy()
     n, c, h, w = x.shape
     padded = np.pad(x, ((0, 0), (0, 0), (1, 1), (1, 1)))
     ho, wo = output_hw((h, w), (3, 2), (2, 1), (1, 1))
     by_hand = np.array([[padded[i, :, r * 2:r * 2 + 3, s:s + 2].transpose(1, 2, 0).ravel()
                          for r in range(ho) for s in range(wo)] for i in range(n)])
     np.testing.assert_array_equal(offset_major, by_hand.reshape(n * ho * wo, -1))
-    np.testing.assert_array_equal(conv.im2col(x, *args), by_hand.reshape(n * ho * wo, -1))
+    np.testing.assert_array_equal(im2col.im2col(x, *args), by_hand.reshape(n * ho * wo, -1))
 
 
 def test_conv2d_keeps_float32_and_returns_fresh_arrays():

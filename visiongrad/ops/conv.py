@@ -15,10 +15,11 @@ returns it as it is, seen with NCHW axes: the layout contract of ``accel.layout`
 The backward pass rebuilds what it needs from the saved input instead of keeping ``cols``
 (one copy instead of kh * kw times the input's memory, as PyTorch's own kernels do), and
 chooses among three strategies (``Conv2d.backward``). Where the compiled direct kernel fits
-(``accel.direct_conv2d``: float32, 16k filters, x86-64 with AVX2 and FMA), the forward
-pass, the weight gradient and the stride-1 input gradient skip im2col; im2col and col2im
-below stay the reference it is tested against, and the naive loops of ``conv_naive.py``
-the reference of both.
+(``accel.direct_conv2d``: float32, 16k filters, x86-64 with AVX2 and FMA, one group, no
+dilation), the forward pass, the weight gradient and the stride-1 input gradient skip
+im2col; im2col and col2im (``im2col.py``) stay the reference it is tested against, and the
+naive loops of ``conv_naive.py`` the reference of both. Groups run group by group through
+the same products; dilation spaces the window's taps d apart in im2col and col2im.
 """
 
 from __future__ import annotations
@@ -29,7 +30,6 @@ from ..accel import (
     batch_chunks,
     channel_rows,
     channels_last,
-    is_channels_last,
     split_over_cores,
     window_bytes,
     workspace,
@@ -37,129 +37,28 @@ from ..accel import (
 from ..accel.layout import add_per_channel, folded_sums, widen
 from ..autograd import Function
 from ..backend import xp
-from .window import check_window, output_hw, pair
-
-# ----- im2col and col2im: the reference of every fast path ---------------------------------
-
-
-def im2col(x, kernel, stride, padding):
-    """Windows of NCHW ``x`` as rows: cols (N * Ho * Wo, kh * kw * C), workspace memory.
-
-    cols[(n, ho, wo), (i, j, c)] = x_padded[n, c, ho * sh + i, wo * sw + j].
-    Row-major (one strided view of the padded NHWC input, copied once) unless a window row
-    is short (kw * C < ``SHORT_WINDOW_ROW``, a first layer on grey or colour images): then
-    the same matrix is built offset by offset as its contiguous transpose and returned as a
-    transposed view, which BLAS reads just as fast (``offset_major_im2col``). Without
-    padding, a channels-last x is its own NHWC input and is read in place.
-    """
-    n, c, h, w = x.shape
-    if kernel[1] * c < SHORT_WINDOW_ROW:
-        return offset_major_im2col(x, kernel, stride, padding).T
-    (kh, kw), (sh, sw) = kernel, stride
-    padded = padded_rows(x, padding)
-    ho, wo = output_hw((h, w), kernel, stride, padding)
-    s_n, s_h, s_w, s_c = padded.strides
-    windows = xp.lib.stride_tricks.as_strided(
-        padded, (n, ho, wo, kh, kw, c), (s_n, s_h * sh, s_w * sw, s_h, s_w, s_c))
-    cols = workspace.take("cols", windows.shape, x.dtype)
-    cols[...] = windows
-    return cols.reshape(n * ho * wo, kh * kw * c)
-
-
-def padded_rows(x, padding):
-    """NCHW ``x`` zero-padded, as channels-last rows (N, H + 2 ph, W + 2 pw, C): x itself
-    when it is channels-last in memory and needs no padding, else one copy into the
-    workspace."""
-    if padding == (0, 0) and is_channels_last(x):
-        return channels_last(x)
-    n, c, h, w = x.shape
-    (ph, pw) = padding
-    padded = workspace.take("padded", (n, h + 2 * ph, w + 2 * pw, c), x.dtype)
-    zero_border(padded, (1, 2), padding)
-    padded[:, ph:ph + h, pw:pw + w] = channels_last(x)
-    return padded
-
-
-SHORT_WINDOW_ROW = 16
-"""Below this many values in one window row (kw * C), the row-major im2col copies runs too
-short to be fast (5 values for a 5x5 kernel on grey images) and ``offset_major_im2col``,
-whose runs are whole output rows, takes over (a first layer's im2col and weight gradient
-several times faster; benchmarks/results/)."""
-
-
-def offset_major_im2col(x, kernel, stride, padding):
-    """cols^T (kh * kw * C, N * Ho * Wo), workspace memory: for each kernel offset (i, j)
-    the strided slice x_padded[:, :, i::sh, j::sw] of the padded CNHW input, one copy each."""
-    n, c, h, w = x.shape
-    (kh, kw), (sh, sw), (ph, pw) = kernel, stride, padding
-    ho, wo = output_hw((h, w), kernel, stride, padding)
-    padded = workspace.take("padded", (c, n, h + 2 * ph, w + 2 * pw), x.dtype)
-    zero_border(padded, (2, 3), padding)
-    padded[:, :, ph:ph + h, pw:pw + w] = x.transpose(1, 0, 2, 3)
-    cols_t = workspace.take("cols", (kh, kw, c, n, ho, wo), x.dtype)
-    for i in range(kh):
-        for j in range(kw):
-            cols_t[i, j] = padded[:, :, i:i + sh * (ho - 1) + 1:sh, j:j + sw * (wo - 1) + 1:sw]
-    return cols_t.reshape(kh * kw * c, n * ho * wo)
-
-
-def zero_border(padded, axes, padding):
-    """Zero the ``padding`` rows and columns around the interior of ``padded`` along its
-    (height, width) ``axes``."""
-    for axis, pad in zip(axes, padding, strict=True):
-        if pad:
-            size = padded.shape[axis]
-            for edge in (slice(0, pad), slice(size - pad, size)):
-                index = [slice(None)] * padded.ndim
-                index[axis] = edge
-                padded[tuple(index)] = 0
-
-
-def col2im(cols, out, kernel, stride, padding):
-    """The adjoint of ``im2col``: add each row's values back where its window read them,
-    into ``out`` (N, H, W, C), the input's gradient in channels-last order.
-
-    For every kernel offset (i, j), the (N, Ho, Wo, C) slab cols[..., i, j, :] is added to
-    the strided slice x_padded[:, i::sh, j::sw] (kh * kw slice additions, no ``add.at``);
-    the padding is cropped off as the sum is copied into ``out``.
-    """
-    n, h, w, c = out.shape
-    (kh, kw), (sh, sw), (ph, pw) = kernel, stride, padding
-    ho, wo = output_hw((h, w), kernel, stride, padding)
-    slabs = cols.reshape(n, ho, wo, kh, kw, c)
-    padded = workspace.take("padded", (n, h + 2 * ph, w + 2 * pw, c), cols.dtype)
-    padded.fill(0)
-    for i in range(kh):
-        for j in range(kw):
-            along_h = slice(i, i + sh * (ho - 1) + 1, sh)
-            along_w = slice(j, j + sw * (wo - 1) + 1, sw)
-            padded[:, along_h, along_w] += slabs[:, :, :, i, j]
-    out[...] = padded[:, ph:ph + h, pw:pw + w]
-
-
-def weight_rows(weight):
-    """(F, C, kh, kw) -> (F, kh * kw * C), the column order of ``im2col``."""
-    return weight.transpose(0, 2, 3, 1).reshape(weight.shape[0], -1)
-
-
+from .im2col import col2im, im2col, weight_rows
+from .window import as_int, check_window, output_hw, pair
 
 # ----- the three products of a convolution ---------------------------------------------------
+# ``compiled`` says whether a product may ask accel's compiled kernel: False for the options
+# that start as NumPy references (groups > 1, dilation > 1).
 
 
-def conv_output(x, weight, bias, stride, padding):
+def conv_output(x, weight, bias, stride, padding, dilation=(1, 1), compiled=True):
     """y = conv(x, weight) + bias for NCHW x and weight (F, C, kh, kw): a fresh array with
     NCHW axes and channels-last memory, from the compiled kernel where it fits
     (``accel.direct_conv2d``), else block by block as cols @ W_rows^T."""
     n, f = x.shape[0], weight.shape[0]
     kernel = weight.shape[2:]
-    out_hw = output_hw(x.shape[2:], kernel, stride, padding)
-    rows = accel.direct_conv2d(x, weight, stride, padding, out_hw)
+    out_hw = output_hw(x.shape[2:], kernel, stride, padding, dilation)
+    rows = accel.direct_conv2d(x, weight, stride, padding, out_hw) if compiled else None
     if rows is None:
         rows = xp.empty((n, *out_hw, f), dtype=x.dtype)
         w_cols = weight_rows(weight).T
 
         def block(part):
-            xp.matmul(im2col(x[part], kernel, stride, padding), w_cols,
+            xp.matmul(im2col(x[part], kernel, stride, padding, dilation), w_cols,
                       out=rows[part].reshape(-1, f))
 
         split_over_cores(block, batch_chunks(n, window_bytes(out_hw, kernel, x.shape[1],
@@ -169,13 +68,13 @@ def conv_output(x, weight, bias, stride, padding):
     return as_nchw(rows)
 
 
-def is_full_correlation(kernel, stride, padding) -> bool:
-    """Whether dx is a stride-1 convolution of dy padded by k - 1 - p >= 0 (see below)."""
-    return stride == (1, 1) and all(padding[a] <= kernel[a] - 1 for a in (0, 1))
+def is_full_correlation(kernel, stride, padding, dilation=(1, 1)) -> bool:
+    """Whether dx is a stride-1 convolution of dy padded by d (k - 1) - p >= 0 (see below)."""
+    return stride == (1, 1) and all(padding[a] <= dilation[a] * (kernel[a] - 1) for a in (0, 1))
 
 
-def full_padding(kernel, padding):
-    return kernel[0] - 1 - padding[0], kernel[1] - 1 - padding[1]
+def full_padding(kernel, padding, dilation=(1, 1)):
+    return tuple(dilation[a] * (kernel[a] - 1) - padding[a] for a in (0, 1))
 
 
 def flip(weight):
@@ -183,18 +82,20 @@ def flip(weight):
     return weight[:, :, ::-1, ::-1].transpose(1, 0, 2, 3)
 
 
-def conv_input_grad(grad_out, weight, x_shape, stride, padding):
+def conv_input_grad(grad_out, weight, x_shape, stride, padding, dilation=(1, 1),
+                    compiled=True):
     """dx of y = conv(x, weight): dx = col2im(dy_rows @ W_rows) of shape ``x_shape``
     (NCHW axes, channels-last memory).
 
-    With stride 1 and padding p <= k - 1 the same sum is a convolution of dy, padded by
-    k - 1 - p, with the kernel turned 180 degrees and its channel axes swapped,
-    dx = conv(dy, rot180(W)^T): one more im2col and product, and no kh * kw passes over
-    the input's gradient.
+    With stride 1 and padding p <= d (k - 1) the same sum is a convolution of dy, padded by
+    d (k - 1) - p, with the kernel turned 180 degrees and its channel axes swapped (same
+    dilation), dx = conv(dy, rot180(W)^T): one more im2col and product, and no kh * kw
+    passes over the input's gradient.
     """
     kernel = weight.shape[2:]
-    if is_full_correlation(kernel, stride, padding):
-        return conv_output(grad_out, flip(weight), None, (1, 1), full_padding(kernel, padding))
+    if is_full_correlation(kernel, stride, padding, dilation):
+        return conv_output(grad_out, flip(weight), None, (1, 1),
+                           full_padding(kernel, padding, dilation), dilation, compiled)
     n, c, h, w = x_shape
     rows = weight_rows(weight)
     dy_rows = channels_last(grad_out)
@@ -204,28 +105,30 @@ def conv_input_grad(grad_out, weight, x_shape, stride, padding):
         dy_part = dy_rows[part].reshape(-1, rows.shape[0])
         dcols = workspace.take("cols", (dy_part.shape[0], rows.shape[1]), grad_out.dtype)
         xp.matmul(dy_part, rows, out=dcols)
-        col2im(dcols, dx[part], kernel, stride, padding)
+        col2im(dcols, dx[part], kernel, stride, padding, dilation)
 
     split_over_cores(block, batch_chunks(n, window_bytes(grad_out.shape[2:], kernel, c,
                                                          grad_out.dtype)))
     return as_nchw(dx)
 
 
-def conv_weight_grad(x, grad_out, kernel, stride, padding):
+def conv_weight_grad(x, grad_out, kernel, stride, padding, dilation=(1, 1), compiled=True):
     """dW of y = conv(x, W), returned as (F, C, kh, kw):
-    dW[f, c, i, j] = sum_{n, ho, wo} x_pad[n, c, ho sh + i, wo sw + j] dy[n, f, ho, wo],
+    dW[f, c, i, j] = sum_{n, ho, wo} x_pad[n, c, ho sh + i dh, wo sw + j dw] dy[n, f, ho, wo],
     from the compiled kernel where it fits (``accel.direct_conv2d_weight_grad``), else
     summed block by block as dW_rows^T = cols^T @ dy_rows.
     """
-    dw = accel.direct_conv2d_weight_grad(x, grad_out, kernel, stride, padding)
-    if dw is not None:
-        return dw
+    if compiled:
+        dw = accel.direct_conv2d_weight_grad(x, grad_out, kernel, stride, padding)
+        if dw is not None:
+            return dw
     n, c = x.shape[:2]
     f = grad_out.shape[1]
     dy_rows = channels_last(grad_out)
 
     def block(part):
-        return im2col(x[part], kernel, stride, padding).T @ dy_rows[part].reshape(-1, f)
+        return (im2col(x[part], kernel, stride, padding, dilation).T
+                @ dy_rows[part].reshape(-1, f))
 
     dw_rows = sum(split_over_cores(block, batch_chunks(n, window_bytes(
         grad_out.shape[2:], kernel, c, x.dtype))))
@@ -273,111 +176,217 @@ def with_bias_grad(needs_input_grad, dx, dw, grad_out):
     return dx, dw, bias_grad(grad_out) if needs_input_grad[2] else None
 
 
-def _check_conv(op, x, weight, bias, in_channels_axis, stride, padding):
-    """Shape checks shared by conv2d and conv_transpose2d; return (stride, padding)."""
-    stride, padding = pair(stride, "stride"), pair(padding, "padding")
+# ----- arguments, groups ---------------------------------------------------------------------
+
+
+def conv_padding(op, padding, kernel, stride, dilation):
+    """(padding, extra): ``padding`` as an (h, w) pair of zeros on both sides, and ``extra``
+    zeros at the bottom and right only. An int or pair has no extra; "valid" is 0;
+    "same" (stride 1 only, as in PyTorch) pads d (k - 1) in all, the odd one at the end,
+    so the output keeps the input's size."""
+    if not isinstance(padding, str):
+        return pair(padding, "padding"), (0, 0)
+    if padding == "valid":
+        return (0, 0), (0, 0)
+    if padding != "same":
+        raise ValueError(f"{op}: padding must be an int, a pair of ints, 'same' or 'valid', "
+                         f"got {padding!r}")
+    if stride != (1, 1):
+        raise ValueError(f"{op}: padding='same' needs stride 1, got stride {stride}")
+    total = [dilation[a] * (kernel[a] - 1) for a in (0, 1)]
+    return tuple(t // 2 for t in total), tuple(t % 2 for t in total)
+
+
+def check_conv(op, x, weight, bias, in_channels_axis, stride, dilation, groups):
+    """Shape and type checks shared by conv2d and conv_transpose2d; return (stride,
+    dilation) as pairs. The weight's channel axis ``in_channels_axis`` holds C / groups."""
+    stride, dilation = pair(stride, "stride"), pair(dilation, "dilation")
+    groups = as_int(groups, "groups")
+    if x.dtype.kind != "f":
+        # NOTE: as PyTorch, no convolution of booleans or integers (cast first)
+        raise TypeError(f"{op}: input must be floating point, got dtype {x.dtype}")
+    if x.ndim != 4:
+        raise ValueError(f"{op} expects input of shape (N, C, H, W), got shape {x.shape}")
     if weight.ndim != 4:
         raise ValueError(f"{op} expects weight of 4 dimensions, got shape {weight.shape}")
-    if x.ndim == 4 and x.shape[1] != weight.shape[in_channels_axis]:
+    if groups < 1 or x.shape[1] % groups or weight.shape[0] % groups:
+        raise ValueError(f"{op}: groups={groups} must be positive and divide both the "
+                         f"{x.shape[1]} input channels and the weight's first axis "
+                         f"{weight.shape[0]}")
+    expected = weight.shape[in_channels_axis] * groups ** in_channels_axis
+    if x.shape[1] != expected:
         raise ValueError(f"{op}: input of shape {x.shape} has {x.shape[1]} channels but weight "
-                         f"of shape {weight.shape} expects {weight.shape[in_channels_axis]}")
+                         f"of shape {weight.shape} expects {expected}"
+                         + (f" (groups={groups})" if groups > 1 else ""))
     if weight.dtype != x.dtype or (bias is not None and bias.dtype != x.dtype):
         raise TypeError(f"{op}: input, weight and bias must share one dtype, got {x.dtype}, "
                         f"{weight.dtype} and {None if bias is None else bias.dtype}")
-    out_channels = weight.shape[1 - in_channels_axis]
+    out_channels = weight.shape[0] if in_channels_axis else weight.shape[1] * groups
     if bias is not None and bias.shape != (out_channels,):
         raise ValueError(f"{op}: bias shape {bias.shape} does not match the {out_channels} "
                          f"output channels of weight of shape {weight.shape}")
-    return stride, padding
+    return stride, dilation
+
+
+def group_slices(groups: int, size: int) -> list[slice]:
+    """The channel slices of ``groups`` equal groups along an axis of ``size``."""
+    step = size // groups
+    return [slice(g * step, (g + 1) * step) for g in range(groups)]
+
+
+def per_group(groups, product, x, x_axis_size, weight, w_axis_size):
+    """``product(x_g, weight_g)`` for each group g, concatenated along the channel axis:
+    x_g = x[:, group g of ``x_axis_size`` channels], weight_g = weight[group g of its
+    first axis]. One group is the product itself."""
+    if groups == 1:
+        return product(x, weight)
+    return xp.concatenate([product(x[:, xs], weight[ws]) for xs, ws in zip(
+        group_slices(groups, x_axis_size), group_slices(groups, w_axis_size), strict=True)],
+        axis=1)
 
 
 class Conv2d(Function):
-    """2-D cross-correlation with stride and zero padding (PyTorch's ``conv2d``).
+    """2-D cross-correlation with stride, zero padding, dilation and groups (PyTorch's
+    ``conv2d``).
 
-    Forward:  y[n, f, ho, wo] = b[f] + sum_{c, i, j} w[f, c, i, j] x_pad[n, c, ho sh + i, wo sw + j]
-              computed as cols @ W_rows^T, cols = im2col(x) (N Ho Wo, kh kw C)
+    Forward:  y[n, f, ho, wo] = b[f] + sum_{c in group(f), i, j}
+                  w[f, c, i, j] x_pad[n, c, ho sh + i dh, wo sw + j dw]
+              computed per group as cols @ W_rows^T, cols = im2col(x_g) (N Ho Wo, kh kw C/g)
     Backward: db = sum_{n, ho, wo} dy;  dW_rows^T = cols^T @ dy_rows;
-              dx = col2im(dy_rows @ W_rows)  (= conv(dy, rot180(w)^T) for stride 1)
-              (float32 with 16k filters: forward, dW and the stride-1 dx by the compiled
-              direct kernel, the same sums without cols; see ``backward``)
-    Shape:    x (N, C, H, W), w (F, C, kh, kw), b (F,) or None -> y (N, F, Ho, Wo),
-              Ho = floor((H + 2 ph - kh) / sh) + 1,  Wo = floor((W + 2 pw - kw) / sw) + 1
-              (y and dx in channels-last memory, see the module's docstring)
+              dx = col2im(dy_rows @ W_rows)  (= conv(dy, rot180(w)^T) for stride 1),
+              each per group
+              (float32 with 16k filters, one group and no dilation: forward, dW and the
+              stride-1 dx by the compiled direct kernel, the same sums without cols)
+    Shape:    x (N, C, H, W), w (F, C / groups, kh, kw), b (F,) or None -> y (N, F, Ho, Wo),
+              Ho = floor((H + 2 ph - dh (kh - 1) - 1) / sh) + 1 (likewise Wo);
+              padding "same" (stride 1) gives Ho = H, the odd zero at the bottom (right);
+              a batch of 0 gives an empty y (y and dx in channels-last memory, see the
+              module's docstring)
     """
 
-    def forward(self, x, weight, bias=None, stride=1, padding=0):
-        self.stride, self.padding = _check_conv("conv2d", x, weight, bias, 1, stride, padding)
-        check_window("conv2d", x.shape, weight.shape[2:], self.stride, self.padding)
+    def forward(self, x, weight, bias=None, stride=1, padding=0, dilation=1, groups=1):
+        stride, dilation = check_conv("conv2d", x, weight, bias, 1, stride, dilation, groups)
+        padding, self.extra = conv_padding("conv2d", padding, weight.shape[2:], stride, dilation)
+        if self.extra != (0, 0):  # the odd zeros of "same" at the bottom and right
+            x = xp.pad(x, ((0, 0), (0, 0), (0, self.extra[0]), (0, self.extra[1])))
+        out_hw = check_window("conv2d", x.shape, weight.shape[2:], stride, padding, dilation)
+        self.geometry = stride, padding, dilation
+        self.groups, self.compiled = groups, groups == 1 and dilation == (1, 1)
         self.x, self.weight = x, weight
-        return conv_output(x, weight, bias, self.stride, self.padding)
+        if x.shape[0] == 0:
+            return xp.zeros((0, weight.shape[0], *out_hw), dtype=x.dtype)
+        y = per_group(groups, lambda x_g, w_g: conv_output(
+            x_g, w_g, None if groups > 1 else bias, *self.geometry, self.compiled),
+            x, x.shape[1], weight, weight.shape[0])
+        if groups > 1 and bias is not None:
+            y += bias.reshape(-1, 1, 1)
+        return y
 
     def backward(self, grad_out):
-        """One of three strategies, chosen by the case:
+        """Per group, one of three strategies, chosen by the case:
 
-        1. both gradients, stride 1 and no compiled kernel for dx: one im2col of the padded
-           dy serves both products (``conv_grads_from_dy_windows``);
+        1. both gradients, stride 1, no dilation and no compiled kernel for dx: one im2col
+           of the padded dy serves both products (``conv_grads_from_dy_windows``);
         2. otherwise dx alone: a convolution of dy with rot180(W)^T for stride 1 (compiled
            where it fits), else col2im(dy_rows @ W_rows) (``conv_input_grad``);
         3. and dW alone: the compiled kernel where it fits, else cols^T @ dy_rows
            (``conv_weight_grad``).
         """
-        needs, kernel = self.needs_input_grad, self.weight.shape[2:]
-        shared_windows = (needs[0] and needs[1]
-                          and is_full_correlation(kernel, self.stride, self.padding)
-                          and not accel.direct_conv_fits(grad_out, self.x.shape[1],
-                                                         self.x.shape[2:]))
-        if shared_windows:
-            dx, dw = conv_grads_from_dy_windows(self.x, self.weight, grad_out, self.padding)
+        needs, x, weight = self.needs_input_grad, self.x, self.weight
+        if x.shape[0] == 0:
+            dx, dw = xp.zeros_like(x), xp.zeros_like(weight)
+        elif self.groups == 1:
+            dx, dw = self.group_grads(x, weight, grad_out)
         else:
-            dx = (conv_input_grad(grad_out, self.weight, self.x.shape, self.stride,
-                                  self.padding) if needs[0] else None)
-            dw = (conv_weight_grad(self.x, grad_out, kernel, self.stride, self.padding)
-                  if needs[1] else None)
+            grads = [self.group_grads(x[:, xs], weight[fs], grad_out[:, fs]) for xs, fs in zip(
+                group_slices(self.groups, x.shape[1]), group_slices(self.groups, weight.shape[0]),
+                strict=True)]
+            dx, dw = (xp.concatenate(parts, axis=axis) if needs[k] else None
+                      for k, axis, parts in ((0, 1, [g[0] for g in grads]),
+                                             (1, 0, [g[1] for g in grads])))
+        if dx is not None and self.extra != (0, 0):
+            dx = dx[:, :, :x.shape[2] - self.extra[0], :x.shape[3] - self.extra[1]]
         return with_bias_grad(needs, dx, dw, grad_out)
+
+    def group_grads(self, x, weight, grad_out):
+        """(dx, dW) of one group's convolution (None where not needed)."""
+        needs, kernel = self.needs_input_grad, weight.shape[2:]
+        stride, padding, dilation = self.geometry
+        shared_windows = (needs[0] and needs[1] and dilation == (1, 1)
+                          and is_full_correlation(kernel, stride, padding)
+                          and not (self.compiled and accel.direct_conv_fits(
+                              grad_out, x.shape[1], x.shape[2:])))
+        if shared_windows:
+            return conv_grads_from_dy_windows(x, weight, grad_out, padding)
+        dx = (conv_input_grad(grad_out, weight, x.shape, *self.geometry, self.compiled)
+              if needs[0] else None)
+        dw = (conv_weight_grad(x, grad_out, kernel, *self.geometry, self.compiled)
+              if needs[1] else None)
+        return dx, dw
 
 
 class ConvTranspose2d(Function):
     """Transposed convolution (PyTorch's ``conv_transpose2d``), the adjoint of ``conv2d``.
 
     Each input pixel scatters w[c, :, :, :] * x[n, c, h, w] into the output at
-    (h sh + i - ph, w sw + j - pw): y = conv2d's input gradient with x in the role of dy.
-    Forward:  y = col2im(x_rows @ W_rows) + b   (w read as a conv2d weight (C_in, C_out, k))
-    Backward: dx = conv2d(dy, w) (same stride and padding); dw = conv2d's weight gradient
-              with dy as its input and x as its output gradient; db = sum_{n, h, w} dy
-    Shape:    x (N, C_in, H, W), w (C_in, C_out, kh, kw), b (C_out,) or None
-              -> y (N, C_out, Ho, Wo),  Ho = (H - 1) sh - 2 ph + kh + output_padding_h
+    (h sh + i dh - ph, w sw + j dw - pw), within its group: y = conv2d's input gradient
+    with x in the role of dy.
+    Forward:  y = col2im(x_rows @ W_rows) + b   (w read as a conv2d weight (C_in, C_out/g, k))
+    Backward: dx = conv2d(dy, w) (same stride, padding, dilation, groups); dw = conv2d's
+              weight gradient with dy as its input and x as its output gradient;
+              db = sum_{n, h, w} dy
+    Shape:    x (N, C_in, H, W), w (C_in, C_out / groups, kh, kw), b (C_out,) or None
+              -> y (N, C_out, Ho, Wo),
+              Ho = (H - 1) sh - 2 ph + dh (kh - 1) + 1 + output_padding_h
+
+    NOTE: unlike PyTorch, which also allows output_padding < dilation, output_padding
+    must be smaller than the stride.
     """
 
-    def forward(self, x, weight, bias=None, stride=1, padding=0, output_padding=0):
+    def forward(self, x, weight, bias=None, stride=1, padding=0, output_padding=0, groups=1,
+                dilation=1):
         op = "conv_transpose2d"
-        stride, padding = _check_conv(op, x, weight, bias, 0, stride, padding)
-        extra = pair(output_padding, "output_padding")
-        if x.ndim != 4:
-            raise ValueError(f"{op} expects input of shape (N, C, H, W), got shape {x.shape}")
-        if min(stride) <= 0:
-            raise ValueError(f"{op}: stride must be positive, got {stride}")
+        stride, dilation = check_conv(op, x, weight, bias, 0, stride, dilation, groups)
+        padding, extra = pair(padding, "padding"), pair(output_padding, "output_padding")
+        for name, value in (("stride", stride), ("dilation", dilation)):
+            if min(value) <= 0:
+                raise ValueError(f"{op}: {name} must be positive, got {value}")
         if min(padding) < 0:
             raise ValueError(f"{op}: padding must be non-negative, got {padding}")
         if min(extra) < 0 or extra[0] >= stride[0] or extra[1] >= stride[1]:
             raise ValueError(f"{op}: output_padding {extra} must be non-negative and smaller "
                              f"than stride {stride}")
-        out_hw = tuple((x.shape[2 + a] - 1) * stride[a] - 2 * padding[a] + weight.shape[2 + a]
-                       + extra[a] for a in (0, 1))
+        out_hw = tuple((x.shape[2 + a] - 1) * stride[a] - 2 * padding[a]
+                       + dilation[a] * (weight.shape[2 + a] - 1) + 1 + extra[a] for a in (0, 1))
         if min(out_hw) <= 0:
             raise ValueError(f"{op}: padding {padding} leaves no output: size {out_hw} for "
                              f"input {x.shape[2:]} and kernel {weight.shape[2:]}")
-        self.stride, self.padding, self.x, self.weight = stride, padding, x, weight
-        y = conv_input_grad(x, weight, (x.shape[0], weight.shape[1], *out_hw), stride, padding)
+        self.geometry, self.groups = (stride, padding, dilation), groups
+        self.compiled = groups == 1 and dilation == (1, 1)
+        self.x, self.weight = x, weight
+        n, out_channels = x.shape[0], weight.shape[1] * groups
+        if n == 0:
+            return xp.zeros((0, out_channels, *out_hw), dtype=x.dtype)
+        y = per_group(groups, lambda x_g, w_g: conv_input_grad(
+            x_g, w_g, (n, w_g.shape[1], *out_hw), *self.geometry, self.compiled),
+            x, x.shape[1], weight, weight.shape[0])
         if bias is not None:
             y += bias.reshape(-1, 1, 1)
         return y
 
     def backward(self, grad_out):
-        needs = self.needs_input_grad
+        needs, groups, x, weight = self.needs_input_grad, self.groups, self.x, self.weight
         dx = dw = None
+        if x.shape[0] == 0:
+            dx, dw = xp.zeros_like(x), xp.zeros_like(weight)
+            return with_bias_grad(needs, dx, dw, grad_out)
         if needs[0]:
-            dx = conv_output(grad_out, self.weight, None, self.stride, self.padding)
-        if needs[1]:
-            dw = conv_weight_grad(grad_out, self.x, self.weight.shape[2:], self.stride,
-                                  self.padding)
+            dx = per_group(groups, lambda dy_g, w_g: conv_output(
+                dy_g, w_g, None, *self.geometry, self.compiled),
+                grad_out, grad_out.shape[1], weight, weight.shape[0])
+        if needs[1]:  # group g's (C_in/g, C_out/g, kh, kw) block, stacked along C_in
+            dw = xp.concatenate([conv_weight_grad(
+                grad_out[:, ys], x[:, xs], weight.shape[2:], *self.geometry, self.compiled)
+                for xs, ys in zip(group_slices(groups, x.shape[1]),
+                                  group_slices(groups, grad_out.shape[1]), strict=True)])
         return with_bias_grad(needs, dx, dw, grad_out)
