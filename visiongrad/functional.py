@@ -407,3 +407,24 @@ __all__ += [
     "logsumexp", "prod", "sort", "std", "topk", "var", "chunk", "expand", "flatten", "flip",
     "pad", "repeat", "roll", "split", "squeeze", "tril", "triu", "unsqueeze",
 ]
+
+# ----- region-of-interest pooling (torchvision.ops' names; section owned by ops/roi.py) ----
+from .ops import roi as _roi  # noqa: E402
+
+__all__ += ["roi_align", "roi_pool"]
+
+
+def roi_align(x, boxes, output_size, spatial_scale: float = 1.0, sampling_ratio: int = -1,
+              aligned: bool = False) -> Tensor:
+    """Bilinear RoI align of x (N, C, H, W) over ``boxes`` (K, 5) rows (batch index, x1, y1,
+    x2, y2) or a list of per-image (L, 4) boxes -> (K, C, PH, PW), as torchvision.ops."""
+    return _roi.RoIAlign.apply(x, boxes=_array(boxes), output_size=output_size,
+                               spatial_scale=spatial_scale, sampling_ratio=sampling_ratio,
+                               aligned=aligned)
+
+
+def roi_pool(x, boxes, output_size, spatial_scale: float = 1.0) -> Tensor:
+    """RoI max pooling of x (N, C, H, W) over ``boxes`` (K, 5) or a list of per-image (L, 4)
+    boxes -> (K, C, PH, PW), as torchvision.ops."""
+    return _roi.RoIPool.apply(x, boxes=_array(boxes), output_size=output_size,
+                              spatial_scale=spatial_scale)
