@@ -93,8 +93,8 @@ def run(args: argparse.Namespace) -> None:
                          **classification_scores(test_labels, predictions=predicted,
                                                 num_classes=len(classes))}
     for step, (name, (model_name, epochs)) in enumerate(DEMO_NETWORKS.items(), start=3):
-        options = argparse.Namespace(model=model_name, optimizer="adam", lr=1e-3,
-                                     weight_decay=1e-4, schedule="cosine", augment=False,
+        options = argparse.Namespace(model=model_name, dataset=DEMO_DATASET, optimizer="adam",
+                                     lr=1e-3, weight_decay=1e-4, schedule="cosine", augment=False,
                                      batch_size=64, epochs=1 if args.quick else epochs)
         info = network_info(options, train_images, classes, normalize,
                             commands=[args.command_line])
@@ -124,7 +124,7 @@ def run(args: argparse.Namespace) -> None:
     write_json(folder / "metrics.json", summary)
     best, network = summary["best_model"], summary["best_network"]
     report = write_run_report(
-        folder, dataset=DEMO_DATASET, limit=n_test, tables=[("All four on the test set",
+        folder, limit=n_test, tables=[("All four on the test set",
                                                              header, rows)],
         title=f"visiongrad demo: {network}, the best network (saved), on {DEMO_DATASET}")
     saved = (f"saved as {CHECKPOINT_NAME}" if best == network else
