@@ -54,3 +54,16 @@ __all__ = [
 from .text import EMBEDDED_TEXT, CharVocabulary, load_text, split_text  # noqa: E402
 
 __all__ += ["EMBEDDED_TEXT", "CharVocabulary", "load_text", "split_text"]
+
+
+# ----- captioning: the course's COCO files, composed scenes (data/coco_captions.py, scenes.py)
+from .coco_captions import (  # noqa: E402
+    decode_captions,
+    encode_captions,
+    load_coco_captions,
+    sample_coco_minibatch,
+)
+from .scenes import SceneSet, compose_scenes, scene_vocabulary  # noqa: E402
+
+__all__ += ["decode_captions", "encode_captions", "load_coco_captions",
+            "sample_coco_minibatch", "SceneSet", "compose_scenes", "scene_vocabulary"]

@@ -17,6 +17,7 @@ keys and shapes, so torchvision's weights give the same logits.
 from __future__ import annotations
 
 from .alexnet import AlexNet, ZFNet
+from .captioning import CaptioningRNN, SceneEncoder
 from .cifar_resnet import (
     CIFAR_RESNET_MODELS,
     CifarResNet,
@@ -81,3 +82,4 @@ __all__ = ["AlexNet", "BasicBlock", "Bottleneck", "CifarResNet", "FractalBlock",
            "SmallResNet", "SmallVGG", "StochasticDepthResNet", "ThreeLayerConvNet",
            "TwoLayerNet", "VGG", "ZFNet", "ZOO", "available", "create", "fractal_join",
            "linear_decay_survival"]
+__all__ += ["CaptioningRNN", "SceneEncoder"]
