@@ -1,17 +1,23 @@
-"""``visiongrad summary``: the model's layer table."""
+"""``visiongrad summary``: a model's layer table, or (``--all``) the zoo's sizes and
+costs beside the papers' figures."""
 
 from __future__ import annotations
 
 import argparse
 import sys
 
+from .errors import CommandError
 from .network import build_model
 from .options import positive_int
 
 
 def register(commands) -> None:
-    parser = commands.add_parser("summary", help="layer table: shapes, parameters, FLOPs")
-    parser.add_argument("model")
+    parser = commands.add_parser("summary", help="layer table: shapes, parameters, "
+                                                 "multiply-adds, activation memory")
+    parser.add_argument("model", nargs="?", help="a model name (omit with --all)")
+    parser.add_argument("--all", action="store_true",
+                        help="a table of every zoo network: parameters and multiply-adds at "
+                             "224x224 (32x32 for the CIFAR networks) beside the papers'")
     parser.add_argument("--input-shape", type=positive_int, nargs=3, default=[1, 28, 28],
                         metavar=("C", "H", "W"))
     parser.add_argument("--num-classes", type=positive_int, default=10)
@@ -19,8 +25,17 @@ def register(commands) -> None:
 
 
 def run(args: argparse.Namespace) -> None:
-    """``visiongrad summary``: the model's layer table."""
+    """``visiongrad summary``: the model's layer table, or the zoo table."""
     from visiongrad import nn
 
+    if args.all:
+        if args.model is not None:
+            raise CommandError("summary takes a model name or --all, not both")
+        from visiongrad.models import ZOO, complexity
+
+        print(complexity.zoo_table([complexity.measure(name) for name in ZOO]))
+        return
+    if args.model is None:
+        raise CommandError("summary needs a model name (or --all)")
     model = build_model(args.model, args.input_shape, args.num_classes)
     nn.summary(model, tuple(args.input_shape), file=sys.stdout)
