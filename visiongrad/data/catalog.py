@@ -23,6 +23,7 @@ from pathlib import Path
 
 from . import readers
 from .dataset import ImageDataset
+from .digits import load_digits
 
 __all__ = ["load_dataset", "available_datasets", "search_folders", "FASHION_MNIST_CLASSES",
            "MNIST_CLASSES", "EMBEDDED_FILES", "DATA_ENV"]
@@ -113,7 +114,7 @@ _EMBEDDED = "fashion-mnist-mini"
 
 def available_datasets() -> list[str]:
     """The names :func:`load_dataset` accepts."""
-    return [_EMBEDDED, *_SOURCES]
+    return [_EMBEDDED, "digits", *_SOURCES]
 
 
 def search_folders(name: str, data_dir: str | os.PathLike | None = None) -> list[Path]:
@@ -140,6 +141,7 @@ def load_dataset(name: str, split: str = "train",
     ----------
     name : str
         ``"fashion-mnist-mini"`` (embedded: 10,000 train / 2,000 test images, stratified),
+        ``"digits"`` (embedded: 1,297 / 500 handwritten digits, 28x28, see ``data.digits``),
         ``"fashion-mnist"``, ``"mnist"``, ``"cifar10"``, ``"cifar100"`` (fine labels) or
         ``"cifar100-coarse"``.
     split : {"train", "test"}
@@ -173,6 +175,8 @@ def load_dataset(name: str, split: str = "train",
         raise ValueError(f"split must be 'train' or 'test', got {split!r}")
     if name == _EMBEDDED:
         return _load_embedded(split)
+    if name == "digits":  # embedded handwritten digits (data/digits.py)
+        return load_digits(split)
     source = _source(name)
     folders = search_folders(name, data_dir)
     for folder in folders:
