@@ -9,7 +9,6 @@ from helpers import assert_matches_torch, torch_or_skip
 import visiongrad as vg
 from visiongrad import models, nn
 from visiongrad.models.fractalnet import FractalBlock, local_drop_mask
-from visiongrad.models.googlenet import CeilMaxPool2d
 from visiongrad.models.vgg import CONFIGS, make_features
 
 
@@ -67,7 +66,7 @@ def test_ceil_mode_max_pool_matches_torch():
     x = np.random.default_rng(2).standard_normal((2, 3, 9, 8))
     for kernel, stride, padding in ((3, 2, 0), (2, 2, 0), (3, 1, 1), (3, 2, 1)):
         assert_matches_torch(
-            lambda a, k=kernel, s=stride, p=padding: CeilMaxPool2d(k, s, p)(a),
+            lambda a, k=kernel, s=stride, p=padding: nn.MaxPool2d(k, s, p, ceil_mode=True)(a),
             lambda a, k=kernel, s=stride, p=padding: torch.nn.functional.max_pool2d(
                 a, k, s, p, ceil_mode=True), [x], dtype=np.float64)
 

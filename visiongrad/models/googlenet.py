@@ -3,54 +3,15 @@ keys and outputs, so torchvision's weights give the same logits."""
 
 from __future__ import annotations
 
-import math
 from collections import namedtuple
 
 from .. import functional as F
 from .. import nn
-from ..autograd import Tensor, concat
-from ..backend import xp
+from ..autograd import concat
 from .zoo_init import check_zoo_args
 
 GoogLeNetOutputs = namedtuple("GoogLeNetOutputs", ["logits", "aux_logits2", "aux_logits1"])
 """What ``GoogLeNet`` returns in training mode with auxiliary classifiers (torchvision's)."""
-
-
-class CeilMaxPool2d(nn.Module):
-    """``MaxPool2d(kernel_size, stride, padding, ceil_mode=True)``: the output size rounds
-    up, Ho = ceil((H + 2 p - k) / s) + 1, less one if the last window would start in the
-    padding (PyTorch's rule). The extra rows and columns are -inf, so they never win.
-
-    NOTE: ``nn.MaxPool2d`` has no ``ceil_mode`` yet; this module stands in for it.
-    """
-
-    def __init__(self, kernel_size: int, stride: int, padding: int = 0):
-        super().__init__()
-        self.kernel_size, self.stride, self.padding = kernel_size, stride, padding
-
-    def extra_size(self, size: int) -> int:
-        k, s, p = self.kernel_size, self.stride, self.padding
-        out = math.ceil((size + 2 * p - k) / s) + 1
-        if (out - 1) * s >= size + p:
-            out -= 1
-        return (out - 1) * s + k - (size + 2 * p)
-
-    def forward(self, x):
-        p = self.padding
-        for axis in (2, 3):
-            before, after = p, p + self.extra_size(x.shape[axis])
-            if before or after:
-                shape = list(x.shape)
-                parts = []
-                for count in (before, after):
-                    shape[axis] = count
-                    parts.append(Tensor(xp.full(shape, -xp.inf, dtype=x.dtype)))
-                x = concat([parts[0], x, parts[1]], axis=axis)
-        return F.max_pool2d(x, self.kernel_size, stride=self.stride)
-
-    def extra_repr(self) -> str:
-        return (f"kernel_size={self.kernel_size}, stride={self.stride}, padding={self.padding}, "
-                "ceil_mode=True")
 
 
 class BasicConv2d(nn.Module):
@@ -90,7 +51,7 @@ class Inception(nn.Module):
                                      BasicConv2d(ch3x3red, ch3x3, 3, padding=1))
         self.branch3 = nn.Sequential(BasicConv2d(in_channels, ch5x5red, 1),
                                      BasicConv2d(ch5x5red, ch5x5, 3, padding=1))
-        self.branch4 = nn.Sequential(CeilMaxPool2d(3, stride=1, padding=1),
+        self.branch4 = nn.Sequential(nn.MaxPool2d(3, stride=1, padding=1, ceil_mode=True),
                                      BasicConv2d(in_channels, pool_proj, 1))
 
     def forward(self, x):
@@ -112,7 +73,7 @@ class NaiveInception(nn.Module):
         self.branch1 = nn.Conv2d(in_channels, ch1x1, 1)
         self.branch2 = nn.Conv2d(in_channels, ch3x3, 3, padding=1)
         self.branch3 = nn.Conv2d(in_channels, ch5x5, 5, padding=2)
-        self.branch4 = CeilMaxPool2d(3, stride=1, padding=1)
+        self.branch4 = nn.MaxPool2d(3, stride=1, padding=1, ceil_mode=True)
 
     def forward(self, x):
         return concat([F.relu(self.branch1(x)), F.relu(self.branch2(x)),
@@ -208,16 +169,16 @@ class GoogLeNet(nn.Module):
             raise ValueError(f"transform_input needs 3 input channels, got {in_channels}")
         self.aux_logits, self.transform_input = aux_logits, transform_input
         self.conv1 = BasicConv2d(in_channels, 64, 7, stride=2, padding=3)
-        self.maxpool1 = CeilMaxPool2d(3, stride=2)
+        self.maxpool1 = nn.MaxPool2d(3, stride=2, ceil_mode=True)
         self.conv2 = BasicConv2d(64, 64, 1)
         self.conv3 = BasicConv2d(64, 192, 3, padding=1)
-        self.maxpool2 = CeilMaxPool2d(3, stride=2)
+        self.maxpool2 = nn.MaxPool2d(3, stride=2, ceil_mode=True)
         self.inception3a = Inception(*INCEPTIONS["3a"])
         self.inception3b = Inception(*INCEPTIONS["3b"])
-        self.maxpool3 = CeilMaxPool2d(3, stride=2)
+        self.maxpool3 = nn.MaxPool2d(3, stride=2, ceil_mode=True)
         for name in ("4a", "4b", "4c", "4d", "4e"):
             setattr(self, f"inception{name}", Inception(*INCEPTIONS[name]))
-        self.maxpool4 = CeilMaxPool2d(2, stride=2)
+        self.maxpool4 = nn.MaxPool2d(2, stride=2, ceil_mode=True)
         self.inception5a = Inception(*INCEPTIONS["5a"])
         self.inception5b = Inception(*INCEPTIONS["5b"])
         self.aux1 = InceptionAux(512, num_classes, dropout_aux) if aux_logits else None
