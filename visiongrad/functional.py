@@ -7,7 +7,7 @@ order and meaning; the course's own forms get their own names (``affine``,
 
 from __future__ import annotations
 
-from .autograd import Tensor, concat, stack, where
+from .autograd import Tensor, as_tensor, concat, stack, where
 from .ops import activation as _activation
 from .ops import conv as _conv
 from .ops import embedding as _embedding
@@ -18,14 +18,15 @@ from .ops import norm as _norm
 from .ops import pool as _pool
 from .ops import regularize as _regularize
 from .ops import upsample as _upsample
+from .ops import window as _window
 
 __all__ = ["concat", "stack", "where", "matmul", "linear", "affine", "exp", "log", "sqrt",
            "abs", "clip", "sigmoid", "tanh", "relu", "leaky_relu", "prelu", "elu", "maxout",
            "softmax", "log_softmax", "batch_norm", "layer_norm", "group_norm", "dropout",
            "dropconnect", "embedding", "cross_entropy", "multiclass_hinge", "mse_loss",
            "l1_loss", "binary_cross_entropy_with_logits", "l1_penalty", "l2_penalty",
-           "elastic_net_penalty", "conv2d", "conv_transpose2d", "max_pool2d", "avg_pool2d",
-           "max_unpool2d", "upsample_nearest", "upsample_bed_of_nails"]
+           "elastic_net_penalty", "conv1d", "conv2d", "conv_transpose2d", "max_pool2d",
+           "avg_pool2d", "max_unpool2d", "upsample_nearest", "upsample_bed_of_nails"]
 
 # ----- math and linear ------------------------------------------------------------------
 
@@ -191,32 +192,67 @@ def elastic_net_penalty(w, strength: float, l1_ratio: float = 0.5) -> Tensor:
 # (section owned by ops/conv.py, ops/pool.py, ops/upsample.py)
 
 
-def conv2d(x, weight, bias=None, stride=1, padding=0) -> Tensor:
-    """2-D convolution (cross-correlation) of x (N, C, H, W) with weight (F, C, kh, kw)."""
+def conv2d(x, weight, bias=None, stride=1, padding=0, dilation=1, groups=1) -> Tensor:
+    """2-D convolution (cross-correlation) of x (N, C, H, W) with weight (F, C / groups, kh,
+    kw); ``padding`` an int, a pair, "valid" or "same" (stride 1), as in PyTorch."""
     tensors = (x, weight) if bias is None else (x, weight, bias)
-    return _conv.Conv2d.apply(*tensors, stride=stride, padding=padding)
+    return _conv.Conv2d.apply(*tensors, stride=stride, padding=padding, dilation=dilation,
+                              groups=groups)
 
 
-def conv_transpose2d(x, weight, bias=None, stride=1, padding=0, output_padding=0) -> Tensor:
-    """Transposed convolution of x (N, C_in, H, W) with weight (C_in, C_out, kh, kw)."""
+def conv1d(x, weight, bias=None, stride=1, padding=0, dilation=1, groups=1) -> Tensor:
+    """1-D convolution of x (N, C, L) with weight (F, C / groups, k): ``conv2d`` on the
+    (N, C, 1, L) view with a (F, C / groups, 1, k) kernel,
+    y[n, f, l] = b[f] + sum_{c, j} w[f, c, j] x_pad[n, c, l s + j d]."""
+    x, weight = as_tensor(x), as_tensor(weight)
+    if x.ndim != 3 or weight.ndim != 3:
+        raise ValueError(f"conv1d expects input (N, C, L) and weight (F, C / groups, k), got "
+                         f"shapes {tuple(x.shape)} and {tuple(weight.shape)}")
+    along_length = {name: value if isinstance(value, str) else (1 if name != "padding" else 0,
+                                                                _window.as_int(value, name))
+                    for name, value in (("stride", stride), ("padding", padding),
+                                        ("dilation", dilation))}
+    y = conv2d(x.reshape(x.shape[0], x.shape[1], 1, x.shape[2]),
+               weight.reshape(weight.shape[0], weight.shape[1], 1, weight.shape[2]), bias,
+               groups=groups, **along_length)
+    return y.reshape(y.shape[0], y.shape[1], y.shape[3])
+
+
+def conv_transpose2d(x, weight, bias=None, stride=1, padding=0, output_padding=0, groups=1,
+                     dilation=1) -> Tensor:
+    """Transposed convolution of x (N, C_in, H, W) with weight (C_in, C_out / groups, kh, kw)."""
     tensors = (x, weight) if bias is None else (x, weight, bias)
     return _conv.ConvTranspose2d.apply(*tensors, stride=stride, padding=padding,
-                                       output_padding=output_padding)
+                                       output_padding=output_padding, groups=groups,
+                                       dilation=dilation)
 
 
-def max_pool2d(x, kernel_size, stride=None, padding=0, return_indices: bool = False):
+def max_pool2d(x, kernel_size, stride=None, padding=0, dilation=1, ceil_mode: bool = False,
+               return_indices: bool = False):
     """Max pooling; with ``return_indices`` also each maximum's flat index in its H*W plane
-    (for ``max_unpool2d``). ``stride`` defaults to ``kernel_size``."""
-    y = _pool.MaxPool2d.apply(x, kernel_size=kernel_size, stride=stride, padding=padding)
+    (for ``max_unpool2d``). ``stride`` defaults to ``kernel_size``; ``ceil_mode`` rounds
+    the output size up (a last window may hang over the bottom or right edge).
+
+    NOTE: unlike PyTorch, ``dilation`` must be 1 (dilated max pooling is not implemented).
+    """
+    if _window.pair(dilation, "dilation") != (1, 1):
+        raise ValueError(f"max_pool2d: dilation must be 1 (not implemented), got {dilation}")
+    y = _pool.MaxPool2d.apply(x, kernel_size=kernel_size, stride=stride, padding=padding,
+                              ceil_mode=ceil_mode)
     if not return_indices:
         return y
-    indices = _pool.max_pool2d_indices(_array(x), kernel_size, stride, padding)
+    indices = _pool.max_pool2d_indices(_array(x), kernel_size, stride, padding, ceil_mode)
     return y, Tensor._wrap(indices)
 
 
-def avg_pool2d(x, kernel_size, stride=None, padding=0) -> Tensor:
-    """Average pooling, zero padding counted in the mean (``count_include_pad=True``)."""
-    return _pool.AvgPool2d.apply(x, kernel_size=kernel_size, stride=stride, padding=padding)
+def avg_pool2d(x, kernel_size, stride=None, padding=0, ceil_mode: bool = False,
+               count_include_pad: bool = True, divisor_override=None) -> Tensor:
+    """Average pooling with PyTorch's options: zero padding counted in the mean unless
+    ``count_include_pad=False``; ``ceil_mode`` as in ``max_pool2d``; ``divisor_override``
+    divides every window's sum by that number instead."""
+    return _pool.AvgPool2d.apply(x, kernel_size=kernel_size, stride=stride, padding=padding,
+                                 ceil_mode=ceil_mode, count_include_pad=count_include_pad,
+                                 divisor_override=divisor_override)
 
 
 def max_unpool2d(x, indices, kernel_size, stride=None, padding=0, output_size=None) -> Tensor:
