@@ -11,7 +11,7 @@ moves between the two (``{k: v.numpy() for k, v in torch_model.state_dict().item
 
 from . import init
 from .activation import ELU, LeakyReLU, Maxout, PReLU, ReLU, Sigmoid, Softmax, Tanh
-from .conv import AvgPool2d, Conv2d, ConvTranspose2d, GlobalAvgPool2d, MaxPool2d
+from .conv import AvgPool2d, Conv1d, Conv2d, ConvTranspose2d, GlobalAvgPool2d, MaxPool2d
 from .drop_path import DropPath, SurvivalGate
 from .linear import Embedding, Flatten, Identity, Linear
 from .lrn import LocalResponseNorm
@@ -28,6 +28,7 @@ __all__ = [
     "ModuleList", "PReLU", "Parameter", "ReLU", "RemovableHandle", "Sequential", "Sigmoid",
     "Softmax", "Tanh", "init", "summary",
 ]
+__all__ += ["Conv1d"]
 __all__ += ["AdaptiveAvgPool2d", "AdaptiveMaxPool2d", "DropPath", "LocalResponseNorm",
             "SurvivalGate"]
 
