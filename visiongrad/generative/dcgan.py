@@ -1,0 +1,111 @@
+"""DCGAN's generator and discriminator for 28 x 28 grey images, and the GAN that holds both.
+
+Following DCGAN's guidelines: no pooling (strided convolutions in D, transposed ones in
+G), batch norm in both (not on G's output or D's input), ReLU in G with tanh on its
+output (images in [-1, 1]), leaky ReLU (slope 0.2) in D, weights drawn from N(0, 0.02).
+
+G: z (N, 100) -> linear -> 128 x 7 x 7 -> BN, ReLU -> convT 4x4/2 -> 64 x 14 x 14 -> BN, ReLU
+   -> convT 4x4/2 -> 1 x 28 x 28 -> tanh
+D: x (N, 1, 28, 28) -> conv 4x4/2 -> 64 x 14 x 14 -> lReLU -> conv 4x4/2 -> 128 x 7 x 7 -> BN,
+   lReLU -> linear -> one logit (or least-squares score) per image
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from .. import nn
+from ..autograd import Tensor, as_tensor, no_grad
+from ..random import as_generator
+from .losses import discriminator_loss, generator_loss, ls_discriminator_loss, ls_generator_loss
+
+LOSSES = {"gan": (discriminator_loss, generator_loss),
+          "lsgan": (ls_discriminator_loss, ls_generator_loss)}
+
+
+class Reshape(nn.Module):
+    """(N, ...) -> (N, *shape)."""
+
+    def __init__(self, *shape: int):
+        super().__init__()
+        self.shape = shape
+
+    def forward(self, x):
+        return x.reshape(x.shape[0], *self.shape)
+
+
+def dcgan_init(module: nn.Module, rng=None) -> None:
+    """DCGAN's initialisation: conv and linear weights ~ N(0, 0.02), BN scales ~ N(1, 0.02),
+    biases zero."""
+    rng = as_generator(rng)
+    for layer in module.modules():
+        if isinstance(layer, (nn.Conv2d, nn.ConvTranspose2d, nn.Linear)):
+            layer.weight.data[...] = rng.normal(0.0, 0.02, layer.weight.shape)
+            if layer.bias is not None:
+                layer.bias.data[...] = 0.0
+        elif isinstance(layer, (nn.BatchNorm1d, nn.BatchNorm2d)):
+            layer.weight.data[...] = rng.normal(1.0, 0.02, layer.weight.shape)
+            layer.bias.data[...] = 0.0
+
+
+class DCGANGenerator(nn.Sequential):
+    """z (N, latent_dim) -> images (N, 1, 28, 28) in [-1, 1]."""
+
+    def __init__(self, latent_dim: int = 100, width: int = 64):
+        super().__init__(
+            nn.Linear(latent_dim, 2 * width * 7 * 7, bias=False), nn.BatchNorm1d(2 * width * 7 * 7),
+            nn.ReLU(), Reshape(2 * width, 7, 7),
+            nn.ConvTranspose2d(2 * width, width, 4, stride=2, padding=1, bias=False),
+            nn.BatchNorm2d(width), nn.ReLU(),
+            nn.ConvTranspose2d(width, 1, 4, stride=2, padding=1), nn.Tanh())
+        self.latent_dim = latent_dim
+
+
+class DCGANDiscriminator(nn.Sequential):
+    """images (N, 1, 28, 28) -> one unbounded score per image (N, 1)."""
+
+    def __init__(self, width: int = 64):
+        super().__init__(
+            nn.Conv2d(1, width, 4, stride=2, padding=1), nn.LeakyReLU(0.2),
+            nn.Conv2d(width, 2 * width, 4, stride=2, padding=1, bias=False),
+            nn.BatchNorm2d(2 * width), nn.LeakyReLU(0.2),
+            nn.Flatten(), nn.Linear(2 * width * 7 * 7, 1))
+
+
+class GAN(nn.Module):
+    """A generator and a discriminator trained by one of :data:`LOSSES` ("gan" uses the
+    non-saturating generator loss, "lsgan" the least-squares pair)."""
+
+    def __init__(self, loss: str = "gan", latent_dim: int = 100, width: int = 64, rng=None):
+        super().__init__()
+        if loss not in LOSSES:
+            raise ValueError(f"GAN loss must be one of {', '.join(LOSSES)}, got {loss!r}")
+        self.loss_kind = loss
+        self.generator = DCGANGenerator(latent_dim, width)
+        self.discriminator = DCGANDiscriminator(width)
+        rng = as_generator(rng)
+        dcgan_init(self.generator, rng)
+        dcgan_init(self.discriminator, rng)
+
+    def noise(self, n: int, rng=None) -> np.ndarray:
+        return as_generator(rng).standard_normal((n, self.generator.latent_dim)).astype(
+            np.float32)
+
+    def discriminator_step_loss(self, real, fake) -> Tensor:
+        """D's loss on a batch of real images and one of generated images (detached)."""
+        d_loss, _ = LOSSES[self.loss_kind]
+        return d_loss(self.discriminator(as_tensor(real)), self.discriminator(fake.detach()))
+
+    def generator_step_loss(self, fake: Tensor) -> Tensor:
+        """G's loss on generated images (gradients flow through D into G)."""
+        _, g_loss = LOSSES[self.loss_kind]
+        return g_loss(self.discriminator(fake))
+
+    def sample(self, n: int, rng=None) -> np.ndarray:
+        """n images from G in eval mode (batch-norm running statistics), in [0, 1]."""
+        was_training = self.generator.training
+        self.generator.eval()
+        with no_grad():
+            images = self.generator(self.noise(n, rng)).data
+        self.generator.train(was_training)
+        return (images + 1.0) / 2.0
