@@ -1,0 +1,256 @@
+"""The captioning recipe on composed Fashion-MNIST scenes: train a small convnet to say
+which items a scene holds, freeze it, train a CaptioningRNN on its features, measure
+BLEU-1..4 on held-out scenes, and (with attention) how much of the attention falls on the
+item a word names.
+
+Used by ``visiongrad caption train|sample`` and ``benchmarks/captioning.py``.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from dataclasses import asdict, dataclass, fields
+from pathlib import Path
+
+import numpy as np
+
+from .. import functional as F
+from .. import nn, optim
+from ..autograd import no_grad
+from ..data.coco_captions import decode_captions
+from ..data.scenes import ITEM_WORDS, MAX_CAPTION_WORDS, SceneSet, compose_scenes
+from ..models.captioning import CaptioningRNN, SceneEncoder
+from ..random import manual_seed
+from .bleu import bleu_scores
+from .checkpoint import load_checkpoint, load_model_state, save_checkpoint
+
+PIPELINE = "caption-pipeline"
+
+
+@dataclass
+class CaptionConfig:
+    """Everything a captioning run depends on (stored in its checkpoint)."""
+
+    cell: str = "lstm"
+    attention: bool = False
+    scenes: int = 8000
+    val_scenes: int = 500
+    test_scenes: int = 1000
+    size: int = 64
+    dataset: str = "fashion-mnist-mini"
+    encoder_epochs: int = 4
+    epochs: int = 12
+    batch_size: int = 64
+    lr: float = 2e-3
+    hidden_dim: int = 192
+    wordvec_dim: int = 64
+    seed: int = 0
+
+    @classmethod
+    def from_dict(cls, values: dict) -> CaptionConfig:
+        known = {f.name for f in fields(cls)}
+        return cls(**{key: value for key, value in values.items() if key in known})
+
+
+class CaptionPipeline(nn.Module):
+    """Encoder and captioner in one module, so one checkpoint holds both."""
+
+    def __init__(self, config: CaptionConfig, word_to_idx: dict):
+        super().__init__()
+        self.config = config
+        self.encoder = SceneEncoder(num_classes=len(ITEM_WORDS))
+        input_dim = self.encoder.out_channels * (1 if config.attention else 16)
+        self.captioner = CaptioningRNN(word_to_idx, input_dim=input_dim,
+                                       wordvec_dim=config.wordvec_dim,
+                                       hidden_dim=config.hidden_dim, cell_type=config.cell,
+                                       attention=config.attention, dtype=np.float32)
+
+    def features(self, images: np.ndarray, batch_size: int = 250) -> np.ndarray:
+        """Frozen encoder features of uint8 images (N, 1, S, S): the map (attention) or
+        the pooled, flattened map (plain)."""
+        self.encoder.eval()
+        out = []
+        with no_grad():
+            for start in range(0, len(images), batch_size):
+                x = images[start:start + batch_size].astype(np.float32) / 255
+                f = self.encoder.feature_map(x) if self.config.attention else \
+                    self.encoder.features(x)
+                out.append(f.data)
+        return np.concatenate(out)
+
+    def caption(self, images: np.ndarray, max_length: int = MAX_CAPTION_WORDS + 1):
+        """(captions as strings, attention weights or None) for uint8 images."""
+        self.captioner.eval()
+        out = self.captioner.sample(self.features(images), max_length=max_length)
+        indices, weights = out if self.config.attention else (out, None)
+        return decode_captions(indices, self.captioner.idx_to_word), weights
+
+
+def _batches(count: int, batch_size: int, rng):
+    order = rng.permutation(count)
+    return [order[start:start + batch_size] for start in range(0, count, batch_size)]
+
+
+def train_encoder(pipeline: CaptionPipeline, scenes: SceneSet, log=print) -> list[float]:
+    """Train the encoder to predict which items each scene holds (multi-label); return the
+    mean loss of each epoch."""
+    config, encoder = pipeline.config, pipeline.encoder
+    opt = optim.Adam(encoder.parameters(), lr=config.lr)
+    targets, rng, losses = scenes.presence(), np.random.default_rng(config.seed), []
+    encoder.train()
+    for epoch in range(config.encoder_epochs):
+        total, started = 0.0, time.perf_counter()
+        for batch in _batches(len(scenes), config.batch_size, rng):
+            logits = encoder(scenes.images[batch].astype(np.float32) / 255)
+            loss = F.binary_cross_entropy_with_logits(logits, targets[batch])
+            opt.zero_grad()
+            loss.backward()
+            opt.step()
+            total += loss.item() * len(batch)
+        losses.append(total / len(scenes))
+        log(f"encoder epoch {epoch + 1}/{config.encoder_epochs}: presence loss "
+            f"{losses[-1]:.4f} ({time.perf_counter() - started:.0f} s)")
+    return losses
+
+
+def train_captioner(pipeline: CaptionPipeline, features: np.ndarray, scenes: SceneSet,
+                    log=print) -> list[float]:
+    """Train the captioner on frozen features, each epoch with one of each scene's valid
+    captions drawn at random; return the mean loss of each epoch."""
+    config, model = pipeline.config, pipeline.captioner
+    opt = optim.Adam(model.parameters(), lr=config.lr)
+    schedule = optim.lr_scheduler.CosineAnnealingLR(opt, T_max=config.epochs)
+    rng, losses = np.random.default_rng(config.seed + 1), []
+    model.train()
+    for epoch in range(config.epochs):
+        captions = scenes.encoded(which=None, rng=rng)
+        total, started = 0.0, time.perf_counter()
+        for batch in _batches(len(scenes), config.batch_size, rng):
+            loss = model.loss(features[batch], captions[batch])
+            opt.zero_grad()
+            loss.backward()
+            optim.clip_grad_norm_(model.parameters(), 5.0)
+            opt.step()
+            total += loss.item() * len(batch)
+        schedule.step()
+        losses.append(total / len(scenes))
+        log(f"captioner epoch {epoch + 1}/{config.epochs}: loss {losses[-1]:.4f} "
+            f"({time.perf_counter() - started:.0f} s)")
+    return losses
+
+
+def attention_on_items(weights: np.ndarray, captions: list[str], scenes: SceneSet) -> dict:
+    """How much attention falls inside the box of the item a word names, when the word is
+    emitted: the mean over every emitted item word whose item is in the scene, against
+    the share a uniform attention would give (the boxes' share of the canvas)."""
+    shares, uniform, absent = [], [], 0
+    size = scenes.images.shape[-1]
+    for n, caption in enumerate(captions):
+        cell = size // weights.shape[-1]
+        pixels = np.kron(weights[n], np.ones((cell, cell))) / (cell * cell)
+        for t, word in enumerate(caption.split()):
+            if word not in ITEM_WORDS:
+                continue
+            inside = np.zeros((size, size), dtype=bool)
+            for (x0, y0, x1, y1), label in zip(scenes.boxes[n], scenes.labels[n], strict=True):
+                if ITEM_WORDS[label] == word:
+                    inside[y0:y1, x0:x1] = True
+            if not inside.any():
+                absent += 1
+                continue
+            shares.append(float(pixels[t][inside].sum()))
+            uniform.append(float(inside.mean()))
+    return {"share_inside_box": float(np.mean(shares)) if shares else float("nan"),
+            "uniform_share": float(np.mean(uniform)) if uniform else float("nan"),
+            "item_words": len(shares), "words_naming_absent_items": absent}
+
+
+def evaluate(pipeline: CaptionPipeline, scenes: SceneSet) -> dict:
+    """BLEU-1..4 of greedy captions against every valid caption of each scene (and the
+    attention measure with attention), with a few examples."""
+    captions, weights = pipeline.caption(scenes.images)
+    references = [[" ".join(ref) for ref in refs] for refs in scenes.captions]
+    result = bleu_scores(captions, references)
+    result["exact_match"] = float(np.mean([c in refs for c, refs in zip(captions, references,
+                                                                          strict=True)]))
+    if weights is not None:
+        result["attention"] = attention_on_items(weights, captions, scenes)
+    result["examples"] = [{"caption": c, "reference": refs[0]}
+                          for c, refs in zip(captions[:8], references[:8], strict=True)]
+    return result
+
+
+def make_scenes(config: CaptionConfig) -> dict[str, SceneSet]:
+    """The run's train, val and test scenes (fixed by the config's seed)."""
+    counts = {"train": config.scenes, "val": config.val_scenes, "test": config.test_scenes}
+    return {split: compose_scenes(count, split, seed=config.seed, size=config.size,
+                                  dataset=config.dataset) for split, count in counts.items()}
+
+
+def run(config: CaptionConfig, out: Path, log=print, command: str = "") -> dict:
+    """Train the encoder and the captioner, evaluate on val and test, save the checkpoint
+    (``out/checkpoint.safetensors``) and ``out/metrics.json``; return the metrics."""
+    manual_seed(config.seed)
+    started = time.perf_counter()
+    scenes = make_scenes(config)
+    pipeline = CaptionPipeline(config, scenes["train"].word_to_idx)
+    encoder_losses = train_encoder(pipeline, scenes["train"], log)
+    features = pipeline.features(scenes["train"].images)
+    caption_losses = train_captioner(pipeline, features, scenes["train"], log)
+    metrics = {"config": asdict(config), "command": command,
+               "encoder_loss": encoder_losses, "caption_loss": caption_losses,
+               "val": evaluate(pipeline, scenes["val"]), "test": evaluate(pipeline, scenes["test"]),
+               "seconds": round(time.perf_counter() - started, 1)}
+    save_pipeline(pipeline, out / "checkpoint.safetensors", command)
+    (out / "metrics.json").write_text(json.dumps(metrics, indent=1) + "\n", encoding="utf-8")
+    return metrics
+
+
+def save_pipeline(pipeline: CaptionPipeline, path: Path, command: str = "") -> str:
+    """A checkpoint with both networks, the config and the vocabulary."""
+    return save_checkpoint(path, pipeline, config={
+        "pipeline": PIPELINE, "caption": asdict(pipeline.config),
+        "word_to_idx": pipeline.captioner.word_to_idx, "command": command})
+
+
+def load_pipeline(path) -> CaptionPipeline:
+    """The pipeline saved by :func:`save_pipeline` (ValueError for another checkpoint)."""
+    contents = load_checkpoint(path)
+    config = contents.get("config") or {}
+    if not isinstance(config, dict) or config.get("pipeline") != PIPELINE:
+        raise ValueError(f"{path} is not a captioning checkpoint (visiongrad caption train "
+                         f"writes those)")
+    pipeline = CaptionPipeline(CaptionConfig.from_dict(config["caption"]), config["word_to_idx"])
+    load_model_state(pipeline, contents["model"], source=str(path))
+    return pipeline
+
+
+def draw_attention(images: np.ndarray, captions: list[str], weights: np.ndarray, path,
+                   columns: int = 6) -> str:
+    """A PNG with one row per image: the image, then the attention over it (upsampled,
+    red) at each emitted word, titled with the word."""
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
+
+    figure = Figure(figsize=(1.6 * (columns + 1), 1.8 * len(images)))
+    FigureCanvasAgg(figure)
+    size = images.shape[-1]
+    for row, (image, caption) in enumerate(zip(images, captions, strict=True)):
+        words = caption.split()[:columns]
+        axes = figure.add_subplot(len(images), columns + 1, row * (columns + 1) + 1)
+        axes.imshow(image[0], cmap="gray", vmin=0, vmax=255)
+        axes.set_title("image", fontsize=8)
+        axes.axis("off")
+        for t, word in enumerate(words):
+            axes = figure.add_subplot(len(images), columns + 1, row * (columns + 1) + t + 2)
+            cell = size // weights.shape[-1]
+            heat = np.kron(weights[row, t], np.ones((cell, cell)))
+            axes.imshow(image[0], cmap="gray", vmin=0, vmax=255)
+            axes.imshow(heat, cmap="Reds", alpha=0.55, vmin=0, vmax=heat.max() or 1)
+            axes.set_title(word, fontsize=9)
+            axes.axis("off")
+    figure.suptitle("attention at each emitted word (first words of each caption)", fontsize=9)
+    figure.tight_layout()
+    figure.savefig(str(path), dpi=80)
+    return str(path)
