@@ -1,0 +1,84 @@
+"""The course's losses: float64 gradient checks without PyTorch, and parity with the same
+formulas written in PyTorch on seeded random configurations."""
+
+import numpy as np
+import pytest
+from helpers import assert_gradcheck, assert_matches_torch
+
+from visiongrad.visualize import content_loss, gram_matrix, style_loss, tv_loss
+
+RNG = np.random.default_rng(0)
+
+
+def _shapes(count=3):
+    for _ in range(count):
+        yield (int(RNG.integers(1, 3)), int(RNG.integers(1, 5)), int(RNG.integers(2, 6)),
+               int(RNG.integers(2, 6)))
+
+
+@pytest.mark.parametrize("normalize", [True, False])
+def test_gram_matrix_gradcheck_and_formula(normalize):
+    for shape in _shapes():
+        x = RNG.standard_normal(shape)
+        assert_gradcheck(lambda f: gram_matrix(f, normalize), [x])
+        flat = x.reshape(shape[0], shape[1], -1)
+        expected = np.einsum("nck,ndk->ncd", flat, flat) / (np.prod(shape[1:]) if normalize else 1)
+        np.testing.assert_allclose(gram_matrix(x, normalize).data, expected, rtol=1e-12)
+
+
+def test_content_and_tv_loss_gradchecks():
+    for shape in _shapes():
+        a, b = RNG.standard_normal(shape), RNG.standard_normal(shape)
+        assert_gradcheck(lambda x, y: content_loss(0.7, x, y), [a, b])
+        assert_gradcheck(lambda x: tv_loss(x, 0.3), [a])
+
+
+def test_style_loss_gradcheck_over_two_layers():
+    f0, f1 = RNG.standard_normal((1, 3, 4, 4)), RNG.standard_normal((1, 5, 2, 3))
+    t0 = gram_matrix(RNG.standard_normal((1, 3, 4, 4))).data
+    t1 = gram_matrix(RNG.standard_normal((1, 5, 2, 3))).data
+    assert_gradcheck(lambda a, b, c: style_loss([a, b, c], [0, 2], [t0, t1], [2.0, 0.5]),
+                     [f0, RNG.standard_normal((1, 2, 2, 2)), f1])
+
+
+def _torch_gram(torch, f, normalize=True):
+    n, c, h, w = f.shape
+    flat = f.reshape(n, c, h * w)
+    g = torch.bmm(flat, flat.transpose(1, 2))
+    return g / (c * h * w) if normalize else g
+
+
+def test_losses_match_torch_formulas():
+    for shape in _shapes(4):
+        a, b = RNG.standard_normal(shape), RNG.standard_normal(shape)
+        assert_matches_torch(lambda f: gram_matrix(f), lambda f: _torch_gram(_torch(), f), [a])
+        assert_matches_torch(lambda x, y: content_loss(0.5, x, y),
+                             lambda x, y: 0.5 * ((x - y) ** 2).sum(), [a, b])
+        assert_matches_torch(
+            lambda x: tv_loss(x, 0.2),
+            lambda x: 0.2 * (((x[:, :, 1:] - x[:, :, :-1]) ** 2).sum()
+                             + ((x[..., 1:] - x[..., :-1]) ** 2).sum()), [a])
+        target = RNG.standard_normal((shape[0], shape[1], shape[1]))
+        assert_matches_torch(
+            lambda x, t: style_loss([x], [0], [t], [3.0]),
+            lambda x, t: 3.0 * ((_torch_gram(_torch(), x) - t) ** 2).sum(), [a, target],
+            dtype=np.float64)
+
+
+def _torch():
+    import torch
+
+    return torch
+
+
+def test_bad_inputs_are_named():
+    with pytest.raises(ValueError, match="features must have shape"):
+        gram_matrix(np.zeros((2, 3)))
+    with pytest.raises(ValueError, match="same shape"):
+        content_loss(1.0, np.zeros((1, 2)), np.zeros((1, 3)))
+    with pytest.raises(ValueError, match="same length"):
+        style_loss([np.zeros((1, 1, 2, 2))], [0], [], [1.0])
+    with pytest.raises(ValueError, match="feats has 1 layers"):
+        style_loss([np.zeros((1, 1, 2, 2))], [1], [np.zeros((1, 1, 1))], [1.0])
+    with pytest.raises(ValueError, match="img must have shape"):
+        tv_loss(np.zeros((3, 3)), 1.0)

@@ -1,0 +1,128 @@
+"""The losses of feature inversion, texture synthesis and style transfer (the course's
+signatures), built from differentiable tensor ops (and one Gram node) so that their
+gradients with respect to the image come from the engine.
+
+Forward (features F of shape (N, C, H, W), F_flat = F reshaped to (N, C, H W)):
+
+    gram_matrix:   G = F_flat F_flat^T  (N, C, C), divided by C H W when normalising
+                   (one Function, :class:`Gram`, with its backward written out)
+    content_loss:  w_c * sum (F_current - F_original)^2
+    style_loss:    sum_l w_l * sum (G(F_l) - A_l)^2   over the chosen layers l
+    tv_loss:       w_tv * (sum (x[:, :, i+1, j] - x[:, :, i, j])^2
+                           + sum (x[:, :, i, j+1] - x[:, :, i, j])^2)
+
+Backward (the Gram node's, and what the engine computes for the others):
+
+    d content / dF_current = 2 w_c (F_current - F_original)
+    d sum (G - A)^2 / dF_flat = 2 ((G - A) + (G - A)^T) F_flat   (/ C H W when normalising)
+    d tv / dx = 2 w_tv (the horizontal and vertical differences, scattered back with signs)
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from ..autograd import Function, Tensor, as_tensor
+from ..backend import xp
+
+
+def _check_4d(name: str, x: Tensor) -> None:
+    if x.ndim != 4:
+        raise ValueError(f"{name} must have shape (N, C, H, W), got {x.shape}")
+
+
+class Gram(Function):
+    """Gram matrix of each example's channels (one graph node, contiguous products).
+
+    Forward:  G[n] = F_n F_n^T / k   F_n = features[n] as (C, H W); k = C H W or 1
+    Backward: dF_n = (dG[n] + dG[n]^T) F_n / k
+    Shapes:   features (N, C, H, W) -> G (N, C, C)
+    """
+
+    def forward(self, features, normalize=True):
+        n, c, h, w = features.shape
+        self.shape = features.shape
+        self.flat = xp.ascontiguousarray(features.reshape(n, c, h * w))
+        self.scale = features.dtype.type(1 / (c * h * w) if normalize else 1)
+        return (self.flat @ self.flat.transpose(0, 2, 1)) * self.scale
+
+    def backward(self, grad_out):
+        symmetric = grad_out + grad_out.transpose(0, 2, 1)
+        return ((symmetric @ self.flat) * self.scale).reshape(self.shape)
+
+
+def gram_matrix(features, normalize: bool = True) -> Tensor:
+    """Gram matrix G[n, c, d] = sum_{h, w} F[n, c, h, w] F[n, d, h, w] of each example.
+
+    Parameters
+    ----------
+    features : Tensor (N, C, H, W)
+    normalize : bool
+        Divide by C * H * W (the number of values per example), as the course does.
+
+    Returns
+    -------
+    Tensor (N, C, C)   (a :class:`Gram` node)
+    """
+    features = as_tensor(features)
+    _check_4d("features", features)
+    return Gram.apply(features, normalize=bool(normalize))
+
+
+def content_loss(content_weight: float, content_current, content_original) -> Tensor:
+    """``content_weight * sum((content_current - content_original)^2)`` (a scalar).
+
+    ``content_current`` and ``content_original`` are features of the same shape, e.g.
+    (1, C, H, W) from one layer.
+    """
+    current, original = as_tensor(content_current), as_tensor(content_original)
+    if current.shape != original.shape:
+        raise ValueError(f"content_current {current.shape} and content_original "
+                         f"{original.shape} must have the same shape")
+    return content_weight * ((current - original) ** 2).sum()
+
+
+def style_loss(feats: Sequence, style_layers: Sequence[int], style_targets: Sequence,
+               style_weights: Sequence[float]) -> Tensor:
+    """``sum_i style_weights[i] * sum((gram_matrix(feats[style_layers[i]]) -
+    style_targets[i])^2)`` (a scalar), as in the course.
+
+    Parameters
+    ----------
+    feats : sequence of Tensor
+        Features of the current image, one per layer of the feature network.
+    style_layers : sequence of int
+        Indices into ``feats`` of the layers whose Gram matrices are matched.
+    style_targets : sequence of Tensor or array
+        The style image's Gram matrices (``gram_matrix(...)``) for those layers.
+    style_weights : sequence of float
+        One weight per layer.
+    """
+    if not len(style_layers) == len(style_targets) == len(style_weights):
+        raise ValueError(f"style_layers, style_targets and style_weights must have the same "
+                         f"length, got {len(style_layers)}, {len(style_targets)} and "
+                         f"{len(style_weights)}")
+    if not style_layers:
+        raise ValueError("style_layers must name at least one layer")
+    loss = None
+    for index, target, weight in zip(style_layers, style_targets, style_weights, strict=True):
+        if not 0 <= index < len(feats):
+            raise ValueError(f"style_layers holds {index}, but feats has {len(feats)} layers")
+        gram = gram_matrix(feats[index])
+        target = as_tensor(target)
+        if gram.shape != target.shape:
+            raise ValueError(f"style target for layer {index} has shape {target.shape}, the "
+                             f"Gram matrix of its features {gram.shape}")
+        term = weight * ((gram - target) ** 2).sum()
+        loss = term if loss is None else loss + term
+    return loss
+
+
+def tv_loss(img, tv_weight: float) -> Tensor:
+    """Total variation ``tv_weight * (sum of squared vertical neighbour differences +
+    sum of squared horizontal neighbour differences)`` of ``img`` (N, C, H, W)."""
+    img = as_tensor(img)
+    _check_4d("img", img)
+    vertical = img[:, :, 1:, :] - img[:, :, :-1, :]
+    horizontal = img[:, :, :, 1:] - img[:, :, :, :-1]
+    return tv_weight * ((vertical ** 2).sum() + (horizontal ** 2).sum())
