@@ -15,6 +15,7 @@ imports ctypes, threading or concurrent.futures, or reads /proc.
 - ``fast`` and ``direct_conv``: the fast paths an op asks for in one call, which return
   None where the case does not fit; the op then runs its NumPy reference;
 - ``prefetch``: the DataLoader's batches prepared ahead on a background thread.
+- ``machine``: what the processor is (/proc/cpuinfo), for the kernel choice and run reports.
 """
 
 from . import settings  # noqa: I001  (first: the process settings, before any thread)

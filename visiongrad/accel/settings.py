@@ -17,7 +17,7 @@ import threading
 
 import numpy  # noqa: F401  (loads NumPy's OpenBLAS, so that ``blas`` can find it)
 
-from . import blas
+from . import blas, machine
 
 BLAS_THREAD_TIMEOUT = "20"
 """``OPENBLAS_THREAD_TIMEOUT``: idle OpenBLAS workers spin 2^20 cycles (about 0.4 ms)
@@ -60,11 +60,7 @@ def is_zen4(cpuinfo: str) -> bool:
 
 
 def _running_on_zen4() -> bool:
-    try:
-        with open("/proc/cpuinfo") as cpuinfo:
-            return is_zen4(cpuinfo.read())
-    except OSError:
-        return False
+    return is_zen4(machine.cpuinfo())
 
 
 def wanted_blas_settings(library, environ, zen4: bool) -> dict:

@@ -26,6 +26,8 @@ from pathlib import Path
 
 import numpy as np
 
+from .. import accel
+from ..accel import machine
 from . import plots
 
 __all__ = ["machine_info", "most_confident_mistakes", "render_report", "write_report"]
@@ -46,16 +48,9 @@ def machine_info() -> dict[str, object]:
     versions."""
     from .. import __version__
 
-    cpu = platform.processor() or platform.machine()
-    try:
-        with open("/proc/cpuinfo", encoding="utf-8", errors="replace") as handle:
-            names = [line.split(":", 1)[1].strip() for line in handle
-                     if line.lower().startswith("model name")]
-        cpu = names[0] if names else cpu
-    except OSError:
-        pass  # not Linux: platform's answer stays
-    usable = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else None
-    return {"CPU": cpu, "cores": os.cpu_count(), "cores usable by this process": usable,
+    cpu = machine.cpu_model() or platform.processor() or platform.machine()
+    return {"CPU": cpu, "cores": os.cpu_count(),
+            "cores usable by this process": accel.available_cores(),
             "platform": platform.platform(), "Python": platform.python_version(),
             "NumPy": np.__version__, "visiongrad": __version__}
 
