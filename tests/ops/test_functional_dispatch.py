@@ -37,6 +37,7 @@ WRAPPERS = {
     "Maxout": lambda t: F.maxout(t, 2), "Softmax": lambda t: F.softmax(t, dim=1),
     "LogSoftmax": lambda t: F.log_softmax(t, dim=1),
     "CrossEntropy": lambda t: F.cross_entropy(t, labels),
+    "NLLLoss": lambda t: F.nll_loss(t, labels),
     "MulticlassHinge": lambda t: F.multiclass_hinge(t, labels),
     "ElasticNetPenalty": lambda t: F.elastic_net_penalty(t, 1e-3, 0.5),
     "MSELoss": lambda t: F.mse_loss(t, np.zeros(t.shape)),
@@ -56,6 +57,7 @@ IMAGE_WRAPPERS = {
     "UpsampleBedOfNails": lambda t: F.upsample_bed_of_nails(t, 2),
     "BatchNorm": lambda t: F.batch_norm(t, None, None, training=True),
     "GroupNorm": lambda t: F.group_norm(t, 3),
+    "InstanceNorm": lambda t: F.instance_norm(t),
 }
 
 

@@ -266,8 +266,13 @@ def test_small_network_overfits_fifty_examples():
 @pytest.mark.parametrize("loss", [F.cross_entropy, F.multiclass_hinge])
 def test_label_errors(loss):
     scores = np.zeros((4, 3))
-    with pytest.raises(TypeError, match="labels must be integers, got dtype float64"):
-        loss(scores, np.array([0.0, 1.0, 2.0, 1.0]))
+    if loss is F.cross_entropy:  # float targets are probabilities, as in PyTorch
+        with pytest.raises(ValueError, match=r"class indices must be integers, and "
+                                             r"probabilities must have the input's shape"):
+            loss(scores, np.array([0.0, 1.0, 2.0, 1.0]))
+    else:
+        with pytest.raises(TypeError, match="labels must be integers, got dtype float64"):
+            loss(scores, np.array([0.0, 1.0, 2.0, 1.0]))
     with pytest.raises(ValueError, match=r"label 3 is out of range for 3 classes"):
         loss(scores, np.array([0, 3, 1, 2]))
     with pytest.raises(ValueError, match=r"label -1 is out of range for 3 classes"):

@@ -11,12 +11,27 @@ moves between the two (``{k: v.numpy() for k, v in torch_model.state_dict().item
 
 from . import init
 from .activation import ELU, LeakyReLU, Maxout, PReLU, ReLU, Sigmoid, Softmax, Tanh
-from .conv import AvgPool2d, Conv1d, Conv2d, ConvTranspose2d, GlobalAvgPool2d, MaxPool2d
+from .conv import (
+    AvgPool2d,
+    Conv1d,
+    Conv2d,
+    ConvTranspose2d,
+    GlobalAvgPool2d,
+    MaxPool2d,
+    Upsample,
+)
 from .drop_path import DropPath, SurvivalGate
 from .linear import Embedding, Flatten, Identity, Linear
 from .lrn import LocalResponseNorm
 from .module import Module, ModuleList, Parameter, RemovableHandle, Sequential
-from .norm import BatchNorm1d, BatchNorm2d, GroupNorm, LayerNorm
+from .norm import (
+    BatchNorm1d,
+    BatchNorm2d,
+    GroupNorm,
+    InstanceNorm1d,
+    InstanceNorm2d,
+    LayerNorm,
+)
 from .pool_adaptive import AdaptiveAvgPool2d, AdaptiveMaxPool2d
 from .regularize import DropConnectLinear, Dropout
 from .summary import ModelSummary, summary
@@ -28,7 +43,7 @@ __all__ = [
     "ModuleList", "PReLU", "Parameter", "ReLU", "RemovableHandle", "Sequential", "Sigmoid",
     "Softmax", "Tanh", "init", "summary",
 ]
-__all__ += ["Conv1d"]
+__all__ += ["Conv1d", "InstanceNorm1d", "InstanceNorm2d", "Upsample"]
 __all__ += ["AdaptiveAvgPool2d", "AdaptiveMaxPool2d", "DropPath", "LocalResponseNorm",
             "SurvivalGate"]
 

@@ -199,3 +199,23 @@ class GlobalAvgPool2d(Module):
             raise ValueError(f"GlobalAvgPool2d expects (N, C, H, W) input, got shape "
                              f"{tuple(x.shape)}")
         return x.mean(axis=(2, 3), keepdims=True)
+
+
+class Upsample(Module):
+    """Resize (N, C, H, W) input to ``size`` or by ``scale_factor`` (``F.interpolate``):
+    mode "nearest" or "bilinear" with PyTorch's ``align_corners``."""
+
+    def __init__(self, size=None, scale_factor=None, mode: str = "nearest",
+                 align_corners=None, recompute_scale_factor=None):
+        super().__init__()
+        self.size, self.scale_factor, self.mode = size, scale_factor, mode
+        self.align_corners, self.recompute_scale_factor = align_corners, recompute_scale_factor
+
+    def forward(self, x):
+        return F.interpolate(x, self.size, self.scale_factor, self.mode, self.align_corners,
+                             self.recompute_scale_factor)
+
+    def extra_repr(self) -> str:
+        what = f"size={self.size}" if self.size is not None else \
+            f"scale_factor={self.scale_factor}"
+        return f"{what}, mode={self.mode!r}"

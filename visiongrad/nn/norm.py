@@ -122,3 +122,60 @@ class GroupNorm(Module):
 
     def extra_repr(self) -> str:
         return f"{self.num_groups}, {self.num_channels}, eps={self.eps}, affine={self.affine}"
+
+
+class _InstanceNorm(Module):
+    """Instance normalisation (shared by InstanceNorm1d and InstanceNorm2d): each example's
+    channels standardised over their own spatial axes, y = weight (x - mean) /
+    sqrt(var + eps) + bias.
+
+    As PyTorch: ``affine=False`` (no weight and bias) and ``track_running_stats=False`` by
+    default; when tracking, training updates ``running_mean``/``running_var`` (the batch's
+    average of the per-instance statistics) and evaluation normalises with them.
+    NOTE: unlike PyTorch, unbatched input (no N axis) is refused.
+    """
+
+    expected_ndim = 0
+
+    def __init__(self, num_features: int, eps: float = 1e-5, momentum: float = 0.1,
+                 affine: bool = False, track_running_stats: bool = False):
+        super().__init__()
+        check_positive(type(self).__name__, num_features=num_features)
+        if not eps >= 0:
+            raise ValueError(f"{type(self).__name__}: eps must be non-negative, got {eps}")
+        self.num_features, self.eps, self.momentum = num_features, eps, momentum
+        self.affine, self.track_running_stats = affine, track_running_stats
+        _affine_parameters(self, (num_features,), affine)
+        dtype = get_default_dtype()
+        self.register_buffer("running_mean", xp.zeros(num_features, dtype=dtype)
+                             if track_running_stats else None)
+        self.register_buffer("running_var", xp.ones(num_features, dtype=dtype)
+                             if track_running_stats else None)
+        self.register_buffer("num_batches_tracked", xp.zeros((), dtype=xp.int64)
+                             if track_running_stats else None)
+
+    def forward(self, x):
+        if x.ndim != self.expected_ndim:
+            raise ValueError(f"{type(self).__name__} expects {self.expected_ndim}D input, got "
+                             f"shape {tuple(x.shape)}")
+        use_input_stats = self.training or not self.track_running_stats
+        if self.training and self.track_running_stats:
+            self.num_batches_tracked += 1
+        return F.instance_norm(x, self.running_mean, self.running_var, self.weight, self.bias,
+                               use_input_stats, self.momentum, self.eps)
+
+    def extra_repr(self) -> str:
+        return (f"{self.num_features}, eps={self.eps}, momentum={self.momentum}, "
+                f"affine={self.affine}, track_running_stats={self.track_running_stats}")
+
+
+class InstanceNorm1d(_InstanceNorm):
+    """Instance normalisation of (N, C, L) input (see ``_InstanceNorm``)."""
+
+    expected_ndim = 3
+
+
+class InstanceNorm2d(_InstanceNorm):
+    """Instance normalisation of (N, C, H, W) input (see ``_InstanceNorm``)."""
+
+    expected_ndim = 4

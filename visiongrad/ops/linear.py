@@ -51,6 +51,9 @@ class Linear(Function):
     """
 
     def forward(self, x, weight, bias=None):
+        if weight.ndim != 2:
+            raise ValueError(f"linear: weight must be 2-D (out_features, in_features), got "
+                             f"shape {weight.shape}")
         _check_features("linear", x.shape, weight.shape[1], weight.shape)
         if bias is not None and bias.shape != (weight.shape[0],):
             raise ValueError(f"linear: bias shape {bias.shape} does not match weight "

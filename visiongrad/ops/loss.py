@@ -1,10 +1,14 @@
-"""Losses: softmax cross-entropy, multiclass hinge (SVM), MSE, L1, BCE with logits, and
-the L1 / L2 / elastic-net weight penalties.
+"""Losses: softmax cross-entropy, negative log-likelihood with PyTorch's options (class
+weights, ignore_index, label smoothing, probability targets), multiclass hinge (SVM), MSE,
+L1, BCE with logits (weight, pos_weight), and the L1 / L2 / elastic-net weight penalties.
+More elementwise losses (BCE on probabilities, smooth L1, Huber, KL) are in
+``loss_elementwise.py``.
 
 Classification losses take scores of shape (N, C) (or (N, C, d1, ...), the class axis
 second, as in PyTorch) and integer labels of shape (N,) (or (N, d1, ...)) in [0, C).
 ``reduction`` is "mean" (over the per-example losses), "sum" or "none" (one loss per
-example; then the gradient of each comes from the upstream gradient of the same shape).
+example; then the gradient of each comes from the upstream gradient of the same shape);
+``kl_div`` also takes "batchmean" (the sum over the first axis's size).
 """
 
 from __future__ import annotations
@@ -17,26 +21,35 @@ from .activation import log_softmax, sigmoid
 REDUCTIONS = ("mean", "sum", "none")
 
 
-def check_reduction(name: str, reduction: str) -> None:
-    if reduction not in REDUCTIONS:
-        raise ValueError(f"{name}: reduction must be 'mean', 'sum' or 'none', got {reduction!r}")
+def check_reduction(name: str, reduction: str, allowed=REDUCTIONS) -> None:
+    if reduction not in allowed:
+        names = [repr(r) for r in allowed]
+        raise ValueError(f"{name}: reduction must be {', '.join(names[:-1])} or {names[-1]}, "
+                         f"got {reduction!r}")
+
+
+def divisor(shape, reduction: str) -> int:
+    """What "mean" (every element) or "batchmean" (the first axis) divides the sum by."""
+    if reduction == "batchmean":
+        return shape[0] if shape else 1
+    count = 1
+    for size in shape:
+        count *= size
+    return count if reduction == "mean" else 1
 
 
 def reduce_loss(losses, reduction: str):
     """The per-example ``losses`` averaged, summed, or left as they are."""
     if reduction == "none":
         return losses
-    return xp.asarray(losses.mean() if reduction == "mean" else losses.sum())
+    return xp.asarray(losses.sum() / divisor(losses.shape, reduction), dtype=losses.dtype)
 
 
 def per_example_grad(grad_out, shape, reduction: str):
     """d(loss)/d(per-example losses): dy / count for "mean", dy for "sum", broadcast."""
     if reduction == "none":
         return grad_out
-    count = 1
-    for size in shape:
-        count *= size
-    return xp.broadcast_to(grad_out / count if reduction == "mean" else grad_out, shape)
+    return xp.broadcast_to(grad_out / divisor(shape, reduction), shape)
 
 
 def check_labels(name: str, scores, labels) -> None:
@@ -112,6 +125,71 @@ class CrossEntropy(Function):
         return self.score_grad * xp.expand_dims(upstream, 1), None
 
 
+class NLLLoss(Function):
+    """Negative log-likelihood of log-probabilities x against class indices or class
+    probabilities, with PyTorch's class ``weight``, ``ignore_index`` and label smoothing
+    (``cross_entropy`` is this after ``log_softmax``).
+
+    Forward:  L_i = -sum_c q_ic x_ic with the target weights q (x's shape):
+                class index y_i:  q_ic = w_c ((1 - e) [c = y_i] + e / C), 0 where
+                                  y_i = ignore_index
+                probabilities t_i: q_ic = w_c ((1 - e) t_ic + e / C)
+              (w = 1 without weight, e = label_smoothing); "mean" divides sum_i L_i by
+              D = sum of w_{y_i} over the targets not ignored (class indices; NaN if all
+              are ignored, as in PyTorch) or by the number of targets N (probabilities)
+    Backward: dx_ic = -q_ic dL_i;  dt_ic = -(1 - e) w_c x_ic dL_i (probability targets),
+              with dL_i = dL / D for "mean"
+    Shapes:   x (N, C) or (N, C, d1, ...); y (N,) or (N, d1, ...) integers, or t like x;
+              weight (C,) -> L scalar (or (N, d1, ...) for reduction="none")
+    """
+
+    def forward(self, x, target, weight=None, ignore_index=-100, label_smoothing=0.0,
+                reduction="mean", op="nll_loss"):
+        check_reduction(op, reduction)
+        if not 0 <= label_smoothing <= 1:
+            raise ValueError(f"{op}: label_smoothing must be between 0 and 1, got "
+                             f"{label_smoothing}")
+        classes = x.shape[1] if x.ndim > 1 else 0
+        if weight is not None and weight.shape != (classes,):
+            raise ValueError(f"{op}: weight of shape {weight.shape} does not match the "
+                             f"{classes} classes of input of shape {x.shape}")
+        w = xp.ones(classes, dtype=x.dtype) if weight is None else weight.astype(x.dtype)
+        w = w.reshape((1, classes) + (1,) * (x.ndim - 2))
+        self.soft = target.dtype.kind == "f"
+        if self.soft:
+            if target.shape != x.shape:
+                raise ValueError(f"{op}: target of dtype {target.dtype} and shape "
+                                 f"{target.shape}: class indices must be integers, and "
+                                 f"probabilities must have the input's shape {x.shape}")
+            self.w_target = (1 - label_smoothing) * w
+            q = self.w_target * target + (label_smoothing / classes) * w
+            total = x.size // classes
+        else:
+            check_label_shape(op, x, target)
+            ignored = target == ignore_index
+            picked = xp.where(ignored, 0, target)
+            check_label_range(op, x, picked)
+            hot = xp.zeros(x.shape, dtype=x.dtype)
+            xp.put_along_axis(hot, xp.expand_dims(picked, 1), 1, axis=1)
+            q = w * ((1 - label_smoothing) * hot + label_smoothing / classes)
+            q *= ~xp.expand_dims(ignored, 1)
+            total = (w * hot).sum(axis=1)[~ignored].sum()
+        self.x, self.q, self.reduction = x, q, reduction
+        with xp.errstate(divide="ignore"):  # all ignored: 0 / 0 = NaN, as in PyTorch
+            self.scale = 1 / xp.asarray(total, dtype=x.dtype) if reduction == "mean" else 1
+        losses = -(q * x).sum(axis=1)
+        return losses if reduction == "none" else xp.asarray(losses.sum() * self.scale)
+
+    def backward(self, grad_out):
+        upstream = xp.expand_dims(grad_out * self.scale, 1) if self.reduction == "none" \
+            else grad_out * self.scale
+        dx = -self.q * upstream if self.needs_input_grad[0] else None
+        dt = None
+        if self.soft and self.needs_input_grad[1]:
+            dt = -self.w_target * self.x * upstream
+        return dx, dt
+
+
 class MulticlassHinge(Function):
     """The multiclass SVM loss of the course (Weston-Watkins), with margin Delta.
 
@@ -147,24 +225,32 @@ class MulticlassHinge(Function):
 
 
 class _ElementwiseLoss(Function):
-    """A loss l(x, t) applied elementwise to an input and a target of the same shape.
+    """A loss l(x, t) applied elementwise to an input and a target of the same shape,
+    each element optionally scaled by ``weight`` (broadcast to x's shape, a constant).
 
-    Subclasses define ``elementwise(x, t)`` returning the values l, dl/dx and dl/dt.
-    Backward: dx = dl/dx * dL_k, dt = dl/dt * dL_k, with dL_k = dL / size for "mean".
+    Subclasses define ``elementwise(x, t, **options)`` returning the values l, dl/dx and
+    dl/dt. Backward: dx = dl/dx * dL_k, dt = dl/dt * dL_k, with dL_k = dL / size for "mean".
     """
 
     name = ""
+    reductions = REDUCTIONS
 
-    def elementwise(self, x, target):
+    def elementwise(self, x, target, **options):
         raise NotImplementedError
 
-    def forward(self, x, target, reduction="mean"):
-        check_reduction(self.name, reduction)
+    def forward(self, x, target, reduction="mean", weight=None, **options):
+        check_reduction(self.name, reduction, self.reductions)
         if x.shape != target.shape:
             # NOTE: unlike PyTorch, which broadcasts with a warning, a mismatch is an error
             raise ValueError(f"{self.name}: input of shape {x.shape} and target of shape "
                              f"{target.shape} differ")
-        values, self.d_input, self.d_target = self.elementwise(x, target)
+        if x.dtype.kind != "f":
+            raise TypeError(f"{self.name}: input must be floating point, got {x.dtype}")
+        values, self.d_input, self.d_target = self.elementwise(x, target, **options)
+        if weight is not None:
+            weight = xp.broadcast_to(xp.asarray(weight, dtype=x.dtype), x.shape)
+            values, self.d_input, self.d_target = (values * weight, self.d_input * weight,
+                                                   self.d_target * weight)
         self.reduction = reduction
         return reduce_loss(values, reduction)
 
@@ -196,19 +282,30 @@ class L1Loss(_ElementwiseLoss):
         return xp.abs(diff), sign, -sign
 
 
-class BCEWithLogits(_ElementwiseLoss):
-    """Binary cross-entropy on logits x with targets t in [0, 1].
+def softplus(x):
+    """log(1 + e^x) = max(x, 0) + log(1 + e^-|x|): no exponent is positive."""
+    return xp.maximum(x, 0) + xp.log1p(xp.exp(-xp.abs(x)))
 
-    l = -(t log sigmoid(x) + (1 - t) log(1 - sigmoid(x))), computed stably as
-    l = max(x, 0) - x t + log(1 + e^-|x|)   (no exponent is positive)
-    dl/dx = sigmoid(x) - t,  dl/dt = -x
+
+class BCEWithLogits(_ElementwiseLoss):
+    """Binary cross-entropy on logits x with targets t in [0, 1], positives weighted by p
+    (``pos_weight``, broadcast along the last axis; 1 by default) and every element by
+    ``weight``.
+
+    l = -(p t log sigmoid(x) + (1 - t) log(1 - sigmoid(x)))
+      = p t softplus(-x) + (1 - t) softplus(x)     (stable: see ``softplus``)
+    dl/dx = (1 - t) sigmoid(x) - p t sigmoid(-x)   (= sigmoid(x) - t for p = 1)
+    dl/dt = p softplus(-x) - softplus(x)           (= -x for p = 1)
     """
 
     name = "binary_cross_entropy_with_logits"
 
-    def elementwise(self, x, target):
-        values = xp.maximum(x, 0) - x * target + xp.log1p(xp.exp(-xp.abs(x)))
-        return values, sigmoid(x) - target, -x
+    def elementwise(self, x, target, pos_weight=None):
+        up, down = softplus(x), softplus(-x)  # -log sigmoid(-x), -log sigmoid(x)
+        p = 1 if pos_weight is None else xp.asarray(pos_weight, dtype=x.dtype)
+        values = p * target * down + (1 - target) * up
+        d_input = (1 - target) * sigmoid(x) - p * target * sigmoid(-x)
+        return values, d_input, p * down - up
 
 
 class ElasticNetPenalty(Function):

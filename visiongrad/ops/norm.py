@@ -1,6 +1,6 @@
-"""Normalisation: batch_norm (1d and spatial), layer_norm, group_norm.
+"""Normalisation: batch_norm (1d and spatial), layer_norm, group_norm, instance_norm.
 
-All three standardise x over some axes, x_hat = (x - mu) * inv_std with
+All four standardise x over some axes, x_hat = (x - mu) * inv_std with
 inv_std = 1 / sqrt(var + eps) (biased variance, as in PyTorch), then scale and shift:
 y = gamma * x_hat + beta. They differ in the axes the statistics are taken over and the
 axes gamma and beta run along. The backward pass through the standardisation, over a
@@ -11,7 +11,7 @@ group of M values, is
 with dx_hat = dy * gamma: the first term is the direct path, the second the path through
 mu, the third the path through var (Ioffe and Szegedy 2015, simplified as in the course).
 
-Layer and group norm compute exactly this (``standardize``, ``standardize_backward``).
+Layer, group and instance norm compute exactly this (``standardize``, ``standardize_backward``).
 Batch norm, which runs on every convolution's output, computes the same sums on
 channels-last rows with the scales folded together (its docstring derives each line);
 ``batch_norm_reference`` is its plain version, as the formulas read, and its tests compare
@@ -149,8 +149,7 @@ class BatchNorm(Function):
 
     def forward(self, x, weight, bias, running_mean=None, running_var=None, training=False,
                 momentum=0.1, eps=1e-5):
-        if x.ndim < 2:
-            raise ValueError(f"batch_norm: input of shape {x.shape} needs axes (N, C, ...)")
+        check_norm_input("batch_norm", x, eps)
         channels = x.shape[1]
         for name, array in (("weight", weight), ("bias", bias), ("running_mean", running_mean),
                             ("running_var", running_var)):
@@ -269,6 +268,55 @@ class GroupNorm(_ScaleShift):
         grouped = standardize_backward(dx_hat.reshape(self.grouped_shape), self.grouped_hat,
                                        self.inv_std, (2,))
         return grouped.reshape(self.x_shape)
+
+
+def check_norm_input(op: str, x, eps, min_ndim: int = 2) -> None:
+    """A floating-point input with axes (N, C, ...) and eps >= 0 (PyTorch allows 0), or a
+    ValueError / TypeError naming what is wrong."""
+    shape = tuple(x.shape)
+    if len(shape) < min_ndim:
+        axes = "(N, C, ...)" if min_ndim == 2 else "(N, C, L, ...)"
+        raise ValueError(f"{op}: input of shape {shape} needs axes {axes}")
+    dtype = x.dtype if hasattr(x, "dtype") else xp.asarray(x).dtype
+    if dtype.kind != "f":
+        raise TypeError(f"{op}: input must be floating point, got dtype {dtype}")
+    if not eps >= 0:
+        raise ValueError(f"{op}: eps must be non-negative, got {eps}")
+
+
+class InstanceNorm(_ScaleShift):
+    """Instance normalisation: each example's channels standardised over their own spatial
+    axes (group norm with one channel per group), then a per-channel scale and shift.
+
+    Forward:  mu, var per (n, c) over the M = H W (or L, ...) values of x[n, c];
+              x_hat = (x - mu) / sqrt(var + eps), y = gamma_c x_hat + beta_c;
+              with running statistics (in place, averaged over the batch as PyTorch):
+              running_mean <- (1 - momentum) running_mean + momentum mean_n(mu),
+              running_var  <- (1 - momentum) running_var + momentum mean_n(var M / (M - 1))
+    Backward: dx = inv_std / M * (M dx_hat - sum(dx_hat) - x_hat sum(dx_hat x_hat)), sums
+              over each (n, c), dx_hat = dy gamma; dgamma = sum(dy x_hat), dbeta = sum(dy)
+              per channel over N and the spatial axes
+    Shapes:   x (N, C, L) or (N, C, H, W) (any (N, C, ...)); gamma, beta, running stats (C,)
+    """
+
+    def forward(self, x, weight, bias, running_mean=None, running_var=None, momentum=0.1,
+                eps=1e-5):
+        check_norm_input("instance_norm", x, eps, min_ndim=3)
+        channels = x.shape[1]
+        self.axes = tuple(range(2, x.ndim))
+        count = math.prod(x.shape[2:])
+        if count < 2:
+            raise ValueError(f"instance_norm: expected more than 1 spatial element per "
+                             f"channel, got input of shape {x.shape}")
+        x_hat, self.inv_std, mu, var = standardize(x, self.axes, eps)
+        for stat, batch_stat in ((running_mean, mu), (running_var, var * count / (count - 1))):
+            if stat is not None:
+                stat *= 1 - momentum
+                stat += momentum * batch_stat.reshape(x.shape[:2]).mean(axis=0)
+        return self.scale_shift(x_hat, weight, bias, (1, channels) + (1,) * (x.ndim - 2))
+
+    def input_grad(self, dx_hat):
+        return standardize_backward(dx_hat, self.x_hat, self.inv_std, self.axes)
 
 
 def weight_and_bias(x, weight, bias, shape):
