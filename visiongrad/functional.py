@@ -11,8 +11,10 @@ from .autograd import Tensor, as_tensor, concat, stack, where
 from .ops import activation as _activation
 from .ops import conv as _conv
 from .ops import embedding as _embedding
+from .ops import interpolate as _interpolate
 from .ops import linear as _linear
 from .ops import loss as _loss
+from .ops import loss_elementwise as _loss_elementwise
 from .ops import math as _math
 from .ops import norm as _norm
 from .ops import pool as _pool
@@ -27,6 +29,8 @@ __all__ = ["concat", "stack", "where", "matmul", "linear", "affine", "exp", "log
            "l1_loss", "binary_cross_entropy_with_logits", "l1_penalty", "l2_penalty",
            "elastic_net_penalty", "conv1d", "conv2d", "conv_transpose2d", "max_pool2d",
            "avg_pool2d", "max_unpool2d", "upsample_nearest", "upsample_bed_of_nails"]
+__all__ += ["nll_loss", "binary_cross_entropy", "smooth_l1_loss", "huber_loss", "kl_div",
+            "instance_norm", "interpolate"]
 
 # ----- math and linear ------------------------------------------------------------------
 
@@ -117,10 +121,25 @@ def batch_norm(x, running_mean, running_var, weight=None, bias=None, training: b
                momentum: float = 0.1, eps: float = 1e-5) -> Tensor:
     """Batch normalisation as ``torch.nn.functional.batch_norm``; in training mode the
     running statistics (arrays or tensors, or None) are updated in place."""
+    _norm.check_norm_input("batch_norm", _array(x), eps)
     weight, bias = _norm.weight_and_bias(x, weight, bias, (_array(x).shape[1],))
     return _norm.BatchNorm.apply(x, weight, bias, running_mean=_array(running_mean),
                                  running_var=_array(running_var), training=training,
                                  momentum=momentum, eps=eps)
+
+
+def instance_norm(x, running_mean=None, running_var=None, weight=None, bias=None,
+                  use_input_stats: bool = True, momentum: float = 0.1,
+                  eps: float = 1e-5) -> Tensor:
+    """Instance normalisation as ``torch.nn.functional.instance_norm``: each (n, c) over
+    its spatial axes; with ``use_input_stats=False`` the running statistics normalise
+    instead (as ``batch_norm`` in evaluation), else they are updated in place if given."""
+    _norm.check_norm_input("instance_norm", _array(x), eps, min_ndim=3)
+    if not use_input_stats:
+        return batch_norm(x, running_mean, running_var, weight, bias, False, momentum, eps)
+    weight, bias = _norm.weight_and_bias(x, weight, bias, (_array(x).shape[1],))
+    return _norm.InstanceNorm.apply(x, weight, bias, running_mean=_array(running_mean),
+                                    running_var=_array(running_var), momentum=momentum, eps=eps)
 
 
 def layer_norm(x, normalized_shape, weight=None, bias=None, eps: float = 1e-5) -> Tensor:
@@ -150,8 +169,26 @@ def embedding(indices, weight) -> Tensor:
     return _embedding.Embedding.apply(indices, weight)
 
 
-def cross_entropy(logits, labels, *, reduction: str = "mean") -> Tensor:
-    return _loss.CrossEntropy.apply(logits, labels, reduction=reduction)
+def cross_entropy(input, target, weight=None, *, ignore_index: int = -100,  # noqa: A002
+                  reduction: str = "mean", label_smoothing: float = 0.0) -> Tensor:
+    """Softmax cross-entropy of scores (N, C, ...) against class indices (N, ...) or class
+    probabilities (like the scores), with PyTorch's options (see ``ops.loss.NLLLoss``).
+    Plain class indices with no option take ``CrossEntropy`` (compiled where it fits)."""
+    labels = _array(target)
+    if (weight is None and label_smoothing == 0 and labels.dtype.kind in "iu"
+            and not (labels == ignore_index).any()):
+        return _loss.CrossEntropy.apply(input, target, reduction=reduction)
+    return _loss.NLLLoss.apply(log_softmax(input, 1), target, weight=_array(weight),
+                               ignore_index=ignore_index, label_smoothing=label_smoothing,
+                               reduction=reduction, op="cross_entropy")
+
+
+def nll_loss(input, target, weight=None, *, ignore_index: int = -100,  # noqa: A002
+             reduction: str = "mean") -> Tensor:
+    """-sum of w_y x_{i, y_i} over log-probabilities x (N, C, ...) and class indices y,
+    averaged over the weights of the targets not ignored (PyTorch's ``nll_loss``)."""
+    return _loss.NLLLoss.apply(input, target, weight=_array(weight), ignore_index=ignore_index,
+                               reduction=reduction)
 
 
 def multiclass_hinge(scores, labels, margin: float = 1.0, squared: bool = False,
@@ -169,8 +206,34 @@ def l1_loss(x, target, *, reduction: str = "mean") -> Tensor:
     return _loss.L1Loss.apply(x, target, reduction=reduction)
 
 
-def binary_cross_entropy_with_logits(x, target, *, reduction: str = "mean") -> Tensor:
-    return _loss.BCEWithLogits.apply(x, target, reduction=reduction)
+def binary_cross_entropy_with_logits(x, target, weight=None, *, reduction: str = "mean",
+                                     pos_weight=None) -> Tensor:
+    """-(p t log sigmoid(x) + (1 - t) log(1 - sigmoid(x))), times ``weight``; p is
+    ``pos_weight`` (one per class, the last axis)."""
+    return _loss.BCEWithLogits.apply(x, target, reduction=reduction, weight=_array(weight),
+                                     pos_weight=_array(pos_weight))
+
+
+def binary_cross_entropy(x, target, weight=None, *, reduction: str = "mean") -> Tensor:
+    """-(t log x + (1 - t) log(1 - x)) on probabilities x, times ``weight``."""
+    return _loss_elementwise.BinaryCrossEntropy.apply(x, target, reduction=reduction,
+                                                      weight=_array(weight))
+
+
+def smooth_l1_loss(x, target, *, reduction: str = "mean", beta: float = 1.0) -> Tensor:
+    """d^2 / (2 beta) where |d| < beta, else |d| - beta / 2, d = x - target."""
+    return _loss_elementwise.SmoothL1Loss.apply(x, target, reduction=reduction, beta=beta)
+
+
+def huber_loss(x, target, *, reduction: str = "mean", delta: float = 1.0) -> Tensor:
+    """d^2 / 2 where |d| < delta, else delta (|d| - delta / 2), d = x - target."""
+    return _loss_elementwise.HuberLoss.apply(x, target, reduction=reduction, delta=delta)
+
+
+def kl_div(x, target, *, reduction: str = "mean", log_target: bool = False) -> Tensor:
+    """sum of t (log t - x) over log-probabilities x; ``reduction="batchmean"`` divides by
+    the batch size (the KL divergence per example)."""
+    return _loss_elementwise.KLDiv.apply(x, target, reduction=reduction, log_target=log_target)
 
 
 def l1_penalty(w, strength: float) -> Tensor:
@@ -259,6 +322,15 @@ def max_unpool2d(x, indices, kernel_size, stride=None, padding=0, output_size=No
     """Put each value of x at its flat ``indices`` position in a zero output plane."""
     return _upsample.MaxUnpool2d.apply(x, _array(indices), kernel_size=kernel_size,
                                        stride=stride, padding=padding, output_size=output_size)
+
+
+def interpolate(x, size=None, scale_factor=None, mode: str = "nearest", align_corners=None,
+                recompute_scale_factor=None) -> Tensor:
+    """Resize x (N, C, H, W) to ``size`` or by ``scale_factor``: mode "nearest" or
+    "bilinear" (``align_corners`` as in PyTorch). NOTE: 4-D input only."""
+    return _interpolate.Interpolate.apply(x, size=size, scale_factor=scale_factor, mode=mode,
+                                          align_corners=align_corners,
+                                          recompute_scale_factor=recompute_scale_factor)
 
 
 def upsample_nearest(x, scale_factor) -> Tensor:
