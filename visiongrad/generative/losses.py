@@ -83,9 +83,12 @@ def discretized_logistic_nll(mean, log_scale, x, levels: int = 256) -> Tensor:
     P(x) = sigmoid((x + h - mean) / s) - sigmoid((x - h - mean) / s), s = exp(log_scale),
     where the lowest bin takes the whole left tail (P = sigmoid((x + h - mean) / s)) and the
     highest the right tail (P = 1 - sigmoid((x - h - mean) / s)), so the levels' probabilities
-    sum to 1 (PixelCNN++'s likelihood, one logistic instead of a mixture). In the tails,
-    log sigmoid(a) = -softplus(-a) and log(1 - sigmoid(a)) = -softplus(a) stay finite; a bin
-    whose probability underflows 1e-12 is scored by the density times the bin width.
+    sum to 1 (PixelCNN++'s likelihood, one logistic instead of a mixture). In logs, with
+    a = (x + h - mean) / s and b = (x - h - mean) / s, every term stays finite and exact:
+    log sigmoid(a) = -softplus(-a), log(1 - sigmoid(b)) = -softplus(b), and the interior
+    sigmoid(a) - sigmoid(b) = sigmoid(a) (1 - sigmoid(b)) (1 - e^-(a - b)), so
+    log P = -softplus(-a) - softplus(b) + log(1 - e^(-2h / s)) (no difference of two
+    nearly equal probabilities).
     """
     mean, log_scale = as_tensor(mean), as_tensor(log_scale)
     x_array = np.asarray(x.data if isinstance(x, Tensor) else x, dtype=mean.data.dtype)
@@ -97,11 +100,8 @@ def discretized_logistic_nll(mean, log_scale, x, levels: int = 256) -> Tensor:
     plus, minus = (centred + half_bin) * inv_scale, (centred - half_bin) * inv_scale
     log_cdf_plus = -F.softplus(-plus)
     log_one_minus_cdf_minus = -F.softplus(minus)
-    bin_mass = F.sigmoid(plus) - F.sigmoid(minus)
-    middle = centred * inv_scale
-    log_density_times_bin = middle - log_scale - 2.0 * F.softplus(middle) + math.log(2 * half_bin)
-    safe_mass = F.clamp(bin_mass, 1e-12, None)
-    interior = where(bin_mass.data > 1e-5, F.log(safe_mass), log_density_times_bin)
+    log_bin_width_term = F.log(1.0 - F.exp(-2.0 * half_bin * inv_scale))
+    interior = log_cdf_plus + log_one_minus_cdf_minus + log_bin_width_term
     log_prob = where(x_array < -1.0 + half_bin / 2, log_cdf_plus,
                      where(x_array > 1.0 - half_bin / 2, log_one_minus_cdf_minus, interior))
     return -log_prob.reshape(mean.shape[0], -1).sum(axis=1)

@@ -46,7 +46,7 @@ def frechet_distance(features_a: np.ndarray, features_b: np.ndarray) -> float:
         raise ValueError("frechet_distance needs two (N, D) feature arrays with the same D and "
                          f"N >= 2, got {a.shape} and {b.shape}")
     mu_a, mu_b = a.mean(axis=0), b.mean(axis=0)
-    cov_a, cov_b = np.cov(a, rowvar=False), np.cov(b, rowvar=False)
+    cov_a, cov_b = (np.atleast_2d(np.cov(f, rowvar=False)) for f in (a, b))
     root_a = sqrtm_psd(cov_a)
     cross = np.trace(sqrtm_psd(root_a @ cov_b @ root_a))
     return float(np.sum((mu_a - mu_b) ** 2) + np.trace(cov_a) + np.trace(cov_b) - 2.0 * cross)

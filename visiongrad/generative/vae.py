@@ -84,6 +84,7 @@ class VAE(nn.Module):
     @staticmethod
     def reparameterize(mu: Tensor, logvar: Tensor, rng=None) -> Tensor:
         """z = mu + exp(logvar / 2) * eps with eps ~ N(0, I) drawn from ``rng``."""
+        mu, logvar = as_tensor(mu), as_tensor(logvar)
         eps = as_generator(rng).standard_normal(mu.shape).astype(mu.data.dtype)
         return mu + F.exp(0.5 * logvar) * eps
 

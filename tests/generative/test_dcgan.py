@@ -1,0 +1,46 @@
+"""DCGAN's networks and the GAN wrapper (generative/dcgan.py)."""
+
+import numpy as np
+import pytest
+
+from visiongrad.generative import GAN
+from visiongrad.generative.training import build, step, train
+
+
+def test_shapes_and_initialisation():
+    gan = GAN("gan", width=8, rng=0)
+    images = gan.generator(gan.noise(4, rng=0))
+    assert images.shape == (4, 1, 28, 28) and np.abs(images.data).max() <= 1
+    assert gan.discriminator(images).shape == (4, 1)
+    first = gan.discriminator[0].weight.data
+    assert abs(first.std() - 0.02) < 0.005
+
+
+def test_sampling_is_seeded_and_in_unit_range():
+    gan = GAN("lsgan", width=8, rng=0)
+    a = gan.sample(5, rng=1)
+    assert a.shape == (5, 1, 28, 28) and 0 <= a.min() and a.max() <= 1
+    np.testing.assert_array_equal(a, gan.sample(5, rng=1))
+    assert gan.generator.training
+
+
+@pytest.mark.parametrize("name", ["dcgan", "lsgan"])
+def test_a_step_updates_both_networks(name):
+    gan = build(name, width=4)
+    from visiongrad import optim
+
+    opts = (optim.Adam(gan.discriminator.parameters(), lr=1e-3),
+            optim.Adam(gan.generator.parameters(), lr=1e-3))
+    before = [p.data.copy() for p in gan.parameters()]
+    terms = step(gan, np.random.default_rng(0).integers(0, 256, (6, 1, 28, 28)), opts,
+                 np.random.default_rng(1))
+    assert set(terms) == {"d_loss", "g_loss"}
+    assert all(not np.array_equal(b, p.data) for b, p in zip(before, gan.parameters()))
+
+
+def test_training_history_and_bad_loss():
+    gan = build("dcgan", width=4)
+    history = train(gan, np.zeros((8, 1, 28, 28), dtype=np.uint8), 1, 4, log=lambda m: None)
+    assert len(history) == 1 and {"d_loss", "g_loss", "seconds"} <= set(history[0])
+    with pytest.raises(ValueError, match="loss"):
+        GAN("wgan")
