@@ -19,7 +19,8 @@ def test_contractive_penalty_gradcheck_wrt_x_weight_and_bias():
 def test_contractive_penalty_is_the_jacobians_frobenius_norm():
     """||dh/dx||_F^2 with the Jacobian taken numerically, averaged over the batch."""
     rng = np.random.default_rng(1)
-    x, weight, bias = rng.standard_normal((3, 5)), rng.standard_normal((4, 5)), rng.standard_normal(4)
+    x, weight = rng.standard_normal((3, 5)), rng.standard_normal((4, 5))
+    bias = rng.standard_normal(4)
 
     def encode(v):
         return 1 / (1 + np.exp(-(weight @ v + bias)))
@@ -64,7 +65,8 @@ def test_sparse_kl_penalty_matches_formula():
     x = np.random.default_rng(3).random((4, 6))
     code = model.encode(x.astype(np.float32)).data.astype(np.float64)
     rho, rho_hat = 0.1, code.mean(axis=0)
-    expected = 2.0 * np.sum(rho * np.log(rho / rho_hat) + (1 - rho) * np.log((1 - rho) / (1 - rho_hat)))
+    kl = rho * np.log(rho / rho_hat) + (1 - rho) * np.log((1 - rho) / (1 - rho_hat))
+    expected = 2.0 * np.sum(kl)
     assert model.penalty(x.astype(np.float32), vg.tensor(code.astype(np.float32))).item() == (
         pytest.approx(expected, rel=1e-5))
 

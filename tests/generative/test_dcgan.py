@@ -35,7 +35,7 @@ def test_a_step_updates_both_networks(name):
     terms = step(gan, np.random.default_rng(0).integers(0, 256, (6, 1, 28, 28)), opts,
                  np.random.default_rng(1))
     assert set(terms) == {"d_loss", "g_loss"}
-    assert all(not np.array_equal(b, p.data) for b, p in zip(before, gan.parameters()))
+    assert all(not np.array_equal(b, p.data) for b, p in zip(before, gan.parameters(), strict=True))
 
 
 def test_training_history_and_bad_loss():

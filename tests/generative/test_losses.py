@@ -84,7 +84,8 @@ def test_likelihood_terms_gradcheck():
     levels[0, :2] = (0, 255)  # both tails
     x = levels / 127.5 - 1
     assert_gradcheck(lambda m, s: losses.discretized_logistic_nll(m, s, x),
-                     [x + 0.05 * rng.standard_normal((3, 5)), -2 + 0.3 * rng.standard_normal((3, 5))])
+                     [x + 0.05 * rng.standard_normal((3, 5)),
+                      -2 + 0.3 * rng.standard_normal((3, 5))])
 
 
 def test_discretized_logistic_is_a_distribution_over_256_levels():

@@ -17,7 +17,8 @@ def _tiny(decoder):
 def test_elbo_terms_gradcheck_wrt_input_and_decoder_sample(decoder):
     """The negative ELBO (one seeded z) as a function of the decoder's input z and of the
     encoder's output (mu, logvar), each gradient checked. h = 1e-4: the 256-level likelihood
-    is a sum of ~200 nats, whose rounding error over h = 1e-6 would be ~1e-6 of the smaller gradients."""
+    is a sum of ~200 nats, whose rounding error over h = 1e-6 would be ~1e-6 of the smaller
+    gradients."""
     model = _tiny(decoder)
     rng = np.random.default_rng(0)
     x = prepare(rng.integers(0, 256, (4, 1, 3, 3)), decoder, 1).astype(np.float64)
