@@ -42,6 +42,18 @@ VGG_LAYERS = {
 }
 
 
+class Normalize(nn.Module):
+    """Per-channel standardisation of the input: (x - mean_c) / std_c."""
+
+    def __init__(self, mean, std):
+        super().__init__()
+        self.mean = np.asarray(mean, dtype=np.float32).reshape(1, -1, 1, 1)
+        self.std = np.asarray(std, dtype=np.float32).reshape(1, -1, 1, 1)
+
+    def forward(self, x):
+        return (x - self.mean) / self.std
+
+
 @dataclass
 class FeatureNetwork:
     """A frozen network, the layers whose Gram matrices define style, the content layer,
@@ -53,13 +65,17 @@ class FeatureNetwork:
     mean: tuple = IMAGENET_MEAN
     std: tuple = IMAGENET_STD
 
+    def pipeline(self) -> nn.Sequential:
+        """The model behind its input normalisation, taking RGB in [0, 1]: layer ``name``
+        of the model is ``"net." + name`` in it."""
+        return nn.Sequential(OrderedDict(normalize=Normalize(self.mean, self.std),
+                                         net=self.model))
+
     def features(self, images) -> list:
         """Outputs of the style layers then the content layer, for RGB images in [0, 1]."""
-        mean = np.asarray(self.mean, dtype=np.float32).reshape(1, -1, 1, 1)
-        std = np.asarray(self.std, dtype=np.float32).reshape(1, -1, 1, 1)
         images = images if isinstance(images, Tensor) else Tensor(np.asarray(images))
         return layer_outputs(self.model, [*self.style_layers, self.content_layer],
-                             (images - mean) / std)
+                             Normalize(self.mean, self.std)(images))
 
 
 def random_network(seed=0, widths=(32, 64, 128, 256)) -> nn.Sequential:

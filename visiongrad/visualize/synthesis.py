@@ -159,9 +159,10 @@ def optimise_image(start: np.ndarray, loss_fn: Callable[[Tensor], Tensor],
         solver = optim.Adam([image], lr=learning_rate)
         steps = iterations
     elif optimizer == "lbfgs":
-        solver = optim.LBFGS([image], lr=learning_rate, max_iter=20, history_size=10,
+        per_step = max(1, min(20, iterations))
+        solver = optim.LBFGS([image], lr=learning_rate, max_iter=per_step, history_size=10,
                              line_search_fn="strong_wolfe")
-        steps = -(-iterations // 20)  # max_iter=20 iterations per step
+        steps = -(-iterations // per_step)  # L-BFGS iterations in all, clipped between steps
     else:
         raise ValueError(f"optimizer must be 'adam' or 'lbfgs', got {optimizer!r}")
     for _ in range(steps):
@@ -173,8 +174,10 @@ def optimise_image(start: np.ndarray, loss_fn: Callable[[Tensor], Tensor],
 
 def invert_features(model, layer: str, image, tv_weight: float = 1e-2,
                     iterations: int = 200, learning_rate: float = 0.05,
-                    optimizer: str = "adam", clamp=None, seed=0) -> np.ndarray:
-    """An image whose ``layer`` features match ``image``'s, from noise:
+                    optimizer: str = "adam", clamp=None, seed=0,
+                    noise_mean: float = 0.0) -> np.ndarray:
+    """An image whose ``layer`` features match ``image``'s, from noise (``noise_mean`` +
+    0.1 N(0, 1): 0 for standardised inputs, 0.5 for RGB in [0, 1]):
 
         minimise |phi(x) - phi(image)|^2 / |phi(image)|^2 + tv_loss(x, tv_weight)
 
@@ -185,7 +188,7 @@ def invert_features(model, layer: str, image, tv_weight: float = 1e-2,
         with no_grad():
             target = layer_output(model, layer, Tensor(target_image)).data
         scale = 1.0 / max(float((target.astype(np.float64) ** 2).sum()), 1e-12)
-        start = (0.1 * as_generator(seed).standard_normal(target_image.shape)
+        start = (noise_mean + 0.1 * as_generator(seed).standard_normal(target_image.shape)
                  ).astype(target_image.dtype)
         return optimise_image(
             start, lambda x: content_loss(scale, layer_output(model, layer, x), target)
