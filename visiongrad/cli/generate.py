@@ -1,0 +1,164 @@
+"""``visiongrad generate``: train a generative model, or draw samples from its checkpoint.
+
+    visiongrad generate train --model vae|dcgan|lsgan|pixelcnn|pixelrnn|ae [...] --out RUN_DIR
+    visiongrad generate sample RUN_DIR/checkpoint.safetensors -n 64 --out grid.png
+
+``train`` writes into RUN_DIR: ``checkpoint.safetensors``, ``metrics.json`` (losses per
+epoch and held-out scores: bits per dimension for PixelCNN, PixelRNN and the VAE's bound),
+``samples.png``, and per model ``latent_walk.png`` and ``latent_manifold.png`` (VAE) or
+``denoising.png`` (denoising autoencoder: clean, corrupted, restored rows; other
+autoencoders: ``reconstructions.png``).
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+
+from .errors import CommandError, check_choice, user_errors
+from .network import load_split
+from .options import add_data_options, non_negative_int, positive_float, positive_int
+from .output import output_folder, write_json
+
+#: Which constructor option each command-line option sets, for the models it applies to.
+MODEL_OPTIONS = {
+    "latent_dim": ("latent_dim", {"vae", "dcgan", "lsgan"}),
+    "decoder": ("decoder", {"vae"}),
+    "kind": ("kind", {"ae"}),
+    "code_dim": ("code_dim", {"ae"}),
+    "channels": ("channels", {"pixelcnn", "pixelrnn"}),
+    "blocks": ("blocks", {"pixelcnn"}),
+    "layers": ("layers", {"pixelrnn"}),
+    "width": ("width", {"dcgan", "lsgan"}),
+}
+
+
+def register(commands) -> None:
+    parser = commands.add_parser("generate", help="generative models: train, sample")
+    actions = parser.add_subparsers(dest="action", required=True, metavar="ACTION")
+    train = actions.add_parser("train", help="train a generative model on 8-bit grey images")
+    train.add_argument("--model", required=True,
+                       help="vae, dcgan, lsgan, pixelcnn, pixelrnn or ae")
+    add_data_options(train)
+    train.add_argument("--epochs", type=positive_int, default=1)
+    train.add_argument("--batch-size", type=positive_int, default=64)
+    train.add_argument("--lr", type=positive_float, default=None,
+                       help="learning rate (default: the model's own)")
+    train.add_argument("--train-images", type=positive_int, default=None,
+                       help="train on this many images of the training split (default: all)")
+    train.add_argument("--test-images", type=positive_int, default=1000,
+                       help="held-out images scored after training")
+    train.add_argument("--samples", type=positive_int, default=36,
+                       help="images in samples.png")
+    train.add_argument("--seed", type=non_negative_int, default=0)
+    train.add_argument("--latent-dim", type=positive_int, default=None)
+    train.add_argument("--decoder", default=None, help="VAE decoder: bernoulli, gaussian, logistic")
+    train.add_argument("--kind", default=None, help="autoencoder: undercomplete, sparse_l1, "
+                                                    "sparse_kl, denoising, contractive")
+    train.add_argument("--code-dim", type=positive_int, default=None)
+    train.add_argument("--channels", type=positive_int, default=None)
+    train.add_argument("--blocks", type=positive_int, default=None)
+    train.add_argument("--layers", type=positive_int, default=None)
+    train.add_argument("--width", type=positive_int, default=None)
+    train.add_argument("--out", default="visiongrad-generate", help="run folder")
+    train.set_defaults(run=run_train)
+
+    sample = actions.add_parser("sample", help="a grid of samples from a checkpoint")
+    sample.add_argument("checkpoint")
+    sample.add_argument("-n", type=positive_int, default=64, help="number of images")
+    sample.add_argument("--seed", type=non_negative_int, default=0)
+    sample.add_argument("--data-dir", default=None,
+                        help="where the autoencoder's dataset is (it reconstructs test images)")
+    sample.add_argument("--out", default="samples.png", help="PNG file to write")
+    sample.set_defaults(run=run_sample)
+
+
+def _model_options(args: argparse.Namespace) -> dict:
+    options = {}
+    for flag, (name, models) in MODEL_OPTIONS.items():
+        value = getattr(args, flag)
+        if value is None:
+            continue
+        if args.model not in models:
+            raise CommandError(f"--{flag.replace('_', '-')} does not apply to --model "
+                               f"{args.model} (only to {', '.join(sorted(models))})")
+        options[name] = value
+    return options
+
+
+def run_train(args: argparse.Namespace) -> None:
+    """``visiongrad generate train``."""
+    import numpy as np
+
+    from visiongrad.generative import images as pictures
+    from visiongrad.generative import training
+    from visiongrad.train.checkpoint import save_checkpoint
+
+    check_choice("generative model", args.model, training.MODELS)
+    options = _model_options(args)
+    train_set = load_split(args.dataset, "train", args.data_dir)
+    test_set = load_split(args.dataset, "test", args.data_dir)
+    if train_set.images.shape[1:] != (1, 28, 28):
+        raise CommandError(f"generative models take 1 x 28 x 28 grey images; {args.dataset} "
+                           f"has {' x '.join(map(str, train_set.images.shape[1:]))}")
+    with user_errors(ValueError, context=f"--model {args.model}: "):
+        model = training.build(args.model, rng=args.seed, **options)
+    rng = np.random.default_rng(args.seed)
+    images = train_set.images
+    if args.train_images is not None:
+        images = images[rng.permutation(len(images))[:args.train_images]]
+    folder = output_folder(args.out, fresh=True)
+    history = training.train(model, images, args.epochs, args.batch_size, args.lr, rng)
+    test_images = test_set.images[:args.test_images]
+    scores = training.evaluate(model, test_images, rng=args.seed)
+    for name, value in scores.items():
+        print(f"{name}: {value:.4f}")
+    config = {"generative_model": args.model, "options": options, "dataset": args.dataset,
+              "command": args.command_line}
+    path = save_checkpoint(folder / "checkpoint.safetensors", model, config=config,
+                           history={"epochs": history})
+    print(f"checkpoint: {path}")
+    write_json(folder / "metrics.json", {"history": history, "test_images": len(test_images),
+                                          **scores})
+    samples = training.sample_images(model, args.samples, rng=args.seed, images=test_images)
+    written = [pictures.save_grid(samples, folder / "samples.png")]
+    if args.model == "vae":
+        written.append(pictures.save_grid(pictures.latent_walks(model, test_images, rng=args.seed),
+                                          folder / "latent_walk.png", columns=10))
+        written.append(pictures.save_grid(pictures.latent_manifold(model),
+                                          folder / "latent_manifold.png", columns=15, scale=1))
+    if args.model == "ae":
+        name = "denoising.png" if model.kind == "denoising" else "reconstructions.png"
+        rows = pictures.denoising_rows(model, test_images, rng=args.seed) if (
+            model.kind == "denoising") else np.concatenate([test_images[:10] / 255.0,
+                                                            samples[:10]])
+        written.append(pictures.save_grid(rows, folder / name, columns=10))
+    print("images: " + ", ".join(map(str, written)))
+
+
+def run_sample(args: argparse.Namespace) -> None:
+    """``visiongrad generate sample``."""
+    from visiongrad.generative import images as pictures
+    from visiongrad.generative import training
+    from visiongrad.train.checkpoint import CheckpointError, load_checkpoint, load_model_state
+
+    if not args.out.lower().endswith(".png"):
+        raise CommandError(f"--out must name a .png file, got {args.out!r}")
+    with user_errors(FileNotFoundError, CheckpointError):
+        contents = load_checkpoint(args.checkpoint)
+    config = contents.get("config") or {}
+    if not isinstance(config, dict) or config.get("generative_model") not in training.MODELS:
+        raise CommandError(f"{args.checkpoint} is not a generative model's checkpoint "
+                           "(written by visiongrad generate train)")
+    with user_errors(ValueError, TypeError, context=f"{args.checkpoint}: "):
+        model = training.build(config["generative_model"], **dict(config.get("options") or {}))
+        load_model_state(model, contents["model"])
+    images = None
+    if config["generative_model"] == "ae":
+        images = load_split(config.get("dataset", "fashion-mnist-mini"), "test",
+                            args.data_dir).images
+    samples = training.sample_images(model, args.n, rng=args.seed, images=images)
+    folder = os.path.dirname(args.out)
+    if folder and not os.path.isdir(folder):
+        raise CommandError(f"folder of --out not found: {folder}")
+    print(f"{len(samples)} images: {pictures.save_grid(samples, args.out)}")
