@@ -190,6 +190,16 @@ class CharRNN(nn.Module):
         return prime + self.vocabulary.decode(np.array(drawn, dtype=np.int64))
 
 
+def stream_length(chars: int, batch_size: int, seq_len: int) -> int:
+    """Characters per stream of :func:`chunk_batches` (a multiple of ``seq_len``); a
+    ``ValueError`` when a text of ``chars`` characters cannot fill one chunk per stream."""
+    length = (chars - seq_len - 1) // batch_size // seq_len * seq_len
+    if length < seq_len:
+        raise ValueError(f"a training text of {chars} characters is too short for "
+                         f"batch_size={batch_size} and seq_len={seq_len}")
+    return length
+
+
 def chunk_batches(data: np.ndarray, batch_size: int, seq_len: int,
                   rng: np.random.Generator) -> Iterator[tuple[np.ndarray, np.ndarray, bool]]:
     """Endless (inputs, targets, new_pass) batches of (batch_size, seq_len) for TBPTT.
@@ -199,10 +209,7 @@ def chunk_batches(data: np.ndarray, batch_size: int, seq_len: int,
     their consecutive chunks; ``new_pass`` is True on a pass's first chunk, when the
     carried state must be reset.
     """
-    length = (len(data) - seq_len - 1) // batch_size // seq_len * seq_len
-    if length < seq_len:
-        raise ValueError(f"a training text of {len(data)} characters is too short for "
-                         f"batch_size={batch_size} and seq_len={seq_len}")
+    length = stream_length(len(data), batch_size, seq_len)
     while True:
         offset = int(rng.integers(0, seq_len))
         span = data[offset:offset + batch_size * length + 1]
@@ -310,4 +317,4 @@ def load_char_rnn(config: dict, state: dict) -> CharRNN:
 
 
 __all__: Sequence[str] = ["CELLS", "CharRNN", "bits_per_char", "chunk_batches", "fit",
-                          "load_char_rnn", "loss_metrics"]
+                          "load_char_rnn", "loss_metrics", "stream_length"]
