@@ -159,10 +159,9 @@ class _InstanceNorm(Module):
             raise ValueError(f"{type(self).__name__} expects {self.expected_ndim}D input, got "
                              f"shape {tuple(x.shape)}")
         use_input_stats = self.training or not self.track_running_stats
-        if self.training and self.track_running_stats:
-            self.num_batches_tracked += 1
-        return F.instance_norm(x, self.running_mean, self.running_var, self.weight, self.bias,
-                               use_input_stats, self.momentum, self.eps)
+        return F.instance_norm(  # NOTE: as PyTorch, num_batches_tracked stays 0
+            x, self.running_mean, self.running_var, self.weight, self.bias, use_input_stats,
+            self.momentum, self.eps)
 
     def extra_repr(self) -> str:
         return (f"{self.num_features}, eps={self.eps}, momentum={self.momentum}, "
