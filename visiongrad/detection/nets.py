@@ -1,0 +1,80 @@
+"""Building blocks shared by the detectors and the segmenter: a small convolutional
+backbone, the image scaling every model applies, and the checks of targets.
+
+Every model of ``visiongrad.detection`` takes images as (N, 1, H, W) arrays of grey levels
+(uint8 0..255, or floats on that scale, as ``compose_detection_scenes`` makes them) and
+scales them to x = pixel / 255 - 0.5 before its first convolution.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from .. import nn
+from ..autograd import Tensor
+from .boxes import as_boxes
+
+
+def image_tensor(images, name: str = "images") -> np.ndarray:
+    """(N, 1, H, W) grey images (0..255) -> float32 pixel / 255 - 0.5; checks the shape."""
+    array = np.asarray(images.data if isinstance(images, Tensor) else images)
+    if array.ndim != 4 or array.shape[1] != 1:
+        raise ValueError(f"{name} must have shape (N, 1, H, W), got {array.shape}")
+    if array.dtype.kind not in "uif":
+        raise TypeError(f"{name} must hold numbers, got dtype {array.dtype}")
+    return array.astype(np.float32) / 255 - 0.5
+
+
+def check_targets(targets, count: int, with_masks: bool = False) -> list[dict]:
+    """Each target as a dict of ``boxes`` (k, 4) float32 and ``labels`` (k,) int64 in
+    1..num_classes (and ``masks`` (k, H, W) bool when asked); one per image."""
+    if len(targets) != count:
+        raise ValueError(f"targets must hold one entry per image ({count}), got {len(targets)}")
+    checked = []
+    for target in targets:
+        boxes = as_boxes(target["boxes"], "targets' boxes").astype(np.float32).reshape(-1, 4)
+        labels = np.asarray(target["labels"], dtype=np.int64).reshape(-1)
+        if len(labels) != len(boxes):
+            raise ValueError(f"a target has {len(boxes)} boxes but {len(labels)} labels")
+        if labels.size and labels.min() < 1:
+            raise ValueError("targets' labels must be >= 1 (0 is the background)")
+        entry = {"boxes": boxes, "labels": labels}
+        if with_masks:
+            entry["masks"] = np.asarray(target["masks"], dtype=bool)
+        checked.append(entry)
+    return checked
+
+
+def conv_bn_relu(in_channels: int, out_channels: int, stride: int = 1) -> nn.Sequential:
+    """3x3 convolution (padding 1), batch norm, ReLU."""
+    return nn.Sequential(nn.Conv2d(in_channels, out_channels, 3, stride=stride, padding=1,
+                                   bias=False),
+                         nn.BatchNorm2d(out_channels), nn.ReLU())
+
+
+class Backbone(nn.Module):
+    """Stages of conv-BN-ReLU blocks (one at full resolution, then two per stage, each of
+    these after 2x2 max pooling halves the resolution): stage s has stride 2^s and
+    ``channels[s]`` channels; ``forward`` returns every stage's map (the detectors take the
+    deepest one or two, the FCN all of them)."""
+
+    def __init__(self, channels=(16, 32, 64, 64), in_channels: int = 1):
+        super().__init__()
+        if not channels or min(channels) < 1:
+            raise ValueError(f"channels must be positive numbers, got {channels}")
+        self.channels = tuple(int(c) for c in channels)
+        stages, previous = [], in_channels
+        for s, width in enumerate(self.channels):
+            layers = [conv_bn_relu(previous, width)]
+            if s:  # full resolution gets one convolution, every later stage two
+                layers = [nn.MaxPool2d(2), *layers, conv_bn_relu(width, width)]
+            stages.append(nn.Sequential(*layers))
+            previous = width
+        self.stages = nn.ModuleList(stages)
+
+    def forward(self, x) -> list:
+        maps = []
+        for stage in self.stages:
+            x = stage(x)
+            maps.append(x)
+        return maps

@@ -1,0 +1,190 @@
+"""Training, evaluation and checkpoints of the detection and segmentation models on
+composed scenes (what ``visiongrad detect`` / ``segment`` and ``benchmarks/detection.py``
+run).
+
+Every model has ``loss(images, targets) -> (Tensor, {name: float})`` and ``predict(images)``
+(per image a dict of ``boxes``, ``scores``, ``labels`` and, for the mask head, ``masks``;
+the FCN returns (N, H, W) label maps). ``train`` runs Adam with a cosine-decayed learning
+rate over shuffled mini-batches of the training scenes; ``evaluate`` scores the model on
+scenes: COCO AP/AP50/AP75 by ``evaluate_coco`` (boxes, and masks for the mask head), the
+localiser's share of images with IoU >= 0.7, the FCN's mIoU and pixel accuracy, and the
+time per image of ``predict`` in every case.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import asdict, dataclass, fields
+
+import numpy as np
+
+from .. import optim
+from ..train.checkpoint import load_checkpoint, load_model_state, save_checkpoint
+from . import rle
+from .boxes import box_convert, box_iou
+from .evaluate import confusion_matrix, evaluate_coco, segmentation_metrics
+from .scenes import CLASSES, compose_detection_scenes
+
+DETECTORS = ("ssd", "faster_rcnn", "mask_rcnn", "localize", "sliding_window", "rcnn")
+SEGMENTERS = ("fcn",)
+
+
+@dataclass
+class SceneConfig:
+    """A model and how it is trained (stored in its checkpoint)."""
+
+    model: str = "ssd"
+    size: int = 64
+    scenes: int = 2000
+    epochs: int = 10
+    batch_size: int = 32
+    lr: float = 2e-3
+    seed: int = 0
+    dataset: str = "fashion-mnist-mini"
+
+    def __post_init__(self):
+        if self.model not in DETECTORS + SEGMENTERS:
+            raise ValueError(f"model must be one of {', '.join(DETECTORS + SEGMENTERS)}, "
+                             f"got {self.model!r}")
+        for name in ("size", "scenes", "epochs", "batch_size"):
+            if int(getattr(self, name)) != getattr(self, name) or getattr(self, name) < 1:
+                raise ValueError(f"{name} must be a positive integer, got {getattr(self, name)}")
+        if self.size % 16:
+            raise ValueError(f"size must be a multiple of 16, got {self.size}")
+        if not self.lr > 0:
+            raise ValueError(f"lr must be positive, got {self.lr}")
+
+    @property
+    def max_items(self) -> int:
+        """The localiser sees one item per image, the others 1-5."""
+        return 1 if self.model == "localize" else 5
+
+    @classmethod
+    def from_dict(cls, values: dict) -> SceneConfig:
+        known = {f.name for f in fields(cls)}
+        return cls(**{k: v for k, v in values.items() if k in known})
+
+
+def build_model(config: SceneConfig):
+    """The model ``config.model`` names, for ``config.size`` images."""
+    num_classes = len(CLASSES)
+    if config.model == "ssd":
+        from .single_shot import SingleShotDetector
+        return SingleShotDetector(num_classes, config.size)
+    if config.model in ("faster_rcnn", "mask_rcnn"):
+        from .faster_rcnn import FasterRCNN
+        return FasterRCNN(num_classes, config.size, masks=config.model == "mask_rcnn")
+    if config.model == "localize":
+        from .localize import Localizer
+        return Localizer(num_classes, config.size)
+    if config.model in ("sliding_window", "rcnn"):
+        from .windows import WindowDetector
+        proposals = "sliding" if config.model == "sliding_window" else "grouping"
+        return WindowDetector(num_classes, config.size, proposals=proposals)
+    from .fcn import FCN
+    return FCN(num_classes)
+
+
+def make_scenes(config: SceneConfig, split: str, count: int):
+    """``count`` scenes of ``split`` as ``config`` composes them."""
+    return compose_detection_scenes(count, split, config.seed, size=config.size,
+                                    max_items=config.max_items,
+                                    min_scale=max(8, config.size // 4),
+                                    max_scale=config.size // 2, dataset=config.dataset)
+
+
+def targets_of(scenes, indices) -> list[dict]:
+    return [{"boxes": scenes.boxes[i], "labels": scenes.labels[i], "masks": scenes.masks[i],
+             "semantic": scenes.semantic[i]} for i in indices]
+
+
+def train(model, scenes, config: SceneConfig, log=print) -> list[float]:
+    """Adam with cosine decay over ``config.epochs`` passes; the mean loss of each epoch."""
+    opt = optim.Adam(model.parameters(), lr=config.lr)
+    steps = config.epochs * -(-len(scenes) // config.batch_size)
+    schedule = optim.lr_scheduler.CosineAnnealingLR(opt, T_max=steps)
+    rng, history = np.random.default_rng(config.seed), []
+    for epoch in range(config.epochs):
+        model.train()
+        total, started, order = 0.0, time.perf_counter(), rng.permutation(len(scenes))
+        for start in range(0, len(scenes), config.batch_size):
+            batch = order[start:start + config.batch_size]
+            loss, _ = model.loss(scenes.images[batch], targets_of(scenes, batch))
+            opt.zero_grad()
+            loss.backward()
+            opt.step()
+            schedule.step()
+            total += loss.item() * len(batch)
+        history.append(total / len(scenes))
+        log(f"epoch {epoch + 1}/{config.epochs}: loss {history[-1]:.4f} "
+            f"({time.perf_counter() - started:.0f} s)")
+    return history
+
+
+def predict_all(model, images, batch_size: int = 50) -> tuple[list, float]:
+    """``model.predict`` over ``images`` in batches; (results, seconds per image)."""
+    started, results = time.perf_counter(), []
+    for start in range(0, len(images), batch_size):
+        found = model.predict(images[start:start + batch_size])
+        results.extend(found if isinstance(found, list) else list(found))
+    return results, (time.perf_counter() - started) / max(len(images), 1)
+
+
+def coco_detections(results, with_masks: bool = False) -> list[dict]:
+    """Per-image detections as COCO result dicts (image ids 1..N, as ``to_coco``)."""
+    out = []
+    for i, found in enumerate(results):
+        for k, (box, score, label) in enumerate(zip(
+                box_convert(found["boxes"], "xyxy", "xywh"), found["scores"], found["labels"],
+                strict=True)):
+            entry = {"image_id": i + 1, "category_id": int(label),
+                     "bbox": [float(v) for v in box], "score": float(score)}
+            if with_masks:
+                entry["segmentation"] = rle.encode(found["masks"][k])
+            out.append(entry)
+    return out
+
+
+def evaluate(model, config: SceneConfig, scenes) -> dict:
+    """The model's scores on ``scenes`` (see the module docstring)."""
+    results, seconds = predict_all(model, scenes.images)
+    metrics = {"images": len(scenes), "seconds_per_image": seconds}
+    if config.model in SEGMENTERS:
+        confusion = confusion_matrix(np.stack(results), scenes.semantic, len(CLASSES), None)
+        scores = segmentation_metrics(confusion)
+        metrics.update(mIoU=float(scores["mIoU"]), pixel_accuracy=float(scores["pixel_accuracy"]))
+        return metrics
+    if config.model == "localize":
+        ious = np.array([box_iou(found["boxes"][:1], boxes)[0, 0]
+                         for found, boxes in zip(results, scenes.boxes, strict=True)])
+        right = np.array([found["labels"][0] == labels[0]
+                          for found, labels in zip(results, scenes.labels, strict=True)])
+        metrics.update(share_iou_0_7=float(np.mean(ious >= 0.7)), mean_iou=float(ious.mean()),
+                       accuracy=float(right.mean()))
+    ground_truth = scenes.to_coco()
+    boxes = evaluate_coco(ground_truth, coco_detections(results))
+    metrics.update(AP=boxes["AP"], AP50=boxes["AP50"], AP75=boxes["AP75"])
+    if config.model == "mask_rcnn":
+        masks = evaluate_coco(ground_truth, coco_detections(results, True), iou_type="segm")
+        metrics.update(mask_AP=masks["AP"], mask_AP50=masks["AP50"], mask_AP75=masks["AP75"])
+    return {k: float(v) if isinstance(v, (np.floating, float)) else v for k, v in metrics.items()}
+
+
+def save(model, config: SceneConfig, path, history=None, metrics=None) -> str:
+    """An atomic safetensors checkpoint with the weights and the config."""
+    return save_checkpoint(path, model, history={"loss": history or []},
+                           config={"scenes_model": asdict(config)}, state={"metrics": metrics})
+
+
+def load(path):
+    """(model, config) from a checkpoint written by :func:`save` (ValueError otherwise)."""
+    contents = load_checkpoint(path)
+    stored = (contents.get("config") or {}).get("scenes_model")
+    if not isinstance(stored, dict):
+        raise ValueError(f"{path} is not a detection or segmentation checkpoint (visiongrad "
+                         "detect train / segment train write those)")
+    config = SceneConfig.from_dict(stored)
+    model = build_model(config)
+    load_model_state(model, contents["model"], str(path))
+    model.eval()
+    return model, config
