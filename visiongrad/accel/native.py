@@ -1,7 +1,7 @@
 """The compiled kernels, where ``pip install`` built them: a plain C library loaded with
 ctypes, and every kernel's ctypes signature.
 
-Four small C files in ``accel/kernels/`` are visiongrad's only compiled code, each an
+Five small C files in ``accel/kernels/`` are visiongrad's only compiled code, each an
 optional fast path behind an op whose NumPy version stays the reference it is tested
 against:
 
@@ -9,7 +9,9 @@ against:
   ``accel/direct_conv.py``, on x86-64 CPUs with AVX2 and FMA);
 - ``relu.c``: ReLU's backward pass;
 - ``cross_entropy.c``: softmax cross-entropy's forward and backward passes;
-- ``sgd_step.c``: SGD's momentum update in one pass over memory.
+- ``sgd_step.c``: SGD's momentum update in one pass over memory;
+- ``tsne.c``: Barnes-Hut t-SNE's repulsion (a quadtree) and attraction (behind
+  ``classic/barnes_hut.py``).
 
 They are built as one optional extension (``setup.py``): where no C compiler is found the
 install goes on without it. ``LIBRARY`` is None then, or when the user sets
@@ -87,3 +89,18 @@ DIRECT_CONV, DIRECT_CONV_WEIGHT_GRAD = _direct_conv_kernels()
 direct_conv_weight_grad(x, N, H, W, C, ph, pw, dy, Ho, Wo, F, kh, kw, sh, sw, dw_blocks),
 each returning 0 (or nonzero where its stripe buffer could not be allocated); None where
 the CPU lacks AVX2 and FMA."""
+
+
+def optional_kernel(name: str, argtypes: list, restype=None):
+    """``kernel``, or None where the loaded library predates ``name`` (built before it)."""
+    return kernel(name, argtypes, restype) if hasattr(LIBRARY, name) else None
+
+
+TSNE_REPULSION = optional_kernel("tsne_repulsion", [_pointer, _size, ctypes.c_double]
+                                 + [_pointer] * 2, _int)
+"""tsne_repulsion(Y, N, theta, force, z) -> 0, or -1 out of memory: Barnes-Hut repulsion of
+a C-contiguous float64 (N, 2) embedding (``kernels/tsne.c``)."""
+
+TSNE_ATTRACTION = optional_kernel("tsne_attraction", [_pointer, _size] + [_pointer] * 4)
+"""tsne_attraction(Y, N, indptr, indices, values, force): P's attraction over CSR rows
+(int64 indptr and indices, float64 values)."""
