@@ -3,6 +3,7 @@ prefetched by a background thread (the course's "use CPU threads to prefetch dat
 
 from __future__ import annotations
 
+import copy
 from collections.abc import Callable, Iterator
 
 import numpy as np
@@ -63,6 +64,9 @@ class DataLoader:
     ``len(loader)`` is ``ceil(N / batch_size)``, or ``floor(N / batch_size)`` with
     ``drop_last``.
 
+    Data-parallel training reads through :meth:`sharded`: every rank draws the same
+    global batches (same generators) and reads only its contiguous part of each.
+
     NOTE: unlike PyTorch's ``DataLoader``, which yields what the dataset returns, integer
     images are converted to float as torchvision's ``ToTensor`` would (``to_float``).
     """
@@ -87,10 +91,32 @@ class DataLoader:
         self.batch_size, self.shuffle, self.drop_last = int(batch_size), shuffle, drop_last
         self.transform, self.prefetch, self.rng = transform, depth, optional_generator(rng)
         self.to_float = bool(to_float)
+        self.shard_of: tuple[int, int] | None = None  # (rank, world size), see sharded
+
+    def sharded(self, rank: int, world_size: int) -> DataLoader:
+        """This loader as rank ``rank`` of ``world_size`` data-parallel ranks reads it.
+
+        ``batch_size`` stays the global batch: the shard yields examples
+        ``[B r // K, B (r + 1) // K)`` of each global batch of B examples (K ranks), so the
+        K shards together are exactly the unsharded loader's batches, in its order (its
+        shuffle depends only on the generators, never on K). The shard shares this
+        loader's generators and transforms (its ``state_dict`` is this loader's); a random
+        transform draws for the shard's examples only, so augmentation (not the order)
+        depends on K. A last global batch with fewer examples than ranks is left out.
+        """
+        if not 0 <= rank < world_size:
+            raise ValueError(f"rank must be in [0, world_size={world_size}), got {rank}")
+        if self.batch_size < world_size:
+            raise ValueError(f"batch_size {self.batch_size} is smaller than the {world_size} "
+                             f"ranks; each rank needs at least one example per batch")
+        shard = copy.copy(self)
+        shard.shard_of = (int(rank), int(world_size))
+        return shard
 
     def __len__(self) -> int:
-        n = len(self.labels)
-        return n // self.batch_size if self.drop_last else -(-n // self.batch_size)
+        full, rest = divmod(len(self.labels), self.batch_size)
+        ranks = self.shard_of[1] if self.shard_of is not None else 1
+        return full if self.drop_last or rest < ranks else full + 1
 
     def _epoch_generator(self) -> np.random.Generator:
         parent = self.rng if self.rng is not None else as_generator(None)
@@ -100,11 +126,16 @@ class DataLoader:
                  ) -> Iterator[tuple[np.ndarray, np.ndarray]]:
         for number in range(len(self)):
             start = number * self.batch_size
+            stop = min(start + self.batch_size, len(self.labels))
+            if self.shard_of is not None:
+                rank, ranks = self.shard_of
+                start, stop = (start + (stop - start) * rank // ranks,
+                               start + (stop - start) * (rank + 1) // ranks)
             if order is None:
-                window = slice(start, start + self.batch_size)
+                window = slice(start, stop)
                 images, labels = np.array(self.images[window]), self.labels[window]
             else:
-                index = order[start:start + self.batch_size]
+                index = order[start:stop]
                 images, labels = np.asarray(self.images[index]), self.labels[index]
             if self.transform is not None:
                 images = apply_transform(self.transform, images, rng)

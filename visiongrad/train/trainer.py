@@ -27,13 +27,15 @@ from tqdm.auto import tqdm
 
 from .. import functional as F
 from .. import random as vg_random
-from ..autograd import Tensor, no_grad, tensor
+from ..autograd import Tensor, tensor
 from ..data.loader import DataLoader
-from ..data.transform_base import ToFloat
-from ..ops.activation import log_softmax
+from ..distributed.setup import data_parallel
 from ..optim.lbfgs import LBFGS
 from .checkpoint import load_checkpoint, load_model_state, save_checkpoint
-from .metrics import classification_scores
+from .predict import evaluate, evaluation_mode, predict_logits, predict_proba
+
+__all__ = ["Trainer", "TrainingDiverged", "evaluate", "evaluation_mode", "predict_logits",
+           "predict_proba"]
 
 
 class TrainingDiverged(RuntimeError):
@@ -44,59 +46,6 @@ def _copy_state(model) -> dict[str, np.ndarray]:
     """A deep copy of ``model.state_dict()`` as NumPy arrays."""
     return {name: np.array(value.data if isinstance(value, Tensor) else value, copy=True)
             for name, value in model.state_dict().items()}
-
-
-@contextlib.contextmanager
-def evaluation_mode(model) -> Iterator[None]:
-    """``model.eval()`` and ``no_grad`` inside, the model's previous mode restored after."""
-    was_training = model.training
-    model.eval()
-    try:
-        with no_grad():
-            yield
-    finally:
-        model.train(was_training)
-
-
-def _model_input(images) -> np.ndarray:
-    """Images as the model takes them: integer images to float32 in [0, 1] (as the
-    ``DataLoader`` yields them), float ones as float32."""
-    return ToFloat()(images)
-
-
-def predict_logits(model, x: np.ndarray, batch_size: int = 256) -> np.ndarray:
-    """Class scores of ``model`` on ``x`` (N, C, H, W), in batches, eval mode, no graph.
-
-    Integer images are scaled to [0, 1] first, as the ``DataLoader`` does.
-
-    Returns
-    -------
-    ndarray, shape (N, num_classes)
-    """
-    if batch_size < 1:
-        raise ValueError(f"batch_size must be positive, got {batch_size}")
-    with evaluation_mode(model):
-        batches = [np.asarray(model(tensor(_model_input(x[start:start + batch_size]))).data)
-                   for start in range(0, len(x), batch_size)]
-    if not batches:
-        raise ValueError("cannot predict on an empty array of images")
-    return np.concatenate(batches)
-
-
-def predict_proba(model, x: np.ndarray, batch_size: int = 256) -> np.ndarray:
-    """Softmax class probabilities of ``model`` on ``x``, shape (N, num_classes), float64."""
-    return np.exp(log_softmax(predict_logits(model, x, batch_size).astype(np.float64), 1))
-
-
-def evaluate(model, x: np.ndarray, y: np.ndarray, num_classes: int | None = None,
-             batch_size: int = 256) -> dict:
-    """Score ``model`` on images ``x`` (N, C, H, W) with labels ``y`` (N,).
-
-    Returns the dict of :func:`classification_scores`: accuracy, loss, confusion matrix
-    and per-class accuracy.
-    """
-    return classification_scores(y, probabilities=predict_proba(model, x, batch_size),
-                                 num_classes=num_classes)
 
 
 def _check_data(name: str, x, y) -> tuple[np.ndarray, np.ndarray]:
@@ -165,6 +114,12 @@ class Trainer:
         Anything with ``add_scalar(tag, value, step)`` and ``flush()``, such as
         tensorboardX's ``SummaryWriter``: gets ``iteration/loss`` at every step and the
         epoch's ``history`` values as ``epoch/...`` (step: the epoch), flushed per epoch.
+    distributed : bool or DistributedDataParallel
+        Synchronous data-parallel training over MPI (run under ``mpiexec -n K``): ``True``
+        builds a :class:`~visiongrad.distributed.DistributedDataParallel` on every rank of
+        ``MPI.COMM_WORLD``. The loader's ``batch_size`` stays the global batch, each rank
+        reads its shard, gradients and logged losses are those of the global batch, and
+        only rank 0 writes checkpoints, progress and ``summary_writer`` scalars.
 
     Attributes
     ----------
@@ -195,7 +150,8 @@ class Trainer:
                  checkpoint_every: int = 1, ratio_every: int = 10,
                  explosion_factor: float = 3.0, raise_on_explosion: bool = False,
                  snapshot_every: int = 0, eval_batch_size: int = 256, progress: bool = True,
-                 config: Mapping | None = None, summary_writer=None):
+                 config: Mapping | None = None, summary_writer=None,
+                 distributed=False):
         for name, value in (("batch_size", batch_size), ("eval_batch_size", eval_batch_size),
                             ("checkpoint_every", checkpoint_every)):
             if not isinstance(value, (int, np.integer)) or value < 1:
@@ -214,7 +170,13 @@ class Trainer:
         self.checkpoint_path, self.checkpoint_every = checkpoint_path, checkpoint_every
         self.ratio_every, self.explosion_factor = ratio_every, explosion_factor
         self.raise_on_explosion, self.snapshot_every = raise_on_explosion, snapshot_every
-        self.eval_batch_size, self.progress = eval_batch_size, progress
+        self.parallel = data_parallel(model, distributed)
+        if self.parallel is not None and isinstance(optimizer, LBFGS):
+            raise ValueError("distributed training does not support LBFGS (its closure "
+                             "re-evaluates the loss on one rank's shard only)")
+        self.writes = self.parallel is None or self.parallel.is_writer  # checkpoints, logs
+        self.summary_writer = summary_writer if self.writes else None
+        self.eval_batch_size, self.progress = eval_batch_size, progress and self.writes
         self.config, self.summary_writer = dict(config or {}), summary_writer
         self.history: dict = {"loss": [], "epoch_loss": [], "train_accuracy": [],
                               "val_accuracy": [],
@@ -267,6 +229,9 @@ class Trainer:
         if self._loader_state is not None:
             loader.load_state_dict(self._loader_state)
             self._loader_state = None
+        if self.parallel is not None:
+            loader = self.parallel.shard(loader)
+            self.parallel.synchronize()
         self._loader = loader
         while self.epoch < self.epochs and self.stop_reason is None:
             started = time.perf_counter()
@@ -274,11 +239,13 @@ class Trainer:
             epoch_loss, train_accuracy = self._train_epoch(loader)
             if self.stop_reason is not None:
                 break
+            if self.parallel is not None:
+                self.parallel.synchronize()
             self.epoch += 1
             self._end_epoch(lr, time.perf_counter() - started, epoch_loss, train_accuracy,
                             x_val, y_val)
-            if self.checkpoint_path is not None and (self.epoch % self.checkpoint_every == 0
-                                                     or self.epoch == self.epochs):
+            if self.writes and self.checkpoint_path is not None and (
+                    self.epoch % self.checkpoint_every == 0 or self.epoch == self.epochs):
                 self.save_checkpoint(self.checkpoint_path)
         if self.restore_best and self.best_state is not None:
             self.model.load_state_dict(copy.deepcopy(self.best_state))
@@ -303,20 +270,22 @@ class Trainer:
                    disable=not self.progress, unit="batch", total=len(loader))
         loss_sum = correct = seen = 0.0
         for images, labels in bar:
-            loss, right = self._step(np.asarray(images, dtype=np.float32), np.asarray(labels))
+            loss, right, count = self._step(np.asarray(images, dtype=np.float32),
+                                            np.asarray(labels))
             if self.stop_reason is not None:
                 break
-            loss_sum += loss * len(labels)
+            loss_sum += loss * count
             correct += right
-            seen += len(labels)
+            seen += count
             bar.set_postfix(loss=f"{loss:.4f}", refresh=False)
         bar.close()
         return loss_sum / max(seen, 1), correct / max(seen, 1)
 
-    def _step(self, images: np.ndarray, labels: np.ndarray) -> tuple[float, int]:
+    def _step(self, images: np.ndarray, labels: np.ndarray) -> tuple[float, int, int]:
         """One minibatch: forward, backward, explosion check, clip, update, ratios.
 
-        Returns the batch's loss and how many of its examples the model got right.
+        Returns the batch's loss, how many of its examples the model got right and its
+        size (those of the global batch in distributed training).
         """
         from .. import optim
 
@@ -324,13 +293,17 @@ class Trainer:
         logits = self.model(tensor(images))
         loss = self.loss_fn(logits, labels)
         value = float(loss.item())
-        right = int(np.sum(np.asarray(logits.data).argmax(axis=1) == labels))
+        right, count = int(np.sum(np.asarray(logits.data).argmax(axis=1) == labels)), len(labels)
+        if self.parallel is not None:
+            value, right, count = self.parallel.batch_totals(value, right, count)
         self.history["loss"].append(value)
         if self.summary_writer is not None:
             self.summary_writer.add_scalar("iteration/loss", value, self.iteration + 1)
         if self._exploded(value):
-            return value, right
+            return value, right, count
         loss.backward()
+        if self.parallel is not None:
+            self.parallel.average_gradients(len(labels))
         if self.clip_grad_norm is not None:
             optim.clip_grad_norm_(self.model.parameters(), self.clip_grad_norm)
         sampling = self.ratio_every and self.iteration % self.ratio_every == 0
@@ -344,7 +317,7 @@ class Trainer:
         if sampling:
             self._record_update_ratios(before)
         self.iteration += 1
-        return value, right
+        return value, right, count
 
     def _closure(self, images: np.ndarray, labels: np.ndarray) -> Tensor:
         """Loss and gradients of one batch again, for optimizers that need a closure."""

@@ -1,0 +1,13 @@
+"""Beyond one process: synchronous data-parallel training over MPI (mpi4py) and
+hyperparameter search on Ray.
+
+Nothing here imports mpi4py or Ray until it is used; without them a call fails with one
+line naming ``pip install 'visiongrad[distributed]'``.
+"""
+
+from .comm import DEFAULT_TIMEOUT, world
+from .data_parallel import DistributedDataParallel
+from .sync_batchnorm import SyncBatchNorm, convert_sync_batchnorm
+
+__all__ = ["DEFAULT_TIMEOUT", "DistributedDataParallel", "SyncBatchNorm",
+           "convert_sync_batchnorm", "world"]
