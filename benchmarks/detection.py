@@ -1,0 +1,127 @@
+"""Detection and segmentation on composed Fashion-MNIST scenes: accuracy and time per
+image of every model on the same test scenes (the speed/accuracy trade-off, measured).
+
+    python -m benchmarks.detection [--models ssd,faster_rcnn,...] [--test-scenes 300]
+    python -m benchmarks.detection --table
+
+Each model is trained with the recipe of ``visiongrad.detection.recipes`` (the settings in
+``SETTINGS``, or --scenes/--epochs for all) and scored on the first ``--test-scenes`` test
+scenes; its row goes to benchmarks/results/detection-<model>.json, so several processes
+may run different models at once. ``--table`` merges the rows into
+benchmarks/results/detection.json and prints the README's table. The sliding-window
+baseline is the R-CNN's window classifier run over sliding windows instead of proposals
+(one network, two ways of choosing windows), so it is measured with the ``rcnn`` row.
+A prediction figure per model goes to docs/images/detection_<model>.png.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from dataclasses import replace
+from pathlib import Path
+
+from visiongrad.detection.drawing import draw_detections, draw_segmentation
+from visiongrad.detection.recipes import (
+    SEGMENTERS,
+    SceneConfig,
+    build_model,
+    evaluate,
+    make_scenes,
+    predict_all,
+    train,
+)
+
+RESULTS = Path(__file__).parent / "results"
+IMAGES = Path(__file__).parent.parent / "docs" / "images"
+#: (training scenes, epochs) per model: enough for a few minutes each on two cores.
+SETTINGS = {"ssd": (3000, 12), "faster_rcnn": (2000, 7), "mask_rcnn": (2000, 7),
+            "localize": (2000, 8), "rcnn": (800, 5), "fcn": (2000, 6)}
+TARGETS = {"ssd": ("AP50", 0.8), "faster_rcnn": ("AP50", 0.8), "mask_rcnn": ("mask_AP50", 0.7),
+           "localize": ("share_iou_0_7", 0.9), "fcn": ("mIoU", 0.75)}
+
+
+def run_model(name: str, args) -> list[dict]:
+    scenes, epochs = SETTINGS[name]
+    config = SceneConfig(model=name, scenes=args.scenes or scenes, epochs=args.epochs or epochs)
+    log = lambda line: print(f"[{name}] {line}", flush=True)  # noqa: E731
+    train_scenes = make_scenes(config, "train", config.scenes)
+    test = make_scenes(config, "test", args.test_scenes)
+    model = build_model(config)
+    started = time.perf_counter()
+    train(model, train_scenes, config, log=log)
+    seconds = time.perf_counter() - started
+    rows = []
+    variants = [(name, config)]
+    if name == "rcnn":
+        variants.append(("sliding_window", replace(config, model="sliding_window")))
+    for label, cfg in variants:
+        if name == "rcnn":
+            model.proposals = "grouping" if label == "rcnn" else "sliding"
+        metrics = evaluate(model, cfg, test)
+        row = {"model": label, "train_scenes": config.scenes, "epochs": config.epochs,
+               "train_seconds": round(seconds, 1), **metrics}
+        if label in TARGETS:
+            key, goal = TARGETS[label]
+            row["target"] = f"{key} >= {goal}"
+            row["target_met"] = bool(metrics[key] >= goal)
+        log(json.dumps(row))
+        rows.append(row)
+        found, _ = predict_all(model, test.images[:1])
+        path = IMAGES / f"detection_{label}.png"
+        if label in SEGMENTERS:
+            draw_segmentation(test.images[0], found[0], path)
+        else:
+            draw_detections(test.images[0], found[0], path)
+    return rows
+
+
+def table() -> str:
+    rows = []
+    for path in sorted(RESULTS.glob("detection-*.json")):
+        rows.extend(json.loads(path.read_text())["rows"])
+    order = ["localize", "sliding_window", "rcnn", "faster_rcnn", "mask_rcnn", "ssd", "fcn"]
+    rows.sort(key=lambda row: order.index(row["model"]))
+    (RESULTS / "detection.json").write_text(json.dumps({"rows": rows}, indent=2) + "\n")
+    lines = ["| model | AP | AP50 | AP75 | other | target | ms / image | training |",
+             "|---|---|---|---|---|---|---|---|"]
+    for row in rows:
+        other = ", ".join(f"{key} {row[key]:.3f}" for key in
+                          ("mask_AP50", "share_iou_0_7", "mIoU", "pixel_accuracy")
+                          if key in row)
+        ap = [f"{row[key]:.3f}" if key in row else "" for key in ("AP", "AP50", "AP75")]
+        target = (f"{row['target']}: {'met' if row['target_met'] else 'NOT met'}"
+                  if "target" in row else "baseline")
+        lines.append(f"| {row['model']} | {' | '.join(ap)} | {other} | {target} | "
+                     f"{1000 * row['seconds_per_image']:.1f} | {row['train_scenes']} scenes x "
+                     f"{row['epochs']} epochs, {row['train_seconds'] / 60:.1f} min |")
+    return "\n".join(lines)
+
+
+def main(argv=None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--models", default=",".join(SETTINGS))
+    parser.add_argument("--scenes", type=int, default=None, help="training scenes (all models)")
+    parser.add_argument("--epochs", type=int, default=None, help="epochs (all models)")
+    parser.add_argument("--test-scenes", type=int, default=300)
+    parser.add_argument("--table", action="store_true", help="merge the rows, print the table")
+    args = parser.parse_args(argv)
+    RESULTS.mkdir(exist_ok=True)
+    IMAGES.mkdir(parents=True, exist_ok=True)
+    if args.table:
+        print(table())
+        return
+    for name in args.models.split(","):
+        if name not in SETTINGS:
+            raise SystemExit(f"unknown model {name!r} (choose from {', '.join(SETTINGS)}; "
+                             "sliding_window comes with rcnn)")
+        rows = run_model(name, args)
+        command = " ".join(["python -m benchmarks.detection", *(argv or sys.argv[1:])])
+        (RESULTS / f"detection-{name}.json").write_text(
+            json.dumps({"command": command, "rows": rows}, indent=2) + "\n")
+
+
+if __name__ == "__main__":
+    main()

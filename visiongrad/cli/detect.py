@@ -1,0 +1,175 @@
+"""``visiongrad detect``: object detection on composed Fashion-MNIST scenes.
+
+``detect train --model ssd|faster_rcnn|mask_rcnn|localize|sliding_window|rcnn`` composes
+training scenes, trains the model and writes ``OUT/checkpoint.safetensors`` (weights and
+config) and ``OUT/metrics.json`` (its scores on the test scenes); ``detect evaluate``
+prints a checkpoint's COCO AP, AP50 and AP75 (mask AP for mask_rcnn) on a split's scenes;
+``detect predict`` draws the boxes, class names and scores (and masks) on an image.
+``visiongrad segment`` (the FCN) shares this module's code.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+from pathlib import Path
+
+import numpy as np
+
+from .errors import CommandError, user_errors
+from .output import output_folder
+
+SPLITS = ("train", "val", "test")
+
+
+def _positive(text: str) -> int:
+    value = int(text)
+    if value <= 0:
+        raise argparse.ArgumentTypeError(f"must be a positive integer, got {text}")
+    return value
+
+
+def add_actions(parser, models: tuple, default: str) -> None:
+    """The train, evaluate and predict actions of ``detect`` or ``segment``."""
+    actions = parser.add_subparsers(dest="action", required=True, metavar="ACTION",
+                                    parser_class=type(parser))
+    train = actions.add_parser("train", help="train a model on composed scenes")
+    train.add_argument("--model", choices=models, default=default)
+    train.add_argument("--scenes", type=_positive, default=2000, help="training scenes")
+    train.add_argument("--test-scenes", type=_positive, default=300)
+    train.add_argument("--epochs", type=_positive, default=10)
+    train.add_argument("--batch-size", type=_positive, default=32)
+    train.add_argument("--lr", type=float, default=2e-3)
+    train.add_argument("--size", type=_positive, default=64, help="canvas side (multiple of 16)")
+    train.add_argument("--dataset", default="fashion-mnist-mini",
+                       help="source of the items (fashion-mnist-mini or fashion-mnist)")
+    train.add_argument("--seed", type=int, default=0)
+    train.add_argument("--out", default=f"visiongrad-{parser.prog.split()[-1]}")
+    train.set_defaults(run=run_train)
+    evaluate = actions.add_parser("evaluate", help="score a checkpoint on composed scenes")
+    evaluate.add_argument("checkpoint")
+    evaluate.add_argument("--split", choices=SPLITS, default="test")
+    evaluate.add_argument("--scenes", type=_positive, default=300)
+    evaluate.set_defaults(run=run_evaluate)
+    predict = actions.add_parser("predict", help="draw a checkpoint's predictions on an image")
+    predict.add_argument("checkpoint")
+    predict.add_argument("image")
+    predict.add_argument("--out", required=True, metavar="PNG")
+    predict.add_argument("--min-score", type=float, default=0.5,
+                         help="draw detections scoring at least this")
+    predict.set_defaults(run=run_predict)
+
+
+def register(commands) -> None:
+    from ..detection.recipes import DETECTORS
+
+    parser = commands.add_parser("detect", help="object detection on composed scenes")
+    add_actions(parser, DETECTORS, "ssd")
+
+
+def _summary(metrics: dict) -> str:
+    names = ("AP", "AP50", "AP75", "mask_AP", "mask_AP50", "share_iou_0_7", "mIoU",
+             "pixel_accuracy")
+    scores = "  ".join(f"{name} {metrics[name]:.3f}" for name in names if name in metrics)
+    return f"{scores}  ({1000 * metrics['seconds_per_image']:.1f} ms per image)"
+
+
+def run_train(args: argparse.Namespace) -> None:
+    from ..detection.recipes import (
+        SceneConfig,
+        build_model,
+        evaluate,
+        make_scenes,
+        save,
+        train,
+    )
+
+    if args.seed < 0:
+        raise CommandError(f"--seed must be >= 0, got {args.seed}")
+    with user_errors(ValueError, context="bad option: "):
+        config = SceneConfig(model=args.model, size=args.size, scenes=args.scenes,
+                             epochs=args.epochs, batch_size=args.batch_size, lr=args.lr,
+                             seed=args.seed, dataset=args.dataset)
+    with user_errors(FileNotFoundError, ValueError):
+        scenes = make_scenes(config, "train", config.scenes)
+        test = make_scenes(config, "test", args.test_scenes)
+    out = output_folder(args.out, fresh=True)
+    model = build_model(config)
+    history = train(model, scenes, config)
+    metrics = evaluate(model, config, test)
+    (out / "metrics.json").write_text(json.dumps({"test": metrics}, indent=2) + "\n")
+    path = save(model, config, out / "checkpoint.safetensors", history, metrics)
+    print(f"test: {_summary(metrics)}")
+    print(f"checkpoint: {path}")
+
+
+def load_model(path: str, kinds: tuple):
+    """(model, config) of a checkpoint whose model is one of ``kinds``."""
+    from ..detection.recipes import load
+
+    with user_errors(FileNotFoundError, ValueError, context="cannot load the checkpoint: "):
+        model, config = load(path)
+    if config.model not in kinds:
+        raise CommandError(f"{path} holds a {config.model} model; this command takes "
+                           f"{', '.join(kinds)}")
+    return model, config
+
+
+def _kinds(args) -> tuple:
+    from ..detection.recipes import DETECTORS, SEGMENTERS
+
+    return SEGMENTERS if args.command == "segment" else DETECTORS
+
+
+def run_evaluate(args: argparse.Namespace) -> None:
+    from ..detection.recipes import evaluate, make_scenes
+
+    model, config = load_model(args.checkpoint, _kinds(args))
+    with user_errors(FileNotFoundError, ValueError):
+        scenes = make_scenes(config, args.split, args.scenes)
+    print(f"{config.model} on {len(scenes)} {args.split} scenes: "
+          f"{_summary(evaluate(model, config, scenes))}")
+
+
+def read_grey(path: str, size: int) -> np.ndarray:
+    """The image file as (1, 1, size, size) uint8; a user error otherwise."""
+    from ..data import read_image
+
+    if not Path(path).is_file():
+        raise CommandError(f"image not found: {path}")
+    with user_errors(ValueError, OSError, context=f"{path}: "):
+        image = read_image(path, mode="L")
+    if image.shape[1:] != (size, size):
+        raise CommandError(f"{path}: the model takes {size}x{size} images, got "
+                           f"{image.shape[2]}x{image.shape[1]}")
+    return image[None]
+
+
+def _destination(path: str) -> Path:
+    out = Path(path)
+    if not out.parent.is_dir():
+        raise CommandError(f"cannot write {out}: folder {out.parent} not found")
+    if out.suffix.lower() != ".png":
+        raise CommandError(f"--out must name a .png file, got {out}")
+    return out
+
+
+def run_predict(args: argparse.Namespace) -> None:
+    from ..detection.drawing import draw_detections, draw_segmentation
+    from ..detection.scenes import CLASSES
+
+    model, config = load_model(args.checkpoint, _kinds(args))
+    out = _destination(args.out)
+    image = read_grey(args.image, config.size)
+    found = model.predict(image)[0]
+    if args.command == "segment":
+        present = [CLASSES[c] for c in np.unique(found) if c]
+        print(f"{args.image}: {', '.join(present) if present else 'background only'}")
+        print(f"overlay: {draw_segmentation(image[0], found, out)}")
+        return
+    shown = np.flatnonzero(found["scores"] >= args.min_score)
+    print(f"{args.image}: {len(shown)} detections scoring >= {args.min_score}")
+    for k in shown:
+        box = ", ".join(f"{v:.1f}" for v in found["boxes"][k])
+        print(f"  {CLASSES[found['labels'][k]]} {found['scores'][k]:.3f} [{box}]")
+    print(f"drawing: {draw_detections(image[0], found, out, min_score=args.min_score)}")

@@ -1,0 +1,18 @@
+"""``visiongrad segment``: semantic segmentation of composed scenes with the FCN.
+
+``segment train`` writes ``OUT/checkpoint.safetensors`` and ``OUT/metrics.json`` (mIoU
+and pixel accuracy on the test scenes), ``segment evaluate`` prints a checkpoint's mIoU,
+``segment predict`` draws the predicted label map over an image. The actions are
+``visiongrad detect``'s (see ``cli/detect.py``).
+"""
+
+from __future__ import annotations
+
+from .detect import add_actions
+
+
+def register(commands) -> None:
+    from ..detection.recipes import SEGMENTERS
+
+    parser = commands.add_parser("segment", help="semantic segmentation of composed scenes")
+    add_actions(parser, SEGMENTERS, "fcn")
