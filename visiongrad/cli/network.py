@@ -157,7 +157,8 @@ def fit_network(model, args: argparse.Namespace, train_images: np.ndarray,
     trainer = Trainer(model, optimizer,
                       scheduler=build_schedule(args.schedule, optimizer, args.epochs),
                       epochs=args.epochs, config=info, checkpoint_path=checkpoint,
-                      summary_writer=summary_writer)
+                      summary_writer=summary_writer,
+                      distributed=getattr(args, "distributed", False))
     if resume:
         with user_errors(FileNotFoundError, ValueError, KeyError, TypeError,
                          context=f"cannot resume from {checkpoint}: "):

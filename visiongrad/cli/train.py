@@ -32,7 +32,27 @@ def register(commands) -> None:
     parser.add_argument("--tensorboard", action="store_true",
                         help="also write TensorBoard event files to OUT/tensorboard "
                              "(needs tensorboardX: pip install 'visiongrad[tensorboard]')")
+    parser.add_argument("--distributed", action="store_true",
+                        help="synchronous data-parallel training over MPI: run as "
+                             "'mpirun -n K visiongrad train ... --distributed'; --batch-size "
+                             "stays the global batch, rank 0 writes the output (needs "
+                             "pip install 'visiongrad[distributed]')")
     parser.set_defaults(run=run, out="visiongrad-run")
+
+
+def _rank(args: argparse.Namespace) -> int:
+    """This process's MPI rank with ``--distributed`` (0 without); refuses what the
+    distributed Trainer cannot do, in one line."""
+    if not args.distributed:
+        return 0
+    if args.optimizer == "lbfgs":
+        raise CommandError("--distributed does not support --optimizer lbfgs")
+    from visiongrad.distributed import world
+
+    try:
+        return world().Get_rank()
+    except ImportError as error:
+        raise CommandError(str(error)) from None
 
 
 def _resumed_options(args: argparse.Namespace) -> tuple[argparse.Namespace, Path, list]:
@@ -75,12 +95,15 @@ def run(args: argparse.Namespace) -> None:
     from .report import write_run_report
 
     commands = []
+    distributed = args.distributed
     if args.resume is not None:
         args, checkpoint, commands = _resumed_options(args)
+        args.distributed = distributed  # the rank count may change across a resume
         folder = checkpoint.parent
+    writes = _rank(args) == 0  # rank 0 writes the output and prints
     if args.epochs is None:
         args.epochs = DEFAULT_EPOCHS
-    summary_writer_class = _summary_writer_class() if args.tensorboard else None
+    summary_writer_class = _summary_writer_class() if args.tensorboard and writes else None
     check_choice("optimizer", args.optimizer, OPTIMIZERS)
     check_choice("schedule", args.schedule, SCHEDULES)
     vg.manual_seed(args.seed)
@@ -90,8 +113,12 @@ def run(args: argparse.Namespace) -> None:
                                                           args.val_fraction)
     normalize = fit_normalizer(x_train)
     if args.resume is None:
-        folder = output_folder(args.out, fresh=True)
+        folder = output_folder(args.out, fresh=True) if writes else Path(args.out)
         checkpoint = folder / CHECKPOINT_NAME
+    if not writes:
+        fit_network(model, args, x_train, y_train, x_val, y_val, normalize,
+                    resume=args.resume is not None, checkpoint=checkpoint)
+        return
     print(f"{'resuming' if args.resume else 'training'} {args.model} on {len(y_train)} "
           f"{args.dataset} images ({len(y_val)} held out for validation) for {args.epochs} "
           f"epoch(s) in all; output {folder}")
