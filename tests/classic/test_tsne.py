@@ -119,7 +119,7 @@ def test_repulsion_is_exact_at_angle_zero_and_close_at_one_half(path):
 
 
 def test_compiled_and_numpy_walks_agree():
-    Y = np.random.default_rng(3).normal(size=(500, 2))
+    Y = np.random.default_rng(3).normal(size=(5000, 2))  # large enough for one part per core
     compiled = barnes_hut.tsne_repulsion(Y, 0.5)
     if compiled is None:
         pytest.skip("the compiled t-SNE kernels are not built")

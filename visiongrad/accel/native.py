@@ -97,9 +97,10 @@ def optional_kernel(name: str, argtypes: list, restype=None):
 
 
 TSNE_REPULSION = optional_kernel("tsne_repulsion", [_pointer, _size, ctypes.c_double]
-                                 + [_pointer] * 2, _int)
-"""tsne_repulsion(Y, N, theta, force, z) -> 0, or -1 out of memory: Barnes-Hut repulsion of
-a C-contiguous float64 (N, 2) embedding (``kernels/tsne.c``)."""
+                                 + [_size] * 2 + [_pointer] * 2, _int)
+"""tsne_repulsion(Y, N, theta, begin, end, force, z) -> 0, or -1 out of memory: Barnes-Hut
+repulsion on rows [begin, end) of a C-contiguous float64 (N, 2) embedding, and those rows'
+part of Z (``kernels/tsne.c``)."""
 
 TSNE_ATTRACTION = optional_kernel("tsne_attraction", [_pointer, _size] + [_pointer] * 4)
 """tsne_attraction(Y, N, indptr, indices, values, force): P's attraction over CSR rows

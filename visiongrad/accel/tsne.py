@@ -7,18 +7,25 @@ from __future__ import annotations
 import numpy as np
 
 from .native import TSNE_ATTRACTION, TSNE_REPULSION
+from .threads import in_parts
 
 
 def tsne_repulsion(Y: np.ndarray, theta: float):
-    """(F_rep (N, 2), Z) of the 2-D embedding ``Y`` by the compiled quadtree, or None."""
+    """(F_rep (N, 2), Z) of the 2-D embedding ``Y`` by the compiled quadtree, or None; the
+    points are cut into one part per core (each part's call builds the tree itself)."""
     if TSNE_REPULSION is None or Y.ndim != 2 or Y.shape[1] != 2:
         return None
     Y = np.ascontiguousarray(Y, dtype=np.float64)
-    force, z = np.empty_like(Y), np.zeros(1)
-    if TSNE_REPULSION(Y.ctypes.data, len(Y), float(theta), force.ctypes.data,
-                      z.ctypes.data) != 0:
-        raise MemoryError("Barnes-Hut t-SNE: out of memory building the quadtree")
-    return force, float(z[0])
+    force = np.empty_like(Y)
+
+    def part(rows: slice) -> float:
+        z = np.zeros(1)
+        if TSNE_REPULSION(Y.ctypes.data, len(Y), float(theta), rows.start, rows.stop,
+                          force.ctypes.data, z.ctypes.data) != 0:
+            raise MemoryError("Barnes-Hut t-SNE: out of memory building the quadtree")
+        return float(z[0])
+
+    return force, sum(in_parts(part, len(Y), 64 * Y.nbytes))
 
 
 def tsne_attraction(Y: np.ndarray, indptr: np.ndarray, indices: np.ndarray,

@@ -21,6 +21,7 @@ from .attribution import (
     saliency,
 )
 from .fast_style import TransformerNet, load_content_folder, stylize, train_fast_style
+from .grid import embedding_grid
 from .imageops import gaussian_blur, jitter, resize
 from .layers import frozen, get_layer, layer_output, layer_outputs, recording
 from .losses import Gram, content_loss, gram_matrix, style_loss, tv_loss
@@ -41,10 +42,11 @@ from .synthesis import (
 
 __all__ = [
     "FeatureNetwork", "Gram", "GuidedReLU", "TransformerNet", "class_visualization",
-    "content_loss", "deep_dream", "feature_network", "feature_neighbours", "fooling_image",
-    "frozen", "gaussian_blur", "get_layer", "gram_matrix", "guided_backprop", "guided_relus",
-    "input_gradient", "invert_features", "jitter", "layer_features", "layer_output",
-    "layer_outputs", "load_content_folder", "max_activating_patches", "occlusion",
-    "optimise_image", "random_network", "recording", "resize", "saliency", "style_loss",
-    "style_transfer", "stylize", "synthesize_texture", "train_fast_style", "tv_loss",
+    "content_loss", "deep_dream", "embedding_grid", "feature_network", "feature_neighbours",
+    "fooling_image", "frozen", "gaussian_blur", "get_layer", "gram_matrix", "guided_backprop",
+    "guided_relus", "input_gradient", "invert_features", "jitter", "layer_features",
+    "layer_output", "layer_outputs", "load_content_folder", "max_activating_patches",
+    "occlusion", "optimise_image", "random_network", "recording", "resize", "saliency",
+    "style_loss", "style_transfer", "stylize", "synthesize_texture", "train_fast_style",
+    "tv_loss",
 ]

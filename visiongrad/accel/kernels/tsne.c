@@ -2,12 +2,14 @@
  * visiongrad/classic/barnes_hut.py (whose NumPy versions are the reference).
  *
  * tsne_repulsion: build a quadtree of the N points (each node: its square, its points'
- * count and coordinate sums, four children or none) and, for every point i, walk it:
+ * count and coordinate sums, four children or none) and, for the points i in [begin, end)
+ * (one part per thread; each part builds its own tree), walk it:
  * a node of width s whose centre of mass y_c lies at distance d with s^2 < theta^2 d^2
  * stands for its n_c points,
  *     F_rep,i += n_c w^2 (y_i - y_c),  Z += n_c w,  w = 1 / (1 + d^2);
  * a leaf holding one other point is summed exactly; otherwise the node is opened.
  * Points closer than 2^-40 of the square share a leaf, summarised less the point itself.
+ * Z (the part's share) goes to *z_out.
  *
  * tsne_attraction: F_attr,i = sum_j p_ij w_ij (y_i - y_j) over P's CSR rows.
  */
@@ -82,7 +84,8 @@ static int insert(Tree *tree, const double *Y, long i, double min_size) {
     }
 }
 
-int tsne_repulsion(const double *Y, long n, double theta, double *force, double *z_out) {
+int tsne_repulsion(const double *Y, long n, double theta, long begin, long end, double *force,
+                   double *z_out) {
     double lo_x = Y[0], lo_y = Y[1], hi_x = Y[0], hi_y = Y[1];
     for (long i = 1; i < n; i++) {
         double x = Y[2 * i], y = Y[2 * i + 1];
@@ -100,7 +103,7 @@ int tsne_repulsion(const double *Y, long n, double theta, double *force, double 
     long *stack = malloc(sizeof(long) * (4 * 200 + 8));
     if (!stack) { free(tree.nodes); return -1; }
     double theta2 = theta * theta, z = 0;
-    for (long i = 0; i < n; i++) {
+    for (long i = begin; i < end; i++) {
         double x = Y[2 * i], y = Y[2 * i + 1], fx = 0, fy = 0;
         long top = 0;
         stack[top++] = 0;

@@ -1,0 +1,185 @@
+"""Acceptance measurements of ``visiongrad.visualize`` (issue 18) and the README's images.
+
+    python -m benchmarks.visualize [--skip-photos]
+
+1. A three-layer convnet (the course's, 32 7x7 filters) trained on the full Fashion-MNIST
+   for two epochs with ``visiongrad train`` (once: reused from runs/visualize-convnet).
+2. Fooling: for the first 100 test images and a random wrong target each (neither the
+   label nor the prediction), ``fooling_image`` until the convnet predicts the target;
+   the success rate and the relative L2 perturbation |x' - x| / |x| in pixel space.
+3. Saliency, guided backprop and occlusion on the same 100 images: the share of each map's
+   mass on the item's (nonzero) pixels, beside the share of nonzero pixels (what a
+   map blind to the item would get).
+4. Images: saliency maps, a class visualisation per class, fooling examples (made here);
+   a DeepDream, an inversion, a synthesised texture and a style transfer of scikit-image
+   photos made by the CLI commands listed in ``COMMANDS`` (the same lines as the README).
+
+Writes benchmarks/results/visualize.json and docs/images/*.png; prints the load average,
+since the machine is shared.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import shlex
+import time
+from pathlib import Path
+
+import numpy as np
+
+from visiongrad import visualize
+from visiongrad.cli import main
+from visiongrad.cli.network import load_network
+from visiongrad.cli.pictures import as_rgb, heatmap, side_by_side, skimage_photo, write_png
+from visiongrad.data import load_dataset
+from visiongrad.train.trainer import predict_proba
+
+ROOT = Path(__file__).parent.parent
+RESULTS = ROOT / "benchmarks" / "results"
+IMAGES = ROOT / "docs" / "images"
+DATA = "/usr/share/datasets/fashion-mnist"
+RUN = ROOT / "runs" / "visualize-convnet"
+TRAIN = ["train", "--model", "three_layer_convnet", "--dataset", "fashion-mnist",
+         "--data-dir", DATA, "--epochs", "2", "--seed", "0", "--out", str(RUN)]
+SKIMAGE = "$(python -c 'import skimage.data, os; print(os.path.dirname(skimage.data.__file__))')"
+COMMANDS = {
+    "dream": "visiongrad dream {data}/astronaut.png --size 128 --iterations 10 --lr 0.02 "
+             "--out docs/images/dream.png",
+    "invert": "visiongrad invert {data}/coffee.png --size 96 --layer relu3 --iterations 100 "
+              "--out docs/images/invert.png",
+    "texture": "visiongrad texture {data}/brick.png --size 96 --iterations 100 "
+               "--out docs/images/texture.png",
+    "style": "visiongrad style {data}/chelsea.png {data}/gravel.png --size 128 "
+             "--iterations 100 --out docs/images/style.png",
+}
+
+
+def convnet():
+    checkpoint = RUN / "checkpoint.safetensors"
+    if not checkpoint.is_file():
+        assert main(TRAIN) == 0
+    return load_network(str(checkpoint))
+
+
+def mass_share(maps: np.ndarray, item: np.ndarray) -> float:
+    """Share of the (nonnegative) maps' total on the item's pixels, averaged over images."""
+    maps = np.maximum(maps, 0)
+    return float(np.mean((maps * item).sum((1, 2)) / np.maximum(maps.sum((1, 2)), 1e-30)))
+
+
+def per_pixel(coarse: np.ndarray, shape, patch: int, stride: int) -> np.ndarray:
+    """Occlusion drops spread to pixels: the mean over the squares covering each pixel."""
+    total, count = np.zeros((len(coarse), *shape)), np.zeros(shape)
+    for i, j in np.ndindex(coarse.shape[1:]):
+        window = (slice(i * stride, i * stride + patch), slice(j * stride, j * stride + patch))
+        total[(slice(None), *window)] += coarse[:, i, j, None, None]
+        count[window] += 1
+    return total / np.maximum(count, 1)
+
+
+def measure(model, normalize, classes) -> dict:
+    test = load_dataset("fashion-mnist", split="test", data_dir=DATA)
+    raw, labels = test.images[:100], np.asarray(test.labels[:100])
+    x = normalize(raw).astype(np.float32)
+    predictions = predict_proba(model, x).argmax(1)
+    rng = np.random.default_rng(0)
+    targets = np.array([rng.choice([c for c in range(10) if c not in (label, guess)])
+                        for label, guess in zip(labels, predictions, strict=True)])
+    start = time.perf_counter()
+    fooled = visualize.fooling_image(model, x, targets, learning_rate=0.5, max_iter=300)
+    fool_seconds = time.perf_counter() - start
+    success = predict_proba(model, fooled).argmax(1) == targets
+    pixels, fooled_pixels = normalize.inverse_transform(x), normalize.inverse_transform(fooled)
+    relative = (np.linalg.norm((fooled_pixels - pixels).reshape(100, -1), axis=1)
+                / np.linalg.norm(pixels.reshape(100, -1), axis=1))
+    item = raw[:, 0] > 0
+    sal = visualize.saliency(model, x, labels)
+    guided = np.abs(visualize.guided_backprop(model, x, labels)).max(1)
+    occ = per_pixel(visualize.occlusion(model, x, labels, patch=4, stride=2), (28, 28), 4, 2)
+    result = {
+        "test_accuracy_first_100": float((predictions == labels).mean()),
+        "fooling": {"images": 100, "success_rate": float(success.mean()),
+                    "median_relative_l2": float(np.median(relative)),
+                    "max_relative_l2": float(relative.max()),
+                    "median_max_pixel_change_of_255": float(np.median(
+                        np.abs(fooled_pixels - pixels).reshape(100, -1).max(1))),
+                    "seconds": fool_seconds},
+        "mass_on_item_pixels": {"saliency": mass_share(sal, item),
+                                "guided_backprop": mass_share(guided, item),
+                                "occlusion": mass_share(occ, item),
+                                "share_of_item_pixels": float(item.mean())},
+    }
+    figures(model, normalize, classes, raw, x, fooled, labels, targets, sal, guided)
+    return result
+
+
+def figures(model, normalize, classes, raw, x, fooled, labels, targets, sal, guided):
+    picks = [int(np.flatnonzero(labels == c)[0]) for c in range(10) if (labels == c).any()][:8]
+    rows = [side_by_side(*(as_rgb(raw[i] / 255.0) for i in picks)),
+            side_by_side(*(heatmap(sal[i]) for i in picks)),
+            side_by_side(*(heatmap(guided[i]) for i in picks))]
+    write_png(str(IMAGES / "saliency.png"), _stack(rows, 3))
+    mean, std = normalize.mean_[0], normalize.std_[0]
+    made = visualize.class_visualization(model, list(range(10)), (1, 28, 28), iterations=200,
+                                         learning_rate=2.0, l2_reg=1e-3, max_jitter=2,
+                                         blur_every=10, blur_sigma=0.4,
+                                         clamp=(-mean / std, (1 - mean) / std), seed=0)
+    images = [as_rgb(np.clip(m * std + mean, 0, 1)) for m in made]
+    write_png(str(IMAGES / "class_visualization.png"), side_by_side(*images, scale=3))
+    pixels = normalize.inverse_transform(x) / 255
+    changed = normalize.inverse_transform(fooled) / 255
+    panels = [side_by_side(as_rgb(pixels[i]), as_rgb(np.clip(changed[i], 0, 1)),
+                           heatmap(np.abs(changed[i] - pixels[i])[0])) for i in range(4)]
+    write_png(str(IMAGES / "fooling.png"), _stack(panels, 3))
+    with open(IMAGES / "captions.json", "w") as handle:
+        json.dump({"saliency_classes": [classes[labels[i]] for i in picks],
+                   "class_visualization": classes,
+                   "fooling": [f"{classes[labels[i]]} -> {classes[targets[i]]}"
+                               for i in range(4)]}, handle, indent=1)
+
+
+def _stack(rows, scale):
+    gap = np.ones((2, rows[0].shape[1], 3))
+    grid = np.concatenate([part for row in rows for part in (row, gap)][:-1], axis=0)
+    return grid.repeat(scale, axis=0).repeat(scale, axis=1)
+
+
+def photos() -> dict:
+    folder = os.path.dirname(skimage_photo("astronaut"))
+    seconds = {}
+    for name, line in COMMANDS.items():
+        argv = shlex.split(line.format(data=folder))[1:]
+        argv[argv.index("--out") + 1] = str(ROOT / argv[argv.index("--out") + 1])
+        start = time.perf_counter()
+        assert main(argv) == 0, line
+        seconds[name] = time.perf_counter() - start
+    return seconds
+
+
+def run(skip_photos: bool) -> dict:
+    IMAGES.mkdir(parents=True, exist_ok=True)
+    load_before = os.getloadavg()
+    model, normalize, info = convnet()
+    result = {"checkpoint": "visiongrad " + shlex.join(TRAIN), **measure(model, normalize,
+                                                                          info["classes"])}
+    if not skip_photos:
+        result["photo_commands"] = {name: line.format(data=SKIMAGE)
+                                    for name, line in COMMANDS.items()}
+        result["photo_seconds"] = photos()
+    result["machine"] = {"platform": platform.platform(), "cpus": os.cpu_count(),
+                         "load_average_before": load_before,
+                         "load_average_after": os.getloadavg()}
+    return result
+
+
+if __name__ == "__main__":
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--skip-photos", action="store_true")
+    args = parser.parse_args()
+    result = run(args.skip_photos)
+    RESULTS.mkdir(exist_ok=True)
+    (RESULTS / "visualize.json").write_text(json.dumps(result, indent=1) + "\n")
+    print(json.dumps(result, indent=1))
