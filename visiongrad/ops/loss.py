@@ -157,6 +157,9 @@ class NLLLoss(Function):
         w = w.reshape((1, classes) + (1,) * (x.ndim - 2))
         self.soft = target.dtype.kind == "f"
         if self.soft:
+            if ignore_index != -100:  # as PyTorch
+                raise ValueError(f"{op}: ignore_index is not supported for probability "
+                                 f"targets, got {ignore_index}")
             if target.shape != x.shape:
                 raise ValueError(f"{op}: target of dtype {target.dtype} and shape "
                                  f"{target.shape}: class indices must be integers, and "
@@ -175,10 +178,13 @@ class NLLLoss(Function):
             q *= ~xp.expand_dims(ignored, 1)
             total = (w * hot).sum(axis=1)[~ignored].sum()
         self.x, self.q, self.reduction = x, q, reduction
-        with xp.errstate(divide="ignore"):  # all ignored: 0 / 0 = NaN, as in PyTorch
-            self.scale = 1 / xp.asarray(total, dtype=x.dtype) if reduction == "mean" else 1
         losses = -(q * x).sum(axis=1)
-        return losses if reduction == "none" else xp.asarray(losses.sum() * self.scale)
+        if reduction == "none":
+            self.scale = 1
+            return losses
+        with xp.errstate(divide="ignore", invalid="ignore"):  # all ignored: 0 / 0 = NaN,
+            self.scale = 1 / xp.asarray(total, dtype=x.dtype) if reduction == "mean" else 1
+            return xp.asarray(losses.sum() * self.scale)      # as in PyTorch
 
     def backward(self, grad_out):
         upstream = xp.expand_dims(grad_out * self.scale, 1) if self.reduction == "none" \
