@@ -36,9 +36,9 @@ from visiongrad.detection.recipes import (
 
 RESULTS = Path(__file__).parent / "results"
 IMAGES = Path(__file__).parent.parent / "docs" / "images"
-#: (training scenes, epochs) per model: enough for a few minutes each on two cores.
-SETTINGS = {"ssd": (3000, 12), "faster_rcnn": (2000, 7), "mask_rcnn": (2000, 7),
-            "localize": (2000, 8), "rcnn": (800, 5), "fcn": (2000, 6)}
+#: (training scenes, epochs) per model: a few minutes each on two shared cores.
+SETTINGS = {"ssd": (2000, 10), "faster_rcnn": (1200, 6), "mask_rcnn": (1200, 6),
+            "localize": (1500, 6), "rcnn": (500, 4), "fcn": (1200, 5)}
 TARGETS = {"ssd": ("AP50", 0.8), "faster_rcnn": ("AP50", 0.8), "mask_rcnn": ("mask_AP50", 0.7),
            "localize": ("share_iou_0_7", 0.9), "fcn": ("mIoU", 0.75)}
 
@@ -105,7 +105,7 @@ def main(argv=None) -> None:
     parser.add_argument("--models", default=",".join(SETTINGS))
     parser.add_argument("--scenes", type=int, default=None, help="training scenes (all models)")
     parser.add_argument("--epochs", type=int, default=None, help="epochs (all models)")
-    parser.add_argument("--test-scenes", type=int, default=300)
+    parser.add_argument("--test-scenes", type=int, default=200)
     parser.add_argument("--table", action="store_true", help="merge the rows, print the table")
     args = parser.parse_args(argv)
     RESULTS.mkdir(exist_ok=True)

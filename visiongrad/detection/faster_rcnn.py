@@ -27,12 +27,12 @@ import numpy as np
 from .. import functional as F
 from .. import nn
 from ..autograd import no_grad
-from .boxes import box_iou, clip_boxes_to_image, nms, remove_small_boxes
+from .boxes import clip_boxes_to_image, nms, remove_small_boxes
 from .coder import BoxCoder
 from .losses import box_loss
 from .mask_head import MaskHead, paste_masks
 from .matching import BalancedPositiveNegativeSampler, Matcher
-from .nets import Backbone, check_targets, image_tensor
+from .nets import Backbone, check_targets, image_tensor, match_labels, sample_boxes
 from .single_shot import centred_anchors, postprocess
 
 
@@ -86,10 +86,7 @@ class RegionProposalNetwork(nn.Module):
         """Objectness BCE + smooth-L1 on positive anchors, both over the sample size."""
         rows, labels, box_targets = [], [], []
         for i, target in enumerate(targets):
-            if len(target["boxes"]):
-                matches = self.matcher(box_iou(target["boxes"], self.anchors))
-            else:
-                matches = np.full(len(self.anchors), Matcher.BELOW_LOW_THRESHOLD)
+            matches, _ = match_labels(self.matcher, target, self.anchors)
             state = np.where(matches >= 0, 1, np.where(matches == -1, 0, -1))
             positive, negative = self.sampler(state, self.rng)
             chosen = np.flatnonzero(positive | negative)
@@ -153,31 +150,6 @@ class FasterRCNN(nn.Module):
         hidden = self.box_head(pooled)
         return self.cls_score(hidden), self.bbox_pred(hidden)
 
-    def sample_rois(self, proposals, targets):
-        """Sampled RoIs (K, 5), their labels (K,), class-specific delta targets (K, 4) and
-        matched ground-truth index (K,) (-1 for background)."""
-        rois, labels, deltas, matched = [], [], [], []
-        for i, (boxes, target) in enumerate(zip(proposals, targets, strict=True)):
-            boxes = np.concatenate([boxes, target["boxes"]])
-            if len(target["boxes"]):
-                matches = self.matcher(box_iou(target["boxes"], boxes))
-            else:
-                matches = np.full(len(boxes), Matcher.BELOW_LOW_THRESHOLD)
-            label = np.where(matches >= 0, target["labels"][np.maximum(matches, 0)], 0)
-            positive, negative = self.sampler(label, self.rng)
-            chosen = np.flatnonzero(positive | negative)
-            rois.append(np.column_stack([np.full(len(chosen), i, np.float32), boxes[chosen]]))
-            labels.append(label[chosen])
-            delta = np.zeros((len(chosen), 4), np.float32)
-            pos = label[chosen] > 0
-            if pos.any():
-                delta[pos] = self.coder.encode_single(target["boxes"][matches[chosen[pos]]],
-                                                      boxes[chosen[pos]])
-            deltas.append(delta)
-            matched.append(np.where(pos, matches[chosen], -1))
-        return (np.concatenate(rois).astype(np.float32), np.concatenate(labels),
-                np.concatenate(deltas), np.concatenate(matched))
-
     def loss(self, images, targets) -> tuple:
         """(sum of the RPN, RoI head (and mask) losses, their values by name)."""
         targets = check_targets(targets, len(images), with_masks=self.with_masks)
@@ -185,7 +157,10 @@ class FasterRCNN(nn.Module):
         logits, deltas = self.rpn(c8)
         rpn_objectness, rpn_box = self.rpn.loss(logits, deltas, targets)
         proposals = self.rpn.proposals(logits.data, deltas.data)
-        rois, labels, box_targets, matched = self.sample_rois(proposals, targets)
+        with_truth = [np.concatenate([boxes, target["boxes"]])
+                      for boxes, target in zip(proposals, targets, strict=True)]
+        rois, labels, box_targets, matched = sample_boxes(
+            with_truth, targets, self.matcher, self.sampler, self.coder, self.rng)
         class_logits, box_deltas = self.roi_heads(p4, rois)
         sampled = max(len(rois), 1)
         classifier = F.cross_entropy(class_logits, labels, reduction="sum") / sampled

@@ -12,7 +12,8 @@ import numpy as np
 
 from .. import nn
 from ..autograd import Tensor
-from .boxes import as_boxes
+from .boxes import as_boxes, box_iou
+from .matching import Matcher
 
 
 def image_tensor(images, name: str = "images") -> np.ndarray:
@@ -43,6 +44,40 @@ def check_targets(targets, count: int, with_masks: bool = False) -> list[dict]:
             entry["masks"] = np.asarray(target["masks"], dtype=bool)
         checked.append(entry)
     return checked
+
+
+def match_labels(matcher: Matcher, target: dict, boxes: np.ndarray):
+    """(matches, labels) of ``boxes`` (P, 4) against one image's target: the matched
+    ground-truth index or the Matcher's negative codes, and its label (0 unmatched); with
+    no ground truth every box is background."""
+    if not len(target["boxes"]):
+        return (np.full(len(boxes), Matcher.BELOW_LOW_THRESHOLD),
+                np.zeros(len(boxes), np.int64))
+    matches = matcher(box_iou(target["boxes"], boxes))
+    return matches, np.where(matches >= 0, target["labels"][np.maximum(matches, 0)], 0)
+
+
+def sample_boxes(candidates, targets, matcher, sampler, coder, rng):
+    """A balanced sample of each image's ``candidates`` (per image (P, 4)) for a box
+    classifier with regression (Fast R-CNN's RoI head, R-CNN's windows): RoIs (K, 5) (batch
+    index, box), labels (K,), delta targets (K, 4) of the matched box (zero for
+    background) and the matched ground-truth index (K,) (-1 for background)."""
+    rois, labels, deltas, matched = [], [], [], []
+    for i, (boxes, target) in enumerate(zip(candidates, targets, strict=True)):
+        matches, label = match_labels(matcher, target, boxes)
+        positive, negative = sampler(label, rng)
+        chosen = np.flatnonzero(positive | negative)
+        rois.append(np.column_stack([np.full(len(chosen), i, np.float32), boxes[chosen]]))
+        labels.append(label[chosen])
+        delta = np.zeros((len(chosen), 4), np.float32)
+        pos = label[chosen] > 0
+        if pos.any():
+            delta[pos] = coder.encode_single(target["boxes"][matches[chosen[pos]]],
+                                             boxes[chosen[pos]])
+        deltas.append(delta)
+        matched.append(np.where(pos, matches[chosen], -1))
+    return (np.concatenate(rois).astype(np.float32), np.concatenate(labels),
+            np.concatenate(deltas), np.concatenate(matched))
 
 
 def conv_bn_relu(in_channels: int, out_channels: int, stride: int = 1) -> nn.Sequential:

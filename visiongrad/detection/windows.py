@@ -30,11 +30,11 @@ import numpy as np
 from .. import functional as F
 from .. import nn
 from ..autograd import no_grad
-from .boxes import box_iou, clip_boxes_to_image
+from .boxes import clip_boxes_to_image
 from .coder import BoxCoder
 from .losses import box_loss
 from .matching import BalancedPositiveNegativeSampler, Matcher
-from .nets import check_targets, conv_bn_relu, image_tensor
+from .nets import check_targets, conv_bn_relu, image_tensor, sample_boxes
 from .single_shot import postprocess
 
 CROP = 24
@@ -164,27 +164,11 @@ class WindowDetector(nn.Module):
         """(CE + smooth-L1 over the sampled windows, parts)."""
         x = self._check(images)
         targets = check_targets(targets, len(images))
-        rois, labels, deltas = [], [], []
-        for i, target in enumerate(targets):
-            boxes = np.concatenate([self.candidates(np.asarray(images)[i]),
-                                    self.jittered(target["boxes"])])
-            if len(target["boxes"]):
-                matches = self.matcher(box_iou(target["boxes"], boxes))
-            else:
-                matches = np.full(len(boxes), Matcher.BELOW_LOW_THRESHOLD)
-            label = np.where(matches >= 0, target["labels"][np.maximum(matches, 0)], 0)
-            positive, negative = self.sampler(label, self.rng)
-            chosen = np.flatnonzero(positive | negative)
-            rois.append(np.column_stack([np.full(len(chosen), i, np.float32), boxes[chosen]]))
-            labels.append(label[chosen])
-            delta = np.zeros((len(chosen), 4), np.float32)
-            pos = label[chosen] > 0
-            if pos.any():
-                delta[pos] = self.coder.encode_single(target["boxes"][matches[chosen[pos]]],
-                                                      boxes[chosen[pos]])
-            deltas.append(delta)
-        rois, labels, deltas = (np.concatenate(rois).astype(np.float32), np.concatenate(labels),
-                                np.concatenate(deltas))
+        candidates = [np.concatenate([self.candidates(np.asarray(images)[i]),
+                                      self.jittered(target["boxes"])])
+                      for i, target in enumerate(targets)]
+        rois, labels, deltas, _ = sample_boxes(candidates, targets, self.matcher, self.sampler,
+                                               self.coder, self.rng)
         logits, predicted = self(x, rois)
         sampled = max(len(rois), 1)
         classifier = F.cross_entropy(logits, labels, reduction="sum") / sampled
