@@ -22,7 +22,7 @@ from __future__ import annotations
 
 from ..autograd import Function, Tensor, as_tensor
 from ..backend import xp
-from .activation import log_softmax, sigmoid
+from .activation import log_softmax
 
 LSTM_GATE_ORDERS = ("ifog", "ifgo")  # the course's, PyTorch's
 NONLINEARITIES = ("tanh", "relu")
@@ -46,6 +46,16 @@ def _check_sequence(name: str, x, h0, Wx, Wh, b, gates: int) -> None:
         if array.shape != shape:
             raise ValueError(f"{name}: {arg} must have shape {shape} for x of shape "
                              f"{x.shape} and Wh of shape {Wh.shape}, got {array.shape}")
+
+
+def _sigmoid_(a):
+    """sigmoid(a) in place, as (1 + tanh(a / 2)) / 2: equal to 1 / (1 + e^-a), no
+    exponential to overflow, and no temporary array (the gates are updated where they lie)."""
+    a *= 0.5
+    xp.tanh(a, out=a)
+    a *= 0.5
+    a += 0.5
+    return a
 
 
 def _time_major(x):
@@ -159,15 +169,17 @@ class LSTM(Function):
         T, N = gates.shape[:2]
         h = xp.empty((T + return_cell, N, H), dtype=gates.dtype)
         self.c, self.tanh_c = xp.empty((2, T, N, H), dtype=gates.dtype)
+        hidden_part = xp.empty((N, 4 * H), dtype=gates.dtype)  # h_{t-1} Wh, reused
         prev_h = h0
         for t in range(T):
             a = gates[t]
-            a += prev_h @ Wh
-            for gate in "ifo":
-                a[:, slots[gate]] = sigmoid(a[:, slots[gate]])
-            xp.tanh(a[:, slots["g"]], out=a[:, slots["g"]])
+            a += xp.matmul(prev_h, Wh, out=hidden_part)
             i, f, o, g = (a[:, slots[gate]] for gate in "ifog")
-            xp.add(f * (c0 if t == 0 else self.c[t - 1]), i * g, out=self.c[t])
+            for gate in (i, f, o):
+                _sigmoid_(gate)
+            xp.tanh(g, out=g)
+            xp.multiply(f, c0 if t == 0 else self.c[t - 1], out=self.c[t])
+            self.c[t] += i * g
             xp.tanh(self.c[t], out=self.tanh_c[t])
             prev_h = xp.multiply(o, self.tanh_c[t], out=h[t])
         if return_cell:
@@ -184,12 +196,19 @@ class LSTM(Function):
             i, f, o, g = (self.gates[t][:, slots[gate]] for gate in "ifog")
             prev_c, tanh_c = self.c0 if t == 0 else self.c[t - 1], self.tanh_c[t]
             dh = dout[t] + dh_next
-            dc = dc_next + dh * o * (1 - tanh_c * tanh_c)
+            dc = dh * o
+            dc *= 1 - tanh_c * tanh_c
+            dc += dc_next
             d = dgates[t]
-            d[:, slots["i"]] = dc * g * i * (1 - i)
-            d[:, slots["f"]] = dc * prev_c * f * (1 - f)
-            d[:, slots["o"]] = dh * tanh_c * o * (1 - o)
-            d[:, slots["g"]] = dc * i * (1 - g * g)
+            d_i, d_f, d_o, d_g = (d[:, slots[gate]] for gate in "ifog")
+            xp.multiply(dc, g, out=d_i)
+            d_i *= i * (1 - i)
+            xp.multiply(dc, prev_c, out=d_f)
+            d_f *= f * (1 - f)
+            xp.multiply(dh, tanh_c, out=d_o)
+            d_o *= o * (1 - o)
+            xp.multiply(dc, i, out=d_g)
+            d_g *= 1 - g * g
             dh_next, dc_next = d @ self.Wh.T, dc * f
         needs = self.needs_input_grad
         dx, dWx, dWh, db, _ = _weight_grads(needs[:1] + needs[3:] + (False,), self.x_tm,
@@ -226,12 +245,14 @@ class GRU(Function):
         T, N = gates.shape[:2]
         self.h, self.gh_n = xp.empty((2, T, N, H), dtype=gates.dtype)
         h, gh_n = self.h, self.gh_n
+        hidden_part = xp.empty((N, 3 * H), dtype=gates.dtype)  # h_{t-1} Wh + bh, reused
         prev = h0
         for t in range(T):
-            gh = prev @ Wh
+            gh = xp.matmul(prev, Wh, out=hidden_part)
             gh += bh
             a = gates[t]
-            a[:, :2 * H] = sigmoid(a[:, :2 * H] + gh[:, :2 * H])
+            a[:, :2 * H] += gh[:, :2 * H]
+            _sigmoid_(a[:, :2 * H])
             r, z, n = a[:, :H], a[:, H:2 * H], a[:, 2 * H:]
             gh_n[t] = gh[:, 2 * H:]
             n += r * gh_n[t]
