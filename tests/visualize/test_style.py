@@ -2,7 +2,6 @@
 
 import numpy as np
 import pytest
-from helpers import torch_or_skip
 
 import visiongrad as vg
 from visiongrad import nn
@@ -69,14 +68,6 @@ def test_style_transfer_moves_towards_the_style_and_keeps_the_shape():
     assert feature_network().style_layers == ("relu1", "relu2", "relu3", "relu4")
 
 
-def test_instance_norm_as_one_group_per_channel_matches_torch():
-    torch = torch_or_skip()
-    x = RNG.standard_normal((2, 4, 5, 3))
-    ours = nn.GroupNorm(4, 4).to(np.float64)(vg.tensor(x)).data
-    np.testing.assert_allclose(ours, torch.nn.functional.instance_norm(
-        torch.tensor(x)).numpy(), atol=1e-10)
-
-
 def test_fast_style_network_trains_and_stylises(tmp_path):
     from PIL import Image
 
@@ -87,9 +78,10 @@ def test_fast_style_network_trains_and_stylises(tmp_path):
     assert contents.shape == (3, 3, 16, 16) and 0 <= contents.min() and contents.max() <= 1
     losses = []
     net = train_fast_style(_stripes(), contents, _small_network(), width=4,
-                           residual_blocks=1, epochs=6, batch_size=3, learning_rate=0.02,
+                           residual_blocks=1, epochs=10, batch_size=3, learning_rate=0.01,
                            log=lambda epoch, start, loss: losses.append(loss))
-    assert losses[-1] < losses[0]
+    assert losses[-1] < 0.9 * losses[0]
     assert isinstance(net, TransformerNet) and stylize(net, contents[0]).shape == (1, 3, 16, 16)
+    assert any(isinstance(m, nn.InstanceNorm2d) for m in net.modules())
     with pytest.raises(ValueError, match="divisible by 4"):
         train_fast_style(_stripes(), contents[:, :, :15, :15])

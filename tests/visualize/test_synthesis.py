@@ -64,3 +64,14 @@ def test_blur_keeps_constants_and_resize_keeps_the_mean():
     assert gaussian_blur(x, 1.0).std() < x.std()
     assert resize(x, 16, 16).shape == (1, 1, 16, 16)
     assert abs(resize(x, 16, 16).mean() - x.mean()) < 0.05
+
+
+def test_float64_clamp_bounds_keep_a_float32_model_running():
+    from visiongrad import models
+
+    model = models.create("three_layer_convnet", input_shape=(1, 8, 8), num_classes=3,
+                          num_filters=2, filter_size=3, hidden_dim=4)
+    low, high = np.float64(-1.5), np.float64(2.0)
+    made = class_visualization(model, [0], (1, 8, 8), iterations=3, blur_every=2,
+                               clamp=(low, high))
+    assert made.dtype == np.float32 and made.min() >= low and made.max() <= high

@@ -4,8 +4,8 @@ once per style maps any content image to its stylised version in one forward pas
 The transformation network: a 9x9 conv, two stride-2 3x3 downsampling convs, residual
 blocks, two nearest-neighbour x2 upsamplings each followed by a 3x3 conv, and a 9x9 conv
 to RGB, with instance normalisation and ReLU after every conv but the last (whose output
-goes through a sigmoid into [0, 1]). Instance normalisation is ``nn.GroupNorm(C, C)``:
-one group per channel is exactly instance norm (Ulyanov et al., 2016).
+goes through a sigmoid into [0, 1]). Instance normalisation (Ulyanov et al., 2016) is
+``nn.InstanceNorm2d`` with a learned scale and shift; upsampling is ``nn.Upsample``.
 """
 
 from __future__ import annotations
@@ -14,7 +14,6 @@ import os
 
 import numpy as np
 
-from .. import functional as F
 from .. import nn
 from ..autograd import Tensor, no_grad
 from ..random import as_generator
@@ -25,7 +24,7 @@ from .style import FeatureNetwork, _rgb_batch, _style_targets, feature_network
 
 def _conv_norm(in_channels: int, out_channels: int, kernel: int, stride: int = 1) -> list:
     return [nn.Conv2d(in_channels, out_channels, kernel, stride=stride, padding=kernel // 2),
-            nn.GroupNorm(out_channels, out_channels), nn.ReLU()]
+            nn.InstanceNorm2d(out_channels, affine=True), nn.ReLU()]
 
 
 class ResidualBlock(nn.Module):
@@ -35,21 +34,10 @@ class ResidualBlock(nn.Module):
         super().__init__()
         self.body = nn.Sequential(*_conv_norm(channels, channels, 3),
                                   nn.Conv2d(channels, channels, 3, padding=1),
-                                  nn.GroupNorm(channels, channels))
+                                  nn.InstanceNorm2d(channels, affine=True))
 
     def forward(self, x):
         return x + self.body(x)
-
-
-class Upsample(nn.Module):
-    """Nearest-neighbour upsampling by ``scale_factor`` (``F.upsample_nearest``)."""
-
-    def __init__(self, scale_factor: int = 2):
-        super().__init__()
-        self.scale_factor = scale_factor
-
-    def forward(self, x):
-        return F.upsample_nearest(x, self.scale_factor)
 
 
 class TransformerNet(nn.Sequential):
@@ -64,8 +52,8 @@ class TransformerNet(nn.Sequential):
                          *_conv_norm(width, 2 * width, 3, stride=2),
                          *_conv_norm(2 * width, 4 * width, 3, stride=2),
                          *[ResidualBlock(4 * width) for _ in range(residual_blocks)],
-                         Upsample(2), *_conv_norm(4 * width, 2 * width, 3),
-                         Upsample(2), *_conv_norm(2 * width, width, 3),
+                         nn.Upsample(scale_factor=2), *_conv_norm(4 * width, 2 * width, 3),
+                         nn.Upsample(scale_factor=2), *_conv_norm(2 * width, width, 3),
                          nn.Conv2d(width, 3, 9, padding=4), nn.Sigmoid())
 
 

@@ -22,7 +22,9 @@ def _per_image_norm(grad: np.ndarray) -> np.ndarray:
 
 
 def _clamped(images: np.ndarray, clamp) -> np.ndarray:
-    return images if clamp is None else np.clip(images, clamp[0], clamp[1])
+    if clamp is None:
+        return images
+    return np.clip(images, clamp[0], clamp[1]).astype(images.dtype, copy=False)
 
 
 def class_visualization(model, target, shape, iterations: int = 100,
