@@ -35,7 +35,7 @@ from ..accel import (
     workspace,
 )
 from ..accel.layout import add_per_channel, folded_sums, widen
-from ..autograd import Function
+from ..autograd import Function, Tensor, as_tensor
 from ..backend import xp
 from .im2col import col2im, im2col, weight_rows
 from .window import as_int, check_window, output_hw, pair
@@ -390,3 +390,22 @@ class ConvTranspose2d(Function):
                 for xs, ys in zip(group_slices(groups, x.shape[1]),
                                   group_slices(groups, grad_out.shape[1]), strict=True)])
         return with_bias_grad(needs, dx, dw, grad_out)
+
+
+def conv1d(x, weight, bias=None, stride=1, padding=0, dilation=1, groups=1) -> Tensor:
+    """1-D convolution of x (N, C, L) with weight (F, C / groups, k) (PyTorch's ``conv1d``):
+    ``Conv2d`` on the (N, C, 1, L) view with a (F, C / groups, 1, k) kernel,
+    y[n, f, l] = b[f] + sum_{c in group(f), j} w[f, c, j] x_pad[n, c, l s + j d]."""
+    x, weight = as_tensor(x), as_tensor(weight)
+    if x.ndim != 3 or weight.ndim != 3:
+        raise ValueError(f"conv1d expects input (N, C, L) and weight (F, C / groups, k), got "
+                         f"shapes {tuple(x.shape)} and {tuple(weight.shape)}")
+    along_length = {name: value if isinstance(value, str) else (int(name != "padding"),
+                                                                as_int(value, name))
+                    for name, value in (("stride", stride), ("padding", padding),
+                                        ("dilation", dilation))}
+    tensors = [x.reshape(x.shape[0], x.shape[1], 1, x.shape[2]),
+               weight.reshape(weight.shape[0], weight.shape[1], 1, weight.shape[2])]
+    y = Conv2d.apply(*tensors, *([] if bias is None else [bias]), groups=groups,
+                     **along_length)
+    return y.reshape(y.shape[0], y.shape[1], y.shape[3])

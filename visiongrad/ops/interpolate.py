@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import math
 
-from ..autograd import Function
+from ..autograd import Function, Tensor
 from ..backend import xp
 
 MODES = ("nearest", "bilinear")
@@ -95,3 +95,12 @@ class Interpolate(Function):
 
     def backward(self, grad_out):
         return self.rows.T @ grad_out @ self.cols
+
+
+def interpolate(x, size=None, scale_factor=None, mode: str = "nearest", align_corners=None,
+                recompute_scale_factor=None) -> Tensor:
+    """Resize x (N, C, H, W) to ``size`` or by ``scale_factor`` (PyTorch's ``interpolate``):
+    mode "nearest" or "bilinear" with ``align_corners``. NOTE: 4-D input only."""
+    return Interpolate.apply(x, size=size, scale_factor=scale_factor, mode=mode,
+                             align_corners=align_corners,
+                             recompute_scale_factor=recompute_scale_factor)

@@ -7,6 +7,7 @@ elementwise, then reduced ("mean", "sum", "none"; "batchmean" for ``kl_div``).
 
 from __future__ import annotations
 
+from ..autograd import Tensor
 from ..backend import xp
 from .loss import REDUCTIONS, _ElementwiseLoss
 
@@ -102,3 +103,28 @@ class KLDiv(_ElementwiseLoss):
         log_t = xp.log(xp.where(positive, target, 1))
         values = xp.where(positive, target * (log_t - x), 0)
         return values, -target, xp.where(positive, log_t - x + 1, 0)
+
+
+def _array(x):
+    return x.data if isinstance(x, Tensor) else x
+
+
+def binary_cross_entropy(x, target, weight=None, *, reduction: str = "mean") -> Tensor:
+    """-(t log x + (1 - t) log(1 - x)) on probabilities x, times ``weight``."""
+    return BinaryCrossEntropy.apply(x, target, reduction=reduction, weight=_array(weight))
+
+
+def smooth_l1_loss(x, target, *, reduction: str = "mean", beta: float = 1.0) -> Tensor:
+    """d^2 / (2 beta) where |d| < beta, else |d| - beta / 2, d = x - target."""
+    return SmoothL1Loss.apply(x, target, reduction=reduction, beta=beta)
+
+
+def huber_loss(x, target, *, reduction: str = "mean", delta: float = 1.0) -> Tensor:
+    """d^2 / 2 where |d| < delta, else delta (|d| - delta / 2), d = x - target."""
+    return HuberLoss.apply(x, target, reduction=reduction, delta=delta)
+
+
+def kl_div(x, target, *, reduction: str = "mean", log_target: bool = False) -> Tensor:
+    """sum of t (log t - x) over log-probabilities x; ``reduction="batchmean"`` divides by
+    the batch size (the KL divergence per example)."""
+    return KLDiv.apply(x, target, reduction=reduction, log_target=log_target)
