@@ -7,20 +7,21 @@ order and meaning; the course's own forms get their own names (``affine``,
 
 from __future__ import annotations
 
-from .autograd import Tensor, as_tensor, concat, stack, where
+from .autograd import Tensor, concat, stack, where
 from .ops import activation as _activation
 from .ops import conv as _conv
 from .ops import embedding as _embedding
-from .ops import interpolate as _interpolate
 from .ops import linear as _linear
 from .ops import loss as _loss
-from .ops import loss_elementwise as _loss_elementwise
 from .ops import math as _math
 from .ops import norm as _norm
 from .ops import pool as _pool
 from .ops import regularize as _regularize
 from .ops import upsample as _upsample
 from .ops import window as _window
+from .ops.conv import conv1d
+from .ops.interpolate import interpolate
+from .ops.loss_elementwise import binary_cross_entropy, huber_loss, kl_div, smooth_l1_loss
 
 __all__ = ["concat", "stack", "where", "matmul", "linear", "affine", "exp", "log", "sqrt",
            "abs", "clip", "sigmoid", "tanh", "relu", "leaky_relu", "prelu", "elu", "maxout",
@@ -214,28 +215,6 @@ def binary_cross_entropy_with_logits(x, target, weight=None, *, reduction: str =
                                      pos_weight=_array(pos_weight))
 
 
-def binary_cross_entropy(x, target, weight=None, *, reduction: str = "mean") -> Tensor:
-    """-(t log x + (1 - t) log(1 - x)) on probabilities x, times ``weight``."""
-    return _loss_elementwise.BinaryCrossEntropy.apply(x, target, reduction=reduction,
-                                                      weight=_array(weight))
-
-
-def smooth_l1_loss(x, target, *, reduction: str = "mean", beta: float = 1.0) -> Tensor:
-    """d^2 / (2 beta) where |d| < beta, else |d| - beta / 2, d = x - target."""
-    return _loss_elementwise.SmoothL1Loss.apply(x, target, reduction=reduction, beta=beta)
-
-
-def huber_loss(x, target, *, reduction: str = "mean", delta: float = 1.0) -> Tensor:
-    """d^2 / 2 where |d| < delta, else delta (|d| - delta / 2), d = x - target."""
-    return _loss_elementwise.HuberLoss.apply(x, target, reduction=reduction, delta=delta)
-
-
-def kl_div(x, target, *, reduction: str = "mean", log_target: bool = False) -> Tensor:
-    """sum of t (log t - x) over log-probabilities x; ``reduction="batchmean"`` divides by
-    the batch size (the KL divergence per example)."""
-    return _loss_elementwise.KLDiv.apply(x, target, reduction=reduction, log_target=log_target)
-
-
 def l1_penalty(w, strength: float) -> Tensor:
     """strength * sum |w|."""
     return _loss.ElasticNetPenalty.apply(w, strength=strength, l1_ratio=1.0)
@@ -261,24 +240,6 @@ def conv2d(x, weight, bias=None, stride=1, padding=0, dilation=1, groups=1) -> T
     tensors = (x, weight) if bias is None else (x, weight, bias)
     return _conv.Conv2d.apply(*tensors, stride=stride, padding=padding, dilation=dilation,
                               groups=groups)
-
-
-def conv1d(x, weight, bias=None, stride=1, padding=0, dilation=1, groups=1) -> Tensor:
-    """1-D convolution of x (N, C, L) with weight (F, C / groups, k): ``conv2d`` on the
-    (N, C, 1, L) view with a (F, C / groups, 1, k) kernel,
-    y[n, f, l] = b[f] + sum_{c, j} w[f, c, j] x_pad[n, c, l s + j d]."""
-    x, weight = as_tensor(x), as_tensor(weight)
-    if x.ndim != 3 or weight.ndim != 3:
-        raise ValueError(f"conv1d expects input (N, C, L) and weight (F, C / groups, k), got "
-                         f"shapes {tuple(x.shape)} and {tuple(weight.shape)}")
-    along_length = {name: value if isinstance(value, str) else (1 if name != "padding" else 0,
-                                                                _window.as_int(value, name))
-                    for name, value in (("stride", stride), ("padding", padding),
-                                        ("dilation", dilation))}
-    y = conv2d(x.reshape(x.shape[0], x.shape[1], 1, x.shape[2]),
-               weight.reshape(weight.shape[0], weight.shape[1], 1, weight.shape[2]), bias,
-               groups=groups, **along_length)
-    return y.reshape(y.shape[0], y.shape[1], y.shape[3])
 
 
 def conv_transpose2d(x, weight, bias=None, stride=1, padding=0, output_padding=0, groups=1,
@@ -322,15 +283,6 @@ def max_unpool2d(x, indices, kernel_size, stride=None, padding=0, output_size=No
     """Put each value of x at its flat ``indices`` position in a zero output plane."""
     return _upsample.MaxUnpool2d.apply(x, _array(indices), kernel_size=kernel_size,
                                        stride=stride, padding=padding, output_size=output_size)
-
-
-def interpolate(x, size=None, scale_factor=None, mode: str = "nearest", align_corners=None,
-                recompute_scale_factor=None) -> Tensor:
-    """Resize x (N, C, H, W) to ``size`` or by ``scale_factor``: mode "nearest" or
-    "bilinear" (``align_corners`` as in PyTorch). NOTE: 4-D input only."""
-    return _interpolate.Interpolate.apply(x, size=size, scale_factor=scale_factor, mode=mode,
-                                          align_corners=align_corners,
-                                          recompute_scale_factor=recompute_scale_factor)
 
 
 def upsample_nearest(x, scale_factor) -> Tensor:
