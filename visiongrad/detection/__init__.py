@@ -1,6 +1,7 @@
 """Object detection and segmentation: boxes, anchors, box coding, matching (torchvision's
 names and meanings; boxes are (x1, y1, x2, y2) rows), evaluation (COCO, VOC, mIoU), COCO
-RLE masks, composed scenes and readers for VOC XML and COCO JSON."""
+RLE masks, composed scenes and readers for VOC XML and COCO JSON; the models (localiser,
+sliding window, R-CNN, Faster/Mask R-CNN, SSD-style detector, FCN) and their recipes."""
 
 from .anchors import AnchorGenerator, cell_anchors, grid_anchors
 from .boxes import (
@@ -14,12 +15,19 @@ from .boxes import (
 )
 from .coder import BoxCoder
 from .evaluate import confusion_matrix, evaluate_coco, segmentation_metrics, voc_ap, voc_eval_class
+from .faster_rcnn import FasterRCNN
+from .fcn import FCN
+from .localize import Localizer
 from .matching import BalancedPositiveNegativeSampler, Matcher
 from .readers import CocoDataset, read_voc_xml
 from .scenes import CLASSES, DetectionScenes, compose_detection_scenes
+from .single_shot import SingleShotDetector
+from .windows import WindowDetector, grouping_proposals, sliding_windows
 
 __all__ = ["AnchorGenerator", "cell_anchors", "grid_anchors", "batched_nms", "box_area",
            "box_convert", "box_iou", "clip_boxes_to_image", "nms", "remove_small_boxes",
            "BoxCoder", "BalancedPositiveNegativeSampler", "Matcher", "confusion_matrix",
            "evaluate_coco", "segmentation_metrics", "voc_ap", "voc_eval_class", "CocoDataset",
-           "read_voc_xml", "CLASSES", "DetectionScenes", "compose_detection_scenes"]
+           "read_voc_xml", "CLASSES", "DetectionScenes", "compose_detection_scenes",
+           "FasterRCNN", "FCN", "Localizer", "SingleShotDetector", "WindowDetector",
+           "grouping_proposals", "sliding_windows"]
