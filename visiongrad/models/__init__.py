@@ -31,6 +31,7 @@ from .fractalnet import FractalBlock, FractalNet, fractal_join
 from .googlenet import GoogLeNet, GoogLeNetOutputs, Inception, InceptionAux, NaiveInception
 from .resnet import BasicBlock, SmallResNet
 from .resnet_imagenet import RESNET_MODELS, Bottleneck, ResNet
+from .transfer import freeze, head_names, replace_head, unfreeze
 from .vgg import VGG, VGG_MODELS
 
 MODELS = {
@@ -82,4 +83,5 @@ __all__ = ["AlexNet", "BasicBlock", "Bottleneck", "CifarResNet", "FractalBlock",
            "SmallResNet", "SmallVGG", "StochasticDepthResNet", "ThreeLayerConvNet",
            "TwoLayerNet", "VGG", "ZFNet", "ZOO", "available", "create", "fractal_join",
            "linear_decay_survival"]
+__all__ += ["freeze", "head_names", "replace_head", "unfreeze"]
 __all__ += ["CaptioningRNN", "SceneEncoder"]

@@ -112,9 +112,13 @@ class CifarResNet(nn.Module):
         self.fc = nn.Linear(64, num_classes)
         init_torchvision_style(self, linear_std=None)
 
-    def forward(self, x):
+    def features(self, x):
+        """The pooled 64 features before ``fc``: (N, C, H, W) -> (N, 64)."""
         x = self.layer3(self.layer2(self.layer1(F.relu(self.bn1(self.conv1(x))))))
-        return self.fc(self.avgpool(x).flatten(1))
+        return self.avgpool(x).flatten(1)
+
+    def forward(self, x):
+        return self.fc(self.features(x))
 
 
 class StochasticDepthResNet(CifarResNet):

@@ -5,10 +5,10 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from .. import nn
-from .layers import check_shape, classifier, conv_output_size
+from .layers import SequentialClassifier, check_shape, classifier, conv_output_size
 
 
-class ThreeLayerConvNet(nn.Sequential):
+class ThreeLayerConvNet(SequentialClassifier):
     """The course's ``conv - relu - 2x2 max pool - affine - relu - affine``.
 
     The convolution has stride 1 and "same" padding ``(filter_size - 1) // 2``, so with an
@@ -40,7 +40,7 @@ class ThreeLayerConvNet(nn.Sequential):
             classifier(hidden_dim, num_classes))
 
 
-class LeNet5(nn.Sequential):
+class LeNet5(SequentialClassifier):
     """LeNet-5 in its modern form (ReLU and max pooling instead of tanh and subsampling).
 
     ``conv5x5(6, pad 2) - relu - pool - conv5x5(16) - relu - pool - fc120 - relu - fc84 -
@@ -71,7 +71,7 @@ def conv_bn_relu(in_channels: int, out_channels: int, stride: int = 1) -> list:
             nn.BatchNorm2d(out_channels), nn.ReLU()]
 
 
-class SmallVGG(nn.Sequential):
+class SmallVGG(SequentialClassifier):
     """A small VGG-style net: stacks of 3x3 convolutions with batch norm, then two affines.
 
     ``[conv3x3(w)-BN-relu] x2 - pool - [conv3x3(2w)-BN-relu] x2 - pool - fc(hidden) - relu

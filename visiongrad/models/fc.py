@@ -6,12 +6,12 @@ import math
 from collections.abc import Sequence
 
 from .. import nn
-from .layers import check_shape, classifier
+from .layers import SequentialClassifier, check_shape, classifier
 
 NORMALIZATIONS = (None, "batchnorm", "layernorm")
 
 
-class FullyConnectedNet(nn.Sequential):
+class FullyConnectedNet(SequentialClassifier):
     """``{affine - [norm] - relu - [dropout]} x L - affine``, on flattened images.
 
     Parameters

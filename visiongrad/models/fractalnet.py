@@ -144,11 +144,15 @@ class FractalNet(nn.Module):
         self.fc = nn.Linear(channels[-1], num_classes)
         init_torchvision_style(self, linear_std=None)
 
-    def forward(self, x):
+    def features(self, x):
+        """The pooled features before ``fc``: (N, C, H, W) -> (N, channels[-1])."""
         rng = get_generator()
         column = None
         if self.training and self.global_ratio and rng.random() < self.global_ratio:
             column = int(rng.integers(self.columns))
         for block in self.blocks:
             x = self.pool(block(x) if column is None else block.column(x, column))
-        return self.fc(self.avgpool(x).flatten(1))
+        return self.avgpool(x).flatten(1)
+
+    def forward(self, x):
+        return self.fc(self.features(x))

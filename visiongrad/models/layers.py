@@ -27,6 +27,17 @@ conv_output_size = checked_output_size
 ValueError where the window does not fit (``ops.window.checked_output_size``)."""
 
 
+class SequentialClassifier(nn.Sequential):
+    """A ``Sequential`` whose last layer is the classifier (the head), so that
+    ``features(x)`` is everything before it (used for transfer learning)."""
+
+    def features(self, x):
+        """The input of the last layer: (N, C, H, W) -> (N, D)."""
+        for module in list(self)[:-1]:
+            x = module(x)
+        return x
+
+
 def classifier(in_features: int, num_classes: int) -> nn.Linear:
     """The final ``Linear`` layer, weights drawn with std 0.01 and zero bias.
 

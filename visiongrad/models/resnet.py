@@ -69,5 +69,9 @@ class SmallResNet(nn.Module):
         self.pool = nn.GlobalAvgPool2d()
         self.fc = classifier(in_channels, num_classes)
 
+    def features(self, x):
+        """The pooled features before ``fc``: (N, C, H, W) -> (N, 4 * width)."""
+        return self.pool(self.stages(self.stem(x))).flatten(1)
+
     def forward(self, x):
-        return self.fc(self.pool(self.stages(self.stem(x))).flatten(1))
+        return self.fc(self.features(x))

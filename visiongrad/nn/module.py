@@ -248,9 +248,14 @@ class Module:
 
     # ----- modes and gradients -------------------------------------------------------------
     def train(self, mode: bool = True) -> Module:
-        """Set training mode (``mode=False`` is ``eval()``) here and in every submodule."""
-        for module in self.modules():
-            object.__setattr__(module, "training", bool(mode))
+        """Set training mode (``mode=False`` is ``eval()``) here and in every submodule.
+
+        As in PyTorch, each child's own ``train`` is called, so a layer may override it
+        (a frozen batch norm stays in evaluation mode: ``models.transfer.freeze``).
+        """
+        object.__setattr__(self, "training", bool(mode))
+        for child in self.children():
+            child.train(mode)
         return self
 
     def eval(self) -> Module:
