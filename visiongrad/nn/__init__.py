@@ -52,3 +52,20 @@ __all__ += ["AdaptiveAvgPool2d", "AdaptiveMaxPool2d", "DropPath", "LocalResponse
 from .recurrent import GRU, LSTM, RNN  # noqa: E402
 
 __all__ += ["GRU", "LSTM", "RNN"]
+
+# ----- loss layers (nn/loss.py) -----
+from .loss import (  # noqa: E402
+    BCELoss,
+    BCEWithLogitsLoss,
+    CrossEntropyLoss,
+    HuberLoss,
+    KLDivLoss,
+    L1Loss,
+    MSELoss,
+    MultiMarginLoss,
+    NLLLoss,
+    SmoothL1Loss,
+)
+
+__all__ += ["BCELoss", "BCEWithLogitsLoss", "CrossEntropyLoss", "HuberLoss", "KLDivLoss",
+            "L1Loss", "MSELoss", "MultiMarginLoss", "NLLLoss", "SmoothL1Loss"]
