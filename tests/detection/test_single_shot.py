@@ -1,8 +1,10 @@
 import numpy as np
 import pytest
+from helpers import assert_gradcheck
 
+from visiongrad.autograd import Tensor
 from visiongrad.detection.boxes import box_iou
-from visiongrad.detection.single_shot import SingleShotDetector, centred_anchors
+from visiongrad.detection.single_shot import SingleShotDetector, centred_anchors, multibox_loss
 
 from .models_helpers import SIZE, TINY, assert_detections, losses_over_steps, scenes
 
@@ -53,3 +55,26 @@ def test_bad_input_is_named():
         SingleShotDetector(image_size=40)
     with pytest.raises(ValueError, match="labels"):
         model.loss(np.zeros((1, 1, SIZE, SIZE)), [{"boxes": [[0, 0, 4, 4]], "labels": [0]}])
+
+
+def test_multibox_loss_by_hand_and_gradcheck_float64():
+    rng = np.random.default_rng(3)
+    logits = rng.normal(size=(2, 6, 3))
+    deltas = rng.normal(size=(2, 6, 4))
+    labels = np.array([[1, 0, 0, 0, 0, -1], [0, 0, 0, 0, 0, 0]])
+    targets = np.where(labels[..., None] > 0, rng.normal(size=(2, 6, 4)), 0)
+    classifier, box = multibox_loss(Tensor(logits), Tensor(deltas), labels, targets, 2)
+    # by hand: image 0 keeps its positive and its 2 background anchors of highest CE,
+    # image 1 (no positive) its 2 highest; all over one positive
+    ce = -np.log(np.exp(logits[..., 0]) / np.exp(logits).sum(-1))
+    top0 = np.sort(ce[0, 1:5])[-2:].sum()
+    positive_ce = -np.log(np.exp(logits[0, 0, 1]) / np.exp(logits[0, 0]).sum())
+    assert classifier.item() == pytest.approx(positive_ce + top0 + np.sort(ce[1])[-2:].sum())
+    d = np.abs(deltas[0, 0] - targets[0, 0])
+    assert box.item() == pytest.approx(np.where(d < 1, 0.5 * d * d, d - 0.5).sum())
+
+    def total(x, y):
+        parts = multibox_loss(x, y, labels, targets, 2)
+        return parts[0] + parts[1]
+
+    assert_gradcheck(total, [logits, deltas])

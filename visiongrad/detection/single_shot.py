@@ -59,6 +59,31 @@ def postprocess(boxes, scores, image_size, score_thresh: float, nms_thresh: floa
             "labels": classes[keep].astype(np.int64), "rows": rows[keep]}
 
 
+def multibox_loss(logits, deltas, labels, box_targets, neg_pos_ratio: int = 3) -> tuple:
+    """SSD's (classification, box) loss terms of the module docstring from class logits
+    (N, R, C), deltas (N, R, 4), anchor labels (N, R) (0 background, -1 ignored) and box
+    targets (N, R, 4); both are divided by the number of positive anchors (at least 1)."""
+    num_classes = logits.shape[-1]
+    flat_labels = labels.reshape(-1)
+    ce = F.cross_entropy(logits.reshape(-1, num_classes), np.maximum(flat_labels, 0),
+                         reduction="none")
+    positive = flat_labels > 0
+    num_pos = max(int(positive.sum()), 1)
+    # hard negatives: per image, the background anchors of highest loss
+    mined = np.zeros_like(positive)
+    background = np.where(labels == 0, ce.data.reshape(labels.shape), -np.inf)
+    order = np.argsort(-background, axis=1, kind="stable")
+    for i, row in enumerate(order):
+        count = min(neg_pos_ratio * max(int((labels[i] > 0).sum()), 1),
+                    int((labels[i] == 0).sum()))
+        mined[i * labels.shape[1] + row[:count]] = True
+    classifier = (ce * (positive | mined).astype(ce.dtype)).sum() / num_pos
+    rows = np.flatnonzero(positive)
+    box = box_loss(deltas.reshape(-1, 4)[rows], box_targets.reshape(-1, 4)[rows],
+                   beta=1.0) / num_pos
+    return classifier, box
+
+
 class SingleShotDetector(nn.Module):
     """SSD-style detector on ``image_size`` x ``image_size`` grey images (see the module)."""
 
@@ -121,24 +146,7 @@ class SingleShotDetector(nn.Module):
         """(the loss of the module docstring, {"classifier": ..., "box": ...} floats)."""
         logits, deltas = self(images)
         labels, box_targets = self.assign(check_targets(targets, logits.shape[0]))
-        flat_labels = labels.reshape(-1)
-        ce = F.cross_entropy(logits.reshape(-1, self.num_classes),
-                             np.maximum(flat_labels, 0), reduction="none")
-        positive = flat_labels > 0
-        num_pos = max(int(positive.sum()), 1)
-        # hard negatives: per image, the background anchors of highest loss
-        mined = np.zeros_like(positive)
-        background = np.where(labels == 0, ce.data.reshape(labels.shape), -np.inf)
-        order = np.argsort(-background, axis=1, kind="stable")
-        for i, row in enumerate(order):
-            count = min(self.neg_pos_ratio * max(int((labels[i] > 0).sum()), 1),
-                        int((labels[i] == 0).sum()))
-            mined[i * labels.shape[1] + row[:count]] = True
-        weights = (positive | mined).astype(np.float32)
-        classifier = (ce * weights).sum() / num_pos
-        rows = np.flatnonzero(positive)
-        box = box_loss(deltas.reshape(-1, 4)[rows], box_targets.reshape(-1, 4)[rows],
-                       beta=1.0) / num_pos
+        classifier, box = multibox_loss(logits, deltas, labels, box_targets, self.neg_pos_ratio)
         return classifier + box, {"classifier": classifier.item(), "box": box.item()}
 
     def predict(self, images) -> list[dict]:
