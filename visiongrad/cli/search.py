@@ -1,4 +1,5 @@
-"""``visiongrad search``: learning rate x regularisation, coarse to fine."""
+"""``visiongrad search``: learning rate x regularisation, coarse to fine or by successive
+halving, in this process or as Ray tasks (``--backend ray``)."""
 
 from __future__ import annotations
 
@@ -24,7 +25,18 @@ from .output import format_table, output_folder, write_json
 def register(commands) -> None:
     parser = commands.add_parser("search", help="random or grid hyperparameter search")
     add_training_options(parser)
-    parser.add_argument("--method", choices=["random", "grid"], default="random")
+    parser.add_argument("--method", choices=["random", "grid", "halving"], default="random",
+                        help="random or grid stages, coarse to fine; or successive halving "
+                             "(--trials random settings for --epochs, the best 1/--eta for "
+                             "--eta times as many, ... until one is left)")
+    parser.add_argument("--eta", type=positive_int, default=3,
+                        help="successive halving's factor (at least 2)")
+    parser.add_argument("--backend", choices=["local", "ray"], default="local",
+                        help="run the trials in turn here, or as Ray tasks (needs pip "
+                             "install 'visiongrad[distributed]')")
+    parser.add_argument("--address", default=None,
+                        help="with --backend ray: a running Ray cluster's address (default: "
+                             "start Ray on this machine)")
     parser.add_argument("--trials", type=positive_int, default=8, help="trials per stage")
     parser.add_argument("--stages", type=positive_int, default=2, help="coarse-to-fine stages")
     parser.add_argument("--lr-range", type=float, nargs=2, default=[1e-4, 1e-1],
@@ -38,12 +50,18 @@ def run(args: argparse.Namespace) -> None:
     """``visiongrad search``: learning rate x regularisation, coarse to fine."""
     import visiongrad as vg
     from visiongrad.train import plots, search
+    from visiongrad.train.halving import successive_halving
 
     check_choice("optimizer", args.optimizer, OPTIMIZERS)
     check_choice("schedule", args.schedule, SCHEDULES)
     for name, (low, high) in (("--lr-range", args.lr_range), ("--reg-range", args.reg_range)):
         if not 0 < low < high:
             raise CommandError(f"{name} needs 0 < LOW < HIGH, got {low} {high}")
+    if args.method == "halving" and args.eta < 2:
+        raise CommandError(f"--eta must be at least 2, got {args.eta}")
+    if args.address is not None and args.backend != "ray":
+        raise CommandError("--address goes with --backend ray")
+    run_trials = _trial_runner(args)
     vg.manual_seed(args.seed)
     dataset = load_split(args.dataset, "train", args.data_dir)
     x_train, y_train, x_val, y_val = split_off_validation(dataset.images, dataset.labels,
@@ -52,24 +70,33 @@ def run(args: argparse.Namespace) -> None:
     shape, num_classes = dataset.images.shape[1:], len(dataset.classes)
     build_model(args.model, shape, num_classes)  # an unknown name fails before any trial
     folder = output_folder(args.out, fresh=True)
-    total, done = args.trials * args.stages, []
 
-    def validation_accuracy(lr: float, weight_decay: float) -> float:
-        done.append(lr)
-        stage = (len(done) - 1) // args.trials + 1
-        print(f"trial {len(done)}/{total} (stage {stage}/{args.stages}): lr {lr:.2e}, "
-              f"weight decay {weight_decay:.2e}", flush=True)
-        trial = argparse.Namespace(**{**vars(args), "lr": lr, "weight_decay": weight_decay})
+    def validation_accuracy(lr: float, weight_decay: float, budget: int | None = None):
+        epochs = args.epochs if budget is None else budget
+        print(f"trial: lr {lr:.2e}, weight decay {weight_decay:.2e}, {epochs} epoch(s)",
+              flush=True)
+        vg.manual_seed(trial_seed(args.seed, lr, weight_decay))
+        trial = argparse.Namespace(**{**vars(args), "lr": lr, "weight_decay": weight_decay,
+                                      "epochs": epochs})
         trainer = fit_network(build_model(args.model, shape, num_classes), trial,
                               x_train, y_train, x_val, y_val, normalize)
         return max(trainer.history["val_accuracy"], default=math.nan)
 
-    results = search(validation_accuracy,
-                     {"lr": tuple(args.lr_range), "weight_decay": tuple(args.reg_range)},
-                     method=args.method, trials=args.trials, stages=args.stages)
+    space = {"lr": tuple(args.lr_range), "weight_decay": tuple(args.reg_range)}
+    if args.method == "halving":
+        results = successive_halving(validation_accuracy, space, trials=args.trials,
+                                     min_budget=args.epochs, eta=args.eta,
+                                     run_trials=run_trials)
+    else:
+        results = search(validation_accuracy, space, method=args.method, trials=args.trials,
+                         stages=args.stages, run_trials=run_trials)
     # Stages and trials are numbered from 1 in the table and in search.json alike.
     rows = [{**r, "stage": r["stage"] + 1, "trial": r["trial"] + 1}
             for r in sorted(results, key=lambda r: -np.nan_to_num(r["score"], nan=-1.0))]
+    for r in rows:
+        if r["status"] == "failed":
+            print(f"trial failed (lr {r['lr']:.2e}, weight decay {r['weight_decay']:.2e}): "
+                  f"{r['message']}")
     print(format_table(["stage", "trial", "lr", "weight decay", "val accuracy", "status"],
                        [[r["stage"], r["trial"], f"{r['lr']:.2e}", f"{r['weight_decay']:.2e}",
                          f"{r['score']:.4f}", r["status"]] for r in rows]))
@@ -79,3 +106,26 @@ def run(args: argparse.Namespace) -> None:
     plots.plot_search([r["lr"] for r in rows], [r["weight_decay"] for r in rows],
                       [r["score"] for r in rows], folder / "search.png")
     print(f"results: {folder / 'search.json'}\nplot: {folder / 'search.png'}")
+
+
+def trial_seed(seed: int, lr: float, weight_decay: float) -> int:
+    """The seed of one trial's initial weights and shuffling: from the run's ``--seed`` and
+    the trial's setting only, so a trial scores the same in turn here or on Ray."""
+    words = np.frombuffer(np.float64([lr, weight_decay]).tobytes(), np.uint32)
+    return int(np.random.SeedSequence([seed, *words.tolist()]).generate_state(1)[0])
+
+
+def _trial_runner(args: argparse.Namespace):
+    """``run_trials`` for the backend: in turn here, or Ray tasks (Ray missing: one line)."""
+    from visiongrad.train.search import run_locally
+
+    if args.backend == "local":
+        return run_locally
+    from visiongrad.distributed import RayTrials
+    from visiongrad.distributed.ray_trials import ray_module
+
+    try:
+        ray_module()
+    except ImportError as error:
+        raise CommandError(str(error)) from None
+    return RayTrials(args.address)

@@ -7,7 +7,8 @@ line naming ``pip install 'visiongrad[distributed]'``.
 
 from .comm import DEFAULT_TIMEOUT, world
 from .data_parallel import DistributedDataParallel
+from .ray_trials import RayTrials
 from .sync_batchnorm import SyncBatchNorm, convert_sync_batchnorm
 
-__all__ = ["DEFAULT_TIMEOUT", "DistributedDataParallel", "SyncBatchNorm",
+__all__ = ["DEFAULT_TIMEOUT", "DistributedDataParallel", "RayTrials", "SyncBatchNorm",
            "convert_sync_batchnorm", "world"]

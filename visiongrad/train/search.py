@@ -13,6 +13,12 @@ otherwise); a list is a set of choices. A run "explodes" when the objective rais
 :class:`~visiongrad.train.TrainingDiverged` (a Trainer built with
 ``raise_on_explosion=True``) or returns a non-finite score: it is cut, recorded with score
 ``nan`` and status ``"exploded"``, and never chosen as the best.
+
+Where the trials run is ``run_trials``'s business: :func:`run_locally` (the default) runs
+a stage's trials one after another in this process;
+:class:`visiongrad.distributed.RayTrials` runs them as Ray tasks, on this machine or on a
+cluster, and reports a trial that failed as a row with status ``"failed"``. Settings are
+drawn here either way, so a seeded search tries the same settings wherever it runs.
 """
 
 from __future__ import annotations
@@ -51,8 +57,15 @@ def _is_log(name: str, bounds: tuple, log_scale: Collection[str] | None) -> bool
     return positive if log_scale is None else name in log_scale
 
 
-def _random_settings(space: Mapping, log: Mapping[str, bool], trials: int) -> list[dict]:
-    generator = vg_random.get_generator()
+def settings_generator() -> np.random.Generator:
+    """The generator a search draws its settings from: one child of visiongrad's generator
+    drawn when the search starts, so trials that reseed visiongrad's (to score the same
+    wherever they run) do not change the later stages' draws."""
+    return np.random.default_rng(vg_random.get_generator().integers(0, 2**63))
+
+
+def _random_settings(space: Mapping, log: Mapping[str, bool], trials: int,
+                     generator: np.random.Generator) -> list[dict]:
     settings: list[dict] = [{} for _ in range(trials)]
     for name, values in space.items():
         if isinstance(values, list):
@@ -67,7 +80,8 @@ def _random_settings(space: Mapping, log: Mapping[str, bool], trials: int) -> li
     return settings
 
 
-def _grid_settings(space: Mapping, log: Mapping[str, bool], trials: int) -> list[dict]:
+def _grid_settings(space: Mapping, log: Mapping[str, bool], trials: int,
+                   generator: np.random.Generator | None = None) -> list[dict]:
     ranges = [name for name, values in space.items() if isinstance(values, tuple)]
     per_axis = max(1, round(trials ** (1 / len(ranges)))) if ranges else 1
     axes = {}
@@ -118,9 +132,15 @@ def best(results: Sequence[Mapping], maximize: bool = True) -> Mapping:
     return (max if maximize else min)(finite, key=lambda row: row["score"])
 
 
+def run_locally(objective: Callable, settings: Sequence[Mapping]) -> list[dict]:
+    """Run each setting in turn in this process; one result row each (see :func:`search`)."""
+    return [run_trial(objective, setting) for setting in settings]
+
+
 def search(objective: Callable[..., float | Mapping], space: Mapping, *,
            method: str = "random", trials: int = 8, stages: int = 1, shrink: float = 0.5,
-           log_scale: Collection[str] | None = None, maximize: bool = True) -> list[dict]:
+           log_scale: Collection[str] | None = None, maximize: bool = True,
+           run_trials: Callable = run_locally) -> list[dict]:
     """Run a coarse-to-fine hyperparameter search; return the results table.
 
     Parameters
@@ -146,12 +166,18 @@ def search(objective: Callable[..., float | Mapping], space: Mapping, *,
         (learning rates and regularisation strengths).
     maximize : bool
         Whether a higher score is better.
+    run_trials : callable
+        ``run_trials(objective, settings) -> rows``, one stage's trials at a time:
+        :func:`run_locally`, or a :class:`~visiongrad.distributed.RayTrials`. An objective
+        run elsewhere must not depend on what earlier trials left behind (seed it from
+        its setting), so that it scores the same wherever it runs.
 
     Returns
     -------
     list of dict
         One row per run, in order: the setting, ``"score"`` (``nan`` when cut),
-        ``"status"`` (``"ok"`` or ``"exploded"``), ``"stage"``, ``"trial"``,
+        ``"status"`` (``"ok"``, ``"exploded"`` or, from Ray, ``"failed"`` with a
+        ``"message"``), ``"stage"``, ``"trial"``,
         ``"seconds"`` and any extra columns the objective returned.
     """
     if method not in METHODS:
@@ -165,6 +191,7 @@ def search(objective: Callable[..., float | Mapping], space: Mapping, *,
     log = {name: _is_log(name, values, log_scale)
            for name, values in space.items() if isinstance(values, tuple)}
     settings_for = _random_settings if method == "random" else _grid_settings
+    generator = settings_generator()
     results: list[dict] = []
     stage_space = dict(space)
     for stage in range(stages):
@@ -175,13 +202,14 @@ def search(objective: Callable[..., float | Mapping], space: Mapping, *,
                 centre = None  # everything exploded so far: search the same ranges again
             if centre is not None:
                 stage_space = _narrow(stage_space, log, centre, shrink)
-        for trial, setting in enumerate(settings_for(stage_space, log, trials)):
-            results.append({**setting, **_run(objective, setting),
-                            "stage": stage, "trial": trial})
+        settings = settings_for(stage_space, log, trials, generator)
+        rows = run_trials(objective, settings)
+        for trial, (setting, row) in enumerate(zip(settings, rows, strict=True)):
+            results.append({**setting, **row, "stage": stage, "trial": trial})
     return results
 
 
-def _run(objective: Callable, setting: Mapping) -> dict:
+def run_trial(objective: Callable, setting: Mapping) -> dict:
     """One call of the objective as a row: score, status, seconds and extra columns."""
     started = time.perf_counter()
     try:
