@@ -40,6 +40,7 @@ import numpy as np
 
 import visiongrad as vg
 from visiongrad import data, models, optim
+from visiongrad.cli.finetune import adapt, labelled_subset
 from visiongrad.train.trainer import Trainer
 
 RESULTS = Path(__file__).parent / "results"
@@ -55,15 +56,6 @@ def network():
                          **NETWORK)
 
 
-def labelled_subset(labels: np.ndarray, per_class: int | None, seed: int) -> np.ndarray:
-    """Sorted indices of ``per_class`` examples of each class (every one for ``None``)."""
-    if per_class is None:
-        return np.arange(len(labels))
-    rng = np.random.default_rng(seed)
-    return np.sort(np.concatenate([rng.choice(np.flatnonzero(labels == c), per_class,
-                                              replace=False) for c in range(10)]))
-
-
 def fit(model, optimizer, x, y, steps: int, batch_size: int = BATCH_SIZE) -> None:
     epochs = max(1, math.ceil(steps * batch_size / len(y)))
     Trainer(model, optimizer, batch_size=batch_size, epochs=epochs, progress=False,
@@ -71,19 +63,14 @@ def fit(model, optimizer, x, y, steps: int, batch_size: int = BATCH_SIZE) -> Non
 
 
 def build(method: str, pretrained: dict):
-    """The network and optimizer of one method (see the module docstring)."""
+    """The network and optimizer of one method (see the module docstring); fine-tuning
+    is what ``visiongrad finetune`` does (``cli.finetune.adapt``)."""
     model = network()
     if method == "scratch":
         return model, optim.Adam(model.parameters(), lr=1e-3)
     model.load_state_dict(pretrained)
-    head = models.replace_head(model, 10)
-    if method == "frozen":
-        models.freeze(model, except_head=True)
-        return model, optim.Adam(head.parameters(), lr=1e-3)
-    head_ids = {id(p) for p in head.parameters()}
-    body = [p for p in model.parameters() if id(p) not in head_ids]
-    return model, optim.Adam([{"params": head.parameters(), "lr": 1e-3},
-                              {"params": body}], lr=3e-4)
+    freeze = "features" if method == "frozen" else "none"
+    return model, adapt(model, 10, freeze, lr=1e-3, body_lr=3e-4)
 
 
 def main(argv: list[str] | None = None) -> dict:
