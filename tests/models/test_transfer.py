@@ -143,7 +143,12 @@ def test_replace_head_and_features(name, kwargs, head, in_features):
 
 
 def test_googlenet_auxiliary_heads_are_replaced_too():
-    model = models.create("googlenet")
+    vg.manual_seed(0)
+    model = models.create("googlenet").eval()
+    x = vg.tensor(np.random.default_rng(0).normal(size=(1, 3, 64, 64)).astype(np.float32))
+    np.testing.assert_allclose(model(x).data, model.fc(model.features(x)).data, rtol=1e-5,
+                               atol=1e-6)
+    assert model.features(x).shape == (1, 1024)
     assert models.head_names(model) == ["fc", "aux1.fc2", "aux2.fc2"]
     heads = models.replace_head(model, 4)
     assert [h.out_features for h in heads] == [4, 4, 4]

@@ -193,18 +193,26 @@ class GoogLeNet(nn.Module):
         return concat([x[:, c:c + 1] * (std / 0.5) + (mean - 0.5) / 0.5
                        for c, (std, mean) in enumerate(TRANSFORM_INPUT)], axis=1)
 
-    def forward(self, x):
+    def _trunk(self, x, auxiliary: bool):
+        """Pooled features (N, 1024) and, if ``auxiliary``, the two auxiliary logits."""
         x = self.maxpool1(self.conv1(self._transform_input(x)))
         x = self.maxpool2(self.conv3(self.conv2(x)))
         x = self.maxpool3(self.inception3b(self.inception3a(x)))
         x = self.inception4a(x)
-        auxiliary = self.training and self.aux1 is not None
         aux1 = self.aux1(x) if auxiliary else None
         x = self.inception4d(self.inception4c(self.inception4b(x)))
         aux2 = self.aux2(x) if auxiliary else None
         x = self.maxpool4(self.inception4e(x))
         x = self.inception5b(self.inception5a(x))
-        logits = self.fc(self.dropout(self.avgpool(x).flatten(1)))
+        return self.avgpool(x).flatten(1), aux1, aux2
+
+    def features(self, x):
+        """The pooled 1024 features before dropout and ``fc``: (N, C, H, W) -> (N, 1024)."""
+        return self._trunk(x, auxiliary=False)[0]
+
+    def forward(self, x):
+        features, aux1, aux2 = self._trunk(x, self.training and self.aux1 is not None)
+        logits = self.fc(self.dropout(features))
         if self.training and self.aux_logits:
             return GoogLeNetOutputs(logits, aux2, aux1)
         return logits
