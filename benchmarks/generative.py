@@ -32,8 +32,8 @@ import numpy as np  # before visiongrad and torch, as in every benchmark here
 RESULTS = Path(__file__).parent / "results"
 IMAGES = Path(__file__).parent.parent / "docs" / "images"
 RECIPES = {
-    "pixelcnn": dict(options=dict(channels=32, blocks=4), train=8000, epochs=2, batch_size=32),
-    "dcgan": dict(options={}, train=10000, epochs=2, batch_size=64),
+    "pixelcnn": dict(options=dict(channels=32, blocks=4), train=20000, epochs=3, batch_size=32),
+    "dcgan": dict(options={}, train=30000, epochs=4, batch_size=64),
     "vae": dict(options=dict(decoder="logistic", latent_dim=16), train=20000, epochs=3,
                 batch_size=128),
     "ae": dict(options=dict(kind="denoising", code_dim=64), train=20000, epochs=2,
@@ -57,7 +57,8 @@ def _log(message: str) -> None:
     print(message, flush=True)
 
 
-def quality(name: str, train_set, test_set, classifier_cache: dict) -> dict:
+def quality(name: str, train_set, test_set, classifier_cache: dict,
+            checkpoints: str | None = None) -> dict:
     from visiongrad.generative import images as pictures
     from visiongrad.generative import training
     from visiongrad.generative.metrics import gan_quality, train_feature_classifier
@@ -100,6 +101,12 @@ def quality(name: str, train_set, test_set, classifier_cache: dict) -> dict:
         result["classifier_test_accuracy"] = classifier_cache["accuracy"]
         result["frechet_ratio_to_floor"] = (result["frechet_distance"]
                                             / result["frechet_floor_test_vs_train"])
+    if checkpoints is not None:
+        from visiongrad.train.checkpoint import save_checkpoint
+
+        save_checkpoint(Path(checkpoints) / f"generative_{name}.safetensors", model,
+                        config={"generative_model": name, "options": recipe["options"],
+                                "dataset": "fashion-mnist"})
     result["wall_seconds"] = time.perf_counter() - start
     result["load_average_before_after"] = [load_before, os.getloadavg()[0]]
     (RESULTS / f"generative_{name}.json").write_text(json.dumps(result, indent=2) + "\n")
@@ -239,6 +246,8 @@ def main(argv=None) -> None:
     sub = parser.add_subparsers(dest="what", required=True)
     q = sub.add_parser("quality")
     q.add_argument("--models", default=",".join(RECIPES))
+    q.add_argument("--checkpoints", default=None,
+                   help="folder to save each trained model in (for generate sample)")
     s = sub.add_parser("speed")
     s.add_argument("--turns", type=int, default=10)
     s.add_argument("--block", type=int, default=3)
@@ -247,7 +256,7 @@ def main(argv=None) -> None:
         train_set, test_set = _load()
         cache: dict = {}
         for name in args.models.split(","):
-            quality(name, train_set, test_set, cache)
+            quality(name, train_set, test_set, cache, args.checkpoints)
     else:
         speed(args.turns, args.block)
 
