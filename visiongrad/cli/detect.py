@@ -29,8 +29,9 @@ def _positive(text: str) -> int:
     return value
 
 
-def add_actions(parser, models: tuple, default: str) -> None:
-    """The train, evaluate and predict actions of ``detect`` or ``segment``."""
+def add_actions(parser, models: tuple, default: str, lr: float) -> None:
+    """The train, evaluate and predict actions of ``detect`` or ``segment`` (``lr``: the
+    default learning rate)."""
     actions = parser.add_subparsers(dest="action", required=True, metavar="ACTION",
                                     parser_class=type(parser))
     train = actions.add_parser("train", help="train a model on composed scenes")
@@ -39,7 +40,7 @@ def add_actions(parser, models: tuple, default: str) -> None:
     train.add_argument("--test-scenes", type=_positive, default=300)
     train.add_argument("--epochs", type=_positive, default=10)
     train.add_argument("--batch-size", type=_positive, default=32)
-    train.add_argument("--lr", type=float, default=2e-3)
+    train.add_argument("--lr", type=float, default=lr)
     train.add_argument("--size", type=_positive, default=64, help="canvas side (multiple of 16)")
     train.add_argument("--dataset", default="fashion-mnist-mini",
                        help="source of the items (fashion-mnist-mini or fashion-mnist)")
@@ -64,7 +65,7 @@ def register(commands) -> None:
     from ..detection.recipes import DETECTORS
 
     parser = commands.add_parser("detect", help="object detection on composed scenes")
-    add_actions(parser, DETECTORS, "ssd")
+    add_actions(parser, DETECTORS, "ssd", 2e-3)
 
 
 def _summary(metrics: dict) -> str:
