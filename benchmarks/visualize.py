@@ -7,9 +7,9 @@
 2. Fooling: for the first 100 test images and a random wrong target each (neither the
    label nor the prediction), ``fooling_image`` until the convnet predicts the target;
    the success rate and the relative L2 perturbation |x' - x| / |x| in pixel space.
-3. Saliency, guided backprop and occlusion on the same 100 images: the share of each map's
-   mass on the item's (nonzero) pixels, beside the share of nonzero pixels (what a
-   map blind to the item would get).
+3. Saliency, guided backprop and occlusion (a black 4x4 square, stride 2) on the same 100
+   images: the share of each map's mass on the item's (nonzero) pixels, beside the share
+   of nonzero pixels (what a map blind to the item would get).
 4. Images: saliency maps, a class visualisation per class, fooling examples (made here);
    a DeepDream, an inversion, a synthesised texture and a style transfer of scikit-image
    photos made by the CLI commands listed in ``COMMANDS`` (the same lines as the README).
@@ -98,7 +98,8 @@ def measure(model, normalize, classes) -> dict:
     item = raw[:, 0] > 0
     sal = visualize.saliency(model, x, labels)
     guided = np.abs(visualize.guided_backprop(model, x, labels)).max(1)
-    occ = per_pixel(visualize.occlusion(model, x, labels, patch=4, stride=2), (28, 28), 4, 2)
+    black = normalize(np.zeros_like(raw[:1]))[0, :, 0, 0]  # the background's value
+    occ = per_pixel(visualize.occlusion(model, x, labels, 4, 2, black), (28, 28), 4, 2)
     result = {
         "test_accuracy_first_100": float((predictions == labels).mean()),
         "fooling": {"images": 100, "success_rate": float(success.mean()),
@@ -165,7 +166,11 @@ def run(skip_photos: bool) -> dict:
     model, normalize, info = convnet()
     result = {"checkpoint": "visiongrad " + shlex.join(TRAIN), **measure(model, normalize,
                                                                           info["classes"])}
-    if not skip_photos:
+    if skip_photos:  # keep the photographs' entries of the last full run
+        previous = json.loads((RESULTS / "visualize.json").read_text())
+        result.update({key: previous[key] for key in ("photo_commands", "photo_seconds")
+                       if key in previous})
+    else:
         result["photo_commands"] = {name: line.format(data=SKIMAGE)
                                     for name, line in COMMANDS.items()}
         result["photo_seconds"] = photos()

@@ -24,7 +24,8 @@ def register(commands) -> None:
     parser.add_argument("image")
     parser.add_argument("--method", default="saliency", choices=METHODS)
     parser.add_argument("--target", default=None, help="class name or index")
-    parser.add_argument("--patch", type=positive_int, default=4, help="occlusion square")
+    parser.add_argument("--patch", type=positive_int, default=4,
+                        help="occlusion square (filled black)")
     parser.add_argument("--stride", type=positive_int, default=2, help="occlusion stride")
     parser.add_argument("--resize", action="store_true")
     parser.add_argument("--invert", action="store_true")
@@ -64,7 +65,7 @@ def run(args: argparse.Namespace) -> None:
     from visiongrad import visualize
 
     check_out(args.out)
-    model, info, _, raw, x = load_input(args)
+    model, info, normalize, raw, x = load_input(args)
     classes = info["classes"]
     guess = predicted(model, x)
     target = class_index(args.target, classes, guess)
@@ -76,7 +77,8 @@ def run(args: argparse.Namespace) -> None:
         if args.patch > min(x.shape[2:]):
             raise CommandError(f"--patch {args.patch} does not fit in the "
                                f"{x.shape[2]}x{x.shape[3]} image")
-        coarse = visualize.occlusion(model, x, target, args.patch, args.stride)[0]
+        black = normalize(np.zeros_like(raw))[0, :, 0, 0]  # each channel's black, normalised
+        coarse = visualize.occlusion(model, x, target, args.patch, args.stride, black)[0]
         values = np.maximum(_spread(coarse, x.shape[2:], args.patch, args.stride), 0)
     image = as_rgb(raw[0] / 255.0)
     write_png(args.out, side_by_side(image, heatmap(values), scale=max(1, 256 // x.shape[2])))

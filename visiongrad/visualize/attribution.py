@@ -89,7 +89,9 @@ def guided_backprop(model, x, target) -> np.ndarray:
 def occlusion(model, x, target, patch: int = 4, stride: int = 2, fill: float = 0.0,
               batch_size: int = 256) -> np.ndarray:
     """Occlusion sensitivity: how much the target class probability drops when a
-    ``patch`` x ``patch`` square (set to ``fill``) covers each position.
+    ``patch`` x ``patch`` square (set to ``fill``: one value, or one per channel, in the
+    model's input space, e.g. what a black pixel becomes after normalisation) covers each
+    position.
 
     Returns
     -------
@@ -105,6 +107,7 @@ def occlusion(model, x, target, patch: int = 4, stride: int = 2, fill: float = 0
             raise ValueError(f"{name} must be a positive int, got {value!r}")
     if patch > min(h, w):
         raise ValueError(f"patch ({patch}) must fit in the {h}x{w} image")
+    fill = np.broadcast_to(np.asarray(fill, dtype=images.dtype).reshape(-1, 1, 1), (c, 1, 1))
     tops = np.arange(0, h - patch + 1, stride)
     lefts = np.arange(0, w - patch + 1, stride)
     positions = [(top, left) for top in tops for left in lefts]
