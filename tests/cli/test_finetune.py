@@ -16,6 +16,7 @@ def test_finetune_digits_tiny_run(trained, tmp_path, capsys, freeze):
     out = tmp_path / "tuned"
     argv = ["finetune", str(folder), "--dataset", "digits", "--labels-per-class", "3",
             "--epochs", "2", "--batch-size", "8", "--freeze", freeze, "--out", str(out)]
+    argv += ["--augment"] if freeze == "none" else []
     assert main(argv) == 0
     printed = capsys.readouterr().out
     assert "on 30 digits images (10 classes)" in printed and "test accuracy" in printed

@@ -41,6 +41,9 @@ def register(commands) -> None:
                         help="Adam learning rate of the new head")
     parser.add_argument("--body-lr", type=positive_float, default=3e-4,
                         help="Adam learning rate of the pretrained layers (--freeze none)")
+    parser.add_argument("--augment", action="store_true",
+                        help="random crops of the images padded by 2 pixels (shifts; no "
+                             "flips, which would change digits)")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--out", default="visiongrad-finetune")
     parser.set_defaults(run=run)
@@ -80,6 +83,7 @@ def run(args: argparse.Namespace) -> None:
     """``visiongrad finetune``: new head, fine-tuning, test accuracy, a checkpoint that
     ``evaluate`` and ``predict`` read."""
     import visiongrad as vg
+    from visiongrad.data import DataLoader, transforms
     from visiongrad.train.trainer import Trainer, evaluate
 
     path = Path(args.checkpoint)
@@ -97,10 +101,11 @@ def run(args: argparse.Namespace) -> None:
     options = {key: value for key, value in vars(args).items() if key not in INTERNAL_KEYS}
     config = {**info, "classes": list(train.classes), "options": options,
               "commands": [*info.get("commands", []), args.command_line]}
-    trainer = Trainer(model, optimizer, batch_size=args.batch_size, epochs=args.epochs,
-                      progress=False, config=config)
-    model.train()
-    trainer.fit(normalize(train.images[keep]), train.labels[keep])
+    shift = [transforms.RandomCrop(train.images.shape[-2:], padding=2)] if args.augment else []
+    loader = DataLoader((train.images[keep], train.labels[keep]), batch_size=args.batch_size,
+                        shuffle=True, transform=transforms.Compose([*shift, normalize]))
+    trainer = Trainer(model, optimizer, epochs=args.epochs, progress=False, config=config)
+    trainer.fit(loader)
     checkpoint = folder / CHECKPOINT_NAME
     trainer.save_checkpoint(checkpoint)
     test = load_split(args.dataset, "test", args.data_dir)
