@@ -37,8 +37,8 @@ from visiongrad.detection.recipes import (
 RESULTS = Path(__file__).parent / "results"
 IMAGES = Path(__file__).parent.parent / "docs" / "images"
 #: (training scenes, epochs, Adam's learning rate) per model: minutes on two shared cores.
-SETTINGS = {"ssd": (2000, 14, 4e-3), "faster_rcnn": (1200, 6, 2e-3),
-            "mask_rcnn": (1200, 6, 2e-3), "localize": (2500, 10, 2e-3), "rcnn": (500, 4, 2e-3),
+SETTINGS = {"ssd": (2000, 10, 2e-3), "faster_rcnn": (1200, 6, 2e-3),
+            "mask_rcnn": (1200, 6, 2e-3), "localize": (1500, 6, 2e-3), "rcnn": (500, 4, 2e-3),
             "fcn": (1500, 8, 1e-2)}
 TARGETS = {"ssd": ("AP50", 0.8), "faster_rcnn": ("AP50", 0.8), "mask_rcnn": ("mask_AP50", 0.7),
            "localize": ("share_iou_0_7", 0.9), "fcn": ("mIoU", 0.75)}
