@@ -54,6 +54,7 @@ def main(argv=None) -> dict:
     parser.add_argument("--layers", type=int, default=2)
     parser.add_argument("--embedding", type=int, default=64)
     parser.add_argument("--cell", default="lstm")
+    parser.add_argument("--dropout", type=float, default=0.0)
     parser.add_argument("--batch-size", type=int, default=64)
     parser.add_argument("--seq-len", type=int, default=100)
     parser.add_argument("--lr", type=float, default=3e-3)
@@ -67,7 +68,7 @@ def main(argv=None) -> dict:
     train_text, val_text = split_text(text)
     vg.manual_seed(args.seed)
     model = CharRNN(sorted(set(text)), embedding_dim=args.embedding, hidden_size=args.hidden,
-                    num_layers=args.layers, cell=args.cell)
+                    num_layers=args.layers, cell=args.cell, dropout=args.dropout)
     result = {
         "command": "python -m benchmarks.char_lm " + " ".join(argv or []),
         "recipe": {**model.config(), "vocabulary_size": len(model.vocabulary),

@@ -10,8 +10,8 @@ from visiongrad.cli import main
 from visiongrad.train.checkpoint import save_checkpoint
 
 TEXT = "To be, or not to be, that is the question.\n" * 60
-TINY = ["--steps", "5", "--hidden", "16", "--layers", "1", "--embedding", "8",
-        "--seq-len", "16", "--batch-size", "4"]
+TINY = ["--steps", "5", "--hidden", "16", "--layers", "2", "--dropout", "0.1",
+        "--embedding", "8", "--seq-len", "16", "--batch-size", "4"]
 
 
 @pytest.fixture(scope="module")
@@ -75,6 +75,7 @@ def test_bad_input_is_one_line(lm_run, tmp_path, user_error):
     user_error(["lm", "train", "--text", str(text), *TINY, "--cell", "lstmx", "--out", out],
                "lstmx")
     user_error(["lm", "train", "--text", str(text), "--steps", "0"], "--steps")
+    user_error(["lm", "train", "--text", str(text), "--dropout", "1"], "--dropout")
     user_error(["lm", "sample", str(run), "--prime", "Zounds"], "'Z'", "vocabulary")
     user_error(["lm", "sample", str(run), "--temperature", "0"], "--temperature")
     user_error(["lm", "sample", str(run), "--temperature", "-1"], "--temperature")

@@ -16,7 +16,9 @@ import argparse
 from pathlib import Path
 
 from .errors import CommandError, check_choice, user_errors
-from .options import non_negative_int, positive_float, positive_int
+from .options import _number, non_negative_int, positive_float, positive_int
+
+probability = _number(float, lambda v: 0 <= v < 1, "a probability in [0, 1)")
 
 CHECKPOINT_NAME = "checkpoint.safetensors"
 KIND = "char_lm"
@@ -36,6 +38,8 @@ def register(commands) -> None:
     train.add_argument("--embedding", type=positive_int, default=64, help="embedding size")
     train.add_argument("--hidden", type=positive_int, default=256, help="hidden size")
     train.add_argument("--layers", type=positive_int, default=2, help="recurrent layers")
+    train.add_argument("--dropout", type=probability, default=0.0,
+                       help="dropout between recurrent layers")
     train.add_argument("--seq-len", type=positive_int, default=100,
                        help="characters per chunk (backpropagation through time)")
     train.add_argument("--batch-size", type=positive_int, default=64,
@@ -156,7 +160,8 @@ def run_train(args: argparse.Namespace) -> None:
         vg.manual_seed(args.seed)
         with user_errors(ValueError):
             model = CharRNN(sorted(set(text)), embedding_dim=args.embedding,
-                            hidden_size=args.hidden, num_layers=args.layers, cell=args.cell)
+                            hidden_size=args.hidden, num_layers=args.layers, cell=args.cell,
+                            dropout=args.dropout)
         folder = output_folder(args.out, fresh=True)
     optimizer = optim.Adam(model.parameters(), lr=args.lr)
     if args.resume is not None:
@@ -165,8 +170,8 @@ def run_train(args: argparse.Namespace) -> None:
     if args.steps is None and args.minutes is None:
         args.minutes = 30.0
     options = {name: getattr(args, name) for name in (
-        "text", "embedding", "hidden", "layers", "cell", "seq_len", "batch_size", "lr", "clip",
-        "minutes", "steps", "eval_every", "seed")}
+        "text", "embedding", "hidden", "layers", "cell", "dropout", "seq_len", "batch_size",
+        "lr", "clip", "minutes", "steps", "eval_every", "seed")}
     config = {"kind": KIND, "model": model.config(), "options": options,
               "commands": [*commands, args.command_line]}
 
