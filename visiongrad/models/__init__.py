@@ -18,6 +18,7 @@ from __future__ import annotations
 
 from .alexnet import AlexNet, ZFNet
 from .captioning import CaptioningRNN, SceneEncoder
+from .char_lm import CharRNN
 from .cifar_resnet import (
     CIFAR_RESNET_MODELS,
     CifarResNet,
@@ -84,4 +85,4 @@ __all__ = ["AlexNet", "BasicBlock", "Bottleneck", "CifarResNet", "FractalBlock",
            "TwoLayerNet", "VGG", "ZFNet", "ZOO", "available", "create", "fractal_join",
            "linear_decay_survival"]
 __all__ += ["freeze", "head_names", "replace_head", "unfreeze"]
-__all__ += ["CaptioningRNN", "SceneEncoder"]
+__all__ += ["CaptioningRNN", "CharRNN", "SceneEncoder"]
