@@ -2,8 +2,8 @@
 
 import numpy as np
 import pytest
-
 from helpers import assert_matches_torch
+
 from visiongrad import nn
 
 RNG = np.random.default_rng(0)
