@@ -28,7 +28,7 @@ import numpy as np  # noqa: F401  (NumPy before visiongrad, as users import them
 import visiongrad as vg
 from visiongrad.autograd import Function
 
-from .train_step import WORKLOADS, batches, build_pair
+from .train_step import SHAPES, batches, build_pair
 
 RESULTS = Path(__file__).parent / "results"
 ENGINE = "engine (modules, graph, Python)"
@@ -77,13 +77,13 @@ def clocked_ops(clock: OpClock):
             setattr(cls, name, method)
 
 
-def profile(model, steps: int, warmup: int) -> dict:
+def profile(name: str, model, steps: int, warmup: int) -> dict:
     """For training and inference: the median ms per step of each op's forward and
     backward, the optimizer, the engine (the rest) and the whole step."""
     optimizer = vg.optim.SGD(model.parameters(), lr=0.01, momentum=0.9)
     clock = OpClock()
-    train_x, train_y = (vg.tensor(a) for a in batches(128))
-    infer_x = vg.tensor(batches(256)[0])
+    train_x, train_y = (vg.tensor(a) for a in batches(name, "train"))
+    infer_x = vg.tensor(batches(name, "infer")[0])
 
     def train():
         model.train()
@@ -131,12 +131,12 @@ def print_report(model_name: str, report: dict) -> None:
 
 def main(argv=None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--model", default="resnet", choices=sorted(WORKLOADS))
+    parser.add_argument("--model", default="resnet", choices=sorted(SHAPES))
     parser.add_argument("--steps", type=int, default=20)
     parser.add_argument("--warmup", type=int, default=3)
     args = parser.parse_args(argv)
     _, model = build_pair(args.model)
-    report = profile(model, args.steps, args.warmup)
+    report = profile(args.model, model, args.steps, args.warmup)
     print_report(args.model, report)
     RESULTS.mkdir(parents=True, exist_ok=True)
     path = RESULTS / f"profile_{args.model}.json"

@@ -5,7 +5,8 @@ and once with ``torch.nn`` (the APIs match), and the PyTorch weights are copied 
 visiongrad so both start identical. Both frameworks then run the same batch in this one
 process with 2 threads each, taking turns of a few steps (``BLOCK``): a training step
 (forward, cross-entropy, backward, SGD-momentum update) on batch 128 and inference on
-batch 256. The table shows medians (with min/max) over the timed steps and the ratio
+batch 256 (torchvision's ResNet-18 and VGG-11: 3 x 64 x 64 input, batch 32 for both).
+The table shows medians (with min/max) over the timed steps and the ratio
 visiongrad / PyTorch; only ratios taken in one process mean anything on a shared machine.
 The default of 100 timed steps (20 turns each) is for that machine: on the 2-core VM these
 figures come from, one turn's MLP step ranged 3.0-6.7 ms for either framework as the load
@@ -17,6 +18,7 @@ child process, and the growth of its peak resident set (Linux VmHWM, reset just 
 steps) over its resident set after building the model is reported.
 
     python -m benchmarks.train_step [--steps 100] [--warmup 3] [--models mlp,convnet,vgg,resnet]
+    python -m benchmarks.train_step --models resnet18,vgg11 --steps 20   # torchvision's, 64x64
 """
 
 from __future__ import annotations
@@ -88,6 +90,29 @@ def resnet(nn):
 
 
 WORKLOADS = {"mlp": mlp, "convnet": convnet, "vgg": vgg, "resnet": resnet}
+"""Networks written once for both frameworks' ``nn``: Fashion-MNIST-sized input, batch 128
+for training and 256 for inference."""
+
+ZOO = {"resnet18": "resnet18", "vgg11": "vgg11"}
+"""torchvision's networks (the same state_dict keys in ``visiongrad.models``): 1000 classes
+on 3 x 64 x 64 input, batch 32 for training and inference."""
+
+SHAPES = {**{name: ((1, 28, 28), 10, 128, 256) for name in WORKLOADS},
+          **{name: ((3, 64, 64), 1000, 32, 32) for name in ZOO}}
+"""Per network: input shape (C, H, W), classes, training batch, inference batch."""
+
+
+def torchvision_models():
+    """torchvision's model code without its compiled ops (they do not load on a CPU build of
+    torch; the models need none of them)."""
+    import sys
+    import types
+
+    sys.modules.setdefault("torchvision._meta_registrations",
+                           types.ModuleType("torchvision._meta_registrations"))
+    import torchvision.models
+
+    return torchvision.models
 
 
 # ----- one framework's step functions ----------------------------------------------------
@@ -97,10 +122,15 @@ def build_pair(name: str):
     import torch
 
     import visiongrad as vg
+    from visiongrad import models
 
     torch.manual_seed(0)
-    torch_model = WORKLOADS[name](torch.nn)
-    vg_model = WORKLOADS[name](vg.nn)
+    if name in ZOO:
+        torch_model = getattr(torchvision_models(), ZOO[name])(num_classes=1000)
+        vg_model = models.create(ZOO[name], num_classes=1000)
+    else:
+        torch_model = WORKLOADS[name](torch.nn)
+        vg_model = WORKLOADS[name](vg.nn)
     vg_model.load_state_dict({k: v.numpy().copy() for k, v in torch_model.state_dict().items()})
     return torch_model, vg_model
 
@@ -139,10 +169,13 @@ def visiongrad_steps(model):
     return step_functions(model, vg.optim, vg.functional, vg.no_grad)
 
 
-def batches(batch_size: int, seed: int = 0):
+def batches(name: str, phase: str, seed: int = 0):
+    """A random batch for network ``name``'s ``phase`` ("train" or "infer")."""
+    input_shape, classes, train_batch, infer_batch = SHAPES[name]
+    batch_size = train_batch if phase == "train" else infer_batch
     rng = np.random.default_rng(seed)
-    x = rng.random((batch_size, 1, 28, 28), dtype=np.float32)
-    y = rng.integers(0, 10, batch_size)
+    x = rng.random((batch_size, *input_shape), dtype=np.float32)
+    y = rng.integers(0, classes, batch_size)
     return x, y
 
 
@@ -186,7 +219,7 @@ def summarize(seconds):
 def _peak_rss_child(name, framework, steps, queue):
     _set_threads()
     torch_model, vg_model = build_pair(name)
-    x, y = batches(128)
+    x, y = batches(name, "train")
     if framework == "torch":
         import torch
         train, _ = torch_steps(torch_model)
@@ -250,8 +283,8 @@ def main(argv=None):
         torch_train, torch_infer = torch_steps(torch_model)
         vg_train, vg_infer = visiongrad_steps(vg_model)
         row = {}
-        for phase, batch_size in (("train", 128), ("infer", 256)):
-            x_array, y_array = batches(batch_size)
+        for phase in ("train", "infer"):
+            x_array, y_array = batches(name, phase)
             x, y = vg.tensor(x_array), vg.tensor(y_array)
             tx, ty = torch.from_numpy(x_array), torch.from_numpy(y_array)
             if phase == "train":
