@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 
 from visiongrad.data import compose_scenes, decode_captions, scene_vocabulary
-from visiongrad.data.scenes import ITEM_WORDS, MIN_GAP
+from visiongrad.data.scenes import ITEM_WORDS, MIN_GAP, SceneSet
 
 
 @pytest.fixture(scope="module")
@@ -82,6 +82,24 @@ def test_encoded_captions_round_trip(scenes):
     idx_to_word = {index: word for word, index in vocab.items()}
     assert decode_captions(encoded, idx_to_word) == [" ".join(refs[0]) for refs in scenes.captions]
     assert scenes.presence().sum(1).tolist() == [len(set(k)) for k in scenes.labels]
+
+
+def test_coverage_marks_the_cells_inside_each_box():
+    images = np.zeros((1, 1, 64, 64), np.uint8)
+    # a bag (8) over x 0..20, y 0..20 and a coat (4) over x 30..50, y 40..60
+    scenes = SceneSet(images, [np.array([[0, 0, 20, 20], [30, 40, 50, 60]])],
+                      [np.array([8, 4])], [[["a", "bag"]]])
+    cover = scenes.coverage(8)  # cell centres at 4, 12, 20, ..., 60
+    assert cover.shape == (1, 10, 8, 8) and cover.dtype == np.float32
+    bag, coat = np.zeros((8, 8)), np.zeros((8, 8))
+    bag[0:2, 0:2] = 1           # centres 4, 12 < 20
+    coat[5:7, 4:6] = 1          # x centres 36, 44 in [30, 50); y centres 44, 52 in [40, 60)
+    np.testing.assert_array_equal(cover[0, 8], bag)
+    np.testing.assert_array_equal(cover[0, 4], coat)
+    assert cover.sum() == bag.sum() + coat.sum()
+    np.testing.assert_array_equal(scenes.coverage(1)[0, :, 0, 0], np.zeros(10))
+    with pytest.raises(ValueError, match="grid"):
+        scenes.coverage(0)
 
 
 def test_bad_arguments():

@@ -200,6 +200,20 @@ def test_attention_op_gradcheck_and_formula():
         DotProductAttention.apply(h, A[:, :3])
 
 
+def test_functional_dot_product_attention_is_the_courses():
+    """F.dot_product_attention(prev_h, A) -> (context, weights), as the course's."""
+    rng = np.random.default_rng(3)
+    h, A = rng.standard_normal((2, 5)), rng.standard_normal((2, 5, 3, 2))
+    context, weights = F.dot_product_attention(h, A)
+    scores = np.einsum("nh,nhl->nl", h, A.reshape(2, 5, 6)) / np.sqrt(5)
+    alpha = np.exp(scores) / np.exp(scores).sum(1, keepdims=True)
+    np.testing.assert_allclose(weights, alpha.reshape(2, 3, 2), rtol=1e-12)
+    np.testing.assert_allclose(context.data, np.einsum("nhl,nl->nh", A.reshape(2, 5, 6), alpha))
+    assert_gradcheck(lambda h, A: F.dot_product_attention(h, A)[0], [h, A])
+    with pytest.raises(ValueError, match="h must be"):
+        F.dot_product_attention(h[0], A)
+
+
 def test_attention_op_matches_torch_sdpa():
     torch = torch_or_skip()
     rng = np.random.default_rng(1)

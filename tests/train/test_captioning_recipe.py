@@ -17,3 +17,32 @@ def test_attention_share_inside_the_named_box():
     assert result["share_inside_box"] == 0.5 and result["uniform_share"] == 0.25
     assert result["item_words"] == 1 and result["words_naming_absent_items"] == 0
     assert attention_on_items(weights, ["a coat"], scenes)["words_naming_absent_items"] == 1
+
+
+def test_encoder_says_what_is_where_and_a_trained_one_is_reused(tmp_path):
+    from visiongrad.train.captioning import CaptionConfig, CaptionPipeline, run
+
+    config = CaptionConfig(scenes=20, val_scenes=2, test_scenes=2, encoder_epochs=1, epochs=1,
+                           batch_size=10, hidden_dim=8, wordvec_dim=4)
+    (tmp_path / "a").mkdir()
+    (tmp_path / "b").mkdir()
+    first = run(config, tmp_path / "a", log=lambda line: None)
+    assert len(first["encoder_loss"]) == 1 and 0 < first["encoder_loss"][0] < 1
+    pipeline = CaptionPipeline(config, {"<NULL>": 0})
+    logits = pipeline.encoder(np.zeros((3, 1, 64, 64), np.float32))
+    assert logits.shape == (3, 10, 8, 8)  # one score per class and cell of the 8x8 map
+    assert pipeline.captioner.input_dim == 10 * 8 * 8  # class probabilities, every cell
+    probabilities = pipeline.encoder.features(np.zeros((3, 1, 64, 64), np.float32)).data
+    np.testing.assert_allclose(probabilities, 1 / (1 + np.exp(-logits.data.reshape(3, -1))),
+                               rtol=1e-5)
+    fmap = pipeline.encoder.attention_map(np.zeros((2, 1, 64, 64), np.float32)).data
+    assert fmap.shape == (2, 64 + 10 + 2, 8, 8)
+    np.testing.assert_allclose(fmap[0, -2, 0], np.linspace(-1, 1, 8))  # x across a row
+    np.testing.assert_allclose(fmap[0, -1, :, 0], np.linspace(-1, 1, 8))  # y down a column
+    from visiongrad.train.captioning import load_pipeline
+    trained = load_pipeline(tmp_path / "a" / "checkpoint.safetensors").encoder
+    second = run(config, tmp_path / "b", log=lambda line: None, encoder=trained)
+    assert second["encoder_loss"] == []
+    reused = load_pipeline(tmp_path / "b" / "checkpoint.safetensors").encoder.state_dict()
+    for name, value in trained.state_dict().items():
+        np.testing.assert_array_equal(np.asarray(reused[name]), np.asarray(value))

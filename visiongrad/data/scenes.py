@@ -85,6 +85,24 @@ class SceneSet:
             out[row, labels] = 1
         return out
 
+    def coverage(self, grid: int) -> np.ndarray:
+        """(N, 10, grid, grid) float32: 1 where the centre of a cell of a grid x grid split of
+        the canvas lies inside the box of an item of that class: which item is where, the
+        encoder's training target (a caption's relations need the positions, not only the
+        classes)."""
+        size = self.images.shape[-1]
+        if int(grid) != grid or not 1 <= grid <= size:
+            raise ValueError(f"grid must be an integer from 1 to the canvas side {size}, "
+                             f"got {grid}")
+        centres = (np.arange(grid) + 0.5) * size / grid
+        out = np.zeros((len(self), len(ITEM_WORDS), grid, grid), dtype=np.float32)
+        for row, (boxes, labels) in enumerate(zip(self.boxes, self.labels, strict=True)):
+            for (x0, y0, x1, y1), label in zip(boxes, labels, strict=True):
+                rows = (centres >= y0) & (centres < y1)
+                cols = (centres >= x0) & (centres < x1)
+                out[row, label] = np.maximum(out[row, label], rows[:, None] & cols[None, :])
+        return out
+
     def encoded(self, which: int | None = 0, rng=None) -> np.ndarray:
         """(N, L) word indices of each scene's caption number ``which`` (clipped to the
         scene's count), or with ``which=None`` one drawn at random with ``rng``."""

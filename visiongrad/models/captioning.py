@@ -313,14 +313,19 @@ class CaptioningRNN(nn.Module):
 class SceneEncoder(nn.Module):
     """A small convnet for captioning: four [conv 3x3 - batch norm - ReLU] blocks, the first
     three followed by 2x2 max pooling (an 8x8 map for a 64x64 image, receptive field 38
-    pixels), and a presence head (global average pool - linear) trained to say which
-    items an image holds (multi-label, ``F.binary_cross_entropy_with_logits``).
+    pixels), and a per-cell head (a 1x1 convolution) trained to say which items cover each
+    cell of the map (multi-label, ``F.binary_cross_entropy_with_logits`` against
+    ``SceneSet.coverage``), so that the map keeps where each item is, which the captions'
+    relations need, and not only what the scene holds.
 
-    ``feature_map(x)`` (N, C, h, w) feeds an attention captioner; ``features(x)`` (N, C * 16)
-    (the map average-pooled to 4x4 and flattened, so where things are survives) feeds the
-    plain one's first hidden state.
+    ``features(x)`` (N, num_classes*h*w), the per-cell class probabilities flattened (what
+    is where, every position kept), feeds the plain captioner's first hidden state;
+    ``attention_map(x)`` (N, C + num_classes + 2, h, w), the map, those probabilities and
+    each cell's (x, y) in [-1, 1], feeds an attention captioner (the coordinates let the
+    context, a weighted sum over positions, say where the attended item is).
 
-    Shapes: x (N, in_channels, S, S) with S a multiple of 16 -> logits (N, num_classes)
+    Shapes: x (N, in_channels, S, S) with S a multiple of 8 -> logits (N, num_classes,
+    S / 8, S / 8)
     """
 
     def __init__(self, in_channels: int = 1, channels=(16, 32, 64, 64), num_classes: int = 10):
@@ -332,16 +337,23 @@ class SceneEncoder(nn.Module):
                 layers.append(nn.MaxPool2d(2))
             previous = width
         self.body = nn.Sequential(*layers)
-        self.pool = nn.AvgPool2d(2)
-        self.head = nn.Linear(previous, num_classes)
-        self.out_channels = previous
+        self.head = nn.Conv2d(previous, num_classes, 1)
+        self.out_channels, self.num_classes = previous, num_classes
+        self.stride = 2 ** (len(channels) - 1)
 
     def feature_map(self, x) -> Tensor:
         return self.body(x)
 
     def features(self, x) -> Tensor:
-        fmap = self.pool(self.feature_map(x))
-        return fmap.reshape(fmap.shape[0], -1)
+        probabilities = F.sigmoid(self(x))
+        return probabilities.reshape(probabilities.shape[0], -1)
+
+    def attention_map(self, x) -> Tensor:
+        fmap = self.feature_map(x)
+        N, _, h, w = fmap.shape
+        ys, xs = np.meshgrid(np.linspace(-1, 1, h), np.linspace(-1, 1, w), indexing="ij")
+        where = np.broadcast_to(np.stack([xs, ys]), (N, 2, h, w)).astype(fmap.dtype)
+        return concat([fmap, F.sigmoid(self.head(fmap)), Tensor(where)], axis=1)
 
     def forward(self, x) -> Tensor:
-        return self.head(self.feature_map(x).mean(axis=(2, 3)))
+        return self.head(self.feature_map(x))

@@ -8,7 +8,7 @@ weighted sum of their feature vectors is the context the next step reads.
 
 from __future__ import annotations
 
-from ..autograd import Function
+from ..autograd import Function, as_tensor
 from ..backend import xp
 
 
@@ -64,3 +64,18 @@ class DotProductAttention(Function):
             dA += self.h[:, :, None] * (ds * scale)[:, None, :]
             dA = dA.reshape(self.A_shape)
         return dh, dA
+
+
+def dot_product_attention(prev_h, A):
+    """The course's ``dot_product_attention``: (context, weights) for prev_h (N, H) and a
+    projected feature map A (N, H, h, w).
+
+    context = sum_l alpha_l A_l (N, H), differentiable in prev_h and A
+    (``DotProductAttention``); weights = alpha = softmax_l(prev_h . A_l / sqrt(H))
+    (N, h, w), an array, as the course returns them to draw.
+
+    NOTE: unlike the course's, the weights carry no gradient (the context's backward
+    already accounts for them).
+    """
+    prev_h, A = as_tensor(prev_h), as_tensor(A)
+    return DotProductAttention.apply(prev_h, A), attention_weights(prev_h.data, A.data)

@@ -1,5 +1,7 @@
 """The captioning recipe on composed Fashion-MNIST scenes: train a small convnet to say
-which items a scene holds, freeze it, train a CaptioningRNN on its features, measure
+which item covers each cell of its 8x8 feature map (what is where, not only what is
+there: the captions' relations need the positions), freeze it, train a CaptioningRNN on
+its features, measure
 BLEU-1..4 on held-out scenes, and (with attention) how much of the attention falls on the
 item a word names.
 
@@ -40,6 +42,7 @@ class CaptionConfig:
     size: int = 64
     dataset: str = "fashion-mnist-mini"
     encoder_epochs: int = 4
+    encoder_pos_weight: float = 5.0
     epochs: int = 12
     batch_size: int = 64
     lr: float = 2e-3
@@ -60,21 +63,23 @@ class CaptionPipeline(nn.Module):
         super().__init__()
         self.config = config
         self.encoder = SceneEncoder(num_classes=len(ITEM_WORDS))
-        input_dim = self.encoder.out_channels * (1 if config.attention else 16)
+        encoder = self.encoder
+        input_dim = encoder.out_channels + encoder.num_classes + 2 if config.attention else \
+            encoder.num_classes * (config.size // encoder.stride) ** 2
         self.captioner = CaptioningRNN(word_to_idx, input_dim=input_dim,
                                        wordvec_dim=config.wordvec_dim,
                                        hidden_dim=config.hidden_dim, cell_type=config.cell,
                                        attention=config.attention, dtype=np.float32)
 
     def features(self, images: np.ndarray, batch_size: int = 250) -> np.ndarray:
-        """Frozen encoder features of uint8 images (N, 1, S, S): the map (attention) or
-        the pooled, flattened map (plain)."""
+        """Frozen encoder features of uint8 images (N, 1, S, S): ``attention_map``
+        (attention) or ``features`` (plain, the per-cell class probabilities)."""
         self.encoder.eval()
         out = []
         with no_grad():
             for start in range(0, len(images), batch_size):
                 x = images[start:start + batch_size].astype(np.float32) / 255
-                f = self.encoder.feature_map(x) if self.config.attention else \
+                f = self.encoder.attention_map(x) if self.config.attention else \
                     self.encoder.features(x)
                 out.append(f.data)
         return np.concatenate(out)
@@ -93,23 +98,27 @@ def _batches(count: int, batch_size: int, rng):
 
 
 def train_encoder(pipeline: CaptionPipeline, scenes: SceneSet, log=print) -> list[float]:
-    """Train the encoder to predict which items each scene holds (multi-label); return the
-    mean loss of each epoch."""
+    """Train the encoder to say which items cover each cell of its feature map
+    (multi-label per cell, ``SceneSet.coverage``); return the mean loss of each epoch."""
     config, encoder = pipeline.config, pipeline.encoder
     opt = optim.Adam(encoder.parameters(), lr=config.lr)
-    targets, rng, losses = scenes.presence(), np.random.default_rng(config.seed), []
+    # (N, h, w, classes): pos_weight acts on the last axis
+    targets = scenes.coverage(config.size // encoder.stride).transpose(0, 2, 3, 1)
+    pos_weight = np.full(len(ITEM_WORDS), config.encoder_pos_weight, dtype=np.float32)
+    rng, losses = np.random.default_rng(config.seed), []
     encoder.train()
     for epoch in range(config.encoder_epochs):
         total, started = 0.0, time.perf_counter()
         for batch in _batches(len(scenes), config.batch_size, rng):
             logits = encoder(scenes.images[batch].astype(np.float32) / 255)
-            loss = F.binary_cross_entropy_with_logits(logits, targets[batch])
+            loss = F.binary_cross_entropy_with_logits(logits.transpose(0, 2, 3, 1),
+                                                      targets[batch], pos_weight=pos_weight)
             opt.zero_grad()
             loss.backward()
             opt.step()
             total += loss.item() * len(batch)
         losses.append(total / len(scenes))
-        log(f"encoder epoch {epoch + 1}/{config.encoder_epochs}: presence loss "
+        log(f"encoder epoch {epoch + 1}/{config.encoder_epochs}: coverage loss "
             f"{losses[-1]:.4f} ({time.perf_counter() - started:.0f} s)")
     return losses
 
@@ -188,14 +197,23 @@ def make_scenes(config: CaptionConfig) -> dict[str, SceneSet]:
                                   dataset=config.dataset) for split, count in counts.items()}
 
 
-def run(config: CaptionConfig, out: Path, log=print, command: str = "") -> dict:
+def run(config: CaptionConfig, out: Path, log=print, command: str = "",
+        encoder: SceneEncoder | None = None) -> dict:
     """Train the encoder and the captioner, evaluate on val and test, save the checkpoint
-    (``out/checkpoint.safetensors``) and ``out/metrics.json``; return the metrics."""
+    (``out/checkpoint.safetensors``) and ``out/metrics.json``; return the metrics.
+
+    ``encoder``: an encoder already trained on this config's scenes (by an earlier run with
+    the same scenes, size and seed) to reuse as it is, instead of training one (its
+    losses are then not in the metrics)."""
     manual_seed(config.seed)
     started = time.perf_counter()
     scenes = make_scenes(config)
     pipeline = CaptionPipeline(config, scenes["train"].word_to_idx)
-    encoder_losses = train_encoder(pipeline, scenes["train"], log)
+    if encoder is None:
+        encoder_losses = train_encoder(pipeline, scenes["train"], log)
+    else:
+        pipeline.encoder.load_state_dict(encoder.state_dict())
+        encoder_losses = []
     features = pipeline.features(scenes["train"].images)
     caption_losses = train_captioner(pipeline, features, scenes["train"], log)
     metrics = {"config": asdict(config), "command": command,
