@@ -488,3 +488,8 @@ def roi_pool(x, boxes, output_size, spatial_scale: float = 1.0) -> Tensor:
     boxes -> (K, C, PH, PW), as torchvision.ops."""
     return _roi.RoIPool.apply(x, boxes=_array(boxes), output_size=output_size,
                               spatial_scale=spatial_scale)
+
+# ----- soft attention (section owned by ops/attention.py) -----------------------------------
+from .ops.attention import dot_product_attention  # noqa: E402
+
+__all__ += ["dot_product_attention"]
