@@ -1,11 +1,13 @@
 """``visiongrad train``: fit a model, save its checkpoint, plots, metrics and report
-(and TensorBoard event files with ``--tensorboard``)."""
+(and TensorBoard event files with ``--tensorboard``); or, with ``--ensemble N``, N models
+(:mod:`visiongrad.cli.ensemble_run`)."""
 
 from __future__ import annotations
 
 import argparse
 from pathlib import Path
 
+from .ensemble_run import check_ensemble_options, run_ensemble
 from .errors import CommandError, check_choice, user_errors
 from .network import (
     CHECKPOINT_NAME,
@@ -37,6 +39,16 @@ def register(commands) -> None:
                              "'mpirun -n K visiongrad train ... --distributed'; --batch-size "
                              "stays the global batch, rank 0 writes the output (needs "
                              "pip install 'visiongrad[distributed]')")
+    parser.add_argument("--ensemble", type=int, default=None, metavar="N",
+                        help="train N members from seeds --seed, --seed + 1, ... into "
+                             "OUT/member-K and score their averaged probabilities "
+                             "(metrics.json; 'visiongrad evaluate OUT')")
+    parser.add_argument("--backend", choices=["local", "ray"], default="local",
+                        help="with --ensemble: train the members in turn here, or as Ray "
+                             "tasks (needs pip install 'visiongrad[distributed]')")
+    parser.add_argument("--address", default=None,
+                        help="with --backend ray: a running Ray cluster's address (default: "
+                             "start Ray on this machine)")
     parser.set_defaults(run=run, out="visiongrad-run")
 
 
@@ -94,6 +106,7 @@ def run(args: argparse.Namespace) -> None:
 
     from .report import write_run_report
 
+    check_ensemble_options(args)
     commands = []
     distributed = args.distributed
     if args.resume is not None:
@@ -106,6 +119,9 @@ def run(args: argparse.Namespace) -> None:
     summary_writer_class = _summary_writer_class() if args.tensorboard and writes else None
     check_choice("optimizer", args.optimizer, OPTIMIZERS)
     check_choice("schedule", args.schedule, SCHEDULES)
+    if args.ensemble is not None:
+        run_ensemble(args)
+        return
     vg.manual_seed(args.seed)
     dataset = load_split(args.dataset, "train", args.data_dir)
     model = build_model(args.model, dataset.images.shape[1:], len(dataset.classes))
