@@ -23,9 +23,43 @@ def _scores(model, x):
 def test_fooling_images_are_classified_as_the_target_and_stay_close(tiny_convnet, images):
     predicted = _scores(tiny_convnet, images).argmax(1)
     targets = (predicted + 1) % 3
-    fooled = fooling_image(tiny_convnet, images, targets, learning_rate=0.1, max_iter=500)
-    assert (_scores(tiny_convnet, fooled).argmax(1) == targets).all()
-    assert fooled.shape == images.shape and not np.array_equal(fooled, images)
+    for method in ("least_norm", "ascent"):
+        fooled = fooling_image(tiny_convnet, images, targets, learning_rate=0.1, max_iter=500,
+                               method=method)
+        assert (_scores(tiny_convnet, fooled).argmax(1) == targets).all()
+        assert fooled.shape == images.shape and not np.array_equal(fooled, images)
+
+
+def _change(fooled, images):
+    return np.linalg.norm((fooled - images).reshape(len(images), -1), axis=1)
+
+
+def test_default_fooling_changes_less_than_the_course_method(tiny_convnet, images):
+    targets = (_scores(tiny_convnet, images).argmax(1) + 1) % 3
+    small = fooling_image(tiny_convnet, images, targets, learning_rate=0.1, max_iter=500)
+    course = fooling_image(tiny_convnet, images, targets, learning_rate=0.1, max_iter=500,
+                           method="ascent")
+    assert (_scores(tiny_convnet, small).argmax(1) == targets).all()
+    assert (_change(small, images) < _change(course, images)).all()
+
+
+def test_least_norm_fooling_of_a_linear_model_crosses_at_the_boundary(linear_model):
+    """For scores W x the least change that makes class t beat class o is
+    (s_o - s_t) / |w_t - w_o| along w_t - w_o: one step of the default method."""
+    rng = np.random.default_rng(1)
+    weight = rng.standard_normal((2, 12))
+    x = rng.standard_normal((1, 3, 2, 2))
+    scores = weight @ x.ravel()
+    target = int(scores.argmin())
+    fooled = fooling_image(linear_model(weight), x, target, learning_rate=100.0, overshoot=0.0)
+    distance = abs(scores[0] - scores[1]) / np.linalg.norm(weight[0] - weight[1])
+    assert (weight @ fooled.ravel()).argmax() == target
+    np.testing.assert_allclose(_change(fooled, x), distance, rtol=1e-3)
+
+
+def test_fooling_rejects_an_unknown_method(tiny_convnet, images):
+    with pytest.raises(ValueError, match="method"):
+        fooling_image(tiny_convnet, images, 0, method="fgsm")
 
 
 def test_class_visualization_raises_each_target_score(tiny_convnet):

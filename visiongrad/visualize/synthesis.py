@@ -70,35 +70,78 @@ def class_visualization(model, target, shape, iterations: int = 100,
     return images
 
 
+FOOLING_METHODS = ("least_norm", "ascent")
+_TIE_BREAK = 1e-4  # logits: a target tied with its rival still moves past it
+
+
 def fooling_image(model, x, target, learning_rate: float = 1.0, max_iter: int = 100,
-                  clamp=None) -> np.ndarray:
-    """Images close to ``x`` that the model classifies as ``target`` (the course's method).
+                  clamp=None, method: str = "least_norm", overshoot: float = 0.02
+                  ) -> np.ndarray:
+    """Images close to ``x`` that the model classifies as ``target``.
 
-    Normalised gradient ascent on the target score of each image not yet fooled,
+    Each step moves only the images whose prediction is not yet the target, and each
+    image stops as soon as it is (or after ``max_iter`` steps: check the predictions of
+    the result). ``method``:
 
-        X <- X + learning_rate * dS/dX / |dS/dX|,
+    * ``"least_norm"`` (the default; a targeted DeepFool, Moosavi-Dezfooli et al., 2016):
+      with m = s_o - s_t the margin of the best other class o over the target t and
+      w = d(s_t - s_o)/dX, the smallest step that crosses the linearised boundary,
 
-    stopping for each image as soon as its prediction is the target (or after
-    ``max_iter`` steps: check the predictions of the result).
+          X <- X + min((1 + overshoot) m / |w|, learning_rate) * w / |w|,
+
+      so the change is about as small as the boundary's distance (``learning_rate``
+      caps one step's length).
+    * ``"ascent"`` (the course's): normalised gradient ascent on the target score,
+
+          X <- X + learning_rate * dS_t/dX / |dS_t/dX|,
+
+      whose fixed step overshoots the boundary by up to ``learning_rate``.
 
     Returns
     -------
     ndarray like ``x``: the fooling images
     """
+    if method not in FOOLING_METHODS:
+        raise ValueError(f"method must be one of {FOOLING_METHODS}, got {method!r}")
+    if overshoot < 0:
+        raise ValueError(f"overshoot must be >= 0, got {overshoot}")
     images = as_batch(x).copy()
     targets = check_targets(target, len(images))
+    active = np.arange(len(images))
     with frozen(model):
         for _ in range(max_iter):
-            inputs = Tensor(images, requires_grad=True)
+            inputs = Tensor(images[active], requires_grad=True)
             scores = model(inputs)
-            fooled = scores.data.argmax(axis=1) == targets
-            if fooled.all():
+            moving = np.flatnonzero(scores.data.argmax(axis=1) != targets[active])
+            active = active[moving]
+            if not len(active):
                 break
-            scores[np.arange(len(targets)), targets].sum().backward()
-            step = learning_rate * inputs.grad / _per_image_norm(inputs.grad)
-            images = _clamped(images + np.where(fooled[:, None, None, None], 0, step)
-                              .astype(images.dtype), clamp)
+            wanted = targets[active]
+            if method == "ascent":
+                scores[moving, wanted].sum().backward()
+                grad = inputs.grad[moving]
+                length = learning_rate
+            else:
+                others = scores.data[moving]
+                others[np.arange(len(moving)), wanted] = -np.inf
+                rival = others.argmax(axis=1)
+                (scores[moving, wanted] - scores[moving, rival]).sum().backward()
+                grad = _inward(inputs.grad[moving], images[active], clamp)
+                margin = (scores.data[moving, rival] - scores.data[moving, wanted])
+                length = np.minimum(((1 + overshoot) * margin[:, None, None, None] + _TIE_BREAK)
+                                    / _per_image_norm(grad), learning_rate)
+            step = length * grad / _per_image_norm(grad)
+            images[active] = _clamped(images[active] + step.astype(images.dtype), clamp)
     return images
+
+
+def _inward(grad: np.ndarray, images: np.ndarray, clamp) -> np.ndarray:
+    """``grad`` without the components that would push pixels already at a ``clamp``
+    bound past it (clipping would undo them), so the step's length is spent inside."""
+    if clamp is None:
+        return grad
+    return np.where(((images <= clamp[0]) & (grad < 0)) | ((images >= clamp[1]) & (grad > 0)),
+                    0, grad)
 
 
 def deep_dream(model, layer: str, image, octaves: int = 3, octave_scale: float = 1.4,
