@@ -91,7 +91,7 @@ def test_ray_ensemble_trains_the_local_members(tiny_fashion, tmp_path):
 
 
 def test_a_failed_member_is_reported_and_the_others_go_on(tiny_fashion, tmp_path,
-                                                          monkeypatch, capsys):
+                                                          monkeypatch, capsys, user_error):
     fit_network = ensemble_run.fit_network
 
     def fails_from_seed_4(model, args, *rest, **options):
@@ -110,6 +110,10 @@ def test_a_failed_member_is_reported_and_the_others_go_on(tiny_fashion, tmp_path
     assert metrics["ensemble"]["members"] == 1
     assert metrics["ensemble"]["test_accuracy"] == metrics["members"][0]["test_accuracy"]
     assert not (out / "member-2").exists()
+
+    user_error([*ensemble_options(tiny_fashion), "--seed", "4", "--ensemble", "1", "--out",
+                str(tmp_path / "none")], "every member of the ensemble failed")
+    assert json.loads((tmp_path / "none" / "metrics.json").read_text())["ensemble"] is None
 
 
 @pytest.mark.parametrize("extra, message", [
