@@ -3,7 +3,7 @@
 import numpy as np
 
 from visiongrad.data.scenes import SceneSet
-from visiongrad.train.captioning import attention_on_items
+from visiongrad.train.captioning import attention_on_items, layout_match
 
 
 def test_attention_share_inside_the_named_box():
@@ -13,8 +13,10 @@ def test_attention_share_inside_the_named_box():
     weights = np.zeros((1, 3, 8, 8))
     weights[0, :, 0, 0] = 0.5  # half on a cell inside the box, half outside
     weights[0, :, 7, 7] = 0.5
+    weights[0, 0] = (np.arange(64).reshape(8, 8) % 2 == 0) / 32  # at "a": a quarter inside
     result = attention_on_items(weights, ["a bag", ], scenes)
     assert result["share_inside_box"] == 0.5 and result["uniform_share"] == 0.25
+    assert result["share_inside_box_step_before"] == 0.25
     assert result["item_words"] == 1 and result["words_naming_absent_items"] == 0
     assert attention_on_items(weights, ["a coat"], scenes)["words_naming_absent_items"] == 1
 
@@ -46,3 +48,11 @@ def test_encoder_says_what_is_where_and_a_trained_one_is_reused(tmp_path):
     reused = load_pipeline(tmp_path / "b" / "checkpoint.safetensors").encoder.state_dict()
     for name, value in trained.state_dict().items():
         np.testing.assert_array_equal(np.asarray(reused[name]), np.asarray(value))
+
+
+def test_layout_match_ignores_only_the_item_classes():
+    refs = [["a bag to the left of a coat", "a coat to the right of a bag"]]
+    assert layout_match(["a shirt to the left of a dress"], refs) == 1.0
+    assert layout_match(["a coat to the right of a shirt"], refs) == 1.0
+    assert layout_match(["a bag above a coat"], refs) == 0.0
+    assert layout_match(["a bag on the left", "a bag to the left of a bag"], refs * 2) == 0.5

@@ -152,8 +152,10 @@ def train_captioner(pipeline: CaptionPipeline, features: np.ndarray, scenes: Sce
 def attention_on_items(weights: np.ndarray, captions: list[str], scenes: SceneSet) -> dict:
     """How much attention falls inside the box of the item a word names, when the word is
     emitted: the mean over every emitted item word whose item is in the scene, against
-    the share a uniform attention would give (the boxes' share of the canvas)."""
-    shares, uniform, absent = [], [], 0
+    the share a uniform attention would give (the boxes' share of the canvas); also at
+    the step before (the one that emits the "a" or "," before the word: a captioner may
+    look at an item one step ahead and carry what it saw in its state)."""
+    shares, before, uniform, absent = [], [], [], 0
     size = scenes.images.shape[-1]
     for n, caption in enumerate(captions):
         cell = size // weights.shape[-1]
@@ -169,10 +171,24 @@ def attention_on_items(weights: np.ndarray, captions: list[str], scenes: SceneSe
                 absent += 1
                 continue
             shares.append(float(pixels[t][inside].sum()))
+            before.append(float(pixels[t - 1][inside].sum()) if t else float("nan"))
             uniform.append(float(inside.mean()))
     return {"share_inside_box": float(np.mean(shares)) if shares else float("nan"),
+            "share_inside_box_step_before": float(np.nanmean(before)) if shares else
+            float("nan"),
             "uniform_share": float(np.mean(uniform)) if uniform else float("nan"),
             "item_words": len(shares), "words_naming_absent_items": absent}
+
+
+def layout_match(captions: list[str], references: list[list[str]]) -> float:
+    """The share of captions that equal one of their references once every item word is
+    replaced by the same placeholder: the layout told right (count, relation, order),
+    whatever the items' classes."""
+    def layout(text: str) -> str:
+        return " ".join("<item>" if word in ITEM_WORDS else word for word in text.split())
+
+    return float(np.mean([layout(c) in {layout(r) for r in refs}
+                          for c, refs in zip(captions, references, strict=True)]))
 
 
 def evaluate(pipeline: CaptionPipeline, scenes: SceneSet) -> dict:
@@ -183,6 +199,7 @@ def evaluate(pipeline: CaptionPipeline, scenes: SceneSet) -> dict:
     result = bleu_scores(captions, references)
     result["exact_match"] = float(np.mean([c in refs for c, refs in zip(captions, references,
                                                                           strict=True)]))
+    result["layout_match"] = layout_match(captions, references)
     if weights is not None:
         result["attention"] = attention_on_items(weights, captions, scenes)
     result["examples"] = [{"caption": c, "reference": refs[0]}
