@@ -70,26 +70,33 @@ def devkit_voc_eval(image_ids, confidence, BB, class_recs, ovthresh, use_07_metr
     return devkit_voc_ap(rec, prec, use_07_metric)
 
 
+def random_voc_problem(rng):
+    """Ground truth with at least one non-difficult box, and detections near and far from
+    it (drawn again until there are both)."""
+    while True:
+        ground_truth, records, detections = {}, {}, []
+        for image in range(int(rng.integers(1, 6))):
+            count = int(rng.integers(0, 5))
+            corner = rng.integers(0, 80, (count, 2))
+            boxes = np.c_[corner, corner + rng.integers(5, 40, (count, 2))].astype(float)
+            difficult = rng.random(count) < 0.2
+            ground_truth[image] = (boxes, difficult)
+            records[image] = {"bbox": boxes, "difficult": difficult, "det": [False] * count}
+            for box in boxes:
+                for _ in range(int(rng.integers(0, 3))):
+                    detections.append((image, None, box + rng.integers(-6, 7, 4)))
+            for _ in range(int(rng.integers(0, 3))):
+                xy = rng.integers(0, 80, 2)
+                detections.append((image, None, np.r_[xy, xy + rng.integers(5, 40, 2)]))
+        if sum(int((~d).sum()) for _, d in ground_truth.values()) and detections:
+            return ground_truth, records, detections
+
+
 @pytest.mark.parametrize("seed", range(15))
 @pytest.mark.parametrize("use_07_metric", [False, True])
 def test_voc_ap_equals_the_devkit(seed, use_07_metric):
     rng = np.random.default_rng(seed)
-    ground_truth, records, detections = {}, {}, []
-    for image in range(int(rng.integers(1, 6))):
-        count = int(rng.integers(0, 5))
-        corner = rng.integers(0, 80, (count, 2))
-        boxes = np.c_[corner, corner + rng.integers(5, 40, (count, 2))].astype(float)
-        difficult = rng.random(count) < 0.2
-        ground_truth[image] = (boxes, difficult)
-        records[image] = {"bbox": boxes, "difficult": difficult, "det": [False] * count}
-        for box in boxes:
-            for _ in range(int(rng.integers(0, 3))):
-                detections.append((image, None, box + rng.integers(-6, 7, 4)))
-        for _ in range(int(rng.integers(0, 3))):
-            xy = rng.integers(0, 80, 2)
-            detections.append((image, None, np.r_[xy, xy + rng.integers(5, 40, 2)]))
-    if not sum(int((~d).sum()) for _, d in ground_truth.values()) or not detections:
-        pytest.skip("this seed drew no positives or no detections")
+    ground_truth, records, detections = random_voc_problem(rng)
     scores = rng.permutation(len(detections)) / len(detections)  # distinct scores
     detections = [(k, float(s), b) for (k, _, b), s in zip(detections, scores, strict=True)]
     ours, _, _ = voc_eval_class(detections, ground_truth, 0.5, use_07_metric)
