@@ -85,8 +85,10 @@ def test_ray_ensemble_trains_the_local_members(tiny_fashion, tmp_path):
                                    "checkpoint.safetensors")["model"]
                    for name in ("local", "ray")]
         for key, value in weights[0].items():
-            # Ray's tasks run BLAS on one thread: the same weights to float32 rounding
-            np.testing.assert_allclose(weights[1][key], value, rtol=1e-3, atol=1e-5,
+            # Ray's tasks run BLAS on one thread, so sums round differently, and Adam's
+            # normalised steps carry a rounding difference in a near-zero gradient into a
+            # weight (seen: 1.7e-5 on one of 78,400, with VISIONGRAD_NATIVE=0)
+            np.testing.assert_allclose(weights[1][key], value, rtol=1e-3, atol=1e-4,
                                        err_msg=key)
 
 
