@@ -38,7 +38,7 @@ def main(argv=None) -> None:
     parser.add_argument("--scenes", type=int, default=5000)
     parser.add_argument("--encoder-epochs", type=int, default=5)
     parser.add_argument("--epochs", type=int, default=30, help="epochs of the plain LSTM")
-    parser.add_argument("--attention-epochs", type=int, default=12)
+    parser.add_argument("--attention-epochs", type=int, default=30)
     parser.add_argument("--batch-size", type=int, default=50)
     parser.add_argument("--hidden", type=int, default=128)
     args = parser.parse_args(argv)
