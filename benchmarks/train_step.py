@@ -18,7 +18,8 @@ child process, and the growth of its peak resident set (Linux VmHWM, reset just 
 steps) over its resident set after building the model is reported.
 
     python -m benchmarks.train_step [--steps 100] [--warmup 3] [--models mlp,convnet,vgg,resnet]
-    python -m benchmarks.train_step --models resnet18,vgg11 --steps 20   # torchvision's, 64x64
+    python -m benchmarks.train_step --models resnet18,vgg11 --steps 20 \
+        --results benchmarks/results/train_step_zoo.json   # torchvision's, 64x64
 """
 
 from __future__ import annotations
@@ -266,6 +267,7 @@ def main(argv=None):
     parser.add_argument("--warmup", type=int, default=3)
     parser.add_argument("--models", default="mlp,convnet,vgg,resnet")
     parser.add_argument("--no-memory", action="store_true", help="skip the peak-memory runs")
+    parser.add_argument("--results", type=Path, default=RESULTS, help="where the JSON goes")
     args = parser.parse_args(argv)
     _set_threads()
     import torch
@@ -307,9 +309,9 @@ def main(argv=None):
             print(f"{name:8} {phase:6} {r['visiongrad']['median_ms']:14.1f} "
                   f"{r['pytorch']['median_ms']:11.1f} {r['ratio']:6.2f}{extra}")
         results["models"][name] = row
-    RESULTS.parent.mkdir(parents=True, exist_ok=True)
-    RESULTS.write_text(json.dumps(results, indent=2))
-    print(f"wrote {RESULTS}")
+    args.results.parent.mkdir(parents=True, exist_ok=True)
+    args.results.write_text(json.dumps(results, indent=2))
+    print(f"wrote {args.results}")
 
 
 if __name__ == "__main__":
