@@ -5,6 +5,7 @@ import numpy as np
 import pytest
 from helpers import assert_gradcheck, assert_matches_torch
 
+import visiongrad as vg
 from visiongrad.visualize import content_loss, gram_matrix, style_loss, tv_loss
 
 RNG = np.random.default_rng(0)
@@ -24,6 +25,22 @@ def test_gram_matrix_gradcheck_and_formula(normalize):
         flat = x.reshape(shape[0], shape[1], -1)
         expected = np.einsum("nck,ndk->ncd", flat, flat) / (np.prod(shape[1:]) if normalize else 1)
         np.testing.assert_allclose(gram_matrix(x, normalize).data, expected, rtol=1e-12)
+
+
+def test_gram_matrix_of_channels_last_features():
+    """Features in channels-last memory (as the convolutions return them) take the
+    copy-free path: same Gram matrix, same gradient values, gradient in that layout."""
+    for shape in _shapes():
+        nhwc = RNG.standard_normal((shape[0], shape[2], shape[3], shape[1]))
+        assert_gradcheck(lambda f: gram_matrix(f.transpose(0, 3, 1, 2)), [nhwc])
+        last = vg.tensor(nhwc.transpose(0, 3, 1, 2), requires_grad=True)
+        plain = vg.tensor(np.ascontiguousarray(last.data), requires_grad=True)
+        upstream = RNG.standard_normal((shape[0], shape[1], shape[1]))
+        for features in (last, plain):
+            (gram_matrix(features) * upstream).sum().backward()
+        np.testing.assert_allclose(gram_matrix(last).data, gram_matrix(plain).data, rtol=1e-12)
+        np.testing.assert_allclose(last.grad, plain.grad, rtol=1e-12, atol=1e-14)
+        assert last.grad.transpose(0, 2, 3, 1).flags.c_contiguous
 
 
 def test_content_and_tv_loss_gradchecks():

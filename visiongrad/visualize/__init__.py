@@ -30,6 +30,7 @@ from .style import (
     feature_network,
     random_network,
     style_transfer,
+    style_transfer_loss,
     synthesize_texture,
 )
 from .synthesis import (
@@ -47,6 +48,6 @@ __all__ = [
     "guided_relus", "input_gradient", "invert_features", "jitter", "layer_features",
     "layer_output", "layer_outputs", "load_content_folder", "max_activating_patches",
     "occlusion", "optimise_image", "random_network", "recording", "resize", "saliency",
-    "style_loss", "style_transfer", "stylize", "synthesize_texture", "train_fast_style",
-    "tv_loss",
+    "style_loss", "style_transfer", "style_transfer_loss", "stylize", "synthesize_texture",
+    "train_fast_style", "tv_loss",
 ]

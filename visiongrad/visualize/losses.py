@@ -32,22 +32,33 @@ def _check_4d(name: str, x: Tensor) -> None:
 
 
 class Gram(Function):
-    """Gram matrix of each example's channels (one graph node, contiguous products).
+    """Gram matrix of each example's channels (one graph node, products without copies).
 
     Forward:  G[n] = F_n F_n^T / k   F_n = features[n] as (C, H W); k = C H W or 1
     Backward: dF_n = (dG[n] + dG[n]^T) F_n / k
     Shapes:   features (N, C, H, W) -> G (N, C, C)
+
+    Features stored channels-last (what visiongrad's convolutions return: an (N, C, H, W)
+    view of (N, H, W, C) memory) are used as R_n = F_n^T, (H W, C), without a copy:
+    G[n] = R_n^T R_n / k and dR_n = R_n (dG[n] + dG[n]^T) / k, handed back in that layout.
     """
 
     def forward(self, features, normalize=True):
         n, c, h, w = features.shape
         self.shape = features.shape
-        self.flat = xp.ascontiguousarray(features.reshape(n, c, h * w))
         self.scale = features.dtype.type(1 / (c * h * w) if normalize else 1)
+        last = features.transpose(0, 2, 3, 1)
+        self.rows = last.reshape(n, h * w, c) if last.flags.c_contiguous else None
+        if self.rows is not None:
+            return (self.rows.transpose(0, 2, 1) @ self.rows) * self.scale
+        self.flat = xp.ascontiguousarray(features.reshape(n, c, h * w))
         return (self.flat @ self.flat.transpose(0, 2, 1)) * self.scale
 
     def backward(self, grad_out):
         symmetric = grad_out + grad_out.transpose(0, 2, 1)
+        n, c, h, w = self.shape
+        if self.rows is not None:
+            return ((self.rows @ symmetric) * self.scale).reshape(n, h, w, c).transpose(0, 3, 1, 2)
         return ((symmetric @ self.flat) * self.scale).reshape(self.shape)
 
 

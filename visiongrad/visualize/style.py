@@ -198,15 +198,30 @@ def style_transfer(content, style, network: FeatureNetwork | None = None,
     else:
         raise ValueError(f"init must be 'content' or 'noise', got {init!r}")
     with frozen(network.model):
-        grams, weights = _style_targets(network, style, style_weights)
-        with no_grad():
-            target = network.features(content)[-1].data
-        scale = content_weight / max(float((target.astype(np.float64) ** 2).sum()), 1e-30)
-        layers = list(range(len(grams)))
-
-        def loss(x):
-            feats = network.features(x)
-            return (content_loss(scale, feats[-1], target)
-                    + style_loss(feats, layers, grams, weights) + tv_loss(x, tv_weight))
-
+        loss = style_transfer_loss(network, content, style, content_weight, style_weights,
+                                   tv_weight)
         return optimise_image(start, loss, iterations, optimizer, learning_rate, (0.0, 1.0))
+
+
+def style_transfer_loss(network: FeatureNetwork, content, style, content_weight: float = 1.0,
+                        style_weights=None, tv_weight: float = 1e-4):
+    """The objective :func:`style_transfer` minimises, as a function of the image x
+    (a Tensor (1, 3, H, W), RGB in [0, 1]) returning the scalar loss Tensor.
+
+    The targets (the style image's Gram matrices, the content image's features) are
+    computed once, here; run the returned function inside ``frozen(network.model)`` so
+    that back-propagation reaches only the image.
+    """
+    content, style = _rgb_batch(content, "content"), _rgb_batch(style, "style")
+    grams, weights = _style_targets(network, style, style_weights)
+    with no_grad():
+        target = network.features(content)[-1].data
+    scale = content_weight / max(float((target.astype(np.float64) ** 2).sum()), 1e-30)
+    layers = list(range(len(grams)))
+
+    def loss(x):
+        feats = network.features(x)
+        return (content_loss(scale, feats[-1], target)
+                + style_loss(feats, layers, grams, weights) + tv_loss(x, tv_weight))
+
+    return loss
