@@ -3,7 +3,7 @@ of Gatys et al.'s objective through a feature network at 256 x 256, giving the g
 with respect to the image (what each L-BFGS or Adam step of ``visualize.style_transfer``
 costs).
 
-    python -m benchmarks.style_transfer [--networks random,vgg16] [--steps 20]
+    python -m benchmarks.style_transfer [--networks random,vgg16,vgg19] [--steps 20]
 
 The objective is ``visualize.style_transfer_loss`` (as ``style_transfer`` runs it):
 content loss at the content layer, Gram-matrix style losses at the style layers and the
@@ -161,7 +161,9 @@ def measure(name: str, steps: int, warmup: int) -> dict:
         torch_grad = torch_grad.numpy()
         agreement = {"loss_visiongrad": vg_value, "loss_pytorch": torch_value,
                      "gradient_max_abs_difference_over_max_abs": float(
-                         np.abs(vg_grad - torch_grad).max() / np.abs(torch_grad).max())}
+                         np.abs(vg_grad - torch_grad).max() / np.abs(torch_grad).max()),
+                     "gradient_relative_l2_difference": float(
+                         np.linalg.norm(vg_grad - torch_grad) / np.linalg.norm(torch_grad))}
         vg_times, torch_times = time_alternating(vg_step, torch_step, (vg_image,),
                                                  (torch_image,), steps, warmup)
         clock, per_op = OpClock(), defaultdict(list)
@@ -181,7 +183,7 @@ def measure(name: str, steps: int, warmup: int) -> dict:
 
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--networks", default="random,vgg16")
+    parser.add_argument("--networks", default="random,vgg16,vgg19")
     parser.add_argument("--steps", type=int, default=20)
     parser.add_argument("--warmup", type=int, default=2)
     args = parser.parse_args(argv)
@@ -198,7 +200,8 @@ def main(argv=None):
         results["networks"][name] = row
         print(f"{name:7} visiongrad {row['visiongrad']['median_ms']:8.1f} ms   pytorch "
               f"{row['pytorch']['median_ms']:8.1f} ms   ratio {row['ratio']:.2f}   "
-              f"gradient difference {row['gradient_max_abs_difference_over_max_abs']:.1e}")
+              f"gradient difference {row['gradient_relative_l2_difference']:.1e} (L2), "
+              f"{row['gradient_max_abs_difference_over_max_abs']:.1e} (max)")
     results["load_average_after"] = os.getloadavg()
     RESULTS.parent.mkdir(parents=True, exist_ok=True)
     RESULTS.write_text(json.dumps(results, indent=1) + "\n")
