@@ -90,7 +90,9 @@ def fooling_image(model, x, target, learning_rate: float = 1.0, max_iter: int = 
           X <- X + min((1 + overshoot) m / |w|, learning_rate) * w / |w|,
 
       so the change is about as small as the boundary's distance (``learning_rate``
-      caps one step's length).
+      caps one step's length; m gets 1e-4 more so that a tie still crosses). With
+      ``clamp`` = (low, high), the components of w that would push a pixel already at a
+      bound past it are dropped first (clipping would undo them).
     * ``"ascent"`` (the course's): normalised gradient ascent on the target score,
 
           X <- X + learning_rate * dS_t/dX / |dS_t/dX|,
