@@ -57,6 +57,16 @@ def test_least_norm_fooling_of_a_linear_model_crosses_at_the_boundary(linear_mod
     np.testing.assert_allclose(_change(fooled, x), distance, rtol=1e-3)
 
 
+def test_least_norm_fooling_stays_inside_clamp(tiny_convnet, images):
+    """Many pixels start on the bounds (as a black background does); the images still
+    reach the target, and stay inside the bounds."""
+    bounded = np.clip(images, -0.5, 0.5)
+    targets = (_scores(tiny_convnet, bounded).argmax(1) + 2) % 3
+    fooled = fooling_image(tiny_convnet, bounded, targets, max_iter=500, clamp=(-0.5, 0.5))
+    assert (_scores(tiny_convnet, fooled).argmax(1) == targets).all()
+    assert fooled.min() >= -0.5 and fooled.max() <= 0.5
+
+
 def test_fooling_rejects_an_unknown_method(tiny_convnet, images):
     with pytest.raises(ValueError, match="method"):
         fooling_image(tiny_convnet, images, 0, method="fgsm")
