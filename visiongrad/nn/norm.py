@@ -15,6 +15,18 @@ def _affine_parameters(module: Module, shape: tuple[int, ...], affine: bool) -> 
     module.bias = Parameter(xp.zeros(shape, dtype=dtype)) if affine else None
 
 
+def _running_statistics(module: Module, num_features: int, track: bool) -> None:
+    """The buffers ``running_mean`` (zeros), ``running_var`` (ones) and the 0-d
+    ``num_batches_tracked``, or all three ``None`` when not tracking."""
+    dtype = get_default_dtype()
+    module.register_buffer("running_mean", xp.zeros(num_features, dtype=dtype) if track
+                           else None)
+    module.register_buffer("running_var", xp.ones(num_features, dtype=dtype) if track
+                           else None)
+    module.register_buffer("num_batches_tracked", xp.zeros((), dtype=xp.int64) if track
+                           else None)
+
+
 class _BatchNorm(Module):
     """Batch normalisation (shared by BatchNorm1d and BatchNorm2d).
 
@@ -43,13 +55,7 @@ class _BatchNorm(Module):
         self.num_features, self.eps, self.momentum = num_features, eps, momentum
         self.affine, self.track_running_stats = affine, track_running_stats
         _affine_parameters(self, (num_features,), affine)
-        dtype = get_default_dtype()
-        self.register_buffer("running_mean", xp.zeros(num_features, dtype=dtype)
-                             if track_running_stats else None)
-        self.register_buffer("running_var", xp.ones(num_features, dtype=dtype)
-                             if track_running_stats else None)
-        self.register_buffer("num_batches_tracked", xp.zeros((), dtype=xp.int64)
-                             if track_running_stats else None)
+        _running_statistics(self, num_features, track_running_stats)
 
     def forward(self, x):
         if x.ndim not in self.expected_ndims:
@@ -146,13 +152,7 @@ class _InstanceNorm(Module):
         self.num_features, self.eps, self.momentum = num_features, eps, momentum
         self.affine, self.track_running_stats = affine, track_running_stats
         _affine_parameters(self, (num_features,), affine)
-        dtype = get_default_dtype()
-        self.register_buffer("running_mean", xp.zeros(num_features, dtype=dtype)
-                             if track_running_stats else None)
-        self.register_buffer("running_var", xp.ones(num_features, dtype=dtype)
-                             if track_running_stats else None)
-        self.register_buffer("num_batches_tracked", xp.zeros((), dtype=xp.int64)
-                             if track_running_stats else None)
+        _running_statistics(self, num_features, track_running_stats)
 
     def forward(self, x):
         if x.ndim != self.expected_ndim:
