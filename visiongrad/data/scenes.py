@@ -180,8 +180,14 @@ def _draw_corners(rng, k: int, size: int, item: int) -> np.ndarray:
     return corners
 
 
-def _source_items(split: str, dataset, data_dir):
-    """(images (M, 28, 28), labels) of the source split the scene split draws from."""
+def source_items(split: str, count, dataset, data_dir):
+    """(images (M, 28, 28), labels) of the source split the scene split draws from, after
+    checking ``split`` and the scene ``count`` (shared by the captioning and the detection
+    scenes, so both draw their items from the same fixed splits)."""
+    if split not in SPLITS:
+        raise ValueError(f"split must be one of {', '.join(SPLITS)}, got {split!r}")
+    if int(count) != count or count < 0:
+        raise ValueError(f"count must be a non-negative integer, got {count}")
     source = load_dataset(dataset, split="test" if split == "test" else "train",
                           data_dir=data_dir)
     images, labels = source.images[:, 0], source.labels
@@ -212,16 +218,12 @@ def compose_scenes(count: int, split: str = "train", seed: int = 0, size: int = 
         Source of the items for ``load_dataset`` (the embedded ``fashion-mnist-mini`` by
         default, or ``fashion-mnist``).
     """
-    if split not in SPLITS:
-        raise ValueError(f"split must be one of {', '.join(SPLITS)}, got {split!r}")
-    if int(count) != count or count < 0:
-        raise ValueError(f"count must be a non-negative integer, got {count}")
     if max_items not in (1, 2, 3):
         raise ValueError(f"max_items must be 1, 2 or 3, got {max_items}")
     if not 8 <= item_size <= 28 or size < 2 * item_size + MIN_GAP:
         raise ValueError(f"need 8 <= item_size <= 28 and size >= 2 * item_size + {MIN_GAP}, "
                          f"got size {size}, item_size {item_size}")
-    items, item_labels = _source_items(split, dataset, data_dir)
+    items, item_labels = source_items(split, count, dataset, data_dir)
     shrink = _area_matrix(28, item_size)
     rng = np.random.default_rng([seed, SPLITS.index(split)])
     images = np.zeros((count, 1, size, size), dtype=np.uint8)

@@ -31,7 +31,7 @@ from dataclasses import dataclass
 import numpy as np
 from PIL import Image
 
-from ..data.scenes import SPLITS, _source_items
+from ..data.scenes import SPLITS, source_items
 from . import rle
 from .boxes import box_convert
 
@@ -132,16 +132,12 @@ def compose_detection_scenes(count: int, split: str = "train", seed: int = 0, si
         Source of the items for ``load_dataset`` (the embedded ``fashion-mnist-mini`` by
         default, or ``fashion-mnist``).
     """
-    if split not in SPLITS:
-        raise ValueError(f"split must be one of {', '.join(SPLITS)}, got {split!r}")
-    if int(count) != count or count < 0:
-        raise ValueError(f"count must be a non-negative integer, got {count}")
     if not 1 <= min_items <= max_items <= 5:
         raise ValueError(f"need 1 <= min_items <= max_items <= 5, got {min_items}, {max_items}")
     if not 8 <= min_scale <= max_scale <= size:
         raise ValueError(f"need 8 <= min_scale <= max_scale <= size, got {min_scale}, "
                          f"{max_scale}, size {size}")
-    items, item_labels = _source_items(split, dataset, data_dir)
+    items, item_labels = source_items(split, count, dataset, data_dir)
     rng = np.random.default_rng([seed, SPLITS.index(split), 20])
     images = np.zeros((count, 1, size, size), dtype=np.uint8)
     semantic = np.zeros((count, size, size), dtype=np.uint8)
