@@ -1,6 +1,7 @@
 """Text corpora: the embedded Shakespeare plays, the UTF-8 reader and its errors, the
 character vocabulary, the held-out split, and the corpus builder's boilerplate removal."""
 
+import gzip
 import importlib.util
 from pathlib import Path
 
@@ -20,10 +21,14 @@ SCRIPT = Path(__file__).resolve().parents[2] / "scripts" / "build_shakespeare_co
 
 def test_embedded_corpus_is_the_plays_without_boilerplate():
     text = load_text()
-    assert 900_000 < len(text.encode("utf-8")) < 1_200_000
-    assert text.startswith("HAMLET, PRINCE OF DENMARK\n")
-    for play in ("MACBETH", "KING LEAR", "OTHELLO", "ROMEO AND JULIET", "THE TEMPEST"):
+    assert 4_500_000 < len(text.encode("utf-8")) < 5_200_000
+    assert EMBEDDED_TEXT.suffix == ".gz" and EMBEDDED_TEXT.stat().st_size < 2_100_000
+    assert text.upper().startswith("ALL'S WELL THAT ENDS WELL")
+    for play in ("HAMLET", "MACBETH", "KING LEAR", "OTHELLO", "ROMEO AND JULIET",
+                 "THE TEMPEST", "CORIOLANUS", "TWELFTH NIGHT"):
         assert play in text
+    _, val = split_text(text)  # the held-out plays come last and are whole
+    assert "THE WINTER'S TALE" in val.upper() and "TWELFTH NIGHT" in val.upper()
     assert "gutenberg" not in text.lower() and "\r" not in text and "\t" not in text
     assert not any(line != line.rstrip() for line in text.split("\n"))
     assert "\n\n\n\n" not in text  # at most two blank lines (between plays)
@@ -38,7 +43,7 @@ def test_vocabulary_round_trip_on_the_corpus():
     assert all(vocab.idx_to_char[vocab.char_to_idx[c]] == c for c in vocab.idx_to_char)
     encoded = vocab.encode(text)
     assert encoded.dtype == np.int64 and encoded.shape == (len(text),)
-    assert encoded[0] == vocab.char_to_idx["H"] and encoded.max() == len(vocab) - 1
+    assert encoded[0] == vocab.char_to_idx[text[0]] and encoded.max() == len(vocab) - 1
     assert vocab.decode(encoded) == text
 
 
@@ -84,6 +89,24 @@ def test_reader_on_files(tmp_path):
         load_text(tmp_path / "missing.txt")
     with pytest.raises(FileNotFoundError):
         load_text(tmp_path)  # a folder is not a text file
+
+
+def test_gzip_text_files_and_bombs(tmp_path):
+    packed = tmp_path / "play.txt.gz"
+    packed.write_bytes(gzip.compress("Exit, pursued by a bear.\n".encode()))
+    assert load_text(packed) == "Exit, pursued by a bear.\n"
+    broken = tmp_path / "broken.txt.gz"
+    broken.write_bytes(b"plain text, not gzip")
+    with pytest.raises(DataFormatError, match="broken.txt.gz: not a readable gzip file"):
+        load_text(broken)
+    cut = tmp_path / "cut.txt.gz"
+    cut.write_bytes(gzip.compress(b"x" * 10_000)[:-12])
+    with pytest.raises(DataFormatError, match="cut.txt.gz: not a readable gzip file"):
+        load_text(cut)
+    bomb = tmp_path / "bomb.txt.gz"
+    bomb.write_bytes(gzip.compress(b" " * (64 << 20)))  # 64 MiB of spaces in ~64 KiB
+    with pytest.raises(DataFormatError, match="bomb.txt.gz: expands to more than 20 times"):
+        load_text(bomb)
 
 
 def test_corpus_builder_strips_gutenberg_boilerplate():
