@@ -44,3 +44,32 @@ def test_training_history_and_bad_loss():
     assert len(history) == 1 and {"d_loss", "g_loss", "seconds"} <= set(history[0])
     with pytest.raises(ValueError, match="loss"):
         GAN("wgan")
+
+
+def test_samples_come_from_the_moving_average_of_the_generator():
+    from visiongrad import optim
+
+    gan = build("dcgan", width=4)
+    opts = (optim.Adam(gan.discriminator.parameters(), lr=1e-2),
+            optim.Adam(gan.generator.parameters(), lr=1e-2))
+    images = np.random.default_rng(0).integers(0, 256, (6, 1, 28, 28))
+    averages = []
+    for t in range(3):
+        before = [p.data.copy() for p in gan.generator_average.parameters()]
+        step(gan, images, opts, np.random.default_rng(t))
+        decay = min(0.999, (1 + t) / (10 + t))  # the warm-up: 0.1, 0.18, 0.25
+        for old, average, current in zip(before, gan.generator_average.parameters(),
+                                         gan.generator.parameters(), strict=True):
+            np.testing.assert_allclose(average.data, decay * old + (1 - decay) * current.data,
+                                       rtol=1e-5, atol=1e-7)
+        averages.append(gan.generator_average[1].running_mean.copy())
+    assert int(gan.average_steps) == 3 and not np.array_equal(averages[0], averages[2])
+    assert not any(p.requires_grad for p in gan.generator_average.parameters())
+    drawn = gan.sample(3, rng=5)
+    gan.generator, gan.generator_average = gan.generator_average, gan.generator
+    assert not np.array_equal(drawn, gan.sample(3, rng=5))  # not the live generator's
+    last_iterate = GAN("gan", width=4, rng=0, average_decay=0.0)
+    last_iterate.generator_average = None
+    assert last_iterate.sample(2, rng=0).shape == (2, 1, 28, 28)
+    with pytest.raises(ValueError, match=r"average_decay must be in \[0, 1\), got 1.0"):
+        GAN("gan", average_decay=1.0)

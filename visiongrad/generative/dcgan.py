@@ -8,9 +8,17 @@ G: z (N, 100) -> linear -> 128 x 7 x 7 -> BN, ReLU -> convT 4x4/2 -> 64 x 14 x 1
    -> convT 4x4/2 -> 1 x 28 x 28 -> tanh
 D: x (N, 1, 28, 28) -> conv 4x4/2 -> 64 x 14 x 14 -> lReLU -> conv 4x4/2 -> 128 x 7 x 7 -> BN,
    lReLU -> linear -> one logit (or least-squares score) per image
+
+Samples come from an exponential moving average of G's weights (and batch-norm statistics),
+    G_avg <- d G_avg + (1 - d) G,   d = min(decay, (1 + t) / (10 + t)) at G's step t,
+which Yazici et al. (2019, "The Unusual Effectiveness of Averaging in GAN Training") show
+smooths the oscillation of simultaneous gradient play and gives better samples than the
+last iterate; the warm-up keeps the average from remembering the random start.
 """
 
 from __future__ import annotations
+
+import copy
 
 import numpy as np
 
@@ -74,18 +82,27 @@ class DCGANDiscriminator(nn.Sequential):
 
 class GAN(nn.Module):
     """A generator and a discriminator trained by one of :data:`LOSSES` ("gan" uses the
-    non-saturating generator loss, "lsgan" the least-squares pair)."""
+    non-saturating generator loss, "lsgan" the least-squares pair), and ``generator_average``,
+    the moving average of the generator that :meth:`sample` draws from (``average_decay``
+    0 samples the last iterate)."""
 
-    def __init__(self, loss: str = "gan", latent_dim: int = 100, width: int = 64, rng=None):
+    def __init__(self, loss: str = "gan", latent_dim: int = 100, width: int = 64, rng=None,
+                 average_decay: float = 0.999):
         super().__init__()
         if loss not in LOSSES:
             raise ValueError(f"GAN loss must be one of {', '.join(LOSSES)}, got {loss!r}")
+        if not 0 <= average_decay < 1:
+            raise ValueError(f"average_decay must be in [0, 1), got {average_decay}")
         self.loss_kind = loss
+        self.average_decay = average_decay
         self.generator = DCGANGenerator(latent_dim, width)
         self.discriminator = DCGANDiscriminator(width)
         rng = as_generator(rng)
         dcgan_init(self.generator, rng)
         dcgan_init(self.discriminator, rng)
+        self.generator_average = copy.deepcopy(self.generator)
+        self.generator_average.requires_grad_(False)
+        self.register_buffer("average_steps", np.zeros((), dtype=np.int64))
 
     def noise(self, n: int, rng=None) -> np.ndarray:
         return as_generator(rng).standard_normal((n, self.generator.latent_dim)).astype(
@@ -101,11 +118,30 @@ class GAN(nn.Module):
         _, g_loss = LOSSES[self.loss_kind]
         return g_loss(self.discriminator(fake))
 
+    def update_average(self) -> None:
+        """Move ``generator_average`` toward the generator (call after each G step)."""
+        t = int(self.average_steps)
+        decay = min(self.average_decay, (1 + t) / (10 + t))
+        for average, current in zip(self.generator_average.parameters(),
+                                    self.generator.parameters(), strict=True):
+            average.data *= decay
+            average.data += (1 - decay) * current.data
+        for average, current in zip(self.generator_average.buffers(), self.generator.buffers(),
+                                    strict=True):
+            if average.dtype.kind == "f":
+                average *= decay
+                average += (1 - decay) * current
+            else:  # batch norm's step counter
+                average[...] = current
+        self.average_steps[...] = t + 1
+
     def sample(self, n: int, rng=None) -> np.ndarray:
-        """n images from G in eval mode (batch-norm running statistics), in [0, 1]."""
-        was_training = self.generator.training
-        self.generator.eval()
+        """n images in [0, 1] from the averaged generator in eval mode (batch-norm running
+        statistics)."""
+        generator = self.generator_average if self.average_decay else self.generator
+        was_training = generator.training
+        generator.eval()
         with no_grad():
-            images = self.generator(self.noise(n, rng)).data
-        self.generator.train(was_training)
+            images = generator(self.noise(n, rng)).data
+        generator.train(was_training)
         return (images + 1.0) / 2.0

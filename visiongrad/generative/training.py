@@ -87,6 +87,7 @@ def step(model, batch_uint8: np.ndarray, opts, rng) -> dict[str, float]:
         g_loss = model.generator_step_loss(fake)
         g_loss.backward()
         g_opt.step()
+        model.update_average()
         return {"d_loss": d_loss.item(), "g_loss": g_loss.item()}
     (opt,) = opts
     opt.zero_grad()
