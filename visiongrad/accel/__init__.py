@@ -12,13 +12,15 @@ imports ctypes, threading or concurrent.futures, or reads /proc.
 - ``workspaces``: per-thread scratch memory and the batch cut into cache-sized blocks;
 - ``native``: the compiled library's loader and every kernel's ctypes signature, with the
   C sources in ``kernels/``;
-- ``fast`` and ``direct_conv``: the fast paths an op asks for in one call, which return
-  None where the case does not fit; the op then runs its NumPy reference;
+- ``fast``, ``direct_conv``, ``batch_norm`` and ``max_pool``: the fast paths an op asks for
+  in one call, which return None where the case does not fit (batch norm asks
+  ``batch_norm_fits`` once); the op then runs its NumPy reference;
 - ``prefetch``: the DataLoader's batches prepared ahead on a background thread.
 - ``machine``: what the processor is (/proc/cpuinfo), for the kernel choice and run reports.
 """
 
 from . import settings  # noqa: I001  (first: the process settings, before any thread)
+from .batch_norm import batch_norm_fits, channel_affine, channel_sums
 from .direct_conv import direct_conv2d, direct_conv2d_weight_grad, direct_conv_fits
 from .fast import cross_entropy, relu, relu_backward, sgd_momentum_step
 from .layout import (
@@ -30,13 +32,15 @@ from .layout import (
     from_channel_rows,
     is_channels_last,
 )
+from .max_pool import max_pool2d
 from .threads import add, available_cores, in_parts, map_rows, parallel_map, split_over_cores
 from .workspaces import batch_chunks, window_bytes, workspace
 
 __all__ = [
-    "add", "as_nchw", "available_cores", "batch_chunks", "channel_rows", "channels_last",
-    "contiguous_rows", "cross_entropy", "direct_conv2d", "direct_conv2d_weight_grad",
-    "direct_conv_fits", "empty_nchw", "from_channel_rows", "in_parts", "is_channels_last",
-    "map_rows", "parallel_map", "relu", "relu_backward", "settings", "sgd_momentum_step",
+    "add", "as_nchw", "available_cores", "batch_chunks", "batch_norm_fits", "channel_affine",
+    "channel_rows", "channel_sums", "channels_last", "contiguous_rows", "cross_entropy",
+    "direct_conv2d", "direct_conv2d_weight_grad", "direct_conv_fits", "empty_nchw",
+    "from_channel_rows", "in_parts", "is_channels_last", "map_rows", "max_pool2d",
+    "parallel_map", "relu", "relu_backward", "settings", "sgd_momentum_step",
     "split_over_cores", "window_bytes", "workspace",
 ]

@@ -1,7 +1,7 @@
 """The compiled kernels, where ``pip install`` built them: a plain C library loaded with
 ctypes, and every kernel's ctypes signature.
 
-Five small C files in ``accel/kernels/`` are visiongrad's only compiled code, each an
+Seven small C files in ``accel/kernels/`` are visiongrad's only compiled code, each an
 optional fast path behind an op whose NumPy version stays the reference it is tested
 against:
 
@@ -10,6 +10,10 @@ against:
 - ``relu.c``: ReLU's backward pass;
 - ``cross_entropy.c``: softmax cross-entropy's forward and backward passes;
 - ``sgd_step.c``: SGD's momentum update in one pass over memory;
+- ``batch_norm.c``: batch norm's per-channel sums and scale-and-shift passes (through
+  ``accel/batch_norm.py``);
+- ``max_pool.c``: max pooling's forward pass (with each maximum's position) and backward
+  pass (through ``accel/max_pool.py``);
 - ``tsne.c``: Barnes-Hut t-SNE's repulsion (a quadtree) and attraction (behind
   ``classic/barnes_hut.py``).
 
@@ -105,3 +109,23 @@ part of Z (``kernels/tsne.c``)."""
 TSNE_ATTRACTION = optional_kernel("tsne_attraction", [_pointer, _size] + [_pointer] * 4)
 """tsne_attraction(Y, N, indptr, indices, values, force): P's attraction over CSR rows
 (int64 indptr and indices, float64 values)."""
+
+CHANNEL_SUMS = optional_kernel("channel_sums", [_pointer] * 4 + [_size] * 2 + [_pointer] * 2)
+"""channel_sums(x, x_shift, y, y_shift, rows, channels, sums, dots): per-channel
+sums += sum(x - x_shift), dots += sum((x - x_shift)(y - y_shift)) over float32 (rows,
+channels) rows (NULL shifts are zeros, a NULL y is x, a NULL dots is skipped), float64
+sums (``kernels/batch_norm.c``)."""
+
+CHANNEL_AFFINE = optional_kernel("channel_affine", [_pointer] * 6 + [_size] * 2 + [_pointer])
+"""channel_affine(x, x_shift, x_scale, y, y_scale, shift, rows, channels, out):
+out = (x - x_shift) x_scale + y y_scale + shift per channel (no y term where y is NULL)."""
+
+MAX_POOL_FORWARD = optional_kernel("max_pool_forward", [_pointer, _size, _int, _int, _size]
+                                   + [_int] * 8 + [_pointer] * 2)
+"""max_pool_forward(x, N, H, W, C, kh, kw, sh, sw, ph, pw, Ho, Wo, y, arg): channels-last
+float32 max pooling, with each maximum's tap i kw + j as uint8 (``kernels/max_pool.c``)."""
+
+MAX_POOL_BACKWARD = optional_kernel("max_pool_backward", [_pointer] * 2 + [_size, _int, _int,
+                                    _size] + [_int] * 8 + [_pointer])
+"""max_pool_backward(dy, arg, N, H, W, C, kh, kw, sh, sw, ph, pw, Ho, Wo, dx): dx (zeroed
+here) gets dy at each window's arg."""

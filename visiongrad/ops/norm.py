@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import math
 
+from .. import accel
 from ..accel import map_rows
 from ..accel.layout import (
     channel_rows,
@@ -158,17 +159,28 @@ class BatchNorm(Function):
                                  f"the {channels} channels of the input of shape {x.shape}")
         rows = channel_rows(x)
         count = rows.shape[0]
-        wide, self.k = widen(rows)
         self.x_shape, self.training, self.gamma = x.shape, training, weight
+        self.compiled = accel.batch_norm_fits(rows)
+        if self.compiled:  # the same lines by the compiled passes, on x itself
+            self.rows = rows
+        else:
+            wide, self.k = widen(rows)
         if training:
             if count < 2:
                 raise ValueError(f"batch_norm: expected more than 1 value per channel when "
                                  f"training, got input of shape {x.shape}")
-            mu = folded_sums(wide, self.k) / count
-            self.centred = xp.empty_like(wide)  # c = x - mu, with sum(c) and sum(c^2)
-            sum_c, sum_c2 = sums_and_dots(wide, self.k, self.centred, subtract=mu)
+            if self.compiled:  # mu, then sum(c) and sum(c^2) of c = x - mu, in float64
+                self.mu = (accel.channel_sums(rows, dots=False)[0] / count).astype(x.dtype)
+                sum_c, sum_c2 = accel.channel_sums(rows, self.mu)
+            else:
+                mu = folded_sums(wide, self.k) / count
+                self.centred = xp.empty_like(wide)  # c = x - mu, with sum(c) and sum(c^2)
+                sum_c, sum_c2 = sums_and_dots(wide, self.k, self.centred, subtract=mu)
             self.delta = sum_c / count
             var = sum_c2 / count - self.delta ** 2
+            if self.compiled:
+                self.delta, var = self.delta.astype(x.dtype), var.astype(x.dtype)
+                mu = self.mu
             self.inv_std = 1 / xp.sqrt(var + eps)
             if running_mean is not None:
                 running_mean *= 1 - momentum
@@ -181,13 +193,21 @@ class BatchNorm(Function):
                 raise ValueError("batch_norm: running_mean and running_var are required "
                                  "in evaluation mode (training=False)")
             self.inv_std = (1 / xp.sqrt(running_var + eps)).astype(x.dtype)
-            self.centred, self.delta = wide, running_mean.astype(x.dtype)  # c = x, delta = mean
+            if self.compiled:  # c = x - mu, mu = the running mean, delta = 0
+                self.mu, self.delta = running_mean, xp.zeros_like(self.inv_std)
+            else:
+                self.centred, self.delta = wide, running_mean.astype(x.dtype)  # c = x
         scale = weight * self.inv_std
-        y = map_rows(scale_and_shift, xp.empty_like(self.centred), self.centred,
-                     tiled(scale, self.k), tiled(bias - self.delta * scale, self.k))
+        if self.compiled:
+            y = accel.channel_affine(rows, self.mu, scale, bias - self.delta * scale)
+        else:
+            y = map_rows(scale_and_shift, xp.empty_like(self.centred), self.centred,
+                         tiled(scale, self.k), tiled(bias - self.delta * scale, self.k))
         return from_channel_rows(y.reshape(rows.shape), x.shape)
 
     def backward(self, grad_out):
+        if self.compiled:
+            return self.compiled_backward(grad_out)
         dy = channel_rows(grad_out).reshape(self.centred.shape)
         needs, k = self.needs_input_grad, self.k
         sum_dy, sum_dy_c = sums_and_dots(dy, k, self.centred)
@@ -204,6 +224,28 @@ class BatchNorm(Function):
             else:
                 dx = map_rows(xp.multiply, xp.empty_like(dy), dy, tiled(a, k))
             dx = from_channel_rows(dx.reshape(-1, a.size), self.x_shape)
+        return (dx, sum_dy_x_hat if needs[1] else None, sum_dy if needs[2] else None)
+
+    def compiled_backward(self, grad_out):
+        """``backward``'s lines by the compiled passes: c = x - mu from the saved x as it
+        goes, the sums in float64, and dx in one pass, (x - mu) (-c_scale) + a dy - shift."""
+        dy = xp.ascontiguousarray(channel_rows(grad_out))
+        needs, dtype = self.needs_input_grad, self.rows.dtype
+        sum_dy, sum_dy_c = accel.channel_sums(dy, None, self.rows, self.mu)
+        sum_dy, sum_dy_c = sum_dy.astype(dtype), sum_dy_c.astype(dtype)
+        sum_dy_x_hat = self.inv_std * (sum_dy_c - self.delta * sum_dy)
+        dx = None
+        if needs[0]:
+            a = self.gamma * self.inv_std
+            if self.training:
+                per_value = a / len(dy)
+                c_scale = per_value * self.inv_std * sum_dy_x_hat
+                shift = per_value * (sum_dy - self.delta * self.inv_std * sum_dy_x_hat)
+                dx = accel.channel_affine(self.rows, self.mu, -c_scale, -shift, dy, a)
+            else:
+                zeros = xp.zeros_like(a)
+                dx = accel.channel_affine(dy, zeros, a, zeros)
+            dx = from_channel_rows(dx, self.x_shape)
         return (dx, sum_dy_x_hat if needs[1] else None, sum_dy if needs[2] else None)
 
 

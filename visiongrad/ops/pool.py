@@ -2,7 +2,10 @@
 
 Each pass loops over the kh * kw kernel offsets, each a strided slice of the whole batch
 (no loop over examples), and keeps its input's memory layout (``accel.layout``). The plain
-loop versions, the references these are tested against, are in ``conv_naive.py``.
+loop versions, the references these are tested against, are in ``conv_naive.py``. Max
+pooling on float32 asks the compiled kernel first (``accel.max_pool2d``: one pass that
+keeps each maximum's tap, and a backward pass that adds dy there); these passes are its
+reference.
 
 ``ceil_mode`` (PyTorch's) lets a last window hang over the bottom or right edge: the
 input is padded there by ``extra`` more rows and columns (-inf for max, zeros for the
@@ -11,6 +14,7 @@ average, which then divides by the count of positions inside the padded input on
 
 from __future__ import annotations
 
+from .. import accel
 from ..accel import empty_nchw, is_channels_last
 from ..autograd import Function
 from ..backend import xp
@@ -175,11 +179,16 @@ class MaxPool2d(Function):
     def forward(self, x, kernel_size, stride=None, padding=0, ceil_mode=False):
         self.kernel, self.stride, self.padding, out_hw, self.extra = pool_geometry(
             "max_pool2d", x.shape, kernel_size, stride, padding, ceil_mode)
+        self.compiled = accel.max_pool2d(x, self.kernel, self.stride, self.padding, out_hw)
+        if self.compiled is not None:  # y and each maximum's tap, from the compiled kernel
+            return self.compiled.y
         self.x = x
         self.y = window_max(x, self.kernel, self.stride, self.padding, out_hw, self.extra)
         return self.y
 
     def backward(self, grad_out):
+        if self.compiled is not None:
+            return self.compiled.backward(grad_out)
         dy = grad_out
         if dy.strides != self.y.strides:  # into y's memory order, as the masks are
             dy = xp.empty_like(self.y)

@@ -1,0 +1,68 @@
+"""Batch norm's passes over channels-last rows by the compiled kernels
+(``kernels/batch_norm.c``): per-channel sums, and a per-channel scale and shift.
+
+``ops/norm.py``'s ``BatchNorm`` asks ``batch_norm_fits`` once per call and then runs
+either these passes or its NumPy ones (the reference, for float64, for rows that are not
+contiguous, and wherever the library is not built). Each pass runs in parts of the rows,
+one part per core (``in_parts``); ctypes releases the GIL for each call.
+"""
+
+from __future__ import annotations
+
+from ..backend import xp
+from .native import CHANNEL_AFFINE, CHANNEL_SUMS
+from .threads import in_parts
+
+
+def batch_norm_fits(rows) -> bool:
+    """Whether the kernels are loaded and take these (M, C) rows: float32, contiguous."""
+    return (CHANNEL_SUMS is not None and CHANNEL_AFFINE is not None and rows.ndim == 2
+            and rows.dtype == xp.float32 and rows.flags.c_contiguous)
+
+
+def _pointer(array):
+    return None if array is None else array.ctypes.data
+
+
+def _per_channel(vector, channels):
+    """A per-channel vector as the kernels read it: contiguous float32 of ``channels``."""
+    return None if vector is None else xp.ascontiguousarray(
+        xp.broadcast_to(xp.asarray(vector, dtype=xp.float32), (channels,)))
+
+
+def channel_sums(x, x_shift=None, y=None, y_shift=None, dots=True):
+    """Per-channel float64 (sum(x - x_shift), sum((x - x_shift)(y - y_shift))) over the
+    rows of ``x`` (and ``y``, rows alike; y = x and y_shift = x_shift where y is None; a
+    shift of None is 0); the second is None where ``dots`` is False."""
+    rows, channels = x.shape
+    x_shift, y_shift = _per_channel(x_shift, channels), _per_channel(y_shift, channels)
+
+    def part(span):
+        sums = xp.zeros(channels)
+        products = xp.zeros(channels) if dots else None
+        CHANNEL_SUMS(x[span].ctypes.data, _pointer(x_shift),
+                     None if y is None else y[span].ctypes.data, _pointer(y_shift),
+                     span.stop - span.start, channels, sums.ctypes.data, _pointer(products))
+        return sums, products
+
+    parts = in_parts(part, rows, x.nbytes * (1 if y is None else 2))
+    total = sum(s for s, _ in parts)
+    return total, (sum(d for _, d in parts) if dots else None)
+
+
+def channel_affine(x, x_shift, x_scale, shift, y=None, y_scale=None):
+    """A new (M, C) float32 array (x - x_shift) x_scale + y y_scale + shift, per channel
+    (no y term where ``y`` is None)."""
+    rows, channels = x.shape
+    x_shift, x_scale, shift, y_scale = (_per_channel(v, channels)
+                                        for v in (x_shift, x_scale, shift, y_scale))
+    out = xp.empty_like(x)
+
+    def part(span):
+        CHANNEL_AFFINE(x[span].ctypes.data, x_shift.ctypes.data, x_scale.ctypes.data,
+                       None if y is None else y[span].ctypes.data, _pointer(y_scale),
+                       shift.ctypes.data, span.stop - span.start, channels,
+                       out[span].ctypes.data)
+
+    in_parts(part, rows, out.nbytes * (2 if y is None else 3))
+    return out

@@ -1,0 +1,81 @@
+/* Batch norm's passes over channels-last float32 rows (M, C), contiguous (``accel/norm.py``
+ * calls them on parts of the rows, one part per core; ``ops/norm.py``'s NumPy lines are
+ * the reference, and serve every other case):
+ *
+ *     channel_sums:   sums[c] += sum_m (x[m, c] - xs[c]),
+ *                     dots[c] += sum_m (x[m, c] - xs[c]) (y[m, c] - ys[c])
+ *                     (y = x and ys = xs where y is NULL)
+ *     channel_affine: out[m, c] = (x[m, c] - xs[c]) a[c] + y[m, c] b[c] + t[c]
+ *                     (no y term where y is NULL)
+ *
+ * The forward pass is two sums passes (the mean, then the centred sum and square sum) and
+ * one affine pass; the backward pass one sums pass (sum dy and sum dy (x - mu)) and one
+ * affine pass. Each value is read once per pass and nothing but y and dx is written,
+ * where NumPy takes five and six passes with temporaries.
+ *
+ * Accuracy: sums run in float over blocks of ``BLOCK_ROWS`` rows, each block's sums then
+ * added in double, so a sum over 10^6 rows keeps float32's precision. */
+
+#include <stddef.h>
+
+#define CHANNEL_CHUNK 256 /* channels per sweep down the rows: accumulators on the stack */
+#define BLOCK_ROWS 64     /* rows summed in float before the sums go into double */
+
+#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__)
+#define VECTOR_CLONES __attribute__((target_clones("avx2", "default")))
+#else
+#define VECTOR_CLONES
+#endif
+
+VECTOR_CLONES
+void channel_sums(const float *x, const float *x_shift, const float *y, const float *y_shift,
+                  ptrdiff_t rows, ptrdiff_t channels, double *sums, double *dots)
+{
+    for (ptrdiff_t c0 = 0; c0 < channels; c0 += CHANNEL_CHUNK) {
+        const ptrdiff_t width = channels - c0 < CHANNEL_CHUNK ? channels - c0 : CHANNEL_CHUNK;
+        float xs[CHANNEL_CHUNK], ys[CHANNEL_CHUNK], s[CHANNEL_CHUNK], d[CHANNEL_CHUNK];
+        for (ptrdiff_t j = 0; j < width; j++) {
+            xs[j] = x_shift ? x_shift[c0 + j] : 0.0f;
+            ys[j] = y == NULL ? xs[j] : y_shift ? y_shift[c0 + j] : 0.0f;
+        }
+        const float *second = y == NULL ? x : y;
+        for (ptrdiff_t r0 = 0; r0 < rows; r0 += BLOCK_ROWS) {
+            const ptrdiff_t r1 = rows - r0 < BLOCK_ROWS ? rows : r0 + BLOCK_ROWS;
+            for (ptrdiff_t j = 0; j < width; j++)
+                s[j] = d[j] = 0.0f;
+            for (ptrdiff_t r = r0; r < r1; r++) {
+                const float *xr = x + r * channels + c0;
+                const float *yr = second + r * channels + c0;
+                for (ptrdiff_t j = 0; j < width; j++) {
+                    const float a = xr[j] - xs[j];
+                    s[j] += a;
+                    d[j] += a * (yr[j] - ys[j]);
+                }
+            }
+            for (ptrdiff_t j = 0; j < width; j++)
+                sums[c0 + j] += s[j];
+            if (dots != NULL)
+                for (ptrdiff_t j = 0; j < width; j++)
+                    dots[c0 + j] += d[j];
+        }
+    }
+}
+
+VECTOR_CLONES
+void channel_affine(const float *x, const float *x_shift, const float *x_scale, const float *y,
+                    const float *y_scale, const float *shift, ptrdiff_t rows,
+                    ptrdiff_t channels, float *out)
+{
+    for (ptrdiff_t r = 0; r < rows; r++) {
+        const float *xr = x + r * channels;
+        float *o = out + r * channels;
+        if (y == NULL) {
+            for (ptrdiff_t j = 0; j < channels; j++)
+                o[j] = (xr[j] - x_shift[j]) * x_scale[j] + shift[j];
+        } else {
+            const float *yr = y + r * channels;
+            for (ptrdiff_t j = 0; j < channels; j++)
+                o[j] = (xr[j] - x_shift[j]) * x_scale[j] + yr[j] * y_scale[j] + shift[j];
+        }
+    }
+}
