@@ -12,7 +12,7 @@ from helpers import assert_matches_torch, torch_or_skip
 import visiongrad as vg
 from visiongrad import functional as F
 from visiongrad.accel import direct_conv as direct
-from visiongrad.accel import layout, workspaces
+from visiongrad.accel import layout, threads, workspaces
 from visiongrad.ops import conv_naive
 from visiongrad.ops.window import output_size
 
@@ -89,6 +89,26 @@ def test_direct_conv_matches_the_loop_version(kernel, shape, f, kernel_size, str
     out = np.empty(layout.channels_last(expected).shape, dtype=np.float32)
     direct.direct_conv(rows(x32), direct.weight_blocks(w32), stride, padding, out)
     assert_close(layout.as_nchw(out), expected, "forward")
+
+
+@pytest.mark.parametrize("shape, f, kernel_size, stride, padding",
+                         [case for case in SHAPES if case[1] >= 32] + [
+                             ((1, 8, 10, 12), 64, (3, 3), (1, 1), (1, 1))])
+def test_fewer_images_than_cores_share_the_filters(kernel, monkeypatch, shape, f, kernel_size,
+                                                    stride, padding):
+    """With fewer images than cores, ``direct_conv2d`` deals blocks of 16 filters to the
+    threads (``splits_filters``), each writing its own output channels of every image."""
+    if direct.DIRECT_CONV_FILTERS is None:
+        pytest.skip("the loaded library predates direct_conv_filters")
+    monkeypatch.setattr(threads, "available_cores", lambda: shape[0] + 1)
+    assert direct.splits_filters(shape[0], f)
+    x32, x64 = float32_pair(shape)
+    w32, w64 = float32_pair((f, shape[1], *kernel_size))
+    expected = conv_naive.conv2d_naive(x64, w64, None, stride, padding)
+    out = direct.direct_conv2d(x32, w32, stride, padding, expected.shape[2:])
+    assert_close(layout.as_nchw(out), expected, "forward by blocks of filters")
+    with pytest.raises(ValueError, match="multiples of 16"):
+        direct.direct_conv(rows(x32), direct.weight_blocks(w32), stride, padding, out, (0, 8))
 
 
 @pytest.mark.parametrize("shape, f, kernel_size, stride, padding", SHAPES)

@@ -12,9 +12,10 @@ from __future__ import annotations
 
 from ..backend import xp
 from ..ops.window import output_hw
+from . import threads
 from .layout import channels_last, contiguous_rows
-from .native import DIRECT_CONV, DIRECT_CONV_WEIGHT_GRAD
-from .threads import split_over_cores
+from .native import DIRECT_CONV, DIRECT_CONV_FILTERS, DIRECT_CONV_WEIGHT_GRAD
+from .threads import PARALLEL_MIN_BYTES, in_parts, split_over_cores
 from .workspaces import batch_chunks, window_bytes
 
 FILTER_BLOCK = 16
@@ -59,6 +60,13 @@ def direct_conv2d(x, weight, stride, padding, out_hw):
         return None
     rows = xp.empty((n, *out_hw, f), dtype=x.dtype)
     w_blocks = weight_blocks(weight)
+    if splits_filters(n, f):  # fewer images than cores: the cores share the filters
+        x_rows = contiguous_rows(x)
+        in_parts(lambda blocks: direct_conv(x_rows, w_blocks, stride, padding, rows,
+                                            (blocks.start * FILTER_BLOCK,
+                                             blocks.stop * FILTER_BLOCK)),
+                 f // FILTER_BLOCK, PARALLEL_MIN_BYTES)
+        return rows
 
     def block(part):
         direct_conv(contiguous_rows(x[part]), w_blocks, stride, padding, rows[part])
@@ -66,6 +74,14 @@ def direct_conv2d(x, weight, stride, padding, out_hw):
     split_over_cores(block, batch_chunks(n, window_bytes(out_hw, weight.shape[2:],
                                                          x.shape[1], x.dtype)))
     return rows
+
+
+def splits_filters(n: int, filters: int) -> bool:
+    """Whether ``direct_conv2d`` deals out blocks of filters rather than images: with fewer
+    images than cores (a batch of one, as in style transfer and the other visualisations),
+    the images alone would leave a core idle."""
+    return (DIRECT_CONV_FILTERS is not None and n < threads.available_cores()
+            and filters // FILTER_BLOCK >= 2)
 
 
 def direct_conv2d_weight_grad(x, grad_out, kernel, stride, padding):
@@ -93,10 +109,11 @@ def weight_blocks(weight):
     return xp.ascontiguousarray(blocks.transpose(0, 3, 4, 2, 1))
 
 
-def direct_conv(x_rows, w_blocks, stride, padding, out_rows):
+def direct_conv(x_rows, w_blocks, stride, padding, out_rows, filters=None):
     """out_rows[n, ho, wo, f] = sum_{i, j, c} x_pad[n, ho sh + i, wo sw + j, c]
     * w_blocks[f // 16, i, j, c, f % 16], into ``out_rows`` (N, Ho, Wo, F), where x_pad is
-    x_rows (N, H, W, C) zero-padded by ``padding`` (the kernel pads as it goes).
+    x_rows (N, H, W, C) zero-padded by ``padding`` (the kernel pads as it goes); only for
+    the output channels in range(*filters) where ``filters`` (multiples of 16) is given.
 
     w_blocks comes from ``weight_blocks``; all three arrays are C-contiguous float32
     (checked: the kernel trusts its pointers)."""
@@ -108,9 +125,16 @@ def direct_conv(x_rows, w_blocks, stride, padding, out_rows):
         raise ValueError(f"direct_conv: x_rows {x_rows.shape} and w_blocks {w_blocks.shape} "
                          f"at stride {stride}, padding {padding} need out_rows of shape "
                          f"{expected} (blocks of {FILTER_BLOCK} filters), got {out_rows.shape}")
-    _succeeded("direct_conv", DIRECT_CONV(
-        x_rows.ctypes.data, n, h, w, c, *padding, w_blocks.ctypes.data, kh, kw,
-        blocks * block, *stride, out_rows.ctypes.data, *expected[1:3]))
+    arguments = (x_rows.ctypes.data, n, h, w, c, *padding, w_blocks.ctypes.data, kh, kw,
+                 blocks * block, *stride, out_rows.ctypes.data, *expected[1:3])
+    if filters is None:
+        _succeeded("direct_conv", DIRECT_CONV(*arguments))
+        return
+    if filters[0] % FILTER_BLOCK or filters[1] % FILTER_BLOCK or not (
+            0 <= filters[0] <= filters[1] <= blocks * block):
+        raise ValueError(f"direct_conv: filters {filters} must be multiples of {FILTER_BLOCK} "
+                         f"within the {blocks * block} output channels")
+    _succeeded("direct_conv", DIRECT_CONV_FILTERS(*arguments, *filters))
 
 
 def direct_conv_weight_grad(x_rows, dy_rows, kernel, stride, padding):

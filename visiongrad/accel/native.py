@@ -79,25 +79,29 @@ SGD_MOMENTUM_STEP = kernel("sgd_momentum_step", [_pointer] * 3 + [_size]
 nesterov), in place on x and buffer."""
 
 
-def _direct_conv_kernels():
-    if LIBRARY is None or not LIBRARY.direct_conv_supported():
-        return None, None
-    return (kernel("direct_conv", [_pointer] + [_int] * 6 + [_pointer] + [_int] * 5
-                   + [_pointer, _int, _int], _int),
-            kernel("direct_conv_weight_grad", [_pointer] + [_int] * 6 + [_pointer] + [_int] * 7
-                   + [_pointer], _int))
-
-
-DIRECT_CONV, DIRECT_CONV_WEIGHT_GRAD = _direct_conv_kernels()
-"""direct_conv(x, N, H, W, C, ph, pw, w_blocks, kh, kw, F, sh, sw, out, Ho, Wo) and
-direct_conv_weight_grad(x, N, H, W, C, ph, pw, dy, Ho, Wo, F, kh, kw, sh, sw, dw_blocks),
-each returning 0 (or nonzero where its stripe buffer could not be allocated); None where
-the CPU lacks AVX2 and FMA."""
-
-
 def optional_kernel(name: str, argtypes: list, restype=None):
     """``kernel``, or None where the loaded library predates ``name`` (built before it)."""
     return kernel(name, argtypes, restype) if hasattr(LIBRARY, name) else None
+
+
+def _direct_conv_kernels():
+    if LIBRARY is None or not LIBRARY.direct_conv_supported():
+        return None, None, None
+    return (kernel("direct_conv", [_pointer] + [_int] * 6 + [_pointer] + [_int] * 5
+                   + [_pointer, _int, _int], _int),
+            kernel("direct_conv_weight_grad", [_pointer] + [_int] * 6 + [_pointer] + [_int] * 7
+                   + [_pointer], _int),
+            optional_kernel("direct_conv_filters", [_pointer] + [_int] * 6 + [_pointer]
+                            + [_int] * 5 + [_pointer] + [_int] * 4, _int))
+
+
+DIRECT_CONV, DIRECT_CONV_WEIGHT_GRAD, DIRECT_CONV_FILTERS = _direct_conv_kernels()
+"""direct_conv(x, N, H, W, C, ph, pw, w_blocks, kh, kw, F, sh, sw, out, Ho, Wo) and
+direct_conv_weight_grad(x, N, H, W, C, ph, pw, dy, Ho, Wo, F, kh, kw, sh, sw, dw_blocks),
+each returning 0 (or nonzero where its stripe buffer could not be allocated); None where
+the CPU lacks AVX2 and FMA. direct_conv_filters(..., Ho, Wo, f_begin, f_end) is
+direct_conv for the output channels f_begin <= f < f_end only (None where the library
+predates it)."""
 
 
 TSNE_REPULSION = optional_kernel("tsne_repulsion", [_pointer, _size, ctypes.c_double]

@@ -161,12 +161,15 @@ static inline __attribute__((always_inline)) AVX2 void tile(
     }
 }
 
-/* y = conv(x, w) as above; returns 0, or -1 if the stripe buffers cannot be allocated.
- * Tiles run over a stripe's outputs in order, across row ends, so that a narrow image
- * (7 pixels wide in the small ResNet's last stage) still fills tiles of 6. */
-AVX2 int direct_conv(const float *x, int n, int height, int width, int channels,
-                     int pad_h, int pad_w, const float *w_blocks, int kh, int kw, int filters,
-                     int sh, int sw, float *y, int out_height, int out_width)
+/* y = conv(x, w) as above for the output channels f_begin <= f < f_end (multiples of 16;
+ * the others are left alone), so that threads can share one image between them; returns
+ * 0, or -1 if the stripe buffers cannot be allocated. Tiles run over a stripe's outputs in
+ * order, across row ends, so that a narrow image (7 pixels wide in the small ResNet's last
+ * stage) still fills tiles of 6. */
+AVX2 int direct_conv_filters(const float *x, int n, int height, int width, int channels,
+                             int pad_h, int pad_w, const float *w_blocks, int kh, int kw,
+                             int filters, int sh, int sw, float *y, int out_height,
+                             int out_width, int f_begin, int f_end)
 {
     const Geometry g = {height, width, channels, pad_h, pad_w, kh, kw, sh, sw,
                         out_height, out_width};
@@ -189,7 +192,7 @@ AVX2 int direct_conv(const float *x, int n, int height, int width, int channels,
                 corner[q] = (ptrdiff_t)(q / out_width) * sh * in.row_stride
                             + (ptrdiff_t)(q % out_width) * sw * channels;
             float *y_stripe = y + ((ptrdiff_t)image * out_height + ho0) * out_width * filters;
-            for (int f0 = 0; f0 < filters; f0 += F_BLOCK) {
+            for (int f0 = f_begin; f0 < f_end; f0 += F_BLOCK) {
                 for (int q = 0; q < outputs;) {
                     const int P = tile_width(outputs - q);
 #define TILE(width_) tile(in.data, corner + q, in.row_stride, kh, kw * channels, \
@@ -205,6 +208,15 @@ AVX2 int direct_conv(const float *x, int n, int height, int width, int channels,
     free(buffer);
     free(corner);
     return 0;
+}
+
+/* y = conv(x, w) for every output channel. */
+AVX2 int direct_conv(const float *x, int n, int height, int width, int channels,
+                     int pad_h, int pad_w, const float *w_blocks, int kh, int kw, int filters,
+                     int sh, int sw, float *y, int out_height, int out_width)
+{
+    return direct_conv_filters(x, n, height, width, channels, pad_h, pad_w, w_blocks, kh, kw,
+                               filters, sh, sw, y, out_height, out_width, 0, filters);
 }
 
 /* Weight-gradient tile: the same registers turned around, P neighbouring values
