@@ -212,11 +212,15 @@ def test_cross_entropy_kernel_declines_a_bad_label(cross_entropy_kernel):
 
 
 @pytest.mark.parametrize("nesterov", [False, True])
-def test_sgd_momentum_step_kernel_against_the_numpy_update(nesterov):
-    """One fused update against the update rule in NumPy; it declines float64 and arrays
-    out of C order (optim/sgd.py then runs its NumPy lines)."""
+@pytest.mark.parametrize("parallel", [False, True])
+def test_sgd_momentum_step_kernel_against_the_numpy_update(nesterov, parallel, monkeypatch):
+    """One fused update against the update rule in NumPy (``parallel``: in two parts);
+    it declines float64 and arrays out of C order (optim/sgd.py then runs its NumPy
+    lines)."""
     if fast.SGD_MOMENTUM_STEP is None:
         pytest.skip(NOT_BUILT)
+    if parallel:
+        cut_into_small_parts(monkeypatch)
     rng = np.random.default_rng(4)
     x, b, g = (rng.standard_normal((5, 3)).astype(np.float32) for _ in range(3))
     lr, momentum, dampening, decay = 0.1, 0.9, 0.0 if nesterov else 0.2, 0.01

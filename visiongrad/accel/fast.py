@@ -125,12 +125,17 @@ def cross_entropy(scores, labels):
 
 def sgd_momentum_step(x, g, buffer, lr, momentum, dampening, weight_decay, nesterov) -> bool:
     """SGD's momentum update of ``x`` and ``buffer`` in place in one pass by the compiled
-    kernel; False (nothing done) where it does not fit: not float32 arrays of one shape
-    in C order."""
+    kernel, in parts on every core for a large parameter (``in_parts``); False (nothing
+    done) where it does not fit: not float32 arrays of one shape in C order."""
     if SGD_MOMENTUM_STEP is None or not all(
             a.dtype == xp.float32 and a.flags.c_contiguous and a.shape == x.shape
             for a in (x, g, buffer)):
         return False
-    SGD_MOMENTUM_STEP(x.ctypes.data, buffer.ctypes.data, g.ctypes.data, x.size, lr, momentum,
-                      dampening, weight_decay, nesterov)
+    flat = [a.reshape(-1) for a in (x, buffer, g)]
+
+    def part(span):
+        SGD_MOMENTUM_STEP(*(a[span].ctypes.data for a in flat), span.stop - span.start, lr,
+                          momentum, dampening, weight_decay, nesterov)
+
+    threads.in_parts(part, x.size, 3 * x.nbytes)
     return True
