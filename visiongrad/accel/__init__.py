@@ -21,7 +21,13 @@ imports ctypes, threading or concurrent.futures, or reads /proc.
 
 from . import settings  # noqa: I001  (first: the process settings, before any thread)
 from .batch_norm import batch_norm_fits, channel_affine, channel_sums
-from .direct_conv import direct_conv2d, direct_conv2d_weight_grad, direct_conv_fits
+from .direct_conv import (
+    direct_conv2d,
+    direct_conv2d_input_grad,
+    direct_conv2d_weight_grad,
+    direct_conv_fits,
+    direct_input_grad_fits,
+)
 from .fast import cross_entropy, relu, relu_backward, sgd_momentum_step
 from .layout import (
     as_nchw,
@@ -39,7 +45,8 @@ from .workspaces import batch_chunks, window_bytes, workspace
 __all__ = [
     "add", "as_nchw", "available_cores", "batch_chunks", "batch_norm_fits", "channel_affine",
     "channel_rows", "channel_sums", "channels_last", "contiguous_rows", "cross_entropy",
-    "direct_conv2d", "direct_conv2d_weight_grad", "direct_conv_fits", "empty_nchw",
+    "direct_conv2d", "direct_conv2d_input_grad", "direct_conv2d_weight_grad",
+    "direct_conv_fits", "direct_input_grad_fits", "empty_nchw",
     "from_channel_rows", "in_parts", "is_channels_last", "map_rows", "max_pool2d",
     "parallel_map", "relu", "relu_backward", "settings", "sgd_momentum_step",
     "split_over_cores", "window_bytes", "workspace",

@@ -13,6 +13,12 @@ from __future__ import annotations
 from ..backend import xp
 from ..ops.window import output_hw
 from . import threads
+from .batched_conv import (
+    batched_conv2d,
+    batched_conv2d_input_grad,
+    batched_conv2d_weight_grad,
+    batched_fits,
+)
 from .layout import channels_last, contiguous_rows
 from .native import DIRECT_CONV, DIRECT_CONV_FILTERS, DIRECT_CONV_WEIGHT_GRAD
 from .threads import PARALLEL_MIN_BYTES, in_parts, split_over_cores
@@ -56,6 +62,8 @@ def direct_conv2d(x, weight, stride, padding, out_hw):
     """y = conv(x, weight) as rows (N, Ho, Wo, F) (no bias), built block by block over the
     batch by the kernel, or None where it does not fit (``direct_conv_fits``)."""
     n, f = x.shape[0], weight.shape[0]
+    if batched_fits(n, out_hw[0] * out_hw[1], f, weight.shape[2:], x.dtype):
+        return batched_conv2d(x, weight, stride, padding, out_hw)
     if not direct_conv_fits(x, f, out_hw):
         return None
     rows = xp.empty((n, *out_hw, f), dtype=x.dtype)
@@ -89,6 +97,9 @@ def direct_conv2d_weight_grad(x, grad_out, kernel, stride, padding):
     kernel, or None where it does not fit (``direct_weight_grad_fits``)."""
     n, c = x.shape[:2]
     f = grad_out.shape[1]
+    positions = grad_out.shape[2] * grad_out.shape[3]
+    if batched_fits(n, positions, f, kernel, x.dtype) and grad_out.dtype == x.dtype:
+        return batched_conv2d_weight_grad(x, grad_out, kernel, stride, padding)
     if not direct_weight_grad_fits(x, (f, c, *kernel), grad_out.shape[2:]):
         return None
     dy_rows = xp.ascontiguousarray(channels_last(grad_out))
@@ -99,6 +110,22 @@ def direct_conv2d_weight_grad(x, grad_out, kernel, stride, padding):
 
     chunks = batch_chunks(n, window_bytes(grad_out.shape[2:], kernel, c, x.dtype))
     return xp.ascontiguousarray(weight_from_blocks(sum(split_over_cores(block, chunks))))
+
+
+def direct_input_grad_fits(grad_out, weight_shape, x_shape) -> bool:
+    """Whether ``direct_conv2d_input_grad`` takes this input gradient."""
+    return batched_fits(x_shape[0], x_shape[2] * x_shape[3], x_shape[1], weight_shape[2:],
+                        grad_out.dtype) and grad_out.dtype == xp.float32
+
+
+def direct_conv2d_input_grad(grad_out, weight, x_shape, stride, padding):
+    """dx (NCHW axes, channels-last memory) of y = conv(x, weight), any stride, by the
+    small-image kernel, or None where it does not fit (``direct_input_grad_fits``; a
+    stride-1 dx of larger images is a ``direct_conv2d`` of dy, which ``ops/conv.py`` asks
+    for itself)."""
+    if not direct_input_grad_fits(grad_out, weight.shape, x_shape) or weight.dtype != xp.float32:
+        return None
+    return batched_conv2d_input_grad(grad_out, weight, x_shape, stride, padding)
 
 
 def weight_blocks(weight):

@@ -85,7 +85,8 @@ def flip(weight):
 def conv_input_grad(grad_out, weight, x_shape, stride, padding, dilation=(1, 1),
                     compiled=True):
     """dx of y = conv(x, weight): dx = col2im(dy_rows @ W_rows) of shape ``x_shape``
-    (NCHW axes, channels-last memory).
+    (NCHW axes, channels-last memory), or the compiled kernel's where it fits (small
+    images, any stride: ``accel.direct_conv2d_input_grad``).
 
     With stride 1 and padding p <= d (k - 1) the same sum is a convolution of dy, padded by
     d (k - 1) - p, with the kernel turned 180 degrees and its channel axes swapped (same
@@ -93,6 +94,10 @@ def conv_input_grad(grad_out, weight, x_shape, stride, padding, dilation=(1, 1),
     passes over the input's gradient.
     """
     kernel = weight.shape[2:]
+    if compiled:
+        dx = accel.direct_conv2d_input_grad(grad_out, weight, x_shape, stride, padding)
+        if dx is not None:
+            return dx
     if is_full_correlation(kernel, stride, padding, dilation):
         return conv_output(grad_out, flip(weight), None, (1, 1),
                            full_padding(kernel, padding, dilation), dilation, compiled)
@@ -314,8 +319,10 @@ class Conv2d(Function):
         stride, padding, dilation = self.geometry
         shared_windows = (needs[0] and needs[1] and dilation == (1, 1)
                           and is_full_correlation(kernel, stride, padding)
-                          and not (self.compiled and accel.direct_conv_fits(
-                              grad_out, x.shape[1], x.shape[2:])))
+                          and not (self.compiled and (
+                              accel.direct_conv_fits(grad_out, x.shape[1], x.shape[2:])
+                              or accel.direct_input_grad_fits(grad_out, weight.shape,
+                                                              x.shape))))
         if shared_windows:
             return conv_grads_from_dy_windows(x, weight, grad_out, padding)
         dx = (conv_input_grad(grad_out, weight, x.shape, *self.geometry, self.compiled)

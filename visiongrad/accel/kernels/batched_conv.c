@@ -1,0 +1,289 @@
+/* The convolution of small images (a deep layer's 2x2 to 8x8 maps), its input gradient and
+ * its weight gradient, on channels-last float32 (``accel/batched_conv.py`` calls them;
+ * ``ops/conv.py``'s im2col and col2im products are the reference):
+ *
+ *     y[n, ho, wo, f]  = sum_{i, j, c} x[n, ho sh - ph + i, wo sw - pw + j, c] w[f, c, i, j]
+ *     dx[n, h, w, c]   = sum_{i, j, f} dy[n, ho, wo, f] w[f, c, i, j]
+ *                        over the taps with h = ho sh - ph + i, w = wo sw - pw + j
+ *     dw[f, c, i, j]   = sum_{n, ho, wo} x[n, ho sh - ph + i, wo sw - pw + j, c] dy[n, ho, wo, f]
+ *
+ * every sum over the taps that fall inside the image only. x and dx are (N, H, W, C), y and
+ * dy (N, Ho, Wo, F), all contiguous; the weights come in blocks of 16 channels, as
+ * ``direct_conv.c`` reads them: w_blocks[f / 16, i, j, c, f % 16] for the forward pass and
+ * the weight gradient, and wt_blocks[c / 16, i, j, f, c % 16] for the input gradient.
+ *
+ * Why it exists: on a small map most windows reach into the zero padding (on a 2x2 map,
+ * 5 of a 3x3 window's 9 taps for every output), which im2col and the stripe kernel of
+ * ``direct_conv.c`` multiply out, and the products im2col feeds have too few rows (N Ho Wo)
+ * for OpenBLAS to pay for packing the large weights. Here one tile is the same output
+ * position in up to 6 images, which share their in-image taps, so the tile runs over those
+ * taps only, and each weight block stays in the L2 cache while every position and image
+ * goes past it. Threads take disjoint ranges of blocks of 16 output channels (of dx's
+ * input channels for the input gradient), so no thread waits for another and no sum is
+ * split. */
+
+#include <stddef.h>
+
+#if defined(__x86_64__) && defined(__GNUC__)
+#include <immintrin.h>
+
+#define AVX2 __attribute__((target("avx2,fma")))
+#define TILE_MAX 6
+#define BLOCK 16
+#define MAX_SEGMENTS 64 /* taps (or tap rows) of one window: at most 64 here */
+
+/* The width of the next tile when ``left`` values remain (as in direct_conv.c). */
+static int tile_width(int left)
+{
+    if (left >= 10)
+        return TILE_MAX;
+    if (left > TILE_MAX)
+        return (left + 1) / 2;
+    return left;
+}
+
+/* out[p][0:16] = sum over segments s, v < length of base[p][x_off[s] + v] * w[w_off[s] + 16 v
+ * + 0:16], for P rows ``base`` (one per image); out[p] = y + p * y_step. */
+static inline __attribute__((always_inline)) AVX2 void segment_tile(
+    const float *const *base, const ptrdiff_t *x_off, const ptrdiff_t *w_off, int segments,
+    int length, const float *w, float *y, ptrdiff_t y_step, const int P)
+{
+    __m256 low[TILE_MAX], high[TILE_MAX];
+    for (int p = 0; p < P; p++) {
+        low[p] = _mm256_setzero_ps();
+        high[p] = _mm256_setzero_ps();
+    }
+    for (int s = 0; s < segments; s++) {
+        const float *w_s = w + w_off[s];
+        const float *x_s[TILE_MAX];
+        for (int p = 0; p < P; p++)
+            x_s[p] = base[p] + x_off[s];
+        for (int v = 0; v < length; v++) {
+            const __m256 w_low = _mm256_loadu_ps(w_s + (ptrdiff_t)v * BLOCK);
+            const __m256 w_high = _mm256_loadu_ps(w_s + (ptrdiff_t)v * BLOCK + 8);
+            for (int p = 0; p < P; p++) {
+                const __m256 value = _mm256_broadcast_ss(x_s[p] + v);
+                low[p] = _mm256_fmadd_ps(value, w_low, low[p]);
+                high[p] = _mm256_fmadd_ps(value, w_high, high[p]);
+            }
+        }
+    }
+    for (int p = 0; p < P; p++) {
+        _mm256_storeu_ps(y + p * y_step, low[p]);
+        _mm256_storeu_ps(y + p * y_step + 8, high[p]);
+    }
+}
+
+#define BY_WIDTH(P)                                                                        \
+    switch (P) {                                                                           \
+    case 6: TILE(6); break;                                                                \
+    case 5: TILE(5); break;                                                                \
+    case 4: TILE(4); break;                                                                \
+    case 3: TILE(3); break;                                                                \
+    case 2: TILE(2); break;                                                                \
+    default: TILE(1); break;                                                               \
+    }
+
+/* Runs ``segment_tile`` for one output position of every image, P images at a time: the
+ * images' rows start image_size floats apart in the input and y_step apart in the output. */
+static AVX2 void over_images(const float *in, ptrdiff_t image_size, int n,
+                             const ptrdiff_t *x_off, const ptrdiff_t *w_off, int segments,
+                             int length, const float *w, float *out, ptrdiff_t y_step)
+{
+    const float *base[TILE_MAX];
+    for (int n0 = 0; n0 < n;) {
+        const int P = tile_width(n - n0);
+        for (int p = 0; p < P; p++)
+            base[p] = in + (ptrdiff_t)(n0 + p) * image_size;
+#define TILE(width_) segment_tile(base, x_off, w_off, segments, length, w, \
+                                  out + (ptrdiff_t)n0 * y_step, y_step, width_)
+        BY_WIDTH(P)
+#undef TILE
+        n0 += P;
+    }
+}
+
+/* The taps lo <= i < hi of a window starting at ``start`` (possibly negative) that fall
+ * inside [0, size). */
+static void inside(int start, int taps, int size, int *lo, int *hi)
+{
+    *lo = start < 0 ? -start : 0;
+    *hi = size - start < taps ? size - start : taps;
+    if (*hi < *lo)
+        *hi = *lo;
+}
+
+/* y = conv(x, w) for the output channels f_begin <= f < f_end (multiples of 16). A window's
+ * in-image taps of row i are (j_hi - j_lo) C consecutive values of x and of the weights. */
+AVX2 int batched_conv(const float *x, int n, int height, int width, int channels, int pad_h,
+                      int pad_w, const float *w_blocks, int kh, int kw, int filters, int sh,
+                      int sw, float *y, int out_height, int out_width, int f_begin, int f_end)
+{
+    if (kh > MAX_SEGMENTS)
+        return -1;
+    ptrdiff_t x_off[MAX_SEGMENTS], w_off[MAX_SEGMENTS];
+    const ptrdiff_t image_size = (ptrdiff_t)height * width * channels;
+    const ptrdiff_t y_step = (ptrdiff_t)out_height * out_width * filters;
+    const ptrdiff_t block_size = (ptrdiff_t)kh * kw * channels * BLOCK;
+    for (int f0 = f_begin; f0 < f_end; f0 += BLOCK) {
+        const float *w = w_blocks + f0 / BLOCK * block_size;
+        for (int ho = 0; ho < out_height; ho++) {
+            int i_lo, i_hi;
+            inside(ho * sh - pad_h, kh, height, &i_lo, &i_hi);
+            for (int wo = 0; wo < out_width; wo++) {
+                int j_lo, j_hi;
+                inside(wo * sw - pad_w, kw, width, &j_lo, &j_hi);
+                int segments = 0;
+                for (int i = i_lo; i < i_hi && j_lo < j_hi; i++, segments++) {
+                    x_off[segments] = ((ptrdiff_t)(ho * sh - pad_h + i) * width
+                                       + (wo * sw - pad_w + j_lo)) * channels;
+                    w_off[segments] = ((ptrdiff_t)i * kw + j_lo) * channels * BLOCK;
+                }
+                over_images(x, image_size, n, x_off, w_off, segments,
+                            (j_hi - j_lo) * channels, w,
+                            y + ((ptrdiff_t)ho * out_width + wo) * filters + f0, y_step);
+            }
+        }
+    }
+    return 0;
+}
+
+/* dx = the input gradient of y = conv(x, w) for the input channels c_begin <= c < c_end
+ * (multiples of 16), from wt_blocks[c / 16, i, j, f, c % 16]. Each in-image tap of the
+ * position (h, w) is one segment of F values of dy. */
+AVX2 int batched_conv_input_grad(const float *dy, int n, int out_height, int out_width,
+                                 int filters, const float *wt_blocks, int kh, int kw,
+                                 int sh, int sw, int pad_h, int pad_w, float *dx, int height,
+                                 int width, int channels, int c_begin, int c_end)
+{
+    if (kh * kw > MAX_SEGMENTS)
+        return -1;
+    ptrdiff_t x_off[MAX_SEGMENTS], w_off[MAX_SEGMENTS];
+    const ptrdiff_t image_size = (ptrdiff_t)out_height * out_width * filters;
+    const ptrdiff_t dx_step = (ptrdiff_t)height * width * channels;
+    const ptrdiff_t block_size = (ptrdiff_t)kh * kw * filters * BLOCK;
+    for (int c0 = c_begin; c0 < c_end; c0 += BLOCK) {
+        const float *w = wt_blocks + c0 / BLOCK * block_size;
+        for (int h = 0; h < height; h++) {
+            for (int x_w = 0; x_w < width; x_w++) {
+                int segments = 0;
+                for (int i = 0; i < kh; i++) {
+                    const int row = h + pad_h - i; /* = ho sh */
+                    if (row < 0 || row % sh || row / sh >= out_height)
+                        continue;
+                    for (int j = 0; j < kw; j++) {
+                        const int col = x_w + pad_w - j;
+                        if (col < 0 || col % sw || col / sw >= out_width)
+                            continue;
+                        x_off[segments] = ((ptrdiff_t)(row / sh) * out_width + col / sw)
+                                          * filters;
+                        w_off[segments] = ((ptrdiff_t)i * kw + j) * filters * BLOCK;
+                        segments++;
+                    }
+                }
+                over_images(dy, image_size, n, x_off, w_off, segments, filters, w,
+                            dx + ((ptrdiff_t)h * width + x_w) * channels + c0, dx_step);
+            }
+        }
+    }
+    return 0;
+}
+
+/* Weight-gradient tile: P neighbouring input channels c0 .. c0 + P - 1 of tap (i, j) x 16
+ * filters, summed over every image and every output position whose window has that tap
+ * inside the image, written to dw (P rows of 16 floats). */
+static inline __attribute__((always_inline)) AVX2 void weight_tile(
+    const float *x, const float *dy, int n, ptrdiff_t x_image, ptrdiff_t dy_image,
+    int ho_lo, int ho_hi, int wo_lo, int wo_hi, ptrdiff_t x_row, ptrdiff_t x_step,
+    int out_width, int filters, float *dw, const int P)
+{
+    __m256 low[TILE_MAX], high[TILE_MAX];
+    for (int p = 0; p < P; p++) {
+        low[p] = _mm256_setzero_ps();
+        high[p] = _mm256_setzero_ps();
+    }
+    for (int image = 0; image < n; image++) {
+        for (int ho = ho_lo; ho < ho_hi; ho++) {
+            const float *x_pixel = x + image * x_image + (ho - ho_lo) * x_row;
+            const float *dy_pixel = dy + image * dy_image
+                                    + ((ptrdiff_t)ho * out_width + wo_lo) * filters;
+            for (int wo = wo_lo; wo < wo_hi; wo++) {
+                const __m256 dy_low = _mm256_loadu_ps(dy_pixel);
+                const __m256 dy_high = _mm256_loadu_ps(dy_pixel + 8);
+                for (int p = 0; p < P; p++) {
+                    const __m256 value = _mm256_broadcast_ss(x_pixel + p);
+                    low[p] = _mm256_fmadd_ps(value, dy_low, low[p]);
+                    high[p] = _mm256_fmadd_ps(value, dy_high, high[p]);
+                }
+                x_pixel += x_step;
+                dy_pixel += filters;
+            }
+        }
+    }
+    for (int p = 0; p < P; p++) {
+        _mm256_storeu_ps(dw + p * BLOCK, low[p]);
+        _mm256_storeu_ps(dw + p * BLOCK + 8, high[p]);
+    }
+}
+
+/* dw_blocks[f / 16, i, j, c, f % 16] = dw[f, c, i, j] for f_begin <= f < f_end (multiples
+ * of 16). */
+AVX2 int batched_conv_weight_grad(const float *x, int n, int height, int width, int channels,
+                                  int pad_h, int pad_w, const float *dy, int out_height,
+                                  int out_width, int filters, int kh, int kw, int sh, int sw,
+                                  float *dw_blocks, int f_begin, int f_end)
+{
+    const ptrdiff_t x_image = (ptrdiff_t)height * width * channels;
+    const ptrdiff_t dy_image = (ptrdiff_t)out_height * out_width * filters;
+    for (int f0 = f_begin; f0 < f_end; f0 += BLOCK) {
+        for (int i = 0; i < kh; i++) {
+            /* outputs whose row ho sh - ph + i is inside the image */
+            int ho_lo = 0, ho_hi = out_height;
+            while (ho_lo < ho_hi && ho_lo * sh - pad_h + i < 0)
+                ho_lo++;
+            while (ho_hi > ho_lo && (ho_hi - 1) * sh - pad_h + i >= height)
+                ho_hi--;
+            for (int j = 0; j < kw; j++) {
+                int wo_lo = 0, wo_hi = out_width;
+                while (wo_lo < wo_hi && wo_lo * sw - pad_w + j < 0)
+                    wo_lo++;
+                while (wo_hi > wo_lo && (wo_hi - 1) * sw - pad_w + j >= width)
+                    wo_hi--;
+                const float *x_first = x + ((ptrdiff_t)(ho_lo * sh - pad_h + i) * width
+                                            + (wo_lo * sw - pad_w + j)) * channels;
+                float *dw_tap = dw_blocks + (((ptrdiff_t)f0 / BLOCK * kh + i) * kw + j)
+                                * channels * BLOCK;
+                for (int c0 = 0; c0 < channels;) {
+                    const int P = tile_width(channels - c0);
+#define TILE(width_) weight_tile(x_first + c0, dy + f0, ho_lo < ho_hi && wo_lo < wo_hi ? n : 0, \
+                                 x_image, dy_image, ho_lo, ho_hi, wo_lo, wo_hi, \
+                                 (ptrdiff_t)sh * width * channels, (ptrdiff_t)sw * channels, \
+                                 out_width, filters, dw_tap + (ptrdiff_t)c0 * BLOCK, width_)
+                    BY_WIDTH(P)
+#undef TILE
+                    c0 += P;
+                }
+            }
+        }
+    }
+    return 0;
+}
+
+#else
+
+int batched_conv(void)
+{
+    return -1;
+}
+
+int batched_conv_input_grad(void)
+{
+    return -1;
+}
+
+int batched_conv_weight_grad(void)
+{
+    return -1;
+}
+
+#endif
