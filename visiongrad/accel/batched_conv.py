@@ -12,7 +12,7 @@ result and none sums another's.
 from __future__ import annotations
 
 from ..backend import xp
-from .layout import as_nchw, contiguous_rows
+from .layout import as_nchw, contiguous_in_parts, contiguous_rows
 from .native import BATCHED_CONV, BATCHED_CONV_INPUT_GRAD, BATCHED_CONV_WEIGHT_GRAD
 from .threads import in_parts
 
@@ -32,12 +32,17 @@ MAX_TAPS = 64
 """Windows of at most this many taps (the kernels' segment lists)."""
 
 
-def batched_fits(n: int, positions: int, blocked: int, kernel, dtype) -> bool:
+STRIDED_INPUT_GRAD_MAP = 64
+"""The input gradient of a strided convolution takes the kernel on images of at most this
+many positions (its alternative is col2im's scatter, not a stripe kernel)."""
+
+
+def batched_fits(n: int, positions: int, blocked: int, kernel, dtype, limit=None) -> bool:
     """Whether the kernels are loaded and take ``n`` images of ``positions`` outputs (or
-    inputs, for the input gradient), ``blocked`` channels cut into blocks of 16, a
-    ``kernel`` window, in ``dtype``."""
+    inputs, for the input gradient; at most ``limit``, default ``SMALL_MAP``), ``blocked``
+    channels cut into blocks of 16, a ``kernel`` window, in ``dtype``."""
     return (BATCHED_CONV is not None and dtype == xp.float32 and blocked % BLOCK == 0
-            and positions <= SMALL_MAP and n >= MIN_IMAGES
+            and positions <= (SMALL_MAP if limit is None else limit) and n >= MIN_IMAGES
             and kernel[0] * kernel[1] <= MAX_TAPS)
 
 
@@ -45,7 +50,7 @@ def blocks_of(weight_like):
     """(F, C, kh, kw) as (F // 16, kh, kw, C, 16), contiguous: the layout all three read."""
     f, c, kh, kw = weight_like.shape
     blocks = weight_like.reshape(f // BLOCK, BLOCK, c, kh, kw)
-    return xp.ascontiguousarray(blocks.transpose(0, 3, 4, 2, 1))
+    return contiguous_in_parts(blocks.transpose(0, 3, 4, 2, 1))
 
 
 def _over_blocks(work, channels: int, nbytes: int):
@@ -108,4 +113,4 @@ def batched_conv2d_weight_grad(x, grad_out, kernel, stride, padding):
             *kernel, *stride, dw_blocks.ctypes.data, begin, end))
 
     _over_blocks(part, f, x.nbytes + grad_out.nbytes + dw_blocks.nbytes)
-    return xp.ascontiguousarray(dw_blocks.transpose(0, 4, 3, 1, 2).reshape(f, c, *kernel))
+    return contiguous_in_parts(dw_blocks.transpose(0, 4, 3, 1, 2)).reshape(f, c, *kernel)

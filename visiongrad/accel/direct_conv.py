@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from ..backend import xp
 from ..ops.window import output_hw
-from . import threads
+from . import batched_conv, threads
 from .batched_conv import (
     batched_conv2d,
     batched_conv2d_input_grad,
@@ -112,10 +112,11 @@ def direct_conv2d_weight_grad(x, grad_out, kernel, stride, padding):
     return xp.ascontiguousarray(weight_from_blocks(sum(split_over_cores(block, chunks))))
 
 
-def direct_input_grad_fits(grad_out, weight_shape, x_shape) -> bool:
+def direct_input_grad_fits(grad_out, weight_shape, x_shape, stride) -> bool:
     """Whether ``direct_conv2d_input_grad`` takes this input gradient."""
+    limit = None if tuple(stride) == (1, 1) else batched_conv.STRIDED_INPUT_GRAD_MAP
     return batched_fits(x_shape[0], x_shape[2] * x_shape[3], x_shape[1], weight_shape[2:],
-                        grad_out.dtype) and grad_out.dtype == xp.float32
+                        grad_out.dtype, limit) and grad_out.dtype == xp.float32
 
 
 def direct_conv2d_input_grad(grad_out, weight, x_shape, stride, padding):
@@ -123,7 +124,8 @@ def direct_conv2d_input_grad(grad_out, weight, x_shape, stride, padding):
     small-image kernel, or None where it does not fit (``direct_input_grad_fits``; a
     stride-1 dx of larger images is a ``direct_conv2d`` of dy, which ``ops/conv.py`` asks
     for itself)."""
-    if not direct_input_grad_fits(grad_out, weight.shape, x_shape) or weight.dtype != xp.float32:
+    if (not direct_input_grad_fits(grad_out, weight.shape, x_shape, stride)
+            or weight.dtype != xp.float32):
         return None
     return batched_conv2d_input_grad(grad_out, weight, x_shape, stride, padding)
 

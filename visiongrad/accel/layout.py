@@ -61,6 +61,19 @@ def contiguous_rows(x):
     return xp.ascontiguousarray(channels_last(x))
 
 
+def contiguous_in_parts(view):
+    """A C-contiguous copy of ``view``, copied in parts along its first axis on every core
+    (``in_parts``): a weight's reordering into the layout a kernel reads is a gather that
+    runs at a fraction of memory speed, on one core in NumPy."""
+    out = xp.empty(view.shape, dtype=view.dtype)
+
+    def part(rows):
+        out[rows] = view[rows]
+
+    in_parts(part, view.shape[0], view.nbytes)
+    return out
+
+
 def channel_rows(x):
     """(N, C, ...) ``x`` as (M, C) rows, M = N * prod(spatial): a view when x is
     channels-last in memory (a convolution's output) or 2-D, one copy otherwise."""

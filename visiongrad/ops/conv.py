@@ -322,7 +322,7 @@ class Conv2d(Function):
                           and not (self.compiled and (
                               accel.direct_conv_fits(grad_out, x.shape[1], x.shape[2:])
                               or accel.direct_input_grad_fits(grad_out, weight.shape,
-                                                              x.shape))))
+                                                              x.shape, stride))))
         if shared_windows:
             return conv_grads_from_dy_windows(x, weight, grad_out, padding)
         dx = (conv_input_grad(grad_out, weight, x.shape, *self.geometry, self.compiled)
