@@ -31,6 +31,7 @@
 #define TILE_MAX 6
 #define BLOCK 16
 #define MAX_SEGMENTS 64 /* taps (or tap rows) of one window: at most 64 here */
+#define CHUNK_BYTES (384 << 10) /* one chunk of images' input and output, in the L2 cache */
 
 /* The width of the next tile when ``left`` values remain (as in direct_conv.c). */
 static int tile_width(int left)
@@ -113,6 +114,19 @@ static void inside(int start, int taps, int size, int *lo, int *hi)
         *hi = *lo;
 }
 
+/* Images per chunk: the batch goes through in chunks whose input and output (floats per
+ * image) fit ``CHUNK_BYTES`` together, so that they stay in the L2 cache while every
+ * block of channels, position and tap goes past them; equal chunks, at least 6 images
+ * each where the batch has them (a whole tile). */
+static int chunk_images(int n, ptrdiff_t floats_per_image)
+{
+    ptrdiff_t fit = CHUNK_BYTES / (floats_per_image * (ptrdiff_t)sizeof(float));
+    if (fit < TILE_MAX)
+        fit = TILE_MAX;
+    const int chunks = (int)((n + fit - 1) / fit);
+    return (n + chunks - 1) / chunks;
+}
+
 /* y = conv(x, w) for the output channels f_begin <= f < f_end (multiples of 16). A window's
  * in-image taps of row i are (j_hi - j_lo) C consecutive values of x and of the weights. */
 AVX2 int batched_conv(const float *x, int n, int height, int width, int channels, int pad_h,
@@ -125,7 +139,11 @@ AVX2 int batched_conv(const float *x, int n, int height, int width, int channels
     const ptrdiff_t image_size = (ptrdiff_t)height * width * channels;
     const ptrdiff_t y_step = (ptrdiff_t)out_height * out_width * filters;
     const ptrdiff_t block_size = (ptrdiff_t)kh * kw * channels * BLOCK;
+    const int chunk = chunk_images(n, image_size + (ptrdiff_t)out_height * out_width
+                                                     * (f_end - f_begin));
+    for (int n0 = 0; n0 < n; n0 += chunk)
     for (int f0 = f_begin; f0 < f_end; f0 += BLOCK) {
+        const int count = n - n0 < chunk ? n - n0 : chunk;
         const float *w = w_blocks + f0 / BLOCK * block_size;
         for (int ho = 0; ho < out_height; ho++) {
             int i_lo, i_hi;
@@ -139,9 +157,10 @@ AVX2 int batched_conv(const float *x, int n, int height, int width, int channels
                                        + (wo * sw - pad_w + j_lo)) * channels;
                     w_off[segments] = ((ptrdiff_t)i * kw + j_lo) * channels * BLOCK;
                 }
-                over_images(x, image_size, n, x_off, w_off, segments,
+                over_images(x + n0 * image_size, image_size, count, x_off, w_off, segments,
                             (j_hi - j_lo) * channels, w,
-                            y + ((ptrdiff_t)ho * out_width + wo) * filters + f0, y_step);
+                            y + n0 * y_step + ((ptrdiff_t)ho * out_width + wo) * filters + f0,
+                            y_step);
             }
         }
     }
@@ -162,7 +181,11 @@ AVX2 int batched_conv_input_grad(const float *dy, int n, int out_height, int out
     const ptrdiff_t image_size = (ptrdiff_t)out_height * out_width * filters;
     const ptrdiff_t dx_step = (ptrdiff_t)height * width * channels;
     const ptrdiff_t block_size = (ptrdiff_t)kh * kw * filters * BLOCK;
+    const int chunk = chunk_images(n, image_size + (ptrdiff_t)height * width
+                                                     * (c_end - c_begin));
+    for (int n0 = 0; n0 < n; n0 += chunk)
     for (int c0 = c_begin; c0 < c_end; c0 += BLOCK) {
+        const int count = n - n0 < chunk ? n - n0 : chunk;
         const float *w = wt_blocks + c0 / BLOCK * block_size;
         for (int h = 0; h < height; h++) {
             for (int x_w = 0; x_w < width; x_w++) {
@@ -181,8 +204,10 @@ AVX2 int batched_conv_input_grad(const float *dy, int n, int out_height, int out
                         segments++;
                     }
                 }
-                over_images(dy, image_size, n, x_off, w_off, segments, filters, w,
-                            dx + ((ptrdiff_t)h * width + x_w) * channels + c0, dx_step);
+                over_images(dy + n0 * image_size, image_size, count, x_off, w_off, segments,
+                            filters, w,
+                            dx + n0 * dx_step + ((ptrdiff_t)h * width + x_w) * channels + c0,
+                            dx_step);
             }
         }
     }
@@ -190,17 +215,18 @@ AVX2 int batched_conv_input_grad(const float *dy, int n, int out_height, int out
 }
 
 /* Weight-gradient tile: P neighbouring input channels c0 .. c0 + P - 1 of tap (i, j) x 16
- * filters, summed over every image and every output position whose window has that tap
- * inside the image, written to dw (P rows of 16 floats). */
+ * filters, summed over the chunk's images and every output position whose window has that
+ * tap inside the image, written to dw (P rows of 16 floats), or added to it after the
+ * first chunk. */
 static inline __attribute__((always_inline)) AVX2 void weight_tile(
     const float *x, const float *dy, int n, ptrdiff_t x_image, ptrdiff_t dy_image,
     int ho_lo, int ho_hi, int wo_lo, int wo_hi, ptrdiff_t x_row, ptrdiff_t x_step,
-    int out_width, int filters, float *dw, const int P)
+    int out_width, int filters, float *dw, int first, const int P)
 {
     __m256 low[TILE_MAX], high[TILE_MAX];
     for (int p = 0; p < P; p++) {
-        low[p] = _mm256_setzero_ps();
-        high[p] = _mm256_setzero_ps();
+        low[p] = first ? _mm256_setzero_ps() : _mm256_loadu_ps(dw + p * BLOCK);
+        high[p] = first ? _mm256_setzero_ps() : _mm256_loadu_ps(dw + p * BLOCK + 8);
     }
     for (int image = 0; image < n; image++) {
         for (int ho = ho_lo; ho < ho_hi; ho++) {
@@ -235,7 +261,11 @@ AVX2 int batched_conv_weight_grad(const float *x, int n, int height, int width, 
 {
     const ptrdiff_t x_image = (ptrdiff_t)height * width * channels;
     const ptrdiff_t dy_image = (ptrdiff_t)out_height * out_width * filters;
+    const int chunk = chunk_images(n, x_image + (ptrdiff_t)out_height * out_width
+                                                  * (f_end - f_begin));
+    for (int n0 = 0; n0 < n; n0 += chunk)
     for (int f0 = f_begin; f0 < f_end; f0 += BLOCK) {
+        const int count = n - n0 < chunk ? n - n0 : chunk;
         for (int i = 0; i < kh; i++) {
             /* outputs whose row ho sh - ph + i is inside the image */
             int ho_lo = 0, ho_hi = out_height;
@@ -249,16 +279,19 @@ AVX2 int batched_conv_weight_grad(const float *x, int n, int height, int width, 
                     wo_lo++;
                 while (wo_hi > wo_lo && (wo_hi - 1) * sw - pad_w + j >= width)
                     wo_hi--;
-                const float *x_first = x + ((ptrdiff_t)(ho_lo * sh - pad_h + i) * width
+                const float *x_first = x + n0 * x_image
+                                       + ((ptrdiff_t)(ho_lo * sh - pad_h + i) * width
                                             + (wo_lo * sw - pad_w + j)) * channels;
                 float *dw_tap = dw_blocks + (((ptrdiff_t)f0 / BLOCK * kh + i) * kw + j)
                                 * channels * BLOCK;
                 for (int c0 = 0; c0 < channels;) {
                     const int P = tile_width(channels - c0);
-#define TILE(width_) weight_tile(x_first + c0, dy + f0, ho_lo < ho_hi && wo_lo < wo_hi ? n : 0, \
+#define TILE(width_) weight_tile(x_first + c0, dy + n0 * dy_image + f0, \
+                                 ho_lo < ho_hi && wo_lo < wo_hi ? count : 0, \
                                  x_image, dy_image, ho_lo, ho_hi, wo_lo, wo_hi, \
                                  (ptrdiff_t)sh * width * channels, (ptrdiff_t)sw * channels, \
-                                 out_width, filters, dw_tap + (ptrdiff_t)c0 * BLOCK, width_)
+                                 out_width, filters, dw_tap + (ptrdiff_t)c0 * BLOCK, n0 == 0, \
+                                 width_)
                     BY_WIDTH(P)
 #undef TILE
                     c0 += P;
