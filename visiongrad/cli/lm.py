@@ -38,7 +38,7 @@ def register(commands) -> None:
     train.add_argument("--embedding", type=positive_int, default=64, help="embedding size")
     train.add_argument("--hidden", type=positive_int, default=256, help="hidden size")
     train.add_argument("--layers", type=positive_int, default=2, help="recurrent layers")
-    train.add_argument("--dropout", type=probability, default=0.0,
+    train.add_argument("--dropout", type=probability, default=0.1,
                        help="dropout between recurrent layers")
     train.add_argument("--seq-len", type=positive_int, default=100,
                        help="characters per chunk (backpropagation through time)")
