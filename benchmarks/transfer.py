@@ -17,7 +17,8 @@ runs several times faster: one core, no thread pools waiting for each other.)
 
    - ``scratch``: a fresh network, Adam lr 1e-3;
    - ``finetune``: the pretrained network with a new head (``models.replace_head``),
-     every layer trained, Adam with two parameter groups (head lr 1e-3, the rest 3e-4);
+     every layer trained, Adam with two parameter groups (head lr 1e-3, the rest
+     ``--body-lr``, 1e-3: the pretrained weights are only the starting point);
    - ``frozen``: the pretrained features frozen (``models.freeze(net, except_head=True)``),
      only the new head trained (Adam lr 1e-3): a linear probe of the Fashion features.
 
@@ -69,7 +70,7 @@ def fit(model, optimizer, x, y, steps: int, batch_size: int = BATCH_SIZE,
     Trainer(model, optimizer, epochs=epochs, progress=False, ratio_every=0).fit(loader)
 
 
-def build(method: str, pretrained: dict):
+def build(method: str, pretrained: dict, body_lr: float):
     """The network and optimizer of one method (see the module docstring); fine-tuning
     is what ``visiongrad finetune`` does (``cli.finetune.adapt``)."""
     model = network()
@@ -77,7 +78,7 @@ def build(method: str, pretrained: dict):
         return model, optim.Adam(model.parameters(), lr=1e-3)
     model.load_state_dict(pretrained)
     freeze = "features" if method == "frozen" else "none"
-    return model, adapt(model, 10, freeze, lr=1e-3, body_lr=3e-4)
+    return model, adapt(model, 10, freeze, lr=1e-3, body_lr=body_lr)
 
 
 def main(argv: list[str] | None = None) -> dict:
@@ -85,6 +86,8 @@ def main(argv: list[str] | None = None) -> dict:
     parser.add_argument("--pretrain-epochs", type=int, default=2)
     parser.add_argument("--steps", type=int, default=500)
     parser.add_argument("--seeds", type=int, default=3)
+    parser.add_argument("--body-lr", type=float, default=1e-3,
+                        help="fine-tuning's learning rate for the pretrained layers")
     parser.add_argument("--out", default=str(RESULTS / "transfer.json"))
     args = parser.parse_args(argv)
     started = time.perf_counter()
@@ -114,7 +117,7 @@ def main(argv: list[str] | None = None) -> dict:
             keep = labelled_subset(train.labels, per_class, seed)
             for method in METHODS:
                 vg.manual_seed(1000 + seed)
-                model, optimizer = build(method, pretrained)
+                model, optimizer = build(method, pretrained, args.body_lr)
                 fit(model, optimizer, train.images[keep], train.labels[keep], args.steps,
                     transform=augment)
                 accuracy = _accuracy(model, x_test, test.labels)
@@ -140,6 +143,7 @@ def main(argv: list[str] | None = None) -> dict:
                            "seconds": round(pretrain_seconds, 1)},
               "digits": {"train": len(train), "test": len(test)},
               "steps": args.steps, "batch_size": BATCH_SIZE, "seeds": args.seeds,
+              "finetune_learning_rates": {"head": 1e-3, "pretrained layers": args.body_lr},
               "augmentation": "random crops, padding 2",
               "summary": summary, "runs": runs,
               "wall_seconds": round(time.perf_counter() - started, 1),

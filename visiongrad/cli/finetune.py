@@ -39,7 +39,7 @@ def register(commands) -> None:
     parser.add_argument("--batch-size", type=positive_int, default=32)
     parser.add_argument("--lr", type=positive_float, default=1e-3,
                         help="Adam learning rate of the new head")
-    parser.add_argument("--body-lr", type=positive_float, default=3e-4,
+    parser.add_argument("--body-lr", type=positive_float, default=1e-3,
                         help="Adam learning rate of the pretrained layers (--freeze none)")
     parser.add_argument("--augment", action="store_true",
                         help="random crops of the images padded by 2 pixels (shifts; no "
