@@ -88,8 +88,7 @@ def test_scores_gradcheck(cell, attention):
     def scores(*tensors):
         for name, tensor in zip(names, tensors[:-1], strict=True):
             model._parameters[name] = tensor  # the checked tensors stand in for the parameters
-        h = model.hidden_states(tensors[-1], captions[:, :-1])
-        return F.temporal_affine(h, model.W_vocab, model.b_vocab)
+        return model.scores(tensors[-1], captions[:, :-1])
 
     assert_gradcheck(scores, [*model.params.values(), features], h=1e-5,
                      max_coords=40)
@@ -121,7 +120,7 @@ def test_params_view_and_layouts():
     shapes = {name: value.shape for name, value in model.params.items()}
     assert shapes == {"W_proj": (7, 4), "b_proj": (4,), "W_embed": (6, 5), "Wx": (5, 16),
                       "Wh": (4, 16), "b": (16,), "Wattn": (4, 16), "W_vocab": (4, 6),
-                      "b_vocab": (6,)}
+                      "b_vocab": (6,), "Wattn_vocab": (4, 6)}
     assert list(model.state_dict()) == list(shapes)
     model.params["b"] = np.arange(16.0)
     assert model.b.data.dtype == np.float32 and model.b.data[3] == 3
@@ -232,3 +231,31 @@ def test_attention_op_matches_torch_sdpa():
         np.testing.assert_allclose(ours.data, out.detach().numpy(), atol=1e-12)
         np.testing.assert_allclose(vh.grad, th.grad.numpy(), atol=1e-12)
         np.testing.assert_allclose(vA.grad, tA.grad.numpy(), atol=1e-12)
+
+
+@pytest.mark.parametrize("attention", [False, True])
+def test_greedy_sampling_emits_the_best_teacher_forced_score(attention):
+    """Sampling and the teacher-forced scores are one computation: fed its own words, the
+    model's scores pick the same words (the attention context included in both)."""
+    model, features, _ = small_model("lstm", attention, seed=3)
+    out = model.sample(features, max_length=5)
+    sampled = out[0] if attention else out
+    inputs = np.concatenate([np.full((3, 1), 1), sampled[:, :-1]], axis=1)
+    best = model.scores(features, inputs).data.argmax(axis=2)
+    for row, words in enumerate(sampled):
+        steps = len(words) if 2 not in words else list(words).index(2) + 1
+        np.testing.assert_array_equal(best[row, :steps], words[:steps])
+
+
+def test_attention_context_feeds_the_scores_and_zero_gives_the_course_model():
+    model, features, captions = small_model("lstm", True, seed=4)
+    h, contexts = model.hidden_states(features, captions[:, :-1])
+    scores = model.scores(features, captions[:, :-1]).data
+    np.testing.assert_allclose(scores, h.data @ model.params["W_vocab"]
+                               + contexts.data @ model.params["Wattn_vocab"]
+                               + model.params["b_vocab"], rtol=1e-12)
+    assert np.abs(contexts.data @ model.params["Wattn_vocab"]).max() > 0.1
+    model.params["Wattn_vocab"] = np.zeros_like(model.params["Wattn_vocab"])
+    np.testing.assert_allclose(model.scores(features, captions[:, :-1]).data,
+                               h.data @ model.params["W_vocab"] + model.params["b_vocab"],
+                               rtol=1e-12)

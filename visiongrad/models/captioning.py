@@ -6,7 +6,8 @@ hold ``<NULL>`` (padding, masked out of the loss); ``<START>`` begins every capt
 and ``<END>`` ends it (both needed to sample). The parameters keep the course's names and
 layouts (``W_proj`` (D, H), ``b_proj`` (H,), ``W_embed`` (V, W), ``Wx`` (W, G*H), ``Wh``
 (H, G*H), ``b`` (G*H,), ``W_vocab`` (H, V), ``b_vocab`` (V,), with G = 1, 4, 3 gate
-blocks for rnn, lstm (gate order i, f, o, g), gru), reachable as ``model.params[name]``
+blocks for rnn, lstm (gate order i, f, o, g), gru; with attention also ``Wattn`` (H, G*H)
+and ``Wattn_vocab`` (H, V)), reachable as ``model.params[name]``
 (arrays, assignable as in the course) and as module parameters (``model.W_proj``,
 ``state_dict``, optimizers).
 
@@ -114,7 +115,15 @@ class CaptioningRNN(nn.Module):
     features are a map (N, D, h, w): A = W_proj^T features_l + b_proj at every position l
     (N, H, h, w), h0 = mean_l A_l (c0 = h0 for the lstm); at each step the context
     c_t = ``DotProductAttention``(h_{t-1}, A) joins the step's input through ``Wattn``
-    (H, G*H): the pre-activation is x_t Wx + h_{t-1} Wh + c_t Wattn + b.
+    (H, G*H): the pre-activation is x_t Wx + h_{t-1} Wh + c_t Wattn + b; and the context
+    also enters the step's scores: scores_t = h_t W_vocab + c_t Wattn_vocab + b_vocab.
+
+    NOTE: unlike the course's attention LSTM, the context feeds the scores directly (the
+    "deep output" of Show, Attend and Tell, eq. 7). Without it the word emitted at step t
+    depends on c_t only through h_t, and a trained model looks one word ahead (the "a"
+    attends the item the next word names, which the cell then carries). With it, each
+    map looks at what its own word names. ``model.params["Wattn_vocab"] = 0`` gives the
+    course's model exactly.
 
     Parameters
     ----------
@@ -134,7 +143,8 @@ class CaptioningRNN(nn.Module):
     Notes
     -----
     Initial values are the course's: W_embed ~ N(0, 1) / 100, W_proj ~ N(0, 1) / sqrt(D),
-    Wx ~ N(0, 1) / sqrt(W), Wh and Wattn and W_vocab ~ N(0, 1) / sqrt(H), biases zero.
+    Wx ~ N(0, 1) / sqrt(W), Wh, Wattn, W_vocab and Wattn_vocab ~ N(0, 1) / sqrt(H),
+    biases zero.
     """
 
     def __init__(self, word_to_idx, input_dim: int = 512, wordvec_dim: int = 128,
@@ -167,6 +177,8 @@ class CaptioningRNN(nn.Module):
         if self.attention:
             self.Wattn = normal(H ** -0.5, H, G * H)
         self.W_vocab, self.b_vocab = normal(H ** -0.5, H, V), nn.Parameter(np.zeros(V, dtype))
+        if self.attention:
+            self.Wattn_vocab = normal(H ** -0.5, H, V)
         self.params = _Params(self)
 
     def extra_repr(self) -> str:
@@ -213,16 +225,20 @@ class CaptioningRNN(nn.Module):
         return concat([self.Wx, self.Wattn], axis=0) if self.attention else self.Wx
 
     def _step(self, x: Tensor, h: Tensor, c, A, W_in: Tensor):
-        """One step of the cell from (h, c): the next (h, c) (c None but for the lstm)."""
+        """One step of the cell from (h, c): the next (h, c) and the step's context (c None
+        but for the lstm, the context None without attention)."""
+        context = None
         if A is not None:
-            x = concat([x, DotProductAttention.apply(h, A)], axis=1)
+            context = DotProductAttention.apply(h, A)
+            x = concat([x, context], axis=1)
         if self.cell_type == "lstm":
-            return F.lstm_step(x, h, c, W_in, self.Wh, self.b)
+            return (*F.lstm_step(x, h, c, W_in, self.Wh, self.b), context)
         step = F.rnn_step if self.cell_type == "rnn" else F.gru_step
-        return step(x, h, W_in, self.Wh, self.b), None
+        return step(x, h, W_in, self.Wh, self.b), None, context
 
-    def hidden_states(self, features, captions_in) -> Tensor:
-        """h (N, T, H) for the input words ``captions_in`` (N, T), teacher-forced."""
+    def hidden_states(self, features, captions_in):
+        """h (N, T, H) for the input words ``captions_in`` (N, T), teacher-forced; with
+        attention ``(h, contexts)``, the contexts c_t also (N, T, H)."""
         features = self._check_features(features)
         h0, c0, A = self._initial_state(features)
         x = F.embedding(captions_in, self.W_embed)
@@ -231,11 +247,21 @@ class CaptioningRNN(nn.Module):
                 return F.lstm(x, h0, self.Wx, self.Wh, self.b)
             sequence = F.rnn if self.cell_type == "rnn" else F.gru
             return sequence(x, h0, self.Wx, self.Wh, self.b)
-        W_in, h, c, states = self._input_weights(), h0, c0, []
+        W_in, h, c, states, contexts = self._input_weights(), h0, c0, [], []
         for t in range(x.shape[1]):
-            h, c = self._step(x[:, t], h, c, A, W_in)
+            h, c, context = self._step(x[:, t], h, c, A, W_in)
             states.append(h)
-        return stack(states, axis=1)
+            contexts.append(context)
+        return stack(states, axis=1), stack(contexts, axis=1)
+
+    def scores(self, features, captions_in) -> Tensor:
+        """The vocabulary scores (N, T, V) after each input word of ``captions_in`` (N, T):
+        h_t W_vocab + b_vocab (+ c_t Wattn_vocab with attention)."""
+        if not self.attention:
+            return F.temporal_affine(self.hidden_states(features, captions_in), self.W_vocab,
+                                     self.b_vocab)
+        h, contexts = self.hidden_states(features, captions_in)
+        return F.temporal_affine(h, self.W_vocab, self.b_vocab) + contexts @ self.Wattn_vocab
 
     def loss(self, features, captions) -> Tensor:
         """The scalar training loss for ``features`` and ``captions`` (N, T) (word indices,
@@ -245,9 +271,7 @@ class CaptioningRNN(nn.Module):
         captions = self._check_captions(captions, features.shape[0])
         captions_in, captions_out = captions[:, :-1], captions[:, 1:]
         mask = captions_out != self._null
-        scores = F.temporal_affine(self.hidden_states(features, captions_in), self.W_vocab,
-                                   self.b_vocab)
-        return F.temporal_softmax_loss(scores, captions_out, mask)
+        return F.temporal_softmax_loss(self.scores(features, captions_in), captions_out, mask)
 
     def forward(self, features, captions) -> Tensor:
         """Same as :meth:`loss`."""
@@ -289,8 +313,11 @@ class CaptioningRNN(nn.Module):
             for t in range(max_length):
                 if A is not None:
                     weights[~ended, t] = attention_weights(h.data, A.data)[~ended]
-                h, c = self._step(F.embedding(word, self.W_embed), h, c, A, W_in)
-                scores = (h @ self.W_vocab + self.b_vocab).data
+                h, c, context = self._step(F.embedding(word, self.W_embed), h, c, A, W_in)
+                scores = h @ self.W_vocab + self.b_vocab
+                if context is not None:
+                    scores = scores + context @ self.Wattn_vocab
+                scores = scores.data
                 word = self._pick(scores, temperature, generator)
                 captions[~ended, t] = word[~ended]
                 ended |= word == self._end
