@@ -13,7 +13,13 @@ from __future__ import annotations
 
 from ..backend import xp
 from .layout import as_nchw, contiguous_in_parts, contiguous_rows
-from .native import BATCHED_CONV, BATCHED_CONV_INPUT_GRAD, BATCHED_CONV_WEIGHT_GRAD
+from .native import (
+    BATCHED_CONV,
+    BATCHED_CONV_INPUT_GRAD,
+    BATCHED_CONV_WEIGHT_GRAD,
+    WEIGHT_FROM_BLOCKS,
+    WEIGHT_TO_BLOCKS,
+)
 from .threads import in_parts
 
 BLOCK = 16
@@ -46,11 +52,47 @@ def batched_fits(n: int, positions: int, blocked: int, kernel, dtype, limit=None
             and kernel[0] * kernel[1] <= MAX_TAPS)
 
 
-def blocks_of(weight_like):
-    """(F, C, kh, kw) as (F // 16, kh, kw, C, 16), contiguous: the layout all three read."""
-    f, c, kh, kw = weight_like.shape
-    blocks = weight_like.reshape(f // BLOCK, BLOCK, c, kh, kw)
-    return contiguous_in_parts(blocks.transpose(0, 3, 4, 2, 1))
+def to_blocks(weight, across=False, turned=False):
+    """A weight (F, C, kh, kw) in blocks of 16 channels, contiguous: (F // 16, kh, kw, C, 16)
+    with blocks[f // 16, i, j, c, f % 16] = weight[f, c, i, j] (the layout the forward
+    kernels and the weight gradients use); ``across``: (C // 16, kh, kw, F, 16), the
+    blocks of weight.transpose(1, 0, 2, 3) (the input gradient's); ``turned``: the window
+    turned 180 degrees (taps (kh - 1 - i, kw - 1 - j)).
+
+    By the compiled reordering for a C-contiguous float32 weight, in parts on every core;
+    otherwise by NumPy's copy of the transposed view (a value at a time, several times
+    slower)."""
+    f, c, kh, kw = weight.shape
+    outer, inner = (c, f) if across else (f, c)
+    taps = kh * kw
+    if (WEIGHT_TO_BLOCKS is None or weight.dtype != xp.float32 or taps > MAX_TAPS
+            or not weight.flags.c_contiguous or outer % BLOCK):
+        view = weight.transpose(1, 0, 2, 3) if across else weight
+        view = view[:, :, ::-1, ::-1] if turned else view
+        blocks = view.reshape(outer // BLOCK, BLOCK, inner, kh, kw)
+        return contiguous_in_parts(blocks.transpose(0, 3, 4, 2, 1))
+    o_stride, i_stride = (taps, c * taps) if across else (c * taps, taps)
+    blocks = xp.empty((outer // BLOCK, kh, kw, inner, BLOCK), dtype=xp.float32)
+    in_parts(lambda part: WEIGHT_TO_BLOCKS(weight.ctypes.data, o_stride, i_stride, inner,
+                                           taps, int(turned), part.start, part.stop,
+                                           blocks.ctypes.data),
+             outer // BLOCK, weight.nbytes)
+    return blocks
+
+
+def from_blocks(blocks):
+    """The inverse of ``to_blocks``: (O // 16, kh, kw, I, 16) -> (O, I, kh, kw),
+    contiguous."""
+    outer_blocks, kh, kw, inner, block = blocks.shape
+    if (WEIGHT_FROM_BLOCKS is None or blocks.dtype != xp.float32 or kh * kw > MAX_TAPS
+            or not blocks.flags.c_contiguous):
+        return contiguous_in_parts(blocks.transpose(0, 4, 3, 1, 2)).reshape(
+            outer_blocks * block, inner, kh, kw)
+    out = xp.empty((outer_blocks * block, inner, kh, kw), dtype=xp.float32)
+    in_parts(lambda part: WEIGHT_FROM_BLOCKS(blocks.ctypes.data, inner, kh * kw, part.start,
+                                             part.stop, out.ctypes.data),
+             outer_blocks, blocks.nbytes)
+    return out
 
 
 def _over_blocks(work, channels: int, nbytes: int):
@@ -69,7 +111,7 @@ def batched_conv2d(x, weight, stride, padding, out_hw):
     ``batched_fits``."""
     n, c, h, w = x.shape
     f, _, kh, kw = weight.shape
-    x_rows, w_blocks = contiguous_rows(x), blocks_of(weight)
+    x_rows, w_blocks = contiguous_rows(x), to_blocks(weight)
     rows = xp.empty((n, *out_hw, f), dtype=xp.float32)
 
     def part(begin, end):
@@ -87,7 +129,7 @@ def batched_conv2d_input_grad(grad_out, weight, x_shape, stride, padding):
     n, c, h, w = x_shape
     f, _, kh, kw = weight.shape
     ho, wo = grad_out.shape[2:]
-    dy_rows, wt_blocks = contiguous_rows(grad_out), blocks_of(weight.transpose(1, 0, 2, 3))
+    dy_rows, wt_blocks = contiguous_rows(grad_out), to_blocks(weight, across=True)
     dx = xp.empty((n, h, w, c), dtype=xp.float32)
 
     def part(begin, end):
@@ -113,4 +155,4 @@ def batched_conv2d_weight_grad(x, grad_out, kernel, stride, padding):
             *kernel, *stride, dw_blocks.ctypes.data, begin, end))
 
     _over_blocks(part, f, x.nbytes + grad_out.nbytes + dw_blocks.nbytes)
-    return contiguous_in_parts(dw_blocks.transpose(0, 4, 3, 1, 2)).reshape(f, c, *kernel)
+    return from_blocks(dw_blocks)

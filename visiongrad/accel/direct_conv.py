@@ -1,11 +1,15 @@
 """The compiled direct convolution (``kernels/direct_conv.c``), where it was built and the
 CPU runs it (x86-64 with AVX2 and FMA).
 
-An op asks in one call: ``direct_conv2d`` and ``direct_conv2d_weight_grad`` return the
-result, or None where the case does not fit (``direct_conv_fits``,
-``direct_weight_grad_fits``: the kernels not loaded, float64, a filter count that is not a
-multiple of 16, tiny outputs, a large weight gradient); ``ops/conv.py`` then runs im2col
-plus a matrix product, which is also the reference the kernels are tested against.
+An op asks in one call: ``direct_conv2d``, ``direct_conv2d_weight_grad`` and
+``direct_conv2d_input_grad`` return the result, or None where the case does not fit
+(``direct_conv_fits``, ``direct_weight_grad_fits``, ``direct_input_grad_fits``: the
+kernels not loaded, float64, a channel count that is not a multiple of 16, tiny outputs, a
+large weight gradient); ``ops/conv.py`` then runs im2col plus a matrix product, which is
+also the reference the kernels are tested against. Small images (a deep layer's maps, in a
+batch of several) go to the kernels of ``batched_conv`` instead of the stripe kernels
+here; the input gradient has a kernel only there (elsewhere a stride-1 input gradient is
+``direct_conv2d`` of dy, which ``ops/conv.py`` asks for).
 """
 
 from __future__ import annotations
@@ -18,8 +22,10 @@ from .batched_conv import (
     batched_conv2d_input_grad,
     batched_conv2d_weight_grad,
     batched_fits,
+    from_blocks,
+    to_blocks,
 )
-from .layout import channels_last, contiguous_rows
+from .layout import as_nchw, channels_last, contiguous_rows
 from .native import DIRECT_CONV, DIRECT_CONV_FILTERS, DIRECT_CONV_WEIGHT_GRAD
 from .threads import PARALLEL_MIN_BYTES, in_parts, split_over_cores
 from .workspaces import batch_chunks, window_bytes
@@ -66,8 +72,13 @@ def direct_conv2d(x, weight, stride, padding, out_hw):
         return batched_conv2d(x, weight, stride, padding, out_hw)
     if not direct_conv_fits(x, f, out_hw):
         return None
+    return stripe_conv2d(x, weight_blocks(weight), weight.shape[2:], stride, padding, out_hw)
+
+
+def stripe_conv2d(x, w_blocks, kernel, stride, padding, out_hw):
+    """``direct_conv2d`` by the stripe kernel, from the weights' blocks."""
+    n, f = x.shape[0], w_blocks.shape[0] * FILTER_BLOCK
     rows = xp.empty((n, *out_hw, f), dtype=x.dtype)
-    w_blocks = weight_blocks(weight)
     if splits_filters(n, f):  # fewer images than cores: the cores share the filters
         x_rows = contiguous_rows(x)
         in_parts(lambda blocks: direct_conv(x_rows, w_blocks, stride, padding, rows,
@@ -79,8 +90,7 @@ def direct_conv2d(x, weight, stride, padding, out_hw):
     def block(part):
         direct_conv(contiguous_rows(x[part]), w_blocks, stride, padding, rows[part])
 
-    split_over_cores(block, batch_chunks(n, window_bytes(out_hw, weight.shape[2:],
-                                                         x.shape[1], x.dtype)))
+    split_over_cores(block, batch_chunks(n, window_bytes(out_hw, kernel, x.shape[1], x.dtype)))
     return rows
 
 
@@ -109,33 +119,46 @@ def direct_conv2d_weight_grad(x, grad_out, kernel, stride, padding):
                                        stride, padding)
 
     chunks = batch_chunks(n, window_bytes(grad_out.shape[2:], kernel, c, x.dtype))
-    return xp.ascontiguousarray(weight_from_blocks(sum(split_over_cores(block, chunks))))
+    return weight_from_blocks(sum(split_over_cores(block, chunks)))
 
 
-def direct_input_grad_fits(grad_out, weight_shape, x_shape, stride) -> bool:
-    """Whether ``direct_conv2d_input_grad`` takes this input gradient."""
+def direct_input_grad_fits(grad_out, weight_shape, x_shape, stride, padding) -> bool:
+    """Whether ``direct_conv2d_input_grad`` takes this input gradient: the small-image
+    kernel's case, or a stride-1 one that is a convolution of dy the stripe kernel takes."""
     limit = None if tuple(stride) == (1, 1) else batched_conv.STRIDED_INPUT_GRAD_MAP
-    return batched_fits(x_shape[0], x_shape[2] * x_shape[3], x_shape[1], weight_shape[2:],
-                        grad_out.dtype, limit) and grad_out.dtype == xp.float32
+    if grad_out.dtype != xp.float32:
+        return False
+    if batched_fits(x_shape[0], x_shape[2] * x_shape[3], x_shape[1], weight_shape[2:],
+                    grad_out.dtype, limit):
+        return True
+    kernel = weight_shape[2:]
+    return (tuple(stride) == (1, 1) and all(padding[a] <= kernel[a] - 1 for a in (0, 1))
+            and direct_conv_fits(grad_out, x_shape[1], x_shape[2:]))
 
 
 def direct_conv2d_input_grad(grad_out, weight, x_shape, stride, padding):
-    """dx (NCHW axes, channels-last memory) of y = conv(x, weight), any stride, by the
-    small-image kernel, or None where it does not fit (``direct_input_grad_fits``; a
-    stride-1 dx of larger images is a ``direct_conv2d`` of dy, which ``ops/conv.py`` asks
-    for itself)."""
-    if (not direct_input_grad_fits(grad_out, weight.shape, x_shape, stride)
+    """dx (NCHW axes, channels-last memory) of y = conv(x, weight), or None where no kernel
+    fits (``direct_input_grad_fits``): the small-image kernel (any stride), or, for stride
+    1, the stripe kernel's dx = conv(dy padded by k - 1 - p, rot180(W)^T), whose weights
+    are reordered in one compiled pass (``to_blocks(..., across=True, turned=True)``)."""
+    if (not direct_input_grad_fits(grad_out, weight.shape, x_shape, stride, padding)
             or weight.dtype != xp.float32):
         return None
-    return batched_conv2d_input_grad(grad_out, weight, x_shape, stride, padding)
+    limit = None if tuple(stride) == (1, 1) else batched_conv.STRIDED_INPUT_GRAD_MAP
+    if batched_fits(x_shape[0], x_shape[2] * x_shape[3], x_shape[1], weight.shape[2:],
+                    grad_out.dtype, limit):
+        return batched_conv2d_input_grad(grad_out, weight, x_shape, stride, padding)
+    kernel = weight.shape[2:]
+    full = tuple(kernel[a] - 1 - padding[a] for a in (0, 1))
+    return as_nchw(stripe_conv2d(grad_out, to_blocks(weight, across=True, turned=True), kernel,
+                                 (1, 1), full, x_shape[2:]))
 
 
 def weight_blocks(weight):
     """(F, C, kh, kw) weights as the kernel reads them: blocks of ``FILTER_BLOCK`` output
-    channels, w_blocks[f // 16, i, j, c, f % 16] = weight[f, c, i, j], contiguous."""
-    f, c, kh, kw = weight.shape
-    blocks = weight.reshape(f // FILTER_BLOCK, FILTER_BLOCK, c, kh, kw)
-    return xp.ascontiguousarray(blocks.transpose(0, 3, 4, 2, 1))
+    channels, w_blocks[f // 16, i, j, c, f % 16] = weight[f, c, i, j], contiguous
+    (``batched_conv.to_blocks``)."""
+    return to_blocks(weight)
 
 
 def direct_conv(x_rows, w_blocks, stride, padding, out_rows, filters=None):
@@ -194,9 +217,9 @@ def _succeeded(op, status):
 
 
 def weight_from_blocks(w_blocks):
-    """The inverse of ``weight_blocks``: (F // 16, kh, kw, C, 16) -> (F, C, kh, kw)."""
-    blocks, kh, kw, c, block = w_blocks.shape
-    return w_blocks.transpose(0, 4, 3, 1, 2).reshape(blocks * block, c, kh, kw)
+    """The inverse of ``weight_blocks``: (F // 16, kh, kw, C, 16) -> (F, C, kh, kw),
+    contiguous (``batched_conv.from_blocks``)."""
+    return from_blocks(w_blocks)
 
 
 def _check_arrays(op, **arrays):

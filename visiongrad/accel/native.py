@@ -116,6 +116,18 @@ f_begin, f_end), each returning 0 (or nonzero where it refuses a window of too m
 These four are None where the library predates them."""
 
 
+WEIGHT_TO_BLOCKS = optional_kernel("weight_to_blocks", [_pointer] + [_size] * 2 + [_int] * 5
+                                   + [_pointer], _int)
+"""weight_to_blocks(a, o_stride, i_stride, I, T, reverse, ob_begin, ob_end, blocks):
+blocks[o / 16, t', i, o % 16] = a[o, i, t] (strides in floats; t' = T - 1 - t if reverse)
+for the 16-channel blocks ob_begin <= o / 16 < ob_end (``kernels/batched_conv.c``);
+returns 0, or -1 for more than 64 taps (nothing done)."""
+
+WEIGHT_FROM_BLOCKS = optional_kernel("weight_from_blocks", [_pointer] + [_int] * 4
+                                     + [_pointer], _int)
+"""weight_from_blocks(blocks, I, T, ob_begin, ob_end, a): the inverse into a contiguous
+a (O, I, T)."""
+
 TSNE_REPULSION = optional_kernel("tsne_repulsion", [_pointer, _size, ctypes.c_double]
                                  + [_size] * 2 + [_pointer] * 2, _int)
 """tsne_repulsion(Y, N, theta, begin, end, force, z) -> 0, or -1 out of memory: Barnes-Hut

@@ -85,8 +85,9 @@ def flip(weight):
 def conv_input_grad(grad_out, weight, x_shape, stride, padding, dilation=(1, 1),
                     compiled=True):
     """dx of y = conv(x, weight): dx = col2im(dy_rows @ W_rows) of shape ``x_shape``
-    (NCHW axes, channels-last memory), or the compiled kernel's where it fits (small
-    images, any stride: ``accel.direct_conv2d_input_grad``).
+    (NCHW axes, channels-last memory), or the compiled kernels' where they fit
+    (``accel.direct_conv2d_input_grad``: small images at any stride, or the stride-1 case
+    below).
 
     With stride 1 and padding p <= d (k - 1) the same sum is a convolution of dy, padded by
     d (k - 1) - p, with the kernel turned 180 degrees and its channel axes swapped (same
@@ -94,7 +95,7 @@ def conv_input_grad(grad_out, weight, x_shape, stride, padding, dilation=(1, 1),
     passes over the input's gradient.
     """
     kernel = weight.shape[2:]
-    if compiled:
+    if compiled and dilation == (1, 1):
         dx = accel.direct_conv2d_input_grad(grad_out, weight, x_shape, stride, padding)
         if dx is not None:
             return dx
@@ -319,10 +320,8 @@ class Conv2d(Function):
         stride, padding, dilation = self.geometry
         shared_windows = (needs[0] and needs[1] and dilation == (1, 1)
                           and is_full_correlation(kernel, stride, padding)
-                          and not (self.compiled and (
-                              accel.direct_conv_fits(grad_out, x.shape[1], x.shape[2:])
-                              or accel.direct_input_grad_fits(grad_out, weight.shape,
-                                                              x.shape, stride))))
+                          and not (self.compiled and accel.direct_input_grad_fits(
+                              grad_out, weight.shape, x.shape, stride, padding)))
         if shared_windows:
             return conv_grads_from_dy_windows(x, weight, grad_out, padding)
         dx = (conv_input_grad(grad_out, weight, x.shape, *self.geometry, self.compiled)
