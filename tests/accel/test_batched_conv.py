@@ -111,15 +111,16 @@ def test_which_cases_it_takes():
 
 @pytest.mark.parametrize("across", [False, True])
 @pytest.mark.parametrize("turned", [False, True])
-def test_weight_reordering_matches_numpy(across, turned):
-    """``to_blocks`` (compiled for contiguous float32, NumPy's copy of the view otherwise)
-    and its inverse ``from_blocks``."""
+@pytest.mark.parametrize("kernel", [(3, 2), (3, 3), (4, 4), (5, 5), (1, 1)], ids=str)
+def test_weight_reordering_matches_numpy(across, turned, kernel):
+    """``to_blocks`` (compiled for contiguous float32: 8 x 8 transposes from 8 taps on,
+    scalar below; NumPy's copy of the view otherwise) and its inverse ``from_blocks``."""
     rng = np.random.default_rng(4)
-    w = rng.standard_normal((32, 48, 3, 2)).astype(np.float32)
+    w = rng.standard_normal((32, 48, *kernel)).astype(np.float32)
     view = w.transpose(1, 0, 2, 3) if across else w
     view = view[:, :, ::-1, ::-1] if turned else view
     o, i = view.shape[:2]
-    expected = view.reshape(o // 16, 16, i, 3, 2).transpose(0, 3, 4, 2, 1)
+    expected = view.reshape(o // 16, 16, i, *kernel).transpose(0, 3, 4, 2, 1)
     for weight in (w, np.asfortranarray(w)):  # the compiled pass, then NumPy's
         blocks = batched_conv.to_blocks(weight, across=across, turned=turned)
         assert blocks.flags.c_contiguous

@@ -39,11 +39,10 @@
 #define REORDER_TILE 16
 #define REORDER_MAX_TAPS 64
 
-int weight_to_blocks(const float *a, ptrdiff_t o_stride, ptrdiff_t i_stride, int inner,
-                     int taps, int reverse, int ob_begin, int ob_end, float *blocks)
+static int weight_to_blocks_scalar(const float *a, ptrdiff_t o_stride, ptrdiff_t i_stride,
+                                   int inner, int taps, int reverse, int ob_begin, int ob_end,
+                                   float *blocks)
 {
-    if (taps > REORDER_MAX_TAPS)
-        return -1;
     float cube[REORDER_MAX_TAPS * REORDER_TILE * 16];
     for (int ob = ob_begin; ob < ob_end; ob++) {
         float *out = blocks + (ptrdiff_t)ob * taps * inner * 16;
@@ -69,11 +68,9 @@ int weight_to_blocks(const float *a, ptrdiff_t o_stride, ptrdiff_t i_stride, int
 }
 
 /* The inverse for a contiguous a (O, I, T): a[o, i, t] = blocks[o / 16, t, i, o % 16]. */
-int weight_from_blocks(const float *blocks, int inner, int taps, int ob_begin, int ob_end,
-                       float *a)
+static int weight_from_blocks_scalar(const float *blocks, int inner, int taps, int ob_begin,
+                                     int ob_end, float *a)
 {
-    if (taps > REORDER_MAX_TAPS)
-        return -1;
     float cube[REORDER_MAX_TAPS * REORDER_TILE * 16];
     for (int ob = ob_begin; ob < ob_end; ob++) {
         const float *in = blocks + (ptrdiff_t)ob * taps * inner * 16;
@@ -392,3 +389,122 @@ int batched_conv_weight_grad(void)
 }
 
 #endif
+
+/* The reorderings with 8 x 8 transposes in AVX registers where the CPU has AVX2 and a
+ * window has at least 8 taps, taken 8 at a time, the last 8 overlapping the others (a 3x3
+ * window: taps 0-7 and 1-8, the values they share written twice); the scalar cube above
+ * otherwise. */
+#if defined(__x86_64__) && defined(__GNUC__)
+static int has_avx2(void)
+{
+    __builtin_cpu_init();
+    return __builtin_cpu_supports("avx2");
+}
+
+/* rows[0..7] (8 floats each) transposed in place: rows[k][m] <- rows[m][k]. */
+static inline __attribute__((always_inline)) AVX2 void transpose8(__m256 *rows)
+{
+    __m256 t[8], u[8];
+    for (int k = 0; k < 8; k += 2) {
+        t[k] = _mm256_unpacklo_ps(rows[k], rows[k + 1]);
+        t[k + 1] = _mm256_unpackhi_ps(rows[k], rows[k + 1]);
+    }
+    for (int k = 0; k < 8; k += 4) {
+        u[k] = _mm256_shuffle_ps(t[k], t[k + 2], 0x44);
+        u[k + 1] = _mm256_shuffle_ps(t[k], t[k + 2], 0xEE);
+        u[k + 2] = _mm256_shuffle_ps(t[k + 1], t[k + 3], 0x44);
+        u[k + 3] = _mm256_shuffle_ps(t[k + 1], t[k + 3], 0xEE);
+    }
+    for (int k = 0; k < 4; k++) {
+        rows[k] = _mm256_permute2f128_ps(u[k], u[k + 4], 0x20);
+        rows[k + 4] = _mm256_permute2f128_ps(u[k], u[k + 4], 0x31);
+    }
+}
+
+/* dst[t * dst_t + r] = src[r * src_r + t] for r < 8 and t0 <= t < t0 + 8. */
+static inline __attribute__((always_inline)) AVX2 void move8(const float *src, ptrdiff_t src_r,
+                                                             float *dst, ptrdiff_t dst_t, int t0)
+{
+    __m256 rows[8];
+    for (int r = 0; r < 8; r++)
+        rows[r] = _mm256_loadu_ps(src + r * src_r + t0);
+    transpose8(rows);
+    for (int t = 0; t < 8; t++)
+        _mm256_storeu_ps(dst + (t0 + t) * dst_t, rows[t]);
+}
+
+static AVX2 int weight_to_blocks_avx2(const float *a, ptrdiff_t o_stride, ptrdiff_t i_stride,
+                                      int inner, int taps, int reverse, int ob_begin,
+                                      int ob_end, float *blocks)
+{
+    const ptrdiff_t t_step = (ptrdiff_t)inner * 16 * (reverse ? -1 : 1);
+    for (int ob = ob_begin; ob < ob_end; ob++) {
+        float *out = blocks + (ptrdiff_t)ob * taps * inner * 16
+                     + (reverse ? (ptrdiff_t)(taps - 1) * inner * 16 : 0);
+        for (int i = 0; i < inner; i++) {
+            for (int half = 0; half < 16; half += 8) {
+                const float *src = a + (ptrdiff_t)(ob * 16 + half) * o_stride + i * i_stride;
+                float *dst = out + (ptrdiff_t)i * 16 + half;
+                for (int t0 = 0;; t0 = t0 + 8 < taps - 8 ? t0 + 8 : taps - 8) {
+                    move8(src, o_stride, dst, t_step, t0);
+                    if (t0 == taps - 8)
+                        break;
+                }
+            }
+        }
+    }
+    return 0;
+}
+
+static AVX2 int weight_from_blocks_avx2(const float *blocks, int inner, int taps, int ob_begin,
+                                        int ob_end, float *a)
+{
+    for (int ob = ob_begin; ob < ob_end; ob++) {
+        const float *in = blocks + (ptrdiff_t)ob * taps * inner * 16;
+        for (int i = 0; i < inner; i++) {
+            for (int half = 0; half < 16; half += 8) {
+                /* a[o, i, t] for the 8 o of this half: rows t of blocks, 8 o each */
+                const float *src = in + (ptrdiff_t)i * 16 + half;
+                float *dst = a + ((ptrdiff_t)(ob * 16 + half) * inner + i) * taps;
+                for (int t0 = 0;; t0 = t0 + 8 < taps - 8 ? t0 + 8 : taps - 8) {
+                    __m256 rows[8];
+                    for (int t = 0; t < 8; t++)
+                        rows[t] = _mm256_loadu_ps(src + (ptrdiff_t)(t0 + t) * inner * 16);
+                    transpose8(rows);
+                    for (int o = 0; o < 8; o++)
+                        _mm256_storeu_ps(dst + (ptrdiff_t)o * inner * taps + t0, rows[o]);
+                    if (t0 == taps - 8)
+                        break;
+                }
+            }
+        }
+    }
+    return 0;
+}
+#endif
+
+int weight_to_blocks(const float *a, ptrdiff_t o_stride, ptrdiff_t i_stride, int inner,
+                     int taps, int reverse, int ob_begin, int ob_end, float *blocks)
+{
+    if (taps > REORDER_MAX_TAPS)
+        return -1;
+#if defined(__x86_64__) && defined(__GNUC__)
+    if (taps >= 8 && has_avx2())
+        return weight_to_blocks_avx2(a, o_stride, i_stride, inner, taps, reverse, ob_begin,
+                                     ob_end, blocks);
+#endif
+    return weight_to_blocks_scalar(a, o_stride, i_stride, inner, taps, reverse, ob_begin,
+                                   ob_end, blocks);
+}
+
+int weight_from_blocks(const float *blocks, int inner, int taps, int ob_begin, int ob_end,
+                       float *a)
+{
+    if (taps > REORDER_MAX_TAPS)
+        return -1;
+#if defined(__x86_64__) && defined(__GNUC__)
+    if (taps >= 8 && has_avx2())
+        return weight_from_blocks_avx2(blocks, inner, taps, ob_begin, ob_end, a);
+#endif
+    return weight_from_blocks_scalar(blocks, inner, taps, ob_begin, ob_end, a);
+}
