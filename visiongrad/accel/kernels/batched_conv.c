@@ -95,6 +95,8 @@ static int weight_from_blocks_scalar(const float *blocks, int inner, int taps, i
 
 #if defined(__x86_64__) && defined(__GNUC__)
 #include <immintrin.h>
+#include <stdlib.h>
+#include <string.h>
 
 #define AVX2 __attribute__((target("avx2,fma")))
 #define TILE_MAX 6
@@ -196,6 +198,18 @@ static int chunk_images(int n, ptrdiff_t floats_per_image)
     return (n + chunks - 1) / chunks;
 }
 
+/* The chunk's ``count`` images copied ``image_size + 16`` floats apart into ``buffer``:
+ * in place a small map's images lie a power of two apart (2 x 2 x 512 floats is 8 KB), so
+ * a tile's rows of 6 images fall into one L1 cache set and evict each other. */
+static const float *padded_images(const float *images, int count, ptrdiff_t image_size,
+                                  float *buffer)
+{
+    for (int k = 0; k < count; k++)
+        memcpy(buffer + k * (image_size + BLOCK), images + k * image_size,
+               (size_t)image_size * sizeof(float));
+    return buffer;
+}
+
 /* y = conv(x, w) for the output channels f_begin <= f < f_end (multiples of 16). A window's
  * in-image taps of row i are (j_hi - j_lo) C consecutive values of x and of the weights. */
 AVX2 int batched_conv(const float *x, int n, int height, int width, int channels, int pad_h,
@@ -210,9 +224,13 @@ AVX2 int batched_conv(const float *x, int n, int height, int width, int channels
     const ptrdiff_t block_size = (ptrdiff_t)kh * kw * channels * BLOCK;
     const int chunk = chunk_images(n, image_size + (ptrdiff_t)out_height * out_width
                                                      * (f_end - f_begin));
-    for (int n0 = 0; n0 < n; n0 += chunk)
+    float *buffer = malloc((size_t)chunk * (image_size + BLOCK) * sizeof(float));
+    if (buffer == NULL)
+        return -1;
+    for (int n0 = 0; n0 < n; n0 += chunk) {
+    const int count = n - n0 < chunk ? n - n0 : chunk;
+    const float *images = padded_images(x + n0 * image_size, count, image_size, buffer);
     for (int f0 = f_begin; f0 < f_end; f0 += BLOCK) {
-        const int count = n - n0 < chunk ? n - n0 : chunk;
         const float *w = w_blocks + f0 / BLOCK * block_size;
         for (int ho = 0; ho < out_height; ho++) {
             int i_lo, i_hi;
@@ -226,13 +244,15 @@ AVX2 int batched_conv(const float *x, int n, int height, int width, int channels
                                        + (wo * sw - pad_w + j_lo)) * channels;
                     w_off[segments] = ((ptrdiff_t)i * kw + j_lo) * channels * BLOCK;
                 }
-                over_images(x + n0 * image_size, image_size, count, x_off, w_off, segments,
+                over_images(images, image_size + BLOCK, count, x_off, w_off, segments,
                             (j_hi - j_lo) * channels, w,
                             y + n0 * y_step + ((ptrdiff_t)ho * out_width + wo) * filters + f0,
                             y_step);
             }
         }
     }
+    }
+    free(buffer);
     return 0;
 }
 
@@ -252,9 +272,13 @@ AVX2 int batched_conv_input_grad(const float *dy, int n, int out_height, int out
     const ptrdiff_t block_size = (ptrdiff_t)kh * kw * filters * BLOCK;
     const int chunk = chunk_images(n, image_size + (ptrdiff_t)height * width
                                                      * (c_end - c_begin));
-    for (int n0 = 0; n0 < n; n0 += chunk)
+    float *buffer = malloc((size_t)chunk * (image_size + BLOCK) * sizeof(float));
+    if (buffer == NULL)
+        return -1;
+    for (int n0 = 0; n0 < n; n0 += chunk) {
+    const int count = n - n0 < chunk ? n - n0 : chunk;
+    const float *images = padded_images(dy + n0 * image_size, count, image_size, buffer);
     for (int c0 = c_begin; c0 < c_end; c0 += BLOCK) {
-        const int count = n - n0 < chunk ? n - n0 : chunk;
         const float *w = wt_blocks + c0 / BLOCK * block_size;
         for (int h = 0; h < height; h++) {
             for (int x_w = 0; x_w < width; x_w++) {
@@ -273,46 +297,39 @@ AVX2 int batched_conv_input_grad(const float *dy, int n, int out_height, int out
                         segments++;
                     }
                 }
-                over_images(dy + n0 * image_size, image_size, count, x_off, w_off, segments,
+                over_images(images, image_size + BLOCK, count, x_off, w_off, segments,
                             filters, w,
                             dx + n0 * dx_step + ((ptrdiff_t)h * width + x_w) * channels + c0,
                             dx_step);
             }
         }
     }
+    }
+    free(buffer);
     return 0;
 }
 
 /* Weight-gradient tile: P neighbouring input channels c0 .. c0 + P - 1 of tap (i, j) x 16
- * filters, summed over the chunk's images and every output position whose window has that
- * tap inside the image, written to dw (P rows of 16 floats), or added to it after the
- * first chunk. */
+ * filters, summed over the ``pairs`` (image, output position) whose window has that tap
+ * inside the image, from packed rows: x's at x + k x_stride, dy's 16 values at dy + 16 k.
+ * Written to dw (P rows of 16 floats), or added to it after the first chunk. */
 static inline __attribute__((always_inline)) AVX2 void weight_tile(
-    const float *x, const float *dy, int n, ptrdiff_t x_image, ptrdiff_t dy_image,
-    int ho_lo, int ho_hi, int wo_lo, int wo_hi, ptrdiff_t x_row, ptrdiff_t x_step,
-    int out_width, int filters, float *dw, int first, const int P)
+    const float *x, ptrdiff_t x_stride, const float *dy, int pairs, float *dw, int first,
+    const int P)
 {
     __m256 low[TILE_MAX], high[TILE_MAX];
     for (int p = 0; p < P; p++) {
         low[p] = first ? _mm256_setzero_ps() : _mm256_loadu_ps(dw + p * BLOCK);
         high[p] = first ? _mm256_setzero_ps() : _mm256_loadu_ps(dw + p * BLOCK + 8);
     }
-    for (int image = 0; image < n; image++) {
-        for (int ho = ho_lo; ho < ho_hi; ho++) {
-            const float *x_pixel = x + image * x_image + (ho - ho_lo) * x_row;
-            const float *dy_pixel = dy + image * dy_image
-                                    + ((ptrdiff_t)ho * out_width + wo_lo) * filters;
-            for (int wo = wo_lo; wo < wo_hi; wo++) {
-                const __m256 dy_low = _mm256_loadu_ps(dy_pixel);
-                const __m256 dy_high = _mm256_loadu_ps(dy_pixel + 8);
-                for (int p = 0; p < P; p++) {
-                    const __m256 value = _mm256_broadcast_ss(x_pixel + p);
-                    low[p] = _mm256_fmadd_ps(value, dy_low, low[p]);
-                    high[p] = _mm256_fmadd_ps(value, dy_high, high[p]);
-                }
-                x_pixel += x_step;
-                dy_pixel += filters;
-            }
+    for (int k = 0; k < pairs; k++) {
+        const float *x_pixel = x + k * x_stride;
+        const __m256 dy_low = _mm256_loadu_ps(dy + (ptrdiff_t)k * BLOCK);
+        const __m256 dy_high = _mm256_loadu_ps(dy + (ptrdiff_t)k * BLOCK + 8);
+        for (int p = 0; p < P; p++) {
+            const __m256 value = _mm256_broadcast_ss(x_pixel + p);
+            low[p] = _mm256_fmadd_ps(value, dy_low, low[p]);
+            high[p] = _mm256_fmadd_ps(value, dy_high, high[p]);
         }
     }
     for (int p = 0; p < P; p++) {
@@ -322,7 +339,13 @@ static inline __attribute__((always_inline)) AVX2 void weight_tile(
 }
 
 /* dw_blocks[f / 16, i, j, c, f % 16] = dw[f, c, i, j] for f_begin <= f < f_end (multiples
- * of 16). */
+ * of 16); returns 0, or -1 if the packed rows cannot be allocated.
+ *
+ * Per chunk of images and tap, the x rows of the (image, output) pairs whose window has the
+ * tap inside the image are packed one after another, C + 16 floats apart, and per block of
+ * 16 filters so are their dy values. In place, a small map's rows lie a power of two apart
+ * (an image of 2 x 2 x 512 floats is 8 KB) and every pair's row fell into the same few L1
+ * cache sets, which ran the tiles at half speed; packed, the tile walks them in order. */
 AVX2 int batched_conv_weight_grad(const float *x, int n, int height, int width, int channels,
                                   int pad_h, int pad_w, const float *dy, int out_height,
                                   int out_width, int filters, int kh, int kw, int sh, int sw,
@@ -330,44 +353,62 @@ AVX2 int batched_conv_weight_grad(const float *x, int n, int height, int width, 
 {
     const ptrdiff_t x_image = (ptrdiff_t)height * width * channels;
     const ptrdiff_t dy_image = (ptrdiff_t)out_height * out_width * filters;
+    const ptrdiff_t x_stride = channels + BLOCK;
     const int chunk = chunk_images(n, x_image + (ptrdiff_t)out_height * out_width
                                                   * (f_end - f_begin));
-    for (int n0 = 0; n0 < n; n0 += chunk)
-    for (int f0 = f_begin; f0 < f_end; f0 += BLOCK) {
+    const size_t most = (size_t)chunk * out_height * out_width;
+    float *x_packed = malloc(most * (size_t)(x_stride + BLOCK) * sizeof(float));
+    ptrdiff_t *dy_off = malloc(most * sizeof(ptrdiff_t));
+    if (x_packed == NULL || dy_off == NULL) {
+        free(x_packed);
+        free(dy_off);
+        return -1;
+    }
+    float *dy_packed = x_packed + most * (size_t)x_stride;
+    for (int n0 = 0; n0 < n; n0 += chunk) {
         const int count = n - n0 < chunk ? n - n0 : chunk;
+        const float *x_chunk = x + n0 * x_image;
+        const float *dy_chunk = dy + n0 * dy_image;
         for (int i = 0; i < kh; i++) {
-            /* outputs whose row ho sh - ph + i is inside the image */
-            int ho_lo = 0, ho_hi = out_height;
-            while (ho_lo < ho_hi && ho_lo * sh - pad_h + i < 0)
-                ho_lo++;
-            while (ho_hi > ho_lo && (ho_hi - 1) * sh - pad_h + i >= height)
-                ho_hi--;
             for (int j = 0; j < kw; j++) {
-                int wo_lo = 0, wo_hi = out_width;
-                while (wo_lo < wo_hi && wo_lo * sw - pad_w + j < 0)
-                    wo_lo++;
-                while (wo_hi > wo_lo && (wo_hi - 1) * sw - pad_w + j >= width)
-                    wo_hi--;
-                const float *x_first = x + n0 * x_image
-                                       + ((ptrdiff_t)(ho_lo * sh - pad_h + i) * width
-                                            + (wo_lo * sw - pad_w + j)) * channels;
-                float *dw_tap = dw_blocks + (((ptrdiff_t)f0 / BLOCK * kh + i) * kw + j)
-                                * channels * BLOCK;
-                for (int c0 = 0; c0 < channels;) {
-                    const int P = tile_width(channels - c0);
-#define TILE(width_) weight_tile(x_first + c0, dy + n0 * dy_image + f0, \
-                                 ho_lo < ho_hi && wo_lo < wo_hi ? count : 0, \
-                                 x_image, dy_image, ho_lo, ho_hi, wo_lo, wo_hi, \
-                                 (ptrdiff_t)sh * width * channels, (ptrdiff_t)sw * channels, \
-                                 out_width, filters, dw_tap + (ptrdiff_t)c0 * BLOCK, n0 == 0, \
-                                 width_)
-                    BY_WIDTH(P)
+                int pairs = 0; /* the outputs whose tap (i, j) is inside the image */
+                for (int image = 0; image < count; image++)
+                    for (int ho = 0; ho < out_height; ho++) {
+                        const int h = ho * sh - pad_h + i;
+                        if (h < 0 || h >= height)
+                            continue;
+                        for (int wo = 0; wo < out_width; wo++) {
+                            const int w = wo * sw - pad_w + j;
+                            if (w < 0 || w >= width)
+                                continue;
+                            memcpy(x_packed + pairs * x_stride, x_chunk + image * x_image
+                                   + ((ptrdiff_t)h * width + w) * channels,
+                                   (size_t)channels * sizeof(float));
+                            dy_off[pairs] = image * dy_image
+                                            + ((ptrdiff_t)ho * out_width + wo) * filters;
+                            pairs++;
+                        }
+                    }
+                for (int f0 = f_begin; f0 < f_end; f0 += BLOCK) {
+                    for (int k = 0; k < pairs; k++)
+                        memcpy(dy_packed + (ptrdiff_t)k * BLOCK, dy_chunk + dy_off[k] + f0,
+                               BLOCK * sizeof(float));
+                    float *dw_tap = dw_blocks + (((ptrdiff_t)f0 / BLOCK * kh + i) * kw + j)
+                                    * channels * BLOCK;
+                    for (int c0 = 0; c0 < channels;) {
+                        const int P = tile_width(channels - c0);
+#define TILE(width_) weight_tile(x_packed + c0, x_stride, dy_packed, pairs, \
+                                 dw_tap + (ptrdiff_t)c0 * BLOCK, n0 == 0, width_)
+                        BY_WIDTH(P)
 #undef TILE
-                    c0 += P;
+                        c0 += P;
+                    }
                 }
             }
         }
     }
+    free(x_packed);
+    free(dy_off);
     return 0;
 }
 
