@@ -33,7 +33,7 @@ RESULTS = Path(__file__).parent / "results"
 IMAGES = Path(__file__).parent.parent / "docs" / "images"
 RECIPES = {
     "pixelcnn": dict(options=dict(channels=32, blocks=4), train=20000, epochs=3, batch_size=32),
-    "dcgan": dict(options={}, train=30000, epochs=4, batch_size=64),
+    "dcgan": dict(options={}, train=60000, epochs=4, batch_size=64),
     "vae": dict(options=dict(decoder="logistic", latent_dim=16), train=20000, epochs=3,
                 batch_size=128),
     "ae": dict(options=dict(kind="denoising", code_dim=64), train=20000, epochs=2,
