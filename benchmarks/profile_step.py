@@ -1,7 +1,7 @@
 """Where a visiongrad step's time goes: each op's forward and backward, the optimizer, and
 the engine around them.
 
-    python -m benchmarks.profile_step [--model resnet] [--steps 20] [--warmup 3]
+    python -m benchmarks.profile_step [--model resnet] [--steps 20] [--warmup 3] [--by-shape]
 
 Runs one of the ``train_step`` networks (same weights, batches and step as there: forward,
 cross-entropy, backward and SGD-momentum on batch 128; inference on batch 256) with the
@@ -10,7 +10,9 @@ inside another op is counted once, for itself. "engine" is the rest of the step:
 the modules, recording and ordering the graph, adding up the gradients of a tensor used
 twice (a residual block's input), Python itself.
 Prints medians over the steps (so the rows need not add up exactly to the step's median)
-and writes ``benchmarks/results/profile_<model>.json``.
+and writes ``benchmarks/results/profile_<model>.json``. ``--by-shape`` splits the
+convolutions' rows by geometry ("Conv2d backward 64->128 3x3/2 16x16": channels, kernel,
+stride, input size), summed over the layers that share it.
 """
 
 from __future__ import annotations
@@ -37,11 +39,21 @@ STEP = "whole step"
 
 class OpClock:
     """Exclusive wall time per op class and pass ("Conv2d backward"), summed since
-    ``seconds`` was last cleared."""
+    ``seconds`` was last cleared; with ``by_shape``, convolutions per geometry."""
 
-    def __init__(self):
+    def __init__(self, by_shape: bool = False):
         self.seconds = defaultdict(float)
+        self.by_shape = by_shape
         self._inner = []  # time spent in ops nested in each running op, innermost last
+
+    def label(self, node, phase: str, args) -> str:
+        label = f"{type(node).__name__} {phase}"
+        if not (self.by_shape and type(node).__name__ == "Conv2d"):
+            return label
+        x, weight = (args[0], args[1]) if phase == "forward" else (node.x, node.weight)
+        stride = node.geometry[0][0] if hasattr(node, "geometry") else "?"
+        f, c, kh, kw = weight.shape
+        return f"{label} {c}->{f} {kh}x{kw}/{stride} {x.shape[2]}x{x.shape[3]}"
 
     def timed(self, method, phase: str):
         def run(node, *args, **kwargs):
@@ -51,7 +63,7 @@ class OpClock:
                 return method(node, *args, **kwargs)
             finally:
                 spent = time.perf_counter() - start
-                self.seconds[f"{type(node).__name__} {phase}"] += spent - self._inner.pop()
+                self.seconds[self.label(node, phase, args)] += spent - self._inner.pop()
                 if self._inner:
                     self._inner[-1] += spent
         return run
@@ -77,11 +89,11 @@ def clocked_ops(clock: OpClock):
             setattr(cls, name, method)
 
 
-def profile(name: str, model, steps: int, warmup: int) -> dict:
+def profile(name: str, model, steps: int, warmup: int, by_shape: bool = False) -> dict:
     """For training and inference: the median ms per step of each op's forward and
     backward, the optimizer, the engine (the rest) and the whole step."""
     optimizer = vg.optim.SGD(model.parameters(), lr=0.01, momentum=0.9)
-    clock = OpClock()
+    clock = OpClock(by_shape)
     train_x, train_y = (vg.tensor(a) for a in batches(name, "train"))
     infer_x = vg.tensor(batches(name, "infer")[0])
 
@@ -134,12 +146,15 @@ def main(argv=None) -> None:
     parser.add_argument("--model", default="resnet", choices=sorted(SHAPES))
     parser.add_argument("--steps", type=int, default=20)
     parser.add_argument("--warmup", type=int, default=3)
+    parser.add_argument("--by-shape", action="store_true",
+                        help="convolutions' rows per geometry (written to profile_<model>"
+                             "_by_shape.json)")
     args = parser.parse_args(argv)
     _, model = build_pair(args.model)
-    report = profile(args.model, model, args.steps, args.warmup)
+    report = profile(args.model, model, args.steps, args.warmup, args.by_shape)
     print_report(args.model, report)
     RESULTS.mkdir(parents=True, exist_ok=True)
-    path = RESULTS / f"profile_{args.model}.json"
+    path = RESULTS / f"profile_{args.model}{'_by_shape' if args.by_shape else ''}.json"
     path.write_text(json.dumps({"model": args.model, "steps": args.steps, **report}, indent=2))
     print(f"\nwrote {path}")
 

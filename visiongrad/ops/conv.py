@@ -14,11 +14,13 @@ returns it as it is, seen with NCHW axes: the layout contract of ``accel.layout`
 
 The backward pass rebuilds what it needs from the saved input instead of keeping ``cols``
 (one copy instead of kh * kw times the input's memory, as PyTorch's own kernels do), and
-chooses among three strategies (``Conv2d.backward``). Where the compiled direct kernel fits
-(``accel.direct_conv2d``: float32, 16k filters, x86-64 with AVX2 and FMA, one group, no
-dilation), the forward pass, the weight gradient and the stride-1 input gradient skip
-im2col; im2col and col2im (``im2col.py``) stay the reference it is tested against, and the
-naive loops of ``conv_naive.py`` the reference of both. Groups run group by group through
+chooses among three strategies (``Conv2d.backward``). Where the compiled direct kernels fit
+(``accel.direct_conv2d``, ``accel.direct_conv2d_weight_grad``,
+``accel.direct_conv2d_input_grad``: float32, channels in blocks of 16, x86-64 with AVX2 and
+FMA, one group, no dilation), the forward pass, the weight gradient and the input gradient
+(stride 1, or any stride on small images) skip im2col and col2im; im2col and col2im
+(``im2col.py``) stay the reference they are tested against, and the naive loops of
+``conv_naive.py`` the reference of both. Groups run group by group through
 the same products; dilation spaces the window's taps d apart in im2col and col2im.
 """
 
