@@ -482,16 +482,18 @@ static AVX2 int weight_to_blocks_avx2(const float *a, ptrdiff_t o_stride, ptrdif
     for (int ob = ob_begin; ob < ob_end; ob++) {
         float *out = blocks + (ptrdiff_t)ob * taps * inner * 16
                      + (reverse ? (ptrdiff_t)(taps - 1) * inner * 16 : 0);
-        for (int i = 0; i < inner; i++) {
-            for (int half = 0; half < 16; half += 8) {
-                const float *src = a + (ptrdiff_t)(ob * 16 + half) * o_stride + i * i_stride;
-                float *dst = out + (ptrdiff_t)i * 16 + half;
-                for (int t0 = 0;; t0 = t0 + 8 < taps - 8 ? t0 + 8 : taps - 8) {
-                    move8(src, o_stride, dst, t_step, t0);
-                    if (t0 == taps - 8)
-                        break;
+        /* one window of 8 taps at a time over every i: its 8 output rows are the only
+         * streams being written (T of them, a power of two apart, overflow the L1 ways) */
+        for (int t0 = 0;; t0 = t0 + 8 < taps - 8 ? t0 + 8 : taps - 8) {
+            for (int i = 0; i < inner; i++) {
+                for (int half = 0; half < 16; half += 8) {
+                    const float *src = a + (ptrdiff_t)(ob * 16 + half) * o_stride
+                                       + i * i_stride;
+                    move8(src, o_stride, out + (ptrdiff_t)i * 16 + half, t_step, t0);
                 }
             }
+            if (t0 == taps - 8)
+                break;
         }
     }
     return 0;
