@@ -28,7 +28,8 @@ BLOCK = 16
 SMALL_MAP = 64
 """At most this many positions per image (8x8) take these kernels: there the zero padding
 holds a large share of every window (5 of 9 taps on a 2x2 map), which they skip; on larger
-maps the stripe kernels of ``direct_conv`` are as fast (benchmarks/results/)."""
+maps the stripe kernels of ``direct_conv`` are faster (``benchmarks/profile_step.py
+--by-shape``)."""
 
 MIN_IMAGES = 4
 """A tile takes one position in up to 6 images: fewer images than this leave it too narrow
@@ -41,9 +42,9 @@ MAX_TAPS = 64
 STRIDED_INPUT_GRAD_MAP = 256
 """The input gradient of a strided convolution takes the kernel on images of at most this
 many positions (16x16): its alternative is im2col's product and col2im's scatter, not a
-stripe kernel, and it beats them there too (ResNet-18's 64->128 layers at batch 32: whole
-backward 10.5 -> 8.7 ms, 1.27 -> 1.07 for the 1x1 shortcut, A/B in one process), while a
-stride-1 layer on 16x16 maps is faster by the stripe kernels (14.4 vs 16.9 ms)."""
+stripe kernel, and it beats them there too (ResNet-18's 64->128 layers), while a stride-1
+layer on 16x16 maps is faster by the stripe kernels (``benchmarks/profile_step.py
+--by-shape`` times each geometry)."""
 
 
 def batched_fits(n: int, positions: int, blocked: int, kernel, dtype, limit=None) -> bool:
