@@ -73,3 +73,30 @@ def test_samples_come_from_the_moving_average_of_the_generator():
     assert last_iterate.sample(2, rng=0).shape == (2, 1, 28, 28)
     with pytest.raises(ValueError, match=r"average_decay must be in \[0, 1\), got 1.0"):
         GAN("gan", average_decay=1.0)
+
+
+def test_checkpoint_round_trip_keeps_the_average_and_resumes_alike(tmp_path):
+    from visiongrad import optim
+    from visiongrad.train.checkpoint import load_checkpoint, save_checkpoint
+
+    def optimizers(gan):
+        return (optim.Adam(gan.discriminator.parameters(), lr=1e-3, betas=(0.5, 0.999)),
+                optim.Adam(gan.generator.parameters(), lr=1e-3, betas=(0.5, 0.999)))
+
+    gan = build("dcgan", width=4)
+    d_opt, g_opt = optimizers(gan)
+    images = np.random.default_rng(0).integers(0, 256, (6, 1, 28, 28))
+    for t in range(3):
+        step(gan, images, (d_opt, g_opt), np.random.default_rng(t))
+    path = save_checkpoint(tmp_path / "gan", gan, g_opt, state={"d_optimizer": d_opt.state_dict()})
+    loaded = load_checkpoint(path)
+    again = build("dcgan", width=4, rng=7)  # other initial weights, replaced by the file's
+    again.load_state_dict(loaded["model"])
+    np.testing.assert_array_equal(again.sample(4, rng=1), gan.sample(4, rng=1))
+    assert int(again.average_steps) == 3
+    d_again, g_again = optimizers(again)
+    g_again.load_state_dict(loaded["optimizer"])
+    d_again.load_state_dict(loaded["state"]["d_optimizer"])
+    for model, opts in ((gan, (d_opt, g_opt)), (again, (d_again, g_again))):
+        step(model, images, opts, np.random.default_rng(9))
+    np.testing.assert_allclose(again.sample(4, rng=2), gan.sample(4, rng=2), atol=1e-6)
