@@ -20,6 +20,10 @@ steps) over its resident set after building the model is reported.
     python -m benchmarks.train_step [--steps 100] [--warmup 3] [--models mlp,convnet,vgg,resnet]
     python -m benchmarks.train_step --models resnet18,vgg11 --steps 20 \
         --results benchmarks/results/train_step_zoo.json   # torchvision's, 64x64
+    taskset -c 0 python -m benchmarks.train_step --threads 1 ...   # one core each
+
+``--threads`` sets PyTorch's thread count (2 by default); visiongrad uses the cores the
+process may run on, so a one-thread comparison runs under ``taskset`` on one core.
 """
 
 from __future__ import annotations
@@ -262,13 +266,17 @@ def _set_threads():
 
 
 def main(argv=None):
+    global THREADS
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--steps", type=int, default=100)
     parser.add_argument("--warmup", type=int, default=3)
     parser.add_argument("--models", default="mlp,convnet,vgg,resnet")
     parser.add_argument("--no-memory", action="store_true", help="skip the peak-memory runs")
     parser.add_argument("--results", type=Path, default=RESULTS, help="where the JSON goes")
+    parser.add_argument("--threads", type=int, default=THREADS,
+                        help="PyTorch's threads (visiongrad's: the cores of the affinity mask)")
     args = parser.parse_args(argv)
+    THREADS = args.threads
     _set_threads()
     import torch
 
