@@ -39,11 +39,11 @@ RESULTS = Path(__file__).parent / "results"
 #: trained on (the full Fashion-MNIST's training items give more variety).
 TEST_ITEMS = "fashion-mnist-mini"
 IMAGES = Path(__file__).parent.parent / "docs" / "images"
-#: (training scenes, epochs, Adam's learning rate) per model: minutes on two shared cores
-#: (the recorded ssd, faster_rcnn and fcn rows also took --dataset fashion-mnist).
-SETTINGS = {"ssd": (3000, 12, 4e-3), "faster_rcnn": (1500, 8, 2e-3),
-            "mask_rcnn": (1200, 6, 2e-3), "localize": (1500, 6, 2e-3), "rcnn": (500, 4, 2e-3),
-            "fcn": (3000, 10, 1e-2)}
+#: (training scenes, epochs, Adam's learning rate) per model: 3-21 minutes each on two
+#: shared cores (the recorded rows but rcnn's also took --dataset fashion-mnist).
+SETTINGS = {"ssd": (12000, 12, 4e-3), "faster_rcnn": (16000, 10, 2e-3),
+            "mask_rcnn": (8000, 8, 2e-3), "localize": (8000, 8, 2e-3), "rcnn": (500, 4, 2e-3),
+            "fcn": (12000, 10, 1e-2)}
 TARGETS = {"ssd": ("AP50", 0.8), "faster_rcnn": ("AP50", 0.8), "mask_rcnn": ("mask_AP50", 0.7),
            "localize": ("share_iou_0_7", 0.9), "fcn": ("mIoU", 0.75)}
 
