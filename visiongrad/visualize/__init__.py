@@ -34,6 +34,7 @@ from .style import (
     synthesize_texture,
 )
 from .synthesis import (
+    brightness_allowance,
     class_visualization,
     deep_dream,
     fooling_image,
@@ -42,7 +43,8 @@ from .synthesis import (
 )
 
 __all__ = [
-    "FeatureNetwork", "Gram", "GuidedReLU", "TransformerNet", "class_visualization",
+    "FeatureNetwork", "Gram", "GuidedReLU", "TransformerNet", "brightness_allowance",
+    "class_visualization",
     "content_loss", "deep_dream", "embedding_grid", "feature_network", "feature_neighbours",
     "fooling_image", "frozen", "gaussian_blur", "get_layer", "gram_matrix", "guided_backprop",
     "guided_relus", "input_gradient", "invert_features", "jitter", "layer_features",

@@ -96,13 +96,14 @@ def fooling_image(model, x, target, learning_rate: float = 1.0, max_iter: int = 
     * ``"min_norm"`` (the default): ``"least_norm"``, then ``refine_steps`` steps that walk
       along the boundary towards x (as DDN, Rony et al. 2019, and FAB, Croce & Hein 2020,
       do): shrink u by a factor (1 - gamma) and project back onto the linearised boundary
-      g = kappa (the step at most ``learning_rate`` long),
+      g = kappa,
 
-          u <- (1 - gamma) u + c w / |w|,   c = (kappa - g + gamma w.u) / |w|,
+          u <- (1 - gamma) u + c w / |w|,   c = (kappa - g + gamma w.u) / |w|
 
-      keeping per image the smallest-|u| fooled image seen. On a flat boundary this keeps
-      the part of u across the boundary and shrinks the part along it by (1 - gamma) a
-      step, so u goes to the least change there is. gamma falls from 0.1 to 0.01 over the
+      (c clipped to +-``learning_rate``), keeping per image the smallest-|u| fooled image
+      seen. On a flat boundary this keeps the part of u across the boundary and shrinks
+      the part along it by (1 - gamma) a step, so u goes to the least change there is.
+      gamma falls from 0.1 to 0.01 over the
       steps (a cosine); kappa, per image, doubles after a step that lands short of the
       target and shrinks by 1.5 after one that lands on it, so the walk stays just on the
       target's side. Why the default: the first crossing of ``"least_norm"`` is seldom the
@@ -114,7 +115,8 @@ def fooling_image(model, x, target, learning_rate: float = 1.0, max_iter: int = 
 
       whose fixed step overshoots the boundary by up to ``learning_rate``.
 
-    With ``clamp`` = (low, high) every X is clipped into that range; for the two norm
+    With ``clamp`` = (low, high) (numbers, or arrays broadcastable to x such as per-channel
+    bounds) every X is clipped into that range; for the two norm
     methods the components of dg/dX that would push a pixel already at a bound past it are
     dropped first (clipping would undo them).
 
@@ -122,7 +124,7 @@ def fooling_image(model, x, target, learning_rate: float = 1.0, max_iter: int = 
     ----------
     x : (N, C, H, W) images
     target : int or N ints
-    allowance : array broadcastable to x, >= 0, or None
+    allowance : array broadcastable to x, >= 0, or None (see :func:`brightness_allowance`)
 
     Returns
     -------
@@ -146,6 +148,26 @@ def fooling_image(model, x, target, learning_rate: float = 1.0, max_iter: int = 
             images = _walk_boundary(model, start, images, targets, scale, learning_rate,
                                     int(refine_steps), clamp)
     return images
+
+
+def brightness_allowance(x, clamp, floor: float = 0.1) -> np.ndarray:
+    """A crude visibility model for ``fooling_image``'s ``allowance``: a change shows most
+    on a flat dark background, so each pixel may change in proportion to its brightness
+    plus a ``floor`` (a fraction of white),
+
+        a = (mean_c (x - low) / (high - low) + floor) / (1 + floor),   (low, high) = clamp
+
+    from floor / (1 + floor) on black to 1 on white (low and high: numbers, or arrays
+    broadcastable to x, such as per-channel bounds). Returns (N, 1, H, W).
+    """
+    images = as_batch(x)
+    if clamp is None or len(clamp) != 2 or not np.all(np.asarray(clamp[1]) > clamp[0]):
+        raise ValueError(f"clamp must be (low, high) with low < high, got {clamp!r}")
+    if not floor > 0:
+        raise ValueError(f"floor must be positive, got {floor}")
+    low, high = (np.asarray(bound, dtype=np.float64) for bound in clamp)
+    brightness = ((images - low) / (high - low)).mean(axis=1, keepdims=True)
+    return ((np.clip(brightness, 0, 1) + floor) / (1 + floor)).astype(images.dtype)
 
 
 def _allowance(allowance, images: np.ndarray) -> np.ndarray:
