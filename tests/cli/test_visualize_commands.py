@@ -29,12 +29,15 @@ def test_explain_writes_image_and_map(trained, photo, tmp_path, capsys, method):
     assert picture.shape[0] == 252 and picture.shape[1] > 2 * 252  # 28 x 9, two panels
 
 
-def test_fool_reaches_the_target(trained, photo, tmp_path, capsys):
+@pytest.mark.parametrize("options", [[], ["--method", "least_norm"], ["--method", "ascent"],
+                                     ["--allowance", "brightness"]])
+def test_fool_reaches_the_target(trained, photo, tmp_path, capsys, options):
     out = tmp_path / "fool.png"
     assert main(["fool", trained[1], photo["item"], "--target", "7", "--max-iter", "300",
-                 "--out", str(out)]) == 0
+                 "--out", str(out)] + options) == 0
     line = capsys.readouterr().out
-    assert "relative L2 change" in line and out.is_file()
+    assert "-> Sneaker (target Sneaker)" in line and "relative L2 change" in line
+    assert "largest pixel change" in line and out.is_file()
 
 
 @pytest.mark.parametrize("command", [
@@ -61,6 +64,8 @@ def test_bad_inputs_give_one_line(trained, photo, tmp_path, user_error):
                 "--out", out], "does not fit")
     user_error(["explain", trained[1], photo["item"], "--method", "lime"], "invalid choice")
     user_error(["fool", trained[1], photo["item"], "--out", out], "--target")
+    user_error(["fool", trained[1], photo["item"], "--target", "1", "--method", "fgsm"],
+               "invalid choice")
     user_error(["dream", photo["rgb"], "--layer", "conv9", "--out", out], "'conv9'",
                "layers:")
     user_error(["texture", photo["style"], "--out", str(tmp_path / "no" / "x.png")],

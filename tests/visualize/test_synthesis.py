@@ -1,10 +1,15 @@
 """Images made by gradient ascent: each does what it promises on a tiny model."""
 
+import itertools
+
 import numpy as np
 import pytest
 
 import visiongrad as vg
+from visiongrad import functional as F
+from visiongrad import models, optim
 from visiongrad.visualize import (
+    brightness_allowance,
     class_visualization,
     deep_dream,
     fooling_image,
@@ -67,9 +72,112 @@ def test_least_norm_fooling_stays_inside_clamp(tiny_convnet, images):
     assert fooled.min() >= -0.5 and fooled.max() <= 0.5
 
 
-def test_fooling_rejects_an_unknown_method(tiny_convnet, images):
-    with pytest.raises(ValueError, match="method"):
-        fooling_image(tiny_convnet, images, 0, method="fgsm")
+@pytest.fixture(scope="module")
+def trained_convnet():
+    """A small convnet trained to tell three bright bars apart (rows 0-2, 2-4, 4-6) on
+    8x8 images in [0, 1]: (model, images, labels)."""
+    rng = np.random.default_rng(0)
+    labels = np.repeat(np.arange(3), 40)
+    images = 0.2 * rng.random((120, 1, 8, 8))
+    for i, label in enumerate(labels):
+        images[i, 0, 2 * label:2 * label + 3] += 0.6 + 0.2 * rng.random()
+    images = np.clip(images, 0, 1)
+    vg.manual_seed(0)
+    model = models.create("three_layer_convnet", input_shape=(1, 8, 8), num_classes=3,
+                          num_filters=4, filter_size=3, hidden_dim=16).to(np.float64)
+    solver = optim.Adam(model.parameters(), lr=1e-2)
+    for _ in range(60):
+        solver.zero_grad()
+        F.cross_entropy(model(vg.tensor(images)), labels).backward()
+        solver.step()
+    assert (_scores(model, images).argmax(1) == labels).mean() > 0.95
+    return model, images, labels
+
+
+def test_min_norm_fooling_changes_less_than_least_norm_on_a_trained_model(trained_convnet):
+    model, images, labels = trained_convnet
+    x, targets = images[::12], (labels[::12] + 1) % 3
+    first = fooling_image(model, x, targets, method="least_norm", clamp=(0, 1), max_iter=200)
+    walked = fooling_image(model, x, targets, clamp=(0, 1), max_iter=200)
+    for fooled in (first, walked):
+        assert (_scores(model, fooled).argmax(1) == targets).all()
+        assert fooled.min() >= 0 and fooled.max() <= 1
+    ratio = _change(walked, x) / _change(first, x)
+    assert (ratio < 1).all() and ratio.mean() < 0.985
+
+
+def _least_change(gaps: np.ndarray, margins: np.ndarray) -> float:
+    """The exact least |d| with gaps @ d >= margins (a few rows): the smallest feasible
+    projection onto the solution set of some subset of the constraints held as equalities."""
+    best = np.inf
+    for size in range(1, len(gaps) + 1):
+        for rows in itertools.combinations(range(len(gaps)), size):
+            a, b = gaps[list(rows)], margins[list(rows)]
+            d = a.T @ np.linalg.solve(a @ a.T, b)
+            if (gaps @ d >= margins - 1e-9).all():
+                best = min(best, float(np.linalg.norm(d)))
+    return best
+
+
+@pytest.mark.parametrize("seed", range(5))
+def test_min_norm_fooling_of_a_linear_model_finds_the_least_change(linear_model, seed):
+    """For scores W x the target t wins where (w_t - w_c) . (x + d) >= 0 for every other
+    class c: a polytope whose nearest point the first crossing often misses."""
+    rng = np.random.default_rng(seed)
+    weight = rng.standard_normal((4, 12))
+    x = rng.standard_normal((1, 3, 2, 2))
+    target = int((weight @ x.ravel()).argmin())
+    others = [c for c in range(4) if c != target]
+    gaps = weight[target] - weight[others]
+    least = _least_change(gaps, -gaps @ x.ravel())
+    walked = fooling_image(linear_model(weight), x, target)
+    assert (weight @ walked.ravel()).argmax() == target
+    assert least <= _change(walked, x)[0] <= 1.01 * least
+    assert _change(fooling_image(linear_model(weight), x, target, method="least_norm"),
+                   x)[0] >= least
+
+
+def test_allowance_keeps_pixels_and_weights_the_change(trained_convnet):
+    """Pixels with allowance 0 never change; the rest still reach the target."""
+    model, images, labels = trained_convnet
+    x, targets = images[::20], (labels[::20] + 2) % 3
+    mask = np.zeros((1, 1, 8, 8))
+    mask[..., 1:7, 1:7] = 1.0
+    fooled = fooling_image(model, x, targets, clamp=(0, 1), max_iter=300, allowance=mask)
+    assert (_scores(model, fooled).argmax(1) == targets).all()
+    np.testing.assert_array_equal(fooled[mask.repeat(len(x), 0) == 0],
+                                  x[mask.repeat(len(x), 0) == 0])
+
+
+def test_brightness_allowance_follows_its_formula():
+    x = np.array([[[[0.0, 1.0], [0.5, 2.0]]], [[[-1.0, 0.25], [0.75, 1.0]]]])
+    expected = (np.clip(x, 0, 1) + 0.1) / 1.1
+    np.testing.assert_allclose(brightness_allowance(x, (0, 1)), expected)
+    rgb = np.stack([np.full((2, 2), 0.0), np.full((2, 2), 3.0), np.full((2, 2), 1.0)])[None]
+    low, high = np.zeros((1, 3, 1, 1)), np.array([1.0, 4.0, 2.0])[None, :, None, None]
+    np.testing.assert_allclose(brightness_allowance(rgb, (low, high), floor=0.5),
+                               np.full((1, 1, 2, 2), ((0 + 0.75 + 0.5) / 3 + 0.5) / 1.5))
+    with pytest.raises(ValueError, match="clamp"):
+        brightness_allowance(x, None)
+    with pytest.raises(ValueError, match="floor"):
+        brightness_allowance(x, (0, 1), floor=0)
+
+
+@pytest.mark.parametrize("options, message", [
+    ({"method": "fgsm"}, "method"),
+    ({"overshoot": -0.1}, "overshoot"),
+    ({"learning_rate": 0.0}, "learning_rate"),
+    ({"refine_steps": -1}, "refine_steps"),
+    ({"refine_steps": 2.5}, "refine_steps"),
+    ({"allowance": -np.ones((1, 1, 8, 8))}, "allowance"),
+    ({"allowance": np.ones((1, 1, 7, 7))}, "allowance"),
+    ({"allowance": np.zeros((3, 1, 1, 1))}, "allowance"),
+    ({"target": 3}, "target"),
+])
+def test_fooling_rejects_bad_arguments(tiny_convnet, images, options, message):
+    options = {"target": 0, **options}
+    with pytest.raises(ValueError, match=message):
+        fooling_image(tiny_convnet, images, **options)
 
 
 def test_class_visualization_raises_each_target_score(tiny_convnet):
