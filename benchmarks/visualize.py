@@ -6,9 +6,11 @@
    for two epochs with ``visiongrad train`` (once: reused from runs/visualize-convnet).
 2. Fooling: for the first 100 test images and a random wrong target each (neither the
    label nor the prediction), ``fooling_image`` until the convnet predicts the target,
-   kept to valid pixels (0-255); the success rate and the relative L2 perturbation
-   |x' - x| / |x| in pixel space, for the default least-norm method and for the
-   course's normalised gradient ascent (step 0.5, up to 300 steps).
+   kept to valid pixels (0-255); the success rate, the relative L2 perturbation
+   |x' - x| / |x| in pixel space and the largest pixel change (anywhere, and on the
+   black background), for the default ``min_norm`` method, its first crossing
+   (``least_norm``), ``min_norm`` with ``brightness_allowance`` (a dark pixel may change
+   less) and the course's normalised gradient ascent (step 0.5, up to 300 steps).
 3. Saliency, guided backprop and occlusion (a black 4x4 square, stride 2) on the same 100
    images: the share of each map's mass on the item's (nonzero) pixels, beside the share
    of nonzero pixels (what a map blind to the item would get).
@@ -58,10 +60,14 @@ COMMANDS = {
              "--iterations 100 --out docs/images/style.png",
 }
 
-FOOLING = {"least_norm": {"max_iter": 300},
-           "ascent": {"learning_rate": 0.5, "max_iter": 300}}
-"""fooling_image's methods and their options (normalised units): the default, then the
-course's."""
+FOOLING = {"fooling": {"method": "min_norm", "max_iter": 300},
+           "fooling_first_crossing": {"method": "least_norm", "max_iter": 300},
+           "fooling_brightness_weighted": {"method": "min_norm", "max_iter": 300,
+                                           "allowance": "brightness"},
+           "fooling_course_method": {"method": "ascent", "learning_rate": 0.5,
+                                     "max_iter": 300}}
+"""The result's name for each of fooling_image's settings (normalised units): the
+default, its first crossing, the default with brightness_allowance, the course's."""
 
 
 def convnet():
@@ -87,16 +93,24 @@ def per_pixel(coarse: np.ndarray, shape, patch: int, stride: int) -> np.ndarray:
     return total / np.maximum(count, 1)
 
 
-def fooling_stats(model, normalize, x, fooled, targets, seconds) -> dict:
-    success = predict_proba(model, fooled).argmax(1) == targets
+def relative_l2(normalize, x, fooled) -> np.ndarray:
+    """|x' - x| / |x| per image, in pixel space."""
     pixels, fooled_pixels = normalize.inverse_transform(x), normalize.inverse_transform(fooled)
-    relative = (np.linalg.norm((fooled_pixels - pixels).reshape(len(x), -1), axis=1)
-                / np.linalg.norm(pixels.reshape(len(x), -1), axis=1))
+    return (np.linalg.norm((fooled_pixels - pixels).reshape(len(x), -1), axis=1)
+            / np.linalg.norm(pixels.reshape(len(x), -1), axis=1))
+
+
+def fooling_stats(model, normalize, raw, x, fooled, targets, seconds) -> dict:
+    success = predict_proba(model, fooled).argmax(1) == targets
+    relative = relative_l2(normalize, x, fooled)
+    change = np.abs(normalize.inverse_transform(fooled) - normalize.inverse_transform(x))
     return {"images": len(x), "success_rate": float(success.mean()),
             "median_relative_l2": float(np.median(relative)),
             "max_relative_l2": float(relative.max()),
             "median_max_pixel_change_of_255": float(np.median(
-                np.abs(fooled_pixels - pixels).reshape(len(x), -1).max(1))),
+                change.reshape(len(x), -1).max(1))),
+            "median_max_background_change_of_255": float(np.median(
+                (change * (raw == 0)).reshape(len(x), -1).max(1))),
             "seconds": seconds}
 
 
@@ -110,12 +124,13 @@ def measure(model, normalize, classes) -> dict:
                         for label, guess in zip(labels, predictions, strict=True)])
     valid = tuple(float(normalize(np.full_like(raw[:1], v))[0, 0, 0, 0]) for v in (0, 255))
     fooling, made = {}, {}
-    for method, options in FOOLING.items():
+    for name, options in FOOLING.items():
+        if options.get("allowance") == "brightness":
+            options = {**options, "allowance": visualize.brightness_allowance(x, valid)}
         start = time.perf_counter()
-        made[method] = visualize.fooling_image(model, x, targets, clamp=valid, method=method,
-                                               **options)
-        fooling[method] = fooling_stats(model, normalize, x, made[method], targets,
-                                        time.perf_counter() - start)
+        made[name] = visualize.fooling_image(model, x, targets, clamp=valid, **options)
+        fooling[name] = fooling_stats(model, normalize, raw, x, made[name], targets,
+                                      time.perf_counter() - start)
     item = raw[:, 0] > 0
     sal = visualize.saliency(model, x, labels)
     guided = np.abs(visualize.guided_backprop(model, x, labels)).max(1)
@@ -123,15 +138,13 @@ def measure(model, normalize, classes) -> dict:
     occ = per_pixel(visualize.occlusion(model, x, labels, 4, 2, black), (28, 28), 4, 2)
     result = {
         "test_accuracy_first_100": float((predictions == labels).mean()),
-        "fooling": fooling["least_norm"],
-        "fooling_course_method": fooling["ascent"],
+        **fooling,
         "mass_on_item_pixels": {"saliency": mass_share(sal, item),
                                 "guided_backprop": mass_share(guided, item),
                                 "occlusion": mass_share(occ, item),
                                 "share_of_item_pixels": float(item.mean())},
     }
-    figures(model, normalize, classes, raw, x, made["least_norm"], labels, targets, sal,
-            guided)
+    figures(model, normalize, classes, raw, x, made, labels, targets, sal, guided)
     return result
 
 
@@ -149,15 +162,33 @@ def figures(model, normalize, classes, raw, x, fooled, labels, targets, sal, gui
     images = [as_rgb(np.clip(m * std + mean, 0, 1)) for m in made]
     write_png(str(IMAGES / "class_visualization.png"), side_by_side(*images, scale=3))
     pixels = normalize.inverse_transform(x) / 255
-    changed = normalize.inverse_transform(fooled) / 255
-    panels = [side_by_side(as_rgb(pixels[i]), as_rgb(np.clip(changed[i], 0, 1)),
-                           heatmap(np.abs(changed[i] - pixels[i])[0])) for i in range(4)]
+    plain, weighted = (normalize.inverse_transform(fooled[name]) / 255
+                       for name in ("fooling", "fooling_brightness_weighted"))
+    relative = relative_l2(normalize, x, fooled["fooling"])
+    shown = [int(np.argsort(relative)[min(round(q * len(x)), len(x) - 1)])
+             for q in FOOLING_SHOWN]
+    panels = [side_by_side(as_rgb(pixels[i]), *(part for image in (plain, weighted)
+                                                for part in (as_rgb(np.clip(image[i], 0, 1)),
+                                                             amplified(image[i] - pixels[i]))))
+              for i in shown]
     write_png(str(IMAGES / "fooling.png"), _stack(panels, 3))
     with open(IMAGES / "captions.json", "w") as handle:
         json.dump({"saliency_classes": [classes[labels[i]] for i in picks],
                    "class_visualization": classes,
-                   "fooling": [f"{classes[labels[i]]} -> {classes[targets[i]]}"
-                               for i in range(4)]}, handle, indent=1)
+                   "fooling": [f"{classes[labels[i]]} -> {classes[targets[i]]}, relative "
+                               f"L2 {relative[i]:.3f}" for i in shown]}, handle, indent=1)
+
+
+FOOLING_SHOWN = (0.25, 0.5, 0.75, 1.0)
+"""fooling.png's rows: the images at these quantiles of the default's relative L2."""
+
+
+def amplified(difference: np.ndarray, gain: float = 4.0) -> np.ndarray:
+    """|difference| (C, H, W, in 0-1), largest over channels, times ``gain`` on the "hot"
+    colour map: white is a change of 1/gain of the range or more."""
+    from matplotlib import colormaps
+
+    return colormaps["hot"](np.clip(gain * np.abs(difference).max(0), 0, 1))[..., :3]
 
 
 def _stack(rows, scale):
