@@ -103,12 +103,12 @@ def fooling_image(model, x, target, learning_rate: float = 1.0, max_iter: int = 
       (c clipped to +-``learning_rate``), keeping per image the smallest-|u| fooled image
       seen. On a flat boundary this keeps the part of u across the boundary and shrinks
       the part along it by (1 - gamma) a step, so u goes to the least change there is.
-      gamma falls from 0.1 to 0.01 over the
-      steps (a cosine); kappa, per image, doubles after a step that lands short of the
-      target and shrinks by 1.5 after one that lands on it, so the walk stays just on the
-      target's side. Why the default: the first crossing of ``"least_norm"`` is seldom the
-      nearest one; these steps cost a forward and backward pass each and make the change
-      smaller.
+      gamma falls from 0.1 to 0.01 over the steps (a cosine); kappa, per image, doubles
+      after a step that lands short of the target and shrinks by 1.5 after one that lands
+      on it, so the walk stays just on the target's side. Why the default: the first
+      crossing of ``"least_norm"`` is seldom the nearest one, and a fooling image should
+      change as little as it can; the walk costs a forward and backward pass a step and
+      never returns a larger change than a first crossing that fooled the model.
     * ``"ascent"`` (the course's): normalised gradient ascent on the target score,
 
           u <- u + learning_rate * a dS_t/dX / |a dS_t/dX|,
@@ -116,9 +116,9 @@ def fooling_image(model, x, target, learning_rate: float = 1.0, max_iter: int = 
       whose fixed step overshoots the boundary by up to ``learning_rate``.
 
     With ``clamp`` = (low, high) (numbers, or arrays broadcastable to x such as per-channel
-    bounds) every X is clipped into that range; for the two norm
-    methods the components of dg/dX that would push a pixel already at a bound past it are
-    dropped first (clipping would undo them).
+    bounds) every X is clipped into that range; for the two norm methods the components of
+    dg/dX that would push a pixel already at a bound past it are dropped first (clipping
+    would undo them).
 
     Parameters
     ----------
