@@ -31,6 +31,7 @@ from visiongrad.detection.recipes import (
     evaluate,
     make_scenes,
     predict_all,
+    save,
     train,
 )
 
@@ -57,8 +58,11 @@ def run_model(name: str, args) -> list[dict]:
     test = make_scenes(replace(config, dataset=TEST_ITEMS), "test", args.test_scenes)
     model = build_model(config)
     started = time.perf_counter()
-    train(model, train_scenes, config, log=log)
+    history = train(model, train_scenes, config, log=log)
     seconds = time.perf_counter() - started
+    if args.out:
+        Path(args.out).mkdir(parents=True, exist_ok=True)
+        log(f"checkpoint {save(model, config, Path(args.out) / f'{name}.safetensors', history)}")
     rows = []
     variants = [(name, config)]
     if name == "rcnn":
@@ -117,6 +121,8 @@ def main(argv=None) -> None:
     parser.add_argument("--dataset", default="fashion-mnist-mini",
                         help="source of the training items (fashion-mnist: all 60,000)")
     parser.add_argument("--test-scenes", type=int, default=200)
+    parser.add_argument("--out", default=None,
+                        help="a folder for each trained model's checkpoint (<model>.safetensors)")
     parser.add_argument("--table", action="store_true", help="merge the rows, print the table")
     args = parser.parse_args(argv)
     RESULTS.mkdir(exist_ok=True)

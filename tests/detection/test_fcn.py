@@ -36,5 +36,7 @@ def test_bad_input_is_named():
         model(np.zeros((1, 1, 12, 16)))
     with pytest.raises(ValueError, match="semantic labels"):
         model.loss(np.zeros((1, 1, 16, 16)), [{"semantic": np.full((16, 16), 11)}])
-    with pytest.raises(ValueError, match="four encoder stages"):
-        FCN(channels=(4, 8))
+    with pytest.raises(ValueError, match="multiples of 16"):
+        FCN(channels=(4, 8, 8, 8, 8))(np.zeros((1, 1, 24, 24)))
+    with pytest.raises(ValueError, match="at least two encoder stages"):
+        FCN(channels=(4,))

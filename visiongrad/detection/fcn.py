@@ -1,10 +1,16 @@
 """A fully convolutional network for semantic segmentation (Long et al. 2015), small.
 
-    encoder: the ``Backbone``'s stages E1 (stride 1), E2 (2), E4 (4), E8 (8)
-    decoder: D4 = ReLU(convT(E8)) + E4,  D2 = ReLU(convT(conv(D4))) + E2,
-             D1 = ReLU(convT(conv(D2))) + E1,  scores = conv1x1(conv(D1))
-    (each convT a 2x2 transposed convolution with stride 2: learnt upsampling; each "+ E"
-    a skip connection bringing back the encoder's detail at that resolution)
+    encoder: the ``Backbone``'s stages E_s at strides s = 1, 2, 4, ..., S (one per entry of
+             ``channels``; the deepest, at stride 16 by default, sees the whole 64x64 scene)
+    decoder: D_S = E_S;  D_s = fuse_s(ReLU(convT_s(D_2s)) + E_s) for s = S/2, ..., 1
+    scores:  conv1x1(D_1) + upsample_4(conv1x1(D_4))
+
+Each convT is a 2x2 transposed convolution with stride 2 (learnt upsampling), each
+"+ E_s" a skip connection bringing back the encoder's detail at that resolution, each fuse
+a 3x3 conv-BN-ReLU. The scores add two predictions as FCN-8s does: the fine one from the
+full-resolution map draws the boundaries, the coarse one from the stride-4 map (bilinearly
+upsampled 4x; at stride min(4, S/2) for shallower encoders) carries what the item is, which
+a pixel's neighbourhood alone cannot tell.
 
 Loss: per-pixel cross-entropy of the (N, C, H, W) scores against the (N, H, W) label map
 (0 background, item class c + 1), averaged over pixels. Prediction: argmax over classes.
@@ -21,33 +27,38 @@ from .nets import Backbone, conv_bn_relu, image_tensor
 
 
 class FCN(nn.Module):
-    """Per-pixel class scores of grey images whose sides are multiples of 8."""
+    """Per-pixel class scores of grey images whose sides are multiples of the deepest
+    stage's stride, 2^(len(channels) - 1)."""
 
-    def __init__(self, num_classes: int = 11, channels=(16, 32, 64, 64)):
+    def __init__(self, num_classes: int = 11, channels=(16, 32, 64, 128, 128)):
         super().__init__()
-        if len(channels) != 4:
-            raise ValueError(f"channels must name the four encoder stages, got {channels}")
+        if len(channels) < 2:
+            raise ValueError(f"channels must name at least two encoder stages, got {channels}")
         self.num_classes = num_classes
         self.backbone = Backbone(channels)
-        c1, c2, c4, c8 = channels
-        self.up8 = nn.ConvTranspose2d(c8, c4, 2, stride=2)
-        self.fuse4 = conv_bn_relu(c4, c2)
-        self.up4 = nn.ConvTranspose2d(c2, c2, 2, stride=2)
-        self.fuse2 = conv_bn_relu(c2, c1)
-        self.up2 = nn.ConvTranspose2d(c1, c1, 2, stride=2)
-        self.fuse1 = conv_bn_relu(c1, c1)
-        self.classifier = nn.Conv2d(c1, num_classes, 1)
+        self.stride = 2 ** (len(channels) - 1)
+        self.coarse_level = min(2, len(channels) - 2)  # the stride-4 map's index
+        self.ups = nn.ModuleList([nn.ConvTranspose2d(deep, shallow, 2, stride=2) for deep, shallow
+                                  in zip(channels[1:], channels[:-1], strict=True)])
+        self.fuses = nn.ModuleList([conv_bn_relu(c, c) for c in channels[:-1]])
+        self.classifier = nn.Conv2d(channels[0], num_classes, 1)
+        self.coarse_classifier = nn.Conv2d(channels[self.coarse_level], num_classes, 1)
 
     def forward(self, images):
         """Scores (N, C, H, W)."""
         x = image_tensor(images)
-        if x.shape[2] % 8 or x.shape[3] % 8:
-            raise ValueError(f"image sides must be multiples of 8, got {x.shape[3]}x{x.shape[2]}")
-        e1, e2, e4, e8 = self.backbone(x)
-        d4 = F.relu(self.up8(e8)) + e4
-        d2 = F.relu(self.up4(self.fuse4(d4))) + e2
-        d1 = F.relu(self.up2(self.fuse2(d2))) + e1
-        return self.classifier(self.fuse1(d1))
+        if x.shape[2] % self.stride or x.shape[3] % self.stride:
+            raise ValueError(f"image sides must be multiples of {self.stride}, got "
+                             f"{x.shape[3]}x{x.shape[2]}")
+        encoded = self.backbone(x)
+        decoded = encoded[-1]
+        for level in reversed(range(len(self.fuses))):
+            decoded = self.fuses[level](F.relu(self.ups[level](decoded)) + encoded[level])
+            if level == self.coarse_level:
+                coarse = self.coarse_classifier(decoded)
+        factor = 2 ** self.coarse_level
+        return self.classifier(decoded) + F.interpolate(coarse, scale_factor=factor,
+                                                        mode="bilinear", align_corners=False)
 
     def loss(self, images, targets) -> tuple:
         """(mean per-pixel cross-entropy, {"pixel_ce": value}); each target holds

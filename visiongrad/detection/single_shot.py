@@ -1,5 +1,6 @@
 """An SSD-style single-shot detector: class scores and box deltas for every anchor of two
-feature maps, predicted by one convolution each, with no proposal stage.
+feature maps (the backbone's stride-8 map and one more stride-2 convolution's stride-16
+map), each predicted by a small head of its own (``head``), with no proposal stage.
 
 Anchors: on the stride-8 map sizes ``sizes[0]``, on the stride-16 map ``sizes[1]``, each
 with ``aspect_ratios`` (height / width), centred on the cells: anchor a of cell (i, j) is
@@ -70,13 +71,12 @@ def multibox_loss(logits, deltas, labels, box_targets, neg_pos_ratio: int = 3) -
     positive = flat_labels > 0
     num_pos = max(int(positive.sum()), 1)
     # hard negatives: per image, the background anchors of highest loss
-    mined = np.zeros_like(positive)
     background = np.where(labels == 0, ce.data.reshape(labels.shape), -np.inf)
-    order = np.argsort(-background, axis=1, kind="stable")
-    for i, row in enumerate(order):
-        count = min(neg_pos_ratio * max(int((labels[i] > 0).sum()), 1),
-                    int((labels[i] == 0).sum()))
-        mined[i * labels.shape[1] + row[:count]] = True
+    rank = np.empty_like(labels)
+    np.put_along_axis(rank, np.argsort(-background, axis=1, kind="stable"),
+                      np.arange(labels.shape[1]), axis=1)
+    quota = np.minimum(neg_pos_ratio * np.maximum((labels > 0).sum(1), 1), (labels == 0).sum(1))
+    mined = (rank < quota[:, None]).reshape(-1)
     classifier = (ce * (positive | mined).astype(ce.dtype)).sum() / num_pos
     rows = np.flatnonzero(positive)
     box = box_loss(deltas.reshape(-1, 4)[rows], box_targets.reshape(-1, 4)[rows],
@@ -84,11 +84,19 @@ def multibox_loss(logits, deltas, labels, box_targets, neg_pos_ratio: int = 3) -
     return classifier, box
 
 
+def head(channels: int, outputs: int) -> nn.Sequential:
+    """A prediction head: a 3x3 conv-BN-ReLU of its own (as RetinaNet's subnets, so that
+    the class and box predictions need not share every feature), then a 3x3 convolution
+    to ``outputs`` channels."""
+    return nn.Sequential(conv_bn_relu(channels, channels),
+                         nn.Conv2d(channels, outputs, 3, padding=1))
+
+
 class SingleShotDetector(nn.Module):
     """SSD-style detector on ``image_size`` x ``image_size`` grey images (see the module)."""
 
     def __init__(self, num_classes: int = 11, image_size: int = 64,
-                 channels=(16, 32, 64, 64), sizes=((16, 24), (32, 44)),
+                 channels=(16, 32, 64, 128), sizes=((12, 18), (24, 34)),
                  aspect_ratios=(0.5, 1.0, 2.0), neg_pos_ratio: int = 3,
                  score_thresh: float = 0.05, nms_thresh: float = 0.45,
                  detections_per_img: int = 100):
@@ -101,10 +109,8 @@ class SingleShotDetector(nn.Module):
         self.backbone = Backbone(channels)
         self.extra = conv_bn_relu(channels[-1], channels[-1], stride=2)
         per_cell = [len(s) * len(aspect_ratios) for s in sizes]
-        self.cls_heads = nn.ModuleList([nn.Conv2d(channels[-1], a * num_classes, 3, padding=1)
-                                        for a in per_cell])
-        self.box_heads = nn.ModuleList([nn.Conv2d(channels[-1], a * 4, 3, padding=1)
-                                        for a in per_cell])
+        self.cls_heads = nn.ModuleList([head(channels[-1], a * num_classes) for a in per_cell])
+        self.box_heads = nn.ModuleList([head(channels[-1], a * 4) for a in per_cell])
         self.anchors = np.concatenate([
             centred_anchors(s, aspect_ratios, (image_size // stride,) * 2, stride)
             for s, stride in zip(sizes, (8, 16), strict=True)]).astype(np.float32)
