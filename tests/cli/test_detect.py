@@ -70,3 +70,7 @@ def test_user_errors(run, pictures, tmp_path, user_error):
     user_error(["detect", "train", "--size", "40", "--out", str(tmp_path / "r")], "size",
                "multiple of 16")
     user_error(["detect", "train", "--lr", "0", "--out", str(tmp_path / "r")], "lr")
+    user_error(["detect", "train", "--pretrain", "-1", "--out", str(tmp_path / "r")],
+               "pretrain_scenes")
+    user_error(["detect", "train", "--model", "rcnn", "--pretrain", "10", "--out",
+                str(tmp_path / "r")], "no Backbone to pretrain")

@@ -1,3 +1,5 @@
+from dataclasses import replace
+
 import numpy as np
 import pytest
 
@@ -8,7 +10,9 @@ from visiongrad.detection.recipes import (
     coco_detections,
     load,
     make_scenes,
+    pretrain_backbone,
     save,
+    train,
 )
 from visiongrad.train.checkpoint import save_checkpoint
 
@@ -22,7 +26,34 @@ def test_config_checks_name_the_field():
         SceneConfig(epochs=0)
     with pytest.raises(ValueError, match="lr"):
         SceneConfig(lr=-1.0)
+    with pytest.raises(ValueError, match="pretrain_scenes"):
+        SceneConfig(pretrain_scenes=-1)
+    with pytest.raises(ValueError, match="pretrain_epochs"):
+        SceneConfig(pretrain_epochs=0)
     assert SceneConfig(model="localize").max_items == 1
+
+
+def test_pretraining_teaches_the_backbone_alone():
+    """The backbone learns to classify single-item crops (its loss falls); the rest of the
+    model is untouched, and train() runs it first only when asked."""
+    config = SceneConfig(model="fcn", size=32, pretrain_scenes=128, pretrain_epochs=5, seed=3)
+    model = build_model(config)
+    backbone = {k: v.data.copy() for k, v in model.backbone.named_parameters()}
+    head = model.classifier.weight.data.copy()
+    lines = []
+    history = pretrain_backbone(model, config, lines.append)
+    assert len(history) == 5 and history[-1] < 0.9 * history[0]
+    assert all(line.startswith("pretraining epoch") for line in lines)
+    assert any(not np.array_equal(v.data, backbone[k])
+               for k, v in model.backbone.named_parameters())
+    assert np.array_equal(model.classifier.weight.data, head)
+    crops = make_scenes(config, "train", 4, size=16, max_items=1)
+    assert crops.images.shape == (4, 1, 16, 16) and all(len(b) == 1 for b in crops.boxes)
+    lines.clear()
+    train(model, make_scenes(config, "train", 8), replace(config, epochs=1), lines.append)
+    assert lines[0].startswith("pretraining epoch 1/5") and lines[-1].startswith("epoch 1/1")
+    with pytest.raises(ValueError, match="no Backbone to pretrain"):
+        pretrain_backbone(build_model(SceneConfig(model="rcnn", size=32)), config)
 
 
 def test_checkpoint_round_trip_predicts_the_same(tmp_path):

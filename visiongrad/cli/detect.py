@@ -45,6 +45,10 @@ def add_actions(parser, models: tuple, default: str, lr: float) -> None:
     train.add_argument("--dataset", default="fashion-mnist-mini",
                        help="source of the items (fashion-mnist-mini or fashion-mnist)")
     train.add_argument("--seed", type=int, default=0)
+    train.add_argument("--pretrain", type=int, default=0, metavar="CROPS",
+                       help="first teach the backbone to classify this many single-item "
+                            "crops (0: train on the scenes only)")
+    train.add_argument("--pretrain-epochs", type=_positive, default=4)
     train.add_argument("--out", default=f"visiongrad-{parser.prog.split()[-1]}")
     train.set_defaults(run=run_train)
     evaluate = actions.add_parser("evaluate", help="score a checkpoint on composed scenes")
@@ -90,7 +94,9 @@ def run_train(args: argparse.Namespace) -> None:
     with user_errors(ValueError, context="bad option: "):
         config = SceneConfig(model=args.model, size=args.size, scenes=args.scenes,
                              epochs=args.epochs, batch_size=args.batch_size, lr=args.lr,
-                             seed=args.seed, dataset=args.dataset)
+                             seed=args.seed, dataset=args.dataset,
+                             pretrain_scenes=args.pretrain,
+                             pretrain_epochs=args.pretrain_epochs)
     with user_errors(FileNotFoundError, ValueError):
         scenes = make_scenes(config, "train", config.scenes)
         test = make_scenes(config, "test", args.test_scenes)

@@ -5,7 +5,8 @@ run).
 Every model has ``loss(images, targets) -> (Tensor, {name: float})`` and ``predict(images)``
 (per image a dict of ``boxes``, ``scores``, ``labels`` and, for the mask head, ``masks``;
 the FCN returns (N, H, W) label maps). ``train`` runs Adam with a cosine-decayed learning
-rate over shuffled mini-batches of the training scenes; ``evaluate`` scores the model on
+rate over shuffled mini-batches of the training scenes, after, when asked, pretraining the
+backbone to classify single items (``pretrain_backbone``); ``evaluate`` scores the model on
 scenes: COCO AP/AP50/AP75 by ``evaluate_coco`` (boxes, and masks for the mask head), the
 localiser's share of images with IoU >= 0.7, the FCN's mIoU and pixel accuracy, and the
 time per image of ``predict`` in every case.
@@ -14,19 +15,22 @@ time per image of ``predict`` in every case.
 from __future__ import annotations
 
 import time
-from dataclasses import asdict, dataclass, fields
+from dataclasses import asdict, dataclass, fields, replace
 
 import numpy as np
 
-from .. import optim
+from .. import functional as F
+from .. import nn, optim
 from ..train.checkpoint import load_checkpoint, load_model_state, save_checkpoint
 from . import rle
 from .boxes import box_convert, box_iou
 from .evaluate import confusion_matrix, evaluate_coco, segmentation_metrics
+from .nets import Backbone, image_tensor
 from .scenes import CLASSES, compose_detection_scenes
 
 DETECTORS = ("ssd", "faster_rcnn", "mask_rcnn", "localize", "sliding_window", "rcnn")
 SEGMENTERS = ("fcn",)
+PRETRAIN_LR = 3e-3
 
 
 @dataclass
@@ -41,14 +45,22 @@ class SceneConfig:
     lr: float = 2e-3
     seed: int = 0
     dataset: str = "fashion-mnist-mini"
+    pretrain_scenes: int = 0
+    pretrain_epochs: int = 4
 
     def __post_init__(self):
         if self.model not in DETECTORS + SEGMENTERS:
             raise ValueError(f"model must be one of {', '.join(DETECTORS + SEGMENTERS)}, "
                              f"got {self.model!r}")
-        for name in ("size", "scenes", "epochs", "batch_size"):
+        for name in ("size", "scenes", "epochs", "batch_size", "pretrain_epochs"):
             if int(getattr(self, name)) != getattr(self, name) or getattr(self, name) < 1:
                 raise ValueError(f"{name} must be a positive integer, got {getattr(self, name)}")
+        if int(self.pretrain_scenes) != self.pretrain_scenes or self.pretrain_scenes < 0:
+            raise ValueError(f"pretrain_scenes must be an integer >= 0, got "
+                             f"{self.pretrain_scenes}")
+        if self.pretrain_scenes and self.model in ("sliding_window", "rcnn"):
+            raise ValueError(f"{self.model} has no Backbone to pretrain (pretrain_scenes must "
+                             "be 0 for it)")
         if self.size % 16:
             raise ValueError(f"size must be a multiple of 16, got {self.size}")
         if not self.lr > 0:
@@ -85,10 +97,12 @@ def build_model(config: SceneConfig):
     return FCN(num_classes)
 
 
-def make_scenes(config: SceneConfig, split: str, count: int):
-    """``count`` scenes of ``split`` as ``config`` composes them."""
-    return compose_detection_scenes(count, split, config.seed, size=config.size,
-                                    max_items=config.max_items,
+def make_scenes(config: SceneConfig, split: str, count: int, size: int | None = None,
+                max_items: int | None = None):
+    """``count`` scenes of ``split`` as ``config`` composes them (on ``size`` canvases with
+    up to ``max_items`` items, when given, at the same item scales)."""
+    return compose_detection_scenes(count, split, config.seed, size=size or config.size,
+                                    max_items=max_items or config.max_items,
                                     min_scale=max(8, config.size // 4),
                                     max_scale=config.size // 2, dataset=config.dataset)
 
@@ -98,7 +112,50 @@ def targets_of(scenes, indices) -> list[dict]:
              "semantic": scenes.semantic[i]} for i in indices]
 
 
+class ItemClassifier(nn.Module):
+    """A backbone's deepest map, averaged over positions, then a linear layer: what the
+    backbone learns from in :func:`pretrain_backbone` (the layer is dropped after)."""
+
+    def __init__(self, backbone, num_classes: int):
+        super().__init__()
+        self.backbone = backbone
+        self.fc = nn.Linear(backbone.channels[-1], num_classes)
+
+    def loss(self, images, targets) -> tuple:
+        """(cross-entropy of the item classes, {"item_ce": value}); each scene holds one
+        item, whose label (1..C) is class label - 1 here."""
+        features = self.backbone(image_tensor(images))[-1].mean(axis=(2, 3))
+        labels = np.array([target["labels"][0] - 1 for target in targets])
+        loss = F.cross_entropy(self.fc(features), labels)
+        return loss, {"item_ce": loss.item()}
+
+
+def pretrain_backbone(model, config: SceneConfig, log=print) -> list[float]:
+    """Classification pretraining of ``model.backbone``, as detectors start from ImageNet
+    classifiers: ``config.pretrain_scenes`` crops of half the canvas's side, each one item
+    at the scenes' scales on texture, classified through :class:`ItemClassifier` for
+    ``config.pretrain_epochs`` epochs (Adam, cosine decay from ``PRETRAIN_LR``, batches of
+    64). Items are far cheaper to learn what they are from than whole scenes: a quarter of
+    the pixels each, one label each. The mean loss of each epoch."""
+    if not isinstance(getattr(model, "backbone", None), Backbone):
+        raise ValueError(f"{config.model} has no Backbone to pretrain (pretrain_scenes must "
+                         "be 0 for it)")
+    crops = make_scenes(config, "train", config.pretrain_scenes, size=config.size // 2,
+                        max_items=1)
+    classifier = ItemClassifier(model.backbone, len(CLASSES) - 1)
+    settings = replace(config, epochs=config.pretrain_epochs, lr=PRETRAIN_LR, batch_size=64)
+    return fit(classifier, crops, settings, lambda line: log(f"pretraining {line}"))
+
+
 def train(model, scenes, config: SceneConfig, log=print) -> list[float]:
+    """:func:`pretrain_backbone` when ``config.pretrain_scenes``, then :func:`fit`; the mean
+    loss of each epoch on the scenes."""
+    if config.pretrain_scenes:
+        pretrain_backbone(model, config, log)
+    return fit(model, scenes, config, log)
+
+
+def fit(model, scenes, config: SceneConfig, log=print) -> list[float]:
     """Adam with cosine decay over ``config.epochs`` passes; the mean loss of each epoch."""
     opt = optim.Adam(model.parameters(), lr=config.lr)
     steps = config.epochs * -(-len(scenes) // config.batch_size)
