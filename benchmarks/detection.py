@@ -54,7 +54,8 @@ def run_model(name: str, args) -> list[dict]:
     scenes, epochs, lr, pretrain = SETTINGS[name]
     config = SceneConfig(model=name, scenes=args.scenes or scenes, epochs=args.epochs or epochs,
                          lr=args.lr or lr, dataset=args.dataset,
-                         pretrain_scenes=pretrain if args.pretrain is None else args.pretrain)
+                         pretrain_scenes=pretrain if args.pretrain is None else args.pretrain,
+                         fresh_scenes=args.fresh)
     log = lambda line: print(f"[{name}] {line}", flush=True)  # noqa: E731
     train_scenes = make_scenes(config, "train", config.scenes)
     test = make_scenes(replace(config, dataset=TEST_ITEMS), "test", args.test_scenes)
@@ -76,6 +77,7 @@ def run_model(name: str, args) -> list[dict]:
         row = {"model": label, "train_scenes": config.scenes, "epochs": config.epochs,
                "lr": config.lr, "train_items": config.dataset,
                "pretrain_crops": config.pretrain_scenes, "pretrain_epochs": config.pretrain_epochs,
+               "fresh_scenes": config.fresh_scenes,
                "train_seconds": round(seconds, 1), **metrics}
         if label in TARGETS:
             key, goal = TARGETS[label]
@@ -125,6 +127,8 @@ def main(argv=None) -> None:
                         help="source of the training items (fashion-mnist: all 60,000)")
     parser.add_argument("--pretrain", type=int, default=None,
                         help="single-item crops to pretrain the backbone on (all models)")
+    parser.add_argument("--fresh", action="store_true",
+                        help="compose new training scenes (and crops) every epoch")
     parser.add_argument("--test-scenes", type=int, default=200)
     parser.add_argument("--out", default=None,
                         help="a folder for each trained model's checkpoint (<model>.safetensors)")

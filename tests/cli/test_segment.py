@@ -11,14 +11,15 @@ from visiongrad.detection.recipes import load
 
 def test_train_evaluate_predict(tmp_path, capsys, user_error):
     out = tmp_path / "run"
-    assert main(["segment", "train", "--scenes", "4", "--test-scenes", "2", "--epochs", "1",
+    assert main(["segment", "train", "--scenes", "4", "--test-scenes", "2",
                  "--size", "32", "--batch-size", "4", "--pretrain", "8", "--pretrain-epochs",
-                 "1", "--out", str(out)]) == 0
+                 "1", "--fresh-scenes", "--epochs", "2", "--out", str(out)]) == 0
     metrics = json.loads((out / "metrics.json").read_text())["test"]
     assert 0 <= metrics["mIoU"] <= 1 and 0 <= metrics["pixel_accuracy"] <= 1
     checkpoint = str(out / "checkpoint.safetensors")
     assert "pretraining epoch 1/1" in capsys.readouterr().out
-    assert load(checkpoint)[1].pretrain_scenes == 8
+    stored = load(checkpoint)[1]
+    assert stored.pretrain_scenes == 8 and stored.fresh_scenes and stored.epochs == 2
     assert main(["segment", "evaluate", checkpoint, "--scenes", "2", "--split", "val"]) == 0
     assert "mIoU" in capsys.readouterr().out
     Image.fromarray(np.zeros((32, 32), np.uint8)).save(tmp_path / "blank.png")

@@ -8,6 +8,7 @@ from visiongrad.detection.recipes import (
     SceneConfig,
     build_model,
     coco_detections,
+    fit,
     load,
     make_scenes,
     pretrain_backbone,
@@ -54,6 +55,28 @@ def test_pretraining_teaches_the_backbone_alone():
     assert lines[0].startswith("pretraining epoch 1/5") and lines[-1].startswith("epoch 1/1")
     with pytest.raises(ValueError, match="no Backbone to pretrain"):
         pretrain_backbone(build_model(SceneConfig(model="rcnn", size=32)), config)
+
+
+def test_fresh_scenes_every_epoch_from_the_runs_stream():
+    config = SceneConfig(model="fcn", size=32, epochs=3, batch_size=4, seed=5)
+    first = make_scenes(config, "train", 4)
+
+    def run() -> tuple[list, list]:
+        seeds, images = [], []
+
+        def compose(seed):
+            seeds.append(seed)
+            images.append(make_scenes(replace(config, seed=seed), "train", 4).images)
+            return make_scenes(replace(config, seed=seed), "train", 4)
+
+        fit(build_model(config), first, config, lambda _: None, compose)
+        return seeds, images
+
+    seeds, images = run()
+    assert len(seeds) == 2 and len(set(seeds)) == 2
+    assert not np.array_equal(images[0], first.images)
+    assert not np.array_equal(images[0], images[1])
+    assert run()[0] == seeds
 
 
 def test_checkpoint_round_trip_predicts_the_same(tmp_path):

@@ -49,6 +49,8 @@ def add_actions(parser, models: tuple, default: str, lr: float) -> None:
                        help="first teach the backbone to classify this many single-item "
                             "crops (0: train on the scenes only)")
     train.add_argument("--pretrain-epochs", type=_positive, default=4)
+    train.add_argument("--fresh-scenes", action="store_true",
+                       help="compose new training scenes (and crops) every epoch")
     train.add_argument("--out", default=f"visiongrad-{parser.prog.split()[-1]}")
     train.set_defaults(run=run_train)
     evaluate = actions.add_parser("evaluate", help="score a checkpoint on composed scenes")
@@ -96,7 +98,8 @@ def run_train(args: argparse.Namespace) -> None:
                              epochs=args.epochs, batch_size=args.batch_size, lr=args.lr,
                              seed=args.seed, dataset=args.dataset,
                              pretrain_scenes=args.pretrain,
-                             pretrain_epochs=args.pretrain_epochs)
+                             pretrain_epochs=args.pretrain_epochs,
+                             fresh_scenes=args.fresh_scenes)
     with user_errors(FileNotFoundError, ValueError):
         scenes = make_scenes(config, "train", config.scenes)
         test = make_scenes(config, "test", args.test_scenes)

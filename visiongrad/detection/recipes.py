@@ -47,6 +47,7 @@ class SceneConfig:
     dataset: str = "fashion-mnist-mini"
     pretrain_scenes: int = 0
     pretrain_epochs: int = 4
+    fresh_scenes: bool = False
 
     def __post_init__(self):
         if self.model not in DETECTORS + SEGMENTERS:
@@ -140,28 +141,43 @@ def pretrain_backbone(model, config: SceneConfig, log=print) -> list[float]:
     if not isinstance(getattr(model, "backbone", None), Backbone):
         raise ValueError(f"{config.model} has no Backbone to pretrain (pretrain_scenes must "
                          "be 0 for it)")
-    crops = make_scenes(config, "train", config.pretrain_scenes, size=config.size // 2,
-                        max_items=1)
+    def crops(seed: int):
+        return make_scenes(replace(config, seed=seed), "train", config.pretrain_scenes,
+                           size=config.size // 2, max_items=1)
+
     classifier = ItemClassifier(model.backbone, len(CLASSES) - 1)
     settings = replace(config, epochs=config.pretrain_epochs, lr=PRETRAIN_LR, batch_size=64)
-    return fit(classifier, crops, settings, lambda line: log(f"pretraining {line}"))
+    return fit(classifier, crops(config.seed), settings, lambda line: log(f"pretraining {line}"),
+               crops if config.fresh_scenes else None)
 
 
 def train(model, scenes, config: SceneConfig, log=print) -> list[float]:
-    """:func:`pretrain_backbone` when ``config.pretrain_scenes``, then :func:`fit`; the mean
-    loss of each epoch on the scenes."""
+    """:func:`pretrain_backbone` when ``config.pretrain_scenes``, then :func:`fit` (with
+    newly composed scenes every epoch when ``config.fresh_scenes``); the mean loss of each
+    epoch on the scenes."""
     if config.pretrain_scenes:
         pretrain_backbone(model, config, log)
-    return fit(model, scenes, config, log)
+
+    def fresh(seed: int):
+        return make_scenes(replace(config, seed=seed), "train", len(scenes))
+
+    return fit(model, scenes, config, log, fresh if config.fresh_scenes else None)
 
 
-def fit(model, scenes, config: SceneConfig, log=print) -> list[float]:
-    """Adam with cosine decay over ``config.epochs`` passes; the mean loss of each epoch."""
+def fit(model, scenes, config: SceneConfig, log=print, compose=None) -> list[float]:
+    """Adam with cosine decay over ``config.epochs`` passes; the mean loss of each epoch.
+
+    With ``compose`` (seed -> scenes), every epoch after the first trains on scenes composed
+    anew from a seed drawn from the run's random stream: no scene is seen twice, so the
+    model cannot learn the training scenes by heart (composing costs far less than a pass).
+    """
     opt = optim.Adam(model.parameters(), lr=config.lr)
     steps = config.epochs * -(-len(scenes) // config.batch_size)
     schedule = optim.lr_scheduler.CosineAnnealingLR(opt, T_max=steps)
     rng, history = np.random.default_rng(config.seed), []
     for epoch in range(config.epochs):
+        if epoch and compose is not None:
+            scenes = compose(int(rng.integers(2**31)))
         model.train()
         total, started, order = 0.0, time.perf_counter(), rng.permutation(len(scenes))
         for start in range(0, len(scenes), config.batch_size):
