@@ -40,3 +40,24 @@ def test_bad_input_is_named():
         FCN(channels=(4, 8, 8, 8, 8))(np.zeros((1, 1, 24, 24)))
     with pytest.raises(ValueError, match="at least two encoder stages"):
         FCN(channels=(4,))
+
+
+def test_scores_are_fine_plus_upsampled_coarse_as_the_docstring_says():
+    """scores = conv1x1(D_1) + bilinear 4x upsampling of conv1x1(D_4), with the decoder
+    D_s = fuse_s(ReLU(convT_s(D_2s)) + E_s) recomputed here from the modules."""
+    from visiongrad import functional as F
+    from visiongrad.detection.nets import image_tensor
+
+    model = FCN(channels=(4, 8, 8, 8, 8))
+    model.eval()
+    images = scenes(2).images
+    encoded = model.backbone(image_tensor(images))
+    decoded, maps = encoded[-1], {}
+    for level in (3, 2, 1, 0):
+        decoded = model.fuses[level](F.relu(model.ups[level](decoded)) + encoded[level])
+        maps[level] = decoded
+    coarse = F.interpolate(model.coarse_classifier(maps[2]), scale_factor=4, mode="bilinear",
+                           align_corners=False)
+    expected = model.classifier(maps[0]).data + coarse.data
+    np.testing.assert_allclose(model(images).data, expected, rtol=1e-5, atol=1e-6)
+    assert np.abs(coarse.data).max() > 0
