@@ -45,7 +45,7 @@ IMAGES = Path(__file__).parent.parent / "docs" / "images"
 #: each on one core (the recorded rows but rcnn's also took --dataset fashion-mnist).
 SETTINGS = {"ssd": (16000, 12, 4e-3, 60000, True), "faster_rcnn": (16000, 10, 2e-3, 0, False),
             "mask_rcnn": (8000, 8, 2e-3, 0, False), "localize": (8000, 8, 2e-3, 0, False),
-            "rcnn": (500, 4, 2e-3, 0, False), "fcn": (16000, 12, 3e-3, 60000, True)}
+            "rcnn": (500, 4, 2e-3, 0, False), "fcn": (16000, 18, 3e-3, 60000, True)}
 TARGETS = {"ssd": ("AP50", 0.8), "faster_rcnn": ("AP50", 0.8), "mask_rcnn": ("mask_AP50", 0.7),
            "localize": ("share_iou_0_7", 0.9), "fcn": ("mIoU", 0.75)}
 
