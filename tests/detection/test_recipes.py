@@ -66,8 +66,9 @@ def test_fresh_scenes_every_epoch_from_the_runs_stream():
 
         def compose(seed):
             seeds.append(seed)
-            images.append(make_scenes(replace(config, seed=seed), "train", 4).images)
-            return make_scenes(replace(config, seed=seed), "train", 4)
+            fresh = make_scenes(replace(config, seed=seed), "train", 4)
+            images.append(fresh.images)
+            return fresh
 
         fit(build_model(config), first, config, lambda _: None, compose)
         return seeds, images

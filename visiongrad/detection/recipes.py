@@ -60,8 +60,8 @@ class SceneConfig:
             raise ValueError(f"pretrain_scenes must be an integer >= 0, got "
                              f"{self.pretrain_scenes}")
         if self.pretrain_scenes and self.model in ("sliding_window", "rcnn"):
-            raise ValueError(f"{self.model} has no Backbone to pretrain (pretrain_scenes must "
-                             "be 0 for it)")
+            raise ValueError(f"{self.model} has no Backbone to pretrain (--pretrain / "
+                             "pretrain_scenes must be 0 for it)")
         if self.size % 16:
             raise ValueError(f"size must be a multiple of 16, got {self.size}")
         if not self.lr > 0:
@@ -139,8 +139,8 @@ def pretrain_backbone(model, config: SceneConfig, log=print) -> list[float]:
     64). Items are far cheaper to learn what they are from than whole scenes: a quarter of
     the pixels each, one label each. The mean loss of each epoch."""
     if not isinstance(getattr(model, "backbone", None), Backbone):
-        raise ValueError(f"{config.model} has no Backbone to pretrain (pretrain_scenes must "
-                         "be 0 for it)")
+        raise ValueError(f"{type(model).__name__} has no Backbone to pretrain")
+
     def crops(seed: int):
         return make_scenes(replace(config, seed=seed), "train", config.pretrain_scenes,
                            size=config.size // 2, max_items=1)

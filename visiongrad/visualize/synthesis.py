@@ -234,9 +234,9 @@ def _walk_boundary(model, start, images, targets, scale, learning_rate, steps, c
     for k in range(steps + 1):
         margin, grad = _margin_and_gradient(model, images, targets, clamp)
         u = np.where(scale > 0, (images - start) / safe, 0).astype(np.float64)
-        fooled = margin > 0
-        better = fooled & (_norms(u) < best_norm)
-        best[better], best_norm[better] = images[better], _norms(u)[better]
+        fooled, size = margin > 0, _norms(u)
+        better = fooled & (size < best_norm)
+        best[better], best_norm[better] = images[better], size[better]
         if k == steps:
             break
         gamma = 0.01 + 0.045 * (1 + np.cos(np.pi * k / steps))
