@@ -53,7 +53,8 @@ def test_a_stalled_or_killed_rank_ends_the_job_and_the_checkpoint_loads(tmp_path
         assert code != 0
         assert time.monotonic() - stopped < 120
         if how == "stall":  # rank 0's collective timed out and aborted the job
-            assert "did not complete within 5 s: another rank has died or stalled" in err, err
+            assert "did not complete within 5 s: another rank has died or stalled" in err, \
+                f"exit code {code}\nstdout:\n{out}\nstderr:\n{err}"
     finally:
         for pid in pids:  # a stopped rank that MPI failed to kill
             try:

@@ -20,6 +20,9 @@ import numpy as np
 DEFAULT_TIMEOUT = 300.0
 """Seconds a collective may wait for the other ranks before the job is aborted."""
 
+ABORT_GRACE = 1.0
+"""Seconds between a rank's last line on stderr and ``MPI_Abort`` (see :func:`abort`)."""
+
 
 def mpi():
     """mpi4py's ``MPI`` module; a one-line ImportError naming the install command."""
@@ -43,9 +46,15 @@ def check_timeout(timeout: float) -> float:
 
 
 def abort(comm, message: str) -> None:
-    """Print ``message`` on stderr as this rank's last word and abort every rank."""
+    """Print ``message`` on stderr as this rank's last word and abort every rank.
+
+    The launcher forwards a rank's stderr through a pipe it polls alongside the abort
+    request; handling the abort first, it kills the job with the line still unread (a CI
+    run lost it once). A second's pause before ``Abort`` lets the line through.
+    """
     print(f"visiongrad.distributed: rank {comm.Get_rank()} of {comm.Get_size()}: {message}",
           file=sys.stderr, flush=True)
+    time.sleep(ABORT_GRACE)
     comm.Abort(1)
 
 
