@@ -22,6 +22,7 @@ import numpy as np
 from .. import functional as F
 from .. import nn, optim
 from ..train.checkpoint import load_checkpoint, load_model_state, save_checkpoint
+from ..train.epochs import descend_epoch
 from . import rle
 from .boxes import box_convert, box_iou
 from .evaluate import confusion_matrix, evaluate_coco, segmentation_metrics
@@ -179,16 +180,11 @@ def fit(model, scenes, config: SceneConfig, log=print, compose=None) -> list[flo
         if epoch and compose is not None:
             scenes = compose(int(rng.integers(2**31)))
         model.train()
-        total, started, order = 0.0, time.perf_counter(), rng.permutation(len(scenes))
-        for start in range(0, len(scenes), config.batch_size):
-            batch = order[start:start + config.batch_size]
-            loss, _ = model.loss(scenes.images[batch], targets_of(scenes, batch))
-            opt.zero_grad()
-            loss.backward()
-            opt.step()
-            schedule.step()
-            total += loss.item() * len(batch)
-        history.append(total / len(scenes))
+        started = time.perf_counter()
+        history.append(descend_epoch(
+            lambda batch, scenes=scenes: model.loss(scenes.images[batch],
+                                                    targets_of(scenes, batch))[0],
+            len(scenes), config.batch_size, opt, rng, schedule=schedule))
         log(f"epoch {epoch + 1}/{config.epochs}: loss {history[-1]:.4f} "
             f"({time.perf_counter() - started:.0f} s)")
     return history

@@ -17,6 +17,7 @@ from .. import functional as F
 from .. import nn, optim
 from ..autograd import no_grad
 from ..random import as_generator
+from ..train.epochs import descend_epoch
 
 
 def sqrtm_psd(matrix: np.ndarray) -> np.ndarray:
@@ -101,14 +102,9 @@ def train_feature_classifier(images_uint8: np.ndarray, labels: np.ndarray, epoch
     x = images_uint8.astype(np.float32) / 255.0
     for epoch in range(epochs):
         model.train()
-        order = rng.permutation(len(x))
-        for start in range(0, len(x), batch_size):
-            batch = order[start:start + batch_size]
-            opt.zero_grad()
-            loss = F.cross_entropy(model(x[batch]), labels[batch])
-            loss.backward()
-            opt.step()
-        log(f"feature classifier epoch {epoch + 1}/{epochs}: last loss {loss.item():.3f}")
+        loss = descend_epoch(lambda batch: F.cross_entropy(model(x[batch]), labels[batch]),
+                             len(x), batch_size, opt, rng)
+        log(f"feature classifier epoch {epoch + 1}/{epochs}: loss {loss:.3f}")
     return model
 
 

@@ -26,6 +26,7 @@ from ..models.captioning import CaptioningRNN, SceneEncoder
 from ..random import manual_seed
 from .bleu import bleu_scores
 from .checkpoint import load_checkpoint, load_model_state, save_checkpoint
+from .epochs import descend_epoch
 
 PIPELINE = "caption-pipeline"
 
@@ -92,11 +93,6 @@ class CaptionPipeline(nn.Module):
         return decode_captions(indices, self.captioner.idx_to_word), weights
 
 
-def _batches(count: int, batch_size: int, rng):
-    order = rng.permutation(count)
-    return [order[start:start + batch_size] for start in range(0, count, batch_size)]
-
-
 def train_encoder(pipeline: CaptionPipeline, scenes: SceneSet, log=print) -> list[float]:
     """Train the encoder to say which items cover each cell of its feature map
     (multi-label per cell, ``SceneSet.coverage``); return the mean loss of each epoch."""
@@ -108,16 +104,12 @@ def train_encoder(pipeline: CaptionPipeline, scenes: SceneSet, log=print) -> lis
     rng, losses = np.random.default_rng(config.seed), []
     encoder.train()
     for epoch in range(config.encoder_epochs):
-        total, started = 0.0, time.perf_counter()
-        for batch in _batches(len(scenes), config.batch_size, rng):
-            logits = encoder(scenes.images[batch].astype(np.float32) / 255)
-            loss = F.binary_cross_entropy_with_logits(logits.transpose(0, 2, 3, 1),
-                                                      targets[batch], pos_weight=pos_weight)
-            opt.zero_grad()
-            loss.backward()
-            opt.step()
-            total += loss.item() * len(batch)
-        losses.append(total / len(scenes))
+        started = time.perf_counter()
+        losses.append(descend_epoch(
+            lambda batch: F.binary_cross_entropy_with_logits(
+                encoder(scenes.images[batch].astype(np.float32) / 255).transpose(0, 2, 3, 1),
+                targets[batch], pos_weight=pos_weight),
+            len(scenes), config.batch_size, opt, rng))
         log(f"encoder epoch {epoch + 1}/{config.encoder_epochs}: coverage loss "
             f"{losses[-1]:.4f} ({time.perf_counter() - started:.0f} s)")
     return losses
@@ -134,16 +126,11 @@ def train_captioner(pipeline: CaptionPipeline, features: np.ndarray, scenes: Sce
     model.train()
     for epoch in range(config.epochs):
         captions = scenes.encoded(which=None, rng=rng)
-        total, started = 0.0, time.perf_counter()
-        for batch in _batches(len(scenes), config.batch_size, rng):
-            loss = model.loss(features[batch], captions[batch])
-            opt.zero_grad()
-            loss.backward()
-            optim.clip_grad_norm_(model.parameters(), 5.0)
-            opt.step()
-            total += loss.item() * len(batch)
+        started = time.perf_counter()
+        losses.append(descend_epoch(
+            lambda batch, captions=captions: model.loss(features[batch], captions[batch]),
+            len(scenes), config.batch_size, opt, rng, clip_norm=5.0))
         schedule.step()
-        losses.append(total / len(scenes))
         log(f"captioner epoch {epoch + 1}/{config.epochs}: loss {losses[-1]:.4f} "
             f"({time.perf_counter() - started:.0f} s)")
     return losses
