@@ -1,7 +1,7 @@
 """Object detection and segmentation: boxes, anchors, box coding, matching (torchvision's
 names and meanings; boxes are (x1, y1, x2, y2) rows), evaluation (COCO, VOC, mIoU), COCO
 RLE masks, composed scenes and readers for VOC XML and COCO JSON; the models (localiser,
-sliding window, R-CNN, Faster/Mask R-CNN, SSD-style detector, FCN) and their recipes."""
+sliding window, R-CNN, Fast/Faster/Mask R-CNN, SSD-style detector, FCN) and their recipes."""
 
 from .anchors import AnchorGenerator, cell_anchors, grid_anchors
 from .boxes import (
@@ -15,6 +15,7 @@ from .boxes import (
 )
 from .coder import BoxCoder
 from .evaluate import confusion_matrix, evaluate_coco, segmentation_metrics, voc_ap, voc_eval_class
+from .fast_rcnn import FastRCNN
 from .faster_rcnn import FasterRCNN
 from .fcn import FCN
 from .localize import Localizer
@@ -29,5 +30,5 @@ __all__ = ["AnchorGenerator", "cell_anchors", "grid_anchors", "batched_nms", "bo
            "BoxCoder", "BalancedPositiveNegativeSampler", "Matcher", "confusion_matrix",
            "evaluate_coco", "segmentation_metrics", "voc_ap", "voc_eval_class", "CocoDataset",
            "read_voc_xml", "CLASSES", "DetectionScenes", "compose_detection_scenes",
-           "FasterRCNN", "FCN", "Localizer", "SingleShotDetector", "WindowDetector",
+           "FastRCNN", "FasterRCNN", "FCN", "Localizer", "SingleShotDetector", "WindowDetector",
            "grouping_proposals", "sliding_windows"]

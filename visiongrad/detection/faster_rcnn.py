@@ -17,7 +17,9 @@ head's proposals (with the ground-truth boxes added) are matched at IoU 0.5, a s
 ``roi_batch`` (a quarter positive at most) gives cross-entropy and the smooth-L1 of the
 true class's BoxCoder((10, 10, 5, 5)) deltas over the sample size; the mask loss is the
 binary cross-entropy of the true class's mask on positive RoIs against the ground-truth
-mask resampled into the RoI. Loss = sum of the four (five) terms.
+mask resampled into the RoI. Loss = sum of the four (five) terms. The backbone, P4 and
+the RoI head with its loss and detections are ``roi_heads.TwoStageDetector``'s, shared
+with Fast R-CNN (``fast_rcnn.py``), which takes external proposals instead of the RPN's.
 """
 
 from __future__ import annotations
@@ -32,15 +34,9 @@ from .coder import BoxCoder
 from .losses import box_loss
 from .mask_head import MaskHead, paste_masks
 from .matching import BalancedPositiveNegativeSampler, Matcher
-from .nets import Backbone, check_targets, image_tensor, match_labels, sample_boxes
-from .single_shot import centred_anchors, postprocess
-
-
-def rois_of(boxes_per_image) -> np.ndarray:
-    """Per-image (L, 4) boxes -> (K, 5) rows (batch index, x1, y1, x2, y2)."""
-    rows = [np.column_stack([np.full(len(b), i, np.float32), b])
-            for i, b in enumerate(boxes_per_image)]
-    return np.concatenate(rows).astype(np.float32) if rows else np.zeros((0, 5), np.float32)
+from .nets import check_targets, match_labels
+from .roi_heads import TwoStageDetector, rois_of
+from .single_shot import centred_anchors
 
 
 class RegionProposalNetwork(nn.Module):
@@ -108,47 +104,21 @@ class RegionProposalNetwork(nn.Module):
         return objectness, box
 
 
-class FasterRCNN(nn.Module):
-    """Faster R-CNN (``masks=True``: Mask R-CNN) on ``image_size`` square grey images."""
+class FasterRCNN(TwoStageDetector):
+    """Faster R-CNN (``masks=True``: Mask R-CNN) on ``image_size`` square grey images: the
+    RPN proposes, the shared RoI head of ``roi_heads.TwoStageDetector`` classifies."""
 
     def __init__(self, num_classes: int = 11, image_size: int = 64, channels=(16, 32, 64, 64),
                  masks: bool = False, roi_batch: int = 32, hidden: int = 128,
                  score_thresh: float = 0.05, nms_thresh: float = 0.5,
                  detections_per_img: int = 100, seed: int = 0):
-        super().__init__()
-        if image_size % 8:
-            raise ValueError(f"image_size must be a multiple of 8, got {image_size}")
-        self.num_classes, self.image_size, self.with_masks = num_classes, image_size, masks
-        self.score_thresh, self.nms_thresh = score_thresh, nms_thresh
-        self.detections_per_img = detections_per_img
-        width = channels[-1]
-        self.backbone = Backbone(channels)
-        self.lateral = nn.Conv2d(channels[-2], width, 1)
-        self.rpn = RegionProposalNetwork(width, image_size, seed=seed)
-        self.box_head = nn.Sequential(nn.Flatten(), nn.Linear(width * 49, hidden), nn.ReLU(),
-                                      nn.Linear(hidden, hidden), nn.ReLU())
-        self.cls_score = nn.Linear(hidden, num_classes)
-        self.bbox_pred = nn.Linear(hidden, num_classes * 4)
-        self.mask_head = MaskHead(width, num_classes) if masks else None
-        self.coder = BoxCoder((10.0, 10.0, 5.0, 5.0))
-        self.matcher = Matcher(0.5, 0.5)
-        self.sampler = BalancedPositiveNegativeSampler(roi_batch, 0.25)
-        self.rng = np.random.default_rng(seed + 1)
+        super().__init__(num_classes, image_size, channels, roi_batch, hidden, score_thresh,
+                         nms_thresh, detections_per_img, seed)
+        self.with_masks = masks
+        self.mask_head = MaskHead(channels[-1], num_classes) if masks else None
 
-    def features(self, images):
-        """(stride-8 map C8, stride-4 map P4) of the images."""
-        x = image_tensor(images)
-        if x.shape[2:] != (self.image_size, self.image_size):
-            raise ValueError(f"images must be {self.image_size}x{self.image_size}, got "
-                             f"{x.shape[3]}x{x.shape[2]}")
-        maps = self.backbone(x)
-        return maps[-1], self.lateral(maps[-2]) + F.upsample_nearest(maps[-1], 2)
-
-    def roi_heads(self, p4, rois):
-        """(class logits (K, C), deltas (K, 4C)) of (K, 5) RoIs."""
-        pooled = F.roi_align(p4, rois, 7, spatial_scale=0.25, sampling_ratio=2, aligned=True)
-        hidden = self.box_head(pooled)
-        return self.cls_score(hidden), self.bbox_pred(hidden)
+    def build_proposer(self, width: int, seed: int) -> None:
+        self.rpn = RegionProposalNetwork(width, self.image_size, seed=seed)
 
     def loss(self, images, targets) -> tuple:
         """(sum of the RPN, RoI head (and mask) losses, their values by name)."""
@@ -159,17 +129,10 @@ class FasterRCNN(nn.Module):
         proposals = self.rpn.proposals(logits.data, deltas.data)
         with_truth = [np.concatenate([boxes, target["boxes"]])
                       for boxes, target in zip(proposals, targets, strict=True)]
-        rois, labels, box_targets, matched = sample_boxes(
-            with_truth, targets, self.matcher, self.sampler, self.coder, self.rng)
-        class_logits, box_deltas = self.roi_heads(p4, rois)
-        sampled = max(len(rois), 1)
-        classifier = F.cross_entropy(class_logits, labels, reduction="sum") / sampled
-        pos = np.flatnonzero(labels > 0)
-        columns = 4 * labels[pos, None] + np.arange(4)
-        box = box_loss(box_deltas[pos[:, None], columns], box_targets[pos]) / sampled
-        parts = {"rpn_objectness": rpn_objectness, "rpn_box": rpn_box,
-                 "classifier": classifier, "box": box}
+        head, (rois, labels, matched) = self.roi_loss(p4, with_truth, targets)
+        parts = {"rpn_objectness": rpn_objectness, "rpn_box": rpn_box, **head}
         if self.with_masks:
+            pos = np.flatnonzero(labels > 0)
             gt_masks = [t["masks"] for t in targets]
             parts["mask"] = self.mask_head.loss(p4, rois[pos], labels[pos], matched[pos],
                                                 gt_masks)
@@ -182,30 +145,7 @@ class FasterRCNN(nn.Module):
         with no_grad():
             c8, p4 = self.features(images)
             logits, deltas = self.rpn(c8)
-            proposals = self.rpn.proposals(logits.data, deltas.data)
-            rois = rois_of(proposals)
-            if not len(rois):
-                class_logits = box_deltas = None
-            else:
-                class_logits, box_deltas = self.roi_heads(p4, rois)
-                scores = F.softmax(class_logits, -1).data
-                boxes = self.coder.decode_single(box_deltas.data, rois[:, 1:])
-            out, start = [], 0
-            for boxes_i in proposals:
-                stop = start + len(boxes_i)
-                if stop == start:
-                    found = postprocess(np.zeros((0, self.num_classes, 4)),
-                                        np.zeros((0, self.num_classes)), (self.image_size,) * 2,
-                                        self.score_thresh, self.nms_thresh,
-                                        self.detections_per_img)
-                else:
-                    found = postprocess(boxes[start:stop].reshape(-1, self.num_classes, 4),
-                                        scores[start:stop], (self.image_size,) * 2,
-                                        self.score_thresh, self.nms_thresh,
-                                        self.detections_per_img)
-                found.pop("rows")
-                out.append(found)
-                start = stop
+            out = self.detect(p4, self.rpn.proposals(logits.data, deltas.data))
             if self.with_masks:
                 detected = rois_of([found["boxes"] for found in out])
                 labels = np.concatenate([found["labels"] for found in out])

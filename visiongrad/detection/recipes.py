@@ -29,7 +29,8 @@ from .evaluate import confusion_matrix, evaluate_coco, segmentation_metrics
 from .nets import Backbone, image_tensor
 from .scenes import CLASSES, compose_detection_scenes
 
-DETECTORS = ("ssd", "faster_rcnn", "mask_rcnn", "localize", "sliding_window", "rcnn")
+DETECTORS = ("ssd", "faster_rcnn", "mask_rcnn", "localize", "sliding_window", "rcnn",
+             "fast_rcnn")
 SEGMENTERS = ("fcn",)
 PRETRAIN_LR = 3e-3
 
@@ -88,6 +89,9 @@ def build_model(config: SceneConfig):
     if config.model in ("faster_rcnn", "mask_rcnn"):
         from .faster_rcnn import FasterRCNN
         return FasterRCNN(num_classes, config.size, masks=config.model == "mask_rcnn")
+    if config.model == "fast_rcnn":
+        from .fast_rcnn import FastRCNN
+        return FastRCNN(num_classes, config.size)
     if config.model == "localize":
         from .localize import Localizer
         return Localizer(num_classes, config.size)
