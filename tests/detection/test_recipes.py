@@ -20,7 +20,7 @@ from visiongrad.train.checkpoint import save_checkpoint
 
 def test_config_checks_name_the_field():
     with pytest.raises(ValueError, match="model"):
-        SceneConfig(model="yolo")
+        SceneConfig(model="detr")
     with pytest.raises(ValueError, match="multiple of 16"):
         SceneConfig(size=40)
     with pytest.raises(ValueError, match="epochs"):

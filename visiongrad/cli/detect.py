@@ -1,6 +1,6 @@
 """``visiongrad detect``: object detection on composed Fashion-MNIST scenes.
 
-``detect train --model ssd|faster_rcnn|mask_rcnn|localize|sliding_window|rcnn|fast_rcnn``
+``detect train --model ssd|yolo|faster_rcnn|mask_rcnn|localize|sliding_window|rcnn|fast_rcnn``
 composes training scenes, trains the model and writes ``OUT/checkpoint.safetensors`` (weights and
 config) and ``OUT/metrics.json`` (its scores on the test scenes); ``detect evaluate``
 prints a checkpoint's COCO AP, AP50 and AP75 (mask AP for mask_rcnn) on a split's scenes;

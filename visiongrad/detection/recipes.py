@@ -29,7 +29,7 @@ from .evaluate import confusion_matrix, evaluate_coco, segmentation_metrics
 from .nets import Backbone, image_tensor
 from .scenes import CLASSES, compose_detection_scenes
 
-DETECTORS = ("ssd", "faster_rcnn", "mask_rcnn", "localize", "sliding_window", "rcnn",
+DETECTORS = ("ssd", "yolo", "faster_rcnn", "mask_rcnn", "localize", "sliding_window", "rcnn",
              "fast_rcnn")
 SEGMENTERS = ("fcn",)
 PRETRAIN_LR = 3e-3
@@ -86,6 +86,9 @@ def build_model(config: SceneConfig):
     if config.model == "ssd":
         from .single_shot import SingleShotDetector
         return SingleShotDetector(num_classes, config.size)
+    if config.model == "yolo":
+        from .yolo import YOLODetector
+        return YOLODetector(num_classes, config.size)
     if config.model in ("faster_rcnn", "mask_rcnn"):
         from .faster_rcnn import FasterRCNN
         return FasterRCNN(num_classes, config.size, masks=config.model == "mask_rcnn")
