@@ -45,7 +45,8 @@ IMAGES = Path(__file__).parent.parent / "docs" / "images"
 #: each on one core (the recorded rows but rcnn's also took --dataset fashion-mnist).
 SETTINGS = {"ssd": (16000, 12, 4e-3, 60000, True), "faster_rcnn": (16000, 10, 2e-3, 0, False),
             "mask_rcnn": (8000, 8, 2e-3, 0, False), "localize": (8000, 8, 2e-3, 0, False),
-            "rcnn": (500, 4, 2e-3, 0, False), "fcn": (16000, 18, 3e-3, 60000, True)}
+            "rcnn": (500, 4, 2e-3, 0, False), "fcn": (16000, 18, 3e-3, 60000, True),
+            "yolo": (16000, 12, 2e-3, 60000, True)}
 TARGETS = {"ssd": ("AP50", 0.8), "faster_rcnn": ("AP50", 0.8), "mask_rcnn": ("mask_AP50", 0.7),
            "localize": ("share_iou_0_7", 0.9), "fcn": ("mIoU", 0.75)}
 
@@ -98,7 +99,7 @@ def table() -> str:
     rows = []
     for path in sorted(RESULTS.glob("detection-*.json")):
         rows.extend(json.loads(path.read_text())["rows"])
-    order = ["localize", "sliding_window", "rcnn", "faster_rcnn", "mask_rcnn", "ssd", "fcn"]
+    order = ["localize", "sliding_window", "rcnn", "faster_rcnn", "mask_rcnn", "ssd", "yolo", "fcn"]
     rows.sort(key=lambda row: order.index(row["model"]))
     (RESULTS / "detection.json").write_text(json.dumps({"rows": rows}, indent=2) + "\n")
     lines = ["| model | AP | AP50 | AP75 | other | target | ms / image | training |",
@@ -129,7 +130,7 @@ def main(argv=None) -> None:
                         help="single-item crops to pretrain the backbone on (all models)")
     parser.add_argument("--fresh", action="store_true",
                         help="compose new training scenes (and crops) every epoch (all "
-                             "models; ssd and fcn always do)")
+                             "models; ssd, yolo and fcn always do)")
     parser.add_argument("--test-scenes", type=int, default=200)
     parser.add_argument("--out", default=None,
                         help="a folder for each trained model's checkpoint (<model>.safetensors)")

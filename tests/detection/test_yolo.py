@@ -181,7 +181,7 @@ def test_overfits_single_items():
     opt = optim.Adam(model.parameters(), lr=1e-2)
     targets = [{"boxes": b, "labels": lab} for b, lab in zip(data.boxes, data.labels, strict=True)]
     rng = np.random.default_rng(0)
-    for _ in range(STEPS):
+    for _ in range(200):
         batch = rng.choice(64, 32, replace=False)
         model.train()
         loss, _ = model.loss(data.images[batch], [targets[i] for i in batch])
@@ -192,9 +192,6 @@ def test_overfits_single_items():
     hits = [len(f["boxes"]) and box_iou(f["boxes"][:1], t["boxes"])[0, 0] > 0.5
             and f["labels"][0] == t["labels"][0] for f, t in zip(found, targets, strict=True)]
     assert np.mean(hits) >= 0.9
-
-
-STEPS = 200
 
 
 def test_registered_and_checkpoint_round_trip(tmp_path):

@@ -3,9 +3,11 @@ S x S grid, and every cell predicts B boxes with a confidence each and one class
 distribution, in one pass, with neither anchors nor proposals.
 
 Forward: the ``Backbone``'s deepest map (stride 8: S = 8 on a 64x64 scene, cells of 8
-pixels), a 3x3 conv-BN-ReLU, a 1x1 convolution to B * 5 + K channels (K = num_classes - 1
-item classes; YOLO has no background class, the confidence says whether there is an
-object). For predictor b of cell (i, j) (row i, column j) of grid stride s, image side L:
+pixels, half the smallest item's side; a stride-16 grid would lose several times as many
+items to a larger one whose centre shares their cell), a 3x3 conv-BN-ReLU, a 1x1
+convolution to B * 5 + K channels (K = num_classes - 1 item classes; YOLO has no
+background class, the confidence says whether there is an object). For predictor b of
+cell (i, j) (row i, column j) of a grid of stride s on an image of side L:
 
     (x, y, r, q, conf) = sigmoid(t_b)                   p(c) = softmax_c(t_class)
     box = centre ((j + x) s, (i + y) s), width r^2 L, height q^2 L
