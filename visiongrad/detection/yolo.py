@@ -55,9 +55,9 @@ def paired_iou(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     """IoU of boxes a[..., :] and b[..., :] pair by pair (broadcast): (..., 4) -> (...)."""
     sides = np.clip(np.minimum(a[..., 2:], b[..., 2:]) - np.maximum(a[..., :2], b[..., :2]),
                     0, None)
-    inter = sides[..., 0] * sides[..., 1]
-    area = lambda x: (x[..., 2] - x[..., 0]) * (x[..., 3] - x[..., 1])  # noqa: E731
-    return inter / np.maximum(area(a) + area(b) - inter, 1e-12)
+    inter = sides.prod(-1)
+    union = (a[..., 2:] - a[..., :2]).prod(-1) + (b[..., 2:] - b[..., :2]).prod(-1) - inter
+    return inter / np.maximum(union, 1e-12)
 
 
 @dataclass
