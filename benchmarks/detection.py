@@ -46,7 +46,7 @@ IMAGES = Path(__file__).parent.parent / "docs" / "images"
 SETTINGS = {"ssd": (16000, 12, 4e-3, 60000, True), "faster_rcnn": (16000, 10, 2e-3, 0, False),
             "mask_rcnn": (8000, 8, 2e-3, 0, False), "localize": (8000, 8, 2e-3, 0, False),
             "rcnn": (500, 4, 2e-3, 0, False), "fcn": (16000, 18, 3e-3, 60000, True),
-            "yolo": (16000, 12, 2e-3, 60000, True)}
+            "yolo": (16000, 12, 2e-3, 60000, True), "fast_rcnn": (16000, 10, 2e-3, 0, False)}
 TARGETS = {"ssd": ("AP50", 0.8), "faster_rcnn": ("AP50", 0.8), "mask_rcnn": ("mask_AP50", 0.7),
            "localize": ("share_iou_0_7", 0.9), "fcn": ("mIoU", 0.75)}
 
@@ -99,7 +99,8 @@ def table() -> str:
     rows = []
     for path in sorted(RESULTS.glob("detection-*.json")):
         rows.extend(json.loads(path.read_text())["rows"])
-    order = ["localize", "sliding_window", "rcnn", "faster_rcnn", "mask_rcnn", "ssd", "yolo", "fcn"]
+    order = ["localize", "sliding_window", "rcnn", "fast_rcnn", "faster_rcnn", "mask_rcnn", "ssd",
+             "yolo", "fcn"]
     rows.sort(key=lambda row: order.index(row["model"]))
     (RESULTS / "detection.json").write_text(json.dumps({"rows": rows}, indent=2) + "\n")
     lines = ["| model | AP | AP50 | AP75 | other | target | ms / image | training |",

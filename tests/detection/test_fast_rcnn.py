@@ -10,7 +10,7 @@ from visiongrad.detection.fast_rcnn import FastRCNN
 from visiongrad.detection.nets import Backbone
 from visiongrad.detection.recipes import SceneConfig, build_model, load, save, targets_of
 from visiongrad.detection.windows import grouping_proposals
-from visiongrad.ops.roi import roi_pool_reference
+from visiongrad.ops.roi import roi_align_reference
 
 from .models_helpers import SIZE, TINY, assert_detections, scenes
 
@@ -63,9 +63,9 @@ def test_training_candidates_are_proposals_and_ground_truth(monkeypatch):
         assert np.array_equal(candidates, expected)
 
 
-def test_roi_features_are_roi_pool_of_one_shared_map():
-    """Every proposal's features are RoI max pooling (torchvision's kernel as loops) of
-    the map computed once for the batch, which equals each image's map on its own."""
+def test_roi_features_are_roi_align_of_one_shared_map():
+    """The head reads every proposal's RoI align (torchvision's kernel as loops) of the map
+    computed once for the batch, which equals each image's map computed on its own."""
     data = scenes(2)
     model = small()
     model.eval()
@@ -75,16 +75,16 @@ def test_roi_features_are_roi_pool_of_one_shared_map():
         proposals = model.proposals(data.images)
         rois = np.concatenate([np.column_stack([np.full(len(b), i, np.float32), b])
                                for i, b in enumerate(proposals)])
-        pooled = model.pool(p4, rois).data
-        expected, _ = roi_pool_reference(p4.data, rois, 7, 0.25)
-        np.testing.assert_allclose(pooled, expected, rtol=0, atol=0)
-        second = rois[rois[:, 0] == 1]
-        np.testing.assert_allclose(pooled[rois[:, 0] == 1],
-                                   model.pool(alone, second * [0, 1, 1, 1, 1]).data,
-                                   rtol=1e-5, atol=1e-5)
+        pooled = roi_align_reference(p4.data, rois, 7, 0.25, sampling_ratio=2, aligned=True)
+        second = rois[rois[:, 0] == 1] * [0, 1, 1, 1, 1]
+        np.testing.assert_allclose(
+            pooled[rois[:, 0] == 1],
+            roi_align_reference(alone.data, second, 7, 0.25, sampling_ratio=2, aligned=True),
+            rtol=1e-5, atol=1e-5)
         logits, deltas = model.roi_heads(p4, rois)
-        hidden = model.box_head(vg.tensor(expected))
-        np.testing.assert_allclose(logits.data, model.cls_score(hidden).data, atol=1e-6)
+        hidden = model.box_head(vg.tensor(pooled.astype(np.float32)))
+        np.testing.assert_allclose(logits.data, model.cls_score(hidden).data, atol=1e-5)
+        np.testing.assert_allclose(deltas.data, model.bbox_pred(hidden).data, atol=1e-5)
     assert logits.shape == (len(rois), 11) and deltas.shape == (len(rois), 44)
 
 

@@ -3,9 +3,8 @@ batch gives every image's stride-4 map P4, and each proposal's features are pool
 that shared map, not recomputed per window as in R-CNN.
 
     backbone -> stride-8 map C8 and stride-4 map C4; P4 = conv1x1(C4) + upsample2(C8)
-    RoI head: pool(P4, rois, 7x7, 1/4) -> FC, ReLU, FC, ReLU -> class logits s (K, C) and
-        class-specific deltas t (K, 4C); ``pool`` is roi_align (aligned=True) here, roi_pool
-        in Fast R-CNN
+    RoI head: roi_align(P4, rois, 7x7, 1/4, aligned=True) -> FC, ReLU, FC, ReLU -> class
+        logits s (K, C) and class-specific deltas t (K, 4C)
 
 Training: each image's candidates (its proposals and ground-truth boxes) are matched at
 IoU 0.5 (u = the matched box's class, 0 below), a sample of ``roi_batch`` per image (a
@@ -78,13 +77,10 @@ class TwoStageDetector(nn.Module):
         maps = self.backbone(x)
         return maps[-1], self.lateral(maps[-2]) + F.upsample_nearest(maps[-1], 2)
 
-    def pool(self, p4, rois):
-        """(K, C, 7, 7) features of (K, 5) RoIs on P4: bilinear RoI align."""
-        return F.roi_align(p4, rois, 7, spatial_scale=0.25, sampling_ratio=2, aligned=True)
-
     def roi_heads(self, p4, rois):
         """(class logits (K, C), deltas (K, 4C)) of (K, 5) RoIs."""
-        hidden = self.box_head(self.pool(p4, rois))
+        pooled = F.roi_align(p4, rois, 7, spatial_scale=0.25, sampling_ratio=2, aligned=True)
+        hidden = self.box_head(pooled)
         return self.cls_score(hidden), self.bbox_pred(hidden)
 
     def roi_loss(self, p4, candidates, targets) -> tuple[dict, tuple]:
