@@ -40,23 +40,30 @@ RESULTS = Path(__file__).parent / "results"
 #: trained on (the full Fashion-MNIST's training items give more variety).
 TEST_ITEMS = "fashion-mnist-mini"
 IMAGES = Path(__file__).parent.parent / "docs" / "images"
-#: (training scenes, epochs, Adam's learning rate, single-item crops the backbone first
-#: learns to classify, whether every epoch composes new scenes) per model: 3-35 minutes
-#: each on one core (the recorded rows but rcnn's also took --dataset fashion-mnist).
-SETTINGS = {"ssd": (16000, 12, 4e-3, 60000, True), "faster_rcnn": (16000, 10, 2e-3, 0, False),
-            "mask_rcnn": (8000, 8, 2e-3, 0, False), "localize": (8000, 8, 2e-3, 0, False),
-            "rcnn": (500, 4, 2e-3, 0, False), "fcn": (16000, 18, 3e-3, 60000, True),
-            "yolo": (16000, 12, 2e-3, 60000, True), "fast_rcnn": (16000, 10, 2e-3, 0, False)}
+#: The SceneConfig fields of each model's recipe: training scenes, epochs, Adam's learning
+#: rate and, for some, single-item crops the backbone first learns to classify (for
+#: ``pretrain_epochs``, default 4) and whether every epoch composes new scenes; 3-50
+#: minutes each on one core (the recorded rows but rcnn's also took --dataset fashion-mnist).
+SETTINGS = {
+    "ssd": dict(scenes=16000, epochs=12, lr=4e-3, pretrain_scenes=60000, fresh_scenes=True),
+    "yolo": dict(scenes=16000, epochs=12, lr=2e-3, pretrain_scenes=60000, fresh_scenes=True),
+    "faster_rcnn": dict(scenes=16000, epochs=10, lr=2e-3),
+    "fast_rcnn": dict(scenes=16000, epochs=10, lr=2e-3),
+    "mask_rcnn": dict(scenes=8000, epochs=8, lr=2e-3),
+    "localize": dict(scenes=8000, epochs=8, lr=2e-3),
+    "rcnn": dict(scenes=500, epochs=4, lr=2e-3),
+    "fcn": dict(scenes=16000, epochs=18, lr=3e-3, pretrain_scenes=60000, fresh_scenes=True),
+}
 TARGETS = {"ssd": ("AP50", 0.8), "faster_rcnn": ("AP50", 0.8), "mask_rcnn": ("mask_AP50", 0.7),
            "localize": ("share_iou_0_7", 0.9), "fcn": ("mIoU", 0.75)}
 
 
 def run_model(name: str, args) -> list[dict]:
-    scenes, epochs, lr, pretrain, fresh = SETTINGS[name]
-    config = SceneConfig(model=name, scenes=args.scenes or scenes, epochs=args.epochs or epochs,
-                         lr=args.lr or lr, dataset=args.dataset,
-                         pretrain_scenes=pretrain if args.pretrain is None else args.pretrain,
-                         fresh_scenes=fresh or args.fresh)
+    given = {"scenes": args.scenes, "epochs": args.epochs, "lr": args.lr,
+             "pretrain_scenes": args.pretrain, "pretrain_epochs": args.pretrain_epochs}
+    config = SceneConfig(model=name, dataset=args.dataset, **{
+        **SETTINGS[name], **{key: value for key, value in given.items() if value is not None}})
+    config = replace(config, fresh_scenes=config.fresh_scenes or args.fresh)
     log = lambda line: print(f"[{name}] {line}", flush=True)  # noqa: E731
     train_scenes = make_scenes(config, "train", config.scenes)
     test = make_scenes(replace(config, dataset=TEST_ITEMS), "test", args.test_scenes)
@@ -129,6 +136,8 @@ def main(argv=None) -> None:
                         help="source of the training items (fashion-mnist: all 60,000)")
     parser.add_argument("--pretrain", type=int, default=None,
                         help="single-item crops to pretrain the backbone on (all models)")
+    parser.add_argument("--pretrain-epochs", type=int, default=None,
+                        help="epochs of that pretraining (all models)")
     parser.add_argument("--fresh", action="store_true",
                         help="compose new training scenes (and crops) every epoch (all "
                              "models; ssd, yolo and fcn always do)")

@@ -1,3 +1,4 @@
+import json
 from dataclasses import replace
 
 import numpy as np
@@ -8,6 +9,7 @@ from visiongrad.detection.recipes import (
     SceneConfig,
     build_model,
     coco_detections,
+    evaluate,
     fit,
     load,
     make_scenes,
@@ -103,3 +105,15 @@ def test_perfect_detections_score_one():
              for b, lab in zip(scenes.boxes, scenes.labels, strict=True)]
     scores = evaluate_coco(scenes.to_coco(), coco_detections(truth))
     assert scores["AP"] == pytest.approx(1.0) and scores["AP50"] == pytest.approx(1.0)
+
+
+def test_segmentation_scores_are_strict_json_when_a_class_is_absent():
+    config = SceneConfig(model="fcn", size=32)
+    scenes = make_scenes(config, "test", 1, max_items=1)  # one item: most classes absent
+    model = build_model(config)
+    metrics = evaluate(model, config, scenes)
+    seen = set(np.unique(scenes.semantic)) | set(np.unique(model.predict(scenes.images)))
+    absent = [c for c in range(11) if c not in seen]  # in neither the truth nor the guess
+    assert absent and all(metrics["per_class_IoU"][c] is None for c in absent)
+    assert all(metrics["per_class_IoU"][c] is not None for c in seen)
+    json.dumps(metrics, allow_nan=False)

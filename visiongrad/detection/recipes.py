@@ -229,7 +229,8 @@ def evaluate(model, config: SceneConfig, scenes) -> dict:
         confusion = confusion_matrix(np.stack(results), scenes.semantic, len(CLASSES), None)
         scores = segmentation_metrics(confusion)
         metrics.update(mIoU=float(scores["mIoU"]), pixel_accuracy=float(scores["pixel_accuracy"]),
-                       per_class_IoU=[round(float(v), 4) for v in scores["per_class_iou"]])
+                       per_class_IoU=[None if np.isnan(v) else round(float(v), 4)
+                                      for v in scores["per_class_iou"]])  # None: class absent
         return metrics
     if config.model == "localize":
         ious = np.array([box_iou(found["boxes"][:1], boxes)[0, 0]
