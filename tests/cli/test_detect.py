@@ -2,6 +2,7 @@
 an image with no objects; user errors in one line."""
 
 import json
+from dataclasses import replace
 
 import numpy as np
 import pytest
@@ -9,7 +10,7 @@ from PIL import Image
 
 from visiongrad.cli import main
 from visiongrad.detection import compose_detection_scenes
-from visiongrad.detection.recipes import load
+from visiongrad.detection.recipes import load, make_scenes
 
 TINY = ["--scenes", "4", "--test-scenes", "2", "--epochs", "1", "--size", "32",
         "--batch-size", "4"]
@@ -74,3 +75,26 @@ def test_user_errors(run, pictures, tmp_path, user_error):
                "pretrain_scenes")
     user_error(["detect", "train", "--model", "rcnn", "--pretrain", "10", "--out",
                 str(tmp_path / "r")], "no Backbone to pretrain")
+
+
+def test_scene_writes_the_split_scene_that_evaluation_composes(run, tmp_path, capsys):
+    out = tmp_path / "scene.png"
+    assert main(["detect", "scene", "--split", "val", "--index", "2", "--size", "32",
+                 "--out", str(out)]) == 0
+    config = load(run / "checkpoint.safetensors")[1]
+    scenes = make_scenes(replace(config, size=32), "val", 5)  # more scenes: the same first 3
+    np.testing.assert_array_equal(np.asarray(Image.open(out)), scenes.images[2, 0])
+    printed = capsys.readouterr().out
+    assert printed.startswith("val scene 2: ") and "scene: " in printed
+    assert printed.count("[") == len(scenes.labels[2])
+    assert main(["detect", "predict", str(run / "checkpoint.safetensors"), str(out), "--out",
+                 str(tmp_path / "drawn.png")]) == 0  # what the README does next
+
+
+def test_scene_user_errors(tmp_path, user_error):
+    user_error(["detect", "scene", "--index", "-1", "--out", str(tmp_path / "s.png")],
+               "--index", ">= 0")
+    user_error(["segment", "scene", "--out", str(tmp_path / "s.jpg")], ".png")
+    user_error(["detect", "scene", "--out", str(tmp_path / "no" / "s.png")], "not found")
+    user_error(["detect", "scene", "--dataset", "nope", "--out", str(tmp_path / "s.png")],
+               "unknown dataset")

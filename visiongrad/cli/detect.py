@@ -4,7 +4,8 @@
 composes training scenes, trains the model and writes ``OUT/checkpoint.safetensors`` (weights and
 config) and ``OUT/metrics.json`` (its scores on the test scenes); ``detect evaluate``
 prints a checkpoint's COCO AP, AP50 and AP75 (mask AP for mask_rcnn) on a split's scenes;
-``detect predict`` draws the boxes, class names and scores (and masks) on an image.
+``detect predict`` draws the boxes, class names and scores (and masks) on an image;
+``detect scene`` writes a composed scene as a PNG to predict on.
 ``visiongrad segment`` (the FCN) shares this module's code.
 """
 
@@ -26,6 +27,13 @@ def _positive(text: str) -> int:
     value = int(text)
     if value <= 0:
         raise argparse.ArgumentTypeError(f"must be a positive integer, got {text}")
+    return value
+
+
+def _non_negative(text: str) -> int:
+    value = int(text)
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"must be an integer >= 0, got {text}")
     return value
 
 
@@ -65,6 +73,16 @@ def add_actions(parser, models: tuple, default: str, lr: float) -> None:
     predict.add_argument("--min-score", type=float, default=0.5,
                          help="draw detections scoring at least this")
     predict.set_defaults(run=run_predict)
+    scene = actions.add_parser("scene", help="write a composed scene as a PNG to predict on")
+    scene.add_argument("--split", choices=SPLITS, default="test")
+    scene.add_argument("--index", type=_non_negative, default=0,
+                       help="which scene of the split (0: the first)")
+    scene.add_argument("--size", type=_positive, default=64, help="canvas side (multiple of 16)")
+    scene.add_argument("--dataset", default="fashion-mnist-mini",
+                       help="source of the items (fashion-mnist-mini or fashion-mnist)")
+    scene.add_argument("--seed", type=int, default=0)
+    scene.add_argument("--out", required=True, metavar="PNG")
+    scene.set_defaults(run=run_scene)
 
 
 def register(commands) -> None:
@@ -183,3 +201,24 @@ def run_predict(args: argparse.Namespace) -> None:
         box = ", ".join(f"{v:.1f}" for v in found["boxes"][k])
         print(f"  {CLASSES[found['labels'][k]]} {found['scores'][k]:.3f} [{box}]")
     print(f"drawing: {draw_detections(image[0], found, out, min_score=args.min_score)}")
+
+
+def run_scene(args: argparse.Namespace) -> None:
+    """Scene ``--index`` of ``--split`` as the training and evaluation compose it (the
+    same seed and items give the same scene), written as a grey PNG; its items printed."""
+    from PIL import Image
+
+    from ..detection.recipes import SceneConfig, make_scenes
+    from ..detection.scenes import CLASSES
+
+    out = _destination(args.out)
+    with user_errors(FileNotFoundError, ValueError):
+        scenes = make_scenes(SceneConfig(size=args.size, dataset=args.dataset, seed=args.seed),
+                             args.split, args.index + 1)
+    with user_errors(OSError, context=f"cannot write {out}: "):
+        Image.fromarray(np.asarray(scenes.images[args.index, 0], np.uint8)).save(out, "PNG")
+    items = ", ".join(f"{CLASSES[label]} [{', '.join(str(int(v)) for v in box)}]"
+                      for box, label in zip(scenes.boxes[args.index], scenes.labels[args.index],
+                                            strict=True))
+    print(f"{args.split} scene {args.index}: {items or 'no items'}")
+    print(f"scene: {out}")
