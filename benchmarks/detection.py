@@ -54,8 +54,12 @@ SETTINGS = {
     "rcnn": dict(scenes=500, epochs=4, lr=2e-3),
     "fcn": dict(scenes=16000, epochs=18, lr=3e-3, pretrain_scenes=60000, fresh_scenes=True),
 }
-TARGETS = {"ssd": ("AP50", 0.8), "faster_rcnn": ("AP50", 0.8), "mask_rcnn": ("mask_AP50", 0.7),
-           "localize": ("share_iou_0_7", 0.9), "fcn": ("mIoU", 0.75)}
+#: The issue's targets; its "single-shot detector" >= 0.8 AP50 is held to both of ours.
+TARGETS = {"ssd": ("AP50", 0.8), "yolo": ("AP50", 0.8), "faster_rcnn": ("AP50", 0.8),
+           "mask_rcnn": ("mask_AP50", 0.7), "localize": ("share_iou_0_7", 0.9),
+           "fcn": ("mIoU", 0.75)}
+
+BASELINES = ("sliding_window", "rcnn")
 
 
 def run_model(name: str, args) -> list[dict]:
@@ -117,8 +121,11 @@ def table() -> str:
                           ("mask_AP50", "share_iou_0_7", "mIoU", "pixel_accuracy")
                           if key in row)
         ap = [f"{row[key]:.3f}" if key in row else "" for key in ("AP", "AP50", "AP75")]
-        target = (f"{row['target']}: {'met' if row['target_met'] else 'NOT met'}"
-                  if "target" in row else "baseline")
+        if row["model"] in TARGETS:  # judged here, so a target set after a run applies too
+            key, goal = TARGETS[row["model"]]
+            target = f"{key} >= {goal}: {'met' if row[key] >= goal else 'NOT met'}"
+        else:
+            target = "baseline" if row["model"] in BASELINES else "none set"
         lines.append(f"| {row['model']} | {' | '.join(ap)} | {other} | {target} | "
                      f"{1000 * row['seconds_per_image']:.1f} | {row['train_scenes']} scenes x "
                      f"{row['epochs']} epochs of {row.get('train_items', TEST_ITEMS)} items, "
