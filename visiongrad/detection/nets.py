@@ -27,13 +27,19 @@ def image_tensor(images, name: str = "images") -> np.ndarray:
 
 
 def check_targets(targets, count: int, with_masks: bool = False) -> list[dict]:
-    """Each target as a dict of ``boxes`` (k, 4) float32 and ``labels`` (k,) int64 in
-    1..num_classes (and ``masks`` (k, H, W) bool when asked); one per image."""
+    """Each target as a dict of ``boxes`` (k, 4) float32 (finite, of positive width and
+    height) and ``labels`` (k,) int64 in 1..num_classes (and ``masks`` (k, H, W) bool when
+    asked); one per image."""
     if len(targets) != count:
         raise ValueError(f"targets must hold one entry per image ({count}), got {len(targets)}")
     checked = []
-    for target in targets:
+    for n, target in enumerate(targets):
         boxes = as_boxes(target["boxes"], "targets' boxes").astype(np.float32).reshape(-1, 4)
+        bad = ~np.isfinite(boxes).all(axis=1) | (boxes[:, 2] <= boxes[:, 0]) \
+            | (boxes[:, 3] <= boxes[:, 1])
+        if bad.any():  # they would make the box targets NaN or infinite, and the loss with them
+            raise ValueError(f"target {n}'s box {boxes[bad][0].tolist()} must be finite with "
+                             "x2 > x1 and y2 > y1")
         labels = np.asarray(target["labels"], dtype=np.int64).reshape(-1)
         if len(labels) != len(boxes):
             raise ValueError(f"a target has {len(boxes)} boxes but {len(labels)} labels")
