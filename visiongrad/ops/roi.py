@@ -214,8 +214,9 @@ class RoIPool(Function):
               of (h, w) = (y2 - y1 + 1, x2 - x1 + 1) pixels (at least 1) has bins
               [floor(i h / PH), ceil((i + 1) h / PH)) + y1 (clipped to the image) and the
               same in x; y[k, c, i, j] = max of x[n, c] over bin (i, j), 0 for an empty bin.
-              All RoIs and bins at once: each bin's window padded to the largest, the
-              padding masked with -inf.
+              All RoIs and bins at once: each bin's pixels gathered as flat indices
+              into its plane, padded to the largest bin with an index of an extra -inf
+              pixel.
     Backward: dx[n, c, argmax[k, c, i, j]] += dy[k, c, i, j], argmax being the first
               maximum in row-major order (none for an empty bin)
     Shape:    x (N, C, H, W), boxes (K, 5) -> y (K, C, PH, PW)
@@ -224,29 +225,29 @@ class RoIPool(Function):
     def forward(self, x, boxes, output_size, spatial_scale=1.0):
         rois = rois_array(boxes, x.shape, "roi_pool")
         pooled = output_pair(output_size, "roi_pool")
-        height, width = x.shape[2:]
+        n, c, height, width = x.shape
         h0, h1 = pool_bins(rois, x.dtype, spatial_scale, pooled[0], height, 2)
         w0, w1 = pool_bins(rois, x.dtype, spatial_scale, pooled[1], width, 1)
         span_h = max(int((h1 - h0).max(initial=1)), 1)
         span_w = max(int((w1 - w0).max(initial=1)), 1)
         rows = h0[:, :, None] + np.arange(span_h)  # (K, PH, span_h)
         cols = w0[:, :, None] + np.arange(span_w)  # (K, PW, span_w)
-        inside = (rows < h1[:, :, None])[:, :, :, None, None] \
-            & (cols < w1[:, :, None])[:, None, None, :, :]
+        inside = (rows < h1[:, :, None])[:, :, None, :, None] \
+            & (cols < w1[:, :, None])[:, None, :, None, :]
+        # each bin's pixels as flat indices into a plane, the padding pointing at an extra
+        # -inf pixel: (K, PH, PW, span_h * span_w), row-major within the bin
+        pixel = np.where(inside, np.minimum(rows, height - 1)[:, :, None, :, None] * width
+                         + np.minimum(cols, width - 1)[:, None, :, None, :], height * width)
+        pixel = pixel.reshape(len(rois), pooled[0], pooled[1], span_h * span_w)
+        planes = np.concatenate([x.reshape(n * c, height * width),
+                                 np.full((n * c, 1), -np.inf, x.dtype)], axis=1)
         batch = rois[:, 0].astype(np.int64)
-        windows = x[batch[:, None, None, None, None], :,
-                    np.minimum(rows, height - 1)[:, :, :, None, None],
-                    np.minimum(cols, width - 1)[:, None, None, :, :]]  # (K,PH,sh,PW,sw,C)
-        windows = np.where(inside[..., None], windows, -np.inf)
-        windows = windows.transpose(0, 5, 1, 3, 2, 4).reshape(
-            len(rois), x.shape[1], pooled[0], pooled[1], span_h * span_w)
+        plane = batch[:, None] * c + np.arange(c)  # (K, C): the RoI's image's channels
+        windows = planes[plane[:, :, None, None, None], pixel[:, None]]  # (K, C, PH, PW, S)
         first = np.argmax(windows, axis=-1)
         out = np.take_along_axis(windows, first[..., None], axis=-1)[..., 0]
-        row_of = np.take_along_axis(rows[:, None, :, None, :], (first // span_w)[..., None],
-                                    axis=-1)[..., 0]
-        col_of = np.take_along_axis(cols[:, None, None, :, :], (first % span_w)[..., None],
-                                    axis=-1)[..., 0]
-        self.argmax = row_of * width + col_of
+        self.argmax = np.take_along_axis(np.broadcast_to(pixel[:, None], windows.shape),
+                                         first[..., None], axis=-1)[..., 0]
         empty = ((h1 <= h0)[:, :, None] | (w1 <= w0)[:, None, :])[:, None]
         unset = ~empty & ~(out > -FLT_MAX)  # no value beat torchvision's initial -FLT_MAX
         out = np.where(empty, 0, np.where(unset, -FLT_MAX, out)).astype(x.dtype)
