@@ -64,10 +64,10 @@ BASELINES = ("sliding_window", "rcnn")
 
 def run_model(name: str, args) -> list[dict]:
     given = {"scenes": args.scenes, "epochs": args.epochs, "lr": args.lr,
-             "pretrain_scenes": args.pretrain, "pretrain_epochs": args.pretrain_epochs}
+             "pretrain_scenes": args.pretrain, "pretrain_epochs": args.pretrain_epochs,
+             "fresh_scenes": args.fresh or None}
     config = SceneConfig(model=name, dataset=args.dataset, **{
         **SETTINGS[name], **{key: value for key, value in given.items() if value is not None}})
-    config = replace(config, fresh_scenes=config.fresh_scenes or args.fresh)
     log = lambda line: print(f"[{name}] {line}", flush=True)  # noqa: E731
     train_scenes = make_scenes(config, "train", config.scenes)
     test = make_scenes(replace(config, dataset=TEST_ITEMS), "test", args.test_scenes)

@@ -24,7 +24,14 @@ from visiongrad import functional as F
 from visiongrad.autograd import Tensor, no_grad
 from visiongrad.detection.evaluate import confusion_matrix, segmentation_metrics
 from visiongrad.detection.nets import image_tensor
-from visiongrad.detection.recipes import ItemClassifier, build_model, fit, load, make_scenes
+from visiongrad.detection.recipes import (
+    PRETRAIN_LR,
+    ItemClassifier,
+    build_model,
+    fit,
+    load,
+    make_scenes,
+)
 from visiongrad.detection.scenes import CLASSES
 
 from .detection import TEST_ITEMS
@@ -73,10 +80,9 @@ def item_votes(predicted: np.ndarray, scenes) -> tuple[np.ndarray, np.ndarray]:
 
 
 def classifier_check(config, scenes) -> None:
-    crops = replace(config, model="fcn", pretrain_scenes=60000, pretrain_epochs=8)
-    classifier = ItemClassifier(build_model(crops).backbone, len(CLASSES) - 1)
-    fit(classifier, make_scenes(crops, "train", 60000, size=32, max_items=1),
-        replace(crops, epochs=8, lr=3e-3, batch_size=64))
+    classifier = ItemClassifier(build_model(config).backbone, len(CLASSES) - 1)
+    fit(classifier, make_scenes(config, "train", 60000, size=32, max_items=1),
+        replace(config, epochs=8, lr=PRETRAIN_LR, batch_size=64))
     classifier.eval()
 
     def accuracy(images, labels) -> float:
@@ -84,7 +90,7 @@ def classifier_check(config, scenes) -> None:
             features = classifier.backbone(image_tensor(images))[-1].mean(axis=(2, 3))
             return float(np.mean(classifier.fc(features).data.argmax(1) == labels - 1))
 
-    single = make_scenes(replace(crops, dataset=TEST_ITEMS), "test", 2000, size=32,
+    single = make_scenes(replace(config, dataset=TEST_ITEMS), "test", 2000, size=32,
                          max_items=1)
     print(f"classifier on single-item test crops: "
           f"{accuracy(single.images, np.array([l[0] for l in single.labels])):.3f}")

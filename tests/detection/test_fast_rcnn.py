@@ -3,7 +3,7 @@ import pytest
 
 import visiongrad as vg
 from visiongrad import optim
-from visiongrad.detection import compose_detection_scenes
+from visiongrad.detection import compose_detection_scenes, roi_heads
 from visiongrad.detection import fast_rcnn as fast_rcnn_module
 from visiongrad.detection.boxes import box_iou
 from visiongrad.detection.fast_rcnn import FastRCNN
@@ -49,13 +49,13 @@ def test_training_candidates_are_proposals_and_ground_truth(monkeypatch):
     targets = targets_of(data, range(2))
     model = small()
     seen = []
-    original = model.roi_loss
+    original = roi_heads.sample_boxes
 
-    def recording(p4, candidates, targets):
+    def recording(candidates, *rest):
         seen.append(candidates)
-        return original(p4, candidates, targets)
+        return original(candidates, *rest)
 
-    monkeypatch.setattr(model, "roi_loss", recording)
+    monkeypatch.setattr(roi_heads, "sample_boxes", recording)
     model.train()
     model.loss(data.images, targets)
     for candidates, image, target in zip(seen[0], data.images, targets, strict=True):

@@ -80,9 +80,7 @@ class FastRCNN(TwoStageDetector):
         """(L_cls + L_box over the sampled proposals and ground-truth boxes, parts)."""
         targets = check_targets(targets, len(images))
         _, p4 = self.features(images)
-        candidates = [np.concatenate([boxes, target["boxes"]])
-                      for boxes, target in zip(self.proposals(images), targets, strict=True)]
-        parts, _ = self.roi_loss(p4, candidates, targets)
+        parts, _ = self.roi_loss(p4, self.proposals(images), targets)
         return sum(parts.values()), {name: value.item() for name, value in parts.items()}
 
     def predict(self, images) -> list[dict]:

@@ -127,9 +127,7 @@ class FasterRCNN(TwoStageDetector):
         logits, deltas = self.rpn(c8)
         rpn_objectness, rpn_box = self.rpn.loss(logits, deltas, targets)
         proposals = self.rpn.proposals(logits.data, deltas.data)
-        with_truth = [np.concatenate([boxes, target["boxes"]])
-                      for boxes, target in zip(proposals, targets, strict=True)]
-        head, (rois, labels, matched) = self.roi_loss(p4, with_truth, targets)
+        head, (rois, labels, matched) = self.roi_loss(p4, proposals, targets)
         parts = {"rpn_objectness": rpn_objectness, "rpn_box": rpn_box, **head}
         if self.with_masks:
             pos = np.flatnonzero(labels > 0)

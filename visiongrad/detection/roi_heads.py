@@ -83,9 +83,12 @@ class TwoStageDetector(nn.Module):
         hidden = self.box_head(pooled)
         return self.cls_score(hidden), self.bbox_pred(hidden)
 
-    def roi_loss(self, p4, candidates, targets) -> tuple[dict, tuple]:
+    def roi_loss(self, p4, proposals, targets) -> tuple[dict, tuple]:
         """({"classifier": L_cls, "box": L_box}, the sample (rois, labels, matched ground
-        truth)) of a balanced sample of each image's ``candidates`` (per image (P, 4))."""
+        truth)) of a balanced sample of each image's candidates: its ``proposals`` (per
+        image (P, 4)) and its ground-truth boxes."""
+        candidates = [np.concatenate([boxes, target["boxes"]])
+                      for boxes, target in zip(proposals, targets, strict=True)]
         rois, labels, box_targets, matched = sample_boxes(
             candidates, targets, self.matcher, self.sampler, self.coder, self.rng)
         class_logits, box_deltas = self.roi_heads(p4, rois)
