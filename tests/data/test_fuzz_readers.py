@@ -15,7 +15,7 @@ import zlib
 
 import numpy as np
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 from PIL import Image
 
@@ -254,6 +254,8 @@ FUZZ = {"deadline": None, "suppress_health_check": [HealthCheck.function_scoped_
 
 @settings(max_examples=300, **FUZZ)
 @given(case=mutation)
+@example(case=("npz", [("flip", 5500, 0)]))  # sets the encrypted flag of a member (CI found)
+@example(case=("pickle5", [("insert", 111, 1)]))  # BYTEARRAY8 declaring 604 MB (found here)
 def test_mutated_files_load_or_fail_with_one_clear_error(tmp_path, case):
     kind, edits = case
     content = mutate(SEEDS[kind], edits)

@@ -161,3 +161,28 @@ def test_not_a_zip_checkpoint(tmp_path):
     (tmp_path / "legacy.pth").write_bytes(pickle.dumps({"w": 1}))
     with pytest.raises(CheckpointFormatError, match="not a zip-format PyTorch checkpoint"):
         load_torch_checkpoint(tmp_path / "legacy.pth")
+
+
+def flag_member(content: bytes, name: bytes, flag: int) -> bytes:
+    """``content`` (a zip) with ``flag`` set in the central-directory entry of ``name``."""
+    data = bytearray(content)
+    at = data.find(b"PK\x01\x02")
+    while at >= 0:
+        length = struct.unpack_from("<H", data, at + 28)[0]
+        if data[at + 46:at + 46 + length] == name:
+            struct.pack_into("<H", data, at + 8, struct.unpack_from("<H", data, at + 8)[0] | flag)
+        at = data.find(b"PK\x01\x02", at + 4)
+    return bytes(data)
+
+
+def test_an_encrypted_member_is_refused_in_one_clear_error(tmp_path):
+    """zipfile raises RuntimeError (encrypted) or NotImplementedError (patched, strong
+    encryption) on such members; the reader names them instead."""
+    plain = tmp_path / "plain.pth"
+    write_checkpoint(plain, pickle.dumps({"w": 1}, protocol=2), {"0": b"\0" * 4})
+    for flag in (0x1, 0x20, 0x40):
+        path = tmp_path / f"flag{flag}.pth"
+        path.write_bytes(flag_member(plain.read_bytes(), b"archive/data/0", flag))
+        with pytest.raises(CheckpointFormatError, match=r"encrypted or patched member\(s\) "
+                                                        r"\['archive/data/0'\]"):
+            load_torch_checkpoint(path)

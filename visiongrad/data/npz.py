@@ -21,13 +21,22 @@ import numpy as np
 
 from .errors import DataFormatError
 
-__all__ = ["MAX_NPZ_MEMBER_BYTES", "load_npz_arrays", "read_at_most"]
+__all__ = ["MAX_NPZ_MEMBER_BYTES", "load_npz_arrays", "read_at_most", "unreadable_zip_members"]
 
 #: Most bytes one array in an archive may hold (16 GiB).
 MAX_NPZ_MEMBER_BYTES = 2**34
 #: Deflate's largest expansion (about 1032:1), with slack for headers.
 _DEFLATE_RATIO = 1100
 _CHUNK = 1 << 20
+#: Zip flag bits past which Python's zipfile cannot read a member (it raises RuntimeError or
+#: NotImplementedError): encryption 0x1, compressed patched data 0x20, strong encryption 0x40.
+_UNREADABLE_FLAGS = 0x1 | 0x20 | 0x40
+
+
+def unreadable_zip_members(archive: zipfile.ZipFile) -> list[str]:
+    """The names of ``archive``'s members that zipfile cannot open (encrypted or patched),
+    for a reader to refuse in one clear error before it reads any."""
+    return [info.filename for info in archive.infolist() if info.flag_bits & _UNREADABLE_FLAGS]
 
 
 def read_at_most(handle, limit: int) -> bytearray:
@@ -92,6 +101,10 @@ def load_npz_arrays(path: str | os.PathLike, required: Sequence[str],
     try:
         with zipfile.ZipFile(path) as archive:
             members = {info.filename.removesuffix(".npy"): info for info in archive.infolist()}
+            unreadable = unreadable_zip_members(archive)
+            if unreadable:
+                raise DataFormatError(f"{path}: encrypted or patched member(s) "
+                                      f"{unreadable[:5]} cannot be read")
             missing = [key for key in required if key not in members]
             if missing:
                 raise DataFormatError(f"{path}: missing array(s) {missing}; found "

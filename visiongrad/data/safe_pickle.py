@@ -28,6 +28,7 @@ import io
 import math
 import os
 import pickle
+import struct
 
 import numpy as np
 
@@ -250,6 +251,17 @@ class _RestrictedUnpickler(pickle._Unpickler):
         pickle._Unpickler.load_long_binget(self)
         self._unwrap_top()
 
+    def load_bytearray8(self):
+        """Reads the bytes first: the stock opcode makes ``bytearray(length)`` from the
+        8-byte length before reading, so 2 inserted bytes could reserve 600 MB."""
+        (length,) = struct.unpack("<Q", self.read(8))
+        data = self.read(length)
+        if len(data) != length:
+            raise pickle.UnpicklingError(f"BYTEARRAY8 declares {length} bytes, {len(data)} "
+                                         "follow")
+        self.append(bytearray(data))
+
+    dispatch[pickle.BYTEARRAY8[0]] = load_bytearray8
     dispatch[pickle.REDUCE[0]] = load_reduce
     dispatch[pickle.BUILD[0]] = load_build
     dispatch[pickle.GET[0]] = load_get

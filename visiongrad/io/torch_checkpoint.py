@@ -31,6 +31,8 @@ from pathlib import Path
 
 import numpy as np
 
+from ..data.npz import unreadable_zip_members
+
 STORAGE_DTYPES = {
     "FloatStorage": np.float32, "DoubleStorage": np.float64, "HalfStorage": np.float16,
     "BFloat16Storage": np.uint16, "LongStorage": np.int64, "IntStorage": np.int32,
@@ -165,6 +167,10 @@ def load_torch_checkpoint(path) -> dict:
             f"{path} is not a zip-format PyTorch checkpoint (the legacy format of PyTorch "
             f"< 1.6 is not supported: re-save it with torch.save in a current PyTorch)")
     with zipfile.ZipFile(path) as archive:
+        unreadable = unreadable_zip_members(archive)
+        if unreadable:
+            raise CheckpointFormatError(f"{path}: encrypted or patched member(s) "
+                                        f"{unreadable[:5]} cannot be read")
         pickles = [name for name in archive.namelist() if name.endswith("/data.pkl")]
         if len(pickles) != 1:
             raise CheckpointFormatError(f"{path}: expected one '<name>/data.pkl' member, found "
