@@ -1,16 +1,21 @@
 """Where a trained FCN's mIoU goes, on the benchmark's test scenes:
 
-    python -m benchmarks.fcn_errors CHECKPOINT [--test-scenes 200] [--classifier]
+    python -m benchmarks.fcn_errors CHECKPOINT [--test-scenes 200] [--classifier [--channels C,..]]
 
 - its mIoU as it is; with the true class given to every item pixel it finds (what its
   outlines alone would score); with the true item pixels and its own classes there (what
   its classes alone would score);
 - the share of items whose pixels, voting, name the right class, by the item's size;
+- what instance-consistent labels would add: each true item's predicted item pixels all
+  take the class of their summed probabilities (the ceiling of any grouping of pixels
+  into items, such as Panoptic-DeepLab's centre and offset heads);
 - two post-processings that did not help: the class probabilities averaged over each
   pixel's 3x3 neighbourhood, and the mean of the probabilities at scales 1 and 1.25;
 - with ``--classifier`` (about 10 minutes on one core): a fresh backbone trained as
-  ``pretrain_backbone`` trains it (8 epochs of 60,000 single-item crops), scored on
-  single-item test crops and on 32x32 windows of the test scenes centred on each item.
+  ``pretrain_backbone`` trains it (8 epochs of 60,000 single-item crops, composed anew each
+  epoch), scored on single-item test crops and on 32x32 windows of the test scenes
+  centred on each item; ``--channels`` gives that backbone other widths (is the
+  classifier's ceiling its width?).
 """
 
 from __future__ import annotations
@@ -23,7 +28,7 @@ import numpy as np
 from visiongrad import functional as F
 from visiongrad.autograd import Tensor, no_grad
 from visiongrad.detection.evaluate import confusion_matrix, segmentation_metrics
-from visiongrad.detection.nets import image_tensor
+from visiongrad.detection.nets import Backbone, image_tensor
 from visiongrad.detection.recipes import (
     PRETRAIN_LR,
     ItemClassifier,
@@ -79,10 +84,27 @@ def item_votes(predicted: np.ndarray, scenes) -> tuple[np.ndarray, np.ndarray]:
     return np.array(right), np.array(sides)
 
 
-def classifier_check(config, scenes) -> None:
-    classifier = ItemClassifier(build_model(config).backbone, len(CLASSES) - 1)
-    fit(classifier, make_scenes(config, "train", 60000, size=32, max_items=1),
-        replace(config, epochs=8, lr=PRETRAIN_LR, batch_size=64))
+def grouped_vote(p: np.ndarray, predicted: np.ndarray, scenes) -> np.ndarray:
+    """``predicted`` with each true item's predicted item pixels set to the item class of
+    the largest summed probability ``p`` over them."""
+    voted = predicted.copy()
+    for n, masks in enumerate(scenes.masks):
+        for mask in masks:
+            pixels = mask & (predicted[n] > 0)
+            if pixels.any():
+                voted[n][pixels] = p[n, 1:, pixels].sum(axis=0).argmax() + 1
+    return voted
+
+
+def classifier_check(config, scenes, channels=None) -> None:
+    backbone = Backbone(channels) if channels else build_model(config).backbone
+    classifier = ItemClassifier(backbone, len(CLASSES) - 1)
+
+    def crops(seed: int):
+        return make_scenes(replace(config, seed=seed), "train", 60000, size=32, max_items=1)
+
+    fit(classifier, crops(config.seed), replace(config, epochs=8, lr=PRETRAIN_LR, batch_size=64),
+        compose=crops)
     classifier.eval()
 
     def accuracy(images, labels) -> float:
@@ -110,6 +132,9 @@ def main(argv=None) -> None:
     parser.add_argument("checkpoint")
     parser.add_argument("--test-scenes", type=int, default=200)
     parser.add_argument("--classifier", action="store_true")
+    parser.add_argument("--channels", type=lambda text: tuple(int(c) for c in text.split(",")),
+                        help="the --classifier check's backbone stages (default: the FCN's), "
+                             "e.g. 32,64,128,256,256")
     args = parser.parse_args(argv)
     model, config = load(args.checkpoint)
     scenes = make_scenes(replace(config, dataset=TEST_ITEMS), "test", args.test_scenes)
@@ -130,12 +155,14 @@ def main(argv=None) -> None:
     by_size = ", ".join(f"{lo}-{hi} px {right[(sides >= lo) & (sides < hi)].mean():.2f}"
                         for lo, hi in ((16, 20), (20, 24), (24, 28), (28, 33)))
     print(f"items named right by their pixels' vote: {right.mean():.3f} ({by_size})")
+    print(f"its item pixels grouped by the true items, each item's summed probabilities "
+          f"voting: {miou(grouped_vote(p, predicted, scenes)):.3f}")
     smoothed = box_mean(p[:, 1:], (predicted > 0)[:, None].astype(p.dtype)).argmax(1) + 1
     print(f"3x3 smoothing of the class probabilities: "
           f"{miou(np.where(predicted > 0, smoothed, 0)):.3f}; scales 1 and 1.25: "
           f"{miou((p + probabilities(model, scenes.images, 1.25)).argmax(1)):.3f}")
     if args.classifier:
-        classifier_check(config, scenes)
+        classifier_check(config, scenes, args.channels)
 
 
 if __name__ == "__main__":
