@@ -127,15 +127,29 @@ def classifier_check(config, scenes, channels=None) -> None:
           f"{accuracy(np.stack(windows)[:, None], np.array(labels)):.3f}")
 
 
+def channel_list(text: str) -> tuple[int, ...]:
+    """``--channels``: positive stage widths separated by commas."""
+    try:
+        channels = tuple(int(c) for c in text.split(","))
+    except ValueError:
+        channels = ()
+    if not channels or min(channels) < 1:
+        raise argparse.ArgumentTypeError(f"expected positive widths such as 32,64,128, "
+                                         f"got {text!r}")
+    return channels
+
+
 def main(argv=None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("checkpoint")
     parser.add_argument("--test-scenes", type=int, default=200)
     parser.add_argument("--classifier", action="store_true")
-    parser.add_argument("--channels", type=lambda text: tuple(int(c) for c in text.split(",")),
+    parser.add_argument("--channels", type=channel_list,
                         help="the --classifier check's backbone stages (default: the FCN's), "
                              "e.g. 32,64,128,256,256")
     args = parser.parse_args(argv)
+    if args.channels and not args.classifier:
+        parser.error("--channels sets the --classifier check's backbone; give --classifier too")
     model, config = load(args.checkpoint)
     scenes = make_scenes(replace(config, dataset=TEST_ITEMS), "test", args.test_scenes)
     truth = scenes.semantic.astype(np.int64)
