@@ -60,8 +60,9 @@ def _log(message: str) -> None:
 def quality(name: str, train_set, test_set, classifier_cache: dict,
             checkpoints: str | None = None) -> dict:
     from visiongrad.generative import images as pictures
-    from visiongrad.generative import training
-    from visiongrad.generative.metrics import gan_quality, train_feature_classifier
+    from visiongrad.generative.metrics import gan_quality
+    from visiongrad.recipes import generate as training
+    from visiongrad.recipes.generate import train_feature_classifier
 
     recipe = RECIPES[name]
     rng = np.random.default_rng(0)
@@ -172,7 +173,7 @@ def speed(turns: int, block: int) -> dict:
 
     from visiongrad import optim
     from visiongrad.generative import GAN, PixelCNN
-    from visiongrad.generative.training import step
+    from visiongrad.recipes.generate import step
 
     torch.set_num_threads(2)
     rng = np.random.default_rng(0)
