@@ -118,7 +118,7 @@ def run_train(args: argparse.Namespace) -> None:
 
 def run_sample(args: argparse.Namespace) -> None:
     """``visiongrad generate sample``."""
-    from visiongrad.generative import images as pictures
+    from visiongrad.imaging import save_grid
     from visiongrad.recipes import generate as training
     from visiongrad.train.checkpoint import CheckpointError, load_checkpoint, load_model_state
 
@@ -141,4 +141,4 @@ def run_sample(args: argparse.Namespace) -> None:
     folder = os.path.dirname(args.out)
     if folder and not os.path.isdir(folder):
         raise CommandError(f"folder of --out not found: {folder}")
-    print(f"{len(samples)} images: {pictures.save_grid(samples, args.out)}")
+    print(f"{len(samples)} images: {save_grid(samples, args.out)}")

@@ -106,20 +106,21 @@ def save_pictures(model, config: Config, samples: np.ndarray, test_images: np.nd
     """``samples.png``, and per model ``latent_walk.png`` and ``latent_manifold.png`` (VAE)
     or ``denoising.png`` / ``reconstructions.png`` (autoencoders); their paths."""
     from ..generative import images as pictures
+    from ..imaging import save_grid
 
-    written = [pictures.save_grid(samples, out / "samples.png")]
+    written = [save_grid(samples, out / "samples.png")]
     if config.model == "vae":
-        written.append(pictures.save_grid(
+        written.append(save_grid(
             pictures.latent_walks(model, test_images, rng=config.seed),
             out / "latent_walk.png", columns=10))
-        written.append(pictures.save_grid(pictures.latent_manifold(model),
+        written.append(save_grid(pictures.latent_manifold(model),
                                           out / "latent_manifold.png", columns=15, scale=1))
     if config.model == "ae":
         name = "denoising.png" if model.kind == "denoising" else "reconstructions.png"
         rows = pictures.denoising_rows(model, test_images, rng=config.seed) if (
             model.kind == "denoising") else np.concatenate([test_images[:10] / 255.0,
                                                             samples[:10]])
-        written.append(pictures.save_grid(rows, out / name, columns=10))
+        written.append(save_grid(rows, out / name, columns=10))
     return written
 
 
