@@ -99,22 +99,27 @@ def _summary(metrics: dict) -> str:
 
 
 def run_train(args: argparse.Namespace) -> None:
-    from ..recipes.detect import Config, make_scenes, run
+    """The options as the recipe's Config (``recipes.segment`` for ``segment``), the scenes
+    composed before the output folder is made (a bad dataset leaves nothing behind), then
+    the recipe."""
+    from ..recipes import detect, segment
+    from ..recipes.detect import make_scenes
 
+    recipe = segment if args.command == "segment" else detect
     if args.seed < 0:
         raise CommandError(f"--seed must be >= 0, got {args.seed}")
     with user_errors(ValueError, context="bad option: "):
-        config = Config(model=args.model, size=args.size, scenes=args.scenes,
-                             epochs=args.epochs, batch_size=args.batch_size, lr=args.lr,
-                             seed=args.seed, dataset=args.dataset,
-                             pretrain_scenes=args.pretrain,
-                             pretrain_epochs=args.pretrain_epochs,
-                             fresh_scenes=args.fresh_scenes)
+        config = recipe.Config(model=args.model, size=args.size, scenes=args.scenes,
+                               epochs=args.epochs, batch_size=args.batch_size, lr=args.lr,
+                               seed=args.seed, dataset=args.dataset,
+                               pretrain_scenes=args.pretrain,
+                               pretrain_epochs=args.pretrain_epochs,
+                               fresh_scenes=args.fresh_scenes)
     with user_errors(FileNotFoundError, ValueError):
         scenes = make_scenes(config, "train", config.scenes)
         test = make_scenes(config, "test", args.test_scenes)
     out = output_folder(args.out, fresh=True)
-    result = run(config, out=out, scenes=(scenes, test))
+    result = recipe.run(config, out=out, scenes=(scenes, test))
     print(f"test: {_summary(result['test'])}")
     print(f"checkpoint: {result['checkpoint']}")
 
@@ -194,9 +199,8 @@ def run_predict(args: argparse.Namespace) -> None:
 def run_scene(args: argparse.Namespace) -> None:
     """Scene ``--index`` of ``--split`` as the training and evaluation compose it (the
     same seed and items give the same scene), written as a grey PNG; its items printed."""
-    from PIL import Image
-
     from ..detection.scenes import CLASSES
+    from ..imaging import save_png
     from ..recipes.detect import Config, make_scenes
 
     out = _destination(args.out)
@@ -204,7 +208,7 @@ def run_scene(args: argparse.Namespace) -> None:
         scenes = make_scenes(Config(size=args.size, dataset=args.dataset, seed=args.seed),
                              args.split, args.index + 1)
     with user_errors(OSError, context=f"cannot write {out}: "):
-        Image.fromarray(np.asarray(scenes.images[args.index, 0], np.uint8)).save(out, "PNG")
+        save_png(np.asarray(scenes.images[args.index, 0], np.uint8), out)
     items = ", ".join(f"{CLASSES[label]} [{', '.join(str(int(v)) for v in box)}]"
                       for box, label in zip(scenes.boxes[args.index], scenes.labels[args.index],
                                             strict=True))

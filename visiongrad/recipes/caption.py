@@ -28,6 +28,7 @@ from ..random import manual_seed
 from ..train.bleu import bleu_scores
 from ..train.checkpoint import load_checkpoint, load_model_state, save_checkpoint
 from ..train.epochs import descend_epoch
+from .checks import check_choice, check_integers, check_positive
 
 PIPELINE = "caption-pipeline"
 
@@ -53,19 +54,11 @@ class Config:
     seed: int = 0
 
     def __post_init__(self):
-        if self.cell not in CELL_GATES:
-            raise ValueError(f"cell must be one of {', '.join(sorted(CELL_GATES))}, got "
-                             f"{self.cell!r}")
-        for name in ("size", "encoder_epochs", "epochs", "batch_size", "hidden_dim",
-                     "wordvec_dim", "scenes", "val_scenes", "test_scenes"):
-            value, least = getattr(self, name), 0 if name.endswith("scenes") else 1
-            if isinstance(value, bool) or int(value) != value or value < least:
-                raise ValueError(f"{name} must be an integer >= {least}, got {value!r}")
-        for name in ("lr", "encoder_pos_weight"):
-            if not getattr(self, name) > 0:
-                raise ValueError(f"{name} must be positive, got {getattr(self, name)!r}")
-        if isinstance(self.seed, bool) or int(self.seed) != self.seed or self.seed < 0:
-            raise ValueError(f"seed must be an integer >= 0, got {self.seed!r}")
+        check_choice(self, "cell", sorted(CELL_GATES))
+        check_integers(self, "size", "encoder_epochs", "epochs", "batch_size", "hidden_dim",
+                       "wordvec_dim")
+        check_integers(self, "scenes", "val_scenes", "test_scenes", "seed", least=0)
+        check_positive(self, "lr", "encoder_pos_weight")
 
     @classmethod
     def from_dict(cls, values: dict) -> Config:

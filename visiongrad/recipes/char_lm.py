@@ -17,6 +17,7 @@ import numpy as np
 from .. import optim
 from ..models.char_lm import CharRNN, check_cell
 from ..train.checkpoint import load_model_state
+from .checks import check_integers, check_positive
 
 
 @dataclass
@@ -40,24 +41,19 @@ class Config:
 
     def __post_init__(self):
         check_cell(self.cell)
-        for name in ("embedding_dim", "hidden_size", "num_layers", "seq_len", "batch_size"):
-            value = getattr(self, name)
-            if isinstance(value, bool) or int(value) != value or value < 1:
-                raise ValueError(f"{name} must be a positive integer, got {value!r}")
+        check_integers(self, "embedding_dim", "hidden_size", "num_layers", "seq_len",
+                       "batch_size")
+        check_integers(self, "seed", least=0)
         if not 0 <= self.dropout < 1:
             raise ValueError(f"dropout must be in [0, 1), got {self.dropout!r}")
-        for name in ("lr", "clip", "eval_every"):
-            if not getattr(self, name) > 0:
-                raise ValueError(f"{name} must be positive, got {getattr(self, name)!r}")
+        check_positive(self, "lr", "clip", "eval_every")
         if (self.steps is None) == (self.seconds is None):
             raise ValueError(f"give exactly one of steps and seconds, got steps={self.steps}, "
                              f"seconds={self.seconds}")
-        if (self.steps is not None and self.steps < 1) or \
-                (self.seconds is not None and not self.seconds > 0):
-            raise ValueError(f"the budget must be positive, got steps={self.steps}, "
-                             f"seconds={self.seconds}")
-        if isinstance(self.seed, bool) or int(self.seed) != self.seed or self.seed < 0:
-            raise ValueError(f"seed must be an integer >= 0, got {self.seed!r}")
+        if self.steps is not None:
+            check_integers(self, "steps")
+        else:
+            check_positive(self, "seconds")
 
 
 def build_model(config: Config, text: str) -> CharRNN:

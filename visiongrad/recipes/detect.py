@@ -31,6 +31,7 @@ from ..detection.nets import Backbone, image_tensor
 from ..detection.scenes import CLASSES, compose_detection_scenes
 from ..train.checkpoint import load_checkpoint, load_model_state, save_checkpoint
 from ..train.epochs import descend_epoch
+from .checks import check_choice, check_integers, check_positive
 
 DETECTORS = ("ssd", "yolo", "faster_rcnn", "mask_rcnn", "localize", "sliding_window", "rcnn",
              "fast_rcnn")
@@ -55,22 +56,15 @@ class Config:
     fresh_scenes: bool = False
 
     def __post_init__(self):
-        if self.model not in DETECTORS + SEGMENTERS:
-            raise ValueError(f"model must be one of {', '.join(DETECTORS + SEGMENTERS)}, "
-                             f"got {self.model!r}")
-        for name in ("size", "scenes", "epochs", "batch_size", "pretrain_epochs"):
-            if int(getattr(self, name)) != getattr(self, name) or getattr(self, name) < 1:
-                raise ValueError(f"{name} must be a positive integer, got {getattr(self, name)}")
-        if int(self.pretrain_scenes) != self.pretrain_scenes or self.pretrain_scenes < 0:
-            raise ValueError(f"pretrain_scenes must be an integer >= 0, got "
-                             f"{self.pretrain_scenes}")
+        check_choice(self, "model", DETECTORS + SEGMENTERS)
+        check_integers(self, "size", "scenes", "epochs", "batch_size", "pretrain_epochs")
+        check_integers(self, "pretrain_scenes", least=0)
         if self.pretrain_scenes and self.model in ("sliding_window", "rcnn"):
             raise ValueError(f"{self.model} has no Backbone to pretrain (--pretrain / "
                              "pretrain_scenes must be 0 for it)")
         if self.size % 16:
             raise ValueError(f"size must be a multiple of 16, got {self.size}")
-        if not self.lr > 0:
-            raise ValueError(f"lr must be positive, got {self.lr}")
+        check_positive(self, "lr")
 
     @property
     def max_items(self) -> int:

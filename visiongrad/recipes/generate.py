@@ -28,6 +28,7 @@ from ..generative.metrics import FeatureClassifier
 from ..generative.vae import VAE, prepare
 from ..random import as_generator
 from ..train.epochs import descend_epoch
+from .checks import check_choice, check_integers, check_positive
 
 MODELS = ("vae", "dcgan", "lsgan", "pixelcnn", "pixelrnn", "ae")
 #: Each model's default learning rate (GANs: Adam with beta1 = 0.5, as DCGAN's paper).
@@ -52,21 +53,16 @@ class Config:
     seed: int = 0
 
     def __post_init__(self):
-        if self.model not in MODELS:
-            raise ValueError(f"model must be one of {', '.join(MODELS)}, got {self.model!r}")
+        check_choice(self, "model", MODELS)
         if not isinstance(self.options, dict):
             raise ValueError(f"options must be a dict of constructor options, got "
                              f"{self.options!r}")
-        for name in ("epochs", "batch_size", "test_images", "samples", "train_images"):
-            value = getattr(self, name)
-            if name == "train_images" and value is None:
-                continue
-            if isinstance(value, bool) or int(value) != value or value < 1:
-                raise ValueError(f"{name} must be a positive integer, got {value!r}")
-        if self.lr is not None and not self.lr > 0:
-            raise ValueError(f"lr must be positive, got {self.lr!r}")
-        if isinstance(self.seed, bool) or int(self.seed) != self.seed or self.seed < 0:
-            raise ValueError(f"seed must be an integer >= 0, got {self.seed!r}")
+        check_integers(self, "epochs", "batch_size", "test_images", "samples")
+        check_integers(self, "seed", least=0)
+        if self.train_images is not None:
+            check_integers(self, "train_images")
+        if self.lr is not None:
+            check_positive(self, "lr")
 
 
 def run(config: Config, images: np.ndarray, test_images: np.ndarray, out: Path | None = None,

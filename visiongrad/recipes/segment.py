@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from . import detect
+from .checks import check_choice
 from .detect import SEGMENTERS
 
 
@@ -23,9 +24,7 @@ class Config(detect.Config):
 
     def __post_init__(self):
         super().__post_init__()
-        if self.model not in SEGMENTERS:
-            raise ValueError(f"model must be one of {', '.join(SEGMENTERS)}, got "
-                             f"{self.model!r}")
+        check_choice(self, "model", SEGMENTERS)
 
 
 def run(config: Config, test_scenes: int = 300, out: Path | None = None, log=print,
