@@ -69,7 +69,8 @@ def header(*names) -> list[str]:
 
 def classic_table() -> list[str]:
     knn, linear, pca = load("classic_knn"), load("classic_linear"), load("classic_pca")
-    tsne, tsne10k, faces = load("classic_tsne"), load("classic_tsne_10k"), load("classic_eigenfaces")
+    tsne, tsne10k = load("classic_tsne"), load("classic_tsne_10k")
+    faces = load("classic_eigenfaces")
     lines = header("task", "visiongrad", "scikit-learn")
     lines.append(row(knn["task"], f"accuracy {knn['accuracy_visiongrad']:.4f}, "
                      f"{knn['predict_seconds_visiongrad']:.1f} s; same predictions on "
@@ -77,7 +78,8 @@ def classic_table() -> list[str]:
                      f"{knn['accuracy_sklearn']:.4f}, {knn['predict_seconds_sklearn']:.1f} s"))
     for name in ("softmax", "svm"):
         result = linear[name]
-        lines.append(row(f"{name} ({linear['task']})", f"accuracy {result['accuracy_visiongrad']:.4f}, "
+        lines.append(row(f"{name} ({linear['task']})",
+                         f"accuracy {result['accuracy_visiongrad']:.4f}, "
                          f"fit {result['fit_seconds_visiongrad']:.1f} s",
                          f"{result['accuracy_sklearn']:.4f}, {result['fit_seconds_sklearn']:.1f} s "
                          f"(`{linear['sklearn_references'][name]}`)"))
@@ -88,9 +90,11 @@ def classic_table() -> list[str]:
                      f"(exact), {tsne['seconds_visiongrad']:.0f} s",
                      f"{tsne['one_nn_accuracy_sklearn_barnes_hut']:.4f} (Barnes-Hut), "
                      f"{tsne['seconds_sklearn']:.0f} s"))
-    lines.append(row(tsne10k["task"], f"1-NN accuracy {tsne10k['one_nn_accuracy_visiongrad']:.4f}, "
+    lines.append(row(tsne10k["task"],
+                     f"1-NN accuracy {tsne10k['one_nn_accuracy_visiongrad']:.4f}, "
                      f"{tsne10k['seconds_visiongrad']:.1f} s",
-                     f"{tsne10k['one_nn_accuracy_sklearn']:.4f}, {tsne10k['seconds_sklearn']:.1f} s"))
+                     f"{tsne10k['one_nn_accuracy_sklearn']:.4f}, "
+                     f"{tsne10k['seconds_sklearn']:.1f} s"))
     lines.append(row(faces["task"], f"ROC AUC {faces['roc_auc_visiongrad']:.4f}",
                      f"{faces['roc_auc_sklearn_pca']:.4f} (its PCA in the same method)"))
     return lines
@@ -114,17 +118,19 @@ def load_data_table() -> list[str]:
     return lines
 
 
+def _medians(timing: dict) -> str:
+    return f"{timing['visiongrad']['median_ms']:.1f} / {timing['pytorch']['median_ms']:.1f}"
+
+
 def _speed_rows(models: dict, names: dict) -> list[str]:
     lines = header("network", "training step, ms (visiongrad / PyTorch)", "ratio",
                    "inference, ms", "ratio", "peak memory, MB")
     for key, result in models.items():
         train, infer, memory = result["train"], result["infer"], result.get("peak_memory_mb")
-        lines.append(row(names.get(key, key),
-                         f"{train['visiongrad']['median_ms']:.1f} / {train['pytorch']['median_ms']:.1f}",
-                         f"{train['ratio']:.2f}",
-                         f"{infer['visiongrad']['median_ms']:.1f} / {infer['pytorch']['median_ms']:.1f}",
-                         f"{infer['ratio']:.2f}",
-                         f"{memory['visiongrad']:.0f} / {memory['pytorch']:.0f}" if memory else "-"))
+        lines.append(row(names.get(key, key), _medians(train), f"{train['ratio']:.2f}",
+                         _medians(infer), f"{infer['ratio']:.2f}",
+                         f"{memory['visiongrad']:.0f} / {memory['pytorch']:.0f}"
+                         if memory else "-"))
     return lines
 
 
@@ -135,7 +141,8 @@ def train_step_table() -> list[str]:
 
 
 def train_step_zoo_table() -> list[str]:
-    return _speed_rows(load("train_step_zoo")["models"], {"resnet18": "ResNet-18", "vgg11": "VGG-11"})
+    return _speed_rows(load("train_step_zoo")["models"],
+                       {"resnet18": "ResNet-18", "vgg11": "VGG-11"})
 
 
 def ops_table() -> list[str]:
@@ -237,7 +244,8 @@ def _generative_result(name: str, result: dict) -> str:
         shares = " ".join(f"{100 * share:.0f}" for share in result["predicted_class_shares"])
         return (f"Fréchet {result['frechet_distance']:.1f} vs floor "
                 f"{result['frechet_floor_test_vs_train']:.2f}; confidence "
-                f"{result['confidence_score']:.2f} vs real {result['confidence_score_real_test']:.2f}; "
+                f"{result['confidence_score']:.2f} vs real "
+                f"{result['confidence_score_real_test']:.2f}; "
                 f"predicted classes % {shares}")
     return f"reconstruction {result['test_reconstruction']:.1f} nats per image"
 
