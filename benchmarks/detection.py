@@ -108,14 +108,17 @@ def run_model(name: str, args) -> list[dict]:
     return rows
 
 
-def table() -> str:
+def table(write: bool = True) -> str:
+    """The rows of every detection-*.json as the README's table (and, with ``write``, merged
+    into detection.json)."""
     rows = []
     for path in sorted(RESULTS.glob("detection-*.json")):
         rows.extend(json.loads(path.read_text())["rows"])
     order = ["localize", "sliding_window", "rcnn", "fast_rcnn", "faster_rcnn", "mask_rcnn", "ssd",
              "yolo", "fcn"]
     rows.sort(key=lambda row: order.index(row["model"]))
-    (RESULTS / "detection.json").write_text(json.dumps({"rows": rows}, indent=2) + "\n")
+    if write:
+        (RESULTS / "detection.json").write_text(json.dumps({"rows": rows}, indent=2) + "\n")
     lines = ["| model | AP | AP50 | AP75 | other | target | ms / image | training |",
              "|---|---|---|---|---|---|---|---|"]
     for row in rows:
