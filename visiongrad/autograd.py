@@ -20,7 +20,7 @@ from collections.abc import Iterator, Sequence
 import numpy as np
 
 from .accel import add
-from .backend import get_default_dtype, to_numpy, xp
+from .backend import array_module, device_of, get_default_dtype, to_numpy
 
 _grad_enabled = True
 
@@ -115,11 +115,15 @@ class Tensor:
     def __init__(self, data, requires_grad: bool = False, dtype=None, name: str | None = None):
         if isinstance(data, Tensor):
             data = data.data
+        xp = array_module(data)
         if dtype is None and not isinstance(data, (np.ndarray, np.generic)):
             data = xp.asarray(data)
             if data.dtype.kind == "f" or (requires_grad and data.dtype.kind in "biu"):
                 dtype = get_default_dtype()
         self.data = xp.asarray(data, dtype=dtype)
+        if self.data.dtype.kind not in "biufc":
+            raise TypeError(f"a tensor holds numbers or booleans; got an array of dtype "
+                            f"{self.data.dtype} (objects, strings or bytes)")
         if requires_grad and self.data.dtype.kind != "f":
             raise TypeError(f"only floating tensors can require gradients, got {self.dtype}")
         self.grad = None
@@ -464,9 +468,10 @@ def stack(tensors: Sequence[Tensor], axis: int = 0) -> Tensor:
 
 
 def where(condition, x, y) -> Tensor:
-    """Elementwise ``x`` where ``condition`` holds, else ``y`` (gradients flow to both)."""
+    """Elementwise ``x`` where ``condition`` holds, else ``y`` (gradients flow to both), in
+    PyTorch's result dtype (a Python number does not promote a tensor)."""
     condition = condition.data if isinstance(condition, Tensor) else condition
-    return _math.Where.apply(as_tensor(x), as_tensor(y), condition=condition)
+    return _math.Where.apply(*_math.promote(x, y), condition=condition)
 
 
 # The operators above are Functions defined in ops/math.py, which itself needs Tensor and

@@ -20,6 +20,7 @@ from .ops import regularize as _regularize
 from .ops import upsample as _upsample
 from .ops import window as _window
 from .ops.conv import conv1d
+from .ops.shape import normalize_dim
 from .ops.interpolate import interpolate
 from .ops.loss_elementwise import binary_cross_entropy, huber_loss, kl_div, smooth_l1_loss
 
@@ -107,11 +108,11 @@ def maxout(x, pieces: int) -> Tensor:
 
 
 def softmax(x, dim: int) -> Tensor:
-    return _activation.Softmax.apply(x, dim=dim)
+    return _activation.Softmax.apply(x, dim=normalize_dim(dim, _array(x).ndim))
 
 
 def log_softmax(x, dim: int) -> Tensor:
-    return _activation.LogSoftmax.apply(x, dim=dim)
+    return _activation.LogSoftmax.apply(x, dim=normalize_dim(dim, _array(x).ndim))
 
 
 def _array(x):
@@ -174,7 +175,14 @@ def cross_entropy(input, target, weight=None, *, ignore_index: int = -100,  # no
                   reduction: str = "mean", label_smoothing: float = 0.0) -> Tensor:
     """Softmax cross-entropy of scores (N, C, ...) against class indices (N, ...) or class
     probabilities (like the scores), with PyTorch's options (see ``ops.loss.NLLLoss``).
-    Plain class indices with no option take ``CrossEntropy`` (compiled where it fits)."""
+    Plain class indices with no option take ``CrossEntropy`` (compiled where it fits).
+    Scores (C,) are one unbatched sample, with a 0-d class index or (C,) probabilities."""
+    if _array(input).ndim == 1:
+        one = [_math.Reshape.apply(t, shape=(1,) + tuple(_array(t).shape))
+               for t in (input, target)]
+        loss = cross_entropy(*one, weight, ignore_index=ignore_index, reduction=reduction,
+                             label_smoothing=label_smoothing)
+        return _math.Reshape.apply(loss, shape=()) if reduction == "none" else loss
     labels = _array(target)
     if (weight is None and label_smoothing == 0 and labels.dtype.kind in "iu"
             and not (labels == ignore_index).any()):

@@ -156,3 +156,9 @@ def test_bad_arguments_are_named():
         F.maxout(np.ones((2, 5)), 2)
     with pytest.raises(ValueError, match=r"weight of shape \(3,\) must have 1 or 4 elements"):
         F.prelu(np.ones((2, 4)), np.ones(3))
+
+
+@pytest.mark.parametrize("op", [F.softmax, F.log_softmax, lambda x, dim: x.softmax(dim)])
+def test_softmax_over_a_dim_out_of_range_is_our_clear_error(op):
+    with pytest.raises(ValueError, match="dim 5 is out of range for a tensor with 2 dim"):
+        op(vg.tensor(np.ones((2, 3))), 5)

@@ -184,3 +184,30 @@ def test_activation_methods_as_in_pytorch():
     np.testing.assert_allclose(t.tanh().data, np.tanh(x))
     np.testing.assert_allclose(t.softmax(1).data.sum(1), [1.0])
     np.testing.assert_allclose(np.exp(t.log_softmax(dim=1).data), t.softmax(dim=1).data)
+
+
+@pytest.mark.parametrize("op", [F.maximum, F.minimum, lambda x, s: x.maximum(s),
+                                lambda x, s: vg.where(np.array([True, False, True]), x, s)])
+def test_a_python_number_does_not_promote_a_float32_tensor(op):
+    x = vg.tensor(np.array([-1.0, 0.5, 2.0], dtype=np.float32), requires_grad=True)
+    y = op(x, 0)
+    assert y.dtype == np.float32
+    y.sum().backward()
+    assert x.grad.dtype == np.float32
+
+
+@pytest.mark.parametrize("zero_d, expected", [(np.float32, np.float32), (np.float64, np.float64)])
+def test_an_integer_tensor_meets_a_0d_float_tensor_in_the_floats_dtype(zero_d, expected):
+    """PyTorch's promotion: a 0-d operand of a higher category gives its own dtype."""
+    ints = vg.tensor(np.arange(3, dtype=np.int32))
+    assert F.maximum(ints, vg.tensor(np.array(1, dtype=zero_d))).dtype == expected
+    assert F.minimum(vg.tensor(np.array(1, dtype=zero_d)), ints).dtype == expected
+
+
+def test_a_0d_float64_tensor_does_not_promote_a_float32_tensor_like_torch():
+    torch = torch_or_skip()
+    x = np.array([-1.0, 0.5, 2.0], dtype=np.float32)
+    got = F.maximum(vg.tensor(x), vg.tensor(np.array(0.25)))
+    want = torch.maximum(torch.tensor(x), torch.tensor(0.25, dtype=torch.float64))
+    assert str(got.dtype) == str(want.dtype).removeprefix("torch.")
+    np.testing.assert_array_equal(got.numpy(), want.numpy())

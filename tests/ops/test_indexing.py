@@ -128,3 +128,20 @@ def test_bad_indices_are_refused():
         x.masked_fill(np.zeros((2, 3)), 1.0)
     with pytest.raises(ValueError, match="num_classes"):
         F.one_hot(np.array([3]), 3)
+
+
+@pytest.mark.parametrize("op", [lambda x, i: F.gather(x, 0, i),
+                                lambda x, i: F.index_select(x, 0, i),
+                                lambda x, i: F.scatter(x, 0, i, 1.0)])
+def test_a_negative_index_is_refused_like_torch(op):
+    x = vg.tensor(np.arange(3.0))
+    with pytest.raises(ValueError, match="-1"):
+        op(x, np.array([-1]))
+
+
+def test_masked_fill_with_a_mask_that_does_not_broadcast_names_both_shapes():
+    x = vg.tensor(np.ones((2, 3)))
+    for shape in ((3, 2), (4,)):
+        with pytest.raises(ValueError, match=r"masked_fill: mask of shape \(.*\) does not "
+                                             r"broadcast to \(2, 3\)"):
+            F.masked_fill(x, np.ones(shape, dtype=bool), 0.0)

@@ -290,3 +290,22 @@ def test_argument_errors():
         F.l2_penalty(np.ones(3), -1)
     with pytest.raises(ValueError, match="l1_ratio must be between 0 and 1, got 2"):
         F.elastic_net_penalty(np.ones(3), 1.0, l1_ratio=2)
+
+
+def test_cross_entropy_of_unbatched_scores_is_one_sample_like_torch():
+    torch = torch_or_skip()
+    rng = np.random.default_rng(3)
+    scores = rng.standard_normal(5)
+    probabilities = rng.dirichlet(np.ones(5))
+    for target, torch_target in ((probabilities, torch.tensor(probabilities)),
+                                 (np.array(2), torch.tensor(2))):
+        for reduction in ("mean", "sum", "none"):
+            s = vg.tensor(scores, requires_grad=True)
+            ts = torch.tensor(scores, requires_grad=True)
+            got = F.cross_entropy(s, target, reduction=reduction)
+            want = torch.nn.functional.cross_entropy(ts, torch_target, reduction=reduction)
+            assert got.shape == tuple(want.shape)
+            np.testing.assert_allclose(got.numpy(), want.detach().numpy(), rtol=1e-12)
+            got.backward()
+            want.backward()
+            np.testing.assert_allclose(s.grad, ts.grad.numpy(), rtol=1e-12)

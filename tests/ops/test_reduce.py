@@ -145,3 +145,12 @@ def test_0d_tensors_sort_and_accumulate_to_themselves():
     assert x.topk(1).values.item() == 2.5 and x.cumsum(0).item() == 2.5
     (values + x.cumsum(-1) + x.prod(0) + x.logsumexp(0)).backward()
     assert x.grad == 4.0
+
+
+@pytest.mark.parametrize("op", [F.argmax, F.argmin])
+def test_argmax_of_an_empty_tensor_is_our_clear_error(op):
+    with pytest.raises(ValueError, match="empty"):
+        op(vg.tensor(np.ones(0)))
+    with pytest.raises(ValueError, match="dim 0 of size 0"):
+        op(vg.tensor(np.ones((0, 3))), dim=0)
+    assert op(vg.tensor(np.ones((0, 3))), dim=1).shape == (0,)  # nothing to reduce: fine

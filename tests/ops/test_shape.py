@@ -157,3 +157,12 @@ def test_dims_out_of_range_are_named():
         x.squeeze(2)
     with pytest.raises(ValueError, match="dims"):
         x.flip((0, -2))
+
+
+def test_roll_without_dims_takes_a_one_element_shift_sequence_on_the_flattened_tensor():
+    x = np.arange(6.0).reshape(2, 3)
+    for shifts in ((1,), [1]):
+        np.testing.assert_array_equal(vg.tensor(x).roll(shifts).numpy(),
+                                      np.roll(x, 1))
+    with pytest.raises(ValueError, match="roll"):
+        vg.tensor(x).roll((1, 2))

@@ -85,7 +85,7 @@ class Einsum(Function):
         grad = xp.broadcast_to(grad.reshape([size[c] if c in kept else 1 for c in letters]),
                                [size[c] for c in letters])
         if letters == term:
-            return xp.ascontiguousarray(grad)
+            return grad.copy()  # a C-ordered copy of the broadcast view, 0-d stays 0-d
         # a repeated letter addresses a diagonal: put the gradient there, 0 elsewhere
         full = xp.zeros(x.shape, dtype=grad.dtype)
         grid = xp.indices(grad.shape, sparse=True)

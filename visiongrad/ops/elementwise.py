@@ -14,7 +14,7 @@ import math
 
 from ..autograd import Function, Tensor, as_tensor, unbroadcast, where
 from ..backend import xp
-from .math import Clip
+from .math import Clip, promote
 
 
 class Maximum(Function):
@@ -268,11 +268,12 @@ class LogSigmoid(Unary):
 
 
 def maximum(x, y) -> Tensor:
-    return Maximum.apply(x, y)
+    """Elementwise max(x, y) in PyTorch's result dtype (a Python number does not promote)."""
+    return Maximum.apply(*promote(x, y))
 
 
 def minimum(x, y) -> Tensor:
-    return Minimum.apply(x, y)
+    return Minimum.apply(*promote(x, y))
 
 
 def clamp(x, min=None, max=None) -> Tensor:  # noqa: A002 - PyTorch's argument names

@@ -39,8 +39,14 @@ def _check_index(name, index, x_shape, dim, src_shape=None):
             raise ValueError(f"{name}: index shape {index.shape} exceeds the input {x_shape}"
                              + ("" if src_shape is None else f" or src {src_shape}")
                              + f" at dim {d}")
-    if index.size and (index.min() < -x_shape[dim] or index.max() >= x_shape[dim]):
-        raise ValueError(f"{name}: index out of range for size {x_shape[dim]} of dim {dim}")
+    check_index_range(name, index, x_shape[dim], dim)
+
+
+def check_index_range(name, index, size, dim):
+    """Every index lies in [0, size): negative indices are refused, as in PyTorch."""
+    if index.size and (index.min() < 0 or index.max() >= size):
+        bad = index[(index < 0) | (index >= size)].reshape(-1)[0]
+        raise ValueError(f"{name}: index {bad} is out of range for size {size} of dim {dim}")
 
 
 class Gather(Function):
@@ -151,8 +157,7 @@ def index_select(x, dim: int, index) -> Tensor:
     if index.ndim > 1 or index.dtype.kind not in "iu":
         raise ValueError(f"index_select: index must be a 1-D integer tensor, got "
                          f"{index.dtype} of shape {index.shape}")
-    if index.size and (index.min() < -shape[dim] or index.max() >= shape[dim]):
-        raise ValueError(f"index_select: index out of range for size {shape[dim]}")
+    check_index_range("index_select", index, shape[dim], dim)
     return IndexSelect.apply(x, index=index.reshape(-1), dim=dim)
 
 
@@ -162,7 +167,7 @@ def masked_fill(x, mask, value) -> Tensor:
     x, mask = as_tensor(x), _data(mask)
     if mask.dtype != bool:
         raise TypeError(f"masked_fill: mask must be boolean, got {mask.dtype}")
-    if xp.broadcast_shapes(mask.shape, x.shape) != x.shape:
+    if not broadcasts_to(mask.shape, x.shape):
         raise ValueError(f"masked_fill: mask of shape {mask.shape} does not broadcast to "
                          f"{x.shape}")
     if not isinstance(value, Tensor):
@@ -171,6 +176,13 @@ def masked_fill(x, mask, value) -> Tensor:
         raise ValueError(f"masked_fill: value must be a number or a 0-d tensor, "
                          f"got shape {value.shape}")
     return where(xp.broadcast_to(mask, x.shape), value, x)
+
+
+def broadcasts_to(shape, target) -> bool:
+    """Whether an array of ``shape`` broadcasts to ``target`` (without growing it)."""
+    if len(shape) > len(target):
+        return False
+    return all(n in (1, m) for n, m in zip(reversed(shape), reversed(target), strict=False))
 
 
 def one_hot(tensor, num_classes: int = -1) -> Tensor:

@@ -7,9 +7,11 @@ shape with ``unbroadcast``.
 
 from __future__ import annotations
 
+import numpy as np
+
 from ..accel import add
-from ..autograd import Function, unbroadcast
-from ..backend import get_default_dtype, xp
+from ..autograd import Function, Tensor, unbroadcast
+from ..backend import array_module, get_default_dtype, xp
 
 
 def float_result(z, *inputs):
@@ -24,6 +26,50 @@ def float_result(z, *inputs):
     if len(floats) == len(inputs):
         return z
     return z.astype(floats[0] if floats else get_default_dtype(), copy=False)
+
+
+_CATEGORY = {"b": 0, "u": 1, "i": 1, "f": 2, "c": 3}
+
+
+def result_type(*operands) -> np.dtype:
+    """The dtype of an elementwise op of ``operands`` (tensors, arrays, Python numbers),
+    by PyTorch's promotion rule rather than NumPy's.
+
+    Operands rank as dimensioned tensors, then 0-d tensors, then Python numbers; the
+    result takes the highest category among all (bool < integer < floating < complex),
+    from the highest-ranked operands of that category: ``maximum(float32 x, 0)`` is
+    float32, ``maximum(int32 x, 0-d float64)`` is float64, ``maximum(float32 x, 0-d
+    float64)`` is float32. A Python float alone is the default dtype, an int int64.
+    """
+    ranks: list[list[np.dtype]] = [[], [], []]
+    for operand in operands:
+        operand = operand.data if isinstance(operand, Tensor) else operand
+        if isinstance(operand, (bool, int, float, complex)):
+            ranks[2].append(np.dtype(bool) if isinstance(operand, bool) else
+                            get_default_dtype() if isinstance(operand, float) else
+                            np.dtype(type(operand)))
+        else:
+            operand = array_module(operand).asarray(operand)
+            ranks[0 if operand.ndim else 1].append(operand.dtype)
+    top = max(_CATEGORY[d.kind] for rank in ranks for d in rank)
+    for rank in ranks:
+        chosen = [d for d in rank if _CATEGORY[d.kind] == top]
+        if chosen:
+            return np.result_type(*chosen)
+    raise ValueError("result_type needs at least one operand")
+
+
+def promote(*operands) -> list:
+    """``operands`` as tensors of their common ``result_type`` (a differentiable cast)."""
+    dtype = result_type(*operands)
+    tensors = []
+    for operand in operands:
+        if not isinstance(operand, Tensor):
+            operand = Tensor._wrap(array_module(operand).asarray(operand, dtype=dtype))
+        elif operand.dtype != dtype:
+            operand = Cast.apply(operand, dtype=dtype)
+        tensors.append(operand)
+    return tensors
 
 
 class Cast(Function):

@@ -163,6 +163,10 @@ def _arg(fn, x, dim, keepdim) -> Tensor:
     axis = None if dim is None or array.ndim == 0 else normalize_dim(dim, array.ndim)
     if array.ndim == 0 and dim is not None:
         normalize_dim(dim, 0)
+    if array.size == 0 and (axis is None or array.shape[axis] == 0):
+        what = "an empty tensor" if axis is None else f"dim {axis} of size 0"
+        raise ValueError(f"{fn.__name__}: cannot reduce {what} (shape {array.shape}): "
+                         f"there is no extreme to point at")
     return Tensor._wrap(xp.asarray(fn(array, axis=axis, keepdims=keepdim), dtype=xp.int64))
 
 

@@ -35,6 +35,11 @@ def rois_array(boxes, x_shape, op: str) -> np.ndarray:
     if rois.ndim != 2 or rois.shape[1] != 5:
         raise ValueError(f"{op}: boxes must have shape (K, 5) (batch index, x1, y1, x2, y2) "
                          f"or be a list of (L, 4) arrays, got shape {rois.shape}")
+    if rois.dtype.kind not in "biuf":
+        raise TypeError(f"{op}: boxes must hold numbers, got dtype {rois.dtype}")
+    if not np.isfinite(rois).all():
+        row = int(np.nonzero(~np.isfinite(rois).all(axis=1))[0][0])
+        raise ValueError(f"{op}: boxes must hold finite numbers; row {row} is {rois[row]}")
     batch = rois[:, 0]
     if rois.size and (np.any(batch != np.round(batch)) or batch.min() < 0
                       or batch.max() >= x_shape[0]):

@@ -129,9 +129,11 @@ class Roll(Function):
 
 
 def roll(x, shifts, dims=None) -> Tensor:
-    if dims is None:
+    if dims is None:  # the flattened tensor, rolled by one shift (given alone or as (s,))
         if isinstance(shifts, (tuple, list)):
-            raise ValueError("roll: without dims, shifts must be a single integer")
+            if len(shifts) != 1:
+                raise ValueError(f"roll: without dims, shifts must be one integer, got {shifts}")
+            shifts = shifts[0]
         return Roll.apply(x, shifts=int(shifts), dims=None)
     shifts = tuple(shifts) if isinstance(shifts, (tuple, list)) else (shifts,)
     dims = normalize_dims(dims, len(_shape(x)), "dims")
