@@ -11,7 +11,7 @@ so the forward is two small matrix products and the backward their transposes.
 
 from __future__ import annotations
 
-from ..autograd import Function
+from ..autograd import Function, Tensor, array_of
 from ..backend import xp
 
 
@@ -102,3 +102,22 @@ class AdaptiveMaxPool2d(Function):
         for cell in range(flat_indices.shape[1]):  # one position per plane and cell: no clash
             dx[planes, flat_indices[:, cell]] += flat_grad[:, cell]
         return dx.reshape(self.x_shape)
+
+
+# ----- functional forms (``torch.nn.functional``'s names and arguments) --------------
+
+
+def adaptive_avg_pool2d(x, output_size) -> Tensor:
+    """Mean over PyTorch's adaptive bins: any (H, W) -> ``output_size`` (int, pair, or a
+    pair with None to keep that size)."""
+    return AdaptiveAvgPool2d.apply(x, output_size=output_size)
+
+
+def adaptive_max_pool2d(x, output_size, return_indices: bool = False):
+    """Maximum over PyTorch's adaptive bins; with ``return_indices`` also each maximum's
+    flat index h W + w in its input plane."""
+    y = AdaptiveMaxPool2d.apply(x, output_size=output_size)
+    if not return_indices:
+        return y
+    _, indices = adaptive_max_pool2d_with_indices(array_of(x), output_size)
+    return y, Tensor._wrap(indices)

@@ -417,3 +417,23 @@ def conv1d(x, weight, bias=None, stride=1, padding=0, dilation=1, groups=1) -> T
     y = Conv2d.apply(*tensors, *([] if bias is None else [bias]), groups=groups,
                      **along_length)
     return y.reshape(y.shape[0], y.shape[1], y.shape[3])
+
+
+# ----- functional forms (``torch.nn.functional``'s names and arguments) --------------
+
+
+def conv2d(x, weight, bias=None, stride=1, padding=0, dilation=1, groups=1) -> Tensor:
+    """2-D convolution (cross-correlation) of x (N, C, H, W) with weight (F, C / groups, kh,
+    kw); ``padding`` an int, a pair, "valid" or "same" (stride 1), as in PyTorch."""
+    tensors = (x, weight) if bias is None else (x, weight, bias)
+    return Conv2d.apply(*tensors, stride=stride, padding=padding, dilation=dilation,
+                              groups=groups)
+
+
+def conv_transpose2d(x, weight, bias=None, stride=1, padding=0, output_padding=0, groups=1,
+                     dilation=1) -> Tensor:
+    """Transposed convolution of x (N, C_in, H, W) with weight (C_in, C_out / groups, kh, kw)."""
+    tensors = (x, weight) if bias is None else (x, weight, bias)
+    return ConvTranspose2d.apply(*tensors, stride=stride, padding=padding,
+                                       output_padding=output_padding, groups=groups,
+                                       dilation=dilation)

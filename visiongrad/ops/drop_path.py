@@ -6,7 +6,7 @@ Masks come from ``visiongrad.random.get_generator()``, so ``vg.manual_seed`` fix
 
 from __future__ import annotations
 
-from ..autograd import Function
+from ..autograd import Function, Tensor
 from .regularize import inverted_dropout_mask
 
 DROP_PATH_MODES = ("row", "batch")
@@ -36,3 +36,12 @@ class DropPath(Function):
 
     def backward(self, grad_out):
         return grad_out if self.mask is None else grad_out * self.mask
+
+
+# ----- functional forms (``torch.nn.functional``'s names and arguments) --------------
+
+
+def drop_path(x, p: float = 0.5, training: bool = True, mode: str = "row") -> Tensor:
+    """Zero each example's input (``mode="row"``) or the whole batch's (``"batch"``) with
+    probability ``p``, scaling the rest by 1 / (1 - p): torchvision's ``stochastic_depth``."""
+    return DropPath.apply(x, p=p, training=training, mode=mode)

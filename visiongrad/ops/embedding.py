@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from ..autograd import Function
+from ..autograd import Function, Tensor
 from ..backend import xp
 
 
@@ -35,3 +35,11 @@ class Embedding(Function):
         dweight = xp.zeros(self.weight_shape, dtype=grad_out.dtype)
         xp.add.at(dweight, self.indices.reshape(-1), grad_out.reshape(-1, self.weight_shape[1]))
         return None, dweight
+
+
+# ----- functional forms (``torch.nn.functional``'s names and arguments) --------------
+
+
+def embedding(indices, weight) -> Tensor:
+    """Rows of ``weight`` (V, D) at integer ``indices`` (...) -> (..., D)."""
+    return Embedding.apply(indices, weight)

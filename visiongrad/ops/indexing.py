@@ -8,9 +8,10 @@ the backward of a scatter-add is a pick.
 
 from __future__ import annotations
 
-from ..autograd import Function, Tensor, as_tensor, where
+from ..autograd import Function, Tensor, as_tensor, unbroadcast
 from ..backend import xp
-from .shape import normalize_dim
+from .dims import normalize_dim
+from .math import promote
 
 
 def _data(x):
@@ -47,6 +48,42 @@ def check_index_range(name, index, size, dim):
     if index.size and (index.min() < 0 or index.max() >= size):
         bad = index[(index < 0) | (index >= size)].reshape(-1)[0]
         raise ValueError(f"{name}: index {bad} is out of range for size {size} of dim {dim}")
+
+
+def _is_advanced(index) -> bool:
+    parts = index if isinstance(index, tuple) else (index,)
+    return any(not isinstance(p, (int, slice, type(None), type(Ellipsis))) for p in parts)
+
+class Index(Function):
+    """Forward: y = x[index]. Backward: dx = zeros with dy added at ``index``.
+
+    Integer-array indices may pick an element more than once; their gradients are summed
+    (scatter-add), so advanced indexing uses ``add.at`` while basic slicing assigns.
+    """
+
+    def forward(self, x, index):
+        self.input_shape, self.dtype, self.index = x.shape, x.dtype, index
+        return x[index]
+
+    def backward(self, grad_out):
+        grad = xp.zeros(self.input_shape, dtype=self.dtype)
+        if _is_advanced(self.index):
+            xp.add.at(grad, self.index, grad_out)
+        else:
+            grad[self.index] = grad_out
+        return grad
+
+class Where(Function):
+    """Forward: z = x where condition else y. Backward: dx = dz * c, dy = dz * (1 - c)."""
+
+    def forward(self, x, y, condition):
+        self.condition, self.x_shape, self.y_shape = condition, x.shape, y.shape
+        return xp.where(condition, x, y)
+
+    def backward(self, grad_out):
+        zero = xp.zeros((), dtype=grad_out.dtype)
+        return (unbroadcast(xp.where(self.condition, grad_out, zero), self.x_shape),
+                unbroadcast(xp.where(self.condition, zero, grad_out), self.y_shape))
 
 
 class Gather(Function):
@@ -118,6 +155,13 @@ class IndexSelect(Function):
 
 
 # ----- public API -----------------------------------------------------------------------
+
+
+def where(condition, x, y) -> Tensor:
+    """Elementwise ``x`` where ``condition`` holds, else ``y`` (gradients flow to both), in
+    PyTorch's result dtype (a Python number does not promote a tensor)."""
+    condition = condition.data if isinstance(condition, Tensor) else condition
+    return Where.apply(*promote(x, y), condition=condition)
 
 
 def gather(x, dim: int, index) -> Tensor:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from ..autograd import Function, unbroadcast
+from ..autograd import Function, Tensor, unbroadcast
 from ..backend import xp
 
 
@@ -96,3 +96,22 @@ class Affine(Function):
         db = grad_out.sum(axis=0) if len(self.needs_input_grad) > 2 and self.needs_input_grad[2] \
             else None
         return (dx, dw, db)[: len(self.needs_input_grad)]
+
+
+# ----- functional forms (``torch.nn.functional``'s names and arguments) --------------
+
+
+def matmul(x, y) -> Tensor:
+    """Matrix product ``x @ y`` (batched, broadcast)."""
+    return MatMul.apply(x, y)
+
+
+def linear(x, weight, bias=None) -> Tensor:
+    """y = x W^T + b with x (..., in), weight (out, in), bias (out,), as in PyTorch."""
+    return Linear.apply(x, weight) if bias is None else \
+        Linear.apply(x, weight, bias)
+
+
+def affine(x, w, b=None) -> Tensor:
+    """The course's affine layer: x (N, d1..dk) flattened to (N, D), y = x w + b, w (D, M)."""
+    return Affine.apply(x, w) if b is None else Affine.apply(x, w, b)

@@ -3,7 +3,7 @@ power of the summed squares of its neighbours across channels."""
 
 from __future__ import annotations
 
-from ..autograd import Function
+from ..autograd import Function, Tensor
 from ..backend import xp
 
 
@@ -49,3 +49,12 @@ class LocalResponseNorm(Function):
         size, alpha, beta = self.size, self.alpha, self.beta
         through_s = channel_window_sums(grad_out * self.y / self.s, (size - 1) // 2, size // 2)
         return grad_out * self.s ** -beta - (2 * alpha * beta / size) * self.x * through_s
+
+
+# ----- functional forms (``torch.nn.functional``'s names and arguments) --------------
+
+
+def local_response_norm(x, size: int, alpha: float = 1e-4, beta: float = 0.75,
+                        k: float = 1.0) -> Tensor:
+    """y_c = x_c / (k + alpha / size * sum of x^2 over ``size`` neighbouring channels)^beta."""
+    return LocalResponseNorm.apply(x, size=size, alpha=alpha, beta=beta, k=k)

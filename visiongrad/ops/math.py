@@ -246,168 +246,24 @@ class Clip(Function):
         return grad_out * self.inside
 
 
-class Where(Function):
-    """Forward: z = x where condition else y. Backward: dx = dz * c, dy = dz * (1 - c)."""
-
-    def forward(self, x, y, condition):
-        self.condition, self.x_shape, self.y_shape = condition, x.shape, y.shape
-        return xp.where(condition, x, y)
-
-    def backward(self, grad_out):
-        zero = xp.zeros((), dtype=grad_out.dtype)
-        return (unbroadcast(xp.where(self.condition, grad_out, zero), self.x_shape),
-                unbroadcast(xp.where(self.condition, zero, grad_out), self.y_shape))
+# ----- functional forms (``functional``'s names; operators are the Tensor's) --------------
 
 
-def reduction_axis(x, axis):
-    """``axis`` for reducing ``x``; a 0-d tensor reduces over 0, -1 or () as over None.
-
-    PyTorch lets a 0-d tensor be reduced over dim 0 or -1 (a no-op); NumPy refuses some.
-    """
-    if x.ndim or axis is None:
-        return axis
-    if axis in (0, -1, (), (0,), (-1,)):
-        return None
-    raise ValueError(f"axis {axis} is out of range for a 0-d tensor (use 0, -1 or None)")
+def exp(x) -> Tensor:
+    return Exp.apply(x)
 
 
-def _expand_reduced(grad_out, ndim, axis, keepdims):
-    """Give the gradient of a reduction back the reduced axes (as size 1) to broadcast."""
-    if keepdims:
-        return grad_out
-    if axis is None:
-        return grad_out.reshape((1,) * ndim)
-    axes = (axis,) if isinstance(axis, int) else axis
-    return xp.expand_dims(grad_out, tuple(a % ndim for a in axes))
+def log(x) -> Tensor:
+    return Log.apply(x)
 
 
-class Sum(Function):
-    """Forward: y = sum of x over ``axis``. Backward: dx = dy broadcast back over ``axis``."""
-
-    def forward(self, x, axis=None, keepdims=False):
-        axis = reduction_axis(x, axis)
-        self.input_shape, self.axis, self.keepdims = x.shape, axis, keepdims
-        return x.sum(axis=axis, keepdims=keepdims)
-
-    def backward(self, grad_out):
-        grad = _expand_reduced(grad_out, len(self.input_shape), self.axis, self.keepdims)
-        return xp.broadcast_to(grad, self.input_shape)
+def sqrt(x) -> Tensor:
+    return Sqrt.apply(x)
 
 
-class Mean(Function):
-    """Forward: y = sum(x) / n over ``axis``. Backward: dx = dy / n, broadcast back."""
-
-    def forward(self, x, axis=None, keepdims=False):
-        axis = reduction_axis(x, axis)
-        self.input_shape, self.axis, self.keepdims = x.shape, axis, keepdims
-        out = x.mean(axis=axis, keepdims=keepdims)
-        self.count = x.size // max(out.size, 1) if x.size else 0
-        return out
-
-    def backward(self, grad_out):
-        grad = _expand_reduced(grad_out, len(self.input_shape), self.axis, self.keepdims)
-        return xp.broadcast_to(grad / self.count, self.input_shape)
+def abs(x) -> Tensor:  # noqa: A001 - mirrors torch.abs
+    return Abs.apply(x)
 
 
-class Max(Function):
-    """Forward: y = max of x over ``axis``.
-
-    Backward: the gradient goes to the maximal elements; ties share it equally
-    (dx = dy * [x == y] / count), as ``torch.amax`` does.
-    """
-
-    reduce = staticmethod(xp.max)
-
-    def forward(self, x, axis=None, keepdims=False):
-        axis = reduction_axis(x, axis)
-        self.input_shape, self.axis, self.keepdims = x.shape, axis, keepdims
-        out = self.reduce(x, axis=axis, keepdims=True)
-        self.is_extreme = x == out
-        return out if keepdims else (out.squeeze(axis) if axis is not None else out.reshape(()))
-
-    def backward(self, grad_out):
-        grad = _expand_reduced(grad_out, len(self.input_shape), self.axis, self.keepdims)
-        count = self.is_extreme.sum(axis=self.axis, keepdims=True, dtype=grad_out.dtype)
-        return self.is_extreme * (grad / count)
-
-
-class Min(Max):
-    """Forward: y = min of x over ``axis``. Backward: as Max, to the minimal elements."""
-
-    reduce = staticmethod(xp.min)
-
-
-class Reshape(Function):
-    """Forward: y = x with a new shape. Backward: dx = dy reshaped to x's shape."""
-
-    def forward(self, x, shape):
-        self.input_shape = x.shape
-        try:
-            return x.reshape(shape)
-        except ValueError:
-            raise ValueError(f"cannot reshape a tensor of shape {x.shape} to {shape}") from None
-
-    def backward(self, grad_out):
-        return grad_out.reshape(self.input_shape)
-
-
-class Transpose(Function):
-    """Forward: y = x with axes permuted. Backward: dx = dy with the inverse permutation."""
-
-    def forward(self, x, axes=None):
-        y = x.transpose(axes)
-        # the inverse permutation of the axes as non-negative numbers (-1 is the last)
-        axes = tuple(reversed(range(x.ndim))) if axes is None else axes
-        self.inverse = tuple(sorted(range(x.ndim), key=lambda i: axes[i] % x.ndim))
-        return y
-
-    def backward(self, grad_out):
-        return grad_out.transpose(self.inverse)
-
-
-def _is_advanced(index) -> bool:
-    parts = index if isinstance(index, tuple) else (index,)
-    return any(not isinstance(p, (int, slice, type(None), type(Ellipsis))) for p in parts)
-
-
-class Index(Function):
-    """Forward: y = x[index]. Backward: dx = zeros with dy added at ``index``.
-
-    Integer-array indices may pick an element more than once; their gradients are summed
-    (scatter-add), so advanced indexing uses ``add.at`` while basic slicing assigns.
-    """
-
-    def forward(self, x, index):
-        self.input_shape, self.dtype, self.index = x.shape, x.dtype, index
-        return x[index]
-
-    def backward(self, grad_out):
-        grad = xp.zeros(self.input_shape, dtype=self.dtype)
-        if _is_advanced(self.index):
-            xp.add.at(grad, self.index, grad_out)
-        else:
-            grad[self.index] = grad_out
-        return grad
-
-
-class Concat(Function):
-    """Forward: y = [x1, x2, ...] joined along ``axis``. Backward: dy split at the seams."""
-
-    def forward(self, *xs, axis=0):
-        self.axis = axis
-        self.sections = xp.cumsum([x.shape[axis] for x in xs])[:-1]
-        return xp.concatenate(xs, axis=axis)
-
-    def backward(self, grad_out):
-        return tuple(xp.split(grad_out, self.sections, axis=self.axis))
-
-
-class Stack(Function):
-    """Forward: y = [x1, x2, ...] stacked on a new ``axis``. Backward: dy unstacked."""
-
-    def forward(self, *xs, axis=0):
-        self.axis = axis
-        return xp.stack(xs, axis=axis)
-
-    def backward(self, grad_out):
-        return tuple(xp.moveaxis(grad_out, self.axis, 0))
+def clip(x, low=None, high=None) -> Tensor:
+    return Clip.apply(x, low=low, high=high)

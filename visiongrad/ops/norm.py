@@ -34,7 +34,7 @@ from ..accel.layout import (
     tiled,
     widen,
 )
-from ..autograd import Function
+from ..autograd import Function, Tensor, array_of
 from ..backend import xp
 
 
@@ -370,3 +370,42 @@ def weight_and_bias(x, weight, bias, shape):
     dtype = x.dtype if hasattr(x, "dtype") else xp.asarray(x).dtype
     return (xp.ones(shape, dtype=dtype) if weight is None else weight,
             xp.zeros(shape, dtype=dtype) if bias is None else bias)
+
+
+# ----- functional forms (``torch.nn.functional``'s names and arguments) --------------
+
+
+def batch_norm(x, running_mean, running_var, weight=None, bias=None, training: bool = False,
+               momentum: float = 0.1, eps: float = 1e-5) -> Tensor:
+    """Batch normalisation as ``torch.nn.functional.batch_norm``; in training mode the
+    running statistics (arrays or tensors, or None) are updated in place."""
+    check_norm_input("batch_norm", array_of(x), eps)
+    weight, bias = weight_and_bias(x, weight, bias, (array_of(x).shape[1],))
+    return BatchNorm.apply(x, weight, bias, running_mean=array_of(running_mean),
+                                 running_var=array_of(running_var), training=training,
+                                 momentum=momentum, eps=eps)
+
+
+def instance_norm(x, running_mean=None, running_var=None, weight=None, bias=None,
+                  use_input_stats: bool = True, momentum: float = 0.1,
+                  eps: float = 1e-5) -> Tensor:
+    """Instance normalisation as ``torch.nn.functional.instance_norm``: each (n, c) over
+    its spatial axes; with ``use_input_stats=False`` the running statistics normalise
+    instead (as ``batch_norm`` in evaluation), else they are updated in place if given."""
+    check_norm_input("instance_norm", array_of(x), eps, min_ndim=3)
+    if not use_input_stats:
+        return batch_norm(x, running_mean, running_var, weight, bias, False, momentum, eps)
+    weight, bias = weight_and_bias(x, weight, bias, (array_of(x).shape[1],))
+    return InstanceNorm.apply(x, weight, bias, running_mean=array_of(running_mean),
+                                    running_var=array_of(running_var), momentum=momentum, eps=eps)
+
+
+def layer_norm(x, normalized_shape, weight=None, bias=None, eps: float = 1e-5) -> Tensor:
+    shape = (normalized_shape,) if isinstance(normalized_shape, int) else tuple(normalized_shape)
+    weight, bias = weight_and_bias(x, weight, bias, shape)
+    return LayerNorm.apply(x, weight, bias, normalized_shape=shape, eps=eps)
+
+
+def group_norm(x, num_groups: int, weight=None, bias=None, eps: float = 1e-5) -> Tensor:
+    weight, bias = weight_and_bias(x, weight, bias, (array_of(x).shape[1],))
+    return GroupNorm.apply(x, weight, bias, num_groups=num_groups, eps=eps)

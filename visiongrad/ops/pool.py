@@ -16,7 +16,7 @@ from __future__ import annotations
 
 from .. import accel
 from ..accel import empty_nchw, is_channels_last
-from ..autograd import Function
+from ..autograd import Function, Tensor, array_of
 from ..backend import xp
 from .window import as_int, check_window, pair
 
@@ -256,3 +256,34 @@ class AvgPool2d(Function):
         share = grad_out * (1 / self.divisor).astype(grad_out.dtype)
         return scatter_to_windows(share, None, self.x_shape, self.x_channels_last,
                                   self.kernel, self.stride, self.padding, self.extra)
+
+
+# ----- functional forms (``torch.nn.functional``'s names and arguments) --------------
+
+
+def max_pool2d(x, kernel_size, stride=None, padding=0, dilation=1, ceil_mode: bool = False,
+               return_indices: bool = False):
+    """Max pooling; with ``return_indices`` also each maximum's flat index in its H*W plane
+    (for ``max_unpool2d``). ``stride`` defaults to ``kernel_size``; ``ceil_mode`` rounds
+    the output size up (a last window may hang over the bottom or right edge).
+
+    NOTE: unlike PyTorch, ``dilation`` must be 1 (dilated max pooling is not implemented).
+    """
+    if pair(dilation, "dilation") != (1, 1):
+        raise ValueError(f"max_pool2d: dilation must be 1 (not implemented), got {dilation}")
+    y = MaxPool2d.apply(x, kernel_size=kernel_size, stride=stride, padding=padding,
+                              ceil_mode=ceil_mode)
+    if not return_indices:
+        return y
+    indices = max_pool2d_indices(array_of(x), kernel_size, stride, padding, ceil_mode)
+    return y, Tensor._wrap(indices)
+
+
+def avg_pool2d(x, kernel_size, stride=None, padding=0, ceil_mode: bool = False,
+               count_include_pad: bool = True, divisor_override=None) -> Tensor:
+    """Average pooling with PyTorch's options: zero padding counted in the mean unless
+    ``count_include_pad=False``; ``ceil_mode`` as in ``max_pool2d``; ``divisor_override``
+    divides every window's sum by that number instead."""
+    return AvgPool2d.apply(x, kernel_size=kernel_size, stride=stride, padding=padding,
+                                 ceil_mode=ceil_mode, count_include_pad=count_include_pad,
+                                 divisor_override=divisor_override)

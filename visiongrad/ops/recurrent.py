@@ -20,9 +20,9 @@ with T = 1, so the step's algebra lives in one place.
 
 from __future__ import annotations
 
-from ..autograd import Function, Tensor, as_tensor
+from ..autograd import Function, Tensor, array_of, as_tensor
 from ..backend import xp
-from .activation import log_softmax
+from .activation import array_log_softmax
 
 LSTM_GATE_ORDERS = ("ifog", "ifgo")  # the course's, PyTorch's
 NONLINEARITIES = ("tanh", "relu")
@@ -300,9 +300,10 @@ def rnn_step(x, prev_h, Wx, Wh, b, nonlinearity: str = "tanh") -> Tensor:
     return RNN.apply(x, prev_h, Wx, Wh, b, nonlinearity=nonlinearity)[:, 0]
 
 
-def lstm(x, h0, Wx, Wh, b, c0=None, gate_order: str = "ifog", return_cell: bool = False):
-    """``LSTM`` from h0 and c0 (None: zeros) -> h (N, T, H), or with ``return_cell`` the
-    pair (h, c_T), split from the op's one (N, T + 1, H) output."""
+def lstm(x, h0, Wx, Wh, b, *, c0=None, gate_order: str = "ifog", return_cell: bool = False):
+    """LSTM over x (N, T, D) from h0 and c0 (zeros by default, as in the course) -> h
+    (N, T, H), or with ``return_cell`` the pair (h, c_T), split from the op's one
+    (N, T + 1, H) output; gate order i, f, o, g unless told."""
     c0 = _zeros_like(h0) if c0 is None else c0
     out = LSTM.apply(x, h0, c0, Wx, Wh, b, gate_order=gate_order, return_cell=return_cell)
     return (out[:, :-1], out[:, -1]) if return_cell else out
@@ -375,7 +376,7 @@ class TemporalSoftmaxLoss(Function):
             bad = y[(y < 0) | (y >= V)][0]
             raise ValueError(f"temporal_softmax_loss: label {bad} is out of range for a "
                              f"vocabulary of {V} (valid: 0 to {V - 1})")
-        log_p = log_softmax(x, dim=2)
+        log_p = array_log_softmax(x, dim=2)
         self.y, self.mask = y, mask.astype(x.dtype)
         self.p = xp.exp(log_p)
         picked = xp.take_along_axis(log_p, y[..., None], axis=2)[..., 0]
@@ -387,3 +388,22 @@ class TemporalSoftmaxLoss(Function):
             dx, self.y[..., None], axis=2) - 1, axis=2)
         dx *= (grad_out / dx.shape[0]) * self.mask[..., None]
         return dx, None
+
+
+# ----- functional forms (``torch.nn.functional``'s names and arguments) --------------
+
+
+def rnn(x, h0, Wx, Wh, b, nonlinearity: str = "tanh") -> Tensor:
+    """Vanilla RNN over x (N, T, D) from h0 (N, H) -> h (N, T, H); BPTT in one node."""
+    return RNN.apply(x, h0, Wx, Wh, b, nonlinearity=nonlinearity)
+
+
+def temporal_affine(x, w, b) -> Tensor:
+    """The same affine map at every step: x (N, T, D) @ w (D, M) + b -> (N, T, M)."""
+    return TemporalAffine.apply(x, w, b)
+
+
+def temporal_softmax_loss(x, y, mask=None) -> Tensor:
+    """Softmax cross-entropy of x (N, T, V) against y (N, T), summed over the steps where
+    ``mask`` (N, T) is true (all when None) and averaged over the batch."""
+    return TemporalSoftmaxLoss.apply(x, y, mask=None if mask is None else array_of(mask))

@@ -12,9 +12,10 @@ from typing import NamedTuple
 
 from ..autograd import Function, Tensor
 from ..backend import xp
+from .dims import normalize_dim, normalize_dims, reduction_axis
 from .indexing import Gather
-from .math import Reshape, Sqrt, reduction_axis
-from .shape import normalize_dim, normalize_dims
+from .math import Sqrt
+from .shape import Reshape
 
 
 def _data(x):
@@ -29,13 +30,66 @@ def _axis(x, dim):
         else normalize_dim(dim, x.ndim)
 
 
-def _keep(grad_out, input_ndim, axis, keepdim):
-    """The reduced gradient with its reduced axes back as size 1 (to broadcast over x)."""
-    if keepdim:
+def _expand_reduced(grad_out, ndim, axis, keepdims):
+    """Give the gradient of a reduction back the reduced axes (as size 1) to broadcast."""
+    if keepdims:
         return grad_out
     if axis is None:
-        return grad_out.reshape((1,) * input_ndim)
-    return xp.expand_dims(grad_out, axis)
+        return grad_out.reshape((1,) * ndim)
+    axes = (axis,) if isinstance(axis, int) else axis
+    return xp.expand_dims(grad_out, tuple(a % ndim for a in axes))
+
+class Sum(Function):
+    """Forward: y = sum of x over ``axis``. Backward: dx = dy broadcast back over ``axis``."""
+
+    def forward(self, x, axis=None, keepdims=False):
+        axis = reduction_axis(x, axis)
+        self.input_shape, self.axis, self.keepdims = x.shape, axis, keepdims
+        return x.sum(axis=axis, keepdims=keepdims)
+
+    def backward(self, grad_out):
+        grad = _expand_reduced(grad_out, len(self.input_shape), self.axis, self.keepdims)
+        return xp.broadcast_to(grad, self.input_shape)
+
+class Mean(Function):
+    """Forward: y = sum(x) / n over ``axis``. Backward: dx = dy / n, broadcast back."""
+
+    def forward(self, x, axis=None, keepdims=False):
+        axis = reduction_axis(x, axis)
+        self.input_shape, self.axis, self.keepdims = x.shape, axis, keepdims
+        out = x.mean(axis=axis, keepdims=keepdims)
+        self.count = x.size // max(out.size, 1) if x.size else 0
+        return out
+
+    def backward(self, grad_out):
+        grad = _expand_reduced(grad_out, len(self.input_shape), self.axis, self.keepdims)
+        return xp.broadcast_to(grad / self.count, self.input_shape)
+
+class Max(Function):
+    """Forward: y = max of x over ``axis``.
+
+    Backward: the gradient goes to the maximal elements; ties share it equally
+    (dx = dy * [x == y] / count), as ``torch.amax`` does.
+    """
+
+    reduce = staticmethod(xp.max)
+
+    def forward(self, x, axis=None, keepdims=False):
+        axis = reduction_axis(x, axis)
+        self.input_shape, self.axis, self.keepdims = x.shape, axis, keepdims
+        out = self.reduce(x, axis=axis, keepdims=True)
+        self.is_extreme = x == out
+        return out if keepdims else (out.squeeze(axis) if axis is not None else out.reshape(()))
+
+    def backward(self, grad_out):
+        grad = _expand_reduced(grad_out, len(self.input_shape), self.axis, self.keepdims)
+        count = self.is_extreme.sum(axis=self.axis, keepdims=True, dtype=grad_out.dtype)
+        return self.is_extreme * (grad / count)
+
+class Min(Max):
+    """Forward: y = min of x over ``axis``. Backward: as Max, to the minimal elements."""
+
+    reduce = staticmethod(xp.min)
 
 
 class Prod(Function):
@@ -57,7 +111,7 @@ class Prod(Function):
         p = xp.where(is_zero, 1, x).prod(axis=self.axis, keepdims=True)
         safe_x = xp.where(is_zero, 1, x)
         local = xp.where(is_zero, p * (zeros == 1), p / safe_x * (zeros == 0))
-        return _keep(grad_out, x.ndim, self.axis, self.keepdim) * local
+        return _expand_reduced(grad_out, x.ndim, self.axis, self.keepdim) * local
 
 
 class Var(Function):
@@ -80,7 +134,8 @@ class Var(Function):
     def backward(self, grad_out):
         with xp.errstate(divide="ignore", invalid="ignore"):
             scale = grad_out.dtype.type(2) / grad_out.dtype.type(self.dof)
-            return _keep(grad_out, self.ndim, self.axis, self.keepdim) * scale * self.centred
+            grad = _expand_reduced(grad_out, self.ndim, self.axis, self.keepdim)
+            return grad * scale * self.centred
 
 
 class LogSumExp(Function):
@@ -99,7 +154,8 @@ class LogSumExp(Function):
         return self.y.reshape(()) if axis is None else xp.squeeze(self.y, axis)
 
     def backward(self, grad_out):
-        return _keep(grad_out, self.x.ndim, self.axis, self.keepdim) * xp.exp(self.x - self.y)
+        grad = _expand_reduced(grad_out, self.x.ndim, self.axis, self.keepdim)
+        return grad * xp.exp(self.x - self.y)
 
 
 class CumSum(Function):

@@ -6,7 +6,7 @@ them; NumPy's global random state is never touched.
 
 from __future__ import annotations
 
-from ..autograd import Function
+from ..autograd import Function, Tensor
 from ..backend import xp
 from ..random import get_generator
 from .linear import Linear
@@ -70,3 +70,17 @@ class DropConnect(Linear):
         if dweight is not None and self.mask is not None:
             dweight = dweight * self.mask
         return (dx, dweight, *dbias)
+
+
+# ----- functional forms (``torch.nn.functional``'s names and arguments) --------------
+
+
+def dropout(x, p: float = 0.5, training: bool = True) -> Tensor:
+    """Inverted dropout; ``p`` is the probability of dropping (the course's p keeps)."""
+    return Dropout.apply(x, p=p, training=training)
+
+
+def dropconnect(x, weight, bias=None, p: float = 0.5, training: bool = True) -> Tensor:
+    """``linear`` with each weight entry dropped with probability ``p`` at training time."""
+    tensors = (x, weight) if bias is None else (x, weight, bias)
+    return DropConnect.apply(*tensors, p=p, training=training)

@@ -14,13 +14,13 @@ import math
 
 import numpy as np
 
-from ..autograd import Function
+from ..autograd import Function, Tensor, array_of
 from ..backend import xp
 
 FLT_MAX = float(np.finfo(np.float32).max)  # torchvision's initial maximum, whatever the dtype
 
 
-def rois_array(boxes, x_shape, op: str) -> np.ndarray:
+def roisarray_of(boxes, x_shape, op: str) -> np.ndarray:
     """(K, 5) RoIs from a (K, 5) array or a list of per-image (L, 4) boxes; checks them."""
     if len(x_shape) != 4:
         raise ValueError(f"{op} expects input of shape (N, C, H, W), got {tuple(x_shape)}")
@@ -119,7 +119,7 @@ class RoIAlign(Function):
 
     def forward(self, x, boxes, output_size, spatial_scale=1.0, sampling_ratio=-1,
                 aligned=False):
-        rois = rois_array(boxes, x.shape, "roi_align")
+        rois = roisarray_of(boxes, x.shape, "roi_align")
         pooled = output_pair(output_size, "roi_align")
         (y0, bin_h, grid_h), (x0, bin_w, grid_w) = align_geometry(
             rois, x.dtype, spatial_scale, aligned, sampling_ratio, pooled)
@@ -144,7 +144,7 @@ class RoIAlign(Function):
 def roi_align_reference(x, boxes, output_size, spatial_scale=1.0, sampling_ratio=-1,
                         aligned=False):
     """torchvision's CPU RoI align kernel as plain loops (the oracle of ``RoIAlign``)."""
-    rois = rois_array(boxes, x.shape, "roi_align")
+    rois = roisarray_of(boxes, x.shape, "roi_align")
     ph_out, pw_out = output_pair(output_size, "roi_align")
     out = np.zeros((len(rois), x.shape[1], ph_out, pw_out), dtype=x.dtype)
     offset = 0.5 if aligned else 0.0
@@ -228,7 +228,7 @@ class RoIPool(Function):
     """
 
     def forward(self, x, boxes, output_size, spatial_scale=1.0):
-        rois = rois_array(boxes, x.shape, "roi_pool")
+        rois = roisarray_of(boxes, x.shape, "roi_pool")
         pooled = output_pair(output_size, "roi_pool")
         n, c, height, width = x.shape
         h0, h1 = pool_bins(rois, x.dtype, spatial_scale, pooled[0], height, 2)
@@ -271,7 +271,7 @@ class RoIPool(Function):
 
 def roi_pool_reference(x, boxes, output_size, spatial_scale=1.0):
     """torchvision's CPU RoI pooling kernel as plain loops: (output, argmax)."""
-    rois = rois_array(boxes, x.shape, "roi_pool")
+    rois = roisarray_of(boxes, x.shape, "roi_pool")
     (ph_out, pw_out), (_, channels, height, width) = output_pair(output_size, "roi_pool"), x.shape
     out = np.zeros((len(rois), channels, ph_out, pw_out), dtype=x.dtype)
     argmax = np.full(out.shape, -1, dtype=np.int64)
@@ -296,3 +296,22 @@ def roi_pool_reference(x, boxes, output_size, spatial_scale=1.0):
                                 best, best_index = x[int(n), c, r, s], r * width + s
                     out[k, c, i, j], argmax[k, c, i, j] = best, best_index
     return out, argmax
+
+
+# ----- functional forms (``torch.nn.functional``'s names and arguments) --------------
+
+
+def roi_align(x, boxes, output_size, spatial_scale: float = 1.0, sampling_ratio: int = -1,
+              aligned: bool = False) -> Tensor:
+    """Bilinear RoI align of x (N, C, H, W) over ``boxes`` (K, 5) rows (batch index, x1, y1,
+    x2, y2) or a list of per-image (L, 4) boxes -> (K, C, PH, PW), as torchvision.ops."""
+    return RoIAlign.apply(x, boxes=array_of(boxes), output_size=output_size,
+                               spatial_scale=spatial_scale, sampling_ratio=sampling_ratio,
+                               aligned=aligned)
+
+
+def roi_pool(x, boxes, output_size, spatial_scale: float = 1.0) -> Tensor:
+    """RoI max pooling of x (N, C, H, W) over ``boxes`` (K, 5) or a list of per-image (L, 4)
+    boxes -> (K, C, PH, PW), as torchvision.ops."""
+    return RoIPool.apply(x, boxes=array_of(boxes), output_size=output_size,
+                              spatial_scale=spatial_scale)

@@ -7,30 +7,12 @@ x's shape) and split/chunk are basic slices (Index's backward); the others are n
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from ..autograd import Function, Tensor, unbroadcast
 from ..backend import xp
-from .math import Index, Reshape
-
-
-def normalize_dim(dim: int, ndim: int, name: str = "dim") -> int:
-    """``dim`` in [0, ndim), accepting PyTorch's negative dims; a clear error otherwise.
-
-    A 0-d tensor accepts dims 0 and -1, as in PyTorch."""
-    if isinstance(dim, bool) or not isinstance(dim, int) and not hasattr(dim, "__index__"):
-        raise TypeError(f"{name} must be an integer, got {dim!r}")
-    bound = max(ndim, 1)
-    if not -bound <= dim < bound:
-        raise ValueError(f"{name} {dim} is out of range for a tensor with {ndim} dimensions")
-    return int(dim) % bound
-
-
-def normalize_dims(dims, ndim: int, name: str = "dim") -> tuple[int, ...]:
-    """A dim or sequence of dims as distinct non-negative dims."""
-    dims = (dims,) if not isinstance(dims, (tuple, list)) else tuple(dims)
-    out = tuple(normalize_dim(d, ndim, name) for d in dims)
-    if len(set(out)) != len(out):
-        raise ValueError(f"{name} {dims} repeats a dimension")
-    return out
+from .dims import normalize_dim, normalize_dims
+from .indexing import Index
 
 
 def _shape(x) -> tuple[int, ...]:
@@ -41,6 +23,73 @@ def _sizes(sizes) -> tuple:
     """Sizes given as f(2, 3) or f((2, 3))."""
     return tuple(sizes[0]) if len(sizes) == 1 and isinstance(sizes[0], (tuple, list)) \
         else tuple(sizes)
+
+
+class Reshape(Function):
+    """Forward: y = x with a new shape. Backward: dx = dy reshaped to x's shape."""
+
+    def forward(self, x, shape):
+        self.input_shape = x.shape
+        try:
+            return x.reshape(shape)
+        except ValueError:
+            raise ValueError(f"cannot reshape a tensor of shape {x.shape} to {shape}") from None
+
+    def backward(self, grad_out):
+        return grad_out.reshape(self.input_shape)
+
+class Transpose(Function):
+    """Forward: y = x with axes permuted. Backward: dx = dy with the inverse permutation."""
+
+    def forward(self, x, axes=None):
+        y = x.transpose(axes)
+        # the inverse permutation of the axes as non-negative numbers (-1 is the last)
+        axes = tuple(reversed(range(x.ndim))) if axes is None else axes
+        self.inverse = tuple(sorted(range(x.ndim), key=lambda i: axes[i] % x.ndim))
+        return y
+
+    def backward(self, grad_out):
+        return grad_out.transpose(self.inverse)
+
+class Concat(Function):
+    """Forward: y = [x1, x2, ...] joined along ``axis``. Backward: dy split at the seams."""
+
+    def forward(self, *xs, axis=0):
+        self.axis = axis
+        self.sections = xp.cumsum([x.shape[axis] for x in xs])[:-1]
+        return xp.concatenate(xs, axis=axis)
+
+    def backward(self, grad_out):
+        return tuple(xp.split(grad_out, self.sections, axis=self.axis))
+
+class Stack(Function):
+    """Forward: y = [x1, x2, ...] stacked on a new ``axis``. Backward: dy unstacked."""
+
+    def forward(self, *xs, axis=0):
+        self.axis = axis
+        return xp.stack(xs, axis=axis)
+
+    def backward(self, grad_out):
+        return tuple(xp.moveaxis(grad_out, self.axis, 0))
+
+
+def concat(tensors: Sequence[Tensor], axis: int = 0) -> Tensor:
+    """Join tensors along an existing axis."""
+    return Concat.apply(*tensors, axis=axis)
+
+
+def stack(tensors: Sequence[Tensor], axis: int = 0) -> Tensor:
+    """Join tensors along a new axis."""
+    return Stack.apply(*tensors, axis=axis)
+
+
+def permute(x, *dims) -> Tensor:
+    """PyTorch's name for a transpose by a full permutation of the axes."""
+    dims = tuple(dims[0]) if len(dims) == 1 and isinstance(dims[0], (tuple, list)) else dims
+    ndim = len(_shape(x))
+    if sorted(d % max(ndim, 1) for d in dims) != list(range(ndim)):
+        raise ValueError(f"permute: {dims} is not a permutation of {ndim} dims")
+    return Transpose.apply(x, axes=dims)
 
 
 def squeeze(x, dim=None) -> Tensor:

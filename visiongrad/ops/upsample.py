@@ -3,7 +3,7 @@ pooling), nearest-neighbour and "bed of nails" upsampling by integer factors."""
 
 from __future__ import annotations
 
-from ..autograd import Function
+from ..autograd import Function, Tensor, array_of
 from ..backend import xp
 from .window import pair
 
@@ -98,3 +98,22 @@ class UpsampleBedOfNails(Function):
     def backward(self, grad_out):
         sh, sw = self.scale
         return xp.ascontiguousarray(grad_out[:, :, ::sh, ::sw])
+
+
+# ----- functional forms (``torch.nn.functional``'s names and arguments) --------------
+
+
+def max_unpool2d(x, indices, kernel_size, stride=None, padding=0, output_size=None) -> Tensor:
+    """Put each value of x at its flat ``indices`` position in a zero output plane."""
+    return MaxUnpool2d.apply(x, array_of(indices), kernel_size=kernel_size,
+                                       stride=stride, padding=padding, output_size=output_size)
+
+
+def upsample_nearest(x, scale_factor) -> Tensor:
+    """Nearest-neighbour upsampling by integer factors (``interpolate(mode="nearest")``)."""
+    return UpsampleNearest.apply(x, scale_factor=scale_factor)
+
+
+def upsample_bed_of_nails(x, scale_factor) -> Tensor:
+    """Each value at the top-left of its scale x scale block, zeros elsewhere."""
+    return UpsampleBedOfNails.apply(x, scale_factor=scale_factor)
