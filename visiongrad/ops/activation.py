@@ -11,19 +11,21 @@ import math
 
 from .. import accel
 from ..autograd import Function, Tensor, array_of
-from ..backend import xp
+from ..backend import array_module
 from .dims import normalize_dim
 from .elementwise import Unary, array_erf
 
 
 def array_sigmoid(x):
     """1 / (1 + e^-x) without overflow: e^-|x| never exceeds 1."""
+    xp = array_module(x)
     e = xp.exp(-xp.abs(x))
     return xp.where(x >= 0, 1 / (1 + e), e / (1 + e))
 
 
 def array_softplus(x):
     """log(1 + e^x) = max(x, 0) + log(1 + e^-|x|), exact and without overflow."""
+    xp = array_module(x)
     return xp.maximum(x, 0) + xp.log1p(xp.exp(-xp.abs(x)))
 
 
@@ -48,6 +50,7 @@ class Tanh(Function):
     """Hyperbolic tangent. Forward: y = tanh(x). Backward: dx = dy * (1 - y^2)."""
 
     def forward(self, x):
+        xp = array_module(x)
         self.y = xp.tanh(x)
         return self.y
 
@@ -64,6 +67,7 @@ class ReLU(Function):
     """
 
     def forward(self, x):
+        xp = array_module(x)
         self.y = accel.relu(x)
         if self.y is None:
             self.y = xp.maximum(x, 0)
@@ -82,6 +86,7 @@ class LeakyReLU(Function):
     """
 
     def forward(self, x, negative_slope=0.01):
+        xp = array_module(x)
         self.slope = xp.where(x > 0, x.dtype.type(1), x.dtype.type(negative_slope))
         return x * self.slope
 
@@ -100,6 +105,7 @@ class PReLU(Function):
     """
 
     def forward(self, x, weight):
+        xp = array_module(x)
         channels = x.shape[1] if x.ndim >= 2 else 1
         if weight.ndim != 1 or weight.size not in (1, channels):
             raise ValueError(
@@ -114,6 +120,7 @@ class PReLU(Function):
         return x * self.slope
 
     def backward(self, grad_out):
+        xp = array_module(grad_out)
         dx = grad_out * self.slope if self.needs_input_grad[0] else None
         dweight = None
         if self.needs_input_grad[1]:
@@ -133,11 +140,13 @@ class ELU(Function):
     """
 
     def forward(self, x, alpha=1.0):
+        xp = array_module(x)
         self.positive = x > 0
         self.negative_slope = alpha * xp.exp(xp.minimum(x, 0))  # alpha e^x where x <= 0
         return xp.where(self.positive, x, alpha * xp.expm1(xp.minimum(x, 0)))
 
     def backward(self, grad_out):
+        xp = array_module(grad_out)
         return xp.where(self.positive, grad_out, grad_out * self.negative_slope)
 
 
@@ -156,6 +165,7 @@ class Maxout(Function):
     """
 
     def forward(self, x, pieces):
+        xp = array_module(x)
         if x.ndim < 2 or pieces < 1 or x.shape[1] % pieces:
             raise ValueError(
                 f"maxout: axis 1 of the input of shape {x.shape} must split into groups of "
@@ -167,6 +177,7 @@ class Maxout(Function):
         return xp.take_along_axis(grouped, self.winner, axis=2).squeeze(2)
 
     def backward(self, grad_out):
+        xp = array_module(grad_out)
         n, c = grad_out.shape[:2]
         pieces = self.x_shape[1] // c
         grad = xp.zeros((n, c, pieces) + grad_out.shape[2:], dtype=grad_out.dtype)
@@ -183,6 +194,7 @@ class Softmax(Function):
     """
 
     def forward(self, x, dim):
+        xp = array_module(x)
         self.dim = dim
         e = xp.exp(x - x.max(axis=dim, keepdims=True))
         self.y = e / e.sum(axis=dim, keepdims=True)
@@ -194,6 +206,7 @@ class Softmax(Function):
 
 def array_log_softmax(x, dim):
     """log softmax of array ``x`` along ``dim``: x - m - log sum_j e^(x_j - m), m = max x."""
+    xp = array_module(x)
     shifted = x - x.max(axis=dim, keepdims=True)
     return shifted - xp.log(xp.exp(shifted).sum(axis=dim, keepdims=True))
 
@@ -211,6 +224,7 @@ class LogSoftmax(Function):
         return self.y
 
     def backward(self, grad_out):
+        xp = array_module(grad_out)
         return grad_out - xp.exp(self.y) * grad_out.sum(axis=self.dim, keepdims=True)
 
 
@@ -219,10 +233,12 @@ class Softplus(Unary):
     switch to the linear function); dy/dx = sigmoid(beta x), and 1 past the threshold."""
 
     def f(self, x):
+        xp = array_module(x)
         linear = self.beta * x > self.threshold
         return xp.where(linear, x, array_softplus(self.beta * x) / self.beta)
 
     def derivative(self, x, y):
+        xp = array_module(x)
         return xp.where(self.beta * x > self.threshold, 1, array_sigmoid(self.beta * x))
 
 class SiLU(Unary):
@@ -247,11 +263,13 @@ class GELU(Unary):
     """
 
     def f(self, x):
+        xp = array_module(x)
         if self.approximate == "tanh":
             return 0.5 * x * (1 + xp.tanh(_GELU_C * (x + 0.044715 * x**3)))
         return 0.5 * x * (1 + array_erf(x / math.sqrt(2)))
 
     def derivative(self, x, y):
+        xp = array_module(x)
         if self.approximate == "tanh":
             t = xp.tanh(_GELU_C * (x + 0.044715 * x**3))
             return 0.5 * (1 + t) + 0.5 * x * (1 - t * t) * _GELU_C * (1 + 3 * 0.044715 * x * x)
@@ -266,10 +284,12 @@ class CELU(Unary):
     """
 
     def f(self, x):
+        xp = array_module(x)
         negative = xp.minimum(x, 0) / self.inner  # the exponential of x > 0 is never used
         return self.scale * xp.where(x > 0, x, self.alpha * xp.expm1(negative))
 
     def derivative(self, x, y):
+        xp = array_module(x)
         negative = xp.minimum(x, 0) / self.inner
         return self.scale * xp.where(x > 0, 1, self.alpha / self.inner * xp.exp(negative))
 
@@ -282,6 +302,7 @@ class Hardtanh(Unary):
     (PyTorch's backward passes nothing at the bounds themselves)."""
 
     def f(self, x):
+        xp = array_module(x)
         return xp.clip(x, self.min_val, self.max_val)
 
     def derivative(self, x, y):
@@ -291,6 +312,7 @@ class Hardsigmoid(Unary):
     """y = relu6(x + 3) / 6; dy/dx = 1/6 for -3 < x < 3, else 0."""
 
     def f(self, x):
+        xp = array_module(x)
         return xp.clip(x / 6 + 0.5, 0, 1)
 
     def derivative(self, x, y):
@@ -301,18 +323,22 @@ class Hardswish(Unary):
     (PyTorch's choice at the kinks)."""
 
     def f(self, x):
+        xp = array_module(x)
         return x * xp.clip(x / 6 + 0.5, 0, 1)
 
     def derivative(self, x, y):
+        xp = array_module(x)
         return xp.where(x < -3, 0, xp.where(x <= 3, x / 3 + 0.5, 1)).astype(x.dtype)
 
 class Mish(Unary):
     """y = x tanh(softplus(x)); dy/dx = t + x (1 - t^2) sigmoid(x), t = tanh(softplus(x))."""
 
     def f(self, x):
+        xp = array_module(x)
         return x * xp.tanh(array_softplus(x))
 
     def derivative(self, x, y):
+        xp = array_module(x)
         t = xp.tanh(array_softplus(x))
         return t + x * (1 - t * t) * array_sigmoid(x)
 

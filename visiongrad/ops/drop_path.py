@@ -31,7 +31,7 @@ class DropPath(Function):
         if x.ndim < 1:
             raise ValueError("drop_path expects input with a batch axis, got a scalar")
         shape = (x.shape[0] if mode == "row" else 1,) + (1,) * (x.ndim - 1)
-        self.mask = inverted_dropout_mask(shape, p, x.dtype) if training and p else None
+        self.mask = inverted_dropout_mask(shape, p, x) if training and p else None
         return x if self.mask is None else x * self.mask
 
     def backward(self, grad_out):

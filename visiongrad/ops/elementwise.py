@@ -12,8 +12,11 @@ from __future__ import annotations
 
 import math
 
-from ..autograd import Function, Tensor, as_tensor, unbroadcast, where
-from ..backend import xp
+import numpy as np
+
+from ..autograd import Function, Tensor, as_tensor, unbroadcast
+from ..backend import array_module, to_numpy
+from .indexing import where
 from .math import Clip, promote
 
 
@@ -24,14 +27,15 @@ class Maximum(Function):
     shares the gradient equally, as in PyTorch.
     """
 
-    pick = staticmethod(xp.maximum)
+    pick = "maximum"  # the namespace's function that picks between x and y
 
     def forward(self, x, y):
         self.x, self.y = x, y
-        self.z = self.pick(x, y)
+        self.z = getattr(array_module(x, y), self.pick)(x, y)
         return self.z
 
     def backward(self, grad_out):
+        xp = array_module(grad_out)
         share = xp.where(self.x == self.y, 0.5, 1.0).astype(grad_out.dtype)
         return (unbroadcast(grad_out * (self.z == self.x) * share, self.x.shape),
                 unbroadcast(grad_out * (self.z == self.y) * share, self.y.shape))
@@ -40,7 +44,7 @@ class Maximum(Function):
 class Minimum(Maximum):
     """Forward: z = min(x, y). Backward: as Maximum, to the smaller input."""
 
-    pick = staticmethod(xp.minimum)
+    pick = "minimum"
 
 
 class PiecewiseConstant(Function):
@@ -53,6 +57,7 @@ class PiecewiseConstant(Function):
         return fn(x)
 
     def backward(self, grad_out):
+        xp = array_module(grad_out)
         return xp.zeros_like(grad_out)
 
 
@@ -77,6 +82,7 @@ class Rsqrt(Unary):
     """y = 1 / sqrt(x); dy/dx = -y^3 / 2."""
 
     def f(self, x):
+        xp = array_module(x)
         return 1 / xp.sqrt(x)
 
     def derivative(self, x, y):
@@ -87,6 +93,7 @@ class LogBase(Unary):
     """y = log_b(x) = ln x / ln b; dy/dx = 1 / (x ln b)."""
 
     def f(self, x):
+        xp = array_module(x)
         return xp.log(x) / math.log(self.base)
 
     def derivative(self, x, y):
@@ -97,9 +104,11 @@ class Sin(Unary):
     """y = sin x; dy/dx = cos x."""
 
     def f(self, x):
+        xp = array_module(x)
         return xp.sin(x)
 
     def derivative(self, x, y):
+        xp = array_module(x)
         return xp.cos(x)
 
 
@@ -107,20 +116,23 @@ class Cos(Unary):
     """y = cos x; dy/dx = -sin x."""
 
     def f(self, x):
+        xp = array_module(x)
         return xp.cos(x)
 
     def derivative(self, x, y):
+        xp = array_module(x)
         return -xp.sin(x)
 
 
-_math_erf = xp.vectorize(math.erf, otypes=[float])
+_math_erf = np.vectorize(math.erf, otypes=[float])
 
 
 def array_erf(x):
-    """erf of an array via the C library's erf (NumPy has none).
+    """erf of an array via the C library's erf (NumPy has none), on the host.
 
     NOTE: one Python call per element: exact to libm precision, slower than PyTorch's."""
-    return _math_erf(x).astype(x.dtype, copy=False)
+    values = _math_erf(to_numpy(x)).astype(x.dtype, copy=False)
+    return array_module(x).asarray(values)
 
 
 class Erf(Unary):
@@ -130,6 +142,7 @@ class Erf(Unary):
         return array_erf(x)
 
     def derivative(self, x, y):
+        xp = array_module(x)
         return 2 / math.sqrt(math.pi) * xp.exp(-x * x)
 
 
@@ -165,35 +178,43 @@ def _data(x):
 
 
 def sign(x) -> Tensor:
+    xp = array_module(x)
     return PiecewiseConstant.apply(x, fn=xp.sign)
 
 
 def floor(x) -> Tensor:
+    xp = array_module(x)
     return PiecewiseConstant.apply(x, fn=xp.floor)
 
 
 def ceil(x) -> Tensor:
+    xp = array_module(x)
     return PiecewiseConstant.apply(x, fn=xp.ceil)
 
 
 def round(x) -> Tensor:  # noqa: A001 - torch.round; halves go to even, as in PyTorch
+    xp = array_module(x)
     return PiecewiseConstant.apply(x, fn=xp.round)
 
 
 def trunc(x) -> Tensor:
+    xp = array_module(x)
     return PiecewiseConstant.apply(x, fn=xp.trunc)
 
 
 def isnan(x) -> Tensor:
     """Boolean tensor, no gradient."""
+    xp = array_module(x)
     return Tensor._wrap(xp.isnan(_data(x)))
 
 
 def isinf(x) -> Tensor:
+    xp = array_module(x)
     return Tensor._wrap(xp.isinf(_data(x)))
 
 
 def isfinite(x) -> Tensor:
+    xp = array_module(x)
     return Tensor._wrap(xp.isfinite(_data(x)))
 
 

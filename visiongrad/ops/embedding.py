@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from ..autograd import Function, Tensor
-from ..backend import xp
+from ..backend import array_module
 
 
 class Embedding(Function):
@@ -32,6 +32,7 @@ class Embedding(Function):
         return weight[indices]
 
     def backward(self, grad_out):
+        xp = array_module(grad_out)
         dweight = xp.zeros(self.weight_shape, dtype=grad_out.dtype)
         xp.add.at(dweight, self.indices.reshape(-1), grad_out.reshape(-1, self.weight_shape[1]))
         return None, dweight

@@ -8,7 +8,7 @@ that adds rows back into an image. The NumPy reference of every fast path in
 from __future__ import annotations
 
 from ..accel import channels_last, is_channels_last, workspace
-from ..backend import xp
+from ..backend import array_module
 from .window import output_hw
 
 
@@ -22,6 +22,7 @@ def im2col(x, kernel, stride, padding, dilation=(1, 1)):
     transposed view, which BLAS reads just as fast (``offset_major_im2col``). Without
     padding, a channels-last x is its own NHWC input and is read in place.
     """
+    xp = array_module(x)
     n, c, h, w = x.shape
     if kernel[1] * c < SHORT_WINDOW_ROW:
         return offset_major_im2col(x, kernel, stride, padding, dilation).T

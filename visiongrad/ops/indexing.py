@@ -9,18 +9,20 @@ the backward of a scatter-add is a pick.
 from __future__ import annotations
 
 from ..autograd import Function, Tensor, as_tensor, unbroadcast
-from ..backend import xp
+from ..backend import array_module
 from .dims import normalize_dim
 from .math import promote
 
 
 def _data(x):
+    xp = array_module(x)
     return x.data if isinstance(x, Tensor) else xp.asarray(x)
 
 
 def _positions(index, dim):
     """Full index tuple addressing, for each entry of ``index``, the position it names
     along ``dim`` and its own position along every other axis."""
+    xp = array_module(index)
     grid = list(xp.indices(index.shape, sparse=True))
     grid[dim] = index
     return tuple(grid)
@@ -66,6 +68,7 @@ class Index(Function):
         return x[index]
 
     def backward(self, grad_out):
+        xp = array_module(grad_out)
         grad = xp.zeros(self.input_shape, dtype=self.dtype)
         if _is_advanced(self.index):
             xp.add.at(grad, self.index, grad_out)
@@ -77,10 +80,12 @@ class Where(Function):
     """Forward: z = x where condition else y. Backward: dx = dz * c, dy = dz * (1 - c)."""
 
     def forward(self, x, y, condition):
+        xp = array_module(x)
         self.condition, self.x_shape, self.y_shape = condition, x.shape, y.shape
         return xp.where(condition, x, y)
 
     def backward(self, grad_out):
+        xp = array_module(grad_out)
         zero = xp.zeros((), dtype=grad_out.dtype)
         return (unbroadcast(xp.where(self.condition, grad_out, zero), self.x_shape),
                 unbroadcast(xp.where(self.condition, zero, grad_out), self.y_shape))
@@ -98,6 +103,7 @@ class Gather(Function):
         return x[self.positions]
 
     def backward(self, grad_out):
+        xp = array_module(grad_out)
         grad = xp.zeros(self.input_shape, dtype=self.dtype)
         xp.add.at(grad, self.positions, grad_out)
         return grad
@@ -112,6 +118,7 @@ class Scatter(Function):
     """
 
     def forward(self, x, src, index, dim, add):
+        xp = array_module(x)
         self.positions, self.add, self.src_shape = _positions(index, dim), add, src.shape
         src = src[tuple(slice(0, n) for n in index.shape)] if src.ndim else src
         y = x.copy()
@@ -122,6 +129,7 @@ class Scatter(Function):
         return y
 
     def backward(self, grad_out):
+        xp = array_module(grad_out)
         dx = dsrc = None
         if self.needs_input_grad[0]:
             dx = grad_out
@@ -145,10 +153,12 @@ class IndexSelect(Function):
     """
 
     def forward(self, x, index, dim):
+        xp = array_module(x)
         self.input_shape, self.index, self.dim = x.shape, index, dim
         return xp.take(x, index, axis=dim)
 
     def backward(self, grad_out):
+        xp = array_module(grad_out)
         grad = xp.zeros(self.input_shape, dtype=grad_out.dtype)
         xp.add.at(xp.moveaxis(grad, self.dim, 0), self.index, xp.moveaxis(grad_out, self.dim, 0))
         return grad
@@ -174,6 +184,7 @@ def gather(x, dim: int, index) -> Tensor:
 
 
 def _scatter(name, x, dim, index, src, add) -> Tensor:
+    xp = array_module(x)
     shape, index = tuple(_data(x).shape), _data(index)
     dim = normalize_dim(dim, len(shape))
     if not isinstance(src, Tensor):
@@ -208,6 +219,7 @@ def index_select(x, dim: int, index) -> Tensor:
 def masked_fill(x, mask, value) -> Tensor:
     """x with ``value`` where the boolean ``mask`` (broadcast to x) holds; dx = dy where it
     does not, and a 0-d tensor value gets the sum of dy over the mask."""
+    xp = array_module(x)
     x, mask = as_tensor(x), _data(mask)
     if mask.dtype != bool:
         raise TypeError(f"masked_fill: mask must be boolean, got {mask.dtype}")
@@ -231,6 +243,7 @@ def broadcasts_to(shape, target) -> bool:
 
 def one_hot(tensor, num_classes: int = -1) -> Tensor:
     """(..., num_classes) int64 with a 1 at each label; -1 means max label + 1."""
+    xp = array_module(tensor)
     labels = _data(tensor)
     if labels.dtype.kind not in "iu":
         raise TypeError(f"one_hot: labels must be integers, got {labels.dtype}")
@@ -246,6 +259,7 @@ def one_hot(tensor, num_classes: int = -1) -> Tensor:
 
 def nonzero(x, *, as_tuple: bool = False):
     """Indices of the non-zero entries: (n, ndim) int64, or one 1-D tensor per dim."""
+    xp = array_module(x)
     found = xp.nonzero(xp.atleast_1d(_data(x)))
     if as_tuple:
         return tuple(Tensor._wrap(i.astype(xp.int64)) for i in found)

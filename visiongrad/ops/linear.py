@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from ..autograd import Function, Tensor, unbroadcast
-from ..backend import xp
+from ..backend import array_module
 
 
 class MatMul(Function):
@@ -22,6 +22,7 @@ class MatMul(Function):
 
     def backward(self, grad_out):
         # a 1-D operand as a row (X) or column (Y) matrix, and dZ with both matrix axes
+        xp = array_module(grad_out)
         x = self.x[None, :] if self.x.ndim == 1 else self.x
         y = self.y[:, None] if self.y.ndim == 1 else self.y
         batch = xp.broadcast_shapes(x.shape[:-2], y.shape[:-2])

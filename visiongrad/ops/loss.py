@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from .. import accel
 from ..autograd import Function, Tensor, array_of
-from ..backend import xp
+from ..backend import array_module
 from .activation import array_log_softmax, array_sigmoid, array_softplus, log_softmax
 from .shape import Reshape
 
@@ -41,6 +41,7 @@ def divisor(shape, reduction: str) -> int:
 
 def reduce_loss(losses, reduction: str):
     """The per-example ``losses`` averaged, summed, or left as they are."""
+    xp = array_module(losses)
     if reduction == "none":
         return losses
     return xp.asarray(losses.sum() / divisor(losses.shape, reduction), dtype=losses.dtype)
@@ -48,6 +49,7 @@ def reduce_loss(losses, reduction: str):
 
 def per_example_grad(grad_out, shape, reduction: str):
     """d(loss)/d(per-example losses): dy / count for "mean", dy for "sum", broadcast."""
+    xp = array_module(grad_out)
     if reduction == "none":
         return grad_out
     return xp.broadcast_to(grad_out / divisor(shape, reduction), shape)
@@ -87,6 +89,7 @@ def cross_entropy_reference(scores, labels):
     Returns L_i = -log softmax(s_i)_{y_i} (labels' shape) and dL_i/ds_i =
     softmax(s_i) - onehot(y_i) (scores' shape).
     """
+    xp = array_module(scores)
     log_probs = array_log_softmax(scores, 1)
     picked = xp.expand_dims(labels, 1)
     losses = -xp.take_along_axis(log_probs, picked, axis=1).squeeze(1)
@@ -120,6 +123,7 @@ class CrossEntropy(Function):
         return reduce_loss(losses, reduction)
 
     def backward(self, grad_out):
+        xp = array_module(grad_out)
         upstream = per_example_grad(grad_out, self.labels_shape, self.reduction)
         if self.kernel is not None:
             return self.kernel.backward(upstream), None
@@ -146,6 +150,7 @@ class NLLLoss(Function):
 
     def forward(self, x, target, weight=None, ignore_index=-100, label_smoothing=0.0,
                 reduction="mean", op="nll_loss"):
+        xp = array_module(x)
         check_reduction(op, reduction)
         if not 0 <= label_smoothing <= 1:
             raise ValueError(f"{op}: label_smoothing must be between 0 and 1, got "
@@ -188,6 +193,7 @@ class NLLLoss(Function):
             return xp.asarray(losses.sum() * self.scale)      # as in PyTorch
 
     def backward(self, grad_out):
+        xp = array_module(grad_out)
         upstream = xp.expand_dims(grad_out * self.scale, 1) if self.reduction == "none" \
             else grad_out * self.scale
         dx = -self.q * upstream if self.needs_input_grad[0] else None
@@ -212,6 +218,7 @@ class MulticlassHinge(Function):
     """
 
     def forward(self, scores, labels, margin=1.0, squared=False, reduction="mean"):
+        xp = array_module(scores)
         check_reduction("multiclass_hinge", reduction)
         check_labels("multiclass_hinge", scores, labels)
         self.picked = xp.expand_dims(labels, 1)
@@ -224,6 +231,7 @@ class MulticlassHinge(Function):
         return reduce_loss(losses, reduction)
 
     def backward(self, grad_out):
+        xp = array_module(grad_out)
         grad = 2 * self.margins if self.squared else (self.margins > 0).astype(grad_out.dtype)
         xp.put_along_axis(grad, self.picked, -grad.sum(axis=1, keepdims=True), axis=1)
         upstream = per_example_grad(grad_out, self.picked.shape[:1] + self.picked.shape[2:],
@@ -246,6 +254,7 @@ class _ElementwiseLoss(Function):
         raise NotImplementedError
 
     def forward(self, x, target, reduction="mean", weight=None, **options):
+        xp = array_module(x)
         check_reduction(self.name, reduction, self.reductions)
         if x.shape != target.shape:
             # NOTE: unlike PyTorch, which broadcasts with a warning, a mismatch is an error
@@ -284,6 +293,7 @@ class L1Loss(_ElementwiseLoss):
     name = "l1_loss"
 
     def elementwise(self, x, target):
+        xp = array_module(x)
         diff = x - target
         sign = xp.sign(diff)
         return xp.abs(diff), sign, -sign
@@ -303,6 +313,7 @@ class BCEWithLogits(_ElementwiseLoss):
     name = "binary_cross_entropy_with_logits"
 
     def elementwise(self, x, target, pos_weight=None):
+        xp = array_module(x)
         up, down = array_softplus(x), array_softplus(-x)  # -log sigmoid(-x), -log sigmoid(x)
         p = 1 if pos_weight is None else xp.asarray(pos_weight, dtype=x.dtype)
         values = p * target * down + (1 - target) * up
@@ -322,6 +333,7 @@ class ElasticNetPenalty(Function):
     """
 
     def forward(self, w, strength=0.0, l1_ratio=0.5):
+        xp = array_module(w)
         if strength < 0:
             raise ValueError(f"penalty strength must be non-negative, got {strength}")
         if not 0 <= l1_ratio <= 1:
@@ -330,6 +342,7 @@ class ElasticNetPenalty(Function):
         return xp.asarray(self.l1 * xp.abs(w).sum() + self.l2 * (w * w).sum(), dtype=w.dtype)
 
     def backward(self, grad_out):
+        xp = array_module(grad_out)
         return grad_out * (self.l1 * xp.sign(self.w) + (2 * self.l2) * self.w)
 
 

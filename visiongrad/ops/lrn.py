@@ -4,12 +4,13 @@ power of the summed squares of its neighbours across channels."""
 from __future__ import annotations
 
 from ..autograd import Function, Tensor
-from ..backend import xp
+from ..backend import array_module
 
 
 def channel_window_sums(v, before: int, after: int):
     """s[:, c] = sum of v[:, c'] for c - before <= c' <= c + after (zero outside the
     channels), by a cumulative sum over the zero-padded channel axis."""
+    xp = array_module(v)
     pad = [(0, 0)] * v.ndim
     pad[1] = (before + 1, after)
     totals = xp.cumsum(xp.pad(v, pad), axis=1)

@@ -11,7 +11,7 @@ import numpy as np
 
 from ..accel import add
 from ..autograd import Function, Tensor, unbroadcast
-from ..backend import array_module, get_default_dtype, xp
+from ..backend import array_module, get_default_dtype
 
 
 def float_result(z, *inputs):
@@ -153,6 +153,7 @@ class PowScalar(Function):
         return float_result(x**exponent, x)
 
     def backward(self, grad_out):
+        xp = array_module(grad_out)
         p = self.exponent
         if p == 0:
             return xp.zeros_like(grad_out)
@@ -173,6 +174,7 @@ class Pow(Function):
         return self.z
 
     def backward(self, grad_out):
+        xp = array_module(grad_out)
         dx = dy = None
         zero = xp.zeros((), dtype=grad_out.dtype)
         with xp.errstate(divide="ignore", invalid="ignore"):
@@ -189,6 +191,7 @@ class Exp(Function):
     """Forward: y = e^x. Backward: dx = dy * y."""
 
     def forward(self, x):
+        xp = array_module(x)
         self.y = xp.exp(x)
         return self.y
 
@@ -200,6 +203,7 @@ class Log(Function):
     """Forward: y = ln x. Backward: dx = dy / x."""
 
     def forward(self, x):
+        xp = array_module(x)
         self.x = x
         return xp.log(x)
 
@@ -211,6 +215,7 @@ class Sqrt(Function):
     """Forward: y = sqrt(x). Backward: dx = dy / (2 y)."""
 
     def forward(self, x):
+        xp = array_module(x)
         self.y = xp.sqrt(x)
         return self.y
 
@@ -222,6 +227,7 @@ class Abs(Function):
     """Forward: y = |x|. Backward: dx = dy * sign(x) (0 at x = 0, as in PyTorch)."""
 
     def forward(self, x):
+        xp = array_module(x)
         self.sign = xp.sign(x)
         return xp.abs(x)
 
@@ -233,6 +239,7 @@ class Clip(Function):
     """Forward: y = min(max(x, low), high). Backward: dx = dy where low <= x <= high, else 0."""
 
     def forward(self, x, low=None, high=None):
+        xp = array_module(x)
         if low is None and high is None:
             raise ValueError("clip: at least one of low and high must be given")
         self.inside = xp.ones(x.shape, dtype=bool)

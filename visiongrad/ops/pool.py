@@ -17,7 +17,7 @@ from __future__ import annotations
 from .. import accel
 from ..accel import empty_nchw, is_channels_last
 from ..autograd import Function, Tensor, array_of
-from ..backend import xp
+from ..backend import array_module
 from .window import as_int, check_window, pair
 
 
@@ -39,6 +39,7 @@ def pool_geometry(op, x_shape, kernel_size, stride, padding, ceil_mode=False):
 def pad_nchw(x, padding, value, extra=(0, 0)):
     """x with ``padding`` rows and columns of ``value`` around H and W, and ``extra`` more at
     the bottom and right (x itself if none)."""
+    xp = array_module(x)
     (ph, pw), (eh, ew) = padding, extra
     if ph == pw == eh == ew == 0:
         return x
@@ -72,6 +73,7 @@ def scatter_to_windows(values, masks, x_shape, in_channels_last, kernel, stride,
     and no temporary; otherwise the parts are added into a zeroed padded gradient, then
     cropped. dx is channels-last in memory when ``in_channels_last`` (as the input was).
     """
+    xp = array_module(values)
     n, c, h, w = x_shape
     (ph, pw), (eh, ew) = padding, extra
     count = kernel[0] * kernel[1]
@@ -93,6 +95,7 @@ def scatter_to_windows(values, masks, x_shape, in_channels_last, kernel, stride,
 def window_max(x, kernel, stride, padding, out_hw, extra=(0, 0)):
     """The maximum of each window: a running ``maximum`` over the kernel offsets
     (in x's memory layout; NaN wins, as in PyTorch)."""
+    xp = array_module(x)
     parts = windows(pad_nchw(x, padding, -xp.inf, extra), kernel, stride, out_hw)
     if len(parts) == 1:
         return parts[0].copy(order="K")
@@ -108,6 +111,7 @@ def first_maximum_masks(x, y, kernel, stride, padding, extra=(0, 0)):
     common: a window of zeros after a ReLU). A window whose maximum is NaN marks its last
     NaN, as PyTorch's kernel does (every NaN replaces the maximum so far).
     """
+    xp = array_module(x)
     parts = windows(pad_nchw(x, padding, -xp.inf, extra), kernel, stride, y.shape[2:])
     masks = first_hits((part == y for part in parts), y)
     if has_nan(y):
@@ -119,6 +123,7 @@ def first_maximum_masks(x, y, kernel, stride, padding, extra=(0, 0)):
 
 def has_nan(y) -> bool:
     """Whether ``y`` holds a NaN (one reduction: NaN is the maximum of any array with one)."""
+    xp = array_module(y)
     return y.size > 0 and bool(xp.isnan(y.max()))
 
 
@@ -126,6 +131,7 @@ def first_hits(hits, like) -> list:
     """The windows' hit masks in kernel-offset order, each cleared in place where an
     earlier offset already hit, so only the first maximum of a window keeps its mark;
     returned as a list. ``like`` is an array of the windows' shape and memory layout."""
+    xp = array_module(like)
     unclaimed = xp.ones_like(like, dtype=bool)
     cleared = []
     for hit in hits:
@@ -140,6 +146,7 @@ def tiled_max_grad(x, y, grad_out, kernel):
     (N, C, Ho, kh, Wo, kw) (a view in either memory layout) is compared with y in one
     broadcast pass, later ties are dropped offset by offset (the first maximum wins, as in
     PyTorch), and dx = hits * dy in one more pass written straight into dx's blocks."""
+    xp = array_module(x)
     n, c = x.shape[:2]
     (kh, kw), (ho, wo) = kernel, y.shape[2:]
     hits = x.reshape(n, c, ho, kh, wo, kw) == y.reshape(n, c, ho, 1, wo, 1)
@@ -153,6 +160,7 @@ def tiled_max_grad(x, y, grad_out, kernel):
 def max_pool2d_indices(x, kernel_size, stride=None, padding=0, ceil_mode=False):
     """PyTorch's ``return_indices``: the flat index (h W + w) in each input plane of the
     element each window's maximum came from, shape (N, C, Ho, Wo), int64."""
+    xp = array_module(x)
     kernel, stride, padding, out_hw, extra = pool_geometry("max_pool2d", x.shape, kernel_size,
                                                            stride, padding, ceil_mode)
     y = window_max(x, kernel, stride, padding, out_hw, extra)
@@ -187,6 +195,7 @@ class MaxPool2d(Function):
         return self.y
 
     def backward(self, grad_out):
+        xp = array_module(grad_out)
         if self.compiled is not None:
             return self.compiled.backward(grad_out)
         dy = grad_out
@@ -240,6 +249,7 @@ class AvgPool2d(Function):
     def divisors(self, x, out_hw, count_include_pad, divisor_override):
         """D: one number when every window has kh kw positions (or an override), else
         the (Ho, Wo) counts (one count per axis, multiplied)."""
+        xp = array_module(x)
         if divisor_override is not None:
             if as_int(divisor_override, "divisor_override") <= 0:
                 raise ValueError(f"avg_pool2d: divisor_override must be positive, got "

@@ -11,7 +11,7 @@ from __future__ import annotations
 from typing import NamedTuple
 
 from ..autograd import Function, Tensor
-from ..backend import xp
+from ..backend import array_module
 from .dims import normalize_dim, normalize_dims, reduction_axis
 from .indexing import Gather
 from .math import Sqrt
@@ -19,6 +19,7 @@ from .shape import Reshape
 
 
 def _data(x):
+    xp = array_module(x)
     return x.data if isinstance(x, Tensor) else xp.asarray(x)
 
 
@@ -32,6 +33,7 @@ def _axis(x, dim):
 
 def _expand_reduced(grad_out, ndim, axis, keepdims):
     """Give the gradient of a reduction back the reduced axes (as size 1) to broadcast."""
+    xp = array_module(grad_out)
     if keepdims:
         return grad_out
     if axis is None:
@@ -48,6 +50,7 @@ class Sum(Function):
         return x.sum(axis=axis, keepdims=keepdims)
 
     def backward(self, grad_out):
+        xp = array_module(grad_out)
         grad = _expand_reduced(grad_out, len(self.input_shape), self.axis, self.keepdims)
         return xp.broadcast_to(grad, self.input_shape)
 
@@ -62,6 +65,7 @@ class Mean(Function):
         return out
 
     def backward(self, grad_out):
+        xp = array_module(grad_out)
         grad = _expand_reduced(grad_out, len(self.input_shape), self.axis, self.keepdims)
         return xp.broadcast_to(grad / self.count, self.input_shape)
 
@@ -72,12 +76,12 @@ class Max(Function):
     (dx = dy * [x == y] / count), as ``torch.amax`` does.
     """
 
-    reduce = staticmethod(xp.max)
+    extreme = "max"  # the array method that reduces
 
     def forward(self, x, axis=None, keepdims=False):
         axis = reduction_axis(x, axis)
         self.input_shape, self.axis, self.keepdims = x.shape, axis, keepdims
-        out = self.reduce(x, axis=axis, keepdims=True)
+        out = getattr(x, self.extreme)(axis=axis, keepdims=True)
         self.is_extreme = x == out
         return out if keepdims else (out.squeeze(axis) if axis is not None else out.reshape(()))
 
@@ -89,7 +93,7 @@ class Max(Function):
 class Min(Max):
     """Forward: y = min of x over ``axis``. Backward: as Max, to the minimal elements."""
 
-    reduce = staticmethod(xp.min)
+    extreme = "min"
 
 
 class Prod(Function):
@@ -105,6 +109,7 @@ class Prod(Function):
         return x.prod(axis=axis, keepdims=keepdim)
 
     def backward(self, grad_out):
+        xp = array_module(grad_out)
         x = self.x
         is_zero = x == 0
         zeros = is_zero.sum(axis=self.axis, keepdims=True)
@@ -121,6 +126,7 @@ class Var(Function):
     """
 
     def forward(self, x, axis, correction, keepdim):
+        xp = array_module(x)
         self.axis, self.keepdim, self.ndim = axis, keepdim, x.ndim
         self.centred = x - x.mean(axis=axis, keepdims=True)
         count = x.size
@@ -132,6 +138,7 @@ class Var(Function):
             return (self.centred**2).sum(axis=axis, keepdims=keepdim) / x.dtype.type(self.dof)
 
     def backward(self, grad_out):
+        xp = array_module(grad_out)
         with xp.errstate(divide="ignore", invalid="ignore"):
             scale = grad_out.dtype.type(2) / grad_out.dtype.type(self.dof)
             grad = _expand_reduced(grad_out, self.ndim, self.axis, self.keepdim)
@@ -145,6 +152,7 @@ class LogSumExp(Function):
     """
 
     def forward(self, x, axis, keepdim):
+        xp = array_module(x)
         self.x, self.axis, self.keepdim = x, axis, keepdim
         m = x.max(axis=axis, keepdims=True)
         m = xp.where(xp.isfinite(m), m, 0)
@@ -154,6 +162,7 @@ class LogSumExp(Function):
         return self.y.reshape(()) if axis is None else xp.squeeze(self.y, axis)
 
     def backward(self, grad_out):
+        xp = array_module(grad_out)
         grad = _expand_reduced(grad_out, self.x.ndim, self.axis, self.keepdim)
         return grad * xp.exp(self.x - self.y)
 
@@ -165,10 +174,12 @@ class CumSum(Function):
     """
 
     def forward(self, x, axis):
+        xp = array_module(x)
         self.axis = axis
         return xp.cumsum(x, axis=axis)
 
     def backward(self, grad_out):
+        xp = array_module(grad_out)
         return xp.flip(xp.cumsum(xp.flip(grad_out, self.axis), axis=self.axis), self.axis)
 
 
@@ -202,19 +213,23 @@ def cumsum(x, dim: int) -> Tensor:
 
 
 def _boolean(fn, x, dim, keepdim) -> Tensor:
+    xp = array_module(x)
     array = _data(x)
     return Tensor._wrap(xp.asarray(fn(array, axis=_axis(array, dim), keepdims=keepdim)))
 
 
 def any(x, dim=None, keepdim: bool = False) -> Tensor:  # noqa: A001 - torch.any
+    xp = array_module(x)
     return _boolean(xp.any, x, dim, keepdim)
 
 
 def all(x, dim=None, keepdim: bool = False) -> Tensor:  # noqa: A001 - torch.all
+    xp = array_module(x)
     return _boolean(xp.all, x, dim, keepdim)
 
 
 def _arg(fn, x, dim, keepdim) -> Tensor:
+    xp = array_module(x)
     array = _data(x)
     axis = None if dim is None or array.ndim == 0 else normalize_dim(dim, array.ndim)
     if array.ndim == 0 and dim is not None:
@@ -228,10 +243,12 @@ def _arg(fn, x, dim, keepdim) -> Tensor:
 
 def argmax(x, dim=None, keepdim: bool = False) -> Tensor:
     """Index of the (first) maximum along ``dim``, or into the flattened tensor."""
+    xp = array_module(x)
     return _arg(xp.argmax, x, dim, keepdim)
 
 
 def argmin(x, dim=None, keepdim: bool = False) -> Tensor:
+    xp = array_module(x)
     return _arg(xp.argmin, x, dim, keepdim)
 
 
@@ -244,6 +261,7 @@ class ValuesIndices(NamedTuple):
 
 def argsort(x, dim: int = -1, descending: bool = False, stable: bool = False) -> Tensor:
     """Indices that sort ``x`` along ``dim`` (ties keep their order: always stable)."""
+    xp = array_module(x)
     array = _data(x)
     if array.ndim == 0:
         normalize_dim(dim, 0)
@@ -269,6 +287,7 @@ def sort(x, dim: int = -1, descending: bool = False, stable: bool = False) -> Va
 
 def topk(x, k: int, dim: int = -1, largest: bool = True, sorted: bool = True) -> ValuesIndices:  # noqa: A002
     """The ``k`` largest (or smallest) entries along ``dim``, in order, and their indices."""
+    xp = array_module(x)
     array = _data(x)
     dim = normalize_dim(dim, array.ndim)
     n = array.shape[dim] if array.ndim else 1

@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from ..autograd import Function, Tensor, unbroadcast
-from ..backend import xp
+from ..backend import array_module
 from .dims import normalize_dim, normalize_dims
 from .indexing import Index
 
@@ -55,21 +55,25 @@ class Concat(Function):
     """Forward: y = [x1, x2, ...] joined along ``axis``. Backward: dy split at the seams."""
 
     def forward(self, *xs, axis=0):
+        xp = array_module(*xs)
         self.axis = axis
         self.sections = xp.cumsum([x.shape[axis] for x in xs])[:-1]
         return xp.concatenate(xs, axis=axis)
 
     def backward(self, grad_out):
+        xp = array_module(grad_out)
         return tuple(xp.split(grad_out, self.sections, axis=self.axis))
 
 class Stack(Function):
     """Forward: y = [x1, x2, ...] stacked on a new ``axis``. Backward: dy unstacked."""
 
     def forward(self, *xs, axis=0):
+        xp = array_module(*xs)
         self.axis = axis
         return xp.stack(xs, axis=axis)
 
     def backward(self, grad_out):
+        xp = array_module(grad_out)
         return tuple(xp.moveaxis(grad_out, self.axis, 0))
 
 
@@ -127,6 +131,7 @@ class Expand(Function):
     over the broadcast axes (``unbroadcast``)."""
 
     def forward(self, x, shape):
+        xp = array_module(x)
         self.input_shape = x.shape
         return xp.broadcast_to(x, shape)
 
@@ -153,10 +158,12 @@ class Flip(Function):
     """Forward: y = x reversed along ``dims``. Backward: dx = dy reversed along ``dims``."""
 
     def forward(self, x, dims):
+        xp = array_module(x)
         self.dims = dims
         return xp.flip(x, dims)
 
     def backward(self, grad_out):
+        xp = array_module(grad_out)
         return xp.flip(grad_out, self.dims)
 
 
@@ -169,10 +176,12 @@ class Roll(Function):
     when dims is None). Backward: dx = dy shifted back by -shifts."""
 
     def forward(self, x, shifts, dims):
+        xp = array_module(x)
         self.shifts, self.dims = shifts, dims
         return xp.roll(x, shifts, dims)
 
     def backward(self, grad_out):
+        xp = array_module(grad_out)
         back = tuple(-s for s in self.shifts) if isinstance(self.shifts, tuple) else -self.shifts
         return xp.roll(grad_out, back, self.dims)
 
@@ -202,6 +211,7 @@ class Pad(Function):
     """
 
     def forward(self, x, widths, mode, value):
+        xp = array_module(x)
         self.widths, self.mode, self.input_shape = widths, mode, x.shape
         if mode == "constant":
             return xp.pad(x, widths, constant_values=value)
@@ -214,6 +224,7 @@ class Pad(Function):
         return x
 
     def backward(self, grad_out):
+        xp = array_module(grad_out)
         if self.mode == "constant":
             return grad_out[tuple(slice(b, b + n) for (b, _), n in
                                   zip(self.widths, self.input_shape, strict=True))]
@@ -261,6 +272,7 @@ class Repeat(Function):
     and summed over every r axis."""
 
     def forward(self, x, repeats):
+        xp = array_module(x)
         self.shape = (1,) * (len(repeats) - x.ndim) + x.shape
         self.input_shape, self.repeats = x.shape, repeats
         return xp.tile(x, repeats)
@@ -330,8 +342,10 @@ def _triangle(x, keep, diagonal: int) -> Tensor:
 
 
 def tril(x, diagonal: int = 0) -> Tensor:
+    xp = array_module(x)
     return _triangle(x, xp.tril, diagonal)
 
 
 def triu(x, diagonal: int = 0) -> Tensor:
+    xp = array_module(x)
     return _triangle(x, xp.triu, diagonal)
