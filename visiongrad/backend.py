@@ -57,15 +57,22 @@ def unregister_device(name: str) -> None:
 
 
 def _device_entry(array) -> tuple[str, Any] | None:
-    """(device name, namespace) of a registered non-NumPy array, else None."""
+    """(device name, namespace) of a registered non-NumPy array, or of the one an object
+    holds in ``.data`` (a Tensor), else None."""
     if isinstance(array, (np.ndarray, np.generic)) or not _namespaces:
         return None
-    return _namespaces.get(type(array))
+    entry = _namespaces.get(type(array))
+    if entry is None:
+        entry = _namespaces.get(type(getattr(array, "data", None)))
+    return entry
 
 
 def array_module(*arrays) -> Any:
     """The namespace to compute on ``arrays`` with: the first registered non-NumPy
-    array's (``cupy`` for CuPy arrays), else ``numpy`` (also for numbers and lists)."""
+    array's (``cupy`` for CuPy arrays; a Tensor counts as its ``data``), else ``numpy``
+    (also for numbers and lists)."""
+    if not _namespaces:  # only NumPy is known: nothing to look up
+        return np
     for array in arrays:
         entry = _device_entry(array)
         if entry is not None:
@@ -73,16 +80,22 @@ def array_module(*arrays) -> Any:
     return np
 
 
-def is_host(array) -> bool:
-    """Whether ``array`` is a NumPy array (or scalar): the only kind compiled kernels and
-    raw pointers may be given."""
-    return isinstance(array, (np.ndarray, np.generic))
+def is_host(*arrays) -> bool:
+    """Whether every one of ``arrays`` is a NumPy array (or scalar): the only kind compiled
+    kernels and raw pointers may be given. The host guard at the entry of every fast path
+    in ``accel``: where it fails, the fast path declines and the op runs its reference."""
+    return all(isinstance(array, (np.ndarray, np.generic)) for array in arrays)
 
 
 def device_of(array) -> str:
     """The device name of ``array``: "cpu" for NumPy, else its registered name."""
     entry = _device_entry(array)
     return "cpu" if entry is None else entry[0]
+
+
+def is_device(name: str) -> bool:
+    """Whether ``name`` names a device: "cpu", "cuda" (CuPy) or a registered one."""
+    return name in _devices or name == "cuda"
 
 
 def _known_device(device: str) -> tuple[type, Any]:

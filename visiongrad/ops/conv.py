@@ -113,7 +113,8 @@ def conv_input_grad(grad_out, weight, x_shape, stride, padding, dilation=(1, 1),
 
     def block(part):
         dy_part = dy_rows[part].reshape(-1, rows.shape[0])
-        dcols = workspace.take("cols", (dy_part.shape[0], rows.shape[1]), grad_out.dtype)
+        dcols = workspace.take("cols", (dy_part.shape[0], rows.shape[1]), grad_out.dtype,
+                               like=grad_out)
         xp.matmul(dy_part, rows, out=dcols)
         col2im(dcols, dx[part], kernel, stride, padding, dilation)
 

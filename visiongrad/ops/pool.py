@@ -79,7 +79,7 @@ def scatter_to_windows(values, masks, x_shape, in_channels_last, kernel, stride,
     count = kernel[0] * kernel[1]
     masks = [None] * count if masks is None else masks
     if tiles(x_shape, kernel, stride, padding):
-        dx = empty_nchw(x_shape, values.dtype, in_channels_last)
+        dx = empty_nchw(x_shape, values.dtype, in_channels_last, like=values)
         for view, mask in zip(windows(dx, kernel, stride, values.shape[2:]), masks, strict=True):
             if mask is None:
                 view[...] = values
@@ -151,7 +151,7 @@ def tiled_max_grad(x, y, grad_out, kernel):
     (kh, kw), (ho, wo) = kernel, y.shape[2:]
     hits = x.reshape(n, c, ho, kh, wo, kw) == y.reshape(n, c, ho, 1, wo, 1)
     first_hits([hits[:, :, :, i, :, j] for i in range(kh) for j in range(kw)], y)  # in place
-    dx = empty_nchw(x.shape, grad_out.dtype, is_channels_last(x))
+    dx = empty_nchw(x.shape, grad_out.dtype, is_channels_last(x), like=grad_out)
     xp.multiply(hits, grad_out.reshape(n, c, ho, 1, wo, 1),
                 out=dx.reshape(n, c, ho, kh, wo, kw))
     return dx
