@@ -1,10 +1,17 @@
-"""The backend: the array namespace, the default dtype, and ``to_numpy``. (What makes the
-ops fast is tested in tests/accel/.)"""
+"""The backend: the array namespace of each array, the devices, the default dtype and
+``to_numpy``. (What makes the ops fast is tested in tests/accel/.)"""
+
+import ctypes
+import sys
+from collections import Counter
 
 import numpy as np
 import pytest
+import stand_in_array as standin
 
-from visiongrad import backend
+import visiongrad as vg
+from visiongrad import accel, backend, models, optim
+from visiongrad import functional as F
 
 
 def test_xp_is_numpy_and_the_default_dtype_is_float32_or_float64():
@@ -33,15 +40,6 @@ def test_to_numpy_returns_numpy_arrays_and_copies_device_arrays_to_the_host():
 # own namespace that counts its calls, and (as CuPy) no implicit conversion to NumPy and no
 # raw pointer. Training the course's three-layer convnet through it shows that every op on
 # the way takes its namespace from its inputs and that no compiled kernel is reached.
-
-import ctypes  # noqa: E402
-import sys  # noqa: E402
-from collections import Counter  # noqa: E402
-
-import stand_in_array as standin  # noqa: E402
-
-import visiongrad as vg  # noqa: E402
-from visiongrad import accel, functional as F, models, optim  # noqa: E402
 
 
 @pytest.fixture
