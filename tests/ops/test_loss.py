@@ -169,6 +169,7 @@ ELEMENTWISE = [
      lambda T: T.binary_cross_entropy_with_logits, away_from_sigmoid),
 ]
 
+
 @pytest.mark.parametrize("shape", [(1,), (4, 3), (2, 3, 1, 5)], ids=str)
 @pytest.mark.parametrize("reduction", REDUCTIONS)
 @pytest.mark.parametrize("name, vg_fn, torch_fn, make_target", ELEMENTWISE,

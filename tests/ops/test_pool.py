@@ -137,7 +137,6 @@ def test_pool_errors():
 STEP_POOL = 1e-4  # pooling is piecewise linear: no truncation error
 
 
-
 def random_pool(seed: int) -> dict:
     r = np.random.default_rng(seed)
     kernel = tuple(int(k) for k in r.integers(1, 5, size=2))

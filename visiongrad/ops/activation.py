@@ -241,6 +241,7 @@ class Softplus(Unary):
         xp = array_module(x)
         return xp.where(self.beta * x > self.threshold, 1, array_sigmoid(self.beta * x))
 
+
 class SiLU(Unary):
     """y = x sigmoid(x) (swish); dy/dx = s + x s (1 - s), s = sigmoid(x)."""
 
@@ -251,7 +252,9 @@ class SiLU(Unary):
         s = array_sigmoid(x)
         return s + x * s * (1 - s)
 
+
 _GELU_C = math.sqrt(2 / math.pi)
+
 
 class GELU(Unary):
     """Gaussian error linear unit, y = x Phi(x).
@@ -276,6 +279,7 @@ class GELU(Unary):
         phi = xp.exp(-0.5 * x * x) / math.sqrt(2 * math.pi)
         return 0.5 * (1 + array_erf(x / math.sqrt(2))) + x * phi
 
+
 class CELU(Unary):
     """y = scale * (x for x > 0, else alpha (e^(x/inner) - 1));
     dy/dx = scale * (1 for x > 0, else alpha / inner * e^(x/inner)).
@@ -293,9 +297,11 @@ class CELU(Unary):
         negative = xp.minimum(x, 0) / self.inner
         return self.scale * xp.where(x > 0, 1, self.alpha / self.inner * xp.exp(negative))
 
+
 SELU_ALPHA = 1.6732632423543772848170429916717
 
 SELU_SCALE = 1.0507009873554804934193349852946
+
 
 class Hardtanh(Unary):
     """y = min(max(x, min_val), max_val); dy/dx = 1 for min_val < x < max_val, else 0
@@ -308,6 +314,7 @@ class Hardtanh(Unary):
     def derivative(self, x, y):
         return ((x > self.min_val) & (x < self.max_val)).astype(x.dtype)
 
+
 class Hardsigmoid(Unary):
     """y = relu6(x + 3) / 6; dy/dx = 1/6 for -3 < x < 3, else 0."""
 
@@ -317,6 +324,7 @@ class Hardsigmoid(Unary):
 
     def derivative(self, x, y):
         return ((x > -3) & (x < 3)) / x.dtype.type(6)
+
 
 class Hardswish(Unary):
     """y = x relu6(x + 3) / 6; dy/dx = 0 for x < -3, x / 3 + 1/2 for -3 <= x <= 3, 1 above
@@ -330,6 +338,7 @@ class Hardswish(Unary):
         xp = array_module(x)
         return xp.where(x < -3, 0, xp.where(x <= 3, x / 3 + 0.5, 1)).astype(x.dtype)
 
+
 class Mish(Unary):
     """y = x tanh(softplus(x)); dy/dx = t + x (1 - t^2) sigmoid(x), t = tanh(softplus(x))."""
 
@@ -341,6 +350,7 @@ class Mish(Unary):
         xp = array_module(x)
         t = xp.tanh(array_softplus(x))
         return t + x * (1 - t * t) * array_sigmoid(x)
+
 
 class LogSigmoid(Unary):
     """y = log sigmoid(x) = -softplus(-x); dy/dx = 1 - sigmoid(x) = sigmoid(-x)."""

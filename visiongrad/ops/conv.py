@@ -437,7 +437,7 @@ def conv2d(x, weight, bias=None, stride=1, padding=0, dilation=1, groups=1) -> T
     kw); ``padding`` an int, a pair, "valid" or "same" (stride 1), as in PyTorch."""
     tensors = (x, weight) if bias is None else (x, weight, bias)
     return Conv2d.apply(*tensors, stride=stride, padding=padding, dilation=dilation,
-                              groups=groups)
+                        groups=groups)
 
 
 def conv_transpose2d(x, weight, bias=None, stride=1, padding=0, output_padding=0, groups=1,
@@ -445,5 +445,5 @@ def conv_transpose2d(x, weight, bias=None, stride=1, padding=0, output_padding=0
     """Transposed convolution of x (N, C_in, H, W) with weight (C_in, C_out / groups, kh, kw)."""
     tensors = (x, weight) if bias is None else (x, weight, bias)
     return ConvTranspose2d.apply(*tensors, stride=stride, padding=padding,
-                                       output_padding=output_padding, groups=groups,
-                                       dilation=dilation)
+                                 output_padding=output_padding, groups=groups,
+                                 dilation=dilation)

@@ -56,6 +56,7 @@ def _is_advanced(index) -> bool:
     parts = index if isinstance(index, tuple) else (index,)
     return any(not isinstance(p, (int, slice, type(None), type(Ellipsis))) for p in parts)
 
+
 class Index(Function):
     """Forward: y = x[index]. Backward: dx = zeros with dy added at ``index``.
 
@@ -75,6 +76,7 @@ class Index(Function):
         else:
             grad[self.index] = grad_out
         return grad
+
 
 class Where(Function):
     """Forward: z = x where condition else y. Backward: dx = dz * c, dy = dz * (1 - c)."""

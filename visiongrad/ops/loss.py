@@ -366,8 +366,8 @@ def cross_entropy(input, target, weight=None, *, ignore_index: int = -100,  # no
             and not (labels == ignore_index).any()):
         return CrossEntropy.apply(input, target, reduction=reduction)
     return NLLLoss.apply(log_softmax(input, 1), target, weight=array_of(weight),
-                               ignore_index=ignore_index, label_smoothing=label_smoothing,
-                               reduction=reduction, op="cross_entropy")
+                         ignore_index=ignore_index, label_smoothing=label_smoothing,
+                         reduction=reduction, op="cross_entropy")
 
 
 def nll_loss(input, target, weight=None, *, ignore_index: int = -100,  # noqa: A002
@@ -375,14 +375,14 @@ def nll_loss(input, target, weight=None, *, ignore_index: int = -100,  # noqa: A
     """-sum of w_y x_{i, y_i} over log-probabilities x (N, C, ...) and class indices y,
     averaged over the weights of the targets not ignored (PyTorch's ``nll_loss``)."""
     return NLLLoss.apply(input, target, weight=array_of(weight), ignore_index=ignore_index,
-                               reduction=reduction)
+                         reduction=reduction)
 
 
 def multiclass_hinge(scores, labels, margin: float = 1.0, squared: bool = False,
                      reduction: str = "mean") -> Tensor:
     """The course's SVM loss: sum_{j != y} max(0, s_j - s_y + margin) (squared if asked)."""
     return MulticlassHinge.apply(scores, labels, margin=margin, squared=squared,
-                                       reduction=reduction)
+                                 reduction=reduction)
 
 
 def mse_loss(x, target, *, reduction: str = "mean") -> Tensor:
@@ -398,7 +398,7 @@ def binary_cross_entropy_with_logits(x, target, weight=None, *, reduction: str =
     """-(p t log sigmoid(x) + (1 - t) log(1 - sigmoid(x))), times ``weight``; p is
     ``pos_weight`` (one per class, the last axis)."""
     return BCEWithLogits.apply(x, target, reduction=reduction, weight=array_of(weight),
-                                     pos_weight=array_of(pos_weight))
+                               pos_weight=array_of(pos_weight))
 
 
 def l1_penalty(w, strength: float) -> Tensor:

@@ -389,8 +389,8 @@ def batch_norm(x, running_mean, running_var, weight=None, bias=None, training: b
     check_norm_input("batch_norm", array_of(x), eps)
     weight, bias = weight_and_bias(x, weight, bias, (array_of(x).shape[1],))
     return BatchNorm.apply(x, weight, bias, running_mean=array_of(running_mean),
-                                 running_var=array_of(running_var), training=training,
-                                 momentum=momentum, eps=eps)
+                           running_var=array_of(running_var), training=training,
+                           momentum=momentum, eps=eps)
 
 
 def instance_norm(x, running_mean=None, running_var=None, weight=None, bias=None,
@@ -404,7 +404,7 @@ def instance_norm(x, running_mean=None, running_var=None, weight=None, bias=None
         return batch_norm(x, running_mean, running_var, weight, bias, False, momentum, eps)
     weight, bias = weight_and_bias(x, weight, bias, (array_of(x).shape[1],))
     return InstanceNorm.apply(x, weight, bias, running_mean=array_of(running_mean),
-                                    running_var=array_of(running_var), momentum=momentum, eps=eps)
+                              running_var=array_of(running_var), momentum=momentum, eps=eps)
 
 
 def layer_norm(x, normalized_shape, weight=None, bias=None, eps: float = 1e-5) -> Tensor:

@@ -282,7 +282,7 @@ def max_pool2d(x, kernel_size, stride=None, padding=0, dilation=1, ceil_mode: bo
     if pair(dilation, "dilation") != (1, 1):
         raise ValueError(f"max_pool2d: dilation must be 1 (not implemented), got {dilation}")
     y = MaxPool2d.apply(x, kernel_size=kernel_size, stride=stride, padding=padding,
-                              ceil_mode=ceil_mode)
+                        ceil_mode=ceil_mode)
     if not return_indices:
         return y
     indices = max_pool2d_indices(array_of(x), kernel_size, stride, padding, ceil_mode)
@@ -295,5 +295,5 @@ def avg_pool2d(x, kernel_size, stride=None, padding=0, ceil_mode: bool = False,
     ``count_include_pad=False``; ``ceil_mode`` as in ``max_pool2d``; ``divisor_override``
     divides every window's sum by that number instead."""
     return AvgPool2d.apply(x, kernel_size=kernel_size, stride=stride, padding=padding,
-                                 ceil_mode=ceil_mode, count_include_pad=count_include_pad,
-                                 divisor_override=divisor_override)
+                           ceil_mode=ceil_mode, count_include_pad=count_include_pad,
+                           divisor_override=divisor_override)

@@ -41,6 +41,7 @@ def _expand_reduced(grad_out, ndim, axis, keepdims):
     axes = (axis,) if isinstance(axis, int) else axis
     return xp.expand_dims(grad_out, tuple(a % ndim for a in axes))
 
+
 class Sum(Function):
     """Forward: y = sum of x over ``axis``. Backward: dx = dy broadcast back over ``axis``."""
 
@@ -53,6 +54,7 @@ class Sum(Function):
         xp = array_module(grad_out)
         grad = _expand_reduced(grad_out, len(self.input_shape), self.axis, self.keepdims)
         return xp.broadcast_to(grad, self.input_shape)
+
 
 class Mean(Function):
     """Forward: y = sum(x) / n over ``axis``. Backward: dx = dy / n, broadcast back."""
@@ -68,6 +70,7 @@ class Mean(Function):
         xp = array_module(grad_out)
         grad = _expand_reduced(grad_out, len(self.input_shape), self.axis, self.keepdims)
         return xp.broadcast_to(grad / self.count, self.input_shape)
+
 
 class Max(Function):
     """Forward: y = max of x over ``axis``.
@@ -89,6 +92,7 @@ class Max(Function):
         grad = _expand_reduced(grad_out, len(self.input_shape), self.axis, self.keepdims)
         count = self.is_extreme.sum(axis=self.axis, keepdims=True, dtype=grad_out.dtype)
         return self.is_extreme * (grad / count)
+
 
 class Min(Max):
     """Forward: y = min of x over ``axis``. Backward: as Max, to the minimal elements."""

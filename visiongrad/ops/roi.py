@@ -320,12 +320,12 @@ def roi_align(x, boxes, output_size, spatial_scale: float = 1.0, sampling_ratio:
     """Bilinear RoI align of x (N, C, H, W) over ``boxes`` (K, 5) rows (batch index, x1, y1,
     x2, y2) or a list of per-image (L, 4) boxes -> (K, C, PH, PW), as torchvision.ops."""
     return RoIAlign.apply(x, boxes=array_of(boxes), output_size=output_size,
-                               spatial_scale=spatial_scale, sampling_ratio=sampling_ratio,
-                               aligned=aligned)
+                          spatial_scale=spatial_scale, sampling_ratio=sampling_ratio,
+                          aligned=aligned)
 
 
 def roi_pool(x, boxes, output_size, spatial_scale: float = 1.0) -> Tensor:
     """RoI max pooling of x (N, C, H, W) over ``boxes`` (K, 5) or a list of per-image (L, 4)
     boxes -> (K, C, PH, PW), as torchvision.ops."""
     return RoIPool.apply(x, boxes=array_of(boxes), output_size=output_size,
-                              spatial_scale=spatial_scale)
+                         spatial_scale=spatial_scale)

@@ -38,6 +38,7 @@ class Reshape(Function):
     def backward(self, grad_out):
         return grad_out.reshape(self.input_shape)
 
+
 class Transpose(Function):
     """Forward: y = x with axes permuted. Backward: dx = dy with the inverse permutation."""
 
@@ -51,6 +52,7 @@ class Transpose(Function):
     def backward(self, grad_out):
         return grad_out.transpose(self.inverse)
 
+
 class Concat(Function):
     """Forward: y = [x1, x2, ...] joined along ``axis``. Backward: dy split at the seams."""
 
@@ -63,6 +65,7 @@ class Concat(Function):
     def backward(self, grad_out):
         xp = array_module(grad_out)
         return tuple(xp.split(grad_out, self.sections, axis=self.axis))
+
 
 class Stack(Function):
     """Forward: y = [x1, x2, ...] stacked on a new ``axis``. Backward: dy unstacked."""

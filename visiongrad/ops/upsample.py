@@ -111,7 +111,7 @@ class UpsampleBedOfNails(Function):
 def max_unpool2d(x, indices, kernel_size, stride=None, padding=0, output_size=None) -> Tensor:
     """Put each value of x at its flat ``indices`` position in a zero output plane."""
     return MaxUnpool2d.apply(x, array_of(indices), kernel_size=kernel_size,
-                                       stride=stride, padding=padding, output_size=output_size)
+                             stride=stride, padding=padding, output_size=output_size)
 
 
 def upsample_nearest(x, scale_factor) -> Tensor:
