@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import contextlib
 from collections.abc import Iterator
+from typing import Any
 
 import numpy as np
 
@@ -125,6 +126,13 @@ class Tensor(ArithmeticMixin, ReductionMixin, ShapeMixin, IndexingMixin, Element
     """
 
     __slots__ = ("data", "grad", "requires_grad", "_node", "_retains_grad", "name", "_drawing")
+    data: Any
+    grad: Any
+    requires_grad: bool
+    _node: Function | None
+    _retains_grad: bool
+    name: str | None
+    _drawing: list | None
     __array_priority__ = 1000  # ndarray <op> Tensor defers to Tensor's reflected operator
 
     def __init__(self, data, requires_grad: bool = False, dtype=None, name: str | None = None):
@@ -233,9 +241,9 @@ class Tensor(ArithmeticMixin, ReductionMixin, ShapeMixin, IndexingMixin, Element
                 )
 
         grads = {id(self): gradient}
-        stored = set()
+        stored: set[int] = set()
         order = _reverse_topological_order(self)
-        drawing = [] if _drawable(order) else None
+        drawing: list | None = [] if _drawable(order) else None
         for node_tensor in order:
             grad = grads.pop(id(node_tensor), None)
             node = node_tensor._node
