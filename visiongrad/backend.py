@@ -84,7 +84,13 @@ def is_host(*arrays) -> bool:
     """Whether every one of ``arrays`` is a NumPy array (or scalar): the only kind compiled
     kernels and raw pointers may be given. The host guard at the entry of every fast path
     in ``accel``: where it fails, the fast path declines and the op runs its reference."""
-    return all(isinstance(array, (np.ndarray, np.generic)) for array in arrays)
+    for array in arrays:  # a loop, not all(...): this runs on every fast path's entry
+        if not isinstance(array, _HOST_TYPES):
+            return False
+    return True
+
+
+_HOST_TYPES = (np.ndarray, np.generic)
 
 
 def device_of(array) -> str:

@@ -41,6 +41,9 @@ def result_type(*operands) -> np.dtype:
     float32, ``maximum(int32 x, 0-d float64)`` is float64, ``maximum(float32 x, 0-d
     float64)`` is float32. A Python float alone is the default dtype, an int int64.
     """
+    if (len(operands) == 2 and isinstance(operands[0], Tensor) and operands[0].dtype.kind == "f"
+            and isinstance(operands[1], (int, float)) and not isinstance(operands[1], bool)):
+        return operands[0].dtype  # a floating tensor and a Python number: the common case
     ranks: list[list[np.dtype]] = [[], [], []]
     for operand in operands:
         operand = operand.data if isinstance(operand, Tensor) else operand
@@ -59,17 +62,20 @@ def result_type(*operands) -> np.dtype:
     raise ValueError("result_type needs at least one operand")
 
 
-def promote(*operands) -> list:
-    """``operands`` as tensors of their common ``result_type`` (a differentiable cast)."""
-    dtype = result_type(*operands)
-    tensors = []
-    for operand in operands:
+def promote(x, y) -> tuple[Tensor, Tensor]:
+    """``x`` and ``y`` (tensors, arrays or numbers) as tensors of their common
+    ``result_type`` (a differentiable cast), in the namespace of the tensors among them."""
+    if isinstance(x, Tensor) and isinstance(y, Tensor) and x.dtype == y.dtype:
+        return x, y  # nothing to promote: the common case, kept cheap
+    dtype = result_type(x, y)
+    xp = array_module(x, y)
+
+    def promoted(operand):
         if not isinstance(operand, Tensor):
-            operand = Tensor._wrap(array_module(operand).asarray(operand, dtype=dtype))
-        elif operand.dtype != dtype:
-            operand = Cast.apply(operand, dtype=dtype)
-        tensors.append(operand)
-    return tensors
+            return Tensor._wrap(xp.asarray(operand, dtype=dtype))
+        return operand if operand.dtype == dtype else Cast.apply(operand, dtype=dtype)
+
+    return promoted(x), promoted(y)
 
 
 class Cast(Function):
