@@ -287,10 +287,9 @@ class Module:
         dtype, in place; return self.
 
         A device is "cpu" (NumPy), "cuda" (CuPy, where installed) or a name given to
-        ``backend.register_device``; anything else is read as a dtype, e.g.
-        ``model.to(np.float64)`` before a gradient check. Parameters stay the same objects
-        (an optimizer built before keeps working, its state on the old device until it is
-        rebuilt); their gradients are cleared.
+        ``backend.register_device``; anything else is a dtype (``model.to(np.float64)``
+        before a gradient check). Parameters stay the same objects (an optimizer built
+        before keeps working); their gradients are cleared.
         """
         if isinstance(device_or_dtype, str) and is_device(device_or_dtype):
             convert = functools.partial(to_device, device=device_or_dtype)
