@@ -15,13 +15,21 @@ Only leaf tensors (those built by the user, such as parameters) keep ``.grad`` a
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator
 from typing import Any
 
 import numpy as np
 
 from .accel import add
-from .backend import get_default_dtype, to_numpy, xp
+from .backend import array_module, device_of, get_default_dtype, to_device, to_numpy
+from .tensor_methods import (
+    ActivationMixin,
+    ArithmeticMixin,
+    ElementwiseMixin,
+    IndexingMixin,
+    ReductionMixin,
+    ShapeMixin,
+)
 
 _grad_enabled = True
 
@@ -97,13 +105,20 @@ class Function:
         return out
 
 
-class Tensor:
+class Tensor(ArithmeticMixin, ReductionMixin, ShapeMixin, IndexingMixin, ElementwiseMixin,
+             ActivationMixin):
     """An array with an optional gradient and a link to the Function that made it.
+
+    Its methods come by family from the mixins in ``tensor_methods`` (operators and
+    ``exp``: ``ops/math``; ``sum``, ``argmax``: ``ops/reduce``; ``reshape``, ``squeeze``:
+    ``ops/shape``; ``x[i]``, ``gather``: ``ops/indexing``; ``maximum``, ``sin``:
+    ``ops/elementwise``; ``relu``, ``softmax``: ``ops/activation``); this class holds the
+    value, the gradient and ``backward``.
 
     Attributes
     ----------
     data : ndarray
-        The value, an array of the active backend (``visiongrad.backend.xp``).
+        The value: a NumPy array, or an array of a registered device (``device``).
     grad : ndarray or None
         d(loss)/d(self) after ``backward``, the same shape as ``data``.
     requires_grad : bool
@@ -111,19 +126,27 @@ class Tensor:
     """
 
     __slots__ = ("data", "grad", "requires_grad", "_node", "_retains_grad", "name", "_drawing")
-    data: Any  # an array of the active backend
+    data: Any
     grad: Any
     requires_grad: bool
+    _node: Function | None
+    _retains_grad: bool
+    name: str | None
+    _drawing: list | None
     __array_priority__ = 1000  # ndarray <op> Tensor defers to Tensor's reflected operator
 
     def __init__(self, data, requires_grad: bool = False, dtype=None, name: str | None = None):
         if isinstance(data, Tensor):
             data = data.data
+        xp = array_module(data)
         if dtype is None and not isinstance(data, (np.ndarray, np.generic)):
             data = xp.asarray(data)
             if data.dtype.kind == "f" or (requires_grad and data.dtype.kind in "biu"):
                 dtype = get_default_dtype()
         self.data = xp.asarray(data, dtype=dtype)
+        if self.data.dtype.kind not in "biufc":
+            raise TypeError(f"a tensor holds numbers or booleans; got an array of dtype "
+                            f"{self.data.dtype} (objects, strings or bytes)")
         if requires_grad and self.data.dtype.kind != "f":
             raise TypeError(f"only floating tensors can require gradients, got {self.dtype}")
         self.grad = None
@@ -142,6 +165,8 @@ class Tensor:
 
     # ----- properties ---------------------------------------------------------------
     shape = property(lambda self: self.data.shape)
+    device = property(lambda self: device_of(self.data), doc="Where the data lives: 'cpu' "
+                      "for NumPy arrays, else the name its array type was registered under.")
     ndim = property(lambda self: self.data.ndim)
     dtype = property(lambda self: self.data.dtype)
     size = property(lambda self: self.data.size)
@@ -169,9 +194,13 @@ class Tensor:
         """A tensor sharing this value but cut from the graph."""
         return Tensor._wrap(self.data)
 
-    def astype(self, dtype) -> Tensor:
-        """A copy converted to ``dtype`` (differentiable between floating types)."""
-        return _math.Cast.apply(self, dtype=np.dtype(dtype))
+    def to(self, device: str) -> Tensor:
+        """This tensor on ``device`` ("cpu": NumPy; see ``backend.register_device``), cut
+        from the graph; itself when it is there already."""
+        data = to_device(self.data, device)
+        if data is self.data:
+            return self
+        return Tensor(data, requires_grad=self.requires_grad)
 
     def retain_grad(self) -> Tensor:
         """Keep this non-leaf tensor's ``.grad`` after ``backward`` (for inspection)."""
@@ -202,10 +231,10 @@ class Tensor:
                     f"backward() on a non-scalar tensor of shape {self.shape} needs a "
                     "gradient argument of the same shape (d(loss)/d(this tensor))"
                 )
-            gradient = xp.ones_like(self.data)
+            gradient = array_module(self.data).ones_like(self.data)
         else:
-            gradient = xp.asarray(gradient.data if isinstance(gradient, Tensor) else gradient,
-                                  dtype=self.dtype)
+            gradient = array_module(self.data).asarray(
+                gradient.data if isinstance(gradient, Tensor) else gradient, dtype=self.dtype)
             if gradient.shape != self.shape:
                 raise ValueError(
                     f"gradient shape {gradient.shape} does not match tensor shape {self.shape}"
@@ -255,135 +284,6 @@ class Tensor:
             grad = grad.copy()
         stored.add(id(grad))
         self.grad = grad
-
-    # ----- operators ---------------------------------------------------------------
-    def _coerce(self, other) -> Tensor:
-        """``other`` as a tensor; Python numbers take this tensor's dtype (no upcast)."""
-        if isinstance(other, Tensor):
-            return other
-        if isinstance(other, (int, float, bool)) and self.dtype.kind == "f":
-            return Tensor._wrap(xp.asarray(other, dtype=self.dtype))
-        return Tensor(other)
-
-    def __add__(self, other):
-        return _math.Add.apply(self, self._coerce(other))
-
-    def __radd__(self, other):
-        return _math.Add.apply(self._coerce(other), self)
-
-    def __sub__(self, other):
-        return _math.Sub.apply(self, self._coerce(other))
-
-    def __rsub__(self, other):
-        return _math.Sub.apply(self._coerce(other), self)
-
-    def __mul__(self, other):
-        return _math.Mul.apply(self, self._coerce(other))
-
-    def __rmul__(self, other):
-        return _math.Mul.apply(self._coerce(other), self)
-
-    def __truediv__(self, other):
-        return _math.Div.apply(self, self._coerce(other))
-
-    def __rtruediv__(self, other):
-        return _math.Div.apply(self._coerce(other), self)
-
-    def __matmul__(self, other):
-        return _linear.MatMul.apply(self, self._coerce(other))
-
-    def __rmatmul__(self, other):
-        return _linear.MatMul.apply(self._coerce(other), self)
-
-    def __pow__(self, exponent):
-        if isinstance(exponent, Tensor):
-            return _math.Pow.apply(self, exponent)
-        return _math.PowScalar.apply(self, exponent=exponent)
-
-    def __rpow__(self, base):
-        return _math.Pow.apply(self._coerce(base), self)
-
-    def __neg__(self):
-        return _math.Neg.apply(self)
-
-    def __getitem__(self, index):
-        if isinstance(index, Tensor):
-            index = index.data
-        elif isinstance(index, tuple):
-            index = tuple(i.data if isinstance(i, Tensor) else i for i in index)
-        return _math.Index.apply(self, index=index)
-
-    def _compare(self, other, op) -> Tensor:
-        other = other.data if isinstance(other, Tensor) else other
-        return Tensor._wrap(op(self.data, other))
-
-    def __eq__(self, other):  # type: ignore[override]
-        return self._compare(other, xp.equal)
-
-    def __ne__(self, other):  # type: ignore[override]
-        return self._compare(other, xp.not_equal)
-
-    def __lt__(self, other):
-        return self._compare(other, xp.less)
-
-    def __le__(self, other):
-        return self._compare(other, xp.less_equal)
-
-    def __gt__(self, other):
-        return self._compare(other, xp.greater)
-
-    def __ge__(self, other):
-        return self._compare(other, xp.greater_equal)
-
-    __hash__ = object.__hash__
-
-    # ----- elementwise functions ---------------------------------------------------
-    def exp(self):
-        return _math.Exp.apply(self)
-
-    def log(self):
-        return _math.Log.apply(self)
-
-    def sqrt(self):
-        return _math.Sqrt.apply(self)
-
-    def abs(self):
-        return _math.Abs.apply(self)
-
-    def clip(self, low=None, high=None):
-        return _math.Clip.apply(self, low=low, high=high)
-
-    # ----- reductions (prod, var, argmax, topk, ...: tensor_methods.py) ---------------
-    # NumPy's axis/keepdims or PyTorch's dim/keepdim, as the caller prefers.
-    # NOTE: unlike PyTorch, max(dim)/min(dim) give the values only (argmax for indices).
-    def sum(self, axis=None, keepdims: bool = False, *, dim=None, keepdim: bool = False):
-        return _math.Sum.apply(self, axis=axis if dim is None else dim,
-                               keepdims=keepdims or keepdim)
-
-    def mean(self, axis=None, keepdims: bool = False, *, dim=None, keepdim: bool = False):
-        return _math.Mean.apply(self, axis=axis if dim is None else dim,
-                                keepdims=keepdims or keepdim)
-
-    def max(self, axis=None, keepdims: bool = False, *, dim=None, keepdim: bool = False):
-        return _math.Max.apply(self, axis=axis if dim is None else dim,
-                               keepdims=keepdims or keepdim)
-
-    def min(self, axis=None, keepdims: bool = False, *, dim=None, keepdim: bool = False):
-        return _math.Min.apply(self, axis=axis if dim is None else dim,
-                               keepdims=keepdims or keepdim)
-
-    # ----- shape (squeeze, flatten, expand, ...: tensor_methods.py) ------------------
-    def reshape(self, *shape):
-        shape = shape[0] if len(shape) == 1 and isinstance(shape[0], (tuple, list)) else shape
-        return _math.Reshape.apply(self, shape=tuple(shape))
-
-    def transpose(self, *axes):
-        axes = axes[0] if len(axes) == 1 and isinstance(axes[0], (tuple, list)) else axes
-        return _math.Transpose.apply(self, axes=tuple(axes) if axes else None)
-
-    @property
-    def T(self):
-        return self.transpose()
 
 
 def tensor(data, requires_grad: bool = False, dtype=None) -> Tensor:
@@ -452,28 +352,21 @@ def retain_grads(root: Tensor) -> Tensor:
     return root
 
 
+def array_of(x):
+    """The array inside a tensor; anything else (an array, a number, None) as it is."""
+    return x.data if isinstance(x, Tensor) else x
+
+
 def as_tensor(x, dtype=None) -> Tensor:
     """``x`` unchanged if it is a tensor, otherwise wrapped without copying."""
     return x if isinstance(x, Tensor) else Tensor(x, dtype=dtype)
 
 
-def concat(tensors: Sequence[Tensor], axis: int = 0) -> Tensor:
-    """Join tensors along an existing axis."""
-    return _math.Concat.apply(*tensors, axis=axis)
+# concat, stack and where are ops (ops/shape.py, ops/indexing.py), named here as well for
+# the modules that import them with Tensor; the ops import this module, so they come last.
+from .ops.indexing import where  # noqa: E402
+from .ops.shape import concat, stack  # noqa: E402
 
-
-def stack(tensors: Sequence[Tensor], axis: int = 0) -> Tensor:
-    """Join tensors along a new axis."""
-    return _math.Stack.apply(*tensors, axis=axis)
-
-
-def where(condition, x, y) -> Tensor:
-    """Elementwise ``x`` where ``condition`` holds, else ``y`` (gradients flow to both)."""
-    condition = condition.data if isinstance(condition, Tensor) else condition
-    return _math.Where.apply(as_tensor(x), as_tensor(y), condition=condition)
-
-
-# The operators above are Functions defined in ops/math.py, which itself needs Tensor and
-# Function from this module; importing it last closes the loop without a cycle at import.
-from .ops import linear as _linear  # noqa: E402
-from .ops import math as _math  # noqa: E402
+__all__ = ["Function", "Tensor", "array_of", "as_tensor", "concat", "graph_nodes",
+           "is_grad_enabled", "no_grad", "retain_grads", "stack", "tensor", "unbroadcast",
+           "where"]

@@ -10,7 +10,7 @@ import numpy as np
 
 from ..autograd import no_grad, tensor
 from ..data.transform_base import ToFloat
-from ..ops.activation import log_softmax
+from ..ops.activation import array_log_softmax
 from .metrics import classification_scores
 
 
@@ -53,7 +53,7 @@ def predict_logits(model, x: np.ndarray, batch_size: int = 256) -> np.ndarray:
 
 def predict_proba(model, x: np.ndarray, batch_size: int = 256) -> np.ndarray:
     """Softmax class probabilities of ``model`` on ``x``, shape (N, num_classes), float64."""
-    return np.exp(log_softmax(predict_logits(model, x, batch_size).astype(np.float64), 1))
+    return np.exp(array_log_softmax(predict_logits(model, x, batch_size).astype(np.float64), 1))
 
 
 def evaluate(model, x: np.ndarray, y: np.ndarray, num_classes: int | None = None,
