@@ -356,10 +356,10 @@ def cross_entropy(input, target, weight=None, *, ignore_index: int = -100,  # no
     Plain class indices with no option take ``CrossEntropy`` (compiled where it fits).
     Scores (C,) are one unbatched sample, with a 0-d class index or (C,) probabilities."""
     if array_of(input).ndim == 1:
-        one = [Reshape.apply(t, shape=(1,) + tuple(array_of(t).shape))
-               for t in (input, target)]
-        loss = cross_entropy(*one, weight, ignore_index=ignore_index, reduction=reduction,
-                             label_smoothing=label_smoothing)
+        scores, labels = (Reshape.apply(t, shape=(1,) + tuple(array_of(t).shape))
+                          for t in (input, target))
+        loss = cross_entropy(scores, labels, weight, ignore_index=ignore_index,
+                             reduction=reduction, label_smoothing=label_smoothing)
         return Reshape.apply(loss, shape=()) if reduction == "none" else loss
     labels = array_of(target)
     if (weight is None and label_smoothing == 0 and labels.dtype.kind in "iu"
