@@ -293,8 +293,7 @@ class Module:
         before keeps working); their gradients are cleared.
         """
         if isinstance(device_or_dtype, str) and is_device(device_or_dtype):
-            convert = functools.partial(to_device, device=device_or_dtype)
-            floating_only = False
+            convert, floating_only = functools.partial(to_device, device=device_or_dtype), False
         else:
             dtype = np.dtype(device_or_dtype)
             if dtype.kind != "f":
