@@ -4,6 +4,7 @@ file (tracemalloc peak, and one run under an address-space limit in a subprocess
 
 import gzip
 import io
+import pathlib
 import pickle
 import struct
 import subprocess
@@ -178,7 +179,7 @@ def test_readers_stay_within_an_address_space_limit():
     """The bombs above in a child whose address space is capped 512 MiB above its start."""
     code = textwrap.dedent(f"""
         import gzip, resource, struct, sys, tempfile, pathlib
-        sys.path.insert(0, {str(__import__("pathlib").Path(__file__).parents[2])!r})
+        sys.path[:0] = {[str(pathlib.Path(__file__).parents[i]) for i in (1, 2)]!r}
         from tests.data.test_fuzz_readers import npz_declaring, png_declaring
         from visiongrad.data import DataFormatError, read_idx, read_image, read_npz
         size = int(open("/proc/self/statm").read().split()[0]) * resource.getpagesize()
