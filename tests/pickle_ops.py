@@ -6,6 +6,7 @@ import struct
 MARK, TUPLE, REDUCE, BUILD, STOP = b"(", b"t", b"R", b"b", b"."
 EMPTY_DICT, EMPTY_LIST, SETITEM, NONE = b"}", b"]", b"s", b"N"
 NEWFALSE, NEWTRUE, PROTO2 = b"\x89", b"\x88", b"\x80\x02"
+EMPTY_TUPLE, SETITEMS = b")", b"u"
 
 
 def glob(module: str, name: str) -> bytes:
