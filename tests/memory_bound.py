@@ -24,11 +24,11 @@ def memory_bound(path) -> int:
     return max(10 * os.path.getsize(path), BOUND_FLOOR)
 
 
-def traced_peak(function, *args):
-    """``(peak bytes traced, exception or None)`` while ``function(*args)`` runs."""
+def traced_peak(function, *args, **kwargs):
+    """``(peak bytes traced, exception or None)`` while ``function(*args, **kwargs)`` runs."""
     tracemalloc.start()
     try:
-        function(*args)
+        function(*args, **kwargs)
         error = None
     except Exception as raised:  # noqa: BLE001 - returned for the test to judge
         error = raised
@@ -44,22 +44,23 @@ _CHILD = textwrap.dedent("""
     from memory_bound import traced_peak
     cases = json.loads(sys.argv[3])
     readers = {name: getattr(importlib.import_module(name.rsplit(".", 1)[0]),
-                             name.rsplit(".", 1)[1]) for name, _ in cases}
+                             name.rsplit(".", 1)[1]) for name, *_ in cases}
     size = int(open("/proc/self/statm").read().split()[0]) * resource.getpagesize()
     resource.setrlimit(resource.RLIMIT_AS, (size + int(sys.argv[4]),) * 2)
-    for reader, path in cases:
-        peak, error = traced_peak(readers[reader], path)
+    for reader, path, kwargs in cases:
+        peak, error = traced_peak(readers[reader], path, **kwargs)
         print(json.dumps([peak, type(error).__name__, str(error)[:2000]]), flush=True)
 """)
 
 
 def peaks_in_child(cases, headroom: int = 1 << 30) -> list[tuple[int, str, str]]:
-    """Run each ``("module.function", path)`` in one child process whose address space is
-    capped ``headroom`` bytes above its size after imports; per case ``(traced peak, error
-    type name or 'NoneType', message)``. A case that kills the child ends the list early."""
+    """Run each ``("module.function", path[, keyword arguments])`` in one child process
+    whose address space is capped ``headroom`` bytes above its size after imports; per
+    case ``(traced peak, error type name or 'NoneType', message)``. A case that kills the
+    child ends the list early."""
     import visiongrad  # the child imports the same copy of the package as this process
 
-    cases = [(reader, str(path)) for reader, path in cases]
+    cases = [(reader, str(path), *(kwargs or [{}])) for reader, path, *kwargs in cases]
     package_root = Path(visiongrad.__file__).resolve().parents[1]
     done = subprocess.run(
         [sys.executable, "-c", _CHILD, str(TESTS), str(package_root), json.dumps(cases),

@@ -60,8 +60,12 @@ PathLike = str | os.PathLike
 #: Most bytes of data an IDX header may declare (16 GiB); a raw file must also hold them.
 MAX_IDX_BYTES = 2**34
 
-#: Most classes :func:`read_npz` infers from the largest label when no names are given.
-MAX_INFERRED_CLASSES = 100_000
+#: Most classes a dataset file may name (CIFAR's meta, an npz's ``classes``), or
+#: :func:`read_npz` may infer from the largest label when no names are given.
+MAX_CLASSES = 100_000
+
+#: Longest class name or pickle key, in characters.
+MAX_NAME_LENGTH = 256
 
 # ----------------------------------------------------------------------------- IDX
 
@@ -207,8 +211,31 @@ def read_idx_dataset(images_path: PathLike, labels_path: PathLike, classes: Sequ
 
 # ----------------------------------------------------------------------------- pickle
 
-def _text(value) -> str:
-    return value.decode("utf-8") if isinstance(value, bytes) else str(value)
+def _name(value, source, what: str) -> str:
+    """A class name or pickle key from a file as str: str or UTF-8 bytes of at most
+    :data:`MAX_NAME_LENGTH` characters, else :class:`DataFormatError` naming ``source``
+    (never the value's repr: a few bytes of shared references can expand to gigabytes)."""
+    if not isinstance(value, (str, bytes)):
+        raise DataFormatError(f"{source}: {what} must be a string, got a "
+                              f"{type(value).__name__}")
+    if len(value) > MAX_NAME_LENGTH:
+        raise DataFormatError(f"{source}: a {what} of {len(value)} characters is refused (the "
+                              f"limit is {MAX_NAME_LENGTH})")
+    if isinstance(value, str):
+        return value
+    try:
+        return value.decode("utf-8")
+    except UnicodeDecodeError as error:
+        raise DataFormatError(f"{source}: a {what} is not UTF-8 (byte 0x"
+                              f"{value[error.start]:02x} at offset {error.start})") from None
+
+
+def _names(values, source, what: str) -> list[str]:
+    """A list of at most :data:`MAX_CLASSES` names, each checked by :func:`_name`."""
+    if len(values) > MAX_CLASSES:
+        raise DataFormatError(f"{source}: {len(values)} {what}s is more than the "
+                              f"{MAX_CLASSES} allowed")
+    return [_name(value, source, what) for value in values]
 
 
 def _pickle_dict(path: Path, required: Sequence[str]) -> dict[str, object]:
@@ -216,11 +243,26 @@ def _pickle_dict(path: Path, required: Sequence[str]) -> dict[str, object]:
     content = load_restricted_pickle(path)
     if not isinstance(content, dict):
         raise DataFormatError(f"{path}: expected a pickled dict, got {type(content).__name__}")
-    content = {_text(key): value for key, value in content.items()}
+    content = dict(zip(_names(list(content), path, "key"), content.values(), strict=True))
     missing = [key for key in required if key not in content]
     if missing:
-        raise DataFormatError(f"{path}: missing key(s) {missing}; found {sorted(content)}")
+        raise DataFormatError(f"{path}: missing key(s) {missing}; found {sorted(content)[:20]}")
     return content
+
+
+def _label_list(labels, source: str) -> np.ndarray:
+    """``labels`` as an array after checking, before any conversion, that it is an array
+    or a list of ints (``np.asarray`` of a list of shared lists would expand them all)."""
+    if isinstance(labels, np.ndarray):
+        return labels
+    if not isinstance(labels, list) or not all(type(label) is int for label in labels):
+        raise DataFormatError(f"{source}: labels must be a list of ints, got a "
+                              f"{type(labels).__name__}"
+                              + (" holding other values" if isinstance(labels, list) else ""))
+    try:
+        return np.array(labels, dtype=np.int64)
+    except OverflowError:
+        raise DataFormatError(f"{source}: a label does not fit in 64 bits") from None
 
 
 def _cifar_batch(path: Path, label_key: str, num_classes: int) -> tuple[np.ndarray, np.ndarray]:
@@ -235,7 +277,7 @@ def _cifar_batch(path: Path, label_key: str, num_classes: int) -> tuple[np.ndarr
                      else type(data).__name__)
         raise DataFormatError(f"{path}: 'data' must be a uint8 array of shape (N, 3072), "
                               f"got {described}")
-    labels = np.asarray(batch[label_key])
+    labels = _label_list(batch[label_key], f"{path} ('{label_key}')")
     _check_counts(data, labels, f"{path} ('data')", f"{path} ('{label_key}')")
     labels = _check_labels(labels, num_classes, f"{path} ('{label_key}')")
     return data.reshape(-1, 3, 32, 32), labels
@@ -248,7 +290,7 @@ def _cifar_classes(path: Path, key: str) -> list[str]:
     names = _pickle_dict(path, [key])[key]
     if not isinstance(names, list) or not names:
         raise DataFormatError(f"{path}: '{key}' must be a non-empty list of names")
-    return [_text(name) for name in names]
+    return _names(names, f"{path} ('{key}')", "class name")
 
 
 def _read_cifar(folder: PathLike, batch_names: Sequence[str], meta_name: str, names_key: str,
@@ -436,10 +478,10 @@ def read_npz(path: PathLike, classes: Sequence[str] | None = None) -> ImageDatas
     if classes is None:
         labels = _check_labels(labels, np.iinfo(np.int64).max, f"{path} (y)")
         largest = int(labels.max(initial=-1))
-        if largest >= MAX_INFERRED_CLASSES:
+        if largest >= MAX_CLASSES:
             raise DataFormatError(f"{path} (y): the largest label is {largest}; inferring "
                                   f"{largest + 1} class names is refused (the limit is "
-                                  f"{MAX_INFERRED_CLASSES}); pass classes= to name them")
+                                  f"{MAX_CLASSES}); pass classes= to name them")
         classes = [str(index) for index in range(largest + 1)]
     labels = _check_labels(labels, len(classes), f"{path} (y)")
     return ImageDataset(images, labels, classes, name=str(path))

@@ -34,8 +34,8 @@ import numpy as np
 
 from .errors import DataFormatError, UnsafePickleError
 
-__all__ = ["BoundedUnpickler", "PickleBudgetError", "PickleRefused", "StandIn", "load_restricted_pickle",
-           "plain_dtype"]
+__all__ = ["BoundedUnpickler", "PickleBudgetError", "PickleRefused", "StandIn",
+           "load_restricted_pickle", "plain_dtype"]
 
 #: Most dimensions an unpickled array may have (NumPy's own limit is 64).
 MAX_NDIM = 32
@@ -114,7 +114,8 @@ class _PendingDtype(_Pending):
             raise PickleRefused(f"dtype state {state!r:.120} describes a structured, sub-array or "
                            "object dtype; only plain numeric dtypes are allowed")
         if byteorder not in ("<", ">", "|", "="):
-            raise PickleRefused(f"dtype byte order must be '<', '>', '|' or '=', got {byteorder!r:.20}")
+            raise PickleRefused(f"dtype byte order must be '<', '>', '|' or '=', got "
+                                f"{byteorder!r:.20}")
         self.result = self.dtype.newbyteorder(byteorder) if byteorder in "<>" else self.dtype
         return self.result
 
@@ -205,11 +206,14 @@ def _allowed_globals() -> dict[tuple[str, str], StandIn]:
     return allowed
 
 
-#: What each opcode is charged against a pickle's memory budget: more than the largest
-#: object one opcode byte can make (an empty set, 216 bytes, and its slot on the stack).
-OPCODE_COST = 256
+#: What an opcode is charged against a pickle's memory budget: at least what it can add to
+#: memory (a stack slot and a small int, string, tuple or memo entry: under 96 bytes) ...
+OPCODE_COST = 96
+#: ... and what the opcodes that make an empty set or dict (up to 216 bytes) are charged.
+OPCODE_COSTS = {pickle.EMPTY_SET[0]: 256, pickle.FROZENSET[0]: 256, pickle.EMPTY_DICT[0]: 256,
+                pickle.DICT[0]: 256, pickle.REDUCE[0]: 256}
 #: A pickle may build objects worth this many bytes, plus ``BUDGET_PER_BYTE`` per byte of it.
-BUDGET_FLOOR = 32 << 20
+BUDGET_FLOOR = 16 << 20
 BUDGET_PER_BYTE = 8
 
 
@@ -224,14 +228,14 @@ def _refuse_opcode(name: str):
     return refuse
 
 
-def _charged(opcode):
+def _charged(opcode, cost: int):
     def run(self):
-        self.budget -= OPCODE_COST
+        self.budget -= cost
         if self.budget < 0:
             raise PickleBudgetError(
-                f"the pickle's {self.size} bytes run more than {self.opcodes_allowed} opcodes, "
-                f"which could make more than {BUDGET_PER_BYTE} times its size in objects "
-                "(refused before memory runs out)")
+                f"the pickle's {self.size} bytes run so many opcodes that they could make "
+                f"more than {self.allowance} bytes of objects ({BUDGET_PER_BYTE} times its "
+                "size; refused before memory runs out)")
         opcode(self)
     return run
 
@@ -239,16 +243,16 @@ def _charged(opcode):
 class BoundedUnpickler(pickle._Unpickler):
     """The pure-Python unpickler, reading a pickle held in memory, with three doors shut.
 
-    - Memory: every opcode is charged ``OPCODE_COST`` against a budget of
+    - Memory: every opcode is charged ``OPCODE_COST`` (``OPCODE_COSTS``) against a budget of
       ``BUDGET_FLOOR + BUDGET_PER_BYTE * len(content)``, so no run of one-byte opcodes
       (``EMPTY_SET``, ``EMPTY_DICT``) makes objects out of proportion to the file; memo
       indices are dict keys (the C unpickler sizes an array by the largest, 2**28 -> 4 GiB);
       ``BYTEARRAY8`` reads its bytes before making the bytearray.
     - Code: a global resolves only through ``allowed`` ((module, name) -> :class:`StandIn`
-      or another object of the subclass's choosing; per load where it has state), REDUCE calls only what
-      :meth:`may_call` accepts, and the opcodes that create instances of classes or call
-      hooks (INST, OBJ, NEWOBJ, NEWOBJ_EX, PERSID, EXT1/2/4, out-of-band buffers) are
-      refused; BINPERSID too unless a subclass allows it.
+      or another object of the subclass's choosing; per load where it has state), REDUCE
+      calls only what :meth:`may_call` accepts, and the opcodes that create instances of
+      classes or call hooks (INST, OBJ, NEWOBJ, NEWOBJ_EX, PERSID, EXT1/2/4, out-of-band
+      buffers) are refused; BINPERSID too unless a subclass allows it.
     - State: BUILD goes through :meth:`build`, which refuses by default, so a pickle cannot
       set the attributes of anything it is handed.
     """
@@ -265,9 +269,10 @@ class BoundedUnpickler(pickle._Unpickler):
         super().__init__(io.BytesIO(content), **kwargs)
         self.size = len(content)
         self.budget = BUDGET_FLOOR + BUDGET_PER_BYTE * len(content)
-        self.opcodes_allowed = self.budget // OPCODE_COST
+        self.allowance = self.budget
         # an instance table, so subclasses' own entries are charged too
-        self.dispatch = {code: _charged(opcode) for code, opcode in type(self).dispatch.items()}
+        self.dispatch = {code: _charged(opcode, OPCODE_COSTS.get(code, OPCODE_COST))
+                         for code, opcode in type(self).dispatch.items()}
 
     def find_class(self, module, name):
         try:
