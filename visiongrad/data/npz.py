@@ -80,6 +80,9 @@ def _member_array(archive: zipfile.ZipFile, info: zipfile.ZipInfo, source: str,
         else:
             raise DataFormatError(f"{source}: .npy format version {version} is not read "
                                   "(it exists only for structured dtypes)")
+        if not all(type(size) is int and size >= 0 for size in shape):
+            raise DataFormatError(f"{source}: header declares shape {shape!r:.80}; sizes must "
+                                  "be non-negative integers")
         kinds = "biufcUS" if text else "biufc"
         if dtype.kind not in kinds or dtype.fields is not None or dtype.subdtype is not None \
                 or dtype.hasobject:

@@ -39,7 +39,7 @@ from .images import (
     image_to_array,
     open_image,
 )
-from .npz import load_npz_arrays, read_at_most
+from .npz import MAX_EXPANSION_RATIO, expansion_limit, load_npz_arrays, read_at_most
 from .safe_pickle import load_restricted_pickle
 
 __all__ = [
@@ -108,8 +108,9 @@ def read_idx(path: PathLike, expected_ndim: int | None = None) -> np.ndarray:
     DataFormatError
         Wrong magic number, unknown type code, truncated data or trailing bytes, a header
         declaring more than :data:`MAX_IDX_BYTES` (checked before any allocation, and for
-        a raw file against its length), or a damaged gzip stream; the message names
-        ``path``.
+        a raw file against its length, for a gzip file against what it may expand to:
+        ``MAX_EXPANSION_RATIO`` times its size, at least 16 MiB), or a damaged gzip
+        stream; the message names ``path``.
     """
     path = Path(path)
     handle, compressed = _open_maybe_gzip(path)
@@ -137,7 +138,13 @@ def read_idx(path: PathLike, expected_ndim: int | None = None) -> np.ndarray:
                 raise DataFormatError(f"{path}: IDX header declares shape {shape} ({expected} "
                                       f"bytes of data), more than the limit of "
                                       f"{MAX_IDX_BYTES} bytes")
-            available = None if compressed else os.fstat(handle.fileno()).st_size - 4 - 4 * ndim
+            file_size = os.path.getsize(path)
+            if compressed and expected > expansion_limit(file_size):
+                raise DataFormatError(f"{path}: IDX header declares shape {shape} ({expected} "
+                                      f"bytes of data), more than {file_size} bytes of gzip "
+                                      f"may expand to ({expansion_limit(file_size)} bytes, "
+                                      f"{MAX_EXPANSION_RATIO} times; a likely gzip bomb)")
+            available = None if compressed else file_size - 4 - 4 * ndim
             data = read_at_most(handle, expected + 1 if available is None
                                  else min(expected, available) + 1)
     except (EOFError, gzip.BadGzipFile, zlib.error) as error:
@@ -453,7 +460,8 @@ def read_npz(path: PathLike, classes: Sequence[str] | None = None) -> ImageDatas
 
     ``x`` is uint8 of shape (N, C, H, W), or (N, H, W) for one channel; ``y`` is an integer
     array of shape (N,). Class names come from ``classes``, else from an optional string
-    array ``classes`` in the archive, else ``"0" .. str(max(y))``. Arrays are loaded
+    array ``classes`` in the archive (text, or bytes decoded as UTF-8; at most
+    :data:`MAX_CLASSES` names), else ``"0" .. str(max(y))``. Arrays are loaded
     without pickle (``allow_pickle=False``).
 
     Returns
@@ -472,9 +480,15 @@ def read_npz(path: PathLike, classes: Sequence[str] | None = None) -> ImageDatas
     if images.ndim != 4:
         raise DataFormatError(f"{path}: x must have shape (N, C, H, W) or (N, H, W), got "
                               f"{images.shape}")
+    if labels.ndim != 1:
+        raise DataFormatError(f"{path} (y): labels must be a 1-D integer array, got shape "
+                              f"{labels.shape} and dtype {labels.dtype}")
     _check_counts(images, labels, f"{path} (x)", f"{path} (y)")
     if classes is None and stored is not None:
-        classes = [str(name) for name in stored]
+        if stored.ndim != 1 or stored.dtype.kind not in "SU":
+            raise DataFormatError(f"{path} (classes): class names must be a 1-D array of "
+                                  f"strings, got shape {stored.shape} and dtype {stored.dtype}")
+        classes = _names(stored.tolist(), f"{path} (classes)", "class name")
     if classes is None:
         labels = _check_labels(labels, np.iinfo(np.int64).max, f"{path} (y)")
         largest = int(labels.max(initial=-1))
