@@ -81,6 +81,14 @@ def _decompressed(path: Path) -> bytes:
     return b"".join(pieces)
 
 
+def _check_size(count: int) -> None:
+    if count == 0:
+        raise ValueError("CharVocabulary: no characters given (empty text)")
+    if count > MAX_VOCABULARY:
+        raise ValueError(f"CharVocabulary: {count} distinct characters is more than the "
+                         f"{MAX_VOCABULARY} a character model may have")
+
+
 class CharVocabulary:
     """The characters of a text, each with an integer index (sorted by code point); at most
     :data:`MAX_VOCABULARY` of them (more is a ``ValueError``).
@@ -94,12 +102,13 @@ class CharVocabulary:
     """
 
     def __init__(self, chars):
+        if isinstance(chars, str):  # distinct code points counted in NumPy, before any set
+            codes = np.unique(np.frombuffer(chars.encode("utf-32-le", "surrogatepass"),
+                                            dtype=np.uint32))
+            _check_size(len(codes))
+            chars = map(chr, codes.tolist())
         self.idx_to_char = sorted(set(chars))
-        if not self.idx_to_char:
-            raise ValueError("CharVocabulary: no characters given (empty text)")
-        if len(self.idx_to_char) > MAX_VOCABULARY:
-            raise ValueError(f"CharVocabulary: {len(self.idx_to_char)} distinct characters is "
-                             f"more than the {MAX_VOCABULARY} a character model may have")
+        _check_size(len(self.idx_to_char))
         if any(len(c) != 1 for c in self.idx_to_char):
             raise ValueError("CharVocabulary: every entry must be a single character")
         self.char_to_idx = {c: i for i, c in enumerate(self.idx_to_char)}
