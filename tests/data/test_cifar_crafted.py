@@ -7,7 +7,7 @@ import pickle
 
 import numpy as np
 import pytest
-from memory_bound import memory_bound, peaks_in_child
+from fuzzing import memory_bound, peaks_in_child
 
 from visiongrad.data import DataFormatError, read_cifar10
 

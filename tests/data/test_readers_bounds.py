@@ -10,7 +10,7 @@ import zipfile
 
 import numpy as np
 import pytest
-from memory_bound import memory_bound, traced_peak
+from fuzzing import memory_bound, traced_peak
 from PIL import Image
 
 from visiongrad.data import DataFormatError, load_text, read_idx, read_image, read_npz

@@ -9,9 +9,9 @@ import copy
 import json
 
 import pytest
+from fuzzing import memory_bound, traced_peak
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from memory_bound import memory_bound, traced_peak
 
 from visiongrad.data.errors import DataFormatError
 from visiongrad.detection.readers import CocoDataset, read_voc_xml

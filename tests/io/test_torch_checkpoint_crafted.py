@@ -8,9 +8,9 @@ import zipfile
 
 import numpy as np
 import pytest
+from fuzzing import EDITS, memory_bound, mutate, peaks_in_child, traced_peak
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
-from memory_bound import memory_bound, peaks_in_child, traced_peak
 from pickle_ops import (
     BUILD,
     EMPTY_DICT,
@@ -240,23 +240,6 @@ def test_unsupported_compression_and_damaged_deflate_are_one_clear_error(tmp_pat
 # ------------------------------------------------------------------ fuzzing
 
 
-def mutate(content: bytes, edits) -> bytes:
-    data = bytearray(content)
-    for kind, where, value in edits:
-        where = where % max(len(data), 1)
-        if kind == "flip" and data:
-            data[where] ^= 1 << (value % 8)
-        elif kind == "cut":
-            del data[where:]
-        elif kind == "insert":
-            data[where:where] = bytes([value]) * (1 + value % 9)
-        elif data:
-            data[where] = value
-    return bytes(data)
-
-
-EDITS = st.lists(st.tuples(st.sampled_from(["flip", "cut", "insert", "set"]),
-                           st.integers(0, 10**6), st.integers(0, 255)), min_size=1, max_size=4)
 CLEAN_PICKLE = state_dict({"w": tensor(storage_id("0", 4), 0, (4,), (1,)),
                            "b": tensor(storage_id("0", 4), 1, (2, 2), (1, 0))})
 

@@ -1,5 +1,5 @@
-"""Measuring what a reader allocates for a crafted file (issue 28): the bound every reader
-must keep, and a child process that measures it under an address-space limit.
+"""Crafted-file testing (issue 28): byte mutations for hypothesis, the memory bound every
+reader must keep, and a child process that measures it under an address-space limit.
 
 A file may make its reader allocate at most ``memory_bound(path)`` bytes: ten times its
 size, or 64 MiB for a small file. tracemalloc sees Python's and NumPy's allocations; the
@@ -14,6 +14,8 @@ import sys
 import textwrap
 import tracemalloc
 from pathlib import Path
+
+from hypothesis import strategies as st
 
 TESTS = Path(__file__).resolve().parent
 BOUND_FLOOR = 64 << 20
@@ -41,7 +43,7 @@ def traced_peak(function, *args, **kwargs):
 _CHILD = textwrap.dedent("""
     import importlib, json, resource, sys
     sys.path[:0] = sys.argv[1:3]
-    from memory_bound import traced_peak
+    from fuzzing import traced_peak
     cases = json.loads(sys.argv[3])
     readers = {name: getattr(importlib.import_module(name.rsplit(".", 1)[0]),
                              name.rsplit(".", 1)[1]) for name, *_ in cases}
@@ -68,3 +70,25 @@ def peaks_in_child(cases, headroom: int = 1 << 30) -> list[tuple[int, str, str]]
     results = [tuple(json.loads(line)) for line in done.stdout.splitlines()]
     assert len(results) == len(cases), f"the child stopped early:\n{done.stderr[-3000:]}"
     return results
+
+
+#: Up to four byte edits: (kind, position, value), applied by :func:`mutate`.
+EDITS = st.lists(st.tuples(st.sampled_from(["flip", "cut", "insert", "set"]),
+                           st.integers(0, 10**6), st.integers(0, 255)), min_size=1, max_size=4)
+
+
+def mutate(content: bytes, edits) -> bytes:
+    """``content`` with each edit applied: flip a bit, cut the rest, insert a run of one
+    byte, or set a byte (positions wrap around the current length)."""
+    data = bytearray(content)
+    for kind, where, value in edits:
+        where = where % max(len(data), 1)
+        if kind == "flip" and data:
+            data[where] ^= 1 << (value % 8)
+        elif kind == "cut":
+            del data[where:]
+        elif kind == "insert":
+            data[where:where] = bytes([value]) * (1 + value % 9)
+        elif data:
+            data[where] = value
+    return bytes(data)
