@@ -20,7 +20,8 @@ from PIL import Image, UnidentifiedImageError
 
 from .errors import DataFormatError
 
-__all__ = ["MAX_IMAGE_PIXELS", "IMAGE_FORMATS", "GRAYSCALE_MODES", "open_image", "image_to_array", "read_image"]
+__all__ = ["MAX_IMAGE_PIXELS", "IMAGE_FORMATS", "GRAYSCALE_MODES", "open_image",
+           "image_to_array", "read_image"]
 
 #: Most pixels (width x height) an image file may declare: 8192 x 8192. Pillow's own limit
 #: (``Image.MAX_IMAGE_PIXELS``) is also enforced, as an error rather than a warning.

@@ -39,6 +39,7 @@ from .images import (
     image_to_array,
     open_image,
 )
+from .names import MAX_CLASSES, checked_names
 from .npz import MAX_EXPANSION_RATIO, expansion_limit, load_npz_arrays, read_at_most
 from .safe_pickle import load_restricted_pickle
 
@@ -60,12 +61,6 @@ PathLike = str | os.PathLike
 #: Most bytes of data an IDX header may declare (16 GiB); a raw file must also hold them.
 MAX_IDX_BYTES = 2**34
 
-#: Most classes a dataset file may name (CIFAR's meta, an npz's ``classes``), or
-#: :func:`read_npz` may infer from the largest label when no names are given.
-MAX_CLASSES = 100_000
-
-#: Longest class name or pickle key, in characters.
-MAX_NAME_LENGTH = 256
 
 # ----------------------------------------------------------------------------- IDX
 
@@ -218,39 +213,12 @@ def read_idx_dataset(images_path: PathLike, labels_path: PathLike, classes: Sequ
 
 # ----------------------------------------------------------------------------- pickle
 
-def _name(value, source, what: str) -> str:
-    """A class name or pickle key from a file as str: str or UTF-8 bytes of at most
-    :data:`MAX_NAME_LENGTH` characters, else :class:`DataFormatError` naming ``source``
-    (never the value's repr: a few bytes of shared references can expand to gigabytes)."""
-    if not isinstance(value, (str, bytes)):
-        raise DataFormatError(f"{source}: {what} must be a string, got a "
-                              f"{type(value).__name__}")
-    if len(value) > MAX_NAME_LENGTH:
-        raise DataFormatError(f"{source}: a {what} of {len(value)} characters is refused (the "
-                              f"limit is {MAX_NAME_LENGTH})")
-    if isinstance(value, str):
-        return value
-    try:
-        return value.decode("utf-8")
-    except UnicodeDecodeError as error:
-        raise DataFormatError(f"{source}: a {what} is not UTF-8 (byte 0x"
-                              f"{value[error.start]:02x} at offset {error.start})") from None
-
-
-def _names(values, source, what: str) -> list[str]:
-    """A list of at most :data:`MAX_CLASSES` names, each checked by :func:`_name`."""
-    if len(values) > MAX_CLASSES:
-        raise DataFormatError(f"{source}: {len(values)} {what}s is more than the "
-                              f"{MAX_CLASSES} allowed")
-    return [_name(value, source, what) for value in values]
-
-
 def _pickle_dict(path: Path, required: Sequence[str]) -> dict[str, object]:
     """A restricted-unpickled dict with its keys as str, checked for ``required`` keys."""
     content = load_restricted_pickle(path)
     if not isinstance(content, dict):
         raise DataFormatError(f"{path}: expected a pickled dict, got {type(content).__name__}")
-    content = dict(zip(_names(list(content), path, "key"), content.values(), strict=True))
+    content = dict(zip(checked_names(list(content), path, "key"), content.values(), strict=True))
     missing = [key for key in required if key not in content]
     if missing:
         raise DataFormatError(f"{path}: missing key(s) {missing}; found {sorted(content)[:20]}")
@@ -297,7 +265,7 @@ def _cifar_classes(path: Path, key: str) -> list[str]:
     names = _pickle_dict(path, [key])[key]
     if not isinstance(names, list) or not names:
         raise DataFormatError(f"{path}: '{key}' must be a non-empty list of names")
-    return _names(names, f"{path} ('{key}')", "class name")
+    return checked_names(names, f"{path} ('{key}')", "class name")
 
 
 def _read_cifar(folder: PathLike, batch_names: Sequence[str], meta_name: str, names_key: str,
@@ -488,7 +456,7 @@ def read_npz(path: PathLike, classes: Sequence[str] | None = None) -> ImageDatas
         if stored.ndim != 1 or stored.dtype.kind not in "SU":
             raise DataFormatError(f"{path} (classes): class names must be a 1-D array of "
                                   f"strings, got shape {stored.shape} and dtype {stored.dtype}")
-        classes = _names(stored.tolist(), f"{path} (classes)", "class name")
+        classes = checked_names(stored.tolist(), f"{path} (classes)", "class name")
     if classes is None:
         labels = _check_labels(labels, np.iinfo(np.int64).max, f"{path} (y)")
         largest = int(labels.max(initial=-1))
