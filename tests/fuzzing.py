@@ -55,18 +55,19 @@ _CHILD = textwrap.dedent("""
 """)
 
 
-def peaks_in_child(cases, headroom: int = 1 << 30) -> list[tuple[int, str, str]]:
+def peaks_in_child(cases, headroom: int = 1 << 30, timeout: float = 300
+                   ) -> list[tuple[int, str, str]]:
     """Run each ``("module.function", path[, keyword arguments])`` in one child process
     whose address space is capped ``headroom`` bytes above its size after imports; per
     case ``(traced peak, error type name or 'NoneType', message)``. A case that kills the
-    child ends the list early."""
+    child ends the list early; one that runs past ``timeout`` seconds fails the test."""
     import visiongrad  # the child imports the same copy of the package as this process
 
     cases = [(reader, str(path), *(kwargs or [{}])) for reader, path, *kwargs in cases]
     package_root = Path(visiongrad.__file__).resolve().parents[1]
     done = subprocess.run(
         [sys.executable, "-c", _CHILD, str(TESTS), str(package_root), json.dumps(cases),
-         str(headroom)], capture_output=True, text=True, timeout=300)
+         str(headroom)], capture_output=True, text=True, timeout=timeout)
     results = [tuple(json.loads(line)) for line in done.stdout.splitlines()]
     assert len(results) == len(cases), f"the child stopped early:\n{done.stderr[-3000:]}"
     return results

@@ -53,7 +53,8 @@ def test_shared_references_and_opcode_runs_stay_within_ten_times_the_file(tmp_pa
     results = peaks_in_child([(READ, folder, {"split": "test"}) for folder in cases.values()])
     for (name, folder), (peak, error, message) in zip(cases.items(), results, strict=True):
         path = folder / culprit[name]
-        assert error == "DataFormatError" and str(path) in message, f"{name}: {error} {message}"
+        assert error in ("DataFormatError", "UnsafePickleError") and str(path) in message, \
+            f"{name}: {error} {message}"
         assert peak < memory_bound(path), f"{name}: {peak} bytes traced"
         assert len(message) < 1000
 

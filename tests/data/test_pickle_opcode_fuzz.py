@@ -7,7 +7,7 @@ every one of them (issue 28, items 1, 4, 5)."""
 import zipfile
 
 import numpy as np
-from fuzzing import memory_bound, traced_peak
+from fuzzing import memory_bound, peaks_in_child, traced_peak
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from pickle_ops import glob, integer, text
@@ -69,3 +69,19 @@ def test_generated_pickles_fail_cleanly_in_both_unpicklers(tmp_path, payload):
     after = load_torch_checkpoint(clean)["w"]
     assert after.dtype == np.float32
     np.testing.assert_array_equal(after, CLEAN)
+
+
+def test_a_chain_of_shared_tuples_as_a_key_is_refused_before_it_is_hashed(tmp_path):
+    """A key of 2**40 tuple leaves in 200 bytes: hashing it would take days."""
+    chain = b"X\x01\x00\x00\x00xq\x00" + b"".join(
+        b"(h" + bytes([level]) + b"h" + bytes([level]) + b"tq" + bytes([level + 1])
+        for level in range(40))
+    data = tmp_path / "chain.pkl"
+    data.write_bytes(b"\x80\x02}" + chain + b"K\x01s.")
+    pth = checkpoint(tmp_path / "chain.pth", data.read_bytes())
+    results = peaks_in_child([("visiongrad.data.load_restricted_pickle", data),
+                              ("visiongrad.io.load_torch_checkpoint", pth)], timeout=60)
+    for (peak, error, message), path in zip(results, (data, pth), strict=True):
+        assert error in ("UnsafePickleError", "UnsafeCheckpointError"), (error, message)
+        assert path.name in message and "exponential time to hash" in message
+        assert peak < memory_bound(path)

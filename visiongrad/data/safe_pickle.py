@@ -231,6 +231,20 @@ def _refuse_opcode(name: str):
     return refuse
 
 
+_FLAT_KEYS = (str, bytes, int, float, bool, type(None), np.generic)
+
+
+def _check_keys(keys) -> None:
+    """Dict keys and set items must be flat (a scalar or a tuple of scalars): hashing a
+    tuple hashes its items again, so a chain of 40 shared tuples takes 2**40 steps."""
+    for key in keys:
+        if not (isinstance(key, _FLAT_KEYS) or isinstance(key, tuple) and len(key) <= 64
+                and all(isinstance(item, _FLAT_KEYS) for item in key)):
+            raise PickleRefused(f"a dict key or set item must be a string, bytes, a number or "
+                                f"a flat tuple of them, not a {type(key).__name__} holding "
+                                "containers (they can take exponential time to hash)")
+
+
 def _charged(opcode, cost: int):
     def run(self):
         self.budget -= cost
@@ -258,6 +272,8 @@ class BoundedUnpickler(pickle._Unpickler):
       buffers) are refused; BINPERSID too unless a subclass allows it.
     - State: BUILD goes through :meth:`build`, which refuses by default, so a pickle cannot
       set the attributes of anything it is handed.
+    - Time: dict keys and set items must be flat (scalars, or tuples of scalars): a chain of
+      shared tuples as a key would take 2**depth steps to hash.
     """
 
     dispatch = dict(pickle._Unpickler.dispatch)
@@ -311,9 +327,34 @@ class BoundedUnpickler(pickle._Unpickler):
                                          "follow")
         self.append(bytearray(data))
 
+    def load_setitem(self):
+        _check_keys(self.stack[-2:-1])
+        pickle._Unpickler.load_setitem(self)
+
+    def load_setitems(self):  # after MARK, ``stack`` holds just the marked items
+        _check_keys(self.stack[::2])
+        pickle._Unpickler.load_setitems(self)
+
+    def load_dict(self):
+        _check_keys(self.stack[::2])
+        pickle._Unpickler.load_dict(self)
+
+    def load_additems(self):
+        _check_keys(self.stack)
+        pickle._Unpickler.load_additems(self)
+
+    def load_frozenset(self):
+        _check_keys(self.stack)
+        pickle._Unpickler.load_frozenset(self)
+
     dispatch[pickle.BYTEARRAY8[0]] = load_bytearray8
     dispatch[pickle.REDUCE[0]] = load_reduce
     dispatch[pickle.BUILD[0]] = load_build
+    dispatch[pickle.SETITEM[0]] = load_setitem
+    dispatch[pickle.SETITEMS[0]] = load_setitems
+    dispatch[pickle.DICT[0]] = load_dict
+    dispatch[pickle.ADDITEMS[0]] = load_additems
+    dispatch[pickle.FROZENSET[0]] = load_frozenset
 
 
 class _RestrictedUnpickler(BoundedUnpickler):
