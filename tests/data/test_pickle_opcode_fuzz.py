@@ -73,11 +73,11 @@ def test_generated_pickles_fail_cleanly_in_both_unpicklers(tmp_path, payload):
 
 def test_a_chain_of_shared_tuples_as_a_key_is_refused_before_it_is_hashed(tmp_path):
     """A key of 2**40 tuple leaves in 200 bytes: hashing it would take days."""
-    chain = b"X\x01\x00\x00\x00xq\x00" + b"".join(
-        b"(h" + bytes([level]) + b"h" + bytes([level]) + b"tq" + bytes([level + 1])
+    chain = b"X\x01\x00\x00\x00xq\x000" + b"".join(  # each level memoized, then popped
+        b"(h" + bytes([level]) + b"h" + bytes([level]) + b"tq" + bytes([level + 1]) + b"0"
         for level in range(40))
     data = tmp_path / "chain.pkl"
-    data.write_bytes(b"\x80\x02}" + chain + b"K\x01s.")
+    data.write_bytes(b"\x80\x02}" + chain + b"h\x28K\x01s.")
     pth = checkpoint(tmp_path / "chain.pth", data.read_bytes())
     results = peaks_in_child([("visiongrad.data.load_restricted_pickle", data),
                               ("visiongrad.io.load_torch_checkpoint", pth)], timeout=60)
