@@ -249,6 +249,7 @@ CLEAN_PICKLE = state_dict({"w": tensor(storage_id("0", 4), 0, (4,), (1,)),
 @given(edits=EDITS, where=st.sampled_from(["pickle", "archive"]))
 @example(edits=[("insert", 17, 0x62)], where="pickle")  # a BUILD on the OrderedDict global
 @example(edits=[("set", 2, 0x62)], where="pickle")
+@example(edits=[("flip", 81193, 2)], where="archive")  # a stored size of 64 MiB (campaign)
 def test_mutated_pth_fails_in_one_documented_error_and_poisons_nothing(tmp_path, edits, where):
     """Mutate the pickle (rewrapped in a valid zip) or the whole archive; whatever loads or
     fails, the error is documented and names the file, memory stays within the bound, and

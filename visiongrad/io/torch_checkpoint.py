@@ -237,7 +237,7 @@ class _RestrictedUnpickler(BoundedUnpickler):
         return bfloat16_to_float32(result) if storage.is_bfloat16 else result
 
 
-def _check_members(archive: zipfile.ZipFile) -> None:
+def _check_members(archive: zipfile.ZipFile, file_size: int) -> None:
     unreadable = unreadable_zip_members(archive)
     if unreadable:
         raise CheckpointFormatError(f"encrypted or patched member(s) {unreadable[:5]} cannot "
@@ -247,6 +247,11 @@ def _check_members(archive: zipfile.ZipFile) -> None:
             raise CheckpointFormatError(
                 f"member {info.filename!r:.80} uses compression method {info.compress_type}; "
                 "a checkpoint's members are stored or deflated")
+        if info.compress_size > file_size or info.compress_type == zipfile.ZIP_STORED \
+                and info.file_size != info.compress_size:
+            raise CheckpointFormatError(  # zipfile would read (and reserve) what is declared
+                f"member {info.filename!r:.80} declares {info.compress_size} stored bytes "
+                f"({info.file_size} uncompressed) in a file of {file_size}")
     deflated = [info for info in archive.infolist() if info.compress_type != zipfile.ZIP_STORED]
     expanded = sum(info.file_size for info in deflated)
     limit = expansion_limit(sum(info.compress_size for info in deflated))
@@ -256,8 +261,16 @@ def _check_members(archive: zipfile.ZipFile) -> None:
             f"compressed bytes may expand to ({MAX_EXPANSION_RATIO} times; refused)")
 
 
+def _read_member(archive: zipfile.ZipFile, name: str) -> bytes:
+    """A member's bytes, read in chunks up to its checked size (never one read of what a
+    damaged header declares)."""
+    info = archive.getinfo(name)
+    with archive.open(info) as handle:
+        return bytes(read_at_most(handle, info.file_size))
+
+
 def _load(path: Path, archive: zipfile.ZipFile):
-    _check_members(archive)
+    _check_members(archive, path.stat().st_size)
     pickles = [name for name in archive.namelist() if name.endswith("/data.pkl")]
     if len(pickles) != 1:
         raise CheckpointFormatError(f"expected one '<name>/data.pkl' member, found "
@@ -265,10 +278,11 @@ def _load(path: Path, archive: zipfile.ZipFile):
     prefix = pickles[0][:-len("/data.pkl")]
     byteorder = "little"
     if f"{prefix}/byteorder" in archive.namelist():
-        byteorder = archive.read(f"{prefix}/byteorder").decode("ascii", "replace").strip()
+        byteorder = _read_member(archive, f"{prefix}/byteorder")[:16].decode("ascii",
+                                                                            "replace").strip()
         if byteorder not in ("little", "big"):
             raise CheckpointFormatError(f"unknown byte order {byteorder!r:.40}")
-    content = archive.read(pickles[0])
+    content = _read_member(archive, pickles[0])
     return _RestrictedUnpickler(content, archive, prefix, byteorder).load()
 
 
