@@ -123,13 +123,14 @@ def _rebuild_parameter(data, requires_grad=False, backward_hooks=None):
 
 class _RestrictedUnpickler(BoundedUnpickler):
     dispatch = dict(BoundedUnpickler.dispatch)
-    dispatch[ord("Q")] = BoundedUnpickler.load_binpersid  # BINPERSID: storages
+    dispatch[pickle.BINPERSID[0]] = BoundedUnpickler.load_binpersid  # storages
 
     def __init__(self, content: bytes, archive: zipfile.ZipFile, prefix: str, byteorder: str):
         super().__init__(content)
         self.archive, self.prefix, self.byteorder = archive, prefix, byteorder
         self.storages: dict[str, _Storage] = {}
-        self.dicts: list[OrderedDict] = []  # the OrderedDicts this load made (BUILD's targets)
+        self.dicts: list[OrderedDict] = []  # the OrderedDicts this load made (BUILD's targets),
+        self.dict_ids: set[int] = set()  # kept alive in ``dicts`` so their ids stay theirs
         self.storage_bytes = self.tensor_bytes = 0
         self.allowed = {
             ("collections", "OrderedDict"): StandIn("collections.OrderedDict", self.new_dict),
@@ -153,12 +154,13 @@ class _RestrictedUnpickler(BoundedUnpickler):
             raise CheckpointFormatError(f"OrderedDict is built from no arguments, got "
                                         f"{len(args)}")
         self.dicts.append(OrderedDict())
+        self.dict_ids.add(id(self.dicts[-1]))
         return self.dicts[-1]
 
     def build(self, target, state):
         """BUILD only on an OrderedDict made by this load (a state_dict's ``_metadata``
         state, which is dropped); never on a stand-in, storage type or array."""
-        if not any(target is made for made in self.dicts) or not isinstance(state, dict):
+        if id(target) not in self.dict_ids or not isinstance(state, dict):
             raise UnsafeCheckpointError(
                 f"refusing BUILD (setting an object's state) on {_describe(target)}: only "
                 "an OrderedDict of this file may carry state")
