@@ -8,6 +8,8 @@ from pathlib import Path
 
 import numpy as np
 
+from visiongrad.recipes.classify import Config
+
 from .errors import PROG
 from .network import (
     CHECKPOINT_NAME,
@@ -93,16 +95,17 @@ def run(args: argparse.Namespace) -> None:
                          **classification_scores(test_labels, predictions=predicted,
                                                 num_classes=len(classes))}
     for step, (name, (model_name, epochs)) in enumerate(DEMO_NETWORKS.items(), start=3):
-        options = argparse.Namespace(model=model_name, dataset=DEMO_DATASET, optimizer="adam",
-                                     lr=1e-3, weight_decay=1e-4, schedule="cosine", augment=False,
-                                     batch_size=64, epochs=1 if args.quick else epochs)
+        options = {"model": model_name, "dataset": DEMO_DATASET, "optimizer": "adam",
+                   "lr": 1e-3, "weight_decay": 1e-4, "schedule": "cosine", "augment": False,
+                   "batch_size": 64, "epochs": 1 if args.quick else epochs}
         info = network_info(options, train_images, classes, normalize,
                             commands=[args.command_line])
         model = build_model(model_name, train_images.shape[1:], len(classes))
+        config = Config.from_options(options)
         trainers[name], timings, predicted = _fit_and_predict(
-            f"[{step}/4] {name} ({model_name}, {options.epochs} epochs, Adam)",
-            lambda m=model, o=options, i=info: fit_network(m, o, x_train, y_train, x_val,
-                                                          y_val, normalize, i),
+            f"[{step}/4] {name} ({model_name}, {config.epochs} epochs, Adam)",
+            lambda m=model, c=config, i=info: fit_network(m, c, x_train, y_train, x_val,
+                                                         y_val, normalize, i),
             lambda trainer: trainer.predict_proba(x_test).argmax(axis=1))
         results[name] = {**timings, "params": info["options"],
                          **classification_scores(test_labels, predictions=predicted,
