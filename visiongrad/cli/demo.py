@@ -20,7 +20,7 @@ from .network import (
     network_info,
     split_off_validation,
 )
-from .options import non_negative_int
+from .options import output_path, seed
 from .output import format_table, output_folder, write_json
 from .report import write_run_report
 
@@ -39,8 +39,8 @@ DEMO_QUICK_SIZES = (400, 100)  # train, test images of ``demo --quick``
 def register(commands) -> None:
     parser = commands.add_parser(
         "demo", help="kNN, softmax, two-layer net and convnet on the embedded data")
-    parser.add_argument("--out", default="visiongrad-demo", help="report folder")
-    parser.add_argument("--seed", type=non_negative_int, default=0)
+    parser.add_argument("--out", type=output_path, default="visiongrad-demo", help="report folder")
+    parser.add_argument("--seed", type=seed, default=0)
     parser.add_argument("--quick", action="store_true",
                         help="a tiny slice and one epoch: checks the pipeline in seconds")
     parser.set_defaults(run=run)

@@ -6,7 +6,7 @@ import argparse
 
 from .ensemble_run import ensemble_checkpoints, load_members
 from .network import check_input_shape, load_network, load_split
-from .options import add_data_options
+from .options import add_data_options, output_path
 from .output import format_table, output_folder
 
 
@@ -19,7 +19,7 @@ def register(commands) -> None:
                              "checkpoint's own)")
     add_data_options(parser)
     parser.add_argument("--split", default="test")
-    parser.add_argument("--out", default=None,
+    parser.add_argument("--out", type=output_path, default=None,
                         help="folder for the confusion-matrix plot (default: none)")
     parser.set_defaults(run=run)
 

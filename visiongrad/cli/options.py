@@ -37,7 +37,7 @@ MAX_COUNT = 2**62
 
 def int_between(low: int, high: int):
     """An argparse ``type``: an integer from ``low`` to ``high``."""
-    wanted = {1: "a positive integer", 0: "a non-negative integer"}.get(
+    wanted = {1: "a positive integer", 0: "an integer >= 0"}.get(
         low, f"an integer from {low}")
     return _number(int, lambda v: low <= v <= high, wanted, f" (at most {high})")
 
@@ -51,8 +51,14 @@ epochs = int_between(1, MAX_EPOCHS)
 batch_size = int_between(1, MAX_BATCH_SIZE)
 seed = int_between(0, MAX_SEED)
 trials = int_between(1, 10_000)
+count = int_between(1, 1_000_000)
+iterations = int_between(1, 1_000_000)
 image_side = int_between(1, 4096)
-"""Counts whose work or memory grows with them, bounded where a run would never end."""
+canvas_side = int_between(16, 512)
+octaves = int_between(1, 16)
+"""Counts whose work or memory grows with them (epochs, images, scenes, sizes, steps),
+bounded where a run would never end or never fit in memory."""
+score_threshold = _number(float, lambda v: 0 <= v <= 1, "a number from 0 to 1")
 
 
 def output_path(text: str) -> str:

@@ -9,7 +9,7 @@ import os
 import numpy as np
 
 from .errors import CommandError, user_errors
-from .options import positive_int
+from .options import image_side, iterations, output_path, seed
 
 
 def skimage_photo(name: str) -> str | None:
@@ -85,11 +85,11 @@ def add_network_options(parser: argparse.ArgumentParser, size: int = 128) -> Non
                              "--weights")
     parser.add_argument("--weights", default=None,
                         help="torchvision .pth or safetensors weights for vgg16/vgg19")
-    parser.add_argument("--size", type=positive_int, default=size,
+    parser.add_argument("--size", type=image_side, default=size,
                         help="longer side of the images, in pixels")
-    parser.add_argument("--iterations", type=positive_int, default=100)
-    parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--out", required=True, help="the PNG to write")
+    parser.add_argument("--iterations", type=iterations, default=100)
+    parser.add_argument("--seed", type=seed, default=0)
+    parser.add_argument("--out", type=output_path, required=True, help="the PNG to write")
 
 
 def network_from_args(args: argparse.Namespace):

@@ -16,7 +16,7 @@ from visiongrad.recipes.errors import RecipeError
 
 from .errors import CommandError, user_errors
 from .network import CHECKPOINT_NAME, check_input_shape, load_network, load_split
-from .options import positive_int
+from .options import output_path, positive_int
 
 REPORT_NAME = "report.html"
 
@@ -31,7 +31,7 @@ def register(commands) -> None:
                         help="folder holding the dataset's files (default: the run's own)")
     parser.add_argument("--limit", type=positive_int, default=None,
                         help="score only the first N images of the split")
-    parser.add_argument("--out", default=None,
+    parser.add_argument("--out", type=output_path, default=None,
                         help=f"the HTML file to write (default: RUN_DIR/{REPORT_NAME})")
     parser.set_defaults(run=run)
 
