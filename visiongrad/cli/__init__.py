@@ -23,6 +23,7 @@ from __future__ import annotations
 import argparse
 import errno
 import importlib
+import os
 import pkgutil
 import shlex
 import sys
@@ -101,6 +102,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         ``--help`` and ``--version`` exit with status 0 (``SystemExit``).
     """
     argv = list(sys.argv[1:] if argv is None else argv)
+    stdout = sys.stdout = _ReaderMayLeave(sys.stdout)
     try:
         parser = build_parser()
         args = apply_config(parser, argv, parser.parse_args(argv))
@@ -118,4 +120,42 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         print(f"{PROG}: interrupted", file=sys.stderr)
         return 130
+    finally:
+        sys.stdout = stdout.restore()
     return 0
+
+
+class _ReaderMayLeave:
+    """The command's stdout, where a reader that has gone (``visiongrad train | head -1``)
+    neither stops nor fails the work: after the first ``BrokenPipeError`` the rest of the
+    output goes nowhere. ``restore`` gives the stream back (pointed at the null device if
+    the pipe closed, so that the interpreter's last flush is quiet)."""
+
+    def __init__(self, stream):
+        self.stream, self.reader_left = stream, False
+
+    def write(self, text: str) -> int:
+        if not self.reader_left:
+            try:
+                return self.stream.write(text)
+            except BrokenPipeError:
+                self.reader_left = True
+        return len(text)
+
+    def flush(self) -> None:
+        if not self.reader_left:
+            try:
+                self.stream.flush()
+            except BrokenPipeError:
+                self.reader_left = True
+
+    def __getattr__(self, name):
+        return getattr(self.stream, name)
+
+    def restore(self):
+        if self.reader_left:
+            try:
+                os.dup2(os.open(os.devnull, os.O_WRONLY), self.stream.fileno())
+            except (AttributeError, OSError, ValueError):  # not a file descriptor's stream
+                pass
+        return self.stream

@@ -70,8 +70,11 @@ def output_path(text: str) -> str:
     return text
 
 
+DEFAULT_DATASET = "fashion-mnist-mini"
+
+
 def add_data_options(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--dataset", default="fashion-mnist-mini",
+    parser.add_argument("--dataset", default=DEFAULT_DATASET,
                         help="dataset name (fashion-mnist-mini is embedded in the package)")
     parser.add_argument("--data-dir", default=None,
                         help="folder holding the dataset's files (default: the standard place)")

@@ -234,12 +234,35 @@ def build_schedule(name: str, optimizer, epochs: int):
 
     check_choice("schedule", name, SCHEDULES)
     if name == "step":
-        return lr_scheduler.StepLR(optimizer, step_size=max(1, epochs // 3), gamma=0.1)
+        return lr_scheduler.StepLR(optimizer, step_size=_step_size(epochs), gamma=0.1)
     if name == "exponential":
         return lr_scheduler.ExponentialLR(optimizer, gamma=0.9)
     if name == "cosine":
         return lr_scheduler.CosineAnnealingLR(optimizer, T_max=epochs)
     return None
+
+
+def _step_size(epochs: int) -> int:
+    """The step schedule's period: the rate falls tenfold twice in a run of ``epochs``."""
+    return max(1, epochs // 3)
+
+
+def extend_schedule(scheduler, optimizer, epochs: int) -> None:
+    """Stretch a restored schedule whose shape depends on the run's length (cosine's
+    ``T_max``, step's period) over ``epochs`` in all, and set the rate of the next epoch
+    from it: a resumed run extended to ``epochs`` trains its remaining epochs at the rates
+    a fresh run of ``epochs`` has there (a cosine run resumed at its end would otherwise
+    train at 0, then climb again)."""
+    from visiongrad.optim import lr_scheduler
+
+    if isinstance(scheduler, lr_scheduler.CosineAnnealingLR):
+        scheduler.T_max = epochs
+    elif isinstance(scheduler, lr_scheduler.StepLR):
+        scheduler.step_size = _step_size(epochs)
+    else:
+        return
+    for group, base_lr in zip(optimizer.param_groups, scheduler.base_lrs, strict=True):
+        group["lr"] = scheduler.lr_at(base_lr, scheduler.last_epoch)
 
 
 def fit_network(model, config: Config, train_images: np.ndarray, train_labels: np.ndarray,
@@ -271,6 +294,11 @@ def fit_network(model, config: Config, train_images: np.ndarray, train_labels: n
         with recipe_errors(FileNotFoundError, ValueError, KeyError, TypeError,
                            context=f"cannot resume from {checkpoint}: "):
             trainer.load_checkpoint(checkpoint)
+        if trainer.epoch > config.epochs:
+            raise RecipeError(f"cannot resume {checkpoint} for {config.epochs} epoch(s) in "
+                              f"all: it has trained {trainer.epoch} already (give --epochs "
+                              f"{trainer.epoch} or more)")
+        extend_schedule(trainer.scheduler, optimizer, config.epochs)
     trainer.fit(loader, x_val=normalize(val_images), y_val=val_labels)
     return trainer
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping, Sequence
+from pathlib import Path
 
 import numpy as np
 
@@ -110,13 +111,16 @@ def network_info(options: Mapping, images: np.ndarray, classes: Sequence[str], n
 def load_network(path: str, model_name: str | None = None):
     """Rebuild a checkpoint's model and preprocessing; return ``(model, normalize, info)``.
 
-    ``info`` is the checkpoint's config as :func:`network_info` wrote it. The architecture
+    ``path`` is a checkpoint or the run folder holding it. ``info`` is the checkpoint's
+    config as :func:`network_info` wrote it. The architecture
     is the checkpoint's own (``info["model"]``) unless ``model_name`` is given; weights that
     do not fit it, or normalisation statistics that do not fit its input (a wrong number
     of channels, a std of 0), are a :class:`RecipeError` naming the file.
     """
     from visiongrad.train.checkpoint import load_checkpoint, load_model_state
 
+    if Path(path).is_dir():  # a run folder
+        path = str(Path(path) / CHECKPOINT_NAME)
     with recipe_errors(FileNotFoundError, ValueError, KeyError, TypeError, RecursionError,
                        context=f"cannot read checkpoint {path}: "):
         checkpoint = load_checkpoint(path)
