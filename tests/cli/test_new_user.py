@@ -90,3 +90,16 @@ def test_a_closed_stdout_does_not_stop_training(tiny_fashion, tmp_path, monkeypa
     assert load_checkpoint(out / "checkpoint.safetensors")["state"]["epoch"] == 1
     assert (out / "report.html").is_file()
     assert "Traceback" not in capsys.readouterr().err
+
+
+def test_a_quick_demo_never_writes_into_an_earlier_demos_folder(tmp_path, capsys):
+    earlier = tmp_path / "demo"
+    earlier.mkdir()
+    (earlier / ".visiongrad-output").write_text("written by visiongrad\n")
+    (earlier / "checkpoint.safetensors").write_bytes(b"the full demo's checkpoint")
+    assert main(["demo", "--quick", "--out", str(earlier)]) == 0
+    assert f"{earlier} is taken; writing to {earlier}-2 instead" in capsys.readouterr().out
+    assert (earlier / "checkpoint.safetensors").read_bytes() == b"the full demo's checkpoint"
+    assert sorted(path.name for path in earlier.iterdir()) == [".visiongrad-output",
+                                                               "checkpoint.safetensors"]
+    assert (tmp_path / "demo-2" / "checkpoint.safetensors").is_file()

@@ -67,7 +67,7 @@ def run(args: argparse.Namespace) -> None:
     from visiongrad.train.metrics import classification_scores
 
     started = time.perf_counter()
-    folder = output_folder(args.out)
+    folder = output_folder(args.out, fresh=True)  # never into an earlier demo
     vg.manual_seed(args.seed)
     train_set = load_split(DEMO_DATASET, "train", None)
     test_set = load_split(DEMO_DATASET, "test", None)
