@@ -103,3 +103,42 @@ def test_a_quick_demo_never_writes_into_an_earlier_demos_folder(tmp_path, capsys
     assert sorted(path.name for path in earlier.iterdir()) == [".visiongrad-output",
                                                                "checkpoint.safetensors"]
     assert (tmp_path / "demo-2" / "checkpoint.safetensors").is_file()
+
+
+def interrupt_in_epoch(monkeypatch, epoch: int) -> None:
+    """Ctrl-C as the given epoch (1-based) starts."""
+    from visiongrad.train.trainer import Trainer
+
+    train_epoch = Trainer._train_epoch
+
+    def interrupted(self, loader):
+        if self.epoch + 1 == epoch:
+            raise KeyboardInterrupt
+        return train_epoch(self, loader)
+
+    monkeypatch.setattr(Trainer, "_train_epoch", interrupted)
+
+
+def test_ctrl_c_says_what_was_kept_and_how_to_resume(tiny_fashion, tmp_path, monkeypatch,
+                                                     capsys):
+    out = tmp_path / "run"
+    interrupt_in_epoch(monkeypatch, 2)
+    assert main(["train", *data_options(tiny_fashion), "--epochs", "3", "--out",
+                 str(out)]) == 130
+    assert capsys.readouterr().err.strip().splitlines()[-1] == (
+        f"visiongrad: interrupted; {out} holds epoch 1 of 3; resume with visiongrad train "
+        f"--resume {out}")
+    monkeypatch.undo()
+    assert main(["train", "--resume", str(out)]) == 0
+    assert load_checkpoint(out / "checkpoint.safetensors")["state"]["epoch"] == 3
+
+
+def test_ctrl_c_in_the_first_epoch_leaves_no_folder_to_push_the_next_run_aside(
+        tiny_fashion, tmp_path, monkeypatch, capsys):
+    out = tmp_path / "run"
+    interrupt_in_epoch(monkeypatch, 1)
+    assert main(["train", *data_options(tiny_fashion), "--epochs", "1", "--out",
+                 str(out)]) == 130
+    assert capsys.readouterr().err.strip().splitlines()[-1] == (
+        f"visiongrad: interrupted; no epoch had finished; {out} is removed")
+    assert not out.exists()

@@ -32,7 +32,7 @@ from collections.abc import Sequence
 from visiongrad.io.torch_checkpoint import UnsafeCheckpointError
 from visiongrad.recipes.errors import RecipeError
 
-from .errors import PROG, CommandError
+from .errors import PROG, CommandError, Interrupted
 from .options import apply_config
 
 WRITE_ERRORS = {errno.ENOSPC, errno.EDQUOT, errno.EROFS, errno.EACCES, errno.EPERM,
@@ -117,8 +117,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         where = f": {error.filename}" if error.filename is not None else ""
         print(f"{PROG}: error: {error.strerror}{where}", file=sys.stderr)
         return 1
-    except KeyboardInterrupt:
-        print(f"{PROG}: interrupted", file=sys.stderr)
+    except KeyboardInterrupt as interruption:
+        detail = f"; {interruption}" if isinstance(interruption, Interrupted) else ""
+        print(f"{PROG}: interrupted{detail}", file=sys.stderr)
         return 130
     finally:
         sys.stdout = stdout.restore()

@@ -5,13 +5,14 @@
 from __future__ import annotations
 
 import argparse
+import shlex
 from pathlib import Path
 
 from .ensemble_run import check_ensemble_options, run_ensemble
-from .errors import CommandError, user_errors
+from .errors import CommandError, Interrupted, user_errors
 from .network import CHECKPOINT_NAME, run_config, run_options
 from .options import DEFAULT_EPOCHS, add_training_options
-from .output import output_folder, write_json
+from .output import REPORT_MARKER, output_folder, write_json
 
 
 def register(commands) -> None:
@@ -111,10 +112,21 @@ def run(args: argparse.Namespace) -> None:
     if args.ensemble is not None:
         run_ensemble(args)
         return
-    trainer, checkpoint = classify.run(
-        config, resume=resume, commands=[*commands, args.command_line],
-        options=run_options(args), summary_writer_class=summary_writer_class, writes=writes,
-        output=lambda path: output_folder(path, fresh=True))
+    made = [] if resume is None else [resume.parent]
+
+    def output(path: str) -> Path:
+        made.append(output_folder(path, fresh=True))
+        return made[-1]
+
+    try:
+        trainer, checkpoint = classify.run(
+            config, resume=resume, commands=[*commands, args.command_line],
+            options=run_options(args), summary_writer_class=summary_writer_class,
+            writes=writes, output=output)
+    except KeyboardInterrupt:
+        if not writes or not made:
+            raise
+        raise Interrupted(_what_was_kept(made[-1], args.epochs)) from None
     if not writes:
         return
     folder = checkpoint.parent
@@ -126,6 +138,24 @@ def run(args: argparse.Namespace) -> None:
     print(f"checkpoint: {checkpoint}\nplots and metrics.json: {folder}\nreport: {report}")
     if summary_writer_class is not None:
         print(f"TensorBoard: tensorboard --logdir {folder / 'tensorboard'}")
+
+
+def _what_was_kept(folder: Path, epochs: int) -> str:
+    """After Ctrl-C: the epochs the run folder's checkpoint holds and how to resume; a
+    folder holding nothing yet (stopped in the first epoch) is removed, so that the next
+    run may take its name."""
+    from visiongrad.train.checkpoint import load_checkpoint
+
+    checkpoint = folder / CHECKPOINT_NAME
+    if checkpoint.is_file():
+        done = (load_checkpoint(checkpoint)["state"] or {}).get("epoch")
+        return (f"{folder} holds epoch {done} of {epochs}; resume with "
+                f"visiongrad train --resume {shlex.quote(str(folder))}")
+    if sorted(path.name for path in folder.iterdir()) == [REPORT_MARKER]:
+        (folder / REPORT_MARKER).unlink()
+        folder.rmdir()
+        return f"no epoch had finished; {folder} is removed"
+    return f"no epoch had finished; {folder} holds no checkpoint"
 
 
 def write_run_files(folder: Path, trainer, args: argparse.Namespace) -> None:
