@@ -8,8 +8,9 @@ that ``evaluate``, ``predict`` and ``train --resume`` take like any run's) and
 ``metrics.json``: each member's seed, status and validation and test accuracy, and the
 ensemble's. All members hold out the same validation images (drawn from ``--seed``), so
 the ensemble's validation accuracy is a fair one; member k's initial weights and shuffling
-come from ``--seed + k - 1`` alone, so it trains to the same weights in turn here or on
-Ray (to BLAS rounding: see :class:`~visiongrad.distributed.RayTrials`). A member that
+come from ``--seed + k - 1`` alone and its products run on one BLAS thread wherever it
+runs, so it trains to the same weights, bit for bit, in turn here or on Ray (see
+:class:`~visiongrad.distributed.RayTrials`). A member that
 fails is reported (status ``"failed"`` and the error's last line) and the others go on.
 """
 
