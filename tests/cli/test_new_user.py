@@ -128,6 +128,9 @@ def test_ctrl_c_says_what_was_kept_and_how_to_resume(tiny_fashion, tmp_path, mon
     assert capsys.readouterr().err.strip().splitlines()[-1] == (
         f"visiongrad: interrupted; {out} holds epoch 1 of 3; resume with visiongrad train "
         f"--resume {out}")
+    metrics = json.loads((out / "metrics.json").read_text())  # the finished epoch's
+    assert metrics["epochs"] == 1 and len(metrics["history"]["val_accuracy"]) == 1
+    assert (out / "loss.png").is_file() and (out / "accuracy.png").is_file()
     monkeypatch.undo()
     assert main(["train", "--resume", str(out)]) == 0
     assert load_checkpoint(out / "checkpoint.safetensors")["state"]["epoch"] == 3

@@ -126,7 +126,7 @@ def run(args: argparse.Namespace) -> None:
     except KeyboardInterrupt:
         if not writes or not made:
             raise
-        raise Interrupted(_what_was_kept(made[-1], args.epochs)) from None
+        raise Interrupted(_what_was_kept(made[-1], args)) from None
     if not writes:
         return
     folder = checkpoint.parent
@@ -140,16 +140,22 @@ def run(args: argparse.Namespace) -> None:
         print(f"TensorBoard: tensorboard --logdir {folder / 'tensorboard'}")
 
 
-def _what_was_kept(folder: Path, epochs: int) -> str:
-    """After Ctrl-C: the epochs the run folder's checkpoint holds and how to resume; a
-    folder holding nothing yet (stopped in the first epoch) is removed, so that the next
-    run may take its name."""
+def _what_was_kept(folder: Path, args: argparse.Namespace) -> str:
+    """After Ctrl-C: the finished epochs' metrics.json and curves, written from the
+    checkpoint, and a line saying what it holds and how to resume; a folder holding
+    nothing yet (stopped in the first epoch) is removed, so the next run may take its
+    name."""
     from visiongrad.train.checkpoint import load_checkpoint
 
     checkpoint = folder / CHECKPOINT_NAME
     if checkpoint.is_file():
-        done = (load_checkpoint(checkpoint)["state"] or {}).get("epoch")
-        return (f"{folder} holds epoch {done} of {epochs}; resume with "
+        contents = load_checkpoint(checkpoint)
+        state, history = contents["state"] or {}, contents["history"] or {}
+        write_run_files(folder, argparse.Namespace(
+            history=history, epoch=state.get("epoch"), best_epoch=state.get("best_epoch"),
+            best_val_accuracy=state.get("best_val_accuracy"),
+            stop_reason=history.get("stop_reason")), args)
+        return (f"{folder} holds epoch {state.get('epoch')} of {args.epochs}; resume with "
                 f"visiongrad train --resume {shlex.quote(str(folder))}")
     if sorted(path.name for path in folder.iterdir()) == [REPORT_MARKER]:
         (folder / REPORT_MARKER).unlink()
