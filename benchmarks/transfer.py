@@ -45,7 +45,7 @@ import numpy as np
 
 import visiongrad as vg
 from visiongrad import data, models, optim
-from visiongrad.cli.finetune import adapt, labelled_subset
+from visiongrad.recipes.classify import adapt, labelled_subset
 from visiongrad.train.trainer import Trainer
 
 RESULTS = Path(__file__).parent / "results"
@@ -72,7 +72,7 @@ def fit(model, optimizer, x, y, steps: int, batch_size: int = BATCH_SIZE,
 
 def build(method: str, pretrained: dict, body_lr: float):
     """The network and optimizer of one method (see the module docstring); fine-tuning
-    is what ``visiongrad finetune`` does (``cli.finetune.adapt``)."""
+    is what ``visiongrad finetune`` does (``recipes.classify.adapt``)."""
     model = network()
     if method == "scratch":
         return model, optim.Adam(model.parameters(), lr=1e-3)

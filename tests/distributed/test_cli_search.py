@@ -17,8 +17,7 @@ def search_rows(folder) -> list[dict]:
 
 
 def test_ray_search_writes_the_local_search_results(tmp_path, capsys):
-    """Learning rates that train the tiny net within an epoch: Ray's tasks run BLAS on one
-    thread, whose rounding could flip a near-tie prediction of an untrained net."""
+    """Two coarse-to-fine stages: the second stage's ranges come from the first's scores."""
     ray = pytest.importorskip("ray", reason="Ray is not installed "
                                             "(pip install 'visiongrad[distributed]')")
     write_fashion(tmp_path)

@@ -4,6 +4,7 @@ import numpy as np
 import pytest
 
 from visiongrad import train
+from visiongrad.train.search import run_locally
 
 
 def bowl(lr, weight_decay):
@@ -79,3 +80,22 @@ def test_all_exploded_has_no_best():
 def test_bad_search_arguments(space, options, message):
     with pytest.raises(ValueError, match=message):
         train.search(lambda **kw: 0.0, space, **options)
+
+
+def test_a_trial_runs_its_products_on_one_blas_thread_wherever_it_runs():
+    """As in a one-CPU Ray task: OpenBLAS rounds a product cut over more threads
+    differently, which a trial's training amplifies into another score."""
+    from visiongrad.accel import blas
+
+    functions = blas.thread_count_functions()
+    if functions is None:
+        pytest.skip("NumPy's BLAS is not OpenBLAS: its thread count cannot be read")
+    get_threads, set_threads = functions
+    before = get_threads()
+    set_threads(2)
+    try:
+        rows = run_locally(lambda lr: {"score": lr, "threads": get_threads()}, [{"lr": 0.5}])
+        assert rows[0]["threads"] == 1
+        assert get_threads() == 2  # restored after the trial
+    finally:
+        set_threads(before)

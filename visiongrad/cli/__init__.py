@@ -8,8 +8,10 @@ prints or writes what the library computes. A command is a module of this packag
 file (listed in :data:`COMMANDS` to fix its place in ``--help``, else found and appended).
 
 Every user error (a bad option value, an unknown model, optimizer or config key, a missing
-data folder, a checkpoint from another architecture, an unreadable image) prints one line
-``visiongrad: error: ...`` on stderr and exits with status 1, without a traceback.
+data folder, a checkpoint from another architecture or with stored options out of range,
+an unreadable image or unsafe weights file, a full disk or read-only output folder) prints
+one line ``visiongrad: error: ...`` on stderr and exits with status 1, without a
+traceback.
 
 NOTE: unlike argparse's default, usage errors also exit with status 1 (not 2) in one line.
 
@@ -19,14 +21,25 @@ NOTE: unlike argparse's default, usage errors also exit with status 1 (not 2) in
 from __future__ import annotations
 
 import argparse
+import errno
 import importlib
+import os
 import pkgutil
 import shlex
 import sys
 from collections.abc import Sequence
 
-from .errors import PROG, CommandError
+from visiongrad.io.torch_checkpoint import UnsafeCheckpointError
+from visiongrad.recipes.errors import RecipeError
+
+from .errors import PROG, CommandError, Interrupted
 from .options import apply_config
+
+WRITE_ERRORS = {errno.ENOSPC, errno.EDQUOT, errno.EROFS, errno.EACCES, errno.EPERM,
+                errno.ENAMETOOLONG, errno.EFBIG}
+"""Errors of the file system a command meets while it writes (a full disk, a read-only or
+forbidden folder, a name too long): one line naming the file, since every checkpoint is
+written atomically and the last one stays intact."""
 
 COMMANDS = ("train", "evaluate", "predict", "export", "report", "search", "summary", "demo")
 """The commands in the order ``--help`` lists them; other command modules follow."""
@@ -89,15 +102,61 @@ def main(argv: Sequence[str] | None = None) -> int:
         ``--help`` and ``--version`` exit with status 0 (``SystemExit``).
     """
     argv = list(sys.argv[1:] if argv is None else argv)
+    stdout = sys.stdout = _ReaderMayLeave(sys.stdout)
     try:
         parser = build_parser()
         args = apply_config(parser, argv, parser.parse_args(argv))
         args.command_line = shlex.join([PROG, *argv])  # recorded in checkpoints and reports
         args.run(args)
-    except CommandError as error:
+    except (CommandError, RecipeError, UnsafeCheckpointError) as error:
         print(f"{PROG}: error: {' '.join(str(error).split())}", file=sys.stderr)
         return 1
-    except KeyboardInterrupt:
-        print(f"{PROG}: interrupted", file=sys.stderr)
+    except OSError as error:
+        if error.errno not in WRITE_ERRORS:
+            raise
+        where = f": {error.filename}" if error.filename is not None else ""
+        print(f"{PROG}: error: {error.strerror}{where}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt as interruption:
+        detail = f"; {interruption}" if isinstance(interruption, Interrupted) else ""
+        print(f"{PROG}: interrupted{detail}", file=sys.stderr)
         return 130
+    finally:
+        sys.stdout = stdout.restore()
     return 0
+
+
+class _ReaderMayLeave:
+    """The command's stdout, where a reader that has gone (``visiongrad train | head -1``)
+    neither stops nor fails the work: after the first ``BrokenPipeError`` the rest of the
+    output goes nowhere. ``restore`` gives the stream back (pointed at the null device if
+    the pipe closed, so that the interpreter's last flush is quiet)."""
+
+    def __init__(self, stream):
+        self.stream, self.reader_left = stream, False
+
+    def write(self, text: str) -> int:
+        if not self.reader_left:
+            try:
+                return self.stream.write(text)
+            except BrokenPipeError:
+                self.reader_left = True
+        return len(text)
+
+    def flush(self) -> None:
+        if not self.reader_left:
+            try:
+                self.stream.flush()
+            except BrokenPipeError:
+                self.reader_left = True
+
+    def __getattr__(self, name):
+        return getattr(self.stream, name)
+
+    def restore(self):
+        if self.reader_left:
+            try:
+                os.dup2(os.open(os.devnull, os.O_WRONLY), self.stream.fileno())
+            except (AttributeError, OSError, ValueError):  # not a file descriptor's stream
+                pass
+        return self.stream

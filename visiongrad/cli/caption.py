@@ -16,16 +16,10 @@ import numpy as np
 
 from ..models.captioning import CELL_GATES
 from .errors import CommandError, user_errors
+from .options import batch_size, count, epochs, output_path, positive_float, seed
 from .output import output_folder
 
 SCENE_SPLITS = ("train", "val", "test")
-
-
-def _positive(text: str) -> int:
-    value = int(text)
-    if value <= 0:
-        raise argparse.ArgumentTypeError(f"must be a positive integer, got {text}")
-    return value
 
 
 def register(commands) -> None:
@@ -36,24 +30,24 @@ def register(commands) -> None:
     train.add_argument("--cell", choices=sorted(CELL_GATES), default="lstm")
     train.add_argument("--attention", action="store_true",
                        help="soft attention over the encoder's feature map")
-    train.add_argument("--scenes", type=_positive, default=5000, help="training scenes")
-    train.add_argument("--val-scenes", type=_positive, default=500)
-    train.add_argument("--test-scenes", type=_positive, default=1000)
-    train.add_argument("--encoder-epochs", type=_positive, default=3)
-    train.add_argument("--epochs", type=_positive, default=10)
-    train.add_argument("--batch-size", type=_positive, default=100)
-    train.add_argument("--lr", type=float, default=2e-3)
-    train.add_argument("--hidden", type=_positive, default=128, help="hidden_dim H")
-    train.add_argument("--wordvec", type=_positive, default=64, help="wordvec_dim W")
+    train.add_argument("--scenes", type=count, default=5000, help="training scenes")
+    train.add_argument("--val-scenes", type=count, default=500)
+    train.add_argument("--test-scenes", type=count, default=1000)
+    train.add_argument("--encoder-epochs", type=epochs, default=3)
+    train.add_argument("--epochs", type=epochs, default=10)
+    train.add_argument("--batch-size", type=batch_size, default=100)
+    train.add_argument("--lr", type=positive_float, default=2e-3)
+    train.add_argument("--hidden", type=count, default=128, help="hidden_dim H")
+    train.add_argument("--wordvec", type=count, default=64, help="wordvec_dim W")
     train.add_argument("--dataset", default="fashion-mnist-mini",
                        help="source of the items (fashion-mnist-mini or fashion-mnist)")
-    train.add_argument("--seed", type=int, default=0)
-    train.add_argument("--out", default="visiongrad-caption")
+    train.add_argument("--seed", type=seed, default=0)
+    train.add_argument("--out", type=output_path, default="visiongrad-caption")
     train.set_defaults(run=run_train)
     sample = actions.add_parser("sample", help="caption images or a split's scenes")
     sample.add_argument("checkpoint")
     sample.add_argument("inputs", nargs="+", metavar="IMAGE_OR_SPLIT")
-    sample.add_argument("--limit", type=_positive, default=10,
+    sample.add_argument("--limit", type=count, default=10,
                         help="scenes of a split to caption")
     sample.add_argument("--attention-png", default=None, metavar="PNG",
                         help="draw the attention maps (attention checkpoints)")

@@ -10,6 +10,7 @@ import zipfile
 from pathlib import Path
 
 from .errors import CommandError, user_errors
+from .options import output_path
 
 _UNREADABLE = (pickle.UnpicklingError, ValueError, TypeError, KeyError, IndexError,
                AttributeError, EOFError, RecursionError, MemoryError, UnicodeDecodeError,
@@ -22,7 +23,7 @@ def register(commands) -> None:
                                                  ".safetensors (no PyTorch needed, nothing in "
                                                  "the file runs)")
     parser.add_argument("source", metavar="IN.pth")
-    parser.add_argument("out", metavar="OUT.safetensors")
+    parser.add_argument("out", type=output_path, metavar="OUT.safetensors")
     parser.add_argument("--force", action="store_true", help="replace an existing OUT")
     parser.set_defaults(run=run)
 

@@ -8,6 +8,8 @@ from pathlib import Path
 
 import numpy as np
 
+from visiongrad.recipes.classify import Config
+
 from .errors import PROG
 from .network import (
     CHECKPOINT_NAME,
@@ -18,7 +20,7 @@ from .network import (
     network_info,
     split_off_validation,
 )
-from .options import non_negative_int
+from .options import output_path, seed
 from .output import format_table, output_folder, write_json
 from .report import write_run_report
 
@@ -37,8 +39,8 @@ DEMO_QUICK_SIZES = (400, 100)  # train, test images of ``demo --quick``
 def register(commands) -> None:
     parser = commands.add_parser(
         "demo", help="kNN, softmax, two-layer net and convnet on the embedded data")
-    parser.add_argument("--out", default="visiongrad-demo", help="report folder")
-    parser.add_argument("--seed", type=non_negative_int, default=0)
+    parser.add_argument("--out", type=output_path, default="visiongrad-demo", help="report folder")
+    parser.add_argument("--seed", type=seed, default=0)
     parser.add_argument("--quick", action="store_true",
                         help="a tiny slice and one epoch: checks the pipeline in seconds")
     parser.set_defaults(run=run)
@@ -65,7 +67,7 @@ def run(args: argparse.Namespace) -> None:
     from visiongrad.train.metrics import classification_scores
 
     started = time.perf_counter()
-    folder = output_folder(args.out)
+    folder = output_folder(args.out, fresh=True)  # never into an earlier demo
     vg.manual_seed(args.seed)
     train_set = load_split(DEMO_DATASET, "train", None)
     test_set = load_split(DEMO_DATASET, "test", None)
@@ -93,16 +95,17 @@ def run(args: argparse.Namespace) -> None:
                          **classification_scores(test_labels, predictions=predicted,
                                                 num_classes=len(classes))}
     for step, (name, (model_name, epochs)) in enumerate(DEMO_NETWORKS.items(), start=3):
-        options = argparse.Namespace(model=model_name, dataset=DEMO_DATASET, optimizer="adam",
-                                     lr=1e-3, weight_decay=1e-4, schedule="cosine", augment=False,
-                                     batch_size=64, epochs=1 if args.quick else epochs)
+        options = {"model": model_name, "dataset": DEMO_DATASET, "optimizer": "adam",
+                   "lr": 1e-3, "weight_decay": 1e-4, "schedule": "cosine", "augment": False,
+                   "batch_size": 64, "epochs": 1 if args.quick else epochs}
         info = network_info(options, train_images, classes, normalize,
                             commands=[args.command_line])
         model = build_model(model_name, train_images.shape[1:], len(classes))
+        config = Config.from_options(options)
         trainers[name], timings, predicted = _fit_and_predict(
-            f"[{step}/4] {name} ({model_name}, {options.epochs} epochs, Adam)",
-            lambda m=model, o=options, i=info: fit_network(m, o, x_train, y_train, x_val,
-                                                          y_val, normalize, i),
+            f"[{step}/4] {name} ({model_name}, {config.epochs} epochs, Adam)",
+            lambda m=model, c=config, i=info: fit_network(m, c, x_train, y_train, x_val,
+                                                         y_val, normalize, i),
             lambda trainer: trainer.predict_proba(x_test).argmax(axis=1))
         results[name] = {**timings, "params": info["options"],
                          **classification_scores(test_labels, predictions=predicted,

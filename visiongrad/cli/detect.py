@@ -17,23 +17,20 @@ from pathlib import Path
 import numpy as np
 
 from .errors import CommandError, user_errors
+from .options import (
+    batch_size,
+    canvas_side,
+    count,
+    epochs,
+    int_between,
+    output_path,
+    positive_float,
+    score_threshold,
+    seed,
+)
 from .output import output_folder
 
 SPLITS = ("train", "val", "test")
-
-
-def _positive(text: str) -> int:
-    value = int(text)
-    if value <= 0:
-        raise argparse.ArgumentTypeError(f"must be a positive integer, got {text}")
-    return value
-
-
-def _non_negative(text: str) -> int:
-    value = int(text)
-    if value < 0:
-        raise argparse.ArgumentTypeError(f"must be an integer >= 0, got {text}")
-    return value
 
 
 def add_actions(parser, models: tuple, default: str, lr: float) -> None:
@@ -43,44 +40,44 @@ def add_actions(parser, models: tuple, default: str, lr: float) -> None:
                                     parser_class=type(parser))
     train = actions.add_parser("train", help="train a model on composed scenes")
     train.add_argument("--model", choices=models, default=default)
-    train.add_argument("--scenes", type=_positive, default=2000, help="training scenes")
-    train.add_argument("--test-scenes", type=_positive, default=300)
-    train.add_argument("--epochs", type=_positive, default=10)
-    train.add_argument("--batch-size", type=_positive, default=32)
-    train.add_argument("--lr", type=float, default=lr)
-    train.add_argument("--size", type=_positive, default=64, help="canvas side (multiple of 16)")
+    train.add_argument("--scenes", type=count, default=2000, help="training scenes")
+    train.add_argument("--test-scenes", type=count, default=300)
+    train.add_argument("--epochs", type=epochs, default=10)
+    train.add_argument("--batch-size", type=batch_size, default=32)
+    train.add_argument("--lr", type=positive_float, default=lr)
+    train.add_argument("--size", type=canvas_side, default=64, help="canvas side (multiple of 16)")
     train.add_argument("--dataset", default="fashion-mnist-mini",
                        help="source of the items (fashion-mnist-mini or fashion-mnist)")
-    train.add_argument("--seed", type=int, default=0)
+    train.add_argument("--seed", type=seed, default=0)
     train.add_argument("--pretrain", type=int, default=0, metavar="CROPS",
                        help="first teach the backbone to classify this many single-item "
                             "crops (0: train on the scenes only)")
-    train.add_argument("--pretrain-epochs", type=_positive, default=4)
+    train.add_argument("--pretrain-epochs", type=epochs, default=4)
     train.add_argument("--fresh-scenes", action="store_true",
                        help="compose new training scenes (and crops) every epoch")
-    train.add_argument("--out", default=f"visiongrad-{parser.prog.split()[-1]}")
+    train.add_argument("--out", type=output_path, default=f"visiongrad-{parser.prog.split()[-1]}")
     train.set_defaults(run=run_train)
     evaluate = actions.add_parser("evaluate", help="score a checkpoint on composed scenes")
     evaluate.add_argument("checkpoint")
     evaluate.add_argument("--split", choices=SPLITS, default="test")
-    evaluate.add_argument("--scenes", type=_positive, default=300)
+    evaluate.add_argument("--scenes", type=count, default=300)
     evaluate.set_defaults(run=run_evaluate)
     predict = actions.add_parser("predict", help="draw a checkpoint's predictions on an image")
     predict.add_argument("checkpoint")
     predict.add_argument("image")
-    predict.add_argument("--out", required=True, metavar="PNG")
-    predict.add_argument("--min-score", type=float, default=0.5,
+    predict.add_argument("--out", type=output_path, required=True, metavar="PNG")
+    predict.add_argument("--min-score", type=score_threshold, default=0.5,
                          help="draw detections scoring at least this")
     predict.set_defaults(run=run_predict)
     scene = actions.add_parser("scene", help="write a composed scene as a PNG to predict on")
     scene.add_argument("--split", choices=SPLITS, default="test")
-    scene.add_argument("--index", type=_non_negative, default=0,
+    scene.add_argument("--index", type=int_between(0, 1_000_000), default=0,
                        help="which scene of the split (0: the first)")
-    scene.add_argument("--size", type=_positive, default=64, help="canvas side (multiple of 16)")
+    scene.add_argument("--size", type=canvas_side, default=64, help="canvas side (multiple of 16)")
     scene.add_argument("--dataset", default="fashion-mnist-mini",
                        help="source of the items (fashion-mnist-mini or fashion-mnist)")
-    scene.add_argument("--seed", type=int, default=0)
-    scene.add_argument("--out", required=True, metavar="PNG")
+    scene.add_argument("--seed", type=seed, default=0)
+    scene.add_argument("--out", type=output_path, required=True, metavar="PNG")
     scene.set_defaults(run=run_scene)
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 
 from .errors import CommandError, user_errors
-from .options import positive_float, positive_int
+from .options import octaves, positive_float
 from .pictures import (
     add_network_options,
     check_layer,
@@ -23,7 +23,7 @@ def register(commands) -> None:
     parser.add_argument("image")
     parser.add_argument("--layer", default=None,
                         help="layer name (default: the network's third style layer)")
-    parser.add_argument("--octaves", type=positive_int, default=3)
+    parser.add_argument("--octaves", type=octaves, default=3)
     parser.add_argument("--octave-scale", type=positive_float, default=1.4)
     parser.add_argument("--lr", type=positive_float, default=0.01)
     add_network_options(parser)

@@ -8,8 +8,9 @@ that ``evaluate``, ``predict`` and ``train --resume`` take like any run's) and
 ``metrics.json``: each member's seed, status and validation and test accuracy, and the
 ensemble's. All members hold out the same validation images (drawn from ``--seed``), so
 the ensemble's validation accuracy is a fair one; member k's initial weights and shuffling
-come from ``--seed + k - 1`` alone, so it trains to the same weights in turn here or on
-Ray (to BLAS rounding: see :class:`~visiongrad.train.ray_trials.RayTrials`). A member that
+come from ``--seed + k - 1`` alone and its products run on one BLAS thread wherever it
+runs, so it trains to the same weights, bit for bit, in turn here or on Ray (see
+:class:`~visiongrad.train.ray_trials.RayTrials`). A member that
 fails is reported (status ``"failed"`` and the error's last line) and the others go on.
 """
 
@@ -23,18 +24,20 @@ from pathlib import Path
 from .errors import CommandError
 from .network import (
     CHECKPOINT_NAME,
-    INTERNAL_KEYS,
     build_model,
     fit_network,
     fit_normalizer,
     load_network,
     load_split,
     network_info,
+    run_config,
+    run_options,
     split_off_validation,
 )
 from .output import format_table, output_folder, write_json
 
 MEMBER_FOLDER = "member-{}"
+MAX_MEMBERS = 1000
 
 
 def check_ensemble_options(args: argparse.Namespace) -> None:
@@ -45,6 +48,8 @@ def check_ensemble_options(args: argparse.Namespace) -> None:
         return
     if args.ensemble < 1:
         raise CommandError(f"--ensemble must be at least 1, got {args.ensemble}")
+    if args.ensemble > MAX_MEMBERS:
+        raise CommandError(f"--ensemble must be at most {MAX_MEMBERS}, got {args.ensemble}")
     for option, given in (("--distributed", args.distributed),
                           ("--resume", args.resume is not None),
                           ("--tensorboard", args.tensorboard)):
@@ -85,7 +90,7 @@ class MemberTraining:
     def __call__(self, member: int, seed: int) -> dict:
         import visiongrad as vg
 
-        options = member_options(self.args, seed)
+        options = run_config(member_options(self.args, seed))
         info = {**self.info, "options": {**self.info["options"], "seed": seed}}
         vg.manual_seed(seed)
         model = build_model(options.model, self.image_shape, self.num_classes)
@@ -132,8 +137,8 @@ def run_ensemble(args: argparse.Namespace) -> None:
           f"{args.epochs} epoch(s) each, seeds {args.seed} to {args.seed + args.ensemble - 1}"
           f", {'as Ray tasks' if args.backend == 'ray' else 'in turn'}; output {folder}",
           flush=True)
-    info = network_info(member_options(args, args.seed), dataset.images, dataset.classes,
-                        normalize, commands=[args.command_line])
+    info = network_info(run_options(member_options(args, args.seed)), dataset.images,
+                        dataset.classes, normalize, commands=[args.command_line])
     objective = MemberTraining(
         argparse.Namespace(**{k: v for k, v in vars(args).items() if k != "run"}),
         split, normalize, info, shape, num_classes)
@@ -164,8 +169,7 @@ def run_ensemble(args: argparse.Namespace) -> None:
     write_json(folder / "metrics.json", {
         "model": args.model, "dataset": args.dataset, "members": members,
         "ensemble": {"members": len(paths), **scores["ensemble"]},
-        "options": {key: value for key, value in vars(args).items()
-                    if key not in INTERNAL_KEYS}})
+        "options": run_options(args)})
     print(format_table(["member", "seed", "val accuracy", "test accuracy", "status"],
                        [[m["member"], m["seed"], _accuracy(m, "val"), _accuracy(m, "test"),
                          m["status"]] for m in members]

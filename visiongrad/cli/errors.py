@@ -12,6 +12,11 @@ class CommandError(Exception):
     """A mistake in what the user asked for; reported as one line, without a traceback."""
 
 
+class Interrupted(KeyboardInterrupt):
+    """Ctrl-C, with what the command kept and how to go on (``visiongrad: interrupted;
+    ...``, status 130)."""
+
+
 @contextlib.contextmanager
 def user_errors(*kinds: type[BaseException], context: str = ""):
     """Re-raise the library's ``kinds`` of exception as a one-line :class:`CommandError`."""

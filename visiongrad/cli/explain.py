@@ -9,7 +9,7 @@ import numpy as np
 from .errors import CommandError
 from .images import read_images
 from .network import load_network
-from .options import positive_int
+from .options import image_side, output_path
 from .pictures import as_rgb, check_out, heatmap, side_by_side, write_png
 
 METHODS = ("saliency", "guided", "occlusion")
@@ -24,12 +24,12 @@ def register(commands) -> None:
     parser.add_argument("image")
     parser.add_argument("--method", default="saliency", choices=METHODS)
     parser.add_argument("--target", default=None, help="class name or index")
-    parser.add_argument("--patch", type=positive_int, default=4,
+    parser.add_argument("--patch", type=image_side, default=4,
                         help="occlusion square (filled black)")
-    parser.add_argument("--stride", type=positive_int, default=2, help="occlusion stride")
+    parser.add_argument("--stride", type=image_side, default=2, help="occlusion stride")
     parser.add_argument("--resize", action="store_true")
     parser.add_argument("--invert", action="store_true")
-    parser.add_argument("--out", default="explain.png")
+    parser.add_argument("--out", type=output_path, default="explain.png")
     parser.set_defaults(run=run)
 
 

@@ -14,13 +14,14 @@ import numpy as np
 
 from .errors import CommandError
 from .network import load_network
+from .options import output_path
 
 
 def register(commands) -> None:
     parser = commands.add_parser("export", help="write a checkpoint's weights as a plain "
                                                 "state_dict (.safetensors) for PyTorch")
     parser.add_argument("checkpoint")
-    parser.add_argument("out", metavar="OUT.safetensors")
+    parser.add_argument("out", type=output_path, metavar="OUT.safetensors")
     parser.set_defaults(run=run)
 
 

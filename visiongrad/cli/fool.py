@@ -8,7 +8,7 @@ import numpy as np
 
 from .errors import CommandError
 from .explain import class_index, load_input, predicted
-from .options import positive_float, positive_int
+from .options import iterations, output_path, positive_float
 from .pictures import as_rgb, check_out, heatmap, side_by_side, write_png
 
 METHODS = ("min_norm", "least_norm", "ascent")
@@ -31,10 +31,10 @@ def register(commands) -> None:
                              "brightness plus 0.1, so a dark background stays untouched")
     parser.add_argument("--lr", type=positive_float, default=1.0,
                         help="largest step length in the normalised image space")
-    parser.add_argument("--max-iter", type=positive_int, default=100)
+    parser.add_argument("--max-iter", type=iterations, default=100)
     parser.add_argument("--resize", action="store_true")
     parser.add_argument("--invert", action="store_true")
-    parser.add_argument("--out", default="fool.png")
+    parser.add_argument("--out", type=output_path, default="fool.png")
     parser.set_defaults(run=run)
 
 

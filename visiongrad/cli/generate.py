@@ -17,7 +17,16 @@ import os
 
 from .errors import CommandError, check_choice, user_errors
 from .network import load_split
-from .options import add_data_options, non_negative_int, positive_float, positive_int
+from .options import (
+    add_data_options,
+    batch_size,
+    count,
+    epochs,
+    int_between,
+    output_path,
+    positive_float,
+    seed,
+)
 from .output import output_folder, write_json
 
 #: Which constructor option each command-line option sets, for the models it applies to.
@@ -40,36 +49,36 @@ def register(commands) -> None:
     train.add_argument("--model", required=True,
                        help="vae, dcgan, lsgan, pixelcnn, pixelrnn or ae")
     add_data_options(train)
-    train.add_argument("--epochs", type=positive_int, default=1)
-    train.add_argument("--batch-size", type=positive_int, default=64)
+    train.add_argument("--epochs", type=epochs, default=1)
+    train.add_argument("--batch-size", type=batch_size, default=64)
     train.add_argument("--lr", type=positive_float, default=None,
                        help="learning rate (default: the model's own)")
-    train.add_argument("--train-images", type=positive_int, default=None,
+    train.add_argument("--train-images", type=count, default=None,
                        help="train on this many images of the training split (default: all)")
-    train.add_argument("--test-images", type=positive_int, default=1000,
+    train.add_argument("--test-images", type=count, default=1000,
                        help="held-out images scored after training")
-    train.add_argument("--samples", type=positive_int, default=36,
+    train.add_argument("--samples", type=int_between(1, 10_000), default=36,
                        help="images in samples.png")
-    train.add_argument("--seed", type=non_negative_int, default=0)
-    train.add_argument("--latent-dim", type=positive_int, default=None)
+    train.add_argument("--seed", type=seed, default=0)
+    train.add_argument("--latent-dim", type=count, default=None)
     train.add_argument("--decoder", default=None, help="VAE decoder: bernoulli, gaussian, logistic")
     train.add_argument("--kind", default=None, help="autoencoder: undercomplete, sparse_l1, "
                                                     "sparse_kl, denoising, contractive")
-    train.add_argument("--code-dim", type=positive_int, default=None)
-    train.add_argument("--channels", type=positive_int, default=None)
-    train.add_argument("--blocks", type=positive_int, default=None)
-    train.add_argument("--layers", type=positive_int, default=None)
-    train.add_argument("--width", type=positive_int, default=None)
-    train.add_argument("--out", default="visiongrad-generate", help="run folder")
+    train.add_argument("--code-dim", type=count, default=None)
+    train.add_argument("--channels", type=count, default=None)
+    train.add_argument("--blocks", type=int_between(1, 100), default=None)
+    train.add_argument("--layers", type=int_between(1, 100), default=None)
+    train.add_argument("--width", type=count, default=None)
+    train.add_argument("--out", type=output_path, default="visiongrad-generate", help="run folder")
     train.set_defaults(run=run_train)
 
     sample = actions.add_parser("sample", help="a grid of samples from a checkpoint")
     sample.add_argument("checkpoint")
-    sample.add_argument("-n", type=positive_int, default=64, help="number of images")
-    sample.add_argument("--seed", type=non_negative_int, default=0)
+    sample.add_argument("-n", type=int_between(1, 10_000), default=64, help="number of images")
+    sample.add_argument("--seed", type=seed, default=0)
     sample.add_argument("--data-dir", default=None,
                         help="where the autoencoder's dataset is (it reconstructs test images)")
-    sample.add_argument("--out", default="samples.png", help="PNG file to write")
+    sample.add_argument("--out", type=output_path, default="samples.png", help="PNG file to write")
     sample.set_defaults(run=run_sample)
 
 

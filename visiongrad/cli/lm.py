@@ -16,7 +16,16 @@ import argparse
 from pathlib import Path
 
 from .errors import CommandError, check_choice, user_errors
-from .options import _number, non_negative_int, positive_float, positive_int
+from .options import (
+    _number,
+    batch_size,
+    count,
+    int_between,
+    iterations,
+    output_path,
+    positive_float,
+    seed,
+)
 
 probability = _number(float, lambda v: 0 <= v < 1, "a probability in [0, 1)")
 
@@ -35,14 +44,14 @@ def register(commands) -> None:
     train.add_argument("--text", default=None, metavar="FILE",
                        help="UTF-8 text file (default: the embedded Shakespeare corpus)")
     train.add_argument("--cell", default="lstm", help=", ".join(CELLS))
-    train.add_argument("--embedding", type=positive_int, default=64, help="embedding size")
-    train.add_argument("--hidden", type=positive_int, default=256, help="hidden size")
-    train.add_argument("--layers", type=positive_int, default=2, help="recurrent layers")
+    train.add_argument("--embedding", type=count, default=64, help="embedding size")
+    train.add_argument("--hidden", type=count, default=256, help="hidden size")
+    train.add_argument("--layers", type=int_between(1, 100), default=2, help="recurrent layers")
     train.add_argument("--dropout", type=probability, default=0.1,
                        help="dropout between recurrent layers")
-    train.add_argument("--seq-len", type=positive_int, default=100,
+    train.add_argument("--seq-len", type=count, default=100,
                        help="characters per chunk (backpropagation through time)")
-    train.add_argument("--batch-size", type=positive_int, default=64,
+    train.add_argument("--batch-size", type=batch_size, default=64,
                        help="contiguous streams read side by side")
     train.add_argument("--lr", type=positive_float, default=3e-3, help="Adam's learning rate")
     train.add_argument("--clip", type=positive_float, default=5.0,
@@ -50,27 +59,27 @@ def register(commands) -> None:
     budget = train.add_mutually_exclusive_group()
     budget.add_argument("--minutes", type=positive_float, default=None,
                         help="wall-time budget (default: 30)")
-    budget.add_argument("--steps", type=positive_int, default=None, help="update budget")
+    budget.add_argument("--steps", type=iterations, default=None, help="update budget")
     train.add_argument("--eval-every", type=positive_float, default=150.0,
                        help="seconds between validation measurements")
-    train.add_argument("--seed", type=non_negative_int, default=0)
+    train.add_argument("--seed", type=seed, default=0)
     train.add_argument("--resume", default=None, metavar="RUN_DIR",
                        help="train this run for another budget (a new cosine cycle), with "
                             "its own model and text")
     train.set_defaults(run=run_train, out="visiongrad-lm")
-    train.add_argument("--out", help="output folder (default: visiongrad-lm)")
+    train.add_argument("--out", type=output_path, help="output folder (default: visiongrad-lm)")
 
     sample = actions.add_parser("sample", help="draw text from a trained model")
     sample.add_argument("checkpoint", metavar="CHECKPOINT",
                         help="a checkpoint of lm train, or its run folder")
     sample.add_argument("--prime", default="\n", help="text the sample starts from")
-    sample.add_argument("--length", type=non_negative_int, default=500,
+    sample.add_argument("--length", type=int_between(0, 1_000_000), default=500,
                         help="characters to draw after the prime")
     sample.add_argument("--temperature", type=positive_float, default=0.8,
                         help="softmax temperature: low is conservative, 1 is the model's own")
-    sample.add_argument("--top-k", type=positive_int, default=None,
+    sample.add_argument("--top-k", type=count, default=None,
                         help="draw only among the k most likely characters")
-    sample.add_argument("--seed", type=non_negative_int, default=None)
+    sample.add_argument("--seed", type=seed, default=None)
     sample.set_defaults(run=run_sample)
 
 

@@ -6,19 +6,24 @@ import argparse
 import json
 import math
 
+from visiongrad.recipes.classify import MAX_BATCH_SIZE, MAX_EPOCHS, MAX_SEED, check_path
+
 from .errors import CommandError
 from .network import INTERNAL_KEYS, OPTIMIZERS, SCHEDULES
 
 
-def _number(kind, test, wanted: str):
-    """An argparse ``type`` that parses ``kind`` and checks ``test`` (message: ``wanted``)."""
+def _number(kind, test, wanted: str, bounds: str = ""):
+    """An argparse ``type`` that parses ``kind`` and checks ``test`` (message: ``wanted``,
+    then ``bounds``)."""
     def parse(text: str):
         try:
             value = kind(text)
-        except ValueError:
-            raise argparse.ArgumentTypeError(f"must be {wanted}, got {text!r}") from None
-        if not (math.isfinite(value) and test(value)):
-            raise argparse.ArgumentTypeError(f"must be {wanted}, got {text!r}")
+            fits = math.isfinite(value) and test(value)
+        except (ValueError, OverflowError):  # not a number; an int too large for a float
+            fits = False
+        if not fits:
+            shown = text if len(text) <= 40 else f"{text[:20]}... ({len(text)} characters)"
+            raise argparse.ArgumentTypeError(f"must be {wanted}, got {shown!r}{bounds}")
         return value
     parse.__name__ = wanted  # what argparse names in its own messages
     return parse
@@ -26,15 +31,50 @@ def _number(kind, test, wanted: str):
 
 DEFAULT_EPOCHS = 5
 
-positive_int = _number(int, lambda v: v >= 1, "a positive integer")
-non_negative_int = _number(int, lambda v: v >= 0, "a non-negative integer")
+MAX_COUNT = 2**62
+"""The largest count any option takes (beyond it NumPy's indices overflow)."""
+
+
+def int_between(low: int, high: int):
+    """An argparse ``type``: an integer from ``low`` to ``high``."""
+    wanted = {1: "a positive integer", 0: "an integer >= 0"}.get(
+        low, f"an integer from {low}")
+    return _number(int, lambda v: low <= v <= high, wanted, f" (at most {high})")
+
+
+positive_int = _number(int, lambda v: 1 <= v <= MAX_COUNT, "a positive integer")
+non_negative_int = _number(int, lambda v: 0 <= v <= MAX_COUNT, "a non-negative integer")
 positive_float = _number(float, lambda v: v > 0, "a positive number")
 non_negative_float = _number(float, lambda v: v >= 0, "a non-negative number")
 fraction = _number(float, lambda v: 0 < v < 1, "a fraction between 0 and 1")
+epochs = int_between(1, MAX_EPOCHS)
+batch_size = int_between(1, MAX_BATCH_SIZE)
+seed = int_between(0, MAX_SEED)
+trials = int_between(1, 10_000)
+count = int_between(1, 1_000_000)
+iterations = int_between(1, 1_000_000)
+image_side = int_between(1, 4096)
+canvas_side = int_between(16, 512)
+octaves = int_between(1, 16)
+"""Counts whose work or memory grows with them (epochs, images, scenes, sizes, steps),
+bounded where a run would never end or never fit in memory."""
+score_threshold = _number(float, lambda v: 0 <= v <= 1, "a number from 0 to 1")
+
+
+def output_path(text: str) -> str:
+    """An argparse ``type`` for ``--out``: a non-empty path the file system can hold."""
+    try:
+        check_path("--out", text)
+    except ValueError as error:
+        raise argparse.ArgumentTypeError(str(error).removeprefix("--out ")) from None
+    return text
+
+
+DEFAULT_DATASET = "fashion-mnist-mini"
 
 
 def add_data_options(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--dataset", default="fashion-mnist-mini",
+    parser.add_argument("--dataset", default=DEFAULT_DATASET,
                         help="dataset name (fashion-mnist-mini is embedded in the package)")
     parser.add_argument("--data-dir", default=None,
                         help="folder holding the dataset's files (default: the standard place)")
@@ -49,9 +89,9 @@ def add_training_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--model", default="three_layer_convnet",
                         help=f"model name: {', '.join(sorted(models.available()))}")
     add_data_options(parser)
-    parser.add_argument("--epochs", type=positive_int, default=None,
+    parser.add_argument("--epochs", type=epochs, default=None,
                         help=f"epochs in all (default: {DEFAULT_EPOCHS}; search: 1)")
-    parser.add_argument("--batch-size", type=positive_int, default=64, help="minibatch size")
+    parser.add_argument("--batch-size", type=batch_size, default=64, help="minibatch size")
     parser.add_argument("--optimizer", default="adam", help=", ".join(OPTIMIZERS))
     parser.add_argument("--lr", type=positive_float, default=1e-3, help="learning rate")
     parser.add_argument("--schedule", default="none",
@@ -62,9 +102,9 @@ def add_training_options(parser: argparse.ArgumentParser) -> None:
                         help="random horizontal flips and crops while training")
     parser.add_argument("--val-fraction", type=fraction, default=0.1,
                         help="fraction of the training split held out for validation")
-    parser.add_argument("--seed", type=non_negative_int, default=0,
+    parser.add_argument("--seed", type=seed, default=0,
                         help="seed of the split, initial weights and shuffling")
-    parser.add_argument("--out", default=None, help="output folder")
+    parser.add_argument("--out", type=output_path, default=None, help="output folder")
 
 
 def apply_config(parser: argparse.ArgumentParser, argv: list[str],
@@ -108,7 +148,7 @@ def _read_config(path: str) -> dict:
         raise CommandError(f"config {path} is not UTF-8 text") from None
     except OSError as error:
         raise CommandError(f"cannot read config {path}: {error.strerror}") from None
-    except (json.JSONDecodeError, RecursionError) as error:
+    except (ValueError, RecursionError) as error:  # also a number too long to convert
         raise CommandError(f"config {path} is not valid JSON: {error}") from None
     if not isinstance(config, dict):
         raise CommandError(f"config {path} must hold a JSON object, got {type(config).__name__}")

@@ -23,6 +23,23 @@ def _is_ours(folder: Path, fresh: bool) -> bool:
                                 or (not fresh and (folder / REPORT_MARKER).exists()))
 
 
+def _claim(folder: Path, fresh: bool) -> bool:
+    """Make ``folder`` this run's, atomically: True if it was created here (``mkdir``
+    without ``exist_ok``: of two processes only one succeeds) or may be reused, and this
+    process wrote its marker; False if it is another's (then try the next name)."""
+    try:
+        folder.mkdir(parents=True)
+    except FileExistsError:
+        if not _is_ours(folder, fresh):
+            return False
+    try:  # a fresh run claims even an empty folder by creating the marker exclusively
+        with open(folder / REPORT_MARKER, "x" if fresh else "w", encoding="utf-8") as marker:
+            marker.write("written by visiongrad\n")
+    except FileExistsError:
+        return False  # another run claimed it at the same instant
+    return True
+
+
 def output_folder(path: str | os.PathLike, fresh: bool = False) -> Path:
     """Create (or reuse) an output folder without ever touching a user's own files.
 
@@ -30,20 +47,21 @@ def output_folder(path: str | os.PathLike, fresh: bool = False) -> Path:
     (it holds :data:`REPORT_MARKER`); otherwise the first free ``path-2``, ``path-3``, ...
     is taken and a line says so. Only files visiongrad names are written inside. With
     ``fresh`` (a training run) an earlier output is not reused either: runs never
-    overwrite each other.
+    overwrite each other, even two started at the same instant with the same ``path``
+    (the folder and its marker are created exclusively).
     """
+    if not str(path):
+        raise CommandError("the output folder must have a name, got ''")
     folder, number = Path(path), 1
-    while not _is_ours(folder, fresh):
-        number += 1
-        folder = Path(f"{path}-{number}")
+    try:
+        while not _claim(folder, fresh):
+            number += 1
+            folder = Path(f"{path}-{number}")
+    except OSError as error:
+        raise CommandError(f"cannot create output folder {folder}: {error.strerror}") from None
     if number > 1:
         print(f"{path} {'is taken' if fresh else 'holds files visiongrad did not write'}; "
               f"writing to {folder} instead")
-    try:
-        folder.mkdir(parents=True, exist_ok=True)
-        (folder / REPORT_MARKER).write_text("written by visiongrad\n", encoding="utf-8")
-    except OSError as error:
-        raise CommandError(f"cannot create output folder {folder}: {error.strerror}") from None
     return folder
 
 

@@ -14,7 +14,7 @@ from visiongrad import imaging
 from visiongrad.imaging import as_rgb, heatmap, side_by_side
 
 from .errors import CommandError, user_errors
-from .options import positive_int
+from .options import image_side, iterations, output_path, seed
 
 __all__ = ["add_network_options", "as_rgb", "check_layer", "check_out", "heatmap",
            "network_from_args", "read_photo", "side_by_side", "write_png"]
@@ -51,11 +51,11 @@ def add_network_options(parser: argparse.ArgumentParser, size: int = 128) -> Non
                              "--weights")
     parser.add_argument("--weights", default=None,
                         help="torchvision .pth or safetensors weights for vgg16/vgg19")
-    parser.add_argument("--size", type=positive_int, default=size,
+    parser.add_argument("--size", type=image_side, default=size,
                         help="longer side of the images, in pixels")
-    parser.add_argument("--iterations", type=positive_int, default=100)
-    parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--out", required=True, help="the PNG to write")
+    parser.add_argument("--iterations", type=iterations, default=100)
+    parser.add_argument("--seed", type=seed, default=0)
+    parser.add_argument("--out", type=output_path, required=True, help="the PNG to write")
 
 
 def network_from_args(args: argparse.Namespace):

@@ -11,7 +11,7 @@ import numpy as np
 from .errors import CommandError, user_errors
 from .images import read_images
 from .network import check_input_shape, load_network, load_split
-from .options import positive_int
+from .options import output_path, positive_int
 from .output import format_table
 
 
@@ -36,7 +36,8 @@ def register(commands) -> None:
                         help="invert the images (for a dark object on a light background)")
     parser.add_argument("--limit", type=positive_int, default=None,
                         help="only the first N images of the split")
-    parser.add_argument("--csv", default=None, help="also write the predictions to this file")
+    parser.add_argument("--csv", type=output_path, default=None,
+                        help="also write the predictions to this file")
     parser.set_defaults(run=run)
 
 

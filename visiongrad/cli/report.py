@@ -12,9 +12,11 @@ import argparse
 from collections.abc import Sequence
 from pathlib import Path
 
+from visiongrad.recipes.errors import RecipeError
+
 from .errors import CommandError, user_errors
 from .network import CHECKPOINT_NAME, check_input_shape, load_network, load_split
-from .options import positive_int
+from .options import output_path, positive_int
 
 REPORT_NAME = "report.html"
 
@@ -29,7 +31,7 @@ def register(commands) -> None:
                         help="folder holding the dataset's files (default: the run's own)")
     parser.add_argument("--limit", type=positive_int, default=None,
                         help="score only the first N images of the split")
-    parser.add_argument("--out", default=None,
+    parser.add_argument("--out", type=output_path, default=None,
                         help=f"the HTML file to write (default: RUN_DIR/{REPORT_NAME})")
     parser.set_defaults(run=run)
 
@@ -53,7 +55,7 @@ def _scored_split(info: dict, model, normalize, dataset: str | None, data_dir: s
     try:
         found = load_split(dataset, split, data_dir)
         check_input_shape(info, found.images.shape[1:], f"{dataset} {split}")
-    except CommandError as error:
+    except (CommandError, RecipeError) as error:
         return None, f"no {split} set is scored: {error}"
     images, labels = found.images[:limit], found.labels[:limit]
     return (images, labels, predict_proba(model, normalize(images))), None

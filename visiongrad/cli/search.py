@@ -8,17 +8,16 @@ import math
 
 import numpy as np
 
-from .errors import CommandError, check_choice
+from .errors import CommandError
 from .network import (
-    OPTIMIZERS,
-    SCHEDULES,
     build_model,
     fit_network,
     fit_normalizer,
     load_split,
+    run_config,
     split_off_validation,
 )
-from .options import add_training_options, positive_int
+from .options import add_training_options, int_between, positive_float, trials
 from .output import format_table, output_folder, write_json
 
 
@@ -29,7 +28,7 @@ def register(commands) -> None:
                         help="random or grid stages, coarse to fine; or successive halving "
                              "(--trials random settings for --epochs, the best 1/--eta for "
                              "--eta times as many, ... until one is left)")
-    parser.add_argument("--eta", type=positive_int, default=3,
+    parser.add_argument("--eta", type=int_between(1, 1000), default=3,
                         help="successive halving's factor (at least 2)")
     parser.add_argument("--backend", choices=["local", "ray"], default="local",
                         help="run the trials in turn here, or as Ray tasks (needs pip "
@@ -37,11 +36,12 @@ def register(commands) -> None:
     parser.add_argument("--address", default=None,
                         help="with --backend ray: a running Ray cluster's address (default: "
                              "start Ray on this machine)")
-    parser.add_argument("--trials", type=positive_int, default=8, help="trials per stage")
-    parser.add_argument("--stages", type=positive_int, default=2, help="coarse-to-fine stages")
-    parser.add_argument("--lr-range", type=float, nargs=2, default=[1e-4, 1e-1],
+    parser.add_argument("--trials", type=trials, default=8, help="trials per stage")
+    parser.add_argument("--stages", type=int_between(1, 100), default=2,
+                        help="coarse-to-fine stages")
+    parser.add_argument("--lr-range", type=positive_float, nargs=2, default=[1e-4, 1e-1],
                         metavar=("LOW", "HIGH"))
-    parser.add_argument("--reg-range", type=float, nargs=2, default=[1e-6, 1e-2],
+    parser.add_argument("--reg-range", type=positive_float, nargs=2, default=[1e-6, 1e-2],
                         metavar=("LOW", "HIGH"))
     parser.set_defaults(run=run, out="visiongrad-search", epochs=1)
 
@@ -52,8 +52,7 @@ def run(args: argparse.Namespace) -> None:
     from visiongrad.train import plots, search
     from visiongrad.train.halving import successive_halving
 
-    check_choice("optimizer", args.optimizer, OPTIMIZERS)
-    check_choice("schedule", args.schedule, SCHEDULES)
+    run_config(args)  # every training option checked before any trial
     for name, (low, high) in (("--lr-range", args.lr_range), ("--reg-range", args.reg_range)):
         if not 0 < low < high:
             raise CommandError(f"{name} needs 0 < LOW < HIGH, got {low} {high}")
@@ -76,8 +75,8 @@ def run(args: argparse.Namespace) -> None:
         print(f"trial: lr {lr:.2e}, weight decay {weight_decay:.2e}, {epochs} epoch(s)",
               flush=True)
         vg.manual_seed(trial_seed(args.seed, lr, weight_decay))
-        trial = argparse.Namespace(**{**vars(args), "lr": lr, "weight_decay": weight_decay,
-                                      "epochs": epochs})
+        trial = run_config({**vars(args), "lr": lr, "weight_decay": weight_decay,
+                            "epochs": epochs})
         trainer = fit_network(build_model(args.model, shape, num_classes), trial,
                               x_train, y_train, x_val, y_val, normalize)
         return max(trainer.history["val_accuracy"], default=math.nan)

@@ -5,24 +5,14 @@
 from __future__ import annotations
 
 import argparse
+import shlex
 from pathlib import Path
 
 from .ensemble_run import check_ensemble_options, run_ensemble
-from .errors import CommandError, check_choice, user_errors
-from .network import (
-    CHECKPOINT_NAME,
-    INTERNAL_KEYS,
-    OPTIMIZERS,
-    SCHEDULES,
-    build_model,
-    fit_network,
-    fit_normalizer,
-    load_split,
-    network_info,
-    split_off_validation,
-)
+from .errors import CommandError, Interrupted, user_errors
+from .network import CHECKPOINT_NAME, run_config, run_options
 from .options import DEFAULT_EPOCHS, add_training_options
-from .output import output_folder, write_json
+from .output import REPORT_MARKER, output_folder, write_json
 
 
 def register(commands) -> None:
@@ -69,8 +59,8 @@ def _rank(args: argparse.Namespace) -> int:
 
 def _resumed_options(args: argparse.Namespace) -> tuple[argparse.Namespace, Path, list]:
     """The options a run was started with (``--epochs`` may raise its total, and
-    ``--tensorboard`` turn event files on), its checkpoint path and the commands that made
-    it so far."""
+    ``--tensorboard`` turn event files on), checked as the command line's are, its
+    checkpoint path and the commands that made it so far."""
     from visiongrad.train.checkpoint import load_checkpoint
 
     path = Path(args.resume)
@@ -84,7 +74,9 @@ def _resumed_options(args: argparse.Namespace) -> tuple[argparse.Namespace, Path
         raise CommandError(f"cannot resume from {path}: it was not written by visiongrad train")
     epochs = args.epochs if args.epochs is not None else options.get("epochs")
     merged = {**vars(args), **options, "resume": str(path), "epochs": epochs,
-              "tensorboard": args.tensorboard or bool(options.get("tensorboard"))}
+              "tensorboard": args.tensorboard or options.get("tensorboard") is True}
+    run_config(merged, source=f"cannot resume from {path}: its stored options are out of "
+                              f"range: ")
     commands = config.get("commands")
     return argparse.Namespace(**merged), path, commands if isinstance(commands, list) else []
 
@@ -102,75 +94,83 @@ def _summary_writer_class():
 def run(args: argparse.Namespace) -> None:
     """``visiongrad train``: fit a model (or resume a run), save its checkpoint, plots,
     metrics.json and report.html (and TensorBoard event files with ``--tensorboard``)."""
-    import visiongrad as vg
+    from visiongrad.recipes import classify
 
     from .report import write_run_report
 
     check_ensemble_options(args)
-    commands = []
+    commands, resume = [], None
     distributed = args.distributed
     if args.resume is not None:
-        args, checkpoint, commands = _resumed_options(args)
+        args, resume, commands = _resumed_options(args)
         args.distributed = distributed  # the rank count may change across a resume
-        folder = checkpoint.parent
     writes = _rank(args) == 0  # rank 0 writes the output and prints
     if args.epochs is None:
         args.epochs = DEFAULT_EPOCHS
     summary_writer_class = _summary_writer_class() if args.tensorboard and writes else None
-    check_choice("optimizer", args.optimizer, OPTIMIZERS)
-    check_choice("schedule", args.schedule, SCHEDULES)
+    config = run_config(args)
     if args.ensemble is not None:
         run_ensemble(args)
         return
-    vg.manual_seed(args.seed)
-    dataset = load_split(args.dataset, "train", args.data_dir)
-    model = build_model(args.model, dataset.images.shape[1:], len(dataset.classes))
-    x_train, y_train, x_val, y_val = split_off_validation(dataset.images, dataset.labels,
-                                                          args.val_fraction)
-    normalize = fit_normalizer(x_train)
-    if args.resume is None:
-        folder = output_folder(args.out, fresh=True) if writes else Path(args.out)
-        checkpoint = folder / CHECKPOINT_NAME
-    if not writes:
-        fit_network(model, args, x_train, y_train, x_val, y_val, normalize,
-                    resume=args.resume is not None, checkpoint=checkpoint)
-        return
-    print(f"{'resuming' if args.resume else 'training'} {args.model} on {len(y_train)} "
-          f"{args.dataset} images ({len(y_val)} held out for validation) for {args.epochs} "
-          f"epoch(s) in all; output {folder}")
-    info = network_info(args, dataset.images, dataset.classes, normalize,
-                        commands=[*commands, args.command_line])
-    writer = (summary_writer_class(logdir=str(folder / "tensorboard"))
-              if summary_writer_class is not None else None)
+    made = [] if resume is None else [resume.parent]
+
+    def output(path: str) -> Path:
+        made.append(output_folder(path, fresh=True))
+        return made[-1]
+
     try:
-        trainer = fit_network(model, args, x_train, y_train, x_val, y_val, normalize, info,
-                              checkpoint=checkpoint, resume=args.resume is not None,
-                              summary_writer=writer)
-    finally:
-        if writer is not None:
-            writer.close()
-    if trainer.stop_reason is not None:
-        print(f"training stopped early: {trainer.stop_reason}")
-    trainer.save_checkpoint(checkpoint)
+        trainer, checkpoint = classify.run(
+            config, resume=resume, commands=[*commands, args.command_line],
+            options=run_options(args), summary_writer_class=summary_writer_class,
+            writes=writes, output=output)
+    except KeyboardInterrupt:
+        if not writes or not made:
+            raise
+        raise Interrupted(_what_was_kept(made[-1], args)) from None
+    if not writes:
+        return
+    folder = checkpoint.parent
     write_run_files(folder, trainer, args)
     report = write_run_report(folder)
     if trainer.best_epoch is not None:
         print(f"best validation accuracy {trainer.best_val_accuracy:.4f} "
               f"(epoch {trainer.best_epoch}); the checkpoint holds those weights")
     print(f"checkpoint: {checkpoint}\nplots and metrics.json: {folder}\nreport: {report}")
-    if writer is not None:
+    if summary_writer_class is not None:
         print(f"TensorBoard: tensorboard --logdir {folder / 'tensorboard'}")
 
 
+def _what_was_kept(folder: Path, args: argparse.Namespace) -> str:
+    """After Ctrl-C: the finished epochs' metrics.json and curves, written from the
+    checkpoint, and a line saying what it holds and how to resume; a folder holding
+    nothing yet (stopped in the first epoch) is removed, so the next run may take its
+    name."""
+    from visiongrad.train.checkpoint import load_checkpoint
+
+    checkpoint = folder / CHECKPOINT_NAME
+    if checkpoint.is_file():
+        contents = load_checkpoint(checkpoint)
+        state, history = contents["state"] or {}, contents["history"] or {}
+        write_run_files(folder, argparse.Namespace(
+            history=history, epoch=state.get("epoch"), best_epoch=state.get("best_epoch"),
+            best_val_accuracy=state.get("best_val_accuracy"),
+            stop_reason=history.get("stop_reason")), args)
+        return (f"{folder} holds epoch {state.get('epoch')} of {args.epochs}; resume with "
+                f"visiongrad train --resume {shlex.quote(str(folder))}")
+    if sorted(path.name for path in folder.iterdir()) == [REPORT_MARKER]:
+        (folder / REPORT_MARKER).unlink()
+        folder.rmdir()
+        return f"no epoch had finished; {folder} is removed"
+    return f"no epoch had finished; {folder} holds no checkpoint"
+
+
 def write_run_files(folder: Path, trainer, args: argparse.Namespace) -> None:
-    """The run's plots and ``metrics.json`` (per-epoch history, best epoch, options)."""
+    """The run's ``metrics.json`` (per-epoch history, best epoch, options) and plots; a
+    plot without data (a run stopped in its first epoch has no accuracy curve) is left out
+    with a line saying why."""
     from visiongrad.train import plots
 
     history = trainer.history
-    plots.plot_loss(history, folder / "loss.png")
-    plots.plot_accuracy(history, folder / "accuracy.png")
-    plots.plot_update_ratios(history["update_ratio"], folder / "update_ratios.png",
-                             iterations=history["update_ratio_iteration"])
     per_epoch = ("epoch_loss", "train_accuracy", "val_loss", "val_accuracy", "lr",
                  "epoch_seconds")
     write_json(folder / "metrics.json", {
@@ -179,5 +179,13 @@ def write_run_files(folder: Path, trainer, args: argparse.Namespace) -> None:
         "best_val_accuracy": trainer.best_val_accuracy if trainer.best_epoch else None,
         "stop_reason": trainer.stop_reason,
         "history": {key: history.get(key, []) for key in per_epoch},
-        "options": {key: value for key, value in vars(args).items()
-                    if key not in INTERNAL_KEYS}})
+        "options": run_options(args)})
+    for name, draw in (
+            ("loss.png", lambda path: plots.plot_loss(history, path)),
+            ("accuracy.png", lambda path: plots.plot_accuracy(history, path)),
+            ("update_ratios.png", lambda path: plots.plot_update_ratios(
+                history["update_ratio"], path, iterations=history["update_ratio_iteration"]))):
+        try:
+            draw(folder / name)
+        except ValueError as error:
+            print(f"no {name}: {error}")

@@ -17,6 +17,9 @@ Every recipe module has the same shape:
 
 The recipes (each imported on its own, ``from visiongrad.recipes import caption``):
 
+- :mod:`~visiongrad.recipes.classify`: image classification (``train``, ``evaluate``,
+  ``predict``, ``finetune``, ``search``, ``demo``), with ``classify_network`` (building and
+  loading its networks) and ``errors`` (``RecipeError``, printed by the CLI as one line);
 - :mod:`~visiongrad.recipes.caption`: scene encoder and CaptioningRNN on composed scenes;
 - :mod:`~visiongrad.recipes.detect` and :mod:`~visiongrad.recipes.segment`: the detectors
   and the FCN on composed scenes;

@@ -43,9 +43,10 @@ class RayTrials:
     The objective is shipped once per stage (``ray.put``) to the workers, which must be
     able to import visiongrad (installed on every machine of a cluster).
 
-    Ray runs each task with ``OMP_NUM_THREADS`` set to its CPUs, so BLAS may round the last
-    bits differently from this process: a seeded search's trials agree with the local
-    search's to float rounding (identical accuracies unless a prediction was a near tie).
+    Each trial runs its products on one BLAS thread, here as in turn in one process
+    (:func:`~visiongrad.train.search.trial_threads`), and seeds itself from its setting,
+    so a seeded search writes the local search's results, whichever worker runs a trial
+    and however many trials a worker ran before.
     """
 
     def __init__(self, address: str | None = None, cpus_per_trial: float = 1.0):

@@ -23,14 +23,16 @@ drawn here either way, so a seeded search tries the same settings wherever it ru
 
 from __future__ import annotations
 
+import contextlib
 import itertools
 import math
 import time
-from collections.abc import Callable, Collection, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterator, Mapping, Sequence
 
 import numpy as np
 
 from .. import random as vg_random
+from ..accel import blas
 from .trainer import TrainingDiverged
 
 METHODS = ("random", "grid")
@@ -209,11 +211,31 @@ def search(objective: Callable[..., float | Mapping], space: Mapping, *,
     return results
 
 
+@contextlib.contextmanager
+def trial_threads() -> Iterator[None]:
+    """The block with its matrix products on one BLAS thread, as a trial runs wherever it
+    runs: OpenBLAS cuts a product differently for another thread count and rounds the
+    last bits differently, and a trial that trains amplifies those bits into another
+    score. A Ray task has one CPU (one BLAS thread), so a trial run in turn here uses one
+    too, and scores the same."""
+    functions = blas.thread_count_functions()
+    if functions is None:  # no OpenBLAS to set: its count is the environment's
+        yield
+        return
+    with blas.one_blas_thread(functions):
+        yield
+
+
 def run_trial(objective: Callable, setting: Mapping) -> dict:
-    """One call of the objective as a row: score, status, seconds and extra columns."""
+    """One call of the objective as a row: score, status, seconds and extra columns.
+
+    The objective runs under :func:`trial_threads`, so that it depends on its setting
+    (and the seed it takes from it) only, not on where it runs.
+    """
     started = time.perf_counter()
     try:
-        outcome = objective(**setting)
+        with trial_threads():
+            outcome = objective(**setting)
     except TrainingDiverged as error:
         outcome = {"score": math.nan, "message": str(error)}
     row = dict(outcome) if isinstance(outcome, Mapping) else {"score": outcome}

@@ -1,0 +1,34 @@
+"""The error a recipe raises for a mistake in what it was asked to do.
+
+A :class:`RecipeError` names the bad value or file: a config field out of range, a dataset
+that is not on disk, a checkpoint another program wrote or whose stored options are out of
+range. The ``visiongrad`` command prints it as one line (status 1), as its own errors.
+"""
+
+from __future__ import annotations
+
+import contextlib
+
+
+class RecipeError(ValueError):
+    """A mistake in a recipe's config or inputs; the message names the bad value or file."""
+
+
+@contextlib.contextmanager
+def recipe_errors(*kinds: type[BaseException], context: str = ""):
+    """Re-raise the library's ``kinds`` of exception as a :class:`RecipeError` whose
+    message is ``context`` followed by the error's own."""
+    try:
+        yield
+    except kinds as error:
+        message = error.args[0] if len(error.args) == 1 else str(error)
+        raise RecipeError(f"{context}{message}") from None
+
+
+def describe(value) -> str:
+    """``repr(value)`` cut to 80 characters; a huge integer by its number of digits (its
+    decimal text may be refused: Python limits int-to-text conversion to 4300 digits)."""
+    if isinstance(value, int) and not isinstance(value, bool) and value.bit_length() > 200:
+        return f"an integer of about {int(value.bit_length() * 0.30103) + 1} digits"
+    text = repr(value)
+    return text if len(text) <= 80 else f"{text[:77]}..."
