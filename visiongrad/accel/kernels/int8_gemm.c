@@ -1,0 +1,258 @@
+/* Integer matrix product of the int8 inference path: uint8 activations times int8
+ * weights, summed in int32, then one fused epilogue that rescales each sum to float and
+ * either stores it or requantizes it to uint8. It is optional (``accel/native.py`` loads
+ * it where it was built, ``accel/int8.py`` calls it) and ``accel/int8.py``'s NumPy integer
+ * product is the reference it is tested against, value for value.
+ *
+ *     acc[r, f] = sum_k a[r, k] * b[k, f]                       (int32, exact)
+ *     v[r, f]   = float(acc[r, f] + col_offset[f]) * scale[f] + bias[f]   (float32: one
+ *                 multiply, then one add; never fused, so that NumPy's float32 arithmetic
+ *                 gives the same bits)
+ *     out_f32[r, f] = v[r, f]                                   (float output), or
+ *     out_u8[r, f]  = clamp(round_half_even(v[r, f]) + out_zero, out_min, 255)
+ *
+ * a is (rows, depth) uint8 with rows ``a_stride`` bytes apart, depth a multiple of 4
+ * (padded with zeros by the caller). The output has ``cols`` columns, a multiple of 16,
+ * rows ``out_stride`` elements apart. The weights come packed in blocks of 16 columns:
+ *
+ *   VNNI (vpdpbusd: four u8 x s8 products summed into each int32 lane, no
+ *   intermediate saturation):  b4[f / 16, k / 4, f % 16, k % 4]    int8
+ *   AVX2 (vpmaddwd: two s16 x s16 products summed into each int32 lane):
+ *                              b2[f / 16, k / 2, f % 16, k % 2]    int16
+ *
+ * NOTE: the AVX2 path widens to 16 bits rather than use vpmaddubsw (u8 x s8 pairs summed
+ * into int16), because that sum saturates: 255 * 127 * 2 = 64770 > 32767. FBGEMM avoids
+ * it by quantizing activations to 7 bits ("reduce_range"); here every path is exact and
+ * gives the same integers, at half vpmaddubsw's products per instruction without VNNI.
+ *
+ * A tile is up to 6 rows by 16 columns: 12 int32 accumulator registers, two weight loads
+ * and one broadcast of 4 (2) activation bytes per row per step of depth.
+ */
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include <string.h>
+
+/* im2col of channels-last uint8 images for the integer convolution: for images
+ * n_begin <= n < n_end, each window row i gets ``row_width`` bytes (kw C rounded up to a
+ * multiple of 4, the product's depth step), so a row of the product is kh row_width long:
+ *
+ *     rows[n, ho, wo, i row_width + j C + c] = x_pad[n, ho sh + i, wo sw + j, c]
+ *
+ * with x (N, H, W, C) padded by (ph, pw) with ``zero`` (the quantized 0.0). The bytes
+ * kw C .. row_width - 1 of each window row meet zero weights: where the image row holds
+ * them they are the next pixels' values, copied with the row in 4-byte moves (a 7x7
+ * window of a 1-channel image is seven 8-byte moves per output), else zeros.
+ */
+void uint8_im2col(const uint8_t *x, ptrdiff_t n_begin, ptrdiff_t n_end, int H, int W, int C,
+                  int ph, int pw, int kh, int kw, int sh, int sw, int zero, uint8_t *rows,
+                  int Ho, int Wo, int row_width)
+{
+    const ptrdiff_t depth = (ptrdiff_t)kh * row_width, window = (ptrdiff_t)kw * C;
+    for (ptrdiff_t n = n_begin; n < n_end; n++) {
+        const uint8_t *image = x + n * H * W * C;
+        for (int ho = 0; ho < Ho; ho++) {
+            for (int wo = 0; wo < Wo; wo++) {
+                uint8_t *row = rows + ((n * Ho + ho) * Wo + wo) * depth;
+                const int w0 = wo * sw - pw;
+                const int j_begin = w0 < 0 ? -w0 : 0;
+                const int j_end = w0 + kw > W ? W - w0 : kw;
+                const int whole = w0 >= 0 && (ptrdiff_t)(W - w0) * C >= row_width;
+                for (int i = 0; i < kh; i++) {
+                    uint8_t *out = row + (ptrdiff_t)i * row_width;
+                    const int h = ho * sh - ph + i;
+                    if (h < 0 || h >= H || j_end <= j_begin) {
+                        memset(out, zero, (size_t)window);
+                        memset(out + window, 0, (size_t)(row_width - window));
+                        continue;
+                    }
+                    const uint8_t *source = image + ((ptrdiff_t)h * W + w0) * C;
+                    if (whole) {
+                        for (int t = 0; t < row_width; t += 4)
+                            memcpy(out + t, source + t, 4);
+                        continue;
+                    }
+                    memset(out, zero, (size_t)j_begin * C);
+                    memcpy(out + (ptrdiff_t)j_begin * C, source + (ptrdiff_t)j_begin * C,
+                           (size_t)(j_end - j_begin) * C);
+                    memset(out + (ptrdiff_t)j_end * C, zero, (size_t)(kw - j_end) * C);
+                    memset(out + window, 0, (size_t)(row_width - window));
+                }
+            }
+        }
+    }
+}
+
+#if defined(__x86_64__) && defined(__GNUC__)
+#include <immintrin.h>
+
+#define ROWS_MAX 6
+#define COLS 16
+
+/* Bit 1: AVX2 (the int16 path); bit 2: AVX-VNNI (the vpdpbusd path). */
+int int8_gemm_support(void)
+{
+    __builtin_cpu_init();
+    int bits = 0;
+    if (__builtin_cpu_supports("avx2"))
+        bits |= 1;
+    if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("avxvnni"))
+        bits |= 2;
+    return bits;
+}
+
+typedef struct {
+    const int32_t *col_offset;
+    const float *scale, *bias;
+    int out_zero, out_min;
+    uint8_t *out_u8;
+    float *out_f32;
+    ptrdiff_t out_stride;
+} Epilogue;
+
+/* v = float(acc + offset) * scale + bias for 8 columns; stored as float, or rounded
+ * (the default rounding mode: to nearest, ties to even), shifted by the zero point,
+ * clamped and narrowed to 8 bytes. */
+static inline __attribute__((always_inline, target("avx2"))) void finish8(
+    __m256i acc, const Epilogue *e, ptrdiff_t r, int f)
+{
+    __m256i shifted = _mm256_add_epi32(acc, _mm256_loadu_si256((const __m256i *)(e->col_offset + f)));
+    __m256 v = _mm256_mul_ps(_mm256_cvtepi32_ps(shifted), _mm256_loadu_ps(e->scale + f));
+    v = _mm256_add_ps(v, _mm256_loadu_ps(e->bias + f));
+    if (e->out_f32 != NULL) {
+        _mm256_storeu_ps(e->out_f32 + r * e->out_stride + f, v);
+        return;
+    }
+    __m256i q = _mm256_add_epi32(_mm256_cvtps_epi32(v), _mm256_set1_epi32(e->out_zero));
+    q = _mm256_min_epi32(_mm256_max_epi32(q, _mm256_set1_epi32(e->out_min)),
+                         _mm256_set1_epi32(255));
+    __m128i words = _mm_packus_epi32(_mm256_castsi256_si128(q), _mm256_extracti128_si256(q, 1));
+    __m128i bytes = _mm_packus_epi16(words, words);
+    _mm_storel_epi64((__m128i *)(e->out_u8 + r * e->out_stride + f), bytes);
+}
+
+#define BY_ROWS(R)                                                                         \
+    switch (R) {                                                                           \
+    case 6: TILE(6); break;                                                                \
+    case 5: TILE(5); break;                                                                \
+    case 4: TILE(4); break;                                                                \
+    case 3: TILE(3); break;                                                                \
+    case 2: TILE(2); break;                                                                \
+    default: TILE(1); break;                                                               \
+    }
+
+/* One tile by vpdpbusd: rows r0 .. r0 + R - 1, columns f0 .. f0 + 15. */
+static inline __attribute__((always_inline, target("avx2,avxvnni"))) void tile_vnni(
+    const uint8_t *a, ptrdiff_t a_stride, ptrdiff_t r0, int depth, const int8_t *b,
+    const Epilogue *e, int f0, const int R)
+{
+    __m256i low[ROWS_MAX], high[ROWS_MAX];
+    for (int p = 0; p < R; p++)
+        low[p] = high[p] = _mm256_setzero_si256();
+    for (int k = 0; k < depth; k += 4) {
+        const __m256i b_low = _mm256_loadu_si256((const __m256i *)(b + (ptrdiff_t)k * COLS));
+        const __m256i b_high = _mm256_loadu_si256((const __m256i *)(b + (ptrdiff_t)k * COLS + 32));
+        for (int p = 0; p < R; p++) {
+            int32_t four;
+            memcpy(&four, a + (r0 + p) * a_stride + k, 4);
+            const __m256i a4 = _mm256_set1_epi32(four);
+            low[p] = _mm256_dpbusd_avx_epi32(low[p], a4, b_low);
+            high[p] = _mm256_dpbusd_avx_epi32(high[p], a4, b_high);
+        }
+    }
+    for (int p = 0; p < R; p++) {
+        finish8(low[p], e, r0 + p, f0);
+        finish8(high[p], e, r0 + p, f0 + 8);
+    }
+}
+
+/* One tile by vpmaddwd on int16-widened values. */
+static inline __attribute__((always_inline, target("avx2"))) void tile_avx2(
+    const uint8_t *a, ptrdiff_t a_stride, ptrdiff_t r0, int depth, const int16_t *b,
+    const Epilogue *e, int f0, const int R)
+{
+    __m256i low[ROWS_MAX], high[ROWS_MAX];
+    for (int p = 0; p < R; p++)
+        low[p] = high[p] = _mm256_setzero_si256();
+    for (int k = 0; k < depth; k += 2) {
+        const __m256i b_low = _mm256_loadu_si256((const __m256i *)(b + (ptrdiff_t)k * COLS));
+        const __m256i b_high = _mm256_loadu_si256((const __m256i *)(b + (ptrdiff_t)k * COLS + 16));
+        for (int p = 0; p < R; p++) {
+            const uint8_t *row = a + (r0 + p) * a_stride + k;
+            const __m256i a2 = _mm256_set1_epi32((int32_t)row[0] | ((int32_t)row[1] << 16));
+            low[p] = _mm256_add_epi32(low[p], _mm256_madd_epi16(a2, b_low));
+            high[p] = _mm256_add_epi32(high[p], _mm256_madd_epi16(a2, b_high));
+        }
+    }
+    for (int p = 0; p < R; p++) {
+        finish8(low[p], e, r0 + p, f0);
+        finish8(high[p], e, r0 + p, f0 + 8);
+    }
+}
+
+/* The tiles of rows row_begin .. row_end - 1, every column: column blocks outside, so
+ * that one block's packed weights stay in L1 while the rows stream past. ``TILE`` is
+ * defined to call tile_vnni or tile_avx2, ``ELEMENT`` its packed weights' type and ``STEP`` how many of
+ * them one step of depth takes per column (4 int8, 2 int16: the same 16 * depth values
+ * per block either way). */
+#define ALL_TILES(ELEMENT)                                                        \
+    for (int f0 = 0; f0 < cols; f0 += COLS) {                                              \
+        const ELEMENT *block = (const ELEMENT *)packed + (ptrdiff_t)(f0 / COLS) * depth * COLS; \
+        for (ptrdiff_t r0 = row_begin; r0 < row_end; r0 += ROWS_MAX) {                     \
+            const int left = (int)(row_end - r0 < ROWS_MAX ? row_end - r0 : ROWS_MAX);     \
+            BY_ROWS(left)                                                                  \
+        }                                                                                  \
+    }
+
+#define TILE(R) tile_vnni(a, a_stride, r0, depth, block, e, f0, R)
+static __attribute__((target("avx2,avxvnni"))) void gemm_vnni(
+    const uint8_t *a, ptrdiff_t a_stride, ptrdiff_t row_begin, ptrdiff_t row_end, int depth,
+    const void *packed, int cols, const Epilogue *e)
+{
+    ALL_TILES(int8_t)
+}
+#undef TILE
+
+#define TILE(R) tile_avx2(a, a_stride, r0, depth, block, e, f0, R)
+static __attribute__((target("avx2"))) void gemm_avx2(
+    const uint8_t *a, ptrdiff_t a_stride, ptrdiff_t row_begin, ptrdiff_t row_end, int depth,
+    const void *packed, int cols, const Epilogue *e)
+{
+    ALL_TILES(int16_t)
+}
+#undef TILE
+
+/* Rows row_begin .. row_end - 1 of the product, every column. ``packed`` is b4 (int8)
+ * with ``vnni``, else b2 (int16). Returns 0, or -1 for a shape or path it does not take. */
+int int8_gemm(const uint8_t *a, ptrdiff_t a_stride, ptrdiff_t row_begin, ptrdiff_t row_end,
+              int depth, const void *packed, int cols, const int32_t *col_offset,
+              const float *scale, const float *bias, int out_zero, int out_min,
+              uint8_t *out_u8, float *out_f32, ptrdiff_t out_stride, int vnni)
+{
+    if (depth % 4 || cols % COLS || (int8_gemm_support() & (vnni ? 2 : 1)) == 0)
+        return -1;
+    const Epilogue e = {col_offset, scale, bias, out_zero, out_min, out_u8, out_f32, out_stride};
+    if (vnni)
+        gemm_vnni(a, a_stride, row_begin, row_end, depth, packed, cols, &e);
+    else
+        gemm_avx2(a, a_stride, row_begin, row_end, depth, packed, cols, &e);
+    return 0;
+}
+
+#else
+
+int int8_gemm_support(void) { return 0; }
+
+int int8_gemm(const uint8_t *a, ptrdiff_t a_stride, ptrdiff_t row_begin, ptrdiff_t row_end,
+              int depth, const void *packed, int cols, const int32_t *col_offset,
+              const float *scale, const float *bias, int out_zero, int out_min,
+              uint8_t *out_u8, float *out_f32, ptrdiff_t out_stride, int vnni)
+{
+    (void)a; (void)a_stride; (void)row_begin; (void)row_end; (void)depth; (void)packed;
+    (void)cols; (void)col_offset; (void)scale; (void)bias; (void)out_zero; (void)out_min;
+    (void)out_u8; (void)out_f32; (void)out_stride; (void)vnni;
+    return -1;
+}
+
+#endif
