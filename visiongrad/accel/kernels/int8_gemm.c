@@ -132,76 +132,83 @@ static inline __attribute__((always_inline, target("avx2"))) void finish8(
     _mm_storel_epi64((__m128i *)(e->out_u8 + r * e->out_stride + f), bytes);
 }
 
-#define BY_ROWS(R)                                                                         \
-    switch (R) {                                                                           \
-    case 6: TILE(6); break;                                                                \
-    case 5: TILE(5); break;                                                                \
-    case 4: TILE(4); break;                                                                \
-    case 3: TILE(3); break;                                                                \
-    case 2: TILE(2); break;                                                                \
-    default: TILE(1); break;                                                               \
-    }
+/* A tile's six row pointers: rows r0 .. r0 + 5, the last real row repeated where fewer
+ * than six remain (its sums are computed and not stored), so that every tile runs the same
+ * fully unrolled loop with its 12 sums in registers. */
+#define ROW_POINTERS                                                                       \
+    const uint8_t *a_row[ROWS_MAX];                                                        \
+    for (int p = 0; p < ROWS_MAX; p++)                                                     \
+        a_row[p] = a + (r0 + (p < R ? p : R - 1)) * a_stride;                              \
+    const uint8_t *a0 = a_row[0], *a1 = a_row[1], *a2 = a_row[2], *a3 = a_row[3],          \
+                  *a4 = a_row[4], *a5 = a_row[5];                                          \
+    __m256i l0 = _mm256_setzero_si256(), h0 = l0, l1 = l0, h1 = l0, l2 = l0, h2 = l0,      \
+            l3 = l0, h3 = l0, l4 = l0, h4 = l0, l5 = l0, h5 = l0;
+
+#define FINISH_ROWS                                                                        \
+    finish8(l0, e, r0, f0); finish8(h0, e, r0, f0 + 8);                                    \
+    if (R > 1) { finish8(l1, e, r0 + 1, f0); finish8(h1, e, r0 + 1, f0 + 8); }             \
+    if (R > 2) { finish8(l2, e, r0 + 2, f0); finish8(h2, e, r0 + 2, f0 + 8); }             \
+    if (R > 3) { finish8(l3, e, r0 + 3, f0); finish8(h3, e, r0 + 3, f0 + 8); }             \
+    if (R > 4) { finish8(l4, e, r0 + 4, f0); finish8(h4, e, r0 + 4, f0 + 8); }             \
+    if (R > 5) { finish8(l5, e, r0 + 5, f0); finish8(h5, e, r0 + 5, f0 + 8); }
+
+static inline int32_t load4(const uint8_t *p)
+{
+    int32_t four;
+    memcpy(&four, p, 4);
+    return four;
+}
 
 /* One tile by vpdpbusd: rows r0 .. r0 + R - 1, columns f0 .. f0 + 15. */
 static inline __attribute__((always_inline, target("avx2,avxvnni"))) void tile_vnni(
     const uint8_t *a, ptrdiff_t a_stride, ptrdiff_t r0, int depth, const int8_t *b,
-    const Epilogue *e, int f0, const int R)
+    const Epilogue *e, int f0, int R)
 {
-    __m256i low[ROWS_MAX], high[ROWS_MAX];
-    for (int p = 0; p < R; p++)
-        low[p] = high[p] = _mm256_setzero_si256();
+    ROW_POINTERS
+#define VNNI_ROW(P)                                                                        \
+    { const __m256i x = _mm256_set1_epi32(load4(a##P + k));                                \
+      l##P = _mm256_dpbusd_avx_epi32(l##P, x, b_low);                                      \
+      h##P = _mm256_dpbusd_avx_epi32(h##P, x, b_high); }
     for (int k = 0; k < depth; k += 4) {
         const __m256i b_low = _mm256_loadu_si256((const __m256i *)(b + (ptrdiff_t)k * COLS));
         const __m256i b_high = _mm256_loadu_si256((const __m256i *)(b + (ptrdiff_t)k * COLS + 32));
-        for (int p = 0; p < R; p++) {
-            int32_t four;
-            memcpy(&four, a + (r0 + p) * a_stride + k, 4);
-            const __m256i a4 = _mm256_set1_epi32(four);
-            low[p] = _mm256_dpbusd_avx_epi32(low[p], a4, b_low);
-            high[p] = _mm256_dpbusd_avx_epi32(high[p], a4, b_high);
-        }
+        VNNI_ROW(0) VNNI_ROW(1) VNNI_ROW(2) VNNI_ROW(3) VNNI_ROW(4) VNNI_ROW(5)
     }
-    for (int p = 0; p < R; p++) {
-        finish8(low[p], e, r0 + p, f0);
-        finish8(high[p], e, r0 + p, f0 + 8);
-    }
+#undef VNNI_ROW
+    FINISH_ROWS
 }
 
 /* One tile by vpmaddwd on int16-widened values. */
 static inline __attribute__((always_inline, target("avx2"))) void tile_avx2(
     const uint8_t *a, ptrdiff_t a_stride, ptrdiff_t r0, int depth, const int16_t *b,
-    const Epilogue *e, int f0, const int R)
+    const Epilogue *e, int f0, int R)
 {
-    __m256i low[ROWS_MAX], high[ROWS_MAX];
-    for (int p = 0; p < R; p++)
-        low[p] = high[p] = _mm256_setzero_si256();
+    ROW_POINTERS
+#define AVX2_ROW(P)                                                                        \
+    { const __m256i x = _mm256_set1_epi32((int32_t)a##P[k] | ((int32_t)a##P[k + 1] << 16)); \
+      l##P = _mm256_add_epi32(l##P, _mm256_madd_epi16(x, b_low));                          \
+      h##P = _mm256_add_epi32(h##P, _mm256_madd_epi16(x, b_high)); }
     for (int k = 0; k < depth; k += 2) {
         const __m256i b_low = _mm256_loadu_si256((const __m256i *)(b + (ptrdiff_t)k * COLS));
         const __m256i b_high = _mm256_loadu_si256((const __m256i *)(b + (ptrdiff_t)k * COLS + 16));
-        for (int p = 0; p < R; p++) {
-            const uint8_t *row = a + (r0 + p) * a_stride + k;
-            const __m256i a2 = _mm256_set1_epi32((int32_t)row[0] | ((int32_t)row[1] << 16));
-            low[p] = _mm256_add_epi32(low[p], _mm256_madd_epi16(a2, b_low));
-            high[p] = _mm256_add_epi32(high[p], _mm256_madd_epi16(a2, b_high));
-        }
+        AVX2_ROW(0) AVX2_ROW(1) AVX2_ROW(2) AVX2_ROW(3) AVX2_ROW(4) AVX2_ROW(5)
     }
-    for (int p = 0; p < R; p++) {
-        finish8(low[p], e, r0 + p, f0);
-        finish8(high[p], e, r0 + p, f0 + 8);
-    }
+#undef AVX2_ROW
+    FINISH_ROWS
 }
 
-/* The tiles of rows row_begin .. row_end - 1, every column: column blocks outside, so
- * that one block's packed weights stay in L1 while the rows stream past. ``TILE`` is
- * defined to call tile_vnni or tile_avx2, ``ELEMENT`` its packed weights' type and ``STEP`` how many of
- * them one step of depth takes per column (4 int8, 2 int16: the same 16 * depth values
+/* The tiles of rows row_begin .. row_end - 1, every column: rows outside, so that a tile's
+ * rows of ``a`` (at most 6 kh kw C bytes) stay in L1 while the column blocks' packed
+ * weights (16 depth bytes each; tens of kilobytes in all) come from L2; ``a``, the large
+ * operand, is read from memory once. ``TILE`` is defined to call tile_vnni or tile_avx2,
+ * ``ELEMENT`` its packed weights' type (int8 or int16: 16 depth values per step of depth
  * per block either way). */
-#define ALL_TILES(ELEMENT)                                                        \
-    for (int f0 = 0; f0 < cols; f0 += COLS) {                                              \
-        const ELEMENT *block = (const ELEMENT *)packed + (ptrdiff_t)(f0 / COLS) * depth * COLS; \
-        for (ptrdiff_t r0 = row_begin; r0 < row_end; r0 += ROWS_MAX) {                     \
-            const int left = (int)(row_end - r0 < ROWS_MAX ? row_end - r0 : ROWS_MAX);     \
-            BY_ROWS(left)                                                                  \
+#define ALL_TILES(ELEMENT)                                                                 \
+    for (ptrdiff_t r0 = row_begin; r0 < row_end; r0 += ROWS_MAX) {                         \
+        const int left = (int)(row_end - r0 < ROWS_MAX ? row_end - r0 : ROWS_MAX);         \
+        for (int f0 = 0; f0 < cols; f0 += COLS) {                                          \
+            const ELEMENT *block = (const ELEMENT *)packed + (ptrdiff_t)(f0 / COLS) * depth * COLS; \
+            TILE(left);                                                                    \
         }                                                                                  \
     }
 
