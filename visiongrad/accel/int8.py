@@ -86,9 +86,10 @@ class Int8Gemm:
     def build(cls, weight_q, col_offset, scale, bias, out_zero: int, out_min: int,
               float_out: bool, path: str | None = None):
         """The prepared product, or None where no compiled path runs (``kernel_path``).
-        ``path`` picks "vnni" or "avx2" where the CPU has both (tests run each)."""
+        ``path`` picks "vnni" or "avx2" where the CPU has both, or "numpy" (None: the
+        reference), for tests that compare them."""
         available = kernel_path()
-        if available is None or (path == "vnni" and available != "vnni"):
+        if available is None or path == "numpy" or (path == "vnni" and available != "vnni"):
             return None
         path = path or available
         filters, depth = weight_q.shape
