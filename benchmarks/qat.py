@@ -1,0 +1,100 @@
+"""Quantization-aware training against post-training quantization at few bits: how much of
+the accuracy that post-training quantization loses does a short QAT fine-tune win back?
+
+Run from the repository root on a trained run (``visiongrad train ... --out RUN``)::
+
+    OPENBLAS_NUM_THREADS=1 python -m benchmarks.qat runs/tlc --bits 4 --epochs 1
+
+For each ``--bits`` (4 by default), with weights per output channel (symmetric) and
+activations per tensor (affine) fake-quantized at that width (``compress.prepare_qat``;
+batch norm stays a float layer in both arms):
+
+- ``ptq``: ranges calibrated on ``--calibration`` training images (min/max), no training;
+- ``qat``: the same start, then ``--epochs`` epochs of training through the fake
+  quantizers (Adam, ``--lr``, batches of 128, moving-average activation ranges) on the
+  whole training split; nothing is chosen on the test split.
+
+Test accuracy of float, ptq and qat, and the share of the ptq gap QAT recovers,
+(qat - ptq) / (float - ptq). Writes ``benchmarks/results/qat.json``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import time
+from pathlib import Path
+
+import numpy as np
+
+from visiongrad import functional as F
+from visiongrad import optim
+from visiongrad.autograd import tensor
+from visiongrad.cli.network import load_network, load_split
+from visiongrad.compress.qat import calibrate_fake_quant, prepare_qat
+from visiongrad.train.epochs import descend_epoch
+from visiongrad.train.predict import predict_logits
+
+RESULTS = Path(__file__).parent / "results"
+
+
+def accuracy(model, x, y) -> float:
+    return float(np.mean(predict_logits(model, x).argmax(1) == y))
+
+
+def measure(run: str, bits: int, args) -> dict:
+    checkpoint = str(Path(run) / "checkpoint.safetensors")
+    model, normalize, info = load_network(checkpoint)
+    train, test = (load_split(args.dataset, split, args.data_dir) for split in ("train", "test"))
+    rng = np.random.default_rng(args.seed)
+    calibration = normalize(train.images[rng.choice(len(train.images), args.calibration,
+                                                    replace=False)])
+    x_test = normalize(test.images)
+    result = {"run": run, "model": info["model"], "bits": bits,
+              "float": accuracy(model, x_test, test.labels)}
+    ptq = prepare_qat(model, bits)
+    calibrate_fake_quant(ptq, calibration)
+    result["ptq"] = accuracy(ptq, x_test, test.labels)
+
+    trained, _, _ = load_network(checkpoint)  # a fresh copy of the weights for QAT
+    qat = prepare_qat(trained, bits)
+    calibrate_fake_quant(qat, calibration)
+    optimizer = optim.Adam(qat.parameters(), lr=args.lr)
+    x_train = normalize(train.images)
+    start = time.perf_counter()
+    qat.train()
+    for _ in range(args.epochs):
+        descend_epoch(lambda batch: F.cross_entropy(qat(tensor(x_train[batch])),
+                                                    tensor(train.labels[batch])),
+                      len(x_train), 128, optimizer, rng)
+    result["qat_seconds"] = time.perf_counter() - start
+    result["qat"] = accuracy(qat, x_test, test.labels)
+    gap = result["float"] - result["ptq"]
+    result["recovered"] = (result["qat"] - result["ptq"]) / gap if gap > 0 else None
+    return result
+
+
+def main(argv=None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("runs", nargs="+")
+    parser.add_argument("--bits", type=int, nargs="+", default=[4])
+    parser.add_argument("--epochs", type=int, default=1)
+    parser.add_argument("--lr", type=float, default=1e-4)
+    parser.add_argument("--calibration", type=int, default=1000)
+    parser.add_argument("--dataset", default="fashion-mnist")
+    parser.add_argument("--data-dir", default=None)
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--out", default=str(RESULTS / "qat.json"))
+    args = parser.parse_args(argv)
+    results = [measure(run, bits, args) for run in args.runs for bits in args.bits]
+    Path(args.out).write_text(json.dumps({"options": vars(args), "results": results}, indent=1))
+    print("| model | bits | float | PTQ | QAT | gap recovered |")
+    print("|---|---|---|---|---|---|")
+    for r in results:
+        recovered = "-" if r["recovered"] is None else f"{100 * r['recovered']:.0f}%"
+        print(f"| {r['model']} | {r['bits']} | {r['float']:.4f} | {r['ptq']:.4f} | "
+              f"{r['qat']:.4f} | {recovered} |")
+
+
+if __name__ == "__main__":
+    main()
