@@ -195,7 +195,8 @@ def main(argv=None) -> None:
     parser.add_argument("--out", default=str(RESULTS / "quantize.json"))
     args = parser.parse_args(argv)
     results = [measure(run, args) for run in args.runs]
-    machine = {"cpu": cpu_model(), "int8 kernel": kernel_path(), "python": platform.python_version(),
+    machine = {"cpu": cpu_model(), "int8 kernel": kernel_path(),
+               "python": platform.python_version(),
                "torch": None if torch is None else torch.__version__,
                "torch threads": None if torch is None else torch.get_num_threads(),
                "onnxruntime": None if onnxruntime is None else onnxruntime.__version__}

@@ -5,8 +5,8 @@ import numpy as np
 import pytest
 
 import visiongrad as vg
-from visiongrad import compress, models, nn, optim
 from visiongrad import functional as F
+from visiongrad import models, nn, optim
 from visiongrad.autograd import no_grad, tensor
 from visiongrad.compress.qat import (
     ActivationFakeQuantize,

@@ -34,7 +34,8 @@ class LowBitWeights(nn.Module):
         if kind == "ternary":
             w = layer.weight.data
             delta = threshold * np.abs(w).max()
-            for name, part in (("positive_scale", w[w > delta]), ("negative_scale", -w[w < -delta])):
+            for name, part in (("positive_scale", w[w > delta]),
+                               ("negative_scale", -w[w < -delta])):
                 value = part.mean() if part.size else delta
                 self.register_parameter(name, nn.Parameter(np.asarray(value, w.dtype)))
 
