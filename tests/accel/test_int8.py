@@ -22,22 +22,27 @@ def cpu_flags() -> set:
 
 
 def test_kernel_is_loaded_where_the_cpu_runs_it():
-    if os.environ.get("VISIONGRAD_NATIVE") == "0" or "avx2" not in cpu_flags():
+    """Every path the CPU's flags allow is offered, so the tests below run each of them."""
+    flags = cpu_flags()
+    assert int8.cpu_vnni_flags() == [f for f in ("avx_vnni", "avx512_vnni") if f in flags]
+    if os.environ.get("VISIONGRAD_NATIVE") == "0" or "avx2" not in flags:
+        assert int8.kernel_path() is None or "avx2" in flags
         return
-    assert int8.kernel_path() == ("vnni" if "avx_vnni" in cpu_flags() else "avx2")
-    assert int8.cpu_has_vnni() == ("avx_vnni" in cpu_flags())
+    expected = ["avx2"] + ["vnni"] * ("avx_vnni" in flags) + ["avx512"] * (
+        {"avx512f", "avx512bw", "avx512_vnni"} <= flags)
+    assert int8.supported_paths() == expected
+    assert int8.kernel_path() == expected[-1]
 
 
 def paths():
-    available = int8.kernel_path()
-    if available is None:
+    if int8.kernel_path() is None:
         pytest.skip("the int8 kernel is not available here (see the test above)")
-    return ["vnni", "avx2"] if available == "vnni" else ["avx2"]
+    return int8.supported_paths()
 
 
 def pack_reference(weight_q, path):
     """The packed layout written out loop by loop, as the kernel's comment states it."""
-    step = 4 if path == "vnni" else 2
+    step = 2 if path == "avx2" else 4
     filters, depth = weight_q.shape
     cols, padded_depth = int8.padded(filters, 16), int8.padded(depth, 4)
     out = np.zeros((cols // 16, padded_depth // step, 16, step), np.int16)
@@ -50,15 +55,15 @@ def pack_reference(weight_q, path):
 @pytest.mark.parametrize("shape", [(3, 5), (17, 6), (32, 52)])
 def test_packing_matches_the_documented_layout(shape):
     weight_q = rng.integers(-127, 128, shape).astype(np.int8)
-    for path in ("vnni", "avx2"):
+    for path in int8.PATHS:
         packed = int8.pack_weights(weight_q, path)
-        assert packed.dtype == (np.int8 if path == "vnni" else np.int16)
+        assert packed.dtype == (np.int16 if path == "avx2" else np.int8)
         np.testing.assert_array_equal(packed, pack_reference(weight_q, path))
 
 
 # rows, depth, filters: a partial tile of rows, depth not a multiple of 4, one filter,
-# filters across several blocks and a partial block, a long depth
-SHAPES = [(1, 1, 1), (7, 13, 5), (37, 52, 32), (300, 288, 70), (13, 3000, 10)]
+# filters across an odd and an even number of blocks and a partial block, a long depth
+SHAPES = [(1, 1, 1), (7, 13, 5), (37, 52, 32), (300, 288, 70), (13, 3000, 10), (9, 8, 48)]
 
 
 @pytest.mark.parametrize("rows, depth, filters", SHAPES)
@@ -86,8 +91,11 @@ def test_product_equals_the_numpy_reference_bit_for_bit(rows, depth, filters, fl
         np.testing.assert_array_equal(out, reference, err_msg=path)
 
 
-def test_product_refuses_rows_of_the_wrong_depth():
+def test_product_refuses_rows_of_the_wrong_depth_and_unknown_paths():
     paths()
+    with pytest.raises(ValueError, match="does not run here"):
+        int8.Int8Gemm.build(np.ones((4, 6), np.int8), np.zeros(4, np.int32),
+                            np.ones(4, np.float32), np.zeros(4, np.float32), 0, 0, True, "sse")
     kernel = int8.Int8Gemm.build(np.ones((4, 6), np.int8), np.zeros(4, np.int32),
                                  np.ones(4, np.float32), np.zeros(4, np.float32), 0, 0, True)
     with pytest.raises(ValueError, match="uint8"):

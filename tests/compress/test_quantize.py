@@ -6,6 +6,7 @@ import pytest
 
 import visiongrad as vg
 from visiongrad import compress, models, nn
+from visiongrad.accel.int8 import supported_paths
 from visiongrad.autograd import no_grad, tensor
 from visiongrad.compress.int8 import QuantizedClassifier
 from visiongrad.compress.observers import ActivationObserver, fake_quantize_affine, mse_range
@@ -100,8 +101,9 @@ def test_int8_model_follows_the_float_model(name, options):
     with no_grad():
         expected = net(tensor(x)).data
     outputs = {path: compress.quantize_model(net, x, path=path)(tensor(x)).data
-               for path in ("numpy", None)}
-    np.testing.assert_array_equal(outputs[None], outputs["numpy"])  # kernel == reference
+               for path in ("numpy", None, *supported_paths())}
+    for path, output in outputs.items():  # every compiled path == the reference
+        np.testing.assert_array_equal(output, outputs["numpy"], err_msg=path)
     error = np.abs(outputs[None] - expected).max() / np.abs(expected).max()
     assert error < 0.05, error
 

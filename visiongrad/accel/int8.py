@@ -1,5 +1,6 @@
 """The compiled integer product of the int8 inference path (``kernels/int8_gemm.c``), where
-it was built and the CPU runs it (x86-64 with AVX2; AVX-VNNI's vpdpbusd where present).
+it was built and the CPU runs it (x86-64 with AVX2; vpdpbusd where the CPU has AVX-VNNI
+or AVX-512 VNNI).
 
 ``compress/int8.py`` holds the reference (``int8_gemm_reference``: the same integers and
 the same float32 epilogue in NumPy) and asks here once per layer: ``Int8Gemm.build``
@@ -27,21 +28,31 @@ DEPTH_STEP = 4
 """vpdpbusd sums 4 products per lane: the depth (k) is padded with zeros to a multiple."""
 
 
-def kernel_path() -> str | None:
-    """Which compiled path runs: "vnni" (vpdpbusd), "avx2" (vpmaddwd on int16-widened
-    values), or None (no kernel: the NumPy reference runs)."""
+PATHS = {"avx2": 0, "vnni": 1, "avx512": 2}
+"""The compiled paths, by the kernel's number for each: vpmaddwd on int16-widened values
+(AVX2), vpdpbusd on 256 bits (AVX-VNNI) and on 512 bits (AVX-512 VNNI)."""
+
+
+def supported_paths() -> list[str]:
+    """The compiled paths this CPU runs (none where the kernel is not loaded)."""
     if INT8_GEMM is None or INT8_GEMM_SUPPORT is None:
-        return None
+        return []
     support = INT8_GEMM_SUPPORT()
-    if support & 2:
-        return "vnni"
-    return "avx2" if support & 1 else None
+    return [name for name, number in PATHS.items() if support & (1 << number)]
 
 
-def cpu_has_vnni() -> bool:
-    """Whether ``/proc/cpuinfo`` lists AVX-VNNI (``avx_vnni``), for reports."""
-    return any(line.startswith("flags") and " avx_vnni" in line
-               for line in cpuinfo().splitlines())
+def kernel_path() -> str | None:
+    """The fastest compiled path here ("avx512", "vnni" or "avx2"), or None (no kernel:
+    the NumPy reference runs)."""
+    paths = supported_paths()
+    return paths[-1] if paths else None
+
+
+def cpu_vnni_flags() -> list[str]:
+    """The VNNI flags ``/proc/cpuinfo`` lists (``avx_vnni``, ``avx512_vnni``), for reports."""
+    flags = next((line.split() for line in cpuinfo().splitlines()
+                  if line.startswith("flags")), [])
+    return [flag for flag in ("avx_vnni", "avx512_vnni") if flag in flags]
 
 
 def padded(size: int, step: int) -> int:
@@ -50,13 +61,13 @@ def padded(size: int, step: int) -> int:
 
 
 def pack_weights(weight_q, path: str):
-    """int8 weights (F, K) in the kernel's blocks of 16 columns, zero-padded: for "vnni"
-    b4[f // 16, k // 4, f % 16, k % 4] (int8), for "avx2" b2[f // 16, k // 2, f % 16,
+    """int8 weights (F, K) in the kernel's blocks of 16 columns, zero-padded: for "vnni" and
+    "avx512" b4[f // 16, k // 4, f % 16, k % 4] (int8), for "avx2" b2[f // 16, k // 2, f % 16,
     k % 2] (int16), with K padded to a multiple of ``DEPTH_STEP``, F of ``COLUMN_BLOCK``."""
     filters, depth = weight_q.shape
     full = xp.zeros((padded(filters, COLUMN_BLOCK), padded(depth, DEPTH_STEP)), xp.int8)
     full[:filters, :depth] = weight_q
-    step, dtype = (4, xp.int8) if path == "vnni" else (2, xp.int16)
+    step, dtype = (2, xp.int16) if path == "avx2" else (4, xp.int8)
     blocks = full.reshape(-1, COLUMN_BLOCK, full.shape[1] // step, step).transpose(0, 2, 1, 3)
     return xp.ascontiguousarray(blocks, dtype=dtype)
 
@@ -86,12 +97,14 @@ class Int8Gemm:
     def build(cls, weight_q, col_offset, scale, bias, out_zero: int, out_min: int,
               float_out: bool, path: str | None = None):
         """The prepared product, or None where no compiled path runs (``kernel_path``).
-        ``path`` picks "vnni" or "avx2" where the CPU has both, or "numpy" (None: the
-        reference), for tests that compare them."""
-        available = kernel_path()
-        if available is None or path == "numpy" or (path == "vnni" and available != "vnni"):
+        ``path`` picks one of ``supported_paths()``, or "numpy" (None: the reference), for
+        tests that compare them; a path this CPU lacks is refused."""
+        if path is not None and path != "numpy" and path not in supported_paths():
+            raise ValueError(f"int8 product: path {path!r} does not run here (supported: "
+                             f"{supported_paths()})")
+        path = kernel_path() if path is None else path
+        if path is None or path == "numpy":
             return None
-        path = path or available
         filters, depth = weight_q.shape
         cols = padded(filters, COLUMN_BLOCK)
 
@@ -121,7 +134,7 @@ class Int8Gemm:
                                self.packed.ctypes.data, cols, self.col_offset.ctypes.data,
                                self.scale.ctypes.data, self.bias.ctypes.data, self.out_zero,
                                self.out_min, out_u8 or None, out_f32 or None, cols,
-                               int(self.path == "vnni"))
+                               PATHS[self.path])
             if status != 0:
                 raise RuntimeError(f"int8 product: the kernel refused depth {self.depth}, "
                                    f"{cols} columns on path {self.path}")

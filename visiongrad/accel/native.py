@@ -161,14 +161,15 @@ MAX_POOL_BACKWARD = optional_kernel("max_pool_backward", [_pointer] * 2 + [_size
 here) gets dy at each window's arg."""
 
 INT8_GEMM_SUPPORT = optional_kernel("int8_gemm_support", [], _int)
-"""int8_gemm_support() -> bits: 1 where the CPU has AVX2 (the int16 path), 2 where it also
-has AVX-VNNI (vpdpbusd) (``kernels/int8_gemm.c``)."""
+"""int8_gemm_support() -> bits: 1 where the CPU has AVX2 (the int16 path), 2 AVX-VNNI
+(vpdpbusd on 256 bits), 4 AVX-512 VNNI (on 512 bits) (``kernels/int8_gemm.c``)."""
 
 INT8_GEMM = optional_kernel("int8_gemm", [_pointer, _size, _size, _size, _int, _pointer, _int]
                             + [_pointer] * 3 + [_int] * 2 + [_pointer] * 2 + [_size, _int], _int)
 """int8_gemm(a, a_stride, row_begin, row_end, depth, packed, cols, col_offset, scale, bias,
-out_zero, out_min, out_u8, out_f32, out_stride, vnni) -> 0, or -1 for a shape or path it
-does not take: uint8 a (rows, depth) times packed int8 (vnni) or int16 weights, summed in
+out_zero, out_min, out_u8, out_f32, out_stride, path) -> 0, or -1 for a shape or path it
+does not take: uint8 a (rows, depth) times packed int8 (path 1, 2) or int16 (path 0)
+weights, summed in
 int32, rescaled per column and stored as float32 (out_f32) or requantized to uint8
 (out_u8), for rows [row_begin, row_end)."""
 

@@ -16,7 +16,8 @@
  * rows ``out_stride`` elements apart. The weights come packed in blocks of 16 columns:
  *
  *   VNNI (vpdpbusd: four u8 x s8 products summed into each int32 lane, no
- *   intermediate saturation):  b4[f / 16, k / 4, f % 16, k % 4]    int8
+ *   intermediate saturation; on 256 bits with AVX-VNNI, on 512 with AVX-512 VNNI):
+ *                              b4[f / 16, k / 4, f % 16, k % 4]    int8
  *   AVX2 (vpmaddwd: two s16 x s16 products summed into each int32 lane):
  *                              b2[f / 16, k / 2, f % 16, k % 2]    int16
  *
@@ -90,7 +91,8 @@ void uint8_im2col(const uint8_t *x, ptrdiff_t n_begin, ptrdiff_t n_end, int H, i
 #define ROWS_MAX 6
 #define COLS 16
 
-/* Bit 1: AVX2 (the int16 path); bit 2: AVX-VNNI (the vpdpbusd path). */
+/* Bit 1: AVX2 (the int16 path); bit 2: AVX-VNNI (vpdpbusd on 256 bits); bit 4:
+ * AVX-512 VNNI (vpdpbusd on 512 bits). */
 int int8_gemm_support(void)
 {
     __builtin_cpu_init();
@@ -99,6 +101,9 @@ int int8_gemm_support(void)
         bits |= 1;
     if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("avxvnni"))
         bits |= 2;
+    if (__builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw")
+        && __builtin_cpu_supports("avx512vnni"))
+        bits |= 4;
     return bits;
 }
 
@@ -230,17 +235,96 @@ static __attribute__((target("avx2"))) void gemm_avx2(
 }
 #undef TILE
 
-/* Rows row_begin .. row_end - 1 of the product, every column. ``packed`` is b4 (int8)
- * with ``vnni``, else b2 (int16). Returns 0, or -1 for a shape or path it does not take. */
+
+/* The AVX-512 VNNI path: the same packed int8 weights (a 16-column block's 4 depth values
+ * per column are one 64-byte zmm load), tiles of 8 rows by 32 columns (two blocks; 16
+ * accumulators of the 32 zmm registers), or 8 by 16 for a last odd block. */
+#define ROWS_512 8
+#define NEAREST (_MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC)
+#define AVX512 __attribute__((always_inline, target("avx512f,avx512bw,avx512vnni")))
+
+static inline AVX512 void finish16(__m512i acc, const Epilogue *e, ptrdiff_t r, int f)
+{
+    __m512i shifted = _mm512_add_epi32(acc, _mm512_loadu_si512(e->col_offset + f));
+    /* explicit rounding: AVX-512 implies FMA, and the compiler would fuse a plain multiply
+     * and add into one rounding; the reference rounds twice */
+    __m512 v = _mm512_mul_round_ps(_mm512_cvtepi32_ps(shifted), _mm512_loadu_ps(e->scale + f),
+                                   NEAREST);
+    v = _mm512_add_round_ps(v, _mm512_loadu_ps(e->bias + f), NEAREST);
+    if (e->out_f32 != NULL) {
+        _mm512_storeu_ps(e->out_f32 + r * e->out_stride + f, v);
+        return;
+    }
+    __m512i q = _mm512_add_epi32(_mm512_cvtps_epi32(v), _mm512_set1_epi32(e->out_zero));
+    q = _mm512_min_epi32(_mm512_max_epi32(q, _mm512_set1_epi32(e->out_min)),
+                         _mm512_set1_epi32(255));
+    _mm_storeu_si128((__m128i *)(e->out_u8 + r * e->out_stride + f), _mm512_cvtepi32_epi8(q));
+}
+
+static inline AVX512 void tile_512(const uint8_t *a, ptrdiff_t a_stride, ptrdiff_t r0,
+                                   int depth, const int8_t *b, const Epilogue *e, int f0,
+                                   int R, const int blocks)
+{
+    const uint8_t *a_row[ROWS_512];
+    for (int p = 0; p < ROWS_512; p++)
+        a_row[p] = a + (r0 + (p < R ? p : R - 1)) * a_stride;
+    const uint8_t *a0 = a_row[0], *a1 = a_row[1], *a2 = a_row[2], *a3 = a_row[3],
+                  *a4 = a_row[4], *a5 = a_row[5], *a6 = a_row[6], *a7 = a_row[7];
+    const int8_t *b_next = b + (ptrdiff_t)depth * COLS;
+    __m512i l0 = _mm512_setzero_si512(), l1 = l0, l2 = l0, l3 = l0, l4 = l0, l5 = l0, l6 = l0,
+            l7 = l0, h0 = l0, h1 = l0, h2 = l0, h3 = l0, h4 = l0, h5 = l0, h6 = l0, h7 = l0;
+#define ROW_512(P)                                                                         \
+    { const __m512i x = _mm512_set1_epi32(load4(a##P + k));                                \
+      l##P = _mm512_dpbusd_epi32(l##P, x, b_low);                                          \
+      if (blocks == 2) h##P = _mm512_dpbusd_epi32(h##P, x, b_high); }
+    for (int k = 0; k < depth; k += 4) {
+        const __m512i b_low = _mm512_loadu_si512(b + (ptrdiff_t)k * COLS);
+        const __m512i b_high = blocks == 2 ? _mm512_loadu_si512(b_next + (ptrdiff_t)k * COLS)
+                                           : b_low;
+        ROW_512(0) ROW_512(1) ROW_512(2) ROW_512(3) ROW_512(4) ROW_512(5) ROW_512(6)
+        ROW_512(7)
+    }
+#undef ROW_512
+    const __m512i low[ROWS_512] = {l0, l1, l2, l3, l4, l5, l6, l7};
+    const __m512i high[ROWS_512] = {h0, h1, h2, h3, h4, h5, h6, h7};
+    for (int p = 0; p < R; p++) {
+        finish16(low[p], e, r0 + p, f0);
+        if (blocks == 2)
+            finish16(high[p], e, r0 + p, f0 + COLS);
+    }
+}
+
+static __attribute__((target("avx512f,avx512bw,avx512vnni"))) void gemm_512(
+    const uint8_t *a, ptrdiff_t a_stride, ptrdiff_t row_begin, ptrdiff_t row_end, int depth,
+    const void *packed, int cols, const Epilogue *e)
+{
+    for (ptrdiff_t r0 = row_begin; r0 < row_end; r0 += ROWS_512) {
+        const int left = (int)(row_end - r0 < ROWS_512 ? row_end - r0 : ROWS_512);
+        for (int f0 = 0; f0 < cols; f0 += 2 * COLS) {
+            const int8_t *block = (const int8_t *)packed + (ptrdiff_t)(f0 / COLS) * depth * COLS;
+            if (f0 + COLS < cols)
+                tile_512(a, a_stride, r0, depth, block, e, f0, left, 2);
+            else
+                tile_512(a, a_stride, r0, depth, block, e, f0, left, 1);
+        }
+    }
+}
+
+/* Rows row_begin .. row_end - 1 of the product, every column, by the path ``path``: 0
+ * AVX2 (``packed`` is b2, int16), 1 AVX-VNNI, 2 AVX-512 VNNI (both b4, int8). Returns 0,
+ * or -1 for a shape or a path it does not take. */
 int int8_gemm(const uint8_t *a, ptrdiff_t a_stride, ptrdiff_t row_begin, ptrdiff_t row_end,
               int depth, const void *packed, int cols, const int32_t *col_offset,
               const float *scale, const float *bias, int out_zero, int out_min,
-              uint8_t *out_u8, float *out_f32, ptrdiff_t out_stride, int vnni)
+              uint8_t *out_u8, float *out_f32, ptrdiff_t out_stride, int path)
 {
-    if (depth % 4 || cols % COLS || (int8_gemm_support() & (vnni ? 2 : 1)) == 0)
+    if (depth % 4 || cols % COLS || path < 0 || path > 2
+        || (int8_gemm_support() & (1 << path)) == 0)
         return -1;
     const Epilogue e = {col_offset, scale, bias, out_zero, out_min, out_u8, out_f32, out_stride};
-    if (vnni)
+    if (path == 2)
+        gemm_512(a, a_stride, row_begin, row_end, depth, packed, cols, &e);
+    else if (path == 1)
         gemm_vnni(a, a_stride, row_begin, row_end, depth, packed, cols, &e);
     else
         gemm_avx2(a, a_stride, row_begin, row_end, depth, packed, cols, &e);
@@ -254,11 +338,11 @@ int int8_gemm_support(void) { return 0; }
 int int8_gemm(const uint8_t *a, ptrdiff_t a_stride, ptrdiff_t row_begin, ptrdiff_t row_end,
               int depth, const void *packed, int cols, const int32_t *col_offset,
               const float *scale, const float *bias, int out_zero, int out_min,
-              uint8_t *out_u8, float *out_f32, ptrdiff_t out_stride, int vnni)
+              uint8_t *out_u8, float *out_f32, ptrdiff_t out_stride, int path)
 {
     (void)a; (void)a_stride; (void)row_begin; (void)row_end; (void)depth; (void)packed;
     (void)cols; (void)col_offset; (void)scale; (void)bias; (void)out_zero; (void)out_min;
-    (void)out_u8; (void)out_f32; (void)out_stride; (void)vnni;
+    (void)out_u8; (void)out_f32; (void)out_stride; (void)path;
     return -1;
 }
 
