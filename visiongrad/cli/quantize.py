@@ -34,8 +34,7 @@ def register(commands) -> None:
 
 
 def run(args: argparse.Namespace) -> None:
-    from visiongrad.recipes.quantize import QuantizeConfig
-    from visiongrad.recipes.quantize import run as quantize_run
+    from visiongrad.recipes import quantize as recipe
 
     source = Path(args.source)
     checkpoint = source / CHECKPOINT_NAME if source.is_dir() else source
@@ -46,13 +45,13 @@ def run(args: argparse.Namespace) -> None:
     dataset = args.dataset or options.get("dataset") or "fashion-mnist-mini"
     data_dir = args.data_dir if args.data_dir is not None else options.get("data_dir")
     with user_errors(ValueError, context="cannot quantize: "):
-        config = QuantizeConfig(out=args.out, calibration=args.calibration, method=args.method,
+        config = recipe.Config(out=args.out, calibration=args.calibration, method=args.method,
                                 percentile=args.percentile, dataset=dataset, data_dir=data_dir,
                                 seed=args.seed)
     config.out = str(output_folder(args.out))
     with user_errors(ValueError, FileNotFoundError, KeyError,
                      context=f"cannot quantize {info['model']}: "):
-        result = quantize_run(config, model, normalize, info, source=str(checkpoint))
+        result = recipe.run(config, model, normalize, info, source=str(checkpoint))
     rows = [[row["layer"], row["kind"], "x".join(map(str, row["shape"])), 8,
              row["float32_bytes"], row["int8_bytes"],
              "float32" if row["out_scale"] is None

@@ -19,7 +19,7 @@ from ..train.predict import evaluate
 
 
 @dataclass
-class QuantizeConfig:
+class Config:
     """What ``run`` does.
 
     Parameters
@@ -56,7 +56,7 @@ class QuantizeConfig:
             raise ValueError(f"percentile must be in (50, 100], got {self.percentile}")
 
 
-def run(config: QuantizeConfig, model, normalize, info: dict, source: str = "",
+def run(config: Config, model, normalize, info: dict, source: str = "",
         log=print) -> dict:
     """Quantize ``model`` (its preprocessing ``normalize``, its checkpoint config ``info``)
     and write the result to ``config.out`` (created by the caller, or here).
