@@ -14,6 +14,8 @@ against:
   ``accel/batch_norm.py``);
 - ``max_pool.c``: max pooling's forward pass (with each maximum's position) and backward
   pass (through ``accel/max_pool.py``);
+- ``int8_gemm.c``: the int8 inference path's integer matrix product (uint8 x int8 summed
+  in int32, rescaled or requantized in the same pass; through ``accel/int8.py``);
 - ``tsne.c``: Barnes-Hut t-SNE's repulsion (a quadtree) and attraction (behind
   ``classic/barnes_hut.py``).
 
@@ -157,3 +159,23 @@ MAX_POOL_BACKWARD = optional_kernel("max_pool_backward", [_pointer] * 2 + [_size
                                     _size] + [_int] * 8 + [_pointer])
 """max_pool_backward(dy, arg, N, H, W, C, kh, kw, sh, sw, ph, pw, Ho, Wo, dx): dx (zeroed
 here) gets dy at each window's arg."""
+
+INT8_GEMM_SUPPORT = optional_kernel("int8_gemm_support", [], _int)
+"""int8_gemm_support() -> bits: 1 where the CPU has AVX2 (the int16 path), 2 AVX-VNNI
+(vpdpbusd on 256 bits), 4 AVX-512 VNNI (on 512 bits) (``kernels/int8_gemm.c``)."""
+
+INT8_GEMM = optional_kernel("int8_gemm", [_pointer, _size, _size, _size, _int, _pointer, _int]
+                            + [_pointer] * 3 + [_int] * 2 + [_pointer] * 2 + [_size, _int], _int)
+"""int8_gemm(a, a_stride, row_begin, row_end, depth, packed, cols, col_offset, scale, bias,
+out_zero, out_min, out_u8, out_f32, out_stride, path) -> 0, or -1 for a shape or path it
+does not take: uint8 a (rows, depth) times packed int8 (path 1, 2) or int16 (path 0)
+weights, summed in
+int32, rescaled per column and stored as float32 (out_f32) or requantized to uint8
+(out_u8), for rows [row_begin, row_end)."""
+
+UINT8_IM2COL = optional_kernel("uint8_im2col", [_pointer, _size, _size] + [_int] * 10
+                               + [_pointer] + [_int] * 3)
+"""uint8_im2col(x, n_begin, n_end, H, W, C, ph, pw, kh, kw, sh, sw, zero, rows, Ho, Wo,
+row_width): the integer convolution's windows of channels-last uint8 images, padded with
+``zero``, one row of kh row_width bytes per output pixel (each window row's kw C values
+then filler up to row_width, a multiple of 4) (``kernels/int8_gemm.c``)."""

@@ -137,6 +137,13 @@ def load_network(path: str, model_name: str | None = None):
         raise RecipeError(f"checkpoint {path} does not name its model; pass --model")
     if not isinstance(info["model"], str) or not isinstance(info["classes"], list):
         raise RecipeError(f"checkpoint {path} has a damaged config (model or classes)")
+    if "int8" in info:  # written by 'visiongrad quantize': rebuilt from its layer spec
+        from visiongrad.compress import QuantizedClassifier
+
+        with recipe_errors(ValueError, KeyError, TypeError, IndexError,
+                           context=f"checkpoint {path} has a damaged int8 model: "):
+            model = QuantizedClassifier.from_spec(info["int8"], checkpoint["model"])
+            return model, restore_normalizer(info["normalize"], info["input_shape"]), info
     model = build_model(info["model"], info["input_shape"], len(info["classes"]))
     with recipe_errors(ValueError, KeyError, TypeError,
                        context=f"checkpoint {path} does not fit a {info['model']} model: "):
