@@ -7,6 +7,8 @@ ResNet, the CIFAR ResNets, FractalNet, stochastic depth) take ``num_classes`` an
 ``in_channels``, and where torchvision has the network they have its names, state_dict
 keys and shapes, so torchvision's weights give the same logits.
 
+Examples
+--------
 >>> from visiongrad import models
 >>> models.available()[:6]
 ['alexnet', 'fc', 'fractalnet', 'googlenet', 'lenet5', 'resnet101']

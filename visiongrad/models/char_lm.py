@@ -67,6 +67,8 @@ class CharRNN(nn.Module):
     dropout : float
         Dropout between recurrent layers (training only), as ``nn.LSTM``'s.
 
+    Notes
+    -----
     NOTE: unlike ``nn.LSTM``'s default initialisation, the LSTM's forget-gate biases start
     at b_ih = 1, b_hh = 0 (Jozefowicz et al. 2015), so the cells remember from the start.
 

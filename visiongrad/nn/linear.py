@@ -41,6 +41,8 @@ class Linear(Module):
     bias : bool
         Learn an additive bias.
 
+    Notes
+    -----
     Shapes: x (..., in_features) -> y (..., out_features); ``weight`` (out_features,
     in_features), ``bias`` (out_features,), as in PyTorch.
     """

@@ -176,6 +176,8 @@ class RNN(RNNBase):
     bidirectional : bool
         A second pass over the reversed sequence per layer; outputs concatenated.
 
+    Notes
+    -----
     Shapes: input (L, N, H_in), h0 (num_layers * num_directions, N, H) -> (output
     (L, N, num_directions * H), h_n like h0), as ``torch.nn.RNN``; unbatched (L, H_in) too.
     """

@@ -115,7 +115,7 @@ class IndexSelect(Function):
 
 
 def gather(x, dim: int, index) -> Tensor:
-    """out[i][j][k] = x[index[i][j][k]][j][k] for dim 0 (and so on); out has index's shape,
+    """``out[i][j][k] = x[index[i][j][k]][j][k]`` for dim 0 (and so on); out has index's shape,
     which may be smaller than x's along the other dims."""
     shape, index = tuple(_data(x).shape), _data(index)
     dim = normalize_dim(dim, len(shape))

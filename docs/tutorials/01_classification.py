@@ -1,0 +1,5 @@
+# %% [markdown]
+# # 01_classification
+
+# %%
+print(1)

@@ -1,0 +1,5 @@
+# %% [markdown]
+# # 02_backprop
+
+# %%
+print(1)

@@ -1,0 +1,5 @@
+# %% [markdown]
+# # 03_training
+
+# %%
+print(1)

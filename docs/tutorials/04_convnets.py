@@ -1,0 +1,5 @@
+# %% [markdown]
+# # 04_convnets
+
+# %%
+print(1)

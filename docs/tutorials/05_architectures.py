@@ -1,0 +1,5 @@
+# %% [markdown]
+# # 05_architectures
+
+# %%
+print(1)

@@ -1,0 +1,5 @@
+# %% [markdown]
+# # 06_recurrent
+
+# %%
+print(1)

@@ -1,0 +1,5 @@
+# %% [markdown]
+# # 07_detection
+
+# %%
+print(1)

@@ -1,0 +1,5 @@
+# %% [markdown]
+# # 08_visualization
+
+# %%
+print(1)

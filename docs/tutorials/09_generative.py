@@ -1,0 +1,5 @@
+# %% [markdown]
+# # 09_generative
+
+# %%
+print(1)

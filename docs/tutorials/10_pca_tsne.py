@@ -1,0 +1,5 @@
+# %% [markdown]
+# # 10_pca_tsne
+
+# %%
+print(1)
