@@ -56,7 +56,7 @@ edges = F.conv2d(image, w, None, stride=1, padding=1).data   # (1, 2, 28, 28)
 print("output shape", edges.shape, "= (28 + 2*1 - 3) // 1 + 1 =", (28 + 2 - 3) // 1 + 1)
 fig, axes = plt.subplots(1, 3, figsize=(7, 2.5))
 for ax, picture, title in zip(axes, [x[0, 0], edges[0, 0], edges[0, 1]],
-                              ["image", "vertical edges", "horizontal edges"]):
+                              ["image", "vertical edges", "horizontal edges"], strict=True):
     ax.imshow(picture, cmap="gray")
     ax.set_title(title)
     ax.axis("off")

@@ -19,14 +19,14 @@
 # LSTM on the embedded Shakespeare and samples from it, then captions composed scenes with
 # an attention LSTM and shows where it looks for each word.
 #
-# `SMALL = True`: 100 steps of the character model and 200 scenes for the captioner
-# (about half a minute); the samples are still babble. `SMALL = False`: 2,000 steps and
+# `SMALL = True`: 300 steps of the character model and 800 scenes for the captioner
+# (seconds); the samples are still babble. `SMALL = False`: 3,000 steps and
 # 4,000 scenes (many minutes): words and short lines appear, and the captions name the
 # items in the right places.
 
 # %%
 SMALL = True
-CHAR_STEPS, SCENES = (100, 200) if SMALL else (2000, 4000)
+CHAR_STEPS, SCENES = (300, 800) if SMALL else (3000, 4000)
 
 import matplotlib.pyplot as plt
 import numpy as np
@@ -69,7 +69,7 @@ vg.manual_seed(0)
 model = CharRNN(vocabulary, embedding_dim=32, hidden_size=96, num_layers=1)
 opt = optim.Adam(model.parameters(), lr=3e-3)
 T, batch, losses = 48, 32, []
-for step in range(CHAR_STEPS):
+for _ in range(CHAR_STEPS):
     starts = rng.integers(0, len(encoded) - T - 1, batch)
     windows = np.stack([encoded[s:s + T + 1] for s in starts])
     loss, _ = model.loss(windows[:, :-1], windows[:, 1:])
@@ -95,9 +95,9 @@ print(model.sample("ROMEO:", 200, temperature=0.8, seed=0))
 # training (`visiongrad caption` on the command line); here it runs tiny.
 
 # %%
-config = caption.Config(attention=True, scenes=SCENES, encoder_epochs=1 if SMALL else 4,
-                        epochs=4 if SMALL else 12,
-                        hidden_dim=64, wordvec_dim=32)
+config = caption.Config(attention=True, scenes=SCENES, encoder_epochs=3 if SMALL else 4,
+                        epochs=30 if SMALL else 12,
+                        hidden_dim=96, wordvec_dim=32)
 scenes = compose_scenes(SCENES, "train", seed=0, size=config.size)
 pipeline = caption.CaptionPipeline(config, scenes.word_to_idx)
 caption.train_encoder(pipeline, scenes, log=lambda message: None)
@@ -105,8 +105,8 @@ caption.train_captioner(pipeline, pipeline.features(scenes.images), scenes,
                         log=lambda message: None)
 test_scenes = compose_scenes(4, "test", seed=1, size=config.size)
 captions, weights = pipeline.caption(test_scenes.images)
-for text_out, reference in zip(captions, test_scenes.captions):
-    print(f"{text_out!r:50s} reference: {reference[0] if isinstance(reference, list) else reference!r}")
+for text_out, reference in zip(captions, test_scenes.captions, strict=True):
+    print(f"{text_out!r:45s} reference: {' '.join(reference)!r}")
 
 # %% [markdown]
 # Where the captioner looked for each word of the first test scene (brighter: more

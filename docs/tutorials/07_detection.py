@@ -31,8 +31,14 @@ N_SCORED = 200 if SMALL else 2000
 import matplotlib.pyplot as plt
 import numpy as np
 
-from visiongrad.detection import (CLASSES, box_iou, compose_detection_scenes, confusion_matrix,
-                                  nms, segmentation_metrics)
+from visiongrad.detection import (
+    CLASSES,
+    box_iou,
+    compose_detection_scenes,
+    confusion_matrix,
+    nms,
+    segmentation_metrics,
+)
 from visiongrad.imaging import draw_boxes, grey_to_rgb, overlay_masks
 
 scenes = compose_detection_scenes(8, "train", seed=0)
