@@ -12,6 +12,7 @@ import argparse
 import importlib
 import os
 import pkgutil
+import sys
 from types import ModuleType
 
 import visiongrad
@@ -41,6 +42,21 @@ def page_name(namespace: str) -> str:
     return f"api/{short or 'index'}.md"
 
 
+def entry_path(namespace: str, name: str) -> str:
+    """The dotted path the reference renders ``namespace.name`` under (its anchor id).
+
+    The public path, except where a submodule has the same name as the function it
+    exports (``visiongrad.gradcheck``): there the function's own path, so the entry shows
+    the function and not the module.
+    """
+    value = getattr(importlib.import_module(namespace), name)
+    path = f"{namespace}.{name}"
+    shadowed = sys.modules.get(path)
+    if shadowed is not None and shadowed is not value and not isinstance(value, ModuleType):
+        return f"{value.__module__}.{value.__qualname__}"
+    return path
+
+
 def api_page(namespace: str) -> str:
     """The markdown of one namespace's page: its docstring, then one entry per public name."""
     module = importlib.import_module(namespace)
@@ -50,15 +66,18 @@ def api_page(namespace: str) -> str:
              "      members: false",
              "      show_root_heading: false",
              "      show_root_toc_entry: false", ""]
+    namespaces = public_namespaces()
     for name in public_names(namespace):
         value = getattr(module, name)
-        if isinstance(value, ModuleType) and value.__name__ in public_namespaces():
+        if isinstance(value, ModuleType) and value.__name__ in namespaces:
+            target = page_name(value.__name__).removeprefix("api/")
             lines += [f"## `{namespace}.{name}`", "",
-                      f"The subpackage [`{value.__name__}`]({page_name(value.__name__)[4:]}).", ""]
+                      f"The subpackage [`{value.__name__}`]({target}).", ""]
             continue
-        lines += [f"::: {namespace}.{name}", "    options:", "      heading_level: 2", ""]
+        lines += [f"::: {entry_path(namespace, name)}", "    options:", "      heading_level: 2"]
         if isinstance(value, ModuleType):
-            lines += ["      members: false", ""]
+            lines += ["      members: false"]
+        lines += [""]
     return "\n".join(lines)
 
 

@@ -35,9 +35,15 @@ def get_layer(model, name: str):
 def recording(model, layer: str) -> Iterator[list]:
     """Within the block, every output of ``layer`` is appended to the yielded list.
 
-    >>> with recording(model, "2") as outputs:   # doctest: +SKIP
-    ...     model(x)
-    >>> features = outputs[-1]
+    Examples
+    --------
+    >>> import visiongrad as vg
+    >>> from visiongrad import nn
+    >>> model = nn.Sequential(nn.Linear(4, 3), nn.ReLU(), nn.Linear(3, 2))
+    >>> with recording(model, "1") as outputs:
+    ...     scores = model(vg.randn(5, 4))
+    >>> outputs[-1].shape
+    (5, 3)
     """
     outputs: list = []
     handle = get_layer(model, layer).register_forward_hook(
