@@ -19,12 +19,27 @@ _default_dtype = np.dtype(np.float32)
 
 
 def get_default_dtype() -> np.dtype:
-    """The floating dtype given to new tensors built from Python numbers and lists."""
+    """The floating dtype given to new tensors built from Python numbers and lists.
+
+    Examples
+    --------
+    >>> import visiongrad as vg
+    >>> vg.get_default_dtype()
+    dtype('float32')
+    """
     return _default_dtype
 
 
 def set_default_dtype(dtype) -> None:
-    """Set the default floating dtype (float32 or float64)."""
+    """Set the default floating dtype (float32 or float64).
+
+    Examples
+    --------
+    >>> import numpy as np, visiongrad as vg
+    >>> vg.set_default_dtype(np.float64); vg.tensor([1.0]).dtype
+    dtype('float64')
+    >>> vg.set_default_dtype(np.float32)
+    """
     global _default_dtype
     dtype = np.dtype(dtype)
     if dtype not in (np.dtype(np.float32), np.dtype(np.float64)):

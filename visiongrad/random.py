@@ -14,7 +14,15 @@ _generator = np.random.default_rng(0)
 
 
 def manual_seed(seed: int) -> np.random.Generator:
-    """Reseed the library's generator and return it."""
+    """Reseed the library's generator and return it.
+
+    Examples
+    --------
+    >>> import numpy as np, visiongrad as vg
+    >>> _ = vg.manual_seed(1); a = vg.rand(2)
+    >>> _ = vg.manual_seed(1); np.array_equal(a.data, vg.rand(2).data)
+    True
+    """
     global _generator
     if not isinstance(seed, (int, np.integer)) or seed < 0:
         raise ValueError(f"seed must be a non-negative integer, got {seed!r}")
