@@ -6,6 +6,12 @@ code runs on CuPy arrays once CuPy is selected. NumPy is the only backend today.
 dtype policy: float32 by default for speed; float64 wherever gradients are checked
 (``set_default_dtype(np.float64)`` or pass float64 arrays: ops keep their input's dtype).
 What makes the ops fast (threads, BLAS settings, compiled kernels) is in ``accel``.
+
+Examples
+--------
+>>> from visiongrad import backend
+>>> backend.xp.__name__, backend.get_default_dtype()
+('numpy', dtype('float32'))
 """
 
 from __future__ import annotations

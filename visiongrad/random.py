@@ -4,6 +4,13 @@ Dropout, weight initialisation, data shuffling and augmentation all draw from
 ``get_generator()``, so ``manual_seed(s)`` makes a run reproducible bit for bit. No op
 reseeds or touches NumPy's global random state. ``get_state``/``set_state`` capture and
 restore the generator exactly (checkpoints use them for exact resume).
+
+Examples
+--------
+>>> from visiongrad import random
+>>> state = random.get_state(); a = random.get_generator().random()
+>>> random.set_state(state); a == random.get_generator().random()
+True
 """
 
 from __future__ import annotations

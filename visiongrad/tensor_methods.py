@@ -2,6 +2,13 @@
 
 Each method is the functional form with the tensor as its first argument; they are
 attached here rather than written out in ``autograd.Tensor`` to keep the engine small.
+
+Examples
+--------
+>>> import visiongrad as vg
+>>> x = vg.tensor([[3.0, 1.0, 2.0]])
+>>> x.squeeze(0).shape, x.topk(2)[0].data
+((3,), array([[3., 2.]], dtype=float32))
 """
 
 from __future__ import annotations
