@@ -410,6 +410,14 @@ class Sequential(Module):
     ``Sequential(a, b, c)`` names its children ``"0"``, ``"1"``, ``"2"``;
     ``Sequential(OrderedDict(conv=..., relu=...))`` uses the given names. Indexing with an
     integer gives a layer, with a slice a new ``Sequential`` sharing the layers.
+
+    Examples
+    --------
+    >>> import numpy as np, visiongrad as vg
+    >>> from visiongrad import nn
+    >>> layer = nn.Sequential(nn.Linear(4, 8), nn.ReLU(), nn.Linear(8, 2))
+    >>> layer(vg.randn(3, 4)).shape
+    (3, 2)
     """
 
     def __init__(self, *modules):
