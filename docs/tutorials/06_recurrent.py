@@ -106,7 +106,7 @@ caption.train_captioner(pipeline, pipeline.features(scenes.images), scenes,
 test_scenes = compose_scenes(4, "test", seed=1, size=config.size)
 captions, weights = pipeline.caption(test_scenes.images)
 for text_out, reference in zip(captions, test_scenes.captions, strict=True):
-    print(f"{text_out!r:45s} reference: {' '.join(reference)!r}")
+    print(f"{text_out!r:45s} reference: {' '.join(reference[0])!r}")
 
 # %% [markdown]
 # Where the captioner looked for each word of the first test scene (brighter: more
