@@ -98,6 +98,15 @@ def replace_head(model: nn.Module, num_classes: int) -> nn.Module:
     log(num_classes)); return the new main head (for GoogLeNet with auxiliary classifiers,
     an ``nn.ModuleList`` of all three). Build the optimizer afterwards, so it holds the
     new parameters.
+
+    Examples
+    --------
+    >>> import visiongrad as vg
+    >>> from visiongrad import models
+    >>> net = models.TwoLayerNet(hidden_dim=8)
+    >>> head = models.replace_head(net, num_classes=3)
+    >>> head.out_features, net(vg.randn(2, 1, 28, 28)).shape
+    (3, (2, 3))
     """
     if not isinstance(num_classes, int) or num_classes < 2:
         raise ValueError(f"num_classes must be an integer of at least 2, got {num_classes!r}")
