@@ -19,14 +19,14 @@
 # LSTM on the embedded Shakespeare and samples from it, then captions composed scenes with
 # an attention LSTM and shows where it looks for each word.
 #
-# `SMALL = True`: 300 steps of the character model and 800 scenes for the captioner
+# `SMALL = True`: 300 steps of the character model and 500 scenes for the captioner
 # (seconds); the samples are still babble. `SMALL = False`: 3,000 steps and
 # 4,000 scenes (many minutes): words and short lines appear, and the captions name the
 # items in the right places.
 
 # %%
 SMALL = True
-CHAR_STEPS, SCENES = (300, 800) if SMALL else (3000, 4000)
+CHAR_STEPS, SCENES = (300, 500) if SMALL else (3000, 4000)
 
 import matplotlib.pyplot as plt
 import numpy as np
@@ -95,8 +95,8 @@ print(model.sample("ROMEO:", 200, temperature=0.8, seed=0))
 # training (`visiongrad caption` on the command line); here it runs tiny.
 
 # %%
-config = caption.Config(attention=True, scenes=SCENES, encoder_epochs=3 if SMALL else 4,
-                        epochs=30 if SMALL else 12,
+config = caption.Config(attention=True, scenes=SCENES, encoder_epochs=2 if SMALL else 4,
+                        epochs=15 if SMALL else 20,
                         hidden_dim=96, wordvec_dim=32)
 scenes = compose_scenes(SCENES, "train", seed=0, size=config.size)
 pipeline = caption.CaptionPipeline(config, scenes.word_to_idx)
