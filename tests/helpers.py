@@ -70,3 +70,22 @@ def _assert_close(what: str, ours: np.ndarray, reference: np.ndarray, tolerance:
     error = float(np.max(np.abs(ours - reference), initial=0.0))
     scale = max(1.0, float(np.max(np.abs(reference), initial=0.0)))
     assert error <= tolerance * scale, f"{what}: max abs difference {error:.3e} (scale {scale:.3g})"
+
+
+def off_kinks(values, kinks, margin=0.05):
+    """``values`` nudged off the kinks, where finite differences straddle two pieces, and
+    off stationary points, where a zero gradient makes the relative error meaningless."""
+    values = values.copy()
+    for k in kinks:
+        close = np.abs(values - k) < margin
+        values[close] += 2 * margin
+    return values
+
+
+def kink_free_inputs(seed, shape=(3, 5), scale=3.0, kinks=(), positive=False):
+    """Seeded normal values times ``scale`` (made positive if asked), ``off_kinks``."""
+    rng = np.random.default_rng(seed)
+    x = rng.standard_normal(shape) * scale
+    if positive:
+        x = np.abs(x) + 0.1
+    return off_kinks(x, kinks)

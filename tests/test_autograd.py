@@ -248,3 +248,10 @@ def test_manual_seed_makes_the_generator_reproducible():
     np.testing.assert_array_equal(b, vg.random.get_generator().standard_normal(5))
     with pytest.raises(ValueError, match="non-negative integer"):
         vg.manual_seed(-1)
+
+
+@pytest.mark.parametrize("data", [np.array([1, "a"], dtype=object), np.array(["a", "b"]),
+                                  ["a", "b"], np.array([b"x"]), [None, 1.0]])
+def test_a_tensor_of_objects_or_strings_is_refused(data):
+    with pytest.raises(TypeError, match="tensor"):
+        vg.tensor(data)

@@ -55,3 +55,57 @@ def test_no_source_file_over_500_lines(path):
 def test_the_checks_see_a_violation(tmp_path):
     bad = ast.parse("import threading\nfrom concurrent.futures import ThreadPoolExecutor\n")
     assert imported_modules(bad) == {"threading", "concurrent"}
+
+
+# ----- ops take their array namespace from their inputs (the array-module seam) ------------
+# In visiongrad/ops/, NumPy is named only for what is not array data: dtypes and their
+# facts, constants, and type checks. Every function applied to arrays comes from the
+# inputs' namespace (``xp = array_module(x)``), so an op runs on whatever array library its
+# inputs belong to; no module binds a namespace at import (``from ..backend import xp``),
+# and nothing is imported from numpy by name.
+NUMPY_NAMES_ALLOWED_IN_OPS = {
+    # dtypes, their properties and promotion (no array data involved)
+    "dtype", "bool_", "int8", "int16", "int32", "int64", "uint8", "uint16", "uint32",
+    "uint64", "float16", "float32", "float64", "complex64", "complex128", "integer",
+    "floating", "number", "generic", "finfo", "iinfo", "result_type", "promote_types",
+    "can_cast",
+    # constants and types
+    "inf", "nan", "pi", "e", "newaxis", "ndarray",
+    # builds a host function from Python's math.erf; its caller gives it host arrays
+    # explicitly (``to_numpy``) and moves the result back to the input's namespace
+    "vectorize",
+}
+OPS_SOURCES = sorted((PACKAGE / "ops").glob("*.py"))
+
+
+def numpy_uses_on_data(tree: ast.AST) -> list[str]:
+    """Each ``np.<name>`` (any alias of numpy) whose name is not a dtype or constant, each
+    ``from numpy import ...`` and each ``xp`` bound at import from the backend."""
+    aliases = {alias.asname or alias.name for node in ast.walk(tree)
+               if isinstance(node, ast.Import) for alias in node.names
+               if alias.name == "numpy"}
+    found = []
+    for node in ast.walk(tree):
+        if (isinstance(node, ast.Attribute) and isinstance(node.value, ast.Name)
+                and node.value.id in aliases and node.attr not in NUMPY_NAMES_ALLOWED_IN_OPS):
+            found.append(f"line {node.lineno}: {node.value.id}.{node.attr}")
+        elif isinstance(node, ast.ImportFrom) and node.module and (
+                node.module.split(".")[0] == "numpy"
+                or node.module.endswith("backend") and any(a.name == "xp" for a in node.names)):
+            found.append(f"line {node.lineno}: from {node.module} import "
+                         + ", ".join(a.name for a in node.names))
+    return found
+
+
+def test_the_ops_rule_sees_numpy_on_data():
+    bad = ast.parse("import numpy as np\nfrom ..backend import xp\nfrom numpy import exp\n"
+                    "def f(x):\n    return np.exp(x) * np.float32(2) + np.inf\n")
+    assert sorted(use.split(": ")[1] for use in numpy_uses_on_data(bad)) == [
+        "from backend import xp", "from numpy import exp", "np.exp"]
+
+
+@pytest.mark.parametrize("path", OPS_SOURCES, ids=lambda p: p.name)
+def test_ops_take_numpy_functions_from_their_inputs(path):
+    uses = numpy_uses_on_data(ast.parse(path.read_text(encoding="utf-8")))
+    assert not uses, (f"ops/{path.name} applies NumPy directly (use xp = array_module(x)): "
+                      + "; ".join(uses))

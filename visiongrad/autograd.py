@@ -15,28 +15,27 @@ Only leaf tensors (those built by the user, such as parameters) keep ``.grad`` a
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator
 from typing import Any
 
 import numpy as np
 
 from .accel import add
-from .backend import get_default_dtype, to_numpy, xp
+from .backend import array_module, device_of, get_default_dtype, to_device, to_numpy
+from .tensor_methods import (
+    ActivationMixin,
+    ArithmeticMixin,
+    ElementwiseMixin,
+    IndexingMixin,
+    ReductionMixin,
+    ShapeMixin,
+)
 
 _grad_enabled = True
 
 
 def is_grad_enabled() -> bool:
-    """Whether new operations are being recorded for ``backward``.
-
-    Examples
-    --------
-    >>> import visiongrad as vg
-    >>> with vg.no_grad():
-    ...     inside = vg.is_grad_enabled()
-    >>> inside, vg.is_grad_enabled()
-    (False, True)
-    """
+    """Whether new operations are being recorded for ``backward``."""
     return _grad_enabled
 
 
@@ -45,15 +44,6 @@ class no_grad(contextlib.ContextDecorator):
 
     Inside it no graph is built and no Function saves arrays for a backward pass, which
     is what evaluation and optimizer updates need.
-
-    Examples
-    --------
-    >>> import visiongrad as vg
-    >>> w = vg.tensor([1.0], requires_grad=True)
-    >>> with vg.no_grad():
-    ...     y = w * 2.0
-    >>> y.requires_grad
-    False
     """
 
     def __enter__(self) -> None:
@@ -89,19 +79,6 @@ class Function:
     ``backward(grad_out)`` returning one gradient per tensor input (``None`` for inputs
     that need none). ``Function.apply`` connects them to tensors. A Function saves what
     its backward needs as attributes named for what they are (``self.x_hat``).
-
-    Examples
-    --------
-    >>> import numpy as np, visiongrad as vg
-    >>> class Square(vg.Function):
-    ...     def forward(self, x):
-    ...         self.x = x
-    ...         return x * x
-    ...     def backward(self, grad_out):
-    ...         return (2 * self.x * grad_out,)
-    >>> x = vg.tensor([3.0], requires_grad=True)
-    >>> Square.apply(x).sum().backward(); x.grad
-    array([6.], dtype=float32)
     """
 
     __slots__ = ("parents", "needs_input_grad", "__dict__")
@@ -128,41 +105,48 @@ class Function:
         return out
 
 
-class Tensor:
+class Tensor(ArithmeticMixin, ReductionMixin, ShapeMixin, IndexingMixin, ElementwiseMixin,
+             ActivationMixin):
     """An array with an optional gradient and a link to the Function that made it.
+
+    Its methods come by family from the mixins in ``tensor_methods`` (operators and
+    ``exp``: ``ops/math``; ``sum``, ``argmax``: ``ops/reduce``; ``reshape``, ``squeeze``:
+    ``ops/shape``; ``x[i]``, ``gather``: ``ops/indexing``; ``maximum``, ``sin``:
+    ``ops/elementwise``; ``relu``, ``softmax``: ``ops/activation``); this class holds the
+    value, the gradient and ``backward``.
 
     Attributes
     ----------
     data : ndarray
-        The value, an array of the active backend (``visiongrad.backend.xp``).
+        The value: a NumPy array, or an array of a registered device (``device``).
     grad : ndarray or None
         d(loss)/d(self) after ``backward``, the same shape as ``data``.
     requires_grad : bool
         Whether gradients flow to this tensor.
-
-    Examples
-    --------
-    >>> import visiongrad as vg
-    >>> w = vg.Tensor([1.0, -2.0], requires_grad=True)
-    >>> (w * w).sum().backward()
-    >>> w.data, w.grad, w.shape
-    (array([ 1., -2.], dtype=float32), array([ 2., -4.], dtype=float32), (2,))
     """
 
     __slots__ = ("data", "grad", "requires_grad", "_node", "_retains_grad", "name", "_drawing")
-    data: Any  # an array of the active backend
+    data: Any
     grad: Any
     requires_grad: bool
+    _node: Function | None
+    _retains_grad: bool
+    name: str | None
+    _drawing: list | None
     __array_priority__ = 1000  # ndarray <op> Tensor defers to Tensor's reflected operator
 
     def __init__(self, data, requires_grad: bool = False, dtype=None, name: str | None = None):
         if isinstance(data, Tensor):
             data = data.data
+        xp = array_module(data)
         if dtype is None and not isinstance(data, (np.ndarray, np.generic)):
             data = xp.asarray(data)
             if data.dtype.kind == "f" or (requires_grad and data.dtype.kind in "biu"):
                 dtype = get_default_dtype()
         self.data = xp.asarray(data, dtype=dtype)
+        if self.data.dtype.kind not in "biufc":
+            raise TypeError(f"a tensor holds numbers or booleans; got an array of dtype "
+                            f"{self.data.dtype} (objects, strings or bytes)")
         if requires_grad and self.data.dtype.kind != "f":
             raise TypeError(f"only floating tensors can require gradients, got {self.dtype}")
         self.grad = None
@@ -181,6 +165,8 @@ class Tensor:
 
     # ----- properties ---------------------------------------------------------------
     shape = property(lambda self: self.data.shape)
+    device = property(lambda self: device_of(self.data), doc="Where the data lives: 'cpu' "
+                      "for NumPy arrays, else the name its array type was registered under.")
     ndim = property(lambda self: self.data.ndim)
     dtype = property(lambda self: self.data.dtype)
     size = property(lambda self: self.data.size)
@@ -208,9 +194,13 @@ class Tensor:
         """A tensor sharing this value but cut from the graph."""
         return Tensor._wrap(self.data)
 
-    def astype(self, dtype) -> Tensor:
-        """A copy converted to ``dtype`` (differentiable between floating types)."""
-        return _math.Cast.apply(self, dtype=np.dtype(dtype))
+    def to(self, device: str) -> Tensor:
+        """This tensor on ``device`` ("cpu": NumPy; see ``backend.register_device``), cut
+        from the graph; itself when it is there already."""
+        data = to_device(self.data, device)
+        if data is self.data:
+            return self
+        return Tensor(data, requires_grad=self.requires_grad)
 
     def retain_grad(self) -> Tensor:
         """Keep this non-leaf tensor's ``.grad`` after ``backward`` (for inspection)."""
@@ -241,10 +231,10 @@ class Tensor:
                     f"backward() on a non-scalar tensor of shape {self.shape} needs a "
                     "gradient argument of the same shape (d(loss)/d(this tensor))"
                 )
-            gradient = xp.ones_like(self.data)
+            gradient = array_module(self.data).ones_like(self.data)
         else:
-            gradient = xp.asarray(gradient.data if isinstance(gradient, Tensor) else gradient,
-                                  dtype=self.dtype)
+            gradient = array_module(self.data).asarray(
+                gradient.data if isinstance(gradient, Tensor) else gradient, dtype=self.dtype)
             if gradient.shape != self.shape:
                 raise ValueError(
                     f"gradient shape {gradient.shape} does not match tensor shape {self.shape}"
@@ -295,145 +285,9 @@ class Tensor:
         stored.add(id(grad))
         self.grad = grad
 
-    # ----- operators ---------------------------------------------------------------
-    def _coerce(self, other) -> Tensor:
-        """``other`` as a tensor; Python numbers take this tensor's dtype (no upcast)."""
-        if isinstance(other, Tensor):
-            return other
-        if isinstance(other, (int, float, bool)) and self.dtype.kind == "f":
-            return Tensor._wrap(xp.asarray(other, dtype=self.dtype))
-        return Tensor(other)
-
-    def __add__(self, other):
-        return _math.Add.apply(self, self._coerce(other))
-
-    def __radd__(self, other):
-        return _math.Add.apply(self._coerce(other), self)
-
-    def __sub__(self, other):
-        return _math.Sub.apply(self, self._coerce(other))
-
-    def __rsub__(self, other):
-        return _math.Sub.apply(self._coerce(other), self)
-
-    def __mul__(self, other):
-        return _math.Mul.apply(self, self._coerce(other))
-
-    def __rmul__(self, other):
-        return _math.Mul.apply(self._coerce(other), self)
-
-    def __truediv__(self, other):
-        return _math.Div.apply(self, self._coerce(other))
-
-    def __rtruediv__(self, other):
-        return _math.Div.apply(self._coerce(other), self)
-
-    def __matmul__(self, other):
-        return _linear.MatMul.apply(self, self._coerce(other))
-
-    def __rmatmul__(self, other):
-        return _linear.MatMul.apply(self._coerce(other), self)
-
-    def __pow__(self, exponent):
-        if isinstance(exponent, Tensor):
-            return _math.Pow.apply(self, exponent)
-        return _math.PowScalar.apply(self, exponent=exponent)
-
-    def __rpow__(self, base):
-        return _math.Pow.apply(self._coerce(base), self)
-
-    def __neg__(self):
-        return _math.Neg.apply(self)
-
-    def __getitem__(self, index):
-        if isinstance(index, Tensor):
-            index = index.data
-        elif isinstance(index, tuple):
-            index = tuple(i.data if isinstance(i, Tensor) else i for i in index)
-        return _math.Index.apply(self, index=index)
-
-    def _compare(self, other, op) -> Tensor:
-        other = other.data if isinstance(other, Tensor) else other
-        return Tensor._wrap(op(self.data, other))
-
-    def __eq__(self, other):  # type: ignore[override]
-        return self._compare(other, xp.equal)
-
-    def __ne__(self, other):  # type: ignore[override]
-        return self._compare(other, xp.not_equal)
-
-    def __lt__(self, other):
-        return self._compare(other, xp.less)
-
-    def __le__(self, other):
-        return self._compare(other, xp.less_equal)
-
-    def __gt__(self, other):
-        return self._compare(other, xp.greater)
-
-    def __ge__(self, other):
-        return self._compare(other, xp.greater_equal)
-
-    __hash__ = object.__hash__
-
-    # ----- elementwise functions ---------------------------------------------------
-    def exp(self):
-        return _math.Exp.apply(self)
-
-    def log(self):
-        return _math.Log.apply(self)
-
-    def sqrt(self):
-        return _math.Sqrt.apply(self)
-
-    def abs(self):
-        return _math.Abs.apply(self)
-
-    def clip(self, low=None, high=None):
-        return _math.Clip.apply(self, low=low, high=high)
-
-    # ----- reductions (prod, var, argmax, topk, ...: tensor_methods.py) ---------------
-    # NumPy's axis/keepdims or PyTorch's dim/keepdim, as the caller prefers.
-    # NOTE: unlike PyTorch, max(dim)/min(dim) give the values only (argmax for indices).
-    def sum(self, axis=None, keepdims: bool = False, *, dim=None, keepdim: bool = False):
-        return _math.Sum.apply(self, axis=axis if dim is None else dim,
-                               keepdims=keepdims or keepdim)
-
-    def mean(self, axis=None, keepdims: bool = False, *, dim=None, keepdim: bool = False):
-        return _math.Mean.apply(self, axis=axis if dim is None else dim,
-                                keepdims=keepdims or keepdim)
-
-    def max(self, axis=None, keepdims: bool = False, *, dim=None, keepdim: bool = False):
-        return _math.Max.apply(self, axis=axis if dim is None else dim,
-                               keepdims=keepdims or keepdim)
-
-    def min(self, axis=None, keepdims: bool = False, *, dim=None, keepdim: bool = False):
-        return _math.Min.apply(self, axis=axis if dim is None else dim,
-                               keepdims=keepdims or keepdim)
-
-    # ----- shape (squeeze, flatten, expand, ...: tensor_methods.py) ------------------
-    def reshape(self, *shape):
-        shape = shape[0] if len(shape) == 1 and isinstance(shape[0], (tuple, list)) else shape
-        return _math.Reshape.apply(self, shape=tuple(shape))
-
-    def transpose(self, *axes):
-        axes = axes[0] if len(axes) == 1 and isinstance(axes[0], (tuple, list)) else axes
-        return _math.Transpose.apply(self, axes=tuple(axes) if axes else None)
-
-    @property
-    def T(self):
-        return self.transpose()
-
 
 def tensor(data, requires_grad: bool = False, dtype=None) -> Tensor:
-    """Build a tensor. NumPy arrays keep their dtype; Python floats get the default dtype.
-
-    Examples
-    --------
-    >>> import numpy as np, visiongrad as vg
-    >>> vg.tensor([1.0, 2.0]).dtype, vg.tensor(np.zeros(2)).dtype
-    (dtype('float32'), dtype('float64'))
-    """
+    """Build a tensor. NumPy arrays keep their dtype; Python floats get the default dtype."""
     return Tensor(data, requires_grad=requires_grad, dtype=dtype)
 
 
@@ -486,36 +340,21 @@ def _graph_parents(t: Tensor) -> Iterator[Tensor]:
 
 
 def graph_nodes(root: Tensor) -> list[Tensor]:
-    """Every tensor in ``root``'s graph that requires a gradient, inputs first.
-
-    Examples
-    --------
-    >>> import visiongrad as vg
-    >>> x = vg.tensor(2.0, requires_grad=True)
-    >>> y = x * x + 1.0
-    >>> len(vg.graph_nodes(y)) >= 2, vg.graph_nodes(y)[0] is x
-    (True, True)
-    """
+    """Every tensor in ``root``'s graph that requires a gradient, inputs first."""
     return list(reversed(_reverse_topological_order(root)))
 
 
 def retain_grads(root: Tensor) -> Tensor:
     """Mark every tensor of ``root``'s graph to keep its gradient (``.grad`` of
-    intermediate tensors; ``to_dot`` of a small graph shows them without this).
-
-    Examples
-    --------
-    >>> import visiongrad as vg
-    >>> x = vg.tensor(3.0, requires_grad=True)
-    >>> q = x * 2.0
-    >>> f = q * q
-    >>> _ = vg.retain_grads(f); f.backward()
-    >>> float(q.grad), float(x.grad)
-    (12.0, 24.0)
-    """
+    intermediate tensors; ``to_dot`` of a small graph shows them without this)."""
     for t in graph_nodes(root):
         t.retain_grad()
     return root
+
+
+def array_of(x):
+    """The array inside a tensor; anything else (an array, a number, None) as it is."""
+    return x.data if isinstance(x, Tensor) else x
 
 
 def as_tensor(x, dtype=None) -> Tensor:
@@ -523,47 +362,11 @@ def as_tensor(x, dtype=None) -> Tensor:
     return x if isinstance(x, Tensor) else Tensor(x, dtype=dtype)
 
 
-def concat(tensors: Sequence[Tensor], axis: int = 0) -> Tensor:
-    """Join tensors along an existing axis.
+# concat, stack and where are ops (ops/shape.py, ops/indexing.py), named here as well for
+# the modules that import them with Tensor; the ops import this module, so they come last.
+from .ops.indexing import where  # noqa: E402
+from .ops.shape import concat, stack  # noqa: E402
 
-    Examples
-    --------
-    >>> import visiongrad as vg
-    >>> vg.concat([vg.ones(2, 1), vg.zeros(2, 2)], axis=1).shape
-    (2, 3)
-    """
-    return _math.Concat.apply(*tensors, axis=axis)
-
-
-def stack(tensors: Sequence[Tensor], axis: int = 0) -> Tensor:
-    """Join tensors along a new axis.
-
-    Examples
-    --------
-    >>> import visiongrad as vg
-    >>> vg.stack([vg.ones(3), vg.zeros(3)], axis=0).shape
-    (2, 3)
-    """
-    return _math.Stack.apply(*tensors, axis=axis)
-
-
-def where(condition, x, y) -> Tensor:
-    """Elementwise ``x`` where ``condition`` holds, else ``y`` (gradients flow to both).
-
-    Examples
-    --------
-    >>> import numpy as np, visiongrad as vg
-    >>> x = vg.tensor([1.0, 2.0], requires_grad=True)
-    >>> y = vg.tensor([10.0, 20.0], requires_grad=True)
-    >>> z = vg.where(np.array([True, False]), x, y)
-    >>> z.sum().backward(); z.data, x.grad, y.grad
-    (array([ 1., 20.], dtype=float32), array([1., 0.], dtype=float32), array([0., 1.], ...))
-    """
-    condition = condition.data if isinstance(condition, Tensor) else condition
-    return _math.Where.apply(as_tensor(x), as_tensor(y), condition=condition)
-
-
-# The operators above are Functions defined in ops/math.py, which itself needs Tensor and
-# Function from this module; importing it last closes the loop without a cycle at import.
-from .ops import linear as _linear  # noqa: E402
-from .ops import math as _math  # noqa: E402
+__all__ = ["Function", "Tensor", "array_of", "as_tensor", "concat", "graph_nodes",
+           "is_grad_enabled", "no_grad", "retain_grads", "stack", "tensor", "unbroadcast",
+           "where"]

@@ -120,9 +120,10 @@ def test_random_search_keeps_the_lowest_loss_of_its_trials(blobs):
 
 def test_bad_hyperparameters_raise(blobs):
     X, y, _, _ = blobs
-    with pytest.raises(ValueError, match="learning_rate must be positive, got -1"):
+    with pytest.raises(ValueError, match=r"learning_rate must be a finite number in \(0, inf\], "
+                                         "got -1"):
         Softmax(learning_rate=-1).fit(X, y)
-    with pytest.raises(ValueError, match=r"l1_ratio must lie in \[0, 1\], got 2"):
+    with pytest.raises(ValueError, match=r"l1_ratio must be a finite number in \[0, 1\], got 2"):
         LinearSVM(penalty="elasticnet", l1_ratio=2).fit(X, y)
 
 

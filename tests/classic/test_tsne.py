@@ -162,7 +162,7 @@ def test_barnes_hut_checks_its_options():
         TSNE(n_components=3, perplexity=5).fit(X)
     with pytest.raises(ValueError, match="method must be"):
         TSNE(method="fft", perplexity=5).fit(X)
-    with pytest.raises(ValueError, match="angle must lie"):
+    with pytest.raises(ValueError, match=r"angle must be a finite number in \[0, 1\]"):
         TSNE(angle=2.0, perplexity=5).fit(X)
     assert TSNE(n_components=3, method="exact", perplexity=5, n_iter=5).fit_transform(
         X).shape == (30, 3)

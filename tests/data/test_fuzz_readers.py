@@ -4,6 +4,7 @@ file (tracemalloc peak, and one run under an address-space limit in a subprocess
 
 import gzip
 import io
+import pathlib
 import pickle
 import struct
 import subprocess
@@ -15,6 +16,7 @@ import zlib
 
 import numpy as np
 import pytest
+from fuzzing import EDITS, memory_bound, mutate, traced_peak
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 from PIL import Image
@@ -22,6 +24,7 @@ from PIL import Image
 from visiongrad.data import (
     DataFormatError,
     load_restricted_pickle,
+    load_text,
     read_cifar10,
     read_idx,
     read_image,
@@ -178,7 +181,7 @@ def test_readers_stay_within_an_address_space_limit():
     """The bombs above in a child whose address space is capped 512 MiB above its start."""
     code = textwrap.dedent(f"""
         import gzip, resource, struct, sys, tempfile, pathlib
-        sys.path.insert(0, {str(__import__("pathlib").Path(__file__).parents[2])!r})
+        sys.path[:0] = {[str(pathlib.Path(__file__).parents[i]) for i in (1, 2)]!r}
         from tests.data.test_fuzz_readers import npz_declaring, png_declaring
         from visiongrad.data import DataFormatError, read_idx, read_image, read_npz
         size = int(open("/proc/self/statm").read().split()[0]) * resource.getpagesize()
@@ -204,18 +207,31 @@ def test_readers_stay_within_an_address_space_limit():
 
 # ------------------------------------------------------------------ mutation fuzzing
 
+def image_bytes(array, format: str) -> bytes:
+    buffer = io.BytesIO()
+    Image.fromarray(array).save(buffer, format=format)
+    return buffer.getvalue()
+
+
 def seeds() -> dict[str, bytes]:
     rng = np.random.default_rng(0)
     images = rng.integers(0, 256, (3, 4, 4), dtype=np.uint8)
-    png = io.BytesIO()
-    Image.fromarray(images[0]).save(png, format="PNG")
+    colour = rng.integers(0, 256, (5, 6, 3), dtype=np.uint8)
     return {
         "pickle": py2_pickle(cifar_batch(3, b"labels", 10, seed=0)),
         "pickle5": pickle.dumps(cifar_batch(3, b"labels", 10, seed=1), protocol=5),
-        "npz": npz_bytes(x=images, y=np.array([0, 1, 2])),
+        "test_batch": py2_pickle(cifar_batch(3, b"labels", 10, seed=2)),
+        "batches.meta": py2_pickle({b"label_names": [f"c{i}".encode() for i in range(10)]}),
+        "npz": npz_bytes(x=images, y=np.array([0, 1, 2]), classes=np.array(["a", "b", "c"])),
         "idx": idx_bytes(images),
         "idx.gz": gzip.compress(idx_bytes(images)),
-        "png": png.getvalue(),
+        "png": image_bytes(images[0], "PNG"),
+        "jpeg": image_bytes(colour, "JPEG"),
+        "bmp": image_bytes(colour, "BMP"),
+        "gif": image_bytes(images[1], "GIF"),
+        "webp": image_bytes(colour, "WEBP"),
+        "txt": "To be, or not to be — that is the question:\n".encode(),
+        "txt.gz": gzip.compress("Exit, pursued by a bear. ✓\n".encode() * 20),
     }
 
 
@@ -223,57 +239,42 @@ SEEDS = seeds()
 
 
 def read_any(kind: str, path):
-    if kind.startswith("pickle"):
-        return load_restricted_pickle(path)
-    return {"npz": read_npz, "idx": read_idx, "idx.gz": read_idx, "png": read_image}[kind](path)
-
-
-mutation = st.tuples(st.sampled_from(sorted(SEEDS)),
-                     st.lists(st.tuples(st.sampled_from(["flip", "cut", "insert", "set"]),
-                                        st.integers(0, 10**6), st.integers(0, 255)),
-                              min_size=1, max_size=4))
-
-
-def mutate(content: bytes, edits) -> bytes:
-    data = bytearray(content)
-    for kind, where, value in edits:
-        where = where % max(len(data), 1)
-        if kind == "flip" and data:
-            data[where] ^= 1 << (value % 8)
-        elif kind == "cut":
-            del data[where:]
-        elif kind == "insert":
-            data[where:where] = bytes([value]) * (1 + value % 9)
-        elif data:
-            data[where] = value
-    return bytes(data)
+    """Read ``path`` with the reader of ``kind``; a CIFAR part is read as a whole folder."""
+    if kind in ("test_batch", "batches.meta"):
+        folder = path.parent / "fuzzed-cifar"
+        folder.mkdir(exist_ok=True)
+        for name in ("test_batch", "batches.meta"):
+            (folder / name).write_bytes(path.read_bytes() if name == kind else SEEDS[name])
+        return read_cifar10(folder, split="test")
+    readers = {"npz": read_npz, "idx": read_idx, "idx.gz": read_idx, "txt": load_text,
+               "txt.gz": load_text, "pickle": load_restricted_pickle,
+               "pickle5": load_restricted_pickle}
+    return readers.get(kind, read_image)(path)
 
 
 FUZZ = {"deadline": None, "suppress_health_check": [HealthCheck.function_scoped_fixture]}
 
 
 @settings(max_examples=300, **FUZZ)
-@given(case=mutation)
+@given(case=st.tuples(st.sampled_from(sorted(SEEDS)), EDITS))
 @example(case=("npz", [("flip", 5500, 0)]))  # sets the encrypted flag of a member (CI found)
 @example(case=("pickle5", [("insert", 111, 1)]))  # BYTEARRAY8 declaring 604 MB (found here)
 def test_mutated_files_load_or_fail_with_one_clear_error(tmp_path, case):
+    """Every reader (pickle and CIFAR, npz, IDX, images, text): a mutated file loads or
+    fails in one DataFormatError naming it, within the memory bound."""
     kind, edits = case
     content = mutate(SEEDS[kind], edits)
     path = tmp_path / f"fuzzed.{kind}"
     path.write_bytes(content)
-    tracemalloc.start()
-    try:
-        read_any(kind, path)
-    except DataFormatError as error:
+    peak, error = traced_peak(read_any, kind, path)
+    if error is not None:
+        assert isinstance(error, DataFormatError), f"{kind}: {type(error).__name__}: {error}"
         assert "fuzzed" in str(error)
-    finally:
-        peak = tracemalloc.get_traced_memory()[1]
-        tracemalloc.stop()
-    assert peak < 64 * len(content) + (4 << 20), f"{kind}: {peak} bytes for {len(content)}"
+    assert peak < memory_bound(path), f"{kind}: {peak} bytes for {len(content)}"
 
 
 @settings(max_examples=60, **FUZZ)
-@given(edits=mutation.map(lambda case: case[1]))
+@given(edits=EDITS)
 def test_mutated_checkpoints_load_or_fail_with_one_clear_error(tmp_path, edits):
     from visiongrad import models
     model = models.create("fc", hidden_dims=[3], input_shape=(1, 2, 2), num_classes=2)
@@ -281,7 +282,8 @@ def test_mutated_checkpoints_load_or_fail_with_one_clear_error(tmp_path, edits):
     path = tmp_path / "fuzzed.safetensors"
     content = open(good, "rb").read()
     path.write_bytes(mutate(content, edits))
-    try:
-        load_checkpoint(path)
-    except CheckpointError as error:
+    peak, error = traced_peak(load_checkpoint, path)
+    if error is not None:
+        assert isinstance(error, CheckpointError), f"{type(error).__name__}: {error}"
         assert "fuzzed" in str(error)
+    assert peak < memory_bound(path), peak

@@ -17,6 +17,28 @@ import textwrap
 
 import numpy as np
 import pytest
+from pickle_ops import (  # noqa: E402,F401 - the opcode writers, shared with tests/io
+    BUILD,
+    EMPTY_DICT,
+    EMPTY_LIST,
+    MARK,
+    NEWFALSE,
+    NEWTRUE,
+    NONE,
+    PROTO2,
+    REDUCE,
+    SETITEM,
+    STOP,
+    TUPLE,
+    array_ops,
+    as_dict,
+    dtype_ops,
+    glob,
+    integer,
+    raw,
+    text,
+    tup,
+)
 
 from visiongrad.data import (
     DataFormatError,
@@ -26,54 +48,6 @@ from visiongrad.data import (
 )
 
 from .data_formats import py2_pickle
-
-# ------------------------------------------------------------------ opcode writers
-
-MARK, TUPLE, REDUCE, BUILD, STOP = b"(", b"t", b"R", b"b", b"."
-EMPTY_DICT, EMPTY_LIST, SETITEM, NONE = b"}", b"]", b"s", b"N"
-NEWFALSE, NEWTRUE, PROTO2 = b"\x89", b"\x88", b"\x80\x02"
-
-
-def glob(module: str, name: str) -> bytes:
-    return b"c" + f"{module}\n{name}\n".encode()
-
-
-def text(value: str) -> bytes:
-    data = value.encode()
-    return b"X" + struct.pack("<I", len(data)) + data
-
-
-def raw(value: bytes) -> bytes:
-    return b"B" + struct.pack("<I", len(value)) + value
-
-
-def integer(value: int) -> bytes:
-    if -2**31 <= value < 2**31:
-        return b"J" + struct.pack("<i", value)
-    data = value.to_bytes(16, "little", signed=True)
-    return b"\x8a" + bytes([len(data)]) + data  # LONG1
-
-
-def tup(*items: bytes) -> bytes:
-    return MARK + b"".join(items) + TUPLE
-
-
-def dtype_ops(code: str, state: bytes | None = None) -> bytes:
-    """numpy.dtype(code, False, True) with BUILD state (plain little-endian by default)."""
-    state = state or tup(integer(3), text("<"), NONE, NONE, NONE, integer(-1), integer(-1),
-                         integer(0))
-    return glob("numpy", "dtype") + tup(text(code), NEWFALSE, NEWTRUE) + REDUCE + state + BUILD
-
-
-def array_ops(shape: tuple[int, ...], dtype: bytes, data: bytes) -> bytes:
-    """_reconstruct(ndarray, (0,), b'b') with BUILD (1, shape, dtype, False, data)."""
-    return (glob("numpy.core.multiarray", "_reconstruct")
-            + tup(glob("numpy", "ndarray"), tup(integer(0)), raw(b"b")) + REDUCE
-            + tup(integer(1), tup(*map(integer, shape)), dtype, NEWFALSE, raw(data)) + BUILD)
-
-
-def as_dict(key: str, value: bytes) -> bytes:
-    return PROTO2 + EMPTY_DICT + text(key) + value + SETITEM + STOP
 
 
 def write(tmp_path, content: bytes, name="crafted.pkl"):
@@ -267,7 +241,7 @@ def test_truncated_or_corrupt_pickles_give_one_clear_error(tmp_path, content):
 def test_the_unpickler_never_reads_past_the_file():
     stream = io.BytesIO(PROTO2 + b"\x8e" + struct.pack("<Q", 2**50))  # BINBYTES8 of 1 PiB
     with pytest.raises((pickle.UnpicklingError, EOFError)):  # no 1 PiB buffer first
-        safe_pickle._RestrictedUnpickler(stream, encoding="bytes").load()
+        safe_pickle._RestrictedUnpickler(stream.getvalue(), encoding="bytes").load()
 
 
 def test_files_are_read_not_executed(tmp_path):

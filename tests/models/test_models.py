@@ -43,7 +43,7 @@ def test_fc_net_layers_follow_the_options():
 
 def test_resnet_uses_projection_shortcuts_only_where_the_shape_changes():
     net = models.SmallResNet()
-    blocks = [m for m in net.modules() if isinstance(m, models.BasicBlock)]
+    blocks = [m for m in net.modules() if isinstance(m, models.ResidualBlock)]
     assert len(blocks) == 6
     projections = [any(type(m).__name__ == "Conv2d" for m in b.shortcut.modules())
                    for b in blocks]

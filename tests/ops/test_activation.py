@@ -3,7 +3,7 @@ against its hand formula, numerical stability and argument errors."""
 
 import numpy as np
 import pytest
-from helpers import assert_gradcheck, assert_matches_torch, torch_or_skip
+from helpers import assert_gradcheck, assert_matches_torch, kink_free_inputs, torch_or_skip
 
 import visiongrad as vg
 from visiongrad import functional as F
@@ -156,3 +156,96 @@ def test_bad_arguments_are_named():
         F.maxout(np.ones((2, 5)), 2)
     with pytest.raises(ValueError, match=r"weight of shape \(3,\) must have 1 or 4 elements"):
         F.prelu(np.ones((2, 4)), np.ones(3))
+
+
+@pytest.mark.parametrize("op", [F.softmax, F.log_softmax, lambda x, dim: x.softmax(dim)])
+def test_softmax_over_a_dim_out_of_range_is_our_clear_error(op):
+    with pytest.raises(ValueError, match="dim 5 is out of range for a tensor with 2 dim"):
+        op(vg.tensor(np.ones((2, 3))), 5)
+
+
+# ----- PyTorch's smooth and piecewise-linear activations ------------------------------------------
+
+
+def tF():
+    return torch_or_skip().nn.functional
+
+
+# (name, visiongrad fn, torch fn, input kwargs for ``kink_free_inputs``). Each op on every seed.
+SMOOTH = [
+    ("softplus", F.softplus, lambda t: tF().softplus(t), {}),
+    ("softplus beta", lambda x: F.softplus(x, beta=2.0, threshold=3.0),
+     lambda t: tF().softplus(t, beta=2.0, threshold=3.0), dict(kinks=(1.5,))),
+    ("silu", F.silu, lambda t: tF().silu(t), dict(kinks=(-1.278,))),
+    ("gelu", F.gelu, lambda t: tF().gelu(t), dict(kinks=(-0.752,), scale=1.5)),
+    ("gelu tanh", lambda x: F.gelu(x, approximate="tanh"),
+     lambda t: tF().gelu(t, approximate="tanh"), dict(kinks=(-0.752,), scale=1.5)),
+    ("selu", F.selu, lambda t: tF().selu(t), dict(kinks=(0,))),
+    ("celu", lambda x: F.celu(x, alpha=0.7), lambda t: tF().celu(t, alpha=0.7),
+     dict(kinks=(0,))),
+    ("hardtanh", lambda x: F.hardtanh(x, -2.0, 1.5), lambda t: tF().hardtanh(t, -2.0, 1.5),
+     dict(kinks=(-2.0, 1.5))),
+    ("relu6", F.relu6, lambda t: tF().relu6(t), dict(kinks=(0, 6), scale=5.0)),
+    ("hardsigmoid", F.hardsigmoid, lambda t: tF().hardsigmoid(t), dict(kinks=(-3, 3))),
+    ("hardswish", F.hardswish, lambda t: tF().hardswish(t), dict(kinks=(-3, 3))),
+    ("mish", F.mish, lambda t: tF().mish(t), dict(kinks=(-1.192,))),
+    ("logsigmoid", F.logsigmoid, lambda t: tF().logsigmoid(t), dict(scale=10.0)),
+]
+SMOOTH_IDS = [c[0] for c in SMOOTH]
+
+
+@pytest.mark.parametrize("seed", [0, 1])
+@pytest.mark.parametrize("name, vg_fn, torch_fn, kwargs", SMOOTH, ids=SMOOTH_IDS)
+def test_smooth_activation_gradcheck(name, vg_fn, torch_fn, kwargs, seed):
+    assert_gradcheck(vg_fn, [kink_free_inputs(seed, **kwargs)])
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("seed", [0, 1, 2])
+@pytest.mark.parametrize("name, vg_fn, torch_fn, kwargs", SMOOTH, ids=SMOOTH_IDS)
+def test_smooth_activation_matches_torch(name, vg_fn, torch_fn, kwargs, seed, dtype):
+    shape = tuple(np.random.default_rng(seed).integers(1, 5, size=seed + 1))
+    tolerance = 3e-5 if dtype == np.float32 else None
+    if dtype == np.float64 and name in ("celu", "hardsigmoid"):
+        tolerance = 1e-8  # PyTorch's kernels use float32 constants (1/6, 1/alpha) here
+    assert_matches_torch(vg_fn, torch_fn, [kink_free_inputs(seed, shape, **kwargs)],
+                         dtype=dtype, tolerance=tolerance)
+
+
+def test_activations_at_extremes_are_finite_like_torch():
+    torch = torch_or_skip()
+    x = np.array([-1e4, -50.0, -20.0, 0.0, 20.0, 50.0, 1e4])
+    for name in ("softplus", "silu", "mish", "logsigmoid", "gelu", "selu", "celu"):
+        assert_matches_torch(getattr(F, name), getattr(torch.nn.functional, name), [x],
+                             dtype=np.float64)
+
+
+def test_gelu_formulas_by_hand():
+    """The docstring's formulas, computed independently at a few points."""
+    from math import erf, sqrt, tanh
+    for v in (-2.0, -0.3, 0.0, 1.1):
+        exact = F.gelu(vg.tensor(np.float64(v))).item()
+        assert exact == pytest.approx(v * 0.5 * (1 + erf(v / sqrt(2))), rel=1e-12)
+        approx = F.gelu(vg.tensor(np.float64(v)), approximate="tanh").item()
+        inner = sqrt(2 / np.pi) * (v + 0.044715 * v**3)
+        assert approx == pytest.approx(0.5 * v * (1 + tanh(inner)), rel=1e-12)
+
+
+def test_bad_arguments_are_refused():
+    x = vg.tensor([1.0])
+    with pytest.raises(ValueError, match="approximate"):
+        F.gelu(x, approximate="fast")
+    with pytest.raises(ValueError, match="min_val"):
+        F.hardtanh(x, 2.0, 1.0)
+    with pytest.raises(ValueError, match="alpha"):
+        F.celu(x, alpha=0.0)
+
+
+def test_activation_methods_as_in_pytorch():
+    x = np.array([[-1.0, 0.5, 2.0]])
+    t = vg.tensor(x)
+    np.testing.assert_allclose(t.relu().data, np.maximum(x, 0))
+    np.testing.assert_allclose(t.sigmoid().data, 1 / (1 + np.exp(-x)))
+    np.testing.assert_allclose(t.tanh().data, np.tanh(x))
+    np.testing.assert_allclose(t.softmax(1).data.sum(1), [1.0])
+    np.testing.assert_allclose(np.exp(t.log_softmax(dim=1).data), t.softmax(dim=1).data)

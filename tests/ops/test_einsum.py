@@ -56,3 +56,9 @@ def test_bad_equations_are_refused():
         vg.einsum("ij,ij->i", a, np.zeros((3, 2)))
     with pytest.raises(ValueError, match="output"):
         vg.einsum("ij->k", a)
+
+
+def test_einsum_of_a_0d_tensor_to_a_scalar_has_a_0d_gradient():
+    a = vg.tensor(np.array(2.5), requires_grad=True)
+    vg.einsum("->", a).backward()
+    assert a.grad.shape == () and a.grad == 1.0

@@ -128,3 +128,51 @@ def test_bad_indices_are_refused():
         x.masked_fill(np.zeros((2, 3)), 1.0)
     with pytest.raises(ValueError, match="num_classes"):
         F.one_hot(np.array([3]), 3)
+
+
+@pytest.mark.parametrize("op", [lambda x, i: F.gather(x, 0, i),
+                                lambda x, i: F.index_select(x, 0, i),
+                                lambda x, i: F.scatter(x, 0, i, 1.0)])
+def test_a_negative_index_is_refused_like_torch(op):
+    x = vg.tensor(np.arange(3.0))
+    with pytest.raises(ValueError, match="-1"):
+        op(x, np.array([-1]))
+
+
+def test_masked_fill_with_a_mask_that_does_not_broadcast_names_both_shapes():
+    x = vg.tensor(np.ones((2, 3)))
+    for shape in ((3, 2), (4,)):
+        with pytest.raises(ValueError, match=r"masked_fill: mask of shape \(.*\) does not "
+                                             r"broadcast to \(2, 3\)"):
+            F.masked_fill(x, np.ones(shape, dtype=bool), 0.0)
+
+
+# ----- x[index] and where -------------------------------------------------------------------------
+
+
+rng = np.random.default_rng(0)  # seeded data of the cases below
+positive = np.abs(rng.standard_normal((3, 4))) + 0.5
+signed = rng.standard_normal((3, 4)) + np.where(rng.random((3, 4)) > 0.5, 0.3, -0.3)
+row = rng.standard_normal((1, 4))
+
+# (name, visiongrad function, torch function, inputs): the Index, Where nodes
+INDEXING_CASES = [
+    ("Index slice", lambda a: a[1:, ::2], lambda a: a[1:, ::2], [signed]),
+    ("Index repeated", lambda a: a[[0, 0, 2], 1], lambda a: a[[0, 0, 2], 1], [signed]),
+    ("Index boolean", lambda a: a[a.data > 0] if isinstance(a, vg.Tensor) else a[a > 0],
+     lambda a: a[a > 0], [signed]),
+    ("Where", lambda a, b: vg.where(signed > 0, a, b), lambda a, b: __import__("torch").where(
+        __import__("torch").tensor(signed > 0), a, b), [signed, row]),
+]
+INDEXING_IDS = [case[0] for case in INDEXING_CASES]
+
+
+@pytest.mark.parametrize("name, vg_fn, torch_fn, inputs", INDEXING_CASES, ids=INDEXING_IDS)
+def test_indexing_nodes_gradcheck(name, vg_fn, torch_fn, inputs):
+    assert_gradcheck(vg_fn, inputs)
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("name, vg_fn, torch_fn, inputs", INDEXING_CASES, ids=INDEXING_IDS)
+def test_indexing_nodes_match_torch(name, vg_fn, torch_fn, inputs, dtype):
+    assert_matches_torch(vg_fn, torch_fn, inputs, dtype=dtype)

@@ -8,6 +8,7 @@ from helpers import assert_gradcheck, assert_matches_torch, torch_or_skip
 
 import visiongrad as vg
 from visiongrad import functional as F
+from visiongrad.ops import loss as loss_ops
 from visiongrad.ops.loss import cross_entropy_reference
 
 shape_rng = np.random.default_rng(6)  # seeded random shapes for parametrize
@@ -168,6 +169,7 @@ ELEMENTWISE = [
      lambda T: T.binary_cross_entropy_with_logits, away_from_sigmoid),
 ]
 
+
 @pytest.mark.parametrize("shape", [(1,), (4, 3), (2, 3, 1, 5)], ids=str)
 @pytest.mark.parametrize("reduction", REDUCTIONS)
 @pytest.mark.parametrize("name, vg_fn, torch_fn, make_target", ELEMENTWISE,
@@ -290,3 +292,139 @@ def test_argument_errors():
         F.l2_penalty(np.ones(3), -1)
     with pytest.raises(ValueError, match="l1_ratio must be between 0 and 1, got 2"):
         F.elastic_net_penalty(np.ones(3), 1.0, l1_ratio=2)
+
+
+def test_cross_entropy_of_unbatched_scores_is_one_sample_like_torch():
+    torch = torch_or_skip()
+    rng = np.random.default_rng(3)
+    scores = rng.standard_normal(5)
+    probabilities = rng.dirichlet(np.ones(5))
+    for target, torch_target in ((probabilities, torch.tensor(probabilities)),
+                                 (np.array(2), torch.tensor(2))):
+        for reduction in ("mean", "sum", "none"):
+            s = vg.tensor(scores, requires_grad=True)
+            ts = torch.tensor(scores, requires_grad=True)
+            got = F.cross_entropy(s, target, reduction=reduction)
+            want = torch.nn.functional.cross_entropy(ts, torch_target, reduction=reduction)
+            assert got.shape == tuple(want.shape)
+            np.testing.assert_allclose(got.numpy(), want.detach().numpy(), rtol=1e-12)
+            got.backward()
+            want.backward()
+            np.testing.assert_allclose(s.grad, ts.grad.numpy(), rtol=1e-12)
+
+
+# ----- nll_loss and cross_entropy options (weights, ignore_index, smoothing) ----------------------
+
+
+STEP = 1e-5  # the course's step: near the cube root of float64's epsilon
+
+
+def class_problem(seed: int, spatial: bool = False) -> dict:
+    """Scores (N, C[, d]), labels with some at ignore_index (or at a real class chosen to be
+    ignored), class weights, probability targets, smoothing."""
+    r = np.random.default_rng(seed)
+    n, c = int(r.integers(2, 6)), int(r.integers(2, 5))
+    shape = (n, c, 3) if spatial else (n, c)
+    labels = r.integers(0, c, (n, 3) if spatial else n)
+    ignore = -100 if seed % 2 else int(r.integers(0, c))
+    labels.flat[0] = ignore
+    probs = r.random(shape)
+    return {"x": r.standard_normal(shape) * 2, "labels": labels, "ignore": ignore,
+            "weight": r.random(c) + 0.5, "probs": probs / probs.sum(axis=1, keepdims=True),
+            "smoothing": float(r.choice([0.0, 0.1, 0.3]))}
+
+
+def ce(p, reduction, soft=False, weighted=True):
+    weight = p["weight"] if weighted else None
+    return lambda x, *t: F.cross_entropy(x, t[0] if soft else p["labels"], weight,
+                                         ignore_index=-100 if soft else p["ignore"],
+                                         reduction=reduction,
+                                         label_smoothing=p["smoothing"])
+
+
+def torch_ce(p, reduction, soft=False, weighted=True):
+    torch = torch_or_skip()
+    weight = torch.tensor(p["weight"]) if weighted else None
+    return lambda x, *t: torch.nn.functional.cross_entropy(
+        x, t[0] if soft else torch.tensor(p["labels"]), weight.to(x.dtype) if weighted else None,
+        ignore_index=-100 if soft else p["ignore"], reduction=reduction,
+        label_smoothing=p["smoothing"])
+
+
+@pytest.mark.parametrize("seed", range(4))
+@pytest.mark.parametrize("reduction", REDUCTIONS)
+def test_cross_entropy_options_gradcheck(seed, reduction):
+    p = class_problem(seed, spatial=seed % 2 == 0)
+    assert_gradcheck(ce(p, reduction), [p["x"]], h=STEP)
+    assert_gradcheck(ce(p, reduction, soft=True), [p["x"], p["probs"]], h=STEP)
+    assert_gradcheck(lambda x: F.nll_loss(x, p["labels"], p["weight"], ignore_index=p["ignore"],
+                                          reduction=reduction), [p["x"]], h=STEP)
+
+
+@pytest.mark.parametrize("seed", range(10))
+@pytest.mark.parametrize("reduction", REDUCTIONS)
+def test_cross_entropy_options_match_torch(seed, reduction):
+    torch = torch_or_skip()
+    p = class_problem(100 + seed, spatial=seed % 3 == 0)
+    for dtype in (np.float32, np.float64):
+        for weighted in (True, False):
+            assert_matches_torch(ce(p, reduction, weighted=weighted),
+                                 torch_ce(p, reduction, weighted=weighted), [p["x"]],
+                                 dtype=dtype)
+            assert_matches_torch(ce(p, reduction, soft=True, weighted=weighted),
+                                 torch_ce(p, reduction, soft=True, weighted=weighted),
+                                 [p["x"], p["probs"]], dtype=dtype)
+        assert_matches_torch(
+            lambda x: F.nll_loss(x, p["labels"], p["weight"], ignore_index=p["ignore"],
+                                 reduction=reduction),
+            lambda x: torch.nn.functional.nll_loss(x, torch.tensor(p["labels"]),
+                                                   torch.tensor(p["weight"]).to(x.dtype),
+                                                   ignore_index=p["ignore"],
+                                                   reduction=reduction), [p["x"]], dtype=dtype)
+
+
+def test_weighted_mean_divides_by_the_weights_of_targets_not_ignored():
+    """L = sum_i w_{y_i} (-log p_{i, y_i}) / sum_{i not ignored} w_{y_i}, by hand."""
+    x = np.log(np.array([[0.5, 0.25, 0.25], [0.1, 0.8, 0.1], [0.2, 0.2, 0.6]]))
+    labels, weight = np.array([0, 1, -100]), np.array([2.0, 0.5, 1.0])
+    expected = (2.0 * -np.log(0.5) + 0.5 * -np.log(0.8)) / (2.0 + 0.5)
+    assert F.nll_loss(x, labels, weight).item() == pytest.approx(expected, rel=1e-12)
+    assert F.cross_entropy(x, labels, weight).item() == pytest.approx(expected, rel=1e-12)
+    assert np.isnan(F.nll_loss(x, np.full(3, -100)).item())  # nothing left: 0 / 0, as PyTorch
+
+
+def test_label_smoothing_by_hand():
+    """(1 - e) (-log p_y) + e / C sum_c (-log p_c), averaged over the examples."""
+    x = np.random.default_rng(1).standard_normal((4, 5))
+    labels = np.array([0, 4, 2, 2])
+    log_p = x - np.log(np.exp(x).sum(axis=1, keepdims=True))
+    expected = np.mean(0.8 * -log_p[np.arange(4), labels] + 0.2 / 5 * -log_p.sum(axis=1))
+    assert F.cross_entropy(x, labels, label_smoothing=0.2).item() == pytest.approx(expected,
+                                                                                 rel=1e-12)
+
+
+def test_plain_cross_entropy_keeps_the_compiled_path(monkeypatch):
+    """Float32 (N, C) scores, int64 labels and no option still go through CrossEntropy (and
+    accel.cross_entropy); any option takes NLLLoss."""
+    calls = []
+    real = loss_ops.accel.cross_entropy
+    monkeypatch.setattr(loss_ops.accel, "cross_entropy", lambda *a: calls.append(1) or real(*a))
+    x = vg.tensor(np.random.default_rng(2).standard_normal((6, 4)).astype(np.float32),
+                  requires_grad=True)
+    labels = np.array([0, 1, 2, 3, 0, 1])
+    assert type(F.cross_entropy(x, labels)._node).__name__ == "CrossEntropy"
+    assert calls == [1]
+    assert type(F.cross_entropy(x, labels, label_smoothing=0.1)._node).__name__ == "NLLLoss"
+    assert type(F.cross_entropy(x, np.array([0, 1, 2, 3, -100, 1]))._node).__name__ == "NLLLoss"
+
+
+def test_class_loss_errors():
+    x = np.zeros((4, 3))
+    with pytest.raises(ValueError, match=r"weight of shape \(2,\) does not match the 3 classes"):
+        F.cross_entropy(x, np.zeros(4, dtype=int), np.ones(2))
+    with pytest.raises(ValueError, match="label_smoothing must be between 0 and 1, got 1.5"):
+        F.cross_entropy(x, np.zeros(4, dtype=int), label_smoothing=1.5)
+    with pytest.raises(ValueError, match="ignore_index is not supported for probability"):
+        F.cross_entropy(x, np.ones((4, 3)) / 3, ignore_index=1)
+    with pytest.raises(ValueError, match="nll_loss: label 3 is out of range for 3 classes"):
+        F.nll_loss(x, np.array([0, 3, -100, 1]))

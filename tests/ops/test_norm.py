@@ -2,12 +2,14 @@
 included), batch norm against its plain reference (values, and its backward formula
 against autograd of the reference), and errors."""
 
+
 import numpy as np
 import pytest
 from helpers import PARITY_TOLERANCE, assert_gradcheck, assert_matches_torch, torch_or_skip
 
 import visiongrad as vg
 from visiongrad import functional as F
+from visiongrad import nn
 from visiongrad.ops.norm import batch_norm_reference
 
 shape_rng = np.random.default_rng(3)  # seeded random shapes for parametrize
@@ -225,3 +227,38 @@ def test_batch_norm_reference_on_arrays_matches_the_op(shape):
     assert isinstance(expected, np.ndarray)
     np.testing.assert_allclose(F.batch_norm(x, None, None, gamma, beta, training=True).data,
                                expected, rtol=1e-12, atol=1e-12)
+
+
+# ----- instance norm ------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("shape", [(2, 3, 5), (3, 4, 4, 5)])
+def test_instance_norm_gradcheck_and_torch(shape):
+    r = np.random.default_rng(8)
+    x, w, b = r.standard_normal(shape), r.standard_normal(shape[1]), r.standard_normal(shape[1])
+    fn = lambda x, w, b: F.instance_norm(x, weight=w, bias=b)  # noqa: E731
+    assert_gradcheck(fn, [x, w, b], max_coords=60, h=1e-5)  # a larger step, as test_norm's
+    torch = pytest.importorskip("torch")
+    assert_matches_torch(fn, lambda x, w, b: torch.nn.functional.instance_norm(
+        x, weight=w, bias=b), [x, w, b], dtype=np.float64)
+    ours = [np.zeros(shape[1]), np.ones(shape[1])]
+    theirs = [torch.tensor(a.copy()) for a in ours]
+    F.instance_norm(x, *ours, momentum=0.3)
+    torch.nn.functional.instance_norm(torch.tensor(x), *theirs, momentum=0.3)
+    for a, t in zip(ours, theirs, strict=True):
+        np.testing.assert_allclose(a, t.numpy(), rtol=1e-12, atol=1e-12)
+
+
+@pytest.mark.parametrize("affine, track", [(False, False), (True, True), (True, False)])
+def test_nn_instance_norm_matches_torch_in_both_modes(affine, track):
+    torch = torch_or_skip()
+    x = np.random.default_rng(9).standard_normal((3, 4, 5, 6))
+    ours = nn.InstanceNorm2d(4, affine=affine, track_running_stats=track).to(np.float64)
+    theirs = torch.nn.InstanceNorm2d(4, affine=affine, track_running_stats=track).double()
+    assert sorted(ours.state_dict()) == sorted(theirs.state_dict())
+    for mode in ("train", "eval"):
+        getattr(ours, mode)(), getattr(theirs, mode)()
+        np.testing.assert_allclose(ours(vg.tensor(x)).data,
+                                   theirs(torch.tensor(x)).detach().numpy(), atol=1e-10)
+    for key, value in theirs.state_dict().items():
+        np.testing.assert_allclose(ours.state_dict()[key], value.numpy(), atol=1e-12)

@@ -2,12 +2,14 @@
 configurations, the fast versions against the naive loop references in both memory layouts,
 ties, return_indices, errors."""
 
+
 import numpy as np
 import pytest
 from helpers import assert_gradcheck, assert_matches_torch, torch_or_skip
 
 import visiongrad as vg
 from visiongrad import functional as F
+from visiongrad import nn
 from visiongrad.accel import layout
 from visiongrad.ops import conv_naive, pool
 
@@ -127,3 +129,99 @@ def test_pool_errors():
         F.max_pool2d(x, 2, padding=2)
     with pytest.raises(ValueError, match=r"expects input of shape \(N, C, H, W\)"):
         F.avg_pool2d(np.ones((4, 4)), 2)
+
+
+# ----- ceil_mode, count_include_pad, divisor_override, NaN maxima ---------------------------------
+
+
+STEP_POOL = 1e-4  # pooling is piecewise linear: no truncation error
+
+
+def random_pool(seed: int) -> dict:
+    r = np.random.default_rng(seed)
+    kernel = tuple(int(k) for k in r.integers(1, 5, size=2))
+    stride = tuple(int(s) for s in r.integers(1, 4, size=2))
+    padding = tuple(int(r.integers(0, k // 2 + 1)) for k in kernel)
+    size = tuple(int(r.integers(max(1, k - 2 * p), 10)) for k, p in zip(kernel, padding,
+                                                                        strict=True))
+    return {"x": r.standard_normal((2, 3, *size)), "kernel": kernel, "stride": stride,
+            "padding": padding, "ceil_mode": bool(r.integers(0, 2)) or seed % 2 == 0,
+            "count_include_pad": bool(r.integers(0, 2))}
+
+
+def pool_fns(p):
+    args = (p["kernel"], p["stride"], p["padding"])
+    return (lambda x: F.max_pool2d(x, *args, ceil_mode=p["ceil_mode"]),
+            lambda x: F.avg_pool2d(x, *args, ceil_mode=p["ceil_mode"],
+                                   count_include_pad=p["count_include_pad"]))
+
+
+@pytest.mark.parametrize("seed", range(8))
+def test_pool_options_gradcheck(seed):
+    p = random_pool(seed)
+    for fn in pool_fns(p):
+        assert_gradcheck(fn, [p["x"]], max_coords=60, h=STEP_POOL)
+
+
+@pytest.mark.parametrize("seed", range(16))
+def test_pool_options_match_torch(seed):
+    torch = torch_or_skip()
+    tf = torch.nn.functional
+    p = random_pool(400 + seed)
+    args = (p["kernel"], p["stride"], p["padding"])
+    ours_max, ours_avg = pool_fns(p)
+    for dtype in (np.float32, np.float64):
+        assert_matches_torch(ours_max, lambda x: tf.max_pool2d(
+            x, *args, ceil_mode=p["ceil_mode"]), [p["x"]], dtype=dtype)
+        assert_matches_torch(ours_avg, lambda x: tf.avg_pool2d(
+            x, *args, ceil_mode=p["ceil_mode"], count_include_pad=p["count_include_pad"]),
+            [p["x"]], dtype=dtype)
+        assert_matches_torch(lambda x: F.avg_pool2d(x, *args, divisor_override=3),
+                             lambda x: tf.avg_pool2d(x, *args, divisor_override=3), [p["x"]],
+                             dtype=dtype)
+    _, ours = F.max_pool2d(p["x"], *args, ceil_mode=p["ceil_mode"], return_indices=True)
+    _, theirs = tf.max_pool2d(torch.tensor(p["x"]), *args, ceil_mode=p["ceil_mode"],
+                              return_indices=True)
+    np.testing.assert_array_equal(ours.data, theirs.numpy())
+
+
+def test_avg_pool_count_include_pad_false_divides_by_real_positions():
+    x = np.ones((1, 1, 3, 3))
+    np.testing.assert_allclose(F.avg_pool2d(x, 3, 1, 1, count_include_pad=False).data, 1.0)
+    corner = F.avg_pool2d(x, 3, 1, 1).data[0, 0, 0, 0]
+    assert corner == pytest.approx(4 / 9)
+
+
+def test_ceil_mode_output_size_follows_pytorch_rule():
+    """Ho = ceil((H + 2p - k) / s) + 1, less one if the last window starts in the padding."""
+    assert F.max_pool2d(np.zeros((1, 1, 5, 5)), 2, ceil_mode=True).shape == (1, 1, 3, 3)
+    assert F.max_pool2d(np.zeros((1, 1, 5, 5)), 3, 2, 1, ceil_mode=True).shape == (1, 1, 3, 3)
+    assert F.max_pool2d(np.zeros((1, 1, 6, 6)), 3, 2, 1, ceil_mode=True).shape == (1, 1, 4, 4)
+    # ceil(5 / 2) + 1 = 4 windows would start at -1, 1, 3, 5: 5 is in the padding, so 3
+    assert F.max_pool2d(np.zeros((1, 1, 5, 5)), 2, 2, 1, ceil_mode=True).shape == (1, 1, 3, 3)
+
+
+@pytest.mark.parametrize("kernel, stride", [(2, 2), (3, 1), (4, 4)])
+def test_max_pool_passes_the_gradient_of_a_nan_maximum(kernel, stride):
+    """NaN is the maximum of a window holding one, and its gradient goes to the window's
+    last NaN, as PyTorch's kernel does (the tiled and the general backward alike)."""
+    x = np.random.default_rng(5).standard_normal((1, 2, 8, 8))
+    x[0, 0, 1, 1] = x[0, 1, 2, 3] = x[0, 1, 3, 2] = np.nan
+    xt = vg.tensor(x, requires_grad=True)
+    y = F.max_pool2d(xt, kernel, stride)
+    y.sum().backward()
+    assert np.isnan(y.data[0, 0]).any() and xt.grad[0, 0, 1, 1] > 0
+    torch = pytest.importorskip("torch")
+    t = torch.tensor(x, requires_grad=True)
+    torch.nn.functional.max_pool2d(t, kernel, stride).sum().backward()
+    np.testing.assert_array_equal(xt.grad, t.grad.numpy())
+
+
+def test_nn_pool_layers_take_the_options():
+    x = vg.tensor(np.random.default_rng(6).standard_normal((1, 2, 7, 7)))
+    assert nn.MaxPool2d(2, ceil_mode=True)(x).shape == (1, 2, 4, 4)
+    layer = nn.AvgPool2d(3, 2, 1, ceil_mode=True, count_include_pad=False)
+    np.testing.assert_allclose(layer(x).data, F.avg_pool2d(x, 3, 2, 1, True, False).data)
+    assert "ceil_mode=True" in repr(nn.MaxPool2d(2, ceil_mode=True))
+    y = nn.AdaptiveAvgPool2d((2, 3))(x)  # the adaptive pools, reachable from nn and F alike
+    np.testing.assert_allclose(y.data, F.adaptive_avg_pool2d(x, (2, 3)).data)

@@ -145,3 +145,77 @@ def test_0d_tensors_sort_and_accumulate_to_themselves():
     assert x.topk(1).values.item() == 2.5 and x.cumsum(0).item() == 2.5
     (values + x.cumsum(-1) + x.prod(0) + x.logsumexp(0)).backward()
     assert x.grad == 4.0
+
+
+@pytest.mark.parametrize("op", [F.argmax, F.argmin])
+def test_argmax_of_an_empty_tensor_is_our_clear_error(op):
+    with pytest.raises(ValueError, match="empty"):
+        op(vg.tensor(np.ones(0)))
+    with pytest.raises(ValueError, match="dim 0 of size 0"):
+        op(vg.tensor(np.ones((0, 3))), dim=0)
+    assert op(vg.tensor(np.ones((0, 3))), dim=1).shape == (0,)  # nothing to reduce: fine
+
+
+# ----- sum, mean, max, min (the Tensor's reductions) ----------------------------------------------
+
+
+rng = np.random.default_rng(0)  # seeded data of the cases below
+positive = np.abs(rng.standard_normal((3, 4))) + 0.5
+signed = rng.standard_normal((3, 4)) + np.where(rng.random((3, 4)) > 0.5, 0.3, -0.3)
+row = rng.standard_normal((1, 4))
+
+# (name, visiongrad function, torch function, inputs): the Sum, Mean, Max, Min nodes
+REDUCE_CASES = [
+    ("Sum all", lambda a: a.sum(), lambda a: a.sum(), [signed]),
+    ("Sum axis", lambda a: a.sum(axis=1), lambda a: a.sum(dim=1), [signed]),
+    ("Sum keepdims", lambda a: a.sum(axis=0, keepdims=True),
+     lambda a: a.sum(dim=0, keepdim=True), [signed]),
+    ("Mean all", lambda a: a.mean(), lambda a: a.mean(), [signed]),
+    ("Mean axes", lambda a: a.reshape(3, 2, 2).mean(axis=(0, 2)),
+     lambda a: a.reshape(3, 2, 2).mean(dim=(0, 2)), [signed]),
+    ("Max axis", lambda a: a.max(axis=1), lambda a: a.amax(dim=1), [signed]),
+    ("Max all", lambda a: a.max(), lambda a: a.amax(), [signed]),
+    ("Min keepdims", lambda a: a.min(axis=0, keepdims=True),
+     lambda a: a.amin(dim=0, keepdim=True), [signed]),
+]
+REDUCE_IDS = [case[0] for case in REDUCE_CASES]
+
+
+@pytest.mark.parametrize("name, vg_fn, torch_fn, inputs", REDUCE_CASES, ids=REDUCE_IDS)
+def test_reduce_nodes_gradcheck(name, vg_fn, torch_fn, inputs):
+    assert_gradcheck(vg_fn, inputs)
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("name, vg_fn, torch_fn, inputs", REDUCE_CASES, ids=REDUCE_IDS)
+def test_reduce_nodes_match_torch(name, vg_fn, torch_fn, inputs, dtype):
+    assert_matches_torch(vg_fn, torch_fn, inputs, dtype=dtype)
+
+
+def test_max_ties_share_the_gradient_like_torch_amax():
+    torch = torch_or_skip()
+    x = np.array([[1.0, 3.0, 3.0], [2.0, 2.0, 2.0]])
+    assert_matches_torch(lambda a: a.max(axis=1), lambda a: torch.amax(a, dim=1), [x],
+                         dtype=np.float64)
+
+
+@pytest.mark.parametrize("reduce", ["sum", "mean", "max", "min"])
+@pytest.mark.parametrize("axis", [0, -1])
+def test_reducing_a_0d_tensor_over_axis_0_or_minus_1(reduce, axis):
+    x = vg.tensor(np.float64(1.5), requires_grad=True)
+    y = getattr(x, reduce)(axis=axis)
+    assert y.shape == () and y.item() == 1.5
+    y.backward()
+    assert x.grad == 1.0
+    with pytest.raises(ValueError, match="0-d"):
+        getattr(x, reduce)(axis=1)
+
+
+@pytest.mark.parametrize("reduce", ["sum", "mean", "max", "min"])
+def test_reductions_take_pytorchs_dim_and_keepdim(reduce):
+    assert_matches_torch(lambda a: getattr(a, reduce)(dim=-1, keepdim=True),
+                         lambda a: getattr(a, "a" + reduce if reduce in ("max", "min") else
+                                           reduce)(dim=-1, keepdim=True), [signed],
+                         dtype=np.float64)
+    np.testing.assert_array_equal(getattr(vg.tensor(signed), reduce)(dim=0).data,
+                                  getattr(signed, reduce)(axis=0))

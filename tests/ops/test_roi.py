@@ -134,3 +134,13 @@ def test_bad_arguments_are_named(op):
         op(x, np.array([[0, 0, 0, 1, 1.0]]), 0)
     with pytest.raises(ValueError, match=r"\(N, C, H, W\)"):
         op(np.zeros((1, 4, 4)), np.array([[0, 0, 0, 1, 1.0]]), 2)
+
+
+@pytest.mark.parametrize("bad", [np.nan, np.inf])
+@pytest.mark.parametrize("op", [F.roi_align, F.roi_pool])
+def test_a_box_with_a_nan_or_infinite_coordinate_is_refused(op, bad):
+    x = vg.tensor(np.ones((1, 1, 4, 4)))
+    with pytest.raises(ValueError, match="finite"):
+        op(x, np.array([[0, bad, 0, 2, 2]]), 2)
+    with pytest.raises(ValueError, match="finite"):
+        op(x, [np.array([[0, 0, bad, 2]])], 2)

@@ -157,3 +157,63 @@ def test_dims_out_of_range_are_named():
         x.squeeze(2)
     with pytest.raises(ValueError, match="dims"):
         x.flip((0, -2))
+
+
+def test_roll_without_dims_takes_a_one_element_shift_sequence_on_the_flattened_tensor():
+    x = np.arange(6.0).reshape(2, 3)
+    for shifts in ((1,), [1]):
+        np.testing.assert_array_equal(vg.tensor(x).roll(shifts).numpy(),
+                                      np.roll(x, 1))
+    with pytest.raises(ValueError, match="roll"):
+        vg.tensor(x).roll((1, 2))
+
+
+# ----- reshape, transpose, concat, stack ----------------------------------------------------------
+
+
+rng = np.random.default_rng(0)  # seeded data of the cases below
+positive = np.abs(rng.standard_normal((3, 4))) + 0.5
+signed = rng.standard_normal((3, 4)) + np.where(rng.random((3, 4)) > 0.5, 0.3, -0.3)
+row = rng.standard_normal((1, 4))
+
+# (name, visiongrad function, torch function, inputs): the Reshape, Transpose, Concat, Stack nodes
+SHAPE_CASES = [
+    ("Reshape", lambda a: a.reshape(2, 6) * 2, lambda a: a.reshape(2, 6) * 2, [signed]),
+    ("Transpose", lambda a: a.reshape(3, 2, 2).transpose(2, 0, 1),
+     lambda a: a.reshape(3, 2, 2).permute(2, 0, 1), [signed]),
+    ("Concat", lambda a, b: vg.concat([a, b], axis=0), lambda a, b: __import__("torch").cat(
+        [a, b], dim=0), [signed, row]),
+    ("Stack", lambda a, b: vg.stack([a, b], axis=1), lambda a, b: __import__("torch").stack(
+        [a, b], dim=1), [signed, positive]),
+]
+SHAPE_IDS = [case[0] for case in SHAPE_CASES]
+
+
+@pytest.mark.parametrize("name, vg_fn, torch_fn, inputs", SHAPE_CASES, ids=SHAPE_IDS)
+def test_shape_nodes_gradcheck(name, vg_fn, torch_fn, inputs):
+    assert_gradcheck(vg_fn, inputs)
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("name, vg_fn, torch_fn, inputs", SHAPE_CASES, ids=SHAPE_IDS)
+def test_shape_nodes_match_torch(name, vg_fn, torch_fn, inputs, dtype):
+    assert_matches_torch(vg_fn, torch_fn, inputs, dtype=dtype)
+
+
+def test_reshape_error_names_both_shapes():
+    with pytest.raises(ValueError, match=r"shape \(3, 4\) to \(5, 2\)"):
+        vg.tensor(signed).reshape(5, 2)
+
+
+def test_flatten_keeps_the_batch_axis():
+    x = vg.tensor(np.zeros((2, 3, 4, 5)))
+    assert x.flatten(1).shape == (2, 60) and x.flatten().shape == (120,)
+
+
+@pytest.mark.parametrize("shape, axes", [((2, 2, 2), (0, -1, 1)), ((3, 4, 5, 6), (-2, -1, 1, 0)),
+                                         ((2, 3, 4), (-1, -3, -2))])
+def test_transpose_with_negative_axes(shape, axes):
+    x = rng.standard_normal(shape)
+    assert_gradcheck(lambda a: a.transpose(*axes), [x])
+    assert_matches_torch(lambda a: a.transpose(*axes), lambda a: a.permute(*axes), [x],
+                         dtype=np.float64)

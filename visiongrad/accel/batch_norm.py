@@ -9,15 +9,16 @@ one part per core (``in_parts``); ctypes releases the GIL for each call.
 
 from __future__ import annotations
 
-from ..backend import xp
+from ..backend import is_host, xp
 from .native import CHANNEL_AFFINE, CHANNEL_SUMS
 from .threads import in_parts
 
 
 def batch_norm_fits(rows) -> bool:
-    """Whether the kernels are loaded and take these (M, C) rows: float32, contiguous."""
-    return (CHANNEL_SUMS is not None and CHANNEL_AFFINE is not None and rows.ndim == 2
-            and rows.dtype == xp.float32 and rows.flags.c_contiguous)
+    """Whether the kernels are loaded and take these (M, C) rows: float32, contiguous, in
+    NumPy (the host guard: another array library's rows take the reference)."""
+    return (is_host(rows) and CHANNEL_SUMS is not None and CHANNEL_AFFINE is not None
+            and rows.ndim == 2 and rows.dtype == xp.float32 and rows.flags.c_contiguous)
 
 
 def _pointer(array):

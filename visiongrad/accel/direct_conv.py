@@ -66,6 +66,8 @@ def direct_weight_grad_fits(x, weight_shape, out_hw) -> bool:
 def direct_conv2d(x, weight, stride, padding, out_hw):
     """y = conv(x, weight) as rows (N, Ho, Wo, F) (no bias), built block by block over the
     batch by the kernel, or None where it does not fit (``direct_conv_fits``)."""
+    if not isinstance(x, xp.ndarray) or not isinstance(weight, xp.ndarray):  # host guard
+        return None
     n, f = x.shape[0], weight.shape[0]
     if batched_fits(n, out_hw[0] * out_hw[1], f, weight.shape[2:], x.dtype):
         return batched_conv2d(x, weight, stride, padding, out_hw)
@@ -104,6 +106,8 @@ def splits_filters(n: int, filters: int) -> bool:
 def direct_conv2d_weight_grad(x, grad_out, kernel, stride, padding):
     """dW (F, C, kh, kw) of y = conv(x, W), summed block by block over the batch by the
     kernel, or None where it does not fit (``direct_weight_grad_fits``)."""
+    if not isinstance(x, xp.ndarray) or not isinstance(grad_out, xp.ndarray):  # host guard
+        return None
     n, c = x.shape[:2]
     f = grad_out.shape[1]
     positions = grad_out.shape[2] * grad_out.shape[3]
@@ -125,7 +129,7 @@ def direct_input_grad_fits(grad_out, weight_shape, x_shape, stride, padding) -> 
     """Whether ``direct_conv2d_input_grad`` takes this input gradient: the small-image
     kernel's case, or a stride-1 one that is a convolution of dy the stripe kernel takes."""
     limit = None if tuple(stride) == (1, 1) else batched_conv.STRIDED_INPUT_GRAD_MAP
-    if grad_out.dtype != xp.float32:
+    if not isinstance(grad_out, xp.ndarray) or grad_out.dtype != xp.float32:  # host guard
         return False
     if batched_fits(x_shape[0], x_shape[2] * x_shape[3], x_shape[1], weight_shape[2:],
                     grad_out.dtype, limit):
@@ -141,7 +145,7 @@ def direct_conv2d_input_grad(grad_out, weight, x_shape, stride, padding):
     1, the stripe kernel's dx = conv(dy padded by k - 1 - p, rot180(W)^T), whose weights
     are reordered in one compiled pass (``to_blocks(..., across=True, turned=True)``)."""
     if (not direct_input_grad_fits(grad_out, weight.shape, x_shape, stride, padding)
-            or weight.dtype != xp.float32):
+            or not isinstance(weight, xp.ndarray) or weight.dtype != xp.float32):
         return None
     limit = None if tuple(stride) == (1, 1) else batched_conv.STRIDED_INPUT_GRAD_MAP
     if batched_fits(x_shape[0], x_shape[2] * x_shape[3], x_shape[1], weight.shape[2:],

@@ -8,7 +8,7 @@ in ``kernels/`` and their signatures in ``native.py``.
 
 from __future__ import annotations
 
-from ..backend import xp
+from ..backend import is_host, xp
 from . import threads
 from .native import (
     CROSS_ENTROPY_BACKWARD,
@@ -27,6 +27,8 @@ def relu(x):
     scalar 0, so the pass runs over x's memory in order, in ``map_rows`` blocks, each
     against the same block of zeros, which stays in cache (``cached_zeros``).
     """
+    if not is_host(x):  # host guard: other arrays take the reference
+        return None
     values = xp.ravel(x, order="K")
     if not xp.may_share_memory(values, x):  # ravel had to copy: x is not dense
         return None
@@ -63,6 +65,8 @@ def relu_backward(grad, y):
     NOTE: the kernel gives 0 where grad is NaN or infinite and the unit is off, as PyTorch;
     the NumPy passes give NaN there.
     """
+    if not is_host(grad, y):  # host guard: other arrays take the reference
+        return None
     if (RELU_BACKWARD is not None and grad.dtype == xp.float32 and y.dtype == xp.float32
             and grad.strides == y.strides and grad.shape == y.shape):
         out = xp.empty_like(y)
@@ -110,6 +114,8 @@ def cross_entropy(scores, labels):
     compiled kernel (a ``CrossEntropyKernel``), or None where it does not fit: not float32
     scores and int64 labels in C order, or a label out of range (the reference then names
     it)."""
+    if not is_host(scores, labels):  # host guard: other arrays take the reference
+        return None
     if (CROSS_ENTROPY_FORWARD is None or scores.ndim != 2 or scores.dtype != xp.float32
             or not scores.flags.c_contiguous or labels.dtype != xp.int64
             or not labels.flags.c_contiguous):
@@ -127,6 +133,8 @@ def sgd_momentum_step(x, g, buffer, lr, momentum, dampening, weight_decay, neste
     """SGD's momentum update of ``x`` and ``buffer`` in place in one pass by the compiled
     kernel, in parts on every core for a large parameter (``in_parts``); False (nothing
     done) where it does not fit: not float32 arrays of one shape in C order."""
+    if not is_host(x, g, buffer):  # host guard: other arrays take the reference
+        return False
     if SGD_MOMENTUM_STEP is None or not all(
             a.dtype == xp.float32 and a.flags.c_contiguous and a.shape == x.shape
             for a in (x, g, buffer)):

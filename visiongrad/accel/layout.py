@@ -27,7 +27,7 @@ from __future__ import annotations
 
 import math
 
-from ..backend import xp
+from ..backend import array_module
 from .threads import in_parts, map_rows
 
 
@@ -47,8 +47,10 @@ def is_channels_last(x) -> bool:
     return x.ndim == 4 and channels_last(x).flags.c_contiguous
 
 
-def empty_nchw(shape, dtype, in_channels_last: bool):
-    """An uninitialised NCHW array, channels-last in memory if asked."""
+def empty_nchw(shape, dtype, in_channels_last: bool, like=None):
+    """An uninitialised NCHW array, channels-last in memory if asked, of ``like``'s array
+    namespace (NumPy's by default)."""
+    xp = array_module(like)
     if not in_channels_last:
         return xp.empty(shape, dtype=dtype)
     n, c, h, w = shape
@@ -58,14 +60,14 @@ def empty_nchw(shape, dtype, in_channels_last: bool):
 def contiguous_rows(x):
     """NCHW ``x`` as contiguous channels-last rows (N, H, W, C): a view when x is
     channels-last in memory (as every convolution's output is), else one copy."""
-    return xp.ascontiguousarray(channels_last(x))
+    return array_module(x).ascontiguousarray(channels_last(x))
 
 
 def contiguous_in_parts(view):
     """A C-contiguous copy of ``view``, copied in parts along its first axis on every core
     (``in_parts``): a weight's reordering into the layout a kernel reads is a gather that
     runs at a fraction of memory speed, on one core in NumPy."""
-    out = xp.empty(view.shape, dtype=view.dtype)
+    out = array_module(view).empty(view.shape, dtype=view.dtype)
 
     def part(rows):
         out[rows] = view[rows]
@@ -77,14 +79,14 @@ def contiguous_in_parts(view):
 def channel_rows(x):
     """(N, C, ...) ``x`` as (M, C) rows, M = N * prod(spatial): a view when x is
     channels-last in memory (a convolution's output) or 2-D, one copy otherwise."""
-    return xp.moveaxis(x, 1, -1).reshape(-1, x.shape[1])
+    return array_module(x).moveaxis(x, 1, -1).reshape(-1, x.shape[1])
 
 
 def from_channel_rows(rows, shape):
     """The inverse of ``channel_rows``: (M, C) rows seen as ``shape`` (N, C, ...), a view
     in channels-last memory."""
     n, c, *spatial = shape
-    return xp.moveaxis(rows.reshape(n, *spatial, c), -1, 1)
+    return array_module(rows).moveaxis(rows.reshape(n, *spatial, c), -1, 1)
 
 
 WIDTH = 1024
@@ -106,7 +108,7 @@ def widen(rows):
 
 def tiled(per_channel, k):
     """A (C,) vector repeated k times, to broadcast along the rows of a ``widen`` view."""
-    return xp.tile(per_channel, k)
+    return array_module(per_channel).tile(per_channel, k)
 
 
 def folded(per_column, k):
@@ -116,7 +118,7 @@ def folded(per_column, k):
 
 def folded_sums(wide, k):
     """Per-channel sums of a ``widen`` view: its column sums (one BLAS product), folded."""
-    return folded(xp.ones(wide.shape[0], dtype=wide.dtype) @ wide, k)
+    return folded(array_module(wide).ones(wide.shape[0], dtype=wide.dtype) @ wide, k)
 
 
 def sums_and_dots(wide, k, other, subtract=None):
@@ -124,6 +126,7 @@ def sums_and_dots(wide, k, other, subtract=None):
     per-channel vector, then also written into ``other``), in one pass per core: each part
     is summed while it is still in cache from being read (or written)."""
     shift = None if subtract is None else tiled(subtract, k)
+    xp = array_module(wide)
 
     def part(rows):
         values = wide[rows] if shift is None else xp.subtract(wide[rows], shift,
@@ -136,13 +139,13 @@ def sums_and_dots(wide, k, other, subtract=None):
 
 def scale_and_shift(values, scale, shift, out):
     """out = values * scale + shift (one block of a ``map_rows`` pass)."""
-    xp.multiply(values, scale, out=out)
+    array_module(values).multiply(values, scale, out=out)
     out += shift
 
 
 def scale_both_and_shift(first, first_scale, second, second_scale, shift, out):
     """out = first * first_scale + second * second_scale + shift (one block)."""
-    xp.multiply(first, first_scale, out=out)
+    array_module(first).multiply(first, first_scale, out=out)
     out += second * second_scale
     out += shift
 
@@ -150,4 +153,4 @@ def scale_both_and_shift(first, first_scale, second, second_scale, shift, out):
 def add_per_channel(rows, per_channel):
     """rows += per_channel, in place, for (M, C) rows and a (C,) vector."""
     wide, k = widen(rows)
-    map_rows(xp.add, wide, wide, tiled(per_channel, k))
+    map_rows(array_module(rows).add, wide, wide, tiled(per_channel, k))

@@ -10,7 +10,7 @@ is the same memory as (N C, H, W, 1) channels-last rows, and runs as such.
 
 from __future__ import annotations
 
-from ..backend import xp
+from ..backend import is_host, xp
 from .layout import as_nchw, channels_last, is_channels_last
 from .native import MAX_POOL_BACKWARD, MAX_POOL_FORWARD
 from .threads import in_parts
@@ -67,6 +67,8 @@ def max_pool2d(x, kernel, stride, padding, out_hw):
     """Max pooling of x (N, C, H, W) with windows that stay inside the input's padding
     (``ops/pool.py`` checks the geometry) as a ``MaxPoolKernel``, or None where the kernel
     does not fit. y keeps x's memory layout (channels-last or C order)."""
+    if not is_host(x):  # host guard: other arrays take the reference
+        return None
     if (MAX_POOL_FORWARD is None or MAX_POOL_BACKWARD is None or x.dtype != xp.float32
             or x.ndim != 4 or kernel[0] * kernel[1] > MAX_TAPS or x.size == 0):
         return None

@@ -12,7 +12,9 @@ import os
 import threading
 from concurrent.futures import ThreadPoolExecutor
 
-from ..backend import xp
+import numpy as np
+
+from ..backend import is_host
 from . import blas
 
 
@@ -95,9 +97,10 @@ def map_rows(fn, out, *operands):
 
     Each operand is either an array of ``out``'s shape, cut like ``out``, or something
     that broadcasts against every part (a scalar, a per-channel vector), passed whole.
-    Returns ``out``.
+    Returns ``out``. Arrays of another library than NumPy go in one call (no threads).
     """
-    if out.ndim == 0 or out.nbytes <= min(CACHE_BLOCK_BYTES, PARALLEL_MIN_BYTES):
+    one_block = out.ndim == 0 or out.nbytes <= min(CACHE_BLOCK_BYTES, PARALLEL_MIN_BYTES)
+    if one_block or not is_host(out):
         fn(*operands, out=out)  # one block on this thread: no parts to cut
         return out
     step = max(1, CACHE_BLOCK_BYTES * out.shape[0] // out.nbytes)
@@ -115,9 +118,9 @@ def map_rows(fn, out, *operands):
 def add(a, b):
     """a + b as a fresh array; arrays of one shape are added in parts on every core
     (``map_rows``), anything that broadcasts by NumPy's plain ``+``."""
-    if a.shape != b.shape or a.dtype != b.dtype:
+    if a.shape != b.shape or a.dtype != b.dtype or not is_host(a, b):
         return a + b
-    return map_rows(xp.add, xp.empty_like(a), a, b)
+    return map_rows(np.add, np.empty_like(a), a, b)
 
 
 def split_over_cores(work, parts: list) -> list:

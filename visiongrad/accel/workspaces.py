@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import threading
 
-from ..backend import xp
+from ..backend import array_module, is_host, xp
 from .threads import available_cores
 
 
@@ -25,7 +25,11 @@ class _Workspace(threading.local):
     def __init__(self):
         self.buffers = {}
 
-    def take(self, name: str, shape, dtype):
+    def take(self, name: str, shape, dtype, like=None):
+        """A scratch array of ``shape`` and ``dtype`` named ``name``; a fresh array of
+        ``like``'s namespace where ``like`` is not a NumPy array (no reuse there)."""
+        if like is not None and not is_host(like):
+            return array_module(like).empty(shape, dtype=dtype)
         dtype = xp.dtype(dtype)
         nbytes = dtype.itemsize
         for size in shape:

@@ -98,6 +98,26 @@ def as_2d(X, name: str = "X") -> np.ndarray:
     return X
 
 
+def check_param(estimator, name: str, low: float | None = None, high: float | None = None,
+                integer: bool = False, low_open: bool = False) -> float:
+    """The hyperparameter ``name`` of ``estimator``, checked as scikit-learn's ``Interval``:
+    a finite real (an integer if ``integer``; never a bool) in ``[low, high]`` (``(low,
+    high]`` if ``low_open``); else a ``ValueError`` naming it and its value. NaN fails every
+    comparison, so a bare ``if lr <= 0`` lets it through: this refuses it."""
+    value = getattr(estimator, name)
+    kinds = (int, np.integer) if integer else (int, float, np.integer, np.floating)
+    valid = isinstance(value, kinds) and not isinstance(value, (bool, np.bool_)) \
+        and bool(np.isfinite(value)) and (low is None or value > low or
+                                         (value == low and not low_open)) \
+        and (high is None or value <= high)
+    if not valid:
+        bounds = f"{'(' if low_open else '['}{'-inf' if low is None else low}, " \
+                 f"{'inf' if high is None else high}]"
+        raise ValueError(f"{type(estimator).__name__}: {name} must be a finite "
+                         f"{'integer' if integer else 'number'} in {bounds}, got {value!r}")
+    return value
+
+
 def check_labels(y, n_samples: int) -> np.ndarray:
     """Validate labels: one per sample, a 1-D array of integers."""
     y = np.asarray(y)

@@ -29,7 +29,7 @@ import numpy as np
 
 from ..accel import available_cores, parallel_map
 from ..random import as_generator
-from .base import BaseEstimator, ClassifierMixin, as_2d, check_labels
+from .base import BaseEstimator, ClassifierMixin, as_2d, check_labels, check_param
 
 METRICS = ("l1", "l2", "cosine")
 _SCREEN_EXTRA = 8  # candidates kept beyond k by the float32 screen, re-ranked exactly
@@ -181,6 +181,9 @@ class KNearestNeighbor(ClassifierMixin, BaseEstimator):
         _check_metric(self.metric)
         if self.weights not in ("uniform", "distance"):
             raise ValueError(f"weights must be 'uniform' or 'distance', got {self.weights!r}")
+        check_param(self, "working_memory", 0, low_open=True)
+        if self.n_threads is not None:
+            check_param(self, "n_threads", 1, integer=True)
         X = as_2d(X)
         y = check_labels(y, len(X))
         self._check_k(self.k, len(X))

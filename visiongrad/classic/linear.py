@@ -38,6 +38,7 @@ from .base import (
     ClassifierMixin,
     as_2d,
     check_labels,
+    check_param,
 )
 
 PENALTIES = ("l2", "l1", "elasticnet")
@@ -199,11 +200,15 @@ class LinearClassifier(ClassifierMixin, BaseEstimator):
 
     def fit(self, X, y) -> LinearClassifier:
         """Train by minibatch SGD from small random weights; return ``self``."""
-        if self.learning_rate <= 0:
-            raise ValueError(f"learning_rate must be positive, got {self.learning_rate}")
-        if self.batch_size < 1 or self.n_epochs < 1:
-            raise ValueError("batch_size and n_epochs must be positive, got "
-                             f"{self.batch_size} and {self.n_epochs}")
+        check_param(self, "learning_rate", 0, low_open=True)
+        check_param(self, "lr_decay", 0, low_open=True)
+        check_param(self, "reg", 0)
+        check_param(self, "init_scale", 0)
+        check_param(self, "l1_ratio", 0, 1)
+        check_param(self, "batch_size", 1, integer=True)
+        check_param(self, "n_epochs", 1, integer=True)
+        if hasattr(self, "delta"):
+            check_param(self, "delta", 0)
         regularization(np.zeros(1), self.reg, self.penalty, self.l1_ratio)  # checks args
         input_shape = np.shape(X)[1:]
         X = as_2d(X)

@@ -32,7 +32,7 @@ import numpy as np
 
 from ..random import as_generator
 from .barnes_hut import attractive_forces, nearest_neighbours, repulsive_forces, symmetric_sparse
-from .base import BaseEstimator, as_2d
+from .base import BaseEstimator, as_2d, check_param
 from .pca import PCA
 
 
@@ -192,8 +192,7 @@ class TSNE(BaseEstimator):
         if self.n_components != 2:
             raise ValueError(f"method='barnes_hut' embeds in 2-D; got n_components="
                              f"{self.n_components} (use method='exact')")
-        if not 0 <= self.angle <= 1:
-            raise ValueError(f"angle must lie in [0, 1], got {self.angle}")
+        check_param(self, "angle", 0, 1)
         rows, cols, values = sparse_affinities(X, self.perplexity)
         return ((lambda Y, factor: barnes_hut_gradient(rows, cols, values * factor, Y,
                                                        self.angle)),
@@ -203,6 +202,13 @@ class TSNE(BaseEstimator):
         """Compute the embedding of ``X``; return ``self``."""
         X = as_2d(X).astype(np.float64)
         N = len(X)
+        check_param(self, "perplexity", 1)
+        check_param(self, "early_exaggeration", 0, low_open=True)
+        check_param(self, "n_iter", 0, integer=True)
+        check_param(self, "exaggeration_iters", 0, integer=True)
+        check_param(self, "n_components", 1, integer=True)
+        if self.learning_rate != "auto":
+            check_param(self, "learning_rate", 0, low_open=True)
         gradient, kl = self._objective(X)
         rate = (max(N / self.early_exaggeration / 4, 50) if self.learning_rate == "auto"
                 else float(self.learning_rate))

@@ -20,7 +20,8 @@ from PIL import Image, UnidentifiedImageError
 
 from .errors import DataFormatError
 
-__all__ = ["MAX_IMAGE_PIXELS", "GRAYSCALE_MODES", "open_image", "image_to_array", "read_image"]
+__all__ = ["MAX_IMAGE_PIXELS", "IMAGE_FORMATS", "GRAYSCALE_MODES", "open_image",
+           "image_to_array", "read_image"]
 
 #: Most pixels (width x height) an image file may declare: 8192 x 8192. Pillow's own limit
 #: (``Image.MAX_IMAGE_PIXELS``) is also enforced, as an error rather than a warning.
@@ -28,6 +29,15 @@ MAX_IMAGE_PIXELS = 8192 * 8192
 
 #: Most bytes per declared pixel an image file may hold (16-bit RGBA, uncompressed).
 MAX_BYTES_PER_PIXEL = 8
+
+#: The formats :func:`open_image` reads (Pillow's names), whatever a file's name says: a
+#: file in any other format Pillow knows (an EPS would start Ghostscript, a TIFF may hold
+#: CIE-Lab) is refused before its decoder runs.
+IMAGE_FORMATS = ("PNG", "JPEG", "BMP", "GIF", "WEBP")
+
+#: The colour modes those formats decode to that :func:`image_to_array` converts exactly.
+IMAGE_MODES = ("1", "L", "LA", "P", "PA", "RGB", "RGBA", "RGBX", "CMYK", "YCbCr", "I", "I;16",
+               "I;16B", "I;16L", "I;16N", "F")
 
 #: Pillow modes without colour.
 GRAYSCALE_MODES = ("1", "L", "LA", "I", "I;16", "I;16B", "I;16L", "I;16N", "F")
@@ -52,8 +62,9 @@ def open_image(path: str | os.PathLike, max_pixels: int = MAX_IMAGE_PIXELS) -> I
     Raises
     ------
     DataFormatError
-        The file is not a readable image, declares a zero or too large size, or is damaged;
-        the message names ``path``.
+        The file is not a readable image in one of :data:`IMAGE_FORMATS` (its content
+        decides, not its name), has a colour mode outside :data:`IMAGE_MODES`, declares a
+        zero or too large size, or is damaged; the message names ``path``.
     """
     path = Path(path)
     try:
@@ -65,8 +76,11 @@ def open_image(path: str | os.PathLike, max_pixels: int = MAX_IMAGE_PIXELS) -> I
         content = path.read_bytes()
         with warnings.catch_warnings():
             warnings.simplefilter("error", Image.DecompressionBombWarning)
-            with Image.open(io.BytesIO(content)) as picture:
+            with Image.open(io.BytesIO(content), formats=IMAGE_FORMATS) as picture:
                 width, height = picture.size
+                if picture.mode not in IMAGE_MODES:
+                    raise DataFormatError(f"{path}: colour mode {picture.mode} is not read "
+                                          "(save the image as RGB or grey)")
                 if width < 1 or height < 1 or width * height > max_pixels:
                     raise DataFormatError(
                         f"{path}: image declares {width}x{height} pixels (WxH); refused "
@@ -77,8 +91,10 @@ def open_image(path: str | os.PathLike, max_pixels: int = MAX_IMAGE_PIXELS) -> I
         raise DataFormatError(f"{path}: refused before decoding ({error})") from None
     except DataFormatError:
         raise
-    except (UnidentifiedImageError, OSError, SyntaxError, ValueError, EOFError,
-            MemoryError) as error:
+    except UnidentifiedImageError:
+        raise DataFormatError(f"{path}: not a readable image (not PNG, JPEG, BMP, GIF or "
+                              "WebP)") from None
+    except (OSError, SyntaxError, ValueError, EOFError, MemoryError) as error:
         raise DataFormatError(f"{path}: not a readable image ({error})") from None
 
 

@@ -21,7 +21,15 @@ import numpy as np
 
 from .errors import DataFormatError
 
-__all__ = ["MAX_NPZ_MEMBER_BYTES", "load_npz_arrays", "read_at_most", "unreadable_zip_members"]
+__all__ = ["MAX_EXPANSION_RATIO", "MIN_EXPANSION_LIMIT", "MAX_NPZ_MEMBER_BYTES",
+           "expansion_limit", "load_npz_arrays", "read_at_most", "unreadable_zip_members"]
+
+#: Most times a compressed file or member may expand (gzip'd text and IDX files, deflated
+#: checkpoint storages): real data compresses 1.1:1 (weights) to 5:1 (images, text); a
+#: compression bomb reaches 1000:1 and is refused as soon as it passes this.
+MAX_EXPANSION_RATIO = 20
+#: What any compressed file may expand to, whatever its size (small files of zeros).
+MIN_EXPANSION_LIMIT = 16 << 20
 
 #: Most bytes one array in an archive may hold (16 GiB).
 MAX_NPZ_MEMBER_BYTES = 2**34
@@ -31,6 +39,11 @@ _CHUNK = 1 << 20
 #: Zip flag bits past which Python's zipfile cannot read a member (it raises RuntimeError or
 #: NotImplementedError): encryption 0x1, compressed patched data 0x20, strong encryption 0x40.
 _UNREADABLE_FLAGS = 0x1 | 0x20 | 0x40
+
+
+def expansion_limit(compressed_bytes: int) -> int:
+    """The most bytes ``compressed_bytes`` of gzip or deflate may expand to here."""
+    return max(MAX_EXPANSION_RATIO * compressed_bytes, MIN_EXPANSION_LIMIT)
 
 
 def unreadable_zip_members(archive: zipfile.ZipFile) -> list[str]:
@@ -67,6 +80,9 @@ def _member_array(archive: zipfile.ZipFile, info: zipfile.ZipInfo, source: str,
         else:
             raise DataFormatError(f"{source}: .npy format version {version} is not read "
                                   "(it exists only for structured dtypes)")
+        if not all(type(size) is int and size >= 0 for size in shape):
+            raise DataFormatError(f"{source}: header declares shape {shape!r:.80}; sizes must "
+                                  "be non-negative integers")
         kinds = "biufcUS" if text else "biufc"
         if dtype.kind not in kinds or dtype.fields is not None or dtype.subdtype is not None \
                 or dtype.hasobject:

@@ -39,7 +39,8 @@ from .images import (
     image_to_array,
     open_image,
 )
-from .npz import load_npz_arrays, read_at_most
+from .names import MAX_CLASSES, checked_names
+from .npz import MAX_EXPANSION_RATIO, expansion_limit, load_npz_arrays, read_at_most
 from .safe_pickle import load_restricted_pickle
 
 __all__ = [
@@ -60,8 +61,6 @@ PathLike = str | os.PathLike
 #: Most bytes of data an IDX header may declare (16 GiB); a raw file must also hold them.
 MAX_IDX_BYTES = 2**34
 
-#: Most classes :func:`read_npz` infers from the largest label when no names are given.
-MAX_INFERRED_CLASSES = 100_000
 
 # ----------------------------------------------------------------------------- IDX
 
@@ -104,8 +103,9 @@ def read_idx(path: PathLike, expected_ndim: int | None = None) -> np.ndarray:
     DataFormatError
         Wrong magic number, unknown type code, truncated data or trailing bytes, a header
         declaring more than :data:`MAX_IDX_BYTES` (checked before any allocation, and for
-        a raw file against its length), or a damaged gzip stream; the message names
-        ``path``.
+        a raw file against its length, for a gzip file against what it may expand to:
+        ``MAX_EXPANSION_RATIO`` times its size, at least 16 MiB), or a damaged gzip
+        stream; the message names ``path``.
     """
     path = Path(path)
     handle, compressed = _open_maybe_gzip(path)
@@ -133,7 +133,13 @@ def read_idx(path: PathLike, expected_ndim: int | None = None) -> np.ndarray:
                 raise DataFormatError(f"{path}: IDX header declares shape {shape} ({expected} "
                                       f"bytes of data), more than the limit of "
                                       f"{MAX_IDX_BYTES} bytes")
-            available = None if compressed else os.fstat(handle.fileno()).st_size - 4 - 4 * ndim
+            file_size = os.path.getsize(path)
+            if compressed and expected > expansion_limit(file_size):
+                raise DataFormatError(f"{path}: IDX header declares shape {shape} ({expected} "
+                                      f"bytes of data), more than {file_size} bytes of gzip "
+                                      f"may expand to ({expansion_limit(file_size)} bytes, "
+                                      f"{MAX_EXPANSION_RATIO} times; a likely gzip bomb)")
+            available = None if compressed else file_size - 4 - 4 * ndim
             data = read_at_most(handle, expected + 1 if available is None
                                  else min(expected, available) + 1)
     except (EOFError, gzip.BadGzipFile, zlib.error) as error:
@@ -207,20 +213,31 @@ def read_idx_dataset(images_path: PathLike, labels_path: PathLike, classes: Sequ
 
 # ----------------------------------------------------------------------------- pickle
 
-def _text(value) -> str:
-    return value.decode("utf-8") if isinstance(value, bytes) else str(value)
-
-
 def _pickle_dict(path: Path, required: Sequence[str]) -> dict[str, object]:
     """A restricted-unpickled dict with its keys as str, checked for ``required`` keys."""
     content = load_restricted_pickle(path)
     if not isinstance(content, dict):
         raise DataFormatError(f"{path}: expected a pickled dict, got {type(content).__name__}")
-    content = {_text(key): value for key, value in content.items()}
+    content = dict(zip(checked_names(list(content), path, "key"), content.values(), strict=True))
     missing = [key for key in required if key not in content]
     if missing:
-        raise DataFormatError(f"{path}: missing key(s) {missing}; found {sorted(content)}")
+        raise DataFormatError(f"{path}: missing key(s) {missing}; found {sorted(content)[:20]}")
     return content
+
+
+def _label_list(labels, source: str) -> np.ndarray:
+    """``labels`` as an array after checking, before any conversion, that it is an array
+    or a list of ints (``np.asarray`` of a list of shared lists would expand them all)."""
+    if isinstance(labels, np.ndarray):
+        return labels
+    if not isinstance(labels, list) or not all(type(label) is int for label in labels):
+        raise DataFormatError(f"{source}: labels must be a list of ints, got a "
+                              f"{type(labels).__name__}"
+                              + (" holding other values" if isinstance(labels, list) else ""))
+    try:
+        return np.array(labels, dtype=np.int64)
+    except OverflowError:
+        raise DataFormatError(f"{source}: a label does not fit in 64 bits") from None
 
 
 def _cifar_batch(path: Path, label_key: str, num_classes: int) -> tuple[np.ndarray, np.ndarray]:
@@ -235,7 +252,7 @@ def _cifar_batch(path: Path, label_key: str, num_classes: int) -> tuple[np.ndarr
                      else type(data).__name__)
         raise DataFormatError(f"{path}: 'data' must be a uint8 array of shape (N, 3072), "
                               f"got {described}")
-    labels = np.asarray(batch[label_key])
+    labels = _label_list(batch[label_key], f"{path} ('{label_key}')")
     _check_counts(data, labels, f"{path} ('data')", f"{path} ('{label_key}')")
     labels = _check_labels(labels, num_classes, f"{path} ('{label_key}')")
     return data.reshape(-1, 3, 32, 32), labels
@@ -248,7 +265,7 @@ def _cifar_classes(path: Path, key: str) -> list[str]:
     names = _pickle_dict(path, [key])[key]
     if not isinstance(names, list) or not names:
         raise DataFormatError(f"{path}: '{key}' must be a non-empty list of names")
-    return [_text(name) for name in names]
+    return checked_names(names, f"{path} ('{key}')", "class name")
 
 
 def _read_cifar(folder: PathLike, batch_names: Sequence[str], meta_name: str, names_key: str,
@@ -411,7 +428,8 @@ def read_npz(path: PathLike, classes: Sequence[str] | None = None) -> ImageDatas
 
     ``x`` is uint8 of shape (N, C, H, W), or (N, H, W) for one channel; ``y`` is an integer
     array of shape (N,). Class names come from ``classes``, else from an optional string
-    array ``classes`` in the archive, else ``"0" .. str(max(y))``. Arrays are loaded
+    array ``classes`` in the archive (text, or bytes decoded as UTF-8; at most
+    :data:`MAX_CLASSES` names), else ``"0" .. str(max(y))``. Arrays are loaded
     without pickle (``allow_pickle=False``).
 
     Returns
@@ -430,16 +448,22 @@ def read_npz(path: PathLike, classes: Sequence[str] | None = None) -> ImageDatas
     if images.ndim != 4:
         raise DataFormatError(f"{path}: x must have shape (N, C, H, W) or (N, H, W), got "
                               f"{images.shape}")
+    if labels.ndim != 1:
+        raise DataFormatError(f"{path} (y): labels must be a 1-D integer array, got shape "
+                              f"{labels.shape} and dtype {labels.dtype}")
     _check_counts(images, labels, f"{path} (x)", f"{path} (y)")
     if classes is None and stored is not None:
-        classes = [str(name) for name in stored]
+        if stored.ndim != 1 or stored.dtype.kind not in "SU":
+            raise DataFormatError(f"{path} (classes): class names must be a 1-D array of "
+                                  f"strings, got shape {stored.shape} and dtype {stored.dtype}")
+        classes = checked_names(stored.tolist(), f"{path} (classes)", "class name")
     if classes is None:
         labels = _check_labels(labels, np.iinfo(np.int64).max, f"{path} (y)")
         largest = int(labels.max(initial=-1))
-        if largest >= MAX_INFERRED_CLASSES:
+        if largest >= MAX_CLASSES:
             raise DataFormatError(f"{path} (y): the largest label is {largest}; inferring "
                                   f"{largest + 1} class names is refused (the limit is "
-                                  f"{MAX_INFERRED_CLASSES}); pass classes= to name them")
+                                  f"{MAX_CLASSES}); pass classes= to name them")
         classes = [str(index) for index in range(largest + 1)]
     labels = _check_labels(labels, len(classes), f"{path} (y)")
     return ImageDataset(images, labels, classes, name=str(path))

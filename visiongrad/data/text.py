@@ -17,6 +17,7 @@ from pathlib import Path
 
 import numpy as np
 
+from .npz import MAX_EXPANSION_RATIO
 from .readers import DataFormatError
 
 EMBEDDED_TEXT = Path(__file__).resolve().parent / "embedded" / "shakespeare.txt.gz"
@@ -24,11 +25,16 @@ EMBEDDED_TEXT = Path(__file__).resolve().parent / "embedded" / "shakespeare.txt.
 public domain; see ``LICENSE-shakespeare.txt`` beside it and
 ``scripts/build_shakespeare_corpus.py``)."""
 
-GZIP_MAX_RATIO = 20
+GZIP_MAX_RATIO = MAX_EXPANSION_RATIO
 """A ``.gz`` text may expand to at most this many times its size on disk (plain text
 compresses about 3:1; a gzip bomb reaches 1000:1 and is refused before it is held)."""
 
-__all__ = ["EMBEDDED_TEXT", "load_text", "CharVocabulary", "split_text"]
+MAX_VOCABULARY = 10_000
+"""Most distinct characters a :class:`CharVocabulary` may hold: a corpus in Chinese uses a
+few thousand; a file of every code point (1.1 million) would make a model whose output
+layer and logits take tens of GiB."""
+
+__all__ = ["EMBEDDED_TEXT", "MAX_VOCABULARY", "load_text", "CharVocabulary", "split_text"]
 
 
 def load_text(path=None) -> str:
@@ -83,8 +89,17 @@ def _decompressed(path: Path) -> bytes:
     return b"".join(pieces)
 
 
+def _check_size(count: int) -> None:
+    if count == 0:
+        raise ValueError("CharVocabulary: no characters given (empty text)")
+    if count > MAX_VOCABULARY:
+        raise ValueError(f"CharVocabulary: {count} distinct characters is more than the "
+                         f"{MAX_VOCABULARY} a character model may have")
+
+
 class CharVocabulary:
-    """The characters of a text, each with an integer index (sorted by code point).
+    """The characters of a text, each with an integer index (sorted by code point); at most
+    :data:`MAX_VOCABULARY` of them (more is a ``ValueError``).
 
     Attributes
     ----------
@@ -103,9 +118,13 @@ class CharVocabulary:
     """
 
     def __init__(self, chars):
+        if isinstance(chars, str):  # distinct code points counted in NumPy, before any set
+            codes = np.unique(np.frombuffer(chars.encode("utf-32-le", "surrogatepass"),
+                                            dtype=np.uint32))
+            _check_size(len(codes))
+            chars = map(chr, codes.tolist())
         self.idx_to_char = sorted(set(chars))
-        if not self.idx_to_char:
-            raise ValueError("CharVocabulary: no characters given (empty text)")
+        _check_size(len(self.idx_to_char))
         if any(len(c) != 1 for c in self.idx_to_char):
             raise ValueError("CharVocabulary: every entry must be a single character")
         self.char_to_idx = {c: i for i, c in enumerate(self.idx_to_char)}

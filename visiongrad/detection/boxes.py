@@ -3,7 +3,9 @@
 Names and meanings are torchvision's (``torchvision.ops``): boxes are rows (x1, y1, x2, y2)
 with 0 <= x1 < x2 and 0 <= y1 < y2, in pixels. These are NumPy functions on arrays (a
 Tensor's ``.data`` is taken): nothing here needs a gradient. Arithmetic stays in the
-boxes' floating dtype, so float32 boxes give float32 IoUs, as in torchvision.
+boxes' floating dtype, so float32 boxes give float32 IoUs, as in torchvision; areas and
+intersections of float16 boxes are computed in float32 (torchvision's ``_upcast``: a
+float16 area overflows past 65504, a 256 x 256 box).
 """
 
 from __future__ import annotations
@@ -25,8 +27,14 @@ def as_boxes(boxes, name: str = "boxes") -> np.ndarray:
     return array
 
 
+def _upcast(boxes: np.ndarray) -> np.ndarray:
+    """float16 boxes as float32 (torchvision's ``_upcast``); other dtypes unchanged."""
+    return boxes.astype(np.float32) if boxes.dtype == np.float16 else boxes
+
+
 def box_area(boxes) -> np.ndarray:
-    """Area (x2 - x1) (y2 - y1) of each (x1, y1, x2, y2) box: (N, 4) -> (N,).
+    """Area (x2 - x1) (y2 - y1) of each (x1, y1, x2, y2) box: (N, 4) -> (N,); float16
+    boxes give float32 areas.
 
     Examples
     --------
@@ -35,7 +43,7 @@ def box_area(boxes) -> np.ndarray:
     >>> detection.box_area(np.array([[0.0, 0.0, 10.0, 5.0], [2.0, 2.0, 4.0, 4.0]]))
     array([50.,  4.])
     """
-    boxes = as_boxes(boxes)
+    boxes = _upcast(as_boxes(boxes))
     return (boxes[:, 2] - boxes[:, 0]) * (boxes[:, 3] - boxes[:, 1])
 
 
@@ -44,7 +52,7 @@ def box_intersection(boxes1, boxes2) -> np.ndarray:
 
     inter[i, j] = max(0, min(x2_i, x2_j) - max(x1_i, x1_j)) * max(0, (the same in y))
     """
-    a, b = as_boxes(boxes1, "boxes1"), as_boxes(boxes2, "boxes2")
+    a, b = _upcast(as_boxes(boxes1, "boxes1")), _upcast(as_boxes(boxes2, "boxes2"))
     top_left = np.maximum(a[:, None, :2], b[None, :, :2])
     bottom_right = np.minimum(a[:, None, 2:], b[None, :, 2:])
     sides = np.clip(bottom_right - top_left, 0, None)
@@ -55,7 +63,7 @@ def box_iou(boxes1, boxes2) -> np.ndarray:
     """Pairwise intersection over union: (N, 4), (M, 4) -> (N, M).
 
     iou[i, j] = inter[i, j] / (area_i + area_j - inter[i, j]), as ``torchvision.ops.box_iou``
-    (two empty boxes give 0 / 0 = NaN there and here).
+    (two empty boxes give 0 / 0 = NaN there and here); float16 boxes give float32.
 
     Examples
     --------
@@ -146,7 +154,19 @@ def _check_scores(boxes, scores, name: str = "scores") -> np.ndarray:
     if scores.shape != (boxes.shape[0],):
         raise ValueError(f"{name} must have shape ({boxes.shape[0]},) to match boxes, "
                          f"got {scores.shape}")
+    if scores.dtype.kind == "f" and np.isnan(scores).any():
+        raise ValueError(f"{name} hold {int(np.isnan(scores).sum())} NaN value(s), first at "
+                         f"index {int(np.argmax(np.isnan(scores)))}: NaN has no rank")
     return scores
+
+
+def _check_threshold(iou_threshold) -> float:
+    """An IoU threshold: a real number, not NaN (every comparison with NaN is False, so
+    nothing would ever be suppressed)."""
+    if isinstance(iou_threshold, (bool, np.bool_)) or not isinstance(
+            iou_threshold, (int, float, np.integer, np.floating)) or np.isnan(iou_threshold):
+        raise ValueError(f"iou_threshold must be a number, got {iou_threshold!r}")
+    return float(iou_threshold)
 
 
 def score_order(scores) -> np.ndarray:
@@ -162,6 +182,7 @@ def nms(boxes, scores, iou_threshold: float) -> np.ndarray:
     IoU > ``iou_threshold`` (strictly) with a box kept before it. Returns the kept indices
     (int64) in decreasing score order. The IoU matrix of the boxes is computed once; the
     loop runs once per kept box, suppressing all its overlaps in one vector operation.
+    A NaN score or a NaN threshold is a ``ValueError``.
 
     Examples
     --------
@@ -174,6 +195,7 @@ def nms(boxes, scores, iou_threshold: float) -> np.ndarray:
     """
     boxes = as_boxes(boxes)
     scores = _check_scores(boxes, scores)
+    iou_threshold = _check_threshold(iou_threshold)
     order = score_order(scores)
     overlaps = box_iou(boxes[order], boxes[order]) > iou_threshold
     suppressed = np.zeros(len(order), dtype=bool)
@@ -226,6 +248,7 @@ def batched_nms(boxes, scores, classes, iou_threshold: float) -> np.ndarray:
     boxes = as_boxes(boxes)
     scores = _check_scores(boxes, scores)
     classes = _check_scores(boxes, classes, "classes")
+    iou_threshold = _check_threshold(iou_threshold)
     keep = np.zeros(len(boxes), dtype=bool)
     for label in np.unique(classes):
         members = np.flatnonzero(classes == label)

@@ -3,8 +3,10 @@
 Both check what they read and raise ``DataFormatError`` (a ValueError) naming the file and
 the annotation: malformed XML/JSON, missing fields, boxes outside the image or with no
 area, unknown classes, masks of the wrong size. An image without objects gives empty
-arrays. XML with a DOCTYPE or ENTITY declaration is refused before parsing (entity
-expansion "billion laughs" bombs need one; VOC files have none).
+arrays. XML with a DOCTYPE or ENTITY declaration is refused before the tree is built
+(entity expansion "billion laughs" bombs need one; VOC files have none), in whatever
+encoding the file declares. Numbers must be finite; a COCO image may have at most
+``MAX_IMAGE_PIXELS`` pixels, and one image's masks at most ``MAX_MASK_BYTES`` bytes.
 
 Boxes come back as float32 (x1, y1, x2, y2) in pixel-edge coordinates: VOC's inclusive
 1-based corners (xmin, ymin, xmax, ymax) become (xmin - 1, ymin - 1, xmax, ymax), COCO's
@@ -14,16 +16,22 @@ Boxes come back as float32 (x1, y1, x2, y2) in pixel-edge coordinates: VOC's inc
 from __future__ import annotations
 
 import json
+import math
 import os
 import xml.etree.ElementTree as ET
 from pathlib import Path
+from xml.parsers import expat
 
 import numpy as np
 
 from ..data.errors import DataFormatError
+from ..data.images import MAX_IMAGE_PIXELS
 from . import rle
 
 MAX_ANNOTATION_BYTES = 1 << 30
+
+#: Most bytes the masks of one COCO image may take in :meth:`CocoDataset.targets`.
+MAX_MASK_BYTES = 1 << 30
 
 
 def _read_bytes(path, limit: int = MAX_ANNOTATION_BYTES) -> bytes:
@@ -37,6 +45,20 @@ def _read_bytes(path, limit: int = MAX_ANNOTATION_BYTES) -> bytes:
         raise DataFormatError(f"{path}: cannot be read ({error.strerror or error})") from error
 
 
+def _refuse_declarations(data: bytes, path) -> None:
+    """Parse ``data`` once with expat, refusing any DOCTYPE or ENTITY declaration: expat
+    decodes the file's own encoding (UTF-16 too), which a byte search would miss."""
+    def refuse(*_):
+        raise DataFormatError(f"{path}: XML with a DOCTYPE or ENTITY declaration is refused")
+
+    parser = expat.ParserCreate()
+    parser.StartDoctypeDeclHandler = parser.EntityDeclHandler = refuse
+    try:
+        parser.Parse(data, True)
+    except expat.ExpatError as error:
+        raise DataFormatError(f"{path}: malformed XML ({error})") from None
+
+
 def read_voc_xml(path, classes=None) -> dict:
     """One Pascal VOC annotation file.
 
@@ -45,9 +67,7 @@ def read_voc_xml(path, classes=None) -> dict:
     ``classes``), ``difficult`` (k,) bool.
     """
     data = _read_bytes(path)
-    upper = data.upper()
-    if b"<!DOCTYPE" in upper or b"<!ENTITY" in upper:
-        raise DataFormatError(f"{path}: XML with a DOCTYPE or ENTITY declaration is refused")
+    _refuse_declarations(data, path)
     try:
         root = ET.fromstring(data)
     except ET.ParseError as error:
@@ -58,10 +78,13 @@ def read_voc_xml(path, classes=None) -> dict:
     def number(node, tag: str, where: str) -> float:
         text = node.findtext(tag)
         try:
-            return float(text)
+            value = float(text)
         except (TypeError, ValueError):
+            value = math.nan
+        if not math.isfinite(value):
             raise DataFormatError(f"{path}: {where} needs a number in <{tag}>, got "
-                                  f"{text!r}") from None
+                                  f"{text!r:.40} (finite numbers only)")
+        return value
 
     size = root.find("size")
     if size is None:
@@ -101,6 +124,15 @@ def read_voc_xml(path, classes=None) -> dict:
             "difficult": np.array(difficult, dtype=bool)}
 
 
+def _is_finite(value) -> bool:
+    """A JSON number (not a bool) that is finite as a float (an int past 1e308 is not)."""
+    try:
+        return isinstance(value, (int, float)) and not isinstance(value, bool) \
+            and math.isfinite(value)
+    except OverflowError:
+        return False
+
+
 class CocoDataset:
     """A COCO JSON annotation file, checked on reading; ``targets(image_id)`` gives one
     image's boxes, labels (category ids), crowd flags and masks (decoded on demand).
@@ -113,8 +145,10 @@ class CocoDataset:
         self.path = Path(path)
         try:
             dataset = json.loads(_read_bytes(path))
-        except (json.JSONDecodeError, UnicodeDecodeError) as error:
-            raise DataFormatError(f"{path}: malformed JSON ({error})") from None
+        except (ValueError, RecursionError) as error:  # JSONDecodeError, UnicodeDecodeError,
+            # a number past Python's 4300 digits, or nesting deeper than the stack
+            raise DataFormatError(f"{path}: malformed JSON ({type(error).__name__}: "
+                                  f"{str(error):.200})") from None
         self.dataset = self._checked(dataset)
         self.images = {image["id"]: image for image in self.dataset["images"]}
         self.categories = {c["id"]: c.get("name", str(c["id"]))
@@ -133,34 +167,53 @@ class CocoDataset:
             if not isinstance(dataset.get(key), list):
                 self._fail(f"'{key}' must be a list")
         images, categories = {}, set()
-        for image in dataset["images"]:
+        for i, image in enumerate(dataset["images"]):
             if not isinstance(image, dict) or not all(k in image for k in ("id", "height",
                                                                            "width")):
-                self._fail(f"an image needs id, height and width: {image!r:.100}")
+                self._fail(f"image {i} needs id, height and width")
+            self._check_id(image["id"], f"image {i}")
             if image["id"] in images:
                 self._fail(f"image id {image['id']} appears twice")
+            self._check_size(image, i)
             images[image["id"]] = image
-        for category in dataset["categories"]:
+        for i, category in enumerate(dataset["categories"]):
             if not isinstance(category, dict) or "id" not in category:
-                self._fail(f"a category needs an id: {category!r:.100}")
+                self._fail(f"category {i} needs an id")
+            self._check_id(category["id"], f"category {i}")
             categories.add(category["id"])
         for i, ann in enumerate(dataset["annotations"]):
             self._check_annotation(i, ann, images, categories)
         return dataset
 
+    def _check_id(self, value, where: str) -> None:
+        """An id is an int or a short string (JSON gives nothing else that is hashable)."""
+        if not (type(value) is int or isinstance(value, str) and len(value) <= 256):
+            self._fail(f"{where}: an id must be an integer or a short string, got a "
+                       f"{type(value).__name__}")
+
+    def _check_size(self, image: dict, i: int) -> None:
+        height, width = image["height"], image["width"]
+        if not all(type(side) is int and side >= 1 for side in (height, width)):
+            self._fail(f"image {image['id']!r:.40}: height and width must be positive "
+                       f"integers, got {height!r:.40} and {width!r:.40}")
+        if height * width > MAX_IMAGE_PIXELS:
+            self._fail(f"image {image['id']!r:.40} declares {width} x {height} pixels, more than "
+                       f"the {MAX_IMAGE_PIXELS} allowed")
+
     def _check_annotation(self, i, ann, images, categories):
-        where = f"annotation {ann.get('id', i) if isinstance(ann, dict) else i}"
+        where = f"annotation {i}"
         if not isinstance(ann, dict) or not all(k in ann for k in ("image_id", "category_id",
                                                                    "bbox")):
             self._fail(f"{where} needs image_id, category_id and bbox")
+        self._check_id(ann["image_id"], f"{where}'s image_id")
+        self._check_id(ann["category_id"], f"{where}'s category_id")
         if ann["image_id"] not in images:
-            self._fail(f"{where} names an unknown image {ann['image_id']!r}")
+            self._fail(f"{where} names an unknown image {ann['image_id']!r:.40}")
         if ann["category_id"] not in categories:
-            self._fail(f"{where} names an unknown category {ann['category_id']!r}")
+            self._fail(f"{where} names an unknown category {ann['category_id']!r:.40}")
         bbox = ann["bbox"]
-        if not (isinstance(bbox, list) and len(bbox) == 4
-                and all(isinstance(v, (int, float)) and np.isfinite(v) for v in bbox)):
-            self._fail(f"{where}: bbox must be 4 finite numbers [x, y, w, h], got {bbox!r:.80}")
+        if not (isinstance(bbox, list) and len(bbox) == 4 and all(map(_is_finite, bbox))):
+            self._fail(f"{where}: bbox must be 4 finite numbers [x, y, w, h]")
         x, y, w, h = bbox
         if w <= 0 or h <= 0:
             self._fail(f"{where}: degenerate bbox {bbox} (width and height must be > 0)")
@@ -173,12 +226,14 @@ class CocoDataset:
         segmentation = ann.get("segmentation")
         if isinstance(segmentation, list):
             for polygon in segmentation:
-                if not isinstance(polygon, list) or len(polygon) < 6 or len(polygon) % 2:
-                    self._fail(f"{where}: a polygon needs an even number >= 6 of coordinates")
+                if not isinstance(polygon, list) or len(polygon) < 6 or len(polygon) % 2 \
+                        or not all(map(_is_finite, polygon)):
+                    self._fail(f"{where}: a polygon needs an even number >= 6 of finite "
+                               "coordinates")
         elif isinstance(segmentation, dict):
-            if list(segmentation.get("size", [])) != [image["height"], image["width"]]:
-                self._fail(f"{where}: RLE size {segmentation.get('size')} differs from the "
-                           f"image's [{image['height']}, {image['width']}]")
+            if segmentation.get("size") != [image["height"], image["width"]]:
+                self._fail(f"{where}: RLE size {segmentation.get('size')!r:.40} differs from "
+                           f"the image's [{image['height']}, {image['width']}]")
         elif segmentation is not None:
             self._fail(f"{where}: segmentation must be polygons or an RLE dict")
 
@@ -195,13 +250,16 @@ class CocoDataset:
                "iscrowd": np.array([bool(a.get("iscrowd", 0)) for a in anns], dtype=bool)}
         if masks:
             height, width = image["height"], image["width"]
+            if len(anns) * height * width > MAX_MASK_BYTES:
+                self._fail(f"the {len(anns)} masks of image {image_id!r:.40} would take "
+                           f"{len(anns) * height * width} bytes, more than {MAX_MASK_BYTES}")
             stack = np.zeros((len(anns), height, width), dtype=bool)
             for i, ann in enumerate(anns):
                 if ann.get("segmentation") is not None:
                     try:
                         stack[i] = rle.segmentation_to_mask(ann["segmentation"], height, width)
-                    except ValueError as error:
-                        self._fail(f"annotation {ann.get('id', i)}: {error}")
+                    except (ValueError, TypeError, OverflowError) as error:
+                        self._fail(f"annotation {ann.get('id', i)!r:.40}: {error}")
                 else:
                     x1, y1, x2, y2 = np.rint(out["boxes"][i]).astype(int)
                     stack[i, max(y1, 0):y2, max(x1, 0):x2] = True

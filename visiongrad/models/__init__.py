@@ -32,8 +32,8 @@ from .convnets import LeNet5, SmallVGG, ThreeLayerConvNet
 from .fc import FullyConnectedNet, TwoLayerNet
 from .fractalnet import FractalBlock, FractalNet, fractal_join
 from .googlenet import GoogLeNet, GoogLeNetOutputs, Inception, InceptionAux, NaiveInception
-from .resnet import BasicBlock, SmallResNet
-from .resnet_imagenet import RESNET_MODELS, Bottleneck, ResNet
+from .resnet import ResidualBlock, SmallResNet
+from .resnet_imagenet import RESNET_MODELS, BasicBlock, Bottleneck, ResNet
 from .transfer import freeze, head_names, replace_head, unfreeze
 from .vgg import VGG, VGG_MODELS
 
@@ -99,8 +99,8 @@ def create(name: str, **kwargs):
 
 __all__ = ["AlexNet", "BasicBlock", "Bottleneck", "CifarResNet", "FractalBlock", "FractalNet",
            "FullyConnectedNet", "GoogLeNet", "GoogLeNetOutputs", "Inception", "InceptionAux",
-           "LeNet5", "MODELS", "NaiveInception", "OptionAShortcut", "ResNet", "SMALL_MODELS",
-           "SmallResNet", "SmallVGG", "StochasticDepthResNet", "ThreeLayerConvNet",
+           "LeNet5", "MODELS", "NaiveInception", "OptionAShortcut", "ResidualBlock", "ResNet",
+           "SMALL_MODELS", "SmallResNet", "SmallVGG", "StochasticDepthResNet", "ThreeLayerConvNet",
            "TwoLayerNet", "VGG", "ZFNet", "ZOO", "available", "create", "fractal_join",
            "linear_decay_survival"]
 __all__ += ["freeze", "head_names", "replace_head", "unfreeze"]

@@ -1,4 +1,4 @@
-"""A small residual network (He et al. 2016, the CIFAR variant) from basic blocks."""
+"""A small residual network (He et al. 2016, the CIFAR variant) from residual blocks."""
 
 from __future__ import annotations
 
@@ -10,8 +10,10 @@ from .convnets import conv_bn_relu
 from .layers import check_shape, classifier
 
 
-class BasicBlock(nn.Module):
-    """``relu(bn(conv3x3(relu(bn(conv3x3(x))))) + shortcut(x))``.
+class ResidualBlock(nn.Module):
+    """``relu(bn(conv3x3(relu(bn(conv3x3(x))))) + shortcut(x))``, as ``residual`` and
+    ``shortcut`` submodules (torchvision's block of the same sums, with its parameter names,
+    is ``resnet_imagenet.BasicBlock``).
 
     The shortcut is the identity when the shape is kept, and a projection (1x1 conv with
     the block's stride, then batch norm) when the stride or the channel count changes.
@@ -25,7 +27,7 @@ class BasicBlock(nn.Module):
     >>> import numpy as np
     >>> from visiongrad import models
     >>> import visiongrad as vg
-    >>> models.BasicBlock(16, 32, stride=2)(vg.randn(1, 16, 8, 8)).shape
+    >>> models.ResidualBlock(16, 32, stride=2)(vg.randn(1, 16, 8, 8)).shape
     (1, 32, 4, 4)
     """
 
@@ -79,7 +81,7 @@ class SmallResNet(nn.Module):
         for stage, out_channels in enumerate((width, 2 * width, 4 * width)):
             for index in range(blocks_per_stage):
                 stride = 2 if stage > 0 and index == 0 else 1
-                blocks.append(BasicBlock(in_channels, out_channels, stride))
+                blocks.append(ResidualBlock(in_channels, out_channels, stride))
                 in_channels = out_channels
         self.stages = nn.Sequential(*blocks)
         self.pool = nn.GlobalAvgPool2d()

@@ -9,6 +9,7 @@ normalisation's running statistics). Names follow PyTorch (``fc1.weight``,
 
 from __future__ import annotations
 
+import functools
 import itertools
 from collections import OrderedDict
 from collections.abc import Callable, Iterable, Iterator, Mapping
@@ -17,7 +18,7 @@ from typing import Any
 import numpy as np
 
 from ..autograd import Tensor
-from ..backend import to_numpy, xp
+from ..backend import array_module, is_device, to_device, to_numpy
 
 
 class Parameter(Tensor):
@@ -41,6 +42,16 @@ class Parameter(Tensor):
 def _array(value):
     """The array inside a tensor, or ``value`` itself."""
     return value.data if isinstance(value, Tensor) else value
+
+
+def _as_array(value):
+    """``value`` (a tensor, an array, a number) as an array of its own namespace."""
+    value = _array(value)
+    return array_module(value).asarray(value)
+
+
+def _astype(array, dtype):
+    return array.astype(dtype, copy=False)
 
 
 class RemovableHandle:
@@ -136,7 +147,7 @@ class Module:
                                 f"{name!r} of {type(self).__name__} (use a Module or None)")
             registries["_modules"][name] = None
         elif name in registries.get("_buffers", {}):
-            registries["_buffers"][name] = None if value is None else xp.asarray(_array(value))
+            registries["_buffers"][name] = None if value is None else _as_array(value)
         else:
             object.__setattr__(self, name, value)
 
@@ -169,7 +180,7 @@ class Module:
         if name in registries["_parameters"] or name in registries["_modules"]:
             raise KeyError(f"{type(self).__name__} already has an attribute {name!r}")
         self.__dict__.pop(name, None)
-        registries["_buffers"][name] = None if array is None else xp.asarray(_array(array))
+        registries["_buffers"][name] = None if array is None else _as_array(array)
         if persistent:
             self._non_persistent.discard(name)
         else:
@@ -272,22 +283,29 @@ class Module:
             param.requires_grad = requires_grad
         return self
 
-    def to(self, dtype) -> Module:
-        """Convert every floating parameter and buffer to ``dtype`` in place; return self.
+    def to(self, device_or_dtype) -> Module:
+        """Move every parameter and buffer to a device, or convert the floating ones to a
+        dtype, in place; return self.
 
-        For example ``model.to(np.float64)`` before a gradient check. Parameters stay the
-        same objects (an optimizer built before keeps working); their gradients are cleared.
+        A device is "cpu" (NumPy), "cuda" (CuPy, where installed) or a name given to
+        ``backend.register_device``; anything else is a dtype (``model.to(np.float64)``
+        before a gradient check). Parameters stay the same objects (an optimizer built
+        before keeps working); their gradients are cleared.
         """
-        dtype = np.dtype(dtype)
-        if dtype.kind != "f":
-            raise ValueError(f"to() needs a floating dtype, got {dtype}")
+        if isinstance(device_or_dtype, str) and is_device(device_or_dtype):
+            convert, floating_only = functools.partial(to_device, device=device_or_dtype), False
+        else:
+            dtype = np.dtype(device_or_dtype)
+            if dtype.kind != "f":
+                raise ValueError(f"to() needs a device or a floating dtype, got {dtype}")
+            convert, floating_only = functools.partial(_astype, dtype=dtype), True
         for module in self.modules():
             for param in module._parameters.values():
-                if param is not None:
-                    param.data, param.grad = param.data.astype(dtype, copy=False), None
+                if param is not None and not (floating_only and param.dtype.kind != "f"):
+                    param.data, param.grad = convert(param.data), None
             for name, buffer in module._buffers.items():
-                if buffer is not None and buffer.dtype.kind == "f":
-                    module._buffers[name] = buffer.astype(dtype, copy=False)
+                if buffer is not None and not (floating_only and buffer.dtype.kind != "f"):
+                    module._buffers[name] = convert(buffer)
         return self
 
     def zero_grad(self) -> None:
@@ -386,7 +404,8 @@ class Module:
         for name, value in values.items():
             module, registry, attribute = targets[name]
             target = module.__dict__[registry][attribute]
-            (target.data if registry == "_parameters" else target)[...] = xp.asarray(value)
+            target = target.data if registry == "_parameters" else target
+            target[...] = array_module(target).asarray(value)  # onto the module's device
         return {"missing_keys": missing, "unexpected_keys": unexpected}
 
     # ----- repr --------------------------------------------------------------------------
@@ -410,14 +429,6 @@ class Sequential(Module):
     ``Sequential(a, b, c)`` names its children ``"0"``, ``"1"``, ``"2"``;
     ``Sequential(OrderedDict(conv=..., relu=...))`` uses the given names. Indexing with an
     integer gives a layer, with a slice a new ``Sequential`` sharing the layers.
-
-    Examples
-    --------
-    >>> import numpy as np, visiongrad as vg
-    >>> from visiongrad import nn
-    >>> layer = nn.Sequential(nn.Linear(4, 8), nn.ReLU(), nn.Linear(8, 2))
-    >>> layer(vg.randn(3, 4)).shape
-    (3, 2)
     """
 
     def __init__(self, *modules):

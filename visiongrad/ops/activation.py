@@ -7,15 +7,26 @@ normalise along ``dim``; maxout shrinks axis 1 by its number of pieces.
 
 from __future__ import annotations
 
+import math
+
 from .. import accel
-from ..autograd import Function
-from ..backend import xp
+from ..autograd import Function, Tensor, array_of
+from ..backend import array_module
+from .dims import normalize_dim
+from .elementwise import Unary, array_erf
 
 
-def sigmoid(x):
-    """1 / (1 + e^-x) of array ``x``, as e^x / (1 + e^x) where x < 0 (no overflow)."""
-    e = xp.exp(-xp.abs(x))  # e^-|x| lies in (0, 1]
+def array_sigmoid(x):
+    """1 / (1 + e^-x) without overflow: e^-|x| never exceeds 1."""
+    xp = array_module(x)
+    e = xp.exp(-xp.abs(x))
     return xp.where(x >= 0, 1 / (1 + e), e / (1 + e))
+
+
+def array_softplus(x):
+    """log(1 + e^x) = max(x, 0) + log(1 + e^-|x|), exact and without overflow."""
+    xp = array_module(x)
+    return xp.maximum(x, 0) + xp.log1p(xp.exp(-xp.abs(x)))
 
 
 class Sigmoid(Function):
@@ -28,7 +39,7 @@ class Sigmoid(Function):
     """
 
     def forward(self, x):
-        self.y = sigmoid(x)
+        self.y = array_sigmoid(x)
         return self.y
 
     def backward(self, grad_out):
@@ -39,6 +50,7 @@ class Tanh(Function):
     """Hyperbolic tangent. Forward: y = tanh(x). Backward: dx = dy * (1 - y^2)."""
 
     def forward(self, x):
+        xp = array_module(x)
         self.y = xp.tanh(x)
         return self.y
 
@@ -55,6 +67,7 @@ class ReLU(Function):
     """
 
     def forward(self, x):
+        xp = array_module(x)
         self.y = accel.relu(x)
         if self.y is None:
             self.y = xp.maximum(x, 0)
@@ -73,6 +86,7 @@ class LeakyReLU(Function):
     """
 
     def forward(self, x, negative_slope=0.01):
+        xp = array_module(x)
         self.slope = xp.where(x > 0, x.dtype.type(1), x.dtype.type(negative_slope))
         return x * self.slope
 
@@ -91,6 +105,7 @@ class PReLU(Function):
     """
 
     def forward(self, x, weight):
+        xp = array_module(x)
         channels = x.shape[1] if x.ndim >= 2 else 1
         if weight.ndim != 1 or weight.size not in (1, channels):
             raise ValueError(
@@ -105,6 +120,7 @@ class PReLU(Function):
         return x * self.slope
 
     def backward(self, grad_out):
+        xp = array_module(grad_out)
         dx = grad_out * self.slope if self.needs_input_grad[0] else None
         dweight = None
         if self.needs_input_grad[1]:
@@ -124,11 +140,13 @@ class ELU(Function):
     """
 
     def forward(self, x, alpha=1.0):
+        xp = array_module(x)
         self.positive = x > 0
         self.negative_slope = alpha * xp.exp(xp.minimum(x, 0))  # alpha e^x where x <= 0
         return xp.where(self.positive, x, alpha * xp.expm1(xp.minimum(x, 0)))
 
     def backward(self, grad_out):
+        xp = array_module(grad_out)
         return xp.where(self.positive, grad_out, grad_out * self.negative_slope)
 
 
@@ -147,6 +165,7 @@ class Maxout(Function):
     """
 
     def forward(self, x, pieces):
+        xp = array_module(x)
         if x.ndim < 2 or pieces < 1 or x.shape[1] % pieces:
             raise ValueError(
                 f"maxout: axis 1 of the input of shape {x.shape} must split into groups of "
@@ -158,6 +177,7 @@ class Maxout(Function):
         return xp.take_along_axis(grouped, self.winner, axis=2).squeeze(2)
 
     def backward(self, grad_out):
+        xp = array_module(grad_out)
         n, c = grad_out.shape[:2]
         pieces = self.x_shape[1] // c
         grad = xp.zeros((n, c, pieces) + grad_out.shape[2:], dtype=grad_out.dtype)
@@ -174,6 +194,7 @@ class Softmax(Function):
     """
 
     def forward(self, x, dim):
+        xp = array_module(x)
         self.dim = dim
         e = xp.exp(x - x.max(axis=dim, keepdims=True))
         self.y = e / e.sum(axis=dim, keepdims=True)
@@ -183,8 +204,9 @@ class Softmax(Function):
         return self.y * (grad_out - (grad_out * self.y).sum(axis=self.dim, keepdims=True))
 
 
-def log_softmax(x, dim):
+def array_log_softmax(x, dim):
     """log softmax of array ``x`` along ``dim``: x - m - log sum_j e^(x_j - m), m = max x."""
+    xp = array_module(x)
     shifted = x - x.max(axis=dim, keepdims=True)
     return shifted - xp.log(xp.exp(shifted).sum(axis=dim, keepdims=True))
 
@@ -198,8 +220,234 @@ class LogSoftmax(Function):
 
     def forward(self, x, dim):
         self.dim = dim
-        self.y = log_softmax(x, dim)
+        self.y = array_log_softmax(x, dim)
         return self.y
 
     def backward(self, grad_out):
+        xp = array_module(grad_out)
         return grad_out - xp.exp(self.y) * grad_out.sum(axis=self.dim, keepdims=True)
+
+
+class Softplus(Unary):
+    """y = log(1 + e^(beta x)) / beta, and y = x where beta x > threshold (PyTorch's
+    switch to the linear function); dy/dx = sigmoid(beta x), and 1 past the threshold."""
+
+    def f(self, x):
+        xp = array_module(x)
+        linear = self.beta * x > self.threshold
+        return xp.where(linear, x, array_softplus(self.beta * x) / self.beta)
+
+    def derivative(self, x, y):
+        xp = array_module(x)
+        return xp.where(self.beta * x > self.threshold, 1, array_sigmoid(self.beta * x))
+
+
+class SiLU(Unary):
+    """y = x sigmoid(x) (swish); dy/dx = s + x s (1 - s), s = sigmoid(x)."""
+
+    def f(self, x):
+        return x * array_sigmoid(x)
+
+    def derivative(self, x, y):
+        s = array_sigmoid(x)
+        return s + x * s * (1 - s)
+
+
+_GELU_C = math.sqrt(2 / math.pi)
+
+
+class GELU(Unary):
+    """Gaussian error linear unit, y = x Phi(x).
+
+    exact ("none"): Phi(x) = (1 + erf(x / sqrt 2)) / 2; dy/dx = Phi(x) + x phi(x), with
+                    phi(x) = e^(-x^2/2) / sqrt(2 pi)
+    "tanh":         y = x (1 + t) / 2, t = tanh(u), u = sqrt(2/pi) (x + 0.044715 x^3);
+                    dy/dx = (1 + t) / 2 + x (1 - t^2) sqrt(2/pi) (1 + 3 * 0.044715 x^2) / 2
+    """
+
+    def f(self, x):
+        xp = array_module(x)
+        if self.approximate == "tanh":
+            return 0.5 * x * (1 + xp.tanh(_GELU_C * (x + 0.044715 * x**3)))
+        return 0.5 * x * (1 + array_erf(x / math.sqrt(2)))
+
+    def derivative(self, x, y):
+        xp = array_module(x)
+        if self.approximate == "tanh":
+            t = xp.tanh(_GELU_C * (x + 0.044715 * x**3))
+            return 0.5 * (1 + t) + 0.5 * x * (1 - t * t) * _GELU_C * (1 + 3 * 0.044715 * x * x)
+        phi = xp.exp(-0.5 * x * x) / math.sqrt(2 * math.pi)
+        return 0.5 * (1 + array_erf(x / math.sqrt(2))) + x * phi
+
+
+class CELU(Unary):
+    """y = scale * (x for x > 0, else alpha (e^(x/inner) - 1));
+    dy/dx = scale * (1 for x > 0, else alpha / inner * e^(x/inner)).
+
+    CELU(alpha) is scale = 1, inner = alpha; SELU is its two constants with inner = 1.
+    """
+
+    def f(self, x):
+        xp = array_module(x)
+        negative = xp.minimum(x, 0) / self.inner  # the exponential of x > 0 is never used
+        return self.scale * xp.where(x > 0, x, self.alpha * xp.expm1(negative))
+
+    def derivative(self, x, y):
+        xp = array_module(x)
+        negative = xp.minimum(x, 0) / self.inner
+        return self.scale * xp.where(x > 0, 1, self.alpha / self.inner * xp.exp(negative))
+
+
+SELU_ALPHA = 1.6732632423543772848170429916717
+
+SELU_SCALE = 1.0507009873554804934193349852946
+
+
+class Hardtanh(Unary):
+    """y = min(max(x, min_val), max_val); dy/dx = 1 for min_val < x < max_val, else 0
+    (PyTorch's backward passes nothing at the bounds themselves)."""
+
+    def f(self, x):
+        xp = array_module(x)
+        return xp.clip(x, self.min_val, self.max_val)
+
+    def derivative(self, x, y):
+        return ((x > self.min_val) & (x < self.max_val)).astype(x.dtype)
+
+
+class Hardsigmoid(Unary):
+    """y = relu6(x + 3) / 6; dy/dx = 1/6 for -3 < x < 3, else 0."""
+
+    def f(self, x):
+        xp = array_module(x)
+        return xp.clip(x / 6 + 0.5, 0, 1)
+
+    def derivative(self, x, y):
+        return ((x > -3) & (x < 3)) / x.dtype.type(6)
+
+
+class Hardswish(Unary):
+    """y = x relu6(x + 3) / 6; dy/dx = 0 for x < -3, x / 3 + 1/2 for -3 <= x <= 3, 1 above
+    (PyTorch's choice at the kinks)."""
+
+    def f(self, x):
+        xp = array_module(x)
+        return x * xp.clip(x / 6 + 0.5, 0, 1)
+
+    def derivative(self, x, y):
+        xp = array_module(x)
+        return xp.where(x < -3, 0, xp.where(x <= 3, x / 3 + 0.5, 1)).astype(x.dtype)
+
+
+class Mish(Unary):
+    """y = x tanh(softplus(x)); dy/dx = t + x (1 - t^2) sigmoid(x), t = tanh(softplus(x))."""
+
+    def f(self, x):
+        xp = array_module(x)
+        return x * xp.tanh(array_softplus(x))
+
+    def derivative(self, x, y):
+        xp = array_module(x)
+        t = xp.tanh(array_softplus(x))
+        return t + x * (1 - t * t) * array_sigmoid(x)
+
+
+class LogSigmoid(Unary):
+    """y = log sigmoid(x) = -softplus(-x); dy/dx = 1 - sigmoid(x) = sigmoid(-x)."""
+
+    def f(self, x):
+        return -array_softplus(-x)
+
+    def derivative(self, x, y):
+        return array_sigmoid(-x)
+
+
+# ----- functional forms (PyTorch's names; the Tensor's methods where it has them) -------
+
+
+def sigmoid(x) -> Tensor:
+    return Sigmoid.apply(x)
+
+
+def tanh(x) -> Tensor:
+    return Tanh.apply(x)
+
+
+def relu(x) -> Tensor:
+    return ReLU.apply(x)
+
+
+def leaky_relu(x, negative_slope: float = 0.01) -> Tensor:
+    return LeakyReLU.apply(x, negative_slope=negative_slope)
+
+
+def prelu(x, weight) -> Tensor:
+    """Leaky ReLU with a learned slope ``weight``: (C,) per channel on axis 1, or (1,)."""
+    return PReLU.apply(x, weight)
+
+
+def elu(x, alpha: float = 1.0) -> Tensor:
+    return ELU.apply(x, alpha=alpha)
+
+
+def maxout(x, pieces: int) -> Tensor:
+    """The course's maxout: max over each run of ``pieces`` consecutive entries of axis 1."""
+    return Maxout.apply(x, pieces=pieces)
+
+
+def softmax(x, dim: int) -> Tensor:
+    return Softmax.apply(x, dim=normalize_dim(dim, array_of(x).ndim))
+
+
+def log_softmax(x, dim: int) -> Tensor:
+    return LogSoftmax.apply(x, dim=normalize_dim(dim, array_of(x).ndim))
+
+
+def softplus(x, beta: float = 1.0, threshold: float = 20.0) -> Tensor:
+    return Softplus.apply(x, beta=beta, threshold=threshold)
+
+
+def silu(x) -> Tensor:
+    return SiLU.apply(x)
+
+
+def gelu(x, approximate: str = "none") -> Tensor:
+    if approximate not in ("none", "tanh"):
+        raise ValueError(f"gelu: approximate must be 'none' or 'tanh', got {approximate!r}")
+    return GELU.apply(x, approximate=approximate)
+
+
+def selu(x) -> Tensor:
+    return CELU.apply(x, alpha=SELU_ALPHA, scale=SELU_SCALE, inner=1.0)
+
+
+def celu(x, alpha: float = 1.0) -> Tensor:
+    if alpha == 0:
+        raise ValueError("celu: alpha must be non-zero")
+    return CELU.apply(x, alpha=alpha, scale=1.0, inner=alpha)
+
+
+def hardtanh(x, min_val: float = -1.0, max_val: float = 1.0) -> Tensor:
+    if min_val > max_val:
+        raise ValueError(f"hardtanh: min_val {min_val} exceeds max_val {max_val}")
+    return Hardtanh.apply(x, min_val=min_val, max_val=max_val)
+
+
+def relu6(x) -> Tensor:
+    return Hardtanh.apply(x, min_val=0.0, max_val=6.0)
+
+
+def hardsigmoid(x) -> Tensor:
+    return Hardsigmoid.apply(x)
+
+
+def hardswish(x) -> Tensor:
+    return Hardswish.apply(x)
+
+
+def mish(x) -> Tensor:
+    return Mish.apply(x)
+
+
+def logsigmoid(x) -> Tensor:
+    return LogSigmoid.apply(x)

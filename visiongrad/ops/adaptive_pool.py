@@ -11,8 +11,8 @@ so the forward is two small matrix products and the backward their transposes.
 
 from __future__ import annotations
 
-from ..autograd import Function
-from ..backend import xp
+from ..autograd import Function, Tensor, array_of
+from ..backend import array_module
 
 
 def adaptive_output_size(x_shape, output_size, op: str) -> tuple[int, int]:
@@ -35,9 +35,10 @@ def adaptive_bins(size: int, out: int) -> list[tuple[int, int]]:
     return [(i * size // out, -(-(i + 1) * size // out)) for i in range(out)]
 
 
-def averaging_matrix(size: int, out: int, dtype):
-    """P (out, size) with P[i, r] = 1 / |bin i| for r in bin i: P @ v averages v per bin."""
-    matrix = xp.zeros((out, size), dtype=dtype)
+def averaging_matrix(size: int, out: int, like):
+    """P (out, size) with P[i, r] = 1 / |bin i| for r in bin i: P @ v averages v per bin
+    (an array of ``like``'s namespace and dtype)."""
+    matrix = array_module(like).zeros((out, size), dtype=like.dtype)
     for i, (start, end) in enumerate(adaptive_bins(size, out)):
         matrix[i, start:end] = 1.0 / (end - start)
     return matrix
@@ -53,8 +54,8 @@ class AdaptiveAvgPool2d(Function):
 
     def forward(self, x, output_size):
         out_h, out_w = adaptive_output_size(x.shape, output_size, "adaptive_avg_pool2d")
-        self.rows = averaging_matrix(x.shape[2], out_h, x.dtype)
-        self.cols = averaging_matrix(x.shape[3], out_w, x.dtype)
+        self.rows = averaging_matrix(x.shape[2], out_h, x)
+        self.cols = averaging_matrix(x.shape[3], out_w, x)
         return self.rows @ x @ self.cols.T
 
     def backward(self, grad_out):
@@ -64,6 +65,7 @@ class AdaptiveAvgPool2d(Function):
 def adaptive_max_pool2d_with_indices(x, output_size):
     """(y, indices) of adaptive max pooling (see ``AdaptiveMaxPool2d``): each bin's first
     maximum in row-major order, as PyTorch picks among ties."""
+    xp = array_module(x)
     out_h, out_w = adaptive_output_size(x.shape, output_size, "adaptive_max_pool2d")
     n, c, h, w = x.shape
     y = xp.empty((n, c, out_h, out_w), dtype=x.dtype)
@@ -94,6 +96,7 @@ class AdaptiveMaxPool2d(Function):
         return y
 
     def backward(self, grad_out):
+        xp = array_module(grad_out)
         n, c, h, w = self.x_shape
         dx = xp.zeros((n * c, h * w), dtype=grad_out.dtype)
         planes = xp.arange(n * c)
@@ -102,3 +105,22 @@ class AdaptiveMaxPool2d(Function):
         for cell in range(flat_indices.shape[1]):  # one position per plane and cell: no clash
             dx[planes, flat_indices[:, cell]] += flat_grad[:, cell]
         return dx.reshape(self.x_shape)
+
+
+# ----- functional forms (``torch.nn.functional``'s names and arguments) --------------
+
+
+def adaptive_avg_pool2d(x, output_size) -> Tensor:
+    """Mean over PyTorch's adaptive bins: any (H, W) -> ``output_size`` (int, pair, or a
+    pair with None to keep that size)."""
+    return AdaptiveAvgPool2d.apply(x, output_size=output_size)
+
+
+def adaptive_max_pool2d(x, output_size, return_indices: bool = False):
+    """Maximum over PyTorch's adaptive bins; with ``return_indices`` also each maximum's
+    flat index h W + w in its input plane."""
+    y = AdaptiveMaxPool2d.apply(x, output_size=output_size)
+    if not return_indices:
+        return y
+    _, indices = adaptive_max_pool2d_with_indices(array_of(x), output_size)
+    return y, Tensor._wrap(indices)

@@ -9,7 +9,7 @@ weighted sum of their feature vectors is the context the next step reads.
 from __future__ import annotations
 
 from ..autograd import Function, as_tensor
-from ..backend import xp
+from ..backend import array_module
 
 
 def _check(h, A) -> None:
@@ -25,6 +25,7 @@ def attention_weights(h, A):
 
     h (N, H), A (N, H, h, w): the weights ``DotProductAttention`` uses, for drawing.
     """
+    xp = array_module(h)
     _check(h, A)
     N, H = h.shape
     scores = xp.einsum("nh,nhl->nl", h, A.reshape(N, H, -1)) / xp.sqrt(H)
@@ -46,6 +47,7 @@ class DotProductAttention(Function):
     """
 
     def forward(self, h, A):
+        xp = array_module(h)
         alpha = attention_weights(h, A)
         N, H = h.shape
         self.h, self.A, self.alpha = h, A.reshape(N, H, -1), alpha.reshape(N, -1)
@@ -54,6 +56,7 @@ class DotProductAttention(Function):
         return xp.einsum("nhl,nl->nh", self.A, self.alpha)
 
     def backward(self, grad_out):
+        xp = array_module(grad_out)
         A, alpha, scale = self.A, self.alpha, self.scale
         dalpha = xp.einsum("nh,nhl->nl", grad_out, A)
         ds = alpha * (dalpha - (alpha * dalpha).sum(axis=1, keepdims=True))

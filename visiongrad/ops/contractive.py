@@ -8,7 +8,7 @@ so its squared Frobenius norm needs no Jacobian at all:
 from __future__ import annotations
 
 from ..autograd import Function
-from ..backend import xp
+from ..backend import array_module
 
 
 class ContractivePenalty(Function):
@@ -24,6 +24,7 @@ class ContractivePenalty(Function):
     """
 
     def forward(self, x, weight, bias):
+        xp = array_module(x)
         if x.ndim != 2 or weight.ndim != 2 or bias.shape != (weight.shape[0],):
             raise ValueError("contractive_penalty needs x (N, D), weight (H, D) and bias (H,), "
                              f"got {x.shape}, {weight.shape}, {bias.shape}")

@@ -38,7 +38,7 @@ from ..accel import (
 )
 from ..accel.layout import add_per_channel, folded_sums, widen
 from ..autograd import Function, Tensor, as_tensor
-from ..backend import xp
+from ..backend import array_module
 from .im2col import col2im, im2col, weight_rows
 from .window import as_int, check_window, output_hw, pair
 
@@ -51,6 +51,7 @@ def conv_output(x, weight, bias, stride, padding, dilation=(1, 1), compiled=True
     """y = conv(x, weight) + bias for NCHW x and weight (F, C, kh, kw): a fresh array with
     NCHW axes and channels-last memory, from the compiled kernel where it fits
     (``accel.direct_conv2d``), else block by block as cols @ W_rows^T."""
+    xp = array_module(x)
     n, f = x.shape[0], weight.shape[0]
     kernel = weight.shape[2:]
     out_hw = output_hw(x.shape[2:], kernel, stride, padding, dilation)
@@ -96,6 +97,7 @@ def conv_input_grad(grad_out, weight, x_shape, stride, padding, dilation=(1, 1),
     dilation), dx = conv(dy, rot180(W)^T): one more im2col and product, and no kh * kw
     passes over the input's gradient.
     """
+    xp = array_module(grad_out)
     kernel = weight.shape[2:]
     if compiled and dilation == (1, 1):
         dx = accel.direct_conv2d_input_grad(grad_out, weight, x_shape, stride, padding)
@@ -111,7 +113,8 @@ def conv_input_grad(grad_out, weight, x_shape, stride, padding, dilation=(1, 1),
 
     def block(part):
         dy_part = dy_rows[part].reshape(-1, rows.shape[0])
-        dcols = workspace.take("cols", (dy_part.shape[0], rows.shape[1]), grad_out.dtype)
+        dcols = workspace.take("cols", (dy_part.shape[0], rows.shape[1]), grad_out.dtype,
+                               like=grad_out)
         xp.matmul(dy_part, rows, out=dcols)
         col2im(dcols, dx[part], kernel, stride, padding, dilation)
 
@@ -126,6 +129,7 @@ def conv_weight_grad(x, grad_out, kernel, stride, padding, dilation=(1, 1), comp
     from the compiled kernel where it fits (``accel.direct_conv2d_weight_grad``), else
     summed block by block as dW_rows^T = cols^T @ dy_rows.
     """
+    xp = array_module(x)
     if compiled:
         dw = accel.direct_conv2d_weight_grad(x, grad_out, kernel, stride, padding)
         if dw is not None:
@@ -154,6 +158,7 @@ def conv_grads_from_dy_windows(x, weight, grad_out, padding):
     so the one im2col serves both products (``conv_weight_grad`` would build another
     from x). x_rows is a view of x when x is channels-last.
     """
+    xp = array_module(x)
     n, c, h, w = x.shape
     kernel, f = weight.shape[2:], weight.shape[0]
     flipped_cols = weight_rows(flip(weight)).T
@@ -246,6 +251,7 @@ def per_group(groups, product, x, x_axis_size, weight, w_axis_size):
     """``product(x_g, weight_g)`` for each group g, concatenated along the channel axis:
     x_g = x[:, group g of ``x_axis_size`` channels], weight_g = weight[group g of its
     first axis]. One group is the product itself."""
+    xp = array_module(x)
     if groups == 1:
         return product(x, weight)
     return xp.concatenate([product(x[:, xs], weight[ws]) for xs, ws in zip(
@@ -273,6 +279,7 @@ class Conv2d(Function):
     """
 
     def forward(self, x, weight, bias=None, stride=1, padding=0, dilation=1, groups=1):
+        xp = array_module(x)
         stride, dilation = check_conv("conv2d", x, weight, bias, 1, stride, dilation, groups)
         padding, self.extra = conv_padding("conv2d", padding, weight.shape[2:], stride, dilation)
         if self.extra != (0, 0):  # the odd zeros of "same" at the bottom and right
@@ -300,6 +307,7 @@ class Conv2d(Function):
         3. and dW alone: the compiled kernel where it fits, else cols^T @ dy_rows
            (``conv_weight_grad``).
         """
+        xp = array_module(grad_out)
         needs, x, weight = self.needs_input_grad, self.x, self.weight
         if x.shape[0] == 0:
             dx, dw = xp.zeros_like(x), xp.zeros_like(weight)
@@ -353,6 +361,7 @@ class ConvTranspose2d(Function):
 
     def forward(self, x, weight, bias=None, stride=1, padding=0, output_padding=0, groups=1,
                 dilation=1):
+        xp = array_module(x)
         op = "conv_transpose2d"
         stride, dilation = check_conv(op, x, weight, bias, 0, stride, dilation, groups)
         padding, extra = pair(padding, "padding"), pair(output_padding, "output_padding")
@@ -383,6 +392,7 @@ class ConvTranspose2d(Function):
         return y
 
     def backward(self, grad_out):
+        xp = array_module(grad_out)
         needs, groups, x, weight = self.needs_input_grad, self.groups, self.x, self.weight
         dx = dw = None
         if x.shape[0] == 0:
@@ -417,3 +427,23 @@ def conv1d(x, weight, bias=None, stride=1, padding=0, dilation=1, groups=1) -> T
     y = Conv2d.apply(*tensors, *([] if bias is None else [bias]), groups=groups,
                      **along_length)
     return y.reshape(y.shape[0], y.shape[1], y.shape[3])
+
+
+# ----- functional forms (``torch.nn.functional``'s names and arguments) --------------
+
+
+def conv2d(x, weight, bias=None, stride=1, padding=0, dilation=1, groups=1) -> Tensor:
+    """2-D convolution (cross-correlation) of x (N, C, H, W) with weight (F, C / groups, kh,
+    kw); ``padding`` an int, a pair, "valid" or "same" (stride 1), as in PyTorch."""
+    tensors = (x, weight) if bias is None else (x, weight, bias)
+    return Conv2d.apply(*tensors, stride=stride, padding=padding, dilation=dilation,
+                        groups=groups)
+
+
+def conv_transpose2d(x, weight, bias=None, stride=1, padding=0, output_padding=0, groups=1,
+                     dilation=1) -> Tensor:
+    """Transposed convolution of x (N, C_in, H, W) with weight (C_in, C_out / groups, kh, kw)."""
+    tensors = (x, weight) if bias is None else (x, weight, bias)
+    return ConvTranspose2d.apply(*tensors, stride=stride, padding=padding,
+                                 output_padding=output_padding, groups=groups,
+                                 dilation=dilation)

@@ -9,11 +9,12 @@ in ``conv.py`` are tested against them. Arguments are arrays; stride and padding
 
 from __future__ import annotations
 
-from ..backend import xp
+from ..backend import array_module
 from .window import output_hw
 
 
 def _pad(x, padding, value=0.0):
+    xp = array_module(x)
     ph, pw = padding
     return xp.pad(x, ((0, 0), (0, 0), (ph, ph), (pw, pw)), constant_values=value)
 
@@ -27,6 +28,7 @@ def _taps(x_pad, top, left, kernel, dilation):
 def conv2d_naive(x, weight, bias, stride, padding, dilation=(1, 1), groups=1):
     """y[n, f, ho, wo] = b[f] + sum(w[f] * x_pad[n, channels of f's group, window(ho, wo)]),
     the window's taps ``dilation`` apart."""
+    xp = array_module(x)
     n, c, h, w = x.shape
     f, c_group, kh, kw = weight.shape
     ho, wo = output_hw((h, w), (kh, kw), stride, padding, dilation)
@@ -48,6 +50,7 @@ def conv2d_naive(x, weight, bias, stride, padding, dilation=(1, 1), groups=1):
 def conv2d_naive_backward(grad_out, x, weight, stride, padding, dilation=(1, 1), groups=1):
     """(dx, dw, db): each y[n, f, ho, wo] sends dy * w[f] to its window of x (in f's group)
     and dy * window to w[f]."""
+    xp = array_module(x)
     f, c_group, kh, kw = weight.shape
     h, w = x.shape[2:]
     x_pad = _pad(x, padding)
@@ -71,6 +74,7 @@ def conv_transpose2d_naive(x, weight, bias, stride, padding, output_padding, dil
                            groups=1):
     """Each x[n, c, h, w] adds x * w[c] into its group's output window at
     (h sh - ph, w sw - pw), the taps ``dilation`` apart."""
+    xp = array_module(x)
     n, cin, h, w = x.shape
     _, f_group, kh, kw = weight.shape
     ho = (h - 1) * stride[0] + dilation[0] * (kh - 1) + 1 + output_padding[0]
@@ -91,6 +95,7 @@ def conv_transpose2d_naive_backward(grad_out, x, weight, stride, padding, dilati
                                     groups=1):
     """(dx, dw, db): x[n, c, h, w] gets sum(dy window * w[c]), w[c] gets x * dy window,
     the window in c's group."""
+    xp = array_module(x)
     n, cin, h, w = x.shape
     _, f_group, kh, kw = weight.shape
     dy_pad = _pad(grad_out, padding)  # the forward's uncropped output canvas
@@ -111,6 +116,7 @@ def conv_transpose2d_naive_backward(grad_out, x, weight, stride, padding, dilati
 def max_pool2d_naive(x, kernel, stride, padding):
     """y = max over each window; also the flat index (row-major within the window) of the
     first maximum, for the backward pass."""
+    xp = array_module(x)
     n, c, h, w = x.shape
     ho, wo = output_hw((h, w), kernel, stride, padding)
     x_pad = _pad(x, padding, -xp.inf)
@@ -129,6 +135,7 @@ def max_pool2d_naive(x, kernel, stride, padding):
 
 def max_pool2d_naive_backward(grad_out, x, kernel, stride, padding):
     """dx: each window's dy goes to its first maximum."""
+    xp = array_module(x)
     _, argmax = max_pool2d_naive(x, kernel, stride, padding)
     h, w = x.shape[2:]
     dx_pad = xp.zeros((x.shape[0], x.shape[1], h + 2 * padding[0], w + 2 * padding[1]),
@@ -145,6 +152,7 @@ def max_pool2d_naive_backward(grad_out, x, kernel, stride, padding):
 
 def avg_pool2d_naive(x, kernel, stride, padding):
     """y = mean over each zero-padded window (padding counted)."""
+    xp = array_module(x)
     n, c, h, w = x.shape
     ho, wo = output_hw((h, w), kernel, stride, padding)
     x_pad = _pad(x, padding)
@@ -159,6 +167,7 @@ def avg_pool2d_naive(x, kernel, stride, padding):
 
 def avg_pool2d_naive_backward(grad_out, x, kernel, stride, padding):
     """dx: each window's dy / (kh kw) to every element of the window."""
+    xp = array_module(x)
     h, w = x.shape[2:]
     dx_pad = xp.zeros((x.shape[0], x.shape[1], h + 2 * padding[0], w + 2 * padding[1]),
                       dtype=x.dtype)

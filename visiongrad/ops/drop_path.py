@@ -6,7 +6,7 @@ Masks come from ``visiongrad.random.get_generator()``, so ``vg.manual_seed`` fix
 
 from __future__ import annotations
 
-from ..autograd import Function
+from ..autograd import Function, Tensor
 from .regularize import inverted_dropout_mask
 
 DROP_PATH_MODES = ("row", "batch")
@@ -31,8 +31,17 @@ class DropPath(Function):
         if x.ndim < 1:
             raise ValueError("drop_path expects input with a batch axis, got a scalar")
         shape = (x.shape[0] if mode == "row" else 1,) + (1,) * (x.ndim - 1)
-        self.mask = inverted_dropout_mask(shape, p, x.dtype) if training and p else None
+        self.mask = inverted_dropout_mask(shape, p, x) if training and p else None
         return x if self.mask is None else x * self.mask
 
     def backward(self, grad_out):
         return grad_out if self.mask is None else grad_out * self.mask
+
+
+# ----- functional forms (``torch.nn.functional``'s names and arguments) --------------
+
+
+def drop_path(x, p: float = 0.5, training: bool = True, mode: str = "row") -> Tensor:
+    """Zero each example's input (``mode="row"``) or the whole batch's (``"batch"``) with
+    probability ``p``, scaling the rest by 1 / (1 - p): torchvision's ``stochastic_depth``."""
+    return DropPath.apply(x, p=p, training=training, mode=mode)

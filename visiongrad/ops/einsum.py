@@ -13,7 +13,7 @@ in s_k (a diagonal, as in "ii->i") receives the gradient on that diagonal only.
 from __future__ import annotations
 
 from ..autograd import Function, Tensor
-from ..backend import xp
+from ..backend import array_module
 
 _LETTERS = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
 
@@ -62,6 +62,7 @@ class Einsum(Function):
     """
 
     def forward(self, *operands, terms, output):
+        xp = array_module(*operands)
         self.operands, self.terms, self.output = operands, terms, output
         return xp.einsum(",".join(terms) + "->" + output, *operands)
 
@@ -73,6 +74,7 @@ class Einsum(Function):
         return tuple(grads)
 
     def _operand_grad(self, k, term, x, grad_out):
+        xp = array_module(x)
         others = [(t, o) for j, (t, o) in enumerate(zip(self.terms, self.operands,
                                                         strict=True)) if j != k]
         letters = "".join(dict.fromkeys(term))  # distinct, in order
@@ -85,7 +87,7 @@ class Einsum(Function):
         grad = xp.broadcast_to(grad.reshape([size[c] if c in kept else 1 for c in letters]),
                                [size[c] for c in letters])
         if letters == term:
-            return xp.ascontiguousarray(grad)
+            return grad.copy()  # a C-ordered copy of the broadcast view, 0-d stays 0-d
         # a repeated letter addresses a diagonal: put the gradient there, 0 elsewhere
         full = xp.zeros(x.shape, dtype=grad.dtype)
         grid = xp.indices(grad.shape, sparse=True)
@@ -101,7 +103,8 @@ def einsum(equation: str, *operands) -> Tensor:
     size; every operand's "..." dims must agree."""
     if len(operands) == 1 and isinstance(operands[0], (list, tuple)):
         operands = tuple(operands[0])
-    shapes = [tuple(o.shape) if hasattr(o, "shape") else xp.shape(o) for o in operands]
+    shapes = [tuple(array_module(o).shape(o)) if not hasattr(o, "shape") else tuple(o.shape)
+              for o in operands]
     terms, output = parse_equation(equation, shapes)
     for term, shape in zip(terms, shapes, strict=True):
         for c, n in zip(term, shape, strict=True):

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from ..autograd import Function
-from ..backend import xp
+from ..autograd import Function, Tensor
+from ..backend import array_module
 
 
 class Embedding(Function):
@@ -32,6 +32,15 @@ class Embedding(Function):
         return weight[indices]
 
     def backward(self, grad_out):
+        xp = array_module(grad_out)
         dweight = xp.zeros(self.weight_shape, dtype=grad_out.dtype)
         xp.add.at(dweight, self.indices.reshape(-1), grad_out.reshape(-1, self.weight_shape[1]))
         return None, dweight
+
+
+# ----- functional forms (``torch.nn.functional``'s names and arguments) --------------
+
+
+def embedding(indices, weight) -> Tensor:
+    """Rows of ``weight`` (V, D) at integer ``indices`` (...) -> (..., D)."""
+    return Embedding.apply(indices, weight)

@@ -8,7 +8,7 @@ that adds rows back into an image. The NumPy reference of every fast path in
 from __future__ import annotations
 
 from ..accel import channels_last, is_channels_last, workspace
-from ..backend import xp
+from ..backend import array_module
 from .window import output_hw
 
 
@@ -22,6 +22,7 @@ def im2col(x, kernel, stride, padding, dilation=(1, 1)):
     transposed view, which BLAS reads just as fast (``offset_major_im2col``). Without
     padding, a channels-last x is its own NHWC input and is read in place.
     """
+    xp = array_module(x)
     n, c, h, w = x.shape
     if kernel[1] * c < SHORT_WINDOW_ROW:
         return offset_major_im2col(x, kernel, stride, padding, dilation).T
@@ -31,7 +32,7 @@ def im2col(x, kernel, stride, padding, dilation=(1, 1)):
     s_n, s_h, s_w, s_c = padded.strides
     windows = xp.lib.stride_tricks.as_strided(
         padded, (n, ho, wo, kh, kw, c), (s_n, s_h * sh, s_w * sw, s_h * dh, s_w * dw, s_c))
-    cols = workspace.take("cols", windows.shape, x.dtype)
+    cols = workspace.take("cols", windows.shape, x.dtype, like=x)
     cols[...] = windows
     return cols.reshape(n * ho * wo, kh * kw * c)
 
@@ -44,7 +45,7 @@ def padded_rows(x, padding):
         return channels_last(x)
     n, c, h, w = x.shape
     (ph, pw) = padding
-    padded = workspace.take("padded", (n, h + 2 * ph, w + 2 * pw, c), x.dtype)
+    padded = workspace.take("padded", (n, h + 2 * ph, w + 2 * pw, c), x.dtype, like=x)
     zero_border(padded, (1, 2), padding)
     padded[:, ph:ph + h, pw:pw + w] = channels_last(x)
     return padded
@@ -64,10 +65,10 @@ def offset_major_im2col(x, kernel, stride, padding, dilation=(1, 1)):
     n, c, h, w = x.shape
     (kh, kw), (sh, sw), (ph, pw) = kernel, stride, padding
     ho, wo = output_hw((h, w), kernel, stride, padding, dilation)
-    padded = workspace.take("padded", (c, n, h + 2 * ph, w + 2 * pw), x.dtype)
+    padded = workspace.take("padded", (c, n, h + 2 * ph, w + 2 * pw), x.dtype, like=x)
     zero_border(padded, (2, 3), padding)
     padded[:, :, ph:ph + h, pw:pw + w] = x.transpose(1, 0, 2, 3)
-    cols_t = workspace.take("cols", (kh, kw, c, n, ho, wo), x.dtype)
+    cols_t = workspace.take("cols", (kh, kw, c, n, ho, wo), x.dtype, like=x)
     for i in range(kh):
         for j in range(kw):
             cols_t[i, j] = padded[:, :, strided(i * dilation[0], sh, ho),
@@ -105,7 +106,8 @@ def col2im(cols, out, kernel, stride, padding, dilation=(1, 1)):
     (kh, kw), (sh, sw), (ph, pw) = kernel, stride, padding
     ho, wo = output_hw((h, w), kernel, stride, padding, dilation)
     slabs = cols.reshape(n, ho, wo, kh, kw, c)
-    padded = workspace.take("padded", (n, h + 2 * ph, w + 2 * pw, c), cols.dtype)
+    padded = workspace.take("padded", (n, h + 2 * ph, w + 2 * pw, c), cols.dtype,
+                            like=cols)
     padded.fill(0)
     for i in range(kh):
         for j in range(kw):

@@ -8,18 +8,21 @@ the backward of a scatter-add is a pick.
 
 from __future__ import annotations
 
-from ..autograd import Function, Tensor, as_tensor, where
-from ..backend import xp
-from .shape import normalize_dim
+from ..autograd import Function, Tensor, as_tensor, unbroadcast
+from ..backend import array_module
+from .dims import normalize_dim
+from .math import promote
 
 
 def _data(x):
+    xp = array_module(x)
     return x.data if isinstance(x, Tensor) else xp.asarray(x)
 
 
 def _positions(index, dim):
     """Full index tuple addressing, for each entry of ``index``, the position it names
     along ``dim`` and its own position along every other axis."""
+    xp = array_module(index)
     grid = list(xp.indices(index.shape, sparse=True))
     grid[dim] = index
     return tuple(grid)
@@ -39,8 +42,55 @@ def _check_index(name, index, x_shape, dim, src_shape=None):
             raise ValueError(f"{name}: index shape {index.shape} exceeds the input {x_shape}"
                              + ("" if src_shape is None else f" or src {src_shape}")
                              + f" at dim {d}")
-    if index.size and (index.min() < -x_shape[dim] or index.max() >= x_shape[dim]):
-        raise ValueError(f"{name}: index out of range for size {x_shape[dim]} of dim {dim}")
+    check_index_range(name, index, x_shape[dim], dim)
+
+
+def check_index_range(name, index, size, dim):
+    """Every index lies in [0, size): negative indices are refused, as in PyTorch."""
+    if index.size and (index.min() < 0 or index.max() >= size):
+        bad = index[(index < 0) | (index >= size)].reshape(-1)[0]
+        raise ValueError(f"{name}: index {bad} is out of range for size {size} of dim {dim}")
+
+
+def _is_advanced(index) -> bool:
+    parts = index if isinstance(index, tuple) else (index,)
+    return any(not isinstance(p, (int, slice, type(None), type(Ellipsis))) for p in parts)
+
+
+class Index(Function):
+    """Forward: y = x[index]. Backward: dx = zeros with dy added at ``index``.
+
+    Integer-array indices may pick an element more than once; their gradients are summed
+    (scatter-add), so advanced indexing uses ``add.at`` while basic slicing assigns.
+    """
+
+    def forward(self, x, index):
+        self.input_shape, self.dtype, self.index = x.shape, x.dtype, index
+        return x[index]
+
+    def backward(self, grad_out):
+        xp = array_module(grad_out)
+        grad = xp.zeros(self.input_shape, dtype=self.dtype)
+        if _is_advanced(self.index):
+            xp.add.at(grad, self.index, grad_out)
+        else:
+            grad[self.index] = grad_out
+        return grad
+
+
+class Where(Function):
+    """Forward: z = x where condition else y. Backward: dx = dz * c, dy = dz * (1 - c)."""
+
+    def forward(self, x, y, condition):
+        xp = array_module(x)
+        self.condition, self.x_shape, self.y_shape = condition, x.shape, y.shape
+        return xp.where(condition, x, y)
+
+    def backward(self, grad_out):
+        xp = array_module(grad_out)
+        zero = xp.zeros((), dtype=grad_out.dtype)
+        return (unbroadcast(xp.where(self.condition, grad_out, zero), self.x_shape),
+                unbroadcast(xp.where(self.condition, zero, grad_out), self.y_shape))
 
 
 class Gather(Function):
@@ -55,6 +105,7 @@ class Gather(Function):
         return x[self.positions]
 
     def backward(self, grad_out):
+        xp = array_module(grad_out)
         grad = xp.zeros(self.input_shape, dtype=self.dtype)
         xp.add.at(grad, self.positions, grad_out)
         return grad
@@ -69,6 +120,7 @@ class Scatter(Function):
     """
 
     def forward(self, x, src, index, dim, add):
+        xp = array_module(x)
         self.positions, self.add, self.src_shape = _positions(index, dim), add, src.shape
         src = src[tuple(slice(0, n) for n in index.shape)] if src.ndim else src
         y = x.copy()
@@ -79,6 +131,7 @@ class Scatter(Function):
         return y
 
     def backward(self, grad_out):
+        xp = array_module(grad_out)
         dx = dsrc = None
         if self.needs_input_grad[0]:
             dx = grad_out
@@ -102,16 +155,35 @@ class IndexSelect(Function):
     """
 
     def forward(self, x, index, dim):
+        xp = array_module(x)
         self.input_shape, self.index, self.dim = x.shape, index, dim
         return xp.take(x, index, axis=dim)
 
     def backward(self, grad_out):
+        xp = array_module(grad_out)
         grad = xp.zeros(self.input_shape, dtype=grad_out.dtype)
         xp.add.at(xp.moveaxis(grad, self.dim, 0), self.index, xp.moveaxis(grad_out, self.dim, 0))
         return grad
 
 
 # ----- public API -----------------------------------------------------------------------
+
+
+def where(condition, x, y) -> Tensor:
+    """Elementwise ``x`` where ``condition`` holds, else ``y`` (gradients flow to both), in
+    PyTorch's result dtype (a Python number does not promote a tensor).
+
+    Examples
+    --------
+    >>> import numpy as np, visiongrad as vg
+    >>> x = vg.tensor([1.0, 2.0], requires_grad=True)
+    >>> y = vg.tensor([10.0, 20.0], requires_grad=True)
+    >>> z = vg.where(np.array([True, False]), x, y)
+    >>> z.sum().backward(); z.data, x.grad, y.grad
+    (array([ 1., 20.], dtype=float32), array([1., 0.], dtype=float32), array([0., 1.], ...))
+    """
+    condition = condition.data if isinstance(condition, Tensor) else condition
+    return Where.apply(*promote(x, y), condition=condition)
 
 
 def gather(x, dim: int, index) -> Tensor:
@@ -124,6 +196,7 @@ def gather(x, dim: int, index) -> Tensor:
 
 
 def _scatter(name, x, dim, index, src, add) -> Tensor:
+    xp = array_module(x)
     shape, index = tuple(_data(x).shape), _data(index)
     dim = normalize_dim(dim, len(shape))
     if not isinstance(src, Tensor):
@@ -151,18 +224,18 @@ def index_select(x, dim: int, index) -> Tensor:
     if index.ndim > 1 or index.dtype.kind not in "iu":
         raise ValueError(f"index_select: index must be a 1-D integer tensor, got "
                          f"{index.dtype} of shape {index.shape}")
-    if index.size and (index.min() < -shape[dim] or index.max() >= shape[dim]):
-        raise ValueError(f"index_select: index out of range for size {shape[dim]}")
+    check_index_range("index_select", index, shape[dim], dim)
     return IndexSelect.apply(x, index=index.reshape(-1), dim=dim)
 
 
 def masked_fill(x, mask, value) -> Tensor:
     """x with ``value`` where the boolean ``mask`` (broadcast to x) holds; dx = dy where it
     does not, and a 0-d tensor value gets the sum of dy over the mask."""
+    xp = array_module(x)
     x, mask = as_tensor(x), _data(mask)
     if mask.dtype != bool:
         raise TypeError(f"masked_fill: mask must be boolean, got {mask.dtype}")
-    if xp.broadcast_shapes(mask.shape, x.shape) != x.shape:
+    if not broadcasts_to(mask.shape, x.shape):
         raise ValueError(f"masked_fill: mask of shape {mask.shape} does not broadcast to "
                          f"{x.shape}")
     if not isinstance(value, Tensor):
@@ -173,8 +246,16 @@ def masked_fill(x, mask, value) -> Tensor:
     return where(xp.broadcast_to(mask, x.shape), value, x)
 
 
+def broadcasts_to(shape, target) -> bool:
+    """Whether an array of ``shape`` broadcasts to ``target`` (without growing it)."""
+    if len(shape) > len(target):
+        return False
+    return all(n in (1, m) for n, m in zip(reversed(shape), reversed(target), strict=False))
+
+
 def one_hot(tensor, num_classes: int = -1) -> Tensor:
     """(..., num_classes) int64 with a 1 at each label; -1 means max label + 1."""
+    xp = array_module(tensor)
     labels = _data(tensor)
     if labels.dtype.kind not in "iu":
         raise TypeError(f"one_hot: labels must be integers, got {labels.dtype}")
@@ -190,6 +271,7 @@ def one_hot(tensor, num_classes: int = -1) -> Tensor:
 
 def nonzero(x, *, as_tuple: bool = False):
     """Indices of the non-zero entries: (n, ndim) int64, or one 1-D tensor per dim."""
+    xp = array_module(x)
     found = xp.nonzero(xp.atleast_1d(_data(x)))
     if as_tuple:
         return tuple(Tensor._wrap(i.astype(xp.int64)) for i in found)

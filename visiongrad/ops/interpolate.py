@@ -20,15 +20,16 @@ from __future__ import annotations
 import math
 
 from ..autograd import Function, Tensor
-from ..backend import xp
+from ..backend import array_module
 
 MODES = ("nearest", "bilinear")
 
 
-def resize_matrix(size: int, out: int, mode: str, align_corners: bool, ratio, dtype):
+def resize_matrix(size: int, out: int, mode: str, align_corners: bool, ratio, like):
     """A (out, size): the map along one axis described in the module's docstring; ``ratio``
-    is in / out unless a scale factor set it."""
-    matrix = xp.zeros((out, size), dtype=dtype)
+    is in / out unless a scale factor set it (an array of ``like``'s namespace and dtype)."""
+    xp = array_module(like)
+    matrix = xp.zeros((out, size), dtype=like.dtype)
     rows = xp.arange(out)
     if mode == "nearest":
         matrix[rows, xp.minimum(xp.floor(rows * ratio).astype(xp.int64), size - 1)] = 1
@@ -90,7 +91,7 @@ class Interpolate(Function):
             raise TypeError(f"interpolate: input must be floating point, got {x.dtype}")
         out, ratios = output_and_ratios(x.shape[2:], size, scale_factor, recompute_scale_factor)
         self.rows, self.cols = (resize_matrix(x.shape[2 + a], out[a], mode, bool(align_corners),
-                                              ratios[a], x.dtype) for a in (0, 1))
+                                              ratios[a], x) for a in (0, 1))
         return self.rows @ x @ self.cols.T
 
     def backward(self, grad_out):

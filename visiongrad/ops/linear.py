@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from ..autograd import Function, unbroadcast
-from ..backend import xp
+from ..autograd import Function, Tensor, unbroadcast
+from ..backend import array_module
 
 
 class MatMul(Function):
@@ -22,6 +22,7 @@ class MatMul(Function):
 
     def backward(self, grad_out):
         # a 1-D operand as a row (X) or column (Y) matrix, and dZ with both matrix axes
+        xp = array_module(grad_out)
         x = self.x[None, :] if self.x.ndim == 1 else self.x
         y = self.y[:, None] if self.y.ndim == 1 else self.y
         batch = xp.broadcast_shapes(x.shape[:-2], y.shape[:-2])
@@ -96,3 +97,22 @@ class Affine(Function):
         db = grad_out.sum(axis=0) if len(self.needs_input_grad) > 2 and self.needs_input_grad[2] \
             else None
         return (dx, dw, db)[: len(self.needs_input_grad)]
+
+
+# ----- functional forms (``torch.nn.functional``'s names and arguments) --------------
+
+
+def matmul(x, y) -> Tensor:
+    """Matrix product ``x @ y`` (batched, broadcast)."""
+    return MatMul.apply(x, y)
+
+
+def linear(x, weight, bias=None) -> Tensor:
+    """y = x W^T + b with x (..., in), weight (out, in), bias (out,), as in PyTorch."""
+    return Linear.apply(x, weight) if bias is None else \
+        Linear.apply(x, weight, bias)
+
+
+def affine(x, w, b=None) -> Tensor:
+    """The course's affine layer: x (N, d1..dk) flattened to (N, D), y = x w + b, w (D, M)."""
+    return Affine.apply(x, w) if b is None else Affine.apply(x, w, b)

@@ -14,9 +14,10 @@ example; then the gradient of each comes from the upstream gradient of the same 
 from __future__ import annotations
 
 from .. import accel
-from ..autograd import Function
-from ..backend import xp
-from .activation import log_softmax, sigmoid
+from ..autograd import Function, Tensor, array_of
+from ..backend import array_module
+from .activation import array_log_softmax, array_sigmoid, array_softplus, log_softmax
+from .shape import Reshape
 
 REDUCTIONS = ("mean", "sum", "none")
 
@@ -40,6 +41,7 @@ def divisor(shape, reduction: str) -> int:
 
 def reduce_loss(losses, reduction: str):
     """The per-example ``losses`` averaged, summed, or left as they are."""
+    xp = array_module(losses)
     if reduction == "none":
         return losses
     return xp.asarray(losses.sum() / divisor(losses.shape, reduction), dtype=losses.dtype)
@@ -47,6 +49,7 @@ def reduce_loss(losses, reduction: str):
 
 def per_example_grad(grad_out, shape, reduction: str):
     """d(loss)/d(per-example losses): dy / count for "mean", dy for "sum", broadcast."""
+    xp = array_module(grad_out)
     if reduction == "none":
         return grad_out
     return xp.broadcast_to(grad_out / divisor(shape, reduction), shape)
@@ -86,7 +89,8 @@ def cross_entropy_reference(scores, labels):
     Returns L_i = -log softmax(s_i)_{y_i} (labels' shape) and dL_i/ds_i =
     softmax(s_i) - onehot(y_i) (scores' shape).
     """
-    log_probs = log_softmax(scores, 1)
+    xp = array_module(scores)
+    log_probs = array_log_softmax(scores, 1)
     picked = xp.expand_dims(labels, 1)
     losses = -xp.take_along_axis(log_probs, picked, axis=1).squeeze(1)
     grad = xp.exp(log_probs)  # softmax
@@ -119,6 +123,7 @@ class CrossEntropy(Function):
         return reduce_loss(losses, reduction)
 
     def backward(self, grad_out):
+        xp = array_module(grad_out)
         upstream = per_example_grad(grad_out, self.labels_shape, self.reduction)
         if self.kernel is not None:
             return self.kernel.backward(upstream), None
@@ -145,6 +150,7 @@ class NLLLoss(Function):
 
     def forward(self, x, target, weight=None, ignore_index=-100, label_smoothing=0.0,
                 reduction="mean", op="nll_loss"):
+        xp = array_module(x)
         check_reduction(op, reduction)
         if not 0 <= label_smoothing <= 1:
             raise ValueError(f"{op}: label_smoothing must be between 0 and 1, got "
@@ -187,6 +193,7 @@ class NLLLoss(Function):
             return xp.asarray(losses.sum() * self.scale)      # as in PyTorch
 
     def backward(self, grad_out):
+        xp = array_module(grad_out)
         upstream = xp.expand_dims(grad_out * self.scale, 1) if self.reduction == "none" \
             else grad_out * self.scale
         dx = -self.q * upstream if self.needs_input_grad[0] else None
@@ -211,6 +218,7 @@ class MulticlassHinge(Function):
     """
 
     def forward(self, scores, labels, margin=1.0, squared=False, reduction="mean"):
+        xp = array_module(scores)
         check_reduction("multiclass_hinge", reduction)
         check_labels("multiclass_hinge", scores, labels)
         self.picked = xp.expand_dims(labels, 1)
@@ -223,6 +231,7 @@ class MulticlassHinge(Function):
         return reduce_loss(losses, reduction)
 
     def backward(self, grad_out):
+        xp = array_module(grad_out)
         grad = 2 * self.margins if self.squared else (self.margins > 0).astype(grad_out.dtype)
         xp.put_along_axis(grad, self.picked, -grad.sum(axis=1, keepdims=True), axis=1)
         upstream = per_example_grad(grad_out, self.picked.shape[:1] + self.picked.shape[2:],
@@ -245,6 +254,7 @@ class _ElementwiseLoss(Function):
         raise NotImplementedError
 
     def forward(self, x, target, reduction="mean", weight=None, **options):
+        xp = array_module(x)
         check_reduction(self.name, reduction, self.reductions)
         if x.shape != target.shape:
             # NOTE: unlike PyTorch, which broadcasts with a warning, a mismatch is an error
@@ -283,14 +293,10 @@ class L1Loss(_ElementwiseLoss):
     name = "l1_loss"
 
     def elementwise(self, x, target):
+        xp = array_module(x)
         diff = x - target
         sign = xp.sign(diff)
         return xp.abs(diff), sign, -sign
-
-
-def softplus(x):
-    """log(1 + e^x) = max(x, 0) + log(1 + e^-|x|): no exponent is positive."""
-    return xp.maximum(x, 0) + xp.log1p(xp.exp(-xp.abs(x)))
 
 
 class BCEWithLogits(_ElementwiseLoss):
@@ -307,10 +313,11 @@ class BCEWithLogits(_ElementwiseLoss):
     name = "binary_cross_entropy_with_logits"
 
     def elementwise(self, x, target, pos_weight=None):
-        up, down = softplus(x), softplus(-x)  # -log sigmoid(-x), -log sigmoid(x)
+        xp = array_module(x)
+        up, down = array_softplus(x), array_softplus(-x)  # -log sigmoid(-x), -log sigmoid(x)
         p = 1 if pos_weight is None else xp.asarray(pos_weight, dtype=x.dtype)
         values = p * target * down + (1 - target) * up
-        d_input = (1 - target) * sigmoid(x) - p * target * sigmoid(-x)
+        d_input = (1 - target) * array_sigmoid(x) - p * target * array_sigmoid(-x)
         return values, d_input, p * down - up
 
 
@@ -326,6 +333,7 @@ class ElasticNetPenalty(Function):
     """
 
     def forward(self, w, strength=0.0, l1_ratio=0.5):
+        xp = array_module(w)
         if strength < 0:
             raise ValueError(f"penalty strength must be non-negative, got {strength}")
         if not 0 <= l1_ratio <= 1:
@@ -334,4 +342,75 @@ class ElasticNetPenalty(Function):
         return xp.asarray(self.l1 * xp.abs(w).sum() + self.l2 * (w * w).sum(), dtype=w.dtype)
 
     def backward(self, grad_out):
+        xp = array_module(grad_out)
         return grad_out * (self.l1 * xp.sign(self.w) + (2 * self.l2) * self.w)
+
+
+# ----- functional forms (``torch.nn.functional``'s names and arguments) --------------
+
+
+def cross_entropy(input, target, weight=None, *, ignore_index: int = -100,  # noqa: A002
+                  reduction: str = "mean", label_smoothing: float = 0.0) -> Tensor:
+    """Softmax cross-entropy of scores (N, C, ...) against class indices (N, ...) or class
+    probabilities (like the scores), with PyTorch's options (see ``ops.loss.NLLLoss``).
+    Plain class indices with no option take ``CrossEntropy`` (compiled where it fits).
+    Scores (C,) are one unbatched sample, with a 0-d class index or (C,) probabilities."""
+    if array_of(input).ndim == 1:
+        scores, labels = (Reshape.apply(t, shape=(1,) + tuple(array_of(t).shape))
+                          for t in (input, target))
+        loss = cross_entropy(scores, labels, weight, ignore_index=ignore_index,
+                             reduction=reduction, label_smoothing=label_smoothing)
+        return Reshape.apply(loss, shape=()) if reduction == "none" else loss
+    labels = array_of(target)
+    if (weight is None and label_smoothing == 0 and labels.dtype.kind in "iu"
+            and not (labels == ignore_index).any()):
+        return CrossEntropy.apply(input, target, reduction=reduction)
+    return NLLLoss.apply(log_softmax(input, 1), target, weight=array_of(weight),
+                         ignore_index=ignore_index, label_smoothing=label_smoothing,
+                         reduction=reduction, op="cross_entropy")
+
+
+def nll_loss(input, target, weight=None, *, ignore_index: int = -100,  # noqa: A002
+             reduction: str = "mean") -> Tensor:
+    """-sum of w_y x_{i, y_i} over log-probabilities x (N, C, ...) and class indices y,
+    averaged over the weights of the targets not ignored (PyTorch's ``nll_loss``)."""
+    return NLLLoss.apply(input, target, weight=array_of(weight), ignore_index=ignore_index,
+                         reduction=reduction)
+
+
+def multiclass_hinge(scores, labels, margin: float = 1.0, squared: bool = False,
+                     reduction: str = "mean") -> Tensor:
+    """The course's SVM loss: sum_{j != y} max(0, s_j - s_y + margin) (squared if asked)."""
+    return MulticlassHinge.apply(scores, labels, margin=margin, squared=squared,
+                                 reduction=reduction)
+
+
+def mse_loss(x, target, *, reduction: str = "mean") -> Tensor:
+    return MSELoss.apply(x, target, reduction=reduction)
+
+
+def l1_loss(x, target, *, reduction: str = "mean") -> Tensor:
+    return L1Loss.apply(x, target, reduction=reduction)
+
+
+def binary_cross_entropy_with_logits(x, target, weight=None, *, reduction: str = "mean",
+                                     pos_weight=None) -> Tensor:
+    """-(p t log sigmoid(x) + (1 - t) log(1 - sigmoid(x))), times ``weight``; p is
+    ``pos_weight`` (one per class, the last axis)."""
+    return BCEWithLogits.apply(x, target, reduction=reduction, weight=array_of(weight),
+                               pos_weight=array_of(pos_weight))
+
+
+def l1_penalty(w, strength: float) -> Tensor:
+    """strength * sum |w|."""
+    return ElasticNetPenalty.apply(w, strength=strength, l1_ratio=1.0)
+
+
+def l2_penalty(w, strength: float) -> Tensor:
+    """strength * sum w^2 (the course's reg * sum(W * W); gradient 2 * strength * w)."""
+    return ElasticNetPenalty.apply(w, strength=strength, l1_ratio=0.0)
+
+
+def elastic_net_penalty(w, strength: float, l1_ratio: float = 0.5) -> Tensor:
+    """strength * (l1_ratio * sum |w| + (1 - l1_ratio) * sum w^2)."""
+    return ElasticNetPenalty.apply(w, strength=strength, l1_ratio=l1_ratio)

@@ -8,7 +8,7 @@ elementwise, then reduced ("mean", "sum", "none"; "batchmean" for ``kl_div``).
 from __future__ import annotations
 
 from ..autograd import Tensor
-from ..backend import xp
+from ..backend import array_module
 from .loss import REDUCTIONS, _ElementwiseLoss
 
 LOG_FLOOR = -100.0
@@ -30,6 +30,7 @@ class BinaryCrossEntropy(_ElementwiseLoss):
     name = "binary_cross_entropy"
 
     def elementwise(self, x, target):
+        xp = array_module(x)
         if x.size and (x.min() < 0 or x.max() > 1):
             raise ValueError("binary_cross_entropy: input must hold probabilities in [0, 1], "
                              f"got values in [{x.min()}, {x.max()}]")
@@ -51,6 +52,7 @@ class SmoothL1Loss(_ElementwiseLoss):
     name = "smooth_l1_loss"
 
     def elementwise(self, x, target, beta=1.0):
+        xp = array_module(x)
         if beta < 0:
             raise ValueError(f"smooth_l1_loss: beta must be non-negative, got {beta}")
         diff = x - target
@@ -72,6 +74,7 @@ class HuberLoss(_ElementwiseLoss):
     name = "huber_loss"
 
     def elementwise(self, x, target, delta=1.0):
+        xp = array_module(x)
         if delta <= 0:
             raise ValueError(f"huber_loss: delta must be positive, got {delta}")
         diff = x - target
@@ -96,6 +99,7 @@ class KLDiv(_ElementwiseLoss):
     reductions = (*REDUCTIONS, "batchmean")
 
     def elementwise(self, x, target, log_target=False):
+        xp = array_module(x)
         if log_target:
             prob = xp.exp(target)
             return prob * (target - x), -prob, prob * (target - x + 1)

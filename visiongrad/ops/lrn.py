@@ -3,13 +3,14 @@ power of the summed squares of its neighbours across channels."""
 
 from __future__ import annotations
 
-from ..autograd import Function
-from ..backend import xp
+from ..autograd import Function, Tensor
+from ..backend import array_module
 
 
 def channel_window_sums(v, before: int, after: int):
     """s[:, c] = sum of v[:, c'] for c - before <= c' <= c + after (zero outside the
     channels), by a cumulative sum over the zero-padded channel axis."""
+    xp = array_module(v)
     pad = [(0, 0)] * v.ndim
     pad[1] = (before + 1, after)
     totals = xp.cumsum(xp.pad(v, pad), axis=1)
@@ -49,3 +50,12 @@ class LocalResponseNorm(Function):
         size, alpha, beta = self.size, self.alpha, self.beta
         through_s = channel_window_sums(grad_out * self.y / self.s, (size - 1) // 2, size // 2)
         return grad_out * self.s ** -beta - (2 * alpha * beta / size) * self.x * through_s
+
+
+# ----- functional forms (``torch.nn.functional``'s names and arguments) --------------
+
+
+def local_response_norm(x, size: int, alpha: float = 1e-4, beta: float = 0.75,
+                        k: float = 1.0) -> Tensor:
+    """y_c = x_c / (k + alpha / size * sum of x^2 over ``size`` neighbouring channels)^beta."""
+    return LocalResponseNorm.apply(x, size=size, alpha=alpha, beta=beta, k=k)

@@ -34,13 +34,14 @@ from ..accel.layout import (
     tiled,
     widen,
 )
-from ..autograd import Function
-from ..backend import xp
+from ..autograd import Function, Tensor, array_of
+from ..backend import array_module
 
 
 def axis_sums(x, axes, times=None):
     """sum of x (or of x * times) over ``axes``, kept as size-1 axes: one ``einsum`` pass
     with no temporary (faster than ``sum`` over the batch axis of an (M, C) array)."""
+    xp = array_module(x)
     index = list(range(x.ndim))
     kept = [a for a in index if a not in axes]
     operands = (x, index) if times is None else (x, index, times, index)
@@ -59,6 +60,7 @@ def standardize(x, axes, eps):
     and float32 keeps full accuracy on data far from zero (a plain float32 mean loses about
     1e-3 of x_hat at an offset of 1e4 standard deviations).
     """
+    xp = array_module(x)
     count = math.prod(x.shape[a] for a in axes)
     mu = axis_sums(x, axes) / count
     x_hat = x - mu
@@ -150,6 +152,7 @@ class BatchNorm(Function):
 
     def forward(self, x, weight, bias, running_mean=None, running_var=None, training=False,
                 momentum=0.1, eps=1e-5):
+        xp = array_module(x)
         check_norm_input("batch_norm", x, eps)
         channels = x.shape[1]
         for name, array in (("weight", weight), ("bias", bias), ("running_mean", running_mean),
@@ -206,6 +209,7 @@ class BatchNorm(Function):
         return from_channel_rows(y.reshape(rows.shape), x.shape)
 
     def backward(self, grad_out):
+        xp = array_module(grad_out)
         if self.compiled:
             return self.compiled_backward(grad_out)
         dy = channel_rows(grad_out).reshape(self.centred.shape)
@@ -229,6 +233,7 @@ class BatchNorm(Function):
     def compiled_backward(self, grad_out):
         """``backward``'s lines by the compiled passes: c = x - mu from the saved x as it
         goes, the sums in float64, and dx in one pass, (x - mu) (-c_scale) + a dy - shift."""
+        xp = array_module(grad_out)
         dy = xp.ascontiguousarray(channel_rows(grad_out))
         needs, dtype = self.needs_input_grad, self.rows.dtype
         sum_dy, sum_dy_c = accel.channel_sums(dy, None, self.rows, self.mu)
@@ -315,6 +320,7 @@ class GroupNorm(_ScaleShift):
 def check_norm_input(op: str, x, eps, min_ndim: int = 2) -> None:
     """A floating-point input with axes (N, C, ...) and eps >= 0 (PyTorch allows 0), or a
     ValueError / TypeError naming what is wrong."""
+    xp = array_module(x)
     shape = tuple(x.shape)
     if len(shape) < min_ndim:
         axes = "(N, C, ...)" if min_ndim == 2 else "(N, C, L, ...)"
@@ -367,6 +373,46 @@ def weight_and_bias(x, weight, bias, shape):
     The norms always take gamma and beta; an absent one becomes a constant that needs no
     gradient, so y = x_hat * 1 + 0 is exactly the unscaled normalisation.
     """
+    xp = array_module(x)
     dtype = x.dtype if hasattr(x, "dtype") else xp.asarray(x).dtype
     return (xp.ones(shape, dtype=dtype) if weight is None else weight,
             xp.zeros(shape, dtype=dtype) if bias is None else bias)
+
+
+# ----- functional forms (``torch.nn.functional``'s names and arguments) --------------
+
+
+def batch_norm(x, running_mean, running_var, weight=None, bias=None, training: bool = False,
+               momentum: float = 0.1, eps: float = 1e-5) -> Tensor:
+    """Batch normalisation as ``torch.nn.functional.batch_norm``; in training mode the
+    running statistics (arrays or tensors, or None) are updated in place."""
+    check_norm_input("batch_norm", array_of(x), eps)
+    weight, bias = weight_and_bias(x, weight, bias, (array_of(x).shape[1],))
+    return BatchNorm.apply(x, weight, bias, running_mean=array_of(running_mean),
+                           running_var=array_of(running_var), training=training,
+                           momentum=momentum, eps=eps)
+
+
+def instance_norm(x, running_mean=None, running_var=None, weight=None, bias=None,
+                  use_input_stats: bool = True, momentum: float = 0.1,
+                  eps: float = 1e-5) -> Tensor:
+    """Instance normalisation as ``torch.nn.functional.instance_norm``: each (n, c) over
+    its spatial axes; with ``use_input_stats=False`` the running statistics normalise
+    instead (as ``batch_norm`` in evaluation), else they are updated in place if given."""
+    check_norm_input("instance_norm", array_of(x), eps, min_ndim=3)
+    if not use_input_stats:
+        return batch_norm(x, running_mean, running_var, weight, bias, False, momentum, eps)
+    weight, bias = weight_and_bias(x, weight, bias, (array_of(x).shape[1],))
+    return InstanceNorm.apply(x, weight, bias, running_mean=array_of(running_mean),
+                              running_var=array_of(running_var), momentum=momentum, eps=eps)
+
+
+def layer_norm(x, normalized_shape, weight=None, bias=None, eps: float = 1e-5) -> Tensor:
+    shape = (normalized_shape,) if isinstance(normalized_shape, int) else tuple(normalized_shape)
+    weight, bias = weight_and_bias(x, weight, bias, shape)
+    return LayerNorm.apply(x, weight, bias, normalized_shape=shape, eps=eps)
+
+
+def group_norm(x, num_groups: int, weight=None, bias=None, eps: float = 1e-5) -> Tensor:
+    weight, bias = weight_and_bias(x, weight, bias, (array_of(x).shape[1],))
+    return GroupNorm.apply(x, weight, bias, num_groups=num_groups, eps=eps)

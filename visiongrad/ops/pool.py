@@ -16,8 +16,8 @@ from __future__ import annotations
 
 from .. import accel
 from ..accel import empty_nchw, is_channels_last
-from ..autograd import Function
-from ..backend import xp
+from ..autograd import Function, Tensor, array_of
+from ..backend import array_module
 from .window import as_int, check_window, pair
 
 
@@ -39,6 +39,7 @@ def pool_geometry(op, x_shape, kernel_size, stride, padding, ceil_mode=False):
 def pad_nchw(x, padding, value, extra=(0, 0)):
     """x with ``padding`` rows and columns of ``value`` around H and W, and ``extra`` more at
     the bottom and right (x itself if none)."""
+    xp = array_module(x)
     (ph, pw), (eh, ew) = padding, extra
     if ph == pw == eh == ew == 0:
         return x
@@ -72,12 +73,13 @@ def scatter_to_windows(values, masks, x_shape, in_channels_last, kernel, stride,
     and no temporary; otherwise the parts are added into a zeroed padded gradient, then
     cropped. dx is channels-last in memory when ``in_channels_last`` (as the input was).
     """
+    xp = array_module(values)
     n, c, h, w = x_shape
     (ph, pw), (eh, ew) = padding, extra
     count = kernel[0] * kernel[1]
     masks = [None] * count if masks is None else masks
     if tiles(x_shape, kernel, stride, padding):
-        dx = empty_nchw(x_shape, values.dtype, in_channels_last)
+        dx = empty_nchw(x_shape, values.dtype, in_channels_last, like=values)
         for view, mask in zip(windows(dx, kernel, stride, values.shape[2:]), masks, strict=True):
             if mask is None:
                 view[...] = values
@@ -93,6 +95,7 @@ def scatter_to_windows(values, masks, x_shape, in_channels_last, kernel, stride,
 def window_max(x, kernel, stride, padding, out_hw, extra=(0, 0)):
     """The maximum of each window: a running ``maximum`` over the kernel offsets
     (in x's memory layout; NaN wins, as in PyTorch)."""
+    xp = array_module(x)
     parts = windows(pad_nchw(x, padding, -xp.inf, extra), kernel, stride, out_hw)
     if len(parts) == 1:
         return parts[0].copy(order="K")
@@ -108,6 +111,7 @@ def first_maximum_masks(x, y, kernel, stride, padding, extra=(0, 0)):
     common: a window of zeros after a ReLU). A window whose maximum is NaN marks its last
     NaN, as PyTorch's kernel does (every NaN replaces the maximum so far).
     """
+    xp = array_module(x)
     parts = windows(pad_nchw(x, padding, -xp.inf, extra), kernel, stride, y.shape[2:])
     masks = first_hits((part == y for part in parts), y)
     if has_nan(y):
@@ -119,6 +123,7 @@ def first_maximum_masks(x, y, kernel, stride, padding, extra=(0, 0)):
 
 def has_nan(y) -> bool:
     """Whether ``y`` holds a NaN (one reduction: NaN is the maximum of any array with one)."""
+    xp = array_module(y)
     return y.size > 0 and bool(xp.isnan(y.max()))
 
 
@@ -126,6 +131,7 @@ def first_hits(hits, like) -> list:
     """The windows' hit masks in kernel-offset order, each cleared in place where an
     earlier offset already hit, so only the first maximum of a window keeps its mark;
     returned as a list. ``like`` is an array of the windows' shape and memory layout."""
+    xp = array_module(like)
     unclaimed = xp.ones_like(like, dtype=bool)
     cleared = []
     for hit in hits:
@@ -140,11 +146,12 @@ def tiled_max_grad(x, y, grad_out, kernel):
     (N, C, Ho, kh, Wo, kw) (a view in either memory layout) is compared with y in one
     broadcast pass, later ties are dropped offset by offset (the first maximum wins, as in
     PyTorch), and dx = hits * dy in one more pass written straight into dx's blocks."""
+    xp = array_module(x)
     n, c = x.shape[:2]
     (kh, kw), (ho, wo) = kernel, y.shape[2:]
     hits = x.reshape(n, c, ho, kh, wo, kw) == y.reshape(n, c, ho, 1, wo, 1)
     first_hits([hits[:, :, :, i, :, j] for i in range(kh) for j in range(kw)], y)  # in place
-    dx = empty_nchw(x.shape, grad_out.dtype, is_channels_last(x))
+    dx = empty_nchw(x.shape, grad_out.dtype, is_channels_last(x), like=grad_out)
     xp.multiply(hits, grad_out.reshape(n, c, ho, 1, wo, 1),
                 out=dx.reshape(n, c, ho, kh, wo, kw))
     return dx
@@ -153,6 +160,7 @@ def tiled_max_grad(x, y, grad_out, kernel):
 def max_pool2d_indices(x, kernel_size, stride=None, padding=0, ceil_mode=False):
     """PyTorch's ``return_indices``: the flat index (h W + w) in each input plane of the
     element each window's maximum came from, shape (N, C, Ho, Wo), int64."""
+    xp = array_module(x)
     kernel, stride, padding, out_hw, extra = pool_geometry("max_pool2d", x.shape, kernel_size,
                                                            stride, padding, ceil_mode)
     y = window_max(x, kernel, stride, padding, out_hw, extra)
@@ -187,6 +195,7 @@ class MaxPool2d(Function):
         return self.y
 
     def backward(self, grad_out):
+        xp = array_module(grad_out)
         if self.compiled is not None:
             return self.compiled.backward(grad_out)
         dy = grad_out
@@ -240,6 +249,7 @@ class AvgPool2d(Function):
     def divisors(self, x, out_hw, count_include_pad, divisor_override):
         """D: one number when every window has kh kw positions (or an override), else
         the (Ho, Wo) counts (one count per axis, multiplied)."""
+        xp = array_module(x)
         if divisor_override is not None:
             if as_int(divisor_override, "divisor_override") <= 0:
                 raise ValueError(f"avg_pool2d: divisor_override must be positive, got "
@@ -256,3 +266,34 @@ class AvgPool2d(Function):
         share = grad_out * (1 / self.divisor).astype(grad_out.dtype)
         return scatter_to_windows(share, None, self.x_shape, self.x_channels_last,
                                   self.kernel, self.stride, self.padding, self.extra)
+
+
+# ----- functional forms (``torch.nn.functional``'s names and arguments) --------------
+
+
+def max_pool2d(x, kernel_size, stride=None, padding=0, dilation=1, ceil_mode: bool = False,
+               return_indices: bool = False):
+    """Max pooling; with ``return_indices`` also each maximum's flat index in its H*W plane
+    (for ``max_unpool2d``). ``stride`` defaults to ``kernel_size``; ``ceil_mode`` rounds
+    the output size up (a last window may hang over the bottom or right edge).
+
+    NOTE: unlike PyTorch, ``dilation`` must be 1 (dilated max pooling is not implemented).
+    """
+    if pair(dilation, "dilation") != (1, 1):
+        raise ValueError(f"max_pool2d: dilation must be 1 (not implemented), got {dilation}")
+    y = MaxPool2d.apply(x, kernel_size=kernel_size, stride=stride, padding=padding,
+                        ceil_mode=ceil_mode)
+    if not return_indices:
+        return y
+    indices = max_pool2d_indices(array_of(x), kernel_size, stride, padding, ceil_mode)
+    return y, Tensor._wrap(indices)
+
+
+def avg_pool2d(x, kernel_size, stride=None, padding=0, ceil_mode: bool = False,
+               count_include_pad: bool = True, divisor_override=None) -> Tensor:
+    """Average pooling with PyTorch's options: zero padding counted in the mean unless
+    ``count_include_pad=False``; ``ceil_mode`` as in ``max_pool2d``; ``divisor_override``
+    divides every window's sum by that number instead."""
+    return AvgPool2d.apply(x, kernel_size=kernel_size, stride=stride, padding=padding,
+                           ceil_mode=ceil_mode, count_include_pad=count_include_pad,
+                           divisor_override=divisor_override)

@@ -20,9 +20,9 @@ with T = 1, so the step's algebra lives in one place.
 
 from __future__ import annotations
 
-from ..autograd import Function, Tensor, as_tensor
-from ..backend import xp
-from .activation import log_softmax
+from ..autograd import Function, Tensor, array_of, as_tensor
+from ..backend import array_module
+from .activation import array_log_softmax
 
 LSTM_GATE_ORDERS = ("ifog", "ifgo")  # the course's, PyTorch's
 NONLINEARITIES = ("tanh", "relu")
@@ -51,6 +51,7 @@ def _check_sequence(name: str, x, h0, Wx, Wh, b, gates: int) -> None:
 def _sigmoid_(a):
     """sigmoid(a) in place, as (1 + tanh(a / 2)) / 2: equal to 1 / (1 + e^-a), no
     exponential to overflow, and no temporary array (the gates are updated where they lie)."""
+    xp = array_module(a)
     a *= 0.5
     xp.tanh(a, out=a)
     a *= 0.5
@@ -60,6 +61,7 @@ def _sigmoid_(a):
 
 def _time_major(x):
     """x (N, T, D) as a C-contiguous (T, N, D) array (no copy if it already is one)."""
+    xp = array_module(x)
     return xp.ascontiguousarray(x.transpose(1, 0, 2))
 
 
@@ -105,6 +107,7 @@ class RNN(Function):
     """
 
     def forward(self, x, h0, Wx, Wh, b, nonlinearity="tanh"):
+        xp = array_module(x)
         _check_sequence("rnn", x, h0, Wx, Wh, b, gates=1)
         if nonlinearity not in NONLINEARITIES:
             raise ValueError(f"rnn: nonlinearity must be 'tanh' or 'relu', got {nonlinearity!r}")
@@ -119,6 +122,7 @@ class RNN(Function):
         return h.transpose(1, 0, 2)
 
     def backward(self, grad_out):
+        xp = array_module(grad_out)
         dout, h = grad_out.transpose(1, 0, 2), self.h
         da = xp.empty_like(h)
         dh_next = xp.zeros_like(self.h0)
@@ -158,6 +162,7 @@ class LSTM(Function):
     """
 
     def forward(self, x, h0, c0, Wx, Wh, b, gate_order="ifog", return_cell=False):
+        xp = array_module(x)
         _check_sequence("lstm", x, h0, Wx, Wh, b, gates=4)
         if c0.shape != h0.shape:
             raise ValueError(f"lstm: c0 must have h0's shape {h0.shape}, got {c0.shape}")
@@ -188,6 +193,7 @@ class LSTM(Function):
         return h.transpose(1, 0, 2)
 
     def backward(self, grad_out):
+        xp = array_module(grad_out)
         dout, slots, T = grad_out.transpose(1, 0, 2), self.slots, len(self.gates)
         dgates = xp.empty_like(self.gates)
         dh_next = xp.zeros_like(self.h0)
@@ -236,6 +242,7 @@ class GRU(Function):
     """
 
     def forward(self, x, h0, Wx, Wh, b, bh):
+        xp = array_module(x)
         _check_sequence("gru", x, h0, Wx, Wh, b, gates=3)
         if bh.shape != b.shape:
             raise ValueError(f"gru: bh must have b's shape {b.shape}, got {bh.shape}")
@@ -261,6 +268,7 @@ class GRU(Function):
         return h.transpose(1, 0, 2)
 
     def backward(self, grad_out):
+        xp = array_module(grad_out)
         dout, H = grad_out.transpose(1, 0, 2), self.h0.shape[1]
         dgx, dgh = xp.empty_like(self.gates), xp.empty_like(self.gates)
         dh_next = xp.zeros_like(self.h0)
@@ -283,6 +291,7 @@ class GRU(Function):
 
 
 def _zeros_like(t):
+    xp = array_module(t)
     return xp.zeros_like(t.data if isinstance(t, Tensor) else xp.asarray(t))
 
 
@@ -300,9 +309,10 @@ def rnn_step(x, prev_h, Wx, Wh, b, nonlinearity: str = "tanh") -> Tensor:
     return RNN.apply(x, prev_h, Wx, Wh, b, nonlinearity=nonlinearity)[:, 0]
 
 
-def lstm(x, h0, Wx, Wh, b, c0=None, gate_order: str = "ifog", return_cell: bool = False):
-    """``LSTM`` from h0 and c0 (None: zeros) -> h (N, T, H), or with ``return_cell`` the
-    pair (h, c_T), split from the op's one (N, T + 1, H) output."""
+def lstm(x, h0, Wx, Wh, b, *, c0=None, gate_order: str = "ifog", return_cell: bool = False):
+    """LSTM over x (N, T, D) from h0 and c0 (zeros by default, as in the course) -> h
+    (N, T, H), or with ``return_cell`` the pair (h, c_T), split from the op's one
+    (N, T + 1, H) output; gate order i, f, o, g unless told."""
     c0 = _zeros_like(h0) if c0 is None else c0
     out = LSTM.apply(x, h0, c0, Wx, Wh, b, gate_order=gate_order, return_cell=return_cell)
     return (out[:, :-1], out[:, -1]) if return_cell else out
@@ -361,6 +371,7 @@ class TemporalSoftmaxLoss(Function):
     """
 
     def forward(self, x, y, mask=None):
+        xp = array_module(x)
         if x.ndim != 3:
             raise ValueError(f"temporal_softmax_loss: x must be (N, T, V), got shape {x.shape}")
         if y.dtype.kind not in "iu":
@@ -375,15 +386,35 @@ class TemporalSoftmaxLoss(Function):
             bad = y[(y < 0) | (y >= V)][0]
             raise ValueError(f"temporal_softmax_loss: label {bad} is out of range for a "
                              f"vocabulary of {V} (valid: 0 to {V - 1})")
-        log_p = log_softmax(x, dim=2)
+        log_p = array_log_softmax(x, dim=2)
         self.y, self.mask = y, mask.astype(x.dtype)
         self.p = xp.exp(log_p)
         picked = xp.take_along_axis(log_p, y[..., None], axis=2)[..., 0]
         return xp.asarray(-(picked * self.mask).sum() / x.shape[0])
 
     def backward(self, grad_out):
+        xp = array_module(grad_out)
         dx = self.p.copy()
         xp.put_along_axis(dx, self.y[..., None], xp.take_along_axis(
             dx, self.y[..., None], axis=2) - 1, axis=2)
         dx *= (grad_out / dx.shape[0]) * self.mask[..., None]
         return dx, None
+
+
+# ----- functional forms (``torch.nn.functional``'s names and arguments) --------------
+
+
+def rnn(x, h0, Wx, Wh, b, nonlinearity: str = "tanh") -> Tensor:
+    """Vanilla RNN over x (N, T, D) from h0 (N, H) -> h (N, T, H); BPTT in one node."""
+    return RNN.apply(x, h0, Wx, Wh, b, nonlinearity=nonlinearity)
+
+
+def temporal_affine(x, w, b) -> Tensor:
+    """The same affine map at every step: x (N, T, D) @ w (D, M) + b -> (N, T, M)."""
+    return TemporalAffine.apply(x, w, b)
+
+
+def temporal_softmax_loss(x, y, mask=None) -> Tensor:
+    """Softmax cross-entropy of x (N, T, V) against y (N, T), summed over the steps where
+    ``mask`` (N, T) is true (all when None) and averaged over the batch."""
+    return TemporalSoftmaxLoss.apply(x, y, mask=None if mask is None else array_of(mask))

@@ -11,13 +11,15 @@ from __future__ import annotations
 from typing import NamedTuple
 
 from ..autograd import Function, Tensor
-from ..backend import xp
+from ..backend import array_module
+from .dims import normalize_dim, normalize_dims, reduction_axis
 from .indexing import Gather
-from .math import Reshape, Sqrt, reduction_axis
-from .shape import normalize_dim, normalize_dims
+from .math import Sqrt
+from .shape import Reshape
 
 
 def _data(x):
+    xp = array_module(x)
     return x.data if isinstance(x, Tensor) else xp.asarray(x)
 
 
@@ -29,13 +31,73 @@ def _axis(x, dim):
         else normalize_dim(dim, x.ndim)
 
 
-def _keep(grad_out, input_ndim, axis, keepdim):
-    """The reduced gradient with its reduced axes back as size 1 (to broadcast over x)."""
-    if keepdim:
+def _expand_reduced(grad_out, ndim, axis, keepdims):
+    """Give the gradient of a reduction back the reduced axes (as size 1) to broadcast."""
+    xp = array_module(grad_out)
+    if keepdims:
         return grad_out
     if axis is None:
-        return grad_out.reshape((1,) * input_ndim)
-    return xp.expand_dims(grad_out, axis)
+        return grad_out.reshape((1,) * ndim)
+    axes = (axis,) if isinstance(axis, int) else axis
+    return xp.expand_dims(grad_out, tuple(a % ndim for a in axes))
+
+
+class Sum(Function):
+    """Forward: y = sum of x over ``axis``. Backward: dx = dy broadcast back over ``axis``."""
+
+    def forward(self, x, axis=None, keepdims=False):
+        axis = reduction_axis(x, axis)
+        self.input_shape, self.axis, self.keepdims = x.shape, axis, keepdims
+        return x.sum(axis=axis, keepdims=keepdims)
+
+    def backward(self, grad_out):
+        xp = array_module(grad_out)
+        grad = _expand_reduced(grad_out, len(self.input_shape), self.axis, self.keepdims)
+        return xp.broadcast_to(grad, self.input_shape)
+
+
+class Mean(Function):
+    """Forward: y = sum(x) / n over ``axis``. Backward: dx = dy / n, broadcast back."""
+
+    def forward(self, x, axis=None, keepdims=False):
+        axis = reduction_axis(x, axis)
+        self.input_shape, self.axis, self.keepdims = x.shape, axis, keepdims
+        out = x.mean(axis=axis, keepdims=keepdims)
+        self.count = x.size // max(out.size, 1) if x.size else 0
+        return out
+
+    def backward(self, grad_out):
+        xp = array_module(grad_out)
+        grad = _expand_reduced(grad_out, len(self.input_shape), self.axis, self.keepdims)
+        return xp.broadcast_to(grad / self.count, self.input_shape)
+
+
+class Max(Function):
+    """Forward: y = max of x over ``axis``.
+
+    Backward: the gradient goes to the maximal elements; ties share it equally
+    (dx = dy * [x == y] / count), as ``torch.amax`` does.
+    """
+
+    extreme = "max"  # the array method that reduces
+
+    def forward(self, x, axis=None, keepdims=False):
+        axis = reduction_axis(x, axis)
+        self.input_shape, self.axis, self.keepdims = x.shape, axis, keepdims
+        out = getattr(x, self.extreme)(axis=axis, keepdims=True)
+        self.is_extreme = x == out
+        return out if keepdims else (out.squeeze(axis) if axis is not None else out.reshape(()))
+
+    def backward(self, grad_out):
+        grad = _expand_reduced(grad_out, len(self.input_shape), self.axis, self.keepdims)
+        count = self.is_extreme.sum(axis=self.axis, keepdims=True, dtype=grad_out.dtype)
+        return self.is_extreme * (grad / count)
+
+
+class Min(Max):
+    """Forward: y = min of x over ``axis``. Backward: as Max, to the minimal elements."""
+
+    extreme = "min"
 
 
 class Prod(Function):
@@ -51,13 +113,14 @@ class Prod(Function):
         return x.prod(axis=axis, keepdims=keepdim)
 
     def backward(self, grad_out):
+        xp = array_module(grad_out)
         x = self.x
         is_zero = x == 0
         zeros = is_zero.sum(axis=self.axis, keepdims=True)
         p = xp.where(is_zero, 1, x).prod(axis=self.axis, keepdims=True)
         safe_x = xp.where(is_zero, 1, x)
         local = xp.where(is_zero, p * (zeros == 1), p / safe_x * (zeros == 0))
-        return _keep(grad_out, x.ndim, self.axis, self.keepdim) * local
+        return _expand_reduced(grad_out, x.ndim, self.axis, self.keepdim) * local
 
 
 class Var(Function):
@@ -67,6 +130,7 @@ class Var(Function):
     """
 
     def forward(self, x, axis, correction, keepdim):
+        xp = array_module(x)
         self.axis, self.keepdim, self.ndim = axis, keepdim, x.ndim
         self.centred = x - x.mean(axis=axis, keepdims=True)
         count = x.size
@@ -78,9 +142,11 @@ class Var(Function):
             return (self.centred**2).sum(axis=axis, keepdims=keepdim) / x.dtype.type(self.dof)
 
     def backward(self, grad_out):
+        xp = array_module(grad_out)
         with xp.errstate(divide="ignore", invalid="ignore"):
             scale = grad_out.dtype.type(2) / grad_out.dtype.type(self.dof)
-            return _keep(grad_out, self.ndim, self.axis, self.keepdim) * scale * self.centred
+            grad = _expand_reduced(grad_out, self.ndim, self.axis, self.keepdim)
+            return grad * scale * self.centred
 
 
 class LogSumExp(Function):
@@ -90,6 +156,7 @@ class LogSumExp(Function):
     """
 
     def forward(self, x, axis, keepdim):
+        xp = array_module(x)
         self.x, self.axis, self.keepdim = x, axis, keepdim
         m = x.max(axis=axis, keepdims=True)
         m = xp.where(xp.isfinite(m), m, 0)
@@ -99,7 +166,9 @@ class LogSumExp(Function):
         return self.y.reshape(()) if axis is None else xp.squeeze(self.y, axis)
 
     def backward(self, grad_out):
-        return _keep(grad_out, self.x.ndim, self.axis, self.keepdim) * xp.exp(self.x - self.y)
+        xp = array_module(grad_out)
+        grad = _expand_reduced(grad_out, self.x.ndim, self.axis, self.keepdim)
+        return grad * xp.exp(self.x - self.y)
 
 
 class CumSum(Function):
@@ -109,10 +178,12 @@ class CumSum(Function):
     """
 
     def forward(self, x, axis):
+        xp = array_module(x)
         self.axis = axis
         return xp.cumsum(x, axis=axis)
 
     def backward(self, grad_out):
+        xp = array_module(grad_out)
         return xp.flip(xp.cumsum(xp.flip(grad_out, self.axis), axis=self.axis), self.axis)
 
 
@@ -146,32 +217,42 @@ def cumsum(x, dim: int) -> Tensor:
 
 
 def _boolean(fn, x, dim, keepdim) -> Tensor:
+    xp = array_module(x)
     array = _data(x)
     return Tensor._wrap(xp.asarray(fn(array, axis=_axis(array, dim), keepdims=keepdim)))
 
 
 def any(x, dim=None, keepdim: bool = False) -> Tensor:  # noqa: A001 - torch.any
+    xp = array_module(x)
     return _boolean(xp.any, x, dim, keepdim)
 
 
 def all(x, dim=None, keepdim: bool = False) -> Tensor:  # noqa: A001 - torch.all
+    xp = array_module(x)
     return _boolean(xp.all, x, dim, keepdim)
 
 
 def _arg(fn, x, dim, keepdim) -> Tensor:
+    xp = array_module(x)
     array = _data(x)
     axis = None if dim is None or array.ndim == 0 else normalize_dim(dim, array.ndim)
     if array.ndim == 0 and dim is not None:
         normalize_dim(dim, 0)
+    if array.size == 0 and (axis is None or array.shape[axis] == 0):
+        what = "an empty tensor" if axis is None else f"dim {axis} of size 0"
+        raise ValueError(f"{fn.__name__}: cannot reduce {what} (shape {array.shape}): "
+                         f"there is no extreme to point at")
     return Tensor._wrap(xp.asarray(fn(array, axis=axis, keepdims=keepdim), dtype=xp.int64))
 
 
 def argmax(x, dim=None, keepdim: bool = False) -> Tensor:
     """Index of the (first) maximum along ``dim``, or into the flattened tensor."""
+    xp = array_module(x)
     return _arg(xp.argmax, x, dim, keepdim)
 
 
 def argmin(x, dim=None, keepdim: bool = False) -> Tensor:
+    xp = array_module(x)
     return _arg(xp.argmin, x, dim, keepdim)
 
 
@@ -184,6 +265,7 @@ class ValuesIndices(NamedTuple):
 
 def argsort(x, dim: int = -1, descending: bool = False, stable: bool = False) -> Tensor:
     """Indices that sort ``x`` along ``dim`` (ties keep their order: always stable)."""
+    xp = array_module(x)
     array = _data(x)
     if array.ndim == 0:
         normalize_dim(dim, 0)
@@ -209,6 +291,7 @@ def sort(x, dim: int = -1, descending: bool = False, stable: bool = False) -> Va
 
 def topk(x, k: int, dim: int = -1, largest: bool = True, sorted: bool = True) -> ValuesIndices:  # noqa: A002
     """The ``k`` largest (or smallest) entries along ``dim``, in order, and their indices."""
+    xp = array_module(x)
     array = _data(x)
     dim = normalize_dim(dim, array.ndim)
     n = array.shape[dim] if array.ndim else 1

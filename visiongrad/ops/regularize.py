@@ -6,8 +6,8 @@ them; NumPy's global random state is never touched.
 
 from __future__ import annotations
 
-from ..autograd import Function
-from ..backend import xp
+from ..autograd import Function, Tensor
+from ..backend import array_module
 from ..random import get_generator
 from .linear import Linear
 
@@ -17,8 +17,10 @@ def _check_probability(name: str, p: float) -> None:
         raise ValueError(f"{name}: drop probability p must be between 0 and 1, got {p}")
 
 
-def inverted_dropout_mask(shape, p, dtype):
-    """m = keep / (1 - p) with keep ~ Bernoulli(1 - p) per element (all zeros when p = 1)."""
+def inverted_dropout_mask(shape, p, like):
+    """m = keep / (1 - p) with keep ~ Bernoulli(1 - p) per element (all zeros when p = 1),
+    in ``like``'s namespace and dtype; the draw is the library's seeded host generator's."""
+    xp, dtype = array_module(like), like.dtype
     keep = xp.asarray(get_generator().random(shape) >= p)
     scale = 0.0 if p == 1 else 1 / (1 - p)
     return keep * xp.asarray(scale, dtype=dtype)
@@ -38,7 +40,7 @@ class Dropout(Function):
 
     def forward(self, x, p=0.5, training=True):
         _check_probability("dropout", p)
-        self.mask = inverted_dropout_mask(x.shape, p, x.dtype) if training else None
+        self.mask = inverted_dropout_mask(x.shape, p, x) if training else None
         return x * self.mask if training else x
 
     def backward(self, grad_out):
@@ -62,7 +64,7 @@ class DropConnect(Linear):
 
     def forward(self, x, weight, bias=None, p=0.5, training=True):
         _check_probability("dropconnect", p)
-        self.mask = inverted_dropout_mask(weight.shape, p, weight.dtype) if training else None
+        self.mask = inverted_dropout_mask(weight.shape, p, weight) if training else None
         return super().forward(x, weight if self.mask is None else weight * self.mask, bias)
 
     def backward(self, grad_out):
@@ -70,3 +72,17 @@ class DropConnect(Linear):
         if dweight is not None and self.mask is not None:
             dweight = dweight * self.mask
         return (dx, dweight, *dbias)
+
+
+# ----- functional forms (``torch.nn.functional``'s names and arguments) --------------
+
+
+def dropout(x, p: float = 0.5, training: bool = True) -> Tensor:
+    """Inverted dropout; ``p`` is the probability of dropping (the course's p keeps)."""
+    return Dropout.apply(x, p=p, training=training)
+
+
+def dropconnect(x, weight, bias=None, p: float = 0.5, training: bool = True) -> Tensor:
+    """``linear`` with each weight entry dropped with probability ``p`` at training time."""
+    tensors = (x, weight) if bias is None else (x, weight, bias)
+    return DropConnect.apply(*tensors, p=p, training=training)

@@ -7,30 +7,12 @@ x's shape) and split/chunk are basic slices (Index's backward); the others are n
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from ..autograd import Function, Tensor, unbroadcast
-from ..backend import xp
-from .math import Index, Reshape
-
-
-def normalize_dim(dim: int, ndim: int, name: str = "dim") -> int:
-    """``dim`` in [0, ndim), accepting PyTorch's negative dims; a clear error otherwise.
-
-    A 0-d tensor accepts dims 0 and -1, as in PyTorch."""
-    if isinstance(dim, bool) or not isinstance(dim, int) and not hasattr(dim, "__index__"):
-        raise TypeError(f"{name} must be an integer, got {dim!r}")
-    bound = max(ndim, 1)
-    if not -bound <= dim < bound:
-        raise ValueError(f"{name} {dim} is out of range for a tensor with {ndim} dimensions")
-    return int(dim) % bound
-
-
-def normalize_dims(dims, ndim: int, name: str = "dim") -> tuple[int, ...]:
-    """A dim or sequence of dims as distinct non-negative dims."""
-    dims = (dims,) if not isinstance(dims, (tuple, list)) else tuple(dims)
-    out = tuple(normalize_dim(d, ndim, name) for d in dims)
-    if len(set(out)) != len(out):
-        raise ValueError(f"{name} {dims} repeats a dimension")
-    return out
+from ..backend import array_module
+from .dims import normalize_dim, normalize_dims
+from .indexing import Index
 
 
 def _shape(x) -> tuple[int, ...]:
@@ -41,6 +23,94 @@ def _sizes(sizes) -> tuple:
     """Sizes given as f(2, 3) or f((2, 3))."""
     return tuple(sizes[0]) if len(sizes) == 1 and isinstance(sizes[0], (tuple, list)) \
         else tuple(sizes)
+
+
+class Reshape(Function):
+    """Forward: y = x with a new shape. Backward: dx = dy reshaped to x's shape."""
+
+    def forward(self, x, shape):
+        self.input_shape = x.shape
+        try:
+            return x.reshape(shape)
+        except ValueError:
+            raise ValueError(f"cannot reshape a tensor of shape {x.shape} to {shape}") from None
+
+    def backward(self, grad_out):
+        return grad_out.reshape(self.input_shape)
+
+
+class Transpose(Function):
+    """Forward: y = x with axes permuted. Backward: dx = dy with the inverse permutation."""
+
+    def forward(self, x, axes=None):
+        y = x.transpose(axes)
+        # the inverse permutation of the axes as non-negative numbers (-1 is the last)
+        axes = tuple(reversed(range(x.ndim))) if axes is None else axes
+        self.inverse = tuple(sorted(range(x.ndim), key=lambda i: axes[i] % x.ndim))
+        return y
+
+    def backward(self, grad_out):
+        return grad_out.transpose(self.inverse)
+
+
+class Concat(Function):
+    """Forward: y = [x1, x2, ...] joined along ``axis``. Backward: dy split at the seams."""
+
+    def forward(self, *xs, axis=0):
+        xp = array_module(*xs)
+        self.axis = axis
+        self.sections = xp.cumsum([x.shape[axis] for x in xs])[:-1]
+        return xp.concatenate(xs, axis=axis)
+
+    def backward(self, grad_out):
+        xp = array_module(grad_out)
+        return tuple(xp.split(grad_out, self.sections, axis=self.axis))
+
+
+class Stack(Function):
+    """Forward: y = [x1, x2, ...] stacked on a new ``axis``. Backward: dy unstacked."""
+
+    def forward(self, *xs, axis=0):
+        xp = array_module(*xs)
+        self.axis = axis
+        return xp.stack(xs, axis=axis)
+
+    def backward(self, grad_out):
+        xp = array_module(grad_out)
+        return tuple(xp.moveaxis(grad_out, self.axis, 0))
+
+
+def concat(tensors: Sequence[Tensor], axis: int = 0) -> Tensor:
+    """Join tensors along an existing axis.
+
+    Examples
+    --------
+    >>> import visiongrad as vg
+    >>> vg.concat([vg.ones(2, 1), vg.zeros(2, 2)], axis=1).shape
+    (2, 3)
+    """
+    return Concat.apply(*tensors, axis=axis)
+
+
+def stack(tensors: Sequence[Tensor], axis: int = 0) -> Tensor:
+    """Join tensors along a new axis.
+
+    Examples
+    --------
+    >>> import visiongrad as vg
+    >>> vg.stack([vg.ones(3), vg.zeros(3)], axis=0).shape
+    (2, 3)
+    """
+    return Stack.apply(*tensors, axis=axis)
+
+
+def permute(x, *dims) -> Tensor:
+    """PyTorch's name for a transpose by a full permutation of the axes."""
+    dims = tuple(dims[0]) if len(dims) == 1 and isinstance(dims[0], (tuple, list)) else dims
+    ndim = len(_shape(x))
+    if sorted(d % max(ndim, 1) for d in dims) != list(range(ndim)):
+        raise ValueError(f"permute: {dims} is not a permutation of {ndim} dims")
+    return Transpose.apply(x, axes=dims)
 
 
 def squeeze(x, dim=None) -> Tensor:
@@ -78,6 +148,7 @@ class Expand(Function):
     over the broadcast axes (``unbroadcast``)."""
 
     def forward(self, x, shape):
+        xp = array_module(x)
         self.input_shape = x.shape
         return xp.broadcast_to(x, shape)
 
@@ -104,10 +175,12 @@ class Flip(Function):
     """Forward: y = x reversed along ``dims``. Backward: dx = dy reversed along ``dims``."""
 
     def forward(self, x, dims):
+        xp = array_module(x)
         self.dims = dims
         return xp.flip(x, dims)
 
     def backward(self, grad_out):
+        xp = array_module(grad_out)
         return xp.flip(grad_out, self.dims)
 
 
@@ -120,18 +193,22 @@ class Roll(Function):
     when dims is None). Backward: dx = dy shifted back by -shifts."""
 
     def forward(self, x, shifts, dims):
+        xp = array_module(x)
         self.shifts, self.dims = shifts, dims
         return xp.roll(x, shifts, dims)
 
     def backward(self, grad_out):
+        xp = array_module(grad_out)
         back = tuple(-s for s in self.shifts) if isinstance(self.shifts, tuple) else -self.shifts
         return xp.roll(grad_out, back, self.dims)
 
 
 def roll(x, shifts, dims=None) -> Tensor:
-    if dims is None:
+    if dims is None:  # the flattened tensor, rolled by one shift (given alone or as (s,))
         if isinstance(shifts, (tuple, list)):
-            raise ValueError("roll: without dims, shifts must be a single integer")
+            if len(shifts) != 1:
+                raise ValueError(f"roll: without dims, shifts must be one integer, got {shifts}")
+            shifts = shifts[0]
         return Roll.apply(x, shifts=int(shifts), dims=None)
     shifts = tuple(shifts) if isinstance(shifts, (tuple, list)) else (shifts,)
     dims = normalize_dims(dims, len(_shape(x)), "dims")
@@ -151,6 +228,7 @@ class Pad(Function):
     """
 
     def forward(self, x, widths, mode, value):
+        xp = array_module(x)
         self.widths, self.mode, self.input_shape = widths, mode, x.shape
         if mode == "constant":
             return xp.pad(x, widths, constant_values=value)
@@ -163,6 +241,7 @@ class Pad(Function):
         return x
 
     def backward(self, grad_out):
+        xp = array_module(grad_out)
         if self.mode == "constant":
             return grad_out[tuple(slice(b, b + n) for (b, _), n in
                                   zip(self.widths, self.input_shape, strict=True))]
@@ -210,6 +289,7 @@ class Repeat(Function):
     and summed over every r axis."""
 
     def forward(self, x, repeats):
+        xp = array_module(x)
         self.shape = (1,) * (len(repeats) - x.ndim) + x.shape
         self.input_shape, self.repeats = x.shape, repeats
         return xp.tile(x, repeats)
@@ -279,8 +359,10 @@ def _triangle(x, keep, diagonal: int) -> Tensor:
 
 
 def tril(x, diagonal: int = 0) -> Tensor:
+    xp = array_module(x)
     return _triangle(x, xp.tril, diagonal)
 
 
 def triu(x, diagonal: int = 0) -> Tensor:
+    xp = array_module(x)
     return _triangle(x, xp.triu, diagonal)

@@ -3,8 +3,8 @@ pooling), nearest-neighbour and "bed of nails" upsampling by integer factors."""
 
 from __future__ import annotations
 
-from ..autograd import Function
-from ..backend import xp
+from ..autograd import Function, Tensor, array_of
+from ..backend import array_module
 from .window import pair
 
 
@@ -19,6 +19,7 @@ class MaxUnpool2d(Function):
     """
 
     def forward(self, x, indices, kernel_size, stride=None, padding=0, output_size=None):
+        xp = array_module(x)
         if x.ndim != 4:
             raise ValueError(f"max_unpool2d expects input of shape (N, C, H, W), got shape "
                              f"{x.shape}")
@@ -46,6 +47,7 @@ class MaxUnpool2d(Function):
         return y.reshape(n, c, *out_hw)
 
     def backward(self, grad_out):
+        xp = array_module(grad_out)
         flat = grad_out.reshape(*grad_out.shape[:2], -1)
         return xp.take_along_axis(flat, self.flat_indices, axis=2).reshape(self.x_shape), None
 
@@ -69,6 +71,7 @@ class UpsampleNearest(Function):
     """
 
     def forward(self, x, scale_factor):
+        xp = array_module(x)
         self.scale = sh, sw = _check_scale("upsample_nearest", x, scale_factor)
         n, c, h, w = x.shape
         blocks = xp.broadcast_to(x[:, :, :, None, :, None], (n, c, h, sh, w, sw))
@@ -89,6 +92,7 @@ class UpsampleBedOfNails(Function):
     """
 
     def forward(self, x, scale_factor):
+        xp = array_module(x)
         self.scale = sh, sw = _check_scale("upsample_bed_of_nails", x, scale_factor)
         n, c, h, w = x.shape
         y = xp.zeros((n, c, h * sh, w * sw), dtype=x.dtype)
@@ -96,5 +100,25 @@ class UpsampleBedOfNails(Function):
         return y
 
     def backward(self, grad_out):
+        xp = array_module(grad_out)
         sh, sw = self.scale
         return xp.ascontiguousarray(grad_out[:, :, ::sh, ::sw])
+
+
+# ----- functional forms (``torch.nn.functional``'s names and arguments) --------------
+
+
+def max_unpool2d(x, indices, kernel_size, stride=None, padding=0, output_size=None) -> Tensor:
+    """Put each value of x at its flat ``indices`` position in a zero output plane."""
+    return MaxUnpool2d.apply(x, array_of(indices), kernel_size=kernel_size,
+                             stride=stride, padding=padding, output_size=output_size)
+
+
+def upsample_nearest(x, scale_factor) -> Tensor:
+    """Nearest-neighbour upsampling by integer factors (``interpolate(mode="nearest")``)."""
+    return UpsampleNearest.apply(x, scale_factor=scale_factor)
+
+
+def upsample_bed_of_nails(x, scale_factor) -> Tensor:
+    """Each value at the top-left of its scale x scale block, zeros elsewhere."""
+    return UpsampleBedOfNails.apply(x, scale_factor=scale_factor)

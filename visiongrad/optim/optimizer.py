@@ -6,7 +6,7 @@ import copy
 from collections.abc import Callable, Iterable, Mapping
 
 from ..autograd import Tensor, no_grad
-from ..backend import xp
+from ..backend import array_module, xp
 
 
 def check_range(name: str, value: float, low: float = 0.0, high: float | None = None,
@@ -131,7 +131,7 @@ class Optimizer:
                 for param in group["params"]:
                     if param.grad is None:
                         continue
-                    grad = xp.asarray(param.grad, dtype=param.data.dtype)
+                    grad = array_module(param.grad).asarray(param.grad, dtype=param.dtype)
                     self.update(param.data, grad, self.state.setdefault(id(param), {}), group)
         return loss
 

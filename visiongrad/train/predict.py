@@ -10,7 +10,7 @@ import numpy as np
 
 from ..autograd import no_grad, tensor
 from ..data.transform_base import ToFloat
-from ..ops.activation import log_softmax
+from ..ops.activation import array_log_softmax
 from .metrics import classification_scores
 
 
@@ -80,7 +80,7 @@ def predict_proba(model, x: np.ndarray, batch_size: int = 256) -> np.ndarray:
     >>> np.round(train.predict_proba(model, x).sum(axis=1), 4)
     array([1., 1., 1., 1., 1., 1.])
     """
-    return np.exp(log_softmax(predict_logits(model, x, batch_size).astype(np.float64), 1))
+    return np.exp(array_log_softmax(predict_logits(model, x, batch_size).astype(np.float64), 1))
 
 
 def evaluate(model, x: np.ndarray, y: np.ndarray, num_classes: int | None = None,

@@ -1,6 +1,6 @@
-"""Adaptive pooling, local response normalisation and drop-path: PyTorch's bins and formula,
-float64 gradient checks (no PyTorch needed), parity with PyTorch on random configurations,
-errors, and the layers that wrap them."""
+"""Adaptive pooling (ops/adaptive_pool.py): PyTorch's bins, float64 gradient checks (no
+PyTorch needed), parity with PyTorch on random configurations, errors, and the layers that
+wrap them."""
 
 import numpy as np
 import pytest
@@ -74,79 +74,6 @@ def test_adaptive_pool_errors():
         F.adaptive_max_pool2d(np.zeros((4, 4)), 2)
     with pytest.raises(ValueError, match="output_size must be an int or a pair"):
         F.adaptive_avg_pool2d(x, (1, 2, 3))
-
-
-def naive_lrn(x, size, alpha, beta, k):
-    """The docstring's s_c = k + alpha / size * sum_{c - size//2 <= c' <= c + (size-1)//2}
-    x_c'^2, y = x s^(-beta), channel by channel."""
-    s = np.empty_like(x)
-    for c in range(x.shape[1]):
-        window = x[:, max(0, c - size // 2):c + (size - 1) // 2 + 1]
-        s[:, c] = k + alpha / size * (window ** 2).sum(axis=1)
-    return x * s ** -beta
-
-
-LRN_CONFIGS = [((2, int(config_rng.integers(1, 9)), 3, 2), int(config_rng.integers(1, 7)),
-                float(config_rng.uniform(1e-3, 1.0)), float(config_rng.uniform(0.3, 1.0)),
-                float(config_rng.uniform(0.5, 2.0))) for _ in range(5)] + [
-    ((1, 6, 4), 2, 1e-4, 0.75, 1.0), ((2, 5, 2, 2, 2), 5, 5e-4, 0.75, 2.0)]
-
-
-@pytest.mark.parametrize("shape, size, alpha, beta, k", LRN_CONFIGS, ids=str)
-def test_local_response_norm_formula_gradcheck_and_torch(shape, size, alpha, beta, k):
-    x = np.random.default_rng(2).standard_normal(shape) * 2
-    np.testing.assert_allclose(F.local_response_norm(x, size, alpha, beta, k).data,
-                               naive_lrn(x, size, alpha, beta, k), rtol=1e-12)
-    assert_gradcheck(lambda a: F.local_response_norm(a, size, alpha, beta, k), [x])
-    torch = torch_or_skip()
-    for dtype in (np.float32, np.float64):
-        assert_matches_torch(lambda a: nn.LocalResponseNorm(size, alpha, beta, k)(a),
-                             lambda a: torch.nn.LocalResponseNorm(size, alpha, beta, k)(a),
-                             [x], dtype=dtype)
-
-
-def test_local_response_norm_errors():
-    with pytest.raises(ValueError, match="size must be a positive integer"):
-        nn.LocalResponseNorm(0)
-    with pytest.raises(ValueError, match="at least 3 dimensions"):
-        F.local_response_norm(np.zeros((2, 3)), 3)
-
-
-@pytest.mark.parametrize("mode", ["row", "batch"])
-def test_drop_path_mask_shape_gradcheck_and_expectation(mode):
-    x = np.random.default_rng(3).standard_normal((8, 2, 3))
-
-    def seeded(a):
-        vg.manual_seed(5)
-        return F.drop_path(a, 0.4, mode=mode)
-
-    y = seeded(x).data
-    kept = [not np.all(y[n] == 0) for n in range(8)]
-    for n in range(8):  # each example is all kept (scaled by 1 / 0.6) or all dropped
-        np.testing.assert_allclose(y[n], x[n] / 0.6 if kept[n] else 0 * x[n], rtol=1e-12)
-    if mode == "batch":
-        assert len(set(kept)) == 1
-    assert_gradcheck(seeded, [x])
-    ones = np.ones((20_000, 1))
-    mean = F.drop_path(ones, 0.4, mode=mode).data.mean() if mode == "row" else np.mean(
-        [F.drop_path(ones[:1], 0.4, mode=mode).data.mean() for _ in range(4000)])
-    assert abs(mean - 1) < 0.05  # E[y] = x; std of the estimate about 0.013
-    np.testing.assert_array_equal(F.drop_path(x, 0.4, training=False, mode=mode).data, x)
-
-
-def test_drop_path_layers_and_errors():
-    layer = nn.DropPath(0.5, mode="batch")
-    x = vg.tensor(np.ones((4, 3)))
-    layer.eval()
-    np.testing.assert_array_equal(layer(x).data, x.data)
-    gate = nn.SurvivalGate(0.7).eval()
-    np.testing.assert_allclose(gate(x).data, 0.7 * x.data)
-    with pytest.raises(ValueError, match="mode must be 'row' or 'batch'"):
-        F.drop_path(x, 0.5, mode="column")
-    with pytest.raises(ValueError, match="p must be between 0 and 1"):
-        nn.DropPath(1.5)
-    with pytest.raises(ValueError, match="survival_prob must be in"):
-        nn.SurvivalGate(0.0)
 
 
 def test_adaptive_pool_layers_wrap_the_functions():
