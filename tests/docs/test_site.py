@@ -33,19 +33,37 @@ def _load(name):
 
 
 @pytest.fixture(scope="session")
-def site(tmp_path_factory):
-    """Build the site with --strict, the tutorials executed afresh (no cache)."""
-    out = tmp_path_factory.mktemp("site")
+def site(tmp_path_factory, worker_id):
+    """Build the site with --strict, the tutorials executed afresh (no cache), once for
+    the whole run: pytest-xdist's workers share one build behind a file lock."""
+    from filelock import FileLock
+
+    shared = tmp_path_factory.getbasetemp()
+    if worker_id != "master":
+        shared = shared.parent
+    out, failure = shared / "docs-site", shared / "docs-site-failure.txt"
+    with FileLock(str(shared / "docs-site.lock")):
+        if not (out / "index.html").exists() and not failure.exists():
+            message = _build(out)
+            if message:
+                failure.write_text(message, encoding="utf-8")
+    if failure.exists():
+        pytest.fail(failure.read_text(encoding="utf-8"), pytrace=False)
+    return out
+
+
+def _build(out) -> str:
+    """Run ``mkdocs build --strict`` into ``out``; return the error, or "" on success."""
     env = {**os.environ, "VG_DOCS_EXECUTE": "true", "VG_DOCS_CACHE": "false",
            "OPENBLAS_NUM_THREADS": "1", "NO_MKDOCS_2_WARNING": "1",
            "PYTHONPATH": os.pathsep.join([str(ROOT), os.environ.get("PYTHONPATH", "")])}
     env.pop("MPLBACKEND", None)  # the kernel's inline backend puts the figures in the page
     done = subprocess.run([sys.executable, "-m", "mkdocs", "build", "--strict", "-d", str(out)],
                           cwd=ROOT, env=env, capture_output=True, text=True, timeout=900)
-    if done.returncode != 0:
-        plain = re.sub(r"\x1b\[[0-9;]*m", "", done.stderr)  # the kernel's colours
-        pytest.fail(f"mkdocs build --strict failed:\n{plain[-6000:]}", pytrace=False)
-    return out
+    if done.returncode == 0:
+        return ""
+    plain = re.sub(r"\x1b\[[0-9;]*m", "", done.stderr)  # the kernel's colours
+    return f"mkdocs build --strict failed:\n{plain[-6000:]}"
 
 
 def _page(site, path):
