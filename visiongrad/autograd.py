@@ -35,7 +35,16 @@ _grad_enabled = True
 
 
 def is_grad_enabled() -> bool:
-    """Whether new operations are being recorded for ``backward``."""
+    """Whether new operations are being recorded for ``backward``.
+
+    Examples
+    --------
+    >>> import visiongrad as vg
+    >>> with vg.no_grad():
+    ...     inside = vg.is_grad_enabled()
+    >>> inside, vg.is_grad_enabled()
+    (False, True)
+    """
     return _grad_enabled
 
 
@@ -44,6 +53,15 @@ class no_grad(contextlib.ContextDecorator):
 
     Inside it no graph is built and no Function saves arrays for a backward pass, which
     is what evaluation and optimizer updates need.
+
+    Examples
+    --------
+    >>> import visiongrad as vg
+    >>> w = vg.tensor([1.0], requires_grad=True)
+    >>> with vg.no_grad():
+    ...     y = w * 2.0
+    >>> y.requires_grad
+    False
     """
 
     def __enter__(self) -> None:
@@ -79,6 +97,19 @@ class Function:
     ``backward(grad_out)`` returning one gradient per tensor input (``None`` for inputs
     that need none). ``Function.apply`` connects them to tensors. A Function saves what
     its backward needs as attributes named for what they are (``self.x_hat``).
+
+    Examples
+    --------
+    >>> import numpy as np, visiongrad as vg
+    >>> class Square(vg.Function):
+    ...     def forward(self, x):
+    ...         self.x = x
+    ...         return x * x
+    ...     def backward(self, grad_out):
+    ...         return (2 * self.x * grad_out,)
+    >>> x = vg.tensor([3.0], requires_grad=True)
+    >>> Square.apply(x).sum().backward(); x.grad
+    array([6.], dtype=float32)
     """
 
     __slots__ = ("parents", "needs_input_grad", "__dict__")
@@ -123,6 +154,14 @@ class Tensor(ArithmeticMixin, ReductionMixin, ShapeMixin, IndexingMixin, Element
         d(loss)/d(self) after ``backward``, the same shape as ``data``.
     requires_grad : bool
         Whether gradients flow to this tensor.
+
+    Examples
+    --------
+    >>> import visiongrad as vg
+    >>> w = vg.Tensor([1.0, -2.0], requires_grad=True)
+    >>> (w * w).sum().backward()
+    >>> w.data, w.grad, w.shape
+    (array([ 1., -2.], dtype=float32), array([ 2., -4.], dtype=float32), (2,))
     """
 
     __slots__ = ("data", "grad", "requires_grad", "_node", "_retains_grad", "name", "_drawing")
@@ -287,7 +326,14 @@ class Tensor(ArithmeticMixin, ReductionMixin, ShapeMixin, IndexingMixin, Element
 
 
 def tensor(data, requires_grad: bool = False, dtype=None) -> Tensor:
-    """Build a tensor. NumPy arrays keep their dtype; Python floats get the default dtype."""
+    """Build a tensor. NumPy arrays keep their dtype; Python floats get the default dtype.
+
+    Examples
+    --------
+    >>> import numpy as np, visiongrad as vg
+    >>> vg.tensor([1.0, 2.0]).dtype, vg.tensor(np.zeros(2)).dtype
+    (dtype('float32'), dtype('float64'))
+    """
     return Tensor(data, requires_grad=requires_grad, dtype=dtype)
 
 
@@ -340,13 +386,33 @@ def _graph_parents(t: Tensor) -> Iterator[Tensor]:
 
 
 def graph_nodes(root: Tensor) -> list[Tensor]:
-    """Every tensor in ``root``'s graph that requires a gradient, inputs first."""
+    """Every tensor in ``root``'s graph that requires a gradient, inputs first.
+
+    Examples
+    --------
+    >>> import visiongrad as vg
+    >>> x = vg.tensor(2.0, requires_grad=True)
+    >>> y = x * x + 1.0
+    >>> len(vg.graph_nodes(y)) >= 2, vg.graph_nodes(y)[0] is x
+    (True, True)
+    """
     return list(reversed(_reverse_topological_order(root)))
 
 
 def retain_grads(root: Tensor) -> Tensor:
     """Mark every tensor of ``root``'s graph to keep its gradient (``.grad`` of
-    intermediate tensors; ``to_dot`` of a small graph shows them without this)."""
+    intermediate tensors; ``to_dot`` of a small graph shows them without this).
+
+    Examples
+    --------
+    >>> import visiongrad as vg
+    >>> x = vg.tensor(3.0, requires_grad=True)
+    >>> q = x * 2.0
+    >>> f = q * q
+    >>> _ = vg.retain_grads(f); f.backward()
+    >>> float(q.grad), float(x.grad)
+    (12.0, 24.0)
+    """
     for t in graph_nodes(root):
         t.retain_grad()
     return root

@@ -23,6 +23,14 @@ def to_dot(root: Tensor, names: dict[str, Tensor] | None = None) -> str:
     ``autograd.DRAWN_GRAPH_ELEMENTS`` elements). A larger graph is released by backward
     unless ``retain_graph=True``; ``retain_grads(root)`` beforehand keeps its intermediate
     gradients.
+
+    Examples
+    --------
+    >>> import visiongrad as vg
+    >>> x = vg.tensor(2.0, requires_grad=True)
+    >>> dot = vg.to_dot(x * x)
+    >>> dot.startswith("digraph"), "Mul" in dot
+    (True, True)
     """
     label_of = {id(t): name for name, t in (names or {}).items()}
     drawing = getattr(root, "_drawing", None)

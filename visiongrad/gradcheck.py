@@ -21,7 +21,14 @@ from .autograd import Tensor, no_grad
 
 
 def relative_error(analytic, numerical, floor: float = 1e-8) -> float:
-    """max over elements of |a - n| / max(|a|, |n|, floor)."""
+    """max over elements of |a - n| / max(|a|, |n|, floor).
+
+    Examples
+    --------
+    >>> import numpy as np, visiongrad as vg
+    >>> float(vg.relative_error(np.array([1.0, 2.0]), np.array([1.0, 2.2])))  # doctest: +ELLIPSIS
+    0.0909...
+    """
     a, n = np.asarray(analytic, dtype=np.float64), np.asarray(numerical, dtype=np.float64)
     if a.shape != n.shape:
         raise ValueError(f"relative_error: shapes {a.shape} and {n.shape} differ")
@@ -36,6 +43,13 @@ def numerical_gradient(f: Callable[[], float], x: np.ndarray, h: float = 1e-6,
 
     ``f`` reads ``x`` (which is perturbed in place and restored). With ``coords`` (flat
     indices) only those coordinates are estimated; the others are left at NaN.
+
+    Examples
+    --------
+    >>> import numpy as np, visiongrad as vg
+    >>> x = np.array([1.0, 2.0])
+    >>> np.round(vg.numerical_gradient(lambda: float((x ** 2).sum()), x), 6)
+    array([2., 4.])
     """
     grad = np.full(x.shape, np.nan) if coords is not None else np.zeros(x.shape)
     flat_x, flat_grad = x.reshape(-1), grad.reshape(-1)
@@ -74,6 +88,15 @@ def gradcheck(fn: Callable[..., Tensor], inputs: Sequence, h: float = 1e-6,
     -------
     float
         max relative error |a - n| / max(|a|, |n|) over every checked coordinate.
+
+    Examples
+    --------
+    >>> import numpy as np, visiongrad as vg
+    >>> from visiongrad import functional as F
+    >>> error = vg.gradcheck(lambda x, w: F.linear(x, w).relu(),
+    ...                      [np.random.randn(3, 4), np.random.randn(2, 4)])
+    >>> error < 1e-6
+    True
     """
     rng = np.random.default_rng(seed)
     tensors = []

@@ -11,6 +11,13 @@ The op modules import ``Tensor`` themselves, so a method reaches its op through 
 ``ops`` package when it is called (``_ops.math.Add``), never by an import here.
 NOTE: unlike PyTorch, ``max(dim)``/``min(dim)`` give the values only (``argmax`` gives
 the indices).
+
+Examples
+--------
+>>> import visiongrad as vg
+>>> x = vg.tensor([[3.0, 1.0, 2.0]])
+>>> x.squeeze(0).shape, x.topk(2)[0].data
+((3,), array([[3., 2.]], dtype=float32))
 """
 
 from __future__ import annotations

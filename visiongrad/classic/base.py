@@ -27,6 +27,14 @@ class BaseEstimator:
 
     Subclasses list their hyperparameters as keyword arguments of ``__init__`` and store
     each one unchanged under the same attribute name.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from visiongrad import classic
+    >>> knn = classic.KNearestNeighbor(k=3)
+    >>> knn.get_params()['k'], knn.set_params(k=7).k
+    (3, 7)
     """
 
     @classmethod

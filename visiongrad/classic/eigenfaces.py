@@ -32,6 +32,14 @@ def normalize_contrast(images) -> np.ndarray:
     """Each image with its own mean removed and scaled to unit L2 norm (same shape).
 
     x <- (x - mean(x)) / |x - mean(x)|; a constant image becomes all zeros.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from visiongrad import classic
+    >>> out = classic.normalize_contrast(np.array([[1.0, 2.0, 3.0]]))
+    >>> np.round(out, 4), np.round(np.linalg.norm(out), 4)
+    (array([[-0.7071,  0.    ,  0.7071]]), np.float64(1.0))
     """
     images = np.asarray(images, dtype=np.float64)
     X = as_2d(images, "images")
@@ -55,6 +63,16 @@ class Eigenfaces(ClassifierMixin, BaseEstimator):
     mean_ (D,) the mean face; components_ (k, D) the eigenfaces; image_shape_;
     pca_ the fitted :class:`PCA`; with labels, ``knn_`` the 1-NN on training weights.
     Faces are (N, H, W), (N, C, H, W) or (N, D); images are flattened in C order.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from visiongrad import classic
+    >>> rng = np.random.default_rng(0)
+    >>> faces = rng.random((30, 8, 8))
+    >>> model = classic.Eigenfaces(n_components=5).fit(faces)
+    >>> model.components_.shape, model.project(faces[:2]).shape
+    ((5, 64), (2, 5))
     """
 
     def __init__(self, n_components: int = 5, solver: str = "auto"):

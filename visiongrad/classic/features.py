@@ -45,7 +45,16 @@ def _as_images(images, name: str = "images") -> np.ndarray:
 
 
 def rgb_to_hue(images) -> np.ndarray:
-    """Hue in [0, 1) of RGB images (N, 3, H, W) -> (N, H, W) (formula in the module)."""
+    """Hue in [0, 1) of RGB images (N, 3, H, W) -> (N, H, W) (formula in the module).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from visiongrad import classic
+    >>> red_green = np.zeros((1, 3, 1, 2)); red_green[0, 0, 0, 0] = 1; red_green[0, 1, 0, 1] = 1
+    >>> np.round(classic.rgb_to_hue(red_green), 4)
+    array([[[0.    , 0.3333]]])
+    """
     images = _as_images(images)
     if images.shape[1] != 3:
         raise ValueError(f"hue needs RGB images (N, 3, H, W), got {images.shape}")
@@ -60,7 +69,17 @@ def rgb_to_hue(images) -> np.ndarray:
 
 def color_histogram(images, n_bins: int = 10) -> np.ndarray:
     """Hue histogram of each RGB image: the fraction of pixels in each of ``n_bins``
-    equal bins over [0, 1). Shape (N, n_bins); each row sums to 1."""
+    equal bins over [0, 1). Shape (N, n_bins); each row sums to 1.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from visiongrad import classic
+    >>> images = np.zeros((2, 3, 4, 4)); images[:, 0] = 1.0   # all red
+    >>> hist = classic.color_histogram(images, n_bins=4)
+    >>> hist.shape, np.round(hist.sum(axis=1), 4)
+    ((2, 4), array([1., 1.]))
+    """
     hue = rgb_to_hue(images)
     N = len(hue)
     bins = np.minimum((hue * n_bins).astype(np.intp), n_bins - 1)
@@ -99,6 +118,14 @@ def hog(images, orientations: int = 9, pixels_per_cell: int = 8,
     (N, n_cells_r * n_cells_c * orientations); otherwise the normalised blocks,
     (N, n_blocks_r * n_blocks_c * b * b * orientations), n_blocks = n_cells - b + 1,
     in ``skimage.feature.hog``'s order. Pixels beyond the last whole cell are ignored.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from visiongrad import classic
+    >>> features = classic.hog(np.random.default_rng(0).random((2, 16, 16)))
+    >>> features.shape
+    (2, 36)
     """
     if block_norm not in BLOCK_NORMS:
         raise ValueError(f"block_norm must be one of {BLOCK_NORMS}, got {block_norm!r}")
@@ -146,6 +173,15 @@ class FeaturePipeline(BaseEstimator):
     Attributes
     ----------
     mean_, std_ : (F,) arrays    n_features_out_ : int
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from visiongrad import classic
+    >>> images = np.random.default_rng(0).random((4, 3, 16, 16))
+    >>> features = classic.FeaturePipeline().fit_transform(images)
+    >>> features.shape[0]
+    4
     """
 
     def __init__(self, extractors: Sequence[Callable] = (hog, color_histogram),

@@ -51,6 +51,16 @@ class PCA(BaseEstimator):
     explained_variance_ratio_ (k,), singular_values_ (k,), n_components_, n_features_in_
 
     Computation is in float64 whatever the input dtype.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from visiongrad import classic
+    >>> rng = np.random.default_rng(0)
+    >>> X = rng.normal(size=(100, 3)) * [5.0, 1.0, 0.1]
+    >>> pca = classic.PCA(n_components=2).fit(X)
+    >>> np.round(pca.explained_variance_ratio_, 2), pca.transform(X).shape
+    (array([0.97, 0.03]), (100, 2))
     """
 
     def __init__(self, n_components: int | None = None, solver: str = "auto"):
@@ -110,7 +120,20 @@ class PCA(BaseEstimator):
 
 
 class IllConditionedWarning(UserWarning):
-    """The least-squares system is (nearly) rank deficient."""
+    """The least-squares system is (nearly) rank deficient.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from visiongrad import classic
+    >>> import warnings
+    >>> A = np.array([[1.0, 1.0], [1.0, 1.0 + 1e-12], [1.0, 1.0]])
+    >>> with warnings.catch_warnings(record=True) as caught:
+    ...     warnings.simplefilter('always')
+    ...     _ = classic.least_squares(A, np.ones(3))
+    >>> any(issubclass(w.category, classic.IllConditionedWarning) for w in caught)
+    True
+    """
 
 
 def pinv(A, rcond: float | None = None) -> np.ndarray:
@@ -118,6 +141,15 @@ def pinv(A, rcond: float | None = None) -> np.ndarray:
 
     Singular values at or below ``cut = rcond * s_max`` are treated as zero
     (default rcond: max(M, N) * machine epsilon).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from visiongrad import classic
+    >>> A = np.array([[1.0, 0.0], [0.0, 2.0], [0.0, 0.0]])
+    >>> classic.pinv(A)
+    array([[1. , 0. , 0. ],
+           [0. , 0.5, 0. ]])
     """
     A = np.asarray(A, dtype=np.float64)
     U, s, Vt = np.linalg.svd(A, full_matrices=False)
@@ -137,6 +169,14 @@ def least_squares(A, b, method: str = "auto", max_condition: float = 1e7) -> np.
     ``method="auto"`` they are used only when cond(A) <= ``max_condition``; above it (or
     when A is rank deficient) an :class:`IllConditionedWarning` says so and the
     pseudoinverse is used. ``method="normal"`` or ``"pinv"`` forces a route.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from visiongrad import classic
+    >>> A = np.array([[1.0, 0.0], [1.0, 1.0], [1.0, 2.0]])
+    >>> np.round(classic.least_squares(A, np.array([1.0, 3.0, 5.0])), 6)
+    array([1., 2.])
     """
     if method not in ("auto", "normal", "pinv"):
         raise ValueError(f"method must be 'auto', 'normal' or 'pinv', got {method!r}")

@@ -143,6 +143,17 @@ class TSNE(BaseEstimator):
     ----------
     embedding_ (N, n_components), kl_divergence_ (final KL(P || Q); Barnes-Hut: over P's
     neighbour pairs with Z from the tree), n_iter_
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from visiongrad import classic
+    >>> rng = np.random.default_rng(0)
+    >>> X = np.concatenate([rng.normal(0, 1, (20, 4)), rng.normal(4, 1, (20, 4))])
+    >>> y = np.repeat([0, 1], 20)
+    >>> embedding = classic.TSNE(perplexity=5, n_iter=250, seed=0).fit_transform(X)
+    >>> embedding.shape
+    (40, 2)
     """
 
     def __init__(self, n_components: int = 2, perplexity: float = 30.0,

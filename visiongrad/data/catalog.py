@@ -113,7 +113,15 @@ _EMBEDDED = "fashion-mnist-mini"
 
 
 def available_datasets() -> list[str]:
-    """The names :func:`load_dataset` accepts."""
+    """The names :func:`load_dataset` accepts.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from visiongrad import data
+    >>> 'fashion-mnist-mini' in data.available_datasets()
+    True
+    """
     return [_EMBEDDED, "digits", *_SOURCES]
 
 

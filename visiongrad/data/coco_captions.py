@@ -161,7 +161,16 @@ def sample_coco_minibatch(data: Mapping, batch_size: int = 100, split: str = "tr
 def encode_captions(captions: Sequence[Sequence[str]], word_to_idx: Mapping[str, int],
                     max_length: int | None = None) -> np.ndarray:
     """Word lists -> (N, L) int64 of ``<START> words <END> <NULL>...``; L = max_length or
-    the longest caption + 2. ValueError for an unknown word or a caption too long."""
+    the longest caption + 2. ValueError for an unknown word or a caption too long.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from visiongrad import data
+    >>> word_to_idx = {'<NULL>': 0, '<START>': 1, '<END>': 2, 'a': 3, 'bag': 4}
+    >>> data.encode_captions([['a', 'bag']], word_to_idx, max_length=5)
+    array([[1, 3, 4, 2, 0]])
+    """
     longest = max((len(caption) for caption in captions), default=0) + 2
     length = longest if max_length is None else max_length
     if longest > length:
@@ -179,7 +188,16 @@ def encode_captions(captions: Sequence[Sequence[str]], word_to_idx: Mapping[str,
 
 def decode_captions(captions, idx_to_word) -> list[str]:
     """(N, T) word indices -> N strings, stopping at ``<END>``, without ``<NULL>`` and
-    ``<START>`` (the course's ``decode_captions``). ``idx_to_word`` is a list or dict."""
+    ``<START>`` (the course's ``decode_captions``). ``idx_to_word`` is a list or dict.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from visiongrad import data
+    >>> idx_to_word = ['<NULL>', '<START>', '<END>', 'a', 'bag']
+    >>> data.decode_captions(np.array([[1, 3, 4, 2, 0]]), idx_to_word)
+    ['a bag']
+    """
     captions = np.asarray(captions)
     squeeze = captions.ndim == 1
     decoded = []

@@ -35,6 +35,15 @@ class ImageDataset:
     -----
     ``dataset[i]`` is the pair ``(image (C, H, W), label)``; ``dataset[slice]`` or
     ``dataset[index_array]`` is a new ``ImageDataset`` holding those examples, in that order.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from visiongrad import data
+    >>> images, labels = np.zeros((4, 1, 2, 2), np.uint8), np.array([0, 1, 0, 1])
+    >>> ds = data.ImageDataset(images, labels, classes=['a', 'b'])
+    >>> len(ds), ds.images.shape, ds.classes
+    (4, (4, 1, 2, 2), ['a', 'b'])
     """
 
     def __init__(self, images, labels, classes: Sequence[str] | None = None,

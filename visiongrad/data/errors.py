@@ -20,4 +20,15 @@ class UnsafePickleError(DataFormatError):
 class NotFittedError(RuntimeError):
     """A fitted object (a preprocessor here, a classical estimator in ``classic``) was used
     before ``fit``. It lives here, below both, so that ``data`` need not import
-    ``classic``; ``classic.NotFittedError`` is this class."""
+    ``classic``; ``classic.NotFittedError`` is this class.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from visiongrad import classic
+    >>> try:
+    ...     classic.PCA(2).transform(np.zeros((1, 3)))
+    ... except classic.NotFittedError as error:
+    ...     print(type(error).__name__)
+    NotFittedError
+    """

@@ -69,6 +69,15 @@ class DataLoader:
 
     NOTE: unlike PyTorch's ``DataLoader``, which yields what the dataset returns, integer
     images are converted to float as torchvision's ``ToTensor`` would (``to_float``).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from visiongrad import data
+    >>> ds = data.ImageDataset(np.zeros((10, 1, 2, 2), np.uint8), np.arange(10))
+    >>> loader = data.DataLoader(ds, batch_size=4)
+    >>> [labels.tolist() for images, labels in loader]
+    [[0, 1, 2, 3], [4, 5, 6, 7], [8, 9]]
     """
 
     def __init__(self, data, batch_size: int = 64, shuffle: bool = False,

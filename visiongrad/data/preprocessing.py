@@ -88,6 +88,13 @@ class ScaleToUnit(Preprocessor):
     """Scale pixel values to [0, 1]: ``z = x / max_value`` (255 for 8-bit images).
 
     Stateless: ``fit`` only records the image shape.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from visiongrad import data
+    >>> data.ScaleToUnit()(np.array([0, 51, 255], np.uint8).reshape(1, 1, 1, 3))
+    array([[[[0. , 0.2, 1. ]]]], dtype=float32)
     """
 
     def __init__(self, max_value: float = 255.0, dtype=np.float32):
@@ -107,6 +114,15 @@ class MeanImageSubtraction(Preprocessor):
     """Subtract the mean training image (the course's preprocessing for CIFAR-10).
 
     ``mean_[c, h, w] = (1/N) sum_n x[n, c, h, w]``;  ``z = x - mean_``.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from visiongrad import data
+    >>> x = np.array([1.0, 2.0, 3.0, 4.0]).reshape(2, 1, 1, 2)
+    >>> data.MeanImageSubtraction().fit(x).transform(x).reshape(2, 2)
+    array([[-1., -1.],
+           [ 1.,  1.]], dtype=float32)
     """
 
     fitted_attribute = "mean_"
@@ -127,6 +143,15 @@ class ChannelNormalizer(Preprocessor):
     ``mean_[c]`` and ``std_[c]`` are the mean and standard deviation of channel ``c`` of the
     training images (over N, H, W) after division by ``scale`` (1 by default; 255 gives
     the usual "scale to [0, 1] then normalise"). ``eps`` keeps a constant channel finite.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from visiongrad import data
+    >>> x = np.random.default_rng(0).normal(3.0, 2.0, (100, 3, 4, 4))
+    >>> out = data.ChannelNormalizer().fit(x).transform(x)
+    >>> np.round(out.mean(axis=(0, 2, 3)), 3), np.round(out.std(axis=(0, 2, 3)), 2)
+    (array([-0.,  0.,  0.], dtype=float32), array([1., 1., 1.], dtype=float32))
     """
 
     fitted_attribute = "mean_"
@@ -197,6 +222,17 @@ class PCAWhitening(_EigenBasis):
     (all D by default) and ``lambda_K`` their eigenvalues; the whitened features have
     (almost) identity covariance. ``inverse_transform`` maps (N, K) back to images
     (N, C, H, W), exactly when K = D, else the projection onto the top K components.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from visiongrad import data
+    >>> x = (np.random.default_rng(0).normal(size=(200, 3)) * [3.0, 1.0, 0.5]).reshape(200, 3, 1, 1)
+    >>> out = data.PCAWhitening().fit(x).transform(x).reshape(200, -1)
+    >>> np.round(np.cov(out, rowvar=False, bias=True), 2)
+    array([[1., 0., 0.],
+           [0., 1., 0.],
+           [0., 0., 1.]])
     """
 
     def _transform(self, x):
@@ -215,6 +251,17 @@ class ZCAWhitening(_EigenBasis):
     PCA whitening rotated back to pixel space, so the result still looks like an image
     (edges emphasised) with (almost) identity covariance; ``eps`` (typically 1e-2 on
     [0, 1] data, 1e-5 by default) damps the near-zero directions. Output (N, C, H, W).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from visiongrad import data
+    >>> x = (np.random.default_rng(0).normal(size=(200, 3)) * [3.0, 1.0, 0.5]).reshape(200, 3, 1, 1)
+    >>> out = data.ZCAWhitening().fit(x).transform(x).reshape(200, -1)
+    >>> np.round(np.cov(out, rowvar=False, bias=True), 2)
+    array([[ 1., -0., -0.],
+           [-0.,  1., -0.],
+           [-0., -0.,  1.]])
     """
 
     def _transform(self, x):

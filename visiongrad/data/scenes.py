@@ -49,7 +49,16 @@ ORDERS = {"x": ("from left to right", "from right to left"),
 
 def scene_vocabulary() -> dict[str, int]:
     """word_to_idx of the scene captions: ``<NULL>`` 0, ``<START>`` 1, ``<END>`` 2, then the
-    grammar's words and the item words, sorted."""
+    grammar's words and the item words, sorted.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from visiongrad import data
+    >>> vocabulary = data.scene_vocabulary()
+    >>> vocabulary['<NULL>'], 'bag' in vocabulary
+    (0, True)
+    """
     words = sorted(set(GRAMMAR_WORDS) | set(ITEM_WORDS))
     return {word: index for index, word in enumerate([NULL, START, END, *words])}
 
@@ -67,6 +76,14 @@ class SceneSet:
         Each item's Fashion-MNIST class.
     captions : list of list of str
         Every valid caption (word lists) of each scene; the first is the canonical one.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from visiongrad import data
+    >>> scenes = data.compose_scenes(3, seed=0)
+    >>> len(scenes), len(scenes.boxes[0]) == len(scenes.labels[0])
+    (3, True)
     """
 
     images: np.ndarray
@@ -217,6 +234,14 @@ def compose_scenes(count: int, split: str = "train", seed: int = 0, size: int = 
     dataset : str
         Source of the items for ``load_dataset`` (the embedded ``fashion-mnist-mini`` by
         default, or ``fashion-mnist``).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from visiongrad import data
+    >>> scenes = data.compose_scenes(2, seed=0)
+    >>> scenes.images.shape, len(scenes.captions)
+    ((2, 1, 64, 64), 2)
     """
     if max_items not in (1, 2, 3):
         raise ValueError(f"max_items must be 1, 2 or 3, got {max_items}")

@@ -50,6 +50,14 @@ def train_val_indices(labels, val_fraction: float = 0.1, stratify: bool = True,
     -------
     train, val : numpy.ndarray of intp
         Sorted, disjoint, together ``0 .. N - 1``.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from visiongrad import data
+    >>> train, val = data.train_val_indices(np.repeat([0, 1], 10), val_fraction=0.2, rng=0)
+    >>> len(train), len(val), sorted(np.repeat([0, 1], 10)[val])
+    (16, 4, [np.int64(0), np.int64(0), np.int64(1), np.int64(1)])
     """
     labels = _labels(labels)
     if not 0.0 < val_fraction < 1.0:
@@ -86,6 +94,16 @@ def train_val_split(images, labels, val_fraction: float = 0.1, stratify: bool = 
     -------
     x_train, y_train, x_val, y_val : numpy.ndarray
         In the original order within each part.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from visiongrad import data
+    >>> images, labels = np.arange(20).reshape(20, 1), np.repeat([0, 1], 10)
+    >>> parts = data.train_val_split(images, labels, val_fraction=0.2, rng=0)
+    >>> x_train, y_train, x_val, y_val = parts
+    >>> x_train.shape, x_val.shape, np.bincount(y_val)
+    ((16, 1), (4, 1), array([2, 2]))
     """
     labels = _labels(labels)
     if len(images) != len(labels):
@@ -171,6 +189,15 @@ def cross_validate(score: Callable, images, labels, n_splits: int = 5, stratify:
     -------
     numpy.ndarray, shape (n_splits,)
         One score per fold; their mean is the cross-validated estimate.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from visiongrad import data
+    >>> images, labels = np.zeros((20, 1)), np.repeat([0, 1], 10)
+    >>> majority = lambda x_train, y_train, x_val, y_val: float(np.mean(y_val == 0))
+    >>> np.round(data.cross_validate(majority, images, labels, n_splits=5, rng=0), 2)
+    array([0.5, 0.5, 0.5, 0.5, 0.5])
     """
     labels = _labels(labels)
     if len(images) != len(labels):

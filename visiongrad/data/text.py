@@ -49,6 +49,14 @@ def load_text(path=None) -> str:
         (a ``ValueError``) the file is empty, is not UTF-8 text, or is a ``.gz`` file that
         is not gzip or expands past ``GZIP_MAX_RATIO`` times its size; the message names the
         file and, for bad UTF-8, the offset of the first bad byte.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from visiongrad import data
+    >>> text = data.load_text()   # the embedded Shakespeare
+    >>> len(text) > 1_000_000, text[:9]
+    (True, "ALL'S WEL")
     """
     path = EMBEDDED_TEXT if path is None else Path(path)
     if not path.is_file():
@@ -99,6 +107,14 @@ class CharVocabulary:
         The characters; index i stands for ``idx_to_char[i]``.
     char_to_idx : dict
         The inverse map.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from visiongrad import data
+    >>> vocabulary = data.CharVocabulary.from_text('hello')
+    >>> vocabulary.idx_to_char, vocabulary.encode('hole'), vocabulary.decode([2, 1])
+    (['e', 'h', 'l', 'o'], array([1, 3, 2, 0]), 'lh')
     """
 
     def __init__(self, chars):
@@ -151,7 +167,16 @@ class CharVocabulary:
 
 def split_text(text: str, val_fraction: float = 0.1) -> tuple[str, str]:
     """(train, validation): the validation part is the last ``val_fraction`` of the text,
-    so it is text the model has never seen, not a shuffled sample of it."""
+    so it is text the model has never seen, not a shuffled sample of it.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from visiongrad import data
+    >>> train, val = data.split_text('abcdefghij', val_fraction=0.2)
+    >>> train, val
+    ('abcdefgh', 'ij')
+    """
     if not 0 < val_fraction < 1:
         raise ValueError(f"val_fraction must be between 0 and 1, got {val_fraction}")
     cut = len(text) - int(round(len(text) * val_fraction))

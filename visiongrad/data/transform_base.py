@@ -80,6 +80,14 @@ class Compose:
 
     Random transforms (and nested ``Compose``) receive the call's ``rng``; any other step
     is called as ``step(images)``.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from visiongrad import data
+    >>> pipeline = data.Compose([lambda x: x + 1, lambda x: x * 10])
+    >>> pipeline(np.array([1, 2]))
+    array([20, 30])
     """
 
     def __init__(self, transforms: Sequence[Callable]):

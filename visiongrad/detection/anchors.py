@@ -14,7 +14,15 @@ import numpy as np
 
 
 def cell_anchors(sizes, aspect_ratios, dtype=np.float32) -> np.ndarray:
-    """(len(ratios) * len(sizes), 4) anchors centred on 0 (see the module)."""
+    """(len(ratios) * len(sizes), 4) anchors centred on 0 (see the module).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from visiongrad import detection
+    >>> detection.cell_anchors((32,), (0.5, 1.0, 2.0)).shape
+    (3, 4)
+    """
     sizes = np.asarray(sizes, dtype=dtype)
     ratios = np.asarray(aspect_ratios, dtype=dtype)
     if sizes.ndim != 1 or not sizes.size or np.any(sizes <= 0):
@@ -31,7 +39,16 @@ def cell_anchors(sizes, aspect_ratios, dtype=np.float32) -> np.ndarray:
 
 def grid_anchors(base_anchors, grid_size, stride) -> np.ndarray:
     """``base_anchors`` (A, 4) shifted to every cell of a (H, W) grid with (stride_h,
-    stride_w): (H W A, 4), cell by cell in row-major order."""
+    stride_w): (H W A, 4), cell by cell in row-major order.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from visiongrad import detection
+    >>> base = detection.cell_anchors((16,), (1.0,))
+    >>> detection.grid_anchors(base, (2, 3), (8, 8)).shape
+    (6, 4)
+    """
     (height, width), (stride_h, stride_w) = grid_size, stride
     shift_x = np.arange(width, dtype=base_anchors.dtype) * stride_w
     shift_y = np.arange(height, dtype=base_anchors.dtype) * stride_h

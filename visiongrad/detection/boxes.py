@@ -34,7 +34,15 @@ def _upcast(boxes: np.ndarray) -> np.ndarray:
 
 def box_area(boxes) -> np.ndarray:
     """Area (x2 - x1) (y2 - y1) of each (x1, y1, x2, y2) box: (N, 4) -> (N,); float16
-    boxes give float32 areas."""
+    boxes give float32 areas.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from visiongrad import detection
+    >>> detection.box_area(np.array([[0.0, 0.0, 10.0, 5.0], [2.0, 2.0, 4.0, 4.0]]))
+    array([50.,  4.])
+    """
     boxes = _upcast(as_boxes(boxes))
     return (boxes[:, 2] - boxes[:, 0]) * (boxes[:, 3] - boxes[:, 1])
 
@@ -56,6 +64,15 @@ def box_iou(boxes1, boxes2) -> np.ndarray:
 
     iou[i, j] = inter[i, j] / (area_i + area_j - inter[i, j]), as ``torchvision.ops.box_iou``
     (two empty boxes give 0 / 0 = NaN there and here); float16 boxes give float32.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from visiongrad import detection
+    >>> a = np.array([[0.0, 0.0, 10.0, 10.0]])
+    >>> b = np.array([[5.0, 0.0, 15.0, 10.0], [0.0, 0.0, 10.0, 10.0]])
+    >>> np.round(detection.box_iou(a, b), 4)   # 50 / (100 + 100 - 50), then 1
+    array([[0.3333, 1.    ]])
     """
     a, b = as_boxes(boxes1, "boxes1"), as_boxes(boxes2, "boxes2")
     inter = box_intersection(a, b)
@@ -71,6 +88,13 @@ def box_convert(boxes, in_fmt: str, out_fmt: str) -> np.ndarray:
         cxcywh -> xyxy: (cx - w / 2, cy - h / 2, cx + w / 2, cy + h / 2)
         xyxy -> xywh:   (x1, y1, x2 - x1, y2 - y1)
         xyxy -> cxcywh: ((x1 + x2) / 2, (y1 + y2) / 2, x2 - x1, y2 - y1)
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from visiongrad import detection
+    >>> detection.box_convert(np.array([[5.0, 5.0, 10.0, 4.0]]), 'cxcywh', 'xyxy')
+    array([[ 0.,  3., 10.,  7.]])
     """
     for name, fmt in (("in_fmt", in_fmt), ("out_fmt", out_fmt)):
         if fmt not in BOX_FORMATS:
@@ -93,7 +117,15 @@ def box_convert(boxes, in_fmt: str, out_fmt: str) -> np.ndarray:
 
 
 def clip_boxes_to_image(boxes, size) -> np.ndarray:
-    """Clip x to [0, width] and y to [0, height]; ``size`` is (height, width)."""
+    """Clip x to [0, width] and y to [0, height]; ``size`` is (height, width).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from visiongrad import detection
+    >>> detection.clip_boxes_to_image(np.array([[-5.0, 2.0, 40.0, 70.0]]), (64, 32))
+    array([[ 0.,  2., 32., 64.]])
+    """
     height, width = size
     boxes = as_boxes(boxes).copy()
     boxes[:, 0::2] = np.clip(boxes[:, 0::2], 0, width)
@@ -102,7 +134,16 @@ def clip_boxes_to_image(boxes, size) -> np.ndarray:
 
 
 def remove_small_boxes(boxes, min_size: float) -> np.ndarray:
-    """Indices (ascending) of the boxes whose width and height are both >= ``min_size``."""
+    """Indices (ascending) of the boxes whose width and height are both >= ``min_size``.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from visiongrad import detection
+    >>> boxes = np.array([[0.0, 0.0, 1.0, 1.0], [0.0, 0.0, 8.0, 8.0]])
+    >>> detection.remove_small_boxes(boxes, min_size=2.0)
+    array([1])
+    """
     boxes = as_boxes(boxes)
     widths, heights = boxes[:, 2] - boxes[:, 0], boxes[:, 3] - boxes[:, 1]
     return np.flatnonzero((widths >= min_size) & (heights >= min_size))
@@ -142,6 +183,15 @@ def nms(boxes, scores, iou_threshold: float) -> np.ndarray:
     (int64) in decreasing score order. The IoU matrix of the boxes is computed once; the
     loop runs once per kept box, suppressing all its overlaps in one vector operation.
     A NaN score or a NaN threshold is a ``ValueError``.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from visiongrad import detection
+    >>> boxes = np.array([[0.0, 0.0, 10.0, 10.0], [1.0, 1.0, 11.0, 11.0], [20.0, 20.0, 30.0, 30.0]])
+    >>> scores = np.array([0.9, 0.8, 0.7])
+    >>> detection.nms(boxes, scores, iou_threshold=0.5)   # the second box overlaps the first
+    array([0, 2])
     """
     boxes = as_boxes(boxes)
     scores = _check_scores(boxes, scores)
@@ -184,6 +234,16 @@ def batched_nms(boxes, scores, classes, iou_threshold: float) -> np.ndarray:
     """NMS within each class (``classes`` (N,) integers): boxes of different classes never
     suppress each other. Returns the kept indices in decreasing score order (ties in index
     order), as ``torchvision.ops.batched_nms``.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from visiongrad import detection
+    >>> boxes = np.array([[0.0, 0.0, 10.0, 10.0], [1.0, 1.0, 11.0, 11.0], [20.0, 20.0, 30.0, 30.0]])
+    >>> scores = np.array([0.9, 0.8, 0.7])
+    >>> classes = np.array([0, 1, 0])   # boxes of different classes never suppress each other
+    >>> detection.batched_nms(boxes, scores, classes, iou_threshold=0.5)
+    array([0, 1, 2])
     """
     boxes = as_boxes(boxes)
     scores = _check_scores(boxes, scores)

@@ -238,7 +238,15 @@ def _summarize(precision, recall) -> dict:
 def voc_ap(recall, precision, use_07_metric: bool = False) -> float:
     """AP from a precision/recall curve, as the VOC devkit: the 11-point mean of the
     maximum precision at recall >= 0, 0.1, ..., 1 (VOC2007), or the area under the curve
-    made monotone from the right (VOC2010 on)."""
+    made monotone from the right (VOC2010 on).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from visiongrad import detection
+    >>> detection.voc_ap(np.array([0.5, 1.0]), np.array([1.0, 0.5]))
+    0.75
+    """
     recall, precision = np.asarray(recall, float), np.asarray(precision, float)
     if use_07_metric:
         return float(sum(np.max(precision[recall >= t], initial=0.0)
@@ -306,7 +314,17 @@ def voc_eval_class(detections, ground_truth, iou_threshold: float = 0.5,
 
 def confusion_matrix(prediction, target, num_classes: int, ignore_index: int | None = 255):
     """C (num_classes, num_classes) with C[t, p] = number of pixels of true class t
-    predicted p; pixels whose target is ``ignore_index`` are left out."""
+    predicted p; pixels whose target is ``ignore_index`` are left out.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from visiongrad import detection
+    >>> prediction, target = np.array([[0, 1], [1, 1]]), np.array([[0, 1], [0, 1]])
+    >>> detection.confusion_matrix(prediction, target, num_classes=2)
+    array([[1, 1],
+           [0, 2]])
+    """
     prediction, target = np.asarray(prediction), np.asarray(target)
     if prediction.shape != target.shape:
         raise ValueError(f"prediction {prediction.shape} and target {target.shape} differ")
@@ -321,7 +339,16 @@ def confusion_matrix(prediction, target, num_classes: int, ignore_index: int | N
 
 def segmentation_metrics(confusion) -> dict:
     """pixel_accuracy = trace / total; per-class IoU = C[c, c] / (row c + column c - C[c, c])
-    (NaN for a class absent from target and prediction); mIoU = mean of the defined IoUs."""
+    (NaN for a class absent from target and prediction); mIoU = mean of the defined IoUs.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from visiongrad import detection
+    >>> m = detection.segmentation_metrics(np.array([[3, 1], [0, 4]]))
+    >>> round(m['pixel_accuracy'], 4), np.round(m['per_class_iou'], 4)
+    (0.875, array([0.75, 0.8 ]))
+    """
     confusion = np.asarray(confusion, dtype=float)
     hits = np.diag(confusion)
     union = confusion.sum(axis=0) + confusion.sum(axis=1) - hits

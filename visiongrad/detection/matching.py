@@ -16,6 +16,14 @@ class Matcher:
     With ``allow_low_quality_matches``, every prediction that reaches some ground-truth
     box's highest quality (ties included) keeps its best match whatever its value, so no
     ground-truth box is left without a prediction.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from visiongrad import detection
+    >>> matcher = detection.Matcher(high_threshold=0.7, low_threshold=0.3)
+    >>> matcher(np.array([[0.9, 0.5, 0.1], [0.2, 0.1, 0.8]]))   # IoU (ground truth, proposals)
+    array([ 0, -2,  1])
     """
 
     BELOW_LOW_THRESHOLD = -1

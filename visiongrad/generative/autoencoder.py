@@ -46,6 +46,15 @@ class Autoencoder(nn.Module):
         The KL variant's target mean activation rho.
     noise : float
         The denoising variant's probability of zeroing a pixel.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from visiongrad import generative
+    >>> import visiongrad as vg
+    >>> ae = generative.Autoencoder(kind='denoising', code_dim=8, hidden_dim=32)
+    >>> ae(vg.tensor(np.random.default_rng(0).random((2, 1, 28, 28)))).shape
+    (2, 1, 28, 28)
     """
 
     def __init__(self, kind: str = "undercomplete", input_dim: int = 784, code_dim: int = 64,

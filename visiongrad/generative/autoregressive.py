@@ -24,7 +24,17 @@ LEVELS = 256
 
 def causal_mask(kernel_size: tuple[int, int], mask_type: str) -> np.ndarray:
     """The (kh, kw) mask of a raster-order causal kernel: 1 above the centre row, 1 left of
-    the centre in its row, the centre itself 1 for type "B" and 0 for type "A", 0 after it."""
+    the centre in its row, the centre itself 1 for type "B" and 0 for type "A", 0 after it.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from visiongrad import generative
+    >>> generative.causal_mask((3, 3), 'A')
+    array([[1., 1., 1.],
+           [1., 0., 0.],
+           [0., 0., 0.]], dtype=float32)
+    """
     if mask_type not in ("A", "B"):
         raise ValueError(f"mask_type must be 'A' or 'B', got {mask_type!r}")
     kh, kw = kernel_size
@@ -42,6 +52,15 @@ class MaskedConv2d(nn.Conv2d):
     type "B"). The gradient is W's gradient times M (the product rule of ``W * M``), so a
     masked weight stays zero under any optimizer without weight decay.
     NOTE: grey images only: unlike the paper's RGB masks, channels are not split into groups.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from visiongrad import generative
+    >>> import visiongrad as vg
+    >>> conv = generative.MaskedConv2d(1, 4, 3, mask_type='A')
+    >>> conv(vg.randn(1, 1, 5, 5)).shape
+    (1, 4, 5, 5)
     """
 
     def __init__(self, in_channels: int, out_channels: int, kernel_size, mask_type: str,
@@ -180,6 +199,14 @@ class RowLSTM(nn.Module):
     h_0 = c_0 = 0. Row r sees all of rows < r (through h_{r-1}, whose receptive field
     widens by one column per row: the triangular context of the paper) and row r's features
     up to column c.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from visiongrad import generative
+    >>> import visiongrad as vg
+    >>> generative.RowLSTM(4, 6)(vg.randn(1, 4, 5, 5)).shape
+    (1, 6, 5, 5)
     """
 
     def __init__(self, in_channels: int, hidden: int):

@@ -57,7 +57,16 @@ def dcgan_init(module: nn.Module, rng=None) -> None:
 
 
 class DCGANGenerator(nn.Sequential):
-    """z (N, latent_dim) -> images (N, 1, 28, 28) in [-1, 1]."""
+    """z (N, latent_dim) -> images (N, 1, 28, 28) in [-1, 1].
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from visiongrad import generative
+    >>> import visiongrad as vg
+    >>> generative.DCGANGenerator(latent_dim=16, width=8)(vg.randn(2, 16)).shape
+    (2, 1, 28, 28)
+    """
 
     def __init__(self, latent_dim: int = 100, width: int = 64):
         super().__init__(
@@ -70,7 +79,16 @@ class DCGANGenerator(nn.Sequential):
 
 
 class DCGANDiscriminator(nn.Sequential):
-    """images (N, 1, 28, 28) -> one unbounded score per image (N, 1)."""
+    """images (N, 1, 28, 28) -> one unbounded score per image (N, 1).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from visiongrad import generative
+    >>> import visiongrad as vg
+    >>> generative.DCGANDiscriminator(width=8)(vg.randn(2, 1, 28, 28)).shape
+    (2, 1)
+    """
 
     def __init__(self, width: int = 64):
         super().__init__(

@@ -52,6 +52,16 @@ class VAE(nn.Module):
     latent_dim : int
     hidden_dim : int
         Units of the encoder's and decoder's ReLU hidden layers.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from visiongrad import generative
+    >>> import visiongrad as vg
+    >>> vae = generative.VAE(decoder='bernoulli', latent_dim=4, hidden_dim=32)
+    >>> loss, terms = vae.loss(vg.tensor(np.random.default_rng(0).random((2, 1, 28, 28))), rng=0)
+    >>> sorted(terms), vae.sample(3, rng=0).shape
+    (['bits_per_dim', 'kl', 'nelbo', 'reconstruction'], (3, 1, 28, 28))
     """
 
     def __init__(self, decoder: str = "logistic", input_shape=(1, 28, 28), latent_dim: int = 16,

@@ -7,6 +7,8 @@ ResNet, the CIFAR ResNets, FractalNet, stochastic depth) take ``num_classes`` an
 ``in_channels``, and where torchvision has the network they have its names, state_dict
 keys and shapes, so torchvision's weights give the same logits.
 
+Examples
+--------
 >>> from visiongrad import models
 >>> models.available()[:6]
 ['alexnet', 'fc', 'fractalnet', 'googlenet', 'lenet5', 'resnet101']
@@ -56,7 +58,15 @@ MODELS.update(ZOO)
 
 
 def available() -> list[str]:
-    """Names accepted by :func:`create`, sorted."""
+    """Names accepted by :func:`create`, sorted.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from visiongrad import models
+    >>> 'resnet18' in models.available(), 'lenet5' in models.available()
+    (True, True)
+    """
     return sorted(MODELS)
 
 
@@ -70,6 +80,15 @@ def create(name: str, **kwargs):
     ------
     ValueError
         For an unknown name, listing the valid ones.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from visiongrad import models
+    >>> import visiongrad as vg
+    >>> net = models.create('lenet5', input_shape=(1, 28, 28), num_classes=10)
+    >>> net(vg.randn(2, 1, 28, 28)).shape
+    (2, 10)
     """
     if name not in MODELS:
         raise ValueError(f"unknown model {name!r} (available: {', '.join(available())})")

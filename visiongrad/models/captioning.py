@@ -353,6 +353,14 @@ class SceneEncoder(nn.Module):
 
     Shapes: x (N, in_channels, S, S) with S a multiple of 8 -> logits (N, num_classes,
     S / 8, S / 8)
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from visiongrad import models
+    >>> import visiongrad as vg
+    >>> models.SceneEncoder()(vg.randn(1, 1, 64, 64)).shape
+    (1, 10, 8, 8)
     """
 
     def __init__(self, in_channels: int = 1, channels=(16, 32, 64, 64), num_classes: int = 10):

@@ -67,11 +67,24 @@ class CharRNN(nn.Module):
     dropout : float
         Dropout between recurrent layers (training only), as ``nn.LSTM``'s.
 
+    Notes
+    -----
     NOTE: unlike ``nn.LSTM``'s default initialisation, the LSTM's forget-gate biases start
     at b_ih = 1, b_hh = 0 (Jozefowicz et al. 2015), so the cells remember from the start.
 
     Shapes: indices (N, T) integers -> logits (N, T, V); the recurrent state is the layer's
     (h (L, N, H), or (h, c) for the LSTM).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from visiongrad import models
+    >>> import visiongrad as vg
+    >>> from visiongrad.data import CharVocabulary
+    >>> model = models.CharRNN(CharVocabulary('abc '), embedding_dim=4, hidden_size=8, num_layers=1)
+    >>> logits, state = model(vg.tensor([[0, 1, 2]]))
+    >>> logits.shape, len(model.sample('ab', 5, seed=0))
+    ((1, 3, 4), 7)
     """
 
     def __init__(self, vocabulary, embedding_dim: int = 64, hidden_size: int = 256,

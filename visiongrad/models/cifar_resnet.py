@@ -17,6 +17,14 @@ class OptionAShortcut(nn.Module):
 
     y = [0 (pad channels); x[:, :, ::stride, ::stride]; 0 (pad channels)],
     with (out_channels - in_channels) // 2 zero channels before and the rest after.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from visiongrad import models
+    >>> import visiongrad as vg
+    >>> models.OptionAShortcut(16, 32, stride=2)(vg.randn(1, 16, 8, 8)).shape
+    (1, 32, 4, 4)
     """
 
     def __init__(self, in_channels: int, out_channels: int, stride: int):
@@ -40,7 +48,15 @@ class OptionAShortcut(nn.Module):
 
 def linear_decay_survival(num_blocks: int, last: float = 0.5) -> list[float]:
     """Stochastic depth's schedule (Huang et al. 2016, eq. 4): block l of L survives with
-    p_l = 1 - l / L (1 - p_L), from near 1 at the input down to p_L = ``last``."""
+    p_l = 1 - l / L (1 - p_L), from near 1 at the input down to p_L = ``last``.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from visiongrad import models
+    >>> models.linear_decay_survival(4, last=0.5)
+    [0.875, 0.75, 0.625, 0.5]
+    """
     if not 0 < last <= 1:
         raise ValueError(f"the last survival probability must be in (0, 1], got {last}")
     return [1 - (index / num_blocks) * (1 - last) for index in range(1, num_blocks + 1)]
@@ -81,6 +97,15 @@ class CifarResNet(nn.Module):
     survival_probs : sequence of float, optional
         One per block (3n): the residual branch of block l is kept with that probability
         in training and scaled by it in evaluation (stochastic depth). None: all 1.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from visiongrad import models
+    >>> import visiongrad as vg
+    >>> net = models.CifarResNet(depth=8, num_classes=10)
+    >>> net(vg.randn(1, 3, 32, 32)).shape
+    (1, 10)
     """
 
     def __init__(self, depth: int = 20, num_classes: int = 10, in_channels: int = 3,
@@ -133,6 +158,15 @@ class StochasticDepthResNet(CifarResNet):
 
     NOTE: the paper's code downsamples its shortcuts by average pooling; this one keeps the
     CIFAR ResNet's option A (every other pixel), and always computes the branch it drops.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from visiongrad import models
+    >>> import visiongrad as vg
+    >>> net = models.StochasticDepthResNet(depth=8, num_classes=10)
+    >>> net(vg.randn(1, 3, 32, 32)).shape
+    (1, 10)
     """
 
     def __init__(self, depth: int = 110, num_classes: int = 10, in_channels: int = 3,

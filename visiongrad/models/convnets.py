@@ -25,6 +25,15 @@ class ThreeLayerConvNet(SequentialClassifier):
     Shape
     -----
     (N, C, H, W) -> (N, num_classes)
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from visiongrad import models
+    >>> import visiongrad as vg
+    >>> net = models.ThreeLayerConvNet(input_shape=(1, 28, 28), num_filters=8, hidden_dim=32)
+    >>> net(vg.randn(2, 1, 28, 28)).shape
+    (2, 10)
     """
 
     def __init__(self, input_shape: Sequence[int] = (1, 28, 28), num_filters: int = 32,
@@ -51,6 +60,14 @@ class LeNet5(SequentialClassifier):
     ----------
     input_shape : (C, H, W)
     num_classes : int
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from visiongrad import models
+    >>> import visiongrad as vg
+    >>> models.LeNet5(input_shape=(3, 32, 32))(vg.randn(2, 3, 32, 32)).shape
+    (2, 10)
     """
 
     def __init__(self, input_shape: Sequence[int] = (1, 28, 28), num_classes: int = 10):
@@ -86,6 +103,14 @@ class SmallVGG(SequentialClassifier):
     hidden_dim : int
     dropout : float
         Dropout probability before the last layer (0: none).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from visiongrad import models
+    >>> import visiongrad as vg
+    >>> models.SmallVGG(width=8, hidden_dim=32)(vg.randn(2, 1, 28, 28)).shape
+    (2, 10)
     """
 
     def __init__(self, input_shape: Sequence[int] = (1, 28, 28), num_classes: int = 10,

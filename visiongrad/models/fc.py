@@ -29,6 +29,15 @@ class FullyConnectedNet(SequentialClassifier):
     Shape
     -----
     (N, C, H, W) -> (N, num_classes)
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from visiongrad import models
+    >>> import visiongrad as vg
+    >>> net = models.FullyConnectedNet(hidden_dims=(64, 32), input_shape=(1, 8, 8), num_classes=5)
+    >>> net(vg.randn(3, 1, 8, 8)).shape
+    (3, 5)
     """
 
     def __init__(self, hidden_dims: Sequence[int] = (100, 100),
@@ -66,6 +75,14 @@ class TwoLayerNet(FullyConnectedNet):
     input_shape : (C, H, W)
     hidden_dim : int
     num_classes : int
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from visiongrad import models
+    >>> import visiongrad as vg
+    >>> models.TwoLayerNet(input_shape=(1, 28, 28), hidden_dim=50)(vg.randn(2, 1, 28, 28)).shape
+    (2, 10)
     """
 
     def __init__(self, input_shape: Sequence[int] = (1, 28, 28), hidden_dim: int = 100,

@@ -32,7 +32,17 @@ def fractal_join(branches: list, p: float = 0.0, training: bool = False):
     """The join layer: the elementwise mean of its inputs (same shape). In training with
     local drop-path rate ``p``, the mean of the inputs that survive
     :func:`local_drop_mask`. Every input is equally likely to survive, so the expected
-    training output is the evaluation output, the mean of all."""
+    training output is the evaluation output, the mean of all.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from visiongrad import models
+    >>> import visiongrad as vg
+    >>> joined = models.fractal_join([vg.ones(1, 2), vg.zeros(1, 2)])
+    >>> joined.data   # the mean of the branches
+    array([[0.5, 0.5]], dtype=float32)
+    """
     if training and p and len(branches) > 1:
         branches = [b for b, kept in zip(branches, local_drop_mask(len(branches), p),
                                          strict=True) if kept]
@@ -50,6 +60,14 @@ class FractalBlock(nn.Module):
 
     Children: ``conv`` (column 0, one unit) and, for C > 1, ``first`` and ``second`` (the
     two copies of f_{C-1}, holding columns 1 .. C-1).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from visiongrad import models
+    >>> import visiongrad as vg
+    >>> models.FractalBlock(4, 8, columns=2)(vg.randn(1, 4, 8, 8)).shape
+    (1, 8, 8, 8)
     """
 
     def __init__(self, in_channels: int, out_channels: int, columns: int,

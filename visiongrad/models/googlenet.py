@@ -41,6 +41,14 @@ class Inception(nn.Module):
 
     NOTE: as in torchvision (whose weights were trained so), branch3's "5x5" convolution is
     3x3 with padding 1; the paper's is 5x5.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from visiongrad import models
+    >>> import visiongrad as vg
+    >>> models.Inception(8, 4, 4, 8, 2, 4, 4)(vg.randn(1, 8, 6, 6)).shape   # 4 + 8 + 4 + 4
+    (1, 20, 6, 6)
     """
 
     def __init__(self, in_channels: int, ch1x1: int, ch3x3red: int, ch3x3: int,
@@ -66,6 +74,14 @@ class NaiveInception(nn.Module):
     Output channels: ch1x1 + ch3x3 + ch5x5 + in_channels. The pool branch passes all input
     channels through, so channels grow with every module, and the 3x3 and 5x5 convolutions
     see all of them: the cost the 1x1 reductions of :class:`Inception` remove.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from visiongrad import models
+    >>> import visiongrad as vg
+    >>> models.NaiveInception(8, 4, 4, 4)(vg.randn(1, 8, 6, 6)).shape   # 4 + 4 + 4 + 8 channels
+    (1, 20, 6, 6)
     """
 
     def __init__(self, in_channels: int, ch1x1: int, ch3x3: int, ch5x5: int):

@@ -21,6 +21,14 @@ class ResidualBlock(nn.Module):
     Shape
     -----
     (N, in_channels, H, W) -> (N, out_channels, H', W'), ``H' = (H - 1) // stride + 1``
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from visiongrad import models
+    >>> import visiongrad as vg
+    >>> models.ResidualBlock(16, 32, stride=2)(vg.randn(1, 16, 8, 8)).shape
+    (1, 32, 4, 4)
     """
 
     def __init__(self, in_channels: int, out_channels: int, stride: int = 1):
@@ -52,6 +60,14 @@ class SmallResNet(nn.Module):
     width : int
         Channels of the stem and first stage.
     blocks_per_stage : int
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from visiongrad import models
+    >>> import visiongrad as vg
+    >>> models.SmallResNet(width=8)(vg.randn(2, 1, 28, 28)).shape
+    (2, 10)
     """
 
     def __init__(self, input_shape: Sequence[int] = (1, 28, 28), num_classes: int = 10,

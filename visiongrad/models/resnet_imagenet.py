@@ -62,6 +62,16 @@ class Bottleneck(_Residual):
 
     NOTE: the stride sits on the 3x3 convolution, as in torchvision ("ResNet v1.5"); the
     paper puts it on the first 1x1.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from visiongrad import models
+    >>> import visiongrad as vg
+    >>> from visiongrad import nn
+    >>> down = nn.Sequential(nn.Conv2d(16, 32, 1, bias=False), nn.BatchNorm2d(32))
+    >>> models.Bottleneck(16, 8, downsample=down)(vg.randn(1, 16, 8, 8)).shape   # expansion 4
+    (1, 32, 8, 8)
     """
 
     expansion = 4

@@ -62,6 +62,13 @@ def head_names(model: nn.Module) -> list[str]:
     ------
     TypeError
         For a model whose head is not a ``Linear`` in one of those places.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from visiongrad import models
+    >>> models.head_names(models.TwoLayerNet(hidden_dim=8))
+    ['3']
     """
     if isinstance(model, (AlexNet, ZFNet, VGG)):
         names = [f"classifier.{len(model.classifier) - 1}"]
@@ -91,6 +98,15 @@ def replace_head(model: nn.Module, num_classes: int) -> nn.Module:
     log(num_classes)); return the new main head (for GoogLeNet with auxiliary classifiers,
     an ``nn.ModuleList`` of all three). Build the optimizer afterwards, so it holds the
     new parameters.
+
+    Examples
+    --------
+    >>> import visiongrad as vg
+    >>> from visiongrad import models
+    >>> net = models.TwoLayerNet(hidden_dim=8)
+    >>> head = models.replace_head(net, num_classes=3)
+    >>> head.out_features, net(vg.randn(2, 1, 28, 28)).shape
+    (3, (2, 3))
     """
     if not isinstance(num_classes, int) or num_classes < 2:
         raise ValueError(f"num_classes must be an integer of at least 2, got {num_classes!r}")
@@ -109,6 +125,16 @@ def freeze(module: nn.Module, except_head: bool = False) -> nn.Module:
     gradients cleared, batch norm layers switched to their ``Frozen`` class (same object,
     state and keys) so they stay in evaluation mode. With ``except_head=True`` the
     classifier head(s) of the model (:func:`head_names`) stay trainable. Returns ``module``.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from visiongrad import models
+    >>> import visiongrad as vg
+    >>> net = models.TwoLayerNet(hidden_dim=8)
+    >>> _ = models.freeze(net, except_head=True)
+    >>> [p.requires_grad for p in net.parameters()]
+    [False, False, True, True]
     """
     module.requires_grad_(False)
     module.zero_grad()
@@ -124,7 +150,17 @@ def freeze(module: nn.Module, except_head: bool = False) -> nn.Module:
 
 def unfreeze(module: nn.Module) -> nn.Module:
     """Undo :func:`freeze`: every parameter trainable, batch norm back to its plain class
-    and to ``module``'s mode. Returns ``module``."""
+    and to ``module``'s mode. Returns ``module``.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from visiongrad import models
+    >>> import visiongrad as vg
+    >>> net = models.freeze(models.TwoLayerNet(hidden_dim=8))
+    >>> all(p.requires_grad for p in models.unfreeze(net).parameters())
+    True
+    """
     module.requires_grad_(True)
     for layer in module.modules():
         if type(layer) in _THAWED:

@@ -8,28 +8,64 @@ from .module import Module, Parameter
 
 
 class ReLU(Module):
-    """max(0, x)."""
+    """max(0, x).
+
+    Examples
+    --------
+    >>> import numpy as np, visiongrad as vg
+    >>> from visiongrad import nn
+    >>> layer = nn.ReLU()
+    >>> layer(vg.randn(2, 3)).shape
+    (2, 3)
+    """
 
     def forward(self, x):
         return F.relu(x)
 
 
 class Sigmoid(Module):
-    """1 / (1 + exp(-x))."""
+    """1 / (1 + exp(-x)).
+
+    Examples
+    --------
+    >>> import numpy as np, visiongrad as vg
+    >>> from visiongrad import nn
+    >>> layer = nn.Sigmoid()
+    >>> layer(vg.randn(2, 3)).shape
+    (2, 3)
+    """
 
     def forward(self, x):
         return F.sigmoid(x)
 
 
 class Tanh(Module):
-    """tanh(x)."""
+    """tanh(x).
+
+    Examples
+    --------
+    >>> import numpy as np, visiongrad as vg
+    >>> from visiongrad import nn
+    >>> layer = nn.Tanh()
+    >>> layer(vg.randn(2, 3)).shape
+    (2, 3)
+    """
 
     def forward(self, x):
         return F.tanh(x)
 
 
 class LeakyReLU(Module):
-    """x if x > 0 else negative_slope * x."""
+    """x if x > 0 else negative_slope * x.
+
+    Examples
+    --------
+    >>> import numpy as np, visiongrad as vg
+    >>> from visiongrad import nn
+    >>> layer = nn.LeakyReLU(0.1)
+    >>> layer(vg.randn(2, 3)).shape
+    (2, 3)
+    """
 
     def __init__(self, negative_slope: float = 0.01):
         super().__init__()
@@ -43,7 +79,16 @@ class LeakyReLU(Module):
 
 
 class ELU(Module):
-    """x if x > 0 else alpha * (exp(x) - 1)."""
+    """x if x > 0 else alpha * (exp(x) - 1).
+
+    Examples
+    --------
+    >>> import numpy as np, visiongrad as vg
+    >>> from visiongrad import nn
+    >>> layer = nn.ELU()
+    >>> layer(vg.randn(2, 3)).shape
+    (2, 3)
+    """
 
     def __init__(self, alpha: float = 1.0):
         super().__init__()
@@ -58,7 +103,16 @@ class ELU(Module):
 
 class PReLU(Module):
     """x if x > 0 else a * x with a learned slope ``weight``: one shared
-    (``num_parameters=1``) or one per channel (axis 1); every slope starts at ``init``."""
+    (``num_parameters=1``) or one per channel (axis 1); every slope starts at ``init``.
+
+    Examples
+    --------
+    >>> import numpy as np, visiongrad as vg
+    >>> from visiongrad import nn
+    >>> layer = nn.PReLU()
+    >>> layer(vg.randn(2, 3)).shape
+    (2, 3)
+    """
 
     def __init__(self, num_parameters: int = 1, init: float = 0.25):
         super().__init__()
@@ -94,7 +148,16 @@ class Maxout(Module):
 
 
 class Softmax(Module):
-    """exp(x) / sum(exp(x)) along ``dim``."""
+    """exp(x) / sum(exp(x)) along ``dim``.
+
+    Examples
+    --------
+    >>> import numpy as np, visiongrad as vg
+    >>> from visiongrad import nn
+    >>> layer = nn.Softmax(dim=1)
+    >>> layer(vg.randn(2, 3)).shape
+    (2, 3)
+    """
 
     def __init__(self, dim: int = -1):
         super().__init__()

@@ -69,6 +69,14 @@ class Conv2d(_Convolution):
     ``padding`` an int, a pair, "valid" or "same" (stride 1: H' = H);
     ``weight`` (F, C / groups, kh, kw), ``bias`` (F,).
     Initialised as PyTorch: U(-1/sqrt(C / groups kh kw), 1/sqrt(C / groups kh kw)) for both.
+
+    Examples
+    --------
+    >>> import numpy as np, visiongrad as vg
+    >>> from visiongrad import nn
+    >>> layer = nn.Conv2d(3, 8, 3, stride=2, padding=1)
+    >>> layer(vg.randn(2, 3, 16, 16)).shape
+    (2, 8, 8, 8)
     """
 
     def __init__(self, in_channels: int, out_channels: int, kernel_size, stride=1, padding=0,
@@ -91,6 +99,14 @@ class Conv1d(_Convolution):
     -----
     x (N, C, L) -> y (N, F, L'), L' = (L + 2 padding - dilation (k - 1) - 1) // stride + 1;
     ``weight`` (F, C / groups, k), ``bias`` (F,); PyTorch's init.
+
+    Examples
+    --------
+    >>> import numpy as np, visiongrad as vg
+    >>> from visiongrad import nn
+    >>> layer = nn.Conv1d(3, 6, 3, padding=1)
+    >>> layer(vg.randn(2, 3, 10)).shape
+    (2, 6, 10)
     """
 
     def __init__(self, in_channels: int, out_channels: int, kernel_size, stride=1, padding=0,
@@ -121,6 +137,14 @@ class ConvTranspose2d(_Convolution):
     H' = (H - 1) stride_h - 2 pad_h + dilation_h (kh - 1) + 1 + output_padding_h (likewise W');
     ``weight`` (C, F / groups, kh, kw) (in_channels first, as PyTorch), ``bias`` (F,).
     Initialised as PyTorch: U(-1/sqrt(F / groups kh kw), 1/sqrt(F / groups kh kw)) for both.
+
+    Examples
+    --------
+    >>> import numpy as np, visiongrad as vg
+    >>> from visiongrad import nn
+    >>> layer = nn.ConvTranspose2d(8, 3, 4, stride=2, padding=1)
+    >>> layer(vg.randn(2, 8, 8, 8)).shape
+    (2, 3, 16, 16)
     """
 
     def __init__(self, in_channels: int, out_channels: int, kernel_size, stride=1, padding=0,
@@ -164,6 +188,14 @@ class MaxPool2d(_Pool2d):
     Shape: (N, C, H, W) -> (N, C, (H + 2 pad_h - kh) // stride_h + 1, ...), the division
     rounded up with ``ceil_mode`` (less one if the last window starts in the padding).
     NOTE: unlike PyTorch, no ``dilation`` and no ``return_indices`` (use F.max_pool2d).
+
+    Examples
+    --------
+    >>> import numpy as np, visiongrad as vg
+    >>> from visiongrad import nn
+    >>> layer = nn.MaxPool2d(2)
+    >>> layer(vg.randn(1, 3, 8, 8)).shape
+    (1, 3, 4, 4)
     """
 
     def forward(self, x):
@@ -178,6 +210,14 @@ class AvgPool2d(_Pool2d):
 
     Shape: (N, C, H, W) -> (N, C, (H + 2 pad_h - kh) // stride_h + 1, ...), rounded up with
     ``ceil_mode`` as in MaxPool2d.
+
+    Examples
+    --------
+    >>> import numpy as np, visiongrad as vg
+    >>> from visiongrad import nn
+    >>> layer = nn.AvgPool2d(2)
+    >>> layer(vg.randn(1, 3, 8, 8)).shape
+    (1, 3, 4, 4)
     """
 
     def __init__(self, kernel_size, stride=None, padding=0, ceil_mode: bool = False,
@@ -192,7 +232,16 @@ class AvgPool2d(_Pool2d):
 
 class GlobalAvgPool2d(Module):
     """Mean over all of H and W: (N, C, H, W) -> (N, C, 1, 1), as PyTorch's
-    ``AdaptiveAvgPool2d(1)``; follow it with ``Flatten()`` for (N, C)."""
+    ``AdaptiveAvgPool2d(1)``; follow it with ``Flatten()`` for (N, C).
+
+    Examples
+    --------
+    >>> import numpy as np, visiongrad as vg
+    >>> from visiongrad import nn
+    >>> layer = nn.GlobalAvgPool2d()
+    >>> layer(vg.randn(2, 3, 4, 4)).shape
+    (2, 3, 1, 1)
+    """
 
     def forward(self, x):
         if x.ndim != 4:
@@ -203,7 +252,16 @@ class GlobalAvgPool2d(Module):
 
 class Upsample(Module):
     """Resize (N, C, H, W) input to ``size`` or by ``scale_factor`` (``F.interpolate``):
-    mode "nearest" or "bilinear" with PyTorch's ``align_corners``."""
+    mode "nearest" or "bilinear" with PyTorch's ``align_corners``.
+
+    Examples
+    --------
+    >>> import numpy as np, visiongrad as vg
+    >>> from visiongrad import nn
+    >>> layer = nn.Upsample(scale_factor=2)
+    >>> layer(vg.randn(1, 3, 4, 4)).shape
+    (1, 3, 8, 8)
+    """
 
     def __init__(self, size=None, scale_factor=None, mode: str = "nearest",
                  align_corners=None, recompute_scale_factor=None):

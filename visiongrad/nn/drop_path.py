@@ -11,7 +11,16 @@ from .module import Module
 class DropPath(Module):
     """In training, zero each example (``mode="row"``) or the whole batch (``"batch"``)
     with probability ``p`` and scale the rest by 1 / (1 - p); the identity in evaluation.
-    torchvision's ``StochasticDepth(p, mode)``."""
+    torchvision's ``StochasticDepth(p, mode)``.
+
+    Examples
+    --------
+    >>> import numpy as np, visiongrad as vg
+    >>> from visiongrad import nn
+    >>> layer = nn.DropPath(0.2)
+    >>> layer(vg.randn(4, 3, 2, 2)).shape
+    (4, 3, 2, 2)
+    """
 
     def __init__(self, p: float = 0.5, mode: str = "row"):
         super().__init__()

@@ -41,8 +41,18 @@ class Linear(Module):
     bias : bool
         Learn an additive bias.
 
+    Notes
+    -----
     Shapes: x (..., in_features) -> y (..., out_features); ``weight`` (out_features,
     in_features), ``bias`` (out_features,), as in PyTorch.
+
+    Examples
+    --------
+    >>> import numpy as np, visiongrad as vg
+    >>> from visiongrad import nn
+    >>> layer = nn.Linear(4, 2)
+    >>> layer(vg.randn(3, 4)).shape
+    (3, 2)
     """
 
     def __init__(self, in_features: int, out_features: int, bias: bool = True):
@@ -65,6 +75,14 @@ class Embedding(Module):
     """A lookup table: integer indices (...) -> rows of ``weight`` (num_embeddings, dim).
 
     ``weight`` starts as N(0, 1), as in PyTorch.
+
+    Examples
+    --------
+    >>> import numpy as np, visiongrad as vg
+    >>> from visiongrad import nn
+    >>> layer = nn.Embedding(10, 4)
+    >>> layer(vg.tensor(np.array([[1, 2, 3]]))).shape
+    (1, 3, 4)
     """
 
     def __init__(self, num_embeddings: int, embedding_dim: int):
@@ -81,7 +99,16 @@ class Embedding(Module):
 
 
 class Flatten(Module):
-    """Merge the axes from ``start_dim`` on: (N, C, H, W) -> (N, C*H*W) by default."""
+    """Merge the axes from ``start_dim`` on: (N, C, H, W) -> (N, C*H*W) by default.
+
+    Examples
+    --------
+    >>> import numpy as np, visiongrad as vg
+    >>> from visiongrad import nn
+    >>> layer = nn.Flatten()
+    >>> layer(vg.randn(2, 3, 4, 4)).shape
+    (2, 48)
+    """
 
     def __init__(self, start_dim: int = 1):
         super().__init__()
@@ -95,7 +122,16 @@ class Flatten(Module):
 
 
 class Identity(Module):
-    """Returns its input (a placeholder, e.g. a residual block's plain shortcut)."""
+    """Returns its input (a placeholder, e.g. a residual block's plain shortcut).
+
+    Examples
+    --------
+    >>> import numpy as np, visiongrad as vg
+    >>> from visiongrad import nn
+    >>> layer = nn.Identity()
+    >>> layer(vg.randn(2, 3)).shape
+    (2, 3)
+    """
 
     def forward(self, x):
         return x

@@ -31,7 +31,16 @@ class _Loss(Module):
 
 class CrossEntropyLoss(_Loss):
     """Softmax cross-entropy of scores (N, C, ...) against class indices or probabilities:
-    ``F.cross_entropy(input, target, weight, ignore_index=, reduction=, label_smoothing=)``."""
+    ``F.cross_entropy(input, target, weight, ignore_index=, reduction=, label_smoothing=)``.
+
+    Examples
+    --------
+    >>> import numpy as np, visiongrad as vg
+    >>> from visiongrad import nn
+    >>> loss = nn.CrossEntropyLoss()(vg.tensor([[0.0, 0.0]]), np.array([1]))
+    >>> round(float(loss.data), 4)
+    0.6931
+    """
 
     def __init__(self, weight=None, ignore_index: int = -100, reduction: str = "mean",
                  label_smoothing: float = 0.0):
@@ -45,7 +54,16 @@ class CrossEntropyLoss(_Loss):
 
 
 class NLLLoss(_Loss):
-    """Negative log-likelihood of log-probabilities: ``F.nll_loss``."""
+    """Negative log-likelihood of log-probabilities: ``F.nll_loss``.
+
+    Examples
+    --------
+    >>> import numpy as np, visiongrad as vg
+    >>> from visiongrad import nn
+    >>> loss = nn.NLLLoss()(vg.tensor([[-0.5, -1.5]]), np.array([1]))
+    >>> round(float(loss.data), 4)
+    1.5
+    """
 
     def __init__(self, weight=None, ignore_index: int = -100, reduction: str = "mean"):
         super().__init__(reduction)
@@ -57,7 +75,16 @@ class NLLLoss(_Loss):
 
 
 class BCEWithLogitsLoss(_Loss):
-    """Binary cross-entropy on logits: ``F.binary_cross_entropy_with_logits``."""
+    """Binary cross-entropy on logits: ``F.binary_cross_entropy_with_logits``.
+
+    Examples
+    --------
+    >>> import numpy as np, visiongrad as vg
+    >>> from visiongrad import nn
+    >>> loss = nn.BCEWithLogitsLoss()(vg.tensor([0.0, 0.0]), vg.tensor([1.0, 0.0]))
+    >>> round(float(loss.data), 4)
+    0.6931
+    """
 
     def __init__(self, weight=None, reduction: str = "mean", pos_weight=None):
         super().__init__(reduction)
@@ -70,7 +97,16 @@ class BCEWithLogitsLoss(_Loss):
 
 
 class BCELoss(_Loss):
-    """Binary cross-entropy on probabilities: ``F.binary_cross_entropy``."""
+    """Binary cross-entropy on probabilities: ``F.binary_cross_entropy``.
+
+    Examples
+    --------
+    >>> import numpy as np, visiongrad as vg
+    >>> from visiongrad import nn
+    >>> loss = nn.BCELoss()(vg.tensor([0.5, 0.5]), vg.tensor([1.0, 0.0]))
+    >>> round(float(loss.data), 4)
+    0.6931
+    """
 
     def __init__(self, weight=None, reduction: str = "mean"):
         super().__init__(reduction)
@@ -81,21 +117,48 @@ class BCELoss(_Loss):
 
 
 class MSELoss(_Loss):
-    """Mean squared error: ``F.mse_loss``."""
+    """Mean squared error: ``F.mse_loss``.
+
+    Examples
+    --------
+    >>> import numpy as np, visiongrad as vg
+    >>> from visiongrad import nn
+    >>> loss = nn.MSELoss()(vg.tensor([1.0, 2.0]), vg.tensor([1.0, 4.0]))
+    >>> round(float(loss.data), 4)
+    2.0
+    """
 
     def forward(self, input, target):  # noqa: A002
         return F.mse_loss(input, target, reduction=self.reduction)
 
 
 class L1Loss(_Loss):
-    """Mean absolute error: ``F.l1_loss``."""
+    """Mean absolute error: ``F.l1_loss``.
+
+    Examples
+    --------
+    >>> import numpy as np, visiongrad as vg
+    >>> from visiongrad import nn
+    >>> loss = nn.L1Loss()(vg.tensor([1.0, 2.0]), vg.tensor([1.0, 4.0]))
+    >>> round(float(loss.data), 4)
+    1.0
+    """
 
     def forward(self, input, target):  # noqa: A002
         return F.l1_loss(input, target, reduction=self.reduction)
 
 
 class SmoothL1Loss(_Loss):
-    """Smooth L1 (quadratic below ``beta``): ``F.smooth_l1_loss``."""
+    """Smooth L1 (quadratic below ``beta``): ``F.smooth_l1_loss``.
+
+    Examples
+    --------
+    >>> import numpy as np, visiongrad as vg
+    >>> from visiongrad import nn
+    >>> loss = nn.SmoothL1Loss()(vg.tensor([0.0, 0.0]), vg.tensor([0.5, 3.0]))
+    >>> round(float(loss.data), 4)
+    1.3125
+    """
 
     def __init__(self, reduction: str = "mean", beta: float = 1.0):
         super().__init__(reduction)
@@ -106,7 +169,16 @@ class SmoothL1Loss(_Loss):
 
 
 class HuberLoss(_Loss):
-    """Huber loss (quadratic below ``delta``): ``F.huber_loss``."""
+    """Huber loss (quadratic below ``delta``): ``F.huber_loss``.
+
+    Examples
+    --------
+    >>> import numpy as np, visiongrad as vg
+    >>> from visiongrad import nn
+    >>> loss = nn.HuberLoss(delta=1.0)(vg.tensor([0.0, 0.0]), vg.tensor([0.5, 3.0]))
+    >>> round(float(loss.data), 4)
+    1.3125
+    """
 
     def __init__(self, reduction: str = "mean", delta: float = 1.0):
         super().__init__(reduction)
@@ -117,7 +189,17 @@ class HuberLoss(_Loss):
 
 
 class KLDivLoss(_Loss):
-    """KL divergence of log-probabilities ``input`` from ``target``: ``F.kl_div``."""
+    """KL divergence of log-probabilities ``input`` from ``target``: ``F.kl_div``.
+
+    Examples
+    --------
+    >>> import numpy as np, visiongrad as vg
+    >>> from visiongrad import nn
+    >>> log_q, p = vg.tensor([[-0.6931, -0.6931]]), vg.tensor([[0.5, 0.5]])
+    >>> loss = nn.KLDivLoss(reduction='batchmean')(log_q, p)
+    >>> round(float(loss.data), 4)
+    -0.0
+    """
 
     reductions = (*REDUCTIONS, "batchmean")
 
@@ -133,7 +215,16 @@ class MultiMarginLoss(_Loss):
     """The course's multiclass SVM (hinge) loss: ``F.multiclass_hinge``.
 
     NOTE: unlike PyTorch's ``MultiMarginLoss``, the sum over wrong classes is not divided
-    by the number of classes (the course's form)."""
+    by the number of classes (the course's form).
+
+    Examples
+    --------
+    >>> import numpy as np, visiongrad as vg
+    >>> from visiongrad import nn
+    >>> loss = nn.MultiMarginLoss()(vg.tensor([[1.0, 0.5, 2.0]]), np.array([2]))
+    >>> round(float(loss.data), 4)
+    0.0
+    """
 
     def __init__(self, margin: float = 1.0, squared: bool = False, reduction: str = "mean"):
         super().__init__(reduction)

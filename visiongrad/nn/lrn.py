@@ -12,6 +12,14 @@ class LocalResponseNorm(Module):
 
     NOTE: alpha is divided by ``size`` as in PyTorch, not as in the AlexNet paper (whose
     n = 5, alpha = 1e-4, beta = 0.75, k = 2 is ``LocalResponseNorm(5, 5e-4, 0.75, 2)``).
+
+    Examples
+    --------
+    >>> import numpy as np, visiongrad as vg
+    >>> from visiongrad import nn
+    >>> layer = nn.LocalResponseNorm(3)
+    >>> layer(vg.randn(1, 6, 4, 4)).shape
+    (1, 6, 4, 4)
     """
 
     def __init__(self, size: int, alpha: float = 1e-4, beta: float = 0.75, k: float = 1.0):

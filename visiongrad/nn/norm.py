@@ -77,13 +77,31 @@ class _BatchNorm(Module):
 
 
 class BatchNorm1d(_BatchNorm):
-    """Batch normalisation of (N, C) or (N, C, L) input, per feature C (see ``_BatchNorm``)."""
+    """Batch normalisation of (N, C) or (N, C, L) input, per feature C (see ``_BatchNorm``).
+
+    Examples
+    --------
+    >>> import numpy as np, visiongrad as vg
+    >>> from visiongrad import nn
+    >>> layer = nn.BatchNorm1d(4)
+    >>> layer(vg.randn(8, 4)).shape
+    (8, 4)
+    """
 
     expected_ndims = (2, 3)
 
 
 class BatchNorm2d(_BatchNorm):
-    """Spatial batch normalisation of (N, C, H, W) input, per channel over N, H and W."""
+    """Spatial batch normalisation of (N, C, H, W) input, per channel over N, H and W.
+
+    Examples
+    --------
+    >>> import numpy as np, visiongrad as vg
+    >>> from visiongrad import nn
+    >>> layer = nn.BatchNorm2d(3)
+    >>> layer(vg.randn(2, 3, 5, 5)).shape
+    (2, 3, 5, 5)
+    """
 
     expected_ndims = (4,)
 
@@ -91,7 +109,16 @@ class BatchNorm2d(_BatchNorm):
 class LayerNorm(Module):
     """Normalise each example over its trailing ``normalized_shape`` axes:
     y = weight * (x - mean) / sqrt(var + eps) + bias, weight and bias of
-    ``normalized_shape`` (ones and zeros at first)."""
+    ``normalized_shape`` (ones and zeros at first).
+
+    Examples
+    --------
+    >>> import numpy as np, visiongrad as vg
+    >>> from visiongrad import nn
+    >>> layer = nn.LayerNorm(5)
+    >>> layer(vg.randn(2, 5)).shape
+    (2, 5)
+    """
 
     def __init__(self, normalized_shape, eps: float = 1e-5, elementwise_affine: bool = True):
         super().__init__()
@@ -110,7 +137,16 @@ class LayerNorm(Module):
 
 class GroupNorm(Module):
     """Normalise each example over groups of ``num_channels / num_groups`` channels (and
-    H, W); per-channel ``weight`` and ``bias`` (ones and zeros at first)."""
+    H, W); per-channel ``weight`` and ``bias`` (ones and zeros at first).
+
+    Examples
+    --------
+    >>> import numpy as np, visiongrad as vg
+    >>> from visiongrad import nn
+    >>> layer = nn.GroupNorm(2, 4)
+    >>> layer(vg.randn(2, 4, 3, 3)).shape
+    (2, 4, 3, 3)
+    """
 
     def __init__(self, num_groups: int, num_channels: int, eps: float = 1e-5,
                  affine: bool = True):
@@ -169,12 +205,30 @@ class _InstanceNorm(Module):
 
 
 class InstanceNorm1d(_InstanceNorm):
-    """Instance normalisation of (N, C, L) input (see ``_InstanceNorm``)."""
+    """Instance normalisation of (N, C, L) input (see ``_InstanceNorm``).
+
+    Examples
+    --------
+    >>> import numpy as np, visiongrad as vg
+    >>> from visiongrad import nn
+    >>> layer = nn.InstanceNorm1d(3)
+    >>> layer(vg.randn(2, 3, 10)).shape
+    (2, 3, 10)
+    """
 
     expected_ndim = 3
 
 
 class InstanceNorm2d(_InstanceNorm):
-    """Instance normalisation of (N, C, H, W) input (see ``_InstanceNorm``)."""
+    """Instance normalisation of (N, C, H, W) input (see ``_InstanceNorm``).
+
+    Examples
+    --------
+    >>> import numpy as np, visiongrad as vg
+    >>> from visiongrad import nn
+    >>> layer = nn.InstanceNorm2d(3)
+    >>> layer(vg.randn(2, 3, 5, 5)).shape
+    (2, 3, 5, 5)
+    """
 
     expected_ndim = 4

@@ -21,6 +21,14 @@ class AdaptiveAvgPool2d(_AdaptivePool2d):
 
     Output row i pools input rows floor(i H / Ho) to ceil((i + 1) H / Ho) - 1 (likewise
     columns); ``output_size`` is an int, a pair, or a pair with None (keep that size).
+
+    Examples
+    --------
+    >>> import numpy as np, visiongrad as vg
+    >>> from visiongrad import nn
+    >>> layer = nn.AdaptiveAvgPool2d((2, 2))
+    >>> layer(vg.randn(1, 3, 7, 7)).shape
+    (1, 3, 2, 2)
     """
 
     def forward(self, x):
@@ -28,7 +36,16 @@ class AdaptiveAvgPool2d(_AdaptivePool2d):
 
 
 class AdaptiveMaxPool2d(_AdaptivePool2d):
-    """Maximum over adaptive bins (the bins of ``AdaptiveAvgPool2d``)."""
+    """Maximum over adaptive bins (the bins of ``AdaptiveAvgPool2d``).
+
+    Examples
+    --------
+    >>> import numpy as np, visiongrad as vg
+    >>> from visiongrad import nn
+    >>> layer = nn.AdaptiveMaxPool2d(1)
+    >>> layer(vg.randn(1, 3, 7, 7)).shape
+    (1, 3, 1, 1)
+    """
 
     def forward(self, x):
         return F.adaptive_max_pool2d(x, self.output_size)

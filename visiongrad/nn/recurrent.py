@@ -176,8 +176,19 @@ class RNN(RNNBase):
     bidirectional : bool
         A second pass over the reversed sequence per layer; outputs concatenated.
 
+    Notes
+    -----
     Shapes: input (L, N, H_in), h0 (num_layers * num_directions, N, H) -> (output
     (L, N, num_directions * H), h_n like h0), as ``torch.nn.RNN``; unbatched (L, H_in) too.
+
+    Examples
+    --------
+    >>> import visiongrad as vg
+    >>> from visiongrad import nn
+    >>> rnn = nn.RNN(4, 8, num_layers=2, batch_first=True)
+    >>> output, h_n = rnn(vg.randn(2, 5, 4))  # (N, L, H_in) with batch_first
+    >>> output.shape, h_n.shape
+    ((2, 5, 8), (2, 2, 8))
     """
 
     mode = "RNN"
@@ -204,6 +215,15 @@ class LSTM(RNNBase):
 
     Arguments as ``RNN`` (without ``nonlinearity``). ``forward(input, (h0, c0))`` returns
     ``(output, (h_n, c_n))`` as ``torch.nn.LSTM``; the states default to zeros.
+
+    Examples
+    --------
+    >>> import visiongrad as vg
+    >>> from visiongrad import nn
+    >>> lstm = nn.LSTM(4, 8, batch_first=True)
+    >>> output, (h_n, c_n) = lstm(vg.randn(2, 5, 4))
+    >>> output.shape, h_n.shape, c_n.shape
+    ((2, 5, 8), (1, 2, 8), (1, 2, 8))
     """
 
     mode = "LSTM"
@@ -223,6 +243,15 @@ class GRU(RNNBase):
         n = tanh(x_t W_in^T + b_in + r * (h_{t-1} W_hn^T + b_hn)),  h_t = (1 - z) n + z h_{t-1}
 
     Arguments as ``RNN`` (without ``nonlinearity``); returns ``(output, h_n)``.
+
+    Examples
+    --------
+    >>> import visiongrad as vg
+    >>> from visiongrad import nn
+    >>> rnn = nn.GRU(4, 8, batch_first=True)
+    >>> output, h_n = rnn(vg.randn(2, 5, 4))  # (N, L, H_in) with batch_first
+    >>> output.shape, h_n.shape
+    ((2, 5, 8), (1, 2, 8))
     """
 
     mode = "GRU"

@@ -12,6 +12,14 @@ class Dropout(Module):
     rest scaled by 1 / (1 - p); in evaluation the identity.
 
     NOTE: ``p`` is the probability of dropping, as in PyTorch; the course's p keeps.
+
+    Examples
+    --------
+    >>> import numpy as np, visiongrad as vg
+    >>> from visiongrad import nn
+    >>> layer = nn.Dropout(p=0.5)
+    >>> layer(vg.ones(2, 4)).shape
+    (2, 4)
     """
 
     def __init__(self, p: float = 0.5):
@@ -32,6 +40,14 @@ class DropConnectLinear(Linear):
 
     Training: y = x (W * m)^T + b, m = keep / (1 - p), keep ~ Bernoulli(1 - p) per entry;
     evaluation: y = x W^T + b (see ``functional.dropconnect``).
+
+    Examples
+    --------
+    >>> import numpy as np, visiongrad as vg
+    >>> from visiongrad import nn
+    >>> layer = nn.DropConnectLinear(4, 2, p=0.5)
+    >>> layer(vg.randn(3, 4)).shape
+    (3, 2)
     """
 
     def __init__(self, in_features: int, out_features: int, bias: bool = True, p: float = 0.5):

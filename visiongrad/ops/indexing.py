@@ -171,13 +171,23 @@ class IndexSelect(Function):
 
 def where(condition, x, y) -> Tensor:
     """Elementwise ``x`` where ``condition`` holds, else ``y`` (gradients flow to both), in
-    PyTorch's result dtype (a Python number does not promote a tensor)."""
+    PyTorch's result dtype (a Python number does not promote a tensor).
+
+    Examples
+    --------
+    >>> import numpy as np, visiongrad as vg
+    >>> x = vg.tensor([1.0, 2.0], requires_grad=True)
+    >>> y = vg.tensor([10.0, 20.0], requires_grad=True)
+    >>> z = vg.where(np.array([True, False]), x, y)
+    >>> z.sum().backward(); z.data, x.grad, y.grad
+    (array([ 1., 20.], dtype=float32), array([1., 0.], dtype=float32), array([0., 1.], ...))
+    """
     condition = condition.data if isinstance(condition, Tensor) else condition
     return Where.apply(*promote(x, y), condition=condition)
 
 
 def gather(x, dim: int, index) -> Tensor:
-    """out[i][j][k] = x[index[i][j][k]][j][k] for dim 0 (and so on); out has index's shape,
+    """``out[i][j][k] = x[index[i][j][k]][j][k]`` for dim 0 (and so on); out has index's shape,
     which may be smaller than x's along the other dims."""
     shape, index = tuple(_data(x).shape), _data(index)
     dim = normalize_dim(dim, len(shape))

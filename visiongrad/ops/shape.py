@@ -81,12 +81,26 @@ class Stack(Function):
 
 
 def concat(tensors: Sequence[Tensor], axis: int = 0) -> Tensor:
-    """Join tensors along an existing axis."""
+    """Join tensors along an existing axis.
+
+    Examples
+    --------
+    >>> import visiongrad as vg
+    >>> vg.concat([vg.ones(2, 1), vg.zeros(2, 2)], axis=1).shape
+    (2, 3)
+    """
     return Concat.apply(*tensors, axis=axis)
 
 
 def stack(tensors: Sequence[Tensor], axis: int = 0) -> Tensor:
-    """Join tensors along a new axis."""
+    """Join tensors along a new axis.
+
+    Examples
+    --------
+    >>> import visiongrad as vg
+    >>> vg.stack([vg.ones(3), vg.zeros(3)], axis=0).shape
+    (2, 3)
+    """
     return Stack.apply(*tensors, axis=axis)
 
 

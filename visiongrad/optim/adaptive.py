@@ -28,6 +28,16 @@ class AdaGrad(Optimizer):
     initial_accumulator_value : float
     eps : float
         Added to the denominator for numerical stability.
+
+    Examples
+    --------
+    >>> import numpy as np, visiongrad as vg
+    >>> from visiongrad import optim
+    >>> w = vg.tensor([1.0, -2.0], requires_grad=True)
+    >>> opt = optim.AdaGrad([w], lr=0.1)
+    >>> (w * w).sum().backward()   # dL/dw = 2 w
+    >>> opt.step(); np.round(w.data, 4)
+    array([ 0.9, -1.9], dtype=float32)
     """
 
     def __init__(self, params, lr: float = 1e-2, lr_decay: float = 0.0,
@@ -78,6 +88,16 @@ class RMSProp(Optimizer):
     params : iterable of Tensor or of dict
     lr, alpha, eps, weight_decay, momentum : float
     centered : bool
+
+    Examples
+    --------
+    >>> import numpy as np, visiongrad as vg
+    >>> from visiongrad import optim
+    >>> w = vg.tensor([1.0, -2.0], requires_grad=True)
+    >>> opt = optim.RMSProp([w], lr=0.1)
+    >>> (w * w).sum().backward()   # dL/dw = 2 w
+    >>> opt.step(); np.round(w.data, 4)
+    array([ 0., -1.], dtype=float32)
     """
 
     def __init__(self, params, lr: float = 1e-2, alpha: float = 0.99, eps: float = 1e-8,
@@ -146,6 +166,16 @@ class Adam(Optimizer):
         L2 penalty folded into the gradient (``AdamW`` decouples it instead).
     amsgrad : bool
         Use the running maximum of v (Reddi et al. 2018).
+
+    Examples
+    --------
+    >>> import numpy as np, visiongrad as vg
+    >>> from visiongrad import optim
+    >>> w = vg.tensor([1.0, -2.0], requires_grad=True)
+    >>> opt = optim.Adam([w], lr=0.1)
+    >>> (w * w).sum().backward()   # dL/dw = 2 w
+    >>> opt.step(); np.round(w.data, 4)
+    array([ 0.9, -1.9], dtype=float32)
     """
 
     decoupled_weight_decay = False
@@ -198,6 +228,16 @@ class AdamW(Adam):
 
     so the decay does not pass through the adaptive scaling. Parameters are ``Adam``'s;
     ``weight_decay`` defaults to 1e-2.
+
+    Examples
+    --------
+    >>> import numpy as np, visiongrad as vg
+    >>> from visiongrad import optim
+    >>> w = vg.tensor([1.0, -2.0], requires_grad=True)
+    >>> opt = optim.AdamW([w], lr=0.1, weight_decay=0.01)
+    >>> (w * w).sum().backward()   # dL/dw = 2 w
+    >>> opt.step(); np.round(w.data, 4)
+    array([ 0.899, -1.898], dtype=float32)
     """
 
     decoupled_weight_decay = True

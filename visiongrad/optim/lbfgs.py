@@ -162,6 +162,20 @@ class LBFGS(Optimizer):
         Number of (s, y) pairs kept.
     line_search_fn : {None, "strong_wolfe", "backtracking"}
         ``"backtracking"`` (Armijo, halving) is visiongrad's; PyTorch has the other two.
+
+    Examples
+    --------
+    >>> import numpy as np, visiongrad as vg
+    >>> from visiongrad import optim
+    >>> w = vg.tensor([1.0, -2.0], requires_grad=True)
+    >>> opt = optim.LBFGS([w], lr=1.0)
+    >>> def closure():
+    ...     opt.zero_grad()
+    ...     loss = ((w - 3.0) * (w - 3.0)).sum()
+    ...     loss.backward()
+    ...     return loss
+    >>> _ = opt.step(closure); np.round(w.data, 3)
+    array([3., 3.], dtype=float32)
     """
 
     def __init__(self, params, lr: float = 1.0, max_iter: int = 20, max_eval: int | None = None,

@@ -6,6 +6,18 @@ advances the counter ``last_epoch`` and sets the rate for it. Every schedule her
 except ``ReduceLROnPlateau`` is a closed form lr(t) of the base rate, so schedules compose
 (``LinearWarmup(..., after=CosineAnnealingLR(...))``) and resume exactly from
 ``state_dict``.
+
+Examples
+--------
+>>> import visiongrad as vg
+>>> from visiongrad import optim
+>>> opt = optim.SGD([vg.tensor([1.0], requires_grad=True)], lr=1.0)
+>>> schedule = optim.lr_scheduler.StepLR(opt, step_size=2, gamma=0.1)
+>>> rates = []
+>>> for epoch in range(4):
+...     rates.append(round(opt.param_groups[0]["lr"], 6)); schedule.step()
+>>> rates
+[1.0, 1.0, 0.1, 0.1]
 """
 
 from __future__ import annotations

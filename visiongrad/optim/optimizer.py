@@ -56,6 +56,17 @@ class Optimizer:
 
     Subclasses implement ``update(x, g, state, group)``: change the parameter's array
     ``x`` in place given its gradient ``g`` (same dtype), its ``state`` dict and ``group``.
+
+    Examples
+    --------
+    >>> import visiongrad as vg
+    >>> from visiongrad import optim
+    >>> w = vg.tensor([1.0], requires_grad=True)
+    >>> opt = optim.SGD([w], lr=0.5)
+    >>> opt.param_groups[0]["lr"]
+    0.5
+    >>> (w * 2.0).sum().backward(); opt.zero_grad(); w.grad is None or float(w.grad[0]) == 0.0
+    True
     """
 
     def __init__(self, params, defaults: Mapping):

@@ -37,6 +37,16 @@ class SGD(Optimizer):
         L2 penalty coefficient (``weight_decay * x`` added to the gradient).
     nesterov : bool
         Nesterov momentum (needs momentum > 0 and dampening = 0).
+
+    Examples
+    --------
+    >>> import numpy as np, visiongrad as vg
+    >>> from visiongrad import optim
+    >>> w = vg.tensor([1.0, -2.0], requires_grad=True)
+    >>> opt = optim.SGD([w], lr=0.1, momentum=0.9)
+    >>> (w * w).sum().backward()   # dL/dw = 2 w
+    >>> opt.step(); np.round(w.data, 4)
+    array([ 0.8, -1.6], dtype=float32)
     """
 
     def __init__(self, params, lr: float = 1e-3, momentum: float = 0.0, dampening: float = 0.0,
@@ -88,6 +98,16 @@ class Momentum(Optimizer):
         mu, in [0, 1); 0.9 is the course's usual value.
     weight_decay : float
         L2 penalty coefficient.
+
+    Examples
+    --------
+    >>> import numpy as np, visiongrad as vg
+    >>> from visiongrad import optim
+    >>> w = vg.tensor([1.0, -2.0], requires_grad=True)
+    >>> opt = optim.Momentum([w], lr=0.1)
+    >>> (w * w).sum().backward()   # dL/dw = 2 w
+    >>> opt.step(); np.round(w.data, 4)
+    array([ 0.8, -1.6], dtype=float32)
     """
 
     lookahead = False  # Nesterov's correction, set by the subclass
@@ -125,6 +145,16 @@ class Nesterov(Momentum):
         x <- x - mu * v_prev + (1 + mu) * v
 
     Parameters are those of ``Momentum``.
+
+    Examples
+    --------
+    >>> import numpy as np, visiongrad as vg
+    >>> from visiongrad import optim
+    >>> w = vg.tensor([1.0, -2.0], requires_grad=True)
+    >>> opt = optim.Nesterov([w], lr=0.1)
+    >>> (w * w).sum().backward()   # dL/dw = 2 w
+    >>> opt.step(); np.round(w.data, 4)
+    array([ 0.62, -1.24], dtype=float32)
     """
 
     lookahead = True

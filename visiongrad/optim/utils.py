@@ -34,6 +34,15 @@ def clip_grad_norm_(parameters, max_norm: float, norm_type: float = 2.0,
     -------
     float
         The total norm before clipping.
+
+    Examples
+    --------
+    >>> import numpy as np, visiongrad as vg
+    >>> from visiongrad import optim
+    >>> w = vg.tensor([0.0, 0.0], requires_grad=True)
+    >>> w.grad = np.array([3.0, 4.0], dtype=np.float32)
+    >>> float(optim.clip_grad_norm_([w], max_norm=1.0)), np.round(w.grad, 4)
+    (5.0, array([0.6, 0.8], dtype=float32))
     """
     check_range("max_norm", max_norm)
     if not (norm_type == math.inf or norm_type > 0):

@@ -203,6 +203,23 @@ def save_checkpoint(path: str | os.PathLike, model, optimizer=None, *, scheduler
     str
         The path written. The random generator's state (``visiongrad.random.get_state()``)
         is always included, under ``"rng"``.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from visiongrad import train
+    >>> import visiongrad as vg
+    >>> from visiongrad import nn, optim
+    >>> _ = vg.manual_seed(0)
+    >>> model = nn.Sequential(nn.Flatten(), nn.Linear(4, 3))
+    >>> x = np.random.default_rng(0).random((6, 1, 2, 2)).astype(np.float32)
+    >>> y = np.array([0, 1, 2, 0, 1, 2])
+    >>> import tempfile, os
+    >>> folder = tempfile.mkdtemp()
+    >>> target = os.path.join(folder, 'model.safetensors')
+    >>> path = train.save_checkpoint(target, model, config={'lr': 0.1})
+    >>> sorted(train.load_checkpoint(path))[:4]
+    ['config', 'format', 'history', 'model']
     """
     path = checkpoint_path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -238,6 +255,21 @@ def load_checkpoint(path: str | os.PathLike) -> dict:
         (a ``ValueError``) If the file is not a visiongrad checkpoint, or its header is
         malformed: not strict JSON, not a dict, nested too deep, referring to a tensor
         the file lacks, or with model weights that are not a dict of arrays.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from visiongrad import train
+    >>> import visiongrad as vg
+    >>> from visiongrad import nn, optim
+    >>> _ = vg.manual_seed(0)
+    >>> model = nn.Sequential(nn.Flatten(), nn.Linear(4, 3))
+    >>> x = np.random.default_rng(0).random((6, 1, 2, 2)).astype(np.float32)
+    >>> y = np.array([0, 1, 2, 0, 1, 2])
+    >>> import tempfile, os
+    >>> path = train.save_checkpoint(os.path.join(tempfile.mkdtemp(), 'model.safetensors'), model)
+    >>> sorted(train.load_checkpoint(path)['model'])
+    ['1.bias', '1.weight']
     """
     path = Path(path)
     if not path.is_file():
@@ -283,6 +315,21 @@ def load_model_state(model, state: Mapping[str, np.ndarray], source: str = "chec
         Naming the missing keys, unexpected keys, shape mismatches (checkpoint shape
         versus model shape) and dtype mismatches (an integer array for floating weights),
         for example when the checkpoint is from another architecture.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from visiongrad import train
+    >>> import visiongrad as vg
+    >>> from visiongrad import nn, optim
+    >>> _ = vg.manual_seed(0)
+    >>> model = nn.Sequential(nn.Flatten(), nn.Linear(4, 3))
+    >>> x = np.random.default_rng(0).random((6, 1, 2, 2)).astype(np.float32)
+    >>> y = np.array([0, 1, 2, 0, 1, 2])
+    >>> other = nn.Sequential(nn.Flatten(), nn.Linear(4, 3))
+    >>> train.load_model_state(other, model.state_dict())
+    >>> bool(np.array_equal(other[1].weight.data, model[1].weight.data))
+    True
     """
     expected = {name: np.shape(_as_array(value)) for name, value in model.state_dict().items()}
     missing = [name for name in expected if name not in state]

@@ -21,7 +21,15 @@ def _check_pair(labels: np.ndarray, predictions: np.ndarray) -> tuple[np.ndarray
 
 
 def accuracy(labels: np.ndarray, predictions: np.ndarray) -> float:
-    """Fraction of ``predictions`` equal to ``labels`` (``nan`` for empty input)."""
+    """Fraction of ``predictions`` equal to ``labels`` (``nan`` for empty input).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from visiongrad import train
+    >>> train.accuracy(np.array([0, 1, 2, 2]), np.array([0, 1, 1, 2]))
+    0.75
+    """
     labels, predictions = _check_pair(labels, predictions)
     return float(np.mean(labels == predictions)) if labels.size else float("nan")
 
@@ -41,6 +49,14 @@ def confusion_matrix(labels: np.ndarray, predictions: np.ndarray,
     ndarray of int64, shape (C, C)
         ``matrix[i, j]`` is the number of examples of true class ``i`` predicted as ``j``
         (rows are the truth, as ``plots.plot_confusion_matrix`` draws it).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from visiongrad import train
+    >>> train.confusion_matrix(np.array([0, 1, 1]), np.array([0, 1, 0]), num_classes=2)
+    array([[1, 0],
+           [1, 1]])
     """
     labels, predictions = _check_pair(labels, predictions)
     largest = int(max(labels.max(initial=-1), predictions.max(initial=-1)))
@@ -57,6 +73,13 @@ def per_class_accuracy(confusion: np.ndarray) -> np.ndarray:
     """Recall of each class from a confusion matrix: ``diag / row sums``.
 
     Classes with no example get ``nan``.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from visiongrad import train
+    >>> train.per_class_accuracy(np.array([[3, 1], [0, 2]]))
+    array([0.75, 1.  ])
     """
     confusion = np.asarray(confusion)
     totals = confusion.sum(axis=1)
@@ -88,6 +111,14 @@ def classification_scores(labels: np.ndarray, *, predictions: np.ndarray | None 
         ``"accuracy"`` (float), ``"confusion"`` (int array (C, C), rows are true classes),
         ``"per_class_accuracy"`` (float array (C,)) and, with ``probabilities``, ``"loss"``
         (float, the mean cross-entropy ``mean(-log p[label])``).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from visiongrad import train
+    >>> scores = train.classification_scores(np.array([0, 1, 1]), predictions=np.array([0, 1, 0]))
+    >>> round(scores['accuracy'], 4), scores['confusion'].shape
+    (0.6667, (2, 2))
     """
     labels = np.asarray(labels)
     if (predictions is None) == (probabilities is None):

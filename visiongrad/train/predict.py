@@ -40,6 +40,19 @@ def predict_logits(model, x: np.ndarray, batch_size: int = 256) -> np.ndarray:
     Returns
     -------
     ndarray, shape (N, num_classes)
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from visiongrad import train
+    >>> import visiongrad as vg
+    >>> from visiongrad import nn, optim
+    >>> _ = vg.manual_seed(0)
+    >>> model = nn.Sequential(nn.Flatten(), nn.Linear(4, 3))
+    >>> x = np.random.default_rng(0).random((6, 1, 2, 2)).astype(np.float32)
+    >>> y = np.array([0, 1, 2, 0, 1, 2])
+    >>> train.predict_logits(model, x).shape
+    (6, 3)
     """
     if batch_size < 1:
         raise ValueError(f"batch_size must be positive, got {batch_size}")
@@ -52,7 +65,21 @@ def predict_logits(model, x: np.ndarray, batch_size: int = 256) -> np.ndarray:
 
 
 def predict_proba(model, x: np.ndarray, batch_size: int = 256) -> np.ndarray:
-    """Softmax class probabilities of ``model`` on ``x``, shape (N, num_classes), float64."""
+    """Softmax class probabilities of ``model`` on ``x``, shape (N, num_classes), float64.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from visiongrad import train
+    >>> import visiongrad as vg
+    >>> from visiongrad import nn, optim
+    >>> _ = vg.manual_seed(0)
+    >>> model = nn.Sequential(nn.Flatten(), nn.Linear(4, 3))
+    >>> x = np.random.default_rng(0).random((6, 1, 2, 2)).astype(np.float32)
+    >>> y = np.array([0, 1, 2, 0, 1, 2])
+    >>> np.round(train.predict_proba(model, x).sum(axis=1), 4)
+    array([1., 1., 1., 1., 1., 1.])
+    """
     return np.exp(array_log_softmax(predict_logits(model, x, batch_size).astype(np.float64), 1))
 
 
@@ -62,6 +89,19 @@ def evaluate(model, x: np.ndarray, y: np.ndarray, num_classes: int | None = None
 
     Returns the dict of :func:`classification_scores`: accuracy, loss, confusion matrix
     and per-class accuracy.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from visiongrad import train
+    >>> import visiongrad as vg
+    >>> from visiongrad import nn, optim
+    >>> _ = vg.manual_seed(0)
+    >>> model = nn.Sequential(nn.Flatten(), nn.Linear(4, 3))
+    >>> x = np.random.default_rng(0).random((6, 1, 2, 2)).astype(np.float32)
+    >>> y = np.array([0, 1, 2, 0, 1, 2])
+    >>> sorted(train.evaluate(model, x, y))[:3]
+    ['accuracy', 'confusion', 'loss']
     """
     return classification_scores(y, probabilities=predict_proba(model, x, batch_size),
                                  num_classes=num_classes)

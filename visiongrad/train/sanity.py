@@ -40,6 +40,19 @@ def check_initial_loss(model, x: np.ndarray, y: np.ndarray, num_classes: int | N
     -------
     dict
         ``"loss"``, ``"expected"`` (``log C``), ``"relative_error"`` and ``"ok"``.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from visiongrad import train
+    >>> import visiongrad as vg
+    >>> from visiongrad import nn, optim
+    >>> _ = vg.manual_seed(0)
+    >>> model = nn.Sequential(nn.Flatten(), nn.Linear(4, 3))
+    >>> x = np.random.default_rng(0).random((6, 1, 2, 2)).astype(np.float32)
+    >>> y = np.array([0, 1, 2, 0, 1, 2])
+    >>> train.check_initial_loss(model, x, y)['ok']
+    False
     """
     from .. import functional as F
 
@@ -79,6 +92,22 @@ def overfit_small_subset(model, optimizer, x: np.ndarray, y: np.ndarray,
     dict
         ``"train_accuracy"`` (final accuracy on the subset; near 1.0 for a healthy
         network), ``"initial_loss"``, ``"final_loss"`` and the ``"trainer"``.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from visiongrad import train
+    >>> import visiongrad as vg
+    >>> from visiongrad import nn, optim
+    >>> _ = vg.manual_seed(0)
+    >>> model = nn.Sequential(nn.Flatten(), nn.Linear(4, 3))
+    >>> x = np.random.default_rng(0).random((6, 1, 2, 2)).astype(np.float32)
+    >>> y = np.array([0, 1, 2, 0, 1, 2])
+    >>> opt = optim.Adam(model.parameters(), lr=0.1)
+    >>> result = train.overfit_small_subset(model, opt, x, y, num_samples=6, epochs=30,
+    ...                                     batch_size=6)
+    >>> result['train_accuracy']
+    1.0
     """
     if num_samples < 1:
         raise ValueError(f"num_samples must be positive, got {num_samples}")

@@ -126,6 +126,13 @@ def best(results: Sequence[Mapping], maximize: bool = True) -> Mapping:
     ------
     ValueError
         If no run has a finite score (every run exploded).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from visiongrad import train
+    >>> train.best([{'lr': 0.1, 'score': 0.8}, {'lr': 0.01, 'score': 0.9}])['lr']
+    0.01
     """
     finite = [row for row in results if math.isfinite(row["score"])]
     if not finite:

@@ -39,7 +39,15 @@ __all__ = ["Trainer", "TrainingDiverged", "evaluate", "evaluation_mode", "predic
 
 
 class TrainingDiverged(RuntimeError):
-    """Raised by ``Trainer.fit`` (with ``raise_on_explosion=True``) when the loss explodes."""
+    """Raised by ``Trainer.fit`` (with ``raise_on_explosion=True``) when the loss explodes.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from visiongrad import train
+    >>> issubclass(train.TrainingDiverged, Exception)
+    True
+    """
 
 
 def _copy_state(model) -> dict[str, np.ndarray]:
@@ -141,6 +149,21 @@ class Trainer:
         The best validation accuracy so far and the epoch (1-based) that reached it.
     stop_reason : str or None
         Set when the explosion rule stopped training.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from visiongrad import train
+    >>> import visiongrad as vg
+    >>> from visiongrad import nn, optim
+    >>> _ = vg.manual_seed(0)
+    >>> model = nn.Sequential(nn.Flatten(), nn.Linear(4, 3))
+    >>> x = np.random.default_rng(0).random((6, 1, 2, 2)).astype(np.float32)
+    >>> y = np.array([0, 1, 2, 0, 1, 2])
+    >>> opt = optim.Adam(model.parameters(), lr=0.1)
+    >>> trainer = train.Trainer(model, opt, epochs=3, batch_size=3, progress=False)
+    >>> trainer.fit(x, y, x, y).epoch, len(trainer.history['val_accuracy'])
+    (3, 3)
     """
 
     def __init__(self, model, optimizer, *, scheduler=None, batch_size: int = 64,

@@ -10,7 +10,21 @@ from .layers import as_batch, frozen, layer_output
 
 
 def layer_features(model, layer: str, images, batch_size: int = 256) -> np.ndarray:
-    """The output of ``layer`` for every image, computed in batches without a graph."""
+    """The output of ``layer`` for every image, computed in batches without a graph.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from visiongrad import visualize
+    >>> import visiongrad as vg
+    >>> from visiongrad import nn
+    >>> _ = vg.manual_seed(0)
+    >>> model = nn.Sequential(nn.Conv2d(1, 4, 3, padding=1), nn.ReLU(), nn.Flatten(),
+    ...                       nn.Linear(4 * 8 * 8, 3))
+    >>> x = np.random.default_rng(0).random((2, 1, 8, 8)).astype(np.float32)
+    >>> visualize.layer_features(model, '0', x).shape
+    (2, 4, 8, 8)
+    """
     images = as_batch(images, "images")
     parts = []
     with frozen(model), no_grad():

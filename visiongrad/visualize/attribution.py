@@ -16,7 +16,21 @@ from .layers import as_batch, check_targets, class_scores, frozen
 
 def input_gradient(model, x, target) -> np.ndarray:
     """d score[n, target[n]] / d x[n] for each image (N, C, H, W): the gradient of each
-    image's target class score with respect to its pixels, with the model frozen."""
+    image's target class score with respect to its pixels, with the model frozen.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from visiongrad import visualize
+    >>> import visiongrad as vg
+    >>> from visiongrad import nn
+    >>> _ = vg.manual_seed(0)
+    >>> model = nn.Sequential(nn.Conv2d(1, 4, 3, padding=1), nn.ReLU(), nn.Flatten(),
+    ...                       nn.Linear(4 * 8 * 8, 3))
+    >>> x = np.random.default_rng(0).random((2, 1, 8, 8)).astype(np.float32)
+    >>> visualize.input_gradient(model, x, np.array([0, 2])).shape
+    (2, 1, 8, 8)
+    """
     images = as_batch(x)
     targets = check_targets(target, len(images))
     with frozen(model):
@@ -37,6 +51,19 @@ def saliency(model, x, target) -> np.ndarray:
     Returns
     -------
     ndarray (N, H, W): S[n, h, w] = max_c |d s_{n, target_n} / d x[n, c, h, w]|
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from visiongrad import visualize
+    >>> import visiongrad as vg
+    >>> from visiongrad import nn
+    >>> _ = vg.manual_seed(0)
+    >>> model = nn.Sequential(nn.Conv2d(1, 4, 3, padding=1), nn.ReLU(), nn.Flatten(),
+    ...                       nn.Linear(4 * 8 * 8, 3))
+    >>> x = np.random.default_rng(0).random((2, 1, 8, 8)).astype(np.float32)
+    >>> visualize.saliency(model, x, np.array([0, 2])).shape
+    (2, 8, 8)
     """
     return np.abs(input_gradient(model, x, target)).max(axis=1)
 
@@ -98,6 +125,19 @@ def occlusion(model, x, target, patch: int = 4, stride: int = 2, fill: float = 0
     ndarray (N, H', W'), H' = (H - patch) // stride + 1 (and W' alike):
     D[n, i, j] = p(target_n | x_n) - p(target_n | x_n with the square at
     (i stride, j stride) filled); large where the answer depends on the pixels.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from visiongrad import visualize
+    >>> import visiongrad as vg
+    >>> from visiongrad import nn
+    >>> _ = vg.manual_seed(0)
+    >>> model = nn.Sequential(nn.Conv2d(1, 4, 3, padding=1), nn.ReLU(), nn.Flatten(),
+    ...                       nn.Linear(4 * 8 * 8, 3))
+    >>> x = np.random.default_rng(0).random((2, 1, 8, 8)).astype(np.float32)
+    >>> visualize.occlusion(model, x, np.array([0, 2]), patch=4, stride=4).shape
+    (2, 2, 2)
     """
     images = as_batch(x)
     targets = check_targets(target, len(images))

@@ -22,6 +22,19 @@ def get_layer(model, name: str):
     ------
     ValueError
         For an unknown name, listing the model's layer names.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from visiongrad import visualize
+    >>> import visiongrad as vg
+    >>> from visiongrad import nn
+    >>> _ = vg.manual_seed(0)
+    >>> model = nn.Sequential(nn.Conv2d(1, 4, 3, padding=1), nn.ReLU(), nn.Flatten(),
+    ...                       nn.Linear(4 * 8 * 8, 3))
+    >>> x = np.random.default_rng(0).random((2, 1, 8, 8)).astype(np.float32)
+    >>> visualize.get_layer(model, '1')
+    ReLU()
     """
     layers = dict(model.named_modules())
     if not isinstance(name, str) or name not in layers:
@@ -35,9 +48,15 @@ def get_layer(model, name: str):
 def recording(model, layer: str) -> Iterator[list]:
     """Within the block, every output of ``layer`` is appended to the yielded list.
 
-    >>> with recording(model, "2") as outputs:   # doctest: +SKIP
-    ...     model(x)
-    >>> features = outputs[-1]
+    Examples
+    --------
+    >>> import visiongrad as vg
+    >>> from visiongrad import nn
+    >>> model = nn.Sequential(nn.Linear(4, 3), nn.ReLU(), nn.Linear(3, 2))
+    >>> with recording(model, "1") as outputs:
+    ...     scores = model(vg.randn(5, 4))
+    >>> outputs[-1].shape
+    (5, 3)
     """
     outputs: list = []
     handle = get_layer(model, layer).register_forward_hook(
@@ -87,7 +106,21 @@ def layer_outputs(model, layers, x) -> list[Tensor]:
 
 
 def layer_output(model, layer: str, x) -> Tensor:
-    """The output of ``layer`` when ``model`` runs on ``x`` (see :func:`layer_outputs`)."""
+    """The output of ``layer`` when ``model`` runs on ``x`` (see :func:`layer_outputs`).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from visiongrad import visualize
+    >>> import visiongrad as vg
+    >>> from visiongrad import nn
+    >>> _ = vg.manual_seed(0)
+    >>> model = nn.Sequential(nn.Conv2d(1, 4, 3, padding=1), nn.ReLU(), nn.Flatten(),
+    ...                       nn.Linear(4 * 8 * 8, 3))
+    >>> x = np.random.default_rng(0).random((2, 1, 8, 8)).astype(np.float32)
+    >>> visualize.layer_output(model, '1', vg.tensor(x)).shape
+    (2, 4, 8, 8)
+    """
     return layer_outputs(model, [layer], x)[0]
 
 

@@ -41,6 +41,17 @@ class Gram(Function):
     Features stored channels-last (what visiongrad's convolutions return: an (N, C, H, W)
     view of (N, H, W, C) memory) are used as R_n = F_n^T, (H W, C), without a copy:
     G[n] = R_n^T R_n / k and dR_n = R_n (dG[n] + dG[n]^T) / k, handed back in that layout.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from visiongrad import visualize
+    >>> import visiongrad as vg
+    >>> from visiongrad import nn
+    >>> f = vg.tensor(np.ones((1, 2, 3, 3)), requires_grad=True)
+    >>> visualize.gram_matrix(f).sum().backward()
+    >>> f.grad.shape
+    (1, 2, 3, 3)
     """
 
     def forward(self, features, normalize=True):
@@ -74,6 +85,17 @@ def gram_matrix(features, normalize: bool = True) -> Tensor:
     Returns
     -------
     Tensor (N, C, C)   (a :class:`Gram` node)
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from visiongrad import visualize
+    >>> import visiongrad as vg
+    >>> from visiongrad import nn
+    >>> f = vg.tensor(np.ones((1, 2, 3, 3)))
+    >>> visualize.gram_matrix(f).data   # sum over 9 positions / (2 * 9)
+    array([[[0.5, 0.5],
+            [0.5, 0.5]]])
     """
     features = as_tensor(features)
     _check_4d("features", features)
@@ -85,6 +107,16 @@ def content_loss(content_weight: float, content_current, content_original) -> Te
 
     ``content_current`` and ``content_original`` are features of the same shape, e.g.
     (1, C, H, W) from one layer.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from visiongrad import visualize
+    >>> import visiongrad as vg
+    >>> from visiongrad import nn
+    >>> a, b = vg.tensor(np.ones((1, 2, 2, 2))), vg.tensor(np.zeros((1, 2, 2, 2)))
+    >>> float(visualize.content_loss(0.5, a, b).data)   # 0.5 * sum (a - b)^2
+    4.0
     """
     current, original = as_tensor(content_current), as_tensor(content_original)
     if current.shape != original.shape:
@@ -108,6 +140,17 @@ def style_loss(feats: Sequence, style_layers: Sequence[int], style_targets: Sequ
         The style image's Gram matrices (``gram_matrix(...)``) for those layers.
     style_weights : sequence of float
         One weight per layer.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from visiongrad import visualize
+    >>> import visiongrad as vg
+    >>> from visiongrad import nn
+    >>> feats = [vg.tensor(np.ones((1, 2, 3, 3)))]
+    >>> targets = [visualize.gram_matrix(feats[0])]
+    >>> float(visualize.style_loss(feats, [0], targets, [1.0]).data)   # same Gram: 0
+    0.0
     """
     if not len(style_layers) == len(style_targets) == len(style_weights):
         raise ValueError(f"style_layers, style_targets and style_weights must have the same "
@@ -131,7 +174,18 @@ def style_loss(feats: Sequence, style_layers: Sequence[int], style_targets: Sequ
 
 def tv_loss(img, tv_weight: float) -> Tensor:
     """Total variation ``tv_weight * (sum of squared vertical neighbour differences +
-    sum of squared horizontal neighbour differences)`` of ``img`` (N, C, H, W)."""
+    sum of squared horizontal neighbour differences)`` of ``img`` (N, C, H, W).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from visiongrad import visualize
+    >>> import visiongrad as vg
+    >>> from visiongrad import nn
+    >>> img = vg.tensor(np.array([[[[0.0, 1.0], [0.0, 1.0]]]]))
+    >>> float(visualize.tv_loss(img, 1.0).data)   # two horizontal steps of 1
+    2.0
+    """
     img = as_tensor(img)
     _check_4d("img", img)
     vertical = img[:, :, 1:, :] - img[:, :, :-1, :]

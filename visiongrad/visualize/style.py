@@ -80,7 +80,17 @@ class FeatureNetwork:
 
 def random_network(seed=0, widths=(32, 64, 128, 256)) -> nn.Sequential:
     """The random multi-scale feature network: ``conv{i}``/``relu{i}`` stages (3x3, He
-    initialisation from ``seed``) with 2x2 average pooling ``pool{i}`` between them."""
+    initialisation from ``seed``) with 2x2 average pooling ``pool{i}`` between them.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from visiongrad import visualize
+    >>> net = visualize.random_network(seed=0, widths=(4, 8))
+    >>> import visiongrad as vg
+    >>> net(vg.randn(1, 3, 16, 16)).shape[1]
+    8
+    """
     rng = as_generator(seed)
     layers: OrderedDict = OrderedDict()
     channels = 3
