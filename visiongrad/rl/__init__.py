@@ -24,6 +24,9 @@ from .mdp import (
     q_from_v,
     value_iteration,
 )
+from .schedules import ExponentialSchedule, LinearSchedule
+from .tabular import SARSA, QLearning
 
-__all__ = ["MDP", "greedy_policy", "grid_world", "policy_evaluation", "policy_iteration",
+__all__ = ["SARSA", "ExponentialSchedule", "LinearSchedule", "QLearning"]
+__all__ += ["MDP", "greedy_policy", "grid_world", "policy_evaluation", "policy_iteration",
            "q_from_v", "value_iteration"]
