@@ -69,6 +69,12 @@ class ActorCritic(nn.Module):
         chosen = probabilities[np.arange(len(actions)), actions]
         return actions, np.log(chosen), values.data
 
+    def greedy(self, observation) -> int:
+        """The most probable action for one observation."""
+        with no_grad():
+            logits = self.actor(Tensor(np.asarray(observation, np.float32)[None]))
+        return int(logits.data[0].argmax())
+
     def value(self, observations) -> np.ndarray:
         with no_grad():
             return self.critic(Tensor(np.asarray(observations, dtype=np.float32))).data[:, 0]
@@ -102,9 +108,7 @@ class OnPolicyAgent(Agent):
         return {"policy": self.policy}
 
     def act(self, observation) -> int:
-        with no_grad():
-            logits = self.policy.actor(Tensor(np.asarray(observation, np.float32)[None]))
-        return int(logits.data[0].argmax())
+        return self.policy.greedy(observation)
 
     def learn(self, total_steps: int, callback=None):
         self.total_steps = total_steps
