@@ -8,7 +8,8 @@ Both keep Q (S, A) and move Q(s, a) toward a one-step target by a step ``lr``:
 
 with no bootstrap after a termination (target = r) and a bootstrap after a time-limit
 truncation, as Gymnasium defines the two. Actions are epsilon-greedy with epsilon from a
-schedule of the step; ties among greedy actions are broken at random.
+schedule of the step; ties among greedy actions are broken at random. ``ValueIteration``
+is the planning baseline beside them: the optimal policy of the environment's own table.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ import numpy as np
 
 from .agent import Agent
 from .envs import EnvError, discrete_actions, make_env
+from .mdp import MDP, value_iteration
 from .schedules import LinearSchedule
 
 
@@ -96,3 +98,40 @@ class SARSA(QLearning):
     def next_value(self, next_state: int, next_action: int) -> float:
         """Q(s', a')."""
         return self.Q[next_state, next_action]
+
+
+class ValueIteration(Agent):
+    """Planning, not learning: the optimal policy of the environment's own transition table
+    (toy-text environments) by :func:`~visiongrad.rl.mdp.value_iteration`. ``learn``
+    solves the MDP and takes no environment step."""
+
+    algorithm = "value-iteration"
+
+    def __init__(self, env_id: str, gamma: float = 0.99, tol: float = 1e-10, seed: int = 0):
+        super().__init__(env_id, seed)
+        env = make_env(env_id)
+        discrete_actions(env, self.algorithm)
+        try:
+            self.mdp = MDP.from_env(env, gamma)
+        except ValueError as error:
+            raise EnvError(f"value-iteration needs a toy-text environment: {error}") from None
+        self.tol = tol
+        self.V = np.zeros(self.mdp.n_states)
+        self.policy = np.zeros(self.mdp.n_states, np.int64)
+
+    def learn(self, total_steps: int = 0, callback=None):
+        self.V, self.policy = value_iteration(self.mdp, self.tol)
+        if callback is not None:
+            callback(self)
+        return self
+
+    def act(self, observation) -> int:
+        return int(self.policy[int(observation)])
+
+    def state_dict(self) -> dict:
+        return {**super().state_dict(), "V": self.V.copy(), "policy": self.policy.copy()}
+
+    def load_state_dict(self, state: dict) -> None:
+        super().load_state_dict(state)
+        self.V = np.asarray(state["V"], dtype=np.float64)
+        self.policy = np.asarray(state["policy"], dtype=np.int64)
