@@ -36,6 +36,8 @@ def test_importing_rl_without_gymnasium_names_the_extra(monkeypatch):
     ("hyperparameters", {"tau": 2.0}, "tau must be in [0, 1], got 2.0"),
     ("hyperparameters", {"lr": float("nan")}, "lr must be a finite number"),
     ("hyperparameters", {"hidden": "big"}, "hidden must be a finite number"),
+    ("hyperparameters", {"hidden": []}, "hidden must be a finite number, got []"),
+    ("hyperparameters", {"batch_size": 32.5}, "batch_size must be a whole number, got 32.5"),
     ("env", "Cartpole-v1", "unknown environment 'Cartpole-v1'"),
 ])
 def test_config_names_the_bad_field_and_value(field, value, message):

@@ -62,13 +62,18 @@ PRESETS = {
                                           exploration_fraction=0.5),
     ("q-learning", "Taxi-v4"): dict(steps=200_000, lr=0.5, gamma=0.99,
                                     exploration_fraction=0.5),
-    # MinAtar: the MinAtar paper's DQN (its torso, 128 units), at a CPU-sized budget
+    # After the MinAtar paper's DQN (its network, batch, buffer, target interval and epsilon
+    # over the first 100k frames; Adam for its RMSProp), 500k of its 5M frames
     ("dqn", "MinAtar/Breakout-v1"): dict(
         steps=500_000, lr=2.5e-4, batch_size=32, buffer_size=100_000, learning_starts=5000,
         gamma=0.99, target_update_interval=1000, train_freq=1, gradient_steps=1,
         exploration_fraction=0.2, exploration_final_eps=0.1, hidden=(128,)),
 }
 
+#: Hyperparameters that count something, so must be whole numbers.
+INTEGER_NAMES = ("batch_size", "buffer_size", "n_envs", "n_steps", "n_epochs", "train_freq",
+                 "gradient_steps", "target_update_interval", "learning_starts",
+                 "episodes_per_update", "hidden")
 #: Options that the recipe turns into the agent's arguments rather than passing on.
 EXPLORATION_KEYS = ("exploration_fraction", "exploration_initial_eps", "exploration_final_eps")
 
@@ -117,8 +122,11 @@ class Config:
                 raise ValueError(f"{self.algo} has no hyperparameter {name!r} (it has "
                                  f"{', '.join(sorted(known))})")
             numbers = value if isinstance(value, (tuple, list)) else [value]
-            if not all(isinstance(v, (bool, int, float)) and math.isfinite(v) for v in numbers):
+            if not numbers or not all(isinstance(v, (bool, int, float)) and math.isfinite(v)
+                                      for v in numbers):
                 raise ValueError(f"hyperparameter {name} must be a finite number, got {value!r}")
+            if name in INTEGER_NAMES and not all(float(v).is_integer() for v in numbers):
+                raise ValueError(f"hyperparameter {name} must be a whole number, got {value!r}")
             if name in ("lr", "batch_size", "buffer_size", "n_envs", "n_steps", "n_epochs",
                         "train_freq", "target_update_interval", "episodes_per_update",
                         "max_grad_norm", "clip_range") and not min(numbers) > 0:
@@ -142,8 +150,11 @@ class Config:
             arguments["epsilon"] = LinearSchedule(
                 exploration.get("exploration_initial_eps", 1.0),
                 exploration.get("exploration_final_eps", 0.05), duration)
-        if "hidden" in arguments:
-            arguments["hidden"] = tuple(int(width) for width in arguments["hidden"])
+        for name in INTEGER_NAMES:
+            if isinstance(arguments.get(name), (list, tuple)):
+                arguments[name] = tuple(int(value) for value in arguments[name])
+            elif name in arguments:
+                arguments[name] = int(arguments[name])
         return arguments
 
 
