@@ -12,7 +12,8 @@ on the same 100 evaluation episodes (episode i reset with seed 10,000 + i). Prin
 library and seed, the mean return, the training wall time and environment steps per
 second, and the ratio of visiongrad's time per step to Stable-Baselines3's (medians over
 seeds). Writes ``benchmarks/results/rl_<algo>_<env>.json`` (with both libraries' return
-curves) only with ``--write``, or to ``--out FILE``.
+curves) only with ``--write``, or to ``--out FILE``. ``--plot RESULT.json --figure
+OUT.png`` draws the two libraries' learning curves of a written result (no training).
 """
 
 from __future__ import annotations
@@ -137,6 +138,31 @@ def run_sb3(algo: str, env: str, steps: int, seed: int, episodes: int) -> dict:
     return _result(returns, seconds, model.num_timesteps, curve["ends"], curve["returns"])
 
 
+def plot_curves(result_path: str, figure_path: str) -> None:
+    """Each library's smoothed training return against environment steps, every seed."""
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
+
+    from visiongrad.train.plots import smooth
+
+    results = json.loads(Path(result_path).read_text())
+    figure = Figure(figsize=(6.4, 4.0), dpi=100)
+    FigureCanvasAgg(figure)
+    axes = figure.add_subplot(1, 1, 1)
+    for run in results["runs"]:
+        for library, color in (("visiongrad", "tab:blue"), ("sb3", "tab:orange")):
+            if library in run and run[library]["curve"]["returns"]:
+                curve = run[library]["curve"]
+                axes.plot(curve["ends"], smooth(curve["returns"], 0.95), color=color,
+                          label=f"{library} seed {run['seed']}")
+    axes.set_xlabel("environment step")
+    axes.set_ylabel("training episode return (smoothed)")
+    axes.set_title(f"{results['algo'].upper()} on {results['env']}")
+    axes.legend()
+    figure.savefig(figure_path, bbox_inches="tight")
+    _log(f"wrote {figure_path}")
+
+
 def main(argv=None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--algo", default="dqn", choices=("dqn", "ppo", "a2c"))
@@ -148,7 +174,13 @@ def main(argv=None) -> None:
     parser.add_argument("--write", action="store_true",
                         help="write benchmarks/results/rl_<algo>_<env>.json")
     parser.add_argument("--out", default=None, help="write the results to this JSON file")
+    parser.add_argument("--plot", default=None, metavar="RESULT.json",
+                        help="draw this result's curves (with --figure) instead of training")
+    parser.add_argument("--figure", default=None, metavar="OUT.png")
     args = parser.parse_args(argv)
+    if args.plot:
+        plot_curves(args.plot, args.figure or Path(args.plot).with_suffix(".png").name)
+        return
     from visiongrad.recipes import rl as recipe
 
     steps = args.steps or recipe.Config(env=args.env, algo=args.algo).steps
