@@ -163,6 +163,19 @@ def plot_curves(result_path: str, figure_path: str) -> None:
     _log(f"wrote {figure_path}")
 
 
+def to_json(value, level: int = 0) -> str:
+    """JSON with each list of numbers (a return curve) on one line, dicts indented."""
+    pad, inner = " " * level, " " * (level + 1)
+    if isinstance(value, dict) and value:
+        items = [f"{inner}{json.dumps(str(key))}: {to_json(item, level + 1)}"
+                 for key, item in value.items()]
+        return "{\n" + ",\n".join(items) + f"\n{pad}}}"
+    if isinstance(value, list) and any(isinstance(item, (dict, list)) for item in value):
+        return "[\n" + ",\n".join(f"{inner}{to_json(item, level + 1)}" for item in value) \
+            + f"\n{pad}]"
+    return json.dumps(value, default=str)
+
+
 def main(argv=None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--algo", default="dqn", choices=("dqn", "ppo", "a2c"))
@@ -208,7 +221,7 @@ def main(argv=None) -> None:
     destination = Path(args.out) if args.out else (
         RESULTS / f"rl_{args.algo}_{args.env.replace('/', '_')}.json" if args.write else None)
     if destination is not None:
-        destination.write_text(json.dumps(results, indent=1, default=str) + "\n")
+        destination.write_text(to_json(results) + "\n")
         _log(f"wrote {destination}")
 
 
