@@ -24,7 +24,10 @@ The recipes (each imported on its own, ``from visiongrad.recipes import caption`
 - :mod:`~visiongrad.recipes.detect` and :mod:`~visiongrad.recipes.segment`: the detectors
   and the FCN on composed scenes;
 - :mod:`~visiongrad.recipes.char_lm`: the character-level language model (TBPTT);
-- :mod:`~visiongrad.recipes.generate`: VAE, GANs, PixelCNN/PixelRNN, autoencoders.
+- :mod:`~visiongrad.recipes.generate`: VAE, GANs, PixelCNN/PixelRNN, autoencoders;
+- :mod:`~visiongrad.recipes.rl`: reinforcement learning on Gymnasium (presets from
+  rl-baselines3-zoo);
+- :mod:`~visiongrad.recipes.quantize`: int8 post-training quantization of a classifier.
 
 Recipes sit above the model families (``models``, ``detection``, ``generative``, ...) and
 ``train``, below ``cli`` (pyproject.toml's import-linter contracts). This package imports

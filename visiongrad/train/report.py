@@ -106,7 +106,8 @@ def render_report(*, title: str, history: Mapping | None = None,
                   labels: np.ndarray | None = None, probabilities: np.ndarray | None = None,
                   first_layer: np.ndarray | None = None, config: Mapping | None = None,
                   commands: Sequence[str] = (), tables: Sequence[tuple] = (),
-                  notes: Sequence[str] = (), machine: Mapping | None = None) -> str:
+                  notes: Sequence[str] = (), machine: Mapping | None = None,
+                  figures: Sequence[Callable[[str], str]] = ()) -> str:
     """The report as HTML text; every section whose data is not given is left out.
 
     Parameters
@@ -137,6 +138,9 @@ def render_report(*, title: str, history: Mapping | None = None,
         Sentences shown at the top (what is missing and why).
     machine : mapping, optional
         Default: :func:`machine_info` of this process.
+    figures : sequence of callables
+        Further figures: each draws a PNG at the path it is given and returns the path
+        (a reinforcement-learning run's return curve).
     """
     parts = [f"<h1>{html.escape(title)}</h1>"]
     parts += [f'<p class="note">{html.escape(note)}</p>' for note in notes]
@@ -152,6 +156,7 @@ def render_report(*, title: str, history: Mapping | None = None,
         if history.get("update_ratio"):
             parts.append(_png(lambda path: plots.plot_update_ratios(
                 history["update_ratio"], path, iterations=history.get("update_ratio_iteration"))))
+    parts += [_png(draw) for draw in figures]
     if scores is not None and classes is not None:
         rows = [[name, f"{accuracy:.4f}", int(total)] for name, accuracy, total in
                 zip(classes, scores["per_class_accuracy"],
