@@ -138,13 +138,14 @@ def split_off_validation(images: np.ndarray, labels: np.ndarray, fraction: float
 def fit_network(model, args: argparse.Namespace, train_images: np.ndarray,
                 train_labels: np.ndarray, val_images: np.ndarray, val_labels: np.ndarray,
                 normalize, info: dict | None = None, checkpoint=None, resume: bool = False,
-                summary_writer=None):
+                summary_writer=None, adversary=None):
     """Train ``model`` with the options in ``args``; return the fitted Trainer.
 
     ``info`` (see :func:`network_info`) goes into the Trainer's checkpoints, so that
     ``evaluate`` and ``predict`` can rebuild and feed the model. With ``checkpoint`` the
     Trainer writes it after every epoch; ``resume`` first restores it (exact resume).
-    ``summary_writer`` (TensorBoard's) receives the Trainer's scalars.
+    ``summary_writer`` (TensorBoard's) receives the Trainer's scalars; ``adversary``
+    (:class:`visiongrad.adversarial.AdversarialTraining`) makes it adversarial training.
     """
     from visiongrad.data import DataLoader, transforms
     from visiongrad.train.trainer import Trainer
@@ -158,7 +159,7 @@ def fit_network(model, args: argparse.Namespace, train_images: np.ndarray,
                       scheduler=build_schedule(args.schedule, optimizer, args.epochs),
                       epochs=args.epochs, config=info, checkpoint_path=checkpoint,
                       summary_writer=summary_writer,
-                      distributed=getattr(args, "distributed", False))
+                      distributed=getattr(args, "distributed", False), adversary=adversary)
     if resume:
         with user_errors(FileNotFoundError, ValueError, KeyError, TypeError,
                          context=f"cannot resume from {checkpoint}: "):

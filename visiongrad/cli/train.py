@@ -21,7 +21,7 @@ from .network import (
     network_info,
     split_off_validation,
 )
-from .options import DEFAULT_EPOCHS, add_training_options
+from .options import DEFAULT_EPOCHS, add_training_options, positive_float, positive_int
 from .output import output_folder, write_json
 
 
@@ -49,7 +49,38 @@ def register(commands) -> None:
     parser.add_argument("--address", default=None,
                         help="with --backend ray: a running Ray cluster's address (default: "
                              "start Ray on this machine)")
+    add_adversarial_options(parser)
     parser.set_defaults(run=run, out="visiongrad-run")
+
+
+def add_adversarial_options(parser) -> None:
+    """``--adversarial METHOD --eps E --steps K [--alpha A] [--trades-beta B]``."""
+    from visiongrad.adversarial import ADVERSARIAL_METHODS
+
+    parser.add_argument("--adversarial", choices=ADVERSARIAL_METHODS, default=None,
+                        help="adversarial training: fgsm (random start, 'fast is better than "
+                             "free'), pgd (Madry et al.) or trades, in pixel space [0, 1]")
+    parser.add_argument("--eps", type=positive_float, default=0.1,
+                        help="with --adversarial: the L-inf radius, pixels in [0, 1]")
+    parser.add_argument("--steps", type=positive_int, default=7,
+                        help="with --adversarial pgd or trades: attack steps per batch")
+    parser.add_argument("--alpha", type=positive_float, default=None,
+                        help="with --adversarial: step length (default 2.5 eps / steps; "
+                             "fgsm: 1.25 eps)")
+    parser.add_argument("--trades-beta", type=positive_float, default=6.0,
+                        help="with --adversarial trades: weight of the robustness term")
+
+
+def training_adversary(args: argparse.Namespace, normalize):
+    """The Trainer's ``adversary`` for ``--adversarial`` (None without), attacking in
+    pixel space through the run's standardisation."""
+    method = getattr(args, "adversarial", None)
+    if method is None:
+        return None
+    from visiongrad.adversarial import AdversarialTraining
+
+    return AdversarialTraining(method, eps=args.eps, steps=args.steps, alpha=args.alpha,
+                               beta=args.trades_beta, mean=normalize.mean_, std=normalize.std_)
 
 
 def _rank(args: argparse.Namespace) -> int:
@@ -107,6 +138,8 @@ def run(args: argparse.Namespace) -> None:
     from .report import write_run_report
 
     check_ensemble_options(args)
+    if args.ensemble is not None and getattr(args, "adversarial", None):
+        raise CommandError("--adversarial does not combine with --ensemble")
     commands = []
     distributed = args.distributed
     if args.resume is not None:
@@ -128,12 +161,13 @@ def run(args: argparse.Namespace) -> None:
     x_train, y_train, x_val, y_val = split_off_validation(dataset.images, dataset.labels,
                                                           args.val_fraction)
     normalize = fit_normalizer(x_train)
+    adversary = training_adversary(args, normalize)
     if args.resume is None:
         folder = output_folder(args.out, fresh=True) if writes else Path(args.out)
         checkpoint = folder / CHECKPOINT_NAME
     if not writes:
         fit_network(model, args, x_train, y_train, x_val, y_val, normalize,
-                    resume=args.resume is not None, checkpoint=checkpoint)
+                    resume=args.resume is not None, checkpoint=checkpoint, adversary=adversary)
         return
     print(f"{'resuming' if args.resume else 'training'} {args.model} on {len(y_train)} "
           f"{args.dataset} images ({len(y_val)} held out for validation) for {args.epochs} "
@@ -145,7 +179,7 @@ def run(args: argparse.Namespace) -> None:
     try:
         trainer = fit_network(model, args, x_train, y_train, x_val, y_val, normalize, info,
                               checkpoint=checkpoint, resume=args.resume is not None,
-                              summary_writer=writer)
+                              summary_writer=writer, adversary=adversary)
     finally:
         if writer is not None:
             writer.close()

@@ -1,0 +1,141 @@
+"""What every attack shares: its argument checks (one clear error each), the model held
+still while it is attacked, and the loss gradient with respect to the images.
+
+An attack takes a classifier (an ``nn.Module`` mapping images (N, C, H, W) to class scores
+(N, classes)), images inside a box [lo, hi] and their labels. It never writes into the
+arrays it is given and returns new images of the same shape and dtype, inside the box.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import math
+from collections.abc import Iterator
+
+import numpy as np
+
+from .. import functional as F
+from ..autograd import Tensor, no_grad
+from ..visualize.layers import as_batch, check_targets, frozen
+
+
+def check_box(box) -> tuple[float, float]:
+    """``box`` = (lo, hi) as two finite floats with lo < hi."""
+    try:
+        lo, hi = (float(bound) for bound in box)
+    except (TypeError, ValueError):
+        raise ValueError(f"box must be (lo, hi), two numbers, got {box!r}") from None
+    if not (math.isfinite(lo) and math.isfinite(hi) and lo < hi):
+        raise ValueError(f"box must be (lo, hi) with finite lo < hi, got {box!r}")
+    return lo, hi
+
+
+def check_positive(name: str, value, allow_zero: bool = True) -> float:
+    """A finite number >= 0 (> 0 without ``allow_zero``), named in the error."""
+    try:
+        number = float(value)
+    except (TypeError, ValueError):
+        raise ValueError(f"{name} must be a number, got {value!r}") from None
+    if not math.isfinite(number) or number < 0 or (number == 0 and not allow_zero):
+        wanted = "a finite number >= 0" if allow_zero else "a finite number > 0"
+        raise ValueError(f"{name} must be {wanted}, got {value!r}")
+    return number
+
+
+def check_count(name: str, value, minimum: int = 1) -> int:
+    """An integer >= ``minimum``, named in the error."""
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < minimum:
+        raise ValueError(f"{name} must be an integer >= {minimum}, got {value!r}")
+    return int(value)
+
+
+def check_images(images, box: tuple[float, float]) -> np.ndarray:
+    """``images`` (array or Tensor, (N, C, H, W), floating) inside ``box``, as an array
+    (the caller's own: attacks copy before they change anything)."""
+    array = as_batch(images, "images")
+    if not len(array):
+        raise ValueError("images must hold at least one image, got none")
+    if not np.isfinite(array).all():
+        raise ValueError("images must be finite")
+    if array.min() < box[0] or array.max() > box[1]:
+        raise ValueError(f"images must lie inside the box [{box[0]:g}, {box[1]:g}], got "
+                         f"values in [{array.min():g}, {array.max():g}]")
+    return array
+
+
+def check_labels(labels, count: int, name: str = "labels") -> np.ndarray:
+    """One class index per image, as int64 (the range is checked against the scores)."""
+    return check_targets(labels.data if isinstance(labels, Tensor) else labels, count, name)
+
+
+def check_classes(scores: Tensor, labels: np.ndarray, name: str = "labels") -> None:
+    """Refuse scores that are not (N, classes) or labels outside [0, classes)."""
+    if scores.ndim != 2 or scores.shape[0] != len(labels):
+        raise ValueError(f"the model must return scores of shape ({len(labels)}, classes), "
+                         f"got {scores.shape}")
+    if labels.min() < 0 or labels.max() >= scores.shape[1]:
+        raise ValueError(f"{name} must be classes in [0, {scores.shape[1]}), got "
+                         f"{sorted(set(labels[(labels < 0) | (labels >= scores.shape[1])]))}")
+
+
+def updates_statistics(model) -> bool:
+    """Whether running ``model`` now would change batch-norm running statistics."""
+    return any(module.training and getattr(module, "track_running_stats", False)
+               and getattr(module, "running_mean", None) is not None
+               for module in model.modules())
+
+
+@contextlib.contextmanager
+def attacking(model) -> Iterator:
+    """The model held still for an attack: eval mode and no parameter gradients inside
+    (:func:`visiongrad.visualize.frozen`), everything restored after.
+
+    Raises
+    ------
+    ValueError
+        If the model is in training mode and has batch-norm layers tracking running
+        statistics: attacking it in training mode would use (and change) batch statistics,
+        so the caller must choose (``model.eval()``, as PyTorch's attack libraries do).
+    """
+    if updates_statistics(model):
+        raise ValueError(f"{type(model).__name__} is in training mode, where its batch-norm "
+                         "layers would use batch statistics and change their running ones: "
+                         "call model.eval() before attacking it")
+    with frozen(model):
+        yield model
+
+
+def loss_gradient(model, images: np.ndarray, labels: np.ndarray,
+                  loss_fn=F.cross_entropy) -> tuple[np.ndarray, np.ndarray]:
+    """d loss_fn(model(images), labels) / d images, and the scores (N, classes)."""
+    inputs = Tensor(images, requires_grad=True)
+    scores = model(inputs)
+    check_classes(scores, labels)
+    loss_fn(scores, labels).backward()
+    return inputs.grad, scores.data
+
+
+def predict_scores(model, images: np.ndarray, batch_size: int = 512) -> np.ndarray:
+    """The model's scores on ``images`` in batches, without a graph (model mode as is)."""
+    with no_grad():
+        return np.concatenate([np.asarray(model(Tensor(images[start:start + batch_size])).data)
+                               for start in range(0, len(images), batch_size)])
+
+
+def per_image(values) -> np.ndarray:
+    """Per-image values (N,) shaped to scale (N, C, H, W) images."""
+    return np.reshape(values, (-1, 1, 1, 1))
+
+
+def l2_norms(values: np.ndarray) -> np.ndarray:
+    """Each image's L2 norm, shape (N,), in the values' dtype."""
+    return np.sqrt((values * values).reshape(len(values), -1).sum(axis=1))
+
+
+def margins(scores: np.ndarray, labels: np.ndarray) -> np.ndarray:
+    """s_y - max_{j != y} s_j per image: negative once the image is misclassified."""
+    rows = np.arange(len(labels))
+    others = np.array(scores, dtype=np.float64)
+    true = others[rows, labels].copy()
+    others[rows, labels] = -np.inf
+    return true - others.max(axis=1)
