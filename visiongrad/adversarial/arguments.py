@@ -16,7 +16,7 @@ import numpy as np
 
 from .. import functional as F
 from ..autograd import Tensor, no_grad
-from ..visualize.layers import as_batch, check_targets, frozen
+from ..visualize.layers import as_batch, check_targets, frozen, model_dtype
 
 
 def check_box(box) -> tuple[float, float]:
@@ -57,7 +57,8 @@ def check_images(images, box: tuple[float, float]) -> np.ndarray:
         raise ValueError("images must hold at least one image, got none")
     if not np.isfinite(array).all():
         raise ValueError("images must be finite")
-    if array.min() < box[0] or array.max() > box[1]:
+    slack = 4 * np.finfo(array.dtype).eps * max(1.0, abs(box[0]), abs(box[1]))  # rounding
+    if array.min() < box[0] - slack or array.max() > box[1] + slack:
         raise ValueError(f"images must lie inside the box [{box[0]:g}, {box[1]:g}], got "
                          f"values in [{array.min():g}, {array.max():g}]")
     return array
@@ -74,8 +75,9 @@ def check_classes(scores: Tensor, labels: np.ndarray, name: str = "labels") -> N
         raise ValueError(f"the model must return scores of shape ({len(labels)}, classes), "
                          f"got {scores.shape}")
     if labels.min() < 0 or labels.max() >= scores.shape[1]:
+        outside = labels[(labels < 0) | (labels >= scores.shape[1])]
         raise ValueError(f"{name} must be classes in [0, {scores.shape[1]}), got "
-                         f"{sorted(set(labels[(labels < 0) | (labels >= scores.shape[1])]))}")
+                         f"{sorted(set(outside.tolist()))}")
 
 
 def updates_statistics(model) -> bool:
@@ -105,10 +107,20 @@ def attacking(model) -> Iterator:
         yield model
 
 
+def model_input(model, images: np.ndarray, requires_grad: bool = False) -> Tensor:
+    """``images`` as a Tensor of the model's dtype (its first parameter's)."""
+    return Tensor(images.astype(model_dtype(model), copy=False), requires_grad=requires_grad)
+
+
+def into_box(images: np.ndarray, lo: float, hi: float, dtype) -> np.ndarray:
+    """``images`` clipped to [lo, hi] in ``dtype`` (the attacks' last step)."""
+    return np.clip(images.astype(dtype, copy=False), lo, hi).astype(dtype, copy=False)
+
+
 def loss_gradient(model, images: np.ndarray, labels: np.ndarray,
                   loss_fn=F.cross_entropy) -> tuple[np.ndarray, np.ndarray]:
     """d loss_fn(model(images), labels) / d images, and the scores (N, classes)."""
-    inputs = Tensor(images, requires_grad=True)
+    inputs = model_input(model, images, requires_grad=True)
     scores = model(inputs)
     check_classes(scores, labels)
     loss_fn(scores, labels).backward()
@@ -118,8 +130,12 @@ def loss_gradient(model, images: np.ndarray, labels: np.ndarray,
 def predict_scores(model, images: np.ndarray, batch_size: int = 512) -> np.ndarray:
     """The model's scores on ``images`` in batches, without a graph (model mode as is)."""
     with no_grad():
-        return np.concatenate([np.asarray(model(Tensor(images[start:start + batch_size])).data)
-                               for start in range(0, len(images), batch_size)])
+        return np.concatenate([np.asarray(model(model_input(model, images[start:end])).data)
+                               for start, end in _spans(len(images), batch_size)])
+
+
+def _spans(count: int, size: int):
+    return ((start, min(start + size, count)) for start in range(0, count, size))
 
 
 def per_image(values) -> np.ndarray:

@@ -23,6 +23,7 @@ from .arguments import (
     check_images,
     check_labels,
     check_positive,
+    into_box,
     l2_norms,
     loss_gradient,
     margins,
@@ -67,7 +68,7 @@ def fgsm(model, images, labels, eps, box=(0.0, 1.0), *, targeted: bool = False,
     with attacking(model):
         grad, _ = loss_gradient(model, x, y, loss_fn)
     step = (-eps if targeted else eps) * np.sign(grad)
-    return np.clip(x + step.astype(x.dtype), lo, hi).astype(x.dtype, copy=False)
+    return into_box(x + step.astype(x.dtype), lo, hi, x.dtype)
 
 
 def pgd(model, images, labels, eps, alpha, steps, norm="inf", random_start=False,
@@ -171,7 +172,7 @@ def _random_start(x, eps, norm, rng, lo, hi) -> np.ndarray:
         direction = rng.standard_normal(x.shape)
         radius = rng.uniform(0, 1, size=len(x)) * eps
         noise = direction * per_image(radius / l2_norms(direction))
-    return np.clip(x + noise.astype(x.dtype), lo, hi).astype(x.dtype, copy=False)
+    return into_box(x + noise.astype(x.dtype), lo, hi, x.dtype)
 
 
 def _steps(model, x, start, y, eps, alpha, steps, norm, lo, hi, sign, loss_fn, decay):
@@ -196,5 +197,5 @@ def _steps(model, x, start, y, eps, alpha, steps, norm, lo, hi, sign, loss_fn, d
             factor = np.minimum(np.divide(dtype(eps), size, out=np.ones_like(size),
                                           where=size > 0), dtype(1))
             delta = delta * per_image(factor)
-        adv = np.clip(x + delta, lo, hi).astype(x.dtype, copy=False)
+        adv = into_box(x + delta, lo, hi, x.dtype)
     return adv

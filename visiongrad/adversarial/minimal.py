@@ -10,6 +10,8 @@ import numpy as np
 from .. import functional as F
 from .. import optim
 from ..autograd import Tensor
+from ..visualize.layers import model_dtype
+from ..visualize.synthesis import _inward
 from .arguments import (
     attacking,
     check_box,
@@ -18,6 +20,8 @@ from .arguments import (
     check_images,
     check_labels,
     check_positive,
+    into_box,
+    model_input,
     per_image,
     predict_scores,
 )
@@ -30,10 +34,13 @@ def deepfool(model, images, labels, steps: int = 50, overshoot: float = 0.02,
     With s the scores, y the true class, f_k = s_k - s_y and w_k = grad_x f_k at x_i, the
     nearest linearised boundary is l = argmin_{k != y} |f_k| / |w_k|_2, and
 
-        r_i = (|f_l| + 1e-4) w_l / |w_l|_2^2,   x_{i+1} = clip(x + (1 + overshoot) sum r, lo, hi)
+        r_i = |f_l| w_l / |w_l|_2^2,   x_{i+1} = clip(x + (1 + overshoot) sum r, lo, hi)
 
     until the image is misclassified or ``steps`` steps are done (the overshoot scales the
-    total change, as in the paper; 1e-4 makes a tie cross). All images go at once: one
+    total change, as in the paper, and is what carries an image across; sum r keeps only
+    what the clipping left). The components of w_k that
+    would push a pixel already at a bound of the box past it are dropped first (clipping
+    would undo them; as ``visualize.fooling_image`` does). All images go at once: one
     forward and backward pass of the K copies of the still-correct images gives every
     w_k (the Jacobian).
 
@@ -59,23 +66,23 @@ def deepfool(model, images, labels, steps: int = 50, overshoot: float = 0.02,
                 break
             rows, true = np.arange(len(active)), y[active]
             f = scores - scores[rows, true][:, None]
-            w = jacobian - jacobian[rows, true][:, None]
+            w = _inward(jacobian - jacobian[rows, true][:, None], adv[active][:, None], (lo, hi))
             w_norms = np.sqrt((w * w).reshape(*w.shape[:2], -1).sum(axis=2))
             distance = np.abs(f) / np.maximum(w_norms, 1e-12)
             distance[rows, true] = np.inf
             nearest = distance.argmin(axis=1)
-            length = (np.abs(f[rows, nearest]) + 1e-4) / np.maximum(w_norms[rows, nearest],
-                                                                    1e-12) ** 2
+            length = np.abs(f[rows, nearest]) / np.maximum(w_norms[rows, nearest], 1e-12) ** 2
             total[active] += per_image(length) * w[rows, nearest]
-            adv[active] = np.clip(x[active] + (1 + overshoot) * total[active], lo, hi)
+            adv[active] = into_box(x[active] + (1 + overshoot) * total[active], lo, hi, x.dtype)
+            total[active] = (adv[active] - x[active]) / (1 + overshoot)  # what clipping left
     return adv
 
 
 def _scores_and_jacobian(model, images: np.ndarray, labels: np.ndarray, classes: int):
     """Scores (n, K) and their gradients (n, K, C, H, W), float64, in one pass: the batch
     repeated K times, copy k back-propagating its score of class k."""
-    copies = Tensor(np.repeat(images[None], classes, axis=0).reshape(-1, *images.shape[1:]),
-                    requires_grad=True)
+    copies = model_input(model, np.repeat(images[None], classes, axis=0).reshape(
+        -1, *images.shape[1:]), requires_grad=True)
     scores = model(copies)
     check_classes(scores, np.repeat(labels, classes))
     n = len(images)
@@ -114,7 +121,7 @@ def carlini_wagner_l2(model, images, labels, c: float = 1.0, kappa: float = 0.0,
     steps = check_count("steps", steps)
     rounds = check_count("binary_search_steps", binary_search_steps)
     scaled = np.clip(2 * (x.astype(np.float64) - lo) / (hi - lo) - 1, -1, 1) * (1 - 1e-6)
-    start = np.arctanh(scaled).astype(x.dtype)
+    start = np.arctanh(scaled).astype(model_dtype(model))
     best, best_size = x.copy(), np.full(len(x), np.inf)
     lower, upper, constant = np.zeros(len(x)), np.full(len(x), np.inf), np.full(len(x), c)
     with attacking(model):
@@ -133,18 +140,19 @@ def _minimise(model, x, y, start, constant, kappa, steps, lr, lo, hi, targeted, 
     which images were fooled at some step."""
     w = Tensor(start.copy(), requires_grad=True)
     solver = optim.Adam([w], lr=lr)
-    weight = Tensor(constant.astype(x.dtype))
-    one_hot = np.eye(1, dtype=x.dtype)  # replaced once the class count is known
+    dtype = start.dtype
+    weight, target = Tensor(constant.astype(dtype)), Tensor(x.astype(dtype))
+    one_hot = np.eye(1, dtype=dtype)  # replaced once the class count is known
     fooled = np.zeros(len(x), dtype=bool)
     for _ in range(steps):
         solver.zero_grad()
         adv = (F.tanh(w) + 1) * ((hi - lo) / 2) + lo
-        change = adv - Tensor(x)
+        change = adv - target
         size = (change * change).sum(axis=(1, 2, 3))
         scores = model(adv)
         if one_hot.shape[1] != scores.shape[1]:
             check_classes(scores, y)
-            one_hot = np.eye(scores.shape[1], dtype=x.dtype)[y]
+            one_hot = np.eye(scores.shape[1], dtype=dtype)[y]
         true = (scores * Tensor(one_hot)).sum(axis=1)
         other = (scores - Tensor(one_hot * 1e9)).max(axis=1)
         gap = other - true if targeted else true - other
@@ -152,6 +160,7 @@ def _minimise(model, x, y, start, constant, kappa, steps, lr, lo, hi, targeted, 
         solver.step()
         success = gap.data < 0 if kappa == 0 else gap.data <= -kappa
         better = success & (size.data < best_size)
-        best[better], best_size[better] = adv.data[better], size.data[better]
+        best[better] = into_box(adv.data[better], lo, hi, x.dtype)
+        best_size[better] = size.data[better]
         fooled |= success
     return fooled
