@@ -84,9 +84,10 @@ def pgd(model, images, labels, eps, alpha, steps, norm="inf", random_start=False
 
     from x_0 = x, or (``random_start``) a uniform point of the L-inf ball / a random
     direction at a uniform radius in the L2 ball, clipped to the box. With ``restarts``
-    > 1 (needs ``random_start``) the attack runs that many times and keeps, per image, the
-    result that fools the model, else the one with the highest loss. BIM is PGD without a
-    random start.
+    > 1 (needs ``random_start``) the attack runs again on the images not yet fooled, up to
+    that many times, and keeps per image the result that fools the model, else the one with
+    the highest loss (``loss_fn`` then sees sub-batches). BIM is PGD without a random
+    start.
 
     Parameters
     ----------
@@ -139,21 +140,28 @@ def _iterate(model, images, labels, eps, alpha, steps, norm, random_start, box, 
     sign = -1 if targeted else 1
     with attacking(model):
         best = best_fooled = best_loss = None
+        todo = np.arange(len(x))  # restarts after the first: the images not yet fooled
         for _ in range(restarts):
-            start = _random_start(x, eps, str(norm), rng, lo, hi) if random_start else x
-            adv = _steps(model, x, start, y, eps, alpha, steps, str(norm), lo, hi, sign,
-                         loss_fn, decay)
+            start = _random_start(x[todo], eps, str(norm), rng, lo, hi) if random_start \
+                else x
+            adv = _steps(model, x[todo], start, y[todo], eps, alpha, steps, str(norm), lo, hi,
+                         sign, loss_fn, decay)
             if restarts == 1:
                 return adv
             scores = predict_scores(model, adv)
-            fooled = (margins(scores, y) > 0) if targeted else (margins(scores, y) < 0)
-            loss = sign * _per_image_loss(scores, y)
+            fooled = margins(scores, y[todo]) > 0 if targeted else margins(scores, y[todo]) < 0
+            loss = sign * _per_image_loss(scores, y[todo])
             if best is None:
                 best, best_fooled, best_loss = adv, fooled, loss
-                continue
-            better = (fooled & ~best_fooled) | ((fooled == best_fooled) & (loss > best_loss))
-            best[better], best_fooled[better], best_loss[better] = (
-                adv[better], fooled[better], loss[better])
+            else:
+                better = (fooled & ~best_fooled[todo]) | (
+                    (fooled == best_fooled[todo]) & (loss > best_loss[todo]))
+                chosen = todo[better]
+                best[chosen], best_fooled[chosen], best_loss[chosen] = (
+                    adv[better], fooled[better], loss[better])
+            todo = np.flatnonzero(~best_fooled)
+            if not len(todo):
+                break
     return best
 
 
