@@ -21,8 +21,10 @@ from dataclasses import replace
 from pathlib import Path
 
 from visiongrad.data.scenes import MAX_CAPTION_WORDS
-from visiongrad.train.captioning import (
-    CaptionConfig,
+from visiongrad.recipes.caption import (
+    Config as CaptionConfig,
+)
+from visiongrad.recipes.caption import (
     draw_attention,
     load_pipeline,
     make_scenes,

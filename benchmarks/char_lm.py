@@ -32,7 +32,8 @@ import numpy as np  # noqa: F401 - NumPy first, then visiongrad, as users import
 
 import visiongrad as vg
 from visiongrad.data import load_text, split_text
-from visiongrad.models.char_lm import CharRNN, fit
+from visiongrad.models.char_lm import CharRNN
+from visiongrad.recipes.char_lm import fit
 
 RESULTS = Path(__file__).parent / "results"
 TARGET = 1.60

@@ -4,7 +4,7 @@ image of every model on the same test scenes (the speed/accuracy trade-off, meas
     python -m benchmarks.detection [--models ssd,faster_rcnn,...] [--test-scenes 300]
     python -m benchmarks.detection --table
 
-Each model is trained with the recipe of ``visiongrad.detection.recipes`` (the settings in
+Each model is trained with the recipe of ``visiongrad.recipes.detect`` (the settings in
 ``SETTINGS``, or --scenes/--epochs for all) and scored on the first ``--test-scenes`` test
 scenes; its row goes to benchmarks/results/detection-<model>.json, so several processes
 may run different models at once. ``--table`` merges the rows into
@@ -24,15 +24,17 @@ from dataclasses import replace
 from pathlib import Path
 
 from visiongrad.detection.drawing import draw_detections, draw_segmentation
-from visiongrad.detection.recipes import (
+from visiongrad.recipes.detect import (
     SEGMENTERS,
-    SceneConfig,
     build_model,
     evaluate,
     make_scenes,
     predict_all,
     save,
     train,
+)
+from visiongrad.recipes.detect import (
+    Config as SceneConfig,
 )
 
 RESULTS = Path(__file__).parent / "results"
@@ -106,14 +108,17 @@ def run_model(name: str, args) -> list[dict]:
     return rows
 
 
-def table() -> str:
+def table(write: bool = True) -> str:
+    """The rows of every detection-*.json as the README's table (and, with ``write``, merged
+    into detection.json)."""
     rows = []
     for path in sorted(RESULTS.glob("detection-*.json")):
         rows.extend(json.loads(path.read_text())["rows"])
     order = ["localize", "sliding_window", "rcnn", "fast_rcnn", "faster_rcnn", "mask_rcnn", "ssd",
              "yolo", "fcn"]
     rows.sort(key=lambda row: order.index(row["model"]))
-    (RESULTS / "detection.json").write_text(json.dumps({"rows": rows}, indent=2) + "\n")
+    if write:
+        (RESULTS / "detection.json").write_text(json.dumps({"rows": rows}, indent=2) + "\n")
     lines = ["| model | AP | AP50 | AP75 | other | target | ms / image | training |",
              "|---|---|---|---|---|---|---|---|"]
     for row in rows:

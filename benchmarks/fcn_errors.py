@@ -29,7 +29,8 @@ from visiongrad import functional as F
 from visiongrad.autograd import Tensor, no_grad
 from visiongrad.detection.evaluate import confusion_matrix, segmentation_metrics
 from visiongrad.detection.nets import Backbone, image_tensor
-from visiongrad.detection.recipes import (
+from visiongrad.detection.scenes import CLASSES
+from visiongrad.recipes.detect import (
     PRETRAIN_LR,
     ItemClassifier,
     build_model,
@@ -37,7 +38,6 @@ from visiongrad.detection.recipes import (
     load,
     make_scenes,
 )
-from visiongrad.detection.scenes import CLASSES
 
 from .detection import TEST_ITEMS
 

@@ -59,9 +59,11 @@ def _log(message: str) -> None:
 
 def quality(name: str, train_set, test_set, classifier_cache: dict,
             checkpoints: str | None = None) -> dict:
+    from visiongrad import imaging
     from visiongrad.generative import images as pictures
-    from visiongrad.generative import training
-    from visiongrad.generative.metrics import gan_quality, train_feature_classifier
+    from visiongrad.generative.metrics import gan_quality
+    from visiongrad.recipes import generate as training
+    from visiongrad.recipes.generate import train_feature_classifier
 
     recipe = RECIPES[name]
     rng = np.random.default_rng(0)
@@ -78,14 +80,14 @@ def quality(name: str, train_set, test_set, classifier_cache: dict,
     result["test_images"] = len(test_images)
     result.update(training.evaluate(model, test_images, rng=1))
     grid = training.sample_images(model, GRID, rng=2, images=test_set.images)
-    pictures.save_grid(grid, IMAGES / f"generative_{name}.png", columns=6)
+    imaging.save_grid(grid, IMAGES / f"generative_{name}.png", columns=6)
     if name == "vae":
-        pictures.save_grid(pictures.latent_walks(model, test_set.images, 6, 10),
+        imaging.save_grid(pictures.latent_walks(model, test_set.images, 6, 10),
                            IMAGES / "generative_vae_walk.png", columns=10)
-        pictures.save_grid(pictures.latent_manifold(model, 12),
+        imaging.save_grid(pictures.latent_manifold(model, 12),
                            IMAGES / "generative_vae_manifold.png", columns=12, scale=1)
     if name == "ae":
-        pictures.save_grid(pictures.denoising_rows(model, test_set.images, 10),
+        imaging.save_grid(pictures.denoising_rows(model, test_set.images, 10),
                            IMAGES / "generative_ae_denoising.png", columns=10)
     if name in ("dcgan", "lsgan"):
         if "model" not in classifier_cache:
@@ -172,7 +174,7 @@ def speed(turns: int, block: int) -> dict:
 
     from visiongrad import optim
     from visiongrad.generative import GAN, PixelCNN
-    from visiongrad.generative.training import step
+    from visiongrad.recipes.generate import step
 
     torch.set_num_threads(2)
     rng = np.random.default_rng(0)

@@ -42,7 +42,7 @@ CONTENT_WEIGHT, TV_WEIGHT = 1.0, 1e-4
 
 def photos():
     """chelsea and gravel as (1, 3, 256, 256) RGB float32 in [0, 1]."""
-    from visiongrad.cli.pictures import read_photo, skimage_photo
+    from visiongrad.imaging import read_photo, skimage_photo
     from visiongrad.visualize import resize
 
     return [resize(read_photo(skimage_photo(name), SIZE)[None], SIZE, SIZE)

@@ -40,8 +40,8 @@ import numpy as np
 from visiongrad import visualize
 from visiongrad.cli import main
 from visiongrad.cli.network import load_network
-from visiongrad.cli.pictures import as_rgb, heatmap, side_by_side, skimage_photo, write_png
 from visiongrad.data import load_dataset
+from visiongrad.imaging import as_rgb, heatmap, save_png, side_by_side, skimage_photo
 from visiongrad.train.trainer import predict_proba
 
 ROOT = Path(__file__).parent.parent
@@ -156,14 +156,14 @@ def figures(model, normalize, classes, raw, x, fooled, labels, targets, sal, gui
     rows = [side_by_side(*(as_rgb(raw[i] / 255.0) for i in picks)),
             side_by_side(*(heatmap(sal[i]) for i in picks)),
             side_by_side(*(heatmap(guided[i]) for i in picks))]
-    write_png(str(IMAGES / "saliency.png"), _stack(rows, 3))
+    save_png(_stack(rows, 3), IMAGES / "saliency.png")
     mean, std = normalize.mean_[0], normalize.std_[0]
     made = visualize.class_visualization(model, list(range(10)), (1, 28, 28), iterations=200,
                                          learning_rate=2.0, l2_reg=1e-3, max_jitter=2,
                                          blur_every=10, blur_sigma=0.4,
                                          clamp=(-mean / std, (1 - mean) / std), seed=0)
     images = [as_rgb(np.clip(m * std + mean, 0, 1)) for m in made]
-    write_png(str(IMAGES / "class_visualization.png"), side_by_side(*images, scale=3))
+    save_png(side_by_side(*images, scale=3), IMAGES / "class_visualization.png")
     pixels = normalize.inverse_transform(x) / 255
     plain, weighted = (normalize.inverse_transform(fooled[name]) / 255
                        for name in ("fooling", "fooling_brightness_weighted"))
@@ -174,7 +174,7 @@ def figures(model, normalize, classes, raw, x, fooled, labels, targets, sal, gui
                                                 for part in (as_rgb(np.clip(image[i], 0, 1)),
                                                              amplified(image[i] - pixels[i]))))
               for i in shown]
-    write_png(str(IMAGES / "fooling.png"), _stack(panels, 3))
+    save_png(_stack(panels, 3), IMAGES / "fooling.png")
     with open(IMAGES / "captions.json", "w") as handle:
         json.dump({"saliency_classes": [classes[labels[i]] for i in picks],
                    "class_visualization": classes,

@@ -1,5 +1,24 @@
 """visiongrad: deep learning for visual recognition, from scratch in NumPy.
 
+Every forward pass sits beside its hand-derived backward pass and its formula, verified by a
+float64 gradient check and, where PyTorch has the op, against PyTorch. The map, from the
+engine up (each layer imports only those below it; ``docs/architecture.md`` has the rest):
+
+- ``autograd`` (``Tensor``, ``Function``, ``backward``, ``no_grad``), ``gradcheck``,
+  ``random`` (seeded generators), ``backend`` (array namespace, default dtype);
+- ``ops`` (the Functions by family, each with its formula) and ``functional``
+  (``torch.nn.functional``'s names plus the course's forms);
+- ``nn`` (``Module``, layers, ``init``, ``summary``) and ``optim`` (optimizers, schedules);
+- ``data`` (readers, the embedded datasets, transforms, ``DataLoader``), ``io`` (PyTorch
+  ``.pth`` read without torch), ``classic`` (kNN, linear classifiers, PCA, eigenfaces,
+  t-SNE);
+- the families: ``models`` (the course's nets and the zoo), ``visualize``, ``generative``,
+  ``detection``, ``rl``, ``compress``, ``adversarial``; ``train`` (``Trainer``,
+  checkpoints, search, reports); ``recipes`` (one validated ``Config`` and ``run`` per
+  task); ``distributed`` (MPI, Ray);
+- ``cli`` (the ``visiongrad`` command) on top, and ``accel`` (everything that exists only
+  for speed) underneath.
+
 >>> import visiongrad as vg
 >>> x = vg.tensor([1.0, 2.0], requires_grad=True)
 >>> (x * x).sum().backward(); x.grad

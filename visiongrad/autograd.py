@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import contextlib
 from collections.abc import Iterator, Sequence
+from typing import Any
 
 import numpy as np
 
@@ -110,6 +111,9 @@ class Tensor:
     """
 
     __slots__ = ("data", "grad", "requires_grad", "_node", "_retains_grad", "name", "_drawing")
+    data: Any  # an array of the active backend
+    grad: Any
+    requires_grad: bool
     __array_priority__ = 1000  # ndarray <op> Tensor defers to Tensor's reflected operator
 
     def __init__(self, data, requires_grad: bool = False, dtype=None, name: str | None = None):
@@ -208,9 +212,9 @@ class Tensor:
                 )
 
         grads = {id(self): gradient}
-        stored = set()
+        stored: set[int] = set()
         order = _reverse_topological_order(self)
-        drawing = [] if _drawable(order) else None
+        drawing: list | None = [] if _drawable(order) else None
         for node_tensor in order:
             grad = grads.pop(id(node_tensor), None)
             node = node_tensor._node

@@ -14,7 +14,7 @@ from visiongrad import functional as F
 from visiongrad.accel import direct_conv as direct
 from visiongrad.accel import layout, threads, workspaces
 from visiongrad.ops import conv_naive
-from visiongrad.ops.window import output_size
+from visiongrad.ops.window import output_hw, output_size
 
 rng = np.random.default_rng(11)
 
@@ -287,3 +287,16 @@ def test_a_weight_gradient_larger_than_l2_takes_im2col(kernel, monkeypatch):
     without_kernel(monkeypatch)
     for ours, theirs in zip(with_kernel, run_conv2d(x, w, b, 1, 1, dy), strict=True):
         assert_close(ours, theirs, "large weight gradient")
+
+
+def test_the_kernels_geometry_is_the_ops_geometry():
+    """``kernel_output_hw`` (accel may not import ops) agrees with ``ops.window.output_hw``
+    on every undilated, floor-mode window from 1x1 to 7x7 over small inputs."""
+    for size in range(1, 12):
+        for k in range(1, min(size, 7) + 1):
+            for stride in (1, 2, 3):
+                for padding in range(0, k):
+                    hw, kernel = (size, size + 1), (k, max(1, k - 1))
+                    geometry = ((stride, 1), (padding, 0))
+                    assert direct.kernel_output_hw(hw, kernel, *geometry) == \
+                        output_hw(hw, kernel, *geometry), (hw, kernel, geometry)

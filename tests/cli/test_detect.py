@@ -10,7 +10,7 @@ from PIL import Image
 
 from visiongrad.cli import main
 from visiongrad.detection import compose_detection_scenes
-from visiongrad.detection.recipes import load, make_scenes
+from visiongrad.recipes.detect import load, make_scenes
 
 TINY = ["--scenes", "4", "--test-scenes", "2", "--epochs", "1", "--size", "32",
         "--batch-size", "4"]

@@ -6,7 +6,7 @@ import numpy as np
 from PIL import Image
 
 from visiongrad.cli import main
-from visiongrad.detection.recipes import load
+from visiongrad.recipes.detect import load
 
 
 def test_train_evaluate_predict(tmp_path, capsys, user_error):

@@ -6,7 +6,7 @@ import numpy as np
 
 from visiongrad import optim
 from visiongrad.detection import compose_detection_scenes
-from visiongrad.detection.recipes import targets_of
+from visiongrad.recipes.detect import targets_of
 
 SIZE = 32
 TINY = (4, 8, 8, 8)

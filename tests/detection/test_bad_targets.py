@@ -5,7 +5,8 @@ training on a NaN loss."""
 import numpy as np
 import pytest
 
-from visiongrad.detection.recipes import DETECTORS, SceneConfig, build_model, make_scenes
+from visiongrad.recipes.detect import DETECTORS, build_model, make_scenes
+from visiongrad.recipes.detect import Config as SceneConfig
 
 
 @pytest.mark.parametrize("model_name", DETECTORS)

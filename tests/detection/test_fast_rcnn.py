@@ -8,9 +8,10 @@ from visiongrad.detection import fast_rcnn as fast_rcnn_module
 from visiongrad.detection.boxes import box_iou
 from visiongrad.detection.fast_rcnn import FastRCNN
 from visiongrad.detection.nets import Backbone
-from visiongrad.detection.recipes import SceneConfig, build_model, load, save, targets_of
 from visiongrad.detection.windows import grouping_proposals
 from visiongrad.ops.roi import roi_align_reference
+from visiongrad.recipes.detect import Config as SceneConfig
+from visiongrad.recipes.detect import build_model, load, save, targets_of
 
 from .models_helpers import SIZE, TINY, assert_detections, scenes
 

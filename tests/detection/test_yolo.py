@@ -6,8 +6,9 @@ from visiongrad import optim
 from visiongrad.autograd import Tensor
 from visiongrad.detection import compose_detection_scenes
 from visiongrad.detection.boxes import box_iou
-from visiongrad.detection.recipes import SceneConfig, build_model, load, make_scenes, save
 from visiongrad.detection.yolo import YOLODetector, yolo_loss
+from visiongrad.recipes.detect import Config as SceneConfig
+from visiongrad.recipes.detect import build_model, load, make_scenes, save
 
 from .models_helpers import SIZE, TINY, assert_detections, scenes
 

@@ -38,7 +38,7 @@ def without_time(rows):
 def ray_trials():
     ray = pytest.importorskip("ray", reason="Ray is not installed "
                                             "(pip install 'visiongrad[distributed]')")
-    from visiongrad.distributed import RayTrials
+    from visiongrad.train.ray_trials import RayTrials
 
     trials = RayTrials()
     trials.connect()

@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 
 from visiongrad.generative import GAN
-from visiongrad.generative.training import build, step, train
+from visiongrad.recipes.generate import build, step, train
 
 
 def test_shapes_and_initialisation():

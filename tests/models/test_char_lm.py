@@ -7,7 +7,8 @@ import numpy as np
 import pytest
 
 import visiongrad as vg
-from visiongrad.models.char_lm import CharRNN, chunk_batches, fit, load_char_rnn, loss_metrics
+from visiongrad.models.char_lm import CharRNN, loss_metrics
+from visiongrad.recipes.char_lm import chunk_batches, fit, load_char_rnn
 from visiongrad.train.checkpoint import load_checkpoint, save_checkpoint
 
 TEXT = "the cat sat on the mat. the dog sat on the log. " * 40

@@ -18,8 +18,8 @@ THREAD_COUNT_NAMES = ("scipy_openblas_{}_num_threads64_", "openblas_{}_num_threa
 
 class _Found:
     searched = False
-    library = None
-    thread_count = None  # (get, set), or None
+    library: ctypes.CDLL | None = None
+    thread_count: tuple | None = None  # (get, set), or None
 
 
 def _search() -> None:

@@ -15,7 +15,6 @@ here; the input gradient has a kernel only there (elsewhere a stride-1 input gra
 from __future__ import annotations
 
 from ..backend import xp
-from ..ops.window import output_hw
 from . import batched_conv, threads
 from .batched_conv import (
     batched_conv2d,
@@ -161,6 +160,17 @@ def weight_blocks(weight):
     return to_blocks(weight)
 
 
+def kernel_output_hw(in_hw, kernel, stride, padding) -> tuple[int, int]:
+    """(Ho, Wo) the kernels compute, floor((H + 2 ph - kh) / sh) + 1 along each axis (no
+    dilation, no ceil mode): what ``direct_conv`` checks its arrays against before handing
+    their pointers over. The ops' general geometry is ``ops/window.py``, which ``accel``
+    sits below and may not import; tests/accel/test_direct_conv.py holds the two equal."""
+    def positions(a: int) -> int:
+        return (in_hw[a] + 2 * padding[a] - kernel[a]) // stride[a] + 1
+
+    return positions(0), positions(1)
+
+
 def direct_conv(x_rows, w_blocks, stride, padding, out_rows, filters=None):
     """out_rows[n, ho, wo, f] = sum_{i, j, c} x_pad[n, ho sh + i, wo sw + j, c]
     * w_blocks[f // 16, i, j, c, f % 16], into ``out_rows`` (N, Ho, Wo, F), where x_pad is
@@ -172,7 +182,7 @@ def direct_conv(x_rows, w_blocks, stride, padding, out_rows, filters=None):
     _check_arrays("direct_conv", x_rows=x_rows, w_blocks=w_blocks, out_rows=out_rows)
     n, h, w, c = x_rows.shape
     blocks, kh, kw, weight_channels, block = w_blocks.shape
-    expected = (n, *output_hw((h, w), (kh, kw), stride, padding), blocks * block)
+    expected = (n, *kernel_output_hw((h, w), (kh, kw), stride, padding), blocks * block)
     if weight_channels != c or block != FILTER_BLOCK or out_rows.shape != expected:
         raise ValueError(f"direct_conv: x_rows {x_rows.shape} and w_blocks {w_blocks.shape} "
                          f"at stride {stride}, padding {padding} need out_rows of shape "
@@ -197,7 +207,7 @@ def direct_conv_weight_grad(x_rows, dy_rows, kernel, stride, padding):
     both C-contiguous float32 (checked)."""
     _check_arrays("direct_conv_weight_grad", x_rows=x_rows, dy_rows=dy_rows)
     n, h, w, c = x_rows.shape
-    out_hw = output_hw((h, w), kernel, stride, padding)
+    out_hw = kernel_output_hw((h, w), kernel, stride, padding)
     f = dy_rows.shape[3]
     if dy_rows.shape[:3] != (n, *out_hw) or f % FILTER_BLOCK:
         raise ValueError(f"direct_conv_weight_grad: x_rows {x_rows.shape} with kernel {kernel} "

@@ -49,7 +49,7 @@ def cached_zeros(size: int, dtype):
     return block[:size]
 
 
-_ZERO_BLOCKS = {}
+_ZERO_BLOCKS: dict = {}
 
 
 def relu_backward(grad, y):

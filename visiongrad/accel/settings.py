@@ -48,7 +48,7 @@ CORE_NAMES = ("scipy_openblas_get_corename64_", "openblas_get_corename")
 def is_zen4(cpuinfo: str) -> bool:
     """Whether ``/proc/cpuinfo`` text describes an AMD Zen 3/4 core (family 25) with
     AVX-512, i.e. Zen 4, which runs each 512-bit instruction as two 256-bit halves."""
-    fields = {}
+    fields: dict[str, str] = {}
     for line in cpuinfo.splitlines():
         key, _, value = line.partition(":")
         if key.strip() in ("vendor_id", "cpu family", "flags"):

@@ -17,9 +17,9 @@ import inspect
 
 import numpy as np
 
+from ..data.errors import NotFittedError
 
-class NotFittedError(RuntimeError):
-    """Raised when an estimator is used before ``fit``."""
+__all__ = ["BaseEstimator", "ClassifierMixin", "NotFittedError", "as_2d", "check_labels"]
 
 
 class BaseEstimator:

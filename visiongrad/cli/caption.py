@@ -61,13 +61,13 @@ def register(commands) -> None:
 
 
 def run_train(args: argparse.Namespace) -> None:
-    from ..train.captioning import CaptionConfig, run
+    from ..recipes.caption import Config, run
 
     if not args.lr > 0:
         raise CommandError(f"--lr must be positive, got {args.lr}")
     if args.seed < 0:
         raise CommandError(f"--seed must be >= 0, got {args.seed}")
-    config = CaptionConfig(cell=args.cell, attention=args.attention, scenes=args.scenes,
+    config = Config(cell=args.cell, attention=args.attention, scenes=args.scenes,
                            val_scenes=args.val_scenes, test_scenes=args.test_scenes,
                            dataset=args.dataset, encoder_epochs=args.encoder_epochs,
                            epochs=args.epochs, batch_size=args.batch_size, lr=args.lr,
@@ -90,7 +90,7 @@ def _images(pipeline, inputs: list[str], limit: int):
     from dataclasses import replace
 
     from ..data import read_image
-    from ..train.captioning import make_scenes
+    from ..recipes.caption import make_scenes
 
     config = pipeline.config
     if len(inputs) == 1 and inputs[0] in SCENE_SPLITS:
@@ -113,7 +113,7 @@ def _images(pipeline, inputs: list[str], limit: int):
 
 
 def run_sample(args: argparse.Namespace) -> None:
-    from ..train.captioning import draw_attention, load_pipeline
+    from ..recipes.caption import draw_attention, load_pipeline
 
     with user_errors(FileNotFoundError, ValueError, context="cannot load the checkpoint: "):
         pipeline = load_pipeline(args.checkpoint)

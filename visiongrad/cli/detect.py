@@ -12,7 +12,6 @@ prints a checkpoint's COCO AP, AP50 and AP75 (mask AP for mask_rcnn) on a split'
 from __future__ import annotations
 
 import argparse
-import json
 from pathlib import Path
 
 import numpy as np
@@ -86,7 +85,7 @@ def add_actions(parser, models: tuple, default: str, lr: float) -> None:
 
 
 def register(commands) -> None:
-    from ..detection.recipes import DETECTORS
+    from ..recipes.detect import DETECTORS
 
     parser = commands.add_parser("detect", help="object detection on composed scenes")
     add_actions(parser, DETECTORS, "ssd", 2e-3)
@@ -100,40 +99,34 @@ def _summary(metrics: dict) -> str:
 
 
 def run_train(args: argparse.Namespace) -> None:
-    from ..detection.recipes import (
-        SceneConfig,
-        build_model,
-        evaluate,
-        make_scenes,
-        save,
-        train,
-    )
+    """The options as the recipe's Config (``recipes.segment`` for ``segment``), the scenes
+    composed before the output folder is made (a bad dataset leaves nothing behind), then
+    the recipe."""
+    from ..recipes import detect, segment
+    from ..recipes.detect import make_scenes
 
+    recipe = segment if args.command == "segment" else detect
     if args.seed < 0:
         raise CommandError(f"--seed must be >= 0, got {args.seed}")
     with user_errors(ValueError, context="bad option: "):
-        config = SceneConfig(model=args.model, size=args.size, scenes=args.scenes,
-                             epochs=args.epochs, batch_size=args.batch_size, lr=args.lr,
-                             seed=args.seed, dataset=args.dataset,
-                             pretrain_scenes=args.pretrain,
-                             pretrain_epochs=args.pretrain_epochs,
-                             fresh_scenes=args.fresh_scenes)
+        config = recipe.Config(model=args.model, size=args.size, scenes=args.scenes,
+                               epochs=args.epochs, batch_size=args.batch_size, lr=args.lr,
+                               seed=args.seed, dataset=args.dataset,
+                               pretrain_scenes=args.pretrain,
+                               pretrain_epochs=args.pretrain_epochs,
+                               fresh_scenes=args.fresh_scenes)
     with user_errors(FileNotFoundError, ValueError):
         scenes = make_scenes(config, "train", config.scenes)
         test = make_scenes(config, "test", args.test_scenes)
     out = output_folder(args.out, fresh=True)
-    model = build_model(config)
-    history = train(model, scenes, config)
-    metrics = evaluate(model, config, test)
-    (out / "metrics.json").write_text(json.dumps({"test": metrics}, indent=2) + "\n")
-    path = save(model, config, out / "checkpoint.safetensors", history, metrics)
-    print(f"test: {_summary(metrics)}")
-    print(f"checkpoint: {path}")
+    result = recipe.run(config, out=out, scenes=(scenes, test))
+    print(f"test: {_summary(result['test'])}")
+    print(f"checkpoint: {result['checkpoint']}")
 
 
 def load_model(path: str, kinds: tuple):
     """(model, config) of a checkpoint whose model is one of ``kinds``."""
-    from ..detection.recipes import load
+    from ..recipes.detect import load
 
     with user_errors(FileNotFoundError, ValueError, context="cannot load the checkpoint: "):
         model, config = load(path)
@@ -144,13 +137,13 @@ def load_model(path: str, kinds: tuple):
 
 
 def _kinds(args) -> tuple:
-    from ..detection.recipes import DETECTORS, SEGMENTERS
+    from ..recipes.detect import DETECTORS, SEGMENTERS
 
     return SEGMENTERS if args.command == "segment" else DETECTORS
 
 
 def run_evaluate(args: argparse.Namespace) -> None:
-    from ..detection.recipes import evaluate, make_scenes
+    from ..recipes.detect import evaluate, make_scenes
 
     model, config = load_model(args.checkpoint, _kinds(args))
     with user_errors(FileNotFoundError, ValueError):
@@ -206,17 +199,16 @@ def run_predict(args: argparse.Namespace) -> None:
 def run_scene(args: argparse.Namespace) -> None:
     """Scene ``--index`` of ``--split`` as the training and evaluation compose it (the
     same seed and items give the same scene), written as a grey PNG; its items printed."""
-    from PIL import Image
-
-    from ..detection.recipes import SceneConfig, make_scenes
     from ..detection.scenes import CLASSES
+    from ..imaging import save_png
+    from ..recipes.detect import Config, make_scenes
 
     out = _destination(args.out)
     with user_errors(FileNotFoundError, ValueError):
-        scenes = make_scenes(SceneConfig(size=args.size, dataset=args.dataset, seed=args.seed),
+        scenes = make_scenes(Config(size=args.size, dataset=args.dataset, seed=args.seed),
                              args.split, args.index + 1)
     with user_errors(OSError, context=f"cannot write {out}: "):
-        Image.fromarray(np.asarray(scenes.images[args.index, 0], np.uint8)).save(out, "PNG")
+        save_png(np.asarray(scenes.images[args.index, 0], np.uint8), out)
     items = ", ".join(f"{CLASSES[label]} [{', '.join(str(int(v)) for v in box)}]"
                       for box, label in zip(scenes.boxes[args.index], scenes.labels[args.index],
                                             strict=True))

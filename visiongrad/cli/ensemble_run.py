@@ -9,7 +9,7 @@ that ``evaluate``, ``predict`` and ``train --resume`` take like any run's) and
 ensemble's. All members hold out the same validation images (drawn from ``--seed``), so
 the ensemble's validation accuracy is a fair one; member k's initial weights and shuffling
 come from ``--seed + k - 1`` alone, so it trains to the same weights in turn here or on
-Ray (to BLAS rounding: see :class:`~visiongrad.distributed.RayTrials`). A member that
+Ray (to BLAS rounding: see :class:`~visiongrad.train.ray_trials.RayTrials`). A member that
 fails is reported (status ``"failed"`` and the error's last line) and the others go on.
 """
 

@@ -88,58 +88,38 @@ def _model_options(args: argparse.Namespace) -> dict:
 
 def run_train(args: argparse.Namespace) -> None:
     """``visiongrad generate train``."""
-    import numpy as np
+    from visiongrad.recipes import generate
 
-    from visiongrad.generative import images as pictures
-    from visiongrad.generative import training
-    from visiongrad.train.checkpoint import save_checkpoint
-
-    check_choice("generative model", args.model, training.MODELS)
+    check_choice("generative model", args.model, generate.MODELS)
     options = _model_options(args)
     train_set = load_split(args.dataset, "train", args.data_dir)
     test_set = load_split(args.dataset, "test", args.data_dir)
     if train_set.images.shape[1:] != (1, 28, 28):
         raise CommandError(f"generative models take 1 x 28 x 28 grey images; {args.dataset} "
                            f"has {' x '.join(map(str, train_set.images.shape[1:]))}")
+    config = generate.Config(model=args.model, options=options, epochs=args.epochs,
+                             batch_size=args.batch_size, lr=args.lr,
+                             train_images=args.train_images, test_images=args.test_images,
+                             samples=args.samples, seed=args.seed)
     with user_errors(ValueError, context=f"--model {args.model}: "):
-        model = training.build(args.model, rng=args.seed, **options)
-    rng = np.random.default_rng(args.seed)
-    images = train_set.images
-    if args.train_images is not None:
-        images = images[rng.permutation(len(images))[:args.train_images]]
+        model = generate.build(args.model, rng=args.seed, **options)
     folder = output_folder(args.out, fresh=True)
-    history = training.train(model, images, args.epochs, args.batch_size, args.lr, rng)
-    test_images = test_set.images[:args.test_images]
-    scores = training.evaluate(model, test_images, rng=args.seed)
-    for name, value in scores.items():
+    result = generate.run(config, train_set.images, test_set.images, out=folder, model=model,
+                          checkpoint_config={"dataset": args.dataset,
+                                             "command": args.command_line})
+    for name, value in result["scores"].items():
         print(f"{name}: {value:.4f}")
-    config = {"generative_model": args.model, "options": options, "dataset": args.dataset,
-              "command": args.command_line}
-    path = save_checkpoint(folder / "checkpoint.safetensors", model, config=config,
-                           history={"epochs": history})
-    print(f"checkpoint: {path}")
-    write_json(folder / "metrics.json", {"history": history, "test_images": len(test_images),
-                                          **scores})
-    samples = training.sample_images(model, args.samples, rng=args.seed, images=test_images)
-    written = [pictures.save_grid(samples, folder / "samples.png")]
-    if args.model == "vae":
-        written.append(pictures.save_grid(pictures.latent_walks(model, test_images, rng=args.seed),
-                                          folder / "latent_walk.png", columns=10))
-        written.append(pictures.save_grid(pictures.latent_manifold(model),
-                                          folder / "latent_manifold.png", columns=15, scale=1))
-    if args.model == "ae":
-        name = "denoising.png" if model.kind == "denoising" else "reconstructions.png"
-        rows = pictures.denoising_rows(model, test_images, rng=args.seed) if (
-            model.kind == "denoising") else np.concatenate([test_images[:10] / 255.0,
-                                                            samples[:10]])
-        written.append(pictures.save_grid(rows, folder / name, columns=10))
-    print("images: " + ", ".join(map(str, written)))
+    print(f"checkpoint: {result['checkpoint']}")
+    write_json(folder / "metrics.json", {"history": result["history"],
+                                          "test_images": result["test_images"],
+                                          **result["scores"]})
+    print("images: " + ", ".join(map(str, result["pictures"])))
 
 
 def run_sample(args: argparse.Namespace) -> None:
     """``visiongrad generate sample``."""
-    from visiongrad.generative import images as pictures
-    from visiongrad.generative import training
+    from visiongrad.imaging import save_grid
+    from visiongrad.recipes import generate as training
     from visiongrad.train.checkpoint import CheckpointError, load_checkpoint, load_model_state
 
     if not args.out.lower().endswith(".png"):
@@ -161,4 +141,4 @@ def run_sample(args: argparse.Namespace) -> None:
     folder = os.path.dirname(args.out)
     if folder and not os.path.isdir(folder):
         raise CommandError(f"folder of --out not found: {folder}")
-    print(f"{len(samples)} images: {pictures.save_grid(samples, args.out)}")
+    print(f"{len(samples)} images: {save_grid(samples, args.out)}")

@@ -77,7 +77,7 @@ def register(commands) -> None:
 def load_language_model(path: str):
     """(model, checkpoint contents) of an ``lm train`` checkpoint or run folder; a user
     error for anything else."""
-    from visiongrad.models.char_lm import load_char_rnn
+    from visiongrad.recipes.char_lm import load_char_rnn
     from visiongrad.train.checkpoint import load_checkpoint
 
     path = Path(path)
@@ -130,7 +130,8 @@ def run_train(args: argparse.Namespace) -> None:
     import visiongrad as vg
     from visiongrad import optim
     from visiongrad.data import load_text, split_text
-    from visiongrad.models.char_lm import CELLS, CharRNN, fit, stream_length
+    from visiongrad.models.char_lm import CELLS, CharRNN
+    from visiongrad.recipes.char_lm import Config, run, stream_length
     from visiongrad.train.checkpoint import save_checkpoint
 
     from .output import output_folder, write_json
@@ -186,11 +187,14 @@ def run_train(args: argparse.Namespace) -> None:
               f"perplexity {history['val_perplexity'][-1]:.2f}", flush=True)
 
     with user_errors(ValueError, context=""):
-        fit(model, train_text, val_text, steps=args.steps,
-            seconds=None if args.minutes is None else args.minutes * 60,
-            batch_size=args.batch_size, seq_len=args.seq_len, lr=args.lr, clip=args.clip,
-            eval_every=args.eval_every, seed=args.seed, optimizer=optimizer,
-            history=history, on_eval=save)
+        recipe = Config(cell=args.cell, embedding_dim=args.embedding, hidden_size=args.hidden,
+                        num_layers=args.layers, dropout=args.dropout, seq_len=args.seq_len,
+                        batch_size=args.batch_size, lr=args.lr, clip=args.clip,
+                        steps=args.steps,
+                        seconds=None if args.minutes is None else args.minutes * 60,
+                        eval_every=args.eval_every, seed=args.seed)
+        run(recipe, train_text, val_text, model=model, optimizer=optimizer, history=history,
+            on_eval=save)
     print(f"wrote {folder / CHECKPOINT_NAME}, metrics.json and loss_vs_time.png")
 
 

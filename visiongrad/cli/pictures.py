@@ -1,5 +1,7 @@
 """Shared by the visualisation commands (explain, fool, dream, invert, texture, style):
-reading photos and checkpoint-sized images, writing PNGs, the feature-network options."""
+reading photos and writing PNGs with the command line's errors, the feature-network
+options. The pictures themselves are :mod:`visiongrad.imaging`'s (``as_rgb``, ``heatmap``
+and ``side_by_side`` are imported here for the commands)."""
 
 from __future__ import annotations
 
@@ -8,37 +10,24 @@ import os
 
 import numpy as np
 
+from visiongrad import imaging
+from visiongrad.imaging import as_rgb, heatmap, side_by_side
+
 from .errors import CommandError, user_errors
 from .options import positive_int
 
-
-def skimage_photo(name: str) -> str | None:
-    """The path of scikit-image's bundled ``name``.png (astronaut, chelsea, coffee, brick,
-    grass, gravel), or None when scikit-image is not installed."""
-    try:
-        import skimage.data
-    except ImportError:
-        return None
-    path = os.path.join(os.path.dirname(skimage.data.__file__), f"{name}.png")
-    return path if os.path.isfile(path) else None
+__all__ = ["add_network_options", "as_rgb", "check_layer", "check_out", "heatmap",
+           "network_from_args", "read_photo", "side_by_side", "write_png"]
 
 
 def read_photo(path: str, size: int) -> np.ndarray:
-    """An RGB photo as floats in [0, 1], (3, H, W), scaled (bilinear) so that its longer
-    side is ``size`` pixels."""
-    from PIL import Image
-
-    from visiongrad.data import DataFormatError, image_to_array, open_image
+    """:func:`visiongrad.imaging.read_photo`, a missing or unreadable file a user error."""
+    from visiongrad.data import DataFormatError
 
     if not os.path.isfile(path):
         raise CommandError(f"image not found: {path}")
     with user_errors(DataFormatError, context="cannot read image "):
-        pixels = image_to_array(open_image(path), "RGB", path)
-    picture = Image.fromarray(pixels)
-    scale = size / max(picture.size)
-    picture = picture.resize((max(1, round(picture.width * scale)),
-                              max(1, round(picture.height * scale))), Image.Resampling.BILINEAR)
-    return np.asarray(picture, dtype=np.float32).transpose(2, 0, 1) / 255
+        return imaging.read_photo(path, size)
 
 
 def check_out(path: str) -> None:
@@ -49,34 +38,11 @@ def check_out(path: str) -> None:
 
 
 def write_png(path: str, image: np.ndarray) -> None:
-    """Write (H, W, 3) or (H, W) floats in [0, 1] as an 8-bit PNG."""
-    from PIL import Image
-
+    """Write (H, W, 3) or (H, W) floats in [0, 1] as an 8-bit PNG
+    (:func:`visiongrad.imaging.save_png`); a folder that is not there is a user error."""
     check_out(path)
-    pixels = (np.clip(image, 0, 1) * 255).round().astype(np.uint8)
     with user_errors(OSError, ValueError, context=f"cannot write {path}: "):
-        Image.fromarray(pixels).save(path, format="PNG")
-
-
-def as_rgb(image: np.ndarray) -> np.ndarray:
-    """(C, H, W) with C = 1 or 3 as (H, W, 3) for writing."""
-    return np.repeat(image, 3, axis=0).transpose(1, 2, 0) if image.shape[0] == 1 \
-        else image.transpose(1, 2, 0)
-
-
-def heatmap(values: np.ndarray) -> np.ndarray:
-    """(H, W) values as an (H, W, 3) image, 0 black to the maximum white-hot."""
-    from matplotlib import colormaps
-
-    top = float(np.max(np.abs(values)))
-    return colormaps["hot"](values / top if top > 0 else values)[..., :3]
-
-
-def side_by_side(*images: np.ndarray, scale: int = 1) -> np.ndarray:
-    """(H, W, 3) images of one height in a row, 2-pixel white gaps, enlarged ``scale`` x."""
-    gap = np.ones((images[0].shape[0], 2, 3))
-    row = np.concatenate([part for image in images for part in (image, gap)][:-1], axis=1)
-    return row.repeat(scale, axis=0).repeat(scale, axis=1)
+        imaging.save_png(image, path)
 
 
 def add_network_options(parser: argparse.ArgumentParser, size: int = 128) -> None:

@@ -121,8 +121,7 @@ def _trial_runner(args: argparse.Namespace):
 
     if args.backend == "local":
         return run_locally
-    from visiongrad.distributed import RayTrials
-    from visiongrad.distributed.ray_trials import ray_module
+    from visiongrad.train.ray_trials import RayTrials, ray_module
 
     try:
         ray_module()

@@ -12,7 +12,7 @@ from .detect import add_actions
 
 
 def register(commands) -> None:
-    from ..detection.recipes import SEGMENTERS
+    from ..recipes.detect import SEGMENTERS
 
     parser = commands.add_parser("segment", help="semantic segmentation of composed scenes")
     add_actions(parser, SEGMENTERS, "fcn", 1e-2)  # its 1x1 classifier needs the larger steps

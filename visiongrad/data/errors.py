@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-__all__ = ["DataFormatError", "UnsafePickleError"]
+__all__ = ["DataFormatError", "NotFittedError", "UnsafePickleError"]
 
 
 class DataFormatError(ValueError):
@@ -15,3 +15,9 @@ class DataFormatError(ValueError):
 
 class UnsafePickleError(DataFormatError):
     """A pickle asked for something the restricted unpickler refuses (nothing was run)."""
+
+
+class NotFittedError(RuntimeError):
+    """A fitted object (a preprocessor here, a classical estimator in ``classic``) was used
+    before ``fit``. It lives here, below both, so that ``data`` need not import
+    ``classic``; ``classic.NotFittedError`` is this class."""

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..classic.base import NotFittedError
+from .errors import NotFittedError
 
 __all__ = ["Preprocessor", "ScaleToUnit", "MeanImageSubtraction", "ChannelNormalizer",
            "PCAWhitening", "ZCAWhitening", "NotFittedError"]

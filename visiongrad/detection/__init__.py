@@ -1,8 +1,8 @@
 """Object detection and segmentation: boxes, anchors, box coding, matching (torchvision's
 names and meanings; boxes are (x1, y1, x2, y2) rows), evaluation (COCO, VOC, mIoU), COCO
 RLE masks, composed scenes and readers for VOC XML and COCO JSON; the models (localiser,
-sliding window, R-CNN, Fast/Faster/Mask R-CNN, SSD-style and YOLO-style detectors, FCN) and
-their recipes."""
+sliding window, R-CNN, Fast/Faster/Mask R-CNN, SSD-style and YOLO-style detectors, FCN).
+Training and scoring them is :mod:`visiongrad.recipes.detect` (and ``recipes.segment``)."""
 
 from .anchors import AnchorGenerator, cell_anchors, grid_anchors
 from .boxes import (

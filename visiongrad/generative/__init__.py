@@ -9,7 +9,8 @@
 - ``autoregressive``: masked convolutions (types A and B), PixelCNN, the Row LSTM PixelRNN,
   sampling pixel by pixel;
 - ``metrics``: the Fréchet distance and a confidence score on an in-project classifier;
-- ``training``, ``images``: recipes by name, sample grids, latent walks and manifolds.
+- ``images``: latent walks and manifolds, denoising rows (written by
+  :mod:`visiongrad.imaging`); training them by name is :mod:`visiongrad.recipes.generate`.
 """
 
 from .autoencoder import Autoencoder

@@ -1,41 +1,13 @@
-"""Pictures of generative models: sample grids, VAE latent walks and 2-D manifolds, and
-denoising autoencoders' before/after rows, written as grey PNGs."""
+"""What the generative models' pictures show: VAE latent walks and 2-D manifolds, and
+denoising autoencoders' before/after rows, as images (N, 1, H, W) in [0, 1] that
+:func:`visiongrad.imaging.save_grid` writes as PNGs."""
 
 from __future__ import annotations
-
-import math
-import os
 
 import numpy as np
 
 from ..autograd import no_grad
 from ..random import as_generator
-
-
-def image_grid(images: np.ndarray, columns: int | None = None, padding: int = 2) -> np.ndarray:
-    """Tile images (N, 1, H, W) in [0, 1] row by row into one uint8 picture, white between."""
-    images = np.asarray(images, dtype=np.float64)
-    if images.ndim != 4 or images.shape[1] != 1 or len(images) == 0:
-        raise ValueError(f"image_grid needs grey images (N, 1, H, W), got {images.shape}")
-    n, _, height, width = images.shape
-    columns = columns or math.ceil(math.sqrt(n))
-    rows = math.ceil(n / columns)
-    grid = np.ones((rows * (height + padding) + padding, columns * (width + padding) + padding))
-    for index, image in enumerate(np.clip(images[:, 0], 0.0, 1.0)):
-        top = padding + (index // columns) * (height + padding)
-        left = padding + (index % columns) * (width + padding)
-        grid[top:top + height, left:left + width] = image
-    return np.round(grid * 255).astype(np.uint8)
-
-
-def save_grid(images: np.ndarray, path: str | os.PathLike, columns: int | None = None,
-              scale: int = 2) -> str:
-    """Write :func:`image_grid` as a PNG, each pixel drawn as scale x scale; return ``path``."""
-    from PIL import Image
-
-    grid = image_grid(images, columns)
-    Image.fromarray(np.kron(grid, np.ones((scale, scale), dtype=np.uint8))).save(path)
-    return str(path)
 
 
 def latent_walk(vae, start: np.ndarray, end: np.ndarray, steps: int = 10) -> np.ndarray:

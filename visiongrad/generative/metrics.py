@@ -2,8 +2,9 @@
 
 NOTE: these are NOT FID and the Inception Score: both are defined on Google's Inception
 network trained on ImageNet, which this project neither has nor could apply to 28 x 28 grey
-images. Here the same formulas run on :func:`train_feature_classifier`, a small convnet
-trained on Fashion-MNIST's training set: its 128-unit hidden layer gives the features of
+images. Here the same formulas run on :class:`FeatureClassifier`, a small convnet trained
+(:func:`visiongrad.recipes.generate.train_feature_classifier`) on Fashion-MNIST's training
+set: its 128-unit hidden layer gives the features of
 the Fréchet distance, its softmax the predictions of the confidence score. Numbers are
 comparable only with numbers from the same classifier; the floor to compare against is the
 same metric of real test images against real training images.
@@ -14,10 +15,8 @@ from __future__ import annotations
 import numpy as np
 
 from .. import functional as F
-from .. import nn, optim
+from .. import nn
 from ..autograd import no_grad
-from ..random import as_generator
-from ..train.epochs import descend_epoch
 
 
 def sqrtm_psd(matrix: np.ndarray) -> np.ndarray:
@@ -90,22 +89,6 @@ class FeatureClassifier(nn.Module):
                 feats.append(h.data)
                 probs.append(F.softmax(self.classifier(h), dim=1).data)
         return np.concatenate(feats), np.concatenate(probs)
-
-
-def train_feature_classifier(images_uint8: np.ndarray, labels: np.ndarray, epochs: int = 2,
-                             batch_size: int = 128, lr: float = 1e-3, rng=0,
-                             log=print) -> FeatureClassifier:
-    """Train :class:`FeatureClassifier` with Adam on 8-bit images (N, 1, 28, 28)."""
-    rng = as_generator(rng)
-    model = FeatureClassifier()
-    opt = optim.Adam(model.parameters(), lr=lr)
-    x = images_uint8.astype(np.float32) / 255.0
-    for epoch in range(epochs):
-        model.train()
-        loss = descend_epoch(lambda batch: F.cross_entropy(model(x[batch]), labels[batch]),
-                             len(x), batch_size, opt, rng)
-        log(f"feature classifier epoch {epoch + 1}/{epochs}: loss {loss:.3f}")
-    return model
 
 
 def gan_quality(classifier: FeatureClassifier, samples: np.ndarray, reference: np.ndarray,

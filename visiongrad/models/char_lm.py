@@ -1,7 +1,7 @@
 """A character-level language model: embedding -> multi-layer LSTM (GRU, RNN) -> linear.
 
 The model reads a text one character at a time and predicts the next one (Karpathy's
-char-rnn, the course's RNN lecture). Training (:func:`fit`) uses truncated
+char-rnn, the course's RNN lecture). Training (:mod:`visiongrad.recipes.char_lm`) uses truncated
 backpropagation through time: the training text is cut into ``batch_size`` contiguous
 streams, each step reads the next ``seq_len`` characters of every stream, and the hidden
 state is carried from one chunk to the next, detached, so the model sees long contexts
@@ -12,7 +12,8 @@ Losses are in nats per character (the mean cross-entropy with natural logarithms
 bits per character = loss / ln 2 and perplexity = exp(loss).
 
 >>> from visiongrad.data import load_text, split_text
->>> from visiongrad.models.char_lm import CharRNN, fit
+>>> from visiongrad.models.char_lm import CharRNN
+>>> from visiongrad.recipes.char_lm import fit
 >>> train, val = split_text(load_text())
 >>> model = CharRNN(sorted(set(train + val)), hidden_size=256)  # doctest: +SKIP
 >>> history = fit(model, train, val, seconds=60)                 # doctest: +SKIP
@@ -22,13 +23,12 @@ bits per character = loss / ln 2 and perplexity = exp(loss).
 from __future__ import annotations
 
 import math
-import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Sequence
 
 import numpy as np
 
 from .. import functional as F
-from .. import nn, optim
+from .. import nn
 from ..autograd import Tensor, no_grad
 from ..data.text import CharVocabulary
 
@@ -190,131 +190,4 @@ class CharRNN(nn.Module):
         return prime + self.vocabulary.decode(np.array(drawn, dtype=np.int64))
 
 
-def stream_length(chars: int, batch_size: int, seq_len: int) -> int:
-    """Characters per stream of :func:`chunk_batches` (a multiple of ``seq_len``); a
-    ``ValueError`` when a text of ``chars`` characters cannot fill one chunk per stream."""
-    length = (chars - seq_len - 1) // batch_size // seq_len * seq_len
-    if length < seq_len:
-        raise ValueError(f"a training text of {chars} characters is too short for "
-                         f"batch_size={batch_size} and seq_len={seq_len}")
-    return length
-
-
-def chunk_batches(data: np.ndarray, batch_size: int, seq_len: int,
-                  rng: np.random.Generator) -> Iterator[tuple[np.ndarray, np.ndarray, bool]]:
-    """Endless (inputs, targets, new_pass) batches of (batch_size, seq_len) for TBPTT.
-
-    Each pass over ``data`` starts at a random offset below ``seq_len`` (so chunk borders
-    move between passes), cuts the rest into ``batch_size`` contiguous streams and yields
-    their consecutive chunks; ``new_pass`` is True on a pass's first chunk, when the
-    carried state must be reset.
-    """
-    length = stream_length(len(data), batch_size, seq_len)
-    while True:
-        offset = int(rng.integers(0, seq_len))
-        span = data[offset:offset + batch_size * length + 1]
-        inputs = span[:-1].reshape(batch_size, length)
-        targets = span[1:].reshape(batch_size, length)
-        for start in range(0, length, seq_len):
-            chunk = slice(start, start + seq_len)
-            yield inputs[:, chunk], targets[:, chunk], start == 0
-
-
-def fit(model: CharRNN, train_text: str, val_text: str, *, steps: int | None = None,
-        seconds: float | None = None, batch_size: int = 64, seq_len: int = 100,
-        lr: float = 3e-3, min_lr_fraction: float = 0.05, clip: float = 5.0,
-        eval_every: float = 150.0, seed: int = 0, optimizer=None, history: dict | None = None,
-        on_eval: Callable[[dict], None] | None = None) -> dict:
-    """Train ``model`` on ``train_text`` for ``steps`` updates or ``seconds`` of wall time.
-
-    Truncated BPTT over contiguous streams (:func:`chunk_batches`), the state detached
-    between chunks and reset at each pass; Adam with the learning rate following
-    lr_t = lr (f + (1 - f) (1 + cos(pi u)) / 2), u the fraction of the budget used and
-    f = ``min_lr_fraction``; gradients clipped to global norm ``clip``. The validation
-    loss is measured every ``eval_every`` seconds and at the end.
-
-    Parameters
-    ----------
-    optimizer, history : optional
-        To resume: the Adam optimizer over ``model.parameters()`` and the history of the
-        earlier run (its time and step counts continue).
-    on_eval : callable, optional
-        Called with the history after each evaluation (to save a checkpoint, print).
-
-    Returns
-    -------
-    dict
-        ``step``, ``seconds`` (wall time, evaluations included), ``train_loss`` (one
-        per step), and per evaluation ``eval_step``, ``eval_seconds``, ``val_loss``,
-        ``val_bits_per_char``, ``val_perplexity``, ``eval_train_loss`` (mean training
-        loss since the previous evaluation).
-    """
-    if (steps is None) == (seconds is None):
-        raise ValueError("give exactly one of steps and seconds")
-    if (steps is not None and steps < 1) or (seconds is not None and not seconds > 0):
-        raise ValueError(f"the budget must be positive, got steps={steps}, seconds={seconds}")
-    data = model.vocabulary.encode(train_text)
-    val = model.vocabulary.encode(val_text)
-    optimizer = optimizer or optim.Adam(model.parameters(), lr=lr)
-    history = history or {"step": 0, "seconds": 0.0, "train_loss": [], "eval_step": [],
-                          "eval_seconds": [], "val_loss": [], "val_bits_per_char": [],
-                          "val_perplexity": [], "eval_train_loss": []}
-    start_step, start_seconds = history["step"], history["seconds"]
-    batches = chunk_batches(data, batch_size, seq_len, np.random.default_rng(seed + start_step))
-    state, since_eval, last_eval = None, [], start_seconds
-    clock = time.perf_counter() - start_seconds
-
-    def used() -> float:
-        if steps is not None:
-            return (history["step"] - start_step) / steps
-        return (history["seconds"] - start_seconds) / seconds
-
-    def evaluate() -> None:
-        metrics = model.evaluate(val)
-        history["eval_step"].append(history["step"])
-        history["seconds"] = time.perf_counter() - clock
-        history["eval_seconds"].append(round(history["seconds"], 2))
-        for key in ("loss", "bits_per_char", "perplexity"):
-            history[f"val_{key}"].append(metrics[key])
-        history["eval_train_loss"].append(float(np.mean(since_eval)) if since_eval else None)
-        since_eval.clear()
-        if on_eval is not None:
-            on_eval(history)
-
-    model.train()
-    while used() < 1:
-        inputs, targets, new_pass = next(batches)
-        if new_pass:
-            state = None
-        for group in optimizer.param_groups:
-            group["lr"] = lr * (min_lr_fraction + (1 - min_lr_fraction)
-                                * (1 + math.cos(math.pi * used())) / 2)
-        loss, state = model.loss(inputs, targets, state)
-        optimizer.zero_grad()
-        loss.backward()
-        optim.clip_grad_norm_(model.parameters(), clip)
-        optimizer.step()
-        state = model.detach_state(state)
-        value = float(loss.item())
-        history["train_loss"].append(value)
-        since_eval.append(value)
-        history["step"] += 1
-        history["seconds"] = time.perf_counter() - clock
-        if history["seconds"] - last_eval >= eval_every and used() < 1:
-            last_eval = history["seconds"]
-            evaluate()
-    evaluate()
-    return history
-
-
-def load_char_rnn(config: dict, state: dict) -> CharRNN:
-    """A :class:`CharRNN` from its ``config()`` and ``state_dict()`` (a checkpoint's)."""
-    from ..train.checkpoint import load_model_state
-
-    model = CharRNN(**config)
-    load_model_state(model, state)
-    return model
-
-
-__all__: Sequence[str] = ["CELLS", "CharRNN", "bits_per_char", "chunk_batches", "fit",
-                          "load_char_rnn", "loss_metrics", "stream_length"]
+__all__: Sequence[str] = ["CELLS", "CharRNN", "bits_per_char", "check_cell", "loss_metrics"]

@@ -17,7 +17,7 @@ REDUCTIONS = ("mean", "sum", "none")
 class _Loss(Module):
     """A loss with PyTorch's ``reduction`` ("mean", "sum" or "none")."""
 
-    reductions = REDUCTIONS
+    reductions: tuple[str, ...] = REDUCTIONS
 
     def __init__(self, reduction: str = "mean"):
         super().__init__()

@@ -12,6 +12,7 @@ from __future__ import annotations
 import itertools
 from collections import OrderedDict
 from collections.abc import Callable, Iterable, Iterator, Mapping
+from typing import Any
 
 import numpy as np
 
@@ -216,7 +217,7 @@ class Module:
         for _, child in self.named_children():
             yield child
 
-    def _named_members(self, registry: str) -> Iterator[tuple[str, object]]:
+    def _named_members(self, registry: str) -> Iterator[tuple[str, Any]]:
         seen: set[int] = set()
         for module_name, module in self.named_modules():
             for name, member in module.__dict__[registry].items():

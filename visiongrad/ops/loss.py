@@ -239,7 +239,7 @@ class _ElementwiseLoss(Function):
     """
 
     name = ""
-    reductions = REDUCTIONS
+    reductions: tuple[str, ...] = REDUCTIONS
 
     def elementwise(self, x, target, **options):
         raise NotImplementedError

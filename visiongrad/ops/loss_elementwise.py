@@ -93,7 +93,7 @@ class KLDiv(_ElementwiseLoss):
     """
 
     name = "kl_div"
-    reductions = REDUCTIONS + ("batchmean",)
+    reductions = (*REDUCTIONS, "batchmean")
 
     def elementwise(self, x, target, log_target=False):
         if log_target:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable
+from typing import Any
 
 from ..autograd import Tensor
 from ..backend import xp
@@ -212,7 +213,7 @@ class LBFGS(Optimizer):
             p.data[...] = data
         return loss, flat_grad
 
-    def step(self, closure: Callable):
+    def step(self, closure: Callable | None = None):
         """Run up to ``max_iter`` L-BFGS iterations; return the loss of the first closure
         evaluation (as PyTorch)."""
         if closure is None:
@@ -233,8 +234,13 @@ class LBFGS(Optimizer):
         if float(xp.abs(flat_grad).max()) <= tolerance_grad:
             return first_loss
 
-        d, t = state.get("d"), state.get("t")
-        old_dirs, old_steps, ro = state.get("old_dirs"), state.get("old_stps"), state.get("ro")
+        # the search direction, step length and curvature pairs of the last step (none yet
+        # on the first, which starts them from the gradient)
+        d: Any = state.get("d")
+        t: Any = state.get("t")
+        old_dirs: list = state.get("old_dirs", [])
+        old_steps: list = state.get("old_stps", [])
+        ro: list = state.get("ro", [])
         h_diag, prev_flat_grad = state.get("H_diag"), state.get("prev_flat_grad")
         iteration = 0
         while iteration < max_iter:

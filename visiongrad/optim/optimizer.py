@@ -224,11 +224,13 @@ def parameter_list(parameters: Iterable | Tensor) -> list[Tensor]:
     """A list of tensors from a tensor, an iterable of them, or a module (its parameters),
     each once (by identity)."""
     if isinstance(parameters, Tensor):
-        parameters = [parameters]
+        candidates: Iterable = [parameters]
     elif hasattr(parameters, "parameters") and callable(parameters.parameters):
-        parameters = parameters.parameters()
+        candidates = parameters.parameters()
+    else:
+        candidates = parameters
     unique: dict[int, Tensor] = {}
-    for param in parameters:
+    for param in candidates:
         if not isinstance(param, Tensor):
             raise TypeError(f"expected Tensors, got {type(param).__name__}")
         unique.setdefault(id(param), param)

@@ -10,7 +10,7 @@ Rung k trains the survivors of rung k - 1 with budget ``min_budget * eta**k`` an
 best ``1 / eta`` of them (at least one), until one is left or ``max_budget`` is reached.
 A setting that explodes or fails at a rung stops there. Each rung's trials go through
 ``run_trials`` at once (in turn here, as Ray tasks with
-:class:`~visiongrad.distributed.RayTrials`).
+:class:`~visiongrad.train.ray_trials.RayTrials`).
 """
 
 from __future__ import annotations

@@ -22,6 +22,8 @@ from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 from matplotlib.ticker import MaxNLocator
 
+from ..imaging import image_grid
+
 #: The course's rule of thumb for a healthy learning rate: each update changes a weight
 #: matrix by about a thousandth of its size.
 UPDATE_RATIO_GUIDE = 1e-3
@@ -272,7 +274,8 @@ def plot_confusion_matrix(matrix: np.ndarray, class_names: Sequence[str],
 def filter_grid(weights: np.ndarray, padding: int = 1) -> np.ndarray:
     """Tile convolution filters into one image, each filter scaled to [0, 1] on its own.
 
-    Filters are laid out row by row in a grid of ``ceil(sqrt(F))`` columns; the
+    Filters are laid out row by row (:func:`visiongrad.imaging.image_grid`) in a grid of
+    ``ceil(sqrt(F))`` columns; the
     ``padding`` pixels between and around tiles, and any unused tile, are 1 (white).
     A constant filter becomes 0.5.
 
@@ -293,19 +296,10 @@ def filter_grid(weights: np.ndarray, padding: int = 1) -> np.ndarray:
     if weights.ndim != 4 or weights.shape[1] not in (1, 3):
         raise ValueError("filter_grid needs weights of shape (F, C, kh, kw) with C = 1 or 3, "
                          f"got {weights.shape}")
-    count, channels, height, width = weights.shape
     low = weights.min(axis=(1, 2, 3), keepdims=True)
     span = weights.max(axis=(1, 2, 3), keepdims=True) - low
     scaled = np.divide(weights - low, span, out=np.full(weights.shape, 0.5), where=span > 0)
-    columns = math.ceil(math.sqrt(count))
-    rows = math.ceil(count / columns)
-    grid = np.ones((rows * (height + padding) + padding, columns * (width + padding) + padding,
-                    channels))
-    for index, tile in enumerate(scaled.transpose(0, 2, 3, 1)):
-        top = padding + (index // columns) * (height + padding)
-        left = padding + (index % columns) * (width + padding)
-        grid[top:top + height, left:left + width] = tile
-    return grid[..., 0] if channels == 1 else grid
+    return image_grid(scaled, padding=padding)
 
 
 def plot_filters(weights: np.ndarray, path: str | os.PathLike,

@@ -16,7 +16,7 @@ otherwise); a list is a set of choices. A run "explodes" when the objective rais
 
 Where the trials run is ``run_trials``'s business: :func:`run_locally` (the default) runs
 a stage's trials one after another in this process;
-:class:`visiongrad.distributed.RayTrials` runs them as Ray tasks, on this machine or on a
+:class:`visiongrad.train.ray_trials.RayTrials` runs them as Ray tasks, on this machine or on a
 cluster, and reports a trial that failed as a row with status ``"failed"``. Settings are
 drawn here either way, so a seeded search tries the same settings wherever it runs.
 """
@@ -168,7 +168,7 @@ def search(objective: Callable[..., float | Mapping], space: Mapping, *,
         Whether a higher score is better.
     run_trials : callable
         ``run_trials(objective, settings) -> rows``, one stage's trials at a time:
-        :func:`run_locally`, or a :class:`~visiongrad.distributed.RayTrials`. An objective
+        :func:`run_locally`, or a :class:`~visiongrad.train.ray_trials.RayTrials`. An objective
         run elsewhere must not depend on what earlier trials left behind (seed it from
         its setting), so that it scores the same wherever it runs.
 

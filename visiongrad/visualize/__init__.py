@@ -11,6 +11,7 @@ weights=...)`` with the user's torchvision weights, or the default seeded random
 multi-scale network (no download), see :mod:`.style`.
 """
 
+from ..imaging import embedding_grid
 from .activations import feature_neighbours, layer_features, max_activating_patches
 from .attribution import (
     GuidedReLU,
@@ -21,7 +22,6 @@ from .attribution import (
     saliency,
 )
 from .fast_style import TransformerNet, load_content_folder, stylize, train_fast_style
-from .grid import embedding_grid
 from .imageops import gaussian_blur, jitter, resize
 from .layers import frozen, get_layer, layer_output, layer_outputs, recording
 from .losses import Gram, content_loss, gram_matrix, style_loss, tv_loss

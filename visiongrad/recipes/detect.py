@@ -1,6 +1,7 @@
-"""Training, evaluation and checkpoints of the detection and segmentation models on
-composed scenes (what ``visiongrad detect`` / ``segment`` and ``benchmarks/detection.py``
-run).
+"""The detection recipe: training, evaluation and checkpoints of the detection (and, through
+:mod:`visiongrad.recipes.segment`, segmentation) models on composed scenes (what
+``visiongrad detect`` / ``segment`` and ``benchmarks/detection.py`` run):
+``run(Config(model="ssd", epochs=2), out=folder)``.
 
 Every model has ``loss(images, targets) -> (Tensor, {name: float})`` and ``predict(images)``
 (per image a dict of ``boxes``, ``scores``, ``labels`` and, for the mask head, ``masks``;
@@ -14,20 +15,23 @@ time per image of ``predict`` in every case.
 
 from __future__ import annotations
 
+import json
 import time
 from dataclasses import asdict, dataclass, fields, replace
+from pathlib import Path
 
 import numpy as np
 
 from .. import functional as F
 from .. import nn, optim
+from ..detection import rle
+from ..detection.boxes import box_convert, box_iou
+from ..detection.evaluate import confusion_matrix, evaluate_coco, segmentation_metrics
+from ..detection.nets import Backbone, image_tensor
+from ..detection.scenes import CLASSES, compose_detection_scenes
 from ..train.checkpoint import load_checkpoint, load_model_state, save_checkpoint
 from ..train.epochs import descend_epoch
-from . import rle
-from .boxes import box_convert, box_iou
-from .evaluate import confusion_matrix, evaluate_coco, segmentation_metrics
-from .nets import Backbone, image_tensor
-from .scenes import CLASSES, compose_detection_scenes
+from .checks import check_choice, check_integers, check_positive
 
 DETECTORS = ("ssd", "yolo", "faster_rcnn", "mask_rcnn", "localize", "sliding_window", "rcnn",
              "fast_rcnn")
@@ -36,7 +40,7 @@ PRETRAIN_LR = 3e-3
 
 
 @dataclass
-class SceneConfig:
+class Config:
     """A model and how it is trained (stored in its checkpoint)."""
 
     model: str = "ssd"
@@ -52,22 +56,15 @@ class SceneConfig:
     fresh_scenes: bool = False
 
     def __post_init__(self):
-        if self.model not in DETECTORS + SEGMENTERS:
-            raise ValueError(f"model must be one of {', '.join(DETECTORS + SEGMENTERS)}, "
-                             f"got {self.model!r}")
-        for name in ("size", "scenes", "epochs", "batch_size", "pretrain_epochs"):
-            if int(getattr(self, name)) != getattr(self, name) or getattr(self, name) < 1:
-                raise ValueError(f"{name} must be a positive integer, got {getattr(self, name)}")
-        if int(self.pretrain_scenes) != self.pretrain_scenes or self.pretrain_scenes < 0:
-            raise ValueError(f"pretrain_scenes must be an integer >= 0, got "
-                             f"{self.pretrain_scenes}")
+        check_choice(self, "model", DETECTORS + SEGMENTERS)
+        check_integers(self, "size", "scenes", "epochs", "batch_size", "pretrain_epochs")
+        check_integers(self, "pretrain_scenes", least=0)
         if self.pretrain_scenes and self.model in ("sliding_window", "rcnn"):
             raise ValueError(f"{self.model} has no Backbone to pretrain (--pretrain / "
                              "pretrain_scenes must be 0 for it)")
         if self.size % 16:
             raise ValueError(f"size must be a multiple of 16, got {self.size}")
-        if not self.lr > 0:
-            raise ValueError(f"lr must be positive, got {self.lr}")
+        check_positive(self, "lr")
 
     @property
     def max_items(self) -> int:
@@ -75,38 +72,38 @@ class SceneConfig:
         return 1 if self.model == "localize" else 5
 
     @classmethod
-    def from_dict(cls, values: dict) -> SceneConfig:
+    def from_dict(cls, values: dict) -> Config:
         known = {f.name for f in fields(cls)}
         return cls(**{k: v for k, v in values.items() if k in known})
 
 
-def build_model(config: SceneConfig):
+def build_model(config: Config):
     """The model ``config.model`` names, for ``config.size`` images."""
     num_classes = len(CLASSES)
     if config.model == "ssd":
-        from .single_shot import SingleShotDetector
+        from ..detection.single_shot import SingleShotDetector
         return SingleShotDetector(num_classes, config.size)
     if config.model == "yolo":
-        from .yolo import YOLODetector
+        from ..detection.yolo import YOLODetector
         return YOLODetector(num_classes, config.size)
     if config.model in ("faster_rcnn", "mask_rcnn"):
-        from .faster_rcnn import FasterRCNN
+        from ..detection.faster_rcnn import FasterRCNN
         return FasterRCNN(num_classes, config.size, masks=config.model == "mask_rcnn")
     if config.model == "fast_rcnn":
-        from .fast_rcnn import FastRCNN
+        from ..detection.fast_rcnn import FastRCNN
         return FastRCNN(num_classes, config.size)
     if config.model == "localize":
-        from .localize import Localizer
+        from ..detection.localize import Localizer
         return Localizer(num_classes, config.size)
     if config.model in ("sliding_window", "rcnn"):
-        from .windows import WindowDetector
+        from ..detection.windows import WindowDetector
         proposals = "sliding" if config.model == "sliding_window" else "grouping"
         return WindowDetector(num_classes, config.size, proposals=proposals)
-    from .fcn import FCN
+    from ..detection.fcn import FCN
     return FCN(num_classes)
 
 
-def make_scenes(config: SceneConfig, split: str, count: int, size: int | None = None,
+def make_scenes(config: Config, split: str, count: int, size: int | None = None,
                 max_items: int | None = None):
     """``count`` scenes of ``split`` as ``config`` composes them (on ``size`` canvases with
     up to ``max_items`` items, when given, at the same item scales)."""
@@ -139,7 +136,7 @@ class ItemClassifier(nn.Module):
         return loss, {"item_ce": loss.item()}
 
 
-def pretrain_backbone(model, config: SceneConfig, log=print) -> list[float]:
+def pretrain_backbone(model, config: Config, log=print) -> list[float]:
     """Classification pretraining of ``model.backbone``, as detectors start from ImageNet
     classifiers: ``config.pretrain_scenes`` crops of half the canvas's side, each one item
     at the scenes' scales on texture, classified through :class:`ItemClassifier` for
@@ -159,7 +156,7 @@ def pretrain_backbone(model, config: SceneConfig, log=print) -> list[float]:
                crops if config.fresh_scenes else None)
 
 
-def train(model, scenes, config: SceneConfig, log=print) -> list[float]:
+def train(model, scenes, config: Config, log=print) -> list[float]:
     """:func:`pretrain_backbone` when ``config.pretrain_scenes``, then :func:`fit` (with
     newly composed scenes every epoch when ``config.fresh_scenes``); the mean loss of each
     epoch on the scenes."""
@@ -172,7 +169,7 @@ def train(model, scenes, config: SceneConfig, log=print) -> list[float]:
     return fit(model, scenes, config, log, fresh if config.fresh_scenes else None)
 
 
-def fit(model, scenes, config: SceneConfig, log=print, compose=None) -> list[float]:
+def fit(model, scenes, config: Config, log=print, compose=None) -> list[float]:
     """Adam with cosine decay over ``config.epochs`` passes; the mean loss of each epoch.
 
     With ``compose`` (seed -> scenes), every epoch after the first trains on scenes composed
@@ -221,7 +218,7 @@ def coco_detections(results, with_masks: bool = False) -> list[dict]:
     return out
 
 
-def evaluate(model, config: SceneConfig, scenes) -> dict:
+def evaluate(model, config: Config, scenes) -> dict:
     """The model's scores on ``scenes`` (see the module docstring)."""
     results, seconds = predict_all(model, scenes.images)
     metrics = {"images": len(scenes), "seconds_per_image": seconds}
@@ -248,7 +245,7 @@ def evaluate(model, config: SceneConfig, scenes) -> dict:
     return {k: float(v) if isinstance(v, (np.floating, float)) else v for k, v in metrics.items()}
 
 
-def save(model, config: SceneConfig, path, history=None, metrics=None) -> str:
+def save(model, config: Config, path, history=None, metrics=None) -> str:
     """An atomic safetensors checkpoint with the weights and the config."""
     return save_checkpoint(path, model, history={"loss": history or []},
                            config={"scenes_model": asdict(config)}, state={"metrics": metrics})
@@ -261,8 +258,27 @@ def load(path):
     if not isinstance(stored, dict):
         raise ValueError(f"{path} is not a detection or segmentation checkpoint (visiongrad "
                          "detect train / segment train write those)")
-    config = SceneConfig.from_dict(stored)
+    config = Config.from_dict(stored)
     model = build_model(config)
     load_model_state(model, contents["model"], str(path))
     model.eval()
     return model, config
+
+
+def run(config: Config, test_scenes: int = 300, out: Path | None = None, log=print,
+        scenes: tuple | None = None) -> dict:
+    """Compose the training and ``test_scenes`` test scenes (or take ``scenes``, the pair
+    composed already), build and train the model, score it on the test scenes; with
+    ``out`` (a folder), write ``metrics.json`` and the checkpoint there. Returns
+    ``{"test": metrics, "loss": losses per epoch, "model": the trained model,
+    "checkpoint": its path or None}``."""
+    scenes, test = scenes or (make_scenes(config, "train", config.scenes),
+                              make_scenes(config, "test", test_scenes))
+    model = build_model(config)
+    history = train(model, scenes, config, log)
+    metrics = evaluate(model, config, test)
+    path = None
+    if out is not None:
+        (out / "metrics.json").write_text(json.dumps({"test": metrics}, indent=2) + "\n")
+        path = save(model, config, out / "checkpoint.safetensors", history, metrics)
+    return {"test": metrics, "loss": history, "model": model, "checkpoint": path}

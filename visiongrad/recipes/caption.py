@@ -5,7 +5,8 @@ its features, measure
 BLEU-1..4 on held-out scenes, and (with attention) how much of the attention falls on the
 item a word names.
 
-Used by ``visiongrad caption train|sample`` and ``benchmarks/captioning.py``.
+Used by ``visiongrad caption train|sample`` and ``benchmarks/captioning.py``:
+``run(Config(epochs=2), out=folder)``.
 """
 
 from __future__ import annotations
@@ -22,17 +23,18 @@ from .. import nn, optim
 from ..autograd import no_grad
 from ..data.coco_captions import decode_captions
 from ..data.scenes import ITEM_WORDS, MAX_CAPTION_WORDS, SceneSet, compose_scenes
-from ..models.captioning import CaptioningRNN, SceneEncoder
+from ..models.captioning import CELL_GATES, CaptioningRNN, SceneEncoder
 from ..random import manual_seed
-from .bleu import bleu_scores
-from .checkpoint import load_checkpoint, load_model_state, save_checkpoint
-from .epochs import descend_epoch
+from ..train.bleu import bleu_scores
+from ..train.checkpoint import load_checkpoint, load_model_state, save_checkpoint
+from ..train.epochs import descend_epoch
+from .checks import check_choice, check_integers, check_positive
 
 PIPELINE = "caption-pipeline"
 
 
 @dataclass
-class CaptionConfig:
+class Config:
     """Everything a captioning run depends on (stored in its checkpoint)."""
 
     cell: str = "lstm"
@@ -51,8 +53,15 @@ class CaptionConfig:
     wordvec_dim: int = 64
     seed: int = 0
 
+    def __post_init__(self):
+        check_choice(self, "cell", sorted(CELL_GATES))
+        check_integers(self, "size", "encoder_epochs", "epochs", "batch_size", "hidden_dim",
+                       "wordvec_dim")
+        check_integers(self, "scenes", "val_scenes", "test_scenes", "seed", least=0)
+        check_positive(self, "lr", "encoder_pos_weight")
+
     @classmethod
-    def from_dict(cls, values: dict) -> CaptionConfig:
+    def from_dict(cls, values: dict) -> Config:
         known = {f.name for f in fields(cls)}
         return cls(**{key: value for key, value in values.items() if key in known})
 
@@ -60,7 +69,7 @@ class CaptionConfig:
 class CaptionPipeline(nn.Module):
     """Encoder and captioner in one module, so one checkpoint holds both."""
 
-    def __init__(self, config: CaptionConfig, word_to_idx: dict):
+    def __init__(self, config: Config, word_to_idx: dict):
         super().__init__()
         self.config = config
         self.encoder = SceneEncoder(num_classes=len(ITEM_WORDS))
@@ -194,17 +203,18 @@ def evaluate(pipeline: CaptionPipeline, scenes: SceneSet) -> dict:
     return result
 
 
-def make_scenes(config: CaptionConfig) -> dict[str, SceneSet]:
+def make_scenes(config: Config) -> dict[str, SceneSet]:
     """The run's train, val and test scenes (fixed by the config's seed)."""
     counts = {"train": config.scenes, "val": config.val_scenes, "test": config.test_scenes}
     return {split: compose_scenes(count, split, seed=config.seed, size=config.size,
                                   dataset=config.dataset) for split, count in counts.items()}
 
 
-def run(config: CaptionConfig, out: Path, log=print, command: str = "",
+def run(config: Config, out: Path | None = None, log=print, command: str = "",
         encoder: SceneEncoder | None = None) -> dict:
-    """Train the encoder and the captioner, evaluate on val and test, save the checkpoint
-    (``out/checkpoint.safetensors``) and ``out/metrics.json``; return the metrics.
+    """Train the encoder and the captioner, evaluate on val and test and return the
+    metrics; with ``out`` (a folder), save the checkpoint (``out/checkpoint.safetensors``)
+    and ``out/metrics.json`` there.
 
     ``encoder``: an encoder already trained on this config's scenes (by an earlier run with
     the same scenes, size and seed) to reuse as it is, instead of training one (its
@@ -224,8 +234,10 @@ def run(config: CaptionConfig, out: Path, log=print, command: str = "",
                "encoder_loss": encoder_losses, "caption_loss": caption_losses,
                "val": evaluate(pipeline, scenes["val"]), "test": evaluate(pipeline, scenes["test"]),
                "seconds": round(time.perf_counter() - started, 1)}
-    save_pipeline(pipeline, out / "checkpoint.safetensors", command)
-    (out / "metrics.json").write_text(json.dumps(metrics, indent=1) + "\n", encoding="utf-8")
+    if out is not None:
+        save_pipeline(pipeline, out / "checkpoint.safetensors", command)
+        (out / "metrics.json").write_text(json.dumps(metrics, indent=1) + "\n",
+                                          encoding="utf-8")
     return metrics
 
 
@@ -243,7 +255,7 @@ def load_pipeline(path) -> CaptionPipeline:
     if not isinstance(config, dict) or config.get("pipeline") != PIPELINE:
         raise ValueError(f"{path} is not a captioning checkpoint (visiongrad caption train "
                          f"writes those)")
-    pipeline = CaptionPipeline(CaptionConfig.from_dict(config["caption"]), config["word_to_idx"])
+    pipeline = CaptionPipeline(Config.from_dict(config["caption"]), config["word_to_idx"])
     load_model_state(pipeline, contents["model"], source=str(path))
     return pipeline
 

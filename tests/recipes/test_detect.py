@@ -5,8 +5,10 @@ import numpy as np
 import pytest
 
 from visiongrad.detection import evaluate_coco
-from visiongrad.detection.recipes import (
-    SceneConfig,
+from visiongrad.recipes.detect import (
+    Config as SceneConfig,
+)
+from visiongrad.recipes.detect import (
     build_model,
     coco_detections,
     evaluate,

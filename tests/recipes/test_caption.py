@@ -3,7 +3,7 @@
 import numpy as np
 
 from visiongrad.data.scenes import SceneSet
-from visiongrad.train.captioning import attention_on_items, layout_match
+from visiongrad.recipes.caption import attention_on_items, layout_match
 
 
 def test_attention_share_inside_the_named_box():
@@ -22,7 +22,8 @@ def test_attention_share_inside_the_named_box():
 
 
 def test_encoder_says_what_is_where_and_a_trained_one_is_reused(tmp_path):
-    from visiongrad.train.captioning import CaptionConfig, CaptionPipeline, run
+    from visiongrad.recipes.caption import CaptionPipeline, run
+    from visiongrad.recipes.caption import Config as CaptionConfig
 
     config = CaptionConfig(scenes=20, val_scenes=2, test_scenes=2, encoder_epochs=1, epochs=1,
                            batch_size=10, hidden_dim=8, wordvec_dim=4)
@@ -41,7 +42,7 @@ def test_encoder_says_what_is_where_and_a_trained_one_is_reused(tmp_path):
     assert fmap.shape == (2, 64 + 10 + 2, 8, 8)
     np.testing.assert_allclose(fmap[0, -2, 0], np.linspace(-1, 1, 8))  # x across a row
     np.testing.assert_allclose(fmap[0, -1, :, 0], np.linspace(-1, 1, 8))  # y down a column
-    from visiongrad.train.captioning import load_pipeline
+    from visiongrad.recipes.caption import load_pipeline
     trained = load_pipeline(tmp_path / "a" / "checkpoint.safetensors").encoder
     second = run(config, tmp_path / "b", log=lambda line: None, encoder=trained)
     assert second["encoder_loss"] == []
