@@ -138,7 +138,7 @@ BAD = [
     ({"box": (0.5, 0.5)}, "lo < hi"),
     ({"box": (0.2, 0.9)}, "images must lie inside the box"),
     ({"labels": np.array([0, 10, 3, 1])}, "labels must be classes in [0, 10), got [10]"),
-    ({"labels": np.array([0, 1])}, "labels must be an int or 4 ints"),
+    ({"labels": np.array([0, 1])}, "labels must be 4 integer classes, one per image"),
     ({"alpha": -1.0}, "alpha must be"),
     ({"steps": 0}, "steps must be an integer >= 1"),
     ({"norm": "1"}, "norm must be one of"),

@@ -16,7 +16,6 @@ import numpy as np
 
 from .. import functional as F
 from ..autograd import Tensor, no_grad
-from ..visualize.layers import as_batch, check_targets, frozen, model_dtype
 
 
 def check_box(box) -> tuple[float, float]:
@@ -52,7 +51,10 @@ def check_count(name: str, value, minimum: int = 1) -> int:
 def check_images(images, box: tuple[float, float]) -> np.ndarray:
     """``images`` (array or Tensor, (N, C, H, W), floating) inside ``box``, as an array
     (the caller's own: attacks copy before they change anything)."""
-    array = as_batch(images, "images")
+    array = images.data if isinstance(images, Tensor) else np.asarray(images)
+    if array.ndim != 4 or array.dtype.kind != "f":
+        raise ValueError(f"images must be a floating array (N, C, H, W), got {array.dtype} "
+                         f"of shape {array.shape}")
     if not len(array):
         raise ValueError("images must hold at least one image, got none")
     if not np.isfinite(array).all():
@@ -66,7 +68,11 @@ def check_images(images, box: tuple[float, float]) -> np.ndarray:
 
 def check_labels(labels, count: int, name: str = "labels") -> np.ndarray:
     """One class index per image, as int64 (the range is checked against the scores)."""
-    return check_targets(labels.data if isinstance(labels, Tensor) else labels, count, name)
+    array = np.asarray(labels.data if isinstance(labels, Tensor) else labels)
+    if array.shape != (count,) or array.dtype.kind not in "iu":
+        raise ValueError(f"{name} must be {count} integer classes, one per image, got "
+                         f"{array.dtype} of shape {array.shape}")
+    return array.astype(np.int64)
 
 
 def check_classes(scores: Tensor, labels: np.ndarray, name: str = "labels") -> None:
@@ -90,7 +96,7 @@ def updates_statistics(model) -> bool:
 @contextlib.contextmanager
 def attacking(model) -> Iterator:
     """The model held still for an attack: eval mode and no parameter gradients inside
-    (:func:`visiongrad.visualize.frozen`), everything restored after.
+    (as ``visualize.frozen``), every module's mode and flag restored after.
 
     Raises
     ------
@@ -103,8 +109,24 @@ def attacking(model) -> Iterator:
         raise ValueError(f"{type(model).__name__} is in training mode, where its batch-norm "
                          "layers would use batch statistics and change their running ones: "
                          "call model.eval() before attacking it")
-    with frozen(model):
+    modes = [(module, module.training) for module in model.modules()]
+    flags = [(parameter, parameter.requires_grad) for parameter in model.parameters()]
+    model.eval()
+    for parameter, _ in flags:
+        parameter.requires_grad = False
+    try:
         yield model
+    finally:
+        for module, training in modes:
+            object.__setattr__(module, "training", training)
+        for parameter, requires_grad in flags:
+            parameter.requires_grad = requires_grad
+
+
+def model_dtype(model) -> np.dtype:
+    """The dtype of the model's first parameter (float32 for a model without any)."""
+    parameter = next(iter(model.parameters()), None)
+    return np.dtype(np.float32) if parameter is None else parameter.data.dtype
 
 
 def model_input(model, images: np.ndarray, requires_grad: bool = False) -> Tensor:

@@ -10,8 +10,6 @@ import numpy as np
 from .. import functional as F
 from .. import optim
 from ..autograd import Tensor
-from ..visualize.layers import model_dtype
-from ..visualize.synthesis import _inward
 from .arguments import (
     attacking,
     check_box,
@@ -21,6 +19,7 @@ from .arguments import (
     check_labels,
     check_positive,
     into_box,
+    model_dtype,
     model_input,
     per_image,
     predict_scores,
@@ -40,7 +39,7 @@ def deepfool(model, images, labels, steps: int = 50, overshoot: float = 0.02,
     total change, as in the paper, and is what carries an image across; sum r keeps only
     what the clipping left). The components of w_k that
     would push a pixel already at a bound of the box past it are dropped first (clipping
-    would undo them; as ``visualize.fooling_image`` does). All images go at once: one
+    would undo them), as ``visualize.fooling_image`` does. All images go at once: one
     forward and backward pass of the K copies of the still-correct images gives every
     w_k (the Jacobian).
 
@@ -66,7 +65,7 @@ def deepfool(model, images, labels, steps: int = 50, overshoot: float = 0.02,
                 break
             rows, true = np.arange(len(active)), y[active]
             f = scores - scores[rows, true][:, None]
-            w = _inward(jacobian - jacobian[rows, true][:, None], adv[active][:, None], (lo, hi))
+            w = _inward(jacobian - jacobian[rows, true][:, None], adv[active][:, None], lo, hi)
             w_norms = np.sqrt((w * w).reshape(*w.shape[:2], -1).sum(axis=2))
             distance = np.abs(f) / np.maximum(w_norms, 1e-12)
             distance[rows, true] = np.inf
@@ -76,6 +75,11 @@ def deepfool(model, images, labels, steps: int = 50, overshoot: float = 0.02,
             adv[active] = into_box(x[active] + (1 + overshoot) * total[active], lo, hi, x.dtype)
             total[active] = (adv[active] - x[active]) / (1 + overshoot)  # what clipping left
     return adv
+
+
+def _inward(grad: np.ndarray, images: np.ndarray, lo: float, hi: float) -> np.ndarray:
+    """``grad`` without the components that push pixels already at a bound past it."""
+    return np.where(((images <= lo) & (grad < 0)) | ((images >= hi) & (grad > 0)), 0, grad)
 
 
 def _scores_and_jacobian(model, images: np.ndarray, labels: np.ndarray, classes: int):
