@@ -7,7 +7,8 @@ images, the accuracy-vs-eps curve, optionally the gradient-masking checks, and w
 images with their true and predicted labels), ``accuracy_vs_eps.png`` and ``report.html``.
 
 The model takes pixels in [0, 1] (``adversarial.OnPixels`` puts a run's standardisation
-in front of its network), so eps is in pixel units.
+in front of its network; :func:`load_classifier` does so for a run of ``visiongrad
+train``), so eps is in pixel units.
 """
 
 from __future__ import annotations
@@ -66,6 +67,24 @@ class Config:
         return build_attack(self.method, self.eps if eps is None else eps, self.steps,
                             restarts=self.restarts, alpha=self.alpha if eps is None else None,
                             box=BOX, queries=self.queries, seed=self.seed)
+
+
+def load_classifier(path) -> tuple:
+    """A run of ``visiongrad train`` (its folder or checkpoint) as a classifier of pixels
+    in [0, 1]: ``(OnPixels(network, mean, std) in eval mode, the checkpoint's config)``."""
+    from .. import models
+    from ..adversarial import OnPixels
+    from ..train.checkpoint import load_checkpoint, load_model_state
+
+    path = Path(path)
+    checkpoint = load_checkpoint(path / "checkpoint.safetensors" if path.is_dir() else path)
+    info = checkpoint["config"]
+    network = models.create(info["model"], input_shape=tuple(info["input_shape"]),
+                            num_classes=len(info["classes"]))
+    load_model_state(network, checkpoint["model"], source=str(path))
+    network.eval()
+    normalize = info["normalize"]
+    return OnPixels(network, normalize["mean"], normalize["std"]).eval(), info
 
 
 def run(config: Config, model, images: np.ndarray, labels: np.ndarray,
