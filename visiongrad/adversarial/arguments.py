@@ -29,6 +29,13 @@ def check_box(box) -> tuple[float, float]:
     return lo, hi
 
 
+def check_batch(images, labels, box) -> tuple[np.ndarray, np.ndarray, float, float]:
+    """An attack's images, labels and box checked: ``(images, labels as int64, lo, hi)``."""
+    lo, hi = check_box(box)
+    x = check_images(images, (lo, hi))
+    return x, check_labels(labels, len(x)), lo, hi
+
+
 def check_positive(name: str, value, allow_zero: bool = True) -> float:
     """A finite number >= 0 (> 0 without ``allow_zero``), named in the error."""
     try:

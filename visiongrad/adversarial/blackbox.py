@@ -13,11 +13,9 @@ from ..autograd import no_grad
 from ..random import as_generator
 from .arguments import (
     attacking,
-    check_box,
+    check_batch,
     check_classes,
     check_count,
-    check_images,
-    check_labels,
     check_positive,
     into_box,
     margins,
@@ -62,9 +60,7 @@ def square_attack(model, images, labels, eps, queries: int = 1000, p_init: float
     -------
     ndarray, the shape and dtype of ``images``
     """
-    lo, hi = check_box(box)
-    x = check_images(images, (lo, hi))
-    y = check_labels(labels, len(x))
+    x, y, lo, hi = check_batch(images, labels, box)
     eps, p_init = check_positive("eps", eps), check_positive("p_init", p_init)
     if not 0 < p_init <= 1:
         raise ValueError(f"p_init must lie in (0, 1], got {p_init}")

@@ -18,10 +18,8 @@ from .. import functional as F
 from ..random import as_generator
 from .arguments import (
     attacking,
-    check_box,
+    check_batch,
     check_count,
-    check_images,
-    check_labels,
     check_positive,
     into_box,
     l2_norms,
@@ -61,9 +59,7 @@ def fgsm(model, images, labels, eps, box=(0.0, 1.0), *, targeted: bool = False,
     -------
     ndarray, the shape and dtype of ``images``
     """
-    lo, hi = check_box(box)
-    x = check_images(images, (lo, hi))
-    y = check_labels(labels, len(x))
+    x, y, lo, hi = check_batch(images, labels, box)
     eps = check_positive("eps", eps)
     with attacking(model):
         grad, _ = loss_gradient(model, x, y, loss_fn)
@@ -126,9 +122,7 @@ def mi_fgsm(model, images, labels, eps, alpha, steps, decay: float = 1.0, box=(0
 
 def _iterate(model, images, labels, eps, alpha, steps, norm, random_start, box, restarts,
              targeted, loss_fn, seed, decay):
-    lo, hi = check_box(box)
-    x = check_images(images, (lo, hi))
-    y = check_labels(labels, len(x))
+    x, y, lo, hi = check_batch(images, labels, box)
     eps, alpha = check_positive("eps", eps), check_positive("alpha", alpha)
     steps, restarts = check_count("steps", steps), check_count("restarts", restarts)
     if str(norm) not in NORMS:

@@ -12,11 +12,9 @@ from .. import optim
 from ..autograd import Tensor
 from .arguments import (
     attacking,
-    check_box,
+    check_batch,
     check_classes,
     check_count,
-    check_images,
-    check_labels,
     check_positive,
     into_box,
     model_dtype,
@@ -47,9 +45,7 @@ def deepfool(model, images, labels, steps: int = 50, overshoot: float = 0.02,
     -------
     ndarray, the shape and dtype of ``images``
     """
-    lo, hi = check_box(box)
-    x = check_images(images, (lo, hi))
-    y = check_labels(labels, len(x))
+    x, y, lo, hi = check_batch(images, labels, box)
     steps = check_count("steps", steps)
     overshoot = check_positive("overshoot", overshoot)
     adv = x.copy()
@@ -117,9 +113,7 @@ def carlini_wagner_l2(model, images, labels, c: float = 1.0, kappa: float = 0.0,
     -------
     ndarray, the shape and dtype of ``images``
     """
-    lo, hi = check_box(box)
-    x = check_images(images, (lo, hi))
-    y = check_labels(labels, len(x))
+    x, y, lo, hi = check_batch(images, labels, box)
     c, kappa, lr = (check_positive(name, value, allow_zero=name == "kappa") for name, value
                     in (("c", c), ("kappa", kappa), ("lr", lr)))
     steps = check_count("steps", steps)
