@@ -13,8 +13,8 @@ state_dict keys, standardisation in front), in the same process: the median over
 convnet, trained with the commands in ``TRAIN``), accuracy on the first ``--images``
 test images clean and under FGSM, PGD-40, PGD-40 with 10 restarts, C&W (L2 change up to
 ``--cw-eps``, else counted as failed), Square (score queries only) and a transfer attack
-(PGD-40 crafted on the first run, or on the second for the first run itself), all at
-eps 0.1 in pixels in [0, 1].
+(PGD-40 crafted on the ``--surrogate`` run, or on the first other run for that run
+itself), all at eps 0.1 in pixels in [0, 1].
 
 Prints everything and the load average (the machine is shared); with ``--write`` also
 writes benchmarks/results/adversarial_speed.json or adversarial_table.json.
@@ -132,9 +132,10 @@ def table(args) -> dict:
                                                     queries=args.queries, seed=0),
     }
     rows = {}
-    for index, name in enumerate(names):
+    for name in names:
         model = classifiers[name]
-        surrogate = names[1] if index == 0 and len(names) > 1 else names[0]
+        others = [other for other in names if other != name]
+        surrogate = args.surrogate if args.surrogate in others else (others or [name])[0]
         row = {"clean": adv.robust_accuracy(model, (x, y), None)}
         for attack_name, attack in attacks.items():
             started = time.perf_counter()
@@ -158,6 +159,8 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("what", choices=("speed", "table"))
     parser.add_argument("--runs", nargs="*", default=[])
+    parser.add_argument("--surrogate", default="standard",
+                        help="the run (folder name) the transfer attack crafts on")
     parser.add_argument("--images", type=int, default=500)
     parser.add_argument("--batch", type=int, default=256)
     parser.add_argument("--steps", type=int, default=5)
