@@ -44,7 +44,7 @@ TRAIN = {
     "fgsm-rs": "visiongrad train --dataset fashion-mnist --model three_layer_convnet "
                "--epochs 2 --adversarial fgsm --eps 0.1 --out fgsm-rs",
     "pgd": "visiongrad train --dataset fashion-mnist --model three_layer_convnet "
-           "--epochs 3 --adversarial pgd --eps 0.1 --steps 7 --out pgd",
+           "--epochs 2 --adversarial pgd --eps 0.1 --steps 7 --out pgd",
 }
 EPS = 0.1
 
