@@ -65,7 +65,7 @@ def test_linear_models_fall_to_fgsm_too(linear):
     pgd = adv.robust_accuracy(module, (x, y), adv.build_attack("pgd", 0.1, steps=10))
     print(f"{type(classifier).__name__}: clean {clean:.3f}, closed-form FGSM {closed_form:.3f}"
           f", PGD-10 {pgd:.3f} at eps 0.1")
-    assert clean > 0.7 and closed_form < clean - 0.2 and pgd < clean / 2
+    assert clean > 0.6 and closed_form < clean - 0.2 and pgd < clean / 2
 
 
 def test_labels_outside_the_classes_are_refused(linear):
