@@ -6,7 +6,8 @@ import argparse
 import json
 import math
 
-from visiongrad.recipes.classify import MAX_BATCH_SIZE, MAX_EPOCHS, MAX_SEED, check_path
+from visiongrad.recipes.checks import check_path
+from visiongrad.recipes.classify import MAX_BATCH_SIZE, MAX_EPOCHS, MAX_SEED
 
 from .errors import CommandError
 from .network import INTERNAL_KEYS, OPTIMIZERS, SCHEDULES

@@ -11,7 +11,7 @@ from pathlib import Path
 from .ensemble_run import check_ensemble_options, run_ensemble
 from .errors import CommandError, Interrupted, user_errors
 from .network import CHECKPOINT_NAME, run_config, run_options
-from .options import DEFAULT_EPOCHS, add_training_options
+from .options import DEFAULT_EPOCHS, add_training_options, iterations, positive_float
 from .output import REPORT_MARKER, output_folder, write_json
 
 
@@ -39,7 +39,26 @@ def register(commands) -> None:
     parser.add_argument("--address", default=None,
                         help="with --backend ray: a running Ray cluster's address (default: "
                              "start Ray on this machine)")
+    add_adversarial_options(parser)
     parser.set_defaults(run=run, out="visiongrad-run")
+
+
+def add_adversarial_options(parser) -> None:
+    """``--adversarial METHOD --eps E --steps K [--alpha A] [--trades-beta B]``."""
+    from visiongrad.adversarial import ADVERSARIAL_METHODS
+
+    parser.add_argument("--adversarial", choices=ADVERSARIAL_METHODS, default=None,
+                        help="adversarial training: fgsm (random start, 'fast is better than "
+                             "free'), pgd (Madry et al.) or trades, in pixel space [0, 1]")
+    parser.add_argument("--eps", type=positive_float, default=0.1,
+                        help="with --adversarial: the L-inf radius, pixels in [0, 1]")
+    parser.add_argument("--steps", type=iterations, default=7,
+                        help="with --adversarial pgd or trades: attack steps per batch")
+    parser.add_argument("--alpha", type=positive_float, default=None,
+                        help="with --adversarial: step length (default 2.5 eps / steps; "
+                             "fgsm: 1.25 eps)")
+    parser.add_argument("--trades-beta", type=positive_float, default=6.0,
+                        help="with --adversarial trades: weight of the robustness term")
 
 
 def _rank(args: argparse.Namespace) -> int:

@@ -15,12 +15,12 @@ command line, a ``--config`` file or the options a checkpoint stored
 from __future__ import annotations
 
 import dataclasses
-import math
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 import numpy as np
 
+from .checks import check_flag, check_int, check_number, check_path, check_text
 from .classify_network import (
     CHECKPOINT_NAME,
     build_model,
@@ -30,7 +30,7 @@ from .classify_network import (
     load_network,
     network_info,
 )
-from .errors import RecipeError, describe, recipe_errors
+from .errors import RecipeError, recipe_errors
 
 OPTIMIZERS = ("sgd", "momentum", "nesterov", "adagrad", "rmsprop", "adam", "adamw", "lbfgs")
 SCHEDULES = ("none", "step", "exponential", "cosine")
@@ -39,53 +39,8 @@ FREEZE = ("none", "features")
 MAX_EPOCHS = 100_000
 MAX_BATCH_SIZE = 1 << 20
 MAX_SEED = 2**63 - 1
-MAX_PATH_BYTES = 4096
 """Bounds of the counts a config may ask for: beyond them a run would never end or ask for
 more memory than a machine has, so they are refused up front."""
-
-
-def check_int(name: str, value, low: int, high: int) -> None:
-    """Raise ``ValueError`` unless ``value`` is an int (not a bool) in [low, high]."""
-    if (isinstance(value, bool) or not isinstance(value, (int, np.integer))
-            or not low <= value <= high):
-        raise ValueError(f"{name} must be an integer from {low} to {high}, got "
-                         f"{describe(value)}")
-
-
-def check_number(name: str, value, wanted: str, test) -> None:
-    """Raise ``ValueError`` unless ``value`` is a finite real number passing ``test``."""
-    try:
-        ok = (not isinstance(value, bool) and isinstance(value, (int, float, np.number))
-              and math.isfinite(value) and test(value))
-    except OverflowError:  # an int too large for a float
-        ok = False
-    if not ok:
-        raise ValueError(f"{name} must be {wanted}, got {describe(value)}")
-
-
-def check_text(name: str, value, optional: bool = False) -> None:
-    """Raise ``ValueError`` unless ``value`` is a non-empty string (or None if optional)."""
-    if value is None and optional:
-        return
-    if not isinstance(value, str) or not value:
-        raise ValueError(f"{name} must be a non-empty string, got {describe(value)}")
-
-
-def check_path(name: str, value, optional: bool = False) -> None:
-    """A non-empty path the file system can hold: each part at most 255 bytes, the whole
-    at most :data:`MAX_PATH_BYTES` (longer names fail only when written, mid-run)."""
-    check_text(name, value, optional)
-    if value is None:
-        return
-    encoded = value.encode("utf-8", "surrogateescape")
-    if len(encoded) > MAX_PATH_BYTES or any(len(part) > 255 for part in encoded.split(b"/")):
-        raise ValueError(f"{name} is too long for a path ({len(encoded)} bytes; at most "
-                         f"{MAX_PATH_BYTES}, and 255 per folder or file name)")
-
-
-def check_flag(name: str, value) -> None:
-    if not isinstance(value, bool):
-        raise ValueError(f"{name} must be true or false, got {describe(value)}")
 
 
 class FromOptions:
@@ -130,6 +85,11 @@ class Config(FromOptions):
     ensemble, backend, address
         ``ensemble`` members (None: one model), trained ``"local"`` or on ``"ray"``
         (at ``address``, None: a Ray started here).
+    adversarial, eps, steps, alpha, trades_beta
+        Adversarial training (:class:`visiongrad.adversarial.AdversarialTraining`): None,
+        or ``"fgsm"`` (random start), ``"pgd"`` or ``"trades"``, at L-inf radius ``eps`` in
+        pixel space [0, 1], ``steps`` attack steps of length ``alpha`` (None: the method's
+        default), TRADES' robustness weight ``trades_beta``.
     """
 
     model: str = "three_layer_convnet"
@@ -150,6 +110,11 @@ class Config(FromOptions):
     ensemble: int | None = None
     backend: str = "local"
     address: str | None = None
+    adversarial: str | None = None
+    eps: float = 0.1
+    steps: int = 7
+    alpha: float | None = None
+    trades_beta: float = 6.0
 
     def __post_init__(self):
         from visiongrad import models
@@ -178,6 +143,20 @@ class Config(FromOptions):
             check_int("ensemble", self.ensemble, 1, 1000)
         check_choice("backend", self.backend, ("local", "ray"))
         check_text("address", self.address, optional=True)
+        self._check_adversarial()
+
+    def _check_adversarial(self):
+        from visiongrad.adversarial import ADVERSARIAL_METHODS
+
+        if self.adversarial is not None:
+            check_choice("adversarial", self.adversarial, ADVERSARIAL_METHODS)
+            if self.ensemble is not None:
+                raise ValueError("adversarial training does not combine with ensemble")
+        check_number("eps", self.eps, "a positive number", lambda v: v > 0)
+        check_int("steps", self.steps, 1, 1_000_000)
+        if self.alpha is not None:
+            check_number("alpha", self.alpha, "a positive number", lambda v: v > 0)
+        check_number("trades_beta", self.trades_beta, "a positive number", lambda v: v > 0)
 
 
 
@@ -265,6 +244,18 @@ def extend_schedule(scheduler, optimizer, epochs: int) -> None:
         group["lr"] = scheduler.lr_at(base_lr, scheduler.last_epoch)
 
 
+def training_adversary(config: Config, normalize):
+    """The Trainer's ``adversary`` for ``config.adversarial`` (None without), attacking in
+    pixel space through the run's standardisation."""
+    if config.adversarial is None:
+        return None
+    from visiongrad.adversarial import AdversarialTraining
+
+    return AdversarialTraining(config.adversarial, eps=config.eps, steps=config.steps,
+                               alpha=config.alpha, beta=config.trades_beta,
+                               mean=normalize.mean_, std=normalize.std_)
+
+
 def fit_network(model, config: Config, train_images: np.ndarray, train_labels: np.ndarray,
                 val_images: np.ndarray, val_labels: np.ndarray, normalize,
                 info: dict | None = None, checkpoint=None, resume: bool = False,
@@ -289,7 +280,8 @@ def fit_network(model, config: Config, train_images: np.ndarray, train_labels: n
     trainer = Trainer(model, optimizer,
                       scheduler=build_schedule(config.schedule, optimizer, config.epochs),
                       epochs=config.epochs, config=info, checkpoint_path=checkpoint,
-                      summary_writer=summary_writer, distributed=config.distributed)
+                      summary_writer=summary_writer, distributed=config.distributed,
+                      adversary=training_adversary(config, normalize))
     if resume:
         with recipe_errors(FileNotFoundError, ValueError, KeyError, TypeError,
                            context=f"cannot resume from {checkpoint}: "):

@@ -231,7 +231,7 @@ def write_outputs(folder: Path, agent, config: Config, seconds: float,
                        (json.dumps(metrics, indent=1) + "\n").encode("utf-8"))
     write_report(folder / "report.html", title=title, summary=results,
                  config=asdict(config), commands=list(commands),
-                 figures=[lambda path: plot_returns(agent, path, title)])
+                 figures=[("Return per episode", folder / "returns.png")])
     return results
 
 

@@ -107,7 +107,7 @@ def render_report(*, title: str, history: Mapping | None = None,
                   first_layer: np.ndarray | None = None, config: Mapping | None = None,
                   commands: Sequence[str] = (), tables: Sequence[tuple] = (),
                   notes: Sequence[str] = (), machine: Mapping | None = None,
-                  figures: Sequence[Callable[[str], str]] = ()) -> str:
+                  figures: Sequence[tuple[str, str | os.PathLike]] = ()) -> str:
     """The report as HTML text; every section whose data is not given is left out.
 
     Parameters
@@ -138,9 +138,9 @@ def render_report(*, title: str, history: Mapping | None = None,
         Sentences shown at the top (what is missing and why).
     machine : mapping, optional
         Default: :func:`machine_info` of this process.
-    figures : sequence of callables
-        Further figures: each draws a PNG at the path it is given and returns the path
-        (a reinforcement-learning run's return curve).
+    figures : sequence of (heading, PNG path)
+        Further figures, embedded after the tables (an attack's examples and curve, a
+        reinforcement-learning run's return curve).
     """
     parts = [f"<h1>{html.escape(title)}</h1>"]
     parts += [f'<p class="note">{html.escape(note)}</p>' for note in notes]
@@ -149,6 +149,8 @@ def render_report(*, title: str, history: Mapping | None = None,
                   _table(["metric", "value"], [[k, _value(v)] for k, v in summary.items()])]
     for heading, header, rows in tables:
         parts += [f"<h2>{html.escape(heading)}</h2>", _table(header, rows)]
+    for heading, png in figures:
+        parts += [f"<h2>{html.escape(heading)}</h2>", _png(lambda _, png=png: str(png))]
     if history and len(history.get("loss", [])):
         parts += ["<h2>Curves</h2>", _png(lambda path: plots.plot_loss(history, path))]
         if len(history.get("train_accuracy", [])) or len(history.get("val_accuracy", [])):
@@ -156,7 +158,6 @@ def render_report(*, title: str, history: Mapping | None = None,
         if history.get("update_ratio"):
             parts.append(_png(lambda path: plots.plot_update_ratios(
                 history["update_ratio"], path, iterations=history.get("update_ratio_iteration"))))
-    parts += [_png(draw) for draw in figures]
     if scores is not None and classes is not None:
         rows = [[name, f"{accuracy:.4f}", int(total)] for name, accuracy, total in
                 zip(classes, scores["per_class_accuracy"],

@@ -128,6 +128,11 @@ class Trainer:
         ``MPI.COMM_WORLD``. The loader's ``batch_size`` stays the global batch, each rank
         reads its shard, gradients and logged losses are those of the global batch, and
         only rank 0 writes checkpoints, progress and ``summary_writer`` scalars.
+    adversary : optional
+        Adversarial training: an object whose ``loss(model, images, labels, loss_fn)``
+        returns ``(scores, loss)`` of a batch under attack, such as
+        :class:`visiongrad.adversarial.AdversarialTraining` (FGSM, PGD, TRADES); the
+        training accuracy is then that on the attacked images.
 
     Attributes
     ----------
@@ -174,7 +179,7 @@ class Trainer:
                  explosion_factor: float = 3.0, raise_on_explosion: bool = False,
                  snapshot_every: int = 0, eval_batch_size: int = 256, progress: bool = True,
                  config: Mapping | None = None, summary_writer=None,
-                 distributed=False):
+                 distributed=False, adversary=None):
         for name, value in (("batch_size", batch_size), ("eval_batch_size", eval_batch_size),
                             ("checkpoint_every", checkpoint_every)):
             if not isinstance(value, (int, np.integer)) or value < 1:
@@ -193,6 +198,7 @@ class Trainer:
         self.checkpoint_path, self.checkpoint_every = checkpoint_path, checkpoint_every
         self.ratio_every, self.explosion_factor = ratio_every, explosion_factor
         self.raise_on_explosion, self.snapshot_every = raise_on_explosion, snapshot_every
+        self.adversary = adversary
         self.parallel = data_parallel(model, distributed)
         if self.parallel is not None and isinstance(optimizer, LBFGS):
             raise ValueError("distributed training does not support LBFGS (its closure "
@@ -313,8 +319,7 @@ class Trainer:
         from .. import optim
 
         self.optimizer.zero_grad()
-        logits = self.model(tensor(images))
-        loss = self.loss_fn(logits, labels)
+        logits, loss = self._forward_loss(images, labels)
         value = float(loss.item())
         right, count = int(np.sum(np.asarray(logits.data).argmax(axis=1) == labels)), len(labels)
         if self.parallel is not None:
@@ -345,9 +350,16 @@ class Trainer:
     def _closure(self, images: np.ndarray, labels: np.ndarray) -> Tensor:
         """Loss and gradients of one batch again, for optimizers that need a closure."""
         self.optimizer.zero_grad()
-        loss = self.loss_fn(self.model(tensor(images)), labels)
+        loss = self._forward_loss(images, labels)[1]
         loss.backward()
         return loss
+
+    def _forward_loss(self, images: np.ndarray, labels: np.ndarray) -> tuple[Tensor, Tensor]:
+        """The batch's scores and loss (under attack when there is an adversary)."""
+        if self.adversary is not None:
+            return self.adversary.loss(self.model, images, labels, self.loss_fn)
+        logits = self.model(tensor(images))
+        return logits, self.loss_fn(logits, labels)
 
     def _exploded(self, value: float) -> bool:
         """Apply the explosion rule to the latest loss; set ``stop_reason`` if it fires."""

@@ -1,0 +1,129 @@
+"""Adversarial training: the defence that works (Goodfellow et al., 2015; Madry et al.,
+2018). The Trainer's ``adversary`` option takes an :class:`AdversarialTraining`, which
+gives it the loss of each batch under attack:
+
+* ``"fgsm"``: FGSM from a random start, step 1.25 eps ("fast is better than free", Wong
+  et al., 2020), one gradient per batch more than plain training;
+* ``"pgd"``: PGD from a random start, ``steps`` steps of alpha (Madry et al.);
+* ``"trades"``: CE(f(x), y) + beta KL(f(x) || f(x')), x' the PGD maximiser of the KL term
+  (Zhang et al., 2019).
+
+The attacks run in pixel space (the box), on the model with its input standardisation in
+front (:class:`OnPixels`), and with the model in eval mode (running batch-norm
+statistics, not updated by the attack); the training step then runs in train mode.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from .. import functional as F
+from .. import nn
+from ..autograd import Tensor
+from .arguments import check_box, check_count, check_positive
+from .gradient import pgd
+
+ADVERSARIAL_METHODS = ("fgsm", "pgd", "trades")
+
+
+class OnPixels(nn.Module):
+    """``model`` with per-channel standardisation in front: pixels in, scores out.
+
+        model((x - mean[c]) / std[c])
+
+    Parameters
+    ----------
+    model : nn.Module taking standardised images
+    mean, std : sequence of C floats (``ChannelNormalizer``'s ``mean_``, ``std_``)
+    """
+
+    def __init__(self, model, mean, std):
+        super().__init__()
+        self.model = model
+        self.mean = np.asarray(mean, dtype=np.float32).reshape(1, -1, 1, 1)
+        self.std = np.asarray(std, dtype=np.float32).reshape(1, -1, 1, 1)
+        if self.mean.shape != self.std.shape or not (self.std > 0).all():
+            raise ValueError(f"mean and std must be C values each, std > 0, got {mean!r} and "
+                             f"{std!r}")
+
+    def forward(self, x):
+        return self.model((x - Tensor(self.mean)) / Tensor(self.std))
+
+    def to_pixels(self, images: np.ndarray) -> np.ndarray:
+        """Standardised images back in pixel space, in their dtype."""
+        return (images * self.std + self.mean).astype(images.dtype, copy=False)
+
+    def from_pixels(self, pixels: np.ndarray) -> np.ndarray:
+        """Pixels standardised as the model takes them, in their dtype."""
+        return ((pixels - self.mean) / self.std).astype(pixels.dtype, copy=False)
+
+
+class AdversarialTraining:
+    """The Trainer's ``adversary``: each batch's loss on adversarial images.
+
+    Parameters
+    ----------
+    method : "fgsm", "pgd" or "trades" (module docstring)
+    eps : float > 0       L-inf radius in pixel space
+    steps : int           PGD's and TRADES' steps (FGSM takes one)
+    alpha : float, optional
+        Step length; default 2.5 eps / steps (fgsm: 1.25 eps).
+    beta : float          TRADES' weight of the robustness term
+    box : (lo, hi)        pixel range
+    mean, std : per-channel standardisation the Trainer's images went through (the
+        training images are pixels when they are None)
+    seed : int, Generator or None   random starts
+    """
+
+    def __init__(self, method: str = "pgd", eps: float = 0.1, steps: int = 7,
+                 alpha: float | None = None, beta: float = 6.0, box=(0.0, 1.0),
+                 mean=None, std=None, seed=None):
+        if method not in ADVERSARIAL_METHODS:
+            raise ValueError(f"method must be one of {ADVERSARIAL_METHODS}, got {method!r}")
+        self.method, self.box = method, check_box(box)
+        self.eps = check_positive("eps", eps, allow_zero=False)
+        self.steps = 1 if method == "fgsm" else check_count("steps", steps)
+        default = 1.25 * self.eps if method == "fgsm" else 2.5 * self.eps / self.steps
+        self.alpha = default if alpha is None else check_positive("alpha", alpha, False)
+        self.beta = check_positive("beta", beta)
+        if (mean is None) != (std is None):
+            raise ValueError("give both mean and std, or neither")
+        self.mean, self.std, self.seed = mean, std, seed
+
+    def __repr__(self) -> str:
+        return (f"AdversarialTraining(method={self.method!r}, eps={self.eps}, "
+                f"steps={self.steps}, alpha={self.alpha:.4g}, beta={self.beta})")
+
+    def loss(self, model, images: np.ndarray, labels: np.ndarray, loss_fn=F.cross_entropy):
+        """The scores on the adversarial images and the batch's loss (a scalar Tensor),
+        with ``model`` in the mode it came in (train) for both."""
+        pixels_model = model if self.mean is None else OnPixels(model, self.mean, self.std)
+        to_pixels = getattr(pixels_model, "to_pixels", lambda a: a)
+        from_pixels = getattr(pixels_model, "from_pixels", lambda a: a)
+        pixels = np.clip(to_pixels(images), *self.box).astype(images.dtype)
+        training = model.training
+        model.eval()
+        try:
+            if self.method == "trades":
+                clean = np.asarray(pixels_model(Tensor(pixels)).data)
+                adversarial = pgd(pixels_model, pixels, labels, self.eps, self.alpha,
+                                  self.steps, random_start=True, box=self.box, seed=self.seed,
+                                  loss_fn=lambda scores, _: _kl(Tensor(clean), scores))
+            else:
+                adversarial = pgd(pixels_model, pixels, labels, self.eps, self.alpha,
+                                  self.steps, random_start=True, box=self.box, seed=self.seed,
+                                  loss_fn=loss_fn)
+        finally:
+            model.train(training)
+        scores = model(Tensor(from_pixels(adversarial)))
+        if self.method != "trades":
+            return scores, loss_fn(scores, labels)
+        clean_scores = model(Tensor(images))
+        return scores, loss_fn(clean_scores, labels) + self.beta * _kl(clean_scores, scores)
+
+
+def _kl(clean_scores, scores):
+    """KL(softmax(clean) || softmax(scores)), summed over classes, mean over the batch."""
+    p = F.softmax(clean_scores, 1)
+    gap = F.log_softmax(clean_scores, 1) - F.log_softmax(scores, 1)
+    return (p * gap).sum() / len(scores.data)
