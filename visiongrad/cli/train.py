@@ -118,6 +118,8 @@ def run(args: argparse.Namespace) -> None:
     from .report import write_run_report
 
     check_ensemble_options(args)
+    if args.ensemble is not None and getattr(args, "adversarial", None):
+        raise CommandError("--adversarial does not combine with --ensemble")
     commands, resume = [], None
     distributed = args.distributed
     if args.resume is not None:
