@@ -28,7 +28,8 @@ from collections.abc import Sequence
 from .errors import PROG, CommandError
 from .options import apply_config
 
-COMMANDS = ("train", "evaluate", "predict", "export", "report", "search", "summary", "demo")
+COMMANDS = ("train", "evaluate", "predict", "export", "report", "search", "summary", "demo",
+            "compress")
 """The commands in the order ``--help`` lists them; other command modules follow."""
 
 

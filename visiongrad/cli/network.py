@@ -185,11 +185,13 @@ def load_network(path: str, model_name: str | None = None):
     The architecture is the checkpoint's own (``info["model"]``) unless ``model_name`` is
     given; weights that do not fit it are a user error naming the mismatched keys.
     """
+    from visiongrad.compress.vgz import read_vgz_checkpoint
     from visiongrad.train.checkpoint import load_checkpoint, load_model_state
 
     with user_errors(FileNotFoundError, ValueError, KeyError, TypeError, RecursionError,
                      context=f"cannot read checkpoint {path}: "):
-        checkpoint = load_checkpoint(path)
+        checkpoint = (read_vgz_checkpoint(path) if str(path).endswith(".vgz")  # compress's
+                      else load_checkpoint(path))
     if not isinstance(checkpoint, dict) or not isinstance(checkpoint.get("config"), dict):
         raise CommandError(f"checkpoint {path} was not written by the visiongrad command "
                            f"(it has no config)")

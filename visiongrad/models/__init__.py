@@ -27,7 +27,7 @@ from .cifar_resnet import (
     linear_decay_survival,
 )
 from .convnets import LeNet5, SmallVGG, ThreeLayerConvNet
-from .fc import FullyConnectedNet, TwoLayerNet
+from .fc import FullyConnectedNet, LeNet300100, TwoLayerNet
 from .fractalnet import FractalBlock, FractalNet, fractal_join
 from .googlenet import GoogLeNet, GoogLeNetOutputs, Inception, InceptionAux, NaiveInception
 from .resnet import BasicBlock, SmallResNet
@@ -40,6 +40,7 @@ MODELS = {
     "fc": FullyConnectedNet,
     "three_layer_convnet": ThreeLayerConvNet,
     "lenet5": LeNet5,
+    "lenet_300_100": LeNet300100,
     "vgg_small": SmallVGG,
     "resnet_small": SmallResNet,
 }
@@ -80,7 +81,7 @@ def create(name: str, **kwargs):
 
 __all__ = ["AlexNet", "BasicBlock", "Bottleneck", "CifarResNet", "FractalBlock", "FractalNet",
            "FullyConnectedNet", "GoogLeNet", "GoogLeNetOutputs", "Inception", "InceptionAux",
-           "LeNet5", "MODELS", "NaiveInception", "OptionAShortcut", "ResNet", "SMALL_MODELS",
+           "LeNet300100", "LeNet5", "MODELS", "NaiveInception", "OptionAShortcut", "ResNet", "SMALL_MODELS",
            "SmallResNet", "SmallVGG", "StochasticDepthResNet", "ThreeLayerConvNet",
            "TwoLayerNet", "VGG", "ZFNet", "ZOO", "available", "create", "fractal_join",
            "linear_decay_survival"]
