@@ -174,14 +174,15 @@ def _check_entry(entry) -> int:
     shape, name = _shape(entry), entry["name"]
     size = math.prod(shape)
     sections = entry.get("sections")
-    expected = {"raw": 1, "shared": 3}.get(entry.get("encoding"))
+    encoding = entry.get("encoding")
+    expected = {"raw": 1, "shared": 3}.get(encoding) if isinstance(encoding, str) else None
     if expected is None:
         raise _Bad(f"tensor {name!r:.60}: unknown encoding {entry.get('encoding')!r:.20}")
     if not isinstance(sections, list) or len(sections) != expected or not all(
             isinstance(n, int) and not isinstance(n, bool) and n >= 0 for n in sections):
         raise _Bad(f"tensor {name!r:.60}: sections must be {expected} non-negative sizes")
-    if entry.get("dtype") not in DTYPES or (entry["encoding"] == "shared"
-                                            and entry["dtype"] != "float32"):
+    if not isinstance(entry.get("dtype"), str) or entry["dtype"] not in DTYPES or (
+            entry["encoding"] == "shared" and entry["dtype"] != "float32"):
         raise _Bad(f"tensor {name!r:.60}: unsupported dtype {entry.get('dtype')!r:.20}")
     itemsize = np.dtype(DTYPES[entry["dtype"]]).itemsize
     if entry["encoding"] == "raw":
@@ -193,7 +194,7 @@ def _check_entry(entry) -> int:
                                 _int(entry, "index_bits", 1, 16))
     centroids = _int(entry, "centroids", 0, 2 ** cluster_bits - 1)
     entries = _int(entry, "entries", 0, 8 * min(sections[1], sections[2]))
-    if entry.get("coding") not in ("huffman", "fixed"):
+    if not isinstance(entry.get("coding"), str) or entry["coding"] not in ("huffman", "fixed"):
         raise _Bad(f"tensor {name!r:.60}: unknown coding {entry.get('coding')!r:.20}")
     if sections[0] != 4 * centroids:
         raise _Bad(f"tensor {name!r:.60}: {centroids} centroids need {4 * centroids} bytes, "
