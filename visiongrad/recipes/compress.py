@@ -38,6 +38,8 @@ from ..train.predict import evaluate
 
 VGZ_NAME = "model.vgz"
 REPORT_NAME = "compression.json"
+STORED_CONFIG = ("model", "input_shape", "classes", "normalize")
+"""What of the run's config the file keeps: what ``evaluate`` and ``predict`` need."""
 
 
 @dataclass
@@ -135,8 +137,9 @@ def run(config: Config, model: nn.Module, info: dict, train: tuple, test: tuple)
     _retrain(model, optim.Adam(model.parameters(), lr=config.lr), train, config, rng)
     materialize(model)
     state = model.state_dict()
-    fixed_data, fixed = encode_vgz(state, info, bits, use_huffman=False)
-    coded_data, coded = encode_vgz(state, info, bits, use_huffman=True)
+    stored = {key: info[key] for key in STORED_CONFIG if key in info}
+    fixed_data, fixed = encode_vgz(state, stored, bits, use_huffman=False)
+    coded_data, coded = encode_vgz(state, stored, bits, use_huffman=True)
     data = coded_data if config.huffman else fixed_data
     decoded, _ = decode_vgz(data, VGZ_NAME)
     model.load_state_dict(decoded)
