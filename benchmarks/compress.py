@@ -2,8 +2,8 @@
 LeNet-300-100 and LeNet-5 on Fashion-MNIST and on the embedded digits.
 
     OPENBLAS_NUM_THREADS=1 python -m benchmarks.compress [--datasets fashion-mnist digits]
-        [--models lenet_300_100 lenet5] [--epochs 10] [--retrain-epochs 2] [--prune 0.92]
-        [--cache DIR] [--write]
+        [--models lenet_300_100 lenet5] [--epochs 10] [--retrain-epochs 4] [--prune 0.92]
+        [--conv-cluster-bits 8] [--half] [--cache DIR] [--write]
 
 For each dataset and model: train the float32 baseline (Adam, ``--epochs``), then run the
 compression recipe (``visiongrad.recipes.compress``: prune in ``--prune-steps`` rounds
@@ -34,7 +34,6 @@ from visiongrad.data import ChannelNormalizer, load_dataset
 from visiongrad.recipes import compress as recipe
 from visiongrad.train.checkpoint import load_checkpoint, save_checkpoint
 from visiongrad.train.epochs import descend_epoch
-from visiongrad.train.predict import evaluate
 
 RESULTS = Path(__file__).resolve().parent / "results" / "compress.json"
 PAPER = {"lenet_300_100": "LeNet-300-100 (paper, MNIST): 1.64% -> 1.58% error, 1070 KB -> "
@@ -91,8 +90,10 @@ def main(argv: list[str] | None = None) -> dict:
     parser.add_argument("--prune-steps", type=int, default=3)
     parser.add_argument("--cluster-bits", type=int, default=5)
     parser.add_argument("--conv-cluster-bits", type=int, default=8)
-    parser.add_argument("--retrain-epochs", type=int, default=2)
-    parser.add_argument("--retrain-lr", type=float, default=1e-4)
+    parser.add_argument("--retrain-epochs", type=int, default=4)
+    parser.add_argument("--half", action="store_true",
+                        help="codebooks and biases in float16")
+    parser.add_argument("--retrain-lr", type=float, default=3e-4)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--cache", default=None, help="folder keeping the trained baselines")
     parser.add_argument("--write", action="store_true", help=f"write {RESULTS}")
@@ -108,7 +109,7 @@ def main(argv: list[str] | None = None) -> dict:
             config = recipe.Config(
                 out=tempfile.mkdtemp(prefix="vg-compress-"), prune=args.prune,
                 prune_steps=args.prune_steps, cluster_bits=args.cluster_bits,
-                conv_cluster_bits=args.conv_cluster_bits, huffman=True,
+                conv_cluster_bits=args.conv_cluster_bits, huffman=True, half=args.half,
                 retrain_epochs=args.retrain_epochs, lr=args.retrain_lr,
                 batch_size=args.batch_size, seed=args.seed)
             result = recipe.run(config, model, {**info, "model": name}, train, test)

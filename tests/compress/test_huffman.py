@@ -63,7 +63,8 @@ def test_random_streams_round_trip_with_the_optimal_length(seed):
 def test_canonical_codes_by_hand():
     # DEFLATE's example (RFC 1951, 3.2.2): lengths (3, 3, 3, 3, 3, 2, 4, 4)
     codes = canonical_codes([3, 3, 3, 3, 3, 2, 4, 4])
-    assert [format(c, f"0{n}b") for c, n in zip(codes, [3, 3, 3, 3, 3, 2, 4, 4])] == [
+    lengths = [3, 3, 3, 3, 3, 2, 4, 4]
+    assert [format(c, f"0{n}b") for c, n in zip(codes, lengths, strict=True)] == [
         "010", "011", "100", "101", "110", "00", "1110", "1111"]
     assert encode([5, 7], [3, 3, 3, 3, 3, 2, 4, 4]) == bytes([0b00111100])
 

@@ -69,6 +69,7 @@ BITS = {"fc.weight": 3, "conv.weight": 4}
 def test_round_trip_is_exact(tmp_path, huffman):
     state = clustered_state()
     data, entries = encode_vgz(state, CONFIG, BITS, use_huffman=huffman)
+    assert [entry["stored"] for entry in entries] == ["float32", "float32", "float32", "int64"]
     (tmp_path / "m.vgz").write_bytes(data)
     decoded, config = read_vgz(tmp_path / "m.vgz")
     assert config == CONFIG and list(decoded) == list(state)
@@ -87,6 +88,20 @@ def test_huffman_makes_the_file_smaller_and_the_sparse_weight_much_smaller():
     assert 4 * state["fc.weight"].size / entries[0]["bytes"] > 10
 
 
+def test_half_stores_codebooks_and_floats_in_float16():
+    state = clustered_state()
+    full, _ = encode_vgz(state, CONFIG, BITS)
+    data, entries = encode_vgz(state, CONFIG, BITS, half=True)
+    assert [entry["stored"] for entry in entries] == ["float16", "float16", "float16", "int64"]
+    assert entries[1]["bytes"] == 2 * 30 and entries[0]["sections"][0] == 2 * 7
+    decoded, _ = decode_vgz(data)
+    for name, value in state.items():
+        assert decoded[name].dtype == value.dtype
+        np.testing.assert_allclose(decoded[name], value, rtol=1e-3)
+        np.testing.assert_array_equal(decoded[name] == 0, value == 0)
+    assert len(data) < len(full)
+
+
 def test_an_unclustered_weight_is_refused_on_writing():
     with pytest.raises(ValueError, match="cluster it first"):
         encode_vgz({"w": np.arange(1, 20, dtype=np.float32)}, CONFIG, {"w": 3})
@@ -98,10 +113,15 @@ def craft(header: dict, body: bytes = b"") -> bytes:
 
 
 def shared(name="w", shape=(64,), entries=8, sections=(4, 1, 1), **extra):
-    return {"name": name, "shape": list(shape), "dtype": "float32", "encoding": "shared",
-            "coding": "huffman", "cluster_bits": 5, "index_bits": 4, "centroids": 1,
-            "entries": entries, "sections": list(sections), "gap_lengths": [1, 1],
-            "symbol_lengths": [1, 1], **extra}
+    return {"name": name, "shape": list(shape), "dtype": "float32", "stored": "float32",
+            "encoding": "shared", "coding": "huffman", "cluster_bits": 5, "index_bits": 4,
+            "centroids": 1, "entries": entries, "sections": list(sections),
+            "gap_lengths": [1, 1], "symbol_lengths": [1, 1], **extra}
+
+
+def raw(name="b", shape=(1,), sections=(4,), **extra):
+    return {"name": name, "shape": list(shape), "dtype": "float32", "stored": "float32",
+            "encoding": "raw", "sections": list(sections), **extra}
 
 
 def header(*tensors):
@@ -116,35 +136,25 @@ CRAFTED = {
                     + zlib.compress(b" " * 5_000_000), "longer than"),
     "NaN in header": (MAGIC + struct.pack("<I", len(zlib.compress(b'{"a": NaN}')))
                       + zlib.compress(b'{"a": NaN}'), "strict JSON"),
-    "raw size lies": (craft(header({"name": "b", "shape": [10 ** 9], "dtype": "float32",
-                                    "encoding": "raw", "sections": [4]}), b"1234"),
+    "raw size lies": (craft(header(raw(shape=(10 ** 9,))), b"1234"),
                       "needs 4000000000 bytes"),
-    "truncated section": (craft(header({"name": "b", "shape": [4], "dtype": "float32",
-                                        "encoding": "raw", "sections": [16]}), b"12345678"),
+    "truncated section": (craft(header(raw(shape=(4,), sections=(16,))), b"12345678"),
                           "claim 16 bytes but 8 follow"),
-    "padded file": (craft(header({"name": "b", "shape": [1], "dtype": "float32",
-                                  "encoding": "raw", "sections": [4]}), b"12345678"),
-                    "claim 4 bytes but 8 follow"),
+    "padded file": (craft(header(raw()), b"12345678"), "claim 4 bytes but 8 follow"),
     "shape beyond its entries": (craft(header(shared(shape=(10 ** 8,)))), "cannot cover"),
     "more entries than bits": (craft(header(shared(entries=9)), bytes(6)), "entries must be"),
     "codes decode past the end": (
-        craft(header(shared(shape=(8,), entries=8, gap_lengths=[2, 2, 2, 2])),
-              b"\x00\x00\x00\x00" + b"\x00" + b"\x00"), "past the end"),
+        craft(header(shared(shape=(8,), entries=8, gap_lengths=[2, 2, 2, 2])), bytes(6)),
+        "past the end"),
     "gaps do not cover the shape": (
-        craft(header(shared(shape=(20,), entries=2, gap_lengths=[1, 1])),
-              b"\x00\x00\x00\x00" + b"\x00" + b"\x00"), "cover 2 positions"),
-    "bad dtype": (craft(header({"name": "b", "shape": [1], "dtype": "object",
-                                "encoding": "raw", "sections": [4]}), b"1234"), "dtype"),
-    "dtype a list (found by the fuzz test)": (
-        craft(header({"name": "b", "shape": [1], "dtype": [], "encoding": "raw",
-                      "sections": [4]}), b"1234"), "dtype"),
-    "encoding a list": (craft(header({"name": "b", "shape": [1], "dtype": "float32",
-                                      "encoding": [], "sections": [4]}), b"1234"), "encoding"),
-    "negative shape": (craft(header({"name": "b", "shape": [-1], "dtype": "float32",
-                                     "encoding": "raw", "sections": [4]}), b"1234"), "shape"),
-    "duplicate names": (craft(header(*[{"name": "b", "shape": [1], "dtype": "float32",
-                                        "encoding": "raw", "sections": [4]}] * 2),
-                              b"12345678"), "same name"),
+        craft(header(shared(shape=(20,), entries=2)), bytes(6)), "cover 2 positions"),
+    "bad dtype": (craft(header(raw(dtype="object")), b"1234"), "dtype"),
+    "dtype a list (found by the fuzz test)": (craft(header(raw(dtype=[])), b"1234"), "dtype"),
+    "encoding a list": (craft(header(raw(encoding=[])), b"1234"), "encoding"),
+    "int64 stored as float16": (craft(header(raw(dtype="int64", stored="float16",
+                                                 sections=(2,))), b"12"), "cannot store"),
+    "negative shape": (craft(header(raw(shape=(-1,))), b"1234"), "shape"),
+    "duplicate names": (craft(header(raw(), raw()), b"12345678"), "same name"),
     "code lengths not a prefix code": (
         craft(header(shared(shape=(8,), entries=8, gap_lengths=[1, 1, 1])), bytes(6)),
         "Kraft"),
@@ -179,6 +189,7 @@ def test_a_missing_file_is_file_not_found(tmp_path):
 
 VALID = encode_vgz(clustered_state(), CONFIG, BITS, use_huffman=True)[0]
 VALID_FIXED = encode_vgz(clustered_state(), CONFIG, BITS, use_huffman=False)[0]
+VALID_HALF = encode_vgz(clustered_state(), CONFIG, BITS, half=True)[0]
 
 
 def _header_of(data):
@@ -191,8 +202,8 @@ FIELD_VALUES = st.one_of(st.integers(-2 ** 40, 2 ** 40), st.text(max_size=5), st
 
 
 @settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(base=st.sampled_from([VALID, VALID_FIXED]), tensor=st.integers(0, 3),
-       key=st.sampled_from(["shape", "entries", "sections", "index_bits", "cluster_bits",
+@given(base=st.sampled_from([VALID, VALID_FIXED, VALID_HALF]), tensor=st.integers(0, 3),
+       key=st.sampled_from(["shape", "entries", "sections", "index_bits", "cluster_bits", "stored",
                             "centroids", "gap_lengths", "symbol_lengths", "dtype", "coding",
                             "encoding", "name"]),
        value=FIELD_VALUES, cut=st.integers(0, 200), flips=st.lists(

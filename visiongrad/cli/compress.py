@@ -32,6 +32,8 @@ def register(commands) -> None:
                         help="bits per shared weight of the convolutions")
     parser.add_argument("--huffman", action="store_true",
                         help="Huffman-code the weights and positions (else fixed widths)")
+    parser.add_argument("--half", action="store_true",
+                        help="store the codebooks and biases in float16")
     parser.add_argument("--retrain-epochs", type=int, default=1,
                         help="epochs after each pruning round and of centroid fine-tuning")
     parser.add_argument("--lr", type=float, default=1e-4, help="Adam's learning rate")
@@ -56,7 +58,7 @@ def run(args: argparse.Namespace) -> None:
         config = recipe.Config(
             out=args.out, prune=args.prune, prune_scope=args.prune_scope,
             prune_steps=args.prune_steps, cluster_bits=args.cluster_bits,
-            conv_cluster_bits=args.conv_cluster_bits, huffman=args.huffman,
+            conv_cluster_bits=args.conv_cluster_bits, huffman=args.huffman, half=args.half,
             retrain_epochs=args.retrain_epochs, lr=args.lr, batch_size=args.batch_size,
             seed=args.seed)
     model, normalize, info = load_network(str(path))

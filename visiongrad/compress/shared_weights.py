@@ -177,6 +177,6 @@ def materialize(model) -> None:
         if isinstance(module, SharedWeightLayer):
             layer = module.layer
             weight = module.weight().data
-            del layer.__dict__["weight"]
+            layer.__dict__.pop("weight", None)  # set by forward, if it ran
             layer.weight = nn.Parameter(weight)
             _replace(model, name, layer)

@@ -13,12 +13,14 @@ The header is ``{"format": "visiongrad-vgz/1", "config": {...}, "tensors": [...]
 each tensor (a state-dict entry, in order) is one of:
 
 - ``{"name", "shape", "dtype", "encoding": "raw", "sections": [n]}``: n bytes, the values
-  in C order (dtype float32, float64 or int64): biases, batch-norm statistics;
+  in C order (dtype float32, float64 or int64), stored as ``"stored"`` (the same dtype, or
+  float16 for a floating one): biases, batch-norm statistics;
 - ``{"name", "shape", "dtype": "float32", "encoding": "shared", "coding": "huffman" or
   "fixed", "cluster_bits": c, "index_bits": b, "centroids": K, "entries": n,
   "sections": [4 K, g, s]}`` and, when coded by Huffman, ``"gap_lengths"`` and
   ``"symbol_lengths"`` (canonical code lengths, :mod:`.huffman`): a pruned and clustered
-  weight. Section 1 is the codebook (K float32); section 2 the n relative gaps and
+  weight, with ``"stored"`` float32 or float16. Section 1 is the codebook (K values of the
+  stored dtype); section 2 the n relative gaps and
   section 3 the n symbols of :mod:`.sparse` (0 = zero, k = centroid k - 1), each either
   Huffman coded or packed at b (gaps) and c (symbols) bits.
 
@@ -53,6 +55,9 @@ MAX_EXPANSION = 1024
 """A file's tensors may hold at most this many bytes per byte of file (40x is typical)."""
 EXPANSION_ALLOWANCE = 1 << 20
 DTYPES = {"float32": np.float32, "float64": np.float64, "int64": np.int64}
+"""The dtypes a tensor decodes to."""
+STORED = {"float16": np.float16, **DTYPES}
+"""The dtypes values are stored as (floating ones may be stored in float16: ``half``)."""
 INDEX_BITS = range(2, 9)
 """Widths of the relative index tried per layer; the one giving the fewest bytes is kept."""
 
@@ -82,14 +87,19 @@ def _coded(stream: np.ndarray, alphabet: int, bits: int, use_huffman: bool):
     return huffman.encode(stream, lengths), lengths
 
 
+def _stored_bytes(array: np.ndarray, stored: str) -> bytes:
+    return np.ascontiguousarray(array).astype(np.dtype(STORED[stored]).newbyteorder("<")
+                                              ).tobytes()
+
+
 def encode_shared(weight: np.ndarray, cluster_bits: int, use_huffman: bool,
-                  index_bits: int | None = None) -> tuple[dict, list[bytes]]:
+                  index_bits: int | None = None, half: bool = False) -> tuple[dict, list[bytes]]:
     """A clustered weight's header entry (without its name) and its three sections.
 
     ``index_bits`` None tries every width in :data:`INDEX_BITS` and keeps the smallest.
     """
     if index_bits is None:
-        candidates = [encode_shared(weight, cluster_bits, use_huffman, bits)
+        candidates = [encode_shared(weight, cluster_bits, use_huffman, bits, half)
                       for bits in INDEX_BITS]
         return min(candidates, key=lambda entry: sum(map(len, entry[1])))
     centroids, symbols = _codebook(weight, cluster_bits)
@@ -97,36 +107,41 @@ def encode_shared(weight: np.ndarray, cluster_bits: int, use_huffman: bool,
     gap_bytes, gap_lengths = _coded(gaps, 2 ** index_bits, index_bits, use_huffman)
     symbol_bytes, symbol_lengths = _coded(entry_symbols, centroids.size + 1, cluster_bits,
                                           use_huffman)
-    entry = {"shape": list(weight.shape), "dtype": "float32", "encoding": "shared",
+    stored = "float16" if half else "float32"
+    entry = {"shape": list(weight.shape), "dtype": "float32", "stored": stored,
+             "encoding": "shared",
              "coding": "huffman" if use_huffman else "fixed", "cluster_bits": cluster_bits,
              "index_bits": index_bits, "centroids": int(centroids.size),
              "entries": int(gaps.size)}
     if use_huffman:
         entry["gap_lengths"] = gap_lengths.tolist()
         entry["symbol_lengths"] = symbol_lengths.tolist()
-    return entry, [centroids.astype("<f4").tobytes(), gap_bytes, symbol_bytes]
+    return entry, [_stored_bytes(centroids, stored), gap_bytes, symbol_bytes]
 
 
 def encode_vgz(state: Mapping[str, np.ndarray], config: Mapping, cluster_bits: Mapping[str, int],
-               use_huffman: bool = True) -> tuple[bytes, list[dict]]:
+               use_huffman: bool = True, half: bool = False) -> tuple[bytes, list[dict]]:
     """The ``.vgz`` bytes of a state dict, and each tensor's header entry with its
     ``"bytes"`` (its sections' total).
 
     ``cluster_bits`` names the weights to store shared (each clustered to at most
-    ``2**bits - 1`` values beside zero); every other entry is stored raw.
+    ``2**bits - 1`` values beside zero); every other entry is stored raw. ``half`` stores
+    the codebooks and the raw floating tensors in float16 (they decode to float32).
     """
     entries, sections = [], []
     for name, value in state.items():
         array = np.asarray(value)
         if name in cluster_bits:
-            entry, parts = encode_shared(array, int(cluster_bits[name]), use_huffman)
+            entry, parts = encode_shared(array, int(cluster_bits[name]), use_huffman,
+                                         half=half)
         else:
             dtype = next((key for key, kind in DTYPES.items() if array.dtype == kind), None)
             if dtype is None:
                 raise ValueError(f"cannot store {name} of dtype {array.dtype} in a .vgz file")
-            parts = [np.ascontiguousarray(array).astype(array.dtype.newbyteorder("<"))
-                     .tobytes()]
-            entry = {"shape": list(array.shape), "dtype": dtype, "encoding": "raw"}
+            stored = "float16" if half and array.dtype.kind == "f" else dtype
+            parts = [_stored_bytes(array, stored)]
+            entry = {"shape": list(array.shape), "dtype": dtype, "stored": stored,
+                     "encoding": "raw"}
         entry = {"name": name, **entry, "sections": [len(part) for part in parts]}
         entries.append(entry)
         sections += parts
@@ -184,21 +199,27 @@ def _check_entry(entry) -> int:
     if not isinstance(entry.get("dtype"), str) or entry["dtype"] not in DTYPES or (
             entry["encoding"] == "shared" and entry["dtype"] != "float32"):
         raise _Bad(f"tensor {name!r:.60}: unsupported dtype {entry.get('dtype')!r:.20}")
-    itemsize = np.dtype(DTYPES[entry["dtype"]]).itemsize
+    stored = entry.get("stored")
+    if not isinstance(stored, str) or stored not in STORED or (
+            stored != entry["dtype"] and not (stored == "float16"
+                                               and entry["dtype"].startswith("float"))):
+        raise _Bad(f"tensor {name!r:.60}: cannot store {entry['dtype']} as {stored!r:.20}")
+    itemsize, stored_size = (np.dtype(DTYPES[entry["dtype"]]).itemsize,
+                             np.dtype(STORED[stored]).itemsize)
     if entry["encoding"] == "raw":
-        if sections[0] != size * itemsize:
-            raise _Bad(f"tensor {name!r:.60}: shape {shape} needs {size * itemsize} bytes, "
-                       f"its section has {sections[0]}")
-        return sections[0]
+        if sections[0] != size * stored_size:
+            raise _Bad(f"tensor {name!r:.60}: shape {shape} needs {size * stored_size} "
+                       f"bytes, its section has {sections[0]}")
+        return size * itemsize
     cluster_bits, index_bits = (_int(entry, "cluster_bits", 1, 16),
                                 _int(entry, "index_bits", 1, 16))
     centroids = _int(entry, "centroids", 0, 2 ** cluster_bits - 1)
     entries = _int(entry, "entries", 0, 8 * min(sections[1], sections[2]))
     if not isinstance(entry.get("coding"), str) or entry["coding"] not in ("huffman", "fixed"):
         raise _Bad(f"tensor {name!r:.60}: unknown coding {entry.get('coding')!r:.20}")
-    if sections[0] != 4 * centroids:
-        raise _Bad(f"tensor {name!r:.60}: {centroids} centroids need {4 * centroids} bytes, "
-                   f"its codebook section has {sections[0]}")
+    if sections[0] != stored_size * centroids:
+        raise _Bad(f"tensor {name!r:.60}: {centroids} centroids need "
+                   f"{stored_size * centroids} bytes, its codebook section has {sections[0]}")
     if entry["coding"] == "fixed" and sections[1:] != [-(-entries * index_bits // 8),
                                                        -(-entries * cluster_bits // 8)]:
         raise _Bad(f"tensor {name!r:.60}: {entries} entries of {index_bits} and "
@@ -211,7 +232,7 @@ def _check_entry(entry) -> int:
 
 def _decode_shared(entry: Mapping, parts: list[bytes]) -> np.ndarray:
     shape, name, count = tuple(entry["shape"]), entry["name"], entry["entries"]
-    centroids = np.frombuffer(parts[0], dtype="<f4").astype(np.float32)
+    centroids = _values(parts[0], entry["stored"], "float32")
     if entry["coding"] == "huffman":
         gap_lengths = _lengths(entry, "gap_lengths", 2 ** entry["index_bits"])
         symbol_lengths = _lengths(entry, "symbol_lengths", centroids.size + 1)
@@ -288,12 +309,17 @@ def _decode(data: bytes) -> tuple[dict[str, np.ndarray], dict]:
             parts.append(data[offset:offset + size])
             offset += size
         if entry["encoding"] == "raw":
-            dtype = np.dtype(DTYPES[entry["dtype"]]).newbyteorder("<")
-            state[entry["name"]] = np.frombuffer(parts[0], dtype=dtype).astype(
-                DTYPES[entry["dtype"]]).reshape(entry["shape"])
+            state[entry["name"]] = _values(parts[0], entry["stored"], entry["dtype"]
+                                           ).reshape(entry["shape"])
         else:
             state[entry["name"]] = _decode_shared(entry, parts)
     return state, config
+
+
+def _values(data: bytes, stored: str, dtype: str) -> np.ndarray:
+    """Little-endian ``stored`` values as a new array of ``dtype``."""
+    return np.frombuffer(data, dtype=np.dtype(STORED[stored]).newbyteorder("<")).astype(
+        DTYPES[dtype])
 
 
 def _refuse_constant(name: str):

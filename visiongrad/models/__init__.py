@@ -81,8 +81,8 @@ def create(name: str, **kwargs):
 
 __all__ = ["AlexNet", "BasicBlock", "Bottleneck", "CifarResNet", "FractalBlock", "FractalNet",
            "FullyConnectedNet", "GoogLeNet", "GoogLeNetOutputs", "Inception", "InceptionAux",
-           "LeNet300100", "LeNet5", "MODELS", "NaiveInception", "OptionAShortcut", "ResNet", "SMALL_MODELS",
-           "SmallResNet", "SmallVGG", "StochasticDepthResNet", "ThreeLayerConvNet",
+           "LeNet300100", "LeNet5", "MODELS", "NaiveInception", "OptionAShortcut", "ResNet",
+           "SMALL_MODELS", "SmallResNet", "SmallVGG", "StochasticDepthResNet", "ThreeLayerConvNet",
            "TwoLayerNet", "VGG", "ZFNet", "ZOO", "available", "create", "fractal_join",
            "linear_decay_survival"]
 __all__ += ["freeze", "head_names", "replace_head", "unfreeze"]

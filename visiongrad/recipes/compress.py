@@ -52,6 +52,7 @@ class Config:
     cluster_bits : bits per shared weight of Linear layers (``2**b - 1`` centroids + zero)
     conv_cluster_bits : the same for Conv2d layers (the paper: 8 for conv, 5 for fc)
     huffman : Huffman-code both streams (else fixed widths)
+    half : store the codebooks and the biases (every unshared float) in float16
     retrain_epochs : epochs of retraining after each pruning round, and of centroid
         fine-tuning after clustering (0: none)
     lr : Adam's learning rate for retraining and fine-tuning
@@ -64,6 +65,7 @@ class Config:
     cluster_bits: int = 5
     conv_cluster_bits: int = 8
     huffman: bool = True
+    half: bool = False
     retrain_epochs: int = 1
     lr: float = 1e-4
     batch_size: int = 128
@@ -138,8 +140,8 @@ def run(config: Config, model: nn.Module, info: dict, train: tuple, test: tuple)
     materialize(model)
     state = model.state_dict()
     stored = {key: info[key] for key in STORED_CONFIG if key in info}
-    fixed_data, fixed = encode_vgz(state, stored, bits, use_huffman=False)
-    coded_data, coded = encode_vgz(state, stored, bits, use_huffman=True)
+    fixed_data, fixed = encode_vgz(state, stored, bits, use_huffman=False, half=config.half)
+    coded_data, coded = encode_vgz(state, stored, bits, use_huffman=True, half=config.half)
     data = coded_data if config.huffman else fixed_data
     decoded, _ = decode_vgz(data, VGZ_NAME)
     model.load_state_dict(decoded)
