@@ -29,10 +29,12 @@ STRUCTURES = (None, "filters", "channels")
 
 
 def prunable_weights(model) -> dict[str, nn.Parameter]:
-    """``{"<layer name>.weight": weight}`` of every :data:`PRUNABLE` layer, in model order."""
+    """``{"<layer name>.weight": weight}`` of every :data:`PRUNABLE` layer, in model order
+    (not those whose weight a ``SharedWeightLayer`` computes)."""
     return {f"{name}.weight" if name else "weight": module.weight
             for name, module in model.named_modules()
-            if isinstance(module, PRUNABLE) and module.weight is not None}
+            if isinstance(module, PRUNABLE)
+            and isinstance(getattr(module, "weight", None), nn.Parameter)}
 
 
 def _check_fraction(name: str, value: float) -> None:
