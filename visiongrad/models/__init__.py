@@ -26,7 +26,7 @@ from .cifar_resnet import (
     StochasticDepthResNet,
     linear_decay_survival,
 )
-from .convnets import LeNet5, SmallVGG, ThreeLayerConvNet
+from .convnets import LeNet5, LeNet5Caffe, SmallVGG, ThreeLayerConvNet
 from .fc import FullyConnectedNet, LeNet300100, TwoLayerNet
 from .fractalnet import FractalBlock, FractalNet, fractal_join
 from .googlenet import GoogLeNet, GoogLeNetOutputs, Inception, InceptionAux, NaiveInception
@@ -41,6 +41,7 @@ MODELS = {
     "three_layer_convnet": ThreeLayerConvNet,
     "lenet5": LeNet5,
     "lenet_300_100": LeNet300100,
+    "lenet5_caffe": LeNet5Caffe,
     "vgg_small": SmallVGG,
     "resnet_small": SmallResNet,
 }
@@ -81,8 +82,9 @@ def create(name: str, **kwargs):
 
 __all__ = ["AlexNet", "BasicBlock", "Bottleneck", "CifarResNet", "FractalBlock", "FractalNet",
            "FullyConnectedNet", "GoogLeNet", "GoogLeNetOutputs", "Inception", "InceptionAux",
-           "LeNet300100", "LeNet5", "MODELS", "NaiveInception", "OptionAShortcut", "ResNet",
-           "SMALL_MODELS", "SmallResNet", "SmallVGG", "StochasticDepthResNet", "ThreeLayerConvNet",
+           "LeNet300100", "LeNet5", "LeNet5Caffe", "MODELS", "NaiveInception",
+           "OptionAShortcut", "ResNet", "SMALL_MODELS", "SmallResNet", "SmallVGG",
+           "StochasticDepthResNet", "ThreeLayerConvNet",
            "TwoLayerNet", "VGG", "ZFNet", "ZOO", "available", "create", "fractal_join",
            "linear_decay_survival"]
 __all__ += ["freeze", "head_names", "replace_head", "unfreeze"]
