@@ -12,17 +12,17 @@ The header is ``{"format": "visiongrad-vgz/1", "config": {...}, "tensors": [...]
 ``config`` is the checkpoint's config (model name, input shape, classes, normaliser), and
 each tensor (a state-dict entry, in order) is one of:
 
-- ``{"name", "shape", "dtype", "encoding": "raw", "sections": [n]}``: n bytes, the values
-  in C order (dtype float32, float64 or int64), stored as ``"stored"`` (the same dtype, or
-  float16 for a floating one): biases, batch-norm statistics;
-- ``{"name", "shape", "dtype": "float32", "encoding": "shared", "coding": "huffman" or
-  "fixed", "cluster_bits": c, "index_bits": b, "centroids": K, "entries": n,
-  "sections": [4 K, g, s]}`` and, when coded by Huffman, ``"gap_lengths"`` and
+- ``{"name", "shape", "dtype", "stored", "encoding": "raw", "sections": [n]}``: the
+  values in C order (decoded as ``dtype``: float32, float64 or int64), stored as
+  ``stored`` (the same dtype, or float16 for a floating one): biases, batch-norm
+  statistics;
+- ``{"name", "shape", "dtype": "float32", "stored", "encoding": "shared", "coding":
+  "huffman" or "fixed", "cluster_bits": c, "index_bits": b, "centroids": K, "entries": n,
+  "sections": [codebook, g, s]}`` and, when coded by Huffman, ``"gap_lengths"`` and
   ``"symbol_lengths"`` (canonical code lengths, :mod:`.huffman`): a pruned and clustered
-  weight, with ``"stored"`` float32 or float16. Section 1 is the codebook (K values of the
-  stored dtype); section 2 the n relative gaps and
-  section 3 the n symbols of :mod:`.sparse` (0 = zero, k = centroid k - 1), each either
-  Huffman coded or packed at b (gaps) and c (symbols) bits.
+  weight. Section 1 is the codebook (K values stored as float32 or float16); section 2
+  the n relative gaps and section 3 the n symbols of :mod:`.sparse` (0 = zero, k =
+  centroid k - 1), each Huffman coded or packed at b (gaps) and c (symbols) bits.
 
 Reading checks every size before it allocates: the header's size against the file and
 against :data:`MAX_HEADER_BYTES` once decompressed, every field's type and range, the
