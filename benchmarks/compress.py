@@ -11,8 +11,9 @@ with retraining, k-means weight sharing with centroid fine-tuning, Huffman codin
 measure the test accuracy of the weights decoded from the written ``.vgz`` file. The rate
 is the float32 parameters' bytes over the file's real size (header, codebooks, biases and
 all). ``--cache DIR`` keeps the trained baselines (safetensors) so a second run with other
-compression settings skips their training. ``--write`` stores the results in
-``benchmarks/results/compress.json``; without it nothing is written but temporary files.
+compression settings skips their training. ``--write`` stores each dataset and model's
+result (with the command's settings) in ``benchmarks/results/compress.json``, replacing
+that pair's earlier entry; without it nothing is written but temporary files.
 """
 
 from __future__ import annotations
@@ -129,12 +130,16 @@ def main(argv: list[str] | None = None) -> dict:
                 "baseline": trained, "compression": compressed},
                 **{key: value for key, value in result.items() if key != "file"}})
     _print_table_1(runs)
-    results = {"machine": platform.platform(), "numpy": np.__version__,
-               "command": vars(args), "runs": runs}
+    for run in runs:
+        run.update(machine=platform.platform(), numpy=np.__version__, command=vars(args))
     if args.write:
-        RESULTS.write_text(json.dumps(results, indent=1) + "\n")
+        # one entry per dataset and model: runs with other settings per model add up
+        kept = json.loads(RESULTS.read_text())["runs"] if RESULTS.is_file() else []
+        done = {(run["dataset"], run["model"]) for run in runs}
+        kept = [run for run in kept if (run["dataset"], run["model"]) not in done]
+        RESULTS.write_text(json.dumps({"runs": kept + runs}, indent=1) + "\n")
         print(f"results: {RESULTS}")
-    return results
+    return {"runs": runs}
 
 
 def _table(result: dict) -> str:
