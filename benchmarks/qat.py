@@ -36,8 +36,9 @@ import numpy as np
 from visiongrad import functional as F
 from visiongrad import optim
 from visiongrad.autograd import tensor
-from visiongrad.cli.network import load_network, load_split
 from visiongrad.compress.qat import calibrate_fake_quant, prepare_qat
+from visiongrad.recipes.classify import load_split
+from visiongrad.recipes.classify_network import load_network
 from visiongrad.train.epochs import descend_epoch
 from visiongrad.train.predict import predict_logits
 

@@ -44,8 +44,9 @@ from visiongrad import compress, nn
 from visiongrad.accel.int8 import kernel_path
 from visiongrad.accel.machine import cpu_model
 from visiongrad.autograd import no_grad, tensor
-from visiongrad.cli.network import load_network, load_split
 from visiongrad.compress.onnx_export import float_graph, qdq_graph
+from visiongrad.recipes.classify import load_split
+from visiongrad.recipes.classify_network import load_network
 from visiongrad.train.predict import predict_logits
 
 RESULTS = Path(__file__).parent / "results"

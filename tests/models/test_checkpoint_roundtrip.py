@@ -21,6 +21,8 @@ CONFIGS = {
     "three_layer_convnet": ("three_layer_convnet", {**SMALL, "num_filters": 4, "hidden_dim": 8},
                             INPUT_SHAPE),
     "lenet5": ("lenet5", SMALL, INPUT_SHAPE),
+    "lenet_300_100": ("lenet_300_100", SMALL, INPUT_SHAPE),
+    "lenet5_caffe": ("lenet5_caffe", SMALL, INPUT_SHAPE),
     "vgg_small": ("vgg_small", {**SMALL, "width": 4, "hidden_dim": 16, "dropout": 0.2},
                   INPUT_SHAPE),
     "resnet_small": ("resnet_small", {**SMALL, "width": 4, "blocks_per_stage": 1},

@@ -41,8 +41,8 @@ WRITE_ERRORS = {errno.ENOSPC, errno.EDQUOT, errno.EROFS, errno.EACCES, errno.EPE
 forbidden folder, a name too long): one line naming the file, since every checkpoint is
 written atomically and the last one stays intact."""
 
-COMMANDS = ("train", "evaluate", "predict", "export", "quantize", "report", "search", "summary",
-            "demo")
+COMMANDS = ("train", "evaluate", "predict", "export", "quantize", "compress", "report", "search",
+            "summary", "demo")
 """The commands in the order ``--help`` lists them; other command modules follow."""
 
 

@@ -28,8 +28,8 @@ from .cifar_resnet import (
     StochasticDepthResNet,
     linear_decay_survival,
 )
-from .convnets import LeNet5, SmallVGG, ThreeLayerConvNet
-from .fc import FullyConnectedNet, TwoLayerNet
+from .convnets import LeNet5, LeNet5Caffe, SmallVGG, ThreeLayerConvNet
+from .fc import FullyConnectedNet, LeNet300100, TwoLayerNet
 from .fractalnet import FractalBlock, FractalNet, fractal_join
 from .googlenet import GoogLeNet, GoogLeNetOutputs, Inception, InceptionAux, NaiveInception
 from .resnet import ResidualBlock, SmallResNet
@@ -42,6 +42,8 @@ MODELS = {
     "fc": FullyConnectedNet,
     "three_layer_convnet": ThreeLayerConvNet,
     "lenet5": LeNet5,
+    "lenet_300_100": LeNet300100,
+    "lenet5_caffe": LeNet5Caffe,
     "vgg_small": SmallVGG,
     "resnet_small": SmallResNet,
 }
@@ -99,8 +101,9 @@ def create(name: str, **kwargs):
 
 __all__ = ["AlexNet", "BasicBlock", "Bottleneck", "CifarResNet", "FractalBlock", "FractalNet",
            "FullyConnectedNet", "GoogLeNet", "GoogLeNetOutputs", "Inception", "InceptionAux",
-           "LeNet5", "MODELS", "NaiveInception", "OptionAShortcut", "ResidualBlock", "ResNet",
-           "SMALL_MODELS", "SmallResNet", "SmallVGG", "StochasticDepthResNet", "ThreeLayerConvNet",
+           "LeNet300100", "LeNet5", "LeNet5Caffe", "MODELS", "NaiveInception",
+           "OptionAShortcut", "ResidualBlock", "ResNet", "SMALL_MODELS", "SmallResNet",
+           "SmallVGG", "StochasticDepthResNet", "ThreeLayerConvNet",
            "TwoLayerNet", "VGG", "ZFNet", "ZOO", "available", "create", "fractal_join",
            "linear_decay_survival"]
 __all__ += ["freeze", "head_names", "replace_head", "unfreeze"]

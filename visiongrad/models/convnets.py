@@ -82,6 +82,29 @@ class LeNet5(SequentialClassifier):
             classifier(84, num_classes))
 
 
+class LeNet5Caffe(SequentialClassifier):
+    """LeNet-5 as in Caffe's MNIST example: the network of Deep Compression's table 1
+    (431,080 parameters on 28x28 images).
+
+    ``conv5x5(20) - pool - conv5x5(50) - pool - fc500 - relu - fc``: no padding and no
+    non-linearity after the convolutions, as in Caffe's ``lenet_train_test.prototxt``.
+
+    Parameters
+    ----------
+    input_shape : (C, H, W)
+    num_classes : int
+    """
+
+    def __init__(self, input_shape: Sequence[int] = (1, 28, 28), num_classes: int = 10):
+        channels, height, width = check_shape(input_shape, num_classes)
+        height, width = (conv_output_size(conv_output_size(conv_output_size(
+            conv_output_size(size, 5), 2, 2), 5), 2, 2) for size in (height, width))
+        super().__init__(
+            nn.Conv2d(channels, 20, 5), nn.MaxPool2d(2), nn.Conv2d(20, 50, 5), nn.MaxPool2d(2),
+            nn.Flatten(), nn.Linear(50 * height * width, 500), nn.ReLU(),
+            classifier(500, num_classes))
+
+
 def conv_bn_relu(in_channels: int, out_channels: int, stride: int = 1) -> list:
     """``conv3x3 (pad 1, no bias) - batch norm - relu``, as a list of layers."""
     return [nn.Conv2d(in_channels, out_channels, 3, stride=stride, padding=1, bias=False),

@@ -88,3 +88,18 @@ class TwoLayerNet(FullyConnectedNet):
     def __init__(self, input_shape: Sequence[int] = (1, 28, 28), hidden_dim: int = 100,
                  num_classes: int = 10):
         super().__init__([hidden_dim], input_shape=input_shape, num_classes=num_classes)
+
+
+class LeNet300100(FullyConnectedNet):
+    """LeCun et al.'s fully connected net ``784-300-100-10`` (``affine - relu`` twice, then
+    the classifier): the LeNet-300-100 of Deep Compression's table 1 (266,610 parameters
+    on 28x28 images).
+
+    Parameters
+    ----------
+    input_shape : (C, H, W)
+    num_classes : int
+    """
+
+    def __init__(self, input_shape: Sequence[int] = (1, 28, 28), num_classes: int = 10):
+        super().__init__([300, 100], input_shape=input_shape, num_classes=num_classes)

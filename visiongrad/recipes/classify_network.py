@@ -123,7 +123,12 @@ def load_network(path: str, model_name: str | None = None):
         path = str(Path(path) / CHECKPOINT_NAME)
     with recipe_errors(FileNotFoundError, ValueError, KeyError, TypeError, RecursionError,
                        context=f"cannot read checkpoint {path}: "):
-        checkpoint = load_checkpoint(path)
+        if str(path).endswith(".vgz"):  # written by 'visiongrad compress'
+            from visiongrad.compress.vgz import read_vgz_checkpoint
+
+            checkpoint = read_vgz_checkpoint(path)
+        else:
+            checkpoint = load_checkpoint(path)
     if not isinstance(checkpoint, dict) or not isinstance(checkpoint.get("config"), dict):
         raise RecipeError(f"checkpoint {path} was not written by the visiongrad command "
                           f"(it has no config)")

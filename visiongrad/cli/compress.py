@@ -1,0 +1,83 @@
+"""``visiongrad compress``: Deep Compression of a trained run into ``OUT/model.vgz``.
+
+Prunes, retrains, clusters, fine-tunes and codes the run's model
+(``visiongrad.recipes.compress``), prints the per-layer table in the paper's format and the
+test accuracy before and after; ``evaluate`` and ``predict`` take ``OUT/model.vgz``.
+"""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+from .errors import CommandError, user_errors
+from .network import CHECKPOINT_NAME, check_input_shape, load_network, load_split
+from .output import format_table, output_folder
+
+
+def register(commands) -> None:
+    parser = commands.add_parser("compress", help="prune, share weights and Huffman-code a "
+                                                  "run's model into a .vgz file")
+    parser.add_argument("run_or_checkpoint", metavar="RUN",
+                        help=f"a run folder (holding {CHECKPOINT_NAME}) or a checkpoint")
+    parser.add_argument("--prune", type=float, default=0.9,
+                        help="fraction of the Linear/Conv2d weights to remove")
+    parser.add_argument("--prune-scope", default="global", choices=("global", "layer"),
+                        help="one magnitude threshold over all layers, or per layer")
+    parser.add_argument("--prune-steps", type=int, default=3,
+                        help="prune -> retrain rounds (geometric schedule)")
+    parser.add_argument("--cluster-bits", type=int, default=5,
+                        help="bits per shared weight of the fully connected layers")
+    parser.add_argument("--conv-cluster-bits", type=int, default=8,
+                        help="bits per shared weight of the convolutions")
+    parser.add_argument("--huffman", action="store_true",
+                        help="Huffman-code the weights and positions (else fixed widths)")
+    parser.add_argument("--half", action="store_true",
+                        help="store the codebooks and biases in float16")
+    parser.add_argument("--retrain-epochs", type=int, default=1,
+                        help="epochs after each pruning round and of centroid fine-tuning")
+    parser.add_argument("--lr", type=float, default=1e-4, help="Adam's learning rate")
+    parser.add_argument("--batch-size", type=int, default=128)
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--dataset", default=None,
+                        help="retraining and test data (default: the run's own dataset)")
+    parser.add_argument("--data-dir", default=None,
+                        help="folder holding the dataset's files (default: the run's)")
+    parser.add_argument("--out", required=True, help="output folder (gets model.vgz)")
+    parser.set_defaults(run=run)
+
+
+def run(args: argparse.Namespace) -> None:
+    """``visiongrad compress``: write ``OUT/model.vgz``, print the table and accuracies."""
+    from visiongrad.compress.report import HEADER, format_rows
+    from visiongrad.recipes import compress as recipe
+
+    path = Path(args.run_or_checkpoint)
+    path = path / CHECKPOINT_NAME if path.is_dir() else path
+    with user_errors(ValueError, context="compress: "):
+        config = recipe.Config(
+            out=args.out, prune=args.prune, prune_scope=args.prune_scope,
+            prune_steps=args.prune_steps, cluster_bits=args.cluster_bits,
+            conv_cluster_bits=args.conv_cluster_bits, huffman=args.huffman, half=args.half,
+            retrain_epochs=args.retrain_epochs, lr=args.lr, batch_size=args.batch_size,
+            seed=args.seed)
+    model, normalize, info = load_network(str(path))
+    options = info.get("options") if isinstance(info.get("options"), dict) else {}
+    dataset = args.dataset or options.get("dataset") or "fashion-mnist-mini"
+    data_dir = args.data_dir if args.dataset or args.data_dir else options.get("data_dir")
+    splits = [load_split(dataset, split, data_dir) for split in ("train", "test")]
+    for split, name in zip(splits, ("train", "test"), strict=True):
+        check_input_shape(info, split.images.shape[1:], f"{dataset} {name}")
+    if max(split.labels.max() for split in splits) >= len(info["classes"]):
+        raise CommandError(f"{dataset} has labels beyond the run's {len(info['classes'])} "
+                           f"classes")
+    config.out = str(output_folder(args.out))
+    result = recipe.run(config, model, info,
+                        *[(normalize(split.images), split.labels) for split in splits])
+    print(format_table(list(HEADER), format_rows(result["rows"], result["total"])))
+    print(f"{info['model']} on {dataset} test: accuracy {result['accuracy_before']:.4f} "
+          f"before, {result['accuracy_pruned']:.4f} pruned, {result['accuracy_after']:.4f} "
+          f"after (decoded from the file)")
+    print(f"{result['file']}: {result['file_bytes']:,} bytes, "
+          f"{result['float32_bytes'] / result['file_bytes']:.1f}x smaller than the "
+          f"{result['float32_bytes']:,} bytes of float32 parameters")

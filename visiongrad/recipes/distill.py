@@ -1,0 +1,77 @@
+"""Knowledge distillation (Hinton et al., 2015): train a small student on a trained
+teacher's softened class probabilities and the labels (``compress.DistillationLoss``).
+
+>>> result = run(Config(temperature=4, alpha=0.9, epochs=5), teacher, student,
+...              (x_train, y_train), (x_test, y_test))  # doctest: +SKIP
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+import visiongrad as vg
+
+from .. import functional as F
+from .. import nn, optim
+from ..compress import DistillationLoss
+from ..train.epochs import descend_epoch
+from ..train.predict import evaluate, predict_logits
+
+
+@dataclass
+class Config:
+    """Options of :func:`run` (validated on construction).
+
+    temperature, alpha : the loss's T and the weight of its soft term; ``alpha=0`` trains
+        on the labels alone (the baseline a distilled student is compared with)
+    epochs, lr, batch_size : Adam's training of the student
+    seed : seeds the shuffling (the student's initial weights are the caller's)
+    """
+
+    temperature: float = 4.0
+    alpha: float = 0.9
+    epochs: int = 5
+    lr: float = 1e-3
+    batch_size: int = 128
+    seed: int = 0
+
+    def __post_init__(self):
+        DistillationLoss(self.temperature, self.alpha)  # raises for a bad T or alpha
+        for name in ("epochs", "batch_size"):
+            if getattr(self, name) < 1:
+                raise ValueError(f"{name} must be at least 1, got {getattr(self, name)}")
+        if not self.lr > 0:
+            raise ValueError(f"lr must be positive, got {self.lr}")
+
+
+def run(config: Config, teacher: nn.Module, student: nn.Module, train: tuple,
+        test: tuple) -> dict:
+    """Train ``student`` (in place) from ``teacher``'s logits on ``train``'s images.
+
+    The teacher's logits are computed once (eval mode) and are constants of the loss.
+    Returns ``{"teacher_accuracy", "student_accuracy", "teacher_parameters",
+    "student_parameters"}`` on ``test``.
+    """
+    images, labels = train
+    teacher.eval()
+    teacher_logits = predict_logits(teacher, images)
+    loss = DistillationLoss(config.temperature, config.alpha)
+    optimizer = optim.Adam(student.parameters(), lr=config.lr)
+    rng = np.random.default_rng(config.seed)
+
+    def loss_of(batch):
+        logits = student(vg.tensor(images[batch]))
+        if config.alpha == 0.0:
+            return F.cross_entropy(logits, labels[batch])
+        return loss(logits, teacher_logits[batch], labels[batch])
+
+    student.train()
+    for _ in range(config.epochs):
+        descend_epoch(loss_of, len(labels), config.batch_size, optimizer, rng)
+    student.eval()
+    return {"teacher_accuracy": float(evaluate(teacher, *test)["accuracy"]),
+            "student_accuracy": float(evaluate(student, *test)["accuracy"]),
+            "teacher_parameters": sum(p.data.size for p in teacher.parameters()),
+            "student_parameters": sum(p.data.size for p in student.parameters())}
