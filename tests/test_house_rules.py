@@ -109,3 +109,44 @@ def test_ops_take_numpy_functions_from_their_inputs(path):
     uses = numpy_uses_on_data(ast.parse(path.read_text(encoding="utf-8")))
     assert not uses, (f"ops/{path.name} applies NumPy directly (use xp = array_module(x)): "
                       + "; ".join(uses))
+
+
+BENCHMARKS = PACKAGE.parent / "benchmarks"
+
+
+def imports_the_command_line(path: Path, text: str | None = None) -> bool:
+    """Whether the module at ``path`` (its ``text``, read from the file by default) imports
+    ``visiongrad.cli``, absolutely or relatively from inside the package."""
+    tree = ast.parse(path.read_text(encoding="utf-8") if text is None else text)
+    for node in ast.walk(tree):
+        names = []
+        if isinstance(node, ast.Import):
+            names = [alias.name for alias in node.names]
+        elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
+            names = [node.module, *(f"{node.module}.{alias.name}" for alias in node.names)]
+        elif isinstance(node, ast.ImportFrom) and path.is_relative_to(PACKAGE):
+            package = path.parent.relative_to(PACKAGE.parent).parts
+            base = ".".join(package[:len(package) - node.level + 1])
+            names = [f"{base}.{node.module}" if node.module else base,
+                     *(f"{base}.{alias.name}" for alias in node.names)]
+        if any(name == "visiongrad.cli" or name.startswith("visiongrad.cli.")
+               for name in names):
+            return True
+    return False
+
+
+@pytest.mark.parametrize("path", [*(p for p in SOURCES if "cli" not in
+                                    p.relative_to(PACKAGE).parts and p.name != "__main__.py"),
+                                  *sorted(BENCHMARKS.glob("*.py"))],
+                         ids=lambda p: str(p.relative_to(PACKAGE.parent)))
+def test_only_the_command_line_imports_the_command_line(path):
+    """The CLI is the top of the house: library code and benchmarks call recipes."""
+    assert not imports_the_command_line(path)
+
+
+@pytest.mark.parametrize("text", ["from visiongrad.cli.network import load_network\n",
+                                  "from visiongrad import cli\n", "import visiongrad.cli\n",
+                                  "from ..cli import main\n", "from .. import cli\n"])
+def test_the_command_line_rule_sees_an_import(text):
+    assert imports_the_command_line(PACKAGE / "recipes" / "probe.py", text)
+    assert not imports_the_command_line(PACKAGE / "recipes" / "probe.py", "from .. import nn\n")

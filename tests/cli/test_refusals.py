@@ -71,6 +71,12 @@ OUT_OF_RANGE = [
     ["segment", "scene", "--size", "0", "--out", "s.png"],
     ["style", "content.png", "style.png", "--out", "o.png", "--size", HUGE],
     ["texture", "style.png", "--out", "o.png", "--iterations", HUGE],
+    ["quantize", "run", "--calibration", HUGE, "--out", "q"],
+    ["compress", "run", "--prune", "1.5", "--out", "c"],
+    ["attack", "run", "--eps", "-0.1"],
+    ["rl", "train", "--steps", HUGE],
+    ["rl", "evaluate", "run", "--episodes", "0"],
+    ["rl", "play", "run", "--gif", "g.gif", "--max-steps", "0"],
 ]
 
 

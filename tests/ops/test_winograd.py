@@ -16,12 +16,13 @@ rng = np.random.default_rng(2)
 
 def test_one_tile_by_the_docstring_formula():
     d, g = rng.standard_normal((4, 4)), rng.standard_normal((3, 3))
-    y = winograd.A_T @ ((winograd.G @ g @ winograd.G.T) * (winograd.B_T @ d @ winograd.B_T.T)
-                        ) @ winograd.A_T.T
+    G, B_T, A_T = (np.array(m) for m in (winograd.G, winograd.B_T, winograd.A_T))
+    y = A_T @ ((G @ g @ G.T) * (B_T @ d @ B_T.T)) @ A_T.T
     direct = np.array([[np.sum(d[i:i + 3, j:j + 3] * g) for j in range(2)] for i in range(2)])
     np.testing.assert_allclose(y, direct, atol=1e-12)
     # the Kronecker form used by the op: vec(X g Y) = (X kron Y^T) vec(g), row-major
-    np.testing.assert_allclose(winograd.T_G @ g.ravel(), (winograd.G @ g @ winograd.G.T).ravel())
+    t_g = winograd.transforms(np, np.float64)[0]
+    np.testing.assert_allclose(t_g @ g.ravel(), (G @ g @ G.T).ravel())
 
 
 # (N, C, H, W), F, padding: odd and even output sizes, no padding, one channel, a 3x3 input

@@ -9,7 +9,7 @@ the forward pass rounds, the backward pass lets the gradient through as if it ha
 from __future__ import annotations
 
 from ..autograd import Function
-from ..backend import xp
+from ..backend import array_module
 
 
 class FakeQuantize(Function):
@@ -28,6 +28,7 @@ class FakeQuantize(Function):
         if quant_min >= quant_max:
             raise ValueError(f"fake_quantize: quant_min {quant_min} must be below quant_max "
                              f"{quant_max}")
+        xp = array_module(x)
         if xp.any(scale <= 0):
             raise ValueError("fake_quantize: every scale must be positive")
         q = xp.rint(x / scale) + zero_point
@@ -53,12 +54,14 @@ class TernaryWeight(Function):
     def forward(self, w, positive_scale, negative_scale, threshold: float = 0.05):
         if not 0 <= threshold < 1:
             raise ValueError(f"ternary: threshold must be in [0, 1), got {threshold}")
+        xp = array_module(w)
         delta = threshold * xp.abs(w).max()
         self.positive, self.negative = w > delta, w < -delta
         self.positive_scale, self.negative_scale = positive_scale, negative_scale
         return (positive_scale * self.positive - negative_scale * self.negative).astype(w.dtype)
 
     def backward(self, grad_out):
+        xp = array_module(grad_out)
         zero = ~(self.positive | self.negative)
         dw = grad_out * (self.positive_scale * self.positive + zero
                          + self.negative_scale * self.negative)
@@ -79,6 +82,7 @@ class BinaryWeight(Function):
 
     def forward(self, w):
         axes = tuple(range(1, w.ndim))
+        xp = array_module(w)
         alpha = xp.abs(w).mean(axis=axes, keepdims=True) if axes else xp.abs(w).mean()
         self.inside = xp.abs(w) <= 1
         return (alpha * xp.where(w >= 0, 1, -1)).astype(w.dtype)

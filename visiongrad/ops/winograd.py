@@ -33,13 +33,18 @@ subtract, in float32 to a few ulps).
 from __future__ import annotations
 
 from ..autograd import Function
-from ..backend import xp
+from ..backend import array_module
 
-G = xp.array([[1.0, 0.0, 0.0], [0.5, 0.5, 0.5], [0.5, -0.5, 0.5], [0.0, 0.0, 1.0]])
-B_T = xp.array([[1.0, 0.0, -1.0, 0.0], [0.0, 1.0, 1.0, 0.0], [0.0, -1.0, 1.0, 0.0],
-                [0.0, 1.0, 0.0, -1.0]])
-A_T = xp.array([[1.0, 1.0, 1.0, 0.0], [0.0, 1.0, -1.0, -1.0]])
-T_G, T_B, T_A = xp.kron(G, G), xp.kron(B_T, B_T), xp.kron(A_T, A_T)
+G = [[1.0, 0.0, 0.0], [0.5, 0.5, 0.5], [0.5, -0.5, 0.5], [0.0, 0.0, 1.0]]
+B_T = [[1.0, 0.0, -1.0, 0.0], [0.0, 1.0, 1.0, 0.0], [0.0, -1.0, 1.0, 0.0], [0.0, 1.0, 0.0, -1.0]]
+A_T = [[1.0, 1.0, 1.0, 0.0], [0.0, 1.0, -1.0, -1.0]]
+
+
+def transforms(xp, dtype):
+    """The 2-D transforms kron(G, G) (16, 9), kron(B^T, B^T) (16, 16) and kron(A^T, A^T)
+    (4, 16) as arrays of the namespace ``xp`` in ``dtype``."""
+    return tuple(xp.kron(xp.asarray(m, dtype=dtype), xp.asarray(m, dtype=dtype))
+                 for m in (G, B_T, A_T))
 
 
 def tiles_shape(out_hw) -> tuple[int, int]:
@@ -61,17 +66,19 @@ class WinogradConv2d(Function):
             raise ValueError(f"winograd_conv2d: input {x.shape} with padding {padding} is "
                              f"smaller than the 3x3 filter")
         th, tw = tiles_shape(out_hw)
+        xp = array_module(x)
+        t_g, t_b, t_a = transforms(xp, x.dtype)
         # padded so that every tile is whole: 2 th + 2 rows, 2 tw + 2 columns
         x_pad = xp.zeros((n, c, 2 * th + 2, 2 * tw + 2), x.dtype)
         x_pad[:, :, ph:ph + h, pw:pw + w] = x
         d = xp.lib.stride_tricks.sliding_window_view(x_pad, (4, 4), axis=(2, 3))[:, :, ::2, ::2]
         # the tiles as (16, C P) (one copy), then V[ab, c, p] for the P = N th tw tiles
         d = d.transpose(4, 5, 1, 0, 2, 3).reshape(16, -1)
-        v = (T_B.astype(x.dtype) @ d).reshape(16, c, n * th * tw)
-        u = (T_G.astype(x.dtype) @ weight.reshape(len(weight), c, 9).transpose(2, 0, 1)
+        v = (t_b @ d).reshape(16, c, n * th * tw)
+        u = (t_g @ weight.reshape(len(weight), c, 9).transpose(2, 0, 1)
              .reshape(9, -1)).reshape(16, len(weight), c)
         m = u @ v                                                  # (16, F, P)
-        y = (T_A.astype(x.dtype) @ m.reshape(16, -1)).reshape(2, 2, len(weight), n, th, tw)
+        y = (t_a @ m.reshape(16, -1)).reshape(2, 2, len(weight), n, th, tw)
         y = y.transpose(3, 2, 4, 0, 5, 1).reshape(n, len(weight), 2 * th, 2 * tw)
         self.u, self.v, self.shapes = u, v, (x.shape, out_hw, (th, tw), padding)
         y = y[:, :, :out_hw[0], :out_hw[1]]
@@ -80,14 +87,16 @@ class WinogradConv2d(Function):
     def backward(self, grad_out):
         (n, c, h, w), out_hw, (th, tw), (ph, pw) = self.shapes
         filters = grad_out.shape[1]
+        xp = array_module(grad_out)
+        t_g, t_b, t_a = transforms(xp, grad_out.dtype)
         dy = xp.zeros((n, filters, 2 * th, 2 * tw), grad_out.dtype)
         dy[:, :, :out_hw[0], :out_hw[1]] = grad_out
         dy_tiles = dy.reshape(n, filters, th, 2, tw, 2).transpose(3, 5, 1, 0, 2, 4)
-        dm = (T_A.T.astype(dy.dtype) @ dy_tiles.reshape(4, -1)).reshape(16, filters, -1)
+        dm = (t_a.T @ dy_tiles.reshape(4, -1)).reshape(16, filters, -1)
         dx = dw = None
         if self.needs_input_grad[0]:
             dv = xp.swapaxes(self.u, 1, 2) @ dm                     # (16, C, P)
-            dd = (T_B.T.astype(dy.dtype) @ dv.reshape(16, -1)).reshape(4, 4, c, n, th, tw)
+            dd = (t_b.T @ dv.reshape(16, -1)).reshape(4, 4, c, n, th, tw)
             dx_pad = xp.zeros((n, c, 2 * th + 2, 2 * tw + 2), dy.dtype)
             for i in range(4):      # overlap-add: one strided add per tile position
                 for j in range(4):
@@ -95,7 +104,7 @@ class WinogradConv2d(Function):
             dx = dx_pad[:, :, ph:ph + h, pw:pw + w]
         if self.needs_input_grad[1]:
             du = dm @ xp.swapaxes(self.v, 1, 2)                     # (16, F, C)
-            dw = (T_G.T.astype(dy.dtype) @ du.reshape(16, -1)).reshape(3, 3, filters, c)
+            dw = (t_g.T @ du.reshape(16, -1)).reshape(3, 3, filters, c)
             dw = dw.transpose(2, 3, 0, 1)
         if len(self.needs_input_grad) == 2:
             return dx, dw

@@ -9,9 +9,8 @@ Trainer calls ``model.train()`` before each training epoch and ``model.eval()`` 
 evaluation, and reads ``model.parameters()``, ``model.named_parameters()``,
 ``model.state_dict()`` and ``model.load_state_dict()``.
 
-One training path: ``Trainer.fit`` iterates a :class:`~visiongrad.data.DataLoader`
-(arrays given to it are wrapped in a shuffling one); augmentation is the loader's
-``transform``.
+One training path: ``Trainer.fit`` iterates a :class:`~visiongrad.data.DataLoader` (arrays
+are wrapped in a shuffling one); augmentation is the loader's ``transform``.
 """
 
 from __future__ import annotations
@@ -129,10 +128,9 @@ class Trainer:
         reads its shard, gradients and logged losses are those of the global batch, and
         only rank 0 writes checkpoints, progress and ``summary_writer`` scalars.
     adversary : optional
-        Adversarial training: an object whose ``loss(model, images, labels, loss_fn)``
-        returns ``(scores, loss)`` of a batch under attack, such as
-        :class:`visiongrad.adversarial.AdversarialTraining` (FGSM, PGD, TRADES); the
-        training accuracy is then that on the attacked images.
+        Adversarial training: ``adversary.loss(model, images, labels, loss_fn)`` returns a
+        batch's ``(scores, loss)`` under attack (``adversarial.AdversarialTraining``: FGSM,
+        PGD, TRADES); the training accuracy is that on the attacked images.
 
     Attributes
     ----------
