@@ -287,6 +287,97 @@ def distributed_table() -> list[str]:
     return lines
 
 
+def rl_table() -> list[str]:
+    lines = header("agent", "environment", "steps", "seed", "visiongrad return",
+                   "Stable-Baselines3 return", "visiongrad s", "SB3 s", "time ratio")
+    for path in sorted(RESULTS.glob("rl_*.json")):
+        result = load(path.stem)
+        for run in result["runs"]:
+            ours, theirs = run["visiongrad"], run.get("sb3")
+            lines.append(row(
+                result["algo"], result["env"], f"{result['steps']:,}", run["seed"],
+                f"{ours['return_mean']:.1f} ± {ours['return_std']:.1f}",
+                f"{theirs['return_mean']:.1f} ± {theirs['return_std']:.1f}" if theirs else "-",
+                f"{ours['train_seconds']:.1f}",
+                f"{theirs['train_seconds']:.1f}" if theirs else "-",
+                f"{ours['train_seconds'] / theirs['train_seconds']:.2f}" if theirs else "-"))
+    return lines
+
+
+def compress_table() -> list[str]:
+    """The paper's Table 1: each network before and after, with the real file's size."""
+    lines = header("network (dataset)", "top-1 error", "parameters / file", "compress rate")
+    for run in load("compress")["runs"]:
+        name = f"{run['model']} ({run['dataset']})"
+        lines.append(row(f"{name} ref", f"{1 - run['accuracy_before']:.2%}",
+                         f"{run['float32_bytes'] / 1024:.0f} KB", ""))
+        lines.append(row(f"{name} compressed", f"{1 - run['accuracy_after']:.2%}",
+                         f"{run['file_bytes'] / 1024:.1f} KB",
+                         f"{run['float32_bytes'] / run['file_bytes']:.1f}x"))
+    return lines
+
+
+def compress_layers_table() -> list[str]:
+    """The paper's per-layer tables (P: pruning, Q: quantization, H: Huffman coding)."""
+    lines = header("network", "layer", "#weights", "weights% (P)",
+                   "weight bits (P+Q / +H)", "index bits (P+Q / +H)",
+                   "compress rate (P+Q / +H)")
+    for run in load("compress")["runs"]:
+        for layer in run["rows"]:
+            lines.append(row(f"{run['model']} ({run['dataset']})", layer["layer"],
+                             f"{layer['weights']:,}", f"{layer['density']:.1%}",
+                             f"{layer['weight_bits']:.1f} / {layer['weight_bits_huffman']:.1f}",
+                             f"{layer['index_bits']:.1f} / {layer['index_bits_huffman']:.1f}",
+                             f"{layer['rate']:.1f}x / {layer['rate_huffman']:.1f}x"))
+        total = run["total"]
+        lines.append(row(f"{run['model']} ({run['dataset']})", "total",
+                         f"{total['weights']:,}", f"{total['density']:.1%}", "", "",
+                         f"{total['rate']:.1f}x / {total['rate_huffman']:.1f}x"))
+    return lines
+
+
+def distill_table() -> list[str]:
+    result = load("distill")
+    lines = header("seed", "teacher", "student on labels alone", "distilled student")
+    for run in result["runs"]:
+        lines.append(row(run["seed"], f"{run['teacher']:.4f}", f"{run['labels_only']:.4f}",
+                         f"{run['distilled']:.4f}"))
+    lines.append(row("mean", "", f"{result['means']['labels_only']:.4f}",
+                     f"{result['means']['distilled']:.4f}"))
+    return lines
+
+
+def quantize_table() -> list[str]:
+    lines = header("model", "engine", "test accuracy", "batch of 256, ms")
+    for result in load("quantize")["results"]:
+        for engine, accuracy in result["accuracy"].items():
+            lines.append(row(result["model"], engine, f"{accuracy:.4f}",
+                             f"{1000 * result['median_seconds'][engine]:.1f}"))
+    return lines
+
+
+def qat_table() -> list[str]:
+    lines = header("model", "bits", "float", "post-training", "QAT",
+                   "float, same extra training", "its post-training", "gap recovered")
+    for result in load("qat")["results"]:
+        lines.append(row(result["model"], result["bits"], f"{result['float']:.4f}",
+                         f"{result['ptq']:.4f}", f"{result['qat']:.4f}",
+                         f"{result['float_tuned']:.4f}", f"{result['ptq_tuned']:.4f}",
+                         f"{result['recovered_vs_tuned']:.0%}"))
+    return lines
+
+
+def winograd_table() -> list[str]:
+    lines = header("layer", "current path, forward ms", "Winograd, forward ms",
+                   "current, forward + backward ms", "Winograd, forward + backward ms")
+    for name, result in load("winograd")["results"].items():
+        lines.append(row(name, f"{result['current']['forward_ms']:.1f}",
+                         f"{result['winograd']['forward_ms']:.1f}",
+                         f"{result['current']['forward_backward_ms']:.1f}",
+                         f"{result['winograd']['forward_backward_ms']:.1f}"))
+    return lines
+
+
 TABLES = {
     "classic": classic_table, "fashion_mnist": fashion_mnist_table, "load_data": load_data_table,
     "train_step": train_step_table, "train_step_zoo": train_step_zoo_table, "ops": ops_table,
@@ -294,7 +385,10 @@ TABLES = {
     "captioning": captioning_table, "detection": detection_table, "char_lm": char_lm_table,
     "char_lm_sample": char_lm_sample, "recurrent": recurrent_table,
     "generative": generative_table, "generative_speed": generative_speed_table,
-    "transfer": transfer_table, "distributed": distributed_table,
+    "transfer": transfer_table, "distributed": distributed_table, "rl": rl_table,
+    "compress": compress_table, "compress_layers": compress_layers_table,
+    "distill": distill_table, "quantize": quantize_table, "qat": qat_table,
+    "winograd": winograd_table,
 }
 
 # ---------------------------------------------------------------- the template
