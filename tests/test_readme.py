@@ -1,10 +1,12 @@
 """The README as a newcomer reads it: short, and every snippet in it runs as written.
 
-Python blocks run in a fresh process (NumPy imported as the snippet writes it); command
+Python blocks run in a fresh process (NumPy imported as the snippet writes it); ``bash``
 blocks run line by line from a temporary copy of the repository's tracked files, and no
-tracked file may change. Two blocks are not run here: the test command itself (this suite
-is what it runs), and the ``pip install`` in front of the main job (the suite runs from an
-installed tree; ``.ci/run`` installs it the same way).
+tracked file may change. Not run here: the test command itself (this suite is what it
+runs), the ``pip install`` in front of the main job (the suite runs from an installed tree;
+``.ci/run`` installs it the same way), and the ``console`` block of the documentation site,
+whose ``mkdocs serve`` and ``jupyter lab`` are servers: tests/docs builds the same site
+strictly, executing every tutorial, instead.
 """
 
 import hashlib

@@ -119,10 +119,11 @@ def run_train(args) -> None:
             config.out = str(output_folder(args.out, fresh=True))
         commands = [args.command_line]
         _, results = recipe.run(config, commands=commands)
+    recent = ("" if not results["episodes"] else f", mean return of the last 100 "
+              f"{results['mean return of the last 100 episodes']:.2f}")
     print(f"{config.algo} on {config.env}: {results['steps']} steps, "
-          f"{results['episodes']} episodes, mean return of the last 100 "
-          f"{results['mean return of the last 100 episodes']:.2f}, "
-          f"{results['seconds']:.1f} s; wrote {config.out}")
+          f"{results['episodes']} episodes{recent}, {results['seconds']:.1f} s; "
+          f"wrote {config.out}")
 
 
 def run_evaluate(args) -> None:

@@ -259,7 +259,8 @@ def run(config: Config, commands=()):
     def report(agent):
         nonlocal last_save
         bar.update(min(agent.steps, config.steps) - bar.n)
-        bar.set_postfix_str(f"mean return {agent.recent_mean_return(20):.1f}")
+        if agent.episode_returns:  # a planner (value iteration) runs no episode
+            bar.set_postfix_str(f"mean return {agent.recent_mean_return(20):.1f}")
         if folder is not None and time.perf_counter() - last_save > config.checkpoint_seconds:
             save_agent(folder / CHECKPOINT_NAME, agent, config)
             last_save = time.perf_counter()
