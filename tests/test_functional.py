@@ -62,6 +62,9 @@ WRAPPERS = {
                              np.ones((3, 12)), np.zeros(12)),
     "GRU": lambda t: F.gru(t.reshape(1, 5, 4), np.zeros((1, 3)), np.ones((4, 9)),
                            np.ones((3, 9)), np.zeros(9)),
+    "FakeQuantize": lambda t: F.fake_quantize(t, np.array(0.1), np.array(0.0), 0, 255),
+    "TernaryWeight": lambda t: F.ternary_weight(t, np.array(1.0), np.array(1.0)),
+    "BinaryWeight": F.binary_weight,
 }
 IMAGE_WRAPPERS = {
     "Conv2d": lambda t: F.conv2d(t, np.ones((2, 3, 3, 3))),
@@ -78,6 +81,7 @@ IMAGE_WRAPPERS = {
     "LocalResponseNorm": lambda t: F.local_response_norm(t, 2),
     "DropPath": lambda t: F.drop_path(t, 0.5, training=True),
     "DotProductAttention": lambda t: F.dot_product_attention(t[:, :, 0, 0], t)[0],
+    "WinogradConv2d": lambda t: F.winograd_conv2d(t, np.ones((2, 3, 3, 3))),
 }
 
 

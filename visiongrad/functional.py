@@ -86,6 +86,7 @@ from .ops.lrn import local_response_norm
 from .ops.math import abs, clip, exp, log, sqrt  # noqa: A004
 from .ops.norm import batch_norm, group_norm, instance_norm, layer_norm
 from .ops.pool import avg_pool2d, max_pool2d
+from .ops.quantize import binary_weight, fake_quantize, ternary_weight
 from .ops.recurrent import (
     gru,
     gru_step,
@@ -129,8 +130,10 @@ from .ops.shape import (
     unsqueeze,
 )
 from .ops.upsample import max_unpool2d, upsample_bed_of_nails, upsample_nearest
+from .ops.winograd import winograd_conv2d
 
 __all__ = [
+    "binary_weight", "fake_quantize", "ternary_weight", "winograd_conv2d",
     "chunk", "concat", "expand", "flatten", "flip", "pad", "repeat", "roll", "split",
     "squeeze", "stack", "tril", "triu", "unsqueeze", "abs", "clip", "exp", "log", "sqrt",
     "ceil", "clamp", "cos", "erf", "floor", "isfinite", "isinf", "isnan", "log2", "log10",

@@ -30,9 +30,17 @@ _HALVINGS = (10, 50, 200, 500, 1000, 2000, 4000, 6000, 8000)
 def transfer_attack(surrogate, attack: Callable) -> Callable:
     """An attack on any model that never looks at it: ``attack`` run on ``surrogate``.
 
-    >>> from functools import partial                              # doctest: +SKIP
-    >>> blind = transfer_attack(surrogate, partial(pgd, eps=0.1, alpha=0.01, steps=40))
-    >>> robust_accuracy(target, (x, y), blind)
+    >>> from functools import partial
+    >>> import numpy as np, visiongrad as vg
+    >>> from visiongrad import nn
+    >>> from visiongrad.adversarial import pgd, robust_accuracy
+    >>> _ = vg.manual_seed(0)
+    >>> surrogate, target = (nn.Sequential(nn.Flatten(), nn.Linear(4, 3)) for _ in range(2))
+    >>> x = np.random.default_rng(0).random((6, 1, 2, 2)).astype(np.float32)
+    >>> y = np.arange(6) % 3
+    >>> blind = transfer_attack(surrogate, partial(pgd, eps=0.1, alpha=0.02, steps=5))
+    >>> 0.0 <= robust_accuracy(target, (x, y), blind) <= 1.0
+    True
 
     Returns
     -------

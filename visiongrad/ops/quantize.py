@@ -89,3 +89,20 @@ class BinaryWeight(Function):
 
     def backward(self, grad_out):
         return grad_out * self.inside
+
+
+def fake_quantize(x, scale, zero_point, quant_min: int, quant_max: int):
+    """``x`` rounded to the integer grid ``scale (q - zero_point)``, q in [quant_min,
+    quant_max], with the straight-through gradient (:class:`FakeQuantize`)."""
+    return FakeQuantize.apply(x, scale, zero_point, quant_min=quant_min, quant_max=quant_max)
+
+
+def ternary_weight(w, positive_scale, negative_scale, threshold: float = 0.05):
+    """Trained ternary weights +W_p, 0, -W_n of ``w`` (:class:`TernaryWeight`)."""
+    return TernaryWeight.apply(w, positive_scale, negative_scale, threshold=threshold)
+
+
+def binary_weight(w):
+    """Per-output-channel scaled sign of ``w`` with BinaryConnect's straight-through
+    gradient (:class:`BinaryWeight`)."""
+    return BinaryWeight.apply(w)

@@ -109,3 +109,11 @@ class WinogradConv2d(Function):
         if len(self.needs_input_grad) == 2:
             return dx, dw
         return dx, dw, grad_out.sum(axis=(0, 2, 3))
+
+
+def winograd_conv2d(x, weight, bias=None, padding=1):
+    """A 3x3, stride-1 convolution computed by Winograd's F(2x2, 3x3)
+    (:class:`WinogradConv2d`); equal to ``conv2d(x, weight, bias, padding=padding)``."""
+    padding = (padding, padding) if isinstance(padding, int) else tuple(padding)
+    inputs = (x, weight) if bias is None else (x, weight, bias)
+    return WinogradConv2d.apply(*inputs, padding=padding)
