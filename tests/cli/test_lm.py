@@ -85,3 +85,12 @@ def test_bad_input_is_one_line(lm_run, tmp_path, user_error):
     other = save_checkpoint(tmp_path / "other", nn.Linear(2, 2), config={"model": "fc"})
     user_error(["lm", "sample", other], "not a language model checkpoint")
     assert not (tmp_path / "out").exists()
+
+
+def test_a_text_of_every_code_point_is_one_line_not_gigabytes(tmp_path, user_error):
+    """Issue 28 item 9: the vocabulary is counted and bounded before a model is built."""
+    text = "".join(chr(code) for code in range(0x110000) if not 0xD800 <= code <= 0xDFFF)
+    path = tmp_path / "all.txt"
+    path.write_text(text, encoding="utf-8")
+    user_error(["lm", "train", "--text", str(path), "--minutes", "0.05", "--out",
+                str(tmp_path / "lm")], "distinct characters", "10000")

@@ -8,10 +8,11 @@ test accuracy before and after; ``evaluate`` and ``predict`` take ``OUT/model.vg
 from __future__ import annotations
 
 import argparse
-from pathlib import Path
 
-from .errors import CommandError, user_errors
-from .network import CHECKPOINT_NAME, check_input_shape, load_network, load_split
+from visiongrad.recipes.classify_network import load_run, run_dataset
+
+from .errors import user_errors
+from .network import CHECKPOINT_NAME
 from .output import format_table, output_folder
 
 
@@ -52,28 +53,21 @@ def run(args: argparse.Namespace) -> None:
     from visiongrad.compress.report import HEADER, format_rows
     from visiongrad.recipes import compress as recipe
 
-    path = Path(args.run_or_checkpoint)
-    path = path / CHECKPOINT_NAME if path.is_dir() else path
     with user_errors(ValueError, context="compress: "):
         config = recipe.Config(
-            out=args.out, prune=args.prune, prune_scope=args.prune_scope,
+            out=args.out, checkpoint=args.run_or_checkpoint, dataset=args.dataset,
+            data_dir=args.data_dir, prune=args.prune, prune_scope=args.prune_scope,
             prune_steps=args.prune_steps, cluster_bits=args.cluster_bits,
             conv_cluster_bits=args.conv_cluster_bits, huffman=args.huffman, half=args.half,
             retrain_epochs=args.retrain_epochs, lr=args.lr, batch_size=args.batch_size,
             seed=args.seed)
-    model, normalize, info = load_network(str(path))
-    options = info.get("options") if isinstance(info.get("options"), dict) else {}
-    dataset = args.dataset or options.get("dataset") or "fashion-mnist-mini"
-    data_dir = args.data_dir if args.dataset or args.data_dir else options.get("data_dir")
-    splits = [load_split(dataset, split, data_dir) for split in ("train", "test")]
-    for split, name in zip(splits, ("train", "test"), strict=True):
-        check_input_shape(info, split.images.shape[1:], f"{dataset} {name}")
-    if max(split.labels.max() for split in splits) >= len(info["classes"]):
-        raise CommandError(f"{dataset} has labels beyond the run's {len(info['classes'])} "
-                           f"classes")
+    model, normalize, info, data = load_run(args.run_or_checkpoint, args.dataset,
+                                            args.data_dir)
     config.out = str(output_folder(args.out))
     result = recipe.run(config, model, info,
-                        *[(normalize(split.images), split.labels) for split in splits])
+                        *[(normalize(data[split].images), data[split].labels)
+                          for split in ("train", "test")])
+    dataset = run_dataset(info, args.dataset, args.data_dir)[0]
     print(format_table(list(HEADER), format_rows(result["rows"], result["total"])))
     print(f"{info['model']} on {dataset} test: accuracy {result['accuracy_before']:.4f} "
           f"before, {result['accuracy_pruned']:.4f} pruned, {result['accuracy_after']:.4f} "

@@ -138,7 +138,7 @@ def _metrics(history: dict) -> dict:
 def run_train(args: argparse.Namespace) -> None:
     import visiongrad as vg
     from visiongrad import optim
-    from visiongrad.data import load_text, split_text
+    from visiongrad.data import CharVocabulary, load_text, split_text
     from visiongrad.models.char_lm import CELLS, CharRNN
     from visiongrad.recipes.char_lm import Config, run, stream_length
     from visiongrad.train.checkpoint import save_checkpoint
@@ -169,7 +169,7 @@ def run_train(args: argparse.Namespace) -> None:
     if args.resume is None:
         vg.manual_seed(args.seed)
         with user_errors(ValueError):
-            model = CharRNN(sorted(set(text)), embedding_dim=args.embedding,
+            model = CharRNN(CharVocabulary.from_text(text), embedding_dim=args.embedding,
                             hidden_size=args.hidden, num_layers=args.layers, cell=args.cell,
                             dropout=args.dropout)
         folder = output_folder(args.out, fresh=True)

@@ -46,6 +46,9 @@ class Config:
     queries: int = 1000
     checks: bool = False
     seed: int = 0
+    checkpoint: str | None = None
+    dataset: str | None = None
+    data_dir: str | None = None
 
     def __post_init__(self):
         check_choice(self, "method", METHODS)
@@ -72,27 +75,41 @@ class Config:
 def load_classifier(path) -> tuple:
     """A run of ``visiongrad train`` (its folder or checkpoint) as a classifier of pixels
     in [0, 1]: ``(OnPixels(network, mean, std) in eval mode, the checkpoint's config)``."""
-    from .. import models
     from ..adversarial import OnPixels
-    from ..train.checkpoint import load_checkpoint, load_model_state
+    from .classify_network import load_network
 
-    path = Path(path)
-    checkpoint = load_checkpoint(path / "checkpoint.safetensors" if path.is_dir() else path)
-    info = checkpoint["config"]
-    network = models.create(info["model"], input_shape=tuple(info["input_shape"]),
-                            num_classes=len(info["classes"]))
-    load_model_state(network, checkpoint["model"], source=str(path))
-    network.eval()
-    normalize = info["normalize"]
-    return OnPixels(network, normalize["mean"], normalize["std"]).eval(), info
+    network, normalize, info = load_network(str(path))
+    return OnPixels(network, normalize.mean_, normalize.std_).eval(), info
 
 
-def run(config: Config, model, images: np.ndarray, labels: np.ndarray,
-        classes=None, out: Path | None = None, log=print, commands=()) -> dict:
+def load_test_images(config: Config) -> tuple:
+    """The classifier of ``config.checkpoint`` with the first ``config.images`` test images
+    of its data (``config.dataset``, None: the data it trained on) as pixels in [0, 1]:
+    ``(classifier, images, labels, classes)``."""
+    from ..adversarial import OnPixels
+    from .classify_network import load_run
+
+    if config.checkpoint is None:
+        raise ValueError("attack: give config.checkpoint (a trained run) or a model")
+    network, normalize, info, data = load_run(config.checkpoint, config.dataset,
+                                              config.data_dir, splits=("test",))
+    classifier = OnPixels(network, normalize.mean_, normalize.std_).eval()
+    test = data["test"]
+    images = (test.images[:config.images] / np.float32(normalize.scale)).astype(np.float32)
+    return classifier, images, test.labels[:config.images], info["classes"]
+
+
+def run(config: Config, model=None, images: np.ndarray | None = None,
+        labels: np.ndarray | None = None, classes=None, out: Path | None = None, log=print,
+        commands=()) -> dict:
     """Attack ``model`` (pixels in [0, 1] in, eval mode) on the first ``config.images`` of
     ``images`` (float, (N, C, H, W), in [0, 1]) and ``labels``; with ``out``, write the
     files of the module docstring there. Returns ``{"clean_accuracy", "robust_accuracy",
-    "curve": {"eps": [...], "accuracy": [...]}, "checks" (or None), "files"}``."""
+    "curve": {"eps": [...], "accuracy": [...]}, "checks" (or None), "files"}``. With no
+    ``model``, the run ``config.checkpoint`` is attacked on its test images
+    (:func:`load_test_images`)."""
+    if model is None:
+        model, images, labels, classes = load_test_images(config)
     images = np.asarray(images)[:config.images]
     labels = np.asarray(labels)[:config.images]
     data = (images, labels)

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from .. import optim
+from ..data.text import CharVocabulary
 from ..models.char_lm import CharRNN, check_cell
 from ..train.checkpoint import load_model_state
 from .checks import check_integers, check_positive
@@ -58,7 +59,7 @@ class Config:
 
 def build_model(config: Config, text: str) -> CharRNN:
     """A fresh :class:`CharRNN` of ``config``'s shape over the characters of ``text``."""
-    return CharRNN(sorted(set(text)), embedding_dim=config.embedding_dim,
+    return CharRNN(CharVocabulary.from_text(text), embedding_dim=config.embedding_dim,
                    hidden_size=config.hidden_size, num_layers=config.num_layers,
                    cell=config.cell, dropout=config.dropout)
 

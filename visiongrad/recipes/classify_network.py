@@ -164,3 +164,31 @@ def check_input_shape(info: Mapping, shape: Sequence[int], source: str) -> None:
     if tuple(shape) != expected:
         raise RecipeError(f"{source} has images of shape {tuple(shape)} but the checkpoint's "
                           f"{info['model']} takes {expected}")
+
+
+def run_dataset(info: Mapping, dataset: str | None = None,
+                data_dir: str | None = None) -> tuple[str, str | None]:
+    """The dataset a trained run is scored on: ``dataset`` (in ``data_dir``) where given,
+    else the one the run trained on (the embedded subset for runs that do not say)."""
+    options = info.get("options") if isinstance(info.get("options"), Mapping) else {}
+    if dataset:
+        return dataset, data_dir
+    return options.get("dataset") or "fashion-mnist-mini", data_dir or options.get("data_dir")
+
+
+def load_run(path, dataset: str | None = None, data_dir: str | None = None,
+             splits: Sequence[str] = ("train", "test")):
+    """A trained run (its folder or checkpoint) and the splits of its data:
+    ``(model, normalize, info, {split: dataset})``; a dataset whose images or labels do not
+    fit the run is a :class:`RecipeError`."""
+    from .classify import load_split
+
+    model, normalize, info = load_network(str(path))
+    name, folder = run_dataset(info, dataset, data_dir)
+    data = {split: load_split(name, split, folder) for split in splits}
+    for split, part in data.items():
+        check_input_shape(info, part.images.shape[1:], f"{name} {split}")
+        if len(part.labels) and int(part.labels.max()) >= len(info["classes"]):
+            raise RecipeError(f"{name} has labels beyond the run's {len(info['classes'])} "
+                              f"classes")
+    return model, normalize, info, data

@@ -3,8 +3,8 @@ prune -> retrain (iterated) -> k-means weight sharing -> fine-tune the centroids
 (fixed widths, or Huffman) into a ``.vgz`` file, whose decoded weights are what the
 accuracy after is measured on.
 
->>> result = run(Config(out="run2", prune=0.9, cluster_bits=5, huffman=True),
-...              model, info, (x_train, y_train), (x_test, y_test))  # doctest: +SKIP
+>>> result = run(Config(out="run2", checkpoint="run1", prune=0.9))  # doctest: +SKIP
+>>> result = run(Config(out="run2"), model, info, (x, y), (x_test, y_test))  # doctest: +SKIP
 """
 
 from __future__ import annotations
@@ -59,6 +59,9 @@ class Config:
     """
 
     out: str
+    checkpoint: str | None = None
+    dataset: str | None = None
+    data_dir: str | None = None
     prune: float = 0.9
     prune_scope: str = "global"
     prune_steps: int = 3
@@ -84,6 +87,9 @@ class Config:
                 raise ValueError(f"{name} must be at least {low}, got {getattr(self, name)}")
         if not self.lr > 0:
             raise ValueError(f"lr must be positive, got {self.lr}")
+        for name in ("checkpoint", "dataset", "data_dir"):
+            if getattr(self, name) is not None and not isinstance(getattr(self, name), str):
+                raise ValueError(f"{name} must be a path or name, got {getattr(self, name)!r}")
 
 
 def _retrain(model, optimizer, data, config: Config, rng: np.random.Generator) -> None:
@@ -103,12 +109,28 @@ def _accuracy(model, data) -> float:
     return float(evaluate(model, data[0], data[1])["accuracy"])
 
 
-def run(config: Config, model: nn.Module, info: dict, train: tuple, test: tuple) -> dict:
+def _load(config: Config):
+    """The trained run ``config.checkpoint`` with its normalised train and test splits."""
+    from .classify_network import load_run
+
+    if config.checkpoint is None:
+        raise ValueError("compress: give config.checkpoint (a trained run) or a model")
+    model, normalize, info, data = load_run(config.checkpoint, config.dataset,
+                                            config.data_dir)
+    train, test = ((normalize(data[split].images), data[split].labels)
+                   for split in ("train", "test"))
+    return model, info, train, test
+
+
+def run(config: Config, model: nn.Module | None = None, info: dict | None = None,
+        train: tuple | None = None, test: tuple | None = None) -> dict:
     """Compress ``model`` (trained; changed in place) and write ``config.out``/model.vgz.
 
     Parameters
     ----------
-    model : nn.Module
+    model : nn.Module, optional
+        None: the run ``config.checkpoint`` (a folder or checkpoint), retrained and scored
+        on ``config.dataset`` (None: the data it trained on), normalised as it was.
     info : dict
         The checkpoint's config (model name, input shape, classes, normaliser), stored in
         the file so that ``evaluate`` and ``predict`` rebuild the model from it.
@@ -124,6 +146,8 @@ def run(config: Config, model: nn.Module, info: dict, train: tuple, test: tuple)
         ``total`` (weights, density, rates over the whole file), ``file``, ``file_bytes``,
         ``float32_bytes``.
     """
+    if model is None:
+        model, info, train, test = _load(config)
     rng = np.random.default_rng(config.seed)
     vg.manual_seed(config.seed)
     before = _accuracy(model, test)

@@ -33,15 +33,20 @@ class Config:
     percentile : float
         For ``method="percentile"``.
     dataset, data_dir : str
-        Where the calibration (train split) and test images come from.
+        Where the calibration (train split) and test images come from (None: the data the
+        run trained on).
+    checkpoint : str, optional
+        The trained run (its folder or checkpoint) ``run(config)`` quantizes when it is
+        given no model.
     seed : int
     """
 
     out: str
+    checkpoint: str | None = None
     calibration: int = 1000
     method: str = "minmax"
     percentile: float = 99.99
-    dataset: str = "fashion-mnist-mini"
+    dataset: str | None = None
     data_dir: str | None = None
     seed: int = 0
 
@@ -56,16 +61,24 @@ class Config:
             raise ValueError(f"percentile must be in (50, 100], got {self.percentile}")
 
 
-def run(config: Config, model, normalize, info: dict, source: str = "",
-        log=print) -> dict:
-    """Quantize ``model`` (its preprocessing ``normalize``, its checkpoint config ``info``)
-    and write the result to ``config.out`` (created by the caller, or here).
+def run(config: Config, model=None, normalize=None, info: dict | None = None,
+        source: str = "", log=print) -> dict:
+    """Quantize ``model`` (its preprocessing ``normalize``, its checkpoint config ``info``;
+    None: the run ``config.checkpoint``) and write the result to ``config.out``.
 
     Returns the metrics written to ``metrics.json``: float and int8 test accuracy, the
     per-layer table (``compress.layer_table``) and the checkpoint's path.
     """
-    train = load_dataset(config.dataset, split="train", data_dir=config.data_dir)
-    test = load_dataset(config.dataset, split="test", data_dir=config.data_dir)
+    from .classify_network import load_network, run_dataset
+
+    if model is None:
+        if config.checkpoint is None:
+            raise ValueError("quantize: give config.checkpoint (a trained run) or a model")
+        model, normalize, info = load_network(config.checkpoint)
+        source = source or config.checkpoint
+    dataset, data_dir = run_dataset(info, config.dataset, config.data_dir)
+    train = load_dataset(dataset, split="train", data_dir=data_dir)
+    test = load_dataset(dataset, split="test", data_dir=data_dir)
     count = min(config.calibration, len(train.labels))
     picked = np.random.default_rng(config.seed).choice(len(train.labels), count, replace=False)
     calibration = normalize(train.images[np.sort(picked)])
@@ -79,7 +92,7 @@ def run(config: Config, model, normalize, info: dict, source: str = "",
     path = save_checkpoint(out / "checkpoint.safetensors", quantized, config={
         **info, "int8": quantized.spec(),
         "quantized": {"source": source, "calibration": count, "method": config.method,
-                      "percentile": config.percentile, "dataset": config.dataset}})
-    log(f"calibrated on {count} {config.dataset} training images ({config.method})")
+                      "percentile": config.percentile, "dataset": dataset}})
+    log(f"calibrated on {count} {dataset} training images ({config.method})")
     return {"accuracy": accuracy, "test_images": int(len(test.labels)), "layers": layers,
             "checkpoint": path, "calibration": count, "method": config.method}
