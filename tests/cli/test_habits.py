@@ -1,7 +1,11 @@
 """Habits of the command line (issue 29): options that do what they say, ``--help``
 defaults, messages and outputs a new user meets."""
 
-from visiongrad.cli import main
+import argparse
+import ast
+from pathlib import Path
+
+from visiongrad.cli import build_parser
 
 
 def test_segment_predict_has_no_min_score(tmp_path, user_error):
@@ -9,3 +13,50 @@ def test_segment_predict_has_no_min_score(tmp_path, user_error):
     user_error(["segment", "predict", str(tmp_path / "c.safetensors"), str(tmp_path / "i.png"),
                 "--out", str(tmp_path / "o.png"), "--min-score", "0.9"],
                "unrecognized arguments: --min-score")
+
+
+def _parsers(parser):
+    """``parser`` and every subparser under it."""
+    yield parser
+    for action in parser._actions:
+        if isinstance(action, argparse._SubParsersAction):
+            for sub in dict.fromkeys(action.choices.values()):
+                yield from _parsers(sub)
+
+
+def test_help_shows_every_default_once():
+    """Each option with a default (not None, not False, not suppressed) names it exactly
+    once in ``--help``, as the README promises."""
+    wrong = []
+    for parser in _parsers(build_parser()):
+        formatter = parser._get_formatter()
+        for action in parser._actions:
+            if (not action.option_strings or action.default is None or action.default is False
+                    or argparse.SUPPRESS in (action.default, action.help)):
+                continue
+            shown = " ".join(formatter._format_action(action).split())
+            if shown.count("(default") != 1:
+                wrong.append(f"{parser.prog}: {shown!r}")
+    assert not wrong, "\n".join(wrong)
+
+
+def _benchmark_descriptions():
+    """(script, its ``--help`` description) of every benchmark, computed as the script
+    computes it from its docstring, without importing it (its references may be absent)."""
+    for path in sorted((Path(__file__).parents[2] / "benchmarks").glob("*.py")):
+        tree = ast.parse(path.read_text())
+        doc = ast.get_docstring(tree, clean=False)
+        for node in ast.walk(tree):
+            if isinstance(node, ast.Call) and getattr(node.func, "attr", "") == "ArgumentParser":
+                for keyword in node.keywords:
+                    if keyword.arg == "description":
+                        expression = compile(ast.Expression(keyword.value), str(path), "eval")
+                        yield path.name, eval(expression, {"__doc__": doc})  # noqa: S307
+
+
+def test_benchmark_descriptions_are_whole_sentences():
+    described = dict(_benchmark_descriptions())
+    assert len(described) >= 20
+    cut = {name: text[-50:] for name, text in described.items()
+           if not text.rstrip().endswith((".", "?", "!"))}
+    assert not cut, cut
