@@ -5,6 +5,8 @@ import argparse
 import ast
 from pathlib import Path
 
+import pytest
+
 from visiongrad.cli import build_parser
 
 
@@ -60,3 +62,19 @@ def test_benchmark_descriptions_are_whole_sentences():
     cut = {name: text[-50:] for name, text in described.items()
            if not text.rstrip().endswith((".", "?", "!"))}
     assert not cut, cut
+
+
+@pytest.mark.parametrize("argv, hint", [
+    (["train", "--model", "VGG_small"], "did you mean 'vgg_small'?"),
+    (["train", "--model", "vgg_smal"], "did you mean 'vgg_small'?"),
+    (["train", "--optimizer", "Adam"], "did you mean 'adam'?"),
+    (["summary", "LeNet5"], "did you mean 'lenet5'?"),
+])
+def test_unknown_names_suggest_the_close_one(tmp_path, user_error, argv, hint):
+    user_error([*argv, "--out", str(tmp_path / "run")] if argv[0] == "train" else argv,
+               "unknown", hint)
+    assert not (tmp_path / "run").exists()
+
+
+def test_far_names_suggest_nothing(user_error):
+    assert "did you mean" not in user_error(["summary", "zzz"], "unknown model 'zzz'")

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .errors import RecipeError, describe, recipe_errors
+from .errors import RecipeError, describe, did_you_mean, recipe_errors
 
 CHECKPOINT_NAME = "checkpoint.safetensors"
 
@@ -27,7 +27,8 @@ model is built, since layer sizes (and memory) grow with the image."""
 def check_choice(kind: str, name, known: Sequence[str]) -> None:
     """Raise a :class:`RecipeError` naming ``name`` and the known choices unless it is one."""
     if name not in known:
-        raise RecipeError(f"unknown {kind} {describe(name)} (choose from {', '.join(known)})")
+        raise RecipeError(f"unknown {kind} {describe(name)}{did_you_mean(name, known)} "
+                          f"(choose from {', '.join(known)})")
 
 
 def check_input_size(input_shape) -> None:
