@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from visiongrad.cli import build_parser
+from visiongrad.cli import build_parser, main
 
 
 def test_segment_predict_has_no_min_score(tmp_path, user_error):
@@ -78,3 +78,11 @@ def test_unknown_names_suggest_the_close_one(tmp_path, user_error, argv, hint):
 
 def test_far_names_suggest_nothing(user_error):
     assert "did you mean" not in user_error(["summary", "zzz"], "unknown model 'zzz'")
+
+
+def test_counts_agree_with_their_nouns(tiny_fashion, tmp_path, capsys):
+    """"1 epoch", not "1 epochs" or "1 epoch(s)"."""
+    assert main(["train", "--model", "two_layer", "--dataset", "fashion-mnist", "--data-dir",
+                 str(tiny_fashion), "--epochs", "1", "--out", str(tmp_path / "run")]) == 0
+    out = capsys.readouterr().out
+    assert "for 1 epoch in all" in out and "epoch(s)" not in out

@@ -36,6 +36,11 @@ def describe(value) -> str:
     return text if len(text) <= 80 else f"{text[:77]}..."
 
 
+def counted(count: int, noun: str) -> str:
+    """``"1 epoch"``, ``"3 epochs"``: a count with its noun in the right number."""
+    return f"{count} {noun}{'' if count == 1 else 's'}"
+
+
 def did_you_mean(name, known: Iterable[str]) -> str:
     """``"; did you mean 'adam'?"`` when ``name`` differs from known names only by case or
     is close to them (``difflib``), else ``""``: the hint an unknown name's error carries."""
