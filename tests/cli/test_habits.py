@@ -86,3 +86,10 @@ def test_counts_agree_with_their_nouns(tiny_fashion, tmp_path, capsys):
                  str(tiny_fashion), "--epochs", "1", "--out", str(tmp_path / "run")]) == 0
     out = capsys.readouterr().out
     assert "for 1 epoch in all" in out and "epoch(s)" not in out
+
+
+def test_a_missing_dataset_says_how_to_pass_its_folder(tmp_path, user_error, monkeypatch):
+    monkeypatch.delenv("VISIONGRAD_DATA", raising=False)
+    line = user_error(["train", "--dataset", "cifar10", "--out", str(tmp_path / "run")],
+                      "cifar10 (train split) not found", "--data-dir", "To get it: extract")
+    assert "nowhere" not in line and "data_dir=" not in line
