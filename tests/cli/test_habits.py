@@ -5,7 +5,9 @@ import argparse
 import ast
 from pathlib import Path
 
+import numpy as np
 import pytest
+from PIL import Image
 
 from visiongrad.cli import build_parser, main
 
@@ -93,3 +95,24 @@ def test_a_missing_dataset_says_how_to_pass_its_folder(tmp_path, user_error, mon
     line = user_error(["train", "--dataset", "cifar10", "--out", str(tmp_path / "run")],
                       "cifar10 (train split) not found", "--data-dir", "To get it: extract")
     assert "nowhere" not in line and "data_dir=" not in line
+
+
+@pytest.mark.parametrize("model, command", [("ssd", "visiongrad detect"),
+                                            ("fcn", "visiongrad segment")])
+def test_predict_on_a_scenes_checkpoint_names_its_command(tmp_path, user_error, model,
+                                                          command):
+    from visiongrad.recipes import detect
+
+    config = detect.Config(model=model, size=32)
+    path = detect.save(detect.build_model(config), config, tmp_path / "checkpoint.safetensors")
+    Image.fromarray(np.zeros((28, 28), np.uint8)).save(tmp_path / "x.png")
+    user_error(["predict", str(path), str(tmp_path / "x.png")],
+               f"was written by '{command}', not by 'visiongrad train'")
+
+
+def test_the_wrong_model_names_the_checkpoints_own_and_few_keys(trained, user_error):
+    line = user_error(["evaluate", trained[1], "--model", "vgg_small"],
+                      "holds a two_layer model and does not fit a vgg_small model",
+                      "missing keys: 0.weight, 1.running_mean, 1.running_var, "
+                      "1.num_batches_tracked and 21 more;")
+    assert "15.weight" not in line  # the 25 missing keys are not all listed

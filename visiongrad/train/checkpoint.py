@@ -306,6 +306,13 @@ def _dtype_family(kind: str) -> str:
     return {"f": "float", "i": "int", "u": "int", "b": "bool"}.get(kind, kind)
 
 
+def _first_few(names: list[str], shown: int = 4) -> str:
+    """The first ``shown`` names and how many more: a whole architecture's keys would
+    bury the message."""
+    more = f" and {len(names) - shown} more" if len(names) > shown else ""
+    return ", ".join(names[:shown]) + more
+
+
 def load_model_state(model, state: Mapping[str, np.ndarray], source: str = "checkpoint") -> None:
     """Load ``state`` into ``model`` after checking that every key and shape matches.
 
@@ -314,7 +321,8 @@ def load_model_state(model, state: Mapping[str, np.ndarray], source: str = "chec
     ValueError
         Naming the missing keys, unexpected keys, shape mismatches (checkpoint shape
         versus model shape) and dtype mismatches (an integer array for floating weights),
-        for example when the checkpoint is from another architecture.
+        for example when the checkpoint is from another architecture (the first four of
+        each, and how many more).
 
     Examples
     --------
@@ -343,7 +351,7 @@ def load_model_state(model, state: Mapping[str, np.ndarray], source: str = "chec
                   f"{kinds[name]!r})" for name in expected if name in state
                   and _dtype_family(np.asarray(state[name]).dtype.kind)
                   != _dtype_family(kinds[name])]
-    problems = [f"{label}: {', '.join(names)}" for label, names in
+    problems = [f"{label}: {_first_few(names)}" for label, names in
                 (("missing keys", missing), ("unexpected keys", unexpected),
                  ("shape mismatches", mismatched), ("dtype mismatches", wrong_kind)) if names]
     if problems:
