@@ -116,3 +116,8 @@ def test_the_wrong_model_names_the_checkpoints_own_and_few_keys(trained, user_er
                       "missing keys: 0.weight, 1.running_mean, 1.running_var, "
                       "1.num_batches_tracked and 21 more;")
     assert "15.weight" not in line  # the 25 missing keys are not all listed
+
+
+def test_evaluate_on_the_validation_split_says_where_its_accuracy_is(trained, user_error):
+    user_error(["evaluate", trained[1], "--split", "val"], "--split must be train or test",
+               "random part of the train split", "metrics.json (best_val_accuracy")
