@@ -3,10 +3,13 @@ defaults, messages and outputs a new user meets."""
 
 import argparse
 import ast
+import os
+import stat
 from pathlib import Path
 
 import numpy as np
 import pytest
+from helpers import torch_or_skip
 from PIL import Image
 
 from visiongrad.cli import build_parser, main
@@ -121,3 +124,31 @@ def test_the_wrong_model_names_the_checkpoints_own_and_few_keys(trained, user_er
 def test_evaluate_on_the_validation_split_says_where_its_accuracy_is(trained, user_error):
     user_error(["evaluate", trained[1], "--split", "val"], "--split must be train or test",
                "random part of the train split", "metrics.json (best_val_accuracy")
+
+
+@pytest.fixture
+def umask_027():
+    previous = os.umask(0o027)
+    yield 0o640
+    os.umask(previous)
+
+
+@pytest.mark.parametrize("name", ["w.safetensors", "w.onnx"])
+def test_export_keeps_what_exists_and_writes_the_usual_mode(trained, tmp_path, user_error,
+                                                            umask_027, name):
+    out = tmp_path / name
+    assert main(["export", trained[1], str(out)]) == 0
+    assert stat.S_IMODE(out.stat().st_mode) == umask_027  # 0o666 less the umask
+    out.write_bytes(b"mine")
+    user_error(["export", trained[1], str(out)], f"{out} exists; pass --force to replace it")
+    assert out.read_bytes() == b"mine"
+    assert main(["export", trained[1], str(out), "--force"]) == 0
+    assert out.read_bytes() != b"mine"
+
+
+def test_convert_writes_the_usual_mode(tmp_path, umask_027):
+    torch = torch_or_skip()
+    source, out = tmp_path / "w.pth", tmp_path / "w.safetensors"
+    torch.save({"weight": torch.zeros(2, 3)}, source)
+    assert main(["convert", str(source), str(out)]) == 0
+    assert stat.S_IMODE(out.stat().st_mode) == umask_027

@@ -137,12 +137,22 @@ def checkpoint_path(path: str | os.PathLike) -> Path:
     return path if path.suffix else path.with_suffix(SUFFIX)
 
 
+def new_file_mode() -> int:
+    """The mode ``open`` gives a new file: 0o666 less the process's umask (0o644 under the
+    usual umask 022). ``tempfile.mkstemp`` makes its files private (0o600), so an atomic
+    write sets this mode before it renames the file into place."""
+    mask = os.umask(0)
+    os.umask(mask)
+    return 0o666 & ~mask
+
+
 def atomic_write_bytes(path: str | os.PathLike, data: bytes) -> None:
     """Write ``data`` to ``path`` so that readers see the old file or the new, never a part.
 
     The bytes go to a temporary file in the same folder, which is flushed and fsync'ed and
-    then renamed over ``path`` (``os.replace`` is atomic on POSIX and Windows). On any
-    error the temporary file is removed and ``path`` is left as it was.
+    then renamed over ``path`` (``os.replace`` is atomic on POSIX and Windows) with the
+    mode a new file gets (:func:`new_file_mode`). On any error the temporary file is
+    removed and ``path`` is left as it was.
     """
     path = Path(path)
     descriptor, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.",
@@ -152,7 +162,7 @@ def atomic_write_bytes(path: str | os.PathLike, data: bytes) -> None:
             handle.write(data)
             handle.flush()
             os.fsync(handle.fileno())
-        os.chmod(temporary, 0o644)
+        os.chmod(temporary, new_file_mode())
         os.replace(temporary, path)
     except BaseException:
         with contextlib.suppress(FileNotFoundError):
