@@ -152,3 +152,13 @@ def test_convert_writes_the_usual_mode(tmp_path, umask_027):
     torch.save({"weight": torch.zeros(2, 3)}, source)
     assert main(["convert", str(source), str(out)]) == 0
     assert stat.S_IMODE(out.stat().st_mode) == umask_027
+
+
+@pytest.mark.parametrize("command", [["dream"], ["texture"], ["explain", "run"],
+                                     ["fool", "run", "--target", "0"]])
+def test_picture_commands_refuse_a_suffix_they_do_not_write(tmp_path, user_error, command):
+    """They write PNG: ``--out d.jpg`` would be PNG bytes under a JPEG name."""
+    Image.fromarray(np.zeros((8, 8), np.uint8)).save(tmp_path / "x.png")
+    user_error([*command, str(tmp_path / "x.png"), "--out", str(tmp_path / "d.jpg")],
+               "--out must name a .png file", "d.jpg")
+    assert not (tmp_path / "d.jpg").exists()
