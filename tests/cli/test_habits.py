@@ -4,7 +4,9 @@ defaults, messages and outputs a new user meets."""
 import argparse
 import ast
 import os
+import shutil
 import stat
+import subprocess
 from pathlib import Path
 
 import numpy as np
@@ -162,3 +164,21 @@ def test_picture_commands_refuse_a_suffix_they_do_not_write(tmp_path, user_error
     user_error([*command, str(tmp_path / "x.png"), "--out", str(tmp_path / "d.jpg")],
                "--out must name a .png file", "d.jpg")
     assert not (tmp_path / "d.jpg").exists()
+
+
+def test_default_outputs_are_ignored_by_git():
+    """A command run from the repository root with its default ``--out`` leaves nothing
+    for ``git status`` to show (run folders also as their ``-2`` twins)."""
+    root = Path(__file__).parents[2]
+    if shutil.which("git") is None or not (root / ".git").exists():
+        pytest.skip("not a git checkout")
+    paths = []
+    for parser in _parsers(build_parser()):
+        default = parser.get_default("out")
+        if isinstance(default, str):
+            paths += ([default] if default.endswith(".png")
+                      else [f"{default}/metrics.json", f"{default}-2/metrics.json"])
+    assert len(paths) >= 15
+    ignored = subprocess.run(["git", "check-ignore", "--no-index", *paths], cwd=root,
+                             capture_output=True, text=True).stdout.split()
+    assert sorted(set(paths) - set(ignored)) == []
