@@ -182,3 +182,16 @@ def test_default_outputs_are_ignored_by_git():
     ignored = subprocess.run(["git", "check-ignore", "--no-index", *paths], cwd=root,
                              capture_output=True, text=True).stdout.split()
     assert sorted(set(paths) - set(ignored)) == []
+
+
+def test_distributed_without_mpiexec_and_tensorboard_say_what_they_do(tiny_fashion, tmp_path,
+                                                                      capsys):
+    pytest.importorskip("mpi4py")
+    pytest.importorskip("tensorboardX")
+    assert main(["train", "--model", "two_layer", "--dataset", "fashion-mnist", "--data-dir",
+                 str(tiny_fashion), "--epochs", "1", "--distributed", "--tensorboard", "--out",
+                 str(tmp_path / "run")]) == 0
+    out = capsys.readouterr().out
+    assert "--distributed in a single process (not started by mpiexec)" in out
+    assert "mpiexec -n K visiongrad train" in out
+    assert "pip install tensorboard, then tensorboard --logdir" in out
