@@ -36,7 +36,7 @@ FIGURE_SCENES = 5
 
 
 def main(argv=None) -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--scenes", type=int, default=5000)
     parser.add_argument("--encoder-epochs", type=int, default=5)
     parser.add_argument("--epochs", type=int, default=30, help="epochs of the plain LSTM")

@@ -262,7 +262,7 @@ PARTS = {"knn": bench_knn, "linear": bench_linear, "pca": bench_pca, "tsne": ben
 
 
 def main(argv=None) -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("part", nargs="?", default="all", choices=[*PARTS, "all"])
     parser.add_argument("--repeats", type=int, default=3)
     args = parser.parse_args(argv)

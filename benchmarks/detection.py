@@ -139,7 +139,7 @@ def table(write: bool = True) -> str:
 
 
 def main(argv=None) -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--models", default=",".join(SETTINGS))
     parser.add_argument("--scenes", type=int, default=None, help="training scenes (all models)")
     parser.add_argument("--epochs", type=int, default=None, help="epochs (all models)")

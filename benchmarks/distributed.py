@@ -89,7 +89,7 @@ def worker(images: int, out: str) -> None:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--ranks", default="1,2")
     parser.add_argument("--images", type=int, default=4096)
     parser.add_argument("--worker", default=None, help=argparse.SUPPRESS)

@@ -1,4 +1,4 @@
-"""Where a trained FCN's mIoU goes, on the benchmark's test scenes:
+"""Where a trained FCN's mIoU goes, on the benchmark's test scenes.
 
     python -m benchmarks.fcn_errors CHECKPOINT [--test-scenes 200] [--classifier [--channels C,..]]
 
@@ -140,7 +140,7 @@ def channel_list(text: str) -> tuple[int, ...]:
 
 
 def main(argv=None) -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("checkpoint")
     parser.add_argument("--test-scenes", type=int, default=200)
     parser.add_argument("--classifier", action="store_true")

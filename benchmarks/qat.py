@@ -91,7 +91,7 @@ def measure(run: str, bits: int, args) -> dict:
 
 
 def main(argv=None) -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("runs", nargs="+")
     parser.add_argument("--bits", type=int, nargs="+", default=[4])
     parser.add_argument("--epochs", type=int, default=1)

@@ -177,7 +177,7 @@ def to_json(value, level: int = 0) -> str:
 
 
 def main(argv=None) -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--algo", default="dqn", choices=("dqn", "ppo", "a2c"))
     parser.add_argument("--env", default="CartPole-v1")
     parser.add_argument("--seeds", default="0", help="comma-separated seeds")

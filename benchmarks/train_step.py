@@ -267,7 +267,7 @@ def _set_threads():
 
 def main(argv=None):
     global THREADS
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--steps", type=int, default=100)
     parser.add_argument("--warmup", type=int, default=3)
     parser.add_argument("--models", default="mlp,convnet,vgg,resnet")

@@ -239,7 +239,7 @@ def run(skip_photos: bool) -> dict:
 
 
 if __name__ == "__main__":
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--skip-photos", action="store_true")
     args = parser.parse_args()
     result = run(args.skip_photos)

@@ -36,8 +36,8 @@ def test_resuming_to_fewer_epochs_than_the_run_has_is_refused(tiny_fashion, tmp_
     capsys.readouterr()
     assert main(["train", "--resume", str(out), "--epochs", "1"]) == 1
     err = capsys.readouterr().err.strip().splitlines()
-    assert err == [f"visiongrad: error: cannot resume {out / 'checkpoint.safetensors'} for 1 "
-                   f"epoch(s) in all: it has trained 2 already (give --epochs 2 or more)"]
+    assert err == [f"visiongrad: error: cannot resume {out / 'checkpoint.safetensors'} for 1 epoch "
+                   f"in all: it has trained 2 already (give --epochs 2 or more)"]
     assert (out / "metrics.json").read_text() == before
     assert load_checkpoint(out / "checkpoint.safetensors")["state"]["epoch"] == 2
 

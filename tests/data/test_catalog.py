@@ -64,7 +64,7 @@ def test_not_found_lists_every_place_and_how_to_get_it(tmp_path, no_system_locat
 def test_not_found_without_any_folder(monkeypatch):
     monkeypatch.delenv(catalog.DATA_ENV, raising=False)
     with pytest.raises(FileNotFoundError, match=r"no data_dir given, VISIONGRAD_DATA unset.*"
-                                                r"looked in: nowhere\nTo get it: put the four"):
+                                                r"location\)\.\nTo get it: put the four"):
         load_dataset("mnist")
 
 

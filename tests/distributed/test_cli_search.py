@@ -43,7 +43,7 @@ def test_halving_search_runs_the_best_third_longer(tmp_path, capsys):
                  "--out", str(tmp_path / "halving")]) == 0
     rows = json.loads((tmp_path / "halving" / "search.json").read_text())
     assert sorted((row["stage"], row["budget"]) for row in rows) == [(1, 1)] * 3 + [(2, 3)]
-    assert capsys.readouterr().out.count("3 epoch(s)") == 1
+    assert capsys.readouterr().out.count("3 epochs") == 1
     for argv, message in (([*options, "--method", "halving", "--eta", "1"],
                            "--eta must be at least 2, got 1"),
                           ([*options, "--address", "auto"], "--address goes with --backend ray")):

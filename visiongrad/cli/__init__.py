@@ -21,6 +21,7 @@ NOTE: unlike argparse's default, usage errors also exit with status 1 (not 2) in
 from __future__ import annotations
 
 import argparse
+import copy
 import errno
 import importlib
 import os
@@ -47,12 +48,27 @@ COMMANDS = ("train", "evaluate", "predict", "export", "quantize", "compress", "r
 
 
 class _DefaultsFormatter(argparse.ArgumentDefaultsHelpFormatter):
-    """Shows each option's default in ``--help``, except defaults of ``None``."""
+    """Shows each option's default in ``--help`` once: not for defaults of ``None`` or
+    ``False``, nor where the help already says ``(default...)``; an option without help
+    shows its default alone."""
+
+    def _format_action(self, action):
+        if not action.help and _default_shown(action):
+            action = copy.copy(action)
+            action.help = "(default: %(default)s)"
+        return super()._format_action(action)
 
     def _get_help_string(self, action):
-        if action.default is None or action.default is False:
+        if not _default_shown(action) or "(default" in (action.help or ""):
             return action.help
         return super()._get_help_string(action)
+
+
+def _default_shown(action) -> bool:
+    """Whether ``--help`` names the option's default (an optional with one to name)."""
+    return (bool(action.option_strings) and action.default is not None
+            and action.default is not False and action.default is not argparse.SUPPRESS
+            and action.help is not argparse.SUPPRESS)
 
 
 class ArgumentParser(argparse.ArgumentParser):

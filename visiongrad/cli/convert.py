@@ -30,6 +30,7 @@ def register(commands) -> None:
 
 def run(args: argparse.Namespace) -> None:
     from visiongrad.io import convert_torch_checkpoint
+    from visiongrad.train.checkpoint import new_file_mode
 
     source, out = Path(args.source), Path(args.out)
     if not source.is_file():
@@ -44,6 +45,7 @@ def run(args: argparse.Namespace) -> None:
     try:
         with user_errors(*_UNREADABLE, context=f"cannot convert {source}: "):
             state = convert_torch_checkpoint(source, partial)
+        partial.chmod(new_file_mode())  # safetensors writes it private
         partial.replace(out)
     except OSError as error:
         raise CommandError(f"cannot convert {source} to {out}: {error.strerror}") from None

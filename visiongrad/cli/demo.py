@@ -9,6 +9,7 @@ from pathlib import Path
 import numpy as np
 
 from visiongrad.recipes.classify import Config
+from visiongrad.recipes.errors import counted
 
 from .errors import PROG
 from .network import (
@@ -103,7 +104,7 @@ def run(args: argparse.Namespace) -> None:
         model = build_model(model_name, train_images.shape[1:], len(classes))
         config = Config.from_options(options)
         trainers[name], timings, predicted = _fit_and_predict(
-            f"[{step}/4] {name} ({model_name}, {config.epochs} epochs, Adam)",
+            f"[{step}/4] {name} ({model_name}, {counted(config.epochs, 'epoch')}, Adam)",
             lambda m=model, c=config, i=info: fit_network(m, c, x_train, y_train, x_val,
                                                          y_val, normalize, i),
             lambda trainer: trainer.predict_proba(x_test).argmax(axis=1))

@@ -33,9 +33,10 @@ from .output import output_folder
 SPLITS = ("train", "val", "test")
 
 
-def add_actions(parser, models: tuple, default: str, lr: float) -> None:
+def add_actions(parser, models: tuple, default: str, lr: float, scored: bool) -> None:
     """The train, evaluate and predict actions of ``detect`` or ``segment`` (``lr``: the
-    default learning rate)."""
+    default learning rate; ``scored``: the models' predictions carry scores, so ``predict``
+    takes ``--min-score``; a segmenter's label map has none)."""
     actions = parser.add_subparsers(dest="action", required=True, metavar="ACTION",
                                     parser_class=type(parser))
     train = actions.add_parser("train", help="train a model on composed scenes")
@@ -66,8 +67,9 @@ def add_actions(parser, models: tuple, default: str, lr: float) -> None:
     predict.add_argument("checkpoint")
     predict.add_argument("image")
     predict.add_argument("--out", type=output_path, required=True, metavar="PNG")
-    predict.add_argument("--min-score", type=score_threshold, default=0.5,
-                         help="draw detections scoring at least this")
+    if scored:
+        predict.add_argument("--min-score", type=score_threshold, default=0.5,
+                             help="draw detections scoring at least this")
     predict.set_defaults(run=run_predict)
     scene = actions.add_parser("scene", help="write a composed scene as a PNG to predict on")
     scene.add_argument("--split", choices=SPLITS, default="test")
@@ -85,7 +87,7 @@ def register(commands) -> None:
     from ..recipes.detect import DETECTORS
 
     parser = commands.add_parser("detect", help="object detection on composed scenes")
-    add_actions(parser, DETECTORS, "ssd", 2e-3)
+    add_actions(parser, DETECTORS, "ssd", 2e-3, scored=True)
 
 
 def _summary(metrics: dict) -> str:

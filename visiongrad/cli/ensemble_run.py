@@ -21,6 +21,8 @@ import math
 import tempfile
 from pathlib import Path
 
+from visiongrad.recipes.errors import counted
+
 from .errors import CommandError
 from .network import (
     CHECKPOINT_NAME,
@@ -134,7 +136,8 @@ def run_ensemble(args: argparse.Namespace) -> None:
     folder = output_folder(args.out, fresh=True)
     print(f"training an ensemble of {args.ensemble} {args.model} on {len(split[1])} "
           f"{args.dataset} images ({len(split[3])} held out for validation) for "
-          f"{args.epochs} epoch(s) each, seeds {args.seed} to {args.seed + args.ensemble - 1}"
+          f"{counted(args.epochs, 'epoch')} each, seeds {args.seed} to "
+          f"{args.seed + args.ensemble - 1}"
           f", {'as Ray tasks' if args.backend == 'ray' else 'in turn'}; output {folder}",
           flush=True)
     info = network_info(run_options(member_options(args, args.seed)), dataset.images,
@@ -174,7 +177,7 @@ def run_ensemble(args: argparse.Namespace) -> None:
                        [[m["member"], m["seed"], _accuracy(m, "val"), _accuracy(m, "test"),
                          m["status"]] for m in members]
                        + [["ensemble", "", _accuracy(scores["ensemble"], "val"),
-                           _accuracy(scores["ensemble"], "test"), f"{len(paths)} members"]]))
+                           _accuracy(scores["ensemble"], "test"), counted(len(paths), "member")]]))
     print(f"checkpoints: {folder}/member-K/{CHECKPOINT_NAME}\nmetrics.json: {folder}\n"
           f"evaluate the ensemble: visiongrad evaluate {folder}")
 

@@ -5,6 +5,8 @@ from __future__ import annotations
 import contextlib
 from collections.abc import Sequence
 
+from visiongrad.recipes.errors import did_you_mean
+
 PROG = "visiongrad"
 
 
@@ -30,4 +32,5 @@ def user_errors(*kinds: type[BaseException], context: str = ""):
 def check_choice(kind: str, name: str, known: Sequence[str]) -> None:
     """Raise a user error naming ``name`` and the known choices unless it is one of them."""
     if name not in known:
-        raise CommandError(f"unknown {kind} {name!r} (choose from {', '.join(known)})")
+        raise CommandError(f"unknown {kind} {name!r}{did_you_mean(name, known)} "
+                           f"(choose from {', '.join(known)})")

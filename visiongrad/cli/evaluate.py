@@ -24,7 +24,9 @@ def register(commands) -> None:
     parser.add_argument("--data-dir", default=None,
                         help="folder holding the dataset's files (default: the run's own "
                              "for the run's dataset, else the standard place)")
-    parser.add_argument("--split", default="test")
+    parser.add_argument("--split", default="test",
+                        help="train or test (a run's validation images are a random part of "
+                             "its train split; their accuracy is in the run's metrics.json)")
     parser.add_argument("--out", type=output_path, default=None,
                         help="folder for the confusion-matrix plot (default: none)")
     parser.set_defaults(run=run)
@@ -48,6 +50,11 @@ def run(args: argparse.Namespace) -> None:
     from visiongrad.train import Ensemble, plots
     from visiongrad.train.trainer import evaluate
 
+    if args.split not in ("train", "test"):
+        raise CommandError(f"--split must be train or test, got {args.split!r}: the "
+                           f"validation images are a random part of the train split that "
+                           f"training held out, and their accuracy per epoch is in the run "
+                           f"folder's metrics.json (best_val_accuracy, history)")
     members = ensemble_checkpoints(args.checkpoint)  # a train --ensemble run's folder
     if members:
         models, normalize, info = load_members(members, args.model)

@@ -8,6 +8,9 @@ optimizer state, no best-weights copy, no prefixes), so ``safetensors.torch.load
 onnx: a graph ONNX Runtime runs (``compress/onnx_export.py``; needs the ``onnx`` extra),
 input ``images`` float32 (N, C, H, W) in [0, 1] with the run's normalisation inside, output
 ``logits``; float for a trained run, QDQ-int8 for a ``visiongrad quantize`` checkpoint.
+
+Either is written atomically with the usual mode of a new file; an existing OUT is kept
+unless ``--force`` (as ``visiongrad convert``).
 """
 
 from __future__ import annotations
@@ -30,6 +33,7 @@ def register(commands) -> None:
     parser.add_argument("out", type=output_path, metavar="OUT.safetensors|OUT.onnx")
     parser.add_argument("--format", choices=FORMATS, default=None,
                         help="safetensors or onnx (default: from OUT's suffix)")
+    parser.add_argument("--force", action="store_true", help="replace an existing OUT")
     parser.set_defaults(run=run)
 
 
@@ -37,7 +41,9 @@ FORMATS = ("safetensors", "onnx")
 
 
 def run(args: argparse.Namespace) -> None:
-    from safetensors.numpy import save_file
+    from safetensors.numpy import save
+
+    from visiongrad.train.checkpoint import atomic_write_bytes
 
     out = Path(args.out)
     export_format = args.format or ("onnx" if out.suffix == ".onnx" else "safetensors")
@@ -46,6 +52,8 @@ def run(args: argparse.Namespace) -> None:
                            f"got {out}")
     if not out.parent.is_dir():
         raise CommandError(f"cannot write {out}: folder {out.parent} not found")
+    if out.exists() and not args.force:
+        raise CommandError(f"{out} exists; pass --force to replace it")
     model, normalize, info = load_network(args.checkpoint)
     if export_format == "onnx":
         write_onnx(model, normalize, info, out)
@@ -53,7 +61,7 @@ def run(args: argparse.Namespace) -> None:
     state = {name: np.ascontiguousarray(np.asarray(getattr(value, "data", value)))
              for name, value in model.state_dict().items()}
     try:
-        save_file(state, str(out), metadata={"visiongrad_model": info["model"]})
+        atomic_write_bytes(out, save(state, metadata={"visiongrad_model": info["model"]}))
     except OSError as error:
         raise CommandError(f"cannot write {out}: {error.strerror}") from None
     print(f"{info['model']}: {len(state)} tensors written to {out}")

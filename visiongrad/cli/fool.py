@@ -24,7 +24,7 @@ def register(commands) -> None:
     parser.add_argument("--target", required=True, help="class name or index")
     parser.add_argument("--method", choices=METHODS, default="min_norm",
                         help="min_norm: least-norm steps to the target, then a walk along "
-                             "the boundary that shrinks the change (default); least_norm: "
+                             "the boundary that shrinks the change; least_norm: "
                              "stop at the first crossing; ascent: the course's gradient ascent")
     parser.add_argument("--allowance", choices=("uniform", "brightness"), default="uniform",
                         help="brightness: each pixel may change in proportion to its "

@@ -31,10 +31,13 @@ def read_photo(path: str, size: int) -> np.ndarray:
 
 
 def check_out(path: str) -> None:
-    """Refuse an output path whose folder does not exist, before any work is done."""
+    """Refuse an output path whose folder does not exist, or that does not end in .png
+    (what is written is a PNG), before any work is done."""
     folder = os.path.dirname(os.path.abspath(path))
     if not os.path.isdir(folder):
         raise CommandError(f"cannot write {path}: folder {folder} does not exist")
+    if not path.lower().endswith(".png"):
+        raise CommandError(f"--out must name a .png file (a PNG is written), got {path}")
 
 
 def write_png(path: str, image: np.ndarray) -> None:

@@ -8,6 +8,8 @@ import math
 
 import numpy as np
 
+from visiongrad.recipes.errors import counted
+
 from .errors import CommandError
 from .network import (
     build_model,
@@ -72,7 +74,7 @@ def run(args: argparse.Namespace) -> None:
 
     def validation_accuracy(lr: float, weight_decay: float, budget: int | None = None):
         epochs = args.epochs if budget is None else budget
-        print(f"trial: lr {lr:.2e}, weight decay {weight_decay:.2e}, {epochs} epoch(s)",
+        print(f"trial: lr {lr:.2e}, weight decay {weight_decay:.2e}, {counted(epochs, 'epoch')}",
               flush=True)
         vg.manual_seed(trial_seed(args.seed, lr, weight_decay))
         trial = run_config({**vars(args), "lr": lr, "weight_decay": weight_decay,

@@ -15,4 +15,5 @@ def register(commands) -> None:
     from ..recipes.detect import SEGMENTERS
 
     parser = commands.add_parser("segment", help="semantic segmentation of composed scenes")
-    add_actions(parser, SEGMENTERS, "fcn", 1e-2)  # its 1x1 classifier needs the larger steps
+    add_actions(parser, SEGMENTERS, "fcn", 1e-2,  # its 1x1 classifier needs the larger steps
+                scored=False)  # a label map: no scores to threshold

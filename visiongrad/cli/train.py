@@ -71,9 +71,14 @@ def _rank(args: argparse.Namespace) -> int:
     from visiongrad.distributed import world
 
     try:
-        return world().Get_rank()
+        comm = world()
     except ImportError as error:
         raise CommandError(str(error)) from None
+    if comm.Get_size() == 1:
+        print("--distributed in a single process (not started by mpiexec): training as one "
+              "rank; for K ranks run 'mpiexec -n K visiongrad train ... --distributed'",
+              flush=True)
+    return comm.Get_rank()
 
 
 def _resumed_options(args: argparse.Namespace) -> tuple[argparse.Namespace, Path, list]:
@@ -158,7 +163,8 @@ def run(args: argparse.Namespace) -> None:
               f"(epoch {trainer.best_epoch}); the checkpoint holds those weights")
     print(f"checkpoint: {checkpoint}\nplots and metrics.json: {folder}\nreport: {report}")
     if summary_writer_class is not None:
-        print(f"TensorBoard: tensorboard --logdir {folder / 'tensorboard'}")
+        print(f"TensorBoard event files: {folder / 'tensorboard'} (to view them: pip install "
+              f"tensorboard, then tensorboard --logdir {folder / 'tensorboard'})")
 
 
 def _what_was_kept(folder: Path, args: argparse.Namespace) -> str:

@@ -73,8 +73,12 @@ def _existing(folder: Path, stem: str) -> Path:
                             f"{stem}")
 
 
-_IDX_HINT = ("put the four IDX files ({files}) from {url} into a folder and pass "
-             f"data_dir=<folder> or set {DATA_ENV}=<folder>")
+_PASS_FOLDER = (f"pass that folder as data_dir (--data-dir on the command line) or set {DATA_ENV} "
+                "to it")
+"""How a found folder reaches :func:`load_dataset`, said for the library and the command."""
+
+_IDX_HINT = ("put the four IDX files ({files}) from {url} into a folder and "
+             + _PASS_FOLDER)
 
 _SOURCES = {
     "fashion-mnist": _Source(
@@ -96,13 +100,13 @@ _SOURCES = {
         marker=lambda split: ["data_batch_1" if split == "train" else "test_batch"],
         read=lambda folder, split: readers.read_cifar10(folder, split),
         how_to_get="extract cifar-10-python.tar.gz (https://www.cs.toronto.edu/~kriz/cifar.html) "
-                   f"into a folder and pass data_dir=<folder> or set {DATA_ENV}=<folder>"),
+                   f"into a folder and {_PASS_FOLDER}"),
     "cifar100": _Source(
         folders=("cifar-100-python", "cifar100", "cifar-100"),
         marker=lambda split: [split],
         read=lambda folder, split: readers.read_cifar100(folder, split, "fine"),
         how_to_get="extract cifar-100-python.tar.gz (https://www.cs.toronto.edu/~kriz/cifar.html)"
-                   f" into a folder and pass data_dir=<folder> or set {DATA_ENV}=<folder>"),
+                   f" into a folder and {_PASS_FOLDER}"),
 }
 _SOURCES["cifar100-coarse"] = _Source(
     folders=_SOURCES["cifar100"].folders, marker=_SOURCES["cifar100"].marker,
@@ -193,9 +197,10 @@ def load_dataset(name: str, split: str = "train",
     unset = [] if data_dir else ["no data_dir given"]
     unset += [] if os.environ.get(DATA_ENV) else [f"{DATA_ENV} unset"]
     unset += [] if source.system_folder else [f"{name} has no system location"]
-    tried = "".join(f"\n  {folder}" for folder in folders) or " nowhere"
+    listed = "".join(f"\n  {folder}" for folder in folders)
+    tried = f"; looked in:{listed}" if folders else ""
     raise FileNotFoundError(f"{name} ({split} split) not found ({', '.join(unset) or 'no match'})"
-                            f"; looked in:{tried}\nTo get it: {source.how_to_get}")
+                            f"{tried}.\nTo get it: {source.how_to_get}")
 
 
 def _load_embedded(split: str) -> ImageDataset:

@@ -9,7 +9,7 @@ import math
 
 import numpy as np
 
-from .errors import describe
+from .errors import describe, did_you_mean
 
 MAX_PATH_BYTES = 4096
 """The longest path a config may name (a file system's usual limit)."""
@@ -47,7 +47,8 @@ def check_choice(config, name: str, choices) -> None:
     """The field ``name`` one of ``choices``."""
     value = getattr(config, name)
     if value not in choices:
-        raise ValueError(f"{name} must be one of {', '.join(choices)}, got {value!r}")
+        raise ValueError(f"{name} must be one of {', '.join(choices)}, got {value!r}"
+                         f"{did_you_mean(value, choices)}")
 
 
 def check_int(name: str, value, low: int, high: int) -> None:

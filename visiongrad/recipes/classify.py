@@ -30,7 +30,7 @@ from .classify_network import (
     load_network,
     network_info,
 )
-from .errors import RecipeError, recipe_errors
+from .errors import RecipeError, counted, recipe_errors
 
 OPTIMIZERS = ("sgd", "momentum", "nesterov", "adagrad", "rmsprop", "adam", "adamw", "lbfgs")
 SCHEDULES = ("none", "step", "exponential", "cosine")
@@ -287,9 +287,9 @@ def fit_network(model, config: Config, train_images: np.ndarray, train_labels: n
                            context=f"cannot resume from {checkpoint}: "):
             trainer.load_checkpoint(checkpoint)
         if trainer.epoch > config.epochs:
-            raise RecipeError(f"cannot resume {checkpoint} for {config.epochs} epoch(s) in "
-                              f"all: it has trained {trainer.epoch} already (give --epochs "
-                              f"{trainer.epoch} or more)")
+            raise RecipeError(f"cannot resume {checkpoint} for "
+                              f"{counted(config.epochs, 'epoch')} in all: it has trained "
+                              f"{trainer.epoch} already (give --epochs {trainer.epoch} or more)")
         extend_schedule(trainer.scheduler, optimizer, config.epochs)
     trainer.fit(loader, x_val=normalize(val_images), y_val=val_labels)
     return trainer
@@ -334,7 +334,7 @@ def run(config: Config, *, resume: str | Path | None = None, commands: Sequence[
                            resume=resume is not None, checkpoint=checkpoint), checkpoint
     print(f"{'resuming' if resume is not None else 'training'} {config.model} on "
           f"{len(y_train)} {config.dataset} images ({len(y_val)} held out for validation) for "
-          f"{config.epochs} epoch(s) in all; output {checkpoint.parent}")
+          f"{counted(config.epochs, 'epoch')} in all; output {checkpoint.parent}")
     options = dataclasses.asdict(config) if options is None else dict(options)
     info = network_info(options, dataset.images, dataset.classes, normalize, commands)
     writer = (summary_writer_class(logdir=str(checkpoint.parent / "tensorboard"))

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .errors import RecipeError, describe, recipe_errors
+from .errors import RecipeError, describe, did_you_mean, recipe_errors
 
 CHECKPOINT_NAME = "checkpoint.safetensors"
 
@@ -27,7 +27,8 @@ model is built, since layer sizes (and memory) grow with the image."""
 def check_choice(kind: str, name, known: Sequence[str]) -> None:
     """Raise a :class:`RecipeError` naming ``name`` and the known choices unless it is one."""
     if name not in known:
-        raise RecipeError(f"unknown {kind} {describe(name)} (choose from {', '.join(known)})")
+        raise RecipeError(f"unknown {kind} {describe(name)}{did_you_mean(name, known)} "
+                          f"(choose from {', '.join(known)})")
 
 
 def check_input_size(input_shape) -> None:
@@ -108,6 +109,23 @@ def network_info(options: Mapping, images: np.ndarray, classes: Sequence[str], n
             "options": dict(options), "commands": list(commands)}
 
 
+_WRITERS = {"scenes_model": "visiongrad detect", "pipeline": "visiongrad caption",
+            "generative_model": "visiongrad generate", "algo": "visiongrad rl",
+            "kind": "visiongrad lm"}
+"""A key of a checkpoint's config that names the command that wrote it, when that command
+is not ``visiongrad train``."""
+
+
+def _writer(config: Mapping) -> str | None:
+    """The command of another kind of model that wrote a checkpoint with ``config``."""
+    from .detect import SEGMENTERS
+
+    scenes_model = config.get("scenes_model")
+    if isinstance(scenes_model, dict) and scenes_model.get("model") in SEGMENTERS:
+        return "visiongrad segment"
+    return next((command for key, command in _WRITERS.items() if key in config), None)
+
+
 def load_network(path: str, model_name: str | None = None):
     """Rebuild a checkpoint's model and preprocessing; return ``(model, normalize, info)``.
 
@@ -134,10 +152,14 @@ def load_network(path: str, model_name: str | None = None):
                           f"(it has no config)")
     info = dict(checkpoint["config"])
     missing = [key for key in ("input_shape", "classes", "normalize") if key not in info]
+    if missing and _writer(info):
+        raise RecipeError(f"checkpoint {path} was written by '{_writer(info)}', not by "
+                          f"'visiongrad train': use {_writer(info)}'s own actions on it")
     if missing:
         raise RecipeError(f"checkpoint {path} was not written by the visiongrad command "
                           f"(its config lacks {', '.join(missing)})")
-    info["model"] = model_name or info.get("model")
+    stored = info.get("model")
+    info["model"] = model_name or stored
     if info["model"] is None:
         raise RecipeError(f"checkpoint {path} does not name its model; pass --model")
     if not isinstance(info["model"], str) or not isinstance(info["classes"], list):
@@ -150,9 +172,10 @@ def load_network(path: str, model_name: str | None = None):
             model = QuantizedClassifier.from_spec(info["int8"], checkpoint["model"])
             return model, restore_normalizer(info["normalize"], info["input_shape"]), info
     model = build_model(info["model"], info["input_shape"], len(info["classes"]))
+    holds = f" holds a {stored} model and" if stored not in (None, info["model"]) else ""
     with recipe_errors(ValueError, KeyError, TypeError,
-                       context=f"checkpoint {path} does not fit a {info['model']} model: "):
-        load_model_state(model, checkpoint["model"], source="its weights")
+                       context=f"checkpoint {path}{holds} does not fit a {info['model']} model: "):
+        load_model_state(model, checkpoint["model"], source="its state")
         normalize = restore_normalizer(info["normalize"], info["input_shape"])
     model.eval()
     return model, normalize, info

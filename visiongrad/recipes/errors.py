@@ -8,6 +8,8 @@ range. The ``visiongrad`` command prints it as one line (status 1), as its own e
 from __future__ import annotations
 
 import contextlib
+import difflib
+from collections.abc import Iterable
 
 
 class RecipeError(ValueError):
@@ -32,3 +34,20 @@ def describe(value) -> str:
         return f"an integer of about {int(value.bit_length() * 0.30103) + 1} digits"
     text = repr(value)
     return text if len(text) <= 80 else f"{text[:77]}..."
+
+
+def counted(count: int, noun: str) -> str:
+    """``"1 epoch"``, ``"3 epochs"``: a count with its noun in the right number."""
+    return f"{count} {noun}{'' if count == 1 else 's'}"
+
+
+def did_you_mean(name, known: Iterable[str]) -> str:
+    """``"; did you mean 'adam'?"`` when ``name`` differs from known names only by case or
+    is close to them (``difflib``), else ``""``: the hint an unknown name's error carries."""
+    if not isinstance(name, str):
+        return ""
+    by_lower = {choice.lower(): choice for choice in known}
+    close = [by_lower[name.lower()]] if name.lower() in by_lower else [
+        by_lower[match] for match in difflib.get_close_matches(name.lower(), by_lower, n=3,
+                                                               cutoff=0.75)]
+    return f"; did you mean {' or '.join(repr(choice) for choice in close)}?" if close else ""

@@ -137,12 +137,22 @@ def checkpoint_path(path: str | os.PathLike) -> Path:
     return path if path.suffix else path.with_suffix(SUFFIX)
 
 
+def new_file_mode() -> int:
+    """The mode ``open`` gives a new file: 0o666 less the process's umask (0o644 under the
+    usual umask 022). ``tempfile.mkstemp`` makes its files private (0o600), so an atomic
+    write sets this mode before it renames the file into place."""
+    mask = os.umask(0)
+    os.umask(mask)
+    return 0o666 & ~mask
+
+
 def atomic_write_bytes(path: str | os.PathLike, data: bytes) -> None:
     """Write ``data`` to ``path`` so that readers see the old file or the new, never a part.
 
     The bytes go to a temporary file in the same folder, which is flushed and fsync'ed and
-    then renamed over ``path`` (``os.replace`` is atomic on POSIX and Windows). On any
-    error the temporary file is removed and ``path`` is left as it was.
+    then renamed over ``path`` (``os.replace`` is atomic on POSIX and Windows) with the
+    mode a new file gets (:func:`new_file_mode`). On any error the temporary file is
+    removed and ``path`` is left as it was.
     """
     path = Path(path)
     descriptor, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.",
@@ -152,7 +162,7 @@ def atomic_write_bytes(path: str | os.PathLike, data: bytes) -> None:
             handle.write(data)
             handle.flush()
             os.fsync(handle.fileno())
-        os.chmod(temporary, 0o644)
+        os.chmod(temporary, new_file_mode())
         os.replace(temporary, path)
     except BaseException:
         with contextlib.suppress(FileNotFoundError):
@@ -306,6 +316,13 @@ def _dtype_family(kind: str) -> str:
     return {"f": "float", "i": "int", "u": "int", "b": "bool"}.get(kind, kind)
 
 
+def _first_few(names: list[str], shown: int = 4) -> str:
+    """The first ``shown`` names and how many more: a whole architecture's keys would
+    bury the message."""
+    more = f" and {len(names) - shown} more" if len(names) > shown else ""
+    return ", ".join(names[:shown]) + more
+
+
 def load_model_state(model, state: Mapping[str, np.ndarray], source: str = "checkpoint") -> None:
     """Load ``state`` into ``model`` after checking that every key and shape matches.
 
@@ -314,7 +331,8 @@ def load_model_state(model, state: Mapping[str, np.ndarray], source: str = "chec
     ValueError
         Naming the missing keys, unexpected keys, shape mismatches (checkpoint shape
         versus model shape) and dtype mismatches (an integer array for floating weights),
-        for example when the checkpoint is from another architecture.
+        for example when the checkpoint is from another architecture (the first four of
+        each, and how many more).
 
     Examples
     --------
@@ -343,7 +361,7 @@ def load_model_state(model, state: Mapping[str, np.ndarray], source: str = "chec
                   f"{kinds[name]!r})" for name in expected if name in state
                   and _dtype_family(np.asarray(state[name]).dtype.kind)
                   != _dtype_family(kinds[name])]
-    problems = [f"{label}: {', '.join(names)}" for label, names in
+    problems = [f"{label}: {_first_few(names)}" for label, names in
                 (("missing keys", missing), ("unexpected keys", unexpected),
                  ("shape mismatches", mismatched), ("dtype mismatches", wrong_kind)) if names]
     if problems:

@@ -23,6 +23,7 @@ from matplotlib.figure import Figure
 from matplotlib.ticker import MaxNLocator
 
 from ..imaging import image_grid
+from .checkpoint import new_file_mode
 
 #: The course's rule of thumb for a healthy learning rate: each update changes a weight
 #: matrix by about a thousandth of its size.
@@ -50,7 +51,7 @@ def _save(figure: Figure, path: str | os.PathLike) -> str:
     try:
         with os.fdopen(descriptor, "wb") as handle:
             figure.savefig(handle, format="png", bbox_inches="tight")
-        os.chmod(temporary, 0o644)  # mkstemp creates it private; a plot is for sharing
+        os.chmod(temporary, new_file_mode())  # mkstemp creates it private
         os.replace(temporary, path)
     except BaseException:
         os.unlink(temporary)
