@@ -16,6 +16,7 @@ import numpy as np
 
 from .. import functional as F
 from ..autograd import Tensor, no_grad
+from ..nn.frozen import frozen
 
 
 def check_box(box) -> tuple[float, float]:
@@ -103,7 +104,7 @@ def updates_statistics(model) -> bool:
 @contextlib.contextmanager
 def attacking(model) -> Iterator:
     """The model held still for an attack: eval mode and no parameter gradients inside
-    (as ``visualize.frozen``), every module's mode and flag restored after.
+    (:func:`visiongrad.nn.frozen`), every module's mode and flag restored after.
 
     Raises
     ------
@@ -116,18 +117,8 @@ def attacking(model) -> Iterator:
         raise ValueError(f"{type(model).__name__} is in training mode, where its batch-norm "
                          "layers would use batch statistics and change their running ones: "
                          "call model.eval() before attacking it")
-    modes = [(module, module.training) for module in model.modules()]
-    flags = [(parameter, parameter.requires_grad) for parameter in model.parameters()]
-    model.eval()
-    for parameter, _ in flags:
-        parameter.requires_grad = False
-    try:
+    with frozen(model):
         yield model
-    finally:
-        for module, training in modes:
-            object.__setattr__(module, "training", training)
-        for parameter, requires_grad in flags:
-            parameter.requires_grad = requires_grad
 
 
 def model_dtype(model) -> np.dtype:

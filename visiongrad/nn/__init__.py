@@ -21,6 +21,7 @@ from .conv import (
     Upsample,
 )
 from .drop_path import DropPath, SurvivalGate
+from .frozen import frozen
 from .linear import Embedding, Flatten, Identity, Linear
 from .lrn import LocalResponseNorm
 from .module import Module, ModuleList, Parameter, RemovableHandle, Sequential
@@ -36,7 +37,7 @@ from .pool_adaptive import AdaptiveAvgPool2d, AdaptiveMaxPool2d
 from .regularize import DropConnectLinear, Dropout
 from .summary import ModelSummary, summary
 
-__all__ = [
+__all__ = ["frozen",
     "AvgPool2d", "BatchNorm1d", "BatchNorm2d", "Conv2d", "ConvTranspose2d", "DropConnectLinear",
     "Dropout", "ELU", "Embedding", "Flatten", "GlobalAvgPool2d", "GroupNorm", "Identity",
     "LayerNorm", "LeakyReLU", "Linear", "MaxPool2d", "Maxout", "ModelSummary", "Module",

@@ -13,6 +13,7 @@ from collections.abc import Iterator
 import numpy as np
 
 from ..autograd import Tensor
+from ..nn.frozen import frozen  # noqa: F401  (visualize.frozen, used across visualize)
 
 
 def get_layer(model, name: str):
@@ -141,28 +142,6 @@ def check_targets(target, n: int, name: str = "target") -> np.ndarray:
     if targets.shape != (n,) or targets.dtype.kind not in "iu":
         raise ValueError(f"{name} must be an int or {n} ints, got {target!r}")
     return targets.astype(np.int64)
-
-
-@contextlib.contextmanager
-def frozen(model) -> Iterator:
-    """Within the block ``model`` is in eval mode and its parameters take no gradient, so
-    back-propagation reaches only the image; both are restored afterwards.
-
-    Every method that differentiates with respect to the input runs the model this way
-    (the course's ``model.eval()`` and ``requires_grad = False`` on every parameter).
-    """
-    modes = [(module, module.training) for module in model.modules()]
-    flags = [(param, param.requires_grad) for param in model.parameters()]
-    model.eval()
-    for param, _ in flags:
-        param.requires_grad = False
-    try:
-        yield model
-    finally:
-        for module, training in modes:
-            object.__setattr__(module, "training", training)
-        for param, requires_grad in flags:
-            param.requires_grad = requires_grad
 
 
 def model_dtype(model) -> np.dtype:
