@@ -30,13 +30,22 @@ _HALVINGS = (10, 50, 200, 500, 1000, 2000, 4000, 6000, 8000)
 def transfer_attack(surrogate, attack: Callable) -> Callable:
     """An attack on any model that never looks at it: ``attack`` run on ``surrogate``.
 
-    >>> from functools import partial                              # doctest: +SKIP
-    >>> blind = transfer_attack(surrogate, partial(pgd, eps=0.1, alpha=0.01, steps=40))
-    >>> robust_accuracy(target, (x, y), blind)
-
     Returns
     -------
     callable ``(model, images, labels) -> adversarial images`` whose ``model`` is ignored
+
+    Examples
+    --------
+    >>> from functools import partial
+    >>> from visiongrad.adversarial import fgsm
+    >>> _ = vg.manual_seed(0)
+    >>> surrogate = nn.Sequential(nn.Flatten(), nn.Linear(4, 3))
+    >>> target = nn.Sequential(nn.Flatten(), nn.Linear(4, 3))
+    >>> images, labels = np.full((2, 1, 2, 2), 0.5, np.float32), np.array([0, 2])
+    >>> blind = transfer_attack(surrogate, partial(fgsm, eps=0.1))
+    >>> moved = blind(target, images, labels) - images
+    >>> moved.shape, bool(np.allclose(np.abs(moved), 0.1))
+    ((2, 1, 2, 2), True)
     """
     def crafted_on_surrogate(model, images, labels):
         return attack(surrogate, images, labels)
