@@ -149,7 +149,16 @@ def _check_split(where: Path, captions, idxs, features, vocabulary: int) -> None
 def sample_coco_minibatch(data: Mapping, batch_size: int = 100, split: str = "train",
                           rng=None) -> tuple[np.ndarray, np.ndarray]:
     """``(captions, features)`` of ``batch_size`` random captions of ``split`` (the course's
-    ``sample_coco_minibatch``; urls are not returned)."""
+    ``sample_coco_minibatch``; urls are not returned).
+
+    Examples
+    --------
+    >>> data = {'train_captions': np.arange(12).reshape(4, 3),   # 4 captions of 3 words
+    ...         'train_image_idxs': np.array([0, 0, 1, 1]), 'train_features': np.eye(2)}
+    >>> captions, features = sample_coco_minibatch(data, batch_size=2, rng=0)
+    >>> captions.shape, features.shape
+    ((2, 3), (2, 2))
+    """
     if split not in SPLITS:
         raise ValueError(f"split must be 'train' or 'val', got {split!r}")
     count = len(data[f"{split}_captions"])
