@@ -107,7 +107,7 @@ def guided_relus(model) -> Iterator:
     >>> _ = vg.manual_seed(0)
     >>> model = nn.Sequential(nn.Conv2d(1, 4, 3, padding=1), nn.ReLU(),
     ...                       nn.Flatten(), nn.Linear(4 * 8 * 8, 3))
-    >>> x = vg.tensor(np.random.default_rng(0).random((2, 1, 8, 8)), requires_grad=True)
+    >>> x = vg.randn(2, 1, 8, 8, requires_grad=True)
     >>> with guided_relus(model):
     ...     model(x)[:, 0].sum().backward()
     >>> x.grad.shape
