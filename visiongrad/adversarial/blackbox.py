@@ -68,6 +68,16 @@ def square_attack(model, images, labels, eps, queries: int = 1000, p_init: float
     Returns
     -------
     ndarray, the shape and dtype of ``images``
+
+    Examples
+    --------
+    >>> from visiongrad.adversarial import square_attack
+    >>> _ = vg.manual_seed(0)
+    >>> model = nn.Sequential(nn.Flatten(), nn.Linear(4, 3)).eval()
+    >>> images, labels = np.full((2, 1, 2, 2), 0.5, np.float32), np.array([0, 2])
+    >>> adversarial = square_attack(model, images, labels, eps=0.1, queries=20, seed=0)
+    >>> adversarial.shape, bool(np.abs(adversarial - images).max() <= 0.1 + 1e-6)
+    ((2, 1, 2, 2), True)
     """
     x, y, lo, hi = check_batch(images, labels, box)
     eps, p_init = check_positive("eps", eps), check_positive("p_init", p_init)
