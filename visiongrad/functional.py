@@ -7,6 +7,12 @@ and meaning; the course's own forms get their own names (``affine``, ``multiclas
 Arguments may be tensors or arrays.
 
 NOTE: ``all``, ``any``, ``abs`` and ``round`` here are the tensor ops, not Python's builtins.
+
+Examples
+--------
+>>> import visiongrad.functional as F
+>>> F.softmax(vg.tensor([[1.0, 1.0]]), dim=1)
+Tensor([[0.5 0.5]])
 """
 
 from __future__ import annotations

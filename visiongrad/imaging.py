@@ -145,6 +145,15 @@ def embedding_grid(points, images, cells: int = 30) -> np.ndarray:
     Returns
     -------
     ndarray (cells H, cells W) or (cells H, cells W, 3)
+
+    Examples
+    --------
+    >>> from visiongrad.visualize import embedding_grid
+    >>> points = np.array([[0.0, 0.0], [1.0, 1.0]])
+    >>> images = np.stack([np.full((4, 4), 0.2), np.full((4, 4), 0.8)])   # (N, H, W)
+    >>> grid = embedding_grid(points, images, cells=2)
+    >>> grid.shape, float(grid[7, 0]), float(grid[0, 7]), float(grid[0, 0])  # 1.0: empty cell
+    ((8, 8), 0.2, 0.8, 1.0)
     """
     points, images = np.asarray(points, dtype=np.float64), np.asarray(images)
     if points.ndim != 2 or points.shape[1] != 2 or len(points) != len(images):

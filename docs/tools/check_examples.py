@@ -4,6 +4,8 @@
 ``python docs/tools/check_examples.py`` prints each public name that lacks one (and the
 count); ``tests/docs/test_examples.py`` runs every example that exists as a doctest. The
 rendered entry of each name is checked on the built site (``tests/docs/test_site.py``).
+Examples may use ``np``, ``vg`` (visiongrad), ``F`` (visiongrad.functional) and ``nn``
+without importing them.
 """
 
 from __future__ import annotations
@@ -52,6 +54,20 @@ def problems(path: str, value) -> list[str]:
     return missing
 
 
+def _example_names() -> dict:
+    """The names every example may use unimported, as NumPy's docs assume ``np``."""
+    import numpy
+
+    import visiongrad
+    import visiongrad.functional
+    import visiongrad.nn
+
+    return {"np": numpy, "vg": visiongrad, "F": visiongrad.functional, "nn": visiongrad.nn}
+
+
+EXAMPLE_NAMES = _example_names()
+
+
 def examples(path: str, value) -> list[doctest.DocTest]:
     """The doctests of ``value``'s docstring, named after its public path, run (as doctest
     does) in the globals of the module that defines it and of the namespace that exports it.
@@ -61,7 +77,8 @@ def examples(path: str, value) -> list[doctest.DocTest]:
         return []
     home = value if inspect.ismodule(value) else inspect.getmodule(value)
     namespace = sys.modules.get(path.rpartition(".")[0])
-    globs = {**vars(home or namespace or doctest), **vars(namespace or home or doctest)}
+    globs = {**vars(home or namespace or doctest), **vars(namespace or home or doctest),
+             **EXAMPLE_NAMES}
     test = doctest.DocTestParser().get_doctest(text, globs, path, None, 0)
     return [test] if test.examples else []
 

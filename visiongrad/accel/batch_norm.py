@@ -16,7 +16,15 @@ from .threads import in_parts
 
 def batch_norm_fits(rows) -> bool:
     """Whether the kernels are loaded and take these (M, C) rows: float32, contiguous, in
-    NumPy (the host guard: another array library's rows take the reference)."""
+    NumPy (the host guard: another array library's rows take the reference).
+
+    Examples
+    --------
+    >>> from visiongrad import accel
+    >>> rows = np.ones((6, 3), np.float32)
+    >>> accel.batch_norm_fits(rows) in (True, False), accel.batch_norm_fits(rows.astype(np.float64))
+    (True, False)
+    """
     return (is_host(rows) and CHANNEL_SUMS is not None and CHANNEL_AFFINE is not None
             and rows.ndim == 2 and rows.dtype == xp.float32 and rows.flags.c_contiguous)
 
@@ -34,7 +42,15 @@ def _per_channel(vector, channels):
 def channel_sums(x, x_shift=None, y=None, y_shift=None, dots=True):
     """Per-channel float64 (sum(x - x_shift), sum((x - x_shift)(y - y_shift))) over the
     rows of ``x`` (and ``y``, rows alike; y = x and y_shift = x_shift where y is None; a
-    shift of None is 0); the second is None where ``dots`` is False."""
+    shift of None is 0); the second is None where ``dots`` is False.
+
+    Examples
+    --------
+    >>> from visiongrad import accel
+    >>> rows = np.array([[1.0, 2.0], [3.0, 6.0]], np.float32)
+    >>> accel.channel_sums(rows)
+    (array([4., 8.]), array([10., 40.]))
+    """
     rows, channels = x.shape
     x_shift, y_shift = _per_channel(x_shift, channels), _per_channel(y_shift, channels)
 
@@ -53,7 +69,17 @@ def channel_sums(x, x_shift=None, y=None, y_shift=None, dots=True):
 
 def channel_affine(x, x_shift, x_scale, shift, y=None, y_scale=None):
     """A new (M, C) float32 array (x - x_shift) x_scale + y y_scale + shift, per channel
-    (no y term where ``y`` is None)."""
+    (no y term where ``y`` is None).
+
+    Examples
+    --------
+    >>> from visiongrad import accel
+    >>> rows = np.array([[1.0, 2.0], [3.0, 6.0]], np.float32)
+    >>> zero, two = np.zeros(2, np.float32), np.full(2, 2.0, np.float32)
+    >>> accel.channel_affine(rows, x_shift=np.ones(2, np.float32), x_scale=two, shift=zero)
+    array([[ 0.,  2.],
+           [ 4., 10.]], dtype=float32)
+    """
     rows, channels = x.shape
     x_shift, x_scale, shift, y_scale = (_per_channel(v, channels)
                                         for v in (x_shift, x_scale, shift, y_scale))

@@ -44,7 +44,15 @@ loading and storing its sums: at least this many outputs per image (3x3) take th
 def direct_conv_fits(x, filters: int, out_hw) -> bool:
     """Whether the compiled kernels are loaded and take a convolution of ``x`` with this
     many output channels and output size (Ho, Wo): float32, a multiple of
-    ``FILTER_BLOCK`` filters, and at least ``MIN_OUTPUTS`` outputs per image."""
+    ``FILTER_BLOCK`` filters, and at least ``MIN_OUTPUTS`` outputs per image.
+
+    Examples
+    --------
+    >>> from visiongrad import accel
+    >>> x = np.ones((8, 16, 16, 16), np.float32)
+    >>> accel.direct_conv_fits(x, 32, (16, 16)) in (True, False)   # False without the kernels
+    True
+    """
     return (DIRECT_CONV is not None and x.dtype == xp.float32 and filters % FILTER_BLOCK == 0
             and out_hw[0] * out_hw[1] >= MIN_OUTPUTS)
 
@@ -65,7 +73,16 @@ def direct_weight_grad_fits(x, weight_shape, out_hw) -> bool:
 
 def direct_conv2d(x, weight, stride, padding, out_hw):
     """y = conv(x, weight) as rows (N, Ho, Wo, F) (no bias), built block by block over the
-    batch by the kernel, or None where it does not fit (``direct_conv_fits``)."""
+    batch by the kernel, or None where it does not fit (``direct_conv_fits``).
+
+    Examples
+    --------
+    >>> from visiongrad import accel
+    >>> x, weight = np.ones((8, 16, 16, 16), np.float32), np.ones((32, 16, 3, 3), np.float32)
+    >>> rows = accel.direct_conv2d(x, weight, (1, 1), (1, 1), (16, 16))   # (N, Ho, Wo, F)
+    >>> rows is None or (rows.shape, float(rows[0, 1, 1, 0]))       # 16 * 3 * 3 ones
+    ((8, 16, 16, 32), 144.0)
+    """
     if not isinstance(x, xp.ndarray) or not isinstance(weight, xp.ndarray):  # host guard
         return None
     n, f = x.shape[0], weight.shape[0]
@@ -105,7 +122,16 @@ def splits_filters(n: int, filters: int) -> bool:
 
 def direct_conv2d_weight_grad(x, grad_out, kernel, stride, padding):
     """dW (F, C, kh, kw) of y = conv(x, W), summed block by block over the batch by the
-    kernel, or None where it does not fit (``direct_weight_grad_fits``)."""
+    kernel, or None where it does not fit (``direct_weight_grad_fits``).
+
+    Examples
+    --------
+    >>> from visiongrad import accel
+    >>> x, grad_out = np.ones((1, 2, 4, 4), np.float32), np.ones((1, 3, 4, 4), np.float32)
+    >>> dw = accel.direct_conv2d_weight_grad(x, grad_out, (3, 3), (1, 1), (1, 1))
+    >>> dw is None or (dw.shape, float(dw[0, 0, 1, 1]))
+    True
+    """
     if not isinstance(x, xp.ndarray) or not isinstance(grad_out, xp.ndarray):  # host guard
         return None
     n, c = x.shape[:2]
@@ -127,7 +153,17 @@ def direct_conv2d_weight_grad(x, grad_out, kernel, stride, padding):
 
 def direct_input_grad_fits(grad_out, weight_shape, x_shape, stride, padding) -> bool:
     """Whether ``direct_conv2d_input_grad`` takes this input gradient: the small-image
-    kernel's case, or a stride-1 one that is a convolution of dy the stripe kernel takes."""
+    kernel's case, or a stride-1 one that is a convolution of dy the stripe kernel takes.
+
+    Examples
+    --------
+    >>> from visiongrad import accel
+    >>> grad_out = np.ones((1, 3, 4, 4), np.float32)
+    >>> weight_shape, x_shape = (3, 2, 3, 3), (1, 2, 4, 4)
+    >>> fits = accel.direct_input_grad_fits(grad_out, weight_shape, x_shape, (1, 1), (1, 1))
+    >>> fits in (True, False)
+    True
+    """
     limit = None if tuple(stride) == (1, 1) else batched_conv.STRIDED_INPUT_GRAD_MAP
     if not isinstance(grad_out, xp.ndarray) or grad_out.dtype != xp.float32:  # host guard
         return False
@@ -143,7 +179,16 @@ def direct_conv2d_input_grad(grad_out, weight, x_shape, stride, padding):
     """dx (NCHW axes, channels-last memory) of y = conv(x, weight), or None where no kernel
     fits (``direct_input_grad_fits``): the small-image kernel (any stride), or, for stride
     1, the stripe kernel's dx = conv(dy padded by k - 1 - p, rot180(W)^T), whose weights
-    are reordered in one compiled pass (``to_blocks(..., across=True, turned=True)``)."""
+    are reordered in one compiled pass (``to_blocks(..., across=True, turned=True)``).
+
+    Examples
+    --------
+    >>> from visiongrad import accel
+    >>> grad_out, weight = np.ones((1, 3, 4, 4), np.float32), np.ones((3, 2, 3, 3), np.float32)
+    >>> dx = accel.direct_conv2d_input_grad(grad_out, weight, (1, 2, 4, 4), (1, 1), (1, 1))
+    >>> dx is None or (dx.shape, float(dx[0, 0, 1, 1]))
+    True
+    """
     if (not direct_input_grad_fits(grad_out, weight.shape, x_shape, stride, padding)
             or not isinstance(weight, xp.ndarray) or weight.dtype != xp.float32):
         return None

@@ -26,6 +26,14 @@ def relu(x):
     NumPy's maximum runs its vectorised loop only on two arrays, not an array and the
     scalar 0, so the pass runs over x's memory in order, in ``map_rows`` blocks, each
     against the same block of zeros, which stays in cache (``cached_zeros``).
+
+    Examples
+    --------
+    >>> from visiongrad import accel
+    >>> x = np.array([[-1.0, 2.0], [3.0, -4.0]], np.float32)
+    >>> y = accel.relu(x)          # None where no fast path fits
+    >>> y is None or bool(np.array_equal(y, np.maximum(x, 0)))
+    True
     """
     if not is_host(x):  # host guard: other arrays take the reference
         return None
@@ -64,6 +72,14 @@ def relu_backward(grad, y):
     comparison, then a multiply that converts the mask as it goes) in parts on every core.
     NOTE: the kernel gives 0 where grad is NaN or infinite and the unit is off, as PyTorch;
     the NumPy passes give NaN there.
+
+    Examples
+    --------
+    >>> from visiongrad import accel
+    >>> y = np.array([[0.0, 2.0]], np.float32)
+    >>> dx = accel.relu_backward(np.ones_like(y), y)
+    >>> dx is None or dx.tolist() == [[0.0, 1.0]]
+    True
     """
     if not is_host(grad, y):  # host guard: other arrays take the reference
         return None
@@ -113,7 +129,16 @@ def cross_entropy(scores, labels):
     """Softmax cross-entropy of shape-checked (N, C) ``scores`` and (N,) ``labels`` by the
     compiled kernel (a ``CrossEntropyKernel``), or None where it does not fit: not float32
     scores and int64 labels in C order, or a label out of range (the reference then names
-    it)."""
+    it).
+
+    Examples
+    --------
+    >>> from visiongrad import accel
+    >>> scores = np.zeros((2, 3), np.float32)
+    >>> kernel = accel.cross_entropy(scores, np.array([0, 2]))   # None without the kernels
+    >>> kernel is None or [round(float(v), 4) for v in kernel.losses]   # log 3 each
+    [1.0986, 1.0986]
+    """
     if not is_host(scores, labels):  # host guard: other arrays take the reference
         return None
     if (CROSS_ENTROPY_FORWARD is None or scores.ndim != 2 or scores.dtype != xp.float32
@@ -132,7 +157,16 @@ def cross_entropy(scores, labels):
 def sgd_momentum_step(x, g, buffer, lr, momentum, dampening, weight_decay, nesterov) -> bool:
     """SGD's momentum update of ``x`` and ``buffer`` in place in one pass by the compiled
     kernel, in parts on every core for a large parameter (``in_parts``); False (nothing
-    done) where it does not fit: not float32 arrays of one shape in C order."""
+    done) where it does not fit: not float32 arrays of one shape in C order.
+
+    Examples
+    --------
+    >>> from visiongrad import accel
+    >>> x, g, buffer = np.ones(4, np.float32), np.ones(4, np.float32), np.zeros(4, np.float32)
+    >>> done = accel.sgd_momentum_step(x, g, buffer, 0.1, 0.9, 0.0, 0.0, False)
+    >>> bool(not done or np.allclose(x, 0.9) and np.allclose(buffer, 1.0))
+    True
+    """
     if not is_host(x, g, buffer):  # host guard: other arrays take the reference
         return False
     if SGD_MOMENTUM_STEP is None or not all(

@@ -33,23 +33,56 @@ from .threads import in_parts, map_rows
 
 def channels_last(x):
     """NCHW ``x`` as its (N, H, W, C) transpose: a view, contiguous when x is channels-last
-    in memory (as every convolution's output is)."""
+    in memory (as every convolution's output is).
+
+    Examples
+    --------
+    >>> from visiongrad import accel
+    >>> x = np.arange(24, dtype=np.float32).reshape(1, 2, 3, 4)   # N, C, H, W
+    >>> accel.channels_last(x).shape
+    (1, 3, 4, 2)
+    """
     return x.transpose(0, 2, 3, 1)
 
 
 def as_nchw(rows):
-    """An (N, H, W, C) array seen with NCHW axes: channels-last memory."""
+    """An (N, H, W, C) array seen with NCHW axes: channels-last memory.
+
+    Examples
+    --------
+    >>> from visiongrad import accel
+    >>> x = np.arange(24, dtype=np.float32).reshape(1, 2, 3, 4)   # N, C, H, W
+    >>> back = accel.as_nchw(accel.contiguous_rows(x))
+    >>> back.shape, bool(np.array_equal(back, x)), accel.is_channels_last(back)
+    ((1, 2, 3, 4), True, True)
+    """
     return rows.transpose(0, 3, 1, 2)
 
 
 def is_channels_last(x) -> bool:
-    """Whether 4-D ``x`` is channels-last in memory (its NHWC transpose is contiguous)."""
+    """Whether 4-D ``x`` is channels-last in memory (its NHWC transpose is contiguous).
+
+    Examples
+    --------
+    >>> from visiongrad import accel
+    >>> x = np.arange(24, dtype=np.float32).reshape(1, 2, 3, 4)   # N, C, H, W
+    >>> accel.is_channels_last(x), accel.is_channels_last(accel.as_nchw(accel.contiguous_rows(x)))
+    (False, True)
+    """
     return x.ndim == 4 and channels_last(x).flags.c_contiguous
 
 
 def empty_nchw(shape, dtype, in_channels_last: bool, like=None):
     """An uninitialised NCHW array, channels-last in memory if asked, of ``like``'s array
-    namespace (NumPy's by default)."""
+    namespace (NumPy's by default).
+
+    Examples
+    --------
+    >>> from visiongrad import accel
+    >>> y = accel.empty_nchw((2, 3, 4, 5), np.float32, in_channels_last=True)
+    >>> y.shape, accel.is_channels_last(y)
+    ((2, 3, 4, 5), True)
+    """
     xp = array_module(like)
     if not in_channels_last:
         return xp.empty(shape, dtype=dtype)
@@ -59,7 +92,16 @@ def empty_nchw(shape, dtype, in_channels_last: bool, like=None):
 
 def contiguous_rows(x):
     """NCHW ``x`` as contiguous channels-last rows (N, H, W, C): a view when x is
-    channels-last in memory (as every convolution's output is), else one copy."""
+    channels-last in memory (as every convolution's output is), else one copy.
+
+    Examples
+    --------
+    >>> from visiongrad import accel
+    >>> x = np.arange(24, dtype=np.float32).reshape(1, 2, 3, 4)   # N, C, H, W
+    >>> rows = accel.contiguous_rows(x)
+    >>> rows.shape, rows.flags['C_CONTIGUOUS'], rows[0, 0, 1]
+    ((1, 3, 4, 2), True, array([ 1., 13.], dtype=float32))
+    """
     return array_module(x).ascontiguousarray(channels_last(x))
 
 
@@ -78,13 +120,30 @@ def contiguous_in_parts(view):
 
 def channel_rows(x):
     """(N, C, ...) ``x`` as (M, C) rows, M = N * prod(spatial): a view when x is
-    channels-last in memory (a convolution's output) or 2-D, one copy otherwise."""
+    channels-last in memory (a convolution's output) or 2-D, one copy otherwise.
+
+    Examples
+    --------
+    >>> from visiongrad import accel
+    >>> x = np.arange(24, dtype=np.float32).reshape(1, 2, 3, 4)   # N, C, H, W
+    >>> accel.channel_rows(x).shape
+    (12, 2)
+    """
     return array_module(x).moveaxis(x, 1, -1).reshape(-1, x.shape[1])
 
 
 def from_channel_rows(rows, shape):
     """The inverse of ``channel_rows``: (M, C) rows seen as ``shape`` (N, C, ...), a view
-    in channels-last memory."""
+    in channels-last memory.
+
+    Examples
+    --------
+    >>> from visiongrad import accel
+    >>> x = np.arange(24, dtype=np.float32).reshape(1, 2, 3, 4)   # N, C, H, W
+    >>> rows = accel.channel_rows(x)
+    >>> bool(np.array_equal(accel.from_channel_rows(rows, x.shape), x))
+    True
+    """
     n, c, *spatial = shape
     return array_module(rows).moveaxis(rows.reshape(n, *spatial, c), -1, 1)
 

@@ -66,7 +66,16 @@ def _view(rows, channels_last_memory, shape):
 def max_pool2d(x, kernel, stride, padding, out_hw):
     """Max pooling of x (N, C, H, W) with windows that stay inside the input's padding
     (``ops/pool.py`` checks the geometry) as a ``MaxPoolKernel``, or None where the kernel
-    does not fit. y keeps x's memory layout (channels-last or C order)."""
+    does not fit. y keeps x's memory layout (channels-last or C order).
+
+    Examples
+    --------
+    >>> from visiongrad import accel
+    >>> x = np.arange(16, dtype=np.float32).reshape(1, 1, 4, 4)
+    >>> result = accel.max_pool2d(x, (2, 2), (2, 2), (0, 0), (2, 2))
+    >>> result is None or result.y.tolist()
+    [[[[5.0, 7.0], [13.0, 15.0]]]]
+    """
     if not is_host(x):  # host guard: other arrays take the reference
         return None
     if (MAX_POOL_FORWARD is None or MAX_POOL_BACKWARD is None or x.dtype != xp.float32

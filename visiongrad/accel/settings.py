@@ -7,6 +7,12 @@ imported first: OpenBLAS reads its environment when NumPy loads it, so visiongra
 variables and then has the running OpenBLAS read them again and restart its threads and
 kernel table (``apply_blas_settings``). Why each setting pays, with the measurements, is in
 the README's speed section and ``benchmarks/results/``.
+
+Examples
+--------
+>>> from visiongrad.accel import settings
+>>> isinstance(settings.BLAS_SETTINGS, dict), isinstance(settings.MALLOC_TUNED, bool)
+(True, True)
 """
 
 from __future__ import annotations

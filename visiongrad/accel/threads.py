@@ -19,7 +19,14 @@ from . import blas
 
 
 def available_cores() -> int:
-    """The cores this process may run on (its affinity mask where the OS has one)."""
+    """The cores this process may run on (its affinity mask where the OS has one).
+
+    Examples
+    --------
+    >>> from visiongrad import accel
+    >>> accel.available_cores() >= 1
+    True
+    """
     return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (
         os.cpu_count() or 1)
 
@@ -61,7 +68,14 @@ class _Helpers:
 def parallel_map(fn, items, threads: int | None = None) -> list:
     """``[fn(item) for item in items]`` on the shared helper threads (at most ``threads``
     at once, default one per core), results in order; serially on a helper thread itself
-    (it would wait on the pool it is running in) or when one thread is asked for."""
+    (it would wait on the pool it is running in) or when one thread is asked for.
+
+    Examples
+    --------
+    >>> from visiongrad import accel
+    >>> accel.parallel_map(lambda n: n * n, [1, 2, 3])
+    [1, 4, 9]
+    """
     items = list(items)
     threads = available_cores() if threads is None else threads
     if threads < 2 or len(items) < 2 or _Helpers.running_here():
@@ -81,6 +95,13 @@ def in_parts(work, length: int, nbytes: int) -> list:
     ``nbytes`` (what the work touches) below ``PARALLEL_MIN_BYTES`` keeps it on the calling
     thread, and so does a call from a helper thread itself (it would wait on the pool it
     is running in). The calling thread runs the first part itself.
+
+    Examples
+    --------
+    >>> from visiongrad import accel
+    >>> parts = accel.in_parts(lambda part: (part.start, part.stop), 10, nbytes=80)
+    >>> parts[0][0], parts[-1][1]
+    (0, 10)
     """
     cores = min(available_cores(), length)
     if cores < 2 or nbytes < PARALLEL_MIN_BYTES or _Helpers.running_here():
@@ -98,6 +119,18 @@ def map_rows(fn, out, *operands):
     Each operand is either an array of ``out``'s shape, cut like ``out``, or something
     that broadcasts against every part (a scalar, a per-channel vector), passed whole.
     Returns ``out``. Arrays of another library than NumPy go in one call (no threads).
+
+    Examples
+    --------
+    >>> from visiongrad import accel
+    >>> a, out = np.arange(12.0).reshape(4, 3), np.empty((4, 3))
+    >>> accel.map_rows(np.multiply, out, a, a)
+    array([[  0.,   1.,   4.],
+           [  9.,  16.,  25.],
+           [ 36.,  49.,  64.],
+           [ 81., 100., 121.]])
+    >>> bool(np.array_equal(out, a * a))
+    True
     """
     one_block = out.ndim == 0 or out.nbytes <= min(CACHE_BLOCK_BYTES, PARALLEL_MIN_BYTES)
     if one_block or not is_host(out):
@@ -117,7 +150,17 @@ def map_rows(fn, out, *operands):
 
 def add(a, b):
     """a + b as a fresh array; arrays of one shape are added in parts on every core
-    (``map_rows``), anything that broadcasts by NumPy's plain ``+``."""
+    (``map_rows``), anything that broadcasts by NumPy's plain ``+``.
+
+    Examples
+    --------
+    >>> from visiongrad import accel
+    >>> accel.add(np.ones((4, 3)), np.arange(3.0))
+    array([[1., 2., 3.],
+           [1., 2., 3.],
+           [1., 2., 3.],
+           [1., 2., 3.]])
+    """
     if a.shape != b.shape or a.dtype != b.dtype or not is_host(a, b):
         return a + b
     return map_rows(np.add, np.empty_like(a), a, b)
@@ -132,6 +175,12 @@ def split_over_cores(work, parts: list) -> list:
     multiply their own blocks keep every core busy. Runs serially where OpenBLAS's thread
     count cannot be set (the products would then compete for the cores) or there is one
     core or one part.
+
+    Examples
+    --------
+    >>> from visiongrad import accel
+    >>> accel.split_over_cores(sum, [[1, 2], [3, 4], [5]])
+    [3, 7, 5]
     """
     functions = blas.thread_count_functions()
     cores = min(available_cores(), len(parts))

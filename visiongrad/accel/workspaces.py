@@ -20,6 +20,14 @@ class _Workspace(threading.local):
 
     A buffer is valid until the next request for the same name, so a function takes its
     scratch, uses it and returns a fresh array; nothing it returns or saves aliases one.
+
+    Examples
+    --------
+    >>> from visiongrad.accel import workspace
+    >>> first = workspace.take("example", (2, 3), np.float32)
+    >>> again = workspace.take("example", (2, 3), np.float32)
+    >>> first.shape, np.shares_memory(first, again)      # the same scratch, reused
+    ((2, 3), True)
     """
 
     def __init__(self):
@@ -54,7 +62,15 @@ def batch_chunks(n: int, bytes_per_example: int):
     """Slices of the batch axis of equal size (to one example), each of at most about
     ``CHUNK_BYTES`` of window matrix, and a multiple of the core count of them, so that
     ``split_over_cores`` gives every core the same work (a small layer's windows fit in
-    one block, which would run on one core alone)."""
+    one block, which would run on one core alone).
+
+    Examples
+    --------
+    >>> from visiongrad import accel
+    >>> chunks = accel.batch_chunks(100, bytes_per_example=1 << 20)
+    >>> chunks[0].start, chunks[-1].stop
+    (0, 100)
+    """
     cores = available_cores()
     per_block = max(1, CHUNK_BYTES // max(1, bytes_per_example))
     blocks = -(-n // per_block)
@@ -64,5 +80,12 @@ def batch_chunks(n: int, bytes_per_example: int):
 
 
 def window_bytes(out_hw, kernel, channels, dtype) -> int:
-    """Bytes of one example's im2col rows: Ho * Wo rows of kh * kw * C values."""
+    """Bytes of one example's im2col rows: Ho * Wo rows of kh * kw * C values.
+
+    Examples
+    --------
+    >>> from visiongrad import accel
+    >>> accel.window_bytes((8, 8), (3, 3), 16, np.float32)   # 64 rows of 144 float32
+    36864
+    """
     return out_hw[0] * out_hw[1] * kernel[0] * kernel[1] * channels * xp.dtype(dtype).itemsize

@@ -45,6 +45,19 @@ def robust_accuracy(model, data, attack: Callable | None, batch_size: int = 256)
     model : nn.Module in eval mode
     data : (images, labels) or an iterable of (images, labels) batches
     attack : callable ``(model, images, labels) -> images``, or None for clean accuracy
+
+    Examples
+    --------
+    >>> from visiongrad.adversarial import robust_accuracy
+    >>> _ = vg.manual_seed(0)
+    >>> model = nn.Sequential(nn.Flatten(), nn.Linear(4, 3)).eval()
+    >>> images, labels = np.full((2, 1, 2, 2), 0.5, np.float32), np.array([0, 2])
+    >>> from visiongrad.adversarial import fgsm
+    >>> from functools import partial
+    >>> clean = robust_accuracy(model, (images, labels), None)
+    >>> attacked = robust_accuracy(model, (images, labels), partial(fgsm, eps=0.1))
+    >>> clean >= attacked
+    True
     """
     batch_size = check_count("batch_size", batch_size)
     correct = seen = 0
@@ -58,14 +71,40 @@ def robust_accuracy(model, data, attack: Callable | None, batch_size: int = 256)
 def accuracy_curve(model, data, make_attack: Callable[[float], Callable],
                    epsilons: Sequence[float], batch_size: int = 256) -> np.ndarray:
     """Robust accuracy at each eps: ``robust_accuracy(model, data, make_attack(eps))``
-    (eps = 0 is the clean accuracy). Returns an array like ``epsilons``."""
+    (eps = 0 is the clean accuracy). Returns an array like ``epsilons``.
+
+    Examples
+    --------
+    >>> from visiongrad.adversarial import accuracy_curve
+    >>> _ = vg.manual_seed(0)
+    >>> model = nn.Sequential(nn.Flatten(), nn.Linear(4, 3)).eval()
+    >>> images, labels = np.full((2, 1, 2, 2), 0.5, np.float32), np.array([0, 2])
+    >>> from visiongrad.adversarial import build_attack
+    >>> curve = accuracy_curve(model, (images, labels), lambda eps: build_attack('fgsm', eps),
+    ...                        [0.0, 0.1, 0.5])
+    >>> curve.shape
+    (3,)
+    """
     return np.array([robust_accuracy(model, data, None if eps == 0 else make_attack(eps),
                                      batch_size) for eps in epsilons])
 
 
 def within_budget(attack: Callable, eps: float) -> Callable:
     """``attack`` whose images that changed by more than ``eps`` in L2 are given back
-    unchanged (a change over budget is a failure)."""
+    unchanged (a change over budget is a failure).
+
+    Examples
+    --------
+    >>> from visiongrad.adversarial import within_budget
+    >>> _ = vg.manual_seed(0)
+    >>> model = nn.Sequential(nn.Flatten(), nn.Linear(4, 3)).eval()
+    >>> images, labels = np.full((2, 1, 2, 2), 0.5, np.float32), np.array([0, 2])
+    >>> from visiongrad.adversarial import pgd
+    >>> from functools import partial
+    >>> attack = within_budget(partial(pgd, eps=1.0, alpha=0.5, steps=5), eps=0.01)
+    >>> bool(np.array_equal(attack(model, images, labels), images))
+    True
+    """
     def bounded(model, images, labels):
         adversarial = attack(model, images, labels)
         over = l2_norms((adversarial - images).astype(np.float64)) > eps
@@ -81,6 +120,17 @@ def build_attack(method: str, eps: float, steps: int = 40, *, restarts: int = 1,
     PGD takes steps of alpha = 2.5 eps / steps (Madry et al.) from a random start when it
     has several ``restarts``; BIM and MI-FGSM take alpha = eps / steps from x. ``eps`` is
     an L-inf radius except for pgd-l2, deepfool and cw (an L2 one).
+
+    Examples
+    --------
+    >>> from visiongrad.adversarial import build_attack
+    >>> _ = vg.manual_seed(0)
+    >>> model = nn.Sequential(nn.Flatten(), nn.Linear(4, 3)).eval()
+    >>> images, labels = np.full((2, 1, 2, 2), 0.5, np.float32), np.array([0, 2])
+    >>> attack = build_attack('pgd', eps=0.1, steps=5)
+    >>> adversarial = attack(model, images, labels)
+    >>> bool(np.abs(adversarial - images).max() <= 0.1 + 1e-6)
+    True
     """
     if method not in METHODS:
         raise ValueError(f"method must be one of {METHODS}, got {method!r}")
@@ -124,6 +174,17 @@ def gradient_masking_checks(model, data, eps: float, steps: int = 10, restarts: 
     -------
     dict
         ``"accuracy"``: {attack: robust accuracy}; ``"checks"``: {check: bool}.
+
+    Examples
+    --------
+    >>> from visiongrad.adversarial import gradient_masking_checks
+    >>> _ = vg.manual_seed(0)
+    >>> model = nn.Sequential(nn.Flatten(), nn.Linear(4, 3)).eval()
+    >>> images, labels = np.full((2, 1, 2, 2), 0.5, np.float32), np.array([0, 2])
+    >>> checks = gradient_masking_checks(model, (images, labels), eps=0.1, steps=2, restarts=1,
+    ...                                  queries=20)
+    >>> sorted(checks)
+    ['accuracy', 'checks']
     """
     lo, hi = check_box(box)
     data = tuple(batches(data, batch_size))

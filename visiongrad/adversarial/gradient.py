@@ -58,6 +58,16 @@ def fgsm(model, images, labels, eps, box=(0.0, 1.0), *, targeted: bool = False,
     Returns
     -------
     ndarray, the shape and dtype of ``images``
+
+    Examples
+    --------
+    >>> from visiongrad.adversarial import fgsm
+    >>> _ = vg.manual_seed(0)
+    >>> model = nn.Sequential(nn.Flatten(), nn.Linear(4, 3)).eval()
+    >>> images, labels = np.full((2, 1, 2, 2), 0.5, np.float32), np.array([0, 2])
+    >>> adversarial = fgsm(model, images, labels, eps=0.1)
+    >>> adversarial.shape, bool(np.abs(adversarial - images).max() <= 0.1 + 1e-6)
+    ((2, 1, 2, 2), True)
     """
     x, y, lo, hi = check_batch(images, labels, box)
     eps = check_positive("eps", eps)
@@ -95,6 +105,19 @@ def pgd(model, images, labels, eps, alpha, steps, norm="inf", random_start=False
     Returns
     -------
     ndarray, the shape and dtype of ``images``
+
+    Examples
+    --------
+    >>> from visiongrad.adversarial import pgd
+    >>> _ = vg.manual_seed(0)
+    >>> model = nn.Sequential(nn.Flatten(), nn.Linear(4, 3)).eval()
+    >>> images, labels = np.full((2, 1, 2, 2), 0.5, np.float32), np.array([0, 2])
+    >>> adversarial = pgd(model, images, labels, eps=0.1, alpha=0.02, steps=10)
+    >>> adversarial.shape, bool(np.abs(adversarial - images).max() <= 0.1 + 1e-6)
+    ((2, 1, 2, 2), True)
+    >>> l2 = pgd(model, images, labels, eps=0.5, alpha=0.1, steps=10, norm='2')
+    >>> bool(np.linalg.norm((l2 - images).reshape(2, -1), axis=1).max() <= 0.5 + 1e-5)
+    True
     """
     return _iterate(model, images, labels, eps, alpha, steps, norm, random_start, box,
                     restarts, targeted, loss_fn, seed, decay=None)
@@ -102,7 +125,18 @@ def pgd(model, images, labels, eps, alpha, steps, norm="inf", random_start=False
 
 def bim(model, images, labels, eps, alpha, steps, box=(0.0, 1.0), *,
         targeted: bool = False, loss_fn=F.cross_entropy) -> np.ndarray:
-    """The basic iterative method: L-inf PGD from x itself (no random start)."""
+    """The basic iterative method: L-inf PGD from x itself (no random start).
+
+    Examples
+    --------
+    >>> from visiongrad.adversarial import bim
+    >>> _ = vg.manual_seed(0)
+    >>> model = nn.Sequential(nn.Flatten(), nn.Linear(4, 3)).eval()
+    >>> images, labels = np.full((2, 1, 2, 2), 0.5, np.float32), np.array([0, 2])
+    >>> adversarial = bim(model, images, labels, eps=0.1, alpha=0.02, steps=10)
+    >>> adversarial.shape, bool(np.abs(adversarial - images).max() <= 0.1 + 1e-6)
+    ((2, 1, 2, 2), True)
+    """
     return pgd(model, images, labels, eps, alpha, steps, "inf", False, box,
                targeted=targeted, loss_fn=loss_fn)
 
@@ -114,6 +148,16 @@ def mi_fgsm(model, images, labels, eps, alpha, steps, decay: float = 1.0, box=(0
         m_{t+1} = decay m_t + g / mean|g|,   x' = x_t + alpha sign(m_{t+1})
 
     (the mean over each image's pixels), which transfers better to other models.
+
+    Examples
+    --------
+    >>> from visiongrad.adversarial import mi_fgsm
+    >>> _ = vg.manual_seed(0)
+    >>> model = nn.Sequential(nn.Flatten(), nn.Linear(4, 3)).eval()
+    >>> images, labels = np.full((2, 1, 2, 2), 0.5, np.float32), np.array([0, 2])
+    >>> adversarial = mi_fgsm(model, images, labels, eps=0.1, alpha=0.02, steps=10)
+    >>> adversarial.shape, bool(np.abs(adversarial - images).max() <= 0.1 + 1e-6)
+    ((2, 1, 2, 2), True)
     """
     decay = check_positive("decay", decay)
     return _iterate(model, images, labels, eps, alpha, steps, "inf", False, box, 1,

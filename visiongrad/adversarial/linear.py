@@ -30,6 +30,17 @@ class LinearScores(nn.Module):
     Parameters
     ----------
     classifier : visiongrad.classic.Softmax or LinearSVM, fitted (``W_`` (C, D), ``b_``)
+
+    Examples
+    --------
+    >>> from visiongrad.adversarial import LinearScores
+    >>> from visiongrad.classic import Softmax
+    >>> rng = np.random.default_rng(0)
+    >>> images = rng.random((20, 1, 2, 2))
+    >>> labels = (images.reshape(20, 4).sum(axis=1) > 2).astype(int)   # bright or dark
+    >>> classifier = Softmax().fit(images.reshape(20, 4), labels)
+    >>> LinearScores(classifier)(vg.tensor(images)).shape
+    (20, 2)
     """
 
     def __init__(self, classifier):
@@ -46,7 +57,22 @@ class LinearScores(nn.Module):
 def linear_loss(classifier):
     """The loss ``classifier`` was trained on, as ``loss_fn(scores, labels)`` for the
     attacks: cross-entropy for ``Softmax``, the multiclass hinge (margin ``delta``) for
-    ``LinearSVM``."""
+    ``LinearSVM``.
+
+    Examples
+    --------
+    >>> from visiongrad.adversarial import linear_loss
+    >>> from visiongrad.classic import Softmax
+    >>> rng = np.random.default_rng(0)
+    >>> images = rng.random((20, 1, 2, 2))
+    >>> labels = (images.reshape(20, 4).sum(axis=1) > 2).astype(int)   # bright or dark
+    >>> classifier = Softmax().fit(images.reshape(20, 4), labels)
+    >>> from visiongrad.adversarial import LinearScores
+    >>> loss = linear_loss(classifier)
+    >>> scores = LinearScores(classifier)(vg.tensor(images))
+    >>> loss(scores, labels).shape
+    ()
+    """
     delta = getattr(classifier, "delta", None)
     return F.cross_entropy if delta is None else partial(F.multiclass_hinge, margin=delta)
 
@@ -65,7 +91,19 @@ def class_indices(classifier, labels) -> np.ndarray:
 
 def linear_loss_gradient(classifier, images, labels) -> np.ndarray:
     """dL/dX of the classifier's own mean loss, in closed form (module docstring), shaped
-    like ``images``; float64."""
+    like ``images``; float64.
+
+    Examples
+    --------
+    >>> from visiongrad.adversarial import linear_loss_gradient
+    >>> from visiongrad.classic import Softmax
+    >>> rng = np.random.default_rng(0)
+    >>> images = rng.random((20, 1, 2, 2))
+    >>> labels = (images.reshape(20, 4).sum(axis=1) > 2).astype(int)   # bright or dark
+    >>> classifier = Softmax().fit(images.reshape(20, 4), labels)
+    >>> linear_loss_gradient(classifier, images, labels).shape
+    (20, 1, 2, 2)
+    """
     X = np.asarray(images, dtype=np.float64).reshape(len(images), -1)
     y = class_indices(classifier, labels)
     W, b = classifier.W_.astype(np.float64), classifier.b_.astype(np.float64)
@@ -84,7 +122,20 @@ def linear_loss_gradient(classifier, images, labels) -> np.ndarray:
 
 def linear_fgsm(classifier, images, labels, eps, box=(0.0, 1.0)) -> np.ndarray:
     """FGSM on a linear classifier from the closed-form gradient (no autograd):
-    clip(x + eps sign(dL/dx), lo, hi), the shape and dtype of ``images``."""
+    clip(x + eps sign(dL/dx), lo, hi), the shape and dtype of ``images``.
+
+    Examples
+    --------
+    >>> from visiongrad.adversarial import linear_fgsm
+    >>> from visiongrad.classic import Softmax
+    >>> rng = np.random.default_rng(0)
+    >>> images = rng.random((20, 1, 2, 2))
+    >>> labels = (images.reshape(20, 4).sum(axis=1) > 2).astype(int)   # bright or dark
+    >>> classifier = Softmax().fit(images.reshape(20, 4), labels)
+    >>> adversarial = linear_fgsm(classifier, images, labels, eps=0.1)
+    >>> adversarial.shape, bool(np.abs(adversarial - images).max() <= 0.1 + 1e-9)
+    ((20, 1, 2, 2), True)
+    """
     lo, hi = check_box(box)
     x = check_images(images, (lo, hi))
     eps = check_positive("eps", eps)

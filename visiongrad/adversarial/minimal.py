@@ -44,6 +44,16 @@ def deepfool(model, images, labels, steps: int = 50, overshoot: float = 0.02,
     Returns
     -------
     ndarray, the shape and dtype of ``images``
+
+    Examples
+    --------
+    >>> from visiongrad.adversarial import deepfool
+    >>> _ = vg.manual_seed(0)
+    >>> model = nn.Sequential(nn.Flatten(), nn.Linear(4, 3)).eval()
+    >>> images, labels = np.full((2, 1, 2, 2), 0.5, np.float32), np.array([0, 2])
+    >>> adversarial = deepfool(model, images, labels)
+    >>> model(vg.tensor(adversarial)).data.argmax(axis=1) != labels
+    array([ True,  True])
     """
     x, y, lo, hi = check_batch(images, labels, box)
     steps = check_count("steps", steps)
@@ -112,6 +122,17 @@ def carlini_wagner_l2(model, images, labels, c: float = 1.0, kappa: float = 0.0,
     Returns
     -------
     ndarray, the shape and dtype of ``images``
+
+    Examples
+    --------
+    >>> from visiongrad.adversarial import carlini_wagner_l2
+    >>> _ = vg.manual_seed(0)
+    >>> model = nn.Sequential(nn.Flatten(), nn.Linear(4, 3)).eval()
+    >>> images, labels = np.full((2, 1, 2, 2), 0.5, np.float32), np.array([0, 2])
+    >>> adversarial = carlini_wagner_l2(model, images, labels, c=10.0, steps=50,
+    ...                                 binary_search_steps=2)
+    >>> adversarial.shape, bool(adversarial.min() >= 0 and adversarial.max() <= 1)
+    ((2, 1, 2, 2), True)
     """
     x, y, lo, hi = check_batch(images, labels, box)
     c, kappa, lr = (check_positive(name, value, allow_zero=name == "kappa") for name, value

@@ -35,6 +35,17 @@ class OnPixels(nn.Module):
     ----------
     model : nn.Module taking standardised images
     mean, std : sequence of C floats (``ChannelNormalizer``'s ``mean_``, ``std_``)
+
+    Examples
+    --------
+    >>> from visiongrad.adversarial import OnPixels
+    >>> _ = vg.manual_seed(0)
+    >>> model = nn.Sequential(nn.Flatten(), nn.Linear(4, 3)).eval()
+    >>> images, labels = np.full((2, 1, 2, 2), 0.5, np.float32), np.array([0, 2])
+    >>> net = OnPixels(model, mean=(0.5,), std=(0.25,))
+    >>> standardised = vg.tensor((images - 0.5) / 0.25)
+    >>> bool(np.allclose(net(vg.tensor(images)).data, model(standardised).data))
+    True
     """
 
     def __init__(self, model, mean, std):
@@ -73,6 +84,17 @@ class AdversarialTraining:
     mean, std : per-channel standardisation the Trainer's images went through (the
         training images are pixels when they are None)
     seed : int, Generator or None   random starts
+
+    Examples
+    --------
+    >>> from visiongrad.adversarial import AdversarialTraining
+    >>> _ = vg.manual_seed(0)
+    >>> model = nn.Sequential(nn.Flatten(), nn.Linear(4, 3)).eval()
+    >>> images, labels = np.full((2, 1, 2, 2), 0.5, np.float32), np.array([0, 2])
+    >>> adversary = AdversarialTraining(method='fgsm', eps=0.1)
+    >>> scores, loss = adversary.loss(model, images, labels)   # on FGSM images of the batch
+    >>> scores.shape, loss.shape
+    ((2, 3), ())
     """
 
     def __init__(self, method: str = "pgd", eps: float = 0.1, steps: int = 7,

@@ -23,7 +23,18 @@ halved) until they fit. Real streams of a few million symbols never come close."
 
 
 class HuffmanError(ValueError):
-    """A code or a coded stream that cannot be decoded (bad lengths, ran past the end)."""
+    """A code or a coded stream that cannot be decoded (bad lengths, ran past the end).
+
+    Examples
+    --------
+    >>> from visiongrad.compress import HuffmanError
+    >>> from visiongrad.compress import decode
+    >>> try:
+    ...     decode(b'', np.array([1, 1]), 3)
+    ... except HuffmanError as error:
+    ...     print(type(error).__name__)
+    HuffmanError
+    """
 
 
 def _optimal_lengths(counts: np.ndarray) -> np.ndarray:
@@ -47,7 +58,14 @@ def _optimal_lengths(counts: np.ndarray) -> np.ndarray:
 def code_lengths(counts, max_length: int = MAX_CODE_LENGTH) -> np.ndarray:
     """Optimal prefix-code lengths for symbol ``counts`` (0 where a count is 0), no code
     longer than ``max_length`` (by flattening the counts, ``c -> c // 2 + 1``, until the
-    optimal code fits; rarely needed and then nearly optimal)."""
+    optimal code fits; rarely needed and then nearly optimal).
+
+    Examples
+    --------
+    >>> from visiongrad.compress import code_lengths
+    >>> code_lengths([10, 5, 1, 1, 0])
+    array([1, 2, 3, 3, 0])
+    """
     counts = np.asarray(counts, dtype=np.int64)
     if counts.ndim != 1 or (counts < 0).any():
         raise ValueError("counts must be a 1-D array of non-negative integers")
@@ -59,7 +77,14 @@ def code_lengths(counts, max_length: int = MAX_CODE_LENGTH) -> np.ndarray:
 
 
 def canonical_codes(lengths) -> np.ndarray:
-    """The canonical code value of every symbol (0 where its length is 0)."""
+    """The canonical code value of every symbol (0 where its length is 0).
+
+    Examples
+    --------
+    >>> from visiongrad.compress import canonical_codes
+    >>> canonical_codes([1, 2, 3, 3])
+    array([0, 2, 6, 7])
+    """
     lengths = check_lengths(lengths)
     codes = np.zeros(lengths.size, dtype=np.int64)
     code, previous = 0, 0
@@ -98,6 +123,15 @@ def encode(symbols, lengths) -> bytes:
 
     Every symbol must have a positive length. Vectorised: bit k of symbol i's code is
     ``(code >> (length - 1 - k)) & 1``, laid out at the cumulative offsets of the lengths.
+
+    Examples
+    --------
+    >>> from visiongrad.compress import encode
+    >>> from visiongrad.compress import decode
+    >>> lengths = np.array([1, 2, 3, 3])
+    >>> data = encode([0, 1, 0, 3, 2], lengths)
+    >>> len(data), decode(data, lengths, 5)
+    (2, array([0, 1, 0, 3, 2]))
     """
     symbols = np.asarray(symbols, dtype=np.int64).ravel()
     lengths = check_lengths(lengths)
@@ -122,6 +156,14 @@ def decode(data: bytes, lengths, count: int) -> np.ndarray:
     HuffmanError
         If the lengths are not a prefix code, the stream ends before ``count`` symbols
         (a code running past the end), or a bit pattern matches no code.
+
+    Examples
+    --------
+    >>> from visiongrad.compress import decode
+    >>> from visiongrad.compress import encode
+    >>> lengths = np.array([1, 2, 2])
+    >>> decode(encode([2, 0, 1], lengths), lengths, 3)
+    array([2, 0, 1])
     """
     lengths = check_lengths(lengths)
     if count > 8 * len(data):

@@ -39,6 +39,15 @@ def int8_gemm_reference(rows, weight_q, col_offset, scale, bias, out_zero: int, 
     8-bit values here is far below 2^53), then the float32 epilogue of the module's
     docstring: float32 out (``float_out``) or uint8 requantized with ``out_zero`` and the
     lower clamp ``out_min``. ``rows`` may carry zero-padded extra columns.
+
+    Examples
+    --------
+    >>> from visiongrad.compress import int8_gemm_reference
+    >>> rows, weight_q = np.array([[1, 2]], np.int32), np.array([[3, 4]], np.int8)
+    >>> zeros, ones = np.zeros(1), np.ones(1)            # column offset, scale, bias
+    >>> int8_gemm_reference(rows, weight_q, zeros, ones, zeros, out_zero=0, out_min=0,
+    ...                     float_out=True)
+    array([[11.]], dtype=float32)
     """
     depth = weight_q.shape[1]
     acc = rows[:, :depth].astype(np.float64) @ weight_q.T.astype(np.float64)
@@ -224,6 +233,17 @@ class QuantizedClassifier(nn.Module):
 
     Built by ``compress.quantize_model``; saved and rebuilt with ``spec``/``from_spec``
     (a checkpoint's config holds the spec, its tensors the state_dict).
+
+    Examples
+    --------
+    >>> from visiongrad.compress import QuantizedClassifier
+    >>> _ = vg.manual_seed(0)
+    >>> from visiongrad.compress import quantize_model
+    >>> model = nn.Sequential(nn.Flatten(), nn.Linear(9, 3)).eval()
+    >>> images = np.random.default_rng(0).random((8, 1, 3, 3)).astype(np.float32)
+    >>> int8 = quantize_model(model, images)
+    >>> isinstance(int8, QuantizedClassifier), int8(images).shape
+    (True, (8, 3))
     """
 
     def __init__(self, input_qparams, layers):

@@ -20,7 +20,14 @@ from .shared_weights import _replace, _submodule
 
 
 def rank_for_energy(singular_values: np.ndarray, energy: float) -> int:
-    """Smallest r with ``sum(S[:r]**2) >= energy * sum(S**2)`` (S sorted descending)."""
+    """Smallest r with ``sum(S[:r]**2) >= energy * sum(S**2)`` (S sorted descending).
+
+    Examples
+    --------
+    >>> from visiongrad.compress import rank_for_energy
+    >>> rank_for_energy(np.array([3.0, 2.0, 1.0]), energy=0.9)
+    2
+    """
     if not 0.0 < energy <= 1.0:
         raise ValueError(f"energy must be in (0, 1], got {energy}")
     kept = np.cumsum(np.asarray(singular_values, dtype=np.float64) ** 2)
@@ -30,7 +37,16 @@ def rank_for_energy(singular_values: np.ndarray, energy: float) -> int:
 
 
 def low_rank_layer(layer: nn.Module, energy: float) -> tuple[nn.Sequential, int]:
-    """The two-layer factorisation of a Linear or Conv2d (groups 1) layer; and its rank."""
+    """The two-layer factorisation of a Linear or Conv2d (groups 1) layer; and its rank.
+
+    Examples
+    --------
+    >>> from visiongrad.compress import low_rank_layer
+    >>> _ = vg.manual_seed(0)
+    >>> pair, rank = low_rank_layer(nn.Linear(16, 16), energy=0.5)
+    >>> rank, [layer.weight.shape for layer in pair]
+    (4, [(4, 16), (16, 4)])
+    """
     weight = layer.weight.data
     matrix = weight.reshape(weight.shape[0], -1).astype(np.float64)
     left, values, right = np.linalg.svd(matrix, full_matrices=False)
@@ -58,7 +74,16 @@ def low_rank_layer(layer: nn.Module, energy: float) -> tuple[nn.Sequential, int]
 
 def factorize(model, energy: float) -> dict[str, int]:
     """Replace every Linear and Conv2d layer of ``model`` whose factorisation at ``energy``
-    has fewer weights by its two thinner layers; return ``{layer name: rank}`` of those."""
+    has fewer weights by its two thinner layers; return ``{layer name: rank}`` of those.
+
+    Examples
+    --------
+    >>> from visiongrad.compress import factorize
+    >>> _ = vg.manual_seed(0)
+    >>> model = nn.Sequential(nn.Flatten(), nn.Linear(64, 64), nn.ReLU(), nn.Linear(64, 3))
+    >>> factorize(model, energy=0.5)
+    {'1': 12, '3': 2}
+    """
     ranks = {}
     for weight_name in prunable_weights(model):
         name = weight_name.removesuffix(".weight")

@@ -36,7 +36,14 @@ METHODS = ("minmax", "percentile", "mse")
 
 def affine_qparams(lo: float, hi: float, bits: int = 8) -> tuple[float, int]:
     """(scale, zero_point) of unsigned affine quantization covering [lo, hi] (widened to
-    include 0; a zero-width range gets scale 1)."""
+    include 0; a zero-width range gets scale 1).
+
+    Examples
+    --------
+    >>> from visiongrad.compress import affine_qparams
+    >>> affine_qparams(-1.0, 3.0)
+    (0.01568627450980392, 64)
+    """
     levels = 2 ** bits - 1
     lo, hi = min(float(lo), 0.0), max(float(hi), 0.0)
     scale = (hi - lo) / levels if hi > lo else 1.0
@@ -46,21 +53,47 @@ def affine_qparams(lo: float, hi: float, bits: int = 8) -> tuple[float, int]:
 
 def symmetric_scales(weight: np.ndarray, bits: int = 8) -> np.ndarray:
     """Per-output-channel scales max|w_f| / (2^(bits-1) - 1) of ``weight`` (F, ...), float32;
-    an all-zero channel gets scale 1."""
+    an all-zero channel gets scale 1.
+
+    Examples
+    --------
+    >>> from visiongrad.compress import symmetric_scales
+    >>> symmetric_scales(np.array([[1.0, -2.0], [0.0, 0.0]]))
+    array([0.01574803, 1.        ], dtype=float32)
+    """
     largest = np.abs(weight.reshape(len(weight), -1)).max(axis=1)
     scales = largest / (2 ** (bits - 1) - 1)
     return np.where(scales > 0, scales, 1.0).astype(np.float32)
 
 
 def quantize_symmetric(weight: np.ndarray, scales: np.ndarray, bits: int = 8) -> np.ndarray:
-    """round(w / s_f) clamped to +-(2^(bits-1) - 1), as int8, per output channel f."""
+    """round(w / s_f) clamped to +-(2^(bits-1) - 1), as int8, per output channel f.
+
+    Examples
+    --------
+    >>> from visiongrad.compress import quantize_symmetric
+    >>> from visiongrad.compress import symmetric_scales
+    >>> weight = np.array([[1.0, -2.0], [0.5, 0.25]])
+    >>> quantize_symmetric(weight, symmetric_scales(weight))
+    array([[  64, -127],
+           [ 127,   64]], dtype=int8)
+    """
     limit = 2 ** (bits - 1) - 1
     shape = (-1,) + (1,) * (weight.ndim - 1)
     return np.clip(np.rint(weight / scales.reshape(shape)), -limit, limit).astype(np.int8)
 
 
 def quantize_affine(x: np.ndarray, scale: float, zero_point: int, bits: int = 8) -> np.ndarray:
-    """clamp(round(x / s) + z, 0, 2^bits - 1) as uint8 (computed in float32)."""
+    """clamp(round(x / s) + z, 0, 2^bits - 1) as uint8 (computed in float32).
+
+    Examples
+    --------
+    >>> from visiongrad.compress import quantize_affine
+    >>> from visiongrad.compress import affine_qparams
+    >>> scale, zero = affine_qparams(-1.0, 3.0)
+    >>> quantize_affine(np.array([-1.0, 0.0, 3.0]), scale, zero)
+    array([  0,  64, 255], dtype=uint8)
+    """
     q = np.rint(np.asarray(x, np.float32) / np.float32(scale)) + zero_point
     return np.clip(q, 0, 2 ** bits - 1).astype(np.uint8)
 
@@ -86,6 +119,15 @@ class ActivationObserver:
     sample_size : int
         How many values (at most) percentile and MSE see, drawn at random per batch.
     seed : int
+
+    Examples
+    --------
+    >>> from visiongrad.compress import ActivationObserver
+    >>> observer = ActivationObserver(method='minmax')
+    >>> observer.observe(np.array([-1.0, 0.5]))
+    >>> observer.observe(np.array([3.0, 2.0]))
+    >>> observer.qparams()            # (scale, zero point) covering [-1, 3]
+    (0.01568627450980392, 64)
     """
 
     def __init__(self, method: str = "minmax", bits: int = 8, percentile: float = 99.99,

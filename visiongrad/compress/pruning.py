@@ -30,7 +30,16 @@ STRUCTURES = (None, "filters", "channels")
 
 def prunable_weights(model) -> dict[str, nn.Parameter]:
     """``{"<layer name>.weight": weight}`` of every :data:`PRUNABLE` layer, in model order
-    (not those whose weight a ``SharedWeightLayer`` computes)."""
+    (not those whose weight a ``SharedWeightLayer`` computes).
+
+    Examples
+    --------
+    >>> from visiongrad.compress import prunable_weights
+    >>> _ = vg.manual_seed(0)
+    >>> model = nn.Sequential(nn.Flatten(), nn.Linear(4, 8), nn.ReLU(), nn.Linear(8, 3))
+    >>> {name: weight.shape for name, weight in prunable_weights(model).items()}
+    {'1.weight': (8, 4), '3.weight': (3, 8)}
+    """
     return {f"{name}.weight" if name else "weight": module.weight
             for name, module in model.named_modules()
             if isinstance(module, PRUNABLE)
@@ -92,6 +101,15 @@ def magnitude_masks(model, sparsity: float | Mapping[str, float] | None = None, 
     -------
     dict of str to ndarray of bool
         Keyed by weight name (``prunable_weights``), True where the weight is kept.
+
+    Examples
+    --------
+    >>> from visiongrad.compress import magnitude_masks
+    >>> _ = vg.manual_seed(0)
+    >>> model = nn.Sequential(nn.Flatten(), nn.Linear(4, 8), nn.ReLU(), nn.Linear(8, 3))
+    >>> masks = magnitude_masks(model, 0.5)
+    >>> {name: float(mask.mean()) for name, mask in masks.items()}
+    {'1.weight': 0.5625, '3.weight': 0.4166666666666667}
     """
     if (sparsity is None) == (quality is None):
         raise ValueError("give exactly one of sparsity and quality")
@@ -126,12 +144,33 @@ def magnitude_masks(model, sparsity: float | Mapping[str, float] | None = None, 
 
 
 def current_masks(model) -> dict[str, np.ndarray]:
-    """The masks a pruned model carries implicitly: True where its weight is non-zero."""
+    """The masks a pruned model carries implicitly: True where its weight is non-zero.
+
+    Examples
+    --------
+    >>> from visiongrad.compress import current_masks
+    >>> _ = vg.manual_seed(0)
+    >>> model = nn.Sequential(nn.Flatten(), nn.Linear(4, 8), nn.ReLU(), nn.Linear(8, 3))
+    >>> model[1].weight.data[0] = 0.0
+    >>> int((~current_masks(model)['1.weight']).sum())
+    4
+    """
     return {name: w.data != 0 for name, w in prunable_weights(model).items()}
 
 
 def apply_masks(model, masks: Mapping[str, np.ndarray]) -> None:
-    """Zero the pruned weights of ``model`` in place (``weight *= mask``)."""
+    """Zero the pruned weights of ``model`` in place (``weight *= mask``).
+
+    Examples
+    --------
+    >>> from visiongrad.compress import apply_masks
+    >>> _ = vg.manual_seed(0)
+    >>> from visiongrad.compress import magnitude_masks
+    >>> model = nn.Sequential(nn.Flatten(), nn.Linear(4, 8), nn.ReLU(), nn.Linear(8, 3))
+    >>> apply_masks(model, magnitude_masks(model, 0.75))
+    >>> float((model[1].weight.data == 0).mean())
+    0.59375
+    """
     weights = prunable_weights(model)
     for name, mask in masks.items():
         if name not in weights or weights[name].shape != mask.shape:
@@ -155,6 +194,21 @@ class MaskedOptimizer:
     model : nn.Module
     masks : {weight name: bool array}
         As :func:`magnitude_masks` returns.
+
+    Examples
+    --------
+    >>> from visiongrad.compress import MaskedOptimizer
+    >>> _ = vg.manual_seed(0)
+    >>> from visiongrad.compress import apply_masks, magnitude_masks
+    >>> from visiongrad.optim import SGD
+    >>> model = nn.Sequential(nn.Flatten(), nn.Linear(4, 8), nn.ReLU(), nn.Linear(8, 3))
+    >>> masks = magnitude_masks(model, 0.5)
+    >>> apply_masks(model, masks)
+    >>> optimizer = MaskedOptimizer(SGD(model.parameters(), lr=0.1), model, masks)
+    >>> model(vg.ones(2, 1, 2, 2)).sum().backward()
+    >>> optimizer.step()
+    >>> float((model[1].weight.data == 0).mean())
+    0.4375
     """
 
     def __init__(self, optimizer, model, masks: Mapping[str, np.ndarray]):
@@ -184,7 +238,14 @@ class MaskedOptimizer:
 
 def geometric_sparsities(final: float, steps: int) -> list[float]:
     """The iterative schedule ``s_i = 1 - (1 - final)^(i / steps)``, i = 1..steps: each
-    round removes the same fraction of the weights still there, ending at ``final``."""
+    round removes the same fraction of the weights still there, ending at ``final``.
+
+    Examples
+    --------
+    >>> from visiongrad.compress import geometric_sparsities
+    >>> [round(s, 3) for s in geometric_sparsities(0.9, 3)]
+    [0.536, 0.785, 0.9]
+    """
     _check_fraction("final sparsity", final)
     if steps < 1:
         raise ValueError(f"steps must be at least 1, got {steps}")
@@ -193,7 +254,18 @@ def geometric_sparsities(final: float, steps: int) -> list[float]:
 
 def sparsity_table(model) -> list[dict]:
     """Per prunable weight: ``{"name", "shape", "weights", "nonzero", "density"}``, and a
-    last row ``"total"`` over all of them."""
+    last row ``"total"`` over all of them.
+
+    Examples
+    --------
+    >>> from visiongrad.compress import sparsity_table
+    >>> _ = vg.manual_seed(0)
+    >>> from visiongrad.compress import apply_masks, magnitude_masks
+    >>> model = nn.Sequential(nn.Flatten(), nn.Linear(4, 8), nn.ReLU(), nn.Linear(8, 3))
+    >>> apply_masks(model, magnitude_masks(model, 0.5))
+    >>> [(row['name'], round(row['density'], 2)) for row in sparsity_table(model)]
+    [('1.weight', 0.56), ('3.weight', 0.42), ('total', 0.5)]
+    """
     rows = []
     for name, weight in prunable_weights(model).items():
         nonzero = int(np.count_nonzero(weight.data))

@@ -68,6 +68,15 @@ class ActivationFakeQuantize(nn.Module):
     (lo <- lo + c (min - lo), c = ``averaging``, PyTorch's moving-average observer); while
     ``calibrating``, the min and max over every batch seen, nothing quantized (the
     post-training recipe); in eval mode, fixed.
+
+    Examples
+    --------
+    >>> from visiongrad.compress import ActivationFakeQuantize
+    >>> _ = vg.manual_seed(0)
+    >>> quantize = ActivationFakeQuantize(bits=2).eval()
+    >>> quantize.lo, quantize.hi = 0.0, 3.0
+    >>> quantize(vg.tensor([0.4, 1.6, 5.0]))
+    Tensor([0. 2. 3.])
     """
 
     def __init__(self, bits: int = 8, averaging: float = 0.01):
@@ -98,7 +107,17 @@ class ActivationFakeQuantize(nn.Module):
 
 def prepare_qat(model, bits: int = 8) -> nn.Sequential:
     """The fake-quantized twin of a ``Sequential`` classifier (see the module's docstring);
-    it shares ``model``'s parameters and buffers, so training it trains ``model``."""
+    it shares ``model``'s parameters and buffers, so training it trains ``model``.
+
+    Examples
+    --------
+    >>> from visiongrad.compress import prepare_qat
+    >>> _ = vg.manual_seed(0)
+    >>> model = nn.Sequential(nn.Flatten(), nn.Linear(4, 8), nn.ReLU(), nn.Linear(8, 3))
+    >>> qat = prepare_qat(model)
+    >>> qat(vg.ones(2, 1, 2, 2)).shape
+    (2, 3)
+    """
     if not isinstance(model, nn.Sequential):
         raise ValueError(f"prepare_qat takes a Sequential classifier, got {type(model).__name__}")
     if not 2 <= bits <= 8:
@@ -122,7 +141,20 @@ def prepare_qat(model, bits: int = 8) -> nn.Sequential:
 
 def calibrate_fake_quant(qat_model, images: np.ndarray, batch_size: int = 256) -> None:
     """Set every ``ActivationFakeQuantize``'s range to the min and max of its input over
-    ``images`` (eval mode, no graph): post-training quantization, simulated."""
+    ``images`` (eval mode, no graph): post-training quantization, simulated.
+
+    Examples
+    --------
+    >>> from visiongrad.compress import calibrate_fake_quant
+    >>> _ = vg.manual_seed(0)
+    >>> from visiongrad.compress import prepare_qat
+    >>> model = nn.Sequential(nn.Flatten(), nn.Linear(4, 8), nn.ReLU(), nn.Linear(8, 3))
+    >>> qat = prepare_qat(model)
+    >>> images = np.random.default_rng(0).random((8, 1, 2, 2)).astype(np.float32)
+    >>> calibrate_fake_quant(qat, images)
+    >>> qat(vg.tensor(images)).shape
+    (8, 3)
+    """
     observers = [m for m in qat_model.modules() if isinstance(m, ActivationFakeQuantize)]
     for observer in observers:
         observer.lo = observer.hi = None

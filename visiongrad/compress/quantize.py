@@ -82,7 +82,18 @@ def conv_padding(conv) -> tuple[int, int]:
 
 def fold_batch_norm(weight, bias, norm) -> tuple[np.ndarray, np.ndarray]:
     """(W', b') of a layer followed by batch norm ``norm`` in eval mode: a = gamma /
-    sqrt(running_var + eps), W' = a W per output channel, b' = a (b - running_mean) + beta."""
+    sqrt(running_var + eps), W' = a W per output channel, b' = a (b - running_mean) + beta.
+
+    Examples
+    --------
+    >>> from visiongrad.compress import fold_batch_norm
+    >>> _ = vg.manual_seed(0)
+    >>> norm = nn.BatchNorm2d(2).eval()
+    >>> weight, bias = np.ones((2, 1, 1, 1), np.float32), np.zeros(2, np.float32)
+    >>> weight, bias = fold_batch_norm(weight, bias, norm)      # gamma 1, beta 0, var 1
+    >>> weight.ravel(), bias
+    (array([0.999995, 0.999995], dtype=float32), array([0., 0.], dtype=float32))
+    """
     gamma = norm.weight.data if norm.weight is not None else 1.0
     beta = norm.bias.data if norm.bias is not None else 0.0
     a = gamma / np.sqrt(norm.running_var + norm.eps)
@@ -92,7 +103,17 @@ def fold_batch_norm(weight, bias, norm) -> tuple[np.ndarray, np.ndarray]:
 
 
 def plan_blocks(model) -> list[Block]:
-    """The model's modules grouped into quantizable blocks (BN folded, ReLU fused)."""
+    """The model's modules grouped into quantizable blocks (BN folded, ReLU fused).
+
+    Examples
+    --------
+    >>> from visiongrad.compress import plan_blocks
+    >>> _ = vg.manual_seed(0)
+    >>> model = nn.Sequential(nn.Conv2d(1, 4, 3), nn.BatchNorm2d(4), nn.ReLU(),
+    ...                       nn.Flatten(), nn.Linear(4, 3)).eval()
+    >>> len(plan_blocks(model))
+    3
+    """
     if not isinstance(model, nn.Sequential):
         raise ValueError(f"quantize_model takes a Sequential classifier, got "
                          f"{type(model).__name__}")
@@ -174,6 +195,18 @@ def quantize_model(model, calibration_images: np.ndarray, method: str = "minmax"
     Returns
     -------
     QuantizedClassifier
+
+    Examples
+    --------
+    >>> from visiongrad.compress import quantize_model
+    >>> _ = vg.manual_seed(0)
+    >>> model = nn.Sequential(nn.Conv2d(1, 4, 3), nn.ReLU(),
+    ...                       nn.Flatten(), nn.Linear(4, 3)).eval()
+    >>> images = np.random.default_rng(0).random((8, 1, 3, 3)).astype(np.float32)
+    >>> int8 = quantize_model(model, images)
+    >>> error = np.abs(int8(images).data - model(vg.tensor(images)).data).max()
+    >>> int8(images).shape, bool(error < 0.05)
+    ((8, 3), True)
     """
     if len(calibration_images) == 0:
         raise ValueError("quantize_model needs at least one calibration image")
@@ -235,7 +268,20 @@ def layer_table(model, quantized: QuantizedClassifier, images: np.ndarray) -> li
     """Per quantized conv/linear layer: its name, shape, float32 and int8 bytes (int8
     weights + a float32 scale and bias per channel), the output's (scale, zero point) and
     the signal-to-quantization-noise ratio (dB) of its int8 output against the float
-    model's on ``images``: 10 log10(sum y^2 / sum (y - y_int8)^2)."""
+    model's on ``images``: 10 log10(sum y^2 / sum (y - y_int8)^2).
+
+    Examples
+    --------
+    >>> from visiongrad.compress import layer_table
+    >>> _ = vg.manual_seed(0)
+    >>> from visiongrad.compress import quantize_model
+    >>> model = nn.Sequential(nn.Conv2d(1, 4, 3), nn.ReLU(),
+    ...                       nn.Flatten(), nn.Linear(4, 3)).eval()
+    >>> images = np.random.default_rng(0).random((8, 1, 3, 3)).astype(np.float32)
+    >>> table = layer_table(model, quantize_model(model, images), images)
+    >>> [(row['layer'], row['kind'], row['int8_bytes']) for row in table]
+    [('0', 'conv', 68), ('3', 'linear', 36)]
+    """
     blocks = plan_blocks(model)
     x = np.asarray(images, np.float32)
     float_outputs = []

@@ -31,6 +31,12 @@ class SharedWeight(Function):
               the summed gradient of its cluster; zeros get none)
     Shapes:   centroids c (K,) float; indices idx (any shape) integers in [0, K] ->
               W of the indices' shape
+
+    Examples
+    --------
+    >>> from visiongrad.compress import SharedWeight
+    >>> SharedWeight.apply(vg.tensor([-1.0, 2.0]), indices=np.array([0, 1, 2]))
+    Tensor([ 0. -1.  2.])
     """
 
     def forward(self, centroids, indices):
@@ -50,7 +56,15 @@ class SharedWeight(Function):
 
 
 def shared_weight(centroids, indices) -> Tensor:
-    """``SharedWeight``: the weight ``centroids[indices - 1]`` (0 where ``indices == 0``)."""
+    """``SharedWeight``: the weight ``centroids[indices - 1]`` (0 where ``indices == 0``).
+
+    Examples
+    --------
+    >>> from visiongrad.compress import shared_weight
+    >>> shared_weight(vg.tensor([-1.0, 2.0]), np.array([[0, 1], [2, 2]]))
+    Tensor([[ 0. -1.]
+     [ 2.  2.]])
+    """
     return SharedWeight.apply(centroids, indices)
 
 
@@ -61,6 +75,12 @@ def initial_centroids(values: np.ndarray, count: int, init: str = "linear",
     ``"linear"``: evenly spaced between min and max of the values; ``"density"``: evenly
     spaced along the values' cumulative distribution (its quantiles); ``"random"``:
     ``count`` of the values drawn without replacement (``rng``, seeded by default).
+
+    Examples
+    --------
+    >>> from visiongrad.compress import initial_centroids
+    >>> initial_centroids(np.array([-1.0, 0.0, 0.5, 3.0]), 3)
+    array([-1.,  1.,  3.])
     """
     if init not in INITS:
         raise ValueError(f"init must be one of {INITS}, got {init!r}")
@@ -79,6 +99,13 @@ def kmeans_1d(values: np.ndarray, centroids: np.ndarray, max_iter: int = 100
     Each value joins its nearest centroid (the boundaries are the midpoints of sorted
     centroids); each centroid moves to its members' mean; a centroid without members
     stays. Stops when no assignment changes. Returns ``(centroids, labels)``.
+
+    Examples
+    --------
+    >>> from visiongrad.compress import kmeans_1d
+    >>> centroids, labels = kmeans_1d(np.array([0.0, 0.1, 0.9, 1.0]), np.array([0.0, 1.0]))
+    >>> centroids, labels
+    (array([0.05, 0.95]), array([0, 0, 1, 1]))
     """
     centroids = np.sort(np.asarray(centroids, dtype=np.float64))
     labels = None
@@ -105,6 +132,15 @@ def cluster_weights(weight: np.ndarray, bits: int, init: str = "linear",
     centroids : ndarray (K,) of the weight's dtype, sorted
     indices : ndarray of the weight's shape, uint8 or uint16, 0 where the weight is zero
         and k + 1 for centroid k elsewhere.
+
+    Examples
+    --------
+    >>> from visiongrad.compress import cluster_weights
+    >>> weight = np.array([[0.0, 0.1, 0.11], [0.9, 1.0, 0.0]])
+    >>> centroids, indices = cluster_weights(weight, bits=2)
+    >>> centroids.round(3), indices
+    (array([0.105, 0.55 , 0.95 ]), array([[0, 1, 1],
+           [3, 3, 0]], dtype=uint8))
     """
     if not 1 <= bits <= 16:
         raise ValueError(f"cluster bits must be in [1, 16], got {bits}")
@@ -125,6 +161,17 @@ class SharedWeightLayer(nn.Module):
     The wrapped layer's ``weight`` Parameter is removed; each forward pass computes the
     weight from the codebook (a Parameter, so an optimizer fine-tunes it) and runs the
     layer with it. :func:`materialize` turns it back into the plain layer.
+
+    Examples
+    --------
+    >>> from visiongrad.compress import SharedWeightLayer
+    >>> _ = vg.manual_seed(0)
+    >>> from visiongrad.compress import cluster_weights
+    >>> layer = nn.Linear(4, 2)
+    >>> centroids, indices = cluster_weights(layer.weight.data, bits=2)
+    >>> shared = SharedWeightLayer(layer, centroids, indices)
+    >>> shared(vg.ones(3, 4)).shape
+    (3, 2)
     """
 
     def __init__(self, layer: nn.Module, centroids: np.ndarray, indices: np.ndarray):
@@ -158,6 +205,15 @@ def share_weights(model, bits: int | dict, init: str = "linear",
     codebook clusters its weights (``bits`` for all layers, or {weight name: bits}).
 
     Zero weights (pruned) stay zero through fine-tuning. Returns the new layers by name.
+
+    Examples
+    --------
+    >>> from visiongrad.compress import share_weights
+    >>> _ = vg.manual_seed(0)
+    >>> model = nn.Sequential(nn.Flatten(), nn.Linear(4, 8), nn.ReLU(), nn.Linear(8, 3))
+    >>> shared = share_weights(model, bits=2)
+    >>> sorted(shared), model(vg.ones(1, 1, 2, 2)).shape
+    (['1', '3'], (1, 3))
     """
     shared = {}
     for weight_name, weight in prunable_weights(model).items():
@@ -172,7 +228,19 @@ def share_weights(model, bits: int | dict, init: str = "linear",
 
 def materialize(model) -> None:
     """Undo :func:`share_weights`: each shared layer becomes its plain layer again, with
-    the weight its codebook gives (a Parameter)."""
+    the weight its codebook gives (a Parameter).
+
+    Examples
+    --------
+    >>> from visiongrad.compress import materialize
+    >>> _ = vg.manual_seed(0)
+    >>> from visiongrad.compress import share_weights
+    >>> model = nn.Sequential(nn.Flatten(), nn.Linear(4, 8), nn.ReLU(), nn.Linear(8, 3))
+    >>> _ = share_weights(model, bits=2)
+    >>> materialize(model)
+    >>> len(np.unique(model[1].weight.data)) <= 3
+    True
+    """
     for name, module in list(model.named_modules()):
         if isinstance(module, SharedWeightLayer):
             layer = module.layer

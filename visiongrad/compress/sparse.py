@@ -21,7 +21,16 @@ import numpy as np
 def relative_indices(symbols: np.ndarray, index_bits: int) -> tuple[np.ndarray, np.ndarray]:
     """``(gaps, entry_symbols)`` of a flattened symbol array, fillers included (symbol 0
     is zero). Vectorised: a gap g becomes ``g // 2**b`` fillers of gap ``2**b - 1`` and
-    the entry itself with gap ``g % 2**b``."""
+    the entry itself with gap ``g % 2**b``.
+
+    Examples
+    --------
+    >>> from visiongrad.compress import relative_indices
+    >>> symbols = np.array([0, 0, 5, 0, 0, 0, 0, 0, 0, 0, 7])
+    >>> gaps, entries = relative_indices(symbols, index_bits=2)    # gaps of at most 3
+    >>> gaps, entries
+    (array([2, 3, 3]), array([5, 0, 7]))
+    """
     if not 1 <= index_bits <= 16:
         raise ValueError(f"index bits must be in [1, 16], got {index_bits}")
     symbols = np.asarray(symbols).ravel()
@@ -40,7 +49,17 @@ def relative_indices(symbols: np.ndarray, index_bits: int) -> tuple[np.ndarray, 
 
 def dense_symbols(gaps: np.ndarray, entry_symbols: np.ndarray, size: int) -> np.ndarray:
     """Inverse of :func:`relative_indices`: the flat symbol array of ``size`` entries.
-    The caller checks that ``sum(gaps + 1) <= size``."""
+    The caller checks that ``sum(gaps + 1) <= size``.
+
+    Examples
+    --------
+    >>> from visiongrad.compress import dense_symbols
+    >>> from visiongrad.compress import relative_indices
+    >>> symbols = np.array([0, 0, 5, 0, 0, 0, 0, 0, 0, 0, 7])
+    >>> gaps, entries = relative_indices(symbols, index_bits=2)
+    >>> dense_symbols(gaps, entries, symbols.size)
+    array([0, 0, 5, 0, 0, 0, 0, 0, 0, 0, 7])
+    """
     out = np.zeros(size, dtype=np.int64)
     out[np.cumsum(np.asarray(gaps, dtype=np.int64) + 1) - 1] = entry_symbols
     return out

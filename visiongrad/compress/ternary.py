@@ -59,7 +59,17 @@ class LowBitWeights(nn.Module):
 def low_bit_weights(model, kind: str, threshold: float = 0.05,
                     keep_first_last: bool = True) -> nn.Sequential:
     """The twin of a ``Sequential`` classifier with binary or ternary weights (see the
-    module's docstring); it shares ``model``'s parameters."""
+    module's docstring); it shares ``model``'s parameters.
+
+    Examples
+    --------
+    >>> from visiongrad.compress import low_bit_weights
+    >>> _ = vg.manual_seed(0)
+    >>> model = nn.Sequential(nn.Flatten(), nn.Linear(4, 8), nn.ReLU(), nn.Linear(8, 3))
+    >>> ternary = low_bit_weights(model, 'ternary')
+    >>> ternary(vg.ones(2, 1, 2, 2)).shape
+    (2, 3)
+    """
     if not isinstance(model, nn.Sequential):
         raise ValueError(f"low_bit_weights takes a Sequential classifier, got "
                          f"{type(model).__name__}")
@@ -73,7 +83,18 @@ def low_bit_weights(model, kind: str, threshold: float = 0.05,
 def deployed_weights(model) -> dict[str, np.ndarray]:
     """Each low-bit layer's weight as it is deployed: int8 codes in {-1, 0, 1} ({-1, 1} for
     binary) under ``NAME.codes``, with ``NAME.scales``: (W_p, W_n) for ternary, alpha per
-    output channel for binary."""
+    output channel for binary.
+
+    Examples
+    --------
+    >>> from visiongrad.compress import deployed_weights
+    >>> _ = vg.manual_seed(0)
+    >>> from visiongrad.compress import low_bit_weights
+    >>> model = nn.Sequential(nn.Flatten(), nn.Linear(4, 8), nn.ReLU(), nn.Linear(8, 3))
+    >>> ternary = low_bit_weights(model, 'ternary', keep_first_last=False)
+    >>> sorted(deployed_weights(ternary))
+    ['1.codes', '1.scales', '3.codes', '3.scales']
+    """
     out = {}
     for name, module in model.named_modules():
         if isinstance(module, LowBitWeights):

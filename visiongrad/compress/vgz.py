@@ -63,7 +63,18 @@ INDEX_BITS = range(2, 9)
 
 
 class VgzError(ValueError):
-    """A file that is not a readable ``.vgz`` model; the message names the file."""
+    """A file that is not a readable ``.vgz`` model; the message names the file.
+
+    Examples
+    --------
+    >>> from visiongrad.compress import VgzError
+    >>> from visiongrad.compress import decode_vgz
+    >>> try:
+    ...     decode_vgz(b'not a model', source='model.vgz')
+    ... except VgzError as error:
+    ...     print(type(error).__name__, 'model.vgz' in str(error))
+    VgzError True
+    """
 
 
 # ----- writing ---------------------------------------------------------------------------
@@ -127,6 +138,14 @@ def encode_vgz(state: Mapping[str, np.ndarray], config: Mapping, cluster_bits: M
     ``cluster_bits`` names the weights to store shared (each clustered to at most
     ``2**bits - 1`` values beside zero); every other entry is stored raw. ``half`` stores
     the codebooks and the raw floating tensors in float16 (they decode to float32).
+
+    Examples
+    --------
+    >>> from visiongrad.compress import encode_vgz
+    >>> state = {'weight': np.zeros((4, 4), np.float32)}
+    >>> data, entries = encode_vgz(state, {'model': 'mlp'}, cluster_bits={})
+    >>> data[:4], len(entries)
+    (b'VGZ1', 1)
     """
     entries, sections = [], []
     for name, value in state.items():
@@ -260,6 +279,16 @@ def decode_vgz(data: bytes, source: str = "<bytes>") -> tuple[dict[str, np.ndarr
     ------
     VgzError
         (a ``ValueError``) For anything but a well-formed file, naming ``source``.
+
+    Examples
+    --------
+    >>> from visiongrad.compress import decode_vgz
+    >>> from visiongrad.compress import encode_vgz
+    >>> state = {'weight': np.eye(3, dtype=np.float32)}
+    >>> data, _ = encode_vgz(state, {'model': 'mlp'}, cluster_bits={})
+    >>> restored, config = decode_vgz(data)
+    >>> np.array_equal(restored['weight'], state['weight']), config
+    (True, {'model': 'mlp'})
     """
     try:
         return _decode(data)
@@ -327,7 +356,20 @@ def _refuse_constant(name: str):
 
 
 def read_vgz(path: str | os.PathLike) -> tuple[dict[str, np.ndarray], dict]:
-    """``(state, config)`` of a ``.vgz`` file (see :func:`decode_vgz`)."""
+    """``(state, config)`` of a ``.vgz`` file (see :func:`decode_vgz`).
+
+    Examples
+    --------
+    >>> from visiongrad.compress import read_vgz
+    >>> import os, tempfile; path = os.path.join(tempfile.mkdtemp(), 'model.vgz')
+    >>> from visiongrad.compress import encode_vgz
+    >>> state = {'weight': np.eye(3, dtype=np.float32)}
+    >>> data, _ = encode_vgz(state, {'model': 'mlp'}, cluster_bits={})
+    >>> _ = open(path, 'wb').write(data)
+    >>> state, config = read_vgz(path)
+    >>> state['weight'].shape, config
+    ((3, 3), {'model': 'mlp'})
+    """
     if not os.path.isfile(path):
         raise FileNotFoundError(f"checkpoint not found: {path}")
     with open(path, "rb") as handle:

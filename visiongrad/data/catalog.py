@@ -130,7 +130,13 @@ def available_datasets() -> list[str]:
 
 
 def search_folders(name: str, data_dir: str | os.PathLike | None = None) -> list[Path]:
-    """Every folder :func:`load_dataset` tries for ``name``, in order (see module docstring)."""
+    """Every folder :func:`load_dataset` tries for ``name``, in order (see module docstring).
+
+    Examples
+    --------
+    >>> [str(p) for p in search_folders('mnist', data_dir='/data')][:3]
+    ['/data/mnist', '/data/MNIST/raw', '/data']
+    """
     source = _source(name)
     roots = [Path(root) for root in (data_dir, os.environ.get(DATA_ENV)) if root]
     folders = [root / sub for root in roots for sub in (*source.folders, ".")]

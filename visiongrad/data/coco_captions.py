@@ -98,6 +98,23 @@ def load_coco_captions(folder: str | os.PathLike, pca_features: bool = True,
         A file is missing. DataFormatError (a ValueError) for a file that is not what it
         should be: a missing key, captions and image indices of different lengths,
         indices outside the vocabulary or the features, an inconsistent vocabulary.
+
+    Examples
+    --------
+    >>> import json, os, tempfile; folder = tempfile.mkdtemp()
+    >>> words = ['<NULL>', '<START>', '<END>', 'a', 'cat']
+    >>> vocab = {'idx_to_word': words, 'word_to_idx': {w: i for i, w in enumerate(words)}}
+    >>> _ = open(os.path.join(folder, 'coco2014_vocab.json'), 'w').write(json.dumps(vocab))
+    >>> captions = np.array([[1, 3, 4, 2], [1, 4, 2, 0]])
+    >>> np.savez(os.path.join(folder, 'coco2014_captions.npz'),
+    ...          train_captions=captions, train_image_idxs=np.array([0, 1]),
+    ...          val_captions=captions, val_image_idxs=np.array([1, 0]))
+    >>> for split in ('train', 'val'):
+    ...     features = os.path.join(folder, f'{split}2014_vgg16_fc7_pca.npz')
+    ...     np.savez(features, features=np.ones((2, 8)))
+    >>> data = load_coco_captions(folder)
+    >>> data['train_captions'].shape, data['val_features'].shape, data['idx_to_word'][4]
+    ((2, 4), (2, 8), 'cat')
     """
     folder = Path(folder)
     if not folder.is_dir():
@@ -149,7 +166,16 @@ def _check_split(where: Path, captions, idxs, features, vocabulary: int) -> None
 def sample_coco_minibatch(data: Mapping, batch_size: int = 100, split: str = "train",
                           rng=None) -> tuple[np.ndarray, np.ndarray]:
     """``(captions, features)`` of ``batch_size`` random captions of ``split`` (the course's
-    ``sample_coco_minibatch``; urls are not returned)."""
+    ``sample_coco_minibatch``; urls are not returned).
+
+    Examples
+    --------
+    >>> data = {'train_captions': np.arange(12).reshape(4, 3),   # 4 captions of 3 words
+    ...         'train_image_idxs': np.array([0, 0, 1, 1]), 'train_features': np.eye(2)}
+    >>> captions, features = sample_coco_minibatch(data, batch_size=2, rng=0)
+    >>> captions.shape, features.shape
+    ((2, 3), (2, 2))
+    """
     if split not in SPLITS:
         raise ValueError(f"split must be 'train' or 'val', got {split!r}")
     count = len(data[f"{split}_captions"])

@@ -10,11 +10,36 @@ class DataFormatError(ValueError):
 
     Every reader raises this (or a subclass) for a damaged, truncated, crafted or
     oversized file, so a caller (the command line) can print the message as one line.
+
+    Examples
+    --------
+    >>> import os, tempfile; folder = tempfile.mkdtemp()
+    >>> from visiongrad.data import read_npz
+    >>> path = os.path.join(folder, 'broken.npz')
+    >>> _ = open(path, 'wb').write(b'not a zip archive')
+    >>> try:
+    ...     read_npz(path)
+    ... except DataFormatError as error:
+    ...     print(type(error).__name__, 'names the file:', 'broken.npz' in str(error))
+    DataFormatError names the file: True
     """
 
 
 class UnsafePickleError(DataFormatError):
-    """A pickle asked for something the restricted unpickler refuses (nothing was run)."""
+    """A pickle asked for something the restricted unpickler refuses (nothing was run).
+
+    Examples
+    --------
+    >>> import os, tempfile; folder = tempfile.mkdtemp(); import pickle
+    >>> from visiongrad.data import load_restricted_pickle
+    >>> path = os.path.join(folder, 'crafted.pkl')
+    >>> _ = open(path, 'wb').write(pickle.dumps(os.system))
+    >>> try:
+    ...     load_restricted_pickle(path)
+    ... except UnsafePickleError as error:
+    ...     print(type(error).__name__)
+    UnsafePickleError
+    """
 
 
 class NotFittedError(RuntimeError):

@@ -65,6 +65,14 @@ def open_image(path: str | os.PathLike, max_pixels: int = MAX_IMAGE_PIXELS) -> I
         The file is not a readable image in one of :data:`IMAGE_FORMATS` (its content
         decides, not its name), has a colour mode outside :data:`IMAGE_MODES`, declares a
         zero or too large size, or is damaged; the message names ``path``.
+
+    Examples
+    --------
+    >>> import os, tempfile; folder = tempfile.mkdtemp(); from PIL import Image
+    >>> path = os.path.join(folder, 'a.png')
+    >>> Image.new('RGB', (5, 4)).save(path)
+    >>> open_image(path).size
+    (5, 4)
     """
     path = Path(path)
     try:
@@ -106,6 +114,15 @@ def image_to_array(picture: Image.Image, mode: str, source: str | os.PathLike = 
     8 bits, round(v * 255 / 65535), rather than clipped at 255 as Pillow's ``convert``
     does. A colour image asked for as ``mode="L"`` is converted with ITU-R 601-2 luma
     (L = 0.299 R + 0.587 G + 0.114 B) and a ``UserWarning`` naming ``source`` says so.
+
+    Examples
+    --------
+    >>> from PIL import Image
+    >>> pixels = image_to_array(Image.new('RGB', (5, 4), (1, 2, 3)), mode='RGB')
+    >>> pixels.shape, pixels[0, 0]
+    ((4, 5, 3), array([1, 2, 3], dtype=uint8))
+    >>> image_to_array(Image.new('L', (5, 4)), mode='L').shape
+    (4, 5)
     """
     if mode not in ("L", "RGB"):
         raise ValueError(f"mode must be 'L' or 'RGB', got {mode!r}")
@@ -132,6 +149,16 @@ def read_image(path: str | os.PathLike, mode: str = "RGB", size: tuple[int, int]
         Resize (bilinear) to this size.
     max_pixels : int
         The most pixels the file may declare.
+
+    Examples
+    --------
+    >>> import os, tempfile; folder = tempfile.mkdtemp(); from PIL import Image
+    >>> path = os.path.join(folder, 'a.png')
+    >>> Image.new('RGB', (5, 4), (255, 0, 0)).save(path)
+    >>> read_image(path).shape, read_image(path, size=(2, 2)).shape
+    ((3, 4, 5), (3, 2, 2))
+    >>> read_image(path)[:, 0, 0]
+    array([255,   0,   0], dtype=uint8)
     """
     size = check_image_size(size)
     array = image_to_array(open_image(path, max_pixels), mode, path)

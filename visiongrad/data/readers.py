@@ -106,6 +106,15 @@ def read_idx(path: PathLike, expected_ndim: int | None = None) -> np.ndarray:
         a raw file against its length, for a gzip file against what it may expand to:
         ``MAX_EXPANSION_RATIO`` times its size, at least 16 MiB), or a damaged gzip
         stream; the message names ``path``.
+
+    Examples
+    --------
+    >>> import os, struct, tempfile; path = os.path.join(tempfile.mkdtemp(), 'x-idx2-ubyte')
+    >>> header = bytes([0, 0, 8, 2]) + struct.pack('>2I', 2, 3)   # uint8, 2 dims: 2 x 3
+    >>> _ = open(path, 'wb').write(header + bytes(range(6)))
+    >>> read_idx(path, expected_ndim=2)
+    array([[0, 1, 2],
+           [3, 4, 5]], dtype=uint8)
     """
     path = Path(path)
     handle, compressed = _open_maybe_gzip(path)
@@ -370,6 +379,16 @@ def read_image_folder(root: PathLike, size: tuple[int, int] | None = None,
         ``root`` is missing or holds no class folders with images.
     ValueError
         ``size`` is not a (height, width) pair of positive ints, or ``mode`` is unknown.
+
+    Examples
+    --------
+    >>> import os, tempfile; folder = tempfile.mkdtemp(); from PIL import Image
+    >>> for name in ('cat', 'dog'):
+    ...     os.makedirs(os.path.join(folder, name))
+    ...     Image.new('RGB', (5, 4)).save(os.path.join(folder, name, 'a.png'))
+    >>> data = read_image_folder(folder)
+    >>> data.images.shape, data.labels, data.classes
+    ((2, 3, 4, 5), array([0, 1]), ['cat', 'dog'])
     """
     root = Path(root)
     size = check_image_size(size)
@@ -436,6 +455,14 @@ def read_npz(path: PathLike, classes: Sequence[str] | None = None) -> ImageDatas
     -------
     ImageDataset
         ``images`` (N, C, H, W) uint8, ``labels`` (N,) int64.
+
+    Examples
+    --------
+    >>> import os, tempfile; path = os.path.join(tempfile.mkdtemp(), 'digits.npz')
+    >>> np.savez(path, x=np.zeros((3, 28, 28), np.uint8), y=np.array([0, 2, 1]))
+    >>> data = read_npz(path)
+    >>> data.images.shape, data.labels, data.classes
+    ((3, 1, 28, 28), array([0, 2, 1]), ['0', '1', '2'])
     """
     path = Path(path)
     arrays = load_npz_arrays(path, ["x", "y"], optional_text=["classes"])

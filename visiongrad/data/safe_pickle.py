@@ -411,6 +411,16 @@ def load_restricted_pickle(path: str | os.PathLike):
     DataFormatError
         The file is not a readable pickle (truncated, corrupt), or runs more opcodes than
         its size allows (:class:`BoundedUnpickler`). Both name ``path``.
+
+    Examples
+    --------
+    >>> import os, tempfile; folder = tempfile.mkdtemp(); import pickle
+    >>> path = os.path.join(folder, 'batch.pkl')
+    >>> batch = {'labels': [3, 1], 'data': np.zeros((2, 4), np.uint8)}
+    >>> _ = open(path, 'wb').write(pickle.dumps(batch))
+    >>> batch = load_restricted_pickle(path)
+    >>> batch['labels'], batch['data'].shape
+    ([3, 1], (2, 4))
     """
     with open(path, "rb") as handle:
         content = handle.read()

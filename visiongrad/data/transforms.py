@@ -23,6 +23,15 @@ NOTE: unlike torchvision, transforms take and return batches, never single image
 
 The affine family lives in :mod:`visiongrad.data.affine`, the base classes and
 :class:`ToFloat` in :mod:`visiongrad.data.transform_base`; all are importable from here.
+
+Examples
+--------
+>>> from visiongrad.data.transforms import Compose, RandomCrop, RandomHorizontalFlip
+>>> augment = Compose([RandomCrop(4, padding=1, rng=0), RandomHorizontalFlip(rng=0)])
+>>> images = np.zeros((2, 3, 4, 4), np.uint8)
+>>> out = augment(images)
+>>> out.shape, out.dtype
+((2, 3, 4, 4), dtype('uint8'))
 """
 
 from __future__ import annotations

@@ -66,6 +66,16 @@ class AnchorGenerator:
         Anchor sizes (square roots of areas, in image pixels), one tuple per feature map.
     aspect_ratios : tuple of tuples
         Height / width ratios, one tuple per feature map (or one tuple for all).
+
+    Examples
+    --------
+    >>> from visiongrad.detection import AnchorGenerator
+    >>> anchors = AnchorGenerator(sizes=((16,),), aspect_ratios=((1.0,),))
+    >>> anchors((64, 64), [(2, 2)])
+    array([[-8., -8.,  8.,  8.],
+           [24., -8., 40.,  8.],
+           [-8., 24.,  8., 40.],
+           [24., 24., 40., 40.]], dtype=float32)
     """
 
     def __init__(self, sizes=((128, 256, 512),), aspect_ratios=((0.5, 1.0, 2.0),)):

@@ -29,7 +29,20 @@ def _centres(boxes):
 
 
 class BoxCoder:
-    """Encode boxes as deltas relative to reference boxes, and decode them back."""
+    """Encode boxes as deltas relative to reference boxes, and decode them back.
+
+    Examples
+    --------
+    >>> from visiongrad.detection import BoxCoder
+    >>> coder = BoxCoder()
+    >>> anchors = np.array([[0.0, 0.0, 10.0, 10.0]], np.float32)
+    >>> boxes = np.array([[2.0, 2.0, 12.0, 14.0]], np.float32)
+    >>> deltas = coder.encode_single(boxes, anchors)
+    >>> deltas.round(3)
+    array([[0.2  , 0.3  , 0.   , 0.182]], dtype=float32)
+    >>> coder.decode_single(deltas, anchors).round(3)
+    array([[ 2.,  2., 12., 14.]], dtype=float32)
+    """
 
     def __init__(self, weights=(1.0, 1.0, 1.0, 1.0), bbox_xform_clip=DEFAULT_XFORM_CLIP):
         weights = tuple(float(w) for w in weights)

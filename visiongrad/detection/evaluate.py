@@ -147,6 +147,16 @@ def evaluate_coco(ground_truth: dict, detections: list, iou_type: str = "bbox") 
     AR1, AR10, AR100, ARs, ARm, ARl; -1 where nothing could be measured (as COCOeval).
     NOTE: COCOeval records a match by the ground truth's id, so ground truth with id 0
     counts as unmatched there; here a match is a match whatever the ids.
+
+    Examples
+    --------
+    >>> truth = {'images': [{'id': 1, 'height': 10, 'width': 10}], 'categories': [{'id': 1}],
+    ...          'annotations': [{'id': 1, 'image_id': 1, 'category_id': 1, 'bbox': [0, 0, 4, 4],
+    ...                           'area': 16, 'iscrowd': 0}]}
+    >>> found = [{'image_id': 1, 'category_id': 1, 'score': 0.9, 'bbox': [0, 0, 4, 4]}]
+    >>> scores = evaluate_coco(truth, found)
+    >>> round(scores['AP'], 6), round(scores['AP50'], 6)
+    (1.0, 1.0)
     """
     if iou_type not in ("bbox", "segm"):
         raise ValueError(f"iou_type must be 'bbox' or 'segm', got {iou_type!r}")
@@ -268,6 +278,15 @@ def voc_eval_class(detections, ground_truth, iou_threshold: float = 0.5,
     true positive if its best-overlapping box has IoU > ``iou_threshold`` and was not
     taken; overlaps with difficult boxes count neither way; recall is over non-difficult
     boxes. NOTE: the devkit sorts with an unstable sort; equal scores keep input order here.
+
+    Examples
+    --------
+    >>> truth = {'img': (np.array([[0.0, 0.0, 9.0, 9.0]]), np.array([False]))}
+    >>> found = [('img', 0.9, np.array([0.0, 0.0, 9.0, 9.0])),      # a hit, then a miss
+    ...          ('img', 0.5, np.array([20.0, 20.0, 29.0, 29.0]))]
+    >>> ap, recall, precision = voc_eval_class(found, truth)
+    >>> round(float(ap), 3), recall, precision
+    (1.0, array([1., 1.]), array([1. , 0.5]))
     """
     records = {}
     for key, (boxes, difficult) in ground_truth.items():

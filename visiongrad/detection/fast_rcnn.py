@@ -44,7 +44,17 @@ from .windows import grouping_proposals
 
 
 class FastRCNN(TwoStageDetector):
-    """Fast R-CNN on ``image_size`` square grey images (see the module)."""
+    """Fast R-CNN on ``image_size`` square grey images (see the module).
+
+    Examples
+    --------
+    >>> from visiongrad.detection import FastRCNN
+    >>> _ = vg.manual_seed(0)
+    >>> images = np.zeros((2, 1, 64, 64), np.float32)
+    >>> detections = FastRCNN().predict(images)
+    >>> len(detections), sorted(detections[0])
+    (2, ['boxes', 'labels', 'scores'])
+    """
 
     def __init__(self, num_classes: int = 11, image_size: int = 64, channels=(16, 32, 64, 64),
                  roi_batch: int = 32, hidden: int = 128, score_thresh: float = 0.05,

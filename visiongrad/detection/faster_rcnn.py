@@ -106,7 +106,17 @@ class RegionProposalNetwork(nn.Module):
 
 class FasterRCNN(TwoStageDetector):
     """Faster R-CNN (``masks=True``: Mask R-CNN) on ``image_size`` square grey images: the
-    RPN proposes, the shared RoI head of ``roi_heads.TwoStageDetector`` classifies."""
+    RPN proposes, the shared RoI head of ``roi_heads.TwoStageDetector`` classifies.
+
+    Examples
+    --------
+    >>> from visiongrad.detection import FasterRCNN
+    >>> _ = vg.manual_seed(0)
+    >>> images = np.zeros((2, 1, 64, 64), np.float32)
+    >>> detections = FasterRCNN().predict(images)
+    >>> len(detections), sorted(detections[0])
+    (2, ['boxes', 'labels', 'scores'])
+    """
 
     def __init__(self, num_classes: int = 11, image_size: int = 64, channels=(16, 32, 64, 64),
                  masks: bool = False, roi_batch: int = 32, hidden: int = 128,

@@ -28,7 +28,15 @@ from .nets import Backbone, conv_bn_relu, image_tensor
 
 class FCN(nn.Module):
     """Per-pixel class scores of grey images whose sides are multiples of the deepest
-    stage's stride, 2^(len(channels) - 1)."""
+    stage's stride, 2^(len(channels) - 1).
+
+    Examples
+    --------
+    >>> from visiongrad.detection import FCN
+    >>> _ = vg.manual_seed(0)
+    >>> FCN(num_classes=11)(vg.zeros(2, 1, 64, 64)).shape
+    (2, 11, 64, 64)
+    """
 
     def __init__(self, num_classes: int = 11, channels=(16, 32, 64, 128, 128)):
         super().__init__()

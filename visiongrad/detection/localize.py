@@ -21,7 +21,17 @@ from .nets import Backbone, check_targets, conv_bn_relu, image_tensor
 
 
 class Localizer(nn.Module):
-    """Class and box of the single object of each ``image_size`` square image."""
+    """Class and box of the single object of each ``image_size`` square image.
+
+    Examples
+    --------
+    >>> from visiongrad.detection import Localizer
+    >>> _ = vg.manual_seed(0)
+    >>> images = np.zeros((2, 1, 64, 64), np.float32)
+    >>> detections = Localizer().predict(images)
+    >>> len(detections), sorted(detections[0])
+    (2, ['boxes', 'labels', 'scores'])
+    """
 
     def __init__(self, num_classes: int = 11, image_size: int = 64, channels=(16, 32, 64, 64),
                  hidden: int = 128, box_weight: float = 10.0):

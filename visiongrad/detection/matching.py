@@ -62,7 +62,16 @@ class Matcher:
 class BalancedPositiveNegativeSampler:
     """Pick at most ``batch_size_per_image`` examples per image, a ``positive_fraction`` of
     them positive (labels >= 1) where there are enough, the rest negative (labels == 0);
-    label -1 is ignored. Random choices come from ``rng`` (a NumPy Generator)."""
+    label -1 is ignored. Random choices come from ``rng`` (a NumPy Generator).
+
+    Examples
+    --------
+    >>> from visiongrad.detection import BalancedPositiveNegativeSampler
+    >>> sampler = BalancedPositiveNegativeSampler(4, positive_fraction=0.5)
+    >>> positive, negative = sampler(np.array([1, 0, 0, 0, 0, 2, -1]), np.random.default_rng(0))
+    >>> positive.nonzero()[0], negative.nonzero()[0]
+    (array([0, 5]), array([1, 3]))
+    """
 
     def __init__(self, batch_size_per_image: int, positive_fraction: float):
         if batch_size_per_image < 1:

@@ -65,6 +65,19 @@ def read_voc_xml(path, classes=None) -> dict:
     Returns dict: ``filename`` (str), ``size`` (height, width), ``boxes`` (k, 4) float32,
     ``names`` (k,) class names, ``labels`` (k,) int64 (index in ``classes``, or -1 without
     ``classes``), ``difficult`` (k,) bool.
+
+    Examples
+    --------
+    >>> import os, tempfile; path = os.path.join(tempfile.mkdtemp(), '000001.xml')
+    >>> xml = '''<annotation><filename>000001.jpg</filename>
+    ... <size><width>50</width><height>40</height><depth>3</depth></size>
+    ... <object><name>dog</name><difficult>0</difficult>
+    ... <bndbox><xmin>1</xmin><ymin>2</ymin><xmax>20</xmax><ymax>30</ymax></bndbox></object>
+    ... </annotation>'''
+    >>> _ = open(path, 'w').write(xml)
+    >>> note = read_voc_xml(path, classes=['cat', 'dog'])
+    >>> note['size'], note['boxes'], note['labels']
+    ((40, 50), array([[ 0.,  1., 20., 30.]], dtype=float32), array([1]))
     """
     data = _read_bytes(path)
     _refuse_declarations(data, path)
@@ -139,6 +152,19 @@ class CocoDataset:
 
     Attributes: ``dataset`` (the checked dict, ready for ``evaluate_coco``), ``images``
     {id: image dict}, ``categories`` {id: name}.
+
+    Examples
+    --------
+    >>> import json, os, tempfile; path = os.path.join(tempfile.mkdtemp(), 'instances.json')
+    >>> truth = {'images': [{'id': 1, 'height': 10, 'width': 10}], 'categories': [{'id': 1}],
+    ...          'annotations': [{'id': 1, 'image_id': 1, 'category_id': 1, 'bbox': [0, 0, 4, 4],
+    ...                           'area': 16, 'iscrowd': 0}]}
+    >>> _ = open(path, 'w').write(json.dumps(truth))
+    >>> from visiongrad.detection import CocoDataset
+    >>> coco = CocoDataset(path)
+    >>> target = coco.targets(1)
+    >>> target['boxes'], target['labels']
+    (array([[0., 0., 4., 4.]], dtype=float32), array([1]))
     """
 
     def __init__(self, path):

@@ -47,7 +47,15 @@ TEXTURES = ("noise", "bricks", "streaks")
 class DetectionScenes:
     """Composed scenes: ``images`` (N, 1, H, W) uint8; per image ``boxes`` (k, 4) float32
     (x1, y1, x2, y2), ``labels`` (k,) int64 in 1..10, ``masks`` (k, H, W) bool (visible
-    pixels); ``semantic`` (N, H, W) uint8 labels (0 background); ``textures`` (N,) names."""
+    pixels); ``semantic`` (N, H, W) uint8 labels (0 background); ``textures`` (N,) names.
+
+    Examples
+    --------
+    >>> from visiongrad.detection import compose_detection_scenes
+    >>> scenes = compose_detection_scenes(1, size=64, seed=0)
+    >>> scenes.boxes[0].shape[1], scenes.labels[0].dtype, scenes.masks[0].shape[1:]
+    (4, dtype('int64'), (64, 64))
+    """
 
     images: np.ndarray
     boxes: list
@@ -131,6 +139,12 @@ def compose_detection_scenes(count: int, split: str = "train", seed: int = 0, si
     dataset, data_dir :
         Source of the items for ``load_dataset`` (the embedded ``fashion-mnist-mini`` by
         default, or ``fashion-mnist``).
+
+    Examples
+    --------
+    >>> scenes = compose_detection_scenes(2, size=64, seed=0)
+    >>> scenes.images.shape, scenes.semantic.shape, len(scenes.boxes)
+    ((2, 1, 64, 64), (2, 64, 64), 2)
     """
     if not 1 <= min_items <= max_items <= 5:
         raise ValueError(f"need 1 <= min_items <= max_items <= 5, got {min_items}, {max_items}")

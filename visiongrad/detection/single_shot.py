@@ -93,7 +93,17 @@ def head(channels: int, outputs: int) -> nn.Sequential:
 
 
 class SingleShotDetector(nn.Module):
-    """SSD-style detector on ``image_size`` x ``image_size`` grey images (see the module)."""
+    """SSD-style detector on ``image_size`` x ``image_size`` grey images (see the module).
+
+    Examples
+    --------
+    >>> from visiongrad.detection import SingleShotDetector
+    >>> _ = vg.manual_seed(0)
+    >>> images = np.zeros((2, 1, 64, 64), np.float32)
+    >>> detections = SingleShotDetector().predict(images)
+    >>> len(detections), sorted(detections[0])
+    (2, ['boxes', 'labels', 'scores'])
+    """
 
     def __init__(self, num_classes: int = 11, image_size: int = 64,
                  channels=(16, 32, 64, 128), sizes=((12, 18), (24, 34)),

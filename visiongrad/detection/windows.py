@@ -45,7 +45,15 @@ THRESHOLDS = (60, 90, 120, 150)
 def sliding_windows(image_size: int, sizes=SLIDING_SIZES, aspect_ratios=(0.5, 1.0, 2.0),
                     step: int = 6) -> np.ndarray:
     """Every window of side sqrt(area) in ``sizes`` and height / width in ``aspect_ratios``
-    inside an ``image_size`` square image, at ``step`` pixels: (K, 4)."""
+    inside an ``image_size`` square image, at ``step`` pixels: (K, 4).
+
+    Examples
+    --------
+    >>> windows = sliding_windows(64, sizes=(16,), aspect_ratios=(1.0,), step=16)
+    >>> windows.shape, windows[:2]
+    ((16, 4), array([[ 0.,  0., 16., 16.],
+           [16.,  0., 32., 16.]], dtype=float32))
+    """
     boxes = []
     for size in sizes:
         for ratio in aspect_ratios:
@@ -82,7 +90,15 @@ def grouping_proposals(image, thresholds=THRESHOLDS, min_area: int = 12, gap: in
     """Region proposals of one (H, W) grey image (see the module): boxes (K, 4) of the
     components of image > t of at least ``min_area`` pixels for each t in ``thresholds``,
     and the union box of each pair of them lying within ``gap`` pixels of each other;
-    duplicates removed, the largest ``max_proposals`` kept."""
+    duplicates removed, the largest ``max_proposals`` kept.
+
+    Examples
+    --------
+    >>> image = np.zeros((64, 64), np.uint8)
+    >>> image[20:30, 40:50] = 200
+    >>> grouping_proposals(image)
+    array([[40., 20., 50., 30.]], dtype=float32)
+    """
     image = np.asarray(image)
     if image.ndim != 2:
         raise ValueError(f"image must be 2-D (H, W), got shape {image.shape}")
@@ -109,7 +125,17 @@ def grouping_proposals(image, thresholds=THRESHOLDS, min_area: int = 12, gap: in
 
 
 class WindowDetector(nn.Module):
-    """Sliding-window (``proposals="sliding"``) or R-CNN (``"grouping"``) detector."""
+    """Sliding-window (``proposals="sliding"``) or R-CNN (``"grouping"``) detector.
+
+    Examples
+    --------
+    >>> from visiongrad.detection import WindowDetector
+    >>> _ = vg.manual_seed(0)
+    >>> images = np.zeros((2, 1, 64, 64), np.float32)
+    >>> detector = WindowDetector(windows_per_image=8)
+    >>> len(detector.predict(images)), sorted(detector.predict(images)[0])
+    (2, ['boxes', 'labels', 'scores'])
+    """
 
     def __init__(self, num_classes: int = 11, image_size: int = 64, proposals: str = "sliding",
                  channels=(16, 32, 64), hidden: int = 128, windows_per_image: int = 32,

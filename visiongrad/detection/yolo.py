@@ -92,7 +92,17 @@ def yolo_loss(outputs, classes, targets: YOLOTargets, lambda_coord: float = 5.0,
 
 class YOLODetector(nn.Module):
     """YOLO-v1-style detector on ``image_size`` x ``image_size`` grey images (see the
-    module); the grid's stride is the deepest backbone stage's, 2^(len(channels) - 1)."""
+    module); the grid's stride is the deepest backbone stage's, 2^(len(channels) - 1).
+
+    Examples
+    --------
+    >>> from visiongrad.detection import YOLODetector
+    >>> _ = vg.manual_seed(0)
+    >>> images = np.zeros((2, 1, 64, 64), np.float32)
+    >>> detections = YOLODetector().predict(images)
+    >>> len(detections), sorted(detections[0])
+    (2, ['boxes', 'labels', 'scores'])
+    """
 
     def __init__(self, num_classes: int = 11, image_size: int = 64,
                  channels=(16, 32, 64, 128), num_boxes: int = 2, lambda_coord: float = 5.0,

@@ -35,7 +35,15 @@ def mpi():
 
 
 def world():
-    """``MPI.COMM_WORLD``: every rank ``mpirun``/``mpiexec`` started."""
+    """``MPI.COMM_WORLD``: every rank ``mpirun``/``mpiexec`` started.
+
+    Examples
+    --------
+    >>> from visiongrad import distributed
+    >>> comm = distributed.world()       # one process here; mpirun -n K starts K
+    >>> comm.Get_size(), comm.Get_rank()
+    (1, 0)
+    """
     return mpi().COMM_WORLD
 
 

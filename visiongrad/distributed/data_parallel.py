@@ -56,6 +56,21 @@ class DistributedDataParallel:
     NOTE: unlike PyTorch's ``DistributedDataParallel`` this is not a Module wrapper and has
     no backward hooks (visiongrad's autograd has none): the Trainer calls
     :meth:`average_gradients` after ``loss.backward()``.
+
+    Examples
+    --------
+    >>> from visiongrad import distributed
+    >>> _ = vg.manual_seed(0)
+    >>> model = nn.Linear(4, 2)
+    >>> ddp = distributed.DistributedDataParallel(model)
+    >>> ddp.synchronize()
+    >>> loss = model(vg.ones(3, 4)).sum()
+    >>> loss.backward()
+    >>> ddp.batch_totals(float(loss.data) / 3, right=2, count=3)[1:]
+    (2, 3)
+    >>> ddp.average_gradients(3)
+    >>> ddp.world_size, model.weight.grad.shape
+    (1, (2, 4))
     """
 
     def __init__(self, model, comm=None, *, timeout: float = DEFAULT_TIMEOUT,

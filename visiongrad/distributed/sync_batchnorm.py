@@ -87,6 +87,15 @@ class SyncBatchNorm(_BatchNorm):
 
     NOTE: unlike PyTorch's ``SyncBatchNorm``, ranks may hold batches of different sizes:
     the backward weighs them as the data-parallel gradient average does.
+
+    Examples
+    --------
+    >>> from visiongrad import distributed
+    >>> _ = vg.manual_seed(0)
+    >>> norm = distributed.SyncBatchNorm(2)
+    >>> y = norm(vg.randn(8, 2))
+    >>> y.shape, bool(np.allclose(y.data.mean(axis=0), 0.0, atol=1e-6))
+    ((8, 2), True)
     """
 
     expected_ndims = (2, 3, 4, 5)
@@ -117,7 +126,16 @@ class SyncBatchNorm(_BatchNorm):
 def convert_sync_batchnorm(module, comm=None, timeout: float = DEFAULT_TIMEOUT):
     """Replace every ``BatchNorm1d``/``BatchNorm2d`` in ``module`` by a ``SyncBatchNorm``
     holding the same parameters (the same objects, so an optimizer already built keeps
-    them) and buffers; return ``module`` (or the replacement when it is a batch norm)."""
+    them) and buffers; return ``module`` (or the replacement when it is a batch norm).
+
+    Examples
+    --------
+    >>> from visiongrad import distributed
+    >>> model = nn.Sequential(nn.Linear(4, 2), nn.BatchNorm1d(2))
+    >>> model = distributed.convert_sync_batchnorm(model)
+    >>> type(model[1]).__name__
+    'SyncBatchNorm'
+    """
     if isinstance(module, (BatchNorm1d, BatchNorm2d)):
         sync = SyncBatchNorm(module.num_features, module.eps, module.momentum, module.affine,
                              module.track_running_stats, comm=comm, timeout=timeout)

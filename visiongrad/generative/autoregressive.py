@@ -176,7 +176,16 @@ class AutoregressiveModel(nn.Module):
 
 class PixelCNN(AutoregressiveModel):
     """masked A 7x7 (1 -> h) -> ``blocks`` residual blocks (masked B 3x3 inside) -> ReLU,
-    1x1, ReLU, 1x1 -> 256 logits per pixel (plain residual blocks, not gated)."""
+    1x1, ReLU, 1x1 -> 256 logits per pixel (plain residual blocks, not gated).
+
+    Examples
+    --------
+    >>> from visiongrad.generative import PixelCNN
+    >>> _ = vg.manual_seed(0)
+    >>> model = PixelCNN(image_size=8, channels=8, blocks=1)
+    >>> model(np.zeros((2, 1, 8, 8), np.uint8)).shape
+    (2, 256, 8, 8)
+    """
 
     def __init__(self, image_size: int = 28, channels: int = 64, blocks: int = 5):
         super().__init__(image_size, channels)
@@ -233,7 +242,16 @@ class RowLSTM(nn.Module):
 
 
 class PixelRNN(AutoregressiveModel):
-    """masked A 7x7 (1 -> h) -> Row LSTM layers (residual) -> ReLU, 1x1, ReLU, 1x1 -> 256 logits."""
+    """masked A 7x7 (1 -> h) -> Row LSTM layers (residual) -> ReLU, 1x1, ReLU, 1x1 -> 256 logits.
+
+    Examples
+    --------
+    >>> from visiongrad.generative import PixelRNN
+    >>> _ = vg.manual_seed(0)
+    >>> model = PixelRNN(image_size=8, channels=8)
+    >>> model(np.zeros((2, 1, 8, 8), np.uint8)).shape
+    (2, 256, 8, 8)
+    """
 
     def __init__(self, image_size: int = 28, channels: int = 32, layers: int = 1):
         super().__init__(image_size, channels)

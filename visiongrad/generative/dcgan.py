@@ -102,7 +102,20 @@ class GAN(nn.Module):
     """A generator and a discriminator trained by one of :data:`LOSSES` ("gan" uses the
     non-saturating generator loss, "lsgan" the least-squares pair), and ``generator_average``,
     the moving average of the generator that :meth:`sample` draws from (``average_decay``
-    0 samples the last iterate)."""
+    0 samples the last iterate).
+
+    Examples
+    --------
+    >>> from visiongrad.generative import GAN
+    >>> _ = vg.manual_seed(0)
+    >>> gan = GAN(loss='lsgan', latent_dim=8, width=8, rng=0)
+    >>> fake = gan.sample(2)
+    >>> fake.shape, bool(fake.min() >= -1 and fake.max() <= 1)
+    ((2, 1, 28, 28), True)
+    >>> real = vg.zeros(2, 1, 28, 28)
+    >>> gan.discriminator_step_loss(real, gan.generator(vg.tensor(gan.noise(2)))).shape
+    ()
+    """
 
     def __init__(self, loss: str = "gan", latent_dim: int = 100, width: int = 64, rng=None,
                  average_decay: float = 0.999):

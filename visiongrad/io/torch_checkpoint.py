@@ -79,11 +79,36 @@ _ZIP_METHODS = (zipfile.ZIP_STORED, zipfile.ZIP_DEFLATED)
 
 class UnsafeCheckpointError(pickle.UnpicklingError):
     """A checkpoint's pickle names a global outside the allowed set, or sets the state of
-    an object (see the module); nothing from the file has run."""
+    an object (see the module); nothing from the file has run.
+
+    Examples
+    --------
+    >>> import os, pickle, tempfile, zipfile; path = os.path.join(tempfile.mkdtemp(), 'evil.pt')
+    >>> from visiongrad.io import load_torch_checkpoint
+    >>> with zipfile.ZipFile(path, 'w') as archive:
+    ...     archive.writestr('archive/data.pkl', pickle.dumps(os.system, protocol=2))
+    >>> try:
+    ...     load_torch_checkpoint(path)
+    ... except UnsafeCheckpointError as error:
+    ...     print(type(error).__name__)
+    UnsafeCheckpointError
+    """
 
 
 class CheckpointFormatError(ValueError):
-    """A checkpoint file is not a valid ``torch.save`` zip archive, or is inconsistent."""
+    """A checkpoint file is not a valid ``torch.save`` zip archive, or is inconsistent.
+
+    Examples
+    --------
+    >>> import os, tempfile; path = os.path.join(tempfile.mkdtemp(), 'model.pt')
+    >>> from visiongrad.io import load_torch_checkpoint
+    >>> _ = open(path, 'wb').write(b'not a zip archive')
+    >>> try:
+    ...     load_torch_checkpoint(path)
+    ... except CheckpointFormatError as error:
+    ...     print(type(error).__name__, 'model.pt' in str(error))
+    CheckpointFormatError True
+    """
 
 
 class _StorageType(NamedTuple):

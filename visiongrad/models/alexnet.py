@@ -39,6 +39,13 @@ class AlexNet(nn.Module):
     ``avgpool`` (adaptive, to 6x6) lets any input of at least 63x63 through.
 
     Shape: (N, in_channels, H, W) -> (N, num_classes)
+
+    Examples
+    --------
+    >>> from visiongrad.models import AlexNet
+    >>> _ = vg.manual_seed(0)
+    >>> AlexNet(num_classes=10)(vg.randn(1, 3, 64, 64)).shape
+    (1, 10)
     """
 
     def __init__(self, num_classes: int = 1000, dropout: float = 0.5, in_channels: int = 3):
@@ -80,6 +87,13 @@ class ZFNet(nn.Module):
     paper's sizes come out (55 -> 26 -> 13); ``avgpool`` (adaptive, to 6x6) as in AlexNet.
 
     Shape: (N, in_channels, H, W) -> (N, num_classes)
+
+    Examples
+    --------
+    >>> from visiongrad.models import ZFNet
+    >>> _ = vg.manual_seed(0)
+    >>> ZFNet(num_classes=10)(vg.randn(1, 3, 64, 64)).shape
+    (1, 10)
     """
 
     def __init__(self, num_classes: int = 1000, dropout: float = 0.5, in_channels: int = 3):

@@ -145,6 +145,16 @@ class CaptioningRNN(nn.Module):
     Initial values are the course's: W_embed ~ N(0, 1) / 100, W_proj ~ N(0, 1) / sqrt(D),
     Wx ~ N(0, 1) / sqrt(W), Wh, Wattn, W_vocab and Wattn_vocab ~ N(0, 1) / sqrt(H),
     biases zero.
+
+    Examples
+    --------
+    >>> from visiongrad.models import CaptioningRNN
+    >>> _ = vg.manual_seed(0)
+    >>> words = {'<NULL>': 0, '<START>': 1, '<END>': 2, 'a': 3, 'cat': 4}
+    >>> model = CaptioningRNN(words, input_dim=6, wordvec_dim=4, hidden_dim=5)
+    >>> features, captions = vg.randn(2, 6), np.array([[1, 3, 4, 2], [1, 4, 2, 0]])
+    >>> model.loss(features, captions).shape, model.sample(features, max_length=3).shape
+    ((), (2, 3))
     """
 
     def __init__(self, word_to_idx, input_dim: int = 512, wordvec_dim: int = 128,

@@ -93,6 +93,13 @@ class LeNet5Caffe(SequentialClassifier):
     ----------
     input_shape : (C, H, W)
     num_classes : int
+
+    Examples
+    --------
+    >>> from visiongrad.models import LeNet5Caffe
+    >>> _ = vg.manual_seed(0)
+    >>> LeNet5Caffe()(vg.randn(2, 1, 28, 28)).shape
+    (2, 10)
     """
 
     def __init__(self, input_shape: Sequence[int] = (1, 28, 28), num_classes: int = 10):

@@ -99,6 +99,13 @@ class LeNet300100(FullyConnectedNet):
     ----------
     input_shape : (C, H, W)
     num_classes : int
+
+    Examples
+    --------
+    >>> from visiongrad.models import LeNet300100
+    >>> _ = vg.manual_seed(0)
+    >>> LeNet300100()(vg.randn(2, 1, 28, 28)).shape
+    (2, 10)
     """
 
     def __init__(self, input_shape: Sequence[int] = (1, 28, 28), num_classes: int = 10):

@@ -137,6 +137,13 @@ class FractalNet(nn.Module):
         Local drop-path rate.
     global_ratio : float
         Fraction of training batches that use global drop-path.
+
+    Examples
+    --------
+    >>> from visiongrad.models import FractalNet
+    >>> _ = vg.manual_seed(0)
+    >>> FractalNet(columns=2, channels=(8, 16))(vg.randn(2, 3, 32, 32)).shape
+    (2, 10)
     """
 
     def __init__(self, num_classes: int = 10, in_channels: int = 3, columns: int = 3,

@@ -99,7 +99,15 @@ class NaiveInception(nn.Module):
 class InceptionAux(nn.Module):
     """An auxiliary classifier (the paper's section 5): 4x4 average pooling (adaptive here,
     as torchvision), 1x1 conv to 128 channels, fc 1024 with ReLU, dropout 0.7, fc. The paper
-    adds its losses with weight 0.3 during training and drops it at inference."""
+    adds its losses with weight 0.3 during training and drops it at inference.
+
+    Examples
+    --------
+    >>> from visiongrad.models import InceptionAux
+    >>> _ = vg.manual_seed(0)
+    >>> InceptionAux(512, num_classes=10).eval()(vg.randn(1, 512, 14, 14)).shape
+    (1, 10)
+    """
 
     def __init__(self, in_channels: int, num_classes: int, dropout: float = 0.7):
         super().__init__()
@@ -174,6 +182,16 @@ class GoogLeNet(nn.Module):
     dropout, dropout_aux : float
     in_channels : int
         Input channels of the first convolution (3 in torchvision).
+
+    Examples
+    --------
+    >>> from visiongrad.models import GoogLeNet
+    >>> _ = vg.manual_seed(0)
+    >>> model = GoogLeNet(num_classes=10)
+    >>> model.eval()(vg.randn(1, 3, 64, 64)).shape
+    (1, 10)
+    >>> [out.shape for out in model.train()(vg.randn(2, 3, 64, 64))]
+    [(2, 10), (2, 10), (2, 10)]
     """
 
     def __init__(self, num_classes: int = 1000, aux_logits: bool = True,

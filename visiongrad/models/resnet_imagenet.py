@@ -39,7 +39,15 @@ class _Residual(nn.Module):
 
 class BasicBlock(_Residual):
     """``conv3x3(stride) - BN - relu - conv3x3 - BN``, plus the shortcut, then relu
-    (the paper's figure 5, left). Output channels: ``planes``."""
+    (the paper's figure 5, left). Output channels: ``planes``.
+
+    Examples
+    --------
+    >>> from visiongrad.models import BasicBlock
+    >>> _ = vg.manual_seed(0)
+    >>> BasicBlock(8, 8)(vg.randn(2, 8, 6, 6)).shape
+    (2, 8, 6, 6)
+    """
 
     expansion = 1
 
@@ -126,6 +134,14 @@ class ResNet(nn.Module):
         Start each block's last BN weight at zero, so each block begins as the identity.
     in_channels : int
         Input channels of the stem (3 in torchvision).
+
+    Examples
+    --------
+    >>> from visiongrad.models import BasicBlock, ResNet
+    >>> _ = vg.manual_seed(0)
+    >>> resnet10 = ResNet(BasicBlock, [1, 1, 1, 1], num_classes=10)
+    >>> resnet10.eval()(vg.randn(1, 3, 32, 32)).shape
+    (1, 10)
     """
 
     def __init__(self, block, layers, num_classes: int = 1000, zero_init_residual: bool = False,

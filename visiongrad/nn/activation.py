@@ -132,7 +132,13 @@ class PReLU(Module):
 class Maxout(Module):
     """The course's maxout: the maximum over each run of ``pieces`` consecutive features
     (axis 1), (N, C * pieces, ...) -> (N, C, ...). Put it after a layer with
-    ``pieces`` times as many outputs. (PyTorch has no maxout.)"""
+    ``pieces`` times as many outputs. (PyTorch has no maxout.)
+
+    Examples
+    --------
+    >>> nn.Maxout(pieces=2)(vg.tensor([[1.0, 3.0, -2.0, -1.0]]))
+    Tensor([[ 3. -1.]])
+    """
 
     def __init__(self, pieces: int):
         super().__init__()

@@ -46,6 +46,17 @@ class SurvivalGate(Module):
     So E[y] in training equals y in evaluation. This is ``survival_prob`` times
     ``drop_path(f(x), p=1 - survival_prob)``: the same mask, rescaled to the paper's
     test-time form.
+
+    Examples
+    --------
+    >>> _ = vg.manual_seed(0)
+    >>> gate = nn.SurvivalGate(survival_prob=0.8)
+    >>> gate(vg.ones(2, 3))
+    Tensor([[1. 1. 1.]
+     [1. 1. 1.]])
+    >>> gate.eval()(vg.ones(2, 3))
+    Tensor([[0.8 0.8 0.8]
+     [0.8 0.8 0.8]])
     """
 
     def __init__(self, survival_prob: float, mode: str = "batch"):

@@ -7,6 +7,15 @@ makes it reproducible), keeps the tensor's dtype, and returns the tensor. Names 
 Fan-in and fan-out of a weight of shape (out, in, k1, k2, ...) are ``in * k1 * k2 ...``
 and ``out * k1 * k2 ...``: for ``Linear`` (out, in) they are ``in`` and ``out``, for
 ``Conv2d`` (F, C, kh, kw) they are ``C kh kw`` and ``F kh kw``.
+
+Examples
+--------
+>>> _ = vg.manual_seed(0)
+>>> weight = nn.init.kaiming_normal_(vg.zeros(256, 128))   # std sqrt(2 / fan_in)
+>>> nn.init.fan_in_and_fan_out(weight.shape), round(float(weight.data.std()), 2)
+((128, 256), 0.12)
+>>> nn.init.constant_(vg.zeros(1, 3), 0.5)
+Tensor([[0.5 0.5 0.5]])
 """
 
 from __future__ import annotations

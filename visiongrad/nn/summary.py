@@ -74,7 +74,14 @@ def format_bytes(count: int) -> str:
 
 @dataclass
 class ModelSummary:
-    """What ``summary`` measured; ``str()`` gives the table."""
+    """What ``summary`` measured; ``str()`` gives the table.
+
+    Examples
+    --------
+    >>> report = nn.summary(nn.Linear(4, 2), (4,), file=None)
+    >>> report.total_params, report.trainable_params, report.total_macs
+    (10, 10, 8)
+    """
 
     rows: list[LayerRow] = field(default_factory=list)
     input_shape: tuple[int, ...] = ()
@@ -149,6 +156,14 @@ def summary(model: Module, input_shape, batch_size: int = 1, dtype=None,
     ModelSummary
         ``rows``, ``total_params``, ``trainable_params``, ``param_bytes``, ``total_macs``,
         ``total_flops``, ``activation_bytes``; ``str()`` of it is the printed table.
+
+    Examples
+    --------
+    >>> model = nn.Sequential(nn.Conv2d(3, 8, 3, padding=1), nn.ReLU(),
+    ...                       nn.Flatten(), nn.Linear(8 * 4 * 4, 10))
+    >>> report = nn.summary(model, (3, 4, 4), file=None)
+    >>> report.total_params, len(report.rows)
+    (1514, 4)
     """
     if not isinstance(model, Module):
         raise TypeError(f"summary needs an nn.Module, got {type(model).__name__}")

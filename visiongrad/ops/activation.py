@@ -366,18 +366,46 @@ class LogSigmoid(Unary):
 
 
 def sigmoid(x) -> Tensor:
+    """1 / (1 + exp(-x)) elementwise; any shape.
+
+    Examples
+    --------
+    >>> F.sigmoid(vg.tensor([0.0, 2.0]))
+    Tensor([0.5    0.8808])
+    """
     return Sigmoid.apply(x)
 
 
 def tanh(x) -> Tensor:
+    """Hyperbolic tangent elementwise; any shape.
+
+    Examples
+    --------
+    >>> F.tanh(vg.tensor([0.0, 1.0]))
+    Tensor([0.     0.7616])
+    """
     return Tanh.apply(x)
 
 
 def relu(x) -> Tensor:
+    """max(0, x) elementwise; any shape.
+
+    Examples
+    --------
+    >>> F.relu(vg.tensor([-1.0, 2.0]))
+    Tensor([0. 2.])
+    """
     return ReLU.apply(x)
 
 
 def leaky_relu(x, negative_slope: float = 0.01) -> Tensor:
+    """x where x > 0, else ``negative_slope`` x (default 0.01), elementwise.
+
+    Examples
+    --------
+    >>> F.leaky_relu(vg.tensor([-1.0, 2.0]), 0.1)
+    Tensor([-0.1  2. ])
+    """
     return LeakyReLU.apply(x, negative_slope=negative_slope)
 
 
@@ -396,10 +424,25 @@ def maxout(x, pieces: int) -> Tensor:
 
 
 def softmax(x, dim: int) -> Tensor:
+    """exp(x) / sum of exp(x) along ``dim`` (the maximum shifted out); same shape as x.
+
+    Examples
+    --------
+    >>> F.softmax(vg.tensor([[0.0, 0.0], [0.0, np.log(3.0)]]), dim=1)
+    Tensor([[0.5  0.5 ]
+     [0.25 0.75]])
+    """
     return Softmax.apply(x, dim=normalize_dim(dim, array_of(x).ndim))
 
 
 def log_softmax(x, dim: int) -> Tensor:
+    """x - logsumexp(x) along ``dim``, computed stably; same shape as x.
+
+    Examples
+    --------
+    >>> F.log_softmax(vg.tensor([[0.0, 0.0]]), dim=1)
+    Tensor([[-0.6931 -0.6931]])
+    """
     return LogSoftmax.apply(x, dim=normalize_dim(dim, array_of(x).ndim))
 
 

@@ -112,13 +112,28 @@ class AdaptiveMaxPool2d(Function):
 
 def adaptive_avg_pool2d(x, output_size) -> Tensor:
     """Mean over PyTorch's adaptive bins: any (H, W) -> ``output_size`` (int, pair, or a
-    pair with None to keep that size)."""
+    pair with None to keep that size).
+
+    Examples
+    --------
+    >>> F.adaptive_avg_pool2d(vg.ones(2, 3, 7, 5), (2, 2)).shape
+    (2, 3, 2, 2)
+    >>> F.adaptive_avg_pool2d(vg.arange(16.0).reshape(1, 1, 4, 4), 1)
+    Tensor([[[[7.5]]]])
+    """
     return AdaptiveAvgPool2d.apply(x, output_size=output_size)
 
 
 def adaptive_max_pool2d(x, output_size, return_indices: bool = False):
     """Maximum over PyTorch's adaptive bins; with ``return_indices`` also each maximum's
-    flat index h W + w in its input plane."""
+    flat index h W + w in its input plane.
+
+    Examples
+    --------
+    >>> F.adaptive_max_pool2d(vg.arange(16.0).reshape(1, 1, 4, 4), 2)
+    Tensor([[[[ 5.  7.]
+       [13. 15.]]]])
+    """
     y = AdaptiveMaxPool2d.apply(x, output_size=output_size)
     if not return_indices:
         return y

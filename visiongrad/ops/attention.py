@@ -79,6 +79,12 @@ def dot_product_attention(prev_h, A):
 
     NOTE: unlike the course's, the weights carry no gradient (the context's backward
     already accounts for them).
+
+    Examples
+    --------
+    >>> context, weights = F.dot_product_attention(vg.ones(2, 4), vg.ones(2, 4, 3, 3))
+    >>> context.shape, weights.shape
+    ((2, 4), (2, 3, 3))
     """
     prev_h, A = as_tensor(prev_h), as_tensor(A)
     return DotProductAttention.apply(prev_h, A), attention_weights(prev_h.data, A.data)

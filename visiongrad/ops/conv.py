@@ -413,7 +413,13 @@ class ConvTranspose2d(Function):
 def conv1d(x, weight, bias=None, stride=1, padding=0, dilation=1, groups=1) -> Tensor:
     """1-D convolution of x (N, C, L) with weight (F, C / groups, k) (PyTorch's ``conv1d``):
     ``Conv2d`` on the (N, C, 1, L) view with a (F, C / groups, 1, k) kernel,
-    y[n, f, l] = b[f] + sum_{c in group(f), j} w[f, c, j] x_pad[n, c, l s + j d]."""
+    y[n, f, l] = b[f] + sum_{c in group(f), j} w[f, c, j] x_pad[n, c, l s + j d].
+
+    Examples
+    --------
+    >>> F.conv1d(vg.ones(2, 3, 10), vg.ones(4, 3, 3), padding=1).shape
+    (2, 4, 10)
+    """
     x, weight = as_tensor(x), as_tensor(weight)
     if x.ndim != 3 or weight.ndim != 3:
         raise ValueError(f"conv1d expects input (N, C, L) and weight (F, C / groups, k), got "
@@ -434,7 +440,16 @@ def conv1d(x, weight, bias=None, stride=1, padding=0, dilation=1, groups=1) -> T
 
 def conv2d(x, weight, bias=None, stride=1, padding=0, dilation=1, groups=1) -> Tensor:
     """2-D convolution (cross-correlation) of x (N, C, H, W) with weight (F, C / groups, kh,
-    kw); ``padding`` an int, a pair, "valid" or "same" (stride 1), as in PyTorch."""
+    kw); ``padding`` an int, a pair, "valid" or "same" (stride 1), as in PyTorch.
+
+    Examples
+    --------
+    >>> F.conv2d(vg.ones(2, 3, 8, 8), vg.ones(16, 3, 3, 3), stride=2, padding=1).shape
+    (2, 16, 4, 4)
+    >>> F.conv2d(vg.ones(1, 1, 3, 3), vg.ones(1, 1, 2, 2))
+    Tensor([[[[4. 4.]
+       [4. 4.]]]])
+    """
     tensors = (x, weight) if bias is None else (x, weight, bias)
     return Conv2d.apply(*tensors, stride=stride, padding=padding, dilation=dilation,
                         groups=groups)
@@ -442,7 +457,14 @@ def conv2d(x, weight, bias=None, stride=1, padding=0, dilation=1, groups=1) -> T
 
 def conv_transpose2d(x, weight, bias=None, stride=1, padding=0, output_padding=0, groups=1,
                      dilation=1) -> Tensor:
-    """Transposed convolution of x (N, C_in, H, W) with weight (C_in, C_out / groups, kh, kw)."""
+    """Transposed convolution of x (N, C_in, H, W) with weight (C_in, C_out / groups, kh, kw).
+
+    Examples
+    --------
+    >>> x, weight = vg.ones(2, 16, 4, 4), vg.ones(16, 3, 4, 4)
+    >>> F.conv_transpose2d(x, weight, stride=2, padding=1).shape
+    (2, 3, 8, 8)
+    """
     tensors = (x, weight) if bias is None else (x, weight, bias)
     return ConvTranspose2d.apply(*tensors, stride=stride, padding=padding,
                                  output_padding=output_padding, groups=groups,

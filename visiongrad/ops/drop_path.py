@@ -43,5 +43,15 @@ class DropPath(Function):
 
 def drop_path(x, p: float = 0.5, training: bool = True, mode: str = "row") -> Tensor:
     """Zero each example's input (``mode="row"``) or the whole batch's (``"batch"``) with
-    probability ``p``, scaling the rest by 1 / (1 - p): torchvision's ``stochastic_depth``."""
+    probability ``p``, scaling the rest by 1 / (1 - p): torchvision's ``stochastic_depth``.
+
+    Examples
+    --------
+    >>> _ = vg.manual_seed(0)
+    >>> F.drop_path(vg.ones(4, 2), p=0.5)
+    Tensor([[2. 2.]
+     [0. 0.]
+     [0. 0.]
+     [0. 0.]])
+    """
     return DropPath.apply(x, p=p, training=training, mode=mode)

@@ -100,7 +100,15 @@ def einsum(equation: str, *operands) -> Tensor:
     "ii->" (trace), "i,j->ij" (outer), "...ij->...ji"; operands may also come as one list.
 
     NOTE: unlike PyTorch, dims named by "..." do not broadcast a size 1 against a larger
-    size; every operand's "..." dims must agree."""
+    size; every operand's "..." dims must agree.
+
+    Examples
+    --------
+    >>> F.einsum('ij,jk->ik', vg.ones(2, 3), vg.ones(3, 4)).shape
+    (2, 4)
+    >>> F.einsum('ii', vg.tensor([[1.0, 2.0], [3.0, 4.0]]))
+    Tensor(5.)
+    """
     if len(operands) == 1 and isinstance(operands[0], (list, tuple)):
         operands = tuple(operands[0])
     shapes = [tuple(array_module(o).shape(o)) if not hasattr(o, "shape") else tuple(o.shape)

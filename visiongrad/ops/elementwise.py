@@ -150,17 +150,36 @@ class Erf(Unary):
 
 
 def maximum(x, y) -> Tensor:
-    """Elementwise max(x, y) in PyTorch's result dtype (a Python number does not promote)."""
+    """Elementwise max(x, y) in PyTorch's result dtype (a Python number does not promote).
+
+    Examples
+    --------
+    >>> F.maximum(vg.tensor([1.0, 5.0]), vg.tensor([3.0, 2.0]))
+    Tensor([3. 5.])
+    """
     return Maximum.apply(*promote(x, y))
 
 
 def minimum(x, y) -> Tensor:
+    """Elementwise min(x, y), broadcast, in PyTorch's result dtype.
+
+    Examples
+    --------
+    >>> F.minimum(vg.tensor([1.0, 5.0]), vg.tensor([3.0, 2.0]))
+    Tensor([1. 2.])
+    """
     return Minimum.apply(*promote(x, y))
 
 
 def clamp(x, min=None, max=None) -> Tensor:  # noqa: A002 - PyTorch's argument names
     """min(max(x, min), max); bounds are numbers or tensors. The gradient flows to x inside
-    [min, max] and to a tensor bound where it is the one taken, as in PyTorch."""
+    [min, max] and to a tensor bound where it is the one taken, as in PyTorch.
+
+    Examples
+    --------
+    >>> F.clamp(vg.tensor([-1.5, 0.5, 2.0]), min=0.0, max=1.0)
+    Tensor([0.  0.5 1. ])
+    """
     if min is None and max is None:
         raise ValueError("clamp: at least one of min and max must be given")
     if not isinstance(min, Tensor) and not isinstance(max, Tensor):
@@ -178,65 +197,162 @@ def _data(x):
 
 
 def sign(x) -> Tensor:
+    """-1, 0 or 1 by the sign of x, elementwise (zero gradient).
+
+    Examples
+    --------
+    >>> F.sign(vg.tensor([-1.5, 0.5, 2.0]))
+    Tensor([-1.  1.  1.])
+    """
     xp = array_module(x)
     return PiecewiseConstant.apply(x, fn=xp.sign)
 
 
 def floor(x) -> Tensor:
+    """Largest integer <= x, elementwise (zero gradient).
+
+    Examples
+    --------
+    >>> F.floor(vg.tensor([-1.5, 0.5, 2.0]))
+    Tensor([-2.  0.  2.])
+    """
     xp = array_module(x)
     return PiecewiseConstant.apply(x, fn=xp.floor)
 
 
 def ceil(x) -> Tensor:
+    """Smallest integer >= x, elementwise (zero gradient).
+
+    Examples
+    --------
+    >>> F.ceil(vg.tensor([-1.5, 0.5, 2.0]))
+    Tensor([-1.  1.  2.])
+    """
     xp = array_module(x)
     return PiecewiseConstant.apply(x, fn=xp.ceil)
 
 
 def round(x) -> Tensor:  # noqa: A001 - torch.round; halves go to even, as in PyTorch
+    """Round half to even elementwise, as PyTorch (zero gradient).
+
+    Examples
+    --------
+    >>> F.round(vg.tensor([0.5, 1.5, 2.7]))
+    Tensor([0. 2. 3.])
+    """
     xp = array_module(x)
     return PiecewiseConstant.apply(x, fn=xp.round)
 
 
 def trunc(x) -> Tensor:
+    """x rounded toward zero, elementwise (zero gradient).
+
+    Examples
+    --------
+    >>> F.trunc(vg.tensor([-1.5, 0.5, 2.0]))
+    Tensor([-1.  0.  2.])
+    """
     xp = array_module(x)
     return PiecewiseConstant.apply(x, fn=xp.trunc)
 
 
 def isnan(x) -> Tensor:
-    """Boolean tensor, no gradient."""
+    """Boolean tensor, no gradient.
+
+    Examples
+    --------
+    >>> F.isnan(vg.tensor([1.0, np.inf, np.nan]))
+    Tensor([False False  True])
+    """
     xp = array_module(x)
     return Tensor._wrap(xp.isnan(_data(x)))
 
 
 def isinf(x) -> Tensor:
+    """Boolean tensor: True where x is +inf or -inf; no gradient.
+
+    Examples
+    --------
+    >>> F.isinf(vg.tensor([1.0, -np.inf, np.nan]))
+    Tensor([False  True False])
+    """
     xp = array_module(x)
     return Tensor._wrap(xp.isinf(_data(x)))
 
 
 def isfinite(x) -> Tensor:
+    """Boolean tensor: True where x is neither inf nor nan; no gradient.
+
+    Examples
+    --------
+    >>> F.isfinite(vg.tensor([1.0, np.inf, np.nan]))
+    Tensor([ True False False])
+    """
     xp = array_module(x)
     return Tensor._wrap(xp.isfinite(_data(x)))
 
 
 def rsqrt(x) -> Tensor:
+    """1 / sqrt(x) elementwise; any shape.
+
+    Examples
+    --------
+    >>> F.rsqrt(vg.tensor([4.0, 0.25]))
+    Tensor([0.5 2. ])
+    """
     return Rsqrt.apply(x)
 
 
 def log2(x) -> Tensor:
+    """Base-2 logarithm elementwise; any shape.
+
+    Examples
+    --------
+    >>> F.log2(vg.tensor([1.0, 8.0]))
+    Tensor([0. 3.])
+    """
     return LogBase.apply(x, base=2)
 
 
 def log10(x) -> Tensor:
+    """Base-10 logarithm elementwise; any shape.
+
+    Examples
+    --------
+    >>> F.log10(vg.tensor([1.0, 100.0]))
+    Tensor([0. 2.])
+    """
     return LogBase.apply(x, base=10)
 
 
 def sin(x) -> Tensor:
+    """sin(x) elementwise; any shape.
+
+    Examples
+    --------
+    >>> F.sin(vg.tensor([0.0, np.pi / 2]))
+    Tensor([0. 1.])
+    """
     return Sin.apply(x)
 
 
 def cos(x) -> Tensor:
+    """cos(x) elementwise; any shape.
+
+    Examples
+    --------
+    >>> F.cos(vg.tensor([0.0, np.pi]))
+    Tensor([ 1. -1.])
+    """
     return Cos.apply(x)
 
 
 def erf(x) -> Tensor:
+    """The Gauss error function elementwise; any shape.
+
+    Examples
+    --------
+    >>> F.erf(vg.tensor([0.0, 1.0]))
+    Tensor([0.     0.8427])
+    """
     return Erf.apply(x)

@@ -42,5 +42,12 @@ class Embedding(Function):
 
 
 def embedding(indices, weight) -> Tensor:
-    """Rows of ``weight`` (V, D) at integer ``indices`` (...) -> (..., D)."""
+    """Rows of ``weight`` (V, D) at integer ``indices`` (...) -> (..., D).
+
+    Examples
+    --------
+    >>> F.embedding(np.array([[0, 2]]), vg.arange(6.0).reshape(3, 2))
+    Tensor([[[0. 1.]
+      [4. 5.]]])
+    """
     return Embedding.apply(indices, weight)

@@ -188,7 +188,14 @@ def where(condition, x, y) -> Tensor:
 
 def gather(x, dim: int, index) -> Tensor:
     """``out[i][j][k] = x[index[i][j][k]][j][k]`` for dim 0 (and so on); out has index's shape,
-    which may be smaller than x's along the other dims."""
+    which may be smaller than x's along the other dims.
+
+    Examples
+    --------
+    >>> F.gather(vg.tensor([[1.0, 2.0], [3.0, 4.0]]), 1, np.array([[1], [0]]))
+    Tensor([[2.]
+     [3.]])
+    """
     shape, index = tuple(_data(x).shape), _data(index)
     dim = normalize_dim(dim, len(shape))
     _check_index("gather", index, shape, dim)
@@ -209,16 +216,36 @@ def _scatter(name, x, dim, index, src, add) -> Tensor:
 def scatter(x, dim: int, index, src) -> Tensor:
     """x with src's entries written at ``index`` along ``dim`` (src may be a number: the
     ``value`` form). NOTE: as in PyTorch, which of several writes to one place wins is
-    unspecified."""
+    unspecified.
+
+    Examples
+    --------
+    >>> F.scatter(vg.zeros(3), 0, np.array([2, 0]), vg.tensor([5.0, 7.0]))
+    Tensor([7. 0. 5.])
+    """
     return _scatter("scatter", x, dim, index, src, add=False)
 
 
 def scatter_add(x, dim: int, index, src) -> Tensor:
-    """x with src's entries added at ``index`` along ``dim`` (repeats accumulate)."""
+    """x with src's entries added at ``index`` along ``dim`` (repeats accumulate).
+
+    Examples
+    --------
+    >>> F.scatter_add(vg.zeros(3), 0, np.array([1, 1, 2]), vg.tensor([1.0, 2.0, 3.0]))
+    Tensor([0. 3. 3.])
+    """
     return _scatter("scatter_add", x, dim, index, src, add=True)
 
 
 def index_select(x, dim: int, index) -> Tensor:
+    """The entries of x at the integer ``index`` (1-D) along ``dim``.
+
+    Examples
+    --------
+    >>> F.index_select(vg.tensor([[1.0, 2.0], [3.0, 4.0], [5.0, 6.0]]), 0, np.array([2, 0]))
+    Tensor([[5. 6.]
+     [1. 2.]])
+    """
     shape, index = tuple(_data(x).shape), _data(index)
     dim = normalize_dim(dim, len(shape))
     if index.ndim > 1 or index.dtype.kind not in "iu":
@@ -230,7 +257,13 @@ def index_select(x, dim: int, index) -> Tensor:
 
 def masked_fill(x, mask, value) -> Tensor:
     """x with ``value`` where the boolean ``mask`` (broadcast to x) holds; dx = dy where it
-    does not, and a 0-d tensor value gets the sum of dy over the mask."""
+    does not, and a 0-d tensor value gets the sum of dy over the mask.
+
+    Examples
+    --------
+    >>> F.masked_fill(vg.tensor([1.0, 2.0, 3.0]), np.array([True, False, True]), 0.0)
+    Tensor([0. 2. 0.])
+    """
     xp = array_module(x)
     x, mask = as_tensor(x), _data(mask)
     if mask.dtype != bool:
@@ -254,7 +287,14 @@ def broadcasts_to(shape, target) -> bool:
 
 
 def one_hot(tensor, num_classes: int = -1) -> Tensor:
-    """(..., num_classes) int64 with a 1 at each label; -1 means max label + 1."""
+    """(..., num_classes) int64 with a 1 at each label; -1 means max label + 1.
+
+    Examples
+    --------
+    >>> F.one_hot(vg.tensor(np.array([0, 2])), num_classes=3)
+    Tensor([[1 0 0]
+     [0 0 1]])
+    """
     xp = array_module(tensor)
     labels = _data(tensor)
     if labels.dtype.kind not in "iu":
@@ -270,7 +310,14 @@ def one_hot(tensor, num_classes: int = -1) -> Tensor:
 
 
 def nonzero(x, *, as_tuple: bool = False):
-    """Indices of the non-zero entries: (n, ndim) int64, or one 1-D tensor per dim."""
+    """Indices of the non-zero entries: (n, ndim) int64, or one 1-D tensor per dim.
+
+    Examples
+    --------
+    >>> F.nonzero(vg.tensor([[0.0, 1.0], [2.0, 0.0]]))
+    Tensor([[0 1]
+     [1 0]])
+    """
     xp = array_module(x)
     found = xp.nonzero(xp.atleast_1d(_data(x)))
     if as_tuple:

@@ -101,7 +101,16 @@ class Interpolate(Function):
 def interpolate(x, size=None, scale_factor=None, mode: str = "nearest", align_corners=None,
                 recompute_scale_factor=None) -> Tensor:
     """Resize x (N, C, H, W) to ``size`` or by ``scale_factor`` (PyTorch's ``interpolate``):
-    mode "nearest" or "bilinear" with ``align_corners``. NOTE: 4-D input only."""
+    mode "nearest" or "bilinear" with ``align_corners``. NOTE: 4-D input only.
+
+    Examples
+    --------
+    >>> F.interpolate(vg.ones(1, 3, 4, 4), scale_factor=2).shape
+    (1, 3, 8, 8)
+    >>> x = vg.tensor([[[[0.0, 1.0]]]])
+    >>> F.interpolate(x, size=(1, 4), mode='bilinear', align_corners=True)
+    Tensor([[[[0.     0.3333 0.6667 1.    ]]]])
+    """
     return Interpolate.apply(x, size=size, scale_factor=scale_factor, mode=mode,
                              align_corners=align_corners,
                              recompute_scale_factor=recompute_scale_factor)

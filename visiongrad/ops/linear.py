@@ -103,16 +103,35 @@ class Affine(Function):
 
 
 def matmul(x, y) -> Tensor:
-    """Matrix product ``x @ y`` (batched, broadcast)."""
+    """Matrix product ``x @ y`` (batched, broadcast).
+
+    Examples
+    --------
+    >>> F.matmul(vg.ones(5, 2, 3), vg.ones(3, 4)).shape
+    (5, 2, 4)
+    """
     return MatMul.apply(x, y)
 
 
 def linear(x, weight, bias=None) -> Tensor:
-    """y = x W^T + b with x (..., in), weight (out, in), bias (out,), as in PyTorch."""
+    """y = x W^T + b with x (..., in), weight (out, in), bias (out,), as in PyTorch.
+
+    Examples
+    --------
+    >>> F.linear(vg.ones(2, 3), vg.ones(4, 3), vg.tensor([0.0, 1.0, 2.0, 3.0]))
+    Tensor([[3. 4. 5. 6.]
+     [3. 4. 5. 6.]])
+    """
     return Linear.apply(x, weight) if bias is None else \
         Linear.apply(x, weight, bias)
 
 
 def affine(x, w, b=None) -> Tensor:
-    """The course's affine layer: x (N, d1..dk) flattened to (N, D), y = x w + b, w (D, M)."""
+    """The course's affine layer: x (N, d1..dk) flattened to (N, D), y = x w + b, w (D, M).
+
+    Examples
+    --------
+    >>> F.affine(vg.ones(2, 3, 4), vg.ones(12, 5), vg.zeros(5)).shape
+    (2, 5)
+    """
     return Affine.apply(x, w) if b is None else Affine.apply(x, w, b)

@@ -354,7 +354,16 @@ def cross_entropy(input, target, weight=None, *, ignore_index: int = -100,  # no
     """Softmax cross-entropy of scores (N, C, ...) against class indices (N, ...) or class
     probabilities (like the scores), with PyTorch's options (see ``ops.loss.NLLLoss``).
     Plain class indices with no option take ``CrossEntropy`` (compiled where it fits).
-    Scores (C,) are one unbatched sample, with a 0-d class index or (C,) probabilities."""
+    Scores (C,) are one unbatched sample, with a 0-d class index or (C,) probabilities.
+
+    Examples
+    --------
+    >>> scores = vg.tensor([[2.0, 0.0, 0.0], [0.0, 0.0, 0.0]])
+    >>> F.cross_entropy(scores, np.array([0, 1]))
+    Tensor(0.6691)
+    >>> F.cross_entropy(scores, np.array([0, 1]), reduction='none')
+    Tensor([0.2395 1.0986])
+    """
     if array_of(input).ndim == 1:
         scores, labels = (Reshape.apply(t, shape=(1,) + tuple(array_of(t).shape))
                           for t in (input, target))
@@ -373,44 +382,94 @@ def cross_entropy(input, target, weight=None, *, ignore_index: int = -100,  # no
 def nll_loss(input, target, weight=None, *, ignore_index: int = -100,  # noqa: A002
              reduction: str = "mean") -> Tensor:
     """-sum of w_y x_{i, y_i} over log-probabilities x (N, C, ...) and class indices y,
-    averaged over the weights of the targets not ignored (PyTorch's ``nll_loss``)."""
+    averaged over the weights of the targets not ignored (PyTorch's ``nll_loss``).
+
+    Examples
+    --------
+    >>> F.nll_loss(vg.tensor([[-0.5, -1.0], [-2.0, -0.1]]), np.array([0, 1]))
+    Tensor(0.3)
+    """
     return NLLLoss.apply(input, target, weight=array_of(weight), ignore_index=ignore_index,
                          reduction=reduction)
 
 
 def multiclass_hinge(scores, labels, margin: float = 1.0, squared: bool = False,
                      reduction: str = "mean") -> Tensor:
-    """The course's SVM loss: sum_{j != y} max(0, s_j - s_y + margin) (squared if asked)."""
+    """The course's SVM loss: sum_{j != y} max(0, s_j - s_y + margin) (squared if asked).
+
+    Examples
+    --------
+    >>> F.multiclass_hinge(vg.tensor([[3.0, 1.0, 2.5]]), np.array([0]))
+    Tensor(0.5)
+    """
     return MulticlassHinge.apply(scores, labels, margin=margin, squared=squared,
                                  reduction=reduction)
 
 
 def mse_loss(x, target, *, reduction: str = "mean") -> Tensor:
+    """Mean (or sum, or none) of (x - target)^2; x and target of one shape.
+
+    Examples
+    --------
+    >>> F.mse_loss(vg.tensor([1.0, 2.0]), vg.tensor([0.0, 4.0]))
+    Tensor(2.5)
+    """
     return MSELoss.apply(x, target, reduction=reduction)
 
 
 def l1_loss(x, target, *, reduction: str = "mean") -> Tensor:
+    """Mean (or sum, or none) of |x - target|; x and target of one shape.
+
+    Examples
+    --------
+    >>> F.l1_loss(vg.tensor([1.0, 2.0]), vg.tensor([0.0, 4.0]))
+    Tensor(1.5)
+    """
     return L1Loss.apply(x, target, reduction=reduction)
 
 
 def binary_cross_entropy_with_logits(x, target, weight=None, *, reduction: str = "mean",
                                      pos_weight=None) -> Tensor:
     """-(p t log sigmoid(x) + (1 - t) log(1 - sigmoid(x))), times ``weight``; p is
-    ``pos_weight`` (one per class, the last axis)."""
+    ``pos_weight`` (one per class, the last axis).
+
+    Examples
+    --------
+    >>> F.binary_cross_entropy_with_logits(vg.tensor([0.0, 2.0]), vg.tensor([1.0, 0.0]))
+    Tensor(1.41)
+    """
     return BCEWithLogits.apply(x, target, reduction=reduction, weight=array_of(weight),
                                pos_weight=array_of(pos_weight))
 
 
 def l1_penalty(w, strength: float) -> Tensor:
-    """strength * sum |w|."""
+    """strength * sum |w|.
+
+    Examples
+    --------
+    >>> F.l1_penalty(vg.tensor([1.0, -2.0]), strength=0.1)
+    Tensor(0.3)
+    """
     return ElasticNetPenalty.apply(w, strength=strength, l1_ratio=1.0)
 
 
 def l2_penalty(w, strength: float) -> Tensor:
-    """strength * sum w^2 (the course's reg * sum(W * W); gradient 2 * strength * w)."""
+    """strength * sum w^2 (the course's reg * sum(W * W); gradient 2 * strength * w).
+
+    Examples
+    --------
+    >>> F.l2_penalty(vg.tensor([1.0, -2.0]), strength=0.1)
+    Tensor(0.5)
+    """
     return ElasticNetPenalty.apply(w, strength=strength, l1_ratio=0.0)
 
 
 def elastic_net_penalty(w, strength: float, l1_ratio: float = 0.5) -> Tensor:
-    """strength * (l1_ratio * sum |w| + (1 - l1_ratio) * sum w^2)."""
+    """strength * (l1_ratio * sum |w| + (1 - l1_ratio) * sum w^2).
+
+    Examples
+    --------
+    >>> F.elastic_net_penalty(vg.tensor([1.0, -2.0]), strength=0.1)
+    Tensor(0.4)
+    """
     return ElasticNetPenalty.apply(w, strength=strength, l1_ratio=l1_ratio)

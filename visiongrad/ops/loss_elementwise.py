@@ -114,21 +114,46 @@ def _array(x):
 
 
 def binary_cross_entropy(x, target, weight=None, *, reduction: str = "mean") -> Tensor:
-    """-(t log x + (1 - t) log(1 - x)) on probabilities x, times ``weight``."""
+    """-(t log x + (1 - t) log(1 - x)) on probabilities x, times ``weight``.
+
+    Examples
+    --------
+    >>> F.binary_cross_entropy(vg.tensor([0.5, 0.9]), vg.tensor([1.0, 1.0]))
+    Tensor(0.3993)
+    """
     return BinaryCrossEntropy.apply(x, target, reduction=reduction, weight=_array(weight))
 
 
 def smooth_l1_loss(x, target, *, reduction: str = "mean", beta: float = 1.0) -> Tensor:
-    """d^2 / (2 beta) where |d| < beta, else |d| - beta / 2, d = x - target."""
+    """d^2 / (2 beta) where |d| < beta, else |d| - beta / 2, d = x - target.
+
+    Examples
+    --------
+    >>> F.smooth_l1_loss(vg.tensor([0.5, 3.0]), vg.tensor([0.0, 0.0]), reduction='none')
+    Tensor([0.125 2.5  ])
+    """
     return SmoothL1Loss.apply(x, target, reduction=reduction, beta=beta)
 
 
 def huber_loss(x, target, *, reduction: str = "mean", delta: float = 1.0) -> Tensor:
-    """d^2 / 2 where |d| < delta, else delta (|d| - delta / 2), d = x - target."""
+    """d^2 / 2 where |d| < delta, else delta (|d| - delta / 2), d = x - target.
+
+    Examples
+    --------
+    >>> F.huber_loss(vg.tensor([0.5, 3.0]), vg.tensor([0.0, 0.0]), reduction='none')
+    Tensor([0.125 2.5  ])
+    """
     return HuberLoss.apply(x, target, reduction=reduction, delta=delta)
 
 
 def kl_div(x, target, *, reduction: str = "mean", log_target: bool = False) -> Tensor:
     """sum of t (log t - x) over log-probabilities x; ``reduction="batchmean"`` divides by
-    the batch size (the KL divergence per example)."""
+    the batch size (the KL divergence per example).
+
+    Examples
+    --------
+    >>> p = vg.tensor([[0.5, 0.5]])
+    >>> F.kl_div(F.log(p), vg.tensor([[0.9, 0.1]]), reduction='batchmean')
+    Tensor(0.3681)
+    """
     return KLDiv.apply(x, target, reduction=reduction, log_target=log_target)

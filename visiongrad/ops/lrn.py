@@ -57,5 +57,11 @@ class LocalResponseNorm(Function):
 
 def local_response_norm(x, size: int, alpha: float = 1e-4, beta: float = 0.75,
                         k: float = 1.0) -> Tensor:
-    """y_c = x_c / (k + alpha / size * sum of x^2 over ``size`` neighbouring channels)^beta."""
+    """y_c = x_c / (k + alpha / size * sum of x^2 over ``size`` neighbouring channels)^beta.
+
+    Examples
+    --------
+    >>> F.local_response_norm(vg.ones(1, 5, 2, 2), size=3).shape
+    (1, 5, 2, 2)
+    """
     return LocalResponseNorm.apply(x, size=size, alpha=alpha, beta=beta, k=k)

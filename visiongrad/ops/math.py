@@ -263,20 +263,55 @@ class Clip(Function):
 
 
 def exp(x) -> Tensor:
+    """e^x elementwise; any shape.
+
+    Examples
+    --------
+    >>> F.exp(vg.tensor([0.0, 1.0]))
+    Tensor([1.     2.7183])
+    """
     return Exp.apply(x)
 
 
 def log(x) -> Tensor:
+    """Natural logarithm elementwise; any shape (log 0 = -inf).
+
+    Examples
+    --------
+    >>> F.log(vg.tensor([1.0, np.e]))
+    Tensor([0. 1.])
+    """
     return Log.apply(x)
 
 
 def sqrt(x) -> Tensor:
+    """Square root elementwise; any shape.
+
+    Examples
+    --------
+    >>> F.sqrt(vg.tensor([4.0, 9.0]))
+    Tensor([2. 3.])
+    """
     return Sqrt.apply(x)
 
 
 def abs(x) -> Tensor:  # noqa: A001 - mirrors torch.abs
+    """|x| elementwise; any shape, same shape out (the gradient at 0 is 0).
+
+    Examples
+    --------
+    >>> F.abs(vg.tensor([-1.5, 0.5, 2.0]))
+    Tensor([1.5 0.5 2. ])
+    """
     return Abs.apply(x)
 
 
 def clip(x, low=None, high=None) -> Tensor:
+    """NumPy's name for ``clamp``: x limited to [low, high] (either may be None).
+
+    Examples
+    --------
+    >>> F.clip(vg.tensor([-1.5, 0.5, 2.0]), low=-1.0, high=1.0)
+    Tensor([-1.   0.5  1. ])
+    """
     return Clip.apply(x, low=low, high=high)

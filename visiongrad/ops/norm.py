@@ -385,7 +385,15 @@ def weight_and_bias(x, weight, bias, shape):
 def batch_norm(x, running_mean, running_var, weight=None, bias=None, training: bool = False,
                momentum: float = 0.1, eps: float = 1e-5) -> Tensor:
     """Batch normalisation as ``torch.nn.functional.batch_norm``; in training mode the
-    running statistics (arrays or tensors, or None) are updated in place."""
+    running statistics (arrays or tensors, or None) are updated in place.
+
+    Examples
+    --------
+    >>> x = vg.tensor([[1.0, 2.0], [3.0, 6.0]])
+    >>> F.batch_norm(x, np.zeros(2), np.ones(2), training=True)
+    Tensor([[-1. -1.]
+     [ 1.  1.]])
+    """
     check_norm_input("batch_norm", array_of(x), eps)
     weight, bias = weight_and_bias(x, weight, bias, (array_of(x).shape[1],))
     return BatchNorm.apply(x, weight, bias, running_mean=array_of(running_mean),
@@ -398,7 +406,14 @@ def instance_norm(x, running_mean=None, running_var=None, weight=None, bias=None
                   eps: float = 1e-5) -> Tensor:
     """Instance normalisation as ``torch.nn.functional.instance_norm``: each (n, c) over
     its spatial axes; with ``use_input_stats=False`` the running statistics normalise
-    instead (as ``batch_norm`` in evaluation), else they are updated in place if given."""
+    instead (as ``batch_norm`` in evaluation), else they are updated in place if given.
+
+    Examples
+    --------
+    >>> F.instance_norm(vg.tensor([[[[1.0, 3.0], [5.0, 7.0]]]]))
+    Tensor([[[[-1.3416 -0.4472]
+       [ 0.4472  1.3416]]]])
+    """
     check_norm_input("instance_norm", array_of(x), eps, min_ndim=3)
     if not use_input_stats:
         return batch_norm(x, running_mean, running_var, weight, bias, False, momentum, eps)
@@ -408,11 +423,27 @@ def instance_norm(x, running_mean=None, running_var=None, weight=None, bias=None
 
 
 def layer_norm(x, normalized_shape, weight=None, bias=None, eps: float = 1e-5) -> Tensor:
+    """Normalise over the trailing ``normalized_shape`` axes, then scale by ``weight`` and
+    shift by ``bias`` (both of ``normalized_shape``; None: 1 and 0).
+
+    Examples
+    --------
+    >>> F.layer_norm(vg.tensor([[1.0, 2.0, 3.0]]), (3,))
+    Tensor([[-1.2247  0.      1.2247]])
+    """
     shape = (normalized_shape,) if isinstance(normalized_shape, int) else tuple(normalized_shape)
     weight, bias = weight_and_bias(x, weight, bias, shape)
     return LayerNorm.apply(x, weight, bias, normalized_shape=shape, eps=eps)
 
 
 def group_norm(x, num_groups: int, weight=None, bias=None, eps: float = 1e-5) -> Tensor:
+    """Normalise x (N, C, ...) over each group of C / ``num_groups`` channels, then scale by
+    ``weight`` (C,) and shift by ``bias`` (C,) (None: 1 and 0).
+
+    Examples
+    --------
+    >>> F.group_norm(vg.randn(2, 4, 3, 3), num_groups=2).shape
+    (2, 4, 3, 3)
+    """
     weight, bias = weight_and_bias(x, weight, bias, (array_of(x).shape[1],))
     return GroupNorm.apply(x, weight, bias, num_groups=num_groups, eps=eps)

@@ -278,6 +278,15 @@ def max_pool2d(x, kernel_size, stride=None, padding=0, dilation=1, ceil_mode: bo
     the output size up (a last window may hang over the bottom or right edge).
 
     NOTE: unlike PyTorch, ``dilation`` must be 1 (dilated max pooling is not implemented).
+
+    Examples
+    --------
+    >>> F.max_pool2d(vg.arange(16.0).reshape(1, 1, 4, 4), 2)
+    Tensor([[[[ 5.  7.]
+       [13. 15.]]]])
+    >>> F.max_pool2d(vg.arange(16.0).reshape(1, 1, 4, 4), 2, return_indices=True)[1]
+    Tensor([[[[ 5  7]
+       [13 15]]]])
     """
     if pair(dilation, "dilation") != (1, 1):
         raise ValueError(f"max_pool2d: dilation must be 1 (not implemented), got {dilation}")
@@ -293,7 +302,14 @@ def avg_pool2d(x, kernel_size, stride=None, padding=0, ceil_mode: bool = False,
                count_include_pad: bool = True, divisor_override=None) -> Tensor:
     """Average pooling with PyTorch's options: zero padding counted in the mean unless
     ``count_include_pad=False``; ``ceil_mode`` as in ``max_pool2d``; ``divisor_override``
-    divides every window's sum by that number instead."""
+    divides every window's sum by that number instead.
+
+    Examples
+    --------
+    >>> F.avg_pool2d(vg.arange(16.0).reshape(1, 1, 4, 4), 2)
+    Tensor([[[[ 2.5  4.5]
+       [10.5 12.5]]]])
+    """
     return AvgPool2d.apply(x, kernel_size=kernel_size, stride=stride, padding=padding,
                            ceil_mode=ceil_mode, count_include_pad=count_include_pad,
                            divisor_override=divisor_override)

@@ -304,7 +304,14 @@ def _one_step(name: str, x) -> Tensor:
 
 
 def rnn_step(x, prev_h, Wx, Wh, b, nonlinearity: str = "tanh") -> Tensor:
-    """next_h = tanh(x Wx + prev_h Wh + b): ``RNN`` with T = 1."""
+    """next_h = tanh(x Wx + prev_h Wh + b): ``RNN`` with T = 1.
+
+    Examples
+    --------
+    >>> F.rnn_step(vg.ones(2, 3), vg.zeros(2, 4), vg.zeros(3, 4), vg.zeros(4, 4), vg.ones(4))
+    Tensor([[0.7616 0.7616 0.7616 0.7616]
+     [0.7616 0.7616 0.7616 0.7616]])
+    """
     x = _one_step("rnn_step", x)
     return RNN.apply(x, prev_h, Wx, Wh, b, nonlinearity=nonlinearity)[:, 0]
 
@@ -312,26 +319,57 @@ def rnn_step(x, prev_h, Wx, Wh, b, nonlinearity: str = "tanh") -> Tensor:
 def lstm(x, h0, Wx, Wh, b, *, c0=None, gate_order: str = "ifog", return_cell: bool = False):
     """LSTM over x (N, T, D) from h0 and c0 (zeros by default, as in the course) -> h
     (N, T, H), or with ``return_cell`` the pair (h, c_T), split from the op's one
-    (N, T + 1, H) output; gate order i, f, o, g unless told."""
+    (N, T + 1, H) output; gate order i, f, o, g unless told.
+
+    Examples
+    --------
+    >>> N, T, D, H = 2, 5, 3, 4
+    >>> x, h0 = vg.randn(N, T, D), vg.zeros(N, H)
+    >>> F.lstm(x, h0, vg.randn(D, 4 * H), vg.randn(H, 4 * H), vg.zeros(4 * H)).shape
+    (2, 5, 4)
+    """
     c0 = _zeros_like(h0) if c0 is None else c0
     out = LSTM.apply(x, h0, c0, Wx, Wh, b, gate_order=gate_order, return_cell=return_cell)
     return (out[:, :-1], out[:, -1]) if return_cell else out
 
 
 def lstm_step(x, prev_h, prev_c, Wx, Wh, b, gate_order: str = "ifog") -> tuple[Tensor, Tensor]:
-    """(next_h, next_c) of one LSTM step: ``LSTM`` with T = 1."""
+    """(next_h, next_c) of one LSTM step: ``LSTM`` with T = 1.
+
+    Examples
+    --------
+    >>> Wx, Wh, b = vg.randn(3, 16), vg.randn(4, 16), vg.zeros(16)
+    >>> h, c = F.lstm_step(vg.ones(2, 3), vg.zeros(2, 4), vg.zeros(2, 4), Wx, Wh, b)
+    >>> h.shape, c.shape
+    ((2, 4), (2, 4))
+    """
     x = _one_step("lstm_step", x)
     h, next_c = lstm(x, prev_h, Wx, Wh, b, c0=prev_c, gate_order=gate_order, return_cell=True)
     return h[:, 0], next_c
 
 
 def gru(x, h0, Wx, Wh, b, bh=None) -> Tensor:
-    """``GRU``; ``bh`` None means zeros (the single-bias form)."""
+    """``GRU``; ``bh`` None means zeros (the single-bias form).
+
+    Examples
+    --------
+    >>> N, T, D, H = 2, 5, 3, 4
+    >>> x, h0 = vg.randn(N, T, D), vg.zeros(N, H)
+    >>> F.gru(x, h0, vg.randn(D, 3 * H), vg.randn(H, 3 * H), vg.zeros(3 * H)).shape
+    (2, 5, 4)
+    """
     return GRU.apply(x, h0, Wx, Wh, b, _zeros_like(b) if bh is None else bh)
 
 
 def gru_step(x, prev_h, Wx, Wh, b, bh=None) -> Tensor:
-    """next_h of one GRU step: ``GRU`` with T = 1."""
+    """next_h of one GRU step: ``GRU`` with T = 1.
+
+    Examples
+    --------
+    >>> Wx, Wh, b = vg.randn(3, 12), vg.randn(4, 12), vg.zeros(12)
+    >>> F.gru_step(vg.ones(2, 3), vg.zeros(2, 4), Wx, Wh, b).shape
+    (2, 4)
+    """
     return gru(_one_step("gru_step", x), prev_h, Wx, Wh, b, bh)[:, 0]
 
 
@@ -405,16 +443,36 @@ class TemporalSoftmaxLoss(Function):
 
 
 def rnn(x, h0, Wx, Wh, b, nonlinearity: str = "tanh") -> Tensor:
-    """Vanilla RNN over x (N, T, D) from h0 (N, H) -> h (N, T, H); BPTT in one node."""
+    """Vanilla RNN over x (N, T, D) from h0 (N, H) -> h (N, T, H); BPTT in one node.
+
+    Examples
+    --------
+    >>> N, T, D, H = 2, 5, 3, 4
+    >>> x, h0 = vg.randn(N, T, D), vg.zeros(N, H)
+    >>> F.rnn(x, h0, vg.randn(D, H), vg.randn(H, H), vg.zeros(H)).shape
+    (2, 5, 4)
+    """
     return RNN.apply(x, h0, Wx, Wh, b, nonlinearity=nonlinearity)
 
 
 def temporal_affine(x, w, b) -> Tensor:
-    """The same affine map at every step: x (N, T, D) @ w (D, M) + b -> (N, T, M)."""
+    """The same affine map at every step: x (N, T, D) @ w (D, M) + b -> (N, T, M).
+
+    Examples
+    --------
+    >>> F.temporal_affine(vg.ones(2, 5, 3), vg.ones(3, 7), vg.zeros(7)).shape
+    (2, 5, 7)
+    """
     return TemporalAffine.apply(x, w, b)
 
 
 def temporal_softmax_loss(x, y, mask=None) -> Tensor:
     """Softmax cross-entropy of x (N, T, V) against y (N, T), summed over the steps where
-    ``mask`` (N, T) is true (all when None) and averaged over the batch."""
+    ``mask`` (N, T) is true (all when None) and averaged over the batch.
+
+    Examples
+    --------
+    >>> F.temporal_softmax_loss(vg.zeros(2, 3, 4), np.zeros((2, 3), dtype=int))
+    Tensor(4.1589)
+    """
     return TemporalSoftmaxLoss.apply(x, y, mask=None if mask is None else array_of(mask))

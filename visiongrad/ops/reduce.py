@@ -191,24 +191,61 @@ class CumSum(Function):
 
 
 def prod(x, dim=None, keepdim: bool = False) -> Tensor:
+    """Product of the entries along ``dim`` (or of all of them).
+
+    Examples
+    --------
+    >>> F.prod(vg.tensor([[1.0, 2.0], [3.0, 4.0]]), dim=0)
+    Tensor([3. 8.])
+    """
     return Prod.apply(x, axis=_axis(_data(x), dim), keepdim=keepdim)
 
 
 def var(x, dim=None, *, correction: int = 1, keepdim: bool = False) -> Tensor:
-    """Variance with Bessel's ``correction`` (1: unbiased, 0: the population variance)."""
+    """Variance with Bessel's ``correction`` (1: unbiased, 0: the population variance).
+
+    Examples
+    --------
+    >>> F.var(vg.tensor([1.0, 2.0, 3.0, 4.0]))
+    Tensor(1.6667)
+    >>> F.var(vg.tensor([[1.0, 3.0], [2.0, 6.0]]), dim=1, correction=0)
+    Tensor([1. 4.])
+    """
     return Var.apply(x, axis=_axis(_data(x), dim), correction=correction, keepdim=keepdim)
 
 
 def std(x, dim=None, *, correction: int = 1, keepdim: bool = False) -> Tensor:
-    """sqrt(var); backward d std = d var / (2 std) (Sqrt's)."""
+    """sqrt(var); backward d std = d var / (2 std) (Sqrt's).
+
+    Examples
+    --------
+    >>> F.std(vg.tensor([1.0, 2.0, 3.0, 4.0]))
+    Tensor(1.291)
+    >>> F.std(vg.tensor([1.0, 2.0, 3.0, 4.0]), correction=0)
+    Tensor(1.118)
+    """
     return Sqrt.apply(var(x, dim, correction=correction, keepdim=keepdim))
 
 
 def logsumexp(x, dim, keepdim: bool = False) -> Tensor:
+    """log(sum(exp(x))) along ``dim``, computed stably (the maximum is shifted out).
+
+    Examples
+    --------
+    >>> F.logsumexp(vg.tensor([[0.0, 0.0], [1000.0, 1000.0]]), dim=1)
+    Tensor([6.9315e-01 1.0007e+03])
+    """
     return LogSumExp.apply(x, axis=_axis(_data(x), dim), keepdim=keepdim)
 
 
 def cumsum(x, dim: int) -> Tensor:
+    """Running sum along ``dim``; same shape as x.
+
+    Examples
+    --------
+    >>> F.cumsum(vg.tensor([1.0, 2.0, 3.0]), dim=0)
+    Tensor([1. 3. 6.])
+    """
     array = _data(x)
     if array.ndim == 0:  # the running sum of one number is itself
         normalize_dim(dim, 0)
@@ -223,11 +260,25 @@ def _boolean(fn, x, dim, keepdim) -> Tensor:
 
 
 def any(x, dim=None, keepdim: bool = False) -> Tensor:  # noqa: A001 - torch.any
+    """True where some entry along ``dim`` (or of the whole tensor) is non-zero.
+
+    Examples
+    --------
+    >>> F.any(vg.tensor([[0.0, 0.0], [2.0, 0.0]]), dim=1)
+    Tensor([False  True])
+    """
     xp = array_module(x)
     return _boolean(xp.any, x, dim, keepdim)
 
 
 def all(x, dim=None, keepdim: bool = False) -> Tensor:  # noqa: A001 - torch.all
+    """True where every entry along ``dim`` (or of the whole tensor) is non-zero.
+
+    Examples
+    --------
+    >>> F.all(vg.tensor([[1.0, 0.0], [2.0, 3.0]]), dim=1)
+    Tensor([False  True])
+    """
     xp = array_module(x)
     return _boolean(xp.all, x, dim, keepdim)
 
@@ -246,12 +297,25 @@ def _arg(fn, x, dim, keepdim) -> Tensor:
 
 
 def argmax(x, dim=None, keepdim: bool = False) -> Tensor:
-    """Index of the (first) maximum along ``dim``, or into the flattened tensor."""
+    """Index of the (first) maximum along ``dim``, or into the flattened tensor.
+
+    Examples
+    --------
+    >>> F.argmax(vg.tensor([[1.0, 3.0, 2.0], [4.0, 0.0, 4.0]]), dim=1)
+    Tensor([1 0])
+    """
     xp = array_module(x)
     return _arg(xp.argmax, x, dim, keepdim)
 
 
 def argmin(x, dim=None, keepdim: bool = False) -> Tensor:
+    """Index of the (first) minimum along ``dim``, or into the flattened tensor.
+
+    Examples
+    --------
+    >>> F.argmin(vg.tensor([[1.0, 3.0, 0.0], [4.0, 0.0, 4.0]]), dim=1)
+    Tensor([2 1])
+    """
     xp = array_module(x)
     return _arg(xp.argmin, x, dim, keepdim)
 
@@ -264,7 +328,15 @@ class ValuesIndices(NamedTuple):
 
 
 def argsort(x, dim: int = -1, descending: bool = False, stable: bool = False) -> Tensor:
-    """Indices that sort ``x`` along ``dim`` (ties keep their order: always stable)."""
+    """Indices that sort ``x`` along ``dim`` (ties keep their order: always stable).
+
+    Examples
+    --------
+    >>> F.argsort(vg.tensor([3.0, 1.0, 2.0]))
+    Tensor([1 2 0])
+    >>> F.argsort(vg.tensor([3.0, 1.0, 2.0]), descending=True)
+    Tensor([0 2 1])
+    """
     xp = array_module(x)
     array = _data(x)
     if array.ndim == 0:
@@ -281,7 +353,14 @@ def argsort(x, dim: int = -1, descending: bool = False, stable: bool = False) ->
 
 
 def sort(x, dim: int = -1, descending: bool = False, stable: bool = False) -> ValuesIndices:
-    """(sorted values, their indices in x) along ``dim``; values carry the gradient."""
+    """(sorted values, their indices in x) along ``dim``; values carry the gradient.
+
+    Examples
+    --------
+    >>> values, indices = F.sort(vg.tensor([3.0, 1.0, 2.0]))
+    >>> values, indices
+    (Tensor([1. 2. 3.]), Tensor([1 2 0]))
+    """
     indices = argsort(x, dim, descending)
     if indices.ndim == 0:  # one number is sorted
         return ValuesIndices(Reshape.apply(x, shape=()), indices)
@@ -290,7 +369,14 @@ def sort(x, dim: int = -1, descending: bool = False, stable: bool = False) -> Va
 
 
 def topk(x, k: int, dim: int = -1, largest: bool = True, sorted: bool = True) -> ValuesIndices:  # noqa: A002
-    """The ``k`` largest (or smallest) entries along ``dim``, in order, and their indices."""
+    """The ``k`` largest (or smallest) entries along ``dim``, in order, and their indices.
+
+    Examples
+    --------
+    >>> values, indices = F.topk(vg.tensor([1.0, 5.0, 3.0, 4.0]), 2)
+    >>> values, indices
+    (Tensor([5. 4.]), Tensor([1 3]))
+    """
     xp = array_module(x)
     array = _data(x)
     dim = normalize_dim(dim, array.ndim)

@@ -78,11 +78,28 @@ class DropConnect(Linear):
 
 
 def dropout(x, p: float = 0.5, training: bool = True) -> Tensor:
-    """Inverted dropout; ``p`` is the probability of dropping (the course's p keeps)."""
+    """Inverted dropout; ``p`` is the probability of dropping (the course's p keeps).
+
+    Examples
+    --------
+    >>> _ = vg.manual_seed(0)
+    >>> F.dropout(vg.ones(2, 4), p=0.5)
+    Tensor([[2. 0. 0. 0.]
+     [2. 2. 2. 2.]])
+    >>> F.dropout(vg.ones(4), p=0.5, training=False)
+    Tensor([1. 1. 1. 1.])
+    """
     return Dropout.apply(x, p=p, training=training)
 
 
 def dropconnect(x, weight, bias=None, p: float = 0.5, training: bool = True) -> Tensor:
-    """``linear`` with each weight entry dropped with probability ``p`` at training time."""
+    """``linear`` with each weight entry dropped with probability ``p`` at training time.
+
+    Examples
+    --------
+    >>> F.dropconnect(vg.ones(2, 3), vg.ones(4, 3), training=False)
+    Tensor([[3. 3. 3. 3.]
+     [3. 3. 3. 3.]])
+    """
     tensors = (x, weight) if bias is None else (x, weight, bias)
     return DropConnect.apply(*tensors, p=p, training=training)

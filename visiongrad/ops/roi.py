@@ -318,7 +318,14 @@ def roi_pool_reference(x, boxes, output_size, spatial_scale=1.0):
 def roi_align(x, boxes, output_size, spatial_scale: float = 1.0, sampling_ratio: int = -1,
               aligned: bool = False) -> Tensor:
     """Bilinear RoI align of x (N, C, H, W) over ``boxes`` (K, 5) rows (batch index, x1, y1,
-    x2, y2) or a list of per-image (L, 4) boxes -> (K, C, PH, PW), as torchvision.ops."""
+    x2, y2) or a list of per-image (L, 4) boxes -> (K, C, PH, PW), as torchvision.ops.
+
+    Examples
+    --------
+    >>> boxes = vg.tensor([[0.0, 0.0, 0.0, 4.0, 4.0]])
+    >>> F.roi_align(vg.ones(1, 3, 8, 8), boxes, output_size=2).shape
+    (1, 3, 2, 2)
+    """
     return RoIAlign.apply(x, boxes=array_of(boxes), output_size=output_size,
                           spatial_scale=spatial_scale, sampling_ratio=sampling_ratio,
                           aligned=aligned)
@@ -326,6 +333,14 @@ def roi_align(x, boxes, output_size, spatial_scale: float = 1.0, sampling_ratio:
 
 def roi_pool(x, boxes, output_size, spatial_scale: float = 1.0) -> Tensor:
     """RoI max pooling of x (N, C, H, W) over ``boxes`` (K, 5) or a list of per-image (L, 4)
-    boxes -> (K, C, PH, PW), as torchvision.ops."""
+    boxes -> (K, C, PH, PW), as torchvision.ops.
+
+    Examples
+    --------
+    >>> boxes = vg.tensor([[0.0, 0.0, 0.0, 3.0, 3.0]])
+    >>> F.roi_pool(vg.arange(16.0).reshape(1, 1, 4, 4), boxes, output_size=2)
+    Tensor([[[[ 5.  7.]
+       [13. 15.]]]])
+    """
     return RoIPool.apply(x, boxes=array_of(boxes), output_size=output_size,
                          spatial_scale=spatial_scale)

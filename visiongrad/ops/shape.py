@@ -115,7 +115,15 @@ def permute(x, *dims) -> Tensor:
 
 def squeeze(x, dim=None) -> Tensor:
     """Drop axes of size 1 (all of them, or those among ``dim``; others are kept, as in
-    PyTorch)."""
+    PyTorch).
+
+    Examples
+    --------
+    >>> F.squeeze(vg.zeros(2, 1, 3, 1)).shape
+    (2, 3)
+    >>> F.squeeze(vg.zeros(2, 1, 3, 1), dim=1).shape
+    (2, 3, 1)
+    """
     shape = _shape(x)
     dims = range(len(shape)) if dim is None else normalize_dims(dim, len(shape))
     drop = {d for d in dims if len(shape) and shape[d] == 1}
@@ -123,14 +131,28 @@ def squeeze(x, dim=None) -> Tensor:
 
 
 def unsqueeze(x, dim: int) -> Tensor:
-    """Insert an axis of size 1 at ``dim`` (in [-ndim - 1, ndim])."""
+    """Insert an axis of size 1 at ``dim`` (in [-ndim - 1, ndim]).
+
+    Examples
+    --------
+    >>> F.unsqueeze(vg.zeros(2, 3), 0).shape
+    (1, 2, 3)
+    >>> F.unsqueeze(vg.zeros(2, 3), -1).shape
+    (2, 3, 1)
+    """
     shape = _shape(x)
     dim = normalize_dim(dim, len(shape) + 1)
     return Reshape.apply(x, shape=shape[:dim] + (1,) + shape[dim:])
 
 
 def flatten(x, start_dim: int = 0, end_dim: int = -1) -> Tensor:
-    """Merge axes ``start_dim`` .. ``end_dim`` (inclusive) into one."""
+    """Merge axes ``start_dim`` .. ``end_dim`` (inclusive) into one.
+
+    Examples
+    --------
+    >>> F.flatten(vg.zeros(2, 3, 4, 5), start_dim=1).shape
+    (2, 60)
+    """
     shape = _shape(x)
     if not shape:
         return Reshape.apply(x, shape=(1,))
@@ -157,7 +179,14 @@ class Expand(Function):
 
 
 def expand(x, *sizes) -> Tensor:
-    """Broadcast to ``sizes``; -1 keeps an axis's size; new axes may lead."""
+    """Broadcast to ``sizes``; -1 keeps an axis's size; new axes may lead.
+
+    Examples
+    --------
+    >>> F.expand(vg.tensor([[1.0], [2.0]]), 2, 3)
+    Tensor([[1. 1. 1.]
+     [2. 2. 2.]])
+    """
     sizes, shape = _sizes(sizes), _shape(x)
     if len(sizes) < len(shape):
         raise ValueError(f"expand: {len(sizes)} sizes for a tensor of shape {shape}")
@@ -185,6 +214,14 @@ class Flip(Function):
 
 
 def flip(x, dims) -> Tensor:
+    """Reverse the order of the entries along each axis of ``dims``; shape unchanged.
+
+    Examples
+    --------
+    >>> F.flip(vg.tensor([[1.0, 2.0], [3.0, 4.0]]), dims=(1,))
+    Tensor([[2. 1.]
+     [4. 3.]])
+    """
     return Flip.apply(x, dims=normalize_dims(dims, len(_shape(x)), "dims"))
 
 
@@ -204,6 +241,13 @@ class Roll(Function):
 
 
 def roll(x, shifts, dims=None) -> Tensor:
+    """Shift ``x`` cyclically by ``shifts`` along ``dims`` (the flattened tensor when None).
+
+    Examples
+    --------
+    >>> F.roll(vg.tensor([1.0, 2.0, 3.0, 4.0]), 1)
+    Tensor([4. 1. 2. 3.])
+    """
     if dims is None:  # the flattened tensor, rolled by one shift (given alone or as (s,))
         if isinstance(shifts, (tuple, list)):
             if len(shifts) != 1:
@@ -261,7 +305,15 @@ def pad(x, pad, mode: str = "constant", value: float = 0.0) -> Tensor:
     """Pad the last ``len(pad) // 2`` axes: ``pad`` = (left, right) of the last axis, then
     of the one before, ... (PyTorch's order). Modes "constant", "reflect", "replicate".
 
-    NOTE: unlike PyTorch, negative (cropping) widths are refused."""
+    NOTE: unlike PyTorch, negative (cropping) widths are refused.
+
+    Examples
+    --------
+    >>> F.pad(vg.ones(1, 2), (1, 2))
+    Tensor([[0. 1. 1. 0. 0.]])
+    >>> F.pad(vg.zeros(1, 3, 4, 4), (1, 1, 2, 2)).shape
+    (1, 3, 8, 6)
+    """
     shape = _shape(x)
     pad = tuple(int(p) for p in pad)
     if len(pad) % 2 or len(pad) // 2 > len(shape):
@@ -301,6 +353,15 @@ class Repeat(Function):
 
 
 def repeat(x, *repeats) -> Tensor:
+    """Tile ``x`` ``repeats`` times along each axis (PyTorch's ``repeat``), any shape.
+
+    Examples
+    --------
+    >>> F.repeat(vg.tensor([1.0, 2.0]), 2)
+    Tensor([1. 2. 1. 2.])
+    >>> F.repeat(vg.zeros(2, 3), 2, 1).shape
+    (4, 3)
+    """
     repeats = tuple(int(r) for r in _sizes(repeats))
     if len(repeats) < len(_shape(x)) or any(r < 0 for r in repeats):
         raise ValueError(f"repeat: needs a non-negative count for each of the "
@@ -310,7 +371,15 @@ def repeat(x, *repeats) -> Tensor:
 
 def split(x, split_size_or_sections, dim: int = 0) -> tuple[Tensor, ...]:
     """Pieces of ``split_size`` along ``dim`` (the last may be smaller), or of the listed
-    sizes, which must add up to the axis's size."""
+    sizes, which must add up to the axis's size.
+
+    Examples
+    --------
+    >>> [p.shape for p in F.split(vg.zeros(5, 2), 2)]
+    [(2, 2), (2, 2), (1, 2)]
+    >>> [p.shape for p in F.split(vg.zeros(5, 2), [1, 4])]
+    [(1, 2), (4, 2)]
+    """
     shape = _shape(x)
     dim = normalize_dim(dim, len(shape))
     n = shape[dim]
@@ -333,7 +402,13 @@ def split(x, split_size_or_sections, dim: int = 0) -> tuple[Tensor, ...]:
 
 def chunk(x, chunks: int, dim: int = 0) -> tuple[Tensor, ...]:
     """``chunks`` pieces of ceil(n / chunks) along ``dim`` (fewer if they run out, as in
-    PyTorch)."""
+    PyTorch).
+
+    Examples
+    --------
+    >>> [p.shape for p in F.chunk(vg.zeros(5, 2), 3)]
+    [(2, 2), (2, 2), (1, 2)]
+    """
     if chunks <= 0:
         raise ValueError(f"chunk: chunks must be positive, got {chunks}")
     n = _shape(x)[normalize_dim(dim, len(_shape(x)))]
@@ -359,10 +434,28 @@ def _triangle(x, keep, diagonal: int) -> Tensor:
 
 
 def tril(x, diagonal: int = 0) -> Tensor:
+    """Zero the entries above the ``diagonal``-th diagonal of the last two axes.
+
+    Examples
+    --------
+    >>> F.tril(vg.ones(3, 3))
+    Tensor([[1. 0. 0.]
+     [1. 1. 0.]
+     [1. 1. 1.]])
+    """
     xp = array_module(x)
     return _triangle(x, xp.tril, diagonal)
 
 
 def triu(x, diagonal: int = 0) -> Tensor:
+    """Zero the entries below the ``diagonal``-th diagonal of the last two axes.
+
+    Examples
+    --------
+    >>> F.triu(vg.ones(3, 3), diagonal=1)
+    Tensor([[0. 1. 1.]
+     [0. 0. 1.]
+     [0. 0. 0.]])
+    """
     xp = array_module(x)
     return _triangle(x, xp.triu, diagonal)

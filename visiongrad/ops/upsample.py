@@ -109,16 +109,40 @@ class UpsampleBedOfNails(Function):
 
 
 def max_unpool2d(x, indices, kernel_size, stride=None, padding=0, output_size=None) -> Tensor:
-    """Put each value of x at its flat ``indices`` position in a zero output plane."""
+    """Put each value of x at its flat ``indices`` position in a zero output plane.
+
+    Examples
+    --------
+    >>> y, idx = F.max_pool2d(vg.arange(16.0).reshape(1, 1, 4, 4), 2, return_indices=True)
+    >>> F.max_unpool2d(y, idx, 2)
+    Tensor([[[[ 0.  0.  0.  0.]
+       [ 0.  5.  0.  7.]
+       [ 0.  0.  0.  0.]
+       [ 0. 13.  0. 15.]]]])
+    """
     return MaxUnpool2d.apply(x, array_of(indices), kernel_size=kernel_size,
                              stride=stride, padding=padding, output_size=output_size)
 
 
 def upsample_nearest(x, scale_factor) -> Tensor:
-    """Nearest-neighbour upsampling by integer factors (``interpolate(mode="nearest")``)."""
+    """Nearest-neighbour upsampling by integer factors (``interpolate(mode="nearest")``).
+
+    Examples
+    --------
+    >>> F.upsample_nearest(vg.tensor([[[[1.0, 2.0]]]]), 2)
+    Tensor([[[[1. 1. 2. 2.]
+       [1. 1. 2. 2.]]]])
+    """
     return UpsampleNearest.apply(x, scale_factor=scale_factor)
 
 
 def upsample_bed_of_nails(x, scale_factor) -> Tensor:
-    """Each value at the top-left of its scale x scale block, zeros elsewhere."""
+    """Each value at the top-left of its scale x scale block, zeros elsewhere.
+
+    Examples
+    --------
+    >>> F.upsample_bed_of_nails(vg.tensor([[[[1.0, 2.0]]]]), 2)
+    Tensor([[[[1. 0. 2. 0.]
+       [0. 0. 0. 0.]]]])
+    """
     return UpsampleBedOfNails.apply(x, scale_factor=scale_factor)

@@ -38,6 +38,16 @@ class ActorCritic(nn.Module):
 
     State vectors: two MLPs of widths ``hidden`` with ``activation``; frames: a MinAtar
     torso under each head. Shapes: observations (N, ...) -> logits (N, A), values (N,).
+
+    Examples
+    --------
+    >>> from visiongrad.rl import ActorCritic
+    >>> _ = vg.manual_seed(0)
+    >>> net = ActorCritic((4,), n_actions=2)
+    >>> states = np.zeros((3, 4), np.float32)
+    >>> actions, log_probs, values = net.step(states, np.random.default_rng(0))
+    >>> actions.shape, log_probs.shape, values.shape, net.greedy(states[0]) in (0, 1)
+    ((3,), (3,), (3,), True)
     """
 
     def __init__(self, observation_shape: tuple[int, ...], n_actions: int, hidden=(64, 64),
@@ -185,7 +195,16 @@ class OnPolicyAgent(Agent):
 
 class A2C(OnPolicyAgent):
     """Advantage actor-critic (synchronous A3C), Stable-Baselines3's defaults: RMSProp
-    (alpha 0.99, eps 1e-5), 5 steps, lambda 1 (n-step returns), no normalisation."""
+    (alpha 0.99, eps 1e-5), 5 steps, lambda 1 (n-step returns), no normalisation.
+
+    Examples
+    --------
+    >>> from visiongrad.rl import A2C
+    >>> agent = A2C('CartPole-v1', seed=0)
+    >>> _ = agent.learn(total_steps=100)
+    >>> agent.evaluate(episodes=2).shape          # the return of each episode
+    (2,)
+    """
 
     algorithm = "a2c"
 
@@ -210,7 +229,16 @@ class A2C(OnPolicyAgent):
 class PPO(OnPolicyAgent):
     """Proximal policy optimisation with the clipped surrogate (Schulman et al., 2017),
     Stable-Baselines3's defaults; ``anneal`` scales the learning rate and the clip range
-    by the fraction of training remaining (rl-baselines3-zoo's ``lin_`` schedules)."""
+    by the fraction of training remaining (rl-baselines3-zoo's ``lin_`` schedules).
+
+    Examples
+    --------
+    >>> from visiongrad.rl import PPO
+    >>> agent = PPO('CartPole-v1', n_steps=64, batch_size=32, n_epochs=1, seed=0)
+    >>> _ = agent.learn(total_steps=64)
+    >>> agent.evaluate(episodes=2).shape          # the return of each episode
+    (2,)
+    """
 
     algorithm = "ppo"
 

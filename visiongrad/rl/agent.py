@@ -27,6 +27,14 @@ class Agent:
         Environment steps taken (over all copies of a vector environment).
     episode_returns, episode_ends : list
         Each finished training episode's undiscounted return and the step it ended at.
+
+    Examples
+    --------
+    >>> from visiongrad.rl import Agent
+    >>> from visiongrad.rl import QLearning
+    >>> agent = QLearning('FrozenLake-v1', seed=0)
+    >>> isinstance(agent, Agent), agent.algorithm
+    (True, 'q-learning')
     """
 
     algorithm = "agent"

@@ -59,6 +59,14 @@ class DQN(Agent):
     double, dueling, prioritized : bool
         Double DQN targets; a dueling head; proportional prioritised replay.
     seed : int
+
+    Examples
+    --------
+    >>> from visiongrad.rl import DQN
+    >>> agent = DQN('CartPole-v1', learning_starts=50, buffer_size=1000, seed=0)
+    >>> _ = agent.learn(total_steps=100)
+    >>> agent.evaluate(episodes=2).shape          # the return of each episode
+    (2,)
     """
 
     algorithm = "dqn"

@@ -14,7 +14,18 @@ import numpy as np
 
 
 class EnvError(ValueError):
-    """An environment id, space or option that the asked algorithm cannot use."""
+    """An environment id, space or option that the asked algorithm cannot use.
+
+    Examples
+    --------
+    >>> from visiongrad.rl import EnvError
+    >>> from visiongrad.rl import QLearning
+    >>> try:
+    ...     QLearning('CartPole-v1')
+    ... except EnvError as error:
+    ...     print(type(error).__name__)
+    EnvError
+    """
 
 
 def _register_minatar() -> None:
@@ -54,7 +65,16 @@ def check_env_id(env_id: str) -> None:
 
 
 def make_env(env_id: str, render_mode: str | None = None, **kwargs):
-    """``gym.make(env_id)``, with MinAtar frames as float32 (C, H, W)."""
+    """``gym.make(env_id)``, with MinAtar frames as float32 (C, H, W).
+
+    Examples
+    --------
+    >>> from visiongrad.rl import make_env
+    >>> env = make_env('CartPole-v1')
+    >>> observation, info = env.reset(seed=0)
+    >>> observation.shape, int(env.action_space.n)
+    ((4,), 2)
+    """
     check_env_id(env_id)
     env = gym.make(env_id, render_mode=render_mode, **kwargs)
     if env_id.startswith("MinAtar/"):
@@ -65,7 +85,16 @@ def make_env(env_id: str, render_mode: str | None = None, **kwargs):
 def make_vector_env(env_id: str, n_envs: int):
     """``n_envs`` copies stepped as one batch (Gymnasium's SyncVectorEnv). A finished
     episode's last observation is in ``info["final_obs"]`` and the returned observation is
-    already the next episode's first (autoreset in the same step, as Stable-Baselines3)."""
+    already the next episode's first (autoreset in the same step, as Stable-Baselines3).
+
+    Examples
+    --------
+    >>> from visiongrad.rl import make_vector_env
+    >>> envs = make_vector_env('CartPole-v1', n_envs=3)
+    >>> observations, info = envs.reset(seed=0)
+    >>> observations.shape
+    (3, 4)
+    """
     check_env_id(env_id)
     return gym.vector.SyncVectorEnv([lambda: make_env(env_id) for _ in range(n_envs)],
                                     autoreset_mode=gym.vector.AutoresetMode.SAME_STEP)

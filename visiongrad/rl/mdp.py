@@ -39,6 +39,14 @@ class MDP:
         Expected reward of taking ``a`` in ``s``.
     gamma : float
         Discount in [0, 1].
+
+    Examples
+    --------
+    >>> from visiongrad.rl import MDP
+    >>> P = np.zeros((2, 1, 2)); P[0, 0, 1] = 1.0; P[1, 0, 1] = 1.0
+    >>> mdp = MDP(P, R=np.array([[1.0], [0.0]]), gamma=0.9)
+    >>> mdp.P.shape
+    (2, 1, 2)
     """
 
     P: np.ndarray
@@ -99,6 +107,13 @@ def grid_world(shape: tuple[int, int] = (4, 4), terminals=((0, 0), (3, 3)),
     Every move (left, down, right, up; one into a wall stays put) costs ``reward`` and the
     episode ends on entering a terminal cell; a terminal cell's own actions end at once with
     reward 0. States are cells in row-major order.
+
+    Examples
+    --------
+    >>> from visiongrad.rl import grid_world
+    >>> mdp = grid_world()
+    >>> mdp.P.shape, mdp.R.shape, mdp.gamma
+    ((16, 4, 16), (16, 4), 1.0)
     """
     rows, cols = shape
     n_states = rows * cols
@@ -139,6 +154,18 @@ def policy_evaluation(mdp: MDP, policy, *, method: str = "solve", tol: float = 1
     ``method="solve"``: the linear system (I - gamma P_pi) V = R_pi. ``"iterative"``: the
     Bellman backup V <- R_pi + gamma P_pi V from V = 0 until max |dV| < ``tol``, or for
     exactly ``max_iterations`` backups (the expected return within that horizon).
+
+    Examples
+    --------
+    >>> from visiongrad.rl import policy_evaluation
+    >>> from visiongrad.rl import grid_world
+    >>> mdp = grid_world()
+    >>> uniform = np.full((16, 4), 0.25)
+    >>> policy_evaluation(mdp, uniform).reshape(4, 4).round(0)
+    array([[  0., -14., -20., -22.],
+           [-14., -18., -20., -20.],
+           [-20., -20., -18., -14.],
+           [-22., -20., -14.,   0.]])
     """
     pi = _as_distribution(mdp, policy)
     P_pi = np.einsum("sa,sat->st", pi, mdp.P)
@@ -165,13 +192,30 @@ def policy_evaluation(mdp: MDP, policy, *, method: str = "solve", tol: float = 1
 
 
 def q_from_v(mdp: MDP, V) -> np.ndarray:
-    """Q (S, A): Q(s, a) = R(s, a) + gamma sum_s' P(s, a, s') V(s')."""
+    """Q (S, A): Q(s, a) = R(s, a) + gamma sum_s' P(s, a, s') V(s').
+
+    Examples
+    --------
+    >>> from visiongrad.rl import q_from_v
+    >>> from visiongrad.rl import grid_world, value_iteration
+    >>> mdp = grid_world()
+    >>> Q = q_from_v(mdp, value_iteration(mdp)[0])
+    >>> Q.shape, Q[1]
+    ((16, 4), array([-1., -3., -3., -2.]))
+    """
     return mdp.R + mdp.gamma * mdp.P @ np.asarray(V, dtype=np.float64)
 
 
 def greedy_policy(Q, atol: float = 1e-9) -> np.ndarray:
     """(S,) the lowest-index action within ``atol`` of each row's maximum of Q (S, A), so
-    that values equal up to rounding give the same policy."""
+    that values equal up to rounding give the same policy.
+
+    Examples
+    --------
+    >>> from visiongrad.rl import greedy_policy
+    >>> greedy_policy(np.array([[1.0, 2.0], [3.0, 3.0 + 1e-12]]))
+    array([1, 0])
+    """
     Q = np.asarray(Q)
     return (Q >= Q.max(axis=1, keepdims=True) - atol).argmax(axis=1)
 
@@ -183,6 +227,17 @@ def value_iteration(mdp: MDP, tol: float = 1e-10, max_iterations: int = 10**6):
     -------
     V : ndarray (S,)
     policy : ndarray (S,) of action indices, :func:`greedy_policy` of Q(V).
+
+    Examples
+    --------
+    >>> from visiongrad.rl import value_iteration
+    >>> from visiongrad.rl import grid_world
+    >>> V, policy = value_iteration(grid_world())
+    >>> V.reshape(4, 4)
+    array([[ 0., -1., -2., -3.],
+           [-1., -2., -3., -2.],
+           [-2., -3., -2., -1.],
+           [-3., -2., -1.,  0.]])
     """
     V = np.zeros(mdp.n_states)
     for _ in range(max_iterations):
@@ -204,6 +259,15 @@ def policy_iteration(mdp: MDP, max_iterations: int = 1000):
     -------
     V : ndarray (S,)
     policy : ndarray (S,) of action indices, :func:`greedy_policy` of the optimal Q
+
+    Examples
+    --------
+    >>> from visiongrad.rl import policy_iteration
+    >>> from visiongrad.rl import grid_world, value_iteration
+    >>> mdp = grid_world()
+    >>> V, policy = policy_iteration(mdp)[:2]
+    >>> bool(np.allclose(V, value_iteration(mdp)[0]))
+    True
     """
     V = policy_evaluation(mdp, np.full((mdp.n_states, mdp.n_actions), 1 / mdp.n_actions))
     policy = q_from_v(mdp, V).argmax(axis=1)

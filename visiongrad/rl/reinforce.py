@@ -23,7 +23,16 @@ from .losses import discounted_returns, log_prob, policy_gradient_loss, value_lo
 
 
 class REINFORCE(Agent):
-    """Monte Carlo policy gradient with a value baseline, Adam on actor and critic."""
+    """Monte Carlo policy gradient with a value baseline, Adam on actor and critic.
+
+    Examples
+    --------
+    >>> from visiongrad.rl import REINFORCE
+    >>> agent = REINFORCE('CartPole-v1', seed=0)
+    >>> _ = agent.learn(total_steps=100)
+    >>> agent.evaluate(episodes=2).shape          # the return of each episode
+    (2,)
+    """
 
     algorithm = "reinforce"
 

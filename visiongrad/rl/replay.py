@@ -22,6 +22,17 @@ class ReplayBuffer:
         The sampling stream (the agent's, so one seed fixes the run).
     observation_dtype : dtype
         float32 for state vectors; MinAtar frames are stored as bool-valued float32 too.
+
+    Examples
+    --------
+    >>> from visiongrad.rl import ReplayBuffer
+    >>> buffer = ReplayBuffer(100, (2,), rng=np.random.default_rng(0))
+    >>> for t in range(5):
+    ...     _ = buffer.add(np.full(2, t), action=t % 2, reward=1.0,
+    ...                    next_observation=np.full(2, t + 1), terminated=False)
+    >>> batch = buffer.sample(3)
+    >>> batch['observations'].shape, batch['actions'].shape, batch['rewards']
+    ((3, 2), (3,), array([1., 1., 1.], dtype=float32))
     """
 
     def __init__(self, capacity: int, observation_shape: tuple[int, ...], rng,
@@ -93,6 +104,18 @@ class PrioritizedReplayBuffer(ReplayBuffer):
     largest priority so far); each sample's loss is weighted by w_i = (N P(i))^-beta / max w.
     Sampling inverts the cumulative sum of priorities (O(N) per batch; a sum tree would be
     O(B log N), which matters only for buffers far larger than these agents use).
+
+    Examples
+    --------
+    >>> from visiongrad.rl import PrioritizedReplayBuffer
+    >>> buffer = PrioritizedReplayBuffer(100, (2,), rng=np.random.default_rng(0))
+    >>> for t in range(5):
+    ...     _ = buffer.add(np.full(2, t), action=0, reward=0.0,
+    ...                    next_observation=np.full(2, t), terminated=False)
+    >>> batch = buffer.sample(4)
+    >>> buffer.update_priorities(batch['indices'], np.ones(4))
+    >>> batch['weights'].shape
+    (4,)
     """
 
     def __init__(self, capacity: int, observation_shape: tuple[int, ...], rng,

@@ -8,7 +8,15 @@ from dataclasses import dataclass
 @dataclass(frozen=True)
 class LinearSchedule:
     """``start`` moving linearly to ``end`` over the first ``duration`` steps, then ``end``
-    (Stable-Baselines3's exploration schedule, with ``duration = fraction * total``)."""
+    (Stable-Baselines3's exploration schedule, with ``duration = fraction * total``).
+
+    Examples
+    --------
+    >>> from visiongrad.rl import LinearSchedule
+    >>> epsilon = LinearSchedule(start=1.0, end=0.05, duration=100)
+    >>> [round(epsilon(step), 3) for step in (0, 50, 100, 1000)]
+    [1.0, 0.525, 0.05, 0.05]
+    """
 
     start: float
     end: float
@@ -26,7 +34,15 @@ class LinearSchedule:
 
 @dataclass(frozen=True)
 class ExponentialSchedule:
-    """max(end, start * decay ** step)."""
+    """max(end, start * decay ** step).
+
+    Examples
+    --------
+    >>> from visiongrad.rl import ExponentialSchedule
+    >>> epsilon = ExponentialSchedule(start=1.0, end=0.1, decay=0.5)
+    >>> [epsilon(step) for step in (0, 1, 2, 10)]
+    [1.0, 0.5, 0.25, 0.1]
+    """
 
     start: float
     end: float

@@ -36,6 +36,14 @@ class QLearning(Agent):
     epsilon : callable
         step -> exploration probability (default: 1 -> 0.05 over 100,000 steps).
     seed : int
+
+    Examples
+    --------
+    >>> from visiongrad.rl import QLearning
+    >>> agent = QLearning('FrozenLake-v1', seed=0)
+    >>> _ = agent.learn(total_steps=200)
+    >>> agent.evaluate(episodes=2).shape          # the return of each episode
+    (2,)
     """
 
     algorithm = "q-learning"
@@ -91,7 +99,16 @@ class QLearning(Agent):
 
 
 class SARSA(QLearning):
-    """Tabular SARSA: the target bootstraps on the action actually taken next."""
+    """Tabular SARSA: the target bootstraps on the action actually taken next.
+
+    Examples
+    --------
+    >>> from visiongrad.rl import SARSA
+    >>> agent = SARSA('FrozenLake-v1', seed=0)
+    >>> _ = agent.learn(total_steps=200)
+    >>> agent.evaluate(episodes=2).shape          # the return of each episode
+    (2,)
+    """
 
     algorithm = "sarsa"
 
@@ -103,7 +120,16 @@ class SARSA(QLearning):
 class ValueIteration(Agent):
     """Planning, not learning: the optimal policy of the environment's own transition table
     (toy-text environments) by :func:`~visiongrad.rl.mdp.value_iteration`. ``learn``
-    solves the MDP and takes no environment step."""
+    solves the MDP and takes no environment step.
+
+    Examples
+    --------
+    >>> from visiongrad.rl import ValueIteration
+    >>> agent = ValueIteration('FrozenLake-v1', seed=0)
+    >>> _ = agent.learn(total_steps=1)
+    >>> agent.act(0) in range(4)
+    True
+    """
 
     algorithm = "value-iteration"
 

@@ -29,6 +29,14 @@ class Ensemble:
         Each follows the Trainer's model protocol and predicts the same classes.
     weights : sequence of float, optional
         Weight of each model in the average (normalised to sum to 1); equal by default.
+
+    Examples
+    --------
+    >>> _ = vg.manual_seed(0)
+    >>> from visiongrad.train import Ensemble
+    >>> members = [nn.Linear(4, 3), nn.Linear(4, 3)]
+    >>> Ensemble(members).predict_proba(np.ones((2, 4), np.float32)).sum(axis=1)
+    array([1., 1.])
     """
 
     def __init__(self, models: Sequence, weights: Sequence[float] | None = None):

@@ -188,6 +188,15 @@ def search(objective: Callable[..., float | Mapping], space: Mapping, *,
         ``"status"`` (``"ok"``, ``"exploded"`` or, from Ray, ``"failed"`` with a
         ``"message"``), ``"stage"``, ``"trial"``,
         ``"seconds"`` and any extra columns the objective returned.
+
+    Examples
+    --------
+    >>> from visiongrad.train import search
+    >>> def objective(lr):            # best at lr = 0.01
+    ...     return 1.0 - (np.log10(lr) + 2.0) ** 2
+    >>> results = search(objective, {'lr': (1e-4, 1.0)}, method='grid', trials=3)
+    >>> [(round(r['lr'], 4), round(r['score'], 2)) for r in results]
+    [(0.0001, -3.0), (0.01, 1.0), (1.0, -3.0)]
     """
     if method not in METHODS:
         raise ValueError(f"unknown search method {method!r} (choose from {', '.join(METHODS)})")

@@ -52,6 +52,17 @@ def max_activating_patches(model, layer: str, images, k: int = 9, channels=None)
     indices : (len(channels), k) int   the image of each patch
     values : (len(channels), k)   its activation, in decreasing order
     boxes : (len(channels), k, 4) int   (top, left, bottom, right), bottom/right exclusive
+
+    Examples
+    --------
+    >>> from visiongrad.visualize import max_activating_patches
+    >>> _ = vg.manual_seed(0)
+    >>> model = nn.Sequential(nn.Conv2d(1, 4, 3, padding=1), nn.ReLU(),
+    ...                       nn.Flatten(), nn.Linear(4 * 8 * 8, 3))
+    >>> x = np.random.default_rng(0).random((2, 1, 8, 8)).astype(np.float32)
+    >>> indices, values, boxes = max_activating_patches(model, '1', x, k=2)
+    >>> indices.shape, values.shape, boxes.shape
+    ((4, 2), (4, 2), (4, 2, 4))
     """
     images = as_batch(images, "images")
     features = layer_features(model, layer, images)
@@ -97,6 +108,17 @@ def feature_neighbours(model, layer: str, queries, gallery, k: int = 5):
     -------
     indices : (len(queries), k) int   gallery indices, nearest first
     distances : (len(queries), k)   their Euclidean distances
+
+    Examples
+    --------
+    >>> from visiongrad.visualize import feature_neighbours
+    >>> _ = vg.manual_seed(0)
+    >>> model = nn.Sequential(nn.Conv2d(1, 4, 3, padding=1), nn.ReLU(),
+    ...                       nn.Flatten(), nn.Linear(4 * 8 * 8, 3))
+    >>> x = np.random.default_rng(0).random((2, 1, 8, 8)).astype(np.float32)
+    >>> indices, distances = feature_neighbours(model, '1', x, x, k=2)
+    >>> indices[:, 0], distances[:, 0].round(4)     # each image is its own nearest
+    (array([0, 1]), array([0., 0.]))
     """
     query_codes = layer_features(model, layer, queries).reshape(len(queries), -1)
     gallery_codes = layer_features(model, layer, gallery).reshape(len(gallery), -1)

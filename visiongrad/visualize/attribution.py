@@ -73,6 +73,15 @@ class GuidedReLU(Function):
 
     Forward:  y = max(x, 0)
     Backward: dx = dy * [x > 0] * [dy > 0]   (the ReLU mask and the "deconvnet" mask)
+
+    Examples
+    --------
+    >>> from visiongrad.visualize import GuidedReLU
+    >>> x = vg.tensor([-1.0, 2.0, 3.0], requires_grad=True)
+    >>> y = GuidedReLU.apply(x)
+    >>> (y * vg.tensor([1.0, 1.0, -1.0])).sum().backward()
+    >>> y, x.grad
+    (Tensor([0. 2. 3.], requires_grad=True), array([ 0.,  1., -0.], dtype=float32))
     """
 
     def forward(self, x):
@@ -91,6 +100,18 @@ def guided_relus(model) -> Iterator:
     The ReLU modules' ``forward`` is swapped on the instances, so models that call
     ``F.relu`` directly instead of an ``nn.ReLU`` module are not guided: a model with no
     ``nn.ReLU`` is refused with a ValueError.
+
+    Examples
+    --------
+    >>> from visiongrad.visualize import guided_relus
+    >>> _ = vg.manual_seed(0)
+    >>> model = nn.Sequential(nn.Conv2d(1, 4, 3, padding=1), nn.ReLU(),
+    ...                       nn.Flatten(), nn.Linear(4 * 8 * 8, 3))
+    >>> x = vg.randn(2, 1, 8, 8, requires_grad=True)
+    >>> with guided_relus(model):
+    ...     model(x)[:, 0].sum().backward()
+    >>> x.grad.shape
+    (2, 1, 8, 8)
     """
     from ..nn import ReLU
 
@@ -108,7 +129,18 @@ def guided_relus(model) -> Iterator:
 
 def guided_backprop(model, x, target) -> np.ndarray:
     """Guided backpropagation: the input gradient of the target score with every ReLU
-    replaced by :class:`GuidedReLU` in the backward pass; (N, C, H, W)."""
+    replaced by :class:`GuidedReLU` in the backward pass; (N, C, H, W).
+
+    Examples
+    --------
+    >>> from visiongrad.visualize import guided_backprop
+    >>> _ = vg.manual_seed(0)
+    >>> model = nn.Sequential(nn.Conv2d(1, 4, 3, padding=1), nn.ReLU(),
+    ...                       nn.Flatten(), nn.Linear(4 * 8 * 8, 3))
+    >>> x = np.random.default_rng(0).random((2, 1, 8, 8)).astype(np.float32)
+    >>> guided_backprop(model, x, np.array([0, 2])).shape
+    (2, 1, 8, 8)
+    """
     with guided_relus(model):
         return input_gradient(model, x, target)
 

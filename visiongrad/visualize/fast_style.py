@@ -45,6 +45,13 @@ class TransformerNet(nn.Sequential):
     channel count (32 in the paper), doubled at each downsampling.
 
     Shape: (N, 3, H, W) -> (N, 3, H, W) in [0, 1], H and W divisible by 4.
+
+    Examples
+    --------
+    >>> from visiongrad.visualize import TransformerNet
+    >>> _ = vg.manual_seed(0)
+    >>> TransformerNet(width=4, residual_blocks=1)(vg.zeros(1, 3, 8, 8)).shape
+    (1, 3, 8, 8)
     """
 
     def __init__(self, width: int = 32, residual_blocks: int = 5):
@@ -59,7 +66,18 @@ class TransformerNet(nn.Sequential):
 
 def load_content_folder(folder: str, size: int, limit: int | None = None) -> np.ndarray:
     """Every PNG/JPEG image in ``folder`` as RGB floats in [0, 1], resized (bilinear) and
-    centre-cropped to ``size`` x ``size``: (N, 3, size, size)."""
+    centre-cropped to ``size`` x ``size``: (N, 3, size, size).
+
+    Examples
+    --------
+    >>> from visiongrad.visualize import load_content_folder
+    >>> import os, tempfile; from PIL import Image
+    >>> folder = tempfile.mkdtemp()
+    >>> Image.new('RGB', (20, 10), (255, 0, 0)).save(os.path.join(folder, 'a.png'))
+    >>> images = load_content_folder(folder, size=8)
+    >>> images.shape, images[0, :, 0, 0]
+    ((1, 3, 8, 8), array([1., 0., 0.], dtype=float32))
+    """
     from PIL import Image
 
     from ..data import image_to_array, open_image
@@ -94,6 +112,16 @@ def train_fast_style(style, content_images, network: FeatureNetwork | None = Non
         + style_weight sum_l |G_l(y) - G_l(style)|^2 / |G_l(style)|^2 + tv_loss(y)
 
     for y = net(x), summed over the batch (Gram targets repeated per image).
+
+    Examples
+    --------
+    >>> from visiongrad.visualize import train_fast_style
+    >>> rng = np.random.default_rng(0)
+    >>> style = rng.random((3, 16, 16)).astype(np.float32)
+    >>> content = rng.random((2, 3, 16, 16)).astype(np.float32)
+    >>> net = train_fast_style(style, content, epochs=1, batch_size=2, width=4, residual_blocks=1)
+    >>> type(net).__name__
+    'TransformerNet'
     """
     from .. import optim
 
@@ -132,7 +160,18 @@ def train_fast_style(style, content_images, network: FeatureNetwork | None = Non
 
 
 def stylize(net: TransformerNet, content) -> np.ndarray:
-    """``net`` applied to RGB ``content`` in [0, 1] ((3, H, W) or (N, 3, H, W))."""
+    """``net`` applied to RGB ``content`` in [0, 1] ((3, H, W) or (N, 3, H, W)).
+
+    Examples
+    --------
+    >>> from visiongrad.visualize import stylize
+    >>> from visiongrad.visualize import TransformerNet
+    >>> _ = vg.manual_seed(0)
+    >>> net = TransformerNet(width=4, residual_blocks=1)
+    >>> out = stylize(net, np.zeros((3, 8, 8), np.float32))
+    >>> out.shape, bool(out.min() >= 0 and out.max() <= 1)
+    ((1, 3, 8, 8), True)
+    """
     images = np.asarray(content, dtype=np.float32)
     images = images[None] if images.ndim == 3 else images
     with no_grad():

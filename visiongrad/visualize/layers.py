@@ -78,6 +78,16 @@ def layer_outputs(model, layers, x) -> list[Tensor]:
     They are part of x's graph, so a loss built on them back-propagates to ``x``. The
     forward pass stops as soon as every layer has produced its output, so the layers
     after them (a VGG's classifier) do not run.
+
+    Examples
+    --------
+    >>> from visiongrad.visualize import layer_outputs
+    >>> _ = vg.manual_seed(0)
+    >>> model = nn.Sequential(nn.Conv2d(1, 4, 3, padding=1), nn.ReLU(),
+    ...                       nn.Flatten(), nn.Linear(4 * 8 * 8, 3))
+    >>> x = np.random.default_rng(0).random((2, 1, 8, 8)).astype(np.float32)
+    >>> [y.shape for y in layer_outputs(model, ['0', '3'], vg.tensor(x))]
+    [(2, 4, 8, 8), (2, 3)]
     """
     names = [layers] if isinstance(layers, str) else list(layers)
     modules = [get_layer(model, name) for name in names]

@@ -57,7 +57,16 @@ class Normalize(nn.Module):
 @dataclass
 class FeatureNetwork:
     """A frozen network, the layers whose Gram matrices define style, the content layer,
-    and the per-channel mean/std its inputs (RGB in [0, 1]) are normalised with."""
+    and the per-channel mean/std its inputs (RGB in [0, 1]) are normalised with.
+
+    Examples
+    --------
+    >>> from visiongrad.visualize import FeatureNetwork
+    >>> from visiongrad.visualize import feature_network
+    >>> network = feature_network('random', seed=0)
+    >>> isinstance(network, FeatureNetwork), network.mean
+    (True, (0.485, 0.456, 0.406))
+    """
 
     model: nn.Module
     style_layers: tuple
@@ -107,7 +116,15 @@ def random_network(seed=0, widths=(32, 64, 128, 256)) -> nn.Sequential:
 
 def feature_network(name: str = "random", weights=None, seed=0) -> FeatureNetwork:
     """``"random"`` (seeded, no weights) or ``"vgg16"``/``"vgg19"`` with ``weights`` (a
-    state_dict or a path to a torchvision ``.pth`` / safetensors file)."""
+    state_dict or a path to a torchvision ``.pth`` / safetensors file).
+
+    Examples
+    --------
+    >>> from visiongrad.visualize import feature_network
+    >>> network = feature_network('random', seed=0)
+    >>> network.style_layers, network.content_layer
+    (('relu1', 'relu2', 'relu3', 'relu4'), 'relu3')
+    """
     if name == "random":
         if weights is not None:
             raise ValueError("the random feature network takes no weights")
@@ -171,6 +188,13 @@ def synthesize_texture(style, network: FeatureNetwork | None = None, size=None,
 
     ``size`` = (H, W) of the result (default: the style image's). Returns (1, 3, H, W)
     in [0, 1].
+
+    Examples
+    --------
+    >>> from visiongrad.visualize import synthesize_texture
+    >>> style = np.random.default_rng(0).random((3, 16, 16)).astype(np.float32)
+    >>> synthesize_texture(style, size=(8, 8), iterations=2).shape
+    (1, 3, 8, 8)
     """
     style = _rgb_batch(style, "style")
     network = network or feature_network()
@@ -198,6 +222,15 @@ def style_transfer(content, style, network: FeatureNetwork | None = None,
 
     over the pixels, from the content image (``init="content"``) or noise, with L-BFGS or
     Adam (``optimizer``). Images are RGB in [0, 1]; returns (1, 3, H, W) like ``content``.
+
+    Examples
+    --------
+    >>> from visiongrad.visualize import style_transfer
+    >>> _ = vg.manual_seed(0)
+    >>> rng = np.random.default_rng(0)
+    >>> content, style = rng.random((2, 3, 16, 16)).astype(np.float32)
+    >>> style_transfer(content, style, iterations=2).shape
+    (1, 3, 16, 16)
     """
     content, style = _rgb_batch(content, "content"), _rgb_batch(style, "style")
     network = network or feature_network()
@@ -221,6 +254,19 @@ def style_transfer_loss(network: FeatureNetwork, content, style, content_weight:
     The targets (the style image's Gram matrices, the content image's features) are
     computed once, here; run the returned function inside ``frozen(network.model)`` so
     that back-propagation reaches only the image.
+
+    Examples
+    --------
+    >>> from visiongrad.visualize import style_transfer_loss
+    >>> from visiongrad.visualize import feature_network, frozen
+    >>> rng = np.random.default_rng(0)
+    >>> content, style = rng.random((2, 3, 16, 16)).astype(np.float32)
+    >>> network = feature_network('random', seed=0)
+    >>> loss = style_transfer_loss(network, content, style)
+    >>> with frozen(network.model):
+    ...     value = loss(vg.tensor(content[None]))
+    >>> value.shape
+    ()
     """
     content, style = _rgb_batch(content, "content"), _rgb_batch(style, "style")
     grams, weights = _style_targets(network, style, style_weights)

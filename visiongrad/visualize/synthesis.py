@@ -49,6 +49,15 @@ def class_visualization(model, target, shape, iterations: int = 100,
     Returns
     -------
     ndarray (len(targets), C, H, W) in the model's dtype
+
+    Examples
+    --------
+    >>> from visiongrad.visualize import class_visualization
+    >>> _ = vg.manual_seed(0)
+    >>> model = nn.Sequential(nn.Conv2d(1, 4, 3, padding=1), nn.ReLU(),
+    ...                       nn.Flatten(), nn.Linear(4 * 8 * 8, 3))
+    >>> class_visualization(model, target=1, shape=(1, 8, 8), iterations=3).shape
+    (1, 1, 8, 8)
     """
     targets = np.atleast_1d(np.asarray(target))
     targets = check_targets(targets, len(targets))
@@ -129,6 +138,17 @@ def fooling_image(model, x, target, learning_rate: float = 1.0, max_iter: int = 
     Returns
     -------
     ndarray like ``x``: the fooling images
+
+    Examples
+    --------
+    >>> from visiongrad.visualize import fooling_image
+    >>> _ = vg.manual_seed(0)
+    >>> model = nn.Sequential(nn.Conv2d(1, 4, 3, padding=1), nn.ReLU(),
+    ...                       nn.Flatten(), nn.Linear(4 * 8 * 8, 3))
+    >>> x = np.random.default_rng(0).random((2, 1, 8, 8)).astype(np.float32)
+    >>> fooled = fooling_image(model, x, target=np.array([2, 2]))
+    >>> model.eval()(vg.tensor(fooled)).data.argmax(axis=1)
+    array([2, 2])
     """
     if method not in FOOLING_METHODS:
         raise ValueError(f"method must be one of {FOOLING_METHODS}, got {method!r}")
@@ -159,6 +179,13 @@ def brightness_allowance(x, clamp, floor: float = 0.1) -> np.ndarray:
 
     from floor / (1 + floor) on black to 1 on white (low and high: numbers, or arrays
     broadcastable to x, such as per-channel bounds). Returns (N, 1, H, W).
+
+    Examples
+    --------
+    >>> from visiongrad.visualize import brightness_allowance
+    >>> x = np.array([[[[0.0, 0.5, 1.0]]]], np.float32)
+    >>> brightness_allowance(x, clamp=(0.0, 1.0)).round(3)
+    array([[[[0.091, 0.545, 1.   ]]]], dtype=float32)
     """
     images = as_batch(x)
     if clamp is None or len(clamp) != 2 or not np.all(np.asarray(clamp[1]) > clamp[0]):
@@ -283,6 +310,16 @@ def deep_dream(model, layer: str, image, octaves: int = 3, octave_scale: float =
     Returns
     -------
     ndarray like ``image`` (N, C, H, W)
+
+    Examples
+    --------
+    >>> from visiongrad.visualize import deep_dream
+    >>> _ = vg.manual_seed(0)
+    >>> model = nn.Sequential(nn.Conv2d(1, 4, 3, padding=1), nn.ReLU(),
+    ...                       nn.Flatten(), nn.Linear(4 * 8 * 8, 3))
+    >>> x = np.random.default_rng(0).random((2, 1, 8, 8)).astype(np.float32)
+    >>> deep_dream(model, '1', x[:1], octaves=2, iterations=2).shape
+    (1, 1, 8, 8)
     """
     base = as_batch(image, "image")
     if octaves < 1 or octave_scale <= 1:
@@ -313,7 +350,19 @@ def optimise_image(start: np.ndarray, loss_fn: Callable[[Tensor], Tensor],
                    iterations: int, optimizer: str = "adam", learning_rate: float = 0.05,
                    clamp=None) -> np.ndarray:
     """Minimise ``loss_fn(image)`` over the pixels from ``start`` with Adam or L-BFGS
-    (``visiongrad.optim``), clipping to ``clamp`` after every step; return the image."""
+    (``visiongrad.optim``), clipping to ``clamp`` after every step; return the image.
+
+    Examples
+    --------
+    >>> from visiongrad.visualize import optimise_image
+    >>> target = np.full((1, 1, 2, 2), 0.5, np.float32)
+    >>> start = np.zeros((1, 1, 2, 2), np.float32)
+    >>> def loss(x):
+    ...     return ((x - vg.tensor(target)) ** 2).sum()
+    >>> result = optimise_image(start, loss, iterations=200, learning_rate=0.05)
+    >>> bool(np.abs(result - target).max() < 0.01)
+    True
+    """
     from .. import optim
 
     image = Tensor(start.copy(), requires_grad=True)
@@ -351,6 +400,16 @@ def invert_features(model, layer: str, image, tv_weight: float = 1e-2,
         minimise |phi(x) - phi(image)|^2 / |phi(image)|^2 + tv_loss(x, tv_weight)
 
     (total variation keeps it image-like). Returns (N, C, H, W) like ``image``.
+
+    Examples
+    --------
+    >>> from visiongrad.visualize import invert_features
+    >>> _ = vg.manual_seed(0)
+    >>> model = nn.Sequential(nn.Conv2d(1, 4, 3, padding=1), nn.ReLU(),
+    ...                       nn.Flatten(), nn.Linear(4 * 8 * 8, 3))
+    >>> x = np.random.default_rng(0).random((2, 1, 8, 8)).astype(np.float32)
+    >>> invert_features(model, '1', x[:1], iterations=3).shape
+    (1, 1, 8, 8)
     """
     target_image = as_batch(image, "image")
     with frozen(model):
