@@ -18,26 +18,28 @@ Tensor([[0.5 0.5]])
 from __future__ import annotations
 
 from .ops.activation import (
-    celu,
     elu,
+    leaky_relu,
+    log_softmax,
+    maxout,
+    prelu,
+    relu,
+    sigmoid,
+    softmax,
+    tanh,
+)
+from .ops.activation_modern import (
+    celu,
     gelu,
     hardsigmoid,
     hardswish,
     hardtanh,
-    leaky_relu,
-    log_softmax,
     logsigmoid,
-    maxout,
     mish,
-    prelu,
-    relu,
     relu6,
     selu,
-    sigmoid,
     silu,
-    softmax,
     softplus,
-    tanh,
 )
 from .ops.adaptive_pool import adaptive_avg_pool2d, adaptive_max_pool2d
 from .ops.attention import dot_product_attention

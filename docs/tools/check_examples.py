@@ -6,13 +6,23 @@ count); ``tests/docs/test_examples.py`` runs every example that exists as a doct
 rendered entry of each name is checked on the built site (``tests/docs/test_site.py``).
 Examples may use ``np``, ``vg`` (visiongrad), ``F`` (visiongrad.functional) and ``nn``
 without importing them.
+
+A constant (any public name that is not a module, a class or a callable: a tuple of
+method names, a path, the ``accel.workspace`` object) is documented by an attribute
+docstring, the string literal right under its assignment in the module that defines it
+(PEP 257; it is what mkdocstrings renders on the name's entry, and what Sphinx reads).
+The same rule holds for it as for a function: a summary and an example. A ``#:`` comment
+above the assignment does not count, because the site would not show it.
 """
 
 from __future__ import annotations
 
+import ast
 import doctest
+import functools
 import importlib
 import inspect
+import itertools
 import sys
 from pathlib import Path
 
@@ -32,11 +42,52 @@ def public_objects() -> list[tuple[str, object]]:
     return found
 
 
-def docstring(value) -> str:
-    """The object's own docstring (a constant's or an alias's type docstring does not count)."""
-    if inspect.ismodule(value) or inspect.isclass(value) or callable(value):
+def is_constant(value) -> bool:
+    return not (inspect.ismodule(value) or inspect.isclass(value) or callable(value))
+
+
+def docstring(value, path: str = "") -> str:
+    """The object's own docstring; for a constant, its attribute docstring (a constant's
+    type docstring, ``tuple``'s or ``str``'s, does not count)."""
+    if not is_constant(value):
         return inspect.getdoc(value) or ""
+    name = path.rpartition(".")[2]
+    for module in defining_modules(path, value):
+        text = attribute_docstrings(module).get(name)
+        if text:
+            return inspect.cleandoc(text)
     return ""
+
+
+def defining_modules(path: str, value) -> list[str]:
+    """The loaded visiongrad modules that hold ``value`` under the name ends ``path``,
+    the exporting namespace first: one of them assigns it."""
+    namespace, _, name = path.rpartition(".")
+    holders = [module_name for module_name, module in sorted(sys.modules.items())
+               if module_name.startswith("visiongrad") and module is not None
+               and vars(module).get(name, object()) is value]
+    return sorted(holders, key=lambda module_name: module_name != namespace)
+
+
+@functools.cache
+def attribute_docstrings(module_name: str) -> dict[str, str]:
+    """``{name: docstring}`` for each top-level ``name = ...`` of the module's source that
+    a string literal follows."""
+    try:
+        source = inspect.getsource(sys.modules[module_name])
+    except (OSError, TypeError):
+        return {}
+    body = ast.parse(source).body
+    found = {}
+    for statement, following in itertools.pairwise(body):
+        targets = (statement.targets if isinstance(statement, ast.Assign) else
+                   [statement.target] if isinstance(statement, ast.AnnAssign) else [])
+        if (len(targets) == 1 and isinstance(targets[0], ast.Name)
+                and isinstance(following, ast.Expr)
+                and isinstance(following.value, ast.Constant)
+                and isinstance(following.value.value, str)):
+            found[targets[0].id] = following.value.value
+    return found
 
 
 def has_example(text: str) -> bool:
@@ -45,7 +96,7 @@ def has_example(text: str) -> bool:
 
 def problems(path: str, value) -> list[str]:
     """What ``path`` lacks: a one-line summary, an example."""
-    text = docstring(value)
+    text = docstring(value, path)
     missing = []
     if not text.strip():
         missing.append("summary")
@@ -72,10 +123,13 @@ def examples(path: str, value) -> list[doctest.DocTest]:
     """The doctests of ``value``'s docstring, named after its public path, run (as doctest
     does) in the globals of the module that defines it and of the namespace that exports it.
     """
-    text = docstring(value)
+    text = docstring(value, path)
     if not has_example(text):
         return []
-    home = value if inspect.ismodule(value) else inspect.getmodule(value)
+    if is_constant(value):
+        home = sys.modules[defining_modules(path, value)[0]]
+    else:
+        home = value if inspect.ismodule(value) else inspect.getmodule(value)
     namespace = sys.modules.get(path.rpartition(".")[0])
     globs = {**vars(home or namespace or doctest), **vars(namespace or home or doctest),
              **EXAMPLE_NAMES}
@@ -83,14 +137,18 @@ def examples(path: str, value) -> list[doctest.DocTest]:
     return [test] if test.examples else []
 
 
+def lacking() -> list[str]:
+    """``"path: no summary and no example"`` for each public name that lacks either."""
+    return [f"{path}: no {' and no '.join(missing)}" for path, value in public_objects()
+            if (missing := problems(path, value))]
+
+
 def main() -> int:
-    lacking = [(path, missing) for path, value in public_objects()
-               if (missing := problems(path, value))]
-    for path, missing in lacking:
-        print(f"{path}: no {' and no '.join(missing)}")
-    total = len(public_objects())
-    print(f"{len(lacking)} of {total} public names lack a summary or an example")
-    return 1 if lacking else 0
+    found = lacking()
+    for line in found:
+        print(line)
+    print(f"{len(found)} of {len(public_objects())} public names lack a summary or an example")
+    return 1 if found else 0
 
 
 if __name__ == "__main__":

@@ -49,6 +49,14 @@ class _Workspace(threading.local):
 
 
 workspace = _Workspace()
+"""The scratch arrays of this thread (one ``_Workspace`` per thread).
+
+Examples
+--------
+>>> scratch = workspace.take("example", (4, 4), np.float64)
+>>> scratch.shape, np.shares_memory(scratch, workspace.take("example", (2,), np.float64))
+((4, 4), True)
+"""
 
 
 CHUNK_BYTES = 4 << 20

@@ -21,7 +21,13 @@ from .minimal import carlini_wagner_l2, deepfool
 
 METHODS = ("fgsm", "bim", "pgd", "pgd-l2", "mi-fgsm", "deepfool", "cw", "square")
 """The attacks :func:`build_attack` knows. deepfool and cw look for the least L2 change:
-built with a budget eps, a change larger than eps counts as a failure."""
+built with a budget eps, a change larger than eps counts as a failure.
+
+Examples
+--------
+>>> METHODS[:3]
+('fgsm', 'bim', 'pgd')
+"""
 
 
 def batches(data, batch_size: int) -> Iterable[tuple[np.ndarray, np.ndarray]]:

@@ -24,6 +24,13 @@ from .arguments import check_box, check_count, check_positive
 from .gradient import pgd
 
 ADVERSARIAL_METHODS = ("fgsm", "pgd", "trades")
+"""The ways :func:`adversarial_train` makes its training examples.
+
+Examples
+--------
+>>> "pgd" in ADVERSARIAL_METHODS
+True
+"""
 
 
 class OnPixels(nn.Module):

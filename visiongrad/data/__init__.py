@@ -14,6 +14,7 @@ from .catalog import (
     load_dataset,
     search_folders,
 )
+from .cifar import read_cifar10, read_cifar100
 from .dataset import ImageDataset
 from .images import MAX_IMAGE_PIXELS, image_to_array, open_image, read_image
 from .loader import DataLoader
@@ -28,8 +29,6 @@ from .readers import (
     DataFormatError,
     UnsafePickleError,
     load_restricted_pickle,
-    read_cifar10,
-    read_cifar100,
     read_idx,
     read_idx_dataset,
     read_image_folder,

@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
 
-from . import readers
+from . import cifar, readers
 from .dataset import ImageDataset
 from .digits import load_digits
 
@@ -33,7 +33,21 @@ DATA_ENV = "VISIONGRAD_DATA"
 
 FASHION_MNIST_CLASSES = ["T-shirt/top", "Trouser", "Pullover", "Dress", "Coat", "Sandal",
                          "Shirt", "Sneaker", "Bag", "Ankle boot"]
+"""Fashion-MNIST's ten class names, in label order (label 9 is an ankle boot).
+
+Examples
+--------
+>>> FASHION_MNIST_CLASSES[9]
+'Ankle boot'
+"""
 MNIST_CLASSES = [str(digit) for digit in range(10)]
+"""MNIST's class names, the digits ``"0"`` to ``"9"`` in label order.
+
+Examples
+--------
+>>> MNIST_CLASSES[:3]
+['0', '1', '2']
+"""
 
 #: The embedded Fashion-MNIST subset, one .npz per split, inside ``visiongrad/data/embedded``.
 EMBEDDED_FILES = {"train": "fashion_mnist_mini_train.npz", "test": "fashion_mnist_mini_test.npz"}
@@ -98,19 +112,19 @@ _SOURCES = {
     "cifar10": _Source(
         folders=("cifar-10-batches-py", "cifar10", "cifar-10"),
         marker=lambda split: ["data_batch_1" if split == "train" else "test_batch"],
-        read=lambda folder, split: readers.read_cifar10(folder, split),
+        read=lambda folder, split: cifar.read_cifar10(folder, split),
         how_to_get="extract cifar-10-python.tar.gz (https://www.cs.toronto.edu/~kriz/cifar.html) "
                    f"into a folder and {_PASS_FOLDER}"),
     "cifar100": _Source(
         folders=("cifar-100-python", "cifar100", "cifar-100"),
         marker=lambda split: [split],
-        read=lambda folder, split: readers.read_cifar100(folder, split, "fine"),
+        read=lambda folder, split: cifar.read_cifar100(folder, split, "fine"),
         how_to_get="extract cifar-100-python.tar.gz (https://www.cs.toronto.edu/~kriz/cifar.html)"
                    f" into a folder and {_PASS_FOLDER}"),
 }
 _SOURCES["cifar100-coarse"] = _Source(
     folders=_SOURCES["cifar100"].folders, marker=_SOURCES["cifar100"].marker,
-    read=lambda folder, split: readers.read_cifar100(folder, split, "coarse"),
+    read=lambda folder, split: cifar.read_cifar100(folder, split, "coarse"),
     how_to_get=_SOURCES["cifar100"].how_to_get)
 
 _EMBEDDED = "fashion-mnist-mini"

@@ -23,9 +23,15 @@ from .errors import DataFormatError
 __all__ = ["MAX_IMAGE_PIXELS", "IMAGE_FORMATS", "GRAYSCALE_MODES", "open_image",
            "image_to_array", "read_image"]
 
-#: Most pixels (width x height) an image file may declare: 8192 x 8192. Pillow's own limit
-#: (``Image.MAX_IMAGE_PIXELS``) is also enforced, as an error rather than a warning.
 MAX_IMAGE_PIXELS = 8192 * 8192
+"""Most pixels (width x height) an image file may declare: 8192 x 8192. Pillow's own limit
+(``Image.MAX_IMAGE_PIXELS``) is also enforced, as an error rather than a warning.
+
+Examples
+--------
+>>> MAX_IMAGE_PIXELS == 8192 * 8192
+True
+"""
 
 #: Most bytes per declared pixel an image file may hold (16-bit RGBA, uncompressed).
 MAX_BYTES_PER_PIXEL = 8

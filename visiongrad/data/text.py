@@ -23,7 +23,13 @@ from .readers import DataFormatError
 EMBEDDED_TEXT = Path(__file__).resolve().parent / "embedded" / "shakespeare.txt.gz"
 """Shakespeare's 37 plays, 4.8 MB of UTF-8 stored as 1.9 MB of gzip (Project Gutenberg,
 public domain; see ``LICENSE-shakespeare.txt`` beside it and
-``scripts/build_shakespeare_corpus.py``)."""
+``scripts/build_shakespeare_corpus.py``).
+
+Examples
+--------
+>>> EMBEDDED_TEXT.name, EMBEDDED_TEXT.is_file()
+('shakespeare.txt.gz', True)
+"""
 
 GZIP_MAX_RATIO = MAX_EXPANSION_RATIO
 """A ``.gz`` text may expand to at most this many times its size on disk (plain text

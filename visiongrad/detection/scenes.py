@@ -37,6 +37,13 @@ from .boxes import box_convert
 
 CLASSES = ("background", "t-shirt/top", "trouser", "pullover", "dress", "coat", "sandal",
            "shirt", "sneaker", "bag", "ankle boot")
+"""The classes of the synthetic scenes: ``"background"`` (0), then Fashion-MNIST's ten.
+
+Examples
+--------
+>>> len(CLASSES), CLASSES[1]
+(11, 't-shirt/top')
+"""
 MASK_THRESHOLD = 30
 MIN_VISIBLE = 0.5
 BACKGROUND_MAX = 110.0

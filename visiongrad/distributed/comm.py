@@ -18,7 +18,13 @@ import time
 import numpy as np
 
 DEFAULT_TIMEOUT = 300.0
-"""Seconds a collective may wait for the other ranks before the job is aborted."""
+"""Seconds a collective may wait for the other ranks before the job is aborted.
+
+Examples
+--------
+>>> DEFAULT_TIMEOUT
+300.0
+"""
 
 ABORT_GRACE = 1.0
 """Seconds between a rank's last line on stderr and ``MPI_Abort`` (see :func:`abort`)."""

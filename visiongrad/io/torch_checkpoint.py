@@ -338,6 +338,20 @@ def load_torch_checkpoint(path) -> dict:
         tensor reaching outside its storage or larger than it, or more objects or bytes than
         the file can hold (module docstring). Both name ``path``; these are the only errors
         a file's content can cause.
+
+    Examples
+    --------
+    A layer's weights saved by PyTorch, loaded into the same visiongrad layer (PyTorch
+    writes the file here; reading it does not need PyTorch):
+
+    >>> import os, tempfile, torch
+    >>> path = os.path.join(tempfile.mkdtemp(), "linear.pth")
+    >>> torch.save(torch.nn.Linear(3, 2).state_dict(), path)
+    >>> state = load_torch_checkpoint(path)
+    >>> {name: array.shape for name, array in state.items()}
+    {'weight': (2, 3), 'bias': (2,)}
+    >>> nn.Linear(3, 2).load_state_dict(state)
+    {'missing_keys': [], 'unexpected_keys': []}
     """
     path = Path(path)
     if not zipfile.is_zipfile(path):
@@ -367,6 +381,17 @@ def convert_torch_checkpoint(in_path, out_path) -> dict:
     ------
     ValueError
         If the checkpoint is not a flat mapping of names to arrays.
+
+    Examples
+    --------
+    >>> import os, tempfile, torch
+    >>> from safetensors.numpy import load_file
+    >>> folder = tempfile.mkdtemp()
+    >>> torch.save(torch.nn.Linear(3, 2).state_dict(), os.path.join(folder, "linear.pth"))
+    >>> _ = convert_torch_checkpoint(os.path.join(folder, "linear.pth"),
+    ...                              os.path.join(folder, "linear.safetensors"))
+    >>> sorted(load_file(os.path.join(folder, "linear.safetensors")))
+    ['bias', 'weight']
     """
     from safetensors.numpy import save_file
 

@@ -47,15 +47,34 @@ MODELS = {
     "vgg_small": SmallVGG,
     "resnet_small": SmallResNet,
 }
+"""Every model :func:`create` builds, by name: the small ones, then (below) the ``ZOO``.
+
+Examples
+--------
+>>> MODELS["lenet5"] is LeNet5, "resnet18" in MODELS
+(True, True)
+"""
 SMALL_MODELS = tuple(MODELS)
-"""The course's small models, which take ``input_shape``."""
+"""The course's small models, which take ``input_shape``.
+
+Examples
+--------
+>>> SMALL_MODELS[:3]
+('two_layer', 'fc', 'three_layer_convnet')
+"""
 
 ZOO = {
     "alexnet": AlexNet, "zfnet": ZFNet, **VGG_MODELS, "googlenet": GoogLeNet, **RESNET_MODELS,
     **CIFAR_RESNET_MODELS, "fractalnet": FractalNet,
     "resnet110_stochastic_depth": StochasticDepthResNet,
 }
-"""The CNN lecture's architectures, which take ``num_classes`` and ``in_channels``."""
+"""The CNN lecture's architectures, which take ``num_classes`` and ``in_channels``.
+
+Examples
+--------
+>>> ZOO["alexnet"] is AlexNet
+True
+"""
 MODELS.update(ZOO)
 
 

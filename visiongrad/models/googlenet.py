@@ -3,15 +3,29 @@ keys and outputs, so torchvision's weights give the same logits."""
 
 from __future__ import annotations
 
-from collections import namedtuple
+from typing import NamedTuple
 
 from .. import functional as F
 from .. import nn
-from ..autograd import concat
+from ..autograd import Tensor, concat
 from .zoo_init import check_zoo_args
 
-GoogLeNetOutputs = namedtuple("GoogLeNetOutputs", ["logits", "aux_logits2", "aux_logits1"])
-"""What ``GoogLeNet`` returns in training mode with auxiliary classifiers (torchvision's)."""
+
+class GoogLeNetOutputs(NamedTuple):
+    """What ``GoogLeNet`` returns in training mode with auxiliary classifiers (torchvision's):
+    the logits (N, num_classes) of the last layer and of the two side classifiers.
+
+    Examples
+    --------
+    >>> out = GoogLeNetOutputs(vg.zeros(2, 10), vg.zeros(2, 10), vg.zeros(2, 10))
+    >>> logits, aux2, aux1 = out
+    >>> out.logits.shape
+    (2, 10)
+    """
+
+    logits: Tensor
+    aux_logits2: Tensor
+    aux_logits1: Tensor
 
 
 class BasicConv2d(nn.Module):

@@ -83,6 +83,20 @@ class VGG(nn.Module):
     num_classes : int
     dropout : float
         Before the second and third fully connected layers.
+
+    Examples
+    --------
+    Configuration A's convolutional part: eight 3x3 convolutions, five 2x2 pools that take
+    a 32x32 image down to 1x1. ``VGG(features, num_classes=10)`` (or
+    ``VGG.from_config("A", num_classes=10)``) adds the pooling to 7x7 and the classifier,
+    129 million parameters in all (not built here).
+
+    >>> from visiongrad.models.vgg import CONFIGS, make_features
+    >>> features = make_features(CONFIGS["A"], batch_norm=False)
+    >>> sum(isinstance(layer, nn.Conv2d) for layer in features)
+    8
+    >>> features(vg.zeros(1, 3, 32, 32)).shape
+    (1, 512, 1, 1)
     """
 
     def __init__(self, features: nn.Sequential, num_classes: int = 1000, dropout: float = 0.5):

@@ -11,6 +11,7 @@ moves between the two (``{k: v.numpy() for k, v in torch_model.state_dict().item
 
 from . import init
 from .activation import ELU, LeakyReLU, Maxout, PReLU, ReLU, Sigmoid, Softmax, Tanh
+from .container import ModuleList, Sequential
 from .conv import (
     AvgPool2d,
     Conv1d,
@@ -24,7 +25,7 @@ from .drop_path import DropPath, SurvivalGate
 from .frozen import frozen
 from .linear import Embedding, Flatten, Identity, Linear
 from .lrn import LocalResponseNorm
-from .module import Module, ModuleList, Parameter, RemovableHandle, Sequential
+from .module import Module, Parameter, RemovableHandle
 from .norm import (
     BatchNorm1d,
     BatchNorm2d,

@@ -1,4 +1,4 @@
-"""``Parameter``, ``Module`` and the containers ``Sequential`` and ``ModuleList``.
+"""``Parameter`` and ``Module`` (the containers are in ``nn/container.py``).
 
 A ``Module`` registers what is assigned to its attributes: a ``Parameter`` becomes one of
 its parameters, another ``Module`` one of its children, and an array registered with
@@ -12,7 +12,7 @@ from __future__ import annotations
 import functools
 import itertools
 from collections import OrderedDict
-from collections.abc import Callable, Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from typing import Any
 
 import numpy as np
@@ -30,6 +30,17 @@ class Parameter(Tensor):
         The initial value; NumPy arrays keep their dtype, Python numbers get the default.
     requires_grad : bool
         Whether it receives gradients (``False`` freezes it).
+
+    Examples
+    --------
+    >>> weight = nn.Parameter(np.zeros(3))
+    >>> weight
+    Parameter containing:
+    Tensor([0. 0. 0.], requires_grad=True)
+    >>> layer = nn.Module()
+    >>> layer.scale = nn.Parameter(np.ones(2))  # registered by the assignment
+    >>> [name for name, _ in layer.named_parameters()]
+    ['scale']
     """
 
     def __init__(self, data, requires_grad: bool = True):
@@ -55,7 +66,19 @@ def _astype(array, dtype):
 
 
 class RemovableHandle:
-    """Returned by ``register_forward_hook``; ``remove()`` unregisters the hook."""
+    """Returned by ``register_forward_hook``; ``remove()`` unregisters the hook.
+
+    Examples
+    --------
+    >>> layer = nn.Linear(4, 2)
+    >>> shapes = []
+    >>> handle = layer.register_forward_hook(lambda m, inputs, out: shapes.append(out.shape))
+    >>> _ = layer(vg.zeros(3, 4))
+    >>> handle.remove()
+    >>> _ = layer(vg.zeros(5, 4))  # no longer recorded
+    >>> shapes
+    [(3, 2)]
+    """
 
     _ids = itertools.count()
 
@@ -89,6 +112,24 @@ class Module:
     training : bool
         ``True`` after ``train()`` (the default), ``False`` after ``eval()``; layers such
         as ``Dropout`` and ``BatchNorm2d`` behave differently in the two modes.
+
+    Examples
+    --------
+    >>> class TwoLayer(nn.Module):
+    ...     def __init__(self):
+    ...         super().__init__()
+    ...         self.fc1 = nn.Linear(4, 8)
+    ...         self.fc2 = nn.Linear(8, 2)
+    ...
+    ...     def forward(self, x):
+    ...         return self.fc2(self.fc1(x).relu())
+    >>> model = TwoLayer()
+    >>> list(model.state_dict())
+    ['fc1.weight', 'fc1.bias', 'fc2.weight', 'fc2.bias']
+    >>> model(vg.zeros(5, 4)).shape
+    (5, 2)
+    >>> model.eval().training
+    False
     """
 
     def __init__(self):
@@ -421,80 +462,3 @@ class Module:
             return f"{type(self).__name__}({extra})"
         lines = ([extra] if extra else []) + children
         return f"{type(self).__name__}(\n  " + "\n  ".join(lines) + "\n)"
-
-
-class Sequential(Module):
-    """Modules called one after another, each on the previous one's output.
-
-    ``Sequential(a, b, c)`` names its children ``"0"``, ``"1"``, ``"2"``;
-    ``Sequential(OrderedDict(conv=..., relu=...))`` uses the given names. Indexing with an
-    integer gives a layer, with a slice a new ``Sequential`` sharing the layers.
-    """
-
-    def __init__(self, *modules):
-        super().__init__()
-        if len(modules) == 1 and isinstance(modules[0], Mapping):
-            items = list(modules[0].items())
-        else:
-            items = [(str(i), module) for i, module in enumerate(modules)]
-        for name, module in items:
-            if not isinstance(module, Module):
-                raise TypeError(f"Sequential takes Modules, got {type(module).__name__} "
-                                f"at position {name}")
-            self.add_module(name, module)
-
-    def forward(self, x):
-        for module in self._modules.values():
-            x = module(x)
-        return x
-
-    def __len__(self) -> int:
-        return len(self._modules)
-
-    def __iter__(self) -> Iterator[Module]:
-        return iter(self._modules.values())
-
-    def __getitem__(self, index):
-        items = list(self._modules.items())
-        if isinstance(index, slice):
-            return Sequential(OrderedDict(items[index]))
-        return items[_checked_index(index, len(items), "Sequential")][1]
-
-    def append(self, module: Module) -> Sequential:
-        self.add_module(str(len(self._modules)), module)
-        return self
-
-
-def _checked_index(index: int, length: int, owner: str) -> int:
-    if not -length <= index < length:
-        raise IndexError(f"index {index} is out of range for a {owner} of length {length}")
-    return index % length
-
-
-class ModuleList(Module):
-    """A list of modules, registered as children ``"0"``, ``"1"``, ... (no ``forward``)."""
-
-    def __init__(self, modules: Iterable[Module] = ()):
-        super().__init__()
-        self.extend(modules)
-
-    def __len__(self) -> int:
-        return len(self._modules)
-
-    def __iter__(self) -> Iterator[Module]:
-        return iter(self._modules.values())
-
-    def __getitem__(self, index):
-        modules = list(self._modules.values())
-        if isinstance(index, slice):
-            return ModuleList(modules[index])
-        return modules[_checked_index(index, len(modules), "ModuleList")]
-
-    def append(self, module: Module) -> ModuleList:
-        self.add_module(str(len(self._modules)), module)
-        return self
-
-    def extend(self, modules: Iterable[Module]) -> ModuleList:
-        for module in modules:
-            self.append(module)
-        return self

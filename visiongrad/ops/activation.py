@@ -1,4 +1,6 @@
-"""Activation functions: sigmoid, tanh, relu, leaky_relu, prelu, elu, maxout, softmax.
+"""Activation functions: sigmoid, tanh, relu, leaky_relu, prelu, elu, maxout, softmax
+(the course's; softplus, GELU, SiLU and the other newer ones are in
+``ops/activation_modern.py``).
 
 Each class is one graph node: forward on arrays, backward with the local derivative
 written out. Elementwise activations keep their input's shape; softmax and log_softmax
@@ -7,13 +9,10 @@ normalise along ``dim``; maxout shrinks axis 1 by its number of pieces.
 
 from __future__ import annotations
 
-import math
-
 from .. import accel
 from ..autograd import Function, Tensor, array_of
 from ..backend import array_module
 from .dims import normalize_dim
-from .elementwise import Unary, array_erf
 
 
 def array_sigmoid(x):
@@ -228,140 +227,6 @@ class LogSoftmax(Function):
         return grad_out - xp.exp(self.y) * grad_out.sum(axis=self.dim, keepdims=True)
 
 
-class Softplus(Unary):
-    """y = log(1 + e^(beta x)) / beta, and y = x where beta x > threshold (PyTorch's
-    switch to the linear function); dy/dx = sigmoid(beta x), and 1 past the threshold."""
-
-    def f(self, x):
-        xp = array_module(x)
-        linear = self.beta * x > self.threshold
-        return xp.where(linear, x, array_softplus(self.beta * x) / self.beta)
-
-    def derivative(self, x, y):
-        xp = array_module(x)
-        return xp.where(self.beta * x > self.threshold, 1, array_sigmoid(self.beta * x))
-
-
-class SiLU(Unary):
-    """y = x sigmoid(x) (swish); dy/dx = s + x s (1 - s), s = sigmoid(x)."""
-
-    def f(self, x):
-        return x * array_sigmoid(x)
-
-    def derivative(self, x, y):
-        s = array_sigmoid(x)
-        return s + x * s * (1 - s)
-
-
-_GELU_C = math.sqrt(2 / math.pi)
-
-
-class GELU(Unary):
-    """Gaussian error linear unit, y = x Phi(x).
-
-    exact ("none"): Phi(x) = (1 + erf(x / sqrt 2)) / 2; dy/dx = Phi(x) + x phi(x), with
-                    phi(x) = e^(-x^2/2) / sqrt(2 pi)
-    "tanh":         y = x (1 + t) / 2, t = tanh(u), u = sqrt(2/pi) (x + 0.044715 x^3);
-                    dy/dx = (1 + t) / 2 + x (1 - t^2) sqrt(2/pi) (1 + 3 * 0.044715 x^2) / 2
-    """
-
-    def f(self, x):
-        xp = array_module(x)
-        if self.approximate == "tanh":
-            return 0.5 * x * (1 + xp.tanh(_GELU_C * (x + 0.044715 * x**3)))
-        return 0.5 * x * (1 + array_erf(x / math.sqrt(2)))
-
-    def derivative(self, x, y):
-        xp = array_module(x)
-        if self.approximate == "tanh":
-            t = xp.tanh(_GELU_C * (x + 0.044715 * x**3))
-            return 0.5 * (1 + t) + 0.5 * x * (1 - t * t) * _GELU_C * (1 + 3 * 0.044715 * x * x)
-        phi = xp.exp(-0.5 * x * x) / math.sqrt(2 * math.pi)
-        return 0.5 * (1 + array_erf(x / math.sqrt(2))) + x * phi
-
-
-class CELU(Unary):
-    """y = scale * (x for x > 0, else alpha (e^(x/inner) - 1));
-    dy/dx = scale * (1 for x > 0, else alpha / inner * e^(x/inner)).
-
-    CELU(alpha) is scale = 1, inner = alpha; SELU is its two constants with inner = 1.
-    """
-
-    def f(self, x):
-        xp = array_module(x)
-        negative = xp.minimum(x, 0) / self.inner  # the exponential of x > 0 is never used
-        return self.scale * xp.where(x > 0, x, self.alpha * xp.expm1(negative))
-
-    def derivative(self, x, y):
-        xp = array_module(x)
-        negative = xp.minimum(x, 0) / self.inner
-        return self.scale * xp.where(x > 0, 1, self.alpha / self.inner * xp.exp(negative))
-
-
-SELU_ALPHA = 1.6732632423543772848170429916717
-
-SELU_SCALE = 1.0507009873554804934193349852946
-
-
-class Hardtanh(Unary):
-    """y = min(max(x, min_val), max_val); dy/dx = 1 for min_val < x < max_val, else 0
-    (PyTorch's backward passes nothing at the bounds themselves)."""
-
-    def f(self, x):
-        xp = array_module(x)
-        return xp.clip(x, self.min_val, self.max_val)
-
-    def derivative(self, x, y):
-        return ((x > self.min_val) & (x < self.max_val)).astype(x.dtype)
-
-
-class Hardsigmoid(Unary):
-    """y = relu6(x + 3) / 6; dy/dx = 1/6 for -3 < x < 3, else 0."""
-
-    def f(self, x):
-        xp = array_module(x)
-        return xp.clip(x / 6 + 0.5, 0, 1)
-
-    def derivative(self, x, y):
-        return ((x > -3) & (x < 3)) / x.dtype.type(6)
-
-
-class Hardswish(Unary):
-    """y = x relu6(x + 3) / 6; dy/dx = 0 for x < -3, x / 3 + 1/2 for -3 <= x <= 3, 1 above
-    (PyTorch's choice at the kinks)."""
-
-    def f(self, x):
-        xp = array_module(x)
-        return x * xp.clip(x / 6 + 0.5, 0, 1)
-
-    def derivative(self, x, y):
-        xp = array_module(x)
-        return xp.where(x < -3, 0, xp.where(x <= 3, x / 3 + 0.5, 1)).astype(x.dtype)
-
-
-class Mish(Unary):
-    """y = x tanh(softplus(x)); dy/dx = t + x (1 - t^2) sigmoid(x), t = tanh(softplus(x))."""
-
-    def f(self, x):
-        xp = array_module(x)
-        return x * xp.tanh(array_softplus(x))
-
-    def derivative(self, x, y):
-        xp = array_module(x)
-        t = xp.tanh(array_softplus(x))
-        return t + x * (1 - t * t) * array_sigmoid(x)
-
-
-class LogSigmoid(Unary):
-    """y = log sigmoid(x) = -softplus(-x); dy/dx = 1 - sigmoid(x) = sigmoid(-x)."""
-
-    def f(self, x):
-        return -array_softplus(-x)
-
-    def derivative(self, x, y):
-        return array_sigmoid(-x)
-
-
 # ----- functional forms (PyTorch's names; the Tensor's methods where it has them) -------
 
 
@@ -410,16 +275,38 @@ def leaky_relu(x, negative_slope: float = 0.01) -> Tensor:
 
 
 def prelu(x, weight) -> Tensor:
-    """Leaky ReLU with a learned slope ``weight``: (C,) per channel on axis 1, or (1,)."""
+    """Leaky ReLU with a learned slope ``weight``: (C,) per channel on axis 1, or (1,).
+
+    Examples
+    --------
+    >>> F.prelu(vg.tensor([[-1.0, 2.0], [-4.0, -3.0]]), vg.tensor([0.1, 0.5]))
+    Tensor([[-0.1  2. ]
+     [-0.4 -1.5]])
+    """
     return PReLU.apply(x, weight)
 
 
 def elu(x, alpha: float = 1.0) -> Tensor:
+    """x if x > 0 else alpha (e^x - 1) elementwise (default alpha 1); any shape.
+
+    Examples
+    --------
+    >>> F.elu(vg.tensor([-1.0, 0.0, 2.0]))
+    Tensor([-0.6321  0.      2.    ])
+    """
     return ELU.apply(x, alpha=alpha)
 
 
 def maxout(x, pieces: int) -> Tensor:
-    """The course's maxout: max over each run of ``pieces`` consecutive entries of axis 1."""
+    """The course's maxout: max over each run of ``pieces`` consecutive entries of axis 1.
+
+    Shapes: x (N, C * pieces, ...) -> (N, C, ...).
+
+    Examples
+    --------
+    >>> F.maxout(vg.tensor([[1.0, 5.0, -2.0, -3.0]]), pieces=2)
+    Tensor([[ 5. -2.]])
+    """
     return Maxout.apply(x, pieces=pieces)
 
 
@@ -444,53 +331,3 @@ def log_softmax(x, dim: int) -> Tensor:
     Tensor([[-0.6931 -0.6931]])
     """
     return LogSoftmax.apply(x, dim=normalize_dim(dim, array_of(x).ndim))
-
-
-def softplus(x, beta: float = 1.0, threshold: float = 20.0) -> Tensor:
-    return Softplus.apply(x, beta=beta, threshold=threshold)
-
-
-def silu(x) -> Tensor:
-    return SiLU.apply(x)
-
-
-def gelu(x, approximate: str = "none") -> Tensor:
-    if approximate not in ("none", "tanh"):
-        raise ValueError(f"gelu: approximate must be 'none' or 'tanh', got {approximate!r}")
-    return GELU.apply(x, approximate=approximate)
-
-
-def selu(x) -> Tensor:
-    return CELU.apply(x, alpha=SELU_ALPHA, scale=SELU_SCALE, inner=1.0)
-
-
-def celu(x, alpha: float = 1.0) -> Tensor:
-    if alpha == 0:
-        raise ValueError("celu: alpha must be non-zero")
-    return CELU.apply(x, alpha=alpha, scale=1.0, inner=alpha)
-
-
-def hardtanh(x, min_val: float = -1.0, max_val: float = 1.0) -> Tensor:
-    if min_val > max_val:
-        raise ValueError(f"hardtanh: min_val {min_val} exceeds max_val {max_val}")
-    return Hardtanh.apply(x, min_val=min_val, max_val=max_val)
-
-
-def relu6(x) -> Tensor:
-    return Hardtanh.apply(x, min_val=0.0, max_val=6.0)
-
-
-def hardsigmoid(x) -> Tensor:
-    return Hardsigmoid.apply(x)
-
-
-def hardswish(x) -> Tensor:
-    return Hardswish.apply(x)
-
-
-def mish(x) -> Tensor:
-    return Mish.apply(x)
-
-
-def logsigmoid(x) -> Tensor:
-    return LogSigmoid.apply(x)

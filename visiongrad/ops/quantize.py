@@ -93,16 +93,36 @@ class BinaryWeight(Function):
 
 def fake_quantize(x, scale, zero_point, quant_min: int, quant_max: int):
     """``x`` rounded to the integer grid ``scale (q - zero_point)``, q in [quant_min,
-    quant_max], with the straight-through gradient (:class:`FakeQuantize`)."""
+    quant_max], with the straight-through gradient (:class:`FakeQuantize`).
+
+    Examples
+    --------
+    >>> F.fake_quantize(vg.tensor([0.0, 0.26, 1.0, 20.0]), 0.1, 0, -128, 127)  # int8 grid
+    Tensor([ 0.   0.3  1.  12.7])
+    """
     return FakeQuantize.apply(x, scale, zero_point, quant_min=quant_min, quant_max=quant_max)
 
 
 def ternary_weight(w, positive_scale, negative_scale, threshold: float = 0.05):
-    """Trained ternary weights +W_p, 0, -W_n of ``w`` (:class:`TernaryWeight`)."""
+    """Trained ternary weights +W_p, 0, -W_n of ``w`` (:class:`TernaryWeight`): zero where
+    |w| <= ``threshold`` max|w|.
+
+    Examples
+    --------
+    >>> F.ternary_weight(vg.tensor([0.9, -0.02, -0.6, 0.3]), vg.tensor(1.2), vg.tensor(0.8))
+    Tensor([ 1.2  0.  -0.8  1.2])
+    """
     return TernaryWeight.apply(w, positive_scale, negative_scale, threshold=threshold)
 
 
 def binary_weight(w):
     """Per-output-channel scaled sign of ``w`` with BinaryConnect's straight-through
-    gradient (:class:`BinaryWeight`)."""
+    gradient (:class:`BinaryWeight`); the scale of each row is its mean |w|.
+
+    Examples
+    --------
+    >>> F.binary_weight(vg.tensor([[0.5, -1.5], [0.2, 0.1]]))
+    Tensor([[ 1.   -1.  ]
+     [ 0.15  0.15]])
+    """
     return BinaryWeight.apply(w)

@@ -113,7 +113,17 @@ class WinogradConv2d(Function):
 
 def winograd_conv2d(x, weight, bias=None, padding=1):
     """A 3x3, stride-1 convolution computed by Winograd's F(2x2, 3x3)
-    (:class:`WinogradConv2d`); equal to ``conv2d(x, weight, bias, padding=padding)``."""
+    (:class:`WinogradConv2d`); equal to ``conv2d(x, weight, bias, padding=padding)``.
+
+    Shapes: x (N, C, H, W), weight (F, C, 3, 3), bias (F,) -> (N, F, H + 2p - 2, W + 2p - 2).
+
+    Examples
+    --------
+    >>> x, weight = vg.randn(1, 2, 6, 6), vg.randn(4, 2, 3, 3)
+    >>> y = F.winograd_conv2d(x, weight)
+    >>> y.shape, np.allclose(y.data, F.conv2d(x, weight, padding=1).data, atol=1e-5)
+    ((1, 4, 6, 6), True)
+    """
     padding = (padding, padding) if isinstance(padding, int) else tuple(padding)
     inputs = (x, weight) if bias is None else (x, weight, bias)
     return WinogradConv2d.apply(*inputs, padding=padding)

@@ -33,9 +33,15 @@ from .replay import PrioritizedReplayBuffer, ReplayBuffer
 from .schedules import ExponentialSchedule, LinearSchedule
 from .tabular import SARSA, QLearning, ValueIteration
 
-#: The agents by the name the command line and the recipe use.
 ALGORITHMS = {agent.algorithm: agent for agent in
               (DQN, REINFORCE, A2C, PPO, QLearning, SARSA, ValueIteration)}
+"""The agents by the name the command line and the recipe use.
+
+Examples
+--------
+>>> ALGORITHMS["dqn"] is DQN, "q-learning" in ALGORITHMS
+(True, True)
+"""
 
 __all__ = ["A2C", "ALGORITHMS", "DQN", "PPO", "REINFORCE", "SARSA", "ActorCritic", "Agent",
            "EnvError", "ExponentialSchedule", "LinearSchedule", "PrioritizedReplayBuffer",
