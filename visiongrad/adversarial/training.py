@@ -24,7 +24,7 @@ from .arguments import check_box, check_count, check_positive
 from .gradient import pgd
 
 ADVERSARIAL_METHODS = ("fgsm", "pgd", "trades")
-"""The ways :func:`adversarial_train` makes its training examples.
+"""The ways :class:`AdversarialTraining` makes its training examples (its ``method``).
 
 Examples
 --------
