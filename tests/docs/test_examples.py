@@ -85,3 +85,12 @@ def test_examples_that_import_torch_are_recognised():
     test = doctest.DocTestParser().get_doctest(">>> import os, tempfile, torch\n", {}, "t",
                                                None, 0)
     assert _needs(test) == ["torch"]
+
+
+def test_a_name_without_an_example_is_listed(monkeypatch):
+    def undocumented():
+        pass
+
+    monkeypatch.setattr(check_examples, "public_objects", lambda: [("x.undocumented",
+                                                                   undocumented)])
+    assert check_examples.lacking() == ["x.undocumented: no summary and no example"]
