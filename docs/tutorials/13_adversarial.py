@@ -13,17 +13,18 @@
 # %% [markdown]
 # # Adversarial examples
 #
-# A classifier that is right on almost every test image can be made wrong on almost all
+# A classifier that is right on most test images can be made wrong on nearly all
 # of them by changes a person does not notice: each pixel moved by a few percent, in the
 # direction that raises the loss. This tutorial trains a small classifier on the
 # embedded Fashion-MNIST subset, attacks it with FGSM and PGD, plots accuracy against
 # the size of the change $\epsilon$, shows the perturbations, and ends with adversarial
-# training, the defence that works.
+# training, the defence that has held up best.
 #
-# `SMALL = True` trains on 5,000 images and attacks 500 test images with 10-step PGD
-# (about 30 s). `SMALL = False` uses all 10,000 training images and the 2,000 test
-# images with 40-step PGD (a few minutes); the curves keep their shape, PGD's accuracy
-# falls a little lower.
+# `SMALL = True` trains on 5,000 images for 4 epochs and attacks 500 test images with
+# 10-step PGD (about 30 s): clean accuracy 0.84, 0.21 under PGD at $\epsilon = 0.1$, and
+# 0.54 there after adversarial training. `SMALL = False` uses all 10,000 training images,
+# 8 epochs and the 2,000 test images with 40-step PGD (about two minutes): 0.86 clean,
+# 0.10 under PGD at $\epsilon = 0.1$, 0.58 after adversarial training.
 
 # %%
 SMALL = True
