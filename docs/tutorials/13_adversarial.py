@@ -116,8 +116,10 @@ for eps, fgsm_accuracy, pgd_accuracy in zip(epsilons, fgsm_curve, pgd_curve, str
 # ## 3. What the perturbations look like
 #
 # At $\epsilon = 0.1$ (a tenth of the pixel range) the images are still plainly what they
-# were; the perturbation, magnified to the full grey range, is the sign pattern of the
-# gradient, concentrated where the garment's outline is.
+# were. The change (red up, blue down) is the sign pattern of the gradient: nearly every
+# pixel moves by the full $\pm\epsilon$, except where the box clips it (the black
+# background cannot get darker). Titles are the model's predictions, in red where the
+# attack changed them.
 
 # %%
 EPS = 0.1
@@ -134,7 +136,7 @@ for i in range(len(shown)):
     axes[1, i].imshow(attacked[i, 0] - images[i, 0], cmap="coolwarm", vmin=-EPS, vmax=EPS)
     axes[2, i].imshow(attacked[i, 0], cmap="gray", vmin=0, vmax=1)
     axes[2, i].set_title(FASHION_MNIST_CLASSES[after[i]], fontsize=9,
-                         color="red" if after[i] != labels[i] else "black")
+                         color="red" if after[i] != before[i] else "black")
 for ax in axes.ravel():
     ax.axis("off")
 axes[0, 0].text(-4, 14, "original", rotation=90, va="center")
