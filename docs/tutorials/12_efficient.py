@@ -225,12 +225,13 @@ for name, (size, acc) in results.items():
     rate = f"{full / size:5.1f}x" if size else ""
     print(f"{name:28s} {size or '':>9} {rate:>6s} {acc:9.3f}")
 sized = {name: value for name, value in results.items() if value[0]}
-plt.figure(figsize=(6, 3.5))
-for name, (size, acc) in sized.items():
-    plt.scatter(size / 1024, acc, s=60)
-    plt.annotate(name, (size / 1024, acc), textcoords="offset points", xytext=(5, 5))
+plt.figure(figsize=(7, 2.8))
+plt.barh(list(sized), [size / 1024 for size, _ in sized.values()], color="C0")
+for row, (size, acc) in enumerate(sized.values()):
+    plt.text(size / 1024 * 1.1, row, f"accuracy {acc:.3f}", va="center")
 plt.xscale("log")
+plt.xlim(10, 10_000)
+plt.gca().invert_yaxis()
 plt.xlabel("model size (KiB, log scale)")
-plt.ylabel("test accuracy")
 plt.title("what each method buys")
 plt.show()
