@@ -203,7 +203,7 @@ def run_train(args: argparse.Namespace) -> None:
                         seconds=None if args.minutes is None else args.minutes * 60,
                         eval_every=args.eval_every, seed=args.seed)
         run(recipe, train_text, val_text, model=model, optimizer=optimizer, history=history,
-            on_eval=save)
+            on_eval=save, log=print)
     print(f"wrote {folder / CHECKPOINT_NAME}, metrics.json and loss_vs_time.png")
 
 

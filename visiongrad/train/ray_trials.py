@@ -18,10 +18,15 @@ def ray_module():
 
 
 def _run_trial(objective: Callable, setting: Mapping) -> dict:
-    """The task: :func:`visiongrad.train.search.run_trial` in a Ray worker."""
+    """The task: :func:`visiongrad.train.search.run_trial` in a Ray worker, without
+    progress bars or lines (:func:`~visiongrad.train.progress.quiet_progress`): Ray sends a
+    worker's output to the driver's log, where a bar's redraws are spam; the driver reports
+    the trials' progress."""
+    from visiongrad.train.progress import quiet_progress
     from visiongrad.train.search import run_trial
 
-    return run_trial(objective, setting)
+    with quiet_progress():
+        return run_trial(objective, setting)
 
 
 class RayTrials:
