@@ -253,7 +253,8 @@ def run(config: Config, commands=()):
         config = saved
     else:
         agent = make_agent(config)
-    progress = Progress(config.steps, done=min(agent.steps, config.steps),
+    total = max(config.steps, 1)  # a planner (value iteration) takes no step
+    progress = Progress(total, done=min(agent.steps, total),
                         every=PROGRESS_SECONDS, write=print if config.progress else None)
     start = last_save = time.perf_counter()
 
