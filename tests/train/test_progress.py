@@ -136,3 +136,29 @@ def test_a_ray_trial_runs_quietly(capsys):
     captured = capsys.readouterr()
     assert captured.out == "" and captured.err == ""
     assert progress_shown()  # the switch is off again after the task
+
+
+def test_lines_during_an_epoch_count_its_done_fraction():
+    clock, lines = Clock(), []
+    progress = Progress(2, every=10, clock=clock, write=lines.append)
+    report = progress.during("epoch 1/2")
+    for batch in range(1, 5):
+        clock.now += 6
+        report(batch, 4)  # written at 6 s (the first line), then after 10 s more: 18 s
+    assert lines == ["epoch 1/2, batch 1/4 [6 s elapsed, about 42 s left]",
+                     "epoch 1/2, batch 3/4 [18 s elapsed, about 30 s left]"]
+    progress.step("epoch 1/2: loss 0.5")
+    assert lines[-1] == "epoch 1/2: loss 0.5 [24 s elapsed, about 24 s left]"
+
+
+def test_descend_epoch_reports_each_batch():
+    from visiongrad import optim as vg_optim
+    from visiongrad.train.epochs import descend_epoch
+
+    model = nn.Linear(2, 1)
+    x = np.ones((10, 2), dtype=np.float32)
+    calls = []
+    descend_epoch(lambda batch: model(x[batch]).sum(), 10, 4,
+                  vg_optim.SGD(model.parameters(), lr=0.01), np.random.default_rng(0),
+                  on_batch=lambda done, count: calls.append((done, count)))
+    assert calls == [(1, 3), (2, 3), (3, 3)]

@@ -120,7 +120,8 @@ def train_encoder(pipeline: CaptionPipeline, scenes: SceneSet, log=print) -> lis
             lambda batch: F.binary_cross_entropy_with_logits(
                 encoder(scenes.images[batch].astype(np.float32) / 255).transpose(0, 2, 3, 1),
                 targets[batch], pos_weight=pos_weight),
-            len(scenes), config.batch_size, opt, rng))
+            len(scenes), config.batch_size, opt, rng,
+            on_batch=progress.during(f"encoder epoch {epoch + 1}/{config.encoder_epochs}")))
         progress.step(f"encoder epoch {epoch + 1}/{config.encoder_epochs}: coverage loss "
                       f"{losses[-1]:.4f} ({time.perf_counter() - started:.0f} s)")
     return losses
@@ -141,7 +142,8 @@ def train_captioner(pipeline: CaptionPipeline, features: np.ndarray, scenes: Sce
         started = time.perf_counter()
         losses.append(descend_epoch(
             lambda batch, captions=captions: model.loss(features[batch], captions[batch]),
-            len(scenes), config.batch_size, opt, rng, clip_norm=5.0))
+            len(scenes), config.batch_size, opt, rng, clip_norm=5.0,
+            on_batch=progress.during(f"captioner epoch {epoch + 1}/{config.epochs}")))
         schedule.step()
         progress.step(f"captioner epoch {epoch + 1}/{config.epochs}: loss {losses[-1]:.4f} "
                       f"({time.perf_counter() - started:.0f} s)")

@@ -21,9 +21,6 @@ from ..train.checkpoint import load_model_state
 from ..train.progress import Progress, format_duration
 from .checks import check_integers, check_positive
 
-PROGRESS_SECONDS = 10.0
-"""Seconds between two progress lines of :func:`fit`."""
-
 
 @dataclass
 class Config:
@@ -144,7 +141,7 @@ def fit(model: CharRNN, train_text: str, val_text: str, *, steps: int | None = N
     log : callable, optional
         Receives a progress line (:class:`~visiongrad.train.progress.Progress`: the step,
         of how many or of what time budget, the whole run's elapsed time and ETA) every
-        :data:`PROGRESS_SECONDS`.
+        :data:`~visiongrad.train.progress.PROGRESS_SECONDS`.
 
     Returns
     -------
@@ -169,7 +166,7 @@ def fit(model: CharRNN, train_text: str, val_text: str, *, steps: int | None = N
     state, since_eval, last_eval = None, [], start_seconds
     clock = time.perf_counter() - start_seconds
     reserve = 0.0 if seconds is None else evaluation_seconds(model, val)
-    progress = Progress(steps or seconds, every=PROGRESS_SECONDS, write=log)
+    progress = Progress(steps or seconds, write=log)
     budget = f"/{steps}" if seconds is None else f" of a {format_duration(seconds)} budget"
 
     def used() -> float:

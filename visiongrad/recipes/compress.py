@@ -103,8 +103,10 @@ def _retrain(model, optimizer, data, config: Config, rng: np.random.Generator,
         return F.cross_entropy(model(vg.tensor(images[batch])), labels[batch])
 
     for epoch in range(config.retrain_epochs):
-        descend_epoch(loss_of, len(labels), config.batch_size, optimizer, rng)
-        progress.step(f"{stage}: retraining epoch {epoch + 1}/{config.retrain_epochs}")
+        where = f"{stage}: retraining epoch {epoch + 1}/{config.retrain_epochs}"
+        descend_epoch(loss_of, len(labels), config.batch_size, optimizer, rng,
+                      on_batch=progress.during(where))
+        progress.step(where)
     model.eval()
 
 

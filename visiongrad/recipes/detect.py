@@ -190,7 +190,8 @@ def fit(model, scenes, config: Config, log=print, compose=None) -> list[float]:
         history.append(descend_epoch(
             lambda batch, scenes=scenes: model.loss(scenes.images[batch],
                                                     targets_of(scenes, batch))[0],
-            len(scenes), config.batch_size, opt, rng, schedule=schedule))
+            len(scenes), config.batch_size, opt, rng, schedule=schedule,
+            on_batch=progress.during(f"epoch {epoch + 1}/{config.epochs}")))
         progress.step(f"epoch {epoch + 1}/{config.epochs}: loss {history[-1]:.4f} "
                       f"({time.perf_counter() - started:.0f} s)")
     return history

@@ -156,11 +156,14 @@ def train(model, images: np.ndarray, epochs: int = 1, batch_size: int = 64,
     for epoch in range(epochs):
         model.train()
         start, sums, count = time.perf_counter(), {}, 0
-        for batch in _batches(len(images), batch_size, rng):
+        batches, report = _batches(len(images), batch_size, rng), progress.during(
+            f"epoch {epoch + 1}/{epochs}")
+        for batch in batches:
             terms = step(model, images[batch], opts, rng)
             for key, value in terms.items():
                 sums[key] = sums.get(key, 0.0) + value
             count += 1
+            report(count, len(batches))
         means = {key: value / count for key, value in sums.items()}
         means["seconds"] = time.perf_counter() - start
         history.append(means)

@@ -35,8 +35,6 @@ from ..train.progress import Progress
 from ..train.report import write_report
 
 CHECKPOINT_NAME = "checkpoint.safetensors"
-PROGRESS_SECONDS = 10.0
-"""Seconds between two progress lines of a training run (one more at the end)."""
 DEFAULT_STEPS = {"dqn": 50_000, "reinforce": 200_000, "a2c": 500_000, "ppo": 100_000,
                  "q-learning": 200_000, "sarsa": 200_000, "value-iteration": 0}
 
@@ -241,8 +239,9 @@ def run(config: Config, commands=()):
 
     Writes a checkpoint every ``config.checkpoint_seconds`` and at the end when
     ``config.out`` is set; when ``config.progress``, prints a progress line every
-    :data:`PROGRESS_SECONDS` and at the end (steps done of all, the mean return of the
-    last 20 episodes, the whole run's elapsed time and ETA). Returns ``(agent, summary)``.
+    :data:`~visiongrad.train.progress.PROGRESS_SECONDS` and at the end (steps done of all,
+    the mean return of the last 20 episodes, the whole run's elapsed time and ETA).
+    Returns ``(agent, summary)``.
     """
     folder = None if config.out is None else Path(config.out)
     if config.resume:
@@ -255,7 +254,7 @@ def run(config: Config, commands=()):
         agent = make_agent(config)
     total = max(config.steps, 1)  # a planner (value iteration) takes no step
     progress = Progress(total, done=min(agent.steps, total),
-                        every=PROGRESS_SECONDS, write=print if config.progress else None)
+                        write=print if config.progress else None)
     start = last_save = time.perf_counter()
 
     def report(agent):

@@ -38,7 +38,12 @@ import sys
 import time
 from collections.abc import Callable, Iterator
 
-__all__ = ["Progress", "format_duration", "progress_shown", "quiet_progress"]
+__all__ = ["PROGRESS_SECONDS", "Progress", "format_duration", "progress_shown",
+           "quiet_progress"]
+
+PROGRESS_SECONDS = 30.0
+"""The least time between two lines :meth:`Progress.update` writes on its own (the first
+line and the last are always written)."""
 
 _quiet_depth = 0
 
@@ -110,17 +115,19 @@ class Progress:
         The default writer's stream (default: ``sys.stderr``).
     every : float
         :meth:`update` writes at most one line per this many seconds (``step`` always).
+        Default: :data:`PROGRESS_SECONDS`.
     clock : callable
         Seconds, monotonic (``time.monotonic``); injected by tests.
     """
 
     def __init__(self, total: float, *, done: float = 0.0, write=..., stream=None,
-                 every: float = 0.0, clock: Callable[[], float] = time.monotonic):
+                 every: float = PROGRESS_SECONDS, clock: Callable[[], float] = time.monotonic):
         if not total > 0 or not math.isfinite(total):
             raise ValueError(f"total must be a positive number, got {total!r}")
         if not 0 <= done <= total:
             raise ValueError(f"done must be between 0 and total={total}, got {done!r}")
         self.total, self.done, self.start, self.every = float(total), float(done), done, every
+        self.completed = float(done)  # whole units (epochs) done: step counts them
         self.write = _writer(stream) if write is ... else write
         self.clock = clock
         self.started = clock()
@@ -168,6 +175,16 @@ class Progress:
 
     def step(self, message: str, units: float = 1.0) -> str:
         """``units`` more done (one epoch, one trial); write and return its line."""
-        line = self.update(self.done + units, message, force=True)
+        self.completed += units
+        line = self.update(self.completed, message, force=True)
         assert line is not None
         return line
+
+    def during(self, what: str) -> Callable[[int, int], None]:
+        """A callback ``(parts done, parts in all)`` for the unit under way (the batches of
+        an epoch): it writes ``"{what}, batch i/n [timing]"`` (at most one line per
+        ``every`` seconds), counting the unit's done fraction in the estimate."""
+        def report(done: int, count: int) -> None:
+            if done < count:  # the unit's end is the caller's step
+                self.update(self.completed + done / count, f"{what}, batch {done}/{count}")
+        return report
