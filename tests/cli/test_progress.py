@@ -117,3 +117,9 @@ def test_generate_train_shows_the_whole_runs_eta(tmp_path, capsys):
                  "--test-images", "20", "--latent-dim", "2", "--batch-size", "64",
                  "--samples", "4", "--epochs", "2", "--out", str(tmp_path / "vae")]) == 0
     assert_progress(capsys.readouterr().out, "epoch 1/2: ", "epoch 2/2: ")
+
+
+def test_finetune_shows_the_whole_runs_eta(trained, tmp_path, capsys):
+    assert main(["finetune", str(trained[0]), "--dataset", "digits", "--labels-per-class", "3",
+                 "--epochs", "2", "--batch-size", "8", "--out", str(tmp_path / "tuned")]) == 0
+    assert_progress(capsys.readouterr().out, "epoch 1/2: loss", "epoch 2/2: loss")
