@@ -114,8 +114,8 @@ class Trainer:
         snapshot ensemble; 0: none). Snapshots are not stored in checkpoints.
     eval_batch_size : int
     progress : bool
-        A tqdm bar per epoch and a line after it, both with the whole run's time and ETA
-        (:class:`~visiongrad.train.progress.Progress`); none inside ``quiet_progress()``.
+        A bar during each epoch (on a terminal) and a line after it, with the whole run's
+        time and ETA (:class:`~visiongrad.train.progress.Progress`); none in quiet_progress.
     config : mapping, optional
         Stored verbatim in checkpoints (how to rebuild the model, for example).
     summary_writer : optional
@@ -293,7 +293,7 @@ class Trainer:
         """One pass over ``loader``; return the mean loss and accuracy per example."""
         self.model.train()
         bar = tqdm(loader, desc=f"epoch {self.epoch + 1}/{self.epochs}", leave=False,
-                   disable=not self.progress, unit="batch", total=len(loader))
+                   disable=None if self.progress else True, unit="batch", total=len(loader))
         loss_sum = correct = seen = 0.0
         for images, labels in bar:
             loss, right, count = self._step(np.asarray(images, dtype=np.float32),
