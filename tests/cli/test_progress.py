@@ -123,3 +123,12 @@ def test_finetune_shows_the_whole_runs_eta(trained, tmp_path, capsys):
     assert main(["finetune", str(trained[0]), "--dataset", "digits", "--labels-per-class", "3",
                  "--epochs", "2", "--batch-size", "8", "--out", str(tmp_path / "tuned")]) == 0
     assert_progress(capsys.readouterr().out, "epoch 1/2: loss", "epoch 2/2: loss")
+
+
+def test_attack_reports_each_pass_over_the_images(trained, tiny_fashion, tmp_path, capsys):
+    assert main(["attack", str(trained[0]), "--method", "pgd", "--steps", "2", "--images", "20",
+                 "--epsilons", "0", "0.1", "--data-dir", str(tiny_fashion),
+                 "--out", str(tmp_path / "attack")]) == 0
+    out = capsys.readouterr().out
+    assert_progress(out, r"pgd at eps 0\.1: accuracy \d", r"accuracy curve 2/2: eps 0\.1, ")
+    assert lines_of(out, rf"^accuracy curve 1/2: eps 0, accuracy \d.*{TIMING}")
