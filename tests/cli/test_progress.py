@@ -132,3 +132,35 @@ def test_attack_reports_each_pass_over_the_images(trained, tiny_fashion, tmp_pat
     out = capsys.readouterr().out
     assert_progress(out, r"pgd at eps 0\.1: accuracy \d", r"accuracy curve 2/2: eps 0\.1, ")
     assert lines_of(out, rf"^accuracy curve 1/2: eps 0, accuracy \d.*{TIMING}")
+
+
+def test_an_ensemble_says_which_member_is_training(tiny_fashion, tmp_path, capsys):
+    assert main(["train", "--model", "two_layer", "--dataset", "fashion-mnist", "--data-dir",
+                 str(tiny_fashion), "--epochs", "1", "--batch-size", "16", "--seed", "3",
+                 "--ensemble", "2", "--out", str(tmp_path / "ensemble")]) == 0
+    out = capsys.readouterr().out
+    assert lines_of(out, r"^member 1/2: seed 3 \[\d+ s elapsed\]$"), out
+    assert lines_of(out, rf"^member 2/2: seed 4 {TIMING}"), out
+
+
+def test_trials_on_ray_are_reported_as_they_come_back(capsys):
+    """The Ray path of the search's progress, with a stand-in for Ray's runner (the rows
+    come back one by one, as RayTrials gathers them)."""
+    from visiongrad.cli.search import reporting
+    from visiongrad.train.ray_trials import RayTrials
+    from visiongrad.train.search import run_trial, search
+
+    class InTurn(RayTrials):
+        def __call__(self, objective, settings, on_row=None):
+            rows = []
+            for setting in settings:
+                rows.append(run_trial(objective, setting))
+                on_row(len(rows), len(settings))
+            return rows
+
+    results = search(lambda lr: -lr, {"lr": (1e-3, 1e-1)}, trials=2, stages=2,
+                     run_trials=reporting(InTurn(), [(2, 1), (2, 1)]))
+    assert len(results) == 4
+    out = capsys.readouterr().out
+    assert lines_of(out, rf"^stage 1/2, trial 1/2 back from Ray {TIMING}"), out
+    assert lines_of(out, rf"^stage 2/2, trial 2/2 back from Ray {DONE}"), out

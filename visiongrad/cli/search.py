@@ -62,7 +62,7 @@ def run(args: argparse.Namespace) -> None:
         raise CommandError(f"--eta must be at least 2, got {args.eta}")
     if args.address is not None and args.backend != "ray":
         raise CommandError("--address goes with --backend ray")
-    run_trials = _reporting(_trial_runner(args), _plan(args))
+    run_trials = reporting(_trial_runner(args), _plan(args))
     vg.manual_seed(args.seed)
     dataset = load_split(args.dataset, "train", args.data_dir)
     x_train, y_train, x_val, y_val = split_off_validation(dataset.images, dataset.labels,
@@ -125,29 +125,35 @@ def _plan(args: argparse.Namespace) -> list[tuple[int, int]]:
     return plan
 
 
-def _reporting(run_trials, plan: list[tuple[int, int]]):
+def _setting(setting, epochs: int) -> str:
+    """How a trial of ``epochs`` epochs is named in its progress line."""
+    return (f"lr {setting['lr']:.2e}, weight decay {setting['weight_decay']:.2e}, "
+            f"{counted(epochs, 'epoch')}")
+
+
+def reporting(run_trials, plan: list[tuple[int, int]], unit: str = "trial",
+              describe=_setting):
     """``run_trials`` with progress lines (:class:`~visiongrad.train.progress.Progress`,
-    counting epochs trained): one as each trial starts ("stage 1/2, trial 3/8: lr ...")
-    when they run in turn here, one as each stage ends on Ray."""
+    counting the epochs trained; ``plan`` holds (trials, epochs of each) per stage): one as
+    each trial starts ("stage 1/2, trial 3/8: " and ``describe(setting, epochs)``) when
+    they run in turn here, one as each result comes back from Ray."""
     from visiongrad.train.progress import Progress
-    from visiongrad.train.search import run_locally
+    from visiongrad.train.ray_trials import RayTrials
 
     progress = Progress(sum(count * epochs for count, epochs in plan), write=print)
     stages = iter(enumerate(plan, 1))
 
     def run(objective, settings):
         stage, (_, epochs) = next(stages, (len(plan), plan[-1]))
-        where = f"stage {stage}/{len(plan)}"
-        if run_trials is not run_locally:
-            rows = run_trials(objective, settings)
-            progress.step(f"{where}: {counted(len(settings), 'trial')} done",
-                          units=len(settings) * epochs)
-            return rows
+        where, start = f"stage {stage}/{len(plan)}, " if len(plan) > 1 else "", progress.done
+        if isinstance(run_trials, RayTrials):
+            return run_trials(objective, settings, on_row=lambda done, count: progress.update(
+                start + done * epochs, f"{where}{unit} {done}/{count} back from Ray",
+                force=True))
         rows = []
         for number, setting in enumerate(settings, 1):
-            progress.update(progress.done, f"{where}, trial {number}/{len(settings)}: lr "
-                            f"{setting['lr']:.2e}, weight decay {setting['weight_decay']:.2e}, "
-                            f"{counted(epochs, 'epoch')}", force=True)
+            progress.update(progress.done, f"{where}{unit} {number}/{len(settings)}: "
+                            f"{describe(setting, epochs)}", force=True)
             rows += run_trials(objective, [setting])
             progress.done += epochs
         return rows

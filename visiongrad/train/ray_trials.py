@@ -69,7 +69,10 @@ class RayTrials:
                 ray.init(num_cpus=os.cpu_count() or 1, include_dashboard=False)
         return ray
 
-    def __call__(self, objective: Callable, settings: Sequence[Mapping]) -> list[dict]:
+    def __call__(self, objective: Callable, settings: Sequence[Mapping],
+                 on_row: Callable[[int, int], None] | None = None) -> list[dict]:
+        """The rows of ``settings``' trials; ``on_row(rows back, trials)`` after each row
+        (for progress: the rows come back in the settings' order)."""
         ray = self.connect()
         task = ray.remote(num_cpus=self.cpus_per_trial, max_retries=0)(_run_trial)
         shipped = ray.put(objective)
@@ -82,6 +85,8 @@ class RayTrials:
                 message = str(error).strip().splitlines()
                 rows.append({"score": math.nan, "status": "failed", "seconds": None,
                              "message": message[-1] if message else type(error).__name__})
+            if on_row is not None:
+                on_row(len(rows), len(pending))
         return rows
 
     def __repr__(self) -> str:
