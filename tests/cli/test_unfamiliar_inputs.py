@@ -72,3 +72,15 @@ def test_several_unlike_images_make_one_line(fashion_run, tmp_path, capsys):
     assert len(warnings) == 1
     assert f"2 of 3 images do not look like the training images (the first, {images[0]}: " \
            f"its brightness" in warnings[0]
+
+
+def test_compressed_and_quantized_models_warn_too(fashion_run, tmp_path, capsys):
+    """``compress`` and ``quantize`` keep the training images' ranges in what they write."""
+    noise = save_png(tmp_path / "noise.png", np.random.default_rng(1).integers(0, 256, (28, 28)))
+    assert main(["compress", str(fashion_run), "--prune", "0.5", "--prune-steps", "1",
+                 "--retrain-epochs", "0", "--out", str(tmp_path / "small")]) == 0
+    assert main(["quantize", str(fashion_run), "--calibration", "50",
+                 "--out", str(tmp_path / "int8")]) == 0
+    for model in (tmp_path / "small" / "model.vgz", tmp_path / "int8"):
+        warnings = warnings_of(["predict", str(model), noise], capsys)
+        assert len(warnings) == 1 and "its roughness" in warnings[0]

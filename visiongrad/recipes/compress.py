@@ -40,7 +40,7 @@ from ..train.progress import Progress
 
 VGZ_NAME = "model.vgz"
 REPORT_NAME = "compression.json"
-STORED_CONFIG = ("model", "input_shape", "classes", "normalize")
+STORED_CONFIG = ("model", "input_shape", "classes", "normalize", "input_ranges")
 """What of the run's config the file keeps: what ``evaluate`` and ``predict`` need."""
 
 
