@@ -21,7 +21,8 @@ def problem(seed=0, count=240):
 
 
 INFO = {"model": "fc", "input_shape": [1, 8, 8], "classes": list("abcd"),
-        "normalize": {"scale": 1.0, "mean": [0.0], "std": [1.0]}, "options": {"lr": 1}}
+        "normalize": {"scale": 1.0, "mean": [0.0], "std": [1.0]},
+        "input_ranges": {"brightness": [0.1, 0.9]}, "options": {"lr": 1}}
 
 
 @pytest.mark.parametrize("bad", [{"prune": 1.0}, {"prune_scope": "model"},

@@ -75,9 +75,11 @@ def robust_accuracy(model, data, attack: Callable | None, batch_size: int = 256)
 
 
 def accuracy_curve(model, data, make_attack: Callable[[float], Callable],
-                   epsilons: Sequence[float], batch_size: int = 256) -> np.ndarray:
+                   epsilons: Sequence[float], batch_size: int = 256,
+                   on_point: Callable[[float, float], None] | None = None) -> np.ndarray:
     """Robust accuracy at each eps: ``robust_accuracy(model, data, make_attack(eps))``
-    (eps = 0 is the clean accuracy). Returns an array like ``epsilons``.
+    (eps = 0 is the clean accuracy), and ``on_point(eps, accuracy)`` after each when given
+    (progress). Returns an array like ``epsilons``.
 
     Examples
     --------
@@ -91,8 +93,13 @@ def accuracy_curve(model, data, make_attack: Callable[[float], Callable],
     >>> curve.shape
     (3,)
     """
-    return np.array([robust_accuracy(model, data, None if eps == 0 else make_attack(eps),
-                                     batch_size) for eps in epsilons])
+    curve = []
+    for eps in epsilons:
+        curve.append(robust_accuracy(model, data, None if eps == 0 else make_attack(eps),
+                                     batch_size))
+        if on_point is not None:
+            on_point(eps, curve[-1])
+    return np.array(curve)
 
 
 def within_budget(attack: Callable, eps: float) -> Callable:

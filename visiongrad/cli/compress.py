@@ -66,7 +66,7 @@ def run(args: argparse.Namespace) -> None:
     config.out = str(output_folder(args.out))
     result = recipe.run(config, model, info,
                         *[(normalize(data[split].images), data[split].labels)
-                          for split in ("train", "test")])
+                          for split in ("train", "test")], log=print)
     dataset = run_dataset(info, args.dataset, args.data_dir)[0]
     print(format_table(list(HEADER), format_rows(result["rows"], result["total"])))
     print(f"{info['model']} on {dataset} test: accuracy {result['accuracy_before']:.4f} "

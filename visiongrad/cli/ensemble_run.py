@@ -115,9 +115,13 @@ def member_options(args: argparse.Namespace, seed: int) -> argparse.Namespace:
 
 
 def _member_runner(args: argparse.Namespace):
-    from .search import _trial_runner
+    """The members' ``run_trials`` (in turn here or on Ray), with a progress line for each
+    ("member 2/5: seed 1", and the whole ensemble's ETA)."""
+    from .search import _trial_runner, reporting
 
-    return run_members_locally if args.backend == "local" else _trial_runner(args)
+    return reporting(run_members_locally if args.backend == "local" else _trial_runner(args),
+                     [(args.ensemble, args.epochs)], unit="member",
+                     describe=lambda setting, epochs: f"seed {setting['seed']}")
 
 
 def run_ensemble(args: argparse.Namespace) -> None:

@@ -58,7 +58,8 @@ def register(commands) -> None:
                        help="gradient clipping: largest global norm")
     budget = train.add_mutually_exclusive_group()
     budget.add_argument("--minutes", type=positive_float, default=None,
-                        help="wall-time budget (default: 30)")
+                        help="wall-time budget, the final validation pass included "
+                             "(default: 30)")
     budget.add_argument("--steps", type=iterations, default=None, help="update budget")
     train.add_argument("--eval-every", type=positive_float, default=150.0,
                        help="seconds between validation measurements")
@@ -203,7 +204,7 @@ def run_train(args: argparse.Namespace) -> None:
                         seconds=None if args.minutes is None else args.minutes * 60,
                         eval_every=args.eval_every, seed=args.seed)
         run(recipe, train_text, val_text, model=model, optimizer=optimizer, history=history,
-            on_eval=save)
+            on_eval=save, log=print)
     print(f"wrote {folder / CHECKPOINT_NAME}, metrics.json and loss_vs_time.png")
 
 

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import argparse
 import csv
+import sys
 from collections.abc import Sequence
 
 import numpy as np
 
-from .errors import CommandError, user_errors
+from .errors import PROG, CommandError, user_errors
 from .images import read_images
 from .network import check_input_shape, load_network, load_split
 from .options import output_path, positive_int
@@ -57,6 +58,7 @@ def run(args: argparse.Namespace) -> None:
         check_input_shape(info, dataset.images.shape[1:], f"{args.dataset} {args.split}")
         images = dataset.images[:args.limit]
         names = [f"{args.dataset}/{args.split}/{index}" for index in range(len(images))]
+    _warn_if_unlike_training(names, images, info, normalize.scale)
     probabilities = predict_proba(model, normalize(images))
     labels = probabilities.argmax(axis=1)
     classes = info["classes"]
@@ -66,6 +68,24 @@ def run(args: argparse.Namespace) -> None:
     if args.csv is not None:
         _write_predictions_csv(args.csv, names, labels, probabilities, classes)
         print(f"predictions: {args.csv}")
+
+
+def _warn_if_unlike_training(names: Sequence[str], images: np.ndarray, info: dict,
+                             scale: float) -> None:
+    """One ``visiongrad: warning:`` line on stderr when images are unlike the training
+    images (:mod:`visiongrad.recipes.input_check`): the model answers anyway, as surely."""
+    from visiongrad.recipes.input_check import unlike_training
+
+    flagged = [(name, phrase) for name, phrase in zip(
+        names, unlike_training(images, info.get("input_ranges"), scale), strict=True) if phrase]
+    if not flagged:
+        return
+    name, phrase = flagged[0]
+    what = (f"{name} does not look like the training images: {phrase}; its prediction"
+            if len(flagged) == 1 else
+            f"{len(flagged)} of {len(names)} images do not look like the training images (the "
+            f"first, {name}: {phrase}); their predictions")
+    print(f"{PROG}: warning: {what} may mean little", file=sys.stderr)
 
 
 def _write_predictions_csv(path: str, names: Sequence[str], labels: np.ndarray,

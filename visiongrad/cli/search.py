@@ -62,7 +62,7 @@ def run(args: argparse.Namespace) -> None:
         raise CommandError(f"--eta must be at least 2, got {args.eta}")
     if args.address is not None and args.backend != "ray":
         raise CommandError("--address goes with --backend ray")
-    run_trials = _trial_runner(args)
+    run_trials = reporting(_trial_runner(args), _plan(args))
     vg.manual_seed(args.seed)
     dataset = load_split(args.dataset, "train", args.data_dir)
     x_train, y_train, x_val, y_val = split_off_validation(dataset.images, dataset.labels,
@@ -74,8 +74,6 @@ def run(args: argparse.Namespace) -> None:
 
     def validation_accuracy(lr: float, weight_decay: float, budget: int | None = None):
         epochs = args.epochs if budget is None else budget
-        print(f"trial: lr {lr:.2e}, weight decay {weight_decay:.2e}, {counted(epochs, 'epoch')}",
-              flush=True)
         vg.manual_seed(trial_seed(args.seed, lr, weight_decay))
         trial = run_config({**vars(args), "lr": lr, "weight_decay": weight_decay,
                             "epochs": epochs})
@@ -114,6 +112,52 @@ def trial_seed(seed: int, lr: float, weight_decay: float) -> int:
     the trial's setting only, so a trial scores the same in turn here or on Ray."""
     words = np.frombuffer(np.float64([lr, weight_decay]).tobytes(), np.uint32)
     return int(np.random.SeedSequence([seed, *words.tolist()]).generate_state(1)[0])
+
+
+def _plan(args: argparse.Namespace) -> list[tuple[int, int]]:
+    """(trials, epochs per trial) of each stage the search will run (halving: each rung
+    keeps the best 1/--eta, with --eta times the epochs, until one is left)."""
+    if args.method != "halving":
+        return [(args.trials, args.epochs)] * args.stages
+    plan = [(args.trials, args.epochs)]
+    while plan[-1][0] > 1:
+        plan.append((max(1, plan[-1][0] // args.eta), plan[-1][1] * args.eta))
+    return plan
+
+
+def _setting(setting, epochs: int) -> str:
+    """How a trial of ``epochs`` epochs is named in its progress line."""
+    return (f"lr {setting['lr']:.2e}, weight decay {setting['weight_decay']:.2e}, "
+            f"{counted(epochs, 'epoch')}")
+
+
+def reporting(run_trials, plan: list[tuple[int, int]], unit: str = "trial",
+              describe=_setting):
+    """``run_trials`` with progress lines (:class:`~visiongrad.train.progress.Progress`,
+    counting the epochs trained; ``plan`` holds (trials, epochs of each) per stage): one as
+    each trial starts ("stage 1/2, trial 3/8: " and ``describe(setting, epochs)``) when
+    they run in turn here, one as each result comes back from Ray."""
+    from visiongrad.train.progress import Progress
+    from visiongrad.train.ray_trials import RayTrials
+
+    progress = Progress(sum(count * epochs for count, epochs in plan), write=print)
+    stages = iter(enumerate(plan, 1))
+
+    def run(objective, settings):
+        stage, (_, epochs) = next(stages, (len(plan), plan[-1]))
+        where, start = f"stage {stage}/{len(plan)}, " if len(plan) > 1 else "", progress.done
+        if isinstance(run_trials, RayTrials):
+            return run_trials(objective, settings, on_row=lambda done, count: progress.update(
+                start + done * epochs, f"{where}{unit} {done}/{count} back from Ray",
+                force=True))
+        rows = []
+        for number, setting in enumerate(settings, 1):
+            progress.update(progress.done, f"{where}{unit} {number}/{len(settings)}: "
+                            f"{describe(setting, epochs)}", force=True)
+            rows += run_trials(objective, [setting])
+            progress.done += epochs
+        return rows
+    return run
 
 
 def _trial_runner(args: argparse.Namespace):

@@ -31,11 +31,22 @@ def run(args: argparse.Namespace) -> None:
     if args.all:
         if args.model is not None:
             raise CommandError("summary takes a model name or --all, not both")
-        from visiongrad.models import ZOO, complexity
-
-        print(complexity.zoo_table([complexity.measure(name) for name in ZOO]))
+        print(_zoo_table())
         return
     if args.model is None:
         raise CommandError("summary needs a model name (or --all)")
     model = build_model(args.model, args.input_shape, args.num_classes)
     nn.summary(model, tuple(args.input_shape), file=sys.stdout)
+
+
+def _zoo_table() -> str:
+    """Every zoo network measured in turn (about a minute in all), with a progress line on
+    stderr as each starts: the table goes to stdout alone."""
+    from visiongrad.models import ZOO, complexity
+    from visiongrad.train.progress import Progress
+
+    progress, rows = Progress(len(ZOO)), []
+    for number, name in enumerate(ZOO, 1):
+        progress.update(number - 1, f"measuring model {number}/{len(ZOO)}: {name}", force=True)
+        rows.append(complexity.measure(name))
+    return complexity.zoo_table(rows)

@@ -22,6 +22,7 @@ import numpy as np
 
 from ..adversarial import METHODS, accuracy_curve, build_attack, gradient_masking_checks
 from ..adversarial.arguments import predict_scores
+from ..train.progress import Progress
 from .checks import check_choice, check_integers
 
 BOX = (0.0, 1.0)
@@ -114,16 +115,30 @@ def run(config: Config, model=None, images: np.ndarray | None = None,
     labels = np.asarray(labels)[:config.images]
     data = (images, labels)
     attack = config.attack()
-    adversarial = np.concatenate([attack(model, images[start:start + config.batch_size],
-                                         labels[start:start + config.batch_size])
-                                  for start in range(0, len(images), config.batch_size)])
+    progress = Progress(1 + len(config.epsilons), write=log)  # passes over the images
+    starts = range(0, len(images), config.batch_size)
+    report, attacked = progress.during(f"{config.method} at eps {config.eps:g}"), []
+    for number, start in enumerate(starts, 1):
+        batch = slice(start, start + config.batch_size)
+        attacked.append(attack(model, images[batch], labels[batch]))
+        report(number, len(starts))
+    adversarial = np.concatenate(attacked)
     clean_predicted = predict_scores(model, images).argmax(axis=1)
     predicted = predict_scores(model, adversarial).argmax(axis=1)
     result = {"clean_accuracy": float(np.mean(clean_predicted == labels)),
               "robust_accuracy": float(np.mean(predicted == labels)), "images": len(labels)}
-    log(f"{config.method} at eps {config.eps:g}: accuracy {result['clean_accuracy']:.4f} "
-        f"clean, {result['robust_accuracy']:.4f} under attack ({len(labels)} images)")
-    curve = accuracy_curve(model, data, config.attack, config.epsilons, config.batch_size)
+    progress.step(f"{config.method} at eps {config.eps:g}: accuracy "
+                  f"{result['clean_accuracy']:.4f} clean, {result['robust_accuracy']:.4f} "
+                  f"under attack ({len(labels)} images)")
+    points: list[float] = []
+
+    def point(eps: float, accuracy: float) -> None:
+        points.append(eps)
+        progress.step(f"accuracy curve {len(points)}/{len(config.epsilons)}: eps {eps:g}, "
+                      f"accuracy {accuracy:.4f}")
+
+    curve = accuracy_curve(model, data, config.attack, config.epsilons, config.batch_size,
+                           on_point=point)
     result["curve"] = {"eps": list(config.epsilons), "accuracy": curve.tolist()}
     result["checks"] = gradient_masking_checks(
         model, data, config.eps, box=BOX, seed=config.seed, batch_size=config.batch_size

@@ -28,6 +28,7 @@ from ..random import manual_seed
 from ..train.bleu import bleu_scores
 from ..train.checkpoint import load_checkpoint, load_model_state, save_checkpoint
 from ..train.epochs import descend_epoch
+from ..train.progress import Progress
 from .checks import check_choice, check_integers, check_positive
 
 PIPELINE = "caption-pipeline"
@@ -111,6 +112,7 @@ def train_encoder(pipeline: CaptionPipeline, scenes: SceneSet, log=print) -> lis
     targets = scenes.coverage(config.size // encoder.stride).transpose(0, 2, 3, 1)
     pos_weight = np.full(len(ITEM_WORDS), config.encoder_pos_weight, dtype=np.float32)
     rng, losses = np.random.default_rng(config.seed), []
+    progress = Progress(config.encoder_epochs, write=log)
     encoder.train()
     for epoch in range(config.encoder_epochs):
         started = time.perf_counter()
@@ -118,9 +120,10 @@ def train_encoder(pipeline: CaptionPipeline, scenes: SceneSet, log=print) -> lis
             lambda batch: F.binary_cross_entropy_with_logits(
                 encoder(scenes.images[batch].astype(np.float32) / 255).transpose(0, 2, 3, 1),
                 targets[batch], pos_weight=pos_weight),
-            len(scenes), config.batch_size, opt, rng))
-        log(f"encoder epoch {epoch + 1}/{config.encoder_epochs}: coverage loss "
-            f"{losses[-1]:.4f} ({time.perf_counter() - started:.0f} s)")
+            len(scenes), config.batch_size, opt, rng,
+            on_batch=progress.during(f"encoder epoch {epoch + 1}/{config.encoder_epochs}")))
+        progress.step(f"encoder epoch {epoch + 1}/{config.encoder_epochs}: coverage loss "
+                      f"{losses[-1]:.4f} ({time.perf_counter() - started:.0f} s)")
     return losses
 
 
@@ -132,16 +135,18 @@ def train_captioner(pipeline: CaptionPipeline, features: np.ndarray, scenes: Sce
     opt = optim.Adam(model.parameters(), lr=config.lr)
     schedule = optim.lr_scheduler.CosineAnnealingLR(opt, T_max=config.epochs)
     rng, losses = np.random.default_rng(config.seed + 1), []
+    progress = Progress(config.epochs, write=log)
     model.train()
     for epoch in range(config.epochs):
         captions = scenes.encoded(which=None, rng=rng)
         started = time.perf_counter()
         losses.append(descend_epoch(
             lambda batch, captions=captions: model.loss(features[batch], captions[batch]),
-            len(scenes), config.batch_size, opt, rng, clip_norm=5.0))
+            len(scenes), config.batch_size, opt, rng, clip_norm=5.0,
+            on_batch=progress.during(f"captioner epoch {epoch + 1}/{config.epochs}")))
         schedule.step()
-        log(f"captioner epoch {epoch + 1}/{config.epochs}: loss {losses[-1]:.4f} "
-            f"({time.perf_counter() - started:.0f} s)")
+        progress.step(f"captioner epoch {epoch + 1}/{config.epochs}: loss {losses[-1]:.4f} "
+                      f"({time.perf_counter() - started:.0f} s)")
     return losses
 
 

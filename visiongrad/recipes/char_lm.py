@@ -18,6 +18,7 @@ from .. import optim
 from ..data.text import CharVocabulary
 from ..models.char_lm import CharRNN, check_cell
 from ..train.checkpoint import load_model_state
+from ..train.progress import Progress, format_duration
 from .checks import check_integers, check_positive
 
 
@@ -66,16 +67,18 @@ def build_model(config: Config, text: str) -> CharRNN:
 
 def run(config: Config, train_text: str, val_text: str, model: CharRNN | None = None,
         optimizer=None, history: dict | None = None,
-        on_eval: Callable[[dict], None] | None = None) -> dict:
+        on_eval: Callable[[dict], None] | None = None,
+        log: Callable[[str], None] | None = None) -> dict:
     """Train ``model`` (default: :func:`build_model` over both texts) on ``train_text`` by
     :func:`fit` with ``config``'s budget and settings; the history. ``optimizer`` and
-    ``history`` resume an earlier run; ``on_eval`` is called after each evaluation."""
+    ``history`` resume an earlier run; ``on_eval`` is called after each evaluation and
+    ``log`` with each progress line."""
     if model is None:
         model = build_model(config, train_text + val_text)
     return fit(model, train_text, val_text, steps=config.steps, seconds=config.seconds,
                batch_size=config.batch_size, seq_len=config.seq_len, lr=config.lr,
                clip=config.clip, eval_every=config.eval_every, seed=config.seed,
-               optimizer=optimizer, history=history, on_eval=on_eval)
+               optimizer=optimizer, history=history, on_eval=on_eval, log=log)
 
 
 def stream_length(chars: int, batch_size: int, seq_len: int) -> int:
@@ -112,14 +115,21 @@ def fit(model: CharRNN, train_text: str, val_text: str, *, steps: int | None = N
         seconds: float | None = None, batch_size: int = 64, seq_len: int = 100,
         lr: float = 3e-3, min_lr_fraction: float = 0.05, clip: float = 5.0,
         eval_every: float = 150.0, seed: int = 0, optimizer=None, history: dict | None = None,
-        on_eval: Callable[[dict], None] | None = None) -> dict:
-    """Train ``model`` on ``train_text`` for ``steps`` updates or ``seconds`` of wall time.
+        on_eval: Callable[[dict], None] | None = None, log: Callable[[str], None] | None = None
+        ) -> dict:
+    """Train ``model`` on ``train_text`` for ``steps`` updates or ``seconds`` of wall time,
+    the final validation pass included.
 
     Truncated BPTT over contiguous streams (:func:`chunk_batches`), the state detached
     between chunks and reset at each pass; Adam with the learning rate following
     lr_t = lr (f + (1 - f) (1 + cos(pi u)) / 2), u the fraction of the budget used and
     f = ``min_lr_fraction``; gradients clipped to global norm ``clip``. The validation
     loss is measured every ``eval_every`` seconds and at the end.
+
+    With ``seconds``, training stops early enough for the final validation pass to end
+    within the budget: it keeps the last validation pass's duration in reserve (before
+    the first, a pass over one chunk of ``val_text`` timed and scaled to the whole text),
+    and the learning rate's cosine runs over the budget less that reserve.
 
     Parameters
     ----------
@@ -128,6 +138,10 @@ def fit(model: CharRNN, train_text: str, val_text: str, *, steps: int | None = N
         earlier run (its time and step counts continue).
     on_eval : callable, optional
         Called with the history after each evaluation (to save a checkpoint, print).
+    log : callable, optional
+        Receives a progress line (:class:`~visiongrad.train.progress.Progress`: the step,
+        of how many or of what time budget, the whole run's elapsed time and ETA) every
+        :data:`~visiongrad.train.progress.PROGRESS_SECONDS`.
 
     Returns
     -------
@@ -151,14 +165,20 @@ def fit(model: CharRNN, train_text: str, val_text: str, *, steps: int | None = N
     batches = chunk_batches(data, batch_size, seq_len, np.random.default_rng(seed + start_step))
     state, since_eval, last_eval = None, [], start_seconds
     clock = time.perf_counter() - start_seconds
+    reserve = 0.0 if seconds is None else evaluation_seconds(model, val)
+    progress = Progress(steps or seconds, write=log)
+    budget = f"/{steps}" if seconds is None else f" of a {format_duration(seconds)} budget"
 
     def used() -> float:
         if steps is not None:
             return (history["step"] - start_step) / steps
-        return (history["seconds"] - start_seconds) / seconds
+        return (history["seconds"] - start_seconds) / max(seconds - reserve, 1e-9)
 
     def evaluate() -> None:
+        nonlocal reserve
+        started = time.perf_counter()
         metrics = model.evaluate(val)
+        reserve = time.perf_counter() - started
         history["eval_step"].append(history["step"])
         history["seconds"] = time.perf_counter() - clock
         history["eval_seconds"].append(round(history["seconds"], 2))
@@ -188,11 +208,24 @@ def fit(model: CharRNN, train_text: str, val_text: str, *, steps: int | None = N
         since_eval.append(value)
         history["step"] += 1
         history["seconds"] = time.perf_counter() - clock
+        progress.update(history["step"] - start_step if steps is not None
+                        else history["seconds"] - start_seconds,
+                        f"step {history['step'] - start_step}{budget}: loss {value:.3f}")
         if history["seconds"] - last_eval >= eval_every and used() < 1:
             last_eval = history["seconds"]
             evaluate()
     evaluate()
     return history
+
+
+def evaluation_seconds(model: CharRNN, val: np.ndarray) -> float:
+    """How long ``model.evaluate(val)`` will take: one chunk of its default shape (32
+    streams of 256 characters) timed and scaled to the whole text (the chunks all cost
+    the same)."""
+    probe = val[:32 * 256 + 1]
+    started = time.perf_counter()
+    model.evaluate(probe)
+    return (time.perf_counter() - started) * (len(val) - 1) / max(len(probe) - 1, 1)
 
 
 def load_char_rnn(config: dict, state: dict) -> CharRNN:

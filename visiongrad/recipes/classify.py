@@ -449,7 +449,7 @@ def finetune(config: FinetuneConfig, *, options: Mapping | None = None,
     loader = DataLoader((train.images[keep], train.labels[keep]),
                         batch_size=config.batch_size, shuffle=True,
                         transform=transforms.Compose([*shift, normalize]))
-    trainer = Trainer(model, optimizer, epochs=config.epochs, progress=False, config=saved)
+    trainer = Trainer(model, optimizer, epochs=config.epochs, config=saved)
     trainer.fit(loader)
     trainer.save_checkpoint(folder / CHECKPOINT_NAME)
     test = load_split(config.dataset, "test", config.data_dir)

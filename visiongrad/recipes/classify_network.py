@@ -2,9 +2,10 @@
 the model by name, the fitted per-channel normalisation, and ``load_network``.
 
 A checkpoint's config (``network_info``) holds ``model``, ``input_shape``, ``classes``,
-``normalize`` (``scale``, ``mean``, ``std``), the run's ``options`` and the ``commands``
-that made it; everything read back from it is checked before use, so a damaged or crafted
-file is a :class:`~visiongrad.recipes.errors.RecipeError` naming it, never NaN output.
+``normalize`` (``scale``, ``mean``, ``std``), ``input_ranges`` (what the training images
+looked like), the run's ``options`` and the ``commands`` that made it; everything read
+back from it is checked before use, so a damaged or crafted file is a
+:class:`~visiongrad.recipes.errors.RecipeError` naming it, never NaN output.
 """
 
 from __future__ import annotations
@@ -103,9 +104,14 @@ def restore_normalizer(state, image_shape: Sequence[int]):
 def network_info(options: Mapping, images: np.ndarray, classes: Sequence[str], normalize,
                  commands: Sequence[str] = ()) -> dict:
     """What a checkpoint needs to rebuild and feed its model, plus how it was trained
-    (``options``, which name the ``model``, and the ``commands`` that made it)."""
+    (``options``, which name the ``model``, and the ``commands`` that made it) and what
+    its training images looked like (``input_ranges``, see
+    :mod:`~visiongrad.recipes.input_check`)."""
+    from .input_check import input_ranges
+
     return {"model": options["model"], "input_shape": list(images.shape[1:]),
             "classes": list(classes), "normalize": normalizer_state(normalize),
+            "input_ranges": input_ranges(images, normalize.scale),
             "options": dict(options), "commands": list(commands)}
 
 

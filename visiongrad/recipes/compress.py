@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import math
+from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
@@ -35,10 +36,11 @@ from ..compress.vgz import decode_vgz
 from ..train.checkpoint import atomic_write_bytes
 from ..train.epochs import descend_epoch
 from ..train.predict import evaluate
+from ..train.progress import Progress
 
 VGZ_NAME = "model.vgz"
 REPORT_NAME = "compression.json"
-STORED_CONFIG = ("model", "input_shape", "classes", "normalize")
+STORED_CONFIG = ("model", "input_shape", "classes", "normalize", "input_ranges")
 """What of the run's config the file keeps: what ``evaluate`` and ``predict`` need."""
 
 
@@ -92,15 +94,19 @@ class Config:
                 raise ValueError(f"{name} must be a path or name, got {getattr(self, name)!r}")
 
 
-def _retrain(model, optimizer, data, config: Config, rng: np.random.Generator) -> None:
+def _retrain(model, optimizer, data, config: Config, rng: np.random.Generator,
+             progress: Progress, stage: str) -> None:
     images, labels = data
     model.train()
 
     def loss_of(batch):
         return F.cross_entropy(model(vg.tensor(images[batch])), labels[batch])
 
-    for _ in range(config.retrain_epochs):
-        descend_epoch(loss_of, len(labels), config.batch_size, optimizer, rng)
+    for epoch in range(config.retrain_epochs):
+        where = f"{stage}: retraining epoch {epoch + 1}/{config.retrain_epochs}"
+        descend_epoch(loss_of, len(labels), config.batch_size, optimizer, rng,
+                      on_batch=progress.during(where))
+        progress.step(where)
     model.eval()
 
 
@@ -123,7 +129,8 @@ def _load(config: Config):
 
 
 def run(config: Config, model: nn.Module | None = None, info: dict | None = None,
-        train: tuple | None = None, test: tuple | None = None) -> dict:
+        train: tuple | None = None, test: tuple | None = None,
+        log: Callable[[str], None] | None = None) -> dict:
     """Compress ``model`` (trained; changed in place) and write ``config.out``/model.vgz.
 
     Parameters
@@ -137,6 +144,9 @@ def run(config: Config, model: nn.Module | None = None, info: dict | None = None
     train, test : (images, labels)
         Normalised float32 images (N, C, H, W) and their labels: retraining data and the
         data the accuracies are measured on.
+    log : callable, optional
+        Receives a progress line after each retraining epoch (the pruning step or weight
+        sharing, the epoch of how many, the whole run's elapsed time and ETA).
 
     Returns
     -------
@@ -151,16 +161,20 @@ def run(config: Config, model: nn.Module | None = None, info: dict | None = None
     rng = np.random.default_rng(config.seed)
     vg.manual_seed(config.seed)
     before = _accuracy(model, test)
-    for sparsity in geometric_sparsities(config.prune, config.prune_steps):
+    sparsities = geometric_sparsities(config.prune, config.prune_steps)
+    progress = Progress(max(1, (len(sparsities) + 1) * config.retrain_epochs), write=log)
+    for step, sparsity in enumerate(sparsities, 1):
         masks = magnitude_masks(model, sparsity, scope=config.prune_scope)
         apply_masks(model, masks)
         optimizer = MaskedOptimizer(optim.Adam(model.parameters(), lr=config.lr), model, masks)
-        _retrain(model, optimizer, train, config, rng)
+        _retrain(model, optimizer, train, config, rng, progress,
+                 f"pruning step {step}/{len(sparsities)} (sparsity {sparsity:.3f})")
     pruned = _accuracy(model, test)
     bits = {name: config.conv_cluster_bits if weight.data.ndim == 4 else config.cluster_bits
             for name, weight in prunable_weights(model).items()}
     share_weights(model, bits, init="linear")
-    _retrain(model, optim.Adam(model.parameters(), lr=config.lr), train, config, rng)
+    _retrain(model, optim.Adam(model.parameters(), lr=config.lr), train, config, rng, progress,
+             "weight sharing")
     materialize(model)
     state = model.state_dict()
     stored = {key: info[key] for key in STORED_CONFIG if key in info}

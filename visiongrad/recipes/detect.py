@@ -31,6 +31,7 @@ from ..detection.nets import Backbone, image_tensor
 from ..detection.scenes import CLASSES, compose_detection_scenes
 from ..train.checkpoint import load_checkpoint, load_model_state, save_checkpoint
 from ..train.epochs import descend_epoch
+from ..train.progress import Progress
 from .checks import check_choice, check_integers, check_positive
 
 DETECTORS = ("ssd", "yolo", "faster_rcnn", "mask_rcnn", "localize", "sliding_window", "rcnn",
@@ -180,6 +181,7 @@ def fit(model, scenes, config: Config, log=print, compose=None) -> list[float]:
     steps = config.epochs * -(-len(scenes) // config.batch_size)
     schedule = optim.lr_scheduler.CosineAnnealingLR(opt, T_max=steps)
     rng, history = np.random.default_rng(config.seed), []
+    progress = Progress(config.epochs, write=log)
     for epoch in range(config.epochs):
         if epoch and compose is not None:
             scenes = compose(int(rng.integers(2**31)))
@@ -188,9 +190,10 @@ def fit(model, scenes, config: Config, log=print, compose=None) -> list[float]:
         history.append(descend_epoch(
             lambda batch, scenes=scenes: model.loss(scenes.images[batch],
                                                     targets_of(scenes, batch))[0],
-            len(scenes), config.batch_size, opt, rng, schedule=schedule))
-        log(f"epoch {epoch + 1}/{config.epochs}: loss {history[-1]:.4f} "
-            f"({time.perf_counter() - started:.0f} s)")
+            len(scenes), config.batch_size, opt, rng, schedule=schedule,
+            on_batch=progress.during(f"epoch {epoch + 1}/{config.epochs}")))
+        progress.step(f"epoch {epoch + 1}/{config.epochs}: loss {history[-1]:.4f} "
+                      f"({time.perf_counter() - started:.0f} s)")
     return history
 
 

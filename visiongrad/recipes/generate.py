@@ -28,6 +28,7 @@ from ..generative.metrics import FeatureClassifier
 from ..generative.vae import VAE, prepare
 from ..random import as_generator
 from ..train.epochs import descend_epoch
+from ..train.progress import Progress
 from .checks import check_choice, check_integers, check_positive
 
 MODELS = ("vae", "dcgan", "lsgan", "pixelcnn", "pixelrnn", "ae")
@@ -151,19 +152,23 @@ def train(model, images: np.ndarray, epochs: int = 1, batch_size: int = 64,
                 optim.Adam(model.generator.parameters(), lr=lr, betas=(0.5, 0.999)))
     else:
         opts = (optim.Adam(model.parameters(), lr=lr),)
-    history = []
+    history, progress = [], Progress(epochs, write=log)
     for epoch in range(epochs):
         model.train()
         start, sums, count = time.perf_counter(), {}, 0
-        for batch in _batches(len(images), batch_size, rng):
+        batches, report = _batches(len(images), batch_size, rng), progress.during(
+            f"epoch {epoch + 1}/{epochs}")
+        for batch in batches:
             terms = step(model, images[batch], opts, rng)
             for key, value in terms.items():
                 sums[key] = sums.get(key, 0.0) + value
             count += 1
+            report(count, len(batches))
         means = {key: value / count for key, value in sums.items()}
         means["seconds"] = time.perf_counter() - start
         history.append(means)
-        log(f"epoch {epoch + 1}/{epochs}: " + ", ".join(f"{k} {v:.4g}" for k, v in means.items()))
+        progress.step(f"epoch {epoch + 1}/{epochs}: "
+                      + ", ".join(f"{k} {v:.4g}" for k, v in means.items()))
     return history
 
 
@@ -251,10 +256,10 @@ def train_feature_classifier(images_uint8: np.ndarray, labels: np.ndarray, epoch
     rng = as_generator(rng)
     model = FeatureClassifier()
     opt = optim.Adam(model.parameters(), lr=lr)
-    x = images_uint8.astype(np.float32) / 255.0
+    x, progress = images_uint8.astype(np.float32) / 255.0, Progress(epochs, write=log)
     for epoch in range(epochs):
         model.train()
         loss = descend_epoch(lambda batch: F.cross_entropy(model(x[batch]), labels[batch]),
                              len(x), batch_size, opt, rng)
-        log(f"feature classifier epoch {epoch + 1}/{epochs}: loss {loss:.3f}")
+        progress.step(f"feature classifier epoch {epoch + 1}/{epochs}: loss {loss:.3f}")
     return model

@@ -22,8 +22,6 @@ import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
-from tqdm.auto import tqdm
-
 from .. import nn
 from .. import random as vg_random
 from ..train import plots
@@ -33,6 +31,7 @@ from ..train.checkpoint import (
     load_model_state,
     save_checkpoint,
 )
+from ..train.progress import Progress
 from ..train.report import write_report
 
 CHECKPOINT_NAME = "checkpoint.safetensors"
@@ -239,8 +238,10 @@ def run(config: Config, commands=()):
     """Train (or, with ``config.resume``, continue) the run of ``config``.
 
     Writes a checkpoint every ``config.checkpoint_seconds`` and at the end when
-    ``config.out`` is set; shows a progress bar with the mean return of the last 20
-    episodes when ``config.progress``. Returns ``(agent, summary)``.
+    ``config.out`` is set; when ``config.progress``, prints a progress line every
+    :data:`~visiongrad.train.progress.PROGRESS_SECONDS` and at the end (steps done of all,
+    the mean return of the last 20 episodes, the whole run's elapsed time and ETA).
+    Returns ``(agent, summary)``.
     """
     folder = None if config.out is None else Path(config.out)
     if config.resume:
@@ -251,22 +252,22 @@ def run(config: Config, commands=()):
         config = saved
     else:
         agent = make_agent(config)
-    bar = tqdm(total=config.steps, initial=min(agent.steps, config.steps), unit="step",
-               disable=not config.progress, leave=False, desc=f"{config.algo} {config.env}",
-               mininterval=1.0)
+    total = max(config.steps, 1)  # a planner (value iteration) takes no step
+    progress = Progress(total, done=min(agent.steps, total),
+                        write=print if config.progress else None)
     start = last_save = time.perf_counter()
 
     def report(agent):
         nonlocal last_save
-        bar.update(min(agent.steps, config.steps) - bar.n)
+        line = f"{config.algo} {config.env}: step {min(agent.steps, config.steps)}/{config.steps}"
         if agent.episode_returns:  # a planner (value iteration) runs no episode
-            bar.set_postfix_str(f"mean return {agent.recent_mean_return(20):.1f}")
+            line += f", mean return {agent.recent_mean_return(20):.1f}"
+        progress.update(agent.steps, line)
         if folder is not None and time.perf_counter() - last_save > config.checkpoint_seconds:
             save_agent(folder / CHECKPOINT_NAME, agent, config)
             last_save = time.perf_counter()
 
     agent.learn(config.steps, report)
-    bar.close()
     seconds = time.perf_counter() - start
     if folder is None:
         return agent, summary(agent, seconds)

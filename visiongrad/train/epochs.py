@@ -23,14 +23,17 @@ def shuffled_batches(count: int, batch_size: int, rng: np.random.Generator) -> l
 
 def descend_epoch(loss_of: Callable, count: int, batch_size: int, optimizer,
                   rng: np.random.Generator, *, schedule=None,
-                  clip_norm: float | None = None) -> float:
+                  clip_norm: float | None = None,
+                  on_batch: Callable[[int, int], None] | None = None) -> float:
     """One pass over ``count`` examples: for each batch of :func:`shuffled_batches`,
     ``loss_of(indices)`` (a scalar Tensor), backward, the gradients' global norm clipped to
     ``clip_norm`` when given, an optimizer step and, when given, a ``schedule`` step (so
-    the schedule counts batches). Returns the mean loss per example (each batch's loss
-    weighed by its size)."""
+    the schedule counts batches) and ``on_batch(batches done, batches in all)`` (progress,
+    :meth:`~visiongrad.train.progress.Progress.during`). Returns the mean loss per example
+    (each batch's loss weighed by its size)."""
     total = 0.0
-    for batch in shuffled_batches(count, batch_size, rng):
+    batches = shuffled_batches(count, batch_size, rng)
+    for number, batch in enumerate(batches, 1):
         loss = loss_of(batch)
         optimizer.zero_grad()
         loss.backward()
@@ -40,4 +43,6 @@ def descend_epoch(loss_of: Callable, count: int, batch_size: int, optimizer,
         if schedule is not None:
             schedule.step()
         total += loss.item() * len(batch)
+        if on_batch is not None:
+            on_batch(number, len(batches))
     return total / count

@@ -18,10 +18,15 @@ def ray_module():
 
 
 def _run_trial(objective: Callable, setting: Mapping) -> dict:
-    """The task: :func:`visiongrad.train.search.run_trial` in a Ray worker."""
+    """The task: :func:`visiongrad.train.search.run_trial` in a Ray worker, without
+    progress bars or lines (:func:`~visiongrad.train.progress.quiet_progress`): Ray sends a
+    worker's output to the driver's log, where a bar's redraws are spam; the driver reports
+    the trials' progress."""
+    from visiongrad.train.progress import quiet_progress
     from visiongrad.train.search import run_trial
 
-    return run_trial(objective, setting)
+    with quiet_progress():
+        return run_trial(objective, setting)
 
 
 class RayTrials:
@@ -64,7 +69,10 @@ class RayTrials:
                 ray.init(num_cpus=os.cpu_count() or 1, include_dashboard=False)
         return ray
 
-    def __call__(self, objective: Callable, settings: Sequence[Mapping]) -> list[dict]:
+    def __call__(self, objective: Callable, settings: Sequence[Mapping],
+                 on_row: Callable[[int, int], None] | None = None) -> list[dict]:
+        """The rows of ``settings``' trials; ``on_row(rows back, trials)`` after each row
+        (for progress: the rows come back in the settings' order)."""
         ray = self.connect()
         task = ray.remote(num_cpus=self.cpus_per_trial, max_retries=0)(_run_trial)
         shipped = ray.put(objective)
@@ -77,6 +85,8 @@ class RayTrials:
                 message = str(error).strip().splitlines()
                 rows.append({"score": math.nan, "status": "failed", "seconds": None,
                              "message": message[-1] if message else type(error).__name__})
+            if on_row is not None:
+                on_row(len(rows), len(pending))
         return rows
 
     def __repr__(self) -> str:

@@ -32,6 +32,7 @@ from ..distributed.setup import data_parallel
 from ..optim.lbfgs import LBFGS
 from .checkpoint import load_checkpoint, load_model_state, save_checkpoint
 from .predict import evaluate, evaluation_mode, predict_logits, predict_proba
+from .progress import Progress, progress_shown
 
 __all__ = ["Trainer", "TrainingDiverged", "evaluate", "evaluation_mode", "predict_logits",
            "predict_proba"]
@@ -42,7 +43,6 @@ class TrainingDiverged(RuntimeError):
 
     Examples
     --------
-    >>> import numpy as np
     >>> from visiongrad import train
     >>> issubclass(train.TrainingDiverged, Exception)
     True
@@ -114,7 +114,8 @@ class Trainer:
         snapshot ensemble; 0: none). Snapshots are not stored in checkpoints.
     eval_batch_size : int
     progress : bool
-        Show a tqdm progress bar per epoch and a one-line summary after it.
+        A bar during each epoch (on a terminal) and a line after it, with the whole run's
+        time and ETA (:class:`~visiongrad.train.progress.Progress`); none in quiet_progress.
     config : mapping, optional
         Stored verbatim in checkpoints (how to rebuild the model, for example).
     summary_writer : optional
@@ -140,9 +141,8 @@ class Trainer:
         training examples the model got right as it trained on them: augmented, in train
         mode, as a PyTorch loop's running accuracy), ``"val_accuracy"``, ``"val_loss"``,
         ``"lr"`` (the rate used during the epoch) and ``"epoch_seconds"``: one value per
-        epoch;
-        ``"update_ratio"``: ``{parameter name: [ratio, ...]}`` for every weight with two or
-        more axes, ``||w_after - w_before|| / ||w_before||`` (that is ``||lr * update|| /
+        epoch; ``"update_ratio"``: ``{parameter name: [ratio, ...]}`` for every weight with
+        two or more axes, ``||w_after - w_before|| / ||w_before||`` (that is ``||lr * update|| /
         ||w||``, ideally around 1e-3), sampled at the iterations in
         ``"update_ratio_iteration"``; ``"stop_reason"``: ``None`` or why training stopped
         early.
@@ -170,10 +170,9 @@ class Trainer:
     """
 
     def __init__(self, model, optimizer, *, scheduler=None, batch_size: int = 64,
-                 epochs: int = 10,
-                 loss_fn: Callable = F.cross_entropy, clip_grad_norm: float | None = None,
-                 ema=None, restore_best: bool = True, checkpoint_path=None,
-                 checkpoint_every: int = 1, ratio_every: int = 10,
+                 epochs: int = 10, loss_fn: Callable = F.cross_entropy,
+                 clip_grad_norm: float | None = None, ema=None, restore_best: bool = True,
+                 checkpoint_path=None, checkpoint_every: int = 1, ratio_every: int = 10,
                  explosion_factor: float = 3.0, raise_on_explosion: bool = False,
                  snapshot_every: int = 0, eval_batch_size: int = 256, progress: bool = True,
                  config: Mapping | None = None, summary_writer=None,
@@ -196,18 +195,17 @@ class Trainer:
         self.checkpoint_path, self.checkpoint_every = checkpoint_path, checkpoint_every
         self.ratio_every, self.explosion_factor = ratio_every, explosion_factor
         self.raise_on_explosion, self.snapshot_every = raise_on_explosion, snapshot_every
-        self.adversary = adversary
+        self.adversary, self.eval_batch_size = adversary, eval_batch_size
         self.parallel = data_parallel(model, distributed)
         if self.parallel is not None and isinstance(optimizer, LBFGS):
             raise ValueError("distributed training does not support LBFGS (its closure "
                              "re-evaluates the loss on one rank's shard only)")
         self.writes = self.parallel is None or self.parallel.is_writer  # checkpoints, logs
         self.summary_writer = summary_writer if self.writes else None
-        self.eval_batch_size, self.progress = eval_batch_size, progress and self.writes
-        self.config, self.summary_writer = dict(config or {}), summary_writer
+        self.progress = progress and self.writes and progress_shown()
+        self.config = dict(config or {})
         self.history: dict = {"loss": [], "epoch_loss": [], "train_accuracy": [],
-                              "val_accuracy": [],
-                              "val_loss": [], "lr": [], "epoch_seconds": [],
+                              "val_accuracy": [], "val_loss": [], "lr": [], "epoch_seconds": [],
                               "update_ratio": {}, "update_ratio_iteration": [],
                               "stop_reason": None}
         self.epoch = self.iteration = 0
@@ -260,6 +258,7 @@ class Trainer:
             loader = self.parallel.shard(loader)
             self.parallel.synchronize()
         self._loader = loader
+        self._run = Progress(max(self.epochs, 1), done=min(self.epoch, self.epochs), write=None)
         while self.epoch < self.epochs and self.stop_reason is None:
             started = time.perf_counter()
             lr = _current_lr(self.optimizer)
@@ -294,7 +293,7 @@ class Trainer:
         """One pass over ``loader``; return the mean loss and accuracy per example."""
         self.model.train()
         bar = tqdm(loader, desc=f"epoch {self.epoch + 1}/{self.epochs}", leave=False,
-                   disable=not self.progress, unit="batch", total=len(loader))
+                   disable=None if self.progress else True, unit="batch", total=len(loader))
         loss_sum = correct = seen = 0.0
         for images, labels in bar:
             loss, right, count = self._step(np.asarray(images, dtype=np.float32),
@@ -304,7 +303,8 @@ class Trainer:
             loss_sum += loss * count
             correct += right
             seen += count
-            bar.set_postfix(loss=f"{loss:.4f}", refresh=False)
+            bar.set_postfix(loss=f"{loss:.4f}", run=self._run.timing(
+                self.epoch + (bar.n + 1) / len(loader)), refresh=False)
         bar.close()
         return loss_sum / max(seen, 1), correct / max(seen, 1)
 
@@ -412,7 +412,7 @@ class Trainer:
         if self.summary_writer is not None:
             self._write_epoch_scalars()
         if self.progress:
-            tqdm.write(f"{summary}, lr {lr:.3g}, {seconds:.1f} s")
+            tqdm.write(self._run.step(f"{summary}, lr {lr:.3g}, {seconds:.1f} s"))
 
     def _write_epoch_scalars(self) -> None:
         """This epoch's ``history`` values to ``summary_writer`` (validation ones if any)."""
