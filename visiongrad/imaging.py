@@ -1,5 +1,7 @@
-"""Pictures of arrays, in one place: grids of images, PNG files, heat maps, boxes and masks
-drawn over grey images, the embedding grid, and the sample photos the visualisations use.
+"""Pictures of arrays, in one place: grids of images, PNG files, heat maps, rows of
+captioned panels (with colour bars), boxes (with captions placed so that none hides
+another) and masks (with a legend) drawn over grey images, the embedding grid, and the
+sample photos the visualisations use.
 
 Every module that makes a picture uses these (the training plots' filter grid, the
 generative models' sample grids, the visualisation commands and benchmarks, the detectors'
