@@ -137,9 +137,9 @@ def _keep_best(args: argparse.Namespace, best: dict, rows: list, folder, dataset
 
     settings = run_options({**vars(args), "lr": best["lr"], "weight_decay": best["weight_decay"],
                             "epochs": best.get("budget", args.epochs)})
-    print(f"keeping the best: lr {best['lr']:.2e}, weight decay {best['weight_decay']:.2e}, "
-          f"{counted(settings['epochs'], 'epoch')} (trained again with its trial's seed)",
-          flush=True)
+    print(f"keeping the best setting, trained again with its trial's seed and budget: "
+          f"lr {best['lr']:.2e}, weight decay {best['weight_decay']:.2e}, epochs "
+          f"{settings['epochs']}", flush=True)
     vg.manual_seed(trial_seed(args.seed, best["lr"], best["weight_decay"]))
     checkpoint = folder / CHECKPOINT_NAME
     info = network_info(settings, dataset.images, dataset.classes, normalize,
