@@ -216,8 +216,8 @@ def run_train(args: argparse.Namespace) -> None:
                         eval_every=args.eval_every, seed=args.seed)
         run(recipe, train_text, val_text, model=model, optimizer=optimizer, history=history,
             on_eval=save)
-    print(f"wrote {folder / CHECKPOINT_NAME}, metrics.json, loss_vs_time.png, {CURVES_NAME} "
-          f"and report.html")
+    print(f"wrote {folder / CHECKPOINT_NAME}, metrics.json and loss_vs_time.png")
+    print(f"curves: {folder / CURVES_NAME}\nreport: {folder / 'report.html'}")
 
 
 def run_sample(args: argparse.Namespace) -> None:
