@@ -14,7 +14,6 @@ Writes benchmarks/results/captioning.json and benchmarks/results/captioning_atte
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 import tempfile
 from dataclasses import replace
@@ -31,6 +30,8 @@ from visiongrad.recipes.caption import (
     run,
 )
 
+from .saving import add_write_option, destination, save_json
+
 RESULTS = Path(__file__).parent / "results"
 FIGURE_SCENES = 5
 
@@ -43,6 +44,8 @@ def main(argv=None) -> None:
     parser.add_argument("--attention-epochs", type=int, default=30)
     parser.add_argument("--batch-size", type=int, default=50)
     parser.add_argument("--hidden", type=int, default=128)
+    add_write_option(parser, "benchmarks/results/captioning.json and "
+                             "captioning_attention.png")
     args = parser.parse_args(argv)
     base = CaptionConfig(scenes=args.scenes, encoder_epochs=args.encoder_epochs,
                          epochs=args.epochs, batch_size=args.batch_size,
@@ -50,7 +53,6 @@ def main(argv=None) -> None:
     command = " ".join(["python -m benchmarks.captioning", *(sys.argv[1:] if argv is None
                                                              else argv)])
     results = {"command": command}
-    RESULTS.mkdir(exist_ok=True)
     encoder = None
     runs = (("lstm", base), ("lstm_attention", replace(base, attention=True,
                                                        epochs=args.attention_epochs)))
@@ -64,14 +66,16 @@ def main(argv=None) -> None:
             test = make_scenes(replace(config, scenes=0, val_scenes=0))["test"]
             images = test.images[:FIGURE_SCENES]
             captions, weights = pipeline.caption(images)
-            draw_attention(images, captions, weights, RESULTS / "captioning_attention.png",
-                           columns=MAX_CAPTION_WORDS - 1)
+            if args.write:
+                RESULTS.mkdir(exist_ok=True)
+                draw_attention(images, captions, weights, RESULTS / "captioning_attention.png",
+                               columns=MAX_CAPTION_WORDS - 1)
         results[name] = metrics
         print(name, {key: round(value, 2) for key, value in metrics["test"].items()
                      if key.startswith("bleu")}, metrics["test"].get("attention"),
               metrics["seconds"], flush=True)
-        (RESULTS / "captioning.json").write_text(json.dumps(results, indent=1) + "\n",
-                                                 encoding="utf-8")
+        save_json(destination(args, RESULTS / "captioning.json"), results,
+                  show=name == runs[-1][0])
 
 
 if __name__ == "__main__":

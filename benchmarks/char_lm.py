@@ -22,7 +22,6 @@ small product; the JSON records the setting.
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import platform
 import time
@@ -34,6 +33,8 @@ import visiongrad as vg
 from visiongrad.data import load_text, split_text
 from visiongrad.models.char_lm import CharRNN
 from visiongrad.recipes.char_lm import fit
+
+from .saving import add_write_option, destination, save_json
 
 RESULTS = Path(__file__).parent / "results"
 TARGET = 1.60
@@ -62,9 +63,12 @@ def main(argv=None) -> dict:
     parser.add_argument("--eval-every", type=float, default=150.0, help="seconds")
     parser.add_argument("--sample-length", type=int, default=600)
     parser.add_argument("--seed", type=int, default=0)
+    add_write_option(parser, "benchmarks/results/char_lm.json (char_lm_smoke.json for a "
+                             "budget under 30 minutes)")
     args = parser.parse_args(argv)
 
-    out = RESULTS / ("char_lm.json" if args.minutes >= 30 else "char_lm_smoke.json")
+    out = destination(args, RESULTS / ("char_lm.json" if args.minutes >= 30
+                                       else "char_lm_smoke.json"))
     text = load_text()
     train_text, val_text = split_text(text)
     vg.manual_seed(args.seed)
@@ -94,7 +98,7 @@ def main(argv=None) -> dict:
               flush=True)
         result["history"] = {key: value for key, value in history.items()
                              if key != "train_loss"}
-        out.write_text(json.dumps(result, indent=1) + "\n", encoding="utf-8")
+        save_json(out, result, show=False)
 
     started = time.perf_counter()
     history = fit(model, train_text, val_text,
@@ -118,10 +122,11 @@ def main(argv=None) -> dict:
                                          seed=args.seed) for t in TEMPERATURES},
         "load_average_end": load(),
     })
-    out.write_text(json.dumps(result, indent=1) + "\n", encoding="utf-8")
+    save_json(out, result, show=False)
     print(f"final val loss {result['final']['val_loss']:.4f} nats/char at "
           f"{result['final']['seconds']:.0f} s; target {TARGET} first reached at "
-          f"{result['first_at_target_seconds']} s; wrote {out}")
+          f"{result['first_at_target_seconds']} s; "
+          + (f"wrote {out}" if out else "not written (--write stores it)"))
     print(result["samples"]["0.8"])
     return result
 

@@ -12,7 +12,6 @@ scikit-image's ``lfw_subset``.
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import platform
 import statistics
@@ -30,6 +29,8 @@ from visiongrad.classic import (
     Softmax,
     normalize_contrast,
 )
+
+from .saving import add_write_option, save_json
 
 RESULTS = Path(__file__).parent / "results"
 
@@ -69,13 +70,15 @@ def side_by_side(ours, theirs, repeats: int) -> tuple[float, object, float, obje
             statistics.median(theirs_times), theirs_result)
 
 
+#: Whether ``--write`` was given: the parts' rows go to benchmarks/results/ then.
+WRITE = {"results": False}
+
+
 def report(name: str, rows: dict) -> None:
     rows = {"machine": f"{platform.processor() or platform.machine()}, "
                        f"{os.cpu_count()} cores", **rows}
-    RESULTS.mkdir(exist_ok=True)
-    path = RESULTS / f"classic_{name}.json"
-    path.write_text(json.dumps(rows, indent=2) + "\n")
-    print(f"-> {path}")
+    save_json(RESULTS / f"classic_{name}.json" if WRITE["results"] else None, rows, indent=2,
+              show=WRITE["results"])
 
 
 def one_nn_accuracy(points: np.ndarray, labels: np.ndarray) -> float:
@@ -265,7 +268,9 @@ def main(argv=None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("part", nargs="?", default="all", choices=[*PARTS, "all"])
     parser.add_argument("--repeats", type=int, default=3)
+    add_write_option(parser, "benchmarks/results/classic_<part>.json")
     args = parser.parse_args(argv)
+    WRITE["results"] = args.write
     for name, bench in PARTS.items():
         if args.part in (name, "all"):
             print(f"== {name}")

@@ -1,17 +1,18 @@
 """Detection and segmentation on composed Fashion-MNIST scenes: accuracy and time per
 image of every model on the same test scenes (the speed/accuracy trade-off, measured).
 
-    python -m benchmarks.detection [--models ssd,faster_rcnn,...] [--test-scenes 300]
-    python -m benchmarks.detection --table
+    python -m benchmarks.detection [--models ssd,faster_rcnn,...] [--test-scenes 300] --write
+    python -m benchmarks.detection --table --write
 
 Each model is trained with the recipe of ``visiongrad.recipes.detect`` (the settings in
 ``SETTINGS``, or --scenes/--epochs for all) and scored on the first ``--test-scenes`` test
-scenes; its row goes to benchmarks/results/detection-<model>.json, so several processes
-may run different models at once. ``--table`` merges the rows into
-benchmarks/results/detection.json and prints the README's table. The sliding-window
+scenes; its row is printed and, with ``--write``, goes to
+benchmarks/results/detection-<model>.json, so several processes may run different models
+at once. ``--table`` prints the README's table of those rows (and with ``--write`` merges
+them into benchmarks/results/detection.json). The sliding-window
 baseline is the R-CNN's window classifier run over sliding windows instead of proposals
 (one network, two ways of choosing windows), so it is measured with the ``rcnn`` row.
-A prediction figure per model goes to docs/images/detection_<model>.png.
+With ``--write`` a prediction figure per model goes to docs/images/detection_<model>.png.
 """
 
 from __future__ import annotations
@@ -36,6 +37,8 @@ from visiongrad.recipes.detect import (
 from visiongrad.recipes.detect import (
     Config as SceneConfig,
 )
+
+from .saving import add_write_option, save_json
 
 RESULTS = Path(__file__).parent / "results"
 #: Every model is tested on scenes of the embedded subset's test items, whatever it
@@ -99,6 +102,8 @@ def run_model(name: str, args) -> list[dict]:
             row["target_met"] = bool(metrics[key] >= goal)
         log(json.dumps(row))
         rows.append(row)
+        if not args.write:
+            continue
         found, _ = predict_all(model, test.images[:1])
         path = IMAGES / f"detection_{label}.png"
         if label in SEGMENTERS:
@@ -108,7 +113,7 @@ def run_model(name: str, args) -> list[dict]:
     return rows
 
 
-def table(write: bool = True) -> str:
+def table(write: bool = False) -> str:
     """The rows of every detection-*.json as the README's table (and, with ``write``, merged
     into detection.json)."""
     rows = []
@@ -156,12 +161,16 @@ def main(argv=None) -> None:
     parser.add_argument("--test-scenes", type=int, default=200)
     parser.add_argument("--out", default=None,
                         help="a folder for each trained model's checkpoint (<model>.safetensors)")
-    parser.add_argument("--table", action="store_true", help="merge the rows, print the table")
+    parser.add_argument("--table", action="store_true", help="print the table of the rows")
+    add_write_option(parser, "each model's row to benchmarks/results/detection-<model>.json "
+                             "and its figure to docs/images/ (with --table: merge the rows "
+                             "into detection.json)")
     args = parser.parse_args(argv)
-    RESULTS.mkdir(exist_ok=True)
-    IMAGES.mkdir(parents=True, exist_ok=True)
+    if args.write:
+        RESULTS.mkdir(exist_ok=True)
+        IMAGES.mkdir(parents=True, exist_ok=True)
     if args.table:
-        print(table())
+        print(table(args.write))
         return
     for name in args.models.split(","):
         if name not in SETTINGS:
@@ -169,8 +178,8 @@ def main(argv=None) -> None:
                              "sliding_window comes with rcnn)")
         rows = run_model(name, args)
         command = " ".join(["python -m benchmarks.detection", *(argv or sys.argv[1:])])
-        (RESULTS / f"detection-{name}.json").write_text(
-            json.dumps({"command": command, "rows": rows}, indent=2) + "\n")
+        save_json(RESULTS / f"detection-{name}.json" if args.write else None,
+                  {"command": command, "rows": rows}, indent=2, show=args.write)
 
 
 if __name__ == "__main__":

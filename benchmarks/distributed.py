@@ -23,8 +23,11 @@ import json
 import os
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
+
+from .saving import add_write_option, destination, save_json
 
 RESULTS = Path(__file__).parent / "results" / "distributed.json"
 BATCH = 128
@@ -93,6 +96,7 @@ def main() -> None:
     parser.add_argument("--ranks", default="1,2")
     parser.add_argument("--images", type=int, default=4096)
     parser.add_argument("--worker", default=None, help=argparse.SUPPRESS)
+    add_write_option(parser, "benchmarks/results/distributed.json")
     args = parser.parse_args()
     if args.worker is not None:
         worker(args.images, args.worker)
@@ -101,12 +105,12 @@ def main() -> None:
     load = os.getloadavg()[0]
     runs = {}
     for ranks in [int(k) for k in args.ranks.split(",")]:
-        out = RESULTS.with_name(f".distributed-{ranks}.json")
-        subprocess.run([str(mpiexec if mpiexec.exists() else "mpiexec"), "-n", str(ranks),
-                        sys.executable, "-m", "benchmarks.distributed", "--images",
-                        str(args.images), "--worker", str(out)], check=True, timeout=1800)
-        runs[ranks] = json.loads(out.read_text())
-        out.unlink()
+        with tempfile.TemporaryDirectory(prefix="visiongrad-distributed-") as folder:
+            out = Path(folder) / f"distributed-{ranks}.json"
+            subprocess.run([str(mpiexec if mpiexec.exists() else "mpiexec"), "-n", str(ranks),
+                            sys.executable, "-m", "benchmarks.distributed", "--images",
+                            str(args.images), "--worker", str(out)], check=True, timeout=1800)
+            runs[ranks] = json.loads(out.read_text())
         print(f"{ranks} rank(s): {runs[ranks]['epoch_seconds']:.2f} s per epoch, "
               f"{runs[ranks]['step_ms']:.1f} ms per step, allreduce "
               f"{runs[ranks]['allreduce_ms_per_step']:.2f} ms per step "
@@ -118,12 +122,11 @@ def main() -> None:
             print(f"{ranks} rank(s): scaling efficiency {run['scaling_efficiency']:.2f}")
     from mpi4py import MPI
 
-    RESULTS.write_text(json.dumps({
+    save_json(destination(args, RESULTS), {
         "model": "three-layer convnet", "images": args.images, "global_batch": BATCH,
         "cores": len(os.sched_getaffinity(0)), "load_average_at_start": load,
         "mpi": MPI.Get_library_version().splitlines()[0].strip(),
-        "runs": {str(k): v for k, v in runs.items()}}, indent=2) + "\n")
-    print(f"results: {RESULTS}")
+        "runs": {str(k): v for k, v in runs.items()}}, indent=2)
 
 
 if __name__ == "__main__":

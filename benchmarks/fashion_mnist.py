@@ -21,7 +21,6 @@ and horizontal flips under the cosine schedule (>= 0.93).
 from __future__ import annotations
 
 import argparse
-import json
 import platform
 import time
 from pathlib import Path
@@ -30,6 +29,8 @@ import numpy as np
 
 import visiongrad as vg
 from visiongrad import data, models, optim, train
+
+from .saving import add_write_option, destination, save_json
 
 RESULTS = Path(__file__).parent / "results"
 TARGETS = {"fc": 0.89, "convnet": 0.92, "vgg": 0.92, "best": 0.93}
@@ -63,6 +64,8 @@ def main(argv=None) -> dict:
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--data-dir", default=None)
     parser.add_argument("--no-progress", action="store_true")
+    add_write_option(parser, "benchmarks/results/fashion_mnist_<model>.json (_smoke with "
+                             "--limit)")
     args = parser.parse_args(argv)
     recipe = RECIPES[args.model]
 
@@ -117,13 +120,12 @@ def main(argv=None) -> dict:
         "machine": {"python": platform.python_version(), "numpy": np.__version__,
                     "processor": platform.machine()},
     }
-    RESULTS.mkdir(parents=True, exist_ok=True)
     suffix = "_smoke" if args.limit else ""
-    path = RESULTS / f"fashion_mnist_{args.model}{suffix}.json"
-    path.write_text(json.dumps(result, indent=1) + "\n")
+    path = destination(args, RESULTS / f"fashion_mnist_{args.model}{suffix}.json")
+    save_json(path, result, show=False)
     print(f"{args.model} ({recipe['model']}): test accuracy {scores['accuracy']:.4f} "
           f"(target {TARGETS[args.model]}), best epoch {trainer.best_epoch}, wall "
-          f"{wall_seconds:.0f} s -> {path}")
+          f"{wall_seconds:.0f} s" + (f" -> {path}" if path else " (not written: --write)"))
     return result
 
 

@@ -29,6 +29,8 @@ from pathlib import Path
 
 import numpy as np  # before visiongrad and torch, as in every benchmark here
 
+from .saving import add_write_option, save_json
+
 RESULTS = Path(__file__).parent / "results"
 IMAGES = Path(__file__).parent.parent / "docs" / "images"
 RECIPES = {
@@ -58,7 +60,7 @@ def _log(message: str) -> None:
 
 
 def quality(name: str, train_set, test_set, classifier_cache: dict,
-            checkpoints: str | None = None) -> dict:
+            checkpoints: str | None = None, write: bool = False) -> dict:
     from visiongrad import imaging
     from visiongrad.generative import images as pictures
     from visiongrad.generative.metrics import gan_quality
@@ -79,16 +81,17 @@ def quality(name: str, train_set, test_set, classifier_cache: dict,
     test_images = test_set.images[:recipe.get("test", len(test_set.images))]
     result["test_images"] = len(test_images)
     result.update(training.evaluate(model, test_images, rng=1))
-    grid = training.sample_images(model, GRID, rng=2, images=test_set.images)
-    imaging.save_grid(grid, IMAGES / f"generative_{name}.png", columns=6)
-    if name == "vae":
-        imaging.save_grid(pictures.latent_walks(model, test_set.images, 6, 10),
-                           IMAGES / "generative_vae_walk.png", columns=10)
-        imaging.save_grid(pictures.latent_manifold(model, 12),
-                           IMAGES / "generative_vae_manifold.png", columns=12, scale=1)
-    if name == "ae":
-        imaging.save_grid(pictures.denoising_rows(model, test_set.images, 10),
-                           IMAGES / "generative_ae_denoising.png", columns=10)
+    if write:  # the documentation's figures
+        grid = training.sample_images(model, GRID, rng=2, images=test_set.images)
+        imaging.save_grid(grid, IMAGES / f"generative_{name}.png", columns=6)
+        if name == "vae":
+            imaging.save_grid(pictures.latent_walks(model, test_set.images, 6, 10),
+                              IMAGES / "generative_vae_walk.png", columns=10)
+            imaging.save_grid(pictures.latent_manifold(model, 12),
+                              IMAGES / "generative_vae_manifold.png", columns=12, scale=1)
+        if name == "ae":
+            imaging.save_grid(pictures.denoising_rows(model, test_set.images, 10),
+                              IMAGES / "generative_ae_denoising.png", columns=10)
     if name in ("dcgan", "lsgan"):
         if "model" not in classifier_cache:
             classifier_cache["model"] = train_feature_classifier(
@@ -111,7 +114,8 @@ def quality(name: str, train_set, test_set, classifier_cache: dict,
                                 "dataset": "fashion-mnist"})
     result["wall_seconds"] = time.perf_counter() - start
     result["load_average_before_after"] = [load_before, os.getloadavg()[0]]
-    (RESULTS / f"generative_{name}.json").write_text(json.dumps(result, indent=2) + "\n")
+    save_json(RESULTS / f"generative_{name}.json" if write else None, result, indent=2,
+              show=False)
     print(json.dumps({k: v for k, v in result.items() if k != "history"}, indent=1), flush=True)
     return result
 
@@ -169,7 +173,7 @@ def _copy_parameters(ours, theirs) -> None:
         mine.data[...] = reference.detach().numpy().reshape(mine.shape)
 
 
-def speed(turns: int, block: int) -> dict:
+def speed(turns: int, block: int, write: bool = False) -> dict:
     import torch
 
     from visiongrad import optim
@@ -239,7 +243,8 @@ def speed(turns: int, block: int) -> dict:
         results[name] = {"median_ms": medians, "ratio": medians["visiongrad"] / medians["pytorch"],
                          "steps_each": turns * block, "load_average": os.getloadavg()[0]}
         print(name, json.dumps(results[name]), flush=True)
-    (RESULTS / "generative_speed.json").write_text(json.dumps(results, indent=2) + "\n")
+    save_json(RESULTS / "generative_speed.json" if write else None, results, indent=2,
+              show=write)
     return results
 
 
@@ -253,14 +258,17 @@ def main(argv=None) -> None:
     s = sub.add_parser("speed")
     s.add_argument("--turns", type=int, default=10)
     s.add_argument("--block", type=int, default=3)
+    for command in (q, s):
+        add_write_option(command, "benchmarks/results/generative_*.json (and, for quality, "
+                                  "the docs/images/generative_*.png figures)")
     args = parser.parse_args(argv)
     if args.what == "quality":
         train_set, test_set = _load()
         cache: dict = {}
         for name in args.models.split(","):
-            quality(name, train_set, test_set, cache, args.checkpoints)
+            quality(name, train_set, test_set, cache, args.checkpoints, args.write)
     else:
-        speed(args.turns, args.block)
+        speed(args.turns, args.block, args.write)
 
 
 if __name__ == "__main__":

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import argparse
 import gzip
-import json
 import platform
 import statistics
 import time
@@ -22,6 +21,8 @@ import numpy as np
 
 from visiongrad.data import DataLoader, ScaleToUnit, load_dataset, search_folders
 from visiongrad.data import transforms as T
+
+from .saving import add_write_option, destination, save_json
 
 RESULTS = Path(__file__).resolve().parent / "results" / "load_data.json"
 
@@ -47,6 +48,7 @@ def main(argv: list[str] | None = None) -> dict:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--repeats", type=int, default=5)
     parser.add_argument("--data-dir", default=None)
+    add_write_option(parser, "benchmarks/results/load_data.json")
     args = parser.parse_args(argv)
 
     results: dict = {"machine": platform.platform(), "python": platform.python_version(),
@@ -85,9 +87,7 @@ def main(argv: list[str] | None = None) -> dict:
         results["target_s"], results["meets_target"] = 2.0, ours < 2.0
         print(f"full train split: {ours:.3f} s (target < 2 s: "
               f"{'met' if ours < 2.0 else 'MISSED'}); {ours / bare:.2f}x the bare reference")
-    RESULTS.parent.mkdir(parents=True, exist_ok=True)
-    RESULTS.write_text(json.dumps(results, indent=2) + "\n")
-    print(f"results: {RESULTS}")
+    save_json(destination(args, RESULTS), results, indent=2, show=args.write)
     return results
 
 

@@ -19,7 +19,6 @@ gradient comes in the layout of each library's output, as the next layer would s
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import platform
 import statistics
@@ -31,6 +30,7 @@ import visiongrad as vg
 from visiongrad import functional as F
 from visiongrad.accel import as_nchw
 
+from .saving import add_write_option, destination, save_json
 from .train_step import time_alternating
 
 RESULTS = Path(__file__).parent / "results"
@@ -190,6 +190,7 @@ def main(argv=None) -> None:
     parser.add_argument("--repeats", type=int, default=20)
     parser.add_argument("--warmup", type=int, default=3)
     parser.add_argument("--only", default="", help="run the cases whose name contains this")
+    add_write_option(parser, "benchmarks/results/ops.json")
     args = parser.parse_args(argv)
 
     import torch
@@ -210,10 +211,7 @@ def main(argv=None) -> None:
                          f"{os.cpu_count()} cores",
               "numpy": np.__version__, "torch": torch.__version__, "threads": 2,
               "repeats": args.repeats, "dtype": "float32", "rows": rows}
-    RESULTS.mkdir(exist_ok=True)
-    path = RESULTS / "ops.json"
-    path.write_text(json.dumps(report, indent=2) + "\n")
-    print(f"-> {path}")
+    save_json(destination(args, RESULTS / "ops.json"), report, indent=2, show=args.write)
 
 
 if __name__ == "__main__":

@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import argparse
 import contextlib
-import json
 import statistics
 import time
 from collections import defaultdict
@@ -30,6 +29,7 @@ import numpy as np  # noqa: F401  (NumPy before visiongrad, as users import them
 import visiongrad as vg
 from visiongrad.autograd import Function
 
+from .saving import add_write_option, destination, save_json
 from .train_step import SHAPES, batches, build_pair
 
 RESULTS = Path(__file__).parent / "results"
@@ -149,14 +149,14 @@ def main(argv=None) -> None:
     parser.add_argument("--by-shape", action="store_true",
                         help="convolutions' rows per geometry (written to profile_<model>"
                              "_by_shape.json)")
+    add_write_option(parser, "benchmarks/results/profile_<model>.json")
     args = parser.parse_args(argv)
     _, model = build_pair(args.model)
     report = profile(args.model, model, args.steps, args.warmup, args.by_shape)
     print_report(args.model, report)
-    RESULTS.mkdir(parents=True, exist_ok=True)
     path = RESULTS / f"profile_{args.model}{'_by_shape' if args.by_shape else ''}.json"
-    path.write_text(json.dumps({"model": args.model, "steps": args.steps, **report}, indent=2))
-    print(f"\nwrote {path}")
+    save_json(destination(args, path), {"model": args.model, "steps": args.steps, **report},
+              indent=2, show=args.write)
 
 
 if __name__ == "__main__":

@@ -27,7 +27,6 @@ Writes ``benchmarks/results/qat.json``.
 from __future__ import annotations
 
 import argparse
-import json
 import time
 from pathlib import Path
 
@@ -41,6 +40,8 @@ from visiongrad.recipes.classify import load_split
 from visiongrad.recipes.classify_network import load_network
 from visiongrad.train.epochs import descend_epoch
 from visiongrad.train.predict import predict_logits
+
+from .saving import add_write_option, destination, save_json
 
 RESULTS = Path(__file__).parent / "results"
 
@@ -100,10 +101,12 @@ def main(argv=None) -> None:
     parser.add_argument("--dataset", default="fashion-mnist")
     parser.add_argument("--data-dir", default=None)
     parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--out", default=str(RESULTS / "qat.json"))
+    parser.add_argument("--out", default=None, help="write the results to this JSON file")
+    add_write_option(parser, "benchmarks/results/qat.json")
     args = parser.parse_args(argv)
     results = [measure(run, bits, args) for run in args.runs for bits in args.bits]
-    Path(args.out).write_text(json.dumps({"options": vars(args), "results": results}, indent=1))
+    save_json(destination(args, RESULTS / "qat.json"), {"options": vars(args),
+                                                        "results": results}, show=False)
     print("| model | bits | float | PTQ | QAT | recovered | float + same epochs | its PTQ | "
           "recovered vs it |")
     print("|---|---|---|---|---|---|---|---|---|")

@@ -24,7 +24,6 @@ Writes ``benchmarks/results/quantize.json`` and prints a Markdown table.
 from __future__ import annotations
 
 import argparse
-import json
 import platform
 import time
 from pathlib import Path
@@ -48,6 +47,8 @@ from visiongrad.compress.onnx_export import float_graph, qdq_graph
 from visiongrad.recipes.classify import load_split
 from visiongrad.recipes.classify_network import load_network
 from visiongrad.train.predict import predict_logits
+
+from .saving import add_write_option, destination, save_json
 
 RESULTS = Path(__file__).parent / "results"
 
@@ -193,7 +194,8 @@ def main(argv=None) -> None:
     parser.add_argument("--method", default="minmax", choices=("minmax", "percentile", "mse"))
     parser.add_argument("--batch-size", type=int, default=256)
     parser.add_argument("--repeats", type=int, default=20)
-    parser.add_argument("--out", default=str(RESULTS / "quantize.json"))
+    parser.add_argument("--out", default=None, help="write the results to this JSON file")
+    add_write_option(parser, "benchmarks/results/quantize.json")
     args = parser.parse_args(argv)
     results = [measure(run, args) for run in args.runs]
     machine = {"cpu": cpu_model(), "int8 kernel": kernel_path(),
@@ -201,7 +203,8 @@ def main(argv=None) -> None:
                "torch": None if torch is None else torch.__version__,
                "torch threads": None if torch is None else torch.get_num_threads(),
                "onnxruntime": None if onnxruntime is None else onnxruntime.__version__}
-    Path(args.out).write_text(json.dumps({"machine": machine, "results": results}, indent=1))
+    save_json(destination(args, RESULTS / "quantize.json"),
+              {"machine": machine, "results": results}, show=False)
     for result in results:
         base = result["median_seconds"]["visiongrad float32"]
         print(f"\n{result['model']} ({result['run']}), batch {args.batch_size}, "

@@ -16,7 +16,6 @@ machine. Writes ``benchmarks/results/recurrent.json``.
 from __future__ import annotations
 
 import argparse
-import json
 import os
 from pathlib import Path
 
@@ -26,6 +25,7 @@ import visiongrad as vg
 from visiongrad import nn
 from visiongrad.accel.blas import thread_count_functions
 
+from .saving import add_write_option, destination, save_json
 from .train_step import summarize, time_alternating
 
 RESULTS = Path(__file__).parent / "results" / "recurrent.json"
@@ -57,6 +57,7 @@ def main(argv=None) -> dict:
     parser.add_argument("--warmup", type=int, default=3)
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--cells", default="lstm,gru")
+    add_write_option(parser, "benchmarks/results/recurrent.json")
     args = parser.parse_args(argv)
     import torch
 
@@ -82,9 +83,9 @@ def main(argv=None) -> dict:
         print(f"{cell:5} {row['visiongrad']['median_ms']:14.1f} "
               f"{row['pytorch']['median_ms']:11.1f} {row['ratio']:6.2f}", flush=True)
     results["load_average_after"] = [round(v, 2) for v in os.getloadavg()]
-    RESULTS.write_text(json.dumps(results, indent=2) + "\n", encoding="utf-8")
     print(f"load average before {results['load_average_before']}, after "
-          f"{results['load_average_after']}; wrote {RESULTS}")
+          f"{results['load_average_after']}")
+    save_json(destination(args, RESULTS), results, indent=2, show=args.write)
     return results
 
 

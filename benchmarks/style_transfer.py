@@ -24,7 +24,6 @@ benchmarks/results/style_transfer.json with the load average (the machine is sha
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import statistics
 import time
@@ -33,6 +32,7 @@ from pathlib import Path
 
 import numpy as np
 
+from .saving import add_write_option, destination, save_json
 from .train_step import _set_threads, summarize, time_alternating, torchvision_models
 
 RESULTS = Path(__file__).parent / "results" / "style_transfer.json"
@@ -186,6 +186,7 @@ def main(argv=None):
     parser.add_argument("--networks", default="random,vgg16,vgg19")
     parser.add_argument("--steps", type=int, default=20)
     parser.add_argument("--warmup", type=int, default=2)
+    add_write_option(parser, "benchmarks/results/style_transfer.json")
     args = parser.parse_args(argv)
     _set_threads()
     import torch
@@ -203,9 +204,7 @@ def main(argv=None):
               f"gradient difference {row['gradient_relative_l2_difference']:.1e} (L2), "
               f"{row['gradient_max_abs_difference_over_max_abs']:.1e} (max)")
     results["load_average_after"] = os.getloadavg()
-    RESULTS.parent.mkdir(parents=True, exist_ok=True)
-    RESULTS.write_text(json.dumps(results, indent=1) + "\n")
-    print(f"wrote {RESULTS}")
+    save_json(destination(args, RESULTS), results, show=args.write)
 
 
 if __name__ == "__main__":

@@ -20,6 +20,7 @@ steps) over its resident set after building the model is reported.
     python -m benchmarks.train_step [--steps 100] [--warmup 3] [--models mlp,convnet,vgg,resnet]
     python -m benchmarks.train_step --models resnet18,vgg11 --steps 20 \
         --results benchmarks/results/train_step_zoo.json   # torchvision's, 64x64
+    python -m benchmarks.train_step --write   # into benchmarks/results/train_step.json
     taskset -c 0 python -m benchmarks.train_step --threads 1 ...   # one core each
 
 ``--threads`` sets PyTorch's thread count (2 by default); visiongrad uses the cores the
@@ -29,7 +30,6 @@ process may run on, so a one-thread comparison runs under ``taskset`` on one cor
 from __future__ import annotations
 
 import argparse
-import json
 import multiprocessing
 import os
 import statistics
@@ -37,6 +37,8 @@ import time
 from pathlib import Path
 
 import numpy as np
+
+from .saving import add_write_option, save_json
 
 RESULTS = Path(__file__).parent / "results" / "train_step.json"
 THREADS = 2
@@ -272,7 +274,9 @@ def main(argv=None):
     parser.add_argument("--warmup", type=int, default=3)
     parser.add_argument("--models", default="mlp,convnet,vgg,resnet")
     parser.add_argument("--no-memory", action="store_true", help="skip the peak-memory runs")
-    parser.add_argument("--results", type=Path, default=RESULTS, help="where the JSON goes")
+    parser.add_argument("--results", type=Path, default=None,
+                        help="write the JSON to this file")
+    add_write_option(parser, "benchmarks/results/train_step.json")
     parser.add_argument("--threads", type=int, default=THREADS,
                         help="PyTorch's threads (visiongrad's: the cores of the affinity mask)")
     args = parser.parse_args(argv)
@@ -317,9 +321,8 @@ def main(argv=None):
             print(f"{name:8} {phase:6} {r['visiongrad']['median_ms']:14.1f} "
                   f"{r['pytorch']['median_ms']:11.1f} {r['ratio']:6.2f}{extra}")
         results["models"][name] = row
-    args.results.parent.mkdir(parents=True, exist_ok=True)
-    args.results.write_text(json.dumps(results, indent=2))
-    print(f"wrote {args.results}")
+    save_json(args.results or (RESULTS if args.write else None), results, indent=2,
+              show=bool(args.results or args.write))
 
 
 if __name__ == "__main__":

@@ -35,7 +35,6 @@ the wall time) and prints a Markdown table.
 from __future__ import annotations
 
 import argparse
-import json
 import math
 import platform
 import time
@@ -47,6 +46,8 @@ import visiongrad as vg
 from visiongrad import data, models, optim
 from visiongrad.recipes.classify import adapt, labelled_subset
 from visiongrad.train.trainer import Trainer
+
+from .saving import add_write_option, destination, save_json
 
 RESULTS = Path(__file__).parent / "results"
 LABELS_PER_CLASS = (10, 50, None)  # None: every training label
@@ -88,7 +89,8 @@ def main(argv: list[str] | None = None) -> dict:
     parser.add_argument("--seeds", type=int, default=3)
     parser.add_argument("--body-lr", type=float, default=1e-3,
                         help="fine-tuning's learning rate for the pretrained layers")
-    parser.add_argument("--out", default=str(RESULTS / "transfer.json"))
+    parser.add_argument("--out", default=None, help="write the results to this JSON file")
+    add_write_option(parser, "benchmarks/results/transfer.json")
     args = parser.parse_args(argv)
     started = time.perf_counter()
 
@@ -151,10 +153,11 @@ def main(argv: list[str] | None = None) -> dict:
                           "processor": platform.processor() or platform.machine()},
               "command": "python -m benchmarks.transfer"
                          + (" " + " ".join(argv) if argv else "")}
-    Path(args.out).parent.mkdir(parents=True, exist_ok=True)
-    Path(args.out).write_text(json.dumps(result, indent=1) + "\n")
+    path = destination(args, RESULTS / "transfer.json")
+    save_json(path, result, show=False)
     print(table(result))
-    print(f"wall time {result['wall_seconds']:.0f} s; written to {args.out}")
+    print(f"wall time {result['wall_seconds']:.0f} s; "
+          + (f"written to {path}" if path else "not written (--write stores it)"))
     return result
 
 

@@ -1,6 +1,6 @@
 """Acceptance measurements of ``visiongrad.visualize`` (issue 18) and the README's images.
 
-    python -m benchmarks.visualize [--skip-photos]
+    python -m benchmarks.visualize [--skip-photos] [--write]
 
 1. A small VGG (``vgg_small``: two stacks of two 3x3 conv-BN-ReLU, 32 and 64 channels)
    trained on the full Fashion-MNIST for three epochs with ``visiongrad train`` (once:
@@ -21,8 +21,9 @@
    a DeepDream, an inversion, a synthesised texture and a style transfer of scikit-image
    photos made by the CLI commands listed in ``COMMANDS`` (the same lines as the README).
 
-Writes benchmarks/results/visualize.json and docs/images/*.png; prints the load average,
-since the machine is shared.
+Prints the results and the load average, since the machine is shared; with ``--write``
+writes them to benchmarks/results/visualize.json and draws docs/images/*.png (without it
+the photo commands write into a temporary folder and the figures are not drawn).
 """
 
 from __future__ import annotations
@@ -34,6 +35,7 @@ import platform
 import shlex
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -45,6 +47,8 @@ from visiongrad.imaging import as_rgb, heatmap, save_png, side_by_side, skimage_
 from visiongrad.recipes import classify
 from visiongrad.recipes.classify_network import CHECKPOINT_NAME, load_network
 from visiongrad.train.trainer import predict_proba
+
+from .saving import add_write_option, save_json
 
 ROOT = Path(__file__).parent.parent
 RESULTS = ROOT / "benchmarks" / "results"
@@ -123,7 +127,7 @@ def fooling_stats(model, normalize, raw, x, fooled, targets, seconds) -> dict:
             "seconds": seconds}
 
 
-def measure(model, normalize, classes) -> dict:
+def measure(model, normalize, classes, write: bool = False) -> dict:
     test = load_dataset("fashion-mnist", split="test", data_dir=DATA)
     raw, labels = test.images[:100], np.asarray(test.labels[:100])
     x = normalize(raw).astype(np.float32)
@@ -153,7 +157,8 @@ def measure(model, normalize, classes) -> dict:
                                 "occlusion": mass_share(occ, item),
                                 "share_of_item_pixels": float(item.mean())},
     }
-    figures(model, normalize, classes, raw, x, made, labels, targets, sal, guided)
+    if write:
+        figures(model, normalize, classes, raw, x, made, labels, targets, sal, guided)
     return result
 
 
@@ -206,24 +211,27 @@ def _stack(rows, scale):
     return grid.repeat(scale, axis=0).repeat(scale, axis=1)
 
 
-def photos() -> dict:
+def photos(images: Path) -> dict:
+    """Each of :data:`COMMANDS` run as a user runs it, its picture written into ``images``;
+    the seconds each took."""
     folder = os.path.dirname(skimage_photo("astronaut"))
     seconds = {}
     for name, line in COMMANDS.items():
         argv = shlex.split(line.format(data=folder))[1:]
-        argv[argv.index("--out") + 1] = str(ROOT / argv[argv.index("--out") + 1])
+        argv[argv.index("--out") + 1] = str(images / Path(argv[argv.index("--out") + 1]).name)
         start = time.perf_counter()  # the command as a user runs it, interpreter start included
         subprocess.run([sys.executable, "-m", "visiongrad", *argv], check=True, cwd=ROOT)
         seconds[name] = time.perf_counter() - start
     return seconds
 
 
-def run(skip_photos: bool) -> dict:
-    IMAGES.mkdir(parents=True, exist_ok=True)
+def run(skip_photos: bool, write: bool = False) -> dict:
+    if write:
+        IMAGES.mkdir(parents=True, exist_ok=True)
     load_before = os.getloadavg()
     model, normalize, info = convnet()
-    result = {"checkpoint": "visiongrad " + shlex.join(TRAIN), **measure(model, normalize,
-                                                                          info["classes"])}
+    result = {"checkpoint": "visiongrad " + shlex.join(TRAIN),
+              **measure(model, normalize, info["classes"], write)}
     if skip_photos:  # keep the photographs' entries of the last full run
         previous = json.loads((RESULTS / "visualize.json").read_text())
         result.update({key: previous[key] for key in ("photo_commands", "photo_seconds")
@@ -231,7 +239,11 @@ def run(skip_photos: bool) -> dict:
     else:
         result["photo_commands"] = {name: line.format(data=SKIMAGE)
                                     for name, line in COMMANDS.items()}
-        result["photo_seconds"] = photos()
+        if write:
+            result["photo_seconds"] = photos(IMAGES)
+        else:
+            with tempfile.TemporaryDirectory(prefix="visiongrad-photos-") as folder:
+                result["photo_seconds"] = photos(Path(folder))
     result["machine"] = {"platform": platform.platform(), "cpus": os.cpu_count(),
                          "load_average_before": load_before,
                          "load_average_after": os.getloadavg()}
@@ -241,8 +253,8 @@ def run(skip_photos: bool) -> dict:
 if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--skip-photos", action="store_true")
+    add_write_option(parser, "benchmarks/results/visualize.json and docs/images/*.png")
     args = parser.parse_args()
-    result = run(args.skip_photos)
-    RESULTS.mkdir(exist_ok=True)
-    (RESULTS / "visualize.json").write_text(json.dumps(result, indent=1) + "\n")
+    result = run(args.skip_photos, args.write)
     print(json.dumps(result, indent=1))
+    save_json(RESULTS / "visualize.json" if args.write else None, result, show=args.write)

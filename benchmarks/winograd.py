@@ -17,7 +17,6 @@ Writes ``benchmarks/results/winograd.json``.
 from __future__ import annotations
 
 import argparse
-import json
 import time
 from pathlib import Path
 
@@ -27,6 +26,8 @@ import visiongrad as vg
 from visiongrad import functional as F
 from visiongrad.accel.machine import cpu_model
 from visiongrad.ops.winograd import WinogradConv2d
+
+from .saving import add_write_option, destination, save_json
 
 RESULTS = Path(__file__).parent / "results"
 LAYERS = {  # name: (N, C, H, F): the course's 3x3 stride-1 layers at a training batch
@@ -69,10 +70,12 @@ def measure(shape, repeats: int) -> dict:
 def main(argv=None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--repeats", type=int, default=7)
-    parser.add_argument("--out", default=str(RESULTS / "winograd.json"))
+    parser.add_argument("--out", default=None, help="write the results to this JSON file")
+    add_write_option(parser, "benchmarks/results/winograd.json")
     args = parser.parse_args(argv)
     results = {name: measure(shape, args.repeats) for name, shape in LAYERS.items()}
-    Path(args.out).write_text(json.dumps({"cpu": cpu_model(), "results": results}, indent=1))
+    save_json(destination(args, RESULTS / "winograd.json"),
+              {"cpu": cpu_model(), "results": results}, show=False)
     print("| layer | current fwd | Winograd fwd | current fwd+bwd | Winograd fwd+bwd |")
     print("|---|---|---|---|---|")
     for name, r in results.items():

@@ -1,12 +1,14 @@
 """The README as a newcomer reads it: short, and every snippet in it runs as written.
 
 Python blocks run in a fresh process (NumPy imported as the snippet writes it); ``bash``
-blocks run line by line from a temporary copy of the repository's tracked files, and no
-tracked file may change. Not run here: the test command itself (this suite is what it
-runs), the ``pip install`` in front of the main job (the suite runs from an installed tree;
-``.ci/run`` installs it the same way), and the ``console`` block of the documentation site,
-whose ``mkdocs serve`` and ``jupyter lab`` are servers: tests/docs builds the same site
-strictly, executing every tutorial, instead.
+blocks run line by line from a temporary copy of the repository's tracked files: no
+tracked file may change, and nothing may be left that ``.gitignore`` does not cover (a
+command's default outputs and the README's example folders are listed there). Not run
+here: the test command itself (this suite is what it runs), the ``pip install`` in front
+of the main job (the suite runs from an installed tree; ``.ci/run`` installs it the same
+way), and the ``console`` block of the documentation site, whose ``mkdocs serve`` and
+``jupyter lab`` are servers: tests/docs builds the same site strictly, executing every
+tutorial, instead.
 """
 
 import hashlib
@@ -43,6 +45,16 @@ def tracked_files() -> list[str]:
     return [name for name in listed if (ROOT / name).is_file()]
 
 
+def leftovers(folder: Path, names: list[str]) -> list[str]:
+    """The files in ``folder`` (a copy of the tracked ``names``) that are neither tracked
+    nor ignored by its ``.gitignore``: what running the README would leave in a checkout."""
+    subprocess.run(["git", "init", "-q"], cwd=folder, check=True, capture_output=True)
+    listed = subprocess.run(["git", "status", "--porcelain", "--untracked-files=all"],
+                            cwd=folder, capture_output=True, text=True, check=True).stdout
+    untracked = [line[3:] for line in listed.splitlines() if line.startswith("?? ")]
+    return sorted(set(untracked) - set(names))
+
+
 def digest(folder: Path, names: list[str]) -> dict[str, str]:
     return {name: hashlib.sha256((folder / name).read_bytes()).hexdigest() for name in names}
 
@@ -68,6 +80,7 @@ def test_every_python_snippet_runs_in_a_fresh_process(index, tmp_path):
 
 
 def test_every_command_runs_from_a_copy_of_the_repository_and_changes_no_tracked_file(tmp_path):
+    """... and leaves no file that .gitignore does not cover."""
     if shutil.which("visiongrad") is None:
         pytest.skip("the visiongrad command is not installed (pip install -e .)")
     names = tracked_files()
@@ -85,3 +98,14 @@ def test_every_command_runs_from_a_copy_of_the_repository_and_changes_no_tracked
                                   text=True, timeout=600)
             assert done.returncode == 0, f"{line}\n{done.stderr[-2000:]}"
     assert digest(copy, names) == before
+    assert leftovers(copy, names) == []
+
+
+def test_leftovers_are_the_untracked_files_gitignore_does_not_cover(tmp_path):
+    if shutil.which("git") is None:
+        pytest.skip("git is not installed")
+    (tmp_path / ".gitignore").write_text("/visiongrad-*/\n*.so\n")
+    for name in ("kept.py", "visiongrad-demo/report.html", "fast.so", "run1/loss.png"):
+        (tmp_path / name).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / name).write_text("x")
+    assert leftovers(tmp_path, [".gitignore", "kept.py"]) == ["run1/loss.png"]

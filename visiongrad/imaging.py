@@ -1,5 +1,7 @@
-"""Pictures of arrays, in one place: grids of images, PNG files, heat maps, boxes and masks
-drawn over grey images, the embedding grid, and the sample photos the visualisations use.
+"""Pictures of arrays, in one place: grids of images, PNG files, heat maps, rows of
+captioned panels (with colour bars), boxes (with captions placed so that none hides
+another) and masks (with a legend) drawn over grey images, the embedding grid, and the
+sample photos the visualisations use.
 
 Every module that makes a picture uses these (the training plots' filter grid, the
 generative models' sample grids, the visualisation commands and benchmarks, the detectors'
@@ -16,10 +18,12 @@ import os
 
 import numpy as np
 
-#: One colour per label (0, the background, is never drawn).
+#: One colour per label: 0, the background, black (never drawn), then a fixed qualitative
+#: palette (Trubetskoy's distinct colours, lime swapped for brown, too close to yellow):
+#: any two of the ten differ by more than 75 in RGB, so every scene class has its own.
 PALETTE = np.array([(0, 0, 0), (230, 25, 75), (60, 180, 75), (255, 225, 25), (0, 130, 200),
                     (245, 130, 48), (145, 30, 180), (70, 240, 240), (240, 50, 230),
-                    (210, 245, 60), (250, 190, 212)], dtype=np.uint8)
+                    (170, 110, 40), (250, 190, 212)], dtype=np.uint8)
 
 
 def image_grid(images: np.ndarray, columns: int | None = None, padding: int = 2) -> np.ndarray:
@@ -118,18 +122,121 @@ def overlay_masks(rgb: np.ndarray, masks, labels, scale: int = 1,
     return out.astype(np.uint8)
 
 
+def _overlaps(a, b) -> bool:
+    """Whether rectangles (x1, y1, x2, y2) share any area."""
+    return a[0] < b[2] and b[0] < a[2] and a[1] < b[3] and b[1] < a[3]
+
+
+def place_captions(boxes, sizes, width: int, height: int) -> list[tuple[int, int, int, int]]:
+    """Where to write each box's caption so that no two captions overlap: rectangles
+    (x1, y1, x2, y2) inside the ``width`` x ``height`` picture.
+
+    A caption goes above its box where there is room and nothing drawn yet, else inside
+    its top edge, below it, inside its bottom edge; where all four collide, at the free
+    place nearest the first (a caption overlaps another only where none is free).
+
+    Parameters
+    ----------
+    boxes : sequence of (x1, y1, x2, y2)
+        In the picture's pixels.
+    sizes : sequence of (w, h)
+        Each caption's size in pixels.
+    width, height : int
+        The picture's size.
+    """
+    placed: list[tuple[int, int, int, int]] = []
+    for (x1, y1, _, y2), (w, h) in zip(boxes, sizes, strict=True):
+        w, h = int(w), int(h)
+        top, right = max(height - h, 0), max(width - w, 0)
+        x = min(max(int(x1), 0), right)
+        wanted = [(x, int(y1) - h), (x, int(y1)), (x, int(y2)), (x, int(y2) - h)]
+        wanted = ([(x, y) for x, y in wanted if 0 <= y <= top]
+                  or [(x, min(max(int(y1), 0), top))])
+
+        def free(spot, w=w, h=h):
+            return not any(_overlaps((*spot, spot[0] + w, spot[1] + h), other)
+                           for other in placed)
+
+        spot = next(filter(free, wanted), None)
+        if spot is None:  # every position, nearest the first wish first
+            nearest = sorted(((u, v) for v in range(top + 1) for u in range(right + 1)),
+                             key=lambda p: abs(p[0] - x) + abs(p[1] - wanted[0][1]))
+            spot = next(filter(free, nearest), wanted[0])
+        placed.append((spot[0], spot[1], spot[0] + w, spot[1] + h))
+    return placed
+
+
 def draw_boxes(rgb: np.ndarray, boxes, labels, captions, scale: int = 1):
     """A Pillow image of ``rgb`` with each box (x1, y1, x2, y2, in the unscaled image's
-    pixels) outlined in its label's colour and its caption written above it."""
+    pixels) outlined in its label's colour and its caption written in black on that
+    colour, the captions placed by :func:`place_captions` so that none hides another."""
     from PIL import Image, ImageDraw
 
     picture = Image.fromarray(rgb)
     pen = ImageDraw.Draw(picture)
-    for box, label, caption in zip(boxes, labels, captions, strict=True):
-        x1, y1, x2, y2 = (float(v) * scale for v in box)
+    scaled = [[float(v) * scale for v in box] for box in boxes]
+    extents = [pen.textbbox((0, 0), caption) for caption in captions]
+    for (x1, y1, x2, y2), label in zip(scaled, labels, strict=True):
         pen.rectangle([x1, y1, x2 - 1, y2 - 1], outline=label_colour(label), width=2)
-        pen.text((x1 + 2, max(y1 - 11, 0)), caption, fill=label_colour(label))
+    places = place_captions(scaled, [(right + 4, bottom + 2) for _, _, right, bottom in extents],
+                            picture.width, picture.height)
+    for place, label, caption in zip(places, labels, captions, strict=True):
+        pen.rectangle([place[0], place[1], place[2] - 1, place[3] - 1], fill=label_colour(label))
+        pen.text((place[0] + 2, place[1] + 1), caption, fill=(0, 0, 0))
     return picture
+
+
+def add_legend(rgb: np.ndarray, entries) -> np.ndarray:
+    """``rgb`` (uint8 (H, W, 3)) with a legend under it: one row per (label, name) entry, a
+    swatch of the label's :data:`PALETTE` colour and the name, black on white; the picture
+    is widened (white) where a name needs it."""
+    from PIL import Image, ImageDraw
+
+    row = 14
+    names = [str(name) for _, name in entries]
+    measure = ImageDraw.Draw(Image.new("RGB", (1, 1)))
+    text_width = max((measure.textbbox((0, 0), name)[2] for name in names), default=0)
+    canvas = Image.new("RGB", (max(rgb.shape[1], text_width + 24),
+                               rgb.shape[0] + row * len(names) + 4), (255, 255, 255))
+    canvas.paste(Image.fromarray(np.asarray(rgb, dtype=np.uint8)), (0, 0))
+    pen = ImageDraw.Draw(canvas)
+    for index, ((label, _), name) in enumerate(zip(entries, names, strict=True)):
+        y = rgb.shape[0] + 2 + index * row
+        pen.rectangle([4, y + 1, 15, y + 12], fill=label_colour(label), outline=(0, 0, 0))
+        pen.text((20, y + 1), name, fill=(0, 0, 0))
+    return np.asarray(canvas)
+
+
+def save_panels(panels, path: str | os.PathLike, title: str) -> str:
+    """Write :func:`panels_figure` as a PNG; return the path."""
+    panels_figure(panels, title).savefig(os.fspath(path), format="png", bbox_inches="tight")
+    return str(path)
+
+
+def panels_figure(panels, title: str):
+    """A matplotlib figure (Agg canvas) of a row of captioned pictures under a title.
+
+    Each panel is ``(caption, image, colour_bar)``: an image (H, W, 3) in [0, 1], or, with
+    ``colour_bar`` (its label), an (H, W) map drawn with the "hot" colour map from 0 to
+    its largest value beside a colour bar saying what the colours measure.
+    """
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
+
+    figure = Figure(figsize=(3.4 * len(panels), 3.8), dpi=100)
+    FigureCanvasAgg(figure)
+    for index, (caption, image, colour_bar) in enumerate(panels):
+        axes = figure.add_subplot(1, len(panels), index + 1)
+        if colour_bar is None:
+            axes.imshow(np.clip(image, 0.0, 1.0), interpolation="nearest")
+        else:
+            top = float(np.max(image)) if np.max(image) > 0 else 1.0
+            shown = axes.imshow(image, cmap="hot", vmin=0.0, vmax=top, interpolation="nearest")
+            figure.colorbar(shown, ax=axes, fraction=0.046, pad=0.04, label=colour_bar)
+        axes.set_title(caption, fontsize="small")
+        axes.set_axis_off()
+    figure.suptitle(title)
+    return figure
 
 
 def embedding_grid(points, images, cells: int = 30) -> np.ndarray:

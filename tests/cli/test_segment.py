@@ -25,7 +25,8 @@ def test_train_evaluate_predict(tmp_path, capsys, user_error):
     Image.fromarray(np.zeros((32, 32), np.uint8)).save(tmp_path / "blank.png")
     assert main(["segment", "predict", checkpoint, str(tmp_path / "blank.png"), "--out",
                  str(tmp_path / "overlay.png")]) == 0
-    assert Image.open(tmp_path / "overlay.png").size == (128, 128)
+    width, height = Image.open(tmp_path / "overlay.png").size
+    assert width == 128 and height > 128  # 32 x 4, and the legend under it
     user_error(["detect", "evaluate", checkpoint], "holds a fcn model")
     user_error(["segment", "predict", checkpoint, str(tmp_path / "blank.png"), "--out",
                 str(tmp_path / "missing" / "o.png")], "not found")

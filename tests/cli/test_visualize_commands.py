@@ -26,7 +26,7 @@ def test_explain_writes_image_and_map(trained, photo, tmp_path, capsys, method):
     assert main(argv + ["--target", "3"]) == 0
     assert f"{method} map of" in capsys.readouterr().out
     picture = np.asarray(Image.open(out))
-    assert picture.shape[0] == 252 and picture.shape[1] > 2 * 252  # 28 x 9, two panels
+    assert picture.shape[0] > 250 and picture.shape[1] > 1.5 * picture.shape[0]  # two panels
 
 
 @pytest.mark.parametrize("options", [[], ["--method", "least_norm"], ["--method", "ascent"],

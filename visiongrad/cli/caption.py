@@ -1,10 +1,10 @@
 """``visiongrad caption``: image captioning on composed Fashion-MNIST scenes.
 
 ``caption train`` trains the scene encoder and a CaptioningRNN (``--cell``, ``--attention``)
-and writes ``OUT/checkpoint.safetensors`` (both networks, the config and the vocabulary)
-and ``OUT/metrics.json`` (BLEU-1..4 on the val and test scenes). ``caption sample``
-captions image files, or the scenes of a split (``train``, ``val``, ``test``) as that run
-composed them, beside their reference captions.
+and writes ``OUT/checkpoint.safetensors`` (both networks, the config and the vocabulary),
+``OUT/metrics.json`` (BLEU-1..4 on the val and test scenes), ``OUT/curves.png`` and
+``OUT/report.html``. ``caption sample`` captions image files, or the scenes of a split
+(``train``, ``val``, ``test``) as that run composed them, beside their reference captions.
 """
 
 from __future__ import annotations
@@ -55,7 +55,10 @@ def register(commands) -> None:
 
 
 def run_train(args: argparse.Namespace) -> None:
+    from dataclasses import asdict
+
     from ..recipes.caption import Config, run
+    from ..train.run_report import CURVES_NAME, write_run_record
 
     if not args.lr > 0:
         raise CommandError(f"--lr must be positive, got {args.lr}")
@@ -77,6 +80,15 @@ def run_train(args: argparse.Namespace) -> None:
         print(f"attention inside the named item's box: {share['share_inside_box']:.3f} "
               f"(uniform: {share['uniform_share']:.3f})")
     print(f"checkpoint: {out / 'checkpoint.safetensors'}")
+    report = write_run_record(
+        out, title=f"captioning ({config.cell}{', attention' if config.attention else ''})",
+        curves={"encoder coverage loss": metrics["encoder_loss"],
+                "captioner loss": metrics["caption_loss"]},
+        summary={f"{split} {name}": metrics[split][key] for split in ("val", "test")
+                 for key, name in (("bleu1", "BLEU-1"), ("bleu4", "BLEU-4"),
+                                   ("exact_match", "exact match"))},
+        config=asdict(config), commands=[getattr(args, "command_line", "")])
+    print(f"curves: {out / CURVES_NAME}\nreport: {report}")
 
 
 def _images(pipeline, inputs: list[str], limit: int):

@@ -2,7 +2,8 @@
 
 ``detect train --model ssd|yolo|faster_rcnn|mask_rcnn|localize|sliding_window|rcnn|fast_rcnn``
 composes training scenes, trains the model and writes ``OUT/checkpoint.safetensors`` (weights and
-config) and ``OUT/metrics.json`` (its scores on the test scenes); ``detect evaluate``
+config), ``OUT/metrics.json`` (its scores on the test scenes), ``OUT/curves.png`` and
+``OUT/report.html``; ``detect evaluate``
 prints a checkpoint's COCO AP, AP50 and AP75 (mask AP for mask_rcnn) on a split's scenes;
 ``detect predict`` draws the boxes, class names and scores (and masks) on an image;
 ``detect scene`` writes a composed scene as a PNG to predict on.
@@ -101,8 +102,11 @@ def run_train(args: argparse.Namespace) -> None:
     """The options as the recipe's Config (``recipes.segment`` for ``segment``), the scenes
     composed before the output folder is made (a bad dataset leaves nothing behind), then
     the recipe."""
+    from dataclasses import asdict
+
     from ..recipes import detect, segment
     from ..recipes.detect import make_scenes
+    from ..train.run_report import CURVES_NAME, write_run_record
 
     recipe = segment if args.command == "segment" else detect
     if args.seed < 0:
@@ -121,6 +125,13 @@ def run_train(args: argparse.Namespace) -> None:
     result = recipe.run(config, out=out, scenes=(scenes, test))
     print(f"test: {_summary(result['test'])}")
     print(f"checkpoint: {result['checkpoint']}")
+    report = write_run_record(
+        out, title=f"{config.model} on {config.dataset} scenes",
+        curves={"training loss": result["loss"]},
+        summary={f"test {name}": value for name, value in result["test"].items()
+                 if isinstance(value, (int, float))},
+        config=asdict(config), commands=[getattr(args, "command_line", "")])
+    print(f"curves: {out / CURVES_NAME}\nreport: {report}")
 
 
 def load_model(path: str, kinds: tuple):

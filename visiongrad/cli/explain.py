@@ -3,14 +3,17 @@
 from __future__ import annotations
 
 import argparse
+from pathlib import Path
 
 import numpy as np
 
-from .errors import CommandError
+from visiongrad.imaging import as_rgb, save_panels
+
+from .errors import CommandError, user_errors
 from .images import read_images
 from .network import load_network
 from .options import image_side, output_path
-from .pictures import as_rgb, check_out, heatmap, side_by_side, write_png
+from .pictures import check_out
 
 METHODS = ("saliency", "guided", "occlusion")
 
@@ -19,7 +22,8 @@ def register(commands) -> None:
     parser = commands.add_parser(
         "explain", help="saliency, guided backprop or occlusion map of an image",
         description="Writes the image beside a map of how much each pixel matters to the "
-                    "score of --target (default: the predicted class).")
+                    "score of --target (default: the predicted class), titled, with a "
+                    "colour bar saying what the colours measure.")
     parser.add_argument("checkpoint")
     parser.add_argument("image")
     parser.add_argument("--method", default="saliency", choices=METHODS)
@@ -55,9 +59,22 @@ def load_input(args: argparse.Namespace):
 
 
 def predicted(model, x: np.ndarray) -> int:
+    """The class ``model`` gives the one image ``x``."""
+    return prediction(model, x)[0]
+
+
+def prediction(model, x: np.ndarray) -> tuple[int, float]:
+    """(class, its probability) that ``model`` gives the one image ``x``."""
     from visiongrad.train.trainer import predict_proba
 
-    return int(predict_proba(model, x).argmax(axis=1)[0])
+    probabilities = predict_proba(model, x)[0]
+    return int(probabilities.argmax()), float(probabilities.max())
+
+
+#: What each method's map measures: its colour bar's label.
+MEASURES = {"saliency": "|gradient of the class score| (largest over channels)",
+            "guided": "|guided backpropagation| (largest over channels)",
+            "occlusion": "drop of the class score when covered"}
 
 
 def run(args: argparse.Namespace) -> None:
@@ -67,7 +84,7 @@ def run(args: argparse.Namespace) -> None:
     check_out(args.out)
     model, info, normalize, raw, x = load_input(args)
     classes = info["classes"]
-    guess = predicted(model, x)
+    guess, confidence = prediction(model, x)
     target = class_index(args.target, classes, guess)
     if args.method == "saliency":
         values = visualize.saliency(model, x, target)[0]
@@ -80,8 +97,12 @@ def run(args: argparse.Namespace) -> None:
         black = normalize(np.zeros_like(raw))[0, :, 0, 0]  # each channel's black, normalised
         coarse = visualize.occlusion(model, x, target, args.patch, args.stride, black)[0]
         values = np.maximum(_spread(coarse, x.shape[2:], args.patch, args.stride), 0)
-    image = as_rgb(raw[0] / 255.0)
-    write_png(args.out, side_by_side(image, heatmap(values), scale=max(1, 256 // x.shape[2])))
+    with user_errors(OSError, context=f"cannot write {args.out}: "):
+        save_panels([(f"input: predicted {classes[guess]} ({confidence:.2f})",
+                      as_rgb(raw[0] / 255.0), None),
+                     (f"{args.method} map of {classes[target]}", values, MEASURES[args.method])],
+                    args.out, title=f"Which pixels the score of {classes[target]} depends on "
+                                    f"({args.method}, {Path(args.image).name})")
     print(f"predicted {classes[guess]}; {args.method} map of {classes[target]}: {args.out}")
 
 

@@ -19,6 +19,8 @@ from .options import (
     seed,
 )
 from .output import output_folder, write_json
+from .report import write_run_report
+from .train import write_curves
 
 __all__ = ["labelled_subset", "register", "run"]
 
@@ -53,6 +55,7 @@ def run(args: argparse.Namespace) -> None:
     """``visiongrad finetune``: new head, fine-tuning, test accuracy, a checkpoint that
     ``evaluate`` and ``predict`` read."""
     from visiongrad.recipes import classify
+    from visiongrad.train.checkpoint import load_checkpoint
 
     config = run_config(args, config_class=classify.FinetuneConfig)
     metrics, folder = classify.finetune(config, options=run_options(args),
@@ -60,3 +63,6 @@ def run(args: argparse.Namespace) -> None:
                                         output=lambda path: output_folder(path, fresh=True))
     write_json(folder / "metrics.json", metrics)
     print(f"checkpoint: {folder / CHECKPOINT_NAME}")
+    history = load_checkpoint(folder / CHECKPOINT_NAME)["history"] or {}
+    print(f"curves: {', '.join(write_curves(folder, history))}\n"
+          f"report: {write_run_report(folder)}")

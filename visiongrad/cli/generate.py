@@ -7,7 +7,8 @@
 epoch and held-out scores: bits per dimension for PixelCNN, PixelRNN and the VAE's bound),
 ``samples.png``, and per model ``latent_walk.png`` and ``latent_manifold.png`` (VAE) or
 ``denoising.png`` (denoising autoencoder: clean, corrupted, restored rows; other
-autoencoders: ``reconstructions.png``).
+autoencoders: ``reconstructions.png``), ``curves.png`` (the losses per epoch) and
+``report.html``.
 """
 
 from __future__ import annotations
@@ -97,7 +98,11 @@ def _model_options(args: argparse.Namespace) -> dict:
 
 def run_train(args: argparse.Namespace) -> None:
     """``visiongrad generate train``."""
+    from dataclasses import asdict
+    from pathlib import Path
+
     from visiongrad.recipes import generate
+    from visiongrad.train.run_report import CURVES_NAME, by_metric, write_run_record
 
     check_choice("generative model", args.model, generate.MODELS)
     options = _model_options(args)
@@ -123,6 +128,14 @@ def run_train(args: argparse.Namespace) -> None:
                                           "test_images": result["test_images"],
                                           **result["scores"]})
     print("images: " + ", ".join(map(str, result["pictures"])))
+    report = write_run_record(
+        folder, title=f"{args.model} on {args.dataset}", curves=by_metric(result["history"]),
+        summary={"test images": result["test_images"], **result["scores"]},
+        config={**asdict(config), "dataset": args.dataset},
+        commands=[getattr(args, "command_line", "")],
+        figures=[(Path(picture).stem.replace("_", " "), Path(picture).name)
+                 for picture in result["pictures"]])
+    print(f"curves: {folder / CURVES_NAME}\nreport: {report}")
 
 
 def run_sample(args: argparse.Namespace) -> None:

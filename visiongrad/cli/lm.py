@@ -5,7 +5,8 @@
 text is held out) and writes into RUN_DIR ``checkpoint.safetensors`` (atomic, rewritten at
 every evaluation; the model's options and vocabulary are in its header metadata),
 ``metrics.json`` (per evaluation: train and validation loss in nats/char, bits per char,
-perplexity, time and step) and ``loss_vs_time.png``. ``--resume RUN_DIR`` trains an
+perplexity, time and step), ``loss_vs_time.png``, ``curves.png`` (per evaluation) and
+``report.html``. ``--resume RUN_DIR`` trains an
 existing run for another budget. ``visiongrad lm sample CHECKPOINT --prime TEXT`` prints
 the prime and the characters the model draws after it.
 """
@@ -143,6 +144,7 @@ def run_train(args: argparse.Namespace) -> None:
     from visiongrad.models.char_lm import CELLS, CharRNN
     from visiongrad.recipes.char_lm import Config, run, stream_length
     from visiongrad.train.checkpoint import save_checkpoint
+    from visiongrad.train.run_report import CURVES_NAME, write_run_record
 
     from .output import output_folder, write_json
 
@@ -191,6 +193,16 @@ def run_train(args: argparse.Namespace) -> None:
                         config=config)
         write_json(folder / "metrics.json", _metrics(history))
         _plot(history, folder / "loss_vs_time.png")
+        write_run_record(folder, title=f"character-level {args.cell} language model",
+                         curves={name: history[key] for key, name in (
+                             ("eval_train_loss", "training loss (nats/char)"),
+                             ("val_loss", "validation loss (nats/char)"),
+                             ("val_bits_per_char", "validation bits per char"),
+                             ("val_perplexity", "validation perplexity"))},
+                         x=history["eval_step"], x_label="step",
+                         summary=_metrics(history)["final"], config=options,
+                         commands=config["commands"],
+                         figures=[("Loss against time", "loss_vs_time.png")])
         print(f"{history['eval_seconds'][-1]:7.0f} s  step {history['eval_step'][-1]}  "
               f"val loss {history['val_loss'][-1]:.4f} nats/char  "
               f"{history['val_bits_per_char'][-1]:.4f} bits/char  "
@@ -206,6 +218,7 @@ def run_train(args: argparse.Namespace) -> None:
         run(recipe, train_text, val_text, model=model, optimizer=optimizer, history=history,
             on_eval=save, log=print)
     print(f"wrote {folder / CHECKPOINT_NAME}, metrics.json and loss_vs_time.png")
+    print(f"curves: {folder / CURVES_NAME}\nreport: {folder / 'report.html'}")
 
 
 def run_sample(args: argparse.Namespace) -> None:

@@ -1,9 +1,12 @@
 """``visiongrad report``: a run folder's report as one self-contained HTML page.
 
-``train`` and ``demo`` write it into their folder as ``report.html`` at the end of every
-run; ``visiongrad report RUN_DIR`` writes it again (after ``evaluate`` on another split,
-for instance). The page is drawn by :mod:`visiongrad.train.report` from the checkpoint
-(history, weights, options, commands) and the test split the model is scored on.
+Every training command writes it into its run folder as ``report.html`` at the end of
+the run; ``visiongrad report RUN_DIR`` writes it again (after ``evaluate`` on another
+split, for instance). A classifier's page (``train``, ``demo``, ``finetune``, ``search``)
+is drawn by :mod:`visiongrad.train.report` from the checkpoint (history, weights,
+options, commands) and the test split the model is scored on; the other commands' pages
+(caption, detect, segment, generate, lm) from the run record they leave
+(:mod:`visiongrad.train.run_report`).
 """
 
 from __future__ import annotations
@@ -25,7 +28,8 @@ def register(commands) -> None:
     parser = commands.add_parser(
         "report", help="write a run folder's report as one self-contained HTML page")
     parser.add_argument("run_dir", metavar="RUN_DIR",
-                        help=f"a folder written by train or demo (holding {CHECKPOINT_NAME})")
+                        help=f"a run folder written by a training command (holding "
+                             f"{CHECKPOINT_NAME})")
     parser.add_argument("--split", default="test", help="the split the model is scored on")
     parser.add_argument("--data-dir", default=None,
                         help="folder holding the dataset's files (default: the run's own)")
@@ -37,12 +41,28 @@ def register(commands) -> None:
 
 
 def run(args: argparse.Namespace) -> None:
+    from visiongrad.train.run_report import render_record
+
     folder = Path(args.run_dir)
     if not (folder / CHECKPOINT_NAME).is_file():
         raise CommandError(f"{folder} holds no {CHECKPOINT_NAME}: not a visiongrad run folder")
-    path = write_run_report(folder, split=args.split, data_dir=args.data_dir,
-                            limit=args.limit, out=args.out)
+    record = _record(folder)
+    if record is not None and not record.get("rescored"):  # not a classifier: no split
+        with user_errors(OSError, ValueError, context=f"cannot write the report of {folder}: "):
+            path = render_record(folder, args.out)
+    else:
+        path = write_run_report(folder, split=args.split, data_dir=args.data_dir,
+                                limit=args.limit, out=args.out)
     print(f"report: {path}")
+
+
+def _record(folder: Path) -> dict | None:
+    """The run record of ``folder`` (written by the training commands other than
+    ``train``), or None."""
+    from visiongrad.train.run_report import load_record
+
+    with user_errors(ValueError, OSError):
+        return load_record(folder)
 
 
 def _scored_split(info: dict, model, normalize, dataset: str | None, data_dir: str | None,
@@ -73,6 +93,7 @@ def write_run_report(folder: Path, *, dataset: str | None = None, data_dir: str 
     from visiongrad.train.checkpoint import load_checkpoint
     from visiongrad.train.metrics import classification_scores
     from visiongrad.train.report import write_report
+    from visiongrad.train.run_report import record_extras
 
     checkpoint = folder / CHECKPOINT_NAME
     model, normalize, info = load_network(str(checkpoint))
@@ -107,12 +128,17 @@ def write_run_report(folder: Path, *, dataset: str | None = None, data_dir: str 
                   "probabilities": probabilities}
     first_conv = next((module for module in model.modules() if isinstance(module, nn.Conv2d)
                        and module.weight.data.shape[1] in (1, 3)), None)
+    record = _record(folder)
+    extras = {"tables": list(tables), "figures": []}
+    if record is not None:  # a search's trials and scatter beside its best model
+        found = record_extras(folder, record, curves=False)  # the checkpoint has those
+        extras = {"tables": [*tables, *found["tables"]], "figures": found["figures"]}
     path = Path(out) if out is not None else folder / REPORT_NAME
     with user_errors(OSError, context=f"cannot write {path}: "):
         write_report(path, title=title or f"{info['model']} on {dataset}", history=history,
                      summary=summary, classes=info["classes"], config=options,
-                     commands=info.get("commands", []), tables=tables,
-                     notes=[note] if note else [],
+                     commands=info.get("commands", []), notes=[note] if note else [],
+                     **extras,
                      first_layer=None if first_conv is None else first_conv.weight.data,
                      **report)
     return path

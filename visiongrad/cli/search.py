@@ -1,5 +1,10 @@
 """``visiongrad search``: learning rate x regularisation, coarse to fine or by successive
-halving, in this process or as Ray tasks (``--backend ray``)."""
+halving, in this process or as Ray tasks (``--backend ray``).
+
+The output folder holds ``search.json`` (every trial), ``search.png``, ``options.json``
+(the options the search ran with), the best setting's model (``checkpoint.safetensors``,
+which ``evaluate``, ``predict`` and ``train --resume`` read), its curves and
+``report.html``."""
 
 from __future__ import annotations
 
@@ -12,11 +17,14 @@ from visiongrad.recipes.errors import counted
 
 from .errors import CommandError
 from .network import (
+    CHECKPOINT_NAME,
     build_model,
     fit_network,
     fit_normalizer,
     load_split,
+    network_info,
     run_config,
+    run_options,
     split_off_validation,
 )
 from .options import add_training_options, int_between, positive_float, trials
@@ -104,7 +112,52 @@ def run(args: argparse.Namespace) -> None:
                  for r in rows])
     plots.plot_search([r["lr"] for r in rows], [r["weight_decay"] for r in rows],
                       [r["score"] for r in rows], folder / "search.png")
-    print(f"results: {folder / 'search.json'}\nplot: {folder / 'search.png'}")
+    write_json(folder / "options.json", run_options(args))
+    print(f"results: {folder / 'search.json'}\nplot: {folder / 'search.png'}\n"
+          f"options: {folder / 'options.json'}")
+    best = next((r for r in rows if math.isfinite(r["score"])), None)
+    if best is None:
+        print("no trial finished: no model is kept")
+        return
+    _keep_best(args, best, rows, folder, dataset, (x_train, y_train, x_val, y_val), normalize)
+
+
+def _keep_best(args: argparse.Namespace, best: dict, rows: list, folder, dataset, split,
+               normalize) -> None:
+    """Train the best setting again with its trial's seed (the trial's own weights, which
+    may have been trained on Ray) into ``folder``'s checkpoint, with its curves and the
+    report (the trials' table and scatter beside the model's pages)."""
+    import visiongrad as vg
+    from visiongrad.train.run_report import write_run_record
+
+    from .report import write_run_report
+    from .train import write_curves
+
+    settings = run_options({**vars(args), "lr": best["lr"], "weight_decay": best["weight_decay"],
+                            "epochs": best.get("budget", args.epochs)})
+    print(f"keeping the best setting, trained again with its trial's seed and budget: "
+          f"lr {best['lr']:.2e}, weight decay {best['weight_decay']:.2e}, epochs "
+          f"{settings['epochs']}", flush=True)
+    vg.manual_seed(trial_seed(args.seed, best["lr"], best["weight_decay"]))
+    checkpoint = folder / CHECKPOINT_NAME
+    info = network_info(settings, dataset.images, dataset.classes, normalize,
+                        [args.command_line])
+    trainer = fit_network(build_model(args.model, dataset.images.shape[1:],
+                                      len(dataset.classes)),
+                          run_config(settings), *split, normalize, info, checkpoint=checkpoint)
+    trainer.save_checkpoint(checkpoint)
+    write_curves(folder, trainer.history)
+    write_run_record(folder, title=f"{args.model} search on {args.dataset}", curves={},
+                     config=run_options(args), commands=[args.command_line], rescored=True,
+                     figures=[("Validation accuracy of every trial", "search.png")],
+                     tables=[("Trials", ["stage", "trial", "lr", "weight decay",
+                                         "val accuracy", "status"],
+                              [[r["stage"], r["trial"], f"{r['lr']:.2e}",
+                                f"{r['weight_decay']:.2e}", f"{r['score']:.4f}", r["status"]]
+                               for r in rows])])
+    report = write_run_report(folder, title=f"the best of a {args.model} search on "
+                                            f"{args.dataset}")
+    print(f"checkpoint: {checkpoint}\nreport: {report}")
 
 
 def trial_seed(seed: int, lr: float, weight_decay: float) -> int:

@@ -1,8 +1,9 @@
 """``visiongrad segment``: semantic segmentation of composed scenes with the FCN.
 
-``segment train`` writes ``OUT/checkpoint.safetensors`` and ``OUT/metrics.json`` (mIoU
-and pixel accuracy on the test scenes), ``segment evaluate`` prints a checkpoint's mIoU,
-``segment predict`` draws the predicted label map over an image. The actions are
+``segment train`` writes ``OUT/checkpoint.safetensors``, ``OUT/metrics.json`` (mIoU
+and pixel accuracy on the test scenes), ``OUT/curves.png`` and ``OUT/report.html``;
+``segment evaluate`` prints a checkpoint's mIoU, ``segment predict`` draws the predicted
+label map over an image (with a legend of the classes it shows). The actions are
 ``visiongrad detect``'s (see ``cli/detect.py``).
 """
 

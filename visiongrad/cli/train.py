@@ -192,11 +192,8 @@ def _what_was_kept(folder: Path, args: argparse.Namespace) -> str:
 
 
 def write_run_files(folder: Path, trainer, args: argparse.Namespace) -> None:
-    """The run's ``metrics.json`` (per-epoch history, best epoch, options) and plots; a
-    plot without data (a run stopped in its first epoch has no accuracy curve) is left out
-    with a line saying why."""
-    from visiongrad.train import plots
-
+    """The run's ``metrics.json`` (per-epoch history, best epoch, options) and plots
+    (:func:`write_curves`)."""
     history = trainer.history
     per_epoch = ("epoch_loss", "train_accuracy", "val_loss", "val_accuracy", "lr",
                  "epoch_seconds")
@@ -207,12 +204,25 @@ def write_run_files(folder: Path, trainer, args: argparse.Namespace) -> None:
         "stop_reason": trainer.stop_reason,
         "history": {key: history.get(key, []) for key in per_epoch},
         "options": run_options(args)})
+    write_curves(folder, history)
+
+
+def write_curves(folder: Path, history: dict) -> list[str]:
+    """A classifier run's ``loss.png``, ``accuracy.png`` and ``update_ratios.png``; their
+    names. A plot without data (a run stopped in its first epoch has no accuracy curve)
+    is left out with a line saying why."""
+    from visiongrad.train import plots
+
+    written = []
     for name, draw in (
             ("loss.png", lambda path: plots.plot_loss(history, path)),
             ("accuracy.png", lambda path: plots.plot_accuracy(history, path)),
             ("update_ratios.png", lambda path: plots.plot_update_ratios(
-                history["update_ratio"], path, iterations=history["update_ratio_iteration"]))):
+                history.get("update_ratio", []), path,
+                iterations=history.get("update_ratio_iteration")))):
         try:
             draw(folder / name)
+            written.append(name)
         except ValueError as error:
             print(f"no {name}: {error}")
+    return written

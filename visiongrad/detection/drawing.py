@@ -1,11 +1,12 @@
-"""Pictures of predictions: boxes with class names and scores, mask and label-map overlays
-on the grey image (PNG through Pillow), scaled up so that small scenes stay legible."""
+"""Pictures of predictions: boxes with class names and scores (captions that never hide
+each other), mask and label-map overlays (with a legend of the classes) on the grey image
+(PNG through Pillow), scaled up so that small scenes stay legible."""
 
 from __future__ import annotations
 
 import numpy as np
 
-from ..imaging import draw_boxes, grey_to_rgb, overlay_masks, save_png
+from ..imaging import add_legend, draw_boxes, grey_to_rgb, overlay_masks, save_png
 from .scenes import CLASSES
 
 
@@ -25,8 +26,10 @@ def draw_detections(image, found: dict, path, scale: int = 4, min_score: float =
 
 
 def draw_segmentation(image, labels, path, scale: int = 4) -> str:
-    """Write ``image`` with the label map ``labels`` (H, W) as a colour overlay."""
+    """Write ``image`` with the label map ``labels`` (H, W) as a colour overlay, a legend
+    under it naming the class of each colour shown."""
     labels = np.asarray(labels)
-    present = [c for c in np.unique(labels) if c]
+    present = [int(c) for c in np.unique(labels) if c]
     rgb = overlay_masks(grey_to_rgb(image, scale), [labels == c for c in present], present, scale)
-    return save_png(rgb, path)
+    entries = [(c, CLASSES[c] if c < len(CLASSES) else str(c)) for c in present]
+    return save_png(add_legend(rgb, entries or [(0, "background only")]), path)

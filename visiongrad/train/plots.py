@@ -138,6 +138,52 @@ def plot_loss(history: Mapping, path: str | os.PathLike, smoothing: float = 0.9)
     return _save(figure, path)
 
 
+def plot_curves(curves: Mapping[str, Sequence[float | None]], path: str | os.PathLike,
+                title: str = "Training curves", x_label: str = "epoch",
+                x: Sequence[float] | None = None) -> str:
+    """Any run's metric histories, one panel per metric (each on its own scale), titled
+    with the metric's name; a missing value (None or NaN) leaves a gap.
+
+    Parameters
+    ----------
+    curves : mapping
+        Metric name -> one value per epoch (or per evaluation); series may differ in
+        length (an encoder's epochs and a captioner's).
+    path : path-like
+        Where to write the PNG.
+    title : str
+    x_label : str
+        What a point is (epoch, step).
+    x : sequence of float, optional
+        The position of each point of the series as long as it (default: 1, 2, 3, ...).
+
+    Returns
+    -------
+    str
+        ``path``.
+    """
+    series = {name: np.array([np.nan if v is None else v for v in values], dtype=np.float64)
+              for name, values in curves.items() if len(values)}
+    if not series:
+        raise ValueError("no metric history to plot")
+    columns = min(len(series), 3)
+    rows = math.ceil(len(series) / columns)
+    figure = Figure(figsize=(4.2 * columns, 3.2 * rows + 0.5), dpi=100)
+    FigureCanvasAgg(figure)
+    for index, (name, values) in enumerate(series.items()):
+        axes = figure.add_subplot(rows, columns, index + 1)
+        steps = (np.asarray(x, dtype=np.float64) if x is not None and len(x) == len(values)
+                 else np.arange(1, len(values) + 1))
+        axes.plot(steps, values, marker="o" if len(values) < 30 else None, markersize=3)
+        _integer_ticks(axes)
+        axes.set_xlabel(x_label)
+        axes.set_title(name)
+        axes.grid(alpha=0.3)
+    figure.suptitle(title)
+    figure.tight_layout()
+    return _save(figure, path)
+
+
 def plot_accuracy(history: Mapping, path: str | os.PathLike) -> str:
     """Training and validation accuracy per epoch (the gap shows over-fitting); the
     title names the series drawn, the epoch axis has integer ticks.
