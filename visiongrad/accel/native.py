@@ -179,3 +179,22 @@ UINT8_IM2COL = optional_kernel("uint8_im2col", [_pointer, _size, _size] + [_int]
 row_width): the integer convolution's windows of channels-last uint8 images, padded with
 ``zero``, one row of kh row_width bytes per output pixel (each window row's kw C values
 then filler up to row_width, a multiple of 4) (``kernels/int8_gemm.c``)."""
+
+LSTM_CELL_FORWARD = optional_kernel("lstm_cell_forward", [_pointer] * 6 + [_size] * 6)
+"""lstm_cell_forward(gates, hidden, c_prev, c, tanh_c, h, N, H, i_at, f_at, o_at, g_at):
+one LSTM step on float32 rows, gates (N, 4H) activated in place after adding hidden (N, 4H)
+(each gate's H columns at its offset) (``kernels/recurrent.c``)."""
+
+LSTM_CELL_BACKWARD = optional_kernel("lstm_cell_backward", [_pointer] * 4 + [_size]
+                                     + [_pointer] * 3 + [_size] * 6)
+"""lstm_cell_backward(gates, c_prev, tanh_c, dout, dout_stride, dh_next, dc_carry, dgates,
+N, H, i_at, f_at, o_at, g_at): one step back; dc_carry is read and replaced."""
+
+GRU_CELL_FORWARD = optional_kernel("gru_cell_forward", [_pointer] * 6 + [_size] * 2)
+"""gru_cell_forward(gates, hidden, bh, h_prev, gh_n, h, N, H): one GRU step, gates (N, 3H)
+as r, z, n in place."""
+
+GRU_CELL_BACKWARD = optional_kernel("gru_cell_backward", [_pointer] * 4 + [_size]
+                                    + [_pointer] * 4 + [_size] * 2)
+"""gru_cell_backward(gates, gh_n, h_prev, dout, dout_stride, dh_product, dh_carry, dgx, dgh,
+N, H): one step back; dh_carry is read and replaced."""
