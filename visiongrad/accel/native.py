@@ -198,3 +198,15 @@ GRU_CELL_BACKWARD = optional_kernel("gru_cell_backward", [_pointer] * 4 + [_size
                                     + [_pointer] * 4 + [_size] * 2)
 """gru_cell_backward(gates, gh_n, h_prev, dout, dout_stride, dh_product, dh_carry, dgx, dgh,
 N, H): one step back; dh_carry is read and replaced."""
+
+LSTM_FORWARD_ROWS = optional_kernel("lstm_forward_rows", [_pointer] * 7 + [_size] * 9)
+"""lstm_forward_rows(gates, h0, c0, packed, c, tanh_c, h, T, N, H, row_begin, row_end, i_at,
+f_at, o_at, g_at): every step of the LSTM's forward pass for rows [row_begin, row_end),
+h_{t-1} Wh from Wh packed in (H / 16, H, 64) panels (``kernels/recurrent.c``)."""
+
+LSTM_BACKWARD_ROWS = optional_kernel("lstm_backward_rows", [_pointer] * 5 + [_size] * 2
+                                     + [_pointer] * 4 + [_size] * 9)
+"""lstm_backward_rows(gates, c0, c, tanh_c, dout, dout_step, dout_row, packed, dc, dh0,
+dgates, T, N, H, row_begin, row_end, i_at, f_at, o_at, g_at): every step back for those
+rows, dgates_t Wh^T from Wh^T packed in (H / 64, 4H, 64) panels; dc is read (the final
+cell's gradient) and left as dc0."""

@@ -2,6 +2,12 @@
 per step, one matrix product (h_{t-1} Wh forward, dgates_t Wh^T backward) and one pass of
 the cell's arithmetic over the step's gates, where NumPy takes about twenty.
 
+The LSTM with H a multiple of 16 (forward) or 64 (backward) goes further: its whole time
+loop is one compiled call per core, on that core's rows of the batch (rows never meet
+through time), each step's product computed from Wh packed once per pass and its cell
+applied to the product while it is still in registers (``lstm_forward_rows``,
+``lstm_backward_rows``); no OpenBLAS call, no Python, per step.
+
 ``ops/recurrent.py``'s ``LSTM`` and ``GRU`` call these once per pass, with the arrays they
 would fill themselves; None (or False) means the case does not fit (the library not
 built, not float32, arrays of another library) and the op runs its NumPy loop, the
@@ -12,7 +18,15 @@ op's, step for step: only each step's elementwise arithmetic moves into C.
 from __future__ import annotations
 
 from ..backend import is_host, xp
-from .native import GRU_CELL_BACKWARD, GRU_CELL_FORWARD, LSTM_CELL_BACKWARD, LSTM_CELL_FORWARD
+from .native import (
+    GRU_CELL_BACKWARD,
+    GRU_CELL_FORWARD,
+    LSTM_BACKWARD_ROWS,
+    LSTM_CELL_BACKWARD,
+    LSTM_CELL_FORWARD,
+    LSTM_FORWARD_ROWS,
+)
+from .threads import in_parts
 
 FLOAT = 4  # bytes of a float32
 
@@ -37,6 +51,21 @@ def _upstream_rows(grad_out):
     return grad_out, grad_out.strides[1] // FLOAT, grad_out.strides[0] // FLOAT
 
 
+def packed_forward_weight(Wh, slots):
+    """Wh (H, 4H) as (H / 16, H, 64) panels: panel p, row k holds Wh[k, slot + 16 p + u]
+    for the slots of gates i, f, o, g in turn and u < 16 (``lstm_forward_rows``)."""
+    H = Wh.shape[0]
+    by_gate = xp.stack([Wh[:, slots[gate]] for gate in "ifog"])  # (4, H, H)
+    return xp.ascontiguousarray(by_gate.reshape(4, H, H // 16, 16).transpose(2, 1, 0, 3)
+                                ).reshape(H // 16, H, 64)
+
+
+def packed_backward_weight(Wh):
+    """Wh^T (4H, H) as (H / 64, 4H, 64) panels of 64 columns (``lstm_backward_rows``)."""
+    G, H = Wh.shape[1], Wh.shape[0]
+    return xp.ascontiguousarray(Wh.T.reshape(G, H // 64, 64).transpose(1, 0, 2))
+
+
 def lstm_forward(gates, Wh, h0, c0, c, tanh_c, h, slots) -> bool:
     """Fill c, tanh_c, h (T, N, H) and activate gates (T, N, 4H), holding x_t Wx + b, in
     place, as ``LSTM.forward``'s loop does; False (nothing done) where the case does not fit.
@@ -47,6 +76,16 @@ def lstm_forward(gates, Wh, h0, c0, c, tanh_c, h, slots) -> bool:
     H = G // 4
     c0 = xp.ascontiguousarray(c0)
     offsets = [slots[gate].start for gate in "ifog"]
+    if LSTM_FORWARD_ROWS is not None and H % 16 == 0:
+        h0, packed = xp.ascontiguousarray(h0), packed_forward_weight(Wh, slots)
+
+        def rows(part):
+            LSTM_FORWARD_ROWS(_address(gates), _address(h0), _address(c0), _address(packed),
+                              _address(c), _address(tanh_c), _address(h), T, N, H,
+                              part.start, part.stop, *offsets)
+
+        in_parts(rows, N, gates.nbytes)
+        return True
     hidden = xp.empty((N, G), dtype=gates.dtype)
     prev_h = h0
     for t in range(T):
@@ -70,6 +109,17 @@ def lstm_backward(grad_out, gates, c, tanh_c, c0, Wh, slots, dgates, dc_last):
     upstream, step_offset, row_stride = _upstream_rows(grad_out)
     offsets = [slots[gate].start for gate in "ifog"]
     dc = xp.array(dc_last, dtype=gates.dtype)  # dc_t f_t, sent back to step t - 1
+    if LSTM_BACKWARD_ROWS is not None and H % 64 == 0:
+        packed, dh0 = packed_backward_weight(Wh), xp.empty((N, H), dtype=gates.dtype)
+
+        def rows(part):
+            LSTM_BACKWARD_ROWS(_address(gates), _address(c0), _address(c), _address(tanh_c),
+                               _address(upstream), step_offset, row_stride,
+                               _address(packed), _address(dc), _address(dh0),
+                               _address(dgates), T, N, H, part.start, part.stop, *offsets)
+
+        in_parts(rows, N, gates.nbytes)
+        return dh0, dc
     dh_next = xp.zeros((N, H), dtype=gates.dtype)
     for t in reversed(range(T)):
         LSTM_CELL_BACKWARD(_address(gates[t]), _address(c0 if t == 0 else c[t - 1]),

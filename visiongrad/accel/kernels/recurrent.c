@@ -213,3 +213,122 @@ void gru_cell_backward(const float *gates, const float *gh_n, const float *h_pre
                          dx, dx + H, dx + 2 * H, dhid, dhid + H, dhid + 2 * H, H);
     }
 }
+
+/* ----- the LSTM's whole time loop, each step's product h_{t-1} Wh fused with its cell ----
+ *
+ * Rows of the batch are independent through time (row n of h_t needs row n of h_{t-1}
+ * only), so each call runs every step for rows [row_begin, row_end) and the caller gives
+ * each core its own rows. Each step's products come from a small matrix product on
+ * weights packed once per pass (``accel/recurrent.py``): TILE_ROWS rows times 64 columns
+ * held in registers, the cell's arithmetic applied to them before they are stored.
+ *
+ *     forward  (lstm_forward_rows):  packed (H / 16, H, 64): panel p holds, for each k, the
+ *              16 columns of units 16p..16p+15 of gates i, f, o, g, in that order
+ *     backward (lstm_backward_rows): packed (H / 64, 4H, 64): panel p holds Wh^T's columns
+ *              64p..64p+63 (dh's units), its 4H rows in the gates' own order
+ */
+
+#define TILE_ROWS 6
+#define TILE_COLS 64
+
+/* acc[r][j] = sum_k a[r * lda + k] panel[k * 64 + j] for r < rows (rows <= TILE_ROWS) */
+static inline __attribute__((always_inline)) void tile_product(
+    const float *restrict a, ptrdiff_t lda, const float *restrict panel, ptrdiff_t K,
+    int rows, float acc[TILE_ROWS][TILE_COLS])
+{
+    for (int r = 0; r < TILE_ROWS; r++)
+        for (int j = 0; j < TILE_COLS; j++)
+            acc[r][j] = 0.0f;
+    for (ptrdiff_t k = 0; k < K; k++) {
+        const float *restrict b = panel + k * TILE_COLS;
+        for (int r = 0; r < rows; r++) {
+            const float x = a[r * lda + k];
+            for (int j = 0; j < TILE_COLS; j++)
+                acc[r][j] += x * b[j];
+        }
+    }
+}
+
+/* The product of a tile: full tiles with the row count known to the compiler (unrolled,
+ * the accumulators in registers), the last partial tile without. */
+static inline __attribute__((always_inline)) void any_tile_product(
+    const float *a, ptrdiff_t lda, const float *panel, ptrdiff_t K, int rows,
+    float acc[TILE_ROWS][TILE_COLS])
+{
+    if (rows == TILE_ROWS)
+        tile_product(a, lda, panel, K, TILE_ROWS, acc);
+    else
+        tile_product(a, lda, panel, K, rows, acc);
+}
+
+VECTOR_CLONES
+void lstm_forward_rows(float *gates, const float *h0, const float *c0, const float *packed,
+                       float *c, float *tanh_c, float *h, ptrdiff_t T, ptrdiff_t N,
+                       ptrdiff_t H, ptrdiff_t row_begin, ptrdiff_t row_end, ptrdiff_t i_at,
+                       ptrdiff_t f_at, ptrdiff_t o_at, ptrdiff_t g_at)
+{
+    const ptrdiff_t at[4] = {i_at, f_at, o_at, g_at};
+    float acc[TILE_ROWS][TILE_COLS];
+    for (ptrdiff_t t = 0; t < T; t++) {
+        const float *h_prev = t ? h + (t - 1) * N * H : h0;
+        const float *c_prev = t ? c + (t - 1) * N * H : c0;
+        for (ptrdiff_t p = 0; p < H / 16; p++) {
+            const float *panel = packed + p * H * TILE_COLS;
+            for (ptrdiff_t r0 = row_begin; r0 < row_end; r0 += TILE_ROWS) {
+                const int rows = row_end - r0 < TILE_ROWS ? (int)(row_end - r0) : TILE_ROWS;
+                any_tile_product(h_prev + r0 * H, H, panel, H, rows, acc);
+                for (int r = 0; r < rows; r++) {
+                    const ptrdiff_t n = r0 + r, unit = n * H + p * 16;
+                    float *a = gates + (t * N + n) * 4 * H + p * 16;
+                    float *ai = a + at[0], *af = a + at[1], *ao = a + at[2], *ag = a + at[3];
+                    lstm_forward_row(ai, af, ao, ag, acc[r], acc[r] + 16, acc[r] + 32,
+                                     acc[r] + 48, c_prev + unit, c + t * N * H + unit,
+                                     tanh_c + t * N * H + unit, h + t * N * H + unit, 16);
+                }
+            }
+        }
+    }
+}
+
+VECTOR_CLONES
+void lstm_backward_rows(const float *gates, const float *c0, const float *c,
+                        const float *tanh_c, const float *dout, ptrdiff_t dout_step,
+                        ptrdiff_t dout_row, const float *packed, float *dc, float *dh0,
+                        float *dgates, ptrdiff_t T, ptrdiff_t N, ptrdiff_t H,
+                        ptrdiff_t row_begin, ptrdiff_t row_end, ptrdiff_t i_at,
+                        ptrdiff_t f_at, ptrdiff_t o_at, ptrdiff_t g_at)
+{
+    float acc[TILE_ROWS][TILE_COLS];
+    for (ptrdiff_t t = T; t >= 0; t--) { /* t = 0 after the loop's steps: dh0 alone */
+        for (ptrdiff_t p = 0; p < H / TILE_COLS; p++) {
+            const float *panel = packed + p * 4 * H * TILE_COLS;
+            for (ptrdiff_t r0 = row_begin; r0 < row_end; r0 += TILE_ROWS) {
+                const int rows = row_end - r0 < TILE_ROWS ? (int)(row_end - r0) : TILE_ROWS;
+                if (t < T) /* dh_next of step t - 1 = dgates_t Wh^T */
+                    any_tile_product(dgates + (t * N + r0) * 4 * H, 4 * H, panel, 4 * H, rows,
+                                     acc);
+                else
+                    for (int r = 0; r < TILE_ROWS; r++)
+                        for (int j = 0; j < TILE_COLS; j++)
+                            acc[r][j] = 0.0f;
+                for (int r = 0; r < rows; r++) {
+                    const ptrdiff_t n = r0 + r, unit = n * H + p * TILE_COLS;
+                    if (t == 0) {
+                        for (int j = 0; j < TILE_COLS; j++)
+                            dh0[unit + j] = acc[r][j];
+                        continue;
+                    }
+                    const ptrdiff_t s = t - 1; /* the step whose cell runs now */
+                    const float *a = gates + (s * N + n) * 4 * H + p * TILE_COLS;
+                    float *d = dgates + (s * N + n) * 4 * H + p * TILE_COLS;
+                    lstm_backward_row(a + i_at, a + f_at, a + o_at, a + g_at,
+                                      (s ? c + (s - 1) * N * H : c0) + unit,
+                                      tanh_c + s * N * H + unit,
+                                      dout + s * dout_step + n * dout_row + p * TILE_COLS,
+                                      acc[r], dc + unit, d + i_at, d + f_at, d + o_at,
+                                      d + g_at, TILE_COLS);
+                }
+            }
+        }
+    }
+}
