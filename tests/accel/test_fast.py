@@ -190,6 +190,25 @@ def test_cross_entropy_kernel_names_a_bad_label(cross_entropy_kernel):
 
 
 
+def test_cross_entropy_kernel_on_each_cores_rows(monkeypatch, cross_entropy_kernel):
+    """Rows cut into one part per core (two here) give the one-part losses and gradient, and
+    a bad label in the second part is still named."""
+    from visiongrad.accel import threads
+    rng = np.random.default_rng(6)
+    scores = (3 * rng.standard_normal((301, 256))).astype(np.float32)
+    labels = rng.integers(0, 256, 301)
+    alone = fast.cross_entropy(scores, labels)
+    monkeypatch.setattr(threads, "available_cores", lambda: 2)
+    monkeypatch.setattr(threads, "PARALLEL_MIN_BYTES", 0)
+    parts = fast.cross_entropy(scores, labels)
+    upstream = rng.standard_normal(301).astype(np.float32)
+    np.testing.assert_array_equal(parts.losses, alone.losses)
+    np.testing.assert_array_equal(parts.backward(upstream), alone.backward(upstream))
+    labels[250] = 300
+    with pytest.raises(ValueError, match=r"label 300 is out of range for 256 classes"):
+        F.cross_entropy(scores, labels)
+
+
 @pytest.mark.parametrize("name", ["one example", "1000 classes", "logits of 1e4"])
 def test_cross_entropy_kernel_matches_the_reference_directly(name, cross_entropy_kernel):
     """accel.cross_entropy's losses and gradient against ``cross_entropy_reference``

@@ -113,6 +113,28 @@ def test_packed_weights_hold_the_columns_the_kernels_read():
     assert backward[0, 7, 9] == 9 * 256 + 7  # Wh^T[7, 9] = Wh[9, 7]
 
 
+@needs_kernels
+def test_the_cells_tanh_and_sigmoid_are_float32_accurate():
+    """One LSTM step with zero hidden part and c_prev = 0 returns sigmoid(a) in the i slot
+    and tanh(a) in the g slot: within 2 units in the last place (tanh, as NumPy's float32
+    tanh) and 1e-7 absolute (sigmoid) of float64 over [-20, 20] and tiny arguments."""
+    a = np.concatenate([np.linspace(-20, 20, 40001), np.geomspace(1e-30, 1, 300),
+                        -np.geomspace(1e-30, 1, 300)]).astype(np.float32)
+    H = a.size
+    gates = np.zeros((1, 4 * H), np.float32)
+    gates[0, :H] = gates[0, 3 * H:] = a
+    hidden, c_prev = np.zeros_like(gates), np.zeros((1, H), np.float32)
+    c, tanh_c, h = np.empty((3, 1, H), np.float32)
+    pointers = [array.__array_interface__["data"][0]
+                for array in (gates, hidden, c_prev, c, tanh_c, h)]
+    recurrent.LSTM_CELL_FORWARD(*pointers, 1, H, 0, H, 2 * H, 3 * H)
+    exact = np.tanh(a.astype(np.float64))
+    ulps = np.abs(gates[0, 3 * H:] - exact) / np.spacing(np.abs(exact).astype(np.float32))
+    assert ulps.max() <= 2
+    sigmoid = 1 / (1 + np.exp(-a.astype(np.float64)))
+    assert np.abs(gates[0, :H] - sigmoid).max() <= 1e-7
+
+
 def test_visiongrad_native_0_runs_the_numpy_loops():
     code = ("import numpy as np\n"
             "import visiongrad as vg\n"

@@ -118,10 +118,16 @@ class CrossEntropyKernel:
         (a broadcast view of one value is fine)."""
         upstream = upstream.astype(xp.float32, copy=False)
         grad = xp.empty_like(self.scores)
-        CROSS_ENTROPY_BACKWARD(self.scores.ctypes.data, self.labels.ctypes.data,
-                               self.row_max.ctypes.data, self.log_sum.ctypes.data,
-                               upstream.ctypes.data, upstream.strides[0] // upstream.itemsize,
-                               *self.scores.shape, grad.ctypes.data)
+        classes = self.scores.shape[1]
+
+        def rows(part):  # each core its own rows
+            CROSS_ENTROPY_BACKWARD(self.scores[part].ctypes.data, self.labels[part].ctypes.data,
+                                   self.row_max[part].ctypes.data,
+                                   self.log_sum[part].ctypes.data, upstream[part].ctypes.data,
+                                   upstream.strides[0] // upstream.itemsize,
+                                   part.stop - part.start, classes, grad[part].ctypes.data)
+
+        threads.in_parts(rows, len(grad), 2 * grad.nbytes)
         return grad
 
 
@@ -147,9 +153,14 @@ def cross_entropy(scores, labels):
         return None
     row_max, log_sum = xp.empty((2, len(scores)), xp.float32)
     losses = xp.empty(len(scores), xp.float32)
-    bad_row = CROSS_ENTROPY_FORWARD(scores.ctypes.data, labels.ctypes.data, *scores.shape,
-                                    row_max.ctypes.data, log_sum.ctypes.data, losses.ctypes.data)
-    if bad_row >= 0:
+
+    def rows(part):  # each core its own rows; -1, or a row with a bad label
+        return CROSS_ENTROPY_FORWARD(scores[part].ctypes.data, labels[part].ctypes.data,
+                                     part.stop - part.start, scores.shape[1],
+                                     row_max[part].ctypes.data, log_sum[part].ctypes.data,
+                                     losses[part].ctypes.data)
+
+    if max(threads.in_parts(rows, len(scores), scores.nbytes)) >= 0:
         return None
     return CrossEntropyKernel(scores, labels, row_max, log_sum, losses)
 
