@@ -1,4 +1,4 @@
-"""The fast paths of ReLU, softmax cross-entropy and SGD's momentum step.
+"""The fast paths of ReLU, leaky ReLU, softmax cross-entropy and SGD's momentum step.
 
 Each is one call that returns None (or False) where the case does not fit, and the op
 then runs its NumPy reference, which stays beside its formula in ``ops/`` or ``optim/``.
@@ -13,6 +13,8 @@ from . import threads
 from .native import (
     CROSS_ENTROPY_BACKWARD,
     CROSS_ENTROPY_FORWARD,
+    LEAKY_RELU_BACKWARD,
+    LEAKY_RELU_FORWARD,
     RELU_BACKWARD,
     SGD_MOMENTUM_STEP,
 )
@@ -100,6 +102,53 @@ def relu_backward(grad, y):
 
 def _pass_where_positive(grad, y, out):
     return xp.multiply(grad, y > 0, out=out)
+
+
+def leaky_relu(x, slope):
+    """x where x > 0, else slope x, as a new array in x's memory layout, by the compiled
+    kernel in one pass on every core; None where it does not fit: no kernel, not float32,
+    x not dense in memory.
+
+    Examples
+    --------
+    >>> from visiongrad import accel
+    >>> x = np.array([[-1.0, 2.0]], np.float32)
+    >>> y = accel.leaky_relu(x, 0.5)   # None without the kernels
+    >>> y is None or y.tolist() == [[-0.5, 2.0]]
+    True
+    """
+    if not is_host(x) or LEAKY_RELU_FORWARD is None or x.dtype != xp.float32:
+        return None
+    values = xp.ravel(x, order="K")
+    if not xp.may_share_memory(values, x):  # ravel had to copy: x is not dense
+        return None
+    y = xp.empty_like(x)
+
+    def block(x, out):
+        LEAKY_RELU_FORWARD(x.ctypes.data, out.ctypes.data, out.size, slope)
+
+    map_rows(block, xp.ravel(y, order="K"), values)
+    return y
+
+
+def leaky_relu_backward(grad, x, slope):
+    """dx = grad where x > 0, else slope grad, by the compiled kernel in one pass on every
+    core; None where it does not fit: no kernel, not float32, grad and x (dense) not laid
+    out alike in memory."""
+    if not is_host(grad, x) or LEAKY_RELU_BACKWARD is None or not (
+            grad.dtype == x.dtype == xp.float32 and grad.shape == x.shape
+            and grad.strides == x.strides):
+        return None
+    dx = xp.empty_like(x)
+    flat = [xp.ravel(a, order="K") for a in (dx, grad, x)]
+    if not all(xp.may_share_memory(f, a) for f, a in zip(flat, (dx, grad, x), strict=True)):
+        return None
+
+    def block(grad, x, out):
+        LEAKY_RELU_BACKWARD(grad.ctypes.data, x.ctypes.data, out.ctypes.data, out.size, slope)
+
+    map_rows(block, *flat)
+    return dx
 
 
 class CrossEntropyKernel:

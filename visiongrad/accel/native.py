@@ -210,3 +210,12 @@ LSTM_BACKWARD_ROWS = optional_kernel("lstm_backward_rows", [_pointer] * 5 + [_si
 dgates, T, N, H, row_begin, row_end, i_at, f_at, o_at, g_at): every step back for those
 rows, dgates_t Wh^T from Wh^T packed in (H / 64, 4H, 64) panels; dc is read (the final
 cell's gradient) and left as dc0."""
+
+LEAKY_RELU_FORWARD = optional_kernel("leaky_relu_forward", [_pointer] * 2 + [_size,
+                                     ctypes.c_float])
+"""leaky_relu_forward(x, y, size, slope): y = x where x > 0, else slope x, on flat float32
+(``kernels/relu.c``)."""
+
+LEAKY_RELU_BACKWARD = optional_kernel("leaky_relu_backward", [_pointer] * 3 + [_size,
+                                      ctypes.c_float])
+"""leaky_relu_backward(grad, x, dx, size, slope): dx = grad where x > 0, else slope grad."""
