@@ -19,7 +19,7 @@ from visiongrad.accel import recurrent, threads
 NOT_BUILT = "the compiled kernels are not built here (tests/accel/test_native.py says why)"
 needs_kernels = pytest.mark.skipif(recurrent.LSTM_CELL_FORWARD is None, reason=NOT_BUILT)
 KERNELS = ("LSTM_CELL_FORWARD", "LSTM_CELL_BACKWARD", "GRU_CELL_FORWARD", "GRU_CELL_BACKWARD",
-           "LSTM_FORWARD_ROWS", "LSTM_BACKWARD_ROWS")
+           "LSTM_FORWARD_ROWS", "LSTM_BACKWARD_ROWS", "GRU_FORWARD_ROWS", "GRU_BACKWARD_ROWS")
 
 
 def inputs(kind, N, T, D, H, seed=0):
@@ -79,11 +79,12 @@ def test_the_whole_loop_on_two_threads_and_a_strided_upstream(monkeypatch):
     """64 rows are cut into one part per core (two here): each part's steps run alone."""
     monkeypatch.setattr(threads, "available_cores", lambda: 2)
     monkeypatch.setattr(threads, "PARALLEL_MIN_BYTES", 0)
-    arrays = inputs("lstm_torch", 64, 3, 8, 128, seed=2)
-    compiled = run("lstm_torch", arrays, True, monkeypatch, transposed_upstream=True)
-    reference = run("lstm_torch", arrays, False, monkeypatch, transposed_upstream=True)
-    for ours, theirs in zip(compiled, reference, strict=True):
-        assert_close(ours, theirs)
+    for kind in ("lstm_torch", "gru"):
+        arrays = inputs(kind, 64, 3, 8, 128, seed=2)
+        compiled = run(kind, arrays, True, monkeypatch, transposed_upstream=True)
+        reference = run(kind, arrays, False, monkeypatch, transposed_upstream=True)
+        for ours, theirs in zip(compiled, reference, strict=True):
+            assert_close(ours, theirs)
 
 
 def test_the_fast_paths_decline_float64_and_leave_the_arrays():
@@ -103,7 +104,7 @@ def test_packed_weights_hold_the_columns_the_kernels_read():
     H = 32
     Wh = np.arange(H * 4 * H, dtype=np.float32).reshape(H, 4 * H)
     slots = {gate: slice(H * k, H * (k + 1)) for k, gate in enumerate("ifgo")}  # PyTorch's
-    packed = recurrent.packed_forward_weight(Wh, slots)
+    packed = recurrent.packed_forward_weight(Wh, [slots[gate] for gate in "ifog"])
     assert packed.shape == (2, H, 64)
     # panel 1, row k = 3, gate o (third in the panel) unit 16 + 5 -> column slot_o + 21
     assert packed[1, 3, 2 * 16 + 5] == Wh[3, slots["o"].start + 21]

@@ -219,3 +219,14 @@ LEAKY_RELU_FORWARD = optional_kernel("leaky_relu_forward", [_pointer] * 2 + [_si
 LEAKY_RELU_BACKWARD = optional_kernel("leaky_relu_backward", [_pointer] * 3 + [_size,
                                       ctypes.c_float])
 """leaky_relu_backward(grad, x, dx, size, slope): dx = grad where x > 0, else slope grad."""
+
+GRU_FORWARD_ROWS = optional_kernel("gru_forward_rows", [_pointer] * 6 + [_size] * 5)
+"""gru_forward_rows(gates, h0, bh, packed, gh_n, h, T, N, H, row_begin, row_end): every step
+of the GRU's forward pass for those rows, h_{t-1} Wh from Wh packed in (H / 16, H, 48)
+panels (``kernels/recurrent.c``)."""
+
+GRU_BACKWARD_ROWS = optional_kernel("gru_backward_rows", [_pointer] * 5 + [_size] * 2
+                                    + [_pointer] * 5 + [_size] * 5)
+"""gru_backward_rows(gates, gh_n, h0, h, dout, dout_step, dout_row, packed, carry, dh0, dgx,
+dgh, T, N, H, row_begin, row_end): every step back for those rows, dgh_t Wh^T from Wh^T
+packed in (H / 64, 3H, 64) panels; carry (zeros) holds dh_t z_t between steps."""

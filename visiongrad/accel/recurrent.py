@@ -2,11 +2,11 @@
 per step, one matrix product (h_{t-1} Wh forward, dgates_t Wh^T backward) and one pass of
 the cell's arithmetic over the step's gates, where NumPy takes about twenty.
 
-The LSTM with H a multiple of 16 (forward) or 64 (backward) goes further: its whole time
-loop is one compiled call per core, on that core's rows of the batch (rows never meet
-through time), each step's product computed from Wh packed once per pass and its cell
-applied to the product while it is still in registers (``lstm_forward_rows``,
-``lstm_backward_rows``); no OpenBLAS call, no Python, per step.
+With H a multiple of 16 (forward) or 64 (backward) both go further: the whole time loop
+is one compiled call per core, on that core's rows of the batch (rows never meet through
+time), each step's product computed from Wh packed once per pass and the cell applied to
+the product while it is still in registers (``lstm_forward_rows``, ``lstm_backward_rows``,
+``gru_forward_rows``, ``gru_backward_rows``); no OpenBLAS call, no Python, per step.
 
 ``ops/recurrent.py``'s ``LSTM`` and ``GRU`` call these once per pass, with the arrays they
 would fill themselves; None (or False) means the case does not fit (the library not
@@ -19,8 +19,10 @@ from __future__ import annotations
 
 from ..backend import is_host, xp
 from .native import (
+    GRU_BACKWARD_ROWS,
     GRU_CELL_BACKWARD,
     GRU_CELL_FORWARD,
+    GRU_FORWARD_ROWS,
     LSTM_BACKWARD_ROWS,
     LSTM_CELL_BACKWARD,
     LSTM_CELL_FORWARD,
@@ -51,17 +53,18 @@ def _upstream_rows(grad_out):
     return grad_out, grad_out.strides[1] // FLOAT, grad_out.strides[0] // FLOAT
 
 
-def packed_forward_weight(Wh, slots):
-    """Wh (H, 4H) as (H / 16, H, 64) panels: panel p, row k holds Wh[k, slot + 16 p + u]
-    for the slots of gates i, f, o, g in turn and u < 16 (``lstm_forward_rows``)."""
-    H = Wh.shape[0]
-    by_gate = xp.stack([Wh[:, slots[gate]] for gate in "ifog"])  # (4, H, H)
-    return xp.ascontiguousarray(by_gate.reshape(4, H, H // 16, 16).transpose(2, 1, 0, 3)
-                                ).reshape(H // 16, H, 64)
+def packed_forward_weight(Wh, blocks):
+    """Wh (H, G H) as (H / 16, H, 16 G) panels: panel p, row k holds Wh[k, block.start +
+    16 p + u] for each gate's column block in ``blocks`` in turn and u < 16 (the LSTM's
+    i, f, o, g; the GRU's r, z, n)."""
+    H, G = Wh.shape[0], len(blocks)
+    by_gate = xp.stack([Wh[:, block] for block in blocks])  # (G, H, H)
+    return xp.ascontiguousarray(by_gate.reshape(G, H, H // 16, 16).transpose(2, 1, 0, 3)
+                                ).reshape(H // 16, H, 16 * G)
 
 
 def packed_backward_weight(Wh):
-    """Wh^T (4H, H) as (H / 64, 4H, 64) panels of 64 columns (``lstm_backward_rows``)."""
+    """Wh^T (G H, H) as (H / 64, G H, 64) panels of 64 columns."""
     G, H = Wh.shape[1], Wh.shape[0]
     return xp.ascontiguousarray(Wh.T.reshape(G, H // 64, 64).transpose(1, 0, 2))
 
@@ -77,7 +80,8 @@ def lstm_forward(gates, Wh, h0, c0, c, tanh_c, h, slots) -> bool:
     c0 = xp.ascontiguousarray(c0)
     offsets = [slots[gate].start for gate in "ifog"]
     if LSTM_FORWARD_ROWS is not None and H % 16 == 0:
-        h0, packed = xp.ascontiguousarray(h0), packed_forward_weight(Wh, slots)
+        h0 = xp.ascontiguousarray(h0)
+        packed = packed_forward_weight(Wh, [slots[gate] for gate in "ifog"])
 
         def rows(part):
             LSTM_FORWARD_ROWS(_address(gates), _address(h0), _address(c0), _address(packed),
@@ -137,6 +141,16 @@ def gru_forward(gates, Wh, bh, h0, h, gh_n) -> bool:
         return False
     T, N, G = gates.shape
     bh, h0 = xp.ascontiguousarray(bh), xp.ascontiguousarray(h0)
+    H = G // 3
+    if GRU_FORWARD_ROWS is not None and H % 16 == 0:
+        packed = packed_forward_weight(Wh, [slice(k * H, (k + 1) * H) for k in range(3)])
+
+        def rows(part):
+            GRU_FORWARD_ROWS(_address(gates), _address(h0), _address(bh), _address(packed),
+                             _address(gh_n), _address(h), T, N, H, part.start, part.stop)
+
+        in_parts(rows, N, gates.nbytes)
+        return True
     hidden = xp.empty((N, G), dtype=gates.dtype)
     prev_h = h0
     for t in range(T):
@@ -156,6 +170,17 @@ def gru_backward(grad_out, gates, gh_n, h, h0, Wh, dgx, dgh):
     h0 = xp.ascontiguousarray(h0)
     upstream, step_offset, row_stride = _upstream_rows(grad_out)
     carry = xp.zeros((N, G // 3), dtype=gates.dtype)  # dh_t z_t, sent back to step t - 1
+    if GRU_BACKWARD_ROWS is not None and (G // 3) % 64 == 0:
+        packed, dh0 = packed_backward_weight(Wh), xp.empty_like(carry)
+
+        def rows(part):
+            GRU_BACKWARD_ROWS(_address(gates), _address(gh_n), _address(h0), _address(h),
+                              _address(upstream), step_offset, row_stride, _address(packed),
+                              _address(carry), _address(dh0), _address(dgx), _address(dgh),
+                              T, N, G // 3, part.start, part.stop)
+
+        in_parts(rows, N, gates.nbytes)
+        return dh0
     product = xp.zeros_like(carry)  # dgh_t Wh^T, likewise
     for t in reversed(range(T)):
         GRU_CELL_BACKWARD(_address(gates[t]), _address(gh_n[t]),

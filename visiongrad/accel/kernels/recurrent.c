@@ -179,24 +179,28 @@ void gru_cell_backward(const float *gates, const float *gh_n, const float *h_pre
  *              16 columns of units 16p..16p+15 of gates i, f, o, g, in that order
  *     backward (lstm_backward_rows): packed (H / 64, 4H, 64): panel p holds Wh^T's columns
  *              64p..64p+63 (dh's units), its 4H rows in the gates' own order
+ *
+ * The GRU's (gru_forward_rows, gru_backward_rows) likewise, with 3 gates r, z, n: forward
+ * panels (H / 16, H, 48) of units 16p..16p+15 of r, z, n, backward (H / 64, 3H, 64).
  */
 
 #define TILE_ROWS 6
 #define TILE_COLS 64
 
-/* acc[r][j] = sum_k a[r * lda + k] panel[k * 64 + j] for r < rows (rows <= TILE_ROWS) */
+/* acc[r][j] = sum_k a[r * lda + k] panel[k * cols + j] for r < rows <= TILE_ROWS and
+ * j < cols <= TILE_COLS (cols a constant where it is called) */
 static inline __attribute__((always_inline)) void tile_product(
     const float *restrict a, ptrdiff_t lda, const float *restrict panel, ptrdiff_t K,
-    int rows, float acc[TILE_ROWS][TILE_COLS])
+    int rows, int cols, float acc[TILE_ROWS][TILE_COLS])
 {
     for (int r = 0; r < TILE_ROWS; r++)
-        for (int j = 0; j < TILE_COLS; j++)
+        for (int j = 0; j < cols; j++)
             acc[r][j] = 0.0f;
     for (ptrdiff_t k = 0; k < K; k++) {
-        const float *restrict b = panel + k * TILE_COLS;
+        const float *restrict b = panel + k * cols;
         for (int r = 0; r < rows; r++) {
             const float x = a[r * lda + k];
-            for (int j = 0; j < TILE_COLS; j++)
+            for (int j = 0; j < cols; j++)
                 acc[r][j] += x * b[j];
         }
     }
@@ -205,13 +209,13 @@ static inline __attribute__((always_inline)) void tile_product(
 /* The product of a tile: full tiles with the row count known to the compiler (unrolled,
  * the accumulators in registers), the last partial tile without. */
 static inline __attribute__((always_inline)) void any_tile_product(
-    const float *a, ptrdiff_t lda, const float *panel, ptrdiff_t K, int rows,
+    const float *a, ptrdiff_t lda, const float *panel, ptrdiff_t K, int rows, int cols,
     float acc[TILE_ROWS][TILE_COLS])
 {
     if (rows == TILE_ROWS)
-        tile_product(a, lda, panel, K, TILE_ROWS, acc);
+        tile_product(a, lda, panel, K, TILE_ROWS, cols, acc);
     else
-        tile_product(a, lda, panel, K, rows, acc);
+        tile_product(a, lda, panel, K, rows, cols, acc);
 }
 
 VECTOR_CLONES
@@ -229,7 +233,7 @@ void lstm_forward_rows(float *gates, const float *h0, const float *c0, const flo
             const float *panel = packed + p * H * TILE_COLS;
             for (ptrdiff_t r0 = row_begin; r0 < row_end; r0 += TILE_ROWS) {
                 const int rows = row_end - r0 < TILE_ROWS ? (int)(row_end - r0) : TILE_ROWS;
-                any_tile_product(h_prev + r0 * H, H, panel, H, rows, acc);
+                any_tile_product(h_prev + r0 * H, H, panel, H, rows, TILE_COLS, acc);
                 for (int r = 0; r < rows; r++) {
                     const ptrdiff_t n = r0 + r, unit = n * H + p * 16;
                     float *a = gates + (t * N + n) * 4 * H + p * 16;
@@ -259,7 +263,7 @@ void lstm_backward_rows(const float *gates, const float *c0, const float *c,
                 const int rows = row_end - r0 < TILE_ROWS ? (int)(row_end - r0) : TILE_ROWS;
                 if (t < T) /* dh_next of step t - 1 = dgates_t Wh^T */
                     any_tile_product(dgates + (t * N + r0) * 4 * H, 4 * H, panel, 4 * H, rows,
-                                     acc);
+                                     TILE_COLS, acc);
                 else
                     for (int r = 0; r < TILE_ROWS; r++)
                         for (int j = 0; j < TILE_COLS; j++)
@@ -280,6 +284,74 @@ void lstm_backward_rows(const float *gates, const float *c0, const float *c,
                                       dout + s * dout_step + n * dout_row + p * TILE_COLS,
                                       acc[r], dc + unit, d + i_at, d + f_at, d + o_at,
                                       d + g_at, TILE_COLS);
+                }
+            }
+        }
+    }
+}
+
+VECTOR_CLONES
+void gru_forward_rows(float *gates, const float *h0, const float *bh, const float *packed,
+                      float *gh_n, float *h, ptrdiff_t T, ptrdiff_t N, ptrdiff_t H,
+                      ptrdiff_t row_begin, ptrdiff_t row_end)
+{
+    float acc[TILE_ROWS][TILE_COLS];
+    for (ptrdiff_t t = 0; t < T; t++) {
+        const float *h_prev = t ? h + (t - 1) * N * H : h0;
+        for (ptrdiff_t p = 0; p < H / 16; p++) {
+            const float *panel = packed + p * H * 48;
+            const float *b = bh + p * 16;
+            for (ptrdiff_t r0 = row_begin; r0 < row_end; r0 += TILE_ROWS) {
+                const int rows = row_end - r0 < TILE_ROWS ? (int)(row_end - r0) : TILE_ROWS;
+                any_tile_product(h_prev + r0 * H, H, panel, H, rows, 48, acc);
+                for (int r = 0; r < rows; r++) {
+                    const ptrdiff_t n = r0 + r, unit = n * H + p * 16;
+                    float *a = gates + (t * N + n) * 3 * H + p * 16;
+                    gru_forward_row(a, a + H, a + 2 * H, acc[r], acc[r] + 16, acc[r] + 32, b,
+                                    b + H, b + 2 * H, h_prev + unit, gh_n + t * N * H + unit,
+                                    h + t * N * H + unit, 16);
+                }
+            }
+        }
+    }
+}
+
+VECTOR_CLONES
+void gru_backward_rows(const float *gates, const float *gh_n, const float *h0, const float *h,
+                       const float *dout, ptrdiff_t dout_step, ptrdiff_t dout_row,
+                       const float *packed, float *carry, float *dh0, float *dgx, float *dgh,
+                       ptrdiff_t T, ptrdiff_t N, ptrdiff_t H, ptrdiff_t row_begin,
+                       ptrdiff_t row_end)
+{
+    float acc[TILE_ROWS][TILE_COLS];
+    for (ptrdiff_t t = T; t >= 0; t--) { /* t = 0 after the loop's steps: dh0 alone */
+        for (ptrdiff_t p = 0; p < H / TILE_COLS; p++) {
+            const float *panel = packed + p * 3 * H * TILE_COLS;
+            for (ptrdiff_t r0 = row_begin; r0 < row_end; r0 += TILE_ROWS) {
+                const int rows = row_end - r0 < TILE_ROWS ? (int)(row_end - r0) : TILE_ROWS;
+                if (t < T) /* dgh_t Wh^T, what step t - 1 receives besides dh_t z_t */
+                    any_tile_product(dgh + (t * N + r0) * 3 * H, 3 * H, panel, 3 * H, rows,
+                                     TILE_COLS, acc);
+                else
+                    for (int r = 0; r < TILE_ROWS; r++)
+                        for (int j = 0; j < TILE_COLS; j++)
+                            acc[r][j] = 0.0f;
+                for (int r = 0; r < rows; r++) {
+                    const ptrdiff_t n = r0 + r, unit = n * H + p * TILE_COLS;
+                    if (t == 0) {
+                        for (int j = 0; j < TILE_COLS; j++)
+                            dh0[unit + j] = carry[unit + j] + acc[r][j];
+                        continue;
+                    }
+                    const ptrdiff_t s = t - 1; /* the step whose cell runs now */
+                    const ptrdiff_t at = (s * N + n) * 3 * H + p * TILE_COLS;
+                    const float *a = gates + at;
+                    gru_backward_row(a, a + H, a + 2 * H, gh_n + s * N * H + unit,
+                                     (s ? h + (s - 1) * N * H : h0) + unit,
+                                     dout + s * dout_step + n * dout_row + p * TILE_COLS,
+                                     acc[r], carry + unit, dgx + at, dgx + at + H,
+                                     dgx + at + 2 * H, dgh + at, dgh + at + H, dgh + at + 2 * H,
+                                     TILE_COLS);
                 }
             }
         }
