@@ -1,14 +1,16 @@
 """The compiled kernels, where ``pip install`` built them: a plain C library loaded with
 ctypes, and every kernel's ctypes signature.
 
-Seven small C files in ``accel/kernels/`` are visiongrad's only compiled code, each an
+Small C files in ``accel/kernels/`` are visiongrad's only compiled code, each an
 optional fast path behind an op whose NumPy version stays the reference it is tested
 against:
 
 - ``direct_conv.c``: the convolution's forward pass and weight gradient (through
   ``accel/direct_conv.py``, on x86-64 CPUs with AVX2 and FMA);
-- ``relu.c``: ReLU's backward pass;
+- ``relu.c``: ReLU's backward pass, leaky ReLU's forward and backward passes;
 - ``cross_entropy.c``: softmax cross-entropy's forward and backward passes;
+- ``recurrent.c``: the LSTM's and GRU's cells and whole time loops (through
+  ``accel/recurrent.py``), with ``vector_math.h``'s vectorisable exp, tanh and sigmoid;
 - ``sgd_step.c``: SGD's momentum update in one pass over memory;
 - ``batch_norm.c``: batch norm's per-channel sums and scale-and-shift passes (through
   ``accel/batch_norm.py``);
