@@ -222,6 +222,20 @@ static inline __attribute__((always_inline)) void any_tile_product(
         tile_product(a, lda, panel, K, rows, cols, acc);
 }
 
+/* The backward loops' product for a tile: the gradient that step t sends back to step
+ * t - 1 through Wh (dgates_t Wh^T), zeros at t = T (the last step receives none). */
+static inline __attribute__((always_inline)) void product_sent_back(
+    ptrdiff_t t, ptrdiff_t T, const float *d_rows, ptrdiff_t K, const float *panel, int rows,
+    float acc[TILE_ROWS][TILE_COLS])
+{
+    if (t < T)
+        any_tile_product(d_rows, K, panel, K, rows, TILE_COLS, acc);
+    else
+        for (int r = 0; r < TILE_ROWS; r++)
+            for (int j = 0; j < TILE_COLS; j++)
+                acc[r][j] = 0.0f;
+}
+
 VECTOR_CLONES
 void lstm_forward_rows(float *gates, const float *h0, const float *c0, const float *packed,
                        float *c, float *tanh_c, float *h, ptrdiff_t T, ptrdiff_t N,
@@ -265,13 +279,7 @@ void lstm_backward_rows(const float *gates, const float *c0, const float *c,
             const float *panel = packed + p * 4 * H * TILE_COLS;
             for (ptrdiff_t r0 = row_begin; r0 < row_end; r0 += TILE_ROWS) {
                 const int rows = row_end - r0 < TILE_ROWS ? (int)(row_end - r0) : TILE_ROWS;
-                if (t < T) /* dh_next of step t - 1 = dgates_t Wh^T */
-                    any_tile_product(dgates + (t * N + r0) * 4 * H, 4 * H, panel, 4 * H, rows,
-                                     TILE_COLS, acc);
-                else
-                    for (int r = 0; r < TILE_ROWS; r++)
-                        for (int j = 0; j < TILE_COLS; j++)
-                            acc[r][j] = 0.0f;
+                product_sent_back(t, T, dgates + (t * N + r0) * 4 * H, 4 * H, panel, rows, acc);
                 for (int r = 0; r < rows; r++) {
                     const ptrdiff_t n = r0 + r, unit = n * H + p * TILE_COLS;
                     if (t == 0) {
@@ -333,13 +341,8 @@ void gru_backward_rows(const float *gates, const float *gh_n, const float *h0, c
             const float *panel = packed + p * 3 * H * TILE_COLS;
             for (ptrdiff_t r0 = row_begin; r0 < row_end; r0 += TILE_ROWS) {
                 const int rows = row_end - r0 < TILE_ROWS ? (int)(row_end - r0) : TILE_ROWS;
-                if (t < T) /* dgh_t Wh^T, what step t - 1 receives besides dh_t z_t */
-                    any_tile_product(dgh + (t * N + r0) * 3 * H, 3 * H, panel, 3 * H, rows,
-                                     TILE_COLS, acc);
-                else
-                    for (int r = 0; r < TILE_ROWS; r++)
-                        for (int j = 0; j < TILE_COLS; j++)
-                            acc[r][j] = 0.0f;
+                /* dgh_t Wh^T: what step t - 1 receives besides dh_t z_t */
+                product_sent_back(t, T, dgh + (t * N + r0) * 3 * H, 3 * H, panel, rows, acc);
                 for (int r = 0; r < rows; r++) {
                     const ptrdiff_t n = r0 + r, unit = n * H + p * TILE_COLS;
                     if (t == 0) {
