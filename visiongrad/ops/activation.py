@@ -83,22 +83,19 @@ class LeakyReLU(Function):
 
     Forward:  y = x if x > 0 else a x
     Backward: dx = dy if x > 0 else a dy
-    (``accel.leaky_relu``, ``accel.leaky_relu_backward``: one compiled pass on every core)
     """
 
     def forward(self, x, negative_slope=0.01):
-        xp = array_module(x)
-        self.x, self.negative_slope = x, negative_slope
+        self.x, self.a = x, negative_slope  # accel.leaky_relu: one compiled pass, every core
         y = accel.leaky_relu(x, negative_slope)
-        return x * xp.where(x > 0, x.dtype.type(1), x.dtype.type(negative_slope)) \
-            if y is None else y
+        return x * self.slopes() if y is None else y
 
     def backward(self, grad_out):
-        xp = array_module(grad_out)
-        x, a = self.x, self.negative_slope
-        dx = accel.leaky_relu_backward(grad_out, x, a)
-        return grad_out * xp.where(x > 0, x.dtype.type(1), x.dtype.type(a)) if dx is None \
-            else dx
+        dx = accel.leaky_relu_backward(grad_out, self.x, self.a)
+        return grad_out * self.slopes() if dx is None else dx
+
+    def slopes(self):  # 1 where x > 0, else a
+        return array_module(self.x).where(self.x > 0, 1, self.a).astype(self.x.dtype)
 
 
 class PReLU(Function):
