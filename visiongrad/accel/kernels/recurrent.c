@@ -193,21 +193,17 @@ static inline __attribute__((always_inline)) void tile_product(
     const float *restrict a, ptrdiff_t lda, const float *restrict panel, ptrdiff_t K,
     int rows, int cols, float acc[TILE_ROWS][TILE_COLS])
 {
-    float sum[TILE_ROWS][TILE_COLS]; /* its own: the compiler keeps it in registers */
     for (int r = 0; r < TILE_ROWS; r++)
         for (int j = 0; j < cols; j++)
-            sum[r][j] = 0.0f;
+            acc[r][j] = 0.0f;
     for (ptrdiff_t k = 0; k < K; k++) {
         const float *restrict b = panel + k * cols;
         for (int r = 0; r < rows; r++) {
             const float x = a[r * lda + k];
             for (int j = 0; j < cols; j++)
-                sum[r][j] += x * b[j];
+                acc[r][j] += x * b[j];
         }
     }
-    for (int r = 0; r < rows; r++)
-        for (int j = 0; j < cols; j++)
-            acc[r][j] = sum[r][j];
 }
 
 /* The product of a tile: full tiles with the row count known to the compiler (unrolled,
