@@ -103,6 +103,39 @@ def test_relu_backward_on_every_layout(name, parallel, compiled, monkeypatch):
         assert (sum(calls) == y.size) == kernel_case, (calls, kernel_case)
 
 
+@pytest.mark.parametrize("layout", ["C order", "channels-last", "upstream in C order"])
+def test_leaky_relu_kernels_match_the_numpy_lines(layout, monkeypatch):
+    """y and dx of F.leaky_relu by the compiled passes (on two cores' parts) and by the
+    op's NumPy lines: equal, in x's memory layout, with a NaN, a -0.0 and the kink."""
+    if fast.LEAKY_RELU_FORWARD is None:
+        pytest.skip(NOT_BUILT)
+    monkeypatch.setattr(threads, "PARALLEL_MIN_BYTES", 0)
+    rng = np.random.default_rng(7)
+    x = rng.standard_normal((3, 5, 4, 6)).astype(np.float32)
+    x[0, 0, 0, :3] = [np.nan, -0.0, 0.0]
+    upstream = rng.standard_normal(x.shape).astype(np.float32)
+    if layout != "C order":
+        x = np.ascontiguousarray(x.transpose(0, 2, 3, 1)).transpose(0, 3, 1, 2)
+    if layout == "channels-last":
+        upstream = np.ascontiguousarray(upstream.transpose(0, 2, 3, 1)).transpose(0, 3, 1, 2)
+
+    def both(compiled):
+        with monkeypatch.context() as patch:
+            if not compiled:
+                patch.setattr(fast, "LEAKY_RELU_FORWARD", None)
+                patch.setattr(fast, "LEAKY_RELU_BACKWARD", None)
+            tensor = vg.tensor(x, requires_grad=True)
+            y = F.leaky_relu(tensor, 0.2)
+            y.backward(upstream)
+        return y.data, tensor.grad
+
+    (y, dx), (y_ref, dx_ref) = both(True), both(False)
+    np.testing.assert_array_equal(y, y_ref)
+    np.testing.assert_array_equal(dx, dx_ref)
+    assert np.signbit(y[0, 0, 0, 1]) and y.strides == x.strides
+    assert fast.leaky_relu_backward(upstream, x, 0.2) is None or layout != "upstream in C order"
+
+
 def test_relu_backward_kernel_zeroes_a_nan_gradient_where_the_unit_is_off():
     """As in PyTorch: the unit passed nothing forward, so nothing flows back, not even NaN."""
     if fast.RELU_BACKWARD is None:
@@ -188,6 +221,25 @@ def test_cross_entropy_kernel_names_a_bad_label(cross_entropy_kernel):
         F.cross_entropy(scores, np.array([-2, 1, 0, 2]))
 
 
+
+
+def test_cross_entropy_kernel_on_each_cores_rows(monkeypatch, cross_entropy_kernel):
+    """Rows cut into one part per core (two here) give the one-part losses and gradient, and
+    a bad label in the second part is still named."""
+    from visiongrad.accel import threads
+    rng = np.random.default_rng(6)
+    scores = (3 * rng.standard_normal((301, 256))).astype(np.float32)
+    labels = rng.integers(0, 256, 301)
+    alone = fast.cross_entropy(scores, labels)
+    monkeypatch.setattr(threads, "available_cores", lambda: 2)
+    monkeypatch.setattr(threads, "PARALLEL_MIN_BYTES", 0)
+    parts = fast.cross_entropy(scores, labels)
+    upstream = rng.standard_normal(301).astype(np.float32)
+    np.testing.assert_array_equal(parts.losses, alone.losses)
+    np.testing.assert_array_equal(parts.backward(upstream), alone.backward(upstream))
+    labels[250] = 300
+    with pytest.raises(ValueError, match=r"label 300 is out of range for 256 classes"):
+        F.cross_entropy(scores, labels)
 
 
 @pytest.mark.parametrize("name", ["one example", "1000 classes", "logits of 1e4"])

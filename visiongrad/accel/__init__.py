@@ -12,9 +12,9 @@ imports ctypes, threading or concurrent.futures, or reads /proc.
 - ``workspaces``: per-thread scratch memory and the batch cut into cache-sized blocks;
 - ``native``: the compiled library's loader and every kernel's ctypes signature, with the
   C sources in ``kernels/``;
-- ``fast``, ``direct_conv``, ``batch_norm`` and ``max_pool``: the fast paths an op asks for
-  in one call, which return None where the case does not fit (batch norm asks
-  ``batch_norm_fits`` once); the op then runs its NumPy reference;
+- ``fast``, ``direct_conv``, ``batch_norm``, ``max_pool`` and ``recurrent``: the fast paths
+  an op asks for in one call, which return None where the case does not fit (batch norm
+  asks ``batch_norm_fits`` once); the op then runs its NumPy reference;
 - ``prefetch``: the DataLoader's batches prepared ahead on a background thread.
 - ``machine``: what the processor is (/proc/cpuinfo), for the kernel choice and run reports.
 """
@@ -28,7 +28,14 @@ from .direct_conv import (
     direct_conv_fits,
     direct_input_grad_fits,
 )
-from .fast import cross_entropy, relu, relu_backward, sgd_momentum_step
+from .fast import (
+    cross_entropy,
+    leaky_relu,
+    leaky_relu_backward,
+    relu,
+    relu_backward,
+    sgd_momentum_step,
+)
 from .layout import (
     as_nchw,
     channel_rows,
@@ -47,7 +54,8 @@ __all__ = [
     "channel_rows", "channel_sums", "channels_last", "contiguous_rows", "cross_entropy",
     "direct_conv2d", "direct_conv2d_input_grad", "direct_conv2d_weight_grad",
     "direct_conv_fits", "direct_input_grad_fits", "empty_nchw",
-    "from_channel_rows", "in_parts", "is_channels_last", "map_rows", "max_pool2d",
+    "from_channel_rows", "in_parts", "is_channels_last", "leaky_relu", "leaky_relu_backward",
+    "map_rows", "max_pool2d",
     "parallel_map", "relu", "relu_backward", "settings", "sgd_momentum_step",
     "split_over_cores", "window_bytes", "workspace",
 ]

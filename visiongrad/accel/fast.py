@@ -1,4 +1,4 @@
-"""The fast paths of ReLU, softmax cross-entropy and SGD's momentum step.
+"""The fast paths of ReLU, leaky ReLU, softmax cross-entropy and SGD's momentum step.
 
 Each is one call that returns None (or False) where the case does not fit, and the op
 then runs its NumPy reference, which stays beside its formula in ``ops/`` or ``optim/``.
@@ -13,6 +13,8 @@ from . import threads
 from .native import (
     CROSS_ENTROPY_BACKWARD,
     CROSS_ENTROPY_FORWARD,
+    LEAKY_RELU_BACKWARD,
+    LEAKY_RELU_FORWARD,
     RELU_BACKWARD,
     SGD_MOMENTUM_STEP,
 )
@@ -102,6 +104,53 @@ def _pass_where_positive(grad, y, out):
     return xp.multiply(grad, y > 0, out=out)
 
 
+def leaky_relu(x, slope):
+    """x where x > 0, else slope x, as a new array in x's memory layout, by the compiled
+    kernel in one pass on every core; None where it does not fit: no kernel, not float32,
+    x not dense in memory.
+
+    Examples
+    --------
+    >>> from visiongrad import accel
+    >>> x = np.array([[-1.0, 2.0]], np.float32)
+    >>> y = accel.leaky_relu(x, 0.5)   # None without the kernels
+    >>> y is None or y.tolist() == [[-0.5, 2.0]]
+    True
+    """
+    if not is_host(x) or LEAKY_RELU_FORWARD is None or x.dtype != xp.float32:
+        return None
+    values = xp.ravel(x, order="K")
+    if not xp.may_share_memory(values, x):  # ravel had to copy: x is not dense
+        return None
+    y = xp.empty_like(x)
+
+    def block(x, out):
+        LEAKY_RELU_FORWARD(x.ctypes.data, out.ctypes.data, out.size, slope)
+
+    map_rows(block, xp.ravel(y, order="K"), values)
+    return y
+
+
+def leaky_relu_backward(grad, x, slope):
+    """dx = grad where x > 0, else slope grad, by the compiled kernel in one pass on every
+    core; None where it does not fit: no kernel, not float32, grad and x (dense) not laid
+    out alike in memory."""
+    if not is_host(grad, x) or LEAKY_RELU_BACKWARD is None or not (
+            grad.dtype == x.dtype == xp.float32 and grad.shape == x.shape
+            and grad.strides == x.strides):
+        return None
+    dx = xp.empty_like(x)
+    flat = [xp.ravel(a, order="K") for a in (dx, grad, x)]
+    if not all(xp.may_share_memory(f, a) for f, a in zip(flat, (dx, grad, x), strict=True)):
+        return None
+
+    def block(grad, x, out):
+        LEAKY_RELU_BACKWARD(grad.ctypes.data, x.ctypes.data, out.ctypes.data, out.size, slope)
+
+    map_rows(block, *flat)
+    return dx
+
+
 class CrossEntropyKernel:
     """Softmax cross-entropy's forward pass done by the compiled kernel, and its backward.
 
@@ -118,10 +167,16 @@ class CrossEntropyKernel:
         (a broadcast view of one value is fine)."""
         upstream = upstream.astype(xp.float32, copy=False)
         grad = xp.empty_like(self.scores)
-        CROSS_ENTROPY_BACKWARD(self.scores.ctypes.data, self.labels.ctypes.data,
-                               self.row_max.ctypes.data, self.log_sum.ctypes.data,
-                               upstream.ctypes.data, upstream.strides[0] // upstream.itemsize,
-                               *self.scores.shape, grad.ctypes.data)
+        classes = self.scores.shape[1]
+
+        def rows(part):  # each core its own rows
+            CROSS_ENTROPY_BACKWARD(self.scores[part].ctypes.data, self.labels[part].ctypes.data,
+                                   self.row_max[part].ctypes.data,
+                                   self.log_sum[part].ctypes.data, upstream[part].ctypes.data,
+                                   upstream.strides[0] // upstream.itemsize,
+                                   part.stop - part.start, classes, grad[part].ctypes.data)
+
+        threads.in_parts(rows, len(grad), 2 * grad.nbytes)
         return grad
 
 
@@ -147,9 +202,14 @@ def cross_entropy(scores, labels):
         return None
     row_max, log_sum = xp.empty((2, len(scores)), xp.float32)
     losses = xp.empty(len(scores), xp.float32)
-    bad_row = CROSS_ENTROPY_FORWARD(scores.ctypes.data, labels.ctypes.data, *scores.shape,
-                                    row_max.ctypes.data, log_sum.ctypes.data, losses.ctypes.data)
-    if bad_row >= 0:
+
+    def rows(part):  # each core its own rows; -1, or a row with a bad label
+        return CROSS_ENTROPY_FORWARD(scores[part].ctypes.data, labels[part].ctypes.data,
+                                     part.stop - part.start, scores.shape[1],
+                                     row_max[part].ctypes.data, log_sum[part].ctypes.data,
+                                     losses[part].ctypes.data)
+
+    if max(threads.in_parts(rows, len(scores), scores.nbytes)) >= 0:
         return None
     return CrossEntropyKernel(scores, labels, row_max, log_sum, losses)
 

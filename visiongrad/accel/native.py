@@ -1,14 +1,16 @@
 """The compiled kernels, where ``pip install`` built them: a plain C library loaded with
 ctypes, and every kernel's ctypes signature.
 
-Seven small C files in ``accel/kernels/`` are visiongrad's only compiled code, each an
+Small C files in ``accel/kernels/`` are visiongrad's only compiled code, each an
 optional fast path behind an op whose NumPy version stays the reference it is tested
 against:
 
 - ``direct_conv.c``: the convolution's forward pass and weight gradient (through
   ``accel/direct_conv.py``, on x86-64 CPUs with AVX2 and FMA);
-- ``relu.c``: ReLU's backward pass;
+- ``relu.c``: ReLU's backward pass, leaky ReLU's forward and backward passes;
 - ``cross_entropy.c``: softmax cross-entropy's forward and backward passes;
+- ``recurrent.c``: the LSTM's and GRU's cells and whole time loops (through
+  ``accel/recurrent.py``), with ``vector_math.h``'s vectorisable exp, tanh and sigmoid;
 - ``sgd_step.c``: SGD's momentum update in one pass over memory;
 - ``batch_norm.c``: batch norm's per-channel sums and scale-and-shift passes (through
   ``accel/batch_norm.py``);
@@ -179,3 +181,54 @@ UINT8_IM2COL = optional_kernel("uint8_im2col", [_pointer, _size, _size] + [_int]
 row_width): the integer convolution's windows of channels-last uint8 images, padded with
 ``zero``, one row of kh row_width bytes per output pixel (each window row's kw C values
 then filler up to row_width, a multiple of 4) (``kernels/int8_gemm.c``)."""
+
+LSTM_CELL_FORWARD = optional_kernel("lstm_cell_forward", [_pointer] * 6 + [_size] * 6)
+"""lstm_cell_forward(gates, hidden, c_prev, c, tanh_c, h, N, H, i_at, f_at, o_at, g_at):
+one LSTM step on float32 rows, gates (N, 4H) activated in place after adding hidden (N, 4H)
+(each gate's H columns at its offset) (``kernels/recurrent.c``)."""
+
+LSTM_CELL_BACKWARD = optional_kernel("lstm_cell_backward", [_pointer] * 4 + [_size]
+                                     + [_pointer] * 3 + [_size] * 6)
+"""lstm_cell_backward(gates, c_prev, tanh_c, dout, dout_stride, dh_next, dc_carry, dgates,
+N, H, i_at, f_at, o_at, g_at): one step back; dc_carry is read and replaced."""
+
+GRU_CELL_FORWARD = optional_kernel("gru_cell_forward", [_pointer] * 6 + [_size] * 2)
+"""gru_cell_forward(gates, hidden, bh, h_prev, gh_n, h, N, H): one GRU step, gates (N, 3H)
+as r, z, n in place."""
+
+GRU_CELL_BACKWARD = optional_kernel("gru_cell_backward", [_pointer] * 4 + [_size]
+                                    + [_pointer] * 4 + [_size] * 2)
+"""gru_cell_backward(gates, gh_n, h_prev, dout, dout_stride, dh_product, dh_carry, dgx, dgh,
+N, H): one step back; dh_carry is read and replaced."""
+
+LSTM_FORWARD_ROWS = optional_kernel("lstm_forward_rows", [_pointer] * 7 + [_size] * 9)
+"""lstm_forward_rows(gates, h0, c0, packed, c, tanh_c, h, T, N, H, row_begin, row_end, i_at,
+f_at, o_at, g_at): every step of the LSTM's forward pass for rows [row_begin, row_end),
+h_{t-1} Wh from Wh packed in (H / 16, H, 64) panels (``kernels/recurrent.c``)."""
+
+LSTM_BACKWARD_ROWS = optional_kernel("lstm_backward_rows", [_pointer] * 5 + [_size] * 2
+                                     + [_pointer] * 4 + [_size] * 9)
+"""lstm_backward_rows(gates, c0, c, tanh_c, dout, dout_step, dout_row, packed, dc, dh0,
+dgates, T, N, H, row_begin, row_end, i_at, f_at, o_at, g_at): every step back for those
+rows, dgates_t Wh^T from Wh^T packed in (H / 64, 4H, 64) panels; dc is read (the final
+cell's gradient) and left as dc0."""
+
+LEAKY_RELU_FORWARD = optional_kernel("leaky_relu_forward", [_pointer] * 2 + [_size,
+                                     ctypes.c_float])
+"""leaky_relu_forward(x, y, size, slope): y = x where x > 0, else slope x, on flat float32
+(``kernels/relu.c``)."""
+
+LEAKY_RELU_BACKWARD = optional_kernel("leaky_relu_backward", [_pointer] * 3 + [_size,
+                                      ctypes.c_float])
+"""leaky_relu_backward(grad, x, dx, size, slope): dx = grad where x > 0, else slope grad."""
+
+GRU_FORWARD_ROWS = optional_kernel("gru_forward_rows", [_pointer] * 6 + [_size] * 5)
+"""gru_forward_rows(gates, h0, bh, packed, gh_n, h, T, N, H, row_begin, row_end): every step
+of the GRU's forward pass for those rows, h_{t-1} Wh from Wh packed in (H / 16, H, 48)
+panels (``kernels/recurrent.c``)."""
+
+GRU_BACKWARD_ROWS = optional_kernel("gru_backward_rows", [_pointer] * 5 + [_size] * 2
+                                    + [_pointer] * 5 + [_size] * 5)
+"""gru_backward_rows(gates, gh_n, h0, h, dout, dout_step, dout_row, packed, carry, dh0, dgx,
+dgh, T, N, H, row_begin, row_end): every step back for those rows, dgh_t Wh^T from Wh^T
+packed in (H / 64, 3H, 64) panels; carry (zeros) holds dh_t z_t between steps."""

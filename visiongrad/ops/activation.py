@@ -85,12 +85,16 @@ class LeakyReLU(Function):
     """
 
     def forward(self, x, negative_slope=0.01):
-        xp = array_module(x)
-        self.slope = xp.where(x > 0, x.dtype.type(1), x.dtype.type(negative_slope))
-        return x * self.slope
+        self.x, self.a = x, negative_slope  # accel.leaky_relu: one compiled pass, every core
+        y = accel.leaky_relu(x, negative_slope)
+        return x * self.slopes() if y is None else y
 
     def backward(self, grad_out):
-        return grad_out * self.slope
+        dx = accel.leaky_relu_backward(grad_out, self.x, self.a)
+        return grad_out * self.slopes() if dx is None else dx
+
+    def slopes(self):  # 1 where x > 0, else a
+        return array_module(self.x).where(self.x > 0, 1, self.a).astype(self.x.dtype)
 
 
 class PReLU(Function):

@@ -20,6 +20,7 @@ with T = 1, so the step's algebra lives in one place.
 
 from __future__ import annotations
 
+from ..accel import recurrent as fused
 from ..autograd import Function, Tensor, array_of, as_tensor
 from ..backend import array_module
 from .activation import array_log_softmax
@@ -174,19 +175,20 @@ class LSTM(Function):
         T, N = gates.shape[:2]
         h = xp.empty((T + return_cell, N, H), dtype=gates.dtype)
         self.c, self.tanh_c = xp.empty((2, T, N, H), dtype=gates.dtype)
-        hidden_part = xp.empty((N, 4 * H), dtype=gates.dtype)  # h_{t-1} Wh, reused
-        prev_h = h0
-        for t in range(T):
-            a = gates[t]
-            a += xp.matmul(prev_h, Wh, out=hidden_part)
-            i, f, o, g = (a[:, slots[gate]] for gate in "ifog")
-            for gate in (i, f, o):
-                _sigmoid_(gate)
-            xp.tanh(g, out=g)
-            xp.multiply(f, c0 if t == 0 else self.c[t - 1], out=self.c[t])
-            self.c[t] += i * g
-            xp.tanh(self.c[t], out=self.tanh_c[t])
-            prev_h = xp.multiply(o, self.tanh_c[t], out=h[t])
+        if not fused.lstm_forward(gates, Wh, h0, c0, self.c, self.tanh_c, h, slots):
+            hidden_part = xp.empty((N, 4 * H), dtype=gates.dtype)  # h_{t-1} Wh, reused
+            prev_h = h0
+            for t in range(T):
+                a = gates[t]
+                a += xp.matmul(prev_h, Wh, out=hidden_part)
+                i, f, o, g = (a[:, slots[gate]] for gate in "ifog")
+                for gate in (i, f, o):
+                    _sigmoid_(gate)
+                xp.tanh(g, out=g)
+                xp.multiply(f, c0 if t == 0 else self.c[t - 1], out=self.c[t])
+                self.c[t] += i * g
+                xp.tanh(self.c[t], out=self.tanh_c[t])
+                prev_h = xp.multiply(o, self.tanh_c[t], out=h[t])
         if return_cell:
             h[T] = self.c[T - 1]
         self.h = h[:T]
@@ -198,7 +200,11 @@ class LSTM(Function):
         dgates = xp.empty_like(self.gates)
         dh_next = xp.zeros_like(self.h0)
         dc_next = dout[T] if self.return_cell else xp.zeros_like(self.c0)
-        for t in reversed(range(T)):
+        compiled = fused.lstm_backward(grad_out, self.gates, self.c, self.tanh_c, self.c0,
+                                       self.Wh, slots, dgates, dc_next)
+        if compiled:
+            dh_next, dc_next = compiled
+        for t in reversed(range(0 if compiled else T)):
             i, f, o, g = (self.gates[t][:, slots[gate]] for gate in "ifog")
             prev_c, tanh_c = self.c0 if t == 0 else self.c[t - 1], self.tanh_c[t]
             dh = dout[t] + dh_next
@@ -252,9 +258,10 @@ class GRU(Function):
         T, N = gates.shape[:2]
         self.h, self.gh_n = xp.empty((2, T, N, H), dtype=gates.dtype)
         h, gh_n = self.h, self.gh_n
+        compiled = fused.gru_forward(gates, Wh, bh, h0, h, gh_n)
         hidden_part = xp.empty((N, 3 * H), dtype=gates.dtype)  # h_{t-1} Wh + bh, reused
         prev = h0
-        for t in range(T):
+        for t in range(0 if compiled else T):
             gh = xp.matmul(prev, Wh, out=hidden_part)
             gh += bh
             a = gates[t]
@@ -271,8 +278,10 @@ class GRU(Function):
         xp = array_module(grad_out)
         dout, H = grad_out.transpose(1, 0, 2), self.h0.shape[1]
         dgx, dgh = xp.empty_like(self.gates), xp.empty_like(self.gates)
-        dh_next = xp.zeros_like(self.h0)
-        for t in reversed(range(len(self.gates))):
+        compiled = fused.gru_backward(grad_out, self.gates, self.gh_n, self.h, self.h0,
+                                      self.Wh, dgx, dgh)
+        dh_next = xp.zeros_like(self.h0) if compiled is None else compiled
+        for t in reversed(range(0 if compiled is not None else len(self.gates))):
             a = self.gates[t]
             r, z, n = a[:, :H], a[:, H:2 * H], a[:, 2 * H:]
             prev = self.h0 if t == 0 else self.h[t - 1]

@@ -66,11 +66,11 @@ class Gram(Function):
         return (self.flat @ self.flat.transpose(0, 2, 1)) * self.scale
 
     def backward(self, grad_out):
-        symmetric = grad_out + grad_out.transpose(0, 2, 1)
+        symmetric = (grad_out + grad_out.transpose(0, 2, 1)) * self.scale  # (N, C, C): small
         n, c, h, w = self.shape
         if self.rows is not None:
-            return ((self.rows @ symmetric) * self.scale).reshape(n, h, w, c).transpose(0, 3, 1, 2)
-        return ((symmetric @ self.flat) * self.scale).reshape(self.shape)
+            return (self.rows @ symmetric).reshape(n, h, w, c).transpose(0, 3, 1, 2)
+        return (symmetric @ self.flat).reshape(self.shape)
 
 
 def gram_matrix(features, normalize: bool = True) -> Tensor:

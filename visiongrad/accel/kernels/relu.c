@@ -17,3 +17,27 @@ void relu_backward(const float *grad, const float *y, float *dx, ptrdiff_t size)
         dx[k] = y[k] > 0.0f ? g : 0.0f;
     }
 }
+
+/* Leaky ReLU's passes, in one pass each (``accel/fast.py``; ``ops/activation.py``'s
+ * LeakyReLU lines are the reference):
+ *
+ *     y  = x  where x > 0, else slope x
+ *     dx = dy where x > 0, else slope dy
+ *
+ * NumPy needs a comparison, a select of the slopes and a product for each. The products are
+ * computed for every element, the select after them: the loops vectorise only where GCC
+ * may take floating-point exceptions as untrapped (results are the same). */
+#pragma GCC optimize("no-trapping-math")
+
+void leaky_relu_forward(const float *x, float *y, ptrdiff_t size, float slope)
+{
+    for (ptrdiff_t k = 0; k < size; k++)
+        y[k] = x[k] > 0.0f ? x[k] : slope * x[k];
+}
+
+void leaky_relu_backward(const float *grad, const float *x, float *dx, ptrdiff_t size,
+                         float slope)
+{
+    for (ptrdiff_t k = 0; k < size; k++)
+        dx[k] = x[k] > 0.0f ? grad[k] : slope * grad[k];
+}
