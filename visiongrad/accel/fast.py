@@ -134,7 +134,16 @@ def leaky_relu(x, slope):
 def leaky_relu_backward(grad, x, slope):
     """dx = grad where x > 0, else slope grad, by the compiled kernel in one pass on every
     core; None where it does not fit: no kernel, not float32, grad and x (dense) not laid
-    out alike in memory."""
+    out alike in memory.
+
+    Examples
+    --------
+    >>> from visiongrad import accel
+    >>> x, grad = np.array([[-1.0, 2.0]], np.float32), np.ones((1, 2), np.float32)
+    >>> dx = accel.leaky_relu_backward(grad, x, 0.5)   # None without the kernels
+    >>> dx is None or dx.tolist() == [[0.5, 1.0]]
+    True
+    """
     if not is_host(grad, x) or LEAKY_RELU_BACKWARD is None or not (
             grad.dtype == x.dtype == xp.float32 and grad.shape == x.shape
             and grad.strides == x.strides):
