@@ -27,6 +27,8 @@ class Config:
     temperature, alpha : the loss's T and the weight of its soft term; ``alpha=0`` trains
         on the labels alone (the baseline a distilled student is compared with)
     epochs, lr, batch_size : Adam's training of the student
+    cosine : anneal the learning rate from ``lr`` to 0 over the epochs (cosine, stepped
+        per batch) instead of holding it
     seed : seeds the shuffling (the student's initial weights are the caller's)
     """
 
@@ -35,6 +37,7 @@ class Config:
     epochs: int = 5
     lr: float = 1e-3
     batch_size: int = 128
+    cosine: bool = False
     seed: int = 0
 
     def __post_init__(self):
@@ -50,16 +53,20 @@ def run(config: Config, teacher: nn.Module, student: nn.Module, train: tuple,
         test: tuple) -> dict:
     """Train ``student`` (in place) from ``teacher``'s logits on ``train``'s images.
 
-    The teacher's logits are computed once (eval mode) and are constants of the loss.
+    The teacher's logits are computed once (eval mode; not at all for ``alpha=0``) and are
+    constants of the loss.
     Returns ``{"teacher_accuracy", "student_accuracy", "teacher_parameters",
     "student_parameters"}`` on ``test``.
     """
     images, labels = train
     teacher.eval()
-    teacher_logits = predict_logits(teacher, images)
+    teacher_logits = predict_logits(teacher, images) if config.alpha > 0 else None
     loss = DistillationLoss(config.temperature, config.alpha)
     optimizer = optim.Adam(student.parameters(), lr=config.lr)
     rng = np.random.default_rng(config.seed)
+    batches = -(-len(labels) // config.batch_size)
+    schedule = optim.lr_scheduler.CosineAnnealingLR(optimizer, config.epochs * batches) \
+        if config.cosine else None
 
     def loss_of(batch):
         logits = student(vg.tensor(images[batch]))
@@ -69,7 +76,8 @@ def run(config: Config, teacher: nn.Module, student: nn.Module, train: tuple,
 
     student.train()
     for _ in range(config.epochs):
-        descend_epoch(loss_of, len(labels), config.batch_size, optimizer, rng)
+        descend_epoch(loss_of, len(labels), config.batch_size, optimizer, rng,
+                      schedule=schedule)
     student.eval()
     return {"teacher_accuracy": float(evaluate(teacher, *test)["accuracy"]),
             "student_accuracy": float(evaluate(student, *test)["accuracy"]),
