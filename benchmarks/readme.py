@@ -337,6 +337,7 @@ def compress_layers_table() -> list[str]:
 
 
 def distill_table() -> list[str]:
+    """Each seed's two students, then the mean ± sample std of each and of the gain."""
     result = load("distill")
     lines = header("seed", "teacher", "student on labels alone", "distilled student",
                    "distilled - labels alone")

@@ -27,8 +27,6 @@ class Config:
     temperature, alpha : the loss's T and the weight of its soft term; ``alpha=0`` trains
         on the labels alone (the baseline a distilled student is compared with)
     epochs, lr, batch_size : Adam's training of the student
-    cosine : anneal the learning rate from ``lr`` to 0 over the epochs (cosine, stepped
-        per batch) instead of holding it
     seed : seeds the shuffling (the student's initial weights are the caller's)
     """
 
@@ -37,7 +35,6 @@ class Config:
     epochs: int = 5
     lr: float = 1e-3
     batch_size: int = 128
-    cosine: bool = False
     seed: int = 0
 
     def __post_init__(self):
@@ -64,9 +61,6 @@ def run(config: Config, teacher: nn.Module, student: nn.Module, train: tuple,
     loss = DistillationLoss(config.temperature, config.alpha)
     optimizer = optim.Adam(student.parameters(), lr=config.lr)
     rng = np.random.default_rng(config.seed)
-    batches = -(-len(labels) // config.batch_size)
-    schedule = optim.lr_scheduler.CosineAnnealingLR(optimizer, config.epochs * batches) \
-        if config.cosine else None
 
     def loss_of(batch):
         logits = student(vg.tensor(images[batch]))
@@ -76,8 +70,7 @@ def run(config: Config, teacher: nn.Module, student: nn.Module, train: tuple,
 
     student.train()
     for _ in range(config.epochs):
-        descend_epoch(loss_of, len(labels), config.batch_size, optimizer, rng,
-                      schedule=schedule)
+        descend_epoch(loss_of, len(labels), config.batch_size, optimizer, rng)
     student.eval()
     return {"teacher_accuracy": float(evaluate(teacher, *test)["accuracy"]),
             "student_accuracy": float(evaluate(student, *test)["accuracy"]),
