@@ -100,6 +100,7 @@ def run_low_bit(args, model, normalize, info: dict, dataset: str, data_dir) -> N
                  if getattr(args, name) is not None}
         config = recipe.Config(out=args.out, weights=args.weights,
                                keep_first_last=not args.all_layers, seed=args.seed, **given)
+        recipe.check_model(model, info, config)
     train, test = (load_split(dataset, split, data_dir) for split in ("train", "test"))
     config.out = str(output_folder(args.out))
     with user_errors(ValueError, context=f"cannot quantize {info['model']}: "):

@@ -87,6 +87,15 @@ def layer_rows(low_bit: nn.Sequential) -> list[dict]:
     return rows
 
 
+def check_model(model: nn.Module, info: dict, config: Config) -> None:
+    """Raise ``ValueError`` unless ``config`` leaves some layer of ``model`` to make low-bit
+    (with ``keep_first_last``, a net of two Conv2d/Linear layers has none)."""
+    layers = [m for m in model.modules() if isinstance(m, (nn.Conv2d, nn.Linear))]
+    if len(layers) <= (2 if config.keep_first_last else 0):
+        raise ValueError(f"{info['model']} has no Conv2d/Linear layer between its first and "
+                         f"last; make them {config.weights} too (keep_first_last=False)")
+
+
 def run(config: Config, model: nn.Module, normalize, info: dict, train, test,
         log=print) -> dict:
     """Train ``model`` (a trained ``Sequential`` classifier, changed in place) with
@@ -96,10 +105,8 @@ def run(config: Config, model: nn.Module, normalize, info: dict, train, test,
     normalised here with ``normalize``. Returns ``{"accuracy": {"float32", WEIGHTS},
     "layers": layer_rows, "checkpoint", "config"}``.
     """
+    check_model(model, info, config)
     low_bit = low_bit_weights(model, config.weights, config.threshold, config.keep_first_last)
-    if not any(isinstance(m, LowBitWeights) for m in low_bit):
-        raise ValueError(f"{info['model']} has no Conv2d/Linear layer between its first and "
-                         f"last; make them {config.weights} too (keep_first_last=False)")
     x_test, classes = normalize(test.images), len(info["classes"])
     before = float(evaluate(model, x_test, test.labels, num_classes=classes)["accuracy"])
     images, labels = normalize(train.images), train.labels
