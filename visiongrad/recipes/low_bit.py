@@ -93,7 +93,8 @@ def check_model(model: nn.Module, info: dict, config: Config) -> None:
     layers = [m for m in model.modules() if isinstance(m, (nn.Conv2d, nn.Linear))]
     if len(layers) <= (2 if config.keep_first_last else 0):
         raise ValueError(f"{info['model']} has no Conv2d/Linear layer between its first and "
-                         f"last; make them {config.weights} too (keep_first_last=False)")
+                         f"last; make them {config.weights} too (keep_first_last=False, the "
+                         f"command's --all-layers)")
 
 
 def run(config: Config, model: nn.Module, normalize, info: dict, train, test,
