@@ -1,5 +1,6 @@
 """Deep Compression's table 1 and per-layer tables (Han et al., 2016, tables 1-3) for
-LeNet-300-100 and LeNet-5 on Fashion-MNIST and on the embedded digits.
+LeNet-300-100 and LeNet-5 on Fashion-MNIST and on the embedded digits, and for the
+course's convnets (``--models three_layer_convnet vgg_small``).
 
     OPENBLAS_NUM_THREADS=1 python -m benchmarks.compress [--datasets fashion-mnist digits]
         [--models lenet_300_100 lenet5] [--epochs 10] [--retrain-epochs 4] [--prune 0.92]
@@ -125,7 +126,8 @@ def main(argv: list[str] | None = None) -> dict:
                   f"{100 * (1 - result['accuracy_pruned']):.2f}%); "
                   f"{result['float32_bytes'] / 1024:.0f} KB -> "
                   f"{result['file_bytes'] / 1024:.1f} KB, "
-                  f"{result['float32_bytes'] / result['file_bytes']:.1f}x\n{PAPER[name]}")
+                  f"{result['float32_bytes'] / result['file_bytes']:.1f}x\n"
+                  f"{PAPER.get(name, 'not in the paper')}")
             runs.append({"dataset": dataset, "model": name, "seconds": {
                 "baseline": trained, "compression": compressed},
                 **{key: value for key, value in result.items() if key != "file"}})

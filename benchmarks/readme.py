@@ -337,13 +337,17 @@ def compress_layers_table() -> list[str]:
 
 
 def distill_table() -> list[str]:
+    """Each seed's two students, then the mean ± sample std of each and of the gain."""
     result = load("distill")
-    lines = header("seed", "teacher", "student on labels alone", "distilled student")
+    lines = header("seed", "teacher", "student on labels alone", "distilled student",
+                   "distilled - labels alone")
     for run in result["runs"]:
         lines.append(row(run["seed"], f"{run['teacher']:.4f}", f"{run['labels_only']:.4f}",
-                         f"{run['distilled']:.4f}"))
-    lines.append(row("mean", "", f"{result['means']['labels_only']:.4f}",
-                     f"{result['means']['distilled']:.4f}"))
+                         f"{run['distilled']:.4f}", f"{run['gain']:+.4f}"))
+    means, stds = result["means"], result["stds"]
+    lines.append(row("mean ± std", "", *(f"{means[key]:{'+' if key == 'gain' else ''}.4f} ± "
+                                          f"{stds[key]:.4f}"
+                                          for key in ("labels_only", "distilled", "gain"))))
     return lines
 
 
@@ -357,13 +361,16 @@ def quantize_table() -> list[str]:
 
 
 def qat_table() -> list[str]:
-    lines = header("model", "bits", "float", "post-training", "QAT",
-                   "float, same extra training", "its post-training", "gap recovered")
+    lines = header("model", "bits", "QAT epochs", "float", "post-training", "QAT",
+                   "gap recovered", "float, same extra training", "its post-training",
+                   "gap recovered vs it")
     for result in load("qat")["results"]:
-        lines.append(row(result["model"], result["bits"], f"{result['float']:.4f}",
-                         f"{result['ptq']:.4f}", f"{result['qat']:.4f}",
-                         f"{result['float_tuned']:.4f}", f"{result['ptq_tuned']:.4f}",
-                         f"{result['recovered_vs_tuned']:.0%}"))
+        shares = ["-" if result[key] is None else f"{result[key]:.0%}"
+                  for key in ("recovered", "recovered_vs_tuned")]
+        lines.append(row(result["model"], result["bits"], result["options"]["epochs"],
+                         f"{result['float']:.4f}", f"{result['ptq']:.4f}",
+                         f"{result['qat']:.4f}", shares[0], f"{result['float_tuned']:.4f}",
+                         f"{result['ptq_tuned']:.4f}", shares[1]))
     return lines
 
 

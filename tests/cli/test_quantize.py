@@ -70,3 +70,40 @@ def test_quantize_and_export_errors(quantized, trained, tmp_path, user_error):
     user_error(["export", trained[1], str(tmp_path / "m.onnx"), "--format", "safetensors"],
                ".safetensors")
     user_error(["export", trained[1], str(tmp_path / "m.bin"), "--format", "onnx"], ".onnx")
+
+
+@pytest.mark.parametrize("kind", ["ternary", "binary"])
+def test_quantize_trains_binary_and_ternary_weights_that_evaluate_reads(kind, trained,
+                                                                        tiny_fashion, tmp_path,
+                                                                        capsys):
+    out = tmp_path / kind
+    data = ["--dataset", "fashion-mnist", "--data-dir", str(tiny_fashion)]
+    assert main(["quantize", trained[1], "--weights", kind, "--all-layers", "--epochs", "2",
+                 "--lr", "1e-3", *data, "--out", str(out)]) == 0
+    printed = capsys.readouterr().out
+    rows = [line.split() for line in printed.splitlines() if line.split()[:1] in (["1"], ["3"])]
+    bits = "2" if kind == "ternary" else "1"
+    assert [row[1:4:2] for row in rows] == [[kind, bits], [kind, bits]]
+    assert [row[2] for row in rows] == ["100x784", "10x100"]
+    after = float(printed.split(f", {kind} ")[1].split()[0])
+    model, _, info = load_network(str(out / "checkpoint.safetensors"))
+    assert info["low_bit"]["weights"] == kind and info["model"] == "two_layer"
+    for index in (1, 3):
+        weight = model[index].weight.data
+        if kind == "ternary":  # {-W_n, 0, W_p}: at most three values, one sign each
+            values = np.unique(weight)
+            assert len(values) <= 3 and (values < 0).sum() <= 1 and (values > 0).sum() <= 1
+        else:  # +-a_f per output channel
+            assert np.allclose(np.abs(weight), np.abs(weight[:, :1]))
+    assert main(["evaluate", str(out / "checkpoint.safetensors"), *data]) == 0
+    assert f"accuracy {after:.4f}" in capsys.readouterr().out
+
+
+def test_quantize_refuses_low_bit_options_it_cannot_use(trained, tmp_path, user_error):
+    user_error(["quantize", trained[1], "--epochs", "2", "--out", str(tmp_path / "a")],
+               "--epochs", "add --weights binary or --weights ternary")
+    user_error(["quantize", trained[1], "--weights", "ternary", "--out", str(tmp_path / "b")],
+               "two_layer has no Conv2d/Linear layer between its first and last")
+    user_error(["quantize", trained[1], "--weights", "ternary", "--threshold", "1",
+                "--out", str(tmp_path / "c")], "--threshold")
+    assert [path.name for path in tmp_path.iterdir()] == []  # refused before writing

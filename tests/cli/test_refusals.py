@@ -72,6 +72,8 @@ OUT_OF_RANGE = [
     ["style", "content.png", "style.png", "--out", "o.png", "--size", HUGE],
     ["texture", "style.png", "--out", "o.png", "--iterations", HUGE],
     ["quantize", "run", "--calibration", HUGE, "--out", "q"],
+    ["quantize", "run", "--weights", "ternary", "--threshold", "1.5", "--out", "q"],
+    ["quantize", "run", "--weights", "binary", "--epochs", HUGE, "--out", "q"],
     ["compress", "run", "--prune", "1.5", "--out", "c"],
     ["attack", "run", "--eps", "-0.1"],
     ["rl", "train", "--steps", HUGE],

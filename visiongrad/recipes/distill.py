@@ -50,13 +50,14 @@ def run(config: Config, teacher: nn.Module, student: nn.Module, train: tuple,
         test: tuple) -> dict:
     """Train ``student`` (in place) from ``teacher``'s logits on ``train``'s images.
 
-    The teacher's logits are computed once (eval mode) and are constants of the loss.
+    The teacher's logits are computed once (eval mode; not at all for ``alpha=0``) and are
+    constants of the loss.
     Returns ``{"teacher_accuracy", "student_accuracy", "teacher_parameters",
     "student_parameters"}`` on ``test``.
     """
     images, labels = train
     teacher.eval()
-    teacher_logits = predict_logits(teacher, images)
+    teacher_logits = predict_logits(teacher, images) if config.alpha > 0 else None
     loss = DistillationLoss(config.temperature, config.alpha)
     optimizer = optim.Adam(student.parameters(), lr=config.lr)
     rng = np.random.default_rng(config.seed)
