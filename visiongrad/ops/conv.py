@@ -39,7 +39,7 @@ from ..accel import (
 from ..accel.layout import add_per_channel, folded_sums, widen
 from ..autograd import Function, Tensor, as_tensor
 from ..backend import array_module
-from .im2col import col2im, im2col, weight_rows
+from .im2col import col2im, im2col, offset_major, weight_rows
 from .window import as_int, check_window, output_hw, pair
 
 # ----- the three products of a convolution ---------------------------------------------------
@@ -121,9 +121,15 @@ def conv_input_grad(grad_out, weight, x_shape, stride, padding, dilation=(1, 1),
 
     def block(part):
         dy_part = dy_rows[part].reshape(-1, rows.shape[0])
-        dcols = workspace.take("cols", (dy_part.shape[0], rows.shape[1]), grad_out.dtype,
-                               like=grad_out)
-        xp.matmul(dy_part, rows, out=dcols)
+        if offset_major(kernel, c):  # dcols^T = W_rows^T @ dy_rows^T, one slab per offset
+            dcols = workspace.take("cols", (rows.shape[1], dy_part.shape[0]), grad_out.dtype,
+                                   like=grad_out)
+            xp.matmul(rows.T, dy_part.T, out=dcols)
+            dcols = dcols.T
+        else:
+            dcols = workspace.take("cols", (dy_part.shape[0], rows.shape[1]), grad_out.dtype,
+                                   like=grad_out)
+            xp.matmul(dy_part, rows, out=dcols)
         col2im(dcols, dx[part], kernel, stride, padding, dilation)
 
     split_over_cores(block, batch_chunks(n, window_bytes(grad_out.shape[2:], kernel, c,
