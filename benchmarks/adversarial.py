@@ -7,7 +7,9 @@
 batch of 256 Fashion-MNIST test images, visiongrad beside torchattacks on the same network
 (the first run's weights, or a fresh three-layer convnet, copied into PyTorch with the same
 state_dict keys, standardisation in front), in the same process: the median over
-``--repeats`` attacks of ``--steps`` steps each, divided by the steps.
+``--repeats`` attacks of ``--steps`` steps each, divided by the steps; on all the cores
+the process may use (PyTorch's default threads), then again pinned to one core with one
+thread each, where a loaded machine cannot stall one thread of a parallel region.
 
 ``table``: for each run of ``visiongrad train`` (a standard, an FGSM-RS and a PGD-trained
 convnet, trained with the commands in ``TRAIN``), accuracy on the first ``--images``
@@ -91,22 +93,38 @@ def speed(args) -> dict:
     twin = torch_twin(classifier)
     attack = torchattacks.PGD(twin, eps=EPS, alpha=0.01, steps=args.steps, random_start=False)
     tx, ty = torch.from_numpy(x), torch.from_numpy(y)
-    timings: dict[str, list[float]] = {"visiongrad": [], "torchattacks": []}
-    for _ in range(args.repeats):  # interleaved, so both see the same load
-        for name, call in (("visiongrad", lambda: adv.pgd(classifier, x, y, EPS, 0.01,
-                                                          args.steps)),
-                           ("torchattacks", lambda: attack(tx, ty))):
+    calls = {"visiongrad": lambda: adv.pgd(classifier, x, y, EPS, 0.01, args.steps),
+             "torchattacks": lambda: attack(tx, ty)}
+    result = {"batch": args.batch, "steps_per_attack": args.steps, "repeats": args.repeats,
+              **_timed(calls, args), "torch_threads": torch.get_num_threads()}
+    cores = sorted(os.sched_getaffinity(0))
+    if len(cores) > 1:  # again on one core, one thread each: no thread waits on a busy core
+        os.sched_setaffinity(0, cores[:1])
+        torch.set_num_threads(1)
+        try:
+            result["one_core"] = _timed(calls, args)
+        finally:
+            os.sched_setaffinity(0, cores)
+            torch.set_num_threads(result["torch_threads"])
+    return {**result, **_machine()}
+
+
+def _timed(calls: dict, args) -> dict:
+    """Median seconds per step of each call's attack over ``args.repeats`` interleaved
+    turns (so both see the same load), and their ratio."""
+    timings: dict[str, list[float]] = {name: [] for name in calls}
+    for _ in range(args.repeats):
+        for name, call in calls.items():
             started = time.perf_counter()
             call()
             timings[name].append((time.perf_counter() - started) / args.steps)
     ours, theirs = (float(np.median(timings[k])) for k in ("visiongrad", "torchattacks"))
-    result = {"batch": args.batch, "steps_per_attack": args.steps, "repeats": args.repeats,
-              "visiongrad_step_s": ours, "torchattacks_step_s": theirs,
-              "ratio": ours / theirs, "torch_threads": torch.get_num_threads(),
-              "all_timings": timings, **_machine()}
-    print(f"PGD step on {args.batch} images: visiongrad {1000 * ours:.1f} ms, torchattacks "
-          f"{1000 * theirs:.1f} ms (median of {args.repeats}); ratio {ours / theirs:.2f}x")
-    return result
+    print(f"PGD step on {args.batch} images, {len(os.sched_getaffinity(0))} core(s): "
+          f"visiongrad {1000 * ours:.1f} ms, torchattacks {1000 * theirs:.1f} ms (median of "
+          f"{args.repeats}); ratio {ours / theirs:.2f}x; load average {os.getloadavg()}",
+          flush=True)
+    return {"visiongrad_step_s": ours, "torchattacks_step_s": theirs, "ratio": ours / theirs,
+            "all_timings": timings}
 
 
 def _fresh_convnet():
