@@ -1,7 +1,8 @@
 """Acceptance measurements of ``visiongrad.adversarial`` (issue 32).
 
     python -m benchmarks.adversarial speed [--write]
-    python -m benchmarks.adversarial table --runs RUN [RUN ...] [--images 500] [--write]
+    python -m benchmarks.adversarial table --runs RUN [RUN ...] [--images 500] [--keep RUN]
+                                     [--write]
 
 ``speed``: the time of one L-inf PGD step (forward, backward, sign step, projection) on a
 batch of 256 Fashion-MNIST test images, visiongrad beside torchattacks on the same network
@@ -165,7 +166,22 @@ def table(args) -> dict:
                 model, (x, y), adv.transfer_attack(classifiers[surrogate], pgd40))
         rows[name] = row
         print(f"{name}: " + ", ".join(f"{k} {v:.4f}" for k, v in row.items()), flush=True)
-    return {"images": len(y), "eps": EPS, "rows": rows, "train": TRAIN, **_machine()}
+    kept = _kept_rows(args.keep, len(y))
+    return {"images": len(y), "eps": EPS, "rows": {**kept, **rows}, "kept": sorted(kept),
+            "train": TRAIN, **_machine()}
+
+
+def _kept_rows(names: list[str], images: int) -> dict:
+    """The rows of ``names`` from the table written before (same images and eps): runs
+    that did not change are not attacked again."""
+    if not names:
+        return {}
+    before = json.loads((RESULTS / "adversarial_table.json").read_text(encoding="utf-8"))
+    if (before["images"], before["eps"]) != (images, EPS) or not set(names) <= set(
+            before["rows"]):
+        raise SystemExit(f"--keep {' '.join(names)}: the table written before has no such "
+                         f"rows on {images} images at eps {EPS}")
+    return {name: before["rows"][name] for name in names}
 
 
 def _machine() -> dict:
@@ -186,6 +202,9 @@ def main() -> None:
     parser.add_argument("--cw-eps", type=float, default=1.5)
     parser.add_argument("--cw-steps", type=int, default=50)
     parser.add_argument("--queries", type=int, default=500)
+    parser.add_argument("--keep", nargs="*", default=[],
+                        help="table: rows (run folder names) kept from the table written "
+                             "before instead of measured again")
     parser.add_argument("--write", action="store_true", help="write the results JSON")
     args = parser.parse_args()
     if args.what == "table" and not args.runs:
