@@ -47,7 +47,8 @@ TRAIN = {
     "fgsm-rs": "visiongrad train --dataset fashion-mnist --model three_layer_convnet "
                "--epochs 2 --adversarial fgsm --eps 0.1 --out fgsm-rs",
     "pgd": "visiongrad train --dataset fashion-mnist --model three_layer_convnet "
-           "--epochs 2 --adversarial pgd --eps 0.1 --steps 7 --out pgd",
+           "--epochs 10 --batch-size 128 --schedule cosine --adversarial pgd --eps 0.1 "
+           "--steps 5 --out pgd",
 }
 EPS = 0.1
 
@@ -151,7 +152,7 @@ def table(args) -> dict:
                                                     queries=args.queries, seed=0),
     }
     rows = {}
-    for name in names:
+    for name in (name for name in names if name not in args.keep):
         model = classifiers[name]
         others = [other for other in names if other != name]
         surrogate = args.surrogate if args.surrogate in others else (others or [name])[0]
@@ -204,7 +205,8 @@ def main() -> None:
     parser.add_argument("--queries", type=int, default=500)
     parser.add_argument("--keep", nargs="*", default=[],
                         help="table: rows (run folder names) kept from the table written "
-                             "before instead of measured again")
+                             "before instead of measured again (runs in --runs too serve "
+                             "as transfer surrogates)")
     parser.add_argument("--write", action="store_true", help="write the results JSON")
     args = parser.parse_args()
     if args.what == "table" and not args.runs:
