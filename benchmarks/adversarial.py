@@ -1,13 +1,16 @@
 """Acceptance measurements of ``visiongrad.adversarial`` (issue 32).
 
     python -m benchmarks.adversarial speed [--write]
-    python -m benchmarks.adversarial table --runs RUN [RUN ...] [--images 500] [--write]
+    python -m benchmarks.adversarial table --runs RUN [RUN ...] [--images 500] [--keep RUN]
+                                     [--write]
 
 ``speed``: the time of one L-inf PGD step (forward, backward, sign step, projection) on a
 batch of 256 Fashion-MNIST test images, visiongrad beside torchattacks on the same network
 (the first run's weights, or a fresh three-layer convnet, copied into PyTorch with the same
 state_dict keys, standardisation in front), in the same process: the median over
-``--repeats`` attacks of ``--steps`` steps each, divided by the steps.
+``--repeats`` attacks of ``--steps`` steps each, divided by the steps; on all the cores
+the process may use (PyTorch's default threads), then again pinned to one core with one
+thread each, where a loaded machine cannot stall one thread of a parallel region.
 
 ``table``: for each run of ``visiongrad train`` (a standard, an FGSM-RS and a PGD-trained
 convnet, trained with the commands in ``TRAIN``), accuracy on the first ``--images``
@@ -44,7 +47,8 @@ TRAIN = {
     "fgsm-rs": "visiongrad train --dataset fashion-mnist --model three_layer_convnet "
                "--epochs 2 --adversarial fgsm --eps 0.1 --out fgsm-rs",
     "pgd": "visiongrad train --dataset fashion-mnist --model three_layer_convnet "
-           "--epochs 2 --adversarial pgd --eps 0.1 --steps 7 --out pgd",
+           "--epochs 10 --batch-size 128 --schedule cosine --adversarial pgd --eps 0.1 "
+           "--steps 5 --out pgd  # the checkpoint holds epoch 8, the best validation epoch",
 }
 EPS = 0.1
 
@@ -91,22 +95,38 @@ def speed(args) -> dict:
     twin = torch_twin(classifier)
     attack = torchattacks.PGD(twin, eps=EPS, alpha=0.01, steps=args.steps, random_start=False)
     tx, ty = torch.from_numpy(x), torch.from_numpy(y)
-    timings: dict[str, list[float]] = {"visiongrad": [], "torchattacks": []}
-    for _ in range(args.repeats):  # interleaved, so both see the same load
-        for name, call in (("visiongrad", lambda: adv.pgd(classifier, x, y, EPS, 0.01,
-                                                          args.steps)),
-                           ("torchattacks", lambda: attack(tx, ty))):
+    calls = {"visiongrad": lambda: adv.pgd(classifier, x, y, EPS, 0.01, args.steps),
+             "torchattacks": lambda: attack(tx, ty)}
+    result = {"batch": args.batch, "steps_per_attack": args.steps, "repeats": args.repeats,
+              **_timed(calls, args), "torch_threads": torch.get_num_threads()}
+    cores = sorted(os.sched_getaffinity(0))
+    if len(cores) > 1:  # again on one core, one thread each: no thread waits on a busy core
+        os.sched_setaffinity(0, cores[:1])
+        torch.set_num_threads(1)
+        try:
+            result["one_core"] = _timed(calls, args)
+        finally:
+            os.sched_setaffinity(0, cores)
+            torch.set_num_threads(result["torch_threads"])
+    return {**result, **_machine()}
+
+
+def _timed(calls: dict, args) -> dict:
+    """Median seconds per step of each call's attack over ``args.repeats`` interleaved
+    turns (so both see the same load), and their ratio."""
+    timings: dict[str, list[float]] = {name: [] for name in calls}
+    for _ in range(args.repeats):
+        for name, call in calls.items():
             started = time.perf_counter()
             call()
             timings[name].append((time.perf_counter() - started) / args.steps)
     ours, theirs = (float(np.median(timings[k])) for k in ("visiongrad", "torchattacks"))
-    result = {"batch": args.batch, "steps_per_attack": args.steps, "repeats": args.repeats,
-              "visiongrad_step_s": ours, "torchattacks_step_s": theirs,
-              "ratio": ours / theirs, "torch_threads": torch.get_num_threads(),
-              "all_timings": timings, **_machine()}
-    print(f"PGD step on {args.batch} images: visiongrad {1000 * ours:.1f} ms, torchattacks "
-          f"{1000 * theirs:.1f} ms (median of {args.repeats}); ratio {ours / theirs:.2f}x")
-    return result
+    print(f"PGD step on {args.batch} images, {len(os.sched_getaffinity(0))} core(s): "
+          f"visiongrad {1000 * ours:.1f} ms, torchattacks {1000 * theirs:.1f} ms (median of "
+          f"{args.repeats}); ratio {ours / theirs:.2f}x; load average {os.getloadavg()}",
+          flush=True)
+    return {"visiongrad_step_s": ours, "torchattacks_step_s": theirs, "ratio": ours / theirs,
+            "all_timings": timings}
 
 
 def _fresh_convnet():
@@ -132,7 +152,7 @@ def table(args) -> dict:
                                                     queries=args.queries, seed=0),
     }
     rows = {}
-    for name in names:
+    for name in (name for name in names if name not in args.keep):
         model = classifiers[name]
         others = [other for other in names if other != name]
         surrogate = args.surrogate if args.surrogate in others else (others or [name])[0]
@@ -147,7 +167,22 @@ def table(args) -> dict:
                 model, (x, y), adv.transfer_attack(classifiers[surrogate], pgd40))
         rows[name] = row
         print(f"{name}: " + ", ".join(f"{k} {v:.4f}" for k, v in row.items()), flush=True)
-    return {"images": len(y), "eps": EPS, "rows": rows, "train": TRAIN, **_machine()}
+    kept = _kept_rows(args.keep, len(y))
+    return {"images": len(y), "eps": EPS, "rows": {**kept, **rows}, "kept": sorted(kept),
+            "train": TRAIN, **_machine()}
+
+
+def _kept_rows(names: list[str], images: int) -> dict:
+    """The rows of ``names`` from the table written before (same images and eps): runs
+    that did not change are not attacked again."""
+    if not names:
+        return {}
+    before = json.loads((RESULTS / "adversarial_table.json").read_text(encoding="utf-8"))
+    if (before["images"], before["eps"]) != (images, EPS) or not set(names) <= set(
+            before["rows"]):
+        raise SystemExit(f"--keep {' '.join(names)}: the table written before has no such "
+                         f"rows on {images} images at eps {EPS}")
+    return {name: before["rows"][name] for name in names}
 
 
 def _machine() -> dict:
@@ -168,6 +203,10 @@ def main() -> None:
     parser.add_argument("--cw-eps", type=float, default=1.5)
     parser.add_argument("--cw-steps", type=int, default=50)
     parser.add_argument("--queries", type=int, default=500)
+    parser.add_argument("--keep", nargs="*", default=[],
+                        help="table: rows (run folder names) kept from the table written "
+                             "before instead of measured again (runs in --runs too serve "
+                             "as transfer surrogates)")
     parser.add_argument("--write", action="store_true", help="write the results JSON")
     args = parser.parse_args()
     if args.what == "table" and not args.runs:

@@ -142,11 +142,13 @@ def test_unpadded_conv2d_reads_channels_last_input_in_place(cfg):
     assert_conv2d_matches_naive(cfg, channels_last_input=True)
 
 
-@pytest.mark.parametrize("cfg", [ODD_CONVS[0], ODD_CONVS[1], ODD_CONVS[6]])
+@pytest.mark.parametrize("cfg", [ODD_CONVS[0], ODD_CONVS[1], ODD_CONVS[6], conv_config(
+    (2, 1, 9, 8), (1, 8), (3, 3), (1, 1), (1, 1))])
 @pytest.mark.parametrize("wanted", ["input", "weight"])
 def test_conv2d_one_gradient_alone(cfg, wanted):
     """A frozen weight or an input image that needs no gradient takes other code paths
-    than the usual both-at-once backward."""
+    than the usual both-at-once backward (the last case: dx of a first layer, C = 1 and
+    F = 8 C, by col2im, the attacks' path)."""
     x, w, b = conv_inputs(cfg)
     args = (cfg["stride"], cfg["padding"])
     xt = vg.tensor(x, requires_grad=wanted == "input")

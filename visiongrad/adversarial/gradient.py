@@ -232,9 +232,14 @@ def _steps(model, x, start, y, eps, alpha, steps, norm, lo, hi, sign, loss_fn, d
             scale = np.abs(grad).mean(axis=(1, 2, 3), keepdims=True)
             grad = grad / scale if momentum is None else grad / scale + dtype(decay) * momentum
             momentum = grad
-        if norm == "inf":
-            stepped = adv + dtype(alpha) * np.sign(grad)
-            delta = np.clip(stepped - x, dtype(-eps), dtype(eps))
+        if norm == "inf":  # in place, in one fresh array of x's dtype
+            delta = np.sign(grad).astype(x.dtype, copy=False)
+            delta *= dtype(alpha)
+            delta += adv  # x_t + alpha sign(g)
+            delta -= x
+            np.clip(delta, dtype(-eps), dtype(eps), out=delta)
+            delta += x
+            adv = np.clip(delta, dtype(lo), dtype(hi), out=delta)
         else:
             length = l2_norms(grad) + dtype(1e-10)
             stepped = adv + dtype(alpha) * (grad / per_image(length))
@@ -242,6 +247,5 @@ def _steps(model, x, start, y, eps, alpha, steps, norm, lo, hi, sign, loss_fn, d
             size = l2_norms(delta)
             factor = np.minimum(np.divide(dtype(eps), size, out=np.ones_like(size),
                                           where=size > 0), dtype(1))
-            delta = delta * per_image(factor)
-        adv = into_box(x + delta, lo, hi, x.dtype)
+            adv = into_box(x + delta * per_image(factor), lo, hi, x.dtype)
     return adv

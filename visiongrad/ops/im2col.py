@@ -24,7 +24,7 @@ def im2col(x, kernel, stride, padding, dilation=(1, 1)):
     """
     xp = array_module(x)
     n, c, h, w = x.shape
-    if kernel[1] * c < SHORT_WINDOW_ROW:
+    if offset_major(kernel, c):
         return offset_major_im2col(x, kernel, stride, padding, dilation).T
     (kh, kw), (sh, sw), (dh, dw) = kernel, stride, dilation
     padded = padded_rows(x, padding)
@@ -100,8 +100,12 @@ def col2im(cols, out, kernel, stride, padding, dilation=(1, 1)):
 
     For every kernel offset (i, j), the (N, Ho, Wo, C) slab cols[..., i, j, :] is added to
     the strided slice x_padded[:, i dh::sh, j dw::sw] (kh * kw slice additions, no ``add.at``);
-    the padding is cropped off as the sum is copied into ``out``.
+    the padding is cropped off as the sum is copied into ``out``. ``cols`` given as the
+    transposed view of a contiguous (kh * kw * C, N * Ho * Wo) matrix (``offset_major``)
+    is summed slab by slab from that memory (``offset_major_col2im``).
     """
+    if not cols.flags.c_contiguous and cols.T.flags.c_contiguous:
+        return offset_major_col2im(cols.T, out, kernel, stride, padding, dilation)
     n, h, w, c = out.shape
     (kh, kw), (sh, sw), (ph, pw) = kernel, stride, padding
     ho, wo = output_hw((h, w), kernel, stride, padding, dilation)
@@ -114,6 +118,32 @@ def col2im(cols, out, kernel, stride, padding, dilation=(1, 1)):
             padded[:, strided(i * dilation[0], sh, ho), strided(j * dilation[1], sw, wo)] += \
                 slabs[:, :, :, i, j]
     out[...] = padded[:, ph:ph + h, pw:pw + w]
+
+
+def offset_major(kernel, channels: int) -> bool:
+    """Whether a window row is short (kw * C < ``SHORT_WINDOW_ROW``): then im2col builds
+    its matrix offset by offset, and col2im is fastest given one built that way."""
+    return kernel[1] * channels < SHORT_WINDOW_ROW
+
+
+def offset_major_col2im(cols_t, out, kernel, stride, padding, dilation=(1, 1)):
+    """``col2im`` from cols^T (kh * kw * C, N * Ho * Wo), the adjoint of
+    ``offset_major_im2col``: each offset's contiguous (C, N, Ho, Wo) slab is added to the
+    strided slice x_padded[:, :, i dh::sh, j dw::sw] of a padded CNHW sum, whose interior
+    is copied into ``out`` (N, H, W, C). For a first layer (C = 1 or 3) its slabs run a whole
+    output row at a time where the row-major ones run C values."""
+    n, h, w, c = out.shape
+    (kh, kw), (sh, sw), (ph, pw) = kernel, stride, padding
+    ho, wo = output_hw((h, w), kernel, stride, padding, dilation)
+    slabs = cols_t.reshape(kh, kw, c, n, ho, wo)
+    padded = workspace.take("padded", (c, n, h + 2 * ph, w + 2 * pw), cols_t.dtype,
+                            like=cols_t)
+    padded.fill(0)
+    for i in range(kh):
+        for j in range(kw):
+            padded[:, :, strided(i * dilation[0], sh, ho), strided(j * dilation[1], sw, wo)] \
+                += slabs[i, j]
+    out[...] = padded[:, :, ph:ph + h, pw:pw + w].transpose(1, 2, 3, 0)
 
 
 def weight_rows(weight):
