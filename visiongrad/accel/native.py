@@ -118,6 +118,13 @@ f_begin, f_end), each returning 0 (or nonzero where it refuses a window of too m
 These four are None where the library predates them."""
 
 
+CONV_AVX512 = (optional_kernel("conv_avx512", [_int], _int) if DIRECT_CONV is not None
+               else None)
+"""conv_avx512(wanted) -> whether the convolution kernels above run their AVX-512 tiles
+(the CPU has AVX-512F and they were not turned off): 1 turns them on where the CPU has
+them, 0 off (the AVX2 tiles, the same sums in the same order), -1 only asks. None where
+the library predates it."""
+
 WEIGHT_TO_BLOCKS = optional_kernel("weight_to_blocks", [_pointer] + [_size] * 2 + [_int] * 5
                                    + [_pointer], _int)
 """weight_to_blocks(a, o_stride, i_stride, I, T, reverse, ob_begin, ob_end, blocks):
