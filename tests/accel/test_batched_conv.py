@@ -6,6 +6,7 @@ path; and which cases it takes."""
 
 import numpy as np
 import pytest
+from helpers import each_tile_set
 
 import visiongrad as vg
 from visiongrad import functional as F
@@ -47,25 +48,33 @@ def test_kernels_match_the_loop_version(shape, f, kernel, stride, padding, paral
     dy = rng.standard_normal(y.shape)
     dx, dw, _ = conv_naive.conv2d_naive_backward(dy, x, w, stride, padding)
     x32, w32, dy32 = (a.astype(np.float32) for a in (x, w, dy))
-    ours = layout.as_nchw(batched_conv.batched_conv2d(x32, w32, stride, padding, y.shape[2:]))
-    assert relative_error(ours, y) < 2e-6
-    ours_dx = batched_conv.batched_conv2d_input_grad(dy32, w32, x.shape, stride, padding)
-    assert layout.is_channels_last(ours_dx) and relative_error(ours_dx, dx) < 2e-6
-    ours_dw = batched_conv.batched_conv2d_weight_grad(x32, dy32, kernel, stride, padding)
-    assert ours_dw.flags.c_contiguous and relative_error(ours_dw, dw) < 2e-6
+    results = []
+    for tiles in each_tile_set():
+        ours = layout.as_nchw(batched_conv.batched_conv2d(x32, w32, stride, padding,
+                                                          y.shape[2:]))
+        assert relative_error(ours, y) < 2e-6, tiles
+        ours_dx = batched_conv.batched_conv2d_input_grad(dy32, w32, x.shape, stride, padding)
+        assert layout.is_channels_last(ours_dx) and relative_error(ours_dx, dx) < 2e-6, tiles
+        ours_dw = batched_conv.batched_conv2d_weight_grad(x32, dy32, kernel, stride, padding)
+        assert ours_dw.flags.c_contiguous and relative_error(ours_dw, dw) < 2e-6, tiles
+        results.append((ours, ours_dx, ours_dw))
+    for avx2_result, *avx512_result in zip(*results, strict=True):  # same sums, same order
+        for result in avx512_result:
+            np.testing.assert_array_equal(result, avx2_result)
 
 
 @needs_kernels
 def test_every_tile_width_across_the_batch():
-    """Batches of 4-16 images split into tiles of 1-6 images."""
+    """Batches of 4-30 images split into tiles of 1-6 images (1-12 by the AVX-512 tiles)."""
     rng = np.random.default_rng(2)
     w = rng.standard_normal((16, 16, 3, 3))
-    for n in range(4, 17):
+    for n in range(4, 31):
         x = rng.standard_normal((n, 16, 2, 2))
         y = conv_naive.conv2d_naive(x, w, None, (1, 1), (1, 1))
-        ours = batched_conv.batched_conv2d(x.astype(np.float32), w.astype(np.float32), (1, 1),
-                                           (1, 1), (2, 2))
-        assert relative_error(layout.as_nchw(ours), y) < 2e-6, n
+        for tiles in each_tile_set():
+            ours = batched_conv.batched_conv2d(x.astype(np.float32), w.astype(np.float32),
+                                               (1, 1), (1, 1), (2, 2))
+            assert relative_error(layout.as_nchw(ours), y) < 2e-6, (n, tiles)
 
 
 def run_conv2d(x, w, stride, padding, dy):

@@ -7,7 +7,7 @@ import platform
 
 import numpy as np
 import pytest
-from helpers import assert_matches_torch, torch_or_skip
+from helpers import assert_matches_torch, each_tile_set, torch_or_skip
 
 import visiongrad as vg
 from visiongrad import functional as F
@@ -46,18 +46,6 @@ def test_kernel_is_built_and_loaded_where_the_cpu_runs_it():
 def kernel():
     if direct.DIRECT_CONV is None:
         pytest.skip("the compiled kernel is not available here (see the test above)")
-
-
-def each_tile_set():
-    """Yields "avx2", and "avx512" where the CPU has AVX-512F, with the kernels set to run
-    those tiles while the loop body runs; the setting is restored after."""
-    was = direct.avx512_tiles()
-    try:
-        for avx512 in (False, True):
-            if direct.avx512_tiles(avx512) == avx512:
-                yield "avx512" if avx512 else "avx2"
-    finally:
-        direct.avx512_tiles(was)
 
 
 def test_avx512_tiles_run_where_the_cpu_has_them(kernel):
