@@ -28,6 +28,8 @@ CASES = [
     ((8, 16, 5, 5), 16, (3, 3), (2, 2), (0, 0)),
     ((14, 128, 8, 8), 256, (3, 3), (1, 1), (1, 1)),  # in chunks of 5, 5 and 4 images
 ]
+LARGE_STRIDED = ((4, 16, 27, 28), 32, (3, 3), (2, 2), (1, 1))
+"""A map the kernels take for a strided layer's input gradient only (up to 32x32)."""
 
 
 def relative_error(ours, reference):
@@ -35,7 +37,7 @@ def relative_error(ours, reference):
 
 
 @needs_kernels
-@pytest.mark.parametrize("shape, f, kernel, stride, padding", CASES)
+@pytest.mark.parametrize("shape, f, kernel, stride, padding", CASES + [LARGE_STRIDED])
 @pytest.mark.parametrize("parallel", [False, True])
 def test_kernels_match_the_loop_version(shape, f, kernel, stride, padding, parallel,
                                         monkeypatch):
@@ -116,6 +118,10 @@ def test_which_cases_it_takes():
     assert not fits(32, 4, 24, (3, 3), np.dtype(np.float32))     # channels not in blocks
     assert not fits(32, 4, 64, (3, 3), np.dtype(np.float64))
     assert not fits(32, 4, 64, (9, 9), np.dtype(np.float32))     # too many taps
+    dy = np.zeros((128, 32, 14, 14), np.float32)  # the small ResNet's 16 -> 32 layers
+    for kernel, padding in (((3, 3), (1, 1)), ((1, 1), (0, 0))):
+        assert direct_conv.direct_input_grad_fits(dy, (32, 16, *kernel), (128, 16, 28, 28),
+                                                  (2, 2), padding)
 
 
 @pytest.mark.parametrize("across", [False, True])
