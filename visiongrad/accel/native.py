@@ -6,7 +6,8 @@ optional fast path behind an op whose NumPy version stays the reference it is te
 against:
 
 - ``direct_conv.c``: the convolution's forward pass and weight gradient (through
-  ``accel/direct_conv.py``, on x86-64 CPUs with AVX2 and FMA);
+  ``accel/direct_conv.py``, on x86-64 CPUs with AVX2 and FMA; AVX-512 tiles where the CPU
+  has AVX-512F, here and in ``batched_conv.c``);
 - ``relu.c``: ReLU's backward pass;
 - ``cross_entropy.c``: softmax cross-entropy's forward and backward passes;
 - ``sgd_step.c``: SGD's momentum update in one pass over memory;
