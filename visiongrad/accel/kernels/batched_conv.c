@@ -98,37 +98,11 @@ static int weight_from_blocks_scalar(const float *blocks, int inner, int taps, i
 #include <stdlib.h>
 #include <string.h>
 
-#define AVX2 __attribute__((target("avx2,fma")))
-#define AVX512 __attribute__((target("avx512f")))
-#define TILE_MAX 6
-#define TILE512_MAX 12 /* the AVX-512 tiles: one register of 16 sums per image and block */
+#include "conv_tiles.h"
+
 #define BLOCK 16
 #define MAX_SEGMENTS 64 /* taps (or tap rows) of one window: at most 64 here */
 #define CHUNK_BYTES (384 << 10) /* one chunk of images' input and output, in the L2 cache */
-
-/* The width of the next tile when ``left`` values remain (as in direct_conv.c). */
-static int tile_width(int left)
-{
-    if (left >= 10)
-        return TILE_MAX;
-    if (left > TILE_MAX)
-        return (left + 1) / 2;
-    return left;
-}
-
-/* Whether the AVX-512 tiles run (``direct_conv.c``: the CPU has AVX-512F and they were not
- * turned off). */
-int conv_uses_avx512(void);
-
-/* The width of the next AVX-512 tile: 12 while at least 18 remain, then two near-equal. */
-static int tile512_width(int left)
-{
-    if (left >= TILE512_MAX + 6)
-        return TILE512_MAX;
-    if (left > TILE512_MAX)
-        return (left + 1) / 2;
-    return left;
-}
 
 /* out[p][0:16] = sum over segments s, v < length of base[p][x_off[s] + v] * w[w_off[s] + 16 v
  * + 0:16], for P rows ``base`` (one per image); out[p] = y + p * y_step. */
@@ -161,27 +135,6 @@ static inline __attribute__((always_inline)) AVX2 void segment_tile(
         _mm256_storeu_ps(y + p * y_step + 8, high[p]);
     }
 }
-
-#define BY_WIDTH(P)                                                                        \
-    switch (P) {                                                                           \
-    case 6: TILE(6); break;                                                                \
-    case 5: TILE(5); break;                                                                \
-    case 4: TILE(4); break;                                                                \
-    case 3: TILE(3); break;                                                                \
-    case 2: TILE(2); break;                                                                \
-    default: TILE(1); break;                                                               \
-    }
-
-#define BY_WIDTH512(P)                                                                     \
-    switch (P) {                                                                           \
-    case 12: TILE(12); break;                                                              \
-    case 11: TILE(11); break;                                                              \
-    case 10: TILE(10); break;                                                              \
-    case 9: TILE(9); break;                                                                \
-    case 8: TILE(8); break;                                                                \
-    case 7: TILE(7); break;                                                                \
-    default: BY_WIDTH(P);                                                                  \
-    }
 
 /* ``segment_tile`` in AVX-512 registers for B = 1 or 2 blocks of 16 channels (block b's
  * weights at w + b block_size, its outputs at out[p] + 16 b): one register per image and
@@ -229,13 +182,7 @@ static AVX512 void over_images512(const float *in, ptrdiff_t image_size, int n,
             base[p] = in + (ptrdiff_t)(n0 + p) * image_size;
 #define TILE(width_) segment_tile512(base, x_off, w_off, segments, length, w, block_size, \
                                      out + (ptrdiff_t)n0 * y_step, y_step, width_, B)
-        if (blocks == 2) {
-            const int B = 2;
-            BY_WIDTH512(P)
-        } else {
-            const int B = 1;
-            BY_WIDTH512(P)
-        }
+        BY_WIDTH512_BLOCKS(P, blocks)
 #undef TILE
         n0 += P;
     }

@@ -29,10 +29,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define AVX2 __attribute__((target("avx2,fma")))
-#define AVX512 __attribute__((target("avx512f")))
-#define TILE_MAX 6          /* 2 * 6 accumulators + 2 operand vectors + 1 broadcast <= 16 */
-#define TILE512_MAX 12      /* one 16-float register per output: 12 sums of 32 registers */
+#include "conv_tiles.h"
+
 #define F_BLOCK 16          /* output channels per tile: two 8-float vectors, or one of 16 */
 #define FORWARD_STRIPE_PIXELS 512   /* outputs per stripe of the forward kernel */
 #define WEIGHT_STRIPE_PIXELS 128    /* and of the weight gradient (its rows stay in L1) */
@@ -122,50 +120,6 @@ static float *stripe_buffer(const Geometry *g, int rows)
     const ptrdiff_t row = ((ptrdiff_t)g->width + 2 * g->pad_w) * g->channels;
     return malloc((size_t)stripe_input_rows(g, rows) * row * sizeof(float));
 }
-
-/* The width of the next tile when ``left`` values remain: 6 while at least 10 remain,
- * then the rest in two near-equal tiles (7 -> 4 + 3, 9 -> 5 + 4), so no tile is narrower
- * than it must be; a tile of 1-3 has too few independent sums to keep both FMA units busy. */
-static int tile_width(int left)
-{
-    if (left >= 10)
-        return TILE_MAX;
-    if (left > TILE_MAX)
-        return (left + 1) / 2;
-    return left;
-}
-
-/* The same for the AVX-512 tiles: 12 while at least 18 remain, then two near-equal ones. */
-static int tile512_width(int left)
-{
-    if (left >= TILE512_MAX + 6)
-        return TILE512_MAX;
-    if (left > TILE512_MAX)
-        return (left + 1) / 2;
-    return left;
-}
-
-/* Calls TILE(P) with P a constant, so that each width gets its own unrolled loop. */
-#define BY_WIDTH(P)                                                                        \
-    switch (P) {                                                                           \
-    case 6: TILE(6); break;                                                                \
-    case 5: TILE(5); break;                                                                \
-    case 4: TILE(4); break;                                                                \
-    case 3: TILE(3); break;                                                                \
-    case 2: TILE(2); break;                                                                \
-    default: TILE(1); break;                                                               \
-    }
-
-#define BY_WIDTH512(P)                                                                     \
-    switch (P) {                                                                           \
-    case 12: TILE(12); break;                                                              \
-    case 11: TILE(11); break;                                                              \
-    case 10: TILE(10); break;                                                              \
-    case 9: TILE(9); break;                                                                \
-    case 8: TILE(8); break;                                                                \
-    case 7: TILE(7); break;                                                                \
-    default: BY_WIDTH(P);                                                                  \
-    }
 
 /* Forward tile: P consecutive outputs of a stripe (along a row, and on into the next),
  * y[.., f0 : f0 + 16] of each, in 2P registers. Output p's window corner is
@@ -261,13 +215,7 @@ static AVX512 void stripe_tiles512(const Stripe *in, const ptrdiff_t *corner, in
         const int P = tile512_width(outputs - q);
 #define TILE(width_) tile512(in->data, corner + q, in->row_stride, kh, row_values, w, \
                              block_size, y + (ptrdiff_t)q * filters, filters, width_, B)
-        if (blocks == 2) {
-            const int B = 2;
-            BY_WIDTH512(P)
-        } else {
-            const int B = 1;
-            BY_WIDTH512(P)
-        }
+        BY_WIDTH512_BLOCKS(P, blocks)
 #undef TILE
         q += P;
     }
@@ -426,13 +374,7 @@ static AVX512 void weight_row_tiles512(const float *x, ptrdiff_t x_row, ptrdiff_
         const int P = tile512_width(row_values - v);
 #define TILE(width_) weight_tile512(x + v, x_row, x_step, dy, rows, out_width, filters, \
                                     dw + (ptrdiff_t)v * F_BLOCK, block_size, width_, B)
-        if (blocks == 2) {
-            const int B = 2;
-            BY_WIDTH512(P)
-        } else {
-            const int B = 1;
-            BY_WIDTH512(P)
-        }
+        BY_WIDTH512_BLOCKS(P, blocks)
 #undef TILE
         v += P;
     }
