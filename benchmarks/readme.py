@@ -122,13 +122,20 @@ def _medians(timing: dict) -> str:
     return f"{timing['visiongrad']['median_ms']:.1f} / {timing['pytorch']['median_ms']:.1f}"
 
 
+def _sgemm_share(timing: dict) -> str:
+    """The step's SGEMM-bound time over each library's median, where the run measured it."""
+    share = timing.get("sgemm_share")
+    return f"{share['visiongrad']:.0%} / {share['pytorch']:.0%}" if share else "-"
+
+
 def _speed_rows(models: dict, names: dict) -> list[str]:
     lines = header("network", "training step, ms (visiongrad / PyTorch)", "ratio",
-                   "inference, ms", "ratio", "peak memory, MB")
+                   "SGEMM share", "inference, ms", "ratio",
+                   "peak memory growth over 3 steps, MB")
     for key, result in models.items():
         train, infer, memory = result["train"], result["infer"], result.get("peak_memory_mb")
         lines.append(row(names.get(key, key), _medians(train), f"{train['ratio']:.2f}",
-                         _medians(infer), f"{infer['ratio']:.2f}",
+                         _sgemm_share(train), _medians(infer), f"{infer['ratio']:.2f}",
                          f"{memory['visiongrad']:.0f} / {memory['pytorch']:.0f}"
                          if memory else "-"))
     return lines

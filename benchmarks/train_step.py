@@ -14,8 +14,18 @@ around it came and went, so that the MLP's ratio over 30 steps (6 turns) ranged 
 from one run to the next, and over 100 steps 0.86-0.99 (fifteen runs).
 
 Peak memory is measured separately: each framework runs a few training steps in a fresh
-child process, and the growth of its peak resident set (Linux VmHWM, reset just before the
+child process that imports and builds only that framework's model (the other library's
+allocations, freed or kept, would blur the figure: visiongrad's import keeps freed blocks
+in glibc's heap, where a later allocation of the other library lands without growing the
+resident set), and the growth of its peak resident set (Linux VmHWM, reset just before the
 steps) over its resident set after building the model is reported.
+
+How close a step comes to the machine's limit: NumPy's SGEMM rate is measured first (the
+best of a few 2048^3 float32 products on the same threads), each network's step FLOPs are
+counted (2 x multiply-adds of every convolution and linear layer, three times the forward
+pass for a training step: forward, input gradient, weight gradient), and the table's
+"SGEMM share" is the SGEMM-bound time, FLOPs / rate, over each library's median step.
+The load average before and after the run goes into the JSON.
 
     python -m benchmarks.train_step [--steps 100] [--warmup 3] [--models mlp,convnet,vgg,resnet]
     python -m benchmarks.train_step --models resnet18,vgg11 --steps 20 \
@@ -216,6 +226,43 @@ def time_alternating(step_a, step_b, args_a, args_b, steps, warmup):
     return times_a, times_b
 
 
+def sgemm_gflops(size: int = 2048, repeats: int = 5) -> float:
+    """NumPy's float32 matrix-product rate in GFLOP/s: the best of ``repeats`` products of
+    two ``size`` x ``size`` matrices (after one untimed)."""
+    rng = np.random.default_rng(0)
+    a, b = (rng.random((size, size), dtype=np.float32) for _ in range(2))
+    out = np.empty_like(a)
+    np.matmul(a, b, out=out)
+    best = float("inf")
+    for _ in range(repeats):
+        start = time.perf_counter()
+        np.matmul(a, b, out=out)
+        best = min(best, time.perf_counter() - start)
+    return 2 * size ** 3 / best / 1e9
+
+
+def forward_flops(model, x) -> int:
+    """2 x the multiply-adds of every convolution and linear layer in one forward pass of
+    visiongrad ``model`` on ``x``: 2 x output size x (input channels / groups) x kernel
+    area for a convolution, 2 x output size x input features for a linear layer."""
+    import visiongrad as vg
+
+    total = 0
+
+    def count(module, inputs, output):
+        nonlocal total
+        total += 2 * output.size * int(np.prod(module.weight.shape[1:]))
+
+    handles = [module.register_forward_hook(count) for module in model.modules()
+               if isinstance(module, (vg.nn.Conv2d, vg.nn.Linear))]
+    model.eval()
+    with vg.no_grad():
+        model(x)
+    for handle in handles:
+        handle.remove()
+    return total
+
+
 def summarize(seconds):
     return {"median_ms": 1e3 * statistics.median(seconds), "min_ms": 1e3 * min(seconds),
             "max_ms": 1e3 * max(seconds)}
@@ -223,19 +270,35 @@ def summarize(seconds):
 
 # ----- peak memory, one framework per child process --------------------------------------
 
+def build_one(name: str, framework: str):
+    """``name``'s network in one framework only ("torch" or "visiongrad"), nothing of the
+    other imported."""
+    if framework == "torch":
+        import torch
+
+        torch.manual_seed(0)
+        if name in ZOO:
+            return getattr(torchvision_models(), ZOO[name])(num_classes=1000)
+        return WORKLOADS[name](torch.nn)
+    import visiongrad as vg
+    from visiongrad import models
+
+    return models.create(ZOO[name], num_classes=1000) if name in ZOO else WORKLOADS[name](vg.nn)
+
+
 def _peak_rss_child(name, framework, steps, queue):
-    _set_threads()
-    torch_model, vg_model = build_pair(name)
+    _set_threads(framework == "torch")
+    model = build_one(name, framework)
     x, y = batches(name, "train")
     if framework == "torch":
         import torch
-        train, _ = torch_steps(torch_model)
+        train, _ = torch_steps(model)
         x, y = torch.from_numpy(x), torch.from_numpy(y)
     else:
         import visiongrad as vg
-        train, _ = visiongrad_steps(vg_model)
+        train, _ = visiongrad_steps(model)
         x, y = vg.tensor(x), vg.tensor(y)
-    del torch_model, vg_model  # the step closures keep the one they use
+    del model  # the step closures keep it
     Path("/proc/self/clear_refs").write_text("5")  # reset the peak (VmHWM) to the current RSS
     base = _status_kb("VmRSS")
     for _ in range(steps):
@@ -260,11 +323,12 @@ def peak_memory_mb(name, framework, steps=3):
     return queue.get() if child.exitcode == 0 else float("nan")
 
 
-def _set_threads():
+def _set_threads(torch_too: bool = True):
     for variable in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
         os.environ.setdefault(variable, str(THREADS))
-    import torch
-    torch.set_num_threads(THREADS)
+    if torch_too:
+        import torch
+        torch.set_num_threads(THREADS)
 
 
 def main(argv=None):
@@ -287,8 +351,13 @@ def main(argv=None):
     import visiongrad as vg
 
     results = {"threads": THREADS, "steps": args.steps, "torch": torch.__version__,
-               "numpy": np.__version__, "cpu": os.uname().machine, "models": {}}
+               "numpy": np.__version__, "cpu": os.uname().machine,
+               "load_average_before": [round(v, 2) for v in os.getloadavg()],
+               "sgemm_gflops": sgemm_gflops(), "models": {}}
+    print(f"load average {results['load_average_before']}; NumPy SGEMM "
+          f"{results['sgemm_gflops']:.0f} GFLOP/s on {THREADS} threads")
     header = (f"{'model':8} {'phase':6} {'visiongrad ms':>14} {'pytorch ms':>11} {'ratio':>6}"
+              f" {'GFLOP':>6} {'vg SGEMM share':>14} {'pt SGEMM share':>14}"
               f" {'vg peak MB':>10} {'pt peak MB':>10}")
     print(header)
     print("-" * len(header))
@@ -309,7 +378,12 @@ def main(argv=None):
                                                          args.steps, args.warmup)
             vg_stats, torch_stats = summarize(vg_times), summarize(torch_times)
             ratio = vg_stats["median_ms"] / torch_stats["median_ms"]
-            row[phase] = {"visiongrad": vg_stats, "pytorch": torch_stats, "ratio": ratio}
+            flops = forward_flops(vg_model, x) * (3 if phase == "train" else 1)
+            bound_ms = 1e3 * flops / (results["sgemm_gflops"] * 1e9)
+            row[phase] = {"visiongrad": vg_stats, "pytorch": torch_stats, "ratio": ratio,
+                          "gflop": flops / 1e9, "sgemm_bound_ms": bound_ms,
+                          "sgemm_share": {"visiongrad": bound_ms / vg_stats["median_ms"],
+                                          "pytorch": bound_ms / torch_stats["median_ms"]}}
         if not args.no_memory:
             row["peak_memory_mb"] = {"visiongrad": peak_memory_mb(name, "visiongrad"),
                                      "pytorch": peak_memory_mb(name, "torch")}
@@ -319,8 +393,12 @@ def main(argv=None):
             extra = (f" {memory['visiongrad']:10.0f} {memory['pytorch']:10.0f}"
                      if memory and phase == "train" else "")
             print(f"{name:8} {phase:6} {r['visiongrad']['median_ms']:14.1f} "
-                  f"{r['pytorch']['median_ms']:11.1f} {r['ratio']:6.2f}{extra}")
+                  f"{r['pytorch']['median_ms']:11.1f} {r['ratio']:6.2f} {r['gflop']:6.2f} "
+                  f"{r['sgemm_share']['visiongrad']:14.0%} {r['sgemm_share']['pytorch']:14.0%}"
+                  f"{extra}")
         results["models"][name] = row
+    results["load_average_after"] = [round(v, 2) for v in os.getloadavg()]
+    print(f"load average {results['load_average_after']}")
     save_json(args.results or (RESULTS if args.write else None), results, indent=2,
               show=bool(args.results or args.write))
 

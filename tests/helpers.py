@@ -89,3 +89,20 @@ def kink_free_inputs(seed, shape=(3, 5), scale=3.0, kinks=(), positive=False):
     if positive:
         x = np.abs(x) + 0.1
     return off_kinks(x, kinks)
+
+
+def each_tile_set():
+    """Yields "avx2", and "avx512" where the CPU has AVX-512F, with the compiled convolution
+    kernels set to run those tiles while the loop body runs (``accel.direct_conv.
+    avx512_tiles``); the setting is restored after. Nothing where no kernel is loaded."""
+    from visiongrad.accel import direct_conv
+
+    if direct_conv.DIRECT_CONV is None:
+        return
+    was = direct_conv.avx512_tiles()
+    try:
+        for avx512 in (False, True):
+            if direct_conv.avx512_tiles(avx512) == avx512:
+                yield "avx512" if avx512 else "avx2"
+    finally:
+        direct_conv.avx512_tiles(was)

@@ -227,6 +227,33 @@ def test_the_drawing_kept_by_backward_holds_no_reference_cycle():
         gc.enable()
 
 
+def test_backward_lets_each_activation_go_once_its_gradient_went_on():
+    """An activation nearer the loss is freed before the ops nearer the input run their
+    backward passes (a network's peak memory in backward), not when backward returns."""
+    seen = []
+
+    class Watch(vg.autograd.Function):
+        def forward(self, x):
+            return x * 1.0
+
+        def backward(self, grad_out):
+            seen.append(activation() is None)
+            return grad_out
+
+    x = vg.tensor(np.ones(2 * vg.autograd.DRAWN_GRAPH_ELEMENTS), requires_grad=True)
+    hidden = Watch.apply(x) * 2.0
+    activation = weakref.ref(hidden.data)
+    loss = hidden.sum()
+    del hidden
+    gc.disable()
+    try:
+        loss.backward()
+    finally:
+        gc.enable()
+    assert seen == [True]
+    np.testing.assert_array_equal(x.grad, 2.0)
+
+
 def test_to_dot_draws_constants_dashed_and_a_large_graph_is_not_kept():
     x = vg.tensor([1.0, 2.0], requires_grad=True)
     (x * np.array([3.0, 4.0])).sum().backward()

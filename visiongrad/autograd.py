@@ -283,7 +283,9 @@ class Tensor(ArithmeticMixin, ReductionMixin, ShapeMixin, IndexingMixin, Element
         stored: set[int] = set()
         order = _reverse_topological_order(self)
         drawing: list | None = [] if _drawable(order) else None
-        for node_tensor in order:
+        order.reverse()  # popped from the end: each tensor let go once its gradient went on
+        while order:
+            node_tensor = order.pop()
             grad = grads.pop(id(node_tensor), None)
             node = node_tensor._node
             if drawing is not None:  # the root as None: no reference cycle through it

@@ -78,12 +78,19 @@ def test_the_op_runs_the_compiled_passes_on_float32(monkeypatch):
 
 
 @needs_kernels
-@pytest.mark.parametrize("offset, scale", [(1000, 0.1), (1e4, 1.0)])
-def test_compiled_statistics_are_accurate_far_from_zero(offset, scale):
-    """The mean's rounding is carried as delta, as in the NumPy passes: x_hat agrees with a
-    float64 computation at 1e4 standard deviations from zero, and so does dx."""
+@pytest.mark.parametrize("offset, scale, batch", [(1000, 0.1, 64), (1e4, 1.0, 64),
+                                                  (1e4, 1.0, 512), (3.0, 1.0, 512)])
+def test_compiled_statistics_are_accurate_far_from_zero(offset, scale, batch):
+    """The shift's distance from the mean is carried as delta, as in the NumPy passes:
+    x_hat agrees with a float64 computation at 1e4 standard deviations from zero, and so
+    does dx, also where the shift is a sample's mean (8192 rows; in the last case the
+    first eighth of the images is offset by 50 standard deviations)."""
     rng = np.random.default_rng(4)
-    x = channels_last((rng.standard_normal((64, 8, 4, 4)) * scale + offset).astype(np.float32))
+    x = rng.standard_normal((batch, 8, 4, 4)) * scale + offset
+    if batch > 64:
+        assert x.shape[0] * 16 > batch_norm.SHIFT_SAMPLE_ROWS  # a sample, not every row
+        x[:batch // 8] += 50 * scale * (offset < 10)
+    x = channels_last(x.astype(np.float32))
     upstream = rng.standard_normal(x.shape)
     results = []
     for data in (x, x.astype(np.float64)):

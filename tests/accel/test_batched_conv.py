@@ -6,6 +6,7 @@ path; and which cases it takes."""
 
 import numpy as np
 import pytest
+from helpers import each_tile_set
 
 import visiongrad as vg
 from visiongrad import functional as F
@@ -27,6 +28,8 @@ CASES = [
     ((8, 16, 5, 5), 16, (3, 3), (2, 2), (0, 0)),
     ((14, 128, 8, 8), 256, (3, 3), (1, 1), (1, 1)),  # in chunks of 5, 5 and 4 images
 ]
+LARGE_STRIDED = ((4, 16, 27, 28), 32, (3, 3), (2, 2), (1, 1))
+"""A map the kernels take for a strided layer's input gradient only (up to 32x32)."""
 
 
 def relative_error(ours, reference):
@@ -34,7 +37,7 @@ def relative_error(ours, reference):
 
 
 @needs_kernels
-@pytest.mark.parametrize("shape, f, kernel, stride, padding", CASES)
+@pytest.mark.parametrize("shape, f, kernel, stride, padding", CASES + [LARGE_STRIDED])
 @pytest.mark.parametrize("parallel", [False, True])
 def test_kernels_match_the_loop_version(shape, f, kernel, stride, padding, parallel,
                                         monkeypatch):
@@ -47,25 +50,33 @@ def test_kernels_match_the_loop_version(shape, f, kernel, stride, padding, paral
     dy = rng.standard_normal(y.shape)
     dx, dw, _ = conv_naive.conv2d_naive_backward(dy, x, w, stride, padding)
     x32, w32, dy32 = (a.astype(np.float32) for a in (x, w, dy))
-    ours = layout.as_nchw(batched_conv.batched_conv2d(x32, w32, stride, padding, y.shape[2:]))
-    assert relative_error(ours, y) < 2e-6
-    ours_dx = batched_conv.batched_conv2d_input_grad(dy32, w32, x.shape, stride, padding)
-    assert layout.is_channels_last(ours_dx) and relative_error(ours_dx, dx) < 2e-6
-    ours_dw = batched_conv.batched_conv2d_weight_grad(x32, dy32, kernel, stride, padding)
-    assert ours_dw.flags.c_contiguous and relative_error(ours_dw, dw) < 2e-6
+    results = []
+    for tiles in each_tile_set():
+        ours = layout.as_nchw(batched_conv.batched_conv2d(x32, w32, stride, padding,
+                                                          y.shape[2:]))
+        assert relative_error(ours, y) < 2e-6, tiles
+        ours_dx = batched_conv.batched_conv2d_input_grad(dy32, w32, x.shape, stride, padding)
+        assert layout.is_channels_last(ours_dx) and relative_error(ours_dx, dx) < 2e-6, tiles
+        ours_dw = batched_conv.batched_conv2d_weight_grad(x32, dy32, kernel, stride, padding)
+        assert ours_dw.flags.c_contiguous and relative_error(ours_dw, dw) < 2e-6, tiles
+        results.append((ours, ours_dx, ours_dw))
+    for avx2_result, *avx512_result in zip(*results, strict=True):  # same sums, same order
+        for result in avx512_result:
+            np.testing.assert_array_equal(result, avx2_result)
 
 
 @needs_kernels
 def test_every_tile_width_across_the_batch():
-    """Batches of 4-16 images split into tiles of 1-6 images."""
+    """Batches of 4-30 images split into tiles of 1-6 images (1-12 by the AVX-512 tiles)."""
     rng = np.random.default_rng(2)
     w = rng.standard_normal((16, 16, 3, 3))
-    for n in range(4, 17):
+    for n in range(4, 31):
         x = rng.standard_normal((n, 16, 2, 2))
         y = conv_naive.conv2d_naive(x, w, None, (1, 1), (1, 1))
-        ours = batched_conv.batched_conv2d(x.astype(np.float32), w.astype(np.float32), (1, 1),
-                                           (1, 1), (2, 2))
-        assert relative_error(layout.as_nchw(ours), y) < 2e-6, n
+        for tiles in each_tile_set():
+            ours = batched_conv.batched_conv2d(x.astype(np.float32), w.astype(np.float32),
+                                               (1, 1), (1, 1), (2, 2))
+            assert relative_error(layout.as_nchw(ours), y) < 2e-6, (n, tiles)
 
 
 def run_conv2d(x, w, stride, padding, dy):
@@ -107,6 +118,10 @@ def test_which_cases_it_takes():
     assert not fits(32, 4, 24, (3, 3), np.dtype(np.float32))     # channels not in blocks
     assert not fits(32, 4, 64, (3, 3), np.dtype(np.float64))
     assert not fits(32, 4, 64, (9, 9), np.dtype(np.float32))     # too many taps
+    dy = np.zeros((128, 32, 14, 14), np.float32)  # the small ResNet's 16 -> 32 layers
+    for kernel, padding in (((3, 3), (1, 1)), ((1, 1), (0, 0))):
+        assert direct_conv.direct_input_grad_fits(dy, (32, 16, *kernel), (128, 16, 28, 28),
+                                                  (2, 2), padding)
 
 
 @pytest.mark.parametrize("across", [False, True])

@@ -7,7 +7,7 @@ import platform
 
 import numpy as np
 import pytest
-from helpers import assert_matches_torch, torch_or_skip
+from helpers import assert_matches_torch, each_tile_set, torch_or_skip
 
 import visiongrad as vg
 from visiongrad import functional as F
@@ -48,6 +48,12 @@ def kernel():
         pytest.skip("the compiled kernel is not available here (see the test above)")
 
 
+def test_avx512_tiles_run_where_the_cpu_has_them(kernel):
+    with open("/proc/cpuinfo") as cpuinfo:
+        flags = next(line for line in cpuinfo if line.startswith("flags")).split()
+    assert direct.avx512_tiles() == ("avx512f" in flags)
+
+
 def float32_pair(shape):
     """Random float32 data and the same values in float64, for a float64 reference."""
     data = rng.standard_normal(shape).astype(np.float32)
@@ -86,9 +92,10 @@ def test_direct_conv_matches_the_loop_version(kernel, shape, f, kernel_size, str
     x32, x64 = float32_pair(shape)
     w32, w64 = float32_pair((f, shape[1], *kernel_size))
     expected = conv_naive.conv2d_naive(x64, w64, None, stride, padding)
-    out = np.empty(layout.channels_last(expected).shape, dtype=np.float32)
-    direct.direct_conv(rows(x32), direct.weight_blocks(w32), stride, padding, out)
-    assert_close(layout.as_nchw(out), expected, "forward")
+    for tiles in each_tile_set():
+        out = np.empty(layout.channels_last(expected).shape, dtype=np.float32)
+        direct.direct_conv(rows(x32), direct.weight_blocks(w32), stride, padding, out)
+        assert_close(layout.as_nchw(out), expected, f"forward ({tiles})")
 
 
 @pytest.mark.parametrize("shape, f, kernel_size, stride, padding",
@@ -119,26 +126,56 @@ def test_direct_weight_grad_matches_the_loop_version(kernel, shape, f, kernel_si
     out_shape = conv_naive.conv2d_naive(x64, w64, None, stride, padding).shape
     dy32, dy64 = float32_pair(out_shape)
     _, expected, _ = conv_naive.conv2d_naive_backward(dy64, x64, w64, stride, padding)
-    dw_blocks = direct.direct_conv_weight_grad(rows(x32), rows(dy32), kernel_size, stride,
-                                               padding)
-    assert_close(direct.weight_from_blocks(dw_blocks), expected, "weight gradient")
+    for tiles in each_tile_set():
+        dw_blocks = direct.direct_conv_weight_grad(rows(x32), rows(dy32), kernel_size, stride,
+                                                   padding)
+        assert_close(direct.weight_from_blocks(dw_blocks), expected,
+                     f"weight gradient ({tiles})")
 
 
 def test_every_tile_width_and_stripe_height(kernel):
-    """Output widths 1-40 cover every split into tiles of 1-6 pixels, and heights up to
-    9 rows of 1-16 pixels cover partial and whole stripes of the weight gradient."""
+    """Output widths 1-40 cover every split into tiles of 1-6 pixels (1-12 for the AVX-512
+    tiles), and heights up to 9 rows of 1-16 pixels cover partial and whole stripes of the
+    weight gradient."""
     w32, w64 = float32_pair((16, 5, 3, 3))
     for width in range(1, 41):
         height = 1 + width % 9
         x32, x64 = float32_pair((2, 5, height, width))
         y = conv_naive.conv2d_naive(x64, w64, None, (1, 1), (1, 1))
-        out = np.empty((2, height, width, 16), dtype=np.float32)
-        direct.direct_conv(rows(x32), direct.weight_blocks(w32), (1, 1), (1, 1), out)
-        assert_close(layout.as_nchw(out), y, f"forward at width {width}")
         dy32, dy64 = float32_pair(y.shape)
         _, dw, _ = conv_naive.conv2d_naive_backward(dy64, x64, w64, (1, 1), (1, 1))
-        dw_blocks = direct.direct_conv_weight_grad(rows(x32), rows(dy32), (3, 3), (1, 1), (1, 1))
-        assert_close(direct.weight_from_blocks(dw_blocks), dw, f"weight gradient at width {width}")
+        for tiles in each_tile_set():
+            out = np.empty((2, height, width, 16), dtype=np.float32)
+            direct.direct_conv(rows(x32), direct.weight_blocks(w32), (1, 1), (1, 1), out)
+            assert_close(layout.as_nchw(out), y, f"forward ({tiles}) at width {width}")
+            dw_blocks = direct.direct_conv_weight_grad(rows(x32), rows(dy32), (3, 3), (1, 1),
+                                                       (1, 1))
+            assert_close(direct.weight_from_blocks(dw_blocks), dw,
+                         f"weight gradient ({tiles}) at width {width}")
+
+
+def test_the_avx2_and_avx512_tiles_agree_to_the_bit(kernel):
+    """Both tile sets take each output's terms in the same order, one FMA each, whether a
+    tile holds one or two blocks of 16 filters (16, 48 and 64 filters below)."""
+    if list(each_tile_set()) != ["avx2", "avx512"]:
+        pytest.skip("this CPU has no AVX-512F")
+    cases = [((3, 5, 9, 23), 48, (3, 3), (1, 1), (1, 1)),
+             ((2, 16, 12, 12), 64, (3, 3), (2, 2), (1, 1)),
+             ((2, 1, 28, 28), 16, (5, 5), (1, 1), (2, 2))]
+    for shape, f, kernel_size, stride, padding in cases:
+        x = rows(rng.standard_normal(shape).astype(np.float32))
+        w = direct.weight_blocks(rng.standard_normal((f, shape[1], *kernel_size))
+                                 .astype(np.float32))
+        out_hw = direct.kernel_output_hw(shape[2:], kernel_size, stride, padding)
+        dy = rng.standard_normal((shape[0], *out_hw, f)).astype(np.float32)
+        results = []
+        for _ in each_tile_set():
+            out = np.empty((shape[0], *out_hw, f), dtype=np.float32)
+            direct.direct_conv(x, w, stride, padding, out)
+            results.append((out, direct.direct_conv_weight_grad(x, dy, kernel_size,
+                                                                stride, padding)))
+        for avx2_result, avx512_result in zip(*results, strict=True):
+            np.testing.assert_array_equal(avx512_result, avx2_result)
 
 
 def test_weight_blocks_round_trip():

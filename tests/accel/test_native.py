@@ -39,6 +39,7 @@ def test_visiongrad_native_0_leaves_every_op_on_numpy():
             "x = np.ones((1, 16, 4, 4), np.float32)\n"
             "w = np.ones((16, 16, 3, 3), np.float32)\n"
             "assert accel.direct_conv2d(x, w, (1, 1), (1, 1), (4, 4)) is None\n"
+            "assert not accel.direct_conv.avx512_tiles(True)\n"
             "print(conv.conv_output(x, w, None, (1, 1), (1, 1))[0, 0, 1, 1])")
     env = dict(os.environ, VISIONGRAD_NATIVE="0")
     result = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True,

@@ -67,6 +67,30 @@ def channel_sums(x, x_shift=None, y=None, y_shift=None, dots=True):
     return total, (sum(d for _, d in parts) if dots else None)
 
 
+SHIFT_SAMPLE_ROWS = 1024
+"""Rows (spread evenly over the batch) whose mean ``shift_estimate`` takes."""
+
+
+def shift_estimate(rows):
+    """A float32 per-channel value near each channel's mean, for the statistics' shift:
+    the mean of at most ``SHIFT_SAMPLE_ROWS`` rows spread evenly over all of them.
+
+    The op sums c = x - shift and c^2 in one pass and carries delta = mean(c), so the
+    statistics do not depend on the shift being the mean; one near it (a sample's mean is
+    within a few standard deviations / 32 of it) keeps c small, so no precision is lost
+    in c^2's sum, and it saves the whole pass over the rows that the exact mean takes.
+
+    Examples
+    --------
+    >>> from visiongrad import accel
+    >>> rows = np.array([[1.0, 2.0], [3.0, 6.0]], np.float32)
+    >>> accel.batch_norm.shift_estimate(rows)
+    array([2., 4.], dtype=float32)
+    """
+    step = max(1, rows.shape[0] // SHIFT_SAMPLE_ROWS)
+    return rows[::step].mean(axis=0, dtype=xp.float64).astype(xp.float32)
+
+
 def channel_affine(x, x_shift, x_scale, shift, y=None, y_scale=None):
     """A new (M, C) float32 array (x - x_shift) x_scale + y y_scale + shift, per channel
     (no y term where ``y`` is None).

@@ -39,12 +39,13 @@ MAX_TAPS = 64
 """Windows of at most this many taps (the kernels' segment lists)."""
 
 
-STRIDED_INPUT_GRAD_MAP = 256
+STRIDED_INPUT_GRAD_MAP = 1024
 """The input gradient of a strided convolution takes the kernel on images of at most this
-many positions (16x16): its alternative is im2col's product and col2im's scatter, not a
-stripe kernel, and it beats them there too (ResNet-18's 64->128 layers), while a stride-1
-layer on 16x16 maps is faster by the stripe kernels (``benchmarks/profile_step.py
---by-shape`` times each geometry)."""
+many positions (32x32): its alternative is im2col's product and col2im's scatter, not a
+stripe kernel, and it beats them there too (ResNet-18's 64->128 layers; the small
+ResNet's 16->32 layers on 28x28 maps, 3x3 and 1x1, in half the time and three quarters),
+while a stride-1 layer on 16x16 maps is faster by the stripe kernels
+(``benchmarks/profile_step.py --by-shape`` times each geometry)."""
 
 
 def batched_fits(n: int, positions: int, blocked: int, kernel, dtype, limit=None) -> bool:

@@ -25,7 +25,7 @@ from .batched_conv import (
     to_blocks,
 )
 from .layout import as_nchw, channels_last, contiguous_rows
-from .native import DIRECT_CONV, DIRECT_CONV_FILTERS, DIRECT_CONV_WEIGHT_GRAD
+from .native import CONV_AVX512, DIRECT_CONV, DIRECT_CONV_FILTERS, DIRECT_CONV_WEIGHT_GRAD
 from .threads import PARALLEL_MIN_BYTES, in_parts, split_over_cores
 from .workspaces import batch_chunks, window_bytes
 
@@ -39,6 +39,24 @@ MIN_OUTPUTS = 9
 images, so an image with few outputs leaves each stripe too little work to pay for
 loading and storing its sums: at least this many outputs per image (3x3) take the kernel
 (the crossover measured against im2col is in benchmarks/results/)."""
+
+
+def avx512_tiles(wanted: bool | None = None) -> bool:
+    """Whether the convolution kernels (here and in ``batched_conv``) run their AVX-512
+    tiles, which compute 16 filters per register instead of 8 on a CPU with AVX-512F;
+    ``wanted`` False makes them run their AVX2 tiles, True the AVX-512 ones again where the
+    CPU has them (for tests that compare the two: both sum the same products in the same
+    order, so they agree to the bit). False where no kernel is loaded.
+
+    Examples
+    --------
+    >>> from visiongrad import accel
+    >>> accel.direct_conv.avx512_tiles() in (True, False)
+    True
+    """
+    if CONV_AVX512 is None:
+        return False
+    return bool(CONV_AVX512(-1 if wanted is None else int(wanted)))
 
 
 def direct_conv_fits(x, filters: int, out_hw) -> bool:

@@ -6,7 +6,8 @@ optional fast path behind an op whose NumPy version stays the reference it is te
 against:
 
 - ``direct_conv.c``: the convolution's forward pass and weight gradient (through
-  ``accel/direct_conv.py``, on x86-64 CPUs with AVX2 and FMA);
+  ``accel/direct_conv.py``, on x86-64 CPUs with AVX2 and FMA; AVX-512 tiles where the CPU
+  has AVX-512F, here and in ``batched_conv.c``);
 - ``relu.c``: ReLU's backward pass, leaky ReLU's forward and backward passes;
 - ``cross_entropy.c``: softmax cross-entropy's forward and backward passes;
 - ``recurrent.c``: the LSTM's and GRU's cells and whole time loops (through
@@ -119,6 +120,13 @@ batched_conv_weight_grad(x, N, H, W, C, ph, pw, dy, Ho, Wo, F, kh, kw, sh, sw, d
 f_begin, f_end), each returning 0 (or nonzero where it refuses a window of too many taps).
 These four are None where the library predates them."""
 
+
+CONV_AVX512 = (optional_kernel("conv_avx512", [_int], _int) if DIRECT_CONV is not None
+               else None)
+"""conv_avx512(wanted) -> whether the convolution kernels above run their AVX-512 tiles
+(the CPU has AVX-512F and they were not turned off): 1 turns them on where the CPU has
+them, 0 off (the AVX2 tiles, the same sums in the same order), -1 only asks. None where
+the library predates it."""
 
 WEIGHT_TO_BLOCKS = optional_kernel("weight_to_blocks", [_pointer] + [_size] * 2 + [_int] * 5
                                    + [_pointer], _int)

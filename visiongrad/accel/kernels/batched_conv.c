@@ -98,21 +98,11 @@ static int weight_from_blocks_scalar(const float *blocks, int inner, int taps, i
 #include <stdlib.h>
 #include <string.h>
 
-#define AVX2 __attribute__((target("avx2,fma")))
-#define TILE_MAX 6
+#include "conv_tiles.h"
+
 #define BLOCK 16
 #define MAX_SEGMENTS 64 /* taps (or tap rows) of one window: at most 64 here */
 #define CHUNK_BYTES (384 << 10) /* one chunk of images' input and output, in the L2 cache */
-
-/* The width of the next tile when ``left`` values remain (as in direct_conv.c). */
-static int tile_width(int left)
-{
-    if (left >= 10)
-        return TILE_MAX;
-    if (left > TILE_MAX)
-        return (left + 1) / 2;
-    return left;
-}
 
 /* out[p][0:16] = sum over segments s, v < length of base[p][x_off[s] + v] * w[w_off[s] + 16 v
  * + 0:16], for P rows ``base`` (one per image); out[p] = y + p * y_step. */
@@ -146,15 +136,57 @@ static inline __attribute__((always_inline)) AVX2 void segment_tile(
     }
 }
 
-#define BY_WIDTH(P)                                                                        \
-    switch (P) {                                                                           \
-    case 6: TILE(6); break;                                                                \
-    case 5: TILE(5); break;                                                                \
-    case 4: TILE(4); break;                                                                \
-    case 3: TILE(3); break;                                                                \
-    case 2: TILE(2); break;                                                                \
-    default: TILE(1); break;                                                               \
+/* ``segment_tile`` in AVX-512 registers for B = 1 or 2 blocks of 16 channels (block b's
+ * weights at w + b block_size, its outputs at out[p] + 16 b): one register per image and
+ * block, so P up to 12 images; each sum takes its terms in the AVX2 tile's order. */
+static inline __attribute__((always_inline)) AVX512 void segment_tile512(
+    const float *const *base, const ptrdiff_t *x_off, const ptrdiff_t *w_off, int segments,
+    int length, const float *w, ptrdiff_t block_size, float *y, ptrdiff_t y_step,
+    const int P, const int B)
+{
+    __m512 sum[2][TILE512_MAX];
+    for (int p = 0; p < P; p++)
+        sum[0][p] = sum[1][p] = _mm512_setzero_ps();
+    for (int s = 0; s < segments; s++) {
+        const float *w_s = w + w_off[s];
+        const float *x_s[TILE512_MAX];
+        for (int p = 0; p < P; p++)
+            x_s[p] = base[p] + x_off[s];
+        for (int v = 0; v < length; v++) {
+            const __m512 w0 = _mm512_loadu_ps(w_s + (ptrdiff_t)v * BLOCK);
+            const __m512 w1 = B == 2 ? _mm512_loadu_ps(w_s + block_size + (ptrdiff_t)v * BLOCK)
+                                     : w0;
+            for (int p = 0; p < P; p++) {
+                const __m512 value = _mm512_set1_ps(x_s[p][v]);
+                sum[0][p] = _mm512_fmadd_ps(value, w0, sum[0][p]);
+                if (B == 2)
+                    sum[1][p] = _mm512_fmadd_ps(value, w1, sum[1][p]);
+            }
+        }
     }
+    for (int p = 0; p < P; p++)
+        for (int b = 0; b < B; b++)
+            _mm512_storeu_ps(y + p * y_step + b * BLOCK, sum[b][p]);
+}
+
+/* ``over_images`` by the AVX-512 tiles, for ``blocks`` (1 or 2) blocks of channels. */
+static AVX512 void over_images512(const float *in, ptrdiff_t image_size, int n,
+                                  const ptrdiff_t *x_off, const ptrdiff_t *w_off, int segments,
+                                  int length, const float *w, ptrdiff_t block_size, int blocks,
+                                  float *out, ptrdiff_t y_step)
+{
+    const float *base[TILE512_MAX];
+    for (int n0 = 0; n0 < n;) {
+        const int P = tile512_width(n - n0);
+        for (int p = 0; p < P; p++)
+            base[p] = in + (ptrdiff_t)(n0 + p) * image_size;
+#define TILE(width_) segment_tile512(base, x_off, w_off, segments, length, w, block_size, \
+                                     out + (ptrdiff_t)n0 * y_step, y_step, width_, B)
+        BY_WIDTH512_BLOCKS(P, blocks)
+#undef TILE
+        n0 += P;
+    }
+}
 
 /* Runs ``segment_tile`` for one output position of every image, P images at a time: the
  * images' rows start image_size floats apart in the input and y_step apart in the output. */
@@ -222,6 +254,8 @@ AVX2 int batched_conv(const float *x, int n, int height, int width, int channels
     const ptrdiff_t image_size = (ptrdiff_t)height * width * channels;
     const ptrdiff_t y_step = (ptrdiff_t)out_height * out_width * filters;
     const ptrdiff_t block_size = (ptrdiff_t)kh * kw * channels * BLOCK;
+    const int avx512 = conv_uses_avx512();
+    int blocks = 1;
     const int chunk = chunk_images(n, image_size + (ptrdiff_t)out_height * out_width
                                                      * (f_end - f_begin));
     float *buffer = malloc((size_t)chunk * (image_size + BLOCK) * sizeof(float));
@@ -230,8 +264,9 @@ AVX2 int batched_conv(const float *x, int n, int height, int width, int channels
     for (int n0 = 0; n0 < n; n0 += chunk) {
     const int count = n - n0 < chunk ? n - n0 : chunk;
     const float *images = padded_images(x + n0 * image_size, count, image_size, buffer);
-    for (int f0 = f_begin; f0 < f_end; f0 += BLOCK) {
+    for (int f0 = f_begin; f0 < f_end; f0 += blocks * BLOCK) {
         const float *w = w_blocks + f0 / BLOCK * block_size;
+        blocks = avx512 && f_end - f0 >= 2 * BLOCK ? 2 : 1;
         for (int ho = 0; ho < out_height; ho++) {
             int i_lo, i_hi;
             inside(ho * sh - pad_h, kh, height, &i_lo, &i_hi);
@@ -244,10 +279,14 @@ AVX2 int batched_conv(const float *x, int n, int height, int width, int channels
                                        + (wo * sw - pad_w + j_lo)) * channels;
                     w_off[segments] = ((ptrdiff_t)i * kw + j_lo) * channels * BLOCK;
                 }
-                over_images(images, image_size + BLOCK, count, x_off, w_off, segments,
-                            (j_hi - j_lo) * channels, w,
-                            y + n0 * y_step + ((ptrdiff_t)ho * out_width + wo) * filters + f0,
-                            y_step);
+                float *out = y + n0 * y_step + ((ptrdiff_t)ho * out_width + wo) * filters + f0;
+                if (avx512)
+                    over_images512(images, image_size + BLOCK, count, x_off, w_off, segments,
+                                   (j_hi - j_lo) * channels, w, block_size, blocks, out,
+                                   y_step);
+                else
+                    over_images(images, image_size + BLOCK, count, x_off, w_off, segments,
+                                (j_hi - j_lo) * channels, w, out, y_step);
             }
         }
     }
@@ -270,6 +309,8 @@ AVX2 int batched_conv_input_grad(const float *dy, int n, int out_height, int out
     const ptrdiff_t image_size = (ptrdiff_t)out_height * out_width * filters;
     const ptrdiff_t dx_step = (ptrdiff_t)height * width * channels;
     const ptrdiff_t block_size = (ptrdiff_t)kh * kw * filters * BLOCK;
+    const int avx512 = conv_uses_avx512();
+    int blocks = 1;
     const int chunk = chunk_images(n, image_size + (ptrdiff_t)height * width
                                                      * (c_end - c_begin));
     float *buffer = malloc((size_t)chunk * (image_size + BLOCK) * sizeof(float));
@@ -278,8 +319,9 @@ AVX2 int batched_conv_input_grad(const float *dy, int n, int out_height, int out
     for (int n0 = 0; n0 < n; n0 += chunk) {
     const int count = n - n0 < chunk ? n - n0 : chunk;
     const float *images = padded_images(dy + n0 * image_size, count, image_size, buffer);
-    for (int c0 = c_begin; c0 < c_end; c0 += BLOCK) {
+    for (int c0 = c_begin; c0 < c_end; c0 += blocks * BLOCK) {
         const float *w = wt_blocks + c0 / BLOCK * block_size;
+        blocks = avx512 && c_end - c0 >= 2 * BLOCK ? 2 : 1;
         for (int h = 0; h < height; h++) {
             for (int x_w = 0; x_w < width; x_w++) {
                 int segments = 0;
@@ -297,10 +339,13 @@ AVX2 int batched_conv_input_grad(const float *dy, int n, int out_height, int out
                         segments++;
                     }
                 }
-                over_images(images, image_size + BLOCK, count, x_off, w_off, segments,
-                            filters, w,
-                            dx + n0 * dx_step + ((ptrdiff_t)h * width + x_w) * channels + c0,
-                            dx_step);
+                float *out = dx + n0 * dx_step + ((ptrdiff_t)h * width + x_w) * channels + c0;
+                if (avx512)
+                    over_images512(images, image_size + BLOCK, count, x_off, w_off, segments,
+                                   filters, w, block_size, blocks, out, dx_step);
+                else
+                    over_images(images, image_size + BLOCK, count, x_off, w_off, segments,
+                                filters, w, out, dx_step);
             }
         }
     }
@@ -338,6 +383,53 @@ static inline __attribute__((always_inline)) AVX2 void weight_tile(
     }
 }
 
+/* ``weight_tile`` in AVX-512 registers: P up to 12 input channels, one register each. */
+static inline __attribute__((always_inline)) AVX512 void weight_tile512(
+    const float *x, ptrdiff_t x_stride, const float *dy, int pairs, float *dw, int first,
+    const int P)
+{
+    __m512 sum[TILE512_MAX];
+    for (int p = 0; p < P; p++)
+        sum[p] = first ? _mm512_setzero_ps() : _mm512_loadu_ps(dw + p * BLOCK);
+    for (int k = 0; k < pairs; k++) {
+        const float *x_pixel = x + k * x_stride;
+        const __m512 dy_values = _mm512_loadu_ps(dy + (ptrdiff_t)k * BLOCK);
+        for (int p = 0; p < P; p++)
+            sum[p] = _mm512_fmadd_ps(_mm512_set1_ps(x_pixel[p]), dy_values, sum[p]);
+    }
+    for (int p = 0; p < P; p++)
+        _mm512_storeu_ps(dw + p * BLOCK, sum[p]);
+}
+
+/* One tap's dw for one block of 16 filters, tile after tile over the input channels: by the
+ * AVX2 tiles, or (``tap_tiles512``) by the AVX-512 ones. */
+static AVX2 void tap_tiles(const float *x_packed, ptrdiff_t x_stride, const float *dy_packed,
+                           int pairs, int channels, float *dw_tap, int first)
+{
+    for (int c0 = 0; c0 < channels;) {
+        const int P = tile_width(channels - c0);
+#define TILE(width_) weight_tile(x_packed + c0, x_stride, dy_packed, pairs, \
+                                 dw_tap + (ptrdiff_t)c0 * BLOCK, first, width_)
+        BY_WIDTH(P)
+#undef TILE
+        c0 += P;
+    }
+}
+
+static AVX512 void tap_tiles512(const float *x_packed, ptrdiff_t x_stride,
+                                const float *dy_packed, int pairs, int channels, float *dw_tap,
+                                int first)
+{
+    for (int c0 = 0; c0 < channels;) {
+        const int P = tile512_width(channels - c0);
+#define TILE(width_) weight_tile512(x_packed + c0, x_stride, dy_packed, pairs, \
+                                    dw_tap + (ptrdiff_t)c0 * BLOCK, first, width_)
+        BY_WIDTH512(P)
+#undef TILE
+        c0 += P;
+    }
+}
+
 /* dw_blocks[f / 16, i, j, c, f % 16] = dw[f, c, i, j] for f_begin <= f < f_end (multiples
  * of 16); returns 0, or -1 if the packed rows cannot be allocated.
  *
@@ -354,6 +446,7 @@ AVX2 int batched_conv_weight_grad(const float *x, int n, int height, int width, 
     const ptrdiff_t x_image = (ptrdiff_t)height * width * channels;
     const ptrdiff_t dy_image = (ptrdiff_t)out_height * out_width * filters;
     const ptrdiff_t x_stride = channels + BLOCK;
+    const int avx512 = conv_uses_avx512();
     const int chunk = chunk_images(n, x_image + (ptrdiff_t)out_height * out_width
                                                   * (f_end - f_begin));
     const size_t most = (size_t)chunk * out_height * out_width;
@@ -395,14 +488,8 @@ AVX2 int batched_conv_weight_grad(const float *x, int n, int height, int width, 
                                BLOCK * sizeof(float));
                     float *dw_tap = dw_blocks + (((ptrdiff_t)f0 / BLOCK * kh + i) * kw + j)
                                     * channels * BLOCK;
-                    for (int c0 = 0; c0 < channels;) {
-                        const int P = tile_width(channels - c0);
-#define TILE(width_) weight_tile(x_packed + c0, x_stride, dy_packed, pairs, \
-                                 dw_tap + (ptrdiff_t)c0 * BLOCK, n0 == 0, width_)
-                        BY_WIDTH(P)
-#undef TILE
-                        c0 += P;
-                    }
+                    (avx512 ? tap_tiles512 : tap_tiles)(x_packed, x_stride, dy_packed, pairs,
+                                                         channels, dw_tap, n0 == 0);
                 }
             }
         }

@@ -29,9 +29,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define AVX2 __attribute__((target("avx2,fma")))
-#define TILE_MAX 6          /* 2 * 6 accumulators + 2 operand vectors + 1 broadcast <= 16 */
-#define F_BLOCK 16          /* output channels per tile: two 8-float vectors */
+#include "conv_tiles.h"
+
+#define F_BLOCK 16          /* output channels per tile: two 8-float vectors, or one of 16 */
 #define FORWARD_STRIPE_PIXELS 512   /* outputs per stripe of the forward kernel */
 #define WEIGHT_STRIPE_PIXELS 128    /* and of the weight gradient (its rows stay in L1) */
 
@@ -39,6 +39,27 @@ int direct_conv_supported(void)
 {
     __builtin_cpu_init();
     return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
+}
+
+/* Whether the convolution kernels (here and in batched_conv.c) run their AVX-512 tiles:
+ * the CPU has AVX-512F and nobody asked for AVX2 only. The tiles sum the same products in
+ * the same order on either path (each output's sum runs over (i, j, c) in turn, one FMA
+ * per term), so the two give the same bits. */
+static int avx512_wanted = 1;
+
+int conv_uses_avx512(void)
+{
+    __builtin_cpu_init();
+    return avx512_wanted && __builtin_cpu_supports("avx512f");
+}
+
+/* Ask for the AVX-512 tiles (1) or the AVX2 ones (0), for tests that compare them; -1
+ * changes nothing. Returns whether the AVX-512 tiles run now. */
+int conv_avx512(int wanted)
+{
+    if (wanted >= 0)
+        avx512_wanted = wanted;
+    return conv_uses_avx512();
 }
 
 /* The input rows of one stripe of outputs, each ``row_stride`` floats apart: padded rows
@@ -100,29 +121,6 @@ static float *stripe_buffer(const Geometry *g, int rows)
     return malloc((size_t)stripe_input_rows(g, rows) * row * sizeof(float));
 }
 
-/* The width of the next tile when ``left`` values remain: 6 while at least 10 remain,
- * then the rest in two near-equal tiles (7 -> 4 + 3, 9 -> 5 + 4), so no tile is narrower
- * than it must be; a tile of 1-3 has too few independent sums to keep both FMA units busy. */
-static int tile_width(int left)
-{
-    if (left >= 10)
-        return TILE_MAX;
-    if (left > TILE_MAX)
-        return (left + 1) / 2;
-    return left;
-}
-
-/* Calls TILE(P) with P a constant, so that each width gets its own unrolled loop. */
-#define BY_WIDTH(P)                                                                        \
-    switch (P) {                                                                           \
-    case 6: TILE(6); break;                                                                \
-    case 5: TILE(5); break;                                                                \
-    case 4: TILE(4); break;                                                                \
-    case 3: TILE(3); break;                                                                \
-    case 2: TILE(2); break;                                                                \
-    default: TILE(1); break;                                                               \
-    }
-
 /* Forward tile: P consecutive outputs of a stripe (along a row, and on into the next),
  * y[.., f0 : f0 + 16] of each, in 2P registers. Output p's window corner is
  * x + corner[p]; ``w`` points at the block w_blocks[f0 / 16] and ``y`` at the first
@@ -161,6 +159,68 @@ static inline __attribute__((always_inline)) AVX2 void tile(
     }
 }
 
+/* The same tile in AVX-512 registers, for B = 1 or 2 blocks of 16 filters (w_b = w +
+ * b block_size, y's 16 b + 0:16): one register of 16 sums per output and block, so P up
+ * to 12 outputs; per v, B loads of 16 weights and P broadcasts feed B P fused
+ * multiply-adds. Each sum takes its terms in the same order as the AVX2 tile's. */
+static inline __attribute__((always_inline)) AVX512 void tile512(
+    const float *x, const ptrdiff_t *corner, ptrdiff_t x_row, int kh, int row_values,
+    const float *w, ptrdiff_t block_size, float *y, int filters, const int P, const int B)
+{
+    __m512 sum[2][TILE512_MAX];
+    const float *x_p[TILE512_MAX];
+    for (int p = 0; p < P; p++) {
+        sum[0][p] = sum[1][p] = _mm512_setzero_ps();
+        x_p[p] = x + corner[p];
+    }
+    for (int i = 0; i < kh; i++) {
+        const float *w_i = w + (ptrdiff_t)i * row_values * F_BLOCK;
+        for (int v = 0; v < row_values; v++) {
+            const __m512 w0 = _mm512_loadu_ps(w_i + v * F_BLOCK);
+            const __m512 w1 = B == 2 ? _mm512_loadu_ps(w_i + block_size + v * F_BLOCK) : w0;
+            for (int p = 0; p < P; p++) {
+                const __m512 value = _mm512_set1_ps(x_p[p][i * x_row + v]);
+                sum[0][p] = _mm512_fmadd_ps(value, w0, sum[0][p]);
+                if (B == 2)
+                    sum[1][p] = _mm512_fmadd_ps(value, w1, sum[1][p]);
+            }
+        }
+    }
+    for (int p = 0; p < P; p++)
+        for (int b = 0; b < B; b++)
+            _mm512_storeu_ps(y + (ptrdiff_t)p * filters + b * F_BLOCK, sum[b][p]);
+}
+
+/* One block of 16 filters over a stripe's ``outputs`` outputs, tile after tile: by the
+ * AVX2 tiles, or (``stripe_tiles512``) by the AVX-512 ones, which take ``blocks`` (1 or 2)
+ * blocks at once. */
+static AVX2 void stripe_tiles(const Stripe *in, const ptrdiff_t *corner, int outputs, int kh,
+                              int row_values, const float *w, float *y, int filters)
+{
+    for (int q = 0; q < outputs;) {
+        const int P = tile_width(outputs - q);
+#define TILE(width_) tile(in->data, corner + q, in->row_stride, kh, row_values, w, \
+                          y + (ptrdiff_t)q * filters, filters, width_)
+        BY_WIDTH(P)
+#undef TILE
+        q += P;
+    }
+}
+
+static AVX512 void stripe_tiles512(const Stripe *in, const ptrdiff_t *corner, int outputs,
+                                   int kh, int row_values, const float *w,
+                                   ptrdiff_t block_size, int blocks, float *y, int filters)
+{
+    for (int q = 0; q < outputs;) {
+        const int P = tile512_width(outputs - q);
+#define TILE(width_) tile512(in->data, corner + q, in->row_stride, kh, row_values, w, \
+                             block_size, y + (ptrdiff_t)q * filters, filters, width_, B)
+        BY_WIDTH512_BLOCKS(P, blocks)
+#undef TILE
+        q += P;
+    }
+}
+
 /* y = conv(x, w) as above for the output channels f_begin <= f < f_end (multiples of 16;
  * the others are left alone), so that threads can share one image between them; returns
  * 0, or -1 if the stripe buffers cannot be allocated. Tiles run over a stripe's outputs in
@@ -174,6 +234,7 @@ AVX2 int direct_conv_filters(const float *x, int n, int height, int width, int c
     const Geometry g = {height, width, channels, pad_h, pad_w, kh, kw, sh, sw,
                         out_height, out_width};
     const ptrdiff_t block_size = (ptrdiff_t)kh * kw * channels * F_BLOCK;
+    const int avx512 = conv_uses_avx512();
     const int stripe = stripe_rows(&g, FORWARD_STRIPE_PIXELS);
     float *buffer = stripe_buffer(&g, stripe);
     ptrdiff_t *corner = malloc((size_t)stripe * out_width * sizeof(ptrdiff_t));
@@ -192,16 +253,16 @@ AVX2 int direct_conv_filters(const float *x, int n, int height, int width, int c
                 corner[q] = (ptrdiff_t)(q / out_width) * sh * in.row_stride
                             + (ptrdiff_t)(q % out_width) * sw * channels;
             float *y_stripe = y + ((ptrdiff_t)image * out_height + ho0) * out_width * filters;
-            for (int f0 = f_begin; f0 < f_end; f0 += F_BLOCK) {
-                for (int q = 0; q < outputs;) {
-                    const int P = tile_width(outputs - q);
-#define TILE(width_) tile(in.data, corner + q, in.row_stride, kh, kw * channels, \
-                          w_blocks + f0 / F_BLOCK * block_size, \
-                          y_stripe + (ptrdiff_t)q * filters + f0, filters, width_)
-                    BY_WIDTH(P)
-#undef TILE
-                    q += P;
-                }
+            for (int f0 = f_begin; f0 < f_end;) {
+                const float *w = w_blocks + f0 / F_BLOCK * block_size;
+                const int blocks = avx512 && f_end - f0 >= 2 * F_BLOCK ? 2 : 1;
+                if (avx512)
+                    stripe_tiles512(&in, corner, outputs, kh, kw * channels, w, block_size,
+                                    blocks, y_stripe + f0, filters);
+                else
+                    stripe_tiles(&in, corner, outputs, kh, kw * channels, w, y_stripe + f0,
+                                 filters);
+                f0 += blocks * F_BLOCK;
             }
         }
     }
@@ -254,6 +315,71 @@ static inline __attribute__((always_inline)) AVX2 void weight_tile(
     }
 }
 
+/* The same tile in AVX-512 registers, for B = 1 or 2 blocks of 16 filters (dw_b = dw +
+ * b block_size, dy's 16 b + 0:16): P up to 12 values v, one register of 16 filters each
+ * per block; per pixel, B loads of dy's 16 values and P broadcasts feed B P fused
+ * multiply-adds. */
+static inline __attribute__((always_inline)) AVX512 void weight_tile512(
+    const float *x, ptrdiff_t x_row, ptrdiff_t x_step, const float *dy, int rows,
+    int out_width, int filters, float *dw, ptrdiff_t block_size, const int P, const int B)
+{
+    __m512 sum[2][TILE512_MAX];
+    for (int p = 0; p < P; p++)
+        for (int b = 0; b < B; b++)
+            sum[b][p] = _mm512_loadu_ps(dw + b * block_size + p * F_BLOCK);
+    for (int row = 0; row < rows; row++) {
+        const float *x_pixel = x + row * x_row;
+        const float *dy_pixel = dy + (ptrdiff_t)row * out_width * filters;
+        for (int wo = 0; wo < out_width; wo++) {
+            const __m512 dy0 = _mm512_loadu_ps(dy_pixel);
+            const __m512 dy1 = B == 2 ? _mm512_loadu_ps(dy_pixel + F_BLOCK) : dy0;
+            for (int p = 0; p < P; p++) {
+                const __m512 value = _mm512_set1_ps(x_pixel[p]);
+                sum[0][p] = _mm512_fmadd_ps(value, dy0, sum[0][p]);
+                if (B == 2)
+                    sum[1][p] = _mm512_fmadd_ps(value, dy1, sum[1][p]);
+            }
+            x_pixel += x_step;
+            dy_pixel += filters;
+        }
+    }
+    for (int p = 0; p < P; p++)
+        for (int b = 0; b < B; b++)
+            _mm512_storeu_ps(dw + b * block_size + p * F_BLOCK, sum[b][p]);
+}
+
+/* One window row's ``row_values`` values of dw for one block of 16 filters, tile after
+ * tile: by the AVX2 tiles, or (``weight_row_tiles512``) by the AVX-512 ones, which take
+ * ``blocks`` (1 or 2) blocks at once. */
+static AVX2 void weight_row_tiles(const float *x, ptrdiff_t x_row, ptrdiff_t x_step,
+                                  const float *dy, int rows, int out_width, int filters,
+                                  int row_values, float *dw)
+{
+    for (int v = 0; v < row_values;) {
+        const int P = tile_width(row_values - v);
+#define TILE(width_) weight_tile(x + v, x_row, x_step, dy, rows, out_width, filters, \
+                                 dw + (ptrdiff_t)v * F_BLOCK, width_)
+        BY_WIDTH(P)
+#undef TILE
+        v += P;
+    }
+}
+
+static AVX512 void weight_row_tiles512(const float *x, ptrdiff_t x_row, ptrdiff_t x_step,
+                                       const float *dy, int rows, int out_width, int filters,
+                                       int row_values, float *dw, ptrdiff_t block_size,
+                                       int blocks)
+{
+    for (int v = 0; v < row_values;) {
+        const int P = tile512_width(row_values - v);
+#define TILE(width_) weight_tile512(x + v, x_row, x_step, dy, rows, out_width, filters, \
+                                    dw + (ptrdiff_t)v * F_BLOCK, block_size, width_, B)
+        BY_WIDTH512_BLOCKS(P, blocks)
+#undef TILE
+        v += P;
+    }
+}
+
 /* dw_blocks[f / 16, i, j, c, f % 16] = dw[f, c, i, j] as above; returns 0, or -1 if the
  * stripe buffer cannot be allocated. */
 AVX2 int direct_conv_weight_grad(const float *x, int n, int height, int width, int channels,
@@ -264,6 +390,8 @@ AVX2 int direct_conv_weight_grad(const float *x, int n, int height, int width, i
     const Geometry g = {height, width, channels, pad_h, pad_w, kh, kw, sh, sw,
                         out_height, out_width};
     const int row_values = kw * channels;
+    const ptrdiff_t block_size = (ptrdiff_t)kh * row_values * F_BLOCK;
+    const int avx512 = conv_uses_avx512();
     const ptrdiff_t x_step = (ptrdiff_t)sw * channels;
     const int stripe = stripe_rows(&g, WEIGHT_STRIPE_PIXELS);
     float *buffer = stripe_buffer(&g, stripe);
@@ -276,20 +404,21 @@ AVX2 int direct_conv_weight_grad(const float *x, int n, int height, int width, i
             const int rows = out_height - ho0 < stripe ? out_height - ho0 : stripe;
             const Stripe in = stripe_input(&g, x_image, ho0, rows, buffer);
             const float *dy_stripe = dy + ((ptrdiff_t)image * out_height + ho0) * out_width * filters;
-            for (int f0 = 0; f0 < filters; f0 += F_BLOCK) {
+            for (int f0 = 0; f0 < filters;) {
+                const int blocks = avx512 && filters - f0 >= 2 * F_BLOCK ? 2 : 1;
                 for (int i = 0; i < kh; i++) {
-                    for (int v = 0; v < row_values;) {
-                        const float *x_tile = in.data + i * in.row_stride + v;
-                        float *dw_tile = dw_blocks + (((ptrdiff_t)f0 / F_BLOCK * kh + i)
-                                                      * row_values + v) * F_BLOCK;
-                        const int P = tile_width(row_values - v);
-#define TILE(width_) weight_tile(x_tile, sh * in.row_stride, x_step, dy_stripe + f0, rows, \
-                                 out_width, filters, dw_tile, width_)
-                        BY_WIDTH(P)
-#undef TILE
-                        v += P;
-                    }
+                    const float *x_row = in.data + i * in.row_stride;
+                    float *dw_row = dw_blocks + ((ptrdiff_t)f0 / F_BLOCK * kh + i)
+                                                * row_values * F_BLOCK;
+                    if (avx512)
+                        weight_row_tiles512(x_row, sh * in.row_stride, x_step, dy_stripe + f0,
+                                            rows, out_width, filters, row_values, dw_row,
+                                            block_size, blocks);
+                    else
+                        weight_row_tiles(x_row, sh * in.row_stride, x_step, dy_stripe + f0,
+                                         rows, out_width, filters, row_values, dw_row);
                 }
+                f0 += blocks * F_BLOCK;
             }
         }
     }
@@ -301,6 +430,17 @@ AVX2 int direct_conv_weight_grad(const float *x, int n, int height, int width, i
 
 int direct_conv_supported(void)
 {
+    return 0;
+}
+
+int conv_uses_avx512(void)
+{
+    return 0;
+}
+
+int conv_avx512(int wanted)
+{
+    (void)wanted;
     return 0;
 }
 
