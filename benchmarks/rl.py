@@ -150,11 +150,12 @@ def plot_curves(result_path: str, figure_path: str) -> None:
     figure = Figure(figsize=(6.4, 4.0), dpi=100)
     FigureCanvasAgg(figure)
     axes = figure.add_subplot(1, 1, 1)
-    for run in results["runs"]:
+    for number, run in enumerate(results["runs"]):
         for library, color in (("visiongrad", "tab:blue"), ("sb3", "tab:orange")):
             if library in run and run[library]["curve"]["returns"]:
                 curve = run[library]["curve"]
                 axes.plot(curve["ends"], smooth(curve["returns"], 0.95), color=color,
+                          linestyle=("-", "--", ":", "-.")[number % 4],
                           label=f"{library} seed {run['seed']}")
     axes.set_xlabel("environment step")
     axes.set_ylabel("training episode return (smoothed)")
