@@ -210,7 +210,8 @@ class Adam(Optimizer):
         # In place, through one scratch array per term: the same operations in the same
         # order as the formulas above, so the same bits, with 3 temporaries instead of 8.
         m, v = state["exp_avg"], state["exp_avg_sq"]
-        scratch = xp.multiply(g, 1 - beta1)
+        scratch = xp.empty_like(g)   # an array even for a 0-d parameter
+        xp.multiply(g, 1 - beta1, out=scratch)
         m *= beta1
         m += scratch
         xp.multiply(g, 1 - beta2, out=scratch)
