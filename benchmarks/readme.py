@@ -311,6 +311,32 @@ def rl_table() -> list[str]:
     return lines
 
 
+#: Issue 30's bar on the mean greedy return, per environment; elsewhere (MinAtar) the bar
+#: is Stable-Baselines3's return on the same seed.
+RL_BARS = {"CartPole-v1": 475.0, "Acrobot-v1": -100.0}
+
+
+def rl_seeds_table() -> list[str]:
+    """visiongrad's greedy return of each seed, all the results files of one agent,
+    environment and step budget together, and how many seeds reach the issue's bar."""
+    runs: dict[tuple, dict] = {}
+    for path in sorted(RESULTS.glob("rl_*.json")):
+        result = load(path.stem)
+        key = (result["algo"], result["env"], result["steps"])
+        for run in result["runs"]:
+            bar = RL_BARS.get(result["env"], run.get("sb3", {}).get("return_mean"))
+            runs.setdefault(key, {})[run["seed"]] = (run["visiongrad"]["return_mean"], bar)
+    lines = header("agent", "environment", "steps", "return per seed (seed: mean of 100)",
+                   "seeds at the bar")
+    for (algo, env, steps), returns in sorted(runs.items()):
+        judged = [value >= bar for value, bar in returns.values() if bar is not None]
+        bar = f">= {RL_BARS[env]:g}" if env in RL_BARS else ">= Stable-Baselines3's"
+        lines.append(row(algo, env, f"{steps:,}", ", ".join(
+            f"{seed}: {value:.1f}" for seed, (value, _) in sorted(returns.items())),
+            f"{sum(judged)} of {len(judged)} ({bar})" if judged else "-"))
+    return lines
+
+
 def compress_table() -> list[str]:
     """The paper's Table 1: each network before and after, with the real file's size."""
     lines = header("network (dataset)", "top-1 error", "parameters / file", "compress rate")
@@ -400,6 +426,7 @@ TABLES = {
     "char_lm_sample": char_lm_sample, "recurrent": recurrent_table,
     "generative": generative_table, "generative_speed": generative_speed_table,
     "transfer": transfer_table, "distributed": distributed_table, "rl": rl_table,
+    "rl_seeds": rl_seeds_table,
     "compress": compress_table, "compress_layers": compress_layers_table,
     "distill": distill_table, "quantize": quantize_table, "qat": qat_table,
     "winograd": winograd_table,

@@ -3,6 +3,7 @@
     OPENBLAS_NUM_THREADS=1 python -m benchmarks.rl --algo dqn --env CartPole-v1 --seeds 0,1,2
     python -m benchmarks.rl --algo ppo --env CartPole-v1 --seeds 0 --write
     python -m benchmarks.rl --algo dqn --env MinAtar/Breakout-v1 --steps 100000 --out FILE
+    python -m benchmarks.rl --algo reinforce --seeds 0,1,2,3,4 --libraries visiongrad --write
 
 For each seed, trains visiongrad's agent (``visiongrad.recipes.rl``, rl-baselines3-zoo's
 hyperparameters where the zoo has them: :data:`visiongrad.recipes.rl.PRESETS`) and then
@@ -149,11 +150,12 @@ def plot_curves(result_path: str, figure_path: str) -> None:
     figure = Figure(figsize=(6.4, 4.0), dpi=100)
     FigureCanvasAgg(figure)
     axes = figure.add_subplot(1, 1, 1)
-    for run in results["runs"]:
+    for number, run in enumerate(results["runs"]):
         for library, color in (("visiongrad", "tab:blue"), ("sb3", "tab:orange")):
             if library in run and run[library]["curve"]["returns"]:
                 curve = run[library]["curve"]
                 axes.plot(curve["ends"], smooth(curve["returns"], 0.95), color=color,
+                          linestyle=("-", "--", ":", "-.")[number % 4],
                           label=f"{library} seed {run['seed']}")
     axes.set_xlabel("environment step")
     axes.set_ylabel("training episode return (smoothed)")
@@ -178,7 +180,7 @@ def to_json(value, level: int = 0) -> str:
 
 def main(argv=None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--algo", default="dqn", choices=("dqn", "ppo", "a2c"))
+    parser.add_argument("--algo", default="dqn", choices=("dqn", "ppo", "a2c", "reinforce"))
     parser.add_argument("--env", default="CartPole-v1")
     parser.add_argument("--seeds", default="0", help="comma-separated seeds")
     parser.add_argument("--steps", type=int, default=None, help="default: the preset's")
@@ -199,6 +201,8 @@ def main(argv=None) -> None:
     steps = args.steps or recipe.Config(env=args.env, algo=args.algo).steps
     runners = {"visiongrad": run_visiongrad, "sb3": run_sb3}
     libraries = args.libraries.split(",")
+    if args.algo == "reinforce" and "sb3" in libraries:
+        parser.error("Stable-Baselines3 has no REINFORCE: use --libraries visiongrad")
     results = {"algo": args.algo, "env": args.env, "steps": steps,
                "hyperparameters": {k: v for k, v in recipe.PRESETS.get(
                    (args.algo, args.env), {}).items()},

@@ -35,3 +35,30 @@ def test_an_unknown_table_or_figure_is_an_error(tmp_path, monkeypatch):
         readme.render("{{table nonsense}}")
     with pytest.raises(KeyError):
         readme.render("{{speed:missing}}")
+
+
+def test_the_rl_seeds_table_joins_files_of_one_agent_and_counts_seeds_at_the_bar(
+        tmp_path, monkeypatch):
+    def result(seeds_returns):
+        return json.dumps({"algo": "dqn", "env": "CartPole-v1", "steps": 50000, "runs": [
+            {"seed": seed, "visiongrad": {"return_mean": value}}
+            for seed, value in seeds_returns]})
+    (tmp_path / "rl_dqn_CartPole-v1.json").write_text(result([(0, 477.7)]))
+    (tmp_path / "rl_dqn_CartPole-v1_seeds.json").write_text(result([(2, 120.0), (1, 500.0)]))
+    monkeypatch.setattr(readme, "RESULTS", tmp_path)
+    lines = readme.rl_seeds_table()
+    assert lines[2:] == ["| dqn | CartPole-v1 | 50,000 | 0: 477.7, 1: 500.0, 2: 120.0 | "
+                         "2 of 3 (>= 475) |"]
+
+
+def test_without_a_fixed_bar_the_rl_seeds_table_compares_with_stable_baselines3(
+        tmp_path, monkeypatch):
+    (tmp_path / "rl_dqn_MinAtar_Breakout-v1.json").write_text(json.dumps(
+        {"algo": "dqn", "env": "MinAtar/Breakout-v1", "steps": 30000, "runs": [
+            {"seed": 0, "visiongrad": {"return_mean": 5.5}, "sb3": {"return_mean": 5.4}},
+            {"seed": 1, "visiongrad": {"return_mean": 5.0}, "sb3": {"return_mean": 6.0}},
+            {"seed": 2, "visiongrad": {"return_mean": 5.0}}]}))
+    monkeypatch.setattr(readme, "RESULTS", tmp_path)
+    assert readme.rl_seeds_table()[2:] == [
+        "| dqn | MinAtar/Breakout-v1 | 30,000 | 0: 5.5, 1: 5.0, 2: 5.0 | "
+        "1 of 2 (>= Stable-Baselines3's) |"]

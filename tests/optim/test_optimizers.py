@@ -94,6 +94,16 @@ def test_parameters_without_gradient_are_left_alone():
     assert not np.allclose(a.data, 1) and np.array_equal(b.data, np.ones(3))
 
 
+@pytest.mark.parametrize("cls", [optim.Adam, optim.AdamW])
+def test_adam_updates_a_zero_dimensional_parameter_and_leaves_its_gradient(cls):
+    x = vg.Tensor(np.array(1.0, np.float32), requires_grad=True)
+    grad = np.array(2.0, np.float32)
+    x.grad = grad
+    cls([x], lr=0.1).step()
+    assert x.data.shape == () and np.isclose(x.data, 0.9, atol=1e-3)
+    assert grad == 2.0
+
+
 def test_gradient_array_is_not_modified():
     x = vg.Tensor(np.ones(3), requires_grad=True)
     opt = optim.SGD([x], lr=0.1, momentum=0.9, weight_decay=0.5, nesterov=True)

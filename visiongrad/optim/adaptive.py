@@ -207,16 +207,26 @@ class Adam(Optimizer):
             x *= 1 - lr * group["weight_decay"]
         else:
             g = with_weight_decay(g, x, group["weight_decay"])
+        # In place, through one scratch array per term: the same operations in the same
+        # order as the formulas above, so the same bits, with 3 temporaries instead of 8.
         m, v = state["exp_avg"], state["exp_avg_sq"]
+        scratch = xp.empty_like(g)   # an array even for a 0-d parameter
+        xp.multiply(g, 1 - beta1, out=scratch)
         m *= beta1
-        m += (1 - beta1) * g
+        m += scratch
+        xp.multiply(g, 1 - beta2, out=scratch)
+        scratch *= g
         v *= beta2
-        v += (1 - beta2) * g * g
+        v += scratch
         if group["amsgrad"]:
             xp.maximum(state["max_exp_avg_sq"], v, out=state["max_exp_avg_sq"])
             v = state["max_exp_avg_sq"]
-        denominator = xp.sqrt(v) / math.sqrt(1 - beta2**t) + group["eps"]
-        x -= (lr / (1 - beta1**t)) * m / denominator
+        denominator = xp.sqrt(v)
+        denominator /= math.sqrt(1 - beta2**t)
+        denominator += group["eps"]
+        step = xp.multiply(m, lr / (1 - beta1**t))
+        step /= denominator
+        x -= step
 
 
 class AdamW(Adam):
