@@ -1,6 +1,8 @@
 """Smoke tests of explain, fool, dream, invert, texture and style on tiny inputs, and their
 one-line errors."""
 
+import re
+
 import numpy as np
 import pytest
 from PIL import Image
@@ -51,6 +53,25 @@ def test_photo_commands_write_a_png(photo, tmp_path, command):
     argv = [part.format(**photo) for part in command] + ["--size", "16", "--out", str(out)]
     assert main(argv) == 0
     assert Image.open(out).size[0] == 16
+
+
+@pytest.mark.parametrize("command", [
+    ["invert", "{rgb}", "--iterations", "3", "--layer", "relu2", "--optimizer", "adam"],
+    ["texture", "{style}", "--iterations", "3", "--optimizer", "adam", "--lr", "0.05"],
+    ["style", "{rgb}", "{style}", "--iterations", "3", "--optimizer", "adam"],
+])
+def test_photo_optimisers_report_each_step_of_the_whole(photo, tmp_path, capsys, command):
+    """train.progress's convention: ``what: step i/N [elapsed, about ... left]``, the last
+    ``[... in all]``, on stderr (stdout keeps the one line naming the picture)."""
+    argv = [part.format(**photo) for part in command] + ["--size", "16", "--out",
+                                                         str(tmp_path / "out.png")]
+    assert main(argv) == 0
+    captured = capsys.readouterr()
+    what = command[0]
+    assert re.search(rf"^{what}: step 1/3 \[\d+ s elapsed, about \d+ s left\]$",
+                     captured.err, re.M), captured.err
+    assert re.search(rf"^{what}: step 3/3 \[\d+ s in all\]$", captured.err, re.M)
+    assert len(captured.out.splitlines()) == 1
 
 
 def test_bad_inputs_give_one_line(trained, photo, tmp_path, user_error):

@@ -12,6 +12,7 @@ from .pictures import (
     check_out,
     network_from_args,
     read_photo,
+    step_progress,
     write_png,
 )
 
@@ -43,6 +44,7 @@ def run(args: argparse.Namespace) -> None:
     with user_errors(ValueError):
         image = visualize.invert_features(
             network.pipeline(), f"net.{layer}", photo[None], args.tv_weight, args.iterations,
-            args.lr, args.optimizer, clamp=(0.0, 1.0), seed=args.seed, noise_mean=0.5)
+            args.lr, args.optimizer, clamp=(0.0, 1.0), seed=args.seed, noise_mean=0.5,
+            on_step=step_progress("invert"))
     write_png(args.out, image[0].transpose(1, 2, 0))
     print(f"{args.image} reconstructed from layer {layer}: {args.out}")

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import time
 
 import numpy as np
 
@@ -78,3 +79,21 @@ def check_layer(model, layer: str) -> None:
 
     with user_errors(ValueError):
         get_layer(model, layer)
+
+
+def step_progress(what: str):
+    """An ``on_step(done, total)`` callback for visualize's image optimisers: progress
+    lines ``WHAT: step i/N [... elapsed, about ... left]`` (train.progress's convention,
+    on stderr), timed from this call."""
+    from visiongrad.train.progress import Progress
+
+    started, progress = time.monotonic(), None
+
+    def on_step(done: int, total: int) -> None:
+        nonlocal progress
+        if progress is None:
+            progress = Progress(total)
+            progress.started = started  # the first step's time counts too
+        progress.update(done, f"{what}: step {done}/{total}")
+
+    return on_step

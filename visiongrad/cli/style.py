@@ -6,7 +6,14 @@ import argparse
 
 from .errors import user_errors
 from .options import non_negative_float, positive_float
-from .pictures import add_network_options, check_out, network_from_args, read_photo, write_png
+from .pictures import (
+    add_network_options,
+    check_out,
+    network_from_args,
+    read_photo,
+    step_progress,
+    write_png,
+)
 
 
 def register(commands) -> None:
@@ -37,6 +44,7 @@ def run(args: argparse.Namespace) -> None:
         image = visualize.style_transfer(
             content, style, network, style_weights=[args.style_weight] * len(
                 network.style_layers), tv_weight=args.tv_weight, iterations=args.iterations,
-            optimizer=args.optimizer, learning_rate=args.lr, seed=args.seed)
+            optimizer=args.optimizer, learning_rate=args.lr, seed=args.seed,
+            on_step=step_progress("style"))
     write_png(args.out, image[0].transpose(1, 2, 0))
     print(f"{args.content} in the style of {args.style}: {args.out}")

@@ -6,7 +6,14 @@ import argparse
 
 from .errors import user_errors
 from .options import positive_float
-from .pictures import add_network_options, check_out, network_from_args, read_photo, write_png
+from .pictures import (
+    add_network_options,
+    check_out,
+    network_from_args,
+    read_photo,
+    step_progress,
+    write_png,
+)
 
 
 def register(commands) -> None:
@@ -31,6 +38,7 @@ def run(args: argparse.Namespace) -> None:
     with user_errors(ValueError):
         image = visualize.synthesize_texture(style, network, iterations=args.iterations,
                                              optimizer=args.optimizer,
-                                             learning_rate=args.lr, seed=args.seed)
+                                             learning_rate=args.lr, seed=args.seed,
+                                             on_step=step_progress("texture"))
     write_png(args.out, image[0].transpose(1, 2, 0))
     print(f"texture of {args.style}: {args.out}")

@@ -20,6 +20,7 @@ image's own statistics" whatever the network.
 from __future__ import annotations
 
 from collections import OrderedDict
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
@@ -181,8 +182,10 @@ def _style_targets(network: FeatureNetwork, style: np.ndarray, style_weights):
 def synthesize_texture(style, network: FeatureNetwork | None = None, size=None,
                        style_weights=None, tv_weight: float = 0.0, iterations: int = 200,
                        optimizer: str = "lbfgs", learning_rate: float = 1.0,
-                       seed=0) -> np.ndarray:
-    """A new image with ``style``'s Gram statistics, optimised from noise.
+                       seed=0, on_step: Callable[[int, int], None] | None = None
+                       ) -> np.ndarray:
+    """A new image with ``style``'s Gram statistics, optimised from noise (``on_step`` as
+    :func:`~visiongrad.visualize.optimise_image`'s).
 
     minimise sum_l w_l |G_l(x) - G_l(style)|^2 / |G_l(style)|^2 + tv_loss(x, tv_weight)
 
@@ -208,14 +211,17 @@ def synthesize_texture(style, network: FeatureNetwork | None = None, size=None,
             return (style_loss(network.features(x), layers, grams, weights)
                     + tv_loss(x, tv_weight))
 
-        return optimise_image(start, loss, iterations, optimizer, learning_rate, (0.0, 1.0))
+        return optimise_image(start, loss, iterations, optimizer, learning_rate, (0.0, 1.0),
+                              on_step)
 
 
 def style_transfer(content, style, network: FeatureNetwork | None = None,
                    content_weight: float = 1.0, style_weights=None, tv_weight: float = 1e-4,
                    iterations: int = 200, optimizer: str = "lbfgs",
-                   learning_rate: float = 1.0, init: str = "content", seed=0) -> np.ndarray:
-    """Gatys et al.'s style transfer: ``content``'s layout in ``style``'s textures.
+                   learning_rate: float = 1.0, init: str = "content", seed=0,
+                   on_step: Callable[[int, int], None] | None = None) -> np.ndarray:
+    """Gatys et al.'s style transfer: ``content``'s layout in ``style``'s textures
+    (``on_step`` as :func:`~visiongrad.visualize.optimise_image`'s).
 
     minimise content_weight |F(x) - F(content)|^2 / |F(content)|^2
              + sum_l w_l |G_l(x) - G_l(style)|^2 / |G_l(style)|^2 + tv_loss(x, tv_weight)
@@ -243,7 +249,8 @@ def style_transfer(content, style, network: FeatureNetwork | None = None,
     with frozen(network.model):
         loss = style_transfer_loss(network, content, style, content_weight, style_weights,
                                    tv_weight)
-        return optimise_image(start, loss, iterations, optimizer, learning_rate, (0.0, 1.0))
+        return optimise_image(start, loss, iterations, optimizer, learning_rate, (0.0, 1.0),
+                              on_step)
 
 
 def style_transfer_loss(network: FeatureNetwork, content, style, content_weight: float = 1.0,

@@ -348,9 +348,12 @@ def deep_dream(model, layer: str, image, octaves: int = 3, octave_scale: float =
 
 def optimise_image(start: np.ndarray, loss_fn: Callable[[Tensor], Tensor],
                    iterations: int, optimizer: str = "adam", learning_rate: float = 0.05,
-                   clamp=None) -> np.ndarray:
+                   clamp=None, on_step: Callable[[int, int], None] | None = None
+                   ) -> np.ndarray:
     """Minimise ``loss_fn(image)`` over the pixels from ``start`` with Adam or L-BFGS
     (``visiongrad.optim``), clipping to ``clamp`` after every step; return the image.
+    ``on_step(done, total)`` is called after each step (an Adam step, or a run of up to 20
+    L-BFGS iterations), for a progress line.
 
     Examples
     --------
@@ -383,19 +386,23 @@ def optimise_image(start: np.ndarray, loss_fn: Callable[[Tensor], Tensor],
         steps = -(-iterations // per_step)  # L-BFGS iterations in all, clipped between steps
     else:
         raise ValueError(f"optimizer must be 'adam' or 'lbfgs', got {optimizer!r}")
-    for _ in range(steps):
+    for done in range(1, steps + 1):
         solver.step(closure)
         if clamp is not None:
             image.data[...] = np.clip(image.data, clamp[0], clamp[1])
+        if on_step is not None:
+            on_step(done, steps)
     return image.data
 
 
 def invert_features(model, layer: str, image, tv_weight: float = 1e-2,
                     iterations: int = 200, learning_rate: float = 0.05,
                     optimizer: str = "adam", clamp=None, seed=0,
-                    noise_mean: float = 0.0) -> np.ndarray:
+                    noise_mean: float = 0.0,
+                    on_step: Callable[[int, int], None] | None = None) -> np.ndarray:
     """An image whose ``layer`` features match ``image``'s, from noise (``noise_mean`` +
-    0.1 N(0, 1): 0 for standardised inputs, 0.5 for RGB in [0, 1]):
+    0.1 N(0, 1): 0 for standardised inputs, 0.5 for RGB in [0, 1]; ``on_step`` as
+    :func:`optimise_image`'s):
 
         minimise |phi(x) - phi(image)|^2 / |phi(image)|^2 + tv_loss(x, tv_weight)
 
@@ -420,4 +427,4 @@ def invert_features(model, layer: str, image, tv_weight: float = 1e-2,
                  ).astype(target_image.dtype)
         return optimise_image(
             start, lambda x: content_loss(scale, layer_output(model, layer, x), target)
-            + tv_loss(x, tv_weight), iterations, optimizer, learning_rate, clamp)
+            + tv_loss(x, tv_weight), iterations, optimizer, learning_rate, clamp, on_step)
