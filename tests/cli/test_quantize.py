@@ -1,6 +1,8 @@
 """``visiongrad quantize`` and ``visiongrad export --format onnx``: the per-layer table and
 accuracies, the int8 checkpoint read by evaluate, predict and export, and the errors."""
 
+import re
+
 import numpy as np
 import pytest
 
@@ -81,6 +83,9 @@ def test_quantize_trains_binary_and_ternary_weights_that_evaluate_reads(kind, tr
     assert main(["quantize", trained[1], "--weights", kind, "--all-layers", "--epochs", "2",
                  "--lr", "1e-3", *data, "--out", str(out)]) == 0
     printed = capsys.readouterr().out
+    assert re.search(r"^epoch 1/2: loss \d.*\[\d+ s elapsed, about \d+ s left\]$", printed,
+                     re.M), printed  # train.progress's convention: the whole run's ETA
+    assert re.search(r"^epoch 2/2: loss \d.*\[\d+ s in all\]$", printed, re.M)
     rows = [line.split() for line in printed.splitlines() if line.split()[:1] in (["1"], ["3"])]
     bits = "2" if kind == "ternary" else "1"
     assert [row[1:4:2] for row in rows] == [[kind, bits], [kind, bits]]

@@ -29,6 +29,7 @@ from ..compress.ternary import KINDS, LowBitWeights, deployed_weights, low_bit_w
 from ..train.checkpoint import save_checkpoint
 from ..train.epochs import descend_epoch
 from ..train.predict import evaluate
+from ..train.progress import Progress
 
 BITS = {"binary": 1, "ternary": 2}
 
@@ -115,11 +116,13 @@ def run(config: Config, model: nn.Module, normalize, info: dict, train, test,
     rng = np.random.default_rng(config.seed)
     vg.manual_seed(config.seed)
     low_bit.train()
+    progress = Progress(config.epochs, write=log)
     for epoch in range(config.epochs):
         loss = descend_epoch(lambda batch: F.cross_entropy(low_bit(vg.tensor(images[batch])),
                                                            labels[batch]),
-                             len(labels), config.batch_size, optimizer, rng)
-        log(f"epoch {epoch + 1}/{config.epochs}: loss {loss:.4f}")
+                             len(labels), config.batch_size, optimizer, rng,
+                             on_batch=progress.during(f"epoch {epoch + 1}/{config.epochs}"))
+        progress.step(f"epoch {epoch + 1}/{config.epochs}: loss {loss:.4f}")
     low_bit.eval()
     layers = layer_rows(low_bit)
     for module in low_bit:  # bake: the model computes with the low-bit weights from now on
