@@ -82,11 +82,7 @@ def run(args: argparse.Namespace) -> None:
              f"{row['sqnr_db']:.1f}"] for row in result["layers"]]
     print(format_table(["layer", "kind", "weight", "bits", "float32 bytes", "int8 bytes",
                         "output scale / zero", "SQNR dB"], rows))
-    accuracy = result["accuracy"]
-    print(f"{info['model']} on {dataset} test ({result['test_images']} images): accuracy "
-          f"float32 {accuracy['float32']:.4f}, int8 {accuracy['int8']:.4f} "
-          f"({100 * (accuracy['int8'] - accuracy['float32']):+.2f} points)")
-    write_json(Path(config.out) / "metrics.json", result)
+    report_result(result, info, dataset, "int8", config.out)
     print(f"int8 checkpoint: {result['checkpoint']}")
 
 
@@ -110,9 +106,14 @@ def run_low_bit(args, model, normalize, info: dict, dataset: str, data_dir) -> N
                        [[row["layer"], row["kind"], "x".join(map(str, row["shape"])),
                          row["bits"], row["float32_bytes"], row["deployed_bytes"],
                          f"{row['zeros']:.3f}"] for row in result["layers"]]))
+    report_result(result, info, dataset, args.weights, config.out)
+    print(f"{args.weights} checkpoint (its weights stored as float32): {result['checkpoint']}")
+
+
+def report_result(result: dict, info: dict, dataset: str, kind: str, out: str) -> None:
+    """Print the float32 and ``kind`` test accuracies and write ``out``/metrics.json."""
     accuracy = result["accuracy"]
     print(f"{info['model']} on {dataset} test ({result['test_images']} images): accuracy "
-          f"float32 {accuracy['float32']:.4f}, {args.weights} {accuracy[args.weights]:.4f} "
-          f"({100 * (accuracy[args.weights] - accuracy['float32']):+.2f} points)")
-    write_json(Path(config.out) / "metrics.json", result)
-    print(f"{args.weights} checkpoint (its weights stored as float32): {result['checkpoint']}")
+          f"float32 {accuracy['float32']:.4f}, {kind} {accuracy[kind]:.4f} "
+          f"({100 * (accuracy[kind] - accuracy['float32']):+.2f} points)")
+    write_json(Path(out) / "metrics.json", result)
