@@ -106,7 +106,8 @@ def test_relu_backward_on_every_layout(name, parallel, compiled, monkeypatch):
 @pytest.mark.parametrize("layout", ["C order", "channels-last", "upstream in C order"])
 def test_leaky_relu_kernels_match_the_numpy_lines(layout, monkeypatch):
     """y and dx of F.leaky_relu by the compiled passes (on two cores' parts) and by the
-    op's NumPy lines: equal, in x's memory layout, with a NaN, a -0.0 and the kink."""
+    op's NumPy lines: equal, in x's memory layout, with a NaN, a -0.0 and the kink; an
+    upstream gradient laid out otherwise than x (a Flatten's) takes the kernel too."""
     if fast.LEAKY_RELU_FORWARD is None:
         pytest.skip(NOT_BUILT)
     monkeypatch.setattr(threads, "PARALLEL_MIN_BYTES", 0)
@@ -133,7 +134,9 @@ def test_leaky_relu_kernels_match_the_numpy_lines(layout, monkeypatch):
     np.testing.assert_array_equal(y, y_ref)
     np.testing.assert_array_equal(dx, dx_ref)
     assert np.signbit(y[0, 0, 0, 1]) and y.strides == x.strides
-    assert fast.leaky_relu_backward(upstream, x, 0.2) is None or layout != "upstream in C order"
+    compiled_dx = fast.leaky_relu_backward(upstream, x, 0.2)  # any upstream layout fits
+    np.testing.assert_array_equal(compiled_dx, dx_ref)
+    assert compiled_dx.strides == x.strides
 
 
 def test_relu_backward_kernel_zeroes_a_nan_gradient_where_the_unit_is_off():

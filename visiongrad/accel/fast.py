@@ -133,8 +133,10 @@ def leaky_relu(x, slope):
 
 def leaky_relu_backward(grad, x, slope):
     """dx = grad where x > 0, else slope grad, by the compiled kernel in one pass on every
-    core; None where it does not fit: no kernel, not float32, grad and x (dense) not laid
-    out alike in memory.
+    core, in x's memory layout; None where it does not fit: no kernel, not float32, x not
+    dense in memory. A grad laid out otherwise than x (a Flatten's, in C order, after a
+    convolution's channels-last x) is first copied into dx in x's layout, and the kernel
+    runs in place there.
 
     Examples
     --------
@@ -145,18 +147,21 @@ def leaky_relu_backward(grad, x, slope):
     True
     """
     if not is_host(grad, x) or LEAKY_RELU_BACKWARD is None or not (
-            grad.dtype == x.dtype == xp.float32 and grad.shape == x.shape
-            and grad.strides == x.strides):
+            grad.dtype == x.dtype == xp.float32 and grad.shape == x.shape):
+        return None
+    x_flat = xp.ravel(x, order="K")
+    if not xp.may_share_memory(x_flat, x):  # ravel had to copy: x is not dense
         return None
     dx = xp.empty_like(x)
-    flat = [xp.ravel(a, order="K") for a in (dx, grad, x)]
-    if not all(xp.may_share_memory(f, a) for f, a in zip(flat, (dx, grad, x), strict=True)):
-        return None
+    grad_flat = xp.ravel(grad, order="K") if grad.strides == x.strides else None
+    if grad_flat is None or not xp.may_share_memory(grad_flat, grad):
+        dx[...] = grad
+        grad_flat = xp.ravel(dx, order="K")
 
     def block(grad, x, out):
         LEAKY_RELU_BACKWARD(grad.ctypes.data, x.ctypes.data, out.ctypes.data, out.size, slope)
 
-    map_rows(block, *flat)
+    map_rows(block, xp.ravel(dx, order="K"), grad_flat, x_flat)
     return dx
 
 
