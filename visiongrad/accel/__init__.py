@@ -12,9 +12,9 @@ imports ctypes, threading or concurrent.futures, or reads /proc.
 - ``workspaces``: per-thread scratch memory and the batch cut into cache-sized blocks;
 - ``native``: the compiled library's loader and every kernel's ctypes signature, with the
   C sources in ``kernels/``;
-- ``fast``, ``direct_conv``, ``batch_norm``, ``max_pool`` and ``recurrent``: the fast paths
-  an op asks for in one call, which return None where the case does not fit (batch norm
-  asks ``batch_norm_fits`` once); the op then runs its NumPy reference;
+- ``fast``, ``direct_conv``, ``batch_norm``, ``max_pool``, ``gram`` and ``recurrent``: the
+  fast paths an op asks for in one call, which return None where the case does not fit
+  (batch norm asks ``batch_norm_fits`` once); the op then runs its NumPy reference;
 - ``prefetch``: the DataLoader's batches prepared ahead on a background thread.
 - ``machine``: what the processor is (/proc/cpuinfo), for the kernel choice and run reports.
 """
@@ -36,6 +36,7 @@ from .fast import (
     relu_backward,
     sgd_momentum_step,
 )
+from .gram import gram_of_rows, rows_times
 from .layout import (
     as_nchw,
     channel_rows,
@@ -54,8 +55,8 @@ __all__ = [
     "channel_rows", "channel_sums", "channels_last", "contiguous_rows", "cross_entropy",
     "direct_conv2d", "direct_conv2d_input_grad", "direct_conv2d_weight_grad",
     "direct_conv_fits", "direct_input_grad_fits", "empty_nchw",
-    "from_channel_rows", "in_parts", "is_channels_last", "leaky_relu", "leaky_relu_backward",
-    "map_rows", "max_pool2d",
-    "parallel_map", "relu", "relu_backward", "settings", "sgd_momentum_step",
+    "from_channel_rows", "gram_of_rows", "in_parts", "is_channels_last", "leaky_relu",
+    "leaky_relu_backward", "map_rows", "max_pool2d",
+    "parallel_map", "relu", "relu_backward", "rows_times", "settings", "sgd_momentum_step",
     "split_over_cores", "window_bytes", "workspace",
 ]

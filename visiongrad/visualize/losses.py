@@ -22,6 +22,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+from .. import accel
 from ..autograd import Function, Tensor, as_tensor
 from ..backend import xp
 
@@ -40,7 +41,9 @@ class Gram(Function):
 
     Features stored channels-last (what visiongrad's convolutions return: an (N, C, H, W)
     view of (N, H, W, C) memory) are used as R_n = F_n^T, (H W, C), without a copy:
-    G[n] = R_n^T R_n / k and dR_n = R_n (dG[n] + dG[n]^T) / k, handed back in that layout.
+    G[n] = R_n^T R_n / k and dR_n = R_n (dG[n] + dG[n]^T) / k, handed back in that layout;
+    both products on every core where they are large (``accel.gram_of_rows``,
+    ``accel.rows_times``; these lines are their reference).
 
     Examples
     --------
@@ -61,7 +64,11 @@ class Gram(Function):
         last = features.transpose(0, 2, 3, 1)
         self.rows = last.reshape(n, h * w, c) if last.flags.c_contiguous else None
         if self.rows is not None:
-            return (self.rows.transpose(0, 2, 1) @ self.rows) * self.scale
+            gram = accel.gram_of_rows(self.rows)
+            if gram is None:
+                gram = self.rows.transpose(0, 2, 1) @ self.rows
+            gram *= self.scale
+            return gram
         self.flat = xp.ascontiguousarray(features.reshape(n, c, h * w))
         return (self.flat @ self.flat.transpose(0, 2, 1)) * self.scale
 
@@ -69,7 +76,10 @@ class Gram(Function):
         symmetric = (grad_out + grad_out.transpose(0, 2, 1)) * self.scale  # (N, C, C): small
         n, c, h, w = self.shape
         if self.rows is not None:
-            return (self.rows @ symmetric).reshape(n, h, w, c).transpose(0, 3, 1, 2)
+            d_rows = accel.rows_times(self.rows, symmetric)
+            if d_rows is None:
+                d_rows = self.rows @ symmetric
+            return d_rows.reshape(n, h, w, c).transpose(0, 3, 1, 2)
         return (symmetric @ self.flat).reshape(self.shape)
 
 
