@@ -7,6 +7,7 @@ from helpers import assert_gradcheck, assert_matches_torch
 
 import visiongrad as vg
 from visiongrad.visualize import content_loss, gram_matrix, style_loss, tv_loss
+from visiongrad.visualize.losses import squared_distance
 
 RNG = np.random.default_rng(0)
 
@@ -48,6 +49,22 @@ def test_content_and_tv_loss_gradchecks():
         a, b = RNG.standard_normal(shape), RNG.standard_normal(shape)
         assert_gradcheck(lambda x, y: content_loss(0.7, x, y), [a, b])
         assert_gradcheck(lambda x: tv_loss(x, 0.3), [a])
+
+
+def test_squared_distance_gradcheck_formula_and_torch():
+    """One node for sum (x - y)^2: gradients checked in float64 for both inputs, the value
+    by the formula, channels-last inputs alike, and PyTorch's mse_loss(reduction="sum")."""
+    for shape in _shapes():
+        a, b = RNG.standard_normal(shape), RNG.standard_normal(shape)
+        assert_gradcheck(squared_distance, [a, b])
+        np.testing.assert_allclose(squared_distance(a, b).data, ((a - b) ** 2).sum(),
+                                   rtol=1e-12)
+        nhwc = a.transpose(0, 2, 3, 1).copy()  # checked through a channels-last view
+        assert_gradcheck(lambda x, y: squared_distance(x.transpose(0, 3, 1, 2), y), [nhwc, b])
+        assert_matches_torch(squared_distance, lambda x, y: _torch().nn.functional.mse_loss(
+            x, y, reduction="sum"), [a, b])
+    with pytest.raises(ValueError, match="shapes"):
+        squared_distance(np.zeros(2), np.zeros(3))
 
 
 def test_style_loss_gradcheck_over_two_layers():

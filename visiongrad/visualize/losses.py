@@ -1,6 +1,7 @@
 """The losses of feature inversion, texture synthesis and style transfer (the course's
-signatures), built from differentiable tensor ops (and one Gram node) so that their
-gradients with respect to the image come from the engine.
+signatures), built from differentiable tensor ops (and one Gram node and one
+squared-distance node, sum (a - b)^2) so that their gradients with respect to the image
+come from the engine.
 
 Forward (features F of shape (N, C, H, W), F_flat = F reshaped to (N, C, H W)):
 
@@ -112,6 +113,40 @@ def gram_matrix(features, normalize: bool = True) -> Tensor:
     return Gram.apply(features, normalize=bool(normalize))
 
 
+class SquaredDistance(Function):
+    """Sum of the squared differences of two arrays of one shape: one node instead of
+    three (a subtraction, a square and a sum, each a pass over the values and a node).
+
+    Forward:  z = sum (x - y)^2      (the differences kept for the backward pass)
+    Backward: dx = 2 dz (x - y),  dy = -dx
+    Shapes:   x, y of one shape -> z ()   (PyTorch's ``mse_loss(x, y, reduction="sum")``)
+    """
+
+    def forward(self, x, y):
+        if x.shape != y.shape:
+            raise ValueError(f"squared_distance: shapes {x.shape} and {y.shape} differ")
+        self.difference = x - y
+        flat = self.difference.ravel(order="K")  # a view: x - y is dense
+        return xp.asarray(flat @ flat, dtype=self.difference.dtype)
+
+    def backward(self, grad_out):
+        dx = self.difference * (2 * grad_out)
+        return dx, -dx if self.needs_input_grad[1] else None
+
+
+def squared_distance(x, y) -> Tensor:
+    """``sum((x - y)^2)`` as one :class:`SquaredDistance` node (a scalar).
+
+    Examples
+    --------
+    >>> import visiongrad as vg
+    >>> from visiongrad.visualize.losses import squared_distance
+    >>> float(squared_distance(vg.tensor([1.0, 2.0]), vg.tensor([0.0, 4.0])).data)
+    5.0
+    """
+    return SquaredDistance.apply(as_tensor(x), as_tensor(y))
+
+
 def content_loss(content_weight: float, content_current, content_original) -> Tensor:
     """``content_weight * sum((content_current - content_original)^2)`` (a scalar).
 
@@ -132,7 +167,7 @@ def content_loss(content_weight: float, content_current, content_original) -> Te
     if current.shape != original.shape:
         raise ValueError(f"content_current {current.shape} and content_original "
                          f"{original.shape} must have the same shape")
-    return content_weight * ((current - original) ** 2).sum()
+    return content_weight * squared_distance(current, original)
 
 
 def style_loss(feats: Sequence, style_layers: Sequence[int], style_targets: Sequence,
@@ -177,7 +212,7 @@ def style_loss(feats: Sequence, style_layers: Sequence[int], style_targets: Sequ
         if gram.shape != target.shape:
             raise ValueError(f"style target for layer {index} has shape {target.shape}, the "
                              f"Gram matrix of its features {gram.shape}")
-        term = weight * ((gram - target) ** 2).sum()
+        term = weight * squared_distance(gram, target)
         loss = term if loss is None else loss + term
     return loss
 
@@ -198,6 +233,6 @@ def tv_loss(img, tv_weight: float) -> Tensor:
     """
     img = as_tensor(img)
     _check_4d("img", img)
-    vertical = img[:, :, 1:, :] - img[:, :, :-1, :]
-    horizontal = img[:, :, :, 1:] - img[:, :, :, :-1]
-    return tv_weight * ((vertical ** 2).sum() + (horizontal ** 2).sum())
+    vertical = squared_distance(img[:, :, 1:, :], img[:, :, :-1, :])
+    horizontal = squared_distance(img[:, :, :, 1:], img[:, :, :, :-1])
+    return tv_weight * (vertical + horizontal)
