@@ -15,7 +15,9 @@ It writes ``benchmarks/results/generative_<model>.json`` and a sample grid
 autoencoder's before/after rows).
 
 ``speed`` times a DCGAN training step (D step and G step, batch 64) and a PixelCNN step
-(batch 32) in visiongrad and in PyTorch, same process, taking turns, medians.
+(batch 32) in visiongrad and in PyTorch, same process, taking turns, medians. In both, the
+G step's pass through D computes no gradient for D's weights (``GAN.generator_step_loss``;
+``requires_grad_(False)`` while PyTorch records D's forward pass).
 """
 
 from __future__ import annotations
@@ -205,7 +207,9 @@ def speed(turns: int, block: int, write: bool = False) -> dict:
         d_loss.backward()
         t_d_opt.step()
         t_g_opt.zero_grad()
+        t_disc.requires_grad_(False)  # as visiongrad's G step: no gradient for D's weights
         fake_logits = t_disc(fake)
+        t_disc.requires_grad_(True)
         bce(fake_logits, torch.ones_like(fake_logits)).backward()
         t_g_opt.step()
 

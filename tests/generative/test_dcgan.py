@@ -4,6 +4,7 @@ import numpy as np
 import pytest
 
 from visiongrad.generative import GAN
+from visiongrad.generative.dcgan import LOSSES
 from visiongrad.recipes.generate import build, step, train
 
 
@@ -36,6 +37,29 @@ def test_a_step_updates_both_networks(name):
                  np.random.default_rng(1))
     assert set(terms) == {"d_loss", "g_loss"}
     assert all(not np.array_equal(b, p.data) for b, p in zip(before, gan.parameters(), strict=True))
+
+
+def test_generator_loss_takes_no_gradient_for_the_discriminator_weights():
+    """G's loss back-propagates through D into G only: D's weights get no gradient (its
+    flags restored, its training mode kept), and G's gradient is the one computed with D's
+    weights taking gradients too."""
+    import visiongrad as vg
+
+    gan = GAN("gan", width=4, rng=0)
+    noise = gan.noise(5, rng=0)
+
+    def generator_grads(loss_of):
+        gan.zero_grad()
+        loss_of(gan.generator(vg.tensor(noise))).backward()
+        return [p.grad.copy() for p in gan.generator.parameters()]
+
+    held = generator_grads(gan.generator_step_loss)
+    assert all(p.grad is None and p.requires_grad for p in gan.discriminator.parameters())
+    assert gan.discriminator.training
+    free = generator_grads(lambda fake: LOSSES["gan"][1](gan.discriminator(fake)))
+    assert all(p.grad is not None for p in gan.discriminator.parameters())
+    for a, b in zip(held, free, strict=True):
+        np.testing.assert_array_equal(a, b)
 
 
 def test_training_history_and_bad_loss():

@@ -18,7 +18,9 @@ last iterate; the warm-up keeps the average from remembering the random start.
 
 from __future__ import annotations
 
+import contextlib
 import copy
+from collections.abc import Iterator
 
 import numpy as np
 
@@ -29,6 +31,20 @@ from .losses import discriminator_loss, generator_loss, ls_discriminator_loss, l
 
 LOSSES = {"gan": (discriminator_loss, generator_loss),
           "lsgan": (ls_discriminator_loss, ls_generator_loss)}
+
+
+@contextlib.contextmanager
+def weights_held(module: nn.Module) -> Iterator[None]:
+    """Within the block, ``module``'s parameters take no gradient (each one's flag restored
+    afterwards); unlike ``nn.frozen``, the module keeps its mode."""
+    flags = [(param, param.requires_grad) for param in module.parameters()]
+    for param, _ in flags:
+        param.requires_grad = False
+    try:
+        yield
+    finally:
+        for param, requires_grad in flags:
+            param.requires_grad = requires_grad
 
 
 class Reshape(nn.Module):
@@ -145,9 +161,13 @@ class GAN(nn.Module):
         return d_loss(self.discriminator(as_tensor(real)), self.discriminator(fake.detach()))
 
     def generator_step_loss(self, fake: Tensor) -> Tensor:
-        """G's loss on generated images (gradients flow through D into G)."""
+        """G's loss on generated images: gradients flow through D into G, and not into D's
+        weights (D's parameters take no gradient while this graph is recorded, so its
+        backward pass computes no weight gradient G's step would not use; D keeps its
+        training mode, batch statistics included)."""
         _, g_loss = LOSSES[self.loss_kind]
-        return g_loss(self.discriminator(fake))
+        with weights_held(self.discriminator):
+            return g_loss(self.discriminator(fake))
 
     def update_average(self) -> None:
         """Move ``generator_average`` toward the generator (call after each G step)."""
