@@ -18,6 +18,7 @@ from .. import functional as F
 from .. import nn
 from ..autograd import Tensor, as_tensor, concat, no_grad
 from ..random import as_generator
+from .masked_conv import causal_conv2d
 
 LEVELS = 256
 
@@ -50,7 +51,8 @@ class MaskedConv2d(nn.Conv2d):
     y = conv2d(x, W * M, b) with M = :func:`causal_mask` broadcast over (F, C): the output
     at (r, c) sees input positions before (r, c) in raster order (and (r, c) itself for
     type "B"). The gradient is W's gradient times M (the product rule of ``W * M``), so a
-    masked weight stays zero under any optimizer without weight decay.
+    masked weight stays zero under any optimizer without weight decay. The kernel rows
+    below the centre, all zero, are never multiplied (``masked_conv.causal_conv2d``).
     NOTE: grey images only: unlike the paper's RGB masks, channels are not split into groups.
 
     Examples
@@ -74,8 +76,7 @@ class MaskedConv2d(nn.Conv2d):
         self.register_buffer("mask", causal_mask(self.kernel_size, mask_type), persistent=False)
 
     def forward(self, x):
-        return F.conv2d(x, self.weight * self.mask.astype(self.weight.dtype), self.bias,
-                        padding=self.padding)
+        return causal_conv2d(x, self.weight, self.bias, self.mask)
 
 
 class ResidualBlock(nn.Module):
