@@ -14,7 +14,7 @@ from visiongrad.visualize import gram_matrix
 @pytest.fixture
 def three_cores(monkeypatch):
     """Every array large enough to split, over three cores (parts of uneven lengths)."""
-    monkeypatch.setattr(threads, "PARALLEL_MIN_BYTES", 0)
+    monkeypatch.setattr(fast_gram, "MIN_BYTES", 0)
     monkeypatch.setattr(threads, "available_cores", lambda: 3)
 
 
@@ -34,7 +34,7 @@ def test_products_over_parts_match_one_product(three_cores, dtype, rtol):
 def test_small_rows_or_one_core_take_the_reference(monkeypatch):
     rows = np.ones((1, 8, 3), np.float32)
     assert accel.gram_of_rows(rows) is None  # 96 bytes: one product is faster
-    monkeypatch.setattr(threads, "PARALLEL_MIN_BYTES", 0)
+    monkeypatch.setattr(fast_gram, "MIN_BYTES", 0)
     monkeypatch.setattr(threads, "available_cores", lambda: 1)
     assert accel.gram_of_rows(rows) is None and accel.rows_times(rows, np.eye(3)) is None
 

@@ -18,12 +18,17 @@ from __future__ import annotations
 from ..backend import is_host, xp
 from . import threads
 
+MIN_BYTES = 1 << 18
+"""Rows of at least this size are cut: each product does C multiply-adds per value read
+(C >= 64 in a VGG), so rows a quarter of ``threads.PARALLEL_MIN_BYTES`` (a pass's threshold)
+already repay the hand-off to a helper thread (VGG's relu5_1 at 256 x 256: 512 KiB)."""
+
 
 def _row_parts(rows):
     """One slice of the M axis per core, or None where one thread does as well: another
-    array library, one core, or rows under ``PARALLEL_MIN_BYTES``."""
+    array library, one core, or rows under ``MIN_BYTES``."""
     cores = threads.available_cores()
-    if not is_host(rows) or cores < 2 or rows.nbytes < threads.PARALLEL_MIN_BYTES:
+    if not is_host(rows) or cores < 2 or rows.nbytes < MIN_BYTES:
         return None
     m = rows.shape[1]
     bounds = [m * i // cores for i in range(cores + 1)]
