@@ -104,6 +104,42 @@ def test_adam_updates_a_zero_dimensional_parameter_and_leaves_its_gradient(cls):
     assert grad == 2.0
 
 
+@pytest.mark.parametrize("cls, amsgrad, weight_decay", [(optim.Adam, False, 0.0),
+                                                       (optim.Adam, True, 0.1),
+                                                       (optim.AdamW, True, 0.1)])
+def test_adam_over_parts_of_the_values_gives_the_same_bits(cls, amsgrad, weight_decay,
+                                                           monkeypatch):
+    """Adam's lines run on one part of a parameter's values per core (three uneven parts
+    here) and on the whole arrays (``accel.flat_views`` declining): identical parameters
+    and moments after three steps; a transposed gradient takes the whole arrays."""
+    from visiongrad.accel import threads
+
+    monkeypatch.setattr(threads, "PARALLEL_MIN_BYTES", 0)
+    monkeypatch.setattr(threads, "available_cores", lambda: 3)
+    rng = np.random.default_rng(5)
+    start = rng.standard_normal((7, 5)).astype(np.float32)
+
+    lines, calls = optim.adaptive.adam_lines, []
+    monkeypatch.setattr(optim.adaptive, "adam_lines",
+                        lambda x, *rest: calls.append(x.size) or lines(x, *rest))
+
+    def run(parts):
+        x = vg.Tensor(start.copy(), requires_grad=True)
+        opt = cls([x], lr=0.01, amsgrad=amsgrad, weight_decay=weight_decay)
+        with monkeypatch.context() as patch:
+            if not parts:
+                patch.setattr(optim.adaptive.accel, "flat_views", lambda *arrays: None)
+            for _ in range(3):
+                x.grad = gradient(x.data).astype(np.float32)
+                opt.step()
+        return [x.data] + [v for v in opt.state[id(x)].values() if isinstance(v, np.ndarray)]
+
+    for a, b in zip(run(True), run(False), strict=True):
+        np.testing.assert_array_equal(a, b)
+    assert sorted(calls) == sorted([11, 12, 12] * 3 + [35] * 3)  # 3 parts, then whole
+    assert threads.flat_views(start, start.T.copy().T) is None
+
+
 def test_gradient_array_is_not_modified():
     x = vg.Tensor(np.ones(3), requires_grad=True)
     opt = optim.SGD([x], lr=0.1, momentum=0.9, weight_decay=0.5, nesterov=True)

@@ -6,7 +6,8 @@ imports ctypes, threading or concurrent.futures, or reads /proc.
   was applied (``BLAS_SETTINGS``, ``MALLOC_TUNED``) and their opt-outs;
 - ``blas``: NumPy's OpenBLAS, found among the mapped libraries, and its thread count;
 - ``threads``: work cut into one part per core (``in_parts``, ``map_rows``, ``add``,
-  ``split_over_cores``) and the shared helper threads (``parallel_map``, used by kNN);
+  ``split_over_cores``, ``flat_views``) and the shared helper threads (``parallel_map``,
+  used by kNN);
 - ``layout``: the activation layout contract (NCHW axes, channels-last memory), written
   once in its docstring, and per-channel arithmetic on channels-last rows;
 - ``workspaces``: per-thread scratch memory and the batch cut into cache-sized blocks;
@@ -47,14 +48,22 @@ from .layout import (
     is_channels_last,
 )
 from .max_pool import max_pool2d
-from .threads import add, available_cores, in_parts, map_rows, parallel_map, split_over_cores
+from .threads import (
+    add,
+    available_cores,
+    flat_views,
+    in_parts,
+    map_rows,
+    parallel_map,
+    split_over_cores,
+)
 from .workspaces import batch_chunks, window_bytes, workspace
 
 __all__ = [
     "add", "as_nchw", "available_cores", "batch_chunks", "batch_norm_fits", "channel_affine",
     "channel_rows", "channel_sums", "channels_last", "contiguous_rows", "cross_entropy",
     "direct_conv2d", "direct_conv2d_input_grad", "direct_conv2d_weight_grad",
-    "direct_conv_fits", "direct_input_grad_fits", "empty_nchw",
+    "direct_conv_fits", "direct_input_grad_fits", "empty_nchw", "flat_views",
     "from_channel_rows", "gram_of_rows", "in_parts", "is_channels_last", "leaky_relu",
     "leaky_relu_backward", "map_rows", "max_pool2d",
     "parallel_map", "relu", "relu_backward", "rows_times", "settings", "sgd_momentum_step",

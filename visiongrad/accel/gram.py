@@ -57,7 +57,16 @@ def gram_of_rows(rows):
 
 def rows_times(rows, matrix):
     """R_n @ S_n (N, M, C) for rows (N, M, C) and matrix (N, C, C), each core writing its
-    own part of the rows; None where the rows do not fit (``_row_parts``)."""
+    own part of the rows; None where the rows do not fit (``_row_parts``).
+
+    Examples
+    --------
+    >>> from visiongrad import accel
+    >>> rows, matrix = np.ones((1, 4, 2), np.float32), np.eye(2, dtype=np.float32)[None]
+    >>> product = accel.rows_times(rows, matrix)   # None: too small to split
+    >>> product is None or product.tolist() == rows.tolist()
+    True
+    """
     parts = _row_parts(rows)
     if parts is None:
         return None

@@ -148,6 +148,24 @@ def map_rows(fn, out, *operands):
     return out
 
 
+def flat_views(*arrays):
+    """1-D views of NumPy ``arrays`` of one shape, all C-contiguous, for elementwise work
+    cut into parts along them (``in_parts``); None where one is not.
+
+    Examples
+    --------
+    >>> from visiongrad import accel
+    >>> [v.shape for v in accel.flat_views(np.ones((2, 3)), np.zeros((2, 3)))]
+    [(6,), (6,)]
+    >>> accel.flat_views(np.ones((2, 3)), np.ones((3, 2)).T) is None
+    True
+    """
+    if not is_host(*arrays) or any(a.shape != arrays[0].shape or not a.flags.c_contiguous
+                                   for a in arrays):
+        return None
+    return [a.reshape(-1) for a in arrays]
+
+
 def add(a, b):
     """a + b as a fresh array; arrays of one shape are added in parts on every core
     (``map_rows``), anything that broadcasts by NumPy's plain ``+``.

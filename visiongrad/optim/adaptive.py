@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 
+from .. import accel
 from ..backend import xp
 from .optimizer import Optimizer, check_range, with_weight_decay
 
@@ -207,26 +208,46 @@ class Adam(Optimizer):
             x *= 1 - lr * group["weight_decay"]
         else:
             g = with_weight_decay(g, x, group["weight_decay"])
-        # In place, through one scratch array per term: the same operations in the same
-        # order as the formulas above, so the same bits, with 3 temporaries instead of 8.
-        m, v = state["exp_avg"], state["exp_avg_sq"]
-        scratch = xp.empty_like(g)   # an array even for a 0-d parameter
-        xp.multiply(g, 1 - beta1, out=scratch)
-        m *= beta1
-        m += scratch
-        xp.multiply(g, 1 - beta2, out=scratch)
-        scratch *= g
-        v *= beta2
-        v += scratch
-        if group["amsgrad"]:
-            xp.maximum(state["max_exp_avg_sq"], v, out=state["max_exp_avg_sq"])
-            v = state["max_exp_avg_sq"]
-        denominator = xp.sqrt(v)
-        denominator /= math.sqrt(1 - beta2**t)
-        denominator += group["eps"]
-        step = xp.multiply(m, lr / (1 - beta1**t))
-        step /= denominator
-        x -= step
+        arrays = [x, g, state["exp_avg"], state["exp_avg_sq"]] + (
+            [state["max_exp_avg_sq"]] if group["amsgrad"] else [])
+        coefficients = (lr / (1 - beta1**t), math.sqrt(1 - beta2**t), beta1, beta2,
+                        group["eps"])
+
+        def lines(x, g, m, v, v_max=None):
+            adam_lines(x, g, m, v, v_max, *coefficients)
+
+        flat = accel.flat_views(*arrays)
+        if flat is None:
+            lines(*arrays)
+        else:  # elementwise lines: the same on one part of the values per core
+            accel.in_parts(lambda part: lines(*(a[part] for a in flat)), x.size,
+                           len(arrays) * x.nbytes)
+
+
+def adam_lines(x, g, m, v, v_max, step_size, correction2, beta1, beta2, eps) -> None:
+    """Adam's update of x (and its moments m, v, v_max: None without amsgrad) in place.
+
+    In place, through one scratch array per term: the same operations in the same order as
+    the formulas of ``Adam``, so the same bits, with 3 temporaries instead of 8.
+    ``step_size`` = lr / (1 - beta1^t), ``correction2`` = sqrt(1 - beta2^t).
+    """
+    scratch = xp.empty_like(g)   # an array even for a 0-d parameter
+    xp.multiply(g, 1 - beta1, out=scratch)
+    m *= beta1
+    m += scratch
+    xp.multiply(g, 1 - beta2, out=scratch)
+    scratch *= g
+    v *= beta2
+    v += scratch
+    if v_max is not None:
+        xp.maximum(v_max, v, out=v_max)
+        v = v_max
+    denominator = xp.sqrt(v)
+    denominator /= correction2
+    denominator += eps
+    step = xp.multiply(m, step_size)
+    step /= denominator
+    x -= step
 
 
 class AdamW(Adam):
