@@ -2,8 +2,8 @@
 student trained on labels alone, over seeds (Hinton et al., 2015).
 
     OPENBLAS_NUM_THREADS=1 python -m benchmarks.distill [--dataset fashion-mnist]
-        [--teacher vgg_small] [--teacher-epochs 3] [--epochs 15] [--student-hidden 50]
-        [--temperature 4 [T ...]] [--alpha 0.9 [A ...]] [--seeds 0 1 2 3 4]
+        [--teacher vgg_small] [--teacher-epochs 5] [--epochs 15] [--student-hidden 50]
+        [--temperature 4 [T ...]] [--alpha 0.9 0.5 [A ...]] [--seeds 0 1 2 3 4]
         [--subset N] [--cache DIR] [--write | --out FILE]
 
 The teacher is a zoo model trained on the labels (Adam, ``--teacher-epochs``, seed 0, as
@@ -19,20 +19,24 @@ images. ``--cache DIR`` keeps the trained teacher (the file ``benchmarks.compres
 keep) and its logits on the training images and test accuracy, so a second run trains
 no teacher and runs no teacher forward pass. ``--write`` stores
 ``benchmarks/results/distill.json`` (``--out FILE``: that file instead), with the load
-average before and after.
+average before and after, as one of its experiments: a rerun with the same teacher,
+student and training replaces its entry, another adds one.
 
 History. With the Caffe LeNet-5 teacher (431,080 parameters, 0.898 after 4 epochs, two
 points above the student) and T = 2, alpha = 0.5, five seeds gave a gain of +0.0009 ±
 0.0044 (ahead on 4 of 5): within the seeds' spread. alpha = 0.9 at T = 4 and 8 lost to
 the labels alone, and so did (seeds 0 and 1) cosine-annealed lr, ``--subset 10000`` and a
 784-19-10 student of the modern LeNet-5: a teacher barely better than the student has
-little to teach. Hence the course's SmallVGG (``vgg_small``) as the teacher.
+little to teach. Hence the course's SmallVGG (``vgg_small``) as the teacher: test accuracy
+0.8832, 0.9171, 0.9135, 0.9228, 0.9220 after epochs 1-5 (seed 0, Adam 1e-3, batch 128; 5
+kept, the last), 4.5 points above the 50-unit student on the labels alone.
 """
 
 from __future__ import annotations
 
 import argparse
 import copy
+import json
 import os
 import platform
 import statistics
@@ -94,11 +98,11 @@ def main(argv: list[str] | None = None) -> dict:
     parser.add_argument("--dataset", default="fashion-mnist")
     parser.add_argument("--data-dir", default=None)
     parser.add_argument("--teacher", default="vgg_small")
-    parser.add_argument("--teacher-epochs", type=int, default=3)
+    parser.add_argument("--teacher-epochs", type=int, default=5)
     parser.add_argument("--epochs", type=int, default=15)
     parser.add_argument("--student-hidden", type=int, default=50)
     parser.add_argument("--temperature", type=float, nargs="+", default=[4.0])
-    parser.add_argument("--alpha", type=float, nargs="+", default=[0.9])
+    parser.add_argument("--alpha", type=float, nargs="+", default=[0.9, 0.5])
     parser.add_argument("--subset", type=int, default=None)
     parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2, 3, 4])
     parser.add_argument("--cache", default=None, help="folder keeping the trained teacher")
@@ -151,8 +155,23 @@ def main(argv: list[str] | None = None) -> dict:
               f"{result['wins']} of {len(setting_runs)}")
         results["settings"].append({"temperature": temperature, "alpha": alpha,
                                     "runs": setting_runs, **result})
-    save_json(destination(args, RESULTS / "distill.json"), results)
+    path = destination(args, RESULTS / "distill.json")
+    save_json(path, {"experiments": kept_experiments(path, results) + [results]})
     return results
+
+
+def kept_experiments(path: Path | None, results: dict) -> list[dict]:
+    """The experiments already in ``path`` but with another teacher, student or training
+    (one entry per experiment: a rerun replaces its own)."""
+    if path is None or not path.is_file():
+        return []
+
+    def experiment(entry: dict) -> tuple:
+        command = entry["command"]
+        return tuple(command[key] for key in ("dataset", "teacher", "teacher_epochs",
+                                              "student_hidden", "epochs", "subset"))
+    return [entry for entry in json.loads(path.read_text())["experiments"]
+            if experiment(entry) != experiment(results)]
 
 
 if __name__ == "__main__":
