@@ -370,18 +370,48 @@ def compress_layers_table() -> list[str]:
 
 
 def distill_table() -> list[str]:
-    """Each seed's two students, then the mean ± sample std of each and of the gain."""
-    result = load("distill")
-    lines = header("seed", "teacher", "student on labels alone", "distilled student",
-                   "distilled - labels alone")
-    for run in result["runs"]:
-        lines.append(row(run["seed"], f"{run['teacher']:.4f}", f"{run['labels_only']:.4f}",
-                         f"{run['distilled']:.4f}", f"{run['gain']:+.4f}"))
-    means, stds = result["means"], result["stds"]
-    lines.append(row("mean ± std", "", *(f"{means[key]:{'+' if key == 'gain' else ''}.4f} ± "
-                                          f"{stds[key]:.4f}"
-                                          for key in ("labels_only", "distilled", "gain"))))
+    """Per experiment (teacher and student): each seed's student on the labels alone and,
+    per (T, alpha), distilled and its gain; then the mean ± sample std, the seeds won and
+    the paired t statistic of the gain."""
+    lines: list[str] = []
+    for experiment in load("distill")["experiments"]:
+        teacher, command = experiment["teacher"], experiment["command"]
+        lines += [f"Teacher {teacher['model']} ({teacher['epochs']} epochs, "
+                  f"{teacher['parameters']:,} parameters, test accuracy "
+                  f"{teacher['accuracy']:.4f}); student 784-{command['student_hidden']}-10 "
+                  f"({experiment['student_parameters']:,} parameters, "
+                  f"{experiment['student_parameters'] / teacher['parameters']:.1%} of the "
+                  f"teacher's), {command['epochs']} epochs:", ""]
+        lines += distill_experiment_table(experiment["settings"]) + [""]
+    return lines[:-1]
+
+
+def distill_experiment_table(settings: list[dict]) -> list[str]:
+    names = [f"T = {setting['temperature']:g}, alpha = {setting['alpha']:g}"
+             for setting in settings]
+    lines = header("seed", "student on labels alone",
+                   *(f"{kind} ({name})" for name in names for kind in ("distilled", "gain")))
+    for index, first in enumerate(settings[0]["runs"]):
+        lines.append(row(first["seed"], f"{first['labels_only']:.4f}",
+                         *(cell for setting in settings for cell in (
+                             f"{setting['runs'][index]['distilled']:.4f}",
+                             f"{setting['runs'][index]['gain']:+.4f}"))))
+    means, stds = settings[0]["means"], settings[0]["stds"]
+    lines.append(row("mean ± std", f"{means['labels_only']:.4f} ± {stds['labels_only']:.4f}",
+                     *(cell for setting in settings for cell in (
+                         f"{setting['means']['distilled']:.4f} ± "
+                         f"{setting['stds']['distilled']:.4f}",
+                         f"{setting['means']['gain']:+.4f} ± {setting['stds']['gain']:.4f}"))))
+    lines.append(row("distilled ahead; paired t of the gain", "",
+                     *(cell for setting in settings for cell in (
+                         f"{setting['wins']} of {len(setting['runs'])}",
+                         f"t = {paired_t(setting):.1f}"))))
     return lines
+
+
+def paired_t(setting: dict) -> float:
+    """The gain's mean over its standard error, std / sqrt(seeds) (len(seeds) - 1 d.o.f.)."""
+    return setting["means"]["gain"] / (setting["stds"]["gain"] / len(setting["runs"]) ** 0.5)
 
 
 def quantize_table() -> list[str]:

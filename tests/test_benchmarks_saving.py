@@ -50,3 +50,19 @@ def test_ops_benchmark_writes_only_with_write(tmp_path, monkeypatch, capsys):
     ops.main([*argv, "--write"])
     written = json.loads((tmp_path / "results" / "ops.json").read_text())
     assert {row["op"] for row in written["rows"]} == {"relu 128x32x28x28 (VGG)"}
+
+
+def test_distill_keeps_one_entry_per_experiment(tmp_path):
+    from benchmarks.distill import kept_experiments
+
+    def experiment(hidden, label):
+        return {"label": label, "command": {
+            "dataset": "fashion-mnist", "teacher": "vgg_small", "teacher_epochs": 5,
+            "student_hidden": hidden, "epochs": 15, "subset": None}}
+    path = tmp_path / "distill.json"
+    assert kept_experiments(None, experiment(50, "new")) == []
+    assert kept_experiments(path, experiment(50, "new")) == []
+    path.write_text(json.dumps({"experiments": [experiment(50, "old"),
+                                                experiment(256, "other")]}))
+    kept = kept_experiments(path, experiment(50, "new"))
+    assert [entry["label"] for entry in kept] == ["other"]

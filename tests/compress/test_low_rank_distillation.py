@@ -112,6 +112,20 @@ def test_soft_gradient_is_t_times_the_difference_of_softened_distributions():
                                atol=1e-12)
 
 
+def test_distillation_loss_by_hand_catches_a_missing_t_squared_or_swapped_arguments():
+    """T = 2, teacher logits (2 ln 3, 0): p_T = (3/4, 1/4); student (0, 0): q = (1/2, 1/2).
+    KL(p || q) = 3/4 ln(3/2) + 1/4 ln(1/2) = 0.130812..., times T^2 = 4; the reversed
+    KL(q || p) = 1/2 ln(2/3) + 1/2 ln 2 = 0.143841... and no T^2 would give a quarter."""
+    teacher, student = np.array([[2 * np.log(3.0), 0.0]]), vg.zeros(1, 2, dtype=np.float64)
+    expected = 4 * (0.75 * np.log(1.5) + 0.25 * np.log(0.5))
+    soft = distillation_loss(student, teacher, np.array([1]), 2.0, 1.0)
+    np.testing.assert_allclose(float(soft.data), expected, rtol=1e-12)
+    assert abs(expected - 4 * (0.5 * np.log(2 / 3) + 0.5 * np.log(2.0))) > 0.05
+    both = DistillationLoss(T=2.0, alpha=0.25)(student, teacher, np.array([1]))
+    np.testing.assert_allclose(float(both.data), 0.25 * expected + 0.75 * np.log(2.0),
+                               rtol=1e-12)
+
+
 def test_distillation_loss_refuses_bad_settings():
     with pytest.raises(ValueError, match="T must be positive"):
         DistillationLoss(0.0)

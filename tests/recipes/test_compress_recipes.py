@@ -72,3 +72,33 @@ def test_distilled_student_learns_from_the_teacher():
     # alpha = 1: no label is seen, all it knows comes from the teacher's outputs
     assert result["student_accuracy"] > 0.9 and result["teacher_accuracy"] > 0.9
     assert result["student_parameters"] * 4 < result["teacher_parameters"]
+
+
+def test_distilled_and_label_arms_differ_only_in_the_loss():
+    """alpha = 1, T = 1 on a teacher as sure as the labels (logits 100 x one-hot) has the
+    cross-entropy's gradient, so from the same initial weights and seed both arms end on
+    the same weights: the same batches in the same order."""
+    images, labels = problem(0)
+    sure_teacher = 100.0 * np.eye(4, dtype=np.float32)[labels]
+    vg.manual_seed(0)
+    initial = models.create("fc", hidden_dims=[8], input_shape=(1, 8, 8), num_classes=4)
+    weights = []
+    for alpha, logits in ((0.0, None), (1.0, sure_teacher)):
+        student = models.create("fc", hidden_dims=[8], input_shape=(1, 8, 8), num_classes=4)
+        student.load_state_dict(initial.state_dict())
+        config = distill.Config(temperature=1.0, alpha=alpha, epochs=2, batch_size=16, seed=3)
+        distill.train_student(config, student, (images, labels), logits)
+        weights.append(student.state_dict())
+    for name, value in weights[0].items():
+        np.testing.assert_allclose(weights[1][name], value, atol=1e-5, err_msg=name)
+    assert not np.allclose(weights[0]["1.weight"], initial.state_dict()["1.weight"])
+
+
+def test_train_student_refuses_missing_teacher_logits():
+    images, labels = problem(0)
+    student = models.create("fc", hidden_dims=[8], input_shape=(1, 8, 8), num_classes=4)
+    with pytest.raises(ValueError, match="needs the teacher's logits on all 240"):
+        distill.train_student(distill.Config(alpha=0.5), student, (images, labels), None)
+    with pytest.raises(ValueError, match="needs the teacher's logits"):
+        distill.train_student(distill.Config(alpha=0.5), student, (images, labels),
+                              np.zeros((10, 4), dtype=np.float32))

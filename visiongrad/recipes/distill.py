@@ -46,18 +46,19 @@ class Config:
             raise ValueError(f"lr must be positive, got {self.lr}")
 
 
-def run(config: Config, teacher: nn.Module, student: nn.Module, train: tuple,
-        test: tuple) -> dict:
-    """Train ``student`` (in place) from ``teacher``'s logits on ``train``'s images.
+def train_student(config: Config, student: nn.Module, train: tuple,
+                  teacher_logits: np.ndarray | None) -> nn.Module:
+    """Train ``student`` (in place; left in eval mode) with Adam on ``train``'s images.
 
-    The teacher's logits are computed once (eval mode; not at all for ``alpha=0``) and are
-    constants of the loss.
-    Returns ``{"teacher_accuracy", "student_accuracy", "teacher_parameters",
-    "student_parameters"}`` on ``test``.
+    ``teacher_logits`` (N, C) are the teacher's logits on those images, constants of
+    ``DistillationLoss(T, alpha)``; with ``alpha=0`` they are not used (None is fine) and
+    the loss is the labels' cross-entropy. The batches come from ``config.seed`` alone, so
+    two students trained with the same seed see the same batches in the same order.
     """
     images, labels = train
-    teacher.eval()
-    teacher_logits = predict_logits(teacher, images) if config.alpha > 0 else None
+    if config.alpha > 0 and (teacher_logits is None or len(teacher_logits) != len(labels)):
+        raise ValueError(f"alpha={config.alpha} needs the teacher's logits on all "
+                         f"{len(labels)} training images")
     loss = DistillationLoss(config.temperature, config.alpha)
     optimizer = optim.Adam(student.parameters(), lr=config.lr)
     rng = np.random.default_rng(config.seed)
@@ -72,6 +73,21 @@ def run(config: Config, teacher: nn.Module, student: nn.Module, train: tuple,
     for _ in range(config.epochs):
         descend_epoch(loss_of, len(labels), config.batch_size, optimizer, rng)
     student.eval()
+    return student
+
+
+def run(config: Config, teacher: nn.Module, student: nn.Module, train: tuple,
+        test: tuple) -> dict:
+    """Train ``student`` (in place) from ``teacher``'s logits on ``train``'s images.
+
+    The teacher's logits are computed once (eval mode; not at all for ``alpha=0``) and are
+    constants of the loss (:func:`train_student`).
+    Returns ``{"teacher_accuracy", "student_accuracy", "teacher_parameters",
+    "student_parameters"}`` on ``test``.
+    """
+    teacher.eval()
+    teacher_logits = predict_logits(teacher, train[0]) if config.alpha > 0 else None
+    train_student(config, student, train, teacher_logits)
     return {"teacher_accuracy": float(evaluate(teacher, *test)["accuracy"]),
             "student_accuracy": float(evaluate(student, *test)["accuracy"]),
             "teacher_parameters": sum(p.data.size for p in teacher.parameters()),
