@@ -46,14 +46,13 @@ def linear_few_rows(x, weight, bias=None):
     >>> out is None or (out.shape == (4, 256) and bool((out == 512).all()))
     True
     """
-    arrays = (x, weight) if bias is None else (x, weight, bias)
-    if LINEAR_FEW_ROWS is None or not is_host(*arrays):
-        return None
-    if not all(a.dtype == xp.float32 and a.flags.c_contiguous for a in arrays):
-        return None
-    K, N = weight.shape[1], weight.shape[0]
+    N, K = weight.shape
     M = x.size // K if K else 0
-    if M not in FEW_ROWS or weight.size < MIN_WEIGHT_SIZE:
+    if LINEAR_FEW_ROWS is None or M not in FEW_ROWS or weight.size < MIN_WEIGHT_SIZE:
+        return None  # the shape first: the most common reason, and the cheapest to check
+    arrays = (x, weight) if bias is None else (x, weight, bias)
+    if not is_host(*arrays) or not all(a.dtype == xp.float32 and a.flags.c_contiguous
+                                       for a in arrays):
         return None
     out = xp.empty(x.shape[:-1] + (N,), dtype=xp.float32)
     bias_address = None if bias is None else _address(bias)
