@@ -67,17 +67,16 @@ def _time_major_with_ones(x):
     xp = array_module(x)
     N, T, D = x.shape
     x1 = xp.empty((T, N, D + 1), dtype=x.dtype)
-    x1[:, :, :D] = x.transpose(1, 0, 2)
-    x1[:, :, D] = 1
+    x1[:, :, :D], x1[:, :, D] = x.transpose(1, 0, 2), 1
     return x1
 
 
 def _input_projection(x1, Wx, b):
     """x_t Wx + b for every step at once: one (T*N, D+1) @ (D+1, G*H) product of the rows
     [x_t, 1] and the stacked [Wx; b] -> (T, N, G*H)."""
-    xp = array_module(x1)
     T, N, D1 = x1.shape
-    return (x1.reshape(T * N, D1) @ xp.concatenate([Wx, b[None]])).reshape(T, N, -1)
+    return (x1.reshape(T * N, D1) @ array_module(x1).concatenate([Wx, b[None]])
+            ).reshape(T, N, -1)
 
 
 def _weight_grads(needs, x1, h0, h, dgx, dgh, Wx):
@@ -85,23 +84,18 @@ def _weight_grads(needs, x1, h0, h, dgx, dgh, Wx):
 
     dgx (T, N, G*H) is the gradient of x_t Wx + b (input side), dgh that of h_{t-1} Wh
     (+ b_h) (hidden side; the same array except in the GRU). h (T, N, H) holds h_1..h_T,
-    so the hidden state entering step t is h0 for t = 1 and h[t - 2] after. Each weight
-    gradient is a sum over steps and rows of outer products, so all of them come from the
-    rows s_t = [x_t, 1, h_{t-1}] (T*N, D+1+H) in one product, the biases' sums by the ones:
-    s^T dgates = [dWx; db; dWh] where dgx is dgh (RNN, LSTM), else (GRU)
+    so the hidden state entering step t is h0 for t = 1 and h[t - 2] after. Every weight
+    and bias gradient comes from the rows s_t = [x_t, 1, h_{t-1}] (T*N, D+1+H) in one
+    product: s^T dgates = [dWx; db; dWh] where dgx is dgh (RNN, LSTM), else (GRU)
     [x_t, 1]^T dgx = [dWx; db_x] and [1, h_{t-1}]^T dgh = [db_h; dWh].
     """
-    xp = array_module(dgx)
-    T, N, D1 = x1.shape
-    D = D1 - 1
+    xp, (T, N, D1), D = array_module(dgx), x1.shape, x1.shape[2] - 1
     flat_x = dgx.reshape(T * N, -1)
     dx = (flat_x @ Wx.T).reshape(T, N, D).transpose(1, 0, 2) if needs[0] else None
     if not any(needs[1:]):
         return dx, None, None, None, None
     rows = xp.empty((T, N, D1 + h0.shape[1]), dtype=x1.dtype)
-    rows[:, :, :D1] = x1
-    rows[0, :, D1:] = h0
-    rows[1:, :, D1:] = h[:-1]
+    rows[:, :, :D1], rows[0, :, D1:], rows[1:, :, D1:] = x1, h0, h[:-1]
     rows = rows.reshape(T * N, -1)
     if dgx is dgh:
         sums = rows.T @ flat_x
