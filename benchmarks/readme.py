@@ -241,6 +241,14 @@ def recurrent_table() -> list[str]:
     return lines
 
 
+def few_rows_linear_table() -> list[str]:
+    lines = header("rows", "in", "out", "OpenBLAS, ms", "few-rows kernel, ms", "ratio")
+    for shape in load("few_rows_linear")["shapes"]:
+        lines.append(row(shape["M"], shape["K"], shape["N"], f"{shape['openblas_ms']:.2f}",
+                         f"{shape['kernel_ms']:.2f}", f"{shape['ratio']:.2f}"))
+    return lines
+
+
 def _generative_result(name: str, result: dict) -> str:
     if "test_bits_per_dim" in result and name != "vae":
         return f"{result['test_bits_per_dim']:.3f} bits/dim ({result['test_images']:,} test images)"
@@ -454,6 +462,7 @@ TABLES = {
     "profile": profile_table, "visualize": visualize_table, "style_transfer": style_transfer_table,
     "captioning": captioning_table, "detection": detection_table, "char_lm": char_lm_table,
     "char_lm_sample": char_lm_sample, "recurrent": recurrent_table,
+    "few_rows_linear": few_rows_linear_table,
     "generative": generative_table, "generative_speed": generative_speed_table,
     "transfer": transfer_table, "distributed": distributed_table, "rl": rl_table,
     "rl_seeds": rl_seeds_table,

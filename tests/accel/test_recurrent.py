@@ -11,6 +11,7 @@ import sys
 
 import numpy as np
 import pytest
+from helpers import each_tile_set
 
 import visiongrad as vg
 from visiongrad import functional as F
@@ -85,6 +86,20 @@ def test_the_whole_loop_on_two_threads_and_a_strided_upstream(monkeypatch):
         reference = run(kind, arrays, False, monkeypatch, transposed_upstream=True)
         for ours, theirs in zip(compiled, reference, strict=True):
             assert_close(ours, theirs)
+
+
+@needs_kernels
+def test_the_avx512_tile_products_agree_with_the_portable_loop_to_the_bit(monkeypatch):
+    """The whole loops' products on AVX-512 registers take each sum's terms in the same
+    order, one FMA each, as the portable loop: full and partial row tiles (13 rows), tiles
+    of 64 columns (the LSTM, both backward loops) and of 48 (the GRU's forward)."""
+    if list(each_tile_set()) != ["avx2", "avx512"]:
+        pytest.skip("this CPU has no AVX-512F")
+    for kind in ("lstm_torch", "gru"):
+        arrays = inputs(kind, 13, 3, 5, 64, seed=3)
+        results = [run(kind, arrays, True, monkeypatch) for _ in each_tile_set()]
+        for portable, avx512 in zip(*results, strict=True):
+            np.testing.assert_array_equal(avx512, portable)
 
 
 def test_the_fast_paths_decline_float64_and_leave_the_arrays():

@@ -13,6 +13,8 @@ against:
 - ``recurrent.c``: the LSTM's and GRU's cells and whole time loops (through
   ``accel/recurrent.py``), with ``vector_math.h``'s vectorisable exp, tanh and sigmoid;
 - ``sgd_step.c``: SGD's momentum update in one pass over memory;
+- ``few_rows_linear.c``: the linear layer's forward product for a few rows of input,
+  the weight read in place (through ``accel/linear.py``; AVX-512F);
 - ``batch_norm.c``: batch norm's per-channel sums and scale-and-shift passes (through
   ``accel/batch_norm.py``);
 - ``max_pool.c``: max pooling's forward pass (with each maximum's position) and backward
@@ -220,6 +222,11 @@ LSTM_BACKWARD_ROWS = optional_kernel("lstm_backward_rows", [_pointer] * 5 + [_si
 dgates, T, N, H, row_begin, row_end, i_at, f_at, o_at, g_at): every step back for those
 rows, dgates_t Wh^T from Wh^T packed in (H / 64, 4H, 64) panels; dc is read (the final
 cell's gradient) and left as dc0."""
+
+LINEAR_FEW_ROWS = optional_kernel("linear_few_rows", [_pointer] * 4 + [_size] * 5, _int)
+"""linear_few_rows(x, weight, bias, out, M, K, N, n_begin, n_end) -> 0, or -1 (nothing done:
+no AVX-512): out[:, n_begin:n_end] = x weight^T + bias for x (M, K), weight (N, K), bias
+(N,) or NULL, all float32 in C order (``kernels/few_rows_linear.c``)."""
 
 LEAKY_RELU_FORWARD = optional_kernel("leaky_relu_forward", [_pointer] * 2 + [_size,
                                      ctypes.c_float])

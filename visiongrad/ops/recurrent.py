@@ -6,8 +6,9 @@ Each sequence op is ONE graph node for the whole sequence: its forward loops ove
 (T, N, ...) arrays; its backward is a single reverse loop over time (backpropagation
 through time), so a 1,000-step sequence costs one node, not a thousand. The
 input-to-hidden products do not depend on the recurrence and are batched over all time
-steps: x (T*N, D) @ Wx before the forward loop, dgates (T*N, G*H) @ Wx^T and
-x^T @ dgates (for dWx) after the backward loop; dWh is one product after the loop too.
+steps: [x_t, 1] (T*N, D+1) @ [Wx; b] before the forward loop (the bias by a column of
+ones), dgates (T*N, G*H) @ Wx^T after the backward loop, and every weight and bias
+gradient from the rows [x_t, 1, h_{t-1}] in one product with dgates (``_weight_grads``).
 
 Layouts (the course's): x (N, T, D), h0 (N, H), Wx (D, G*H), Wh (H, G*H), b (G*H,) with
 G = 1 (RNN), 4 (LSTM), 3 (GRU) gate blocks side by side along the last axis of Wx, Wh and
@@ -60,39 +61,50 @@ def _sigmoid_(a):
     return a
 
 
-def _time_major(x):
-    """x (N, T, D) as a C-contiguous (T, N, D) array (no copy if it already is one)."""
+def _time_major_with_ones(x):
+    """x (N, T, D) as a C-contiguous (T, N, D + 1) array of rows [x_t, 1]: the column of ones
+    carries the bias through the products (``_input_projection``, ``_weight_grads``)."""
     xp = array_module(x)
-    return xp.ascontiguousarray(x.transpose(1, 0, 2))
+    N, T, D = x.shape
+    x1 = xp.empty((T, N, D + 1), dtype=x.dtype)
+    x1[:, :, :D], x1[:, :, D] = x.transpose(1, 0, 2), 1
+    return x1
 
 
-def _input_projection(x_tm, Wx, b):
-    """x_t Wx + b for every step at once: one (T*N, D) @ (D, G*H) product -> (T, N, G*H)."""
-    T, N, D = x_tm.shape
-    out = x_tm.reshape(T * N, D) @ Wx
-    out += b
-    return out.reshape(T, N, -1)
+def _input_projection(x1, Wx, b):
+    """x_t Wx + b for every step at once: one (T*N, D+1) @ (D+1, G*H) product of the rows
+    [x_t, 1] and the stacked [Wx; b] -> (T, N, G*H)."""
+    T, N, D1 = x1.shape
+    return (x1.reshape(T * N, D1) @ array_module(x1).concatenate([Wx, b[None]])
+            ).reshape(T, N, -1)
 
 
-def _weight_grads(needs, x_tm, h0, h, dgx, dgh, Wx):
+def _weight_grads(needs, x1, h0, h, dgx, dgh, Wx):
     """dx, dWx, dWh, db_x, db_h from the per-step gradients of the pre-activations.
 
     dgx (T, N, G*H) is the gradient of x_t Wx + b (input side), dgh that of h_{t-1} Wh
     (+ b_h) (hidden side; the same array except in the GRU). h (T, N, H) holds h_1..h_T,
-    so the hidden state entering step t is h0 for t = 1 and h[t - 2] after.
+    so the hidden state entering step t is h0 for t = 1 and h[t - 2] after. Every weight
+    and bias gradient comes from the rows s_t = [x_t, 1, h_{t-1}] (T*N, D+1+H) in one
+    product: s^T dgates = [dWx; db; dWh] where dgx is dgh (RNN, LSTM), else (GRU)
+    [x_t, 1]^T dgx = [dWx; db_x] and [1, h_{t-1}]^T dgh = [db_h; dWh].
     """
-    T, N, D = x_tm.shape
-    flat = dgx.reshape(T * N, -1)
-    dx = (flat @ Wx.T).reshape(T, N, D).transpose(1, 0, 2) if needs[0] else None
-    dWx = x_tm.reshape(T * N, D).T @ flat if needs[1] else None
-    dWh = None
-    if needs[2]:
-        dWh = h0.T @ dgh[0]
-        if T > 1:
-            dWh += h[:-1].reshape((T - 1) * N, -1).T @ dgh[1:].reshape((T - 1) * N, -1)
-    db_x = flat.sum(axis=0) if needs[3] else None
-    db_h = dgh.reshape(T * N, -1).sum(axis=0) if needs[4] else None
-    return dx, dWx, dWh, db_x, db_h
+    xp, (T, N, D1), D = array_module(dgx), x1.shape, x1.shape[2] - 1
+    flat_x = dgx.reshape(T * N, -1)
+    dx = (flat_x @ Wx.T).reshape(T, N, D).transpose(1, 0, 2) if needs[0] else None
+    if not any(needs[1:]):
+        return dx, None, None, None, None
+    rows = xp.empty((T, N, D1 + h0.shape[1]), dtype=x1.dtype)
+    rows[:, :, :D1], rows[0, :, D1:], rows[1:, :, D1:] = x1, h0, h[:-1]
+    rows = rows.reshape(T * N, -1)
+    if dgx is dgh:
+        sums = rows.T @ flat_x
+        dWx, db_x, dWh, db_h = sums[:D], sums[D], sums[D1:], None
+    else:
+        sums_x, sums_h = rows[:, :D1].T @ flat_x, rows[:, D:].T @ dgh.reshape(T * N, -1)
+        dWx, db_x, db_h, dWh = sums_x[:D], sums_x[D], sums_h[0], sums_h[1:]
+    grads = (dWx, dWh, db_x, db_h)
+    return (dx,) + tuple(g if need else None for g, need in zip(grads, needs[1:], strict=True))
 
 
 class RNN(Function):
@@ -112,9 +124,9 @@ class RNN(Function):
         _check_sequence("rnn", x, h0, Wx, Wh, b, gates=1)
         if nonlinearity not in NONLINEARITIES:
             raise ValueError(f"rnn: nonlinearity must be 'tanh' or 'relu', got {nonlinearity!r}")
-        self.x_tm, self.h0, self.Wx, self.Wh = _time_major(x), h0, Wx, Wh
+        self.x1, self.h0, self.Wx, self.Wh = _time_major_with_ones(x), h0, Wx, Wh
         self.relu = nonlinearity == "relu"
-        h = _input_projection(self.x_tm, Wx, b)  # a_t, turned into h_t in place
+        h = _input_projection(self.x1, Wx, b)  # a_t, turned into h_t in place
         prev = h0
         for t in range(len(h)):
             h[t] += prev @ Wh
@@ -132,7 +144,7 @@ class RNN(Function):
             da[t] = dh * (h[t] > 0) if self.relu else dh * (1 - h[t] * h[t])
             dh_next = da[t] @ self.Wh.T
         needs = self.needs_input_grad
-        dx, dWx, dWh, db, _ = _weight_grads(needs[:1] + needs[2:] + (False,), self.x_tm,
+        dx, dWx, dWh, db, _ = _weight_grads(needs[:1] + needs[2:] + (False,), self.x1,
                                             self.h0, h, da, da, self.Wx)
         return dx, dh_next, dWx, dWh, db
 
@@ -169,9 +181,9 @@ class LSTM(Function):
             raise ValueError(f"lstm: c0 must have h0's shape {h0.shape}, got {c0.shape}")
         H = h0.shape[1]
         self.slots = slots = _gate_slots(gate_order, H)
-        self.x_tm, self.h0, self.c0, self.Wx, self.Wh = _time_major(x), h0, c0, Wx, Wh
+        self.x1, self.h0, self.c0, self.Wx, self.Wh = _time_major_with_ones(x), h0, c0, Wx, Wh
         self.return_cell = return_cell
-        self.gates = gates = _input_projection(self.x_tm, Wx, b)  # a_t, activated in place
+        self.gates = gates = _input_projection(self.x1, Wx, b)  # a_t, activated in place
         T, N = gates.shape[:2]
         h = xp.empty((T + return_cell, N, H), dtype=gates.dtype)
         self.c, self.tanh_c = xp.empty((2, T, N, H), dtype=gates.dtype)
@@ -223,7 +235,7 @@ class LSTM(Function):
             d_g *= 1 - g * g
             dh_next, dc_next = d @ self.Wh.T, dc * f
         needs = self.needs_input_grad
-        dx, dWx, dWh, db, _ = _weight_grads(needs[:1] + needs[3:] + (False,), self.x_tm,
+        dx, dWx, dWh, db, _ = _weight_grads(needs[:1] + needs[3:] + (False,), self.x1,
                                             self.h0, self.h, dgates, dgates, self.Wx)
         return dx, dh_next, dc_next, dWx, dWh, db
 
@@ -253,8 +265,8 @@ class GRU(Function):
         if bh.shape != b.shape:
             raise ValueError(f"gru: bh must have b's shape {b.shape}, got {bh.shape}")
         H = h0.shape[1]
-        self.x_tm, self.h0, self.Wx, self.Wh = _time_major(x), h0, Wx, Wh
-        self.gates = gates = _input_projection(self.x_tm, Wx, b)  # -> r, z, n in place
+        self.x1, self.h0, self.Wx, self.Wh = _time_major_with_ones(x), h0, Wx, Wh
+        self.gates = gates = _input_projection(self.x1, Wx, b)  # -> r, z, n in place
         T, N = gates.shape[:2]
         self.h, self.gh_n = xp.empty((2, T, N, H), dtype=gates.dtype)
         h, gh_n = self.h, self.gh_n
@@ -294,7 +306,7 @@ class GRU(Function):
             dgh[t, :, 2 * H:] = da_n * r
             dh_next = dh * z + dgh[t] @ self.Wh.T
         needs = self.needs_input_grad
-        dx, dWx, dWh, db, dbh = _weight_grads(needs[:1] + needs[2:], self.x_tm, self.h0,
+        dx, dWx, dWh, db, dbh = _weight_grads(needs[:1] + needs[2:], self.x1, self.h0,
                                               self.h, dgx, dgh, self.Wx)
         return dx, dh_next, dWx, dWh, db, dbh
 

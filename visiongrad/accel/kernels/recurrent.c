@@ -29,6 +29,7 @@
 
 #include <stddef.h>
 
+#include "conv_tiles.h"
 #include "vector_math.h"
 
 #define ROW static inline __attribute__((always_inline)) void
@@ -173,7 +174,10 @@ void gru_cell_backward(const float *gates, const float *gh_n, const float *h_pre
  * only), so each call runs every step for rows [row_begin, row_end) and the caller gives
  * each core its own rows. Each step's products come from a small matrix product on
  * weights packed once per pass (``accel/recurrent.py``): TILE_ROWS rows times 64 columns
- * held in registers, the cell's arithmetic applied to them before they are stored.
+ * held in registers, the cell's arithmetic applied to them before they are stored. A tile
+ * of rows runs through every panel in turn, so that its rows of the gates and states are
+ * read and written in memory order (panel by panel for all rows, the rows' gate lines lay
+ * a page apart and missed the caches; the packed weights, 1 MB at H 256, stay in L2).
  *
  *     forward  (lstm_forward_rows):  packed (H / 16, H, 64): panel p holds, for each k, the
  *              16 columns of units 16p..16p+15 of gates i, f, o, g, in that order
@@ -188,7 +192,7 @@ void gru_cell_backward(const float *gates, const float *gh_n, const float *h_pre
 #define TILE_COLS 64
 
 /* acc[r][j] = sum_k a[r * lda + k] panel[k * cols + j] for r < rows <= TILE_ROWS and
- * j < cols <= TILE_COLS (cols a constant where it is called) */
+ * j < cols <= TILE_COLS (cols a constant where it is called): the portable loop */
 static inline __attribute__((always_inline)) void tile_product(
     const float *restrict a, ptrdiff_t lda, const float *restrict panel, ptrdiff_t K,
     int rows, int cols, float acc[TILE_ROWS][TILE_COLS])
@@ -206,13 +210,77 @@ static inline __attribute__((always_inline)) void tile_product(
     }
 }
 
-/* The product of a tile: full tiles with the row count known to the compiler (unrolled,
- * the accumulators in registers), the last partial tile without. */
+#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__)
+#include <immintrin.h>
+
+/* The same sums on AVX-512: the tile's R x B sums of 16 held in registers through the
+ * whole k loop (the portable loop leaves them in memory and loads and stores each per
+ * term), the same FMA per term in the same order of k, so the same bits. */
+#define TILE512(R, B)                                                                      \
+    do {                                                                                   \
+        __m512 sum[R][B];                                                                  \
+        _Pragma("GCC unroll 8") for (int r = 0; r < R; r++)                                \
+            _Pragma("GCC unroll 4") for (int q = 0; q < B; q++)                            \
+                sum[r][q] = _mm512_setzero_ps();                                           \
+        for (ptrdiff_t k = 0; k < K; k++) {                                               \
+            __m512 w[B];                                                                   \
+            _Pragma("GCC unroll 4") for (int q = 0; q < B; q++)                            \
+                w[q] = _mm512_loadu_ps(panel + k * 16 * B + 16 * q);                       \
+            _Pragma("GCC unroll 8") for (int r = 0; r < R; r++) {                          \
+                const __m512 x = _mm512_set1_ps(a[r * lda + k]);                           \
+                _Pragma("GCC unroll 4") for (int q = 0; q < B; q++)                        \
+                    sum[r][q] = _mm512_fmadd_ps(x, w[q], sum[r][q]);                       \
+            }                                                                              \
+        }                                                                                  \
+        _Pragma("GCC unroll 8") for (int r = 0; r < R; r++)                                \
+            _Pragma("GCC unroll 4") for (int q = 0; q < B; q++)                            \
+                _mm512_storeu_ps(acc[r] + 16 * q, sum[r][q]);                              \
+    } while (0)
+
+#define TILE512_ROWS(B)                                                                    \
+    switch (rows) {                                                                        \
+    case 6: TILE512(6, B); break;                                                          \
+    case 5: TILE512(5, B); break;                                                          \
+    case 4: TILE512(4, B); break;                                                          \
+    case 3: TILE512(3, B); break;                                                          \
+    case 2: TILE512(2, B); break;                                                          \
+    default: TILE512(1, B); break;                                                         \
+    }
+
+static __attribute__((target("avx512f"), noinline)) void tile_product_avx512(
+    const float *restrict a, ptrdiff_t lda, const float *restrict panel, ptrdiff_t K,
+    int rows, int cols, float acc[TILE_ROWS][TILE_COLS])
+{
+    if (cols == 64)
+        TILE512_ROWS(4)
+    else
+        TILE512_ROWS(3)
+}
+
+/* The AVX-512 tiles run where the CPU has AVX-512F and they are wanted (the switch the
+ * convolutions share, ``conv_avx512``), for tiles of 48 or 64 columns. */
+static int use_avx512_tile(int cols)
+{
+    return (cols == 64 || cols == 48) && conv_uses_avx512();
+}
+#else
+#define tile_product_avx512 tile_product
+static int use_avx512_tile(int cols)
+{
+    (void)cols;
+    return 0;
+}
+#endif
+
+/* The product of a tile: the AVX-512 tiles where they run; else full tiles with the row
+ * count known to the compiler (unrolled), the last partial tile without. */
 static inline __attribute__((always_inline)) void any_tile_product(
     const float *a, ptrdiff_t lda, const float *panel, ptrdiff_t K, int rows, int cols,
     float acc[TILE_ROWS][TILE_COLS])
 {
-    if (rows == TILE_ROWS)
+    if (use_avx512_tile(cols))
+        tile_product_avx512(a, lda, panel, K, rows, cols, acc);
+    else if (rows == TILE_ROWS)
         tile_product(a, lda, panel, K, TILE_ROWS, cols, acc);
     else
         tile_product(a, lda, panel, K, rows, cols, acc);
@@ -243,10 +311,10 @@ void lstm_forward_rows(float *gates, const float *h0, const float *c0, const flo
     for (ptrdiff_t t = 0; t < T; t++) {
         const float *h_prev = t ? h + (t - 1) * N * H : h0;
         const float *c_prev = t ? c + (t - 1) * N * H : c0;
-        for (ptrdiff_t p = 0; p < H / 16; p++) {
-            const float *panel = packed + p * H * TILE_COLS;
-            for (ptrdiff_t r0 = row_begin; r0 < row_end; r0 += TILE_ROWS) {
-                const int rows = row_end - r0 < TILE_ROWS ? (int)(row_end - r0) : TILE_ROWS;
+        for (ptrdiff_t r0 = row_begin; r0 < row_end; r0 += TILE_ROWS) {
+            const int rows = row_end - r0 < TILE_ROWS ? (int)(row_end - r0) : TILE_ROWS;
+            for (ptrdiff_t p = 0; p < H / 16; p++) {
+                const float *panel = packed + p * H * TILE_COLS;
                 any_tile_product(h_prev + r0 * H, H, panel, H, rows, TILE_COLS, acc);
                 for (int r = 0; r < rows; r++) {
                     const ptrdiff_t n = r0 + r, unit = n * H + p * 16;
@@ -271,10 +339,10 @@ void lstm_backward_rows(const float *gates, const float *c0, const float *c,
 {
     float acc[TILE_ROWS][TILE_COLS];
     for (ptrdiff_t t = T; t >= 0; t--) { /* t = 0 after the loop's steps: dh0 alone */
-        for (ptrdiff_t p = 0; p < H / TILE_COLS; p++) {
-            const float *panel = packed + p * 4 * H * TILE_COLS;
-            for (ptrdiff_t r0 = row_begin; r0 < row_end; r0 += TILE_ROWS) {
-                const int rows = row_end - r0 < TILE_ROWS ? (int)(row_end - r0) : TILE_ROWS;
+        for (ptrdiff_t r0 = row_begin; r0 < row_end; r0 += TILE_ROWS) {
+            const int rows = row_end - r0 < TILE_ROWS ? (int)(row_end - r0) : TILE_ROWS;
+            for (ptrdiff_t p = 0; p < H / TILE_COLS; p++) {
+                const float *panel = packed + p * 4 * H * TILE_COLS;
                 product_sent_back(t, T, dgates + (t * N + r0) * 4 * H, 4 * H, panel, rows, acc);
                 for (int r = 0; r < rows; r++) {
                     const ptrdiff_t n = r0 + r, unit = n * H + p * TILE_COLS;
@@ -306,11 +374,11 @@ void gru_forward_rows(float *gates, const float *h0, const float *bh, const floa
     float acc[TILE_ROWS][TILE_COLS];
     for (ptrdiff_t t = 0; t < T; t++) {
         const float *h_prev = t ? h + (t - 1) * N * H : h0;
-        for (ptrdiff_t p = 0; p < H / 16; p++) {
-            const float *panel = packed + p * H * 48;
-            const float *b = bh + p * 16;
-            for (ptrdiff_t r0 = row_begin; r0 < row_end; r0 += TILE_ROWS) {
-                const int rows = row_end - r0 < TILE_ROWS ? (int)(row_end - r0) : TILE_ROWS;
+        for (ptrdiff_t r0 = row_begin; r0 < row_end; r0 += TILE_ROWS) {
+            const int rows = row_end - r0 < TILE_ROWS ? (int)(row_end - r0) : TILE_ROWS;
+            for (ptrdiff_t p = 0; p < H / 16; p++) {
+                const float *panel = packed + p * H * 48;
+                const float *b = bh + p * 16;
                 any_tile_product(h_prev + r0 * H, H, panel, H, rows, 48, acc);
                 for (int r = 0; r < rows; r++) {
                     const ptrdiff_t n = r0 + r, unit = n * H + p * 16;
@@ -333,10 +401,10 @@ void gru_backward_rows(const float *gates, const float *gh_n, const float *h0, c
 {
     float acc[TILE_ROWS][TILE_COLS];
     for (ptrdiff_t t = T; t >= 0; t--) { /* t = 0 after the loop's steps: dh0 alone */
-        for (ptrdiff_t p = 0; p < H / TILE_COLS; p++) {
-            const float *panel = packed + p * 3 * H * TILE_COLS;
-            for (ptrdiff_t r0 = row_begin; r0 < row_end; r0 += TILE_ROWS) {
-                const int rows = row_end - r0 < TILE_ROWS ? (int)(row_end - r0) : TILE_ROWS;
+        for (ptrdiff_t r0 = row_begin; r0 < row_end; r0 += TILE_ROWS) {
+            const int rows = row_end - r0 < TILE_ROWS ? (int)(row_end - r0) : TILE_ROWS;
+            for (ptrdiff_t p = 0; p < H / TILE_COLS; p++) {
+                const float *panel = packed + p * 3 * H * TILE_COLS;
                 /* dgh_t Wh^T: what step t - 1 receives besides dh_t z_t */
                 product_sent_back(t, T, dgh + (t * N + r0) * 3 * H, 3 * H, panel, rows, acc);
                 for (int r = 0; r < rows; r++) {
