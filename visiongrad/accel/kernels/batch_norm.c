@@ -24,6 +24,8 @@
  * affine pass. Each value is read once per pass and nothing but y and dx is written,
  * where NumPy takes five and six passes with temporaries.
  *
+ * No output aliases an input (``restrict``: the loops need no aliasing checks per row).
+ *
  * Accuracy: sums run in float over blocks of ``BLOCK_ROWS`` rows, each block's sums then
  * added in double, so a sum over 10^6 rows keeps float32's precision. */
 
@@ -89,14 +91,16 @@ void channel_sums(const float *x, const float *x_shift, const float *y, const fl
 }
 
 VECTOR_CLONES
-void channel_affine(const float *x, const float *x_shift, const float *x_scale, const float *y,
-                    const float *y_scale, const float *gate_scale, const float *gate_shift,
-                    const float *shift, ptrdiff_t rows, ptrdiff_t channels, float *out)
+void channel_affine(const float *restrict x, const float *restrict x_shift,
+                    const float *restrict x_scale, const float *restrict y,
+                    const float *restrict y_scale, const float *restrict gate_scale,
+                    const float *restrict gate_shift, const float *restrict shift,
+                    ptrdiff_t rows, ptrdiff_t channels, float *restrict out)
 {
     for (ptrdiff_t r = 0; r < rows; r++) {
-        const float *xr = x + r * channels;
-        const float *yr = y == NULL ? NULL : y + r * channels;
-        float *o = out + r * channels;
+        const float *restrict xr = x + r * channels;
+        const float *restrict yr = y == NULL ? NULL : y + r * channels;
+        float *restrict o = out + r * channels;
         if (y == NULL) {
             for (ptrdiff_t j = 0; j < channels; j++)
                 o[j] = (xr[j] - x_shift[j]) * x_scale[j] + shift[j];
@@ -114,13 +118,14 @@ void channel_affine(const float *x, const float *x_shift, const float *x_scale, 
 }
 
 VECTOR_CLONES
-void channel_affine_relu(const float *x, const float *x_shift, const float *x_scale,
-                         const float *shift, const float *residual, ptrdiff_t rows,
-                         ptrdiff_t channels, float *out)
+void channel_affine_relu(const float *restrict x, const float *restrict x_shift,
+                         const float *restrict x_scale, const float *restrict shift,
+                         const float *restrict residual, ptrdiff_t rows, ptrdiff_t channels,
+                         float *restrict out)
 {
     for (ptrdiff_t r = 0; r < rows; r++) {
-        const float *xr = x + r * channels;
-        float *o = out + r * channels;
+        const float *restrict xr = x + r * channels;
+        float *restrict o = out + r * channels;
         if (residual == NULL) {
             for (ptrdiff_t j = 0; j < channels; j++) {
                 const float z = (xr[j] - x_shift[j]) * x_scale[j] + shift[j];
