@@ -45,7 +45,8 @@ class Sequential(Module):
     def forward(self, x):
         modules = list(self._modules.values())
         fused = None  # the ReLU run with the batch norm before it
-        for module, following in zip(modules, [*modules[1:], None], strict=True):
+        for index, module in enumerate(modules):
+            following = modules[index + 1] if index + 1 < len(modules) else None
             if module is fused:
                 continue
             if runs_with_relu(module, following):
