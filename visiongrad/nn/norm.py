@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from .. import functional as F
 from ..backend import get_default_dtype, xp
 from .linear import check_positive
@@ -76,7 +78,7 @@ class _BatchNorm(Module):
             return F.relu(out) if relu is None else relu(out)
         return F.batch_norm_relu(x, *self.batch_norm_arguments(x), residual=residual)
 
-    def batch_norm_arguments(self, x) -> tuple:
+    def batch_norm_arguments(self, x) -> tuple[Any, Any, Any, Any, bool, float, float]:
         """``F.batch_norm``'s arguments after x, for one forward pass: counts the batch
         (``num_batches_tracked``) when training with running statistics."""
         if x.ndim not in self.expected_ndims:
