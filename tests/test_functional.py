@@ -74,6 +74,7 @@ IMAGE_WRAPPERS = {
     "UpsampleNearest": lambda t: F.upsample_nearest(t, 2),
     "UpsampleBedOfNails": lambda t: F.upsample_bed_of_nails(t, 2),
     "BatchNorm": lambda t: F.batch_norm(t, None, None, training=True),
+    "BatchNormReLU": lambda t: F.batch_norm_relu(t, None, None, training=True),
     "GroupNorm": lambda t: F.group_norm(t, 3),
     "InstanceNorm": lambda t: F.instance_norm(t),
     "AdaptiveAvgPool2d": lambda t: F.adaptive_avg_pool2d(t, 3),

@@ -93,6 +93,7 @@ from .ops.loss_elementwise import binary_cross_entropy, huber_loss, kl_div, smoo
 from .ops.lrn import local_response_norm
 from .ops.math import abs, clip, exp, log, sqrt  # noqa: A004
 from .ops.norm import batch_norm, group_norm, instance_norm, layer_norm
+from .ops.norm_relu import batch_norm_relu
 from .ops.pool import avg_pool2d, max_pool2d
 from .ops.quantize import binary_weight, fake_quantize, ternary_weight
 from .ops.recurrent import (
@@ -151,8 +152,9 @@ __all__ = [
     "einsum", "affine", "linear", "matmul", "celu", "elu", "gelu", "hardsigmoid", "hardswish",
     "hardtanh", "leaky_relu", "log_softmax", "logsigmoid", "maxout", "mish", "prelu", "relu",
     "relu6", "selu", "sigmoid", "silu", "softmax", "softplus", "tanh", "batch_norm",
-    "group_norm", "instance_norm", "layer_norm", "local_response_norm", "dropconnect",
-    "dropout", "drop_path", "embedding", "binary_cross_entropy_with_logits", "cross_entropy",
+    "batch_norm_relu", "group_norm", "instance_norm", "layer_norm", "local_response_norm",
+    "dropconnect", "dropout", "drop_path", "embedding", "binary_cross_entropy_with_logits",
+    "cross_entropy",
     "elastic_net_penalty", "l1_loss", "l1_penalty", "l2_penalty", "mse_loss",
     "multiclass_hinge", "nll_loss", "binary_cross_entropy", "huber_loss", "kl_div",
     "smooth_l1_loss", "conv1d", "conv2d", "conv_transpose2d", "avg_pool2d", "max_pool2d",

@@ -73,6 +73,22 @@ def test_kernel_matches_numpy_passes(name, layout, kind, parallel, monkeypatch):
 
 
 @needs_kernels
+@pytest.mark.parametrize("layout", ["channels-last", "NCHW"])
+def test_backward_reads_dy_in_any_layout(layout, monkeypatch):
+    """dy already in y's memory order is read as it is (no copy), in the other order it is
+    copied first: dx is the same either way."""
+    rng = np.random.default_rng(8)
+    x = rng.standard_normal((3, 16, 8, 8)).astype(np.float32)
+    x = channels_last(x) if layout == "channels-last" else x
+    upstream = rng.standard_normal((3, 16, 4, 4)).astype(np.float32)
+    dxs = [pool(x, (None, 2, 2, 0, False), True, monkeypatch, dy)[1]
+           for dy in (upstream, channels_last(upstream))]
+    reference = pool(x, (None, 2, 2, 0, False), False, monkeypatch, upstream)[1]
+    for dx in dxs:
+        np.testing.assert_array_equal(dx, reference)
+
+
+@needs_kernels
 @pytest.mark.parametrize("kind", ["nan", "-inf"])
 def test_kernel_matches_torch_on_nan_and_infinite_windows(kind, monkeypatch):
     """NaN wins and its last occurrence takes the gradient; a window of -inf only gives it

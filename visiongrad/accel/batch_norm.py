@@ -1,5 +1,7 @@
 """Batch norm's passes over channels-last rows by the compiled kernels
-(``kernels/batch_norm.c``): per-channel sums, and a per-channel scale and shift.
+(``kernels/batch_norm.c``): per-channel sums, and a per-channel scale and shift (with a
+residual and a ReLU for ``ops/norm_relu.py``, whose backward passes gate dy by the ReLU's
+mask, recomputed from x: ``gate``).
 
 ``ops/norm.py``'s ``BatchNorm`` asks ``batch_norm_fits`` once per call and then runs
 either these passes or its NumPy ones (the reference, for float64, for rows that are not
@@ -10,7 +12,7 @@ one part per core (``in_parts``); ctypes releases the GIL for each call.
 from __future__ import annotations
 
 from ..backend import is_host, xp
-from .native import CHANNEL_AFFINE, CHANNEL_SUMS
+from .native import CHANNEL_AFFINE, CHANNEL_AFFINE_RELU, CHANNEL_SUMS
 from .threads import in_parts
 
 
@@ -26,7 +28,8 @@ def batch_norm_fits(rows) -> bool:
     (True, False)
     """
     return (is_host(rows) and CHANNEL_SUMS is not None and CHANNEL_AFFINE is not None
-            and rows.ndim == 2 and rows.dtype == xp.float32 and rows.flags.c_contiguous)
+            and CHANNEL_AFFINE_RELU is not None and rows.ndim == 2 and rows.dtype == xp.float32
+            and rows.flags.c_contiguous)
 
 
 def _pointer(array):
@@ -39,10 +42,12 @@ def _per_channel(vector, channels):
         xp.broadcast_to(xp.asarray(vector, dtype=xp.float32), (channels,)))
 
 
-def channel_sums(x, x_shift=None, y=None, y_shift=None, dots=True):
+def channel_sums(x, x_shift=None, y=None, y_shift=None, dots=True, gate=None):
     """Per-channel float64 (sum(x - x_shift), sum((x - x_shift)(y - y_shift))) over the
     rows of ``x`` (and ``y``, rows alike; y = x and y_shift = x_shift where y is None; a
-    shift of None is 0); the second is None where ``dots`` is False.
+    shift of None is 0); the second is None where ``dots`` is False. With ``gate``, a pair
+    (scale, shift) of per-channel vectors, only the terms where the ReLU of
+    (y - y_shift) scale + shift was on count.
 
     Examples
     --------
@@ -53,12 +58,14 @@ def channel_sums(x, x_shift=None, y=None, y_shift=None, dots=True):
     """
     rows, channels = x.shape
     x_shift, y_shift = _per_channel(x_shift, channels), _per_channel(y_shift, channels)
+    gate_scale, gate_shift = (_per_channel(v, channels) for v in gate or (None, None))
 
     def part(span):
         sums = xp.zeros(channels)
         products = xp.zeros(channels) if dots else None
         CHANNEL_SUMS(x[span].ctypes.data, _pointer(x_shift),
                      None if y is None else y[span].ctypes.data, _pointer(y_shift),
+                     _pointer(gate_scale), _pointer(gate_shift),
                      span.stop - span.start, channels, sums.ctypes.data, _pointer(products))
         return sums, products
 
@@ -91,9 +98,10 @@ def shift_estimate(rows):
     return rows[::step].mean(axis=0, dtype=xp.float64).astype(xp.float32)
 
 
-def channel_affine(x, x_shift, x_scale, shift, y=None, y_scale=None):
+def channel_affine(x, x_shift, x_scale, shift, y=None, y_scale=None, gate=None):
     """A new (M, C) float32 array (x - x_shift) x_scale + y y_scale + shift, per channel
-    (no y term where ``y`` is None).
+    (no y term where ``y`` is None; with ``gate`` = (scale, shift), the y term only where
+    the ReLU of (x - x_shift) scale + shift was on).
 
     Examples
     --------
@@ -107,13 +115,42 @@ def channel_affine(x, x_shift, x_scale, shift, y=None, y_scale=None):
     rows, channels = x.shape
     x_shift, x_scale, shift, y_scale = (_per_channel(v, channels)
                                         for v in (x_shift, x_scale, shift, y_scale))
+    gate_scale, gate_shift = (_per_channel(v, channels) for v in gate or (None, None))
     out = xp.empty_like(x)
 
     def part(span):
         CHANNEL_AFFINE(x[span].ctypes.data, x_shift.ctypes.data, x_scale.ctypes.data,
                        None if y is None else y[span].ctypes.data, _pointer(y_scale),
+                       _pointer(gate_scale), _pointer(gate_shift),
                        shift.ctypes.data, span.stop - span.start, channels,
                        out[span].ctypes.data)
 
     in_parts(part, rows, out.nbytes * (2 if y is None else 3))
+    return out
+
+
+def channel_affine_relu(x, x_shift, x_scale, shift, residual=None):
+    """A new (M, C) float32 array max((x - x_shift) x_scale + shift + residual, 0), per
+    channel (no residual where ``residual`` is None; else contiguous rows like x).
+
+    Examples
+    --------
+    >>> from visiongrad import accel
+    >>> rows = np.array([[1.0, 2.0], [3.0, 6.0]], np.float32)
+    >>> zero, one = np.zeros(2, np.float32), np.ones(2, np.float32)
+    >>> accel.batch_norm.channel_affine_relu(rows, np.full(2, 2.0, np.float32), one, zero)
+    array([[0., 0.],
+           [1., 4.]], dtype=float32)
+    """
+    rows, channels = x.shape
+    x_shift, x_scale, shift = (_per_channel(v, channels) for v in (x_shift, x_scale, shift))
+    out = xp.empty_like(x)
+
+    def part(span):
+        CHANNEL_AFFINE_RELU(x[span].ctypes.data, x_shift.ctypes.data, x_scale.ctypes.data,
+                            shift.ctypes.data,
+                            None if residual is None else residual[span].ctypes.data,
+                            span.stop - span.start, channels, out[span].ctypes.data)
+
+    in_parts(part, rows, out.nbytes * (2 if residual is None else 3))
     return out

@@ -41,8 +41,12 @@ class MaxPoolKernel:
     def backward(self, dy):
         """dx (x's shape and memory layout) from dy (y's shape, any layout)."""
         n, c, h, w = self.x_shape
-        dy_rows = xp.empty(self.arg.shape, dtype=xp.float32)
-        _view(dy_rows, self.channels_last, self.y.shape)[...] = dy
+        found = _as_rows(dy) if dy.dtype == xp.float32 else None
+        if found is not None and found[1] == self.channels_last:
+            dy_rows = found[0]  # already in y's memory order (a convolution's dx): as it is
+        else:
+            dy_rows = xp.empty(self.arg.shape, dtype=xp.float32)
+            _view(dy_rows, self.channels_last, self.y.shape)[...] = dy
         dx_rows = xp.empty((n, h, w, c) if self.channels_last else (n * c, h, w, 1),
                            dtype=xp.float32)
         (kh, kw), (sh, sw), (ph, pw) = self.geometry

@@ -17,9 +17,11 @@ def conv1x1(in_planes: int, out_planes: int, stride: int = 1) -> nn.Conv2d:
 
 
 class _Residual(nn.Module):
-    """y = relu(gate(residual(x)) + shortcut(x)); the shortcut is ``downsample`` (a module
-    changing x's shape) or the identity, the gate is stochastic depth's
-    :class:`~visiongrad.nn.SurvivalGate` when ``survival_prob < 1`` (the identity otherwise)."""
+    """y = relu(gate(last_bn(residual(x))) + shortcut(x)); the shortcut is ``downsample`` (a
+    module changing x's shape) or the identity, the gate is stochastic depth's
+    :class:`~visiongrad.nn.SurvivalGate` when ``survival_prob < 1`` (the identity otherwise).
+    Without a gate, the last batch norm, the addition and the ReLU run as one op
+    (``BatchNorm2d.forward_relu``), as do each batch norm and the ReLU after it."""
 
     def add_shortcut_and_gate(self, downsample: nn.Module | None, survival_prob: float):
         """Register ``downsample`` and the gate (after the convolutions, torchvision's
@@ -28,13 +30,18 @@ class _Residual(nn.Module):
         self.gate = nn.SurvivalGate(survival_prob) if survival_prob < 1 else None
 
     def residual(self, x):
+        """The residual branch up to its last convolution (before ``last_bn``)."""
+        raise NotImplementedError
+
+    def last_bn(self) -> nn.BatchNorm2d:
         raise NotImplementedError
 
     def forward(self, x):
         out = self.residual(x)
-        if self.gate is not None:
-            out = self.gate(out)
-        return F.relu(out + (x if self.downsample is None else self.downsample(x)))
+        shortcut = x if self.downsample is None else self.downsample(x)
+        if self.gate is None:
+            return self.last_bn().forward_relu(out, residual=shortcut)
+        return F.relu(self.gate(self.last_bn()(out)) + shortcut)
 
 
 class BasicBlock(_Residual):
@@ -61,7 +68,10 @@ class BasicBlock(_Residual):
         self.add_shortcut_and_gate(downsample, survival_prob)
 
     def residual(self, x):
-        return self.bn2(self.conv2(F.relu(self.bn1(self.conv1(x)))))
+        return self.conv2(self.bn1.forward_relu(self.conv1(x)))
+
+    def last_bn(self) -> nn.BatchNorm2d:
+        return self.bn2
 
 
 class Bottleneck(_Residual):
@@ -96,8 +106,11 @@ class Bottleneck(_Residual):
         self.add_shortcut_and_gate(downsample, survival_prob)
 
     def residual(self, x):
-        x = F.relu(self.bn1(self.conv1(x)))
-        return self.bn3(self.conv3(F.relu(self.bn2(self.conv2(x)))))
+        x = self.bn1.forward_relu(self.conv1(x))
+        return self.conv3(self.bn2.forward_relu(self.conv2(x)))
+
+    def last_bn(self) -> nn.BatchNorm2d:
+        return self.bn3
 
 
 class ResNet(nn.Module):
@@ -180,7 +193,7 @@ class ResNet(nn.Module):
 
     def features(self, x):
         """The pooled 512 (or 2048) features before ``fc``: (N, C, H, W) -> (N, D)."""
-        x = self.maxpool(self.relu(self.bn1(self.conv1(x))))
+        x = self.maxpool(self.bn1.forward_relu(self.conv1(x), relu=self.relu))
         x = self.layer4(self.layer3(self.layer2(self.layer1(x))))
         return self.avgpool(x).flatten(1)
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from .. import functional as F
 from ..backend import get_default_dtype, xp
 from .linear import check_positive
@@ -58,6 +60,27 @@ class _BatchNorm(Module):
         _running_statistics(self, num_features, track_running_stats)
 
     def forward(self, x):
+        return F.batch_norm(x, *self.batch_norm_arguments(x))
+
+    def forward_relu(self, x, residual=None, relu: Module | None = None):
+        """relu(self(x) + residual) as one op (``F.batch_norm_relu``; no residual where it
+        is None): what ``Sequential`` runs for this layer and a ``ReLU`` after it, and a
+        residual block for its last batch norm, shortcut and ReLU. ``relu`` is the ReLU
+        module this call stands for, if there is one. Where a forward hook must see an
+        output of its own, or a subclass or ``visualize.guided_relus`` replaced a
+        ``forward``, the modules run as written."""
+        plain = not self._forward_hooks and type(self).forward is _BatchNorm.forward
+        if relu is not None:
+            plain = plain and not relu._forward_hooks and "forward" not in vars(relu)
+        if not plain:
+            out = self(x)
+            out = out if residual is None else out + residual
+            return F.relu(out) if relu is None else relu(out)
+        return F.batch_norm_relu(x, *self.batch_norm_arguments(x), residual=residual)
+
+    def batch_norm_arguments(self, x) -> tuple[Any, Any, Any, Any, bool, float, float]:
+        """``F.batch_norm``'s arguments after x, for one forward pass: counts the batch
+        (``num_batches_tracked``) when training with running statistics."""
         if x.ndim not in self.expected_ndims:
             dims = " or ".join(f"{n}D" for n in self.expected_ndims)
             raise ValueError(f"{type(self).__name__} expects {dims} input, got shape "
@@ -67,9 +90,9 @@ class _BatchNorm(Module):
             self.num_batches_tracked += 1
             if momentum is None:
                 momentum = 1.0 / float(self.num_batches_tracked)
-        return F.batch_norm(x, self.running_mean, self.running_var, self.weight, self.bias,
-                            training=self.training or not self.track_running_stats,
-                            momentum=0.0 if momentum is None else momentum, eps=self.eps)
+        return (self.running_mean, self.running_var, self.weight, self.bias,
+                self.training or not self.track_running_stats,
+                0.0 if momentum is None else momentum, self.eps)
 
     def extra_repr(self) -> str:
         return (f"{self.num_features}, eps={self.eps}, momentum={self.momentum}, "

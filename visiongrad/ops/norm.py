@@ -202,13 +202,17 @@ class BatchNorm(Function):
                 self.mu, self.delta = running_mean, xp.zeros_like(self.inv_std)
             else:
                 self.centred, self.delta = wide, running_mean.astype(x.dtype)  # c = x
-        scale = weight * self.inv_std
+        self.scale = weight * self.inv_std  # y = scale c + shift: a and beta - a delta
+        self.shift = bias - self.delta * self.scale
+        return from_channel_rows(self.output_rows(rows).reshape(rows.shape), x.shape)
+
+    def output_rows(self, rows):
+        """y = scale c + shift per channel, as rows (wide rows on the NumPy path)."""
+        xp = array_module(rows)
         if self.compiled:
-            y = accel.channel_affine(rows, self.mu, scale, bias - self.delta * scale)
-        else:
-            y = map_rows(scale_and_shift, xp.empty_like(self.centred), self.centred,
-                         tiled(scale, self.k), tiled(bias - self.delta * scale, self.k))
-        return from_channel_rows(y.reshape(rows.shape), x.shape)
+            return accel.channel_affine(rows, self.mu, self.scale, self.shift)
+        return map_rows(scale_and_shift, xp.empty_like(self.centred), self.centred,
+                        tiled(self.scale, self.k), tiled(self.shift, self.k))
 
     def backward(self, grad_out):
         xp = array_module(grad_out)
@@ -232,13 +236,14 @@ class BatchNorm(Function):
             dx = from_channel_rows(dx.reshape(-1, a.size), self.x_shape)
         return (dx, sum_dy_x_hat if needs[1] else None, sum_dy if needs[2] else None)
 
-    def compiled_backward(self, grad_out):
+    def compiled_backward(self, grad_out, gate=None):
         """``backward``'s lines by the compiled passes: c = x - mu from the saved x as it
-        goes, the sums in float64, and dx in one pass, (x - mu) (-c_scale) + a dy - shift."""
+        goes, the sums in float64, and dx in one pass, (x - mu) (-c_scale) + a dy - shift.
+        ``gate`` (``BatchNormReLU``): dy counts only where the ReLU of gate's affine was on."""
         xp = array_module(grad_out)
         dy = xp.ascontiguousarray(channel_rows(grad_out))
         needs, dtype = self.needs_input_grad, self.rows.dtype
-        sum_dy, sum_dy_c = accel.channel_sums(dy, None, self.rows, self.mu)
+        sum_dy, sum_dy_c = accel.channel_sums(dy, None, self.rows, self.mu, gate=gate)
         sum_dy, sum_dy_c = sum_dy.astype(dtype), sum_dy_c.astype(dtype)
         sum_dy_x_hat = self.inv_std * (sum_dy_c - self.delta * sum_dy)
         dx = None
@@ -248,10 +253,11 @@ class BatchNorm(Function):
                 per_value = a / len(dy)
                 c_scale = per_value * self.inv_std * sum_dy_x_hat
                 shift = per_value * (sum_dy - self.delta * self.inv_std * sum_dy_x_hat)
-                dx = accel.channel_affine(self.rows, self.mu, -c_scale, -shift, dy, a)
+                dx = accel.channel_affine(self.rows, self.mu, -c_scale, -shift, dy, a, gate)
             else:
-                zeros = xp.zeros_like(a)
-                dx = accel.channel_affine(dy, zeros, a, zeros)
+                zeros = xp.zeros_like(a)  # dx = a dy (gated: 0 (x - mu) + a dy where on)
+                dx = (accel.channel_affine(dy, zeros, a, zeros) if gate is None else
+                      accel.channel_affine(self.rows, self.mu, zeros, zeros, dy, a, gate))
             dx = from_channel_rows(dx, self.x_shape)
         return (dx, sum_dy_x_hat if needs[1] else None, sum_dy if needs[2] else None)
 

@@ -4,19 +4,34 @@
  *
  *     channel_sums:   sums[c] += sum_m (x[m, c] - xs[c]),
  *                     dots[c] += sum_m (x[m, c] - xs[c]) (y[m, c] - ys[c])
- *                     (y = x and ys = xs where y is NULL)
+ *                     (y = x and ys = xs where y is NULL); with a gate (gs, gt), a term
+ *                     counts only where the unit is on: (y[m, c] - ys[c]) gs[c] + gt[c] > 0
  *     channel_affine: out[m, c] = (x[m, c] - xs[c]) a[c] + y[m, c] b[c] + t[c]
- *                     (no y term where y is NULL)
+ *                     (no y term where y is NULL); with a gate (gs, gt), the y term only
+ *                     where (x[m, c] - xs[c]) gs[c] + gt[c] > 0
+ *     channel_affine_relu: out[m, c] = max((x[m, c] - xs[c]) a[c] + t[c] + r[m, c], 0)
+ *                     (no r term where r is NULL)
+ *
+ * The gate is batch norm + ReLU's backward pass (``ops/norm_relu.py``): the ReLU was on
+ * where z = (x - mu) a + t > 0, and the gate recomputes that z from the saved x with the
+ * very operations channel_affine_relu ran (no FMA contraction in this file: the
+ * ``fp-contract`` pragma), so the mask is the forward pass's to the bit and no mask or
+ * output is kept or read. The selects vectorise only where GCC may take floating-point
+ * exceptions as untrapped (``no-trapping-math``; the results are the same).
  *
  * The forward pass is two sums passes (the mean, then the centred sum and square sum) and
  * one affine pass; the backward pass one sums pass (sum dy and sum dy (x - mu)) and one
  * affine pass. Each value is read once per pass and nothing but y and dx is written,
  * where NumPy takes five and six passes with temporaries.
  *
+ * No output aliases an input (``restrict``: the loops need no aliasing checks per row).
+ *
  * Accuracy: sums run in float over blocks of ``BLOCK_ROWS`` rows, each block's sums then
  * added in double, so a sum over 10^6 rows keeps float32's precision. */
 
 #include <stddef.h>
+
+#pragma GCC optimize("fp-contract=off", "no-trapping-math")
 
 #define CHANNEL_CHUNK 256 /* channels per sweep down the rows: accumulators on the stack */
 #define BLOCK_ROWS 64     /* rows summed in float before the sums go into double */
@@ -29,14 +44,18 @@
 
 VECTOR_CLONES
 void channel_sums(const float *x, const float *x_shift, const float *y, const float *y_shift,
-                  ptrdiff_t rows, ptrdiff_t channels, double *sums, double *dots)
+                  const float *gate_scale, const float *gate_shift, ptrdiff_t rows,
+                  ptrdiff_t channels, double *sums, double *dots)
 {
     for (ptrdiff_t c0 = 0; c0 < channels; c0 += CHANNEL_CHUNK) {
         const ptrdiff_t width = channels - c0 < CHANNEL_CHUNK ? channels - c0 : CHANNEL_CHUNK;
         float xs[CHANNEL_CHUNK], ys[CHANNEL_CHUNK], s[CHANNEL_CHUNK], d[CHANNEL_CHUNK];
+        float gs[CHANNEL_CHUNK], gt[CHANNEL_CHUNK];
         for (ptrdiff_t j = 0; j < width; j++) {
             xs[j] = x_shift ? x_shift[c0 + j] : 0.0f;
             ys[j] = y == NULL ? xs[j] : y_shift ? y_shift[c0 + j] : 0.0f;
+            gs[j] = gate_scale ? gate_scale[c0 + j] : 0.0f;
+            gt[j] = gate_scale ? gate_shift[c0 + j] : 0.0f;
         }
         const float *second = y == NULL ? x : y;
         for (ptrdiff_t r0 = 0; r0 < rows; r0 += BLOCK_ROWS) {
@@ -46,10 +65,20 @@ void channel_sums(const float *x, const float *x_shift, const float *y, const fl
             for (ptrdiff_t r = r0; r < r1; r++) {
                 const float *xr = x + r * channels + c0;
                 const float *yr = second + r * channels + c0;
-                for (ptrdiff_t j = 0; j < width; j++) {
-                    const float a = xr[j] - xs[j];
-                    s[j] += a;
-                    d[j] += a * (yr[j] - ys[j]);
+                if (gate_scale == NULL) {
+                    for (ptrdiff_t j = 0; j < width; j++) {
+                        const float a = xr[j] - xs[j];
+                        s[j] += a;
+                        d[j] += a * (yr[j] - ys[j]);
+                    }
+                } else {
+                    for (ptrdiff_t j = 0; j < width; j++) {
+                        const float b = yr[j] - ys[j], z = b * gs[j] + gt[j];
+                        const float v = xr[j] - xs[j]; /* read on both paths: vectorises */
+                        const float a = z > 0.0f ? v : 0.0f;
+                        s[j] += a;
+                        d[j] += a * b;
+                    }
                 }
             }
             for (ptrdiff_t j = 0; j < width; j++)
@@ -62,20 +91,52 @@ void channel_sums(const float *x, const float *x_shift, const float *y, const fl
 }
 
 VECTOR_CLONES
-void channel_affine(const float *x, const float *x_shift, const float *x_scale, const float *y,
-                    const float *y_scale, const float *shift, ptrdiff_t rows,
-                    ptrdiff_t channels, float *out)
+void channel_affine(const float *restrict x, const float *restrict x_shift,
+                    const float *restrict x_scale, const float *restrict y,
+                    const float *restrict y_scale, const float *restrict gate_scale,
+                    const float *restrict gate_shift, const float *restrict shift,
+                    ptrdiff_t rows, ptrdiff_t channels, float *restrict out)
 {
     for (ptrdiff_t r = 0; r < rows; r++) {
-        const float *xr = x + r * channels;
-        float *o = out + r * channels;
+        const float *restrict xr = x + r * channels;
+        const float *restrict yr = y == NULL ? NULL : y + r * channels;
+        float *restrict o = out + r * channels;
         if (y == NULL) {
             for (ptrdiff_t j = 0; j < channels; j++)
                 o[j] = (xr[j] - x_shift[j]) * x_scale[j] + shift[j];
-        } else {
-            const float *yr = y + r * channels;
+        } else if (gate_scale == NULL) {
             for (ptrdiff_t j = 0; j < channels; j++)
                 o[j] = (xr[j] - x_shift[j]) * x_scale[j] + yr[j] * y_scale[j] + shift[j];
+        } else {
+            for (ptrdiff_t j = 0; j < channels; j++) {
+                const float c = xr[j] - x_shift[j], z = c * gate_scale[j] + gate_shift[j];
+                const float g = yr[j]; /* read on both paths, so the loop vectorises */
+                o[j] = c * x_scale[j] + (z > 0.0f ? g : 0.0f) * y_scale[j] + shift[j];
+            }
+        }
+    }
+}
+
+VECTOR_CLONES
+void channel_affine_relu(const float *restrict x, const float *restrict x_shift,
+                         const float *restrict x_scale, const float *restrict shift,
+                         const float *restrict residual, ptrdiff_t rows, ptrdiff_t channels,
+                         float *restrict out)
+{
+    for (ptrdiff_t r = 0; r < rows; r++) {
+        const float *restrict xr = x + r * channels;
+        float *restrict o = out + r * channels;
+        if (residual == NULL) {
+            for (ptrdiff_t j = 0; j < channels; j++) {
+                const float z = (xr[j] - x_shift[j]) * x_scale[j] + shift[j];
+                o[j] = z > 0.0f ? z : 0.0f;
+            }
+        } else {
+            const float *rr = residual + r * channels;
+            for (ptrdiff_t j = 0; j < channels; j++) {
+                const float z = (xr[j] - x_shift[j]) * x_scale[j] + shift[j] + rr[j];
+                o[j] = z > 0.0f ? z : 0.0f;
+            }
         }
     }
 }
