@@ -21,6 +21,7 @@ from __future__ import annotations
 import argparse
 import json
 import re
+import statistics
 import sys
 from pathlib import Path
 
@@ -337,6 +338,30 @@ def rl_seeds_table() -> list[str]:
     return lines
 
 
+def rl_versus_table() -> list[str]:
+    """visiongrad against Stable-Baselines3 over the seeds that ran both (all the results
+    files of one agent, environment and step budget together): each library's mean and
+    standard deviation over seeds of the seeds' mean greedy returns, and the seeds where
+    visiongrad's return is at or above Stable-Baselines3's."""
+    pairs: dict[tuple, dict] = {}
+    for path in sorted(RESULTS.glob("rl_*.json")):
+        result = load(path.stem)
+        for run in result["runs"]:
+            if "sb3" in run:
+                pairs.setdefault((result["algo"], result["env"], result["steps"]), {})[
+                    run["seed"]] = (run["visiongrad"]["return_mean"], run["sb3"]["return_mean"])
+    lines = header("agent", "environment", "steps", "seeds", "visiongrad (mean ± std over seeds)",
+                   "Stable-Baselines3 (mean ± std over seeds)", "seeds visiongrad >= SB3")
+    for (algo, env, steps), seeds in sorted(pairs.items()):
+        ours, theirs = zip(*seeds.values(), strict=True)
+        at_or_above = sum(a >= b for a, b in zip(ours, theirs, strict=True))
+        lines.append(row(algo, env, f"{steps:,}", ", ".join(str(seed) for seed in sorted(seeds)),
+                         *(f"{statistics.mean(side):.2f} ± {statistics.pstdev(side):.2f}"
+                           for side in (ours, theirs)),
+                         f"{at_or_above} of {len(seeds)}"))
+    return lines
+
+
 def compress_table() -> list[str]:
     """The paper's Table 1: each network before and after, with the real file's size."""
     lines = header("network (dataset)", "top-1 error", "parameters / file", "compress rate")
@@ -426,7 +451,7 @@ TABLES = {
     "char_lm_sample": char_lm_sample, "recurrent": recurrent_table,
     "generative": generative_table, "generative_speed": generative_speed_table,
     "transfer": transfer_table, "distributed": distributed_table, "rl": rl_table,
-    "rl_seeds": rl_seeds_table,
+    "rl_seeds": rl_seeds_table, "rl_versus": rl_versus_table,
     "compress": compress_table, "compress_layers": compress_layers_table,
     "distill": distill_table, "quantize": quantize_table, "qat": qat_table,
     "winograd": winograd_table,

@@ -9,9 +9,9 @@ pytest.importorskip("gymnasium")
 pytest.importorskip("minatar")
 torch = pytest.importorskip("torch")
 sb3 = pytest.importorskip("stable_baselines3")
-from benchmarks.rl import MinAtarExtractor  # noqa: E402
 from stable_baselines3.common.logger import configure  # noqa: E402
 
+from benchmarks.rl import MinAtarExtractor  # noqa: E402
 from visiongrad.recipes import rl as recipe  # noqa: E402
 from visiongrad.rl import DQN  # noqa: E402
 from visiongrad.rl.envs import make_env  # noqa: E402
