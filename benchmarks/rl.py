@@ -144,8 +144,21 @@ def run_sb3(algo: str, env: str, steps: int, seed: int, episodes: int) -> dict:
     return _result(returns, seconds, model.num_timesteps, curve["ends"], curve["returns"])
 
 
+def mean_curve(curves: list[dict], grid: np.ndarray) -> np.ndarray:
+    """The mean over runs of each run's smoothed return curve, read at the steps ``grid``
+    (linear between episode ends; NaN before a run's first episode or after its last)."""
+    from visiongrad.train.plots import smooth
+
+    values = np.array([np.interp(grid, curve["ends"], smooth(curve["returns"], 0.95),
+                                 left=np.nan, right=np.nan) for curve in curves])
+    counted = np.isfinite(values).sum(axis=0)
+    return np.where(counted == len(curves),
+                    np.nansum(values, axis=0) / np.maximum(counted, 1), np.nan)
+
+
 def plot_curves(result_path: str, figure_path: str) -> None:
-    """Each library's smoothed training return against environment steps, every seed."""
+    """Each library's smoothed training return against environment steps: every seed thin,
+    and, with more than two seeds, the mean over seeds bold."""
     from matplotlib.backends.backend_agg import FigureCanvasAgg
     from matplotlib.figure import Figure
 
@@ -155,13 +168,20 @@ def plot_curves(result_path: str, figure_path: str) -> None:
     figure = Figure(figsize=(6.4, 4.0), dpi=100)
     FigureCanvasAgg(figure)
     axes = figure.add_subplot(1, 1, 1)
-    for number, run in enumerate(results["runs"]):
-        for library, color in (("visiongrad", "tab:blue"), ("sb3", "tab:orange")):
-            if library in run and run[library]["curve"]["returns"]:
-                curve = run[library]["curve"]
-                axes.plot(curve["ends"], smooth(curve["returns"], 0.95), color=color,
-                          linestyle=("-", "--", ":", "-.")[number % 4],
-                          label=f"{library} seed {run['seed']}")
+    many = len(results["runs"]) > 2
+    for library, color in (("visiongrad", "tab:blue"), ("sb3", "tab:orange")):
+        seeds = [(run["seed"], run[library]["curve"]) for run in results["runs"]
+                 if library in run and run[library]["curve"]["returns"]]
+        curves = [curve for _, curve in seeds]
+        for number, (seed, curve) in enumerate(seeds):
+            axes.plot(curve["ends"], smooth(curve["returns"], 0.95), color=color,
+                      linewidth=0.8 if many else 1.5, alpha=0.35 if many else 1.0,
+                      linestyle="-" if many else ("-", "--", ":", "-.")[number % 4],
+                      label=None if many else f"{library} seed {seed}")
+        if many and curves:
+            grid = np.linspace(0, results["steps"], 300)
+            axes.plot(grid, mean_curve(curves, grid), color=color, linewidth=2.5,
+                      label=f"{library}, mean of {len(curves)} seeds")
     axes.set_xlabel("environment step")
     axes.set_ylabel("training episode return (smoothed)")
     axes.set_title(f"{results['algo'].upper()} on {results['env']}")
