@@ -341,8 +341,9 @@ def rl_seeds_table() -> list[str]:
 def rl_versus_table() -> list[str]:
     """visiongrad against Stable-Baselines3 over the seeds that ran both (all the results
     files of one agent, environment and step budget together): each library's mean and
-    standard deviation over seeds of the seeds' mean greedy returns, and the seeds where
-    visiongrad's return is at or above Stable-Baselines3's."""
+    standard deviation over seeds of the seeds' mean greedy returns, the seeds where
+    visiongrad's return is at or above Stable-Baselines3's, and whether visiongrad's mean
+    over seeds is at or above Stable-Baselines3's (issue 30's criterion from pixels)."""
     pairs: dict[tuple, dict] = {}
     for path in sorted(RESULTS.glob("rl_*.json")):
         result = load(path.stem)
@@ -351,14 +352,16 @@ def rl_versus_table() -> list[str]:
                 pairs.setdefault((result["algo"], result["env"], result["steps"]), {})[
                     run["seed"]] = (run["visiongrad"]["return_mean"], run["sb3"]["return_mean"])
     lines = header("agent", "environment", "steps", "seeds", "visiongrad (mean ± std over seeds)",
-                   "Stable-Baselines3 (mean ± std over seeds)", "seeds visiongrad >= SB3")
+                   "Stable-Baselines3 (mean ± std over seeds)", "seeds visiongrad >= SB3",
+                   "visiongrad's mean >= SB3's")
     for (algo, env, steps), seeds in sorted(pairs.items()):
         ours, theirs = zip(*seeds.values(), strict=True)
         at_or_above = sum(a >= b for a, b in zip(ours, theirs, strict=True))
         lines.append(row(algo, env, f"{steps:,}", ", ".join(str(seed) for seed in sorted(seeds)),
                          *(f"{statistics.mean(side):.2f} ± {statistics.pstdev(side):.2f}"
                            for side in (ours, theirs)),
-                         f"{at_or_above} of {len(seeds)}"))
+                         f"{at_or_above} of {len(seeds)}",
+                         "yes" if statistics.mean(ours) >= statistics.mean(theirs) else "no"))
     return lines
 
 

@@ -77,4 +77,8 @@ def test_the_rl_versus_table_compares_the_means_over_seeds_that_ran_both_librari
     monkeypatch.setattr(readme, "RESULTS", tmp_path)
     assert readme.rl_versus_table()[2:] == [
         "| dqn | MinAtar/Breakout-v1 | 30,000 | 0, 1, 3 | 5.00 ± 0.82 | 5.00 ± 0.82 | "
-        "2 of 3 |"]
+        "2 of 3 | yes |"]
+    (tmp_path / "rl_dqn_MinAtar_Breakout-v1_more.json").write_text(json.dumps(
+        {"algo": "dqn", "env": "MinAtar/Breakout-v1", "steps": 30000, "runs": [
+            {"seed": 3, "visiongrad": {"return_mean": 3.9}, "sb3": {"return_mean": 4.0}}]}))
+    assert readme.rl_versus_table()[2:][0].endswith("| 1 of 3 | no |")
