@@ -36,11 +36,11 @@ def copy_weights(agent, model):
 
 
 def test_one_update_equals_stable_baselines3s_from_the_same_weights_and_batch():
-    settings = dict(lr=2.5e-4, batch_size=32, gamma=0.99, max_grad_norm=0.5)
+    settings = dict(lr=2.5e-4, batch_size=32, gamma=0.99, max_grad_norm=0.02)
     agent = DQN("MinAtar/Breakout-v1", hidden=(128,), buffer_size=500, seed=0, **{
         k: v for k, v in settings.items() if k != "lr"}, lr=settings["lr"])
     model = sb3_dqn("MinAtar/Breakout-v1", learning_rate=settings["lr"], buffer_size=500,
-                    batch_size=32, gamma=0.99, max_grad_norm=0.5, policy_kwargs={
+                    batch_size=32, gamma=0.99, max_grad_norm=0.02, policy_kwargs={
                         "features_extractor_class": MinAtarExtractor(),
                         "features_extractor_kwargs": {"hidden": 128}, "net_arch": []})
     copy_weights(agent, model)
@@ -56,6 +56,7 @@ def test_one_update_equals_stable_baselines3s_from_the_same_weights_and_batch():
                                 [{"TimeLimit.truncated": truncated}])
         observation = env.reset()[0] if terminated or truncated else next_observation
     assert agent.replay.terminated.sum() >= 1  # some targets do not bootstrap
+    clipped_norms = []
     for update in range(5):  # SB3 samples with np.random.randint: give visiongrad the same
         indices = np.random.RandomState(update).randint(0, 300, size=32)
         agent.replay.indices = lambda batch_size, indices=indices: indices
@@ -63,6 +64,13 @@ def test_one_update_equals_stable_baselines3s_from_the_same_weights_and_batch():
         loss = agent.update()
         model.train(gradient_steps=1, batch_size=32)
         assert loss == pytest.approx(model.logger.name_to_value["train/loss"], rel=1e-5)
+        # the gradients each stepped with (after clipping) are the same
+        for ours, theirs in zip(agent.q_net.parameters(), model.q_net.parameters(),
+                                strict=True):
+            np.testing.assert_allclose(ours.grad, theirs.grad.numpy(), rtol=1e-3, atol=1e-7)
+        clipped_norms.append(np.sqrt(sum((p.grad.astype(np.float64) ** 2).sum()
+                                         for p in agent.q_net.parameters())))
+    assert np.isclose(clipped_norms, 0.02, rtol=1e-4).any(), clipped_norms  # clipping bit
     for ours, theirs in zip(agent.q_net.parameters(), model.q_net.parameters(), strict=True):
         np.testing.assert_allclose(ours.data, theirs.detach().numpy(), rtol=1e-4, atol=1e-6)
 
