@@ -21,6 +21,7 @@ from __future__ import annotations
 import argparse
 import json
 import re
+import statistics
 import sys
 from pathlib import Path
 
@@ -345,6 +346,35 @@ def rl_seeds_table() -> list[str]:
     return lines
 
 
+def rl_versus_table() -> list[str]:
+    """visiongrad against Stable-Baselines3 where the issue's bar is Stable-Baselines3's
+    return (the environments without a fixed bar in :data:`RL_BARS`: MinAtar), over the
+    seeds that ran both (all the results files of one agent, environment and step budget
+    together): each library's mean and standard deviation over seeds of the seeds' mean
+    greedy returns, the seeds where visiongrad's return is at or above Stable-Baselines3's,
+    and whether visiongrad's mean over seeds is at or above Stable-Baselines3's (issue
+    30's criterion from pixels)."""
+    pairs: dict[tuple, dict] = {}
+    for path in sorted(RESULTS.glob("rl_*.json")):
+        result = load(path.stem)
+        for run in result["runs"]:
+            if "sb3" in run and result["env"] not in RL_BARS:
+                pairs.setdefault((result["algo"], result["env"], result["steps"]), {})[
+                    run["seed"]] = (run["visiongrad"]["return_mean"], run["sb3"]["return_mean"])
+    lines = header("agent", "environment", "steps", "seeds", "visiongrad (mean ± std over seeds)",
+                   "Stable-Baselines3 (mean ± std over seeds)", "seeds visiongrad >= SB3",
+                   "visiongrad's mean >= SB3's")
+    for (algo, env, steps), seeds in sorted(pairs.items()):
+        ours, theirs = zip(*seeds.values(), strict=True)
+        at_or_above = sum(a >= b for a, b in zip(ours, theirs, strict=True))
+        lines.append(row(algo, env, f"{steps:,}", ", ".join(str(seed) for seed in sorted(seeds)),
+                         *(f"{statistics.mean(side):.2f} ± {statistics.pstdev(side):.2f}"
+                           for side in (ours, theirs)),
+                         f"{at_or_above} of {len(seeds)}",
+                         "yes" if statistics.mean(ours) >= statistics.mean(theirs) else "no"))
+    return lines
+
+
 def compress_table() -> list[str]:
     """The paper's Table 1: each network before and after, with the real file's size."""
     lines = header("network (dataset)", "top-1 error", "parameters / file", "compress rate")
@@ -465,7 +495,7 @@ TABLES = {
     "few_rows_linear": few_rows_linear_table,
     "generative": generative_table, "generative_speed": generative_speed_table,
     "transfer": transfer_table, "distributed": distributed_table, "rl": rl_table,
-    "rl_seeds": rl_seeds_table,
+    "rl_seeds": rl_seeds_table, "rl_versus": rl_versus_table,
     "compress": compress_table, "compress_layers": compress_layers_table,
     "distill": distill_table, "quantize": quantize_table, "qat": qat_table,
     "winograd": winograd_table,

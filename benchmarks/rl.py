@@ -4,6 +4,7 @@
     python -m benchmarks.rl --algo ppo --env CartPole-v1 --seeds 0 --write
     python -m benchmarks.rl --algo dqn --env MinAtar/Breakout-v1 --steps 100000 --out FILE
     python -m benchmarks.rl --algo reinforce --seeds 0,1,2,3,4 --libraries visiongrad --write
+    python -m benchmarks.rl --merge SEED0.json SEED1.json --write
 
 For each seed, trains visiongrad's agent (``visiongrad.recipes.rl``, rl-baselines3-zoo's
 hyperparameters where the zoo has them: :data:`visiongrad.recipes.rl.PRESETS`) and then
@@ -12,15 +13,19 @@ this process (PyTorch on one thread, as NumPy's BLAS here), and scores each gree
 on the same 100 evaluation episodes (episode i reset with seed 10,000 + i). Prints, per
 library and seed, the mean return, the training wall time and environment steps per
 second, and the ratio of visiongrad's time per step to Stable-Baselines3's (medians over
-seeds). Writes ``benchmarks/results/rl_<algo>_<env>.json`` (with both libraries' return
-curves) only with ``--write``, or to ``--out FILE``. ``--plot RESULT.json --figure
-OUT.png`` draws the two libraries' learning curves of a written result (no training).
+seeds), and records the load average before and after each library's run. Writes
+``benchmarks/results/rl_<algo>_<env>.json`` (with both libraries' return curves) only with
+``--write``, or to ``--out FILE``. ``--merge FILE...`` joins result files of one agent,
+environment and step budget (say, one seed each, run one after the other) into one.
+``--plot RESULT.json --figure OUT.png`` draws the two libraries' learning curves of a
+written result (no training).
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import os
 import statistics
 import time
 from pathlib import Path
@@ -139,8 +144,21 @@ def run_sb3(algo: str, env: str, steps: int, seed: int, episodes: int) -> dict:
     return _result(returns, seconds, model.num_timesteps, curve["ends"], curve["returns"])
 
 
+def mean_curve(curves: list[dict], grid: np.ndarray) -> np.ndarray:
+    """The mean over runs of each run's smoothed return curve, read at the steps ``grid``
+    (linear between episode ends; NaN before a run's first episode or after its last)."""
+    from visiongrad.train.plots import smooth
+
+    values = np.array([np.interp(grid, curve["ends"], smooth(curve["returns"], 0.95),
+                                 left=np.nan, right=np.nan) for curve in curves])
+    counted = np.isfinite(values).sum(axis=0)
+    return np.where(counted == len(curves),
+                    np.nansum(values, axis=0) / np.maximum(counted, 1), np.nan)
+
+
 def plot_curves(result_path: str, figure_path: str) -> None:
-    """Each library's smoothed training return against environment steps, every seed."""
+    """Each library's smoothed training return against environment steps: every seed thin,
+    and, with more than two seeds, the mean over seeds bold."""
     from matplotlib.backends.backend_agg import FigureCanvasAgg
     from matplotlib.figure import Figure
 
@@ -150,13 +168,20 @@ def plot_curves(result_path: str, figure_path: str) -> None:
     figure = Figure(figsize=(6.4, 4.0), dpi=100)
     FigureCanvasAgg(figure)
     axes = figure.add_subplot(1, 1, 1)
-    for number, run in enumerate(results["runs"]):
-        for library, color in (("visiongrad", "tab:blue"), ("sb3", "tab:orange")):
-            if library in run and run[library]["curve"]["returns"]:
-                curve = run[library]["curve"]
-                axes.plot(curve["ends"], smooth(curve["returns"], 0.95), color=color,
-                          linestyle=("-", "--", ":", "-.")[number % 4],
-                          label=f"{library} seed {run['seed']}")
+    many = len(results["runs"]) > 2
+    for library, color in (("visiongrad", "tab:blue"), ("sb3", "tab:orange")):
+        seeds = [(run["seed"], run[library]["curve"]) for run in results["runs"]
+                 if library in run and run[library]["curve"]["returns"]]
+        curves = [curve for _, curve in seeds]
+        for number, (seed, curve) in enumerate(seeds):
+            axes.plot(curve["ends"], smooth(curve["returns"], 0.95), color=color,
+                      linewidth=0.8 if many else 1.5, alpha=0.35 if many else 1.0,
+                      linestyle="-" if many else ("-", "--", ":", "-.")[number % 4],
+                      label=None if many else f"{library} seed {seed}")
+        if many and curves:
+            grid = np.linspace(0, results["steps"], 300)
+            axes.plot(grid, mean_curve(curves, grid), color=color, linewidth=2.5,
+                      label=f"{library}, mean of {len(curves)} seeds")
     axes.set_xlabel("environment step")
     axes.set_ylabel("training episode return (smoothed)")
     axes.set_title(f"{results['algo'].upper()} on {results['env']}")
@@ -192,9 +217,14 @@ def main(argv=None) -> None:
     parser.add_argument("--plot", default=None, metavar="RESULT.json",
                         help="draw this result's curves (with --figure) instead of training")
     parser.add_argument("--figure", default=None, metavar="OUT.png")
+    parser.add_argument("--merge", nargs="+", default=None, metavar="RESULT.json",
+                        help="join these result files into one (no training)")
     args = parser.parse_args(argv)
     if args.plot:
         plot_curves(args.plot, args.figure or Path(args.plot).with_suffix(".png").name)
+        return
+    if args.merge:
+        write(merge(args.merge), args)
         return
     from visiongrad.recipes import rl as recipe
 
@@ -210,20 +240,59 @@ def main(argv=None) -> None:
     for seed in [int(seed) for seed in args.seeds.split(",")]:
         run = {"seed": seed}
         for library in libraries:
+            load_before = os.getloadavg()[0]
             run[library] = runners[library](args.algo, args.env, steps, seed, args.episodes)
             r = run[library]
+            r["load_average_before_after"] = [load_before, os.getloadavg()[0]]
             _log(f"{library:10s} seed {seed}: mean return {r['return_mean']:.1f} ± "
                  f"{r['return_std']:.1f} over {args.episodes} episodes, "
                  f"{r['train_seconds']:.1f} s, {r['steps_per_second']:.0f} steps/s")
         results["runs"].append(run)
-    if set(libraries) >= {"visiongrad", "sb3"}:
+    summarise(results)
+    write(results, args)
+
+
+def summarise(results: dict) -> None:
+    """Add (and print) the median time ratio and, per library, the mean and std over
+    seeds of the seeds' mean returns."""
+    runs = results["runs"]
+    if all("sb3" in run for run in runs):
         ratios = [run["visiongrad"]["train_seconds"] / run["sb3"]["train_seconds"]
-                  for run in results["runs"]]
+                  for run in runs]
         results["time_per_step_ratio_median"] = statistics.median(ratios)
         _log(f"visiongrad / Stable-Baselines3 wall time per step: median "
              f"{statistics.median(ratios):.2f} ({', '.join(f'{r:.2f}' for r in ratios)})")
+    for library in ("visiongrad", "sb3"):
+        means = [run[library]["return_mean"] for run in runs if library in run]
+        if means:
+            results[f"{library}_return_over_seeds"] = {
+                "mean": float(np.mean(means)), "std": float(np.std(means)),
+                "seeds": len(means)}
+            _log(f"{library:10s} over {len(means)} seeds: mean return "
+                 f"{np.mean(means):.2f} ± {np.std(means):.2f}")
+
+
+def merge(paths: list[str]) -> dict:
+    """One result from several files of the same agent, environment and step budget,
+    runs ordered by seed (a seed in two files is an error)."""
+    parts = [json.loads(Path(path).read_text()) for path in paths]
+    key = {(part["algo"], part["env"], part["steps"]) for part in parts}
+    if len(key) != 1:
+        raise SystemExit(f"--merge: the files differ in agent, environment or steps: {key}")
+    runs = sorted((run for part in parts for run in part["runs"]), key=lambda run: run["seed"])
+    seeds = [run["seed"] for run in runs]
+    if len(set(seeds)) != len(seeds):
+        raise SystemExit(f"--merge: a seed appears twice: {seeds}")
+    results = {name: parts[0][name] for name in ("algo", "env", "steps", "hyperparameters")}
+    results["runs"] = runs
+    summarise(results)
+    return results
+
+
+def write(results: dict, args) -> None:
     destination = Path(args.out) if args.out else (
-        RESULTS / f"rl_{args.algo}_{args.env.replace('/', '_')}.json" if args.write else None)
+        RESULTS / f"rl_{results['algo']}_{results['env'].replace('/', '_')}.json"
+        if args.write else None)
     if destination is not None:
         destination.write_text(to_json(results) + "\n")
         _log(f"wrote {destination}")

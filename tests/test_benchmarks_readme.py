@@ -62,3 +62,26 @@ def test_without_a_fixed_bar_the_rl_seeds_table_compares_with_stable_baselines3(
     assert readme.rl_seeds_table()[2:] == [
         "| dqn | MinAtar/Breakout-v1 | 30,000 | 0: 5.5, 1: 5.0, 2: 5.0 | "
         "1 of 2 (>= Stable-Baselines3's) |"]
+
+
+def test_the_rl_versus_table_compares_minatars_means_over_seeds_that_ran_both(
+        tmp_path, monkeypatch):
+    (tmp_path / "rl_dqn_MinAtar_Breakout-v1.json").write_text(json.dumps(
+        {"algo": "dqn", "env": "MinAtar/Breakout-v1", "steps": 30000, "runs": [
+            {"seed": 1, "visiongrad": {"return_mean": 5.0}, "sb3": {"return_mean": 6.0}},
+            {"seed": 0, "visiongrad": {"return_mean": 6.0}, "sb3": {"return_mean": 5.0}},
+            {"seed": 2, "visiongrad": {"return_mean": 4.0}}]}))
+    (tmp_path / "rl_dqn_MinAtar_Breakout-v1_more.json").write_text(json.dumps(
+        {"algo": "dqn", "env": "MinAtar/Breakout-v1", "steps": 30000, "runs": [
+            {"seed": 3, "visiongrad": {"return_mean": 4.0}, "sb3": {"return_mean": 4.0}}]}))
+    (tmp_path / "rl_dqn_CartPole-v1.json").write_text(json.dumps(  # its bar is 475
+        {"algo": "dqn", "env": "CartPole-v1", "steps": 50000, "runs": [
+            {"seed": 0, "visiongrad": {"return_mean": 490.0}, "sb3": {"return_mean": 500.0}}]}))
+    monkeypatch.setattr(readme, "RESULTS", tmp_path)
+    assert readme.rl_versus_table()[2:] == [
+        "| dqn | MinAtar/Breakout-v1 | 30,000 | 0, 1, 3 | 5.00 ± 0.82 | 5.00 ± 0.82 | "
+        "2 of 3 | yes |"]
+    (tmp_path / "rl_dqn_MinAtar_Breakout-v1_more.json").write_text(json.dumps(
+        {"algo": "dqn", "env": "MinAtar/Breakout-v1", "steps": 30000, "runs": [
+            {"seed": 3, "visiongrad": {"return_mean": 3.9}, "sb3": {"return_mean": 4.0}}]}))
+    assert readme.rl_versus_table()[2:][0].endswith("| 1 of 3 | no |")
