@@ -15,6 +15,8 @@ against:
 - ``sgd_step.c``: SGD's momentum update in one pass over memory;
 - ``batch_norm.c``: batch norm's per-channel sums and scale-and-shift passes (through
   ``accel/batch_norm.py``);
+- ``epilogue.c``: an inference convolution's output pass (scale, shift, residual, ReLU in
+  one; through ``accel/epilogue.py``);
 - ``max_pool.c``: max pooling's forward pass (with each maximum's position) and backward
   pass (through ``accel/max_pool.py``);
 - ``int8_gemm.c``: the int8 inference path's integer matrix product (uint8 x int8 summed
@@ -159,6 +161,11 @@ sums (``kernels/batch_norm.c``)."""
 CHANNEL_AFFINE = optional_kernel("channel_affine", [_pointer] * 6 + [_size] * 2 + [_pointer])
 """channel_affine(x, x_shift, x_scale, y, y_scale, shift, rows, channels, out):
 out = (x - x_shift) x_scale + y y_scale + shift per channel (no y term where y is NULL)."""
+
+CHANNEL_EPILOGUE = optional_kernel("channel_epilogue", [_pointer] * 4 + [_int] + [_size] * 2)
+"""channel_epilogue(y, scale, shift, residual, relu, rows, channels): in place on float32
+(rows, channels) rows, y = act(y scale + shift + residual) per channel (no residual where
+NULL; act ReLU where relu is 1) (``kernels/epilogue.c``)."""
 
 MAX_POOL_FORWARD = optional_kernel("max_pool_forward", [_pointer, _size, _int, _int, _size]
                                    + [_int] * 8 + [_pointer] * 2)

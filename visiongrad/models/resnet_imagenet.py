@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from .. import functional as F
 from .. import nn
+from ..nn.fusion import block_layers, fusion_applies, run_layers
 from .zoo_init import check_zoo_args, init_torchvision_style
 
 
@@ -27,10 +28,19 @@ class _Residual(nn.Module):
         self.downsample = downsample
         self.gate = nn.SurvivalGate(survival_prob) if survival_prob < 1 else None
 
+    fused_layer_names = ""
+    """The residual branch's layers in ``residual``'s order, by name ("relu": ``F.relu``),
+    for ``nn.fusion.run_layers``; only the class that names them runs fused (a subclass
+    may change ``residual``)."""
+
     def residual(self, x):
         raise NotImplementedError
 
     def forward(self, x):
+        names = type(self).__dict__.get("fused_layer_names")
+        if fusion_applies() and names and self.gate is None:  # inference (nn/fusion.py)
+            shortcut = x if self.downsample is None else self.downsample(x)
+            return run_layers(block_layers(self, names), x, residual=shortcut)
         out = self.residual(x)
         if self.gate is not None:
             out = self.gate(out)
@@ -50,6 +60,7 @@ class BasicBlock(_Residual):
     """
 
     expansion = 1
+    fused_layer_names = "conv1 bn1 relu conv2 bn2"
 
     def __init__(self, inplanes: int, planes: int, stride: int = 1,
                  downsample: nn.Module | None = None, survival_prob: float = 1.0):
@@ -83,6 +94,7 @@ class Bottleneck(_Residual):
     """
 
     expansion = 4
+    fused_layer_names = "conv1 bn1 relu conv2 bn2 relu conv3 bn3"
 
     def __init__(self, inplanes: int, planes: int, stride: int = 1,
                  downsample: nn.Module | None = None, survival_prob: float = 1.0):

@@ -6,6 +6,7 @@ from __future__ import annotations
 from collections import OrderedDict
 from collections.abc import Iterable, Iterator, Mapping
 
+from .fusion import fusion_applies, run_layers
 from .module import Module
 
 
@@ -41,6 +42,8 @@ class Sequential(Module):
             self.add_module(name, module)
 
     def forward(self, x):
+        if fusion_applies():  # inference: conv-BN-ReLU runs in one pass each (nn/fusion.py)
+            return run_layers(self._modules.values(), x)
         for module in self._modules.values():
             x = module(x)
         return x
