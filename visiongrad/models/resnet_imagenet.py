@@ -192,7 +192,7 @@ class ResNet(nn.Module):
 
     def features(self, x):
         """The pooled 512 (or 2048) features before ``fc``: (N, C, H, W) -> (N, D)."""
-        x = self.maxpool(self.relu(self.bn1(self.conv1(x))))
+        x = run_layers(block_layers(self, "conv1 bn1 relu maxpool"), x)  # fused in inference
         x = self.layer4(self.layer3(self.layer2(self.layer1(x))))
         return self.avgpool(x).flatten(1)
 

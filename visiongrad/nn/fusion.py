@@ -83,10 +83,10 @@ def conv_norm_relu(conv: Conv2d, norm: BatchNorm2d | None, relu: bool, x, residu
 
 
 def run_layers(layers, x, residual=None):
-    """``layers`` (a list, or a container) called in turn on ``x``, their fusable runs
-    fused (``fused_runs``), under ``vg.no_grad()``; with a ``residual``,
-    relu(layers(x) + residual), the sum and ReLU fused into the last run where it is a
-    convolution with no ReLU of its own.
+    """``layers`` (a list, or a container) called in turn on ``x``; with a ``residual``,
+    relu(layers(x) + residual). Under ``vg.no_grad()`` their fusable runs are fused
+    (``fused_runs``), the sum and ReLU into the last run where it is a convolution with no
+    ReLU of its own; a container with hooks is called as it is.
 
     Examples
     --------
@@ -97,8 +97,9 @@ def run_layers(layers, x, residual=None):
     ...     run_layers(layers, vg.randn(2, 3, 5, 5)).shape
     (2, 4, 5, 5)
     """
-    if isinstance(layers, Module) and layers._forward_hooks:  # its hooks see its output
-        x = layers(x)
+    if not fusion_applies() or (isinstance(layers, Module) and layers._forward_hooks):
+        for layer in [layers] if isinstance(layers, Module) else layers:  # the reference
+            x = layer(x)
         return x if residual is None else F.relu(x + residual)
     runs = fused_runs(list(layers))
     last = runs[-1] if runs else None
@@ -116,5 +117,6 @@ RELU = ReLU()
 
 def block_layers(module: Module, names: str):
     """The layers of ``module`` named in ``names`` ("conv1 bn1 relu conv2 bn2"), ``relu``
-    standing for ``F.relu`` (``RELU``)."""
-    return [RELU if name == "relu" else getattr(module, name) for name in names.split()]
+    standing for ``F.relu`` (``RELU``) where the module has no layer of that name."""
+    return [RELU if name == "relu" and name not in module._modules else getattr(module, name)
+            for name in names.split()]
