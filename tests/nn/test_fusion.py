@@ -167,3 +167,10 @@ def test_eval_mode_with_a_graph_still_gives_gradients():
     image = vg.tensor(x, requires_grad=True)
     model(image).sum().backward()
     assert image.grad is not None and np.abs(image.grad).sum() > 0
+
+
+def test_a_batch_norm_of_the_wrong_width_raises_its_own_error():
+    model = nn.Sequential(nn.Conv2d(1, 16, 3), nn.BatchNorm2d(8), nn.ReLU()).eval()
+    assert fused_runs(list(model))[0] is model[0]
+    with vg.no_grad(), pytest.raises(ValueError, match="8 channels|does not match"):
+        model(vg.ones(1, 1, 5, 5))

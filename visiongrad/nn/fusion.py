@@ -63,7 +63,8 @@ def fused_runs(layers):
             runs.append(layer)
             continue
         norm = None
-        if index < len(layers) and fusable_norm(layers[index]):
+        if (index < len(layers) and fusable_norm(layers[index])
+                and layers[index].num_features == layer.out_channels):  # else BN's error
             norm, index = layers[index], index + 1
         relu = index < len(layers) and _plain(layers[index], ReLU)
         index += relu

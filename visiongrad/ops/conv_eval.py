@@ -99,8 +99,8 @@ def conv2d_eval(x, weight, bias=None, stride=1, padding=0, dilation=1, groups=1,
     xp = array_module(x)
     y = Conv2d(()).forward(x, weight, None, stride, padding, dilation, groups)
     channels = y.shape[1]
-    scale = xp.ones(channels, y.dtype) if scale is None else array_of(scale)
-    shift = xp.zeros(channels, y.dtype) if shift is None else array_of(shift)
+    scale = xp.ones(channels, y.dtype) if scale is None else array_of(scale).astype(y.dtype)
+    shift = xp.zeros(channels, y.dtype) if shift is None else array_of(shift).astype(y.dtype)
     if bias is not None:
         shift = array_of(bias) * scale + shift
     if residual is not None:
