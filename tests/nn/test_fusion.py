@@ -155,6 +155,8 @@ def test_hooked_and_subclassed_layers_run_as_they_are():
     model[1].register_forward_hook(lambda module, inputs, output: seen.append(output.numpy()))
     assert fused_runs(list(model))[:3] == [model[0], model[1], model[2]]
     assert fused_runs(list(model))[3] is model[3]
+    model[8].forward = lambda x: x * 2.0  # an instance's own forward (guided backprop's way)
+    assert fused_runs(list(model))[6] == (model[6], model[7], False)
     x = np.random.default_rng(1).random((2, 1, 8, 8), dtype=np.float32)
     fused, reference = fused_and_reference(model, x)
     np.testing.assert_allclose(fused, reference, rtol=1e-5, atol=1e-6)

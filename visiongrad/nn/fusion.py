@@ -9,8 +9,9 @@ is called as it is. Calling the layers one by one is the reference: the results 
 float32 rounding (tests/nn/test_fusion.py holds them together on each zoo network).
 
 A layer runs fused only where that cannot change what is seen: exactly the classes named
-(a subclass may compute something else), no forward hooks on it (a hook sees every layer's
-output), a batch norm in evaluation mode with running statistics. Nothing is cached: the
+(a subclass, or an instance given its own ``forward``, may compute something else), no
+forward hooks on it (a hook sees every layer's output), a batch norm in evaluation mode
+with running statistics of its convolution's width. Nothing is cached: the
 scale and shift are computed from the layers' current parameters and buffers on every call.
 """
 
@@ -31,7 +32,10 @@ def fusion_applies() -> bool:
 
 
 def _plain(module, cls) -> bool:
-    return type(module) is cls and not module._forward_hooks
+    """Exactly a ``cls``, with no hooks and no ``forward`` of its own (guided backprop's
+    ReLUs have one)."""
+    return (type(module) is cls and not module._forward_hooks
+            and "forward" not in module.__dict__)
 
 
 def fusable_norm(module) -> bool:
