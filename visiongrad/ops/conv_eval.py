@@ -14,17 +14,23 @@ fits, else ``epilogue_reference`` (NumPy; also the reference the kernel is teste
 
 NOTE: the batch norm is applied to the convolution's output, not folded into its weights
 as some inference engines do: the pass over the output is needed anyway (the bias, ReLU),
-so scaling there costs nothing, and there are no folded weights to cache and keep in step
-with the layers' parameters. ``nn/fusion.py`` decides which layers run through here.
+so scaling there costs nothing, and there are no folded weights to keep in step with the
+batch norm's parameters and statistics. What is kept between calls is the weight's
+reordering for the kernels, checked against the weight's values on every call
+(``accel.weight_cache``). ``nn/fusion.py`` decides which layers run through here.
 """
 
 from __future__ import annotations
 
-from ..accel import channel_rows, is_channels_last
+from .. import accel
+from ..accel import as_nchw, channel_rows, is_channels_last
+from ..accel.batched_conv import batched_fits
 from ..accel.epilogue import channel_epilogue
+from ..accel.weight_cache import weight_blocks
 from ..autograd import Tensor, array_of, is_grad_enabled
-from ..backend import array_module
-from .conv import Conv2d
+from ..backend import array_module, is_host
+from .conv import Conv2d, check_conv
+from .window import check_window, pair
 
 
 def batch_norm_scale_shift(running_mean, running_var, weight, bias, eps):
@@ -46,6 +52,23 @@ def batch_norm_scale_shift(running_mean, running_var, weight, bias, eps):
     if bias is not None:
         shift = bias + shift
     return scale.astype(running_var.dtype), shift.astype(running_var.dtype)
+
+
+def convolution(x, weight, stride, padding, dilation, groups):
+    """conv2d(x, weight) (no bias) as an array: by the compiled kernels from the weight's
+    blocks kept between calls (``accel.weight_cache``) where they fit, else ``Conv2d``'s
+    forward pass (the same sums; the reference)."""
+    stride_hw, dilation_hw = check_conv("conv2d", x, weight, None, 1, stride, dilation, groups)
+    if (groups == 1 and dilation_hw == (1, 1) and not isinstance(padding, str)
+            and x.shape[0] > 0 and is_host(x) and is_host(weight)):
+        padding_hw = pair(padding, "padding")
+        f, kernel = weight.shape[0], weight.shape[2:]
+        out_hw = check_window("conv2d", x.shape, kernel, stride_hw, padding_hw, dilation_hw)
+        if accel.direct_conv_fits(x, f, out_hw) or batched_fits(
+                x.shape[0], out_hw[0] * out_hw[1], f, kernel, x.dtype):
+            return as_nchw(accel.direct_conv2d(x, weight, stride_hw, padding_hw, out_hw,
+                                               weight_blocks(weight)))
+    return Conv2d(()).forward(x, weight, None, stride, padding, dilation, groups)
 
 
 def epilogue_reference(y, scale, shift, residual=None, relu=False):
@@ -97,7 +120,7 @@ def conv2d_eval(x, weight, bias=None, stride=1, padding=0, dilation=1, groups=1,
                            "(F.conv2d and the layers after it are the differentiable form)")
     x, weight = array_of(x), array_of(weight)
     xp = array_module(x)
-    y = Conv2d(()).forward(x, weight, None, stride, padding, dilation, groups)
+    y = convolution(x, weight, stride, padding, dilation, groups)
     channels = y.shape[1]
     scale = xp.ones(channels, y.dtype) if scale is None else array_of(scale).astype(y.dtype)
     shift = xp.zeros(channels, y.dtype) if shift is None else array_of(shift).astype(y.dtype)
