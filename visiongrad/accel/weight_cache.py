@@ -8,7 +8,9 @@ with a copy of the values they were made from, and reuses them only while the ar
 same object holding the same bytes: every call compares the two (libc's ``memcmp``, a read
 of both, cheaper than the reordering), so a weight changed in place (an optimizer step, a
 pruning mask, ``load_state_dict``) is seen at the next call and never answered from stale
-blocks. An entry goes with its array (``weakref.finalize``).
+blocks. An entry goes with its array (``weakref.finalize``); while it lives it holds
+two more copies of the weight's size (the values and the blocks), only for the
+convolutions that ran in inference.
 """
 
 from __future__ import annotations
