@@ -16,7 +16,7 @@ setup(ext_modules=[Extension(
     [KERNELS + name for name in ("direct_conv.c", "relu.c", "cross_entropy.c", "sgd_step.c",
                                     "tsne.c", "batch_norm.c", "max_pool.c", "batched_conv.c",
                                     "int8_gemm.c", "recurrent.c",
-                                    "few_rows_linear.c")],
+                                    "few_rows_linear.c", "epilogue.c")],
     depends=[KERNELS + "vector_math.h", KERNELS + "conv_tiles.h"],
     extra_compile_args=["-O3"], libraries=[] if sys.platform == "win32" else ["m"],
     optional=True)])

@@ -13,10 +13,10 @@ imports ctypes, threading or concurrent.futures, or reads /proc.
 - ``workspaces``: per-thread scratch memory and the batch cut into cache-sized blocks;
 - ``native``: the compiled library's loader and every kernel's ctypes signature, with the
   C sources in ``kernels/``;
-- ``fast``, ``direct_conv``, ``batch_norm``, ``max_pool``, ``gram``, ``recurrent`` and
-  ``linear``: the fast paths an op asks for in one call, which return None where the case
-  does not fit (batch norm asks ``batch_norm_fits`` once); the op then runs its NumPy
-  reference;
+- ``fast``, ``direct_conv``, ``batch_norm``, ``epilogue``, ``max_pool``, ``gram``,
+  ``recurrent`` and ``linear``: the fast paths an op asks for in one call, which return
+  None (False for the in-place ``epilogue``) where the case does not fit (batch norm asks
+  ``batch_norm_fits`` once); the op then runs its NumPy reference;
 - ``prefetch``: the DataLoader's batches prepared ahead on a background thread.
 - ``machine``: what the processor is (/proc/cpuinfo), for the kernel choice and run reports.
 """

@@ -111,12 +111,13 @@ def _succeeded(op, status):
         raise MemoryError(f"{op}: the kernel could not allocate its buffers")
 
 
-def batched_conv2d(x, weight, stride, padding, out_hw):
-    """y = conv(x, weight) as rows (N, Ho, Wo, F) (no bias); the caller checked
-    ``batched_fits``."""
+def batched_conv2d(x, weight, stride, padding, out_hw, w_blocks=None):
+    """y = conv(x, weight) as rows (N, Ho, Wo, F) (no bias), from the weight's blocks where
+    given (``to_blocks(weight)``); the caller checked ``batched_fits``."""
     n, c, h, w = x.shape
     f, _, kh, kw = weight.shape
-    x_rows, w_blocks = contiguous_rows(x), to_blocks(weight)
+    x_rows = contiguous_rows(x)
+    w_blocks = to_blocks(weight) if w_blocks is None else w_blocks
     rows = xp.empty((n, *out_hw, f), dtype=xp.float32)
 
     def part(begin, end):

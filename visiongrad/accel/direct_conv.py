@@ -89,9 +89,10 @@ def direct_weight_grad_fits(x, weight_shape, out_hw) -> bool:
             and f * c * kh * kw * x.dtype.itemsize <= WEIGHT_GRAD_MAX_BYTES)
 
 
-def direct_conv2d(x, weight, stride, padding, out_hw):
+def direct_conv2d(x, weight, stride, padding, out_hw, w_blocks=None):
     """y = conv(x, weight) as rows (N, Ho, Wo, F) (no bias), built block by block over the
-    batch by the kernel, or None where it does not fit (``direct_conv_fits``).
+    batch by the kernel, or None where it does not fit (``direct_conv_fits``); from the
+    weight's blocks where given (``weight_blocks(weight)``, made here otherwise).
 
     Examples
     --------
@@ -105,10 +106,11 @@ def direct_conv2d(x, weight, stride, padding, out_hw):
         return None
     n, f = x.shape[0], weight.shape[0]
     if batched_fits(n, out_hw[0] * out_hw[1], f, weight.shape[2:], x.dtype):
-        return batched_conv2d(x, weight, stride, padding, out_hw)
+        return batched_conv2d(x, weight, stride, padding, out_hw, w_blocks)
     if not direct_conv_fits(x, f, out_hw):
         return None
-    return stripe_conv2d(x, weight_blocks(weight), weight.shape[2:], stride, padding, out_hw)
+    w_blocks = weight_blocks(weight) if w_blocks is None else w_blocks
+    return stripe_conv2d(x, w_blocks, weight.shape[2:], stride, padding, out_hw)
 
 
 def stripe_conv2d(x, w_blocks, kernel, stride, padding, out_hw):

@@ -17,6 +17,8 @@ against:
   the weight read in place (through ``accel/linear.py``; AVX-512F);
 - ``batch_norm.c``: batch norm's per-channel sums and scale-and-shift passes (through
   ``accel/batch_norm.py``);
+- ``epilogue.c``: an inference convolution's output pass (scale, shift, residual, ReLU in
+  one; through ``accel/epilogue.py``);
 - ``max_pool.c``: max pooling's forward pass (with each maximum's position) and backward
   pass (through ``accel/max_pool.py``);
 - ``int8_gemm.c``: the int8 inference path's integer matrix product (uint8 x int8 summed
@@ -170,6 +172,11 @@ CHANNEL_AFFINE_RELU = optional_kernel("channel_affine_relu", [_pointer] * 5 + [_
 """channel_affine_relu(x, x_shift, x_scale, shift, residual, rows, channels, out):
 out = max((x - x_shift) x_scale + shift + residual, 0) per channel (no residual where it
 is NULL)."""
+
+CHANNEL_EPILOGUE = optional_kernel("channel_epilogue", [_pointer] * 4 + [_int] + [_size] * 2)
+"""channel_epilogue(y, scale, shift, residual, relu, rows, channels): in place on float32
+(rows, channels) rows, y = act(y scale + shift + residual) per channel (no residual where
+NULL; act ReLU where relu is 1) (``kernels/epilogue.c``)."""
 
 MAX_POOL_FORWARD = optional_kernel("max_pool_forward", [_pointer, _size, _int, _int, _size]
                                    + [_int] * 8 + [_pointer] * 2)

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from .. import functional as F
 from .. import nn
+from ..nn.fusion import block_layers, fusion_applies, run_layers
 from .zoo_init import check_zoo_args, init_torchvision_style
 
 
@@ -29,6 +30,11 @@ class _Residual(nn.Module):
         self.downsample = downsample
         self.gate = nn.SurvivalGate(survival_prob) if survival_prob < 1 else None
 
+    fused_layer_names = ""
+    """The residual branch's layers through its last batch norm, in order, by name ("relu":
+    ``F.relu``), for ``nn.fusion.run_layers``; only the class that names them runs fused (a
+    subclass may change ``residual``)."""
+
     def residual(self, x):
         """The residual branch up to its last convolution (before ``last_bn``)."""
         raise NotImplementedError
@@ -37,6 +43,10 @@ class _Residual(nn.Module):
         raise NotImplementedError
 
     def forward(self, x):
+        names = type(self).__dict__.get("fused_layer_names")
+        if fusion_applies() and names and self.gate is None:  # inference (nn/fusion.py)
+            shortcut = x if self.downsample is None else self.downsample(x)
+            return run_layers(block_layers(self, names), x, residual=shortcut)
         out = self.residual(x)
         shortcut = x if self.downsample is None else self.downsample(x)
         if self.gate is None:
@@ -57,6 +67,7 @@ class BasicBlock(_Residual):
     """
 
     expansion = 1
+    fused_layer_names = "conv1 bn1 relu conv2 bn2"
 
     def __init__(self, inplanes: int, planes: int, stride: int = 1,
                  downsample: nn.Module | None = None, survival_prob: float = 1.0):
@@ -93,6 +104,7 @@ class Bottleneck(_Residual):
     """
 
     expansion = 4
+    fused_layer_names = "conv1 bn1 relu conv2 bn2 relu conv3 bn3"
 
     def __init__(self, inplanes: int, planes: int, stride: int = 1,
                  downsample: nn.Module | None = None, survival_prob: float = 1.0):
@@ -193,7 +205,10 @@ class ResNet(nn.Module):
 
     def features(self, x):
         """The pooled 512 (or 2048) features before ``fc``: (N, C, H, W) -> (N, D)."""
-        x = self.maxpool(self.bn1.forward_relu(self.conv1(x), relu=self.relu))
+        if fusion_applies():  # inference: conv1-bn1-relu in one output pass (nn/fusion.py)
+            x = run_layers(block_layers(self, "conv1 bn1 relu maxpool"), x)
+        else:  # training: bn1 and its ReLU as one op
+            x = self.maxpool(self.bn1.forward_relu(self.conv1(x), relu=self.relu))
         x = self.layer4(self.layer3(self.layer2(self.layer1(x))))
         return self.avgpool(x).flatten(1)
 

@@ -7,6 +7,7 @@ from collections import OrderedDict
 from collections.abc import Iterable, Iterator, Mapping
 
 from .activation import ReLU
+from .fusion import fusion_applies, run_layers
 from .module import Module
 from .norm import _BatchNorm
 
@@ -43,6 +44,8 @@ class Sequential(Module):
             self.add_module(name, module)
 
     def forward(self, x):
+        if fusion_applies():  # inference: conv-BN-ReLU runs in one pass each (nn/fusion.py)
+            return run_layers(self._modules.values(), x)
         modules = list(self._modules.values())
         fused = None  # the ReLU run with the batch norm before it
         for index, module in enumerate(modules):
