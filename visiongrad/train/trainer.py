@@ -398,8 +398,14 @@ class Trainer:
             history["val_accuracy"].append(scores["accuracy"])
             history["val_loss"].append(scores["loss"])
             summary += f", val loss {scores['loss']:.4f}, val acc {scores['accuracy']:.4f}"
-            if scores["accuracy"] > self.best_val_accuracy:
-                self.best_val_accuracy, self.best_epoch = scores["accuracy"], self.epoch
+            score = scores["accuracy"]
+            if self.adversary is not None:  # the best epoch is the most robust one
+                with self._evaluation_weights():
+                    score = self.adversary.robust_accuracy(self.model, x_val, y_val)
+                history.setdefault("val_robust_accuracy", []).append(score)
+                summary += f", val robust acc {score:.4f}"
+            if score > self.best_val_accuracy:
+                self.best_val_accuracy, self.best_epoch = score, self.epoch
                 self.best_state = self._evaluation_state()
         if self.scheduler is not None:
             if type(self.scheduler).__name__ == "ReduceLROnPlateau":
