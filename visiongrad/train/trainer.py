@@ -131,7 +131,8 @@ class Trainer:
     adversary : optional
         Adversarial training: ``adversary.loss(model, images, labels, loss_fn)`` returns a
         batch's ``(scores, loss)`` under attack (``adversarial.AdversarialTraining``: FGSM,
-        PGD, TRADES); the training accuracy is that on the attacked images.
+        PGD, TRADES); the training accuracy is that on the attacked images, and the best
+        epoch the one of best ``adversary.robust_accuracy(model, x_val, y_val)``.
 
     Attributes
     ----------
@@ -149,7 +150,8 @@ class Trainer:
     epoch, iteration : int
         Epochs and minibatch steps completed.
     best_val_accuracy, best_epoch
-        The best validation accuracy so far and the epoch (1-based) that reached it.
+        The best validation accuracy so far (robust accuracy with an ``adversary``, also in
+        ``history["val_robust_accuracy"]``) and the epoch (1-based) that reached it.
     stop_reason : str or None
         Set when the explosion rule stopped training.
 
@@ -435,21 +437,16 @@ class Trainer:
     @contextlib.contextmanager
     def _evaluation_weights(self) -> Iterator[None]:
         """The EMA weights swapped in for evaluation when there is an EMA."""
-        if self.ema is None:
+        with contextlib.nullcontext() if self.ema is None else self.ema.average_parameters():
             yield
-        else:
-            with self.ema.average_parameters():
-                yield
 
     def _evaluation_state(self) -> dict[str, np.ndarray]:
         with self._evaluation_weights():
             return _copy_state(self.model)
 
     def evaluate(self, x: np.ndarray, y: np.ndarray) -> dict:
-        """Accuracy, loss, per-class accuracy and confusion matrix of the model on (x, y).
-
-        See :func:`classification_scores`; uses the EMA weights when there is an EMA.
-        """
+        """Accuracy, loss, per-class accuracy and confusion matrix of the model on (x, y)
+        (:func:`classification_scores`), with the EMA weights when there is an EMA."""
         with self._evaluation_weights():
             return evaluate(self.model, x, y, batch_size=self.eval_batch_size)
 
@@ -469,8 +466,8 @@ class Trainer:
         loader = self._loader.state_dict() if self._loader is not None else self._loader_state
         state = {"epoch": self.epoch, "iteration": self.iteration, "loader": loader,
                  "best_val_accuracy": self.best_val_accuracy, "best_epoch": self.best_epoch,
-                 "best_state": self.best_state,
-                 "ema": None if self.ema is None else self.ema.state_dict()}
+                 "best_state": self.best_state, "ema": None if self.ema is None else
+                 self.ema.state_dict()}
         return save_checkpoint(path, self.model, self.optimizer, scheduler=self.scheduler,
                                history=self.history, config=self.config, state=state)
 
