@@ -131,8 +131,8 @@ class Trainer:
     adversary : optional
         Adversarial training: ``adversary.loss(model, images, labels, loss_fn)`` returns a
         batch's ``(scores, loss)`` under attack (``adversarial.AdversarialTraining``: FGSM,
-        PGD, TRADES); the training accuracy is that on the attacked images, and the best
-        epoch the one of best ``adversary.robust_accuracy(model, x_val, y_val)``.
+        PGD, TRADES), the training accuracy that on the attacked images; the best epoch is
+        that of the best ``adversary.robust_accuracy`` (``history["val_robust_accuracy"]``).
 
     Attributes
     ----------
@@ -150,8 +150,7 @@ class Trainer:
     epoch, iteration : int
         Epochs and minibatch steps completed.
     best_val_accuracy, best_epoch
-        The best validation accuracy so far (robust accuracy with an ``adversary``, also in
-        ``history["val_robust_accuracy"]``) and the epoch (1-based) that reached it.
+        The best validation (robust, with an adversary) accuracy so far and its epoch (1-based).
     stop_reason : str or None
         Set when the explosion rule stopped training.
 
@@ -206,10 +205,9 @@ class Trainer:
         self.summary_writer = summary_writer if self.writes else None
         self.progress = progress and self.writes and progress_shown()
         self.config = dict(config or {})
-        self.history: dict = {"loss": [], "epoch_loss": [], "train_accuracy": [],
-                              "val_accuracy": [], "val_loss": [], "lr": [], "epoch_seconds": [],
-                              "update_ratio": {}, "update_ratio_iteration": [],
-                              "stop_reason": None}
+        self.history: dict = {"loss": [], "epoch_loss": [], "train_accuracy": [], "val_loss": [],
+                              "val_accuracy": [], "lr": [], "epoch_seconds": [], "update_ratio": {},
+                              "update_ratio_iteration": [], "stop_reason": None}
         self.epoch = self.iteration = 0
         self.best_val_accuracy: float = -math.inf
         self.best_epoch: int | None = None
@@ -389,10 +387,9 @@ class Trainer:
     def _end_epoch(self, lr: float, seconds: float, epoch_loss: float, train_accuracy: float,
                    x_val, y_val) -> None:
         history = self.history
-        history["lr"].append(lr)
-        history["epoch_seconds"].append(seconds)
-        history["epoch_loss"].append(epoch_loss)
-        history["train_accuracy"].append(train_accuracy)
+        for key, value in (("lr", lr), ("epoch_seconds", seconds), ("epoch_loss", epoch_loss),
+                           ("train_accuracy", train_accuracy)):
+            history[key].append(value)
         summary = (f"epoch {self.epoch}/{self.epochs}: loss {epoch_loss:.4f}, "
                    f"train acc {train_accuracy:.4f}")
         if x_val is not None:
