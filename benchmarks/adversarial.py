@@ -12,8 +12,10 @@ state_dict keys, standardisation in front), in the same process: the median over
 the process may use (PyTorch's default threads), then again pinned to one core with one
 thread each, where a loaded machine cannot stall one thread of a parallel region.
 
-``table``: for each run of ``visiongrad train`` (a standard, an FGSM-RS and a PGD-trained
-convnet, trained with the commands in ``TRAIN``), accuracy on the first ``--images``
+``table``: for each run of ``visiongrad train`` (a standard and an FGSM-RS three-layer
+convnet and a PGD-trained two-convolution net, trained with the commands in ``TRAIN``;
+``validation`` holds each run's per-epoch clean and robust validation accuracy and
+the epoch its checkpoint holds, from its metrics.json), accuracy on the first ``--images``
 test images clean and under FGSM, PGD-40, PGD-40 with 10 restarts, C&W (L2 change up to
 ``--cw-eps``, else counted as failed), Square (score queries only) and a transfer attack
 (PGD-40 crafted on the ``--surrogate`` run, or on the first other run for that run
@@ -46,9 +48,10 @@ TRAIN = {
                 "--epochs 2 --out standard",
     "fgsm-rs": "visiongrad train --dataset fashion-mnist --model three_layer_convnet "
                "--epochs 2 --adversarial fgsm --eps 0.1 --out fgsm-rs",
-    "pgd": "visiongrad train --dataset fashion-mnist --model three_layer_convnet "
-           "--epochs 10 --batch-size 128 --schedule cosine --adversarial pgd --eps 0.1 "
-           "--steps 5 --out pgd  # the checkpoint holds epoch 8, the best validation epoch",
+    "pgd": "visiongrad train --dataset fashion-mnist --model two_conv_net --epochs 7 "
+           "--batch-size 128 --schedule cosine --adversarial pgd --eps 0.1 --steps 5 "
+           "--out pgd  # stopped (Ctrl-C) after epoch 3, then: visiongrad train --resume pgd "
+           "--epochs 9; the checkpoint holds the most robust validation epoch",
 }
 EPS = 0.1
 
@@ -168,8 +171,22 @@ def table(args) -> dict:
         rows[name] = row
         print(f"{name}: " + ", ".join(f"{k} {v:.4f}" for k, v in row.items()), flush=True)
     kept = _kept_rows(args.keep, len(y))
+    validation = {Path(run).name: _validation(Path(run)) for run in args.runs}
     return {"images": len(y), "eps": EPS, "rows": {**kept, **rows}, "kept": sorted(kept),
-            "train": TRAIN, **_machine()}
+            "train": TRAIN, "validation": validation, **_machine()}
+
+
+def _validation(run: Path) -> dict | None:
+    """A run's per-epoch validation accuracy (clean, and robust for an adversarial run) and
+    the epoch its checkpoint holds, from its metrics.json (None without one)."""
+    path = run / "metrics.json"
+    if not path.is_file():
+        return None
+    metrics = json.loads(path.read_text(encoding="utf-8"))
+    history = metrics["history"]
+    return {"best_epoch": metrics["best_epoch"], "epochs": metrics["epochs"],
+            "val_accuracy": history["val_accuracy"],
+            "val_robust_accuracy": history.get("val_robust_accuracy")}
 
 
 def _kept_rows(names: list[str], images: int) -> dict:

@@ -34,7 +34,11 @@ def test_train_records_the_adversarial_options(adversarial_run):
     _, out = adversarial_run
     options = json.loads((out / "metrics.json").read_text())["options"]
     assert (options["adversarial"], options["eps"], options["steps"]) == ("pgd", 0.1, 2)
-    assert len(json.loads((out / "metrics.json").read_text())["history"]["epoch_loss"]) == 2
+    metrics = json.loads((out / "metrics.json").read_text())
+    assert len(metrics["history"]["epoch_loss"]) == 2
+    robust = metrics["history"]["val_robust_accuracy"]  # the best epoch is the most robust
+    assert len(robust) == 2 and metrics["best_val_accuracy"] == max(robust)
+    assert metrics["best_epoch"] == 1 + robust.index(max(robust))
 
 
 def test_attack_writes_its_report(adversarial_run, tmp_path, capsys):

@@ -81,12 +81,61 @@ def test_training_on_standardised_images_attacks_pixels():
     assert scores.shape == (16, 10) and np.isfinite(changed).all()
 
 
+def test_the_validation_score_is_robust_accuracy_on_the_first_val_images():
+    x, y = fashion("train", 40)
+    vg.manual_seed(0)
+    model = train_quickly(small_convnet(), x, y, epochs=1)
+    model.train()
+    mean, std = np.array([0.3]), np.array([0.35])
+    standardised = ((x - 0.3) / 0.35).astype(np.float32)
+    adversary = adv.AdversarialTraining("pgd", eps=0.1, mean=mean, std=std, val_images=30,
+                                        val_steps=4)
+    score = adversary.robust_accuracy(model, standardised, y)
+    assert model.training  # given back in the mode it came in
+    model.eval()
+    pixels = np.clip(x[:30], 0.0, 1.0)  # the attack is PGD-4 in pixel space, from seed 0
+    attacked = adv.pgd(adv.OnPixels(model, mean, std), pixels, y[:30], 0.1, 0.0625, 4,
+                       random_start=True, seed=0)
+    right = (model(Tensor((attacked - 0.3) / np.float32(0.35))).data.argmax(1) == y[:30])
+    assert score == pytest.approx(right.mean())
+    assert score < (model(Tensor(standardised[:30])).data.argmax(1) == y[:30]).mean()
+
+
+class ScriptedAdversary:
+    """Plain training loss, and robust validation accuracies read from a script."""
+
+    def __init__(self, scores):
+        self.scores = iter(scores)
+
+    def loss(self, model, images, labels, loss_fn):
+        scores = model(Tensor(images))
+        return scores, loss_fn(scores, labels)
+
+    def robust_accuracy(self, model, images, labels):
+        return next(self.scores)
+
+
+def test_the_trainer_keeps_the_most_robust_epoch():
+    x, y = fashion("train", 64)
+    vg.manual_seed(0)
+    model = small_convnet()
+    trainer = Trainer(model, optim.Adam(model.parameters(), lr=2e-3), epochs=3, batch_size=32,
+                      progress=False, adversary=ScriptedAdversary([0.3, 0.6, 0.4]))
+    trainer.fit(x, y, x, y)
+    assert trainer.history["val_robust_accuracy"] == [0.3, 0.6, 0.4]
+    assert (trainer.best_epoch, trainer.best_val_accuracy) == (2, 0.6)
+    kept = trainer.best_state
+    assert all(np.array_equal(model.state_dict()[name].data, kept[name]) for name in kept)
+
+
 @pytest.mark.parametrize(("arguments", "message"), [
     ({"method": "free"}, "method must be one of ('fgsm', 'pgd', 'trades')"),
     ({"eps": 0.0}, "eps must be a finite number > 0"),
     ({"steps": 0}, "steps must be an integer >= 1"),
     ({"mean": [0.5]}, "give both mean and std"),
     ({"box": (1, 0)}, "box must be (lo, hi)"),
+    ({"val_images": 0}, "val_images must be an integer >= 1"),
+    ({"val_steps": 2.5}, "val_steps must be an integer >= 1"),
 ])
 def test_bad_options_are_refused(arguments, message):
     with pytest.raises(ValueError) as error:

@@ -15,12 +15,15 @@ statistics, not updated by the attack); the training step then runs in train mod
 
 from __future__ import annotations
 
+from functools import partial
+
 import numpy as np
 
 from .. import functional as F
 from .. import nn
 from ..autograd import Tensor
 from .arguments import check_box, check_count, check_positive
+from .evaluate import robust_accuracy
 from .gradient import pgd
 
 ADVERSARIAL_METHODS = ("fgsm", "pgd", "trades")
@@ -91,6 +94,9 @@ class AdversarialTraining:
     mean, std : per-channel standardisation the Trainer's images went through (the
         training images are pixels when they are None)
     seed : int, Generator or None   random starts
+    val_images, val_steps : int
+        :meth:`robust_accuracy` (the Trainer's validation score) attacks this many
+        validation images with PGD of this many steps.
 
     Examples
     --------
@@ -106,7 +112,8 @@ class AdversarialTraining:
 
     def __init__(self, method: str = "pgd", eps: float = 0.1, steps: int = 7,
                  alpha: float | None = None, beta: float = 6.0, box=(0.0, 1.0),
-                 mean=None, std=None, seed=None):
+                 mean=None, std=None, seed=None, val_images: int = 1000,
+                 val_steps: int = 10):
         if method not in ADVERSARIAL_METHODS:
             raise ValueError(f"method must be one of {ADVERSARIAL_METHODS}, got {method!r}")
         self.method, self.box = method, check_box(box)
@@ -118,6 +125,8 @@ class AdversarialTraining:
         if (mean is None) != (std is None):
             raise ValueError("give both mean and std, or neither")
         self.mean, self.std, self.seed = mean, std, seed
+        self.val_images = check_count("val_images", val_images)
+        self.val_steps = check_count("val_steps", val_steps)
 
     def __repr__(self) -> str:
         return (f"AdversarialTraining(method={self.method!r}, eps={self.eps}, "
@@ -126,10 +135,7 @@ class AdversarialTraining:
     def loss(self, model, images: np.ndarray, labels: np.ndarray, loss_fn=F.cross_entropy):
         """The scores on the adversarial images and the batch's loss (a scalar Tensor),
         with ``model`` in the mode it came in (train) for both."""
-        pixels_model = model if self.mean is None else OnPixels(model, self.mean, self.std)
-        to_pixels = getattr(pixels_model, "to_pixels", lambda a: a)
-        from_pixels = getattr(pixels_model, "from_pixels", lambda a: a)
-        pixels = np.clip(to_pixels(images), *self.box).astype(images.dtype)
+        pixels_model, pixels = self._on_pixels(model, images)
         training = model.training
         model.eval()
         try:
@@ -144,11 +150,48 @@ class AdversarialTraining:
                                   loss_fn=loss_fn)
         finally:
             model.train(training)
+        from_pixels = getattr(pixels_model, "from_pixels", lambda a: a)
         scores = model(Tensor(from_pixels(adversarial)))
         if self.method != "trades":
             return scores, loss_fn(scores, labels)
         clean_scores = model(Tensor(images))
         return scores, loss_fn(clean_scores, labels) + self.beta * _kl(clean_scores, scores)
+
+    def robust_accuracy(self, model, images: np.ndarray, labels: np.ndarray) -> float:
+        """The validation score of adversarial training: accuracy on the first
+        ``val_images`` of ``images`` (as the Trainer feeds them) under PGD of ``val_steps``
+        steps of 2.5 eps / val_steps from a random start (seed 0: the same start every
+        epoch), model in eval mode. Robust accuracy peaks before clean accuracy does and
+        then falls ("robust overfitting", Rice et al., 2020), so the Trainer keeps the
+        epoch where this is best.
+
+        Examples
+        --------
+        >>> from visiongrad.adversarial import AdversarialTraining
+        >>> _ = vg.manual_seed(0)
+        >>> model = nn.Sequential(nn.Flatten(), nn.Linear(4, 3))
+        >>> images, labels = np.full((2, 1, 2, 2), 0.5, np.float32), np.array([0, 2])
+        >>> adversary = AdversarialTraining(method='pgd', eps=0.1, val_steps=3)
+        >>> 0.0 <= adversary.robust_accuracy(model, images, labels) <= 1.0, model.training
+        (True, True)
+        """
+        count = min(self.val_images, len(labels))
+        pixels_model, pixels = self._on_pixels(model, images[:count])
+        attack = partial(pgd, eps=self.eps, alpha=2.5 * self.eps / self.val_steps,
+                         steps=self.val_steps, random_start=True, box=self.box, seed=0)
+        training = model.training
+        model.eval()
+        try:
+            return robust_accuracy(pixels_model, (pixels, np.asarray(labels[:count])), attack)
+        finally:
+            model.train(training)
+
+    def _on_pixels(self, model, images: np.ndarray):
+        """``model`` taking pixels (:class:`OnPixels` when there is a standardisation) and
+        ``images`` as pixels inside the box."""
+        pixels_model = model if self.mean is None else OnPixels(model, self.mean, self.std)
+        to_pixels = getattr(pixels_model, "to_pixels", lambda a: a)
+        return pixels_model, np.clip(to_pixels(images), *self.box).astype(images.dtype)
 
 
 def _kl(clean_scores, scores):

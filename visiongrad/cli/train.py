@@ -159,7 +159,8 @@ def run(args: argparse.Namespace) -> None:
     write_run_files(folder, trainer, args)
     report = write_run_report(folder)
     if trainer.best_epoch is not None:
-        print(f"best validation accuracy {trainer.best_val_accuracy:.4f} "
+        robust = "robust " if getattr(args, "adversarial", None) else ""
+        print(f"best {robust}validation accuracy {trainer.best_val_accuracy:.4f} "
               f"(epoch {trainer.best_epoch}); the checkpoint holds those weights")
     print(f"checkpoint: {checkpoint}\nplots and metrics.json: {folder}\nreport: {report}")
     if summary_writer_class is not None:
@@ -196,7 +197,8 @@ def write_run_files(folder: Path, trainer, args: argparse.Namespace) -> None:
     (:func:`write_curves`)."""
     history = trainer.history
     per_epoch = ("epoch_loss", "train_accuracy", "val_loss", "val_accuracy", "lr",
-                 "epoch_seconds")
+                 "epoch_seconds", *(["val_robust_accuracy"] if "val_robust_accuracy" in history
+                                    else []))
     write_json(folder / "metrics.json", {
         "model": args.model, "dataset": args.dataset, "epochs": trainer.epoch,
         "best_epoch": trainer.best_epoch,

@@ -28,7 +28,7 @@ from .cifar_resnet import (
     StochasticDepthResNet,
     linear_decay_survival,
 )
-from .convnets import LeNet5, LeNet5Caffe, SmallVGG, ThreeLayerConvNet
+from .convnets import LeNet5, LeNet5Caffe, SmallVGG, ThreeLayerConvNet, TwoConvNet
 from .fc import FullyConnectedNet, LeNet300100, TwoLayerNet
 from .fractalnet import FractalBlock, FractalNet, fractal_join
 from .googlenet import GoogLeNet, GoogLeNetOutputs, Inception, InceptionAux, NaiveInception
@@ -41,6 +41,7 @@ MODELS = {
     "two_layer": TwoLayerNet,
     "fc": FullyConnectedNet,
     "three_layer_convnet": ThreeLayerConvNet,
+    "two_conv_net": TwoConvNet,
     "lenet5": LeNet5,
     "lenet_300_100": LeNet300100,
     "lenet5_caffe": LeNet5Caffe,
@@ -122,7 +123,7 @@ __all__ = ["AlexNet", "BasicBlock", "Bottleneck", "CifarResNet", "FractalBlock",
            "FullyConnectedNet", "GoogLeNet", "GoogLeNetOutputs", "Inception", "InceptionAux",
            "LeNet300100", "LeNet5", "LeNet5Caffe", "MODELS", "NaiveInception",
            "OptionAShortcut", "ResidualBlock", "ResNet", "SMALL_MODELS", "SmallResNet",
-           "SmallVGG", "StochasticDepthResNet", "ThreeLayerConvNet",
+           "SmallVGG", "StochasticDepthResNet", "ThreeLayerConvNet", "TwoConvNet",
            "TwoLayerNet", "VGG", "ZFNet", "ZOO", "available", "create", "fractal_join",
            "linear_decay_survival"]
 __all__ += ["freeze", "head_names", "replace_head", "unfreeze"]

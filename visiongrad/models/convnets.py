@@ -1,4 +1,5 @@
-"""Plain convolutional networks: the course's three-layer convnet, LeNet-5, a small VGG."""
+"""Plain convolutional networks: the course's three-layer convnet, a two-convolution
+net, LeNet-5, a small VGG."""
 
 from __future__ import annotations
 
@@ -110,6 +111,52 @@ class LeNet5Caffe(SequentialClassifier):
             nn.Conv2d(channels, 20, 5), nn.MaxPool2d(2), nn.Conv2d(20, 50, 5), nn.MaxPool2d(2),
             nn.Flatten(), nn.Linear(50 * height * width, 500), nn.ReLU(),
             classifier(500, num_classes))
+
+
+class TwoConvNet(SequentialClassifier):
+    """Two convolutions before the affines, for more capacity than the three-layer convnet at
+    about its speed (adversarial training needs the capacity: Madry et al., 2018):
+
+    ``conv(c1) - relu - 2x2 max pool - conv(c2) - relu - 2x2 max pool - affine(hidden) -
+    relu - affine``, "same" padding ``(filter_size - 1) // 2``, stride 1.
+
+    Parameters
+    ----------
+    input_shape : (C, H, W)
+    num_filters : (int, int)
+        Channels of the two convolutions.
+    filter_size : int
+    hidden_dim : int
+    num_classes : int
+
+    Shape
+    -----
+    (N, C, H, W) -> (N, num_classes)
+
+    Examples
+    --------
+    >>> from visiongrad.models import TwoConvNet
+    >>> _ = vg.manual_seed(0)
+    >>> TwoConvNet(num_filters=(4, 8), hidden_dim=16)(vg.randn(2, 1, 28, 28)).shape
+    (2, 10)
+    """
+
+    def __init__(self, input_shape: Sequence[int] = (1, 28, 28),
+                 num_filters: Sequence[int] = (32, 64), filter_size: int = 3,
+                 hidden_dim: int = 256, num_classes: int = 10):
+        channels, height, width = check_shape(input_shape, num_classes)
+        first, second = num_filters
+        padding = (filter_size - 1) // 2
+        for _ in range(2):
+            height, width = (conv_output_size(conv_output_size(size, filter_size, 1, padding),
+                                              2, 2) for size in (height, width))
+        super().__init__(
+            nn.Conv2d(channels, first, filter_size, padding=padding), nn.ReLU(),
+            nn.MaxPool2d(2),
+            nn.Conv2d(first, second, filter_size, padding=padding), nn.ReLU(),
+            nn.MaxPool2d(2), nn.Flatten(),
+            nn.Linear(second * height * width, hidden_dim), nn.ReLU(),
+            classifier(hidden_dim, num_classes))
 
 
 def conv_bn_relu(in_channels: int, out_channels: int, stride: int = 1) -> list:

@@ -131,7 +131,8 @@ class Trainer:
     adversary : optional
         Adversarial training: ``adversary.loss(model, images, labels, loss_fn)`` returns a
         batch's ``(scores, loss)`` under attack (``adversarial.AdversarialTraining``: FGSM,
-        PGD, TRADES); the training accuracy is that on the attacked images.
+        PGD, TRADES), the training accuracy that on the attacked images; the best epoch is
+        that of the best ``adversary.robust_accuracy`` (``history["val_robust_accuracy"]``).
 
     Attributes
     ----------
@@ -149,7 +150,7 @@ class Trainer:
     epoch, iteration : int
         Epochs and minibatch steps completed.
     best_val_accuracy, best_epoch
-        The best validation accuracy so far and the epoch (1-based) that reached it.
+        The best validation (robust, with an adversary) accuracy so far and its epoch (1-based).
     stop_reason : str or None
         Set when the explosion rule stopped training.
 
@@ -204,10 +205,9 @@ class Trainer:
         self.summary_writer = summary_writer if self.writes else None
         self.progress = progress and self.writes and progress_shown()
         self.config = dict(config or {})
-        self.history: dict = {"loss": [], "epoch_loss": [], "train_accuracy": [],
-                              "val_accuracy": [], "val_loss": [], "lr": [], "epoch_seconds": [],
-                              "update_ratio": {}, "update_ratio_iteration": [],
-                              "stop_reason": None}
+        self.history: dict = {"loss": [], "epoch_loss": [], "train_accuracy": [], "val_loss": [],
+                              "val_accuracy": [], "lr": [], "epoch_seconds": [], "update_ratio": {},
+                              "update_ratio_iteration": [], "stop_reason": None}
         self.epoch = self.iteration = 0
         self.best_val_accuracy: float = -math.inf
         self.best_epoch: int | None = None
@@ -387,10 +387,9 @@ class Trainer:
     def _end_epoch(self, lr: float, seconds: float, epoch_loss: float, train_accuracy: float,
                    x_val, y_val) -> None:
         history = self.history
-        history["lr"].append(lr)
-        history["epoch_seconds"].append(seconds)
-        history["epoch_loss"].append(epoch_loss)
-        history["train_accuracy"].append(train_accuracy)
+        for key, value in (("lr", lr), ("epoch_seconds", seconds), ("epoch_loss", epoch_loss),
+                           ("train_accuracy", train_accuracy)):
+            history[key].append(value)
         summary = (f"epoch {self.epoch}/{self.epochs}: loss {epoch_loss:.4f}, "
                    f"train acc {train_accuracy:.4f}")
         if x_val is not None:
@@ -398,8 +397,14 @@ class Trainer:
             history["val_accuracy"].append(scores["accuracy"])
             history["val_loss"].append(scores["loss"])
             summary += f", val loss {scores['loss']:.4f}, val acc {scores['accuracy']:.4f}"
-            if scores["accuracy"] > self.best_val_accuracy:
-                self.best_val_accuracy, self.best_epoch = scores["accuracy"], self.epoch
+            score = scores["accuracy"]
+            if self.adversary is not None:  # the best epoch is the most robust one
+                with self._evaluation_weights():
+                    score = self.adversary.robust_accuracy(self.model, x_val, y_val)
+                history.setdefault("val_robust_accuracy", []).append(score)
+                summary += f", val robust acc {score:.4f}"
+            if score > self.best_val_accuracy:
+                self.best_val_accuracy, self.best_epoch = score, self.epoch
                 self.best_state = self._evaluation_state()
         if self.scheduler is not None:
             if type(self.scheduler).__name__ == "ReduceLROnPlateau":
@@ -429,21 +434,16 @@ class Trainer:
     @contextlib.contextmanager
     def _evaluation_weights(self) -> Iterator[None]:
         """The EMA weights swapped in for evaluation when there is an EMA."""
-        if self.ema is None:
+        with contextlib.nullcontext() if self.ema is None else self.ema.average_parameters():
             yield
-        else:
-            with self.ema.average_parameters():
-                yield
 
     def _evaluation_state(self) -> dict[str, np.ndarray]:
         with self._evaluation_weights():
             return _copy_state(self.model)
 
     def evaluate(self, x: np.ndarray, y: np.ndarray) -> dict:
-        """Accuracy, loss, per-class accuracy and confusion matrix of the model on (x, y).
-
-        See :func:`classification_scores`; uses the EMA weights when there is an EMA.
-        """
+        """Accuracy, loss, per-class accuracy and confusion matrix of the model on (x, y)
+        (:func:`classification_scores`), with the EMA weights when there is an EMA."""
         with self._evaluation_weights():
             return evaluate(self.model, x, y, batch_size=self.eval_batch_size)
 
@@ -463,8 +463,8 @@ class Trainer:
         loader = self._loader.state_dict() if self._loader is not None else self._loader_state
         state = {"epoch": self.epoch, "iteration": self.iteration, "loader": loader,
                  "best_val_accuracy": self.best_val_accuracy, "best_epoch": self.best_epoch,
-                 "best_state": self.best_state,
-                 "ema": None if self.ema is None else self.ema.state_dict()}
+                 "best_state": self.best_state, "ema": None if self.ema is None else
+                 self.ema.state_dict()}
         return save_checkpoint(path, self.model, self.optimizer, scheduler=self.scheduler,
                                history=self.history, config=self.config, state=state)
 
