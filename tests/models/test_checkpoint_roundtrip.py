@@ -22,6 +22,8 @@ CONFIGS = {
                             INPUT_SHAPE),
     "two_conv_net": ("two_conv_net", {**SMALL, "num_filters": (4, 8), "hidden_dim": 8},
                      INPUT_SHAPE),
+    "madry_convnet": ("madry_convnet", {**SMALL, "num_filters": (4, 8), "hidden_dim": 8},
+                      INPUT_SHAPE),
     "lenet5": ("lenet5", SMALL, INPUT_SHAPE),
     "lenet_300_100": ("lenet_300_100", SMALL, INPUT_SHAPE),
     "lenet5_caffe": ("lenet5_caffe", SMALL, INPUT_SHAPE),

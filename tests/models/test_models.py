@@ -8,7 +8,8 @@ from visiongrad import models, train
 
 SMALL = {"vgg_small": {"width": 4, "hidden_dim": 16}, "resnet_small": {"width": 4},
          "three_layer_convnet": {"num_filters": 4},
-         "two_conv_net": {"num_filters": (4, 8), "hidden_dim": 16}}
+         "two_conv_net": {"num_filters": (4, 8), "hidden_dim": 16},
+         "madry_convnet": {"num_filters": (4, 8), "hidden_dim": 16}}
 
 
 @pytest.mark.parametrize("name", models.SMALL_MODELS)

@@ -28,7 +28,14 @@ from .cifar_resnet import (
     StochasticDepthResNet,
     linear_decay_survival,
 )
-from .convnets import LeNet5, LeNet5Caffe, SmallVGG, ThreeLayerConvNet, TwoConvNet
+from .convnets import (
+    LeNet5,
+    LeNet5Caffe,
+    MadryConvNet,
+    SmallVGG,
+    ThreeLayerConvNet,
+    TwoConvNet,
+)
 from .fc import FullyConnectedNet, LeNet300100, TwoLayerNet
 from .fractalnet import FractalBlock, FractalNet, fractal_join
 from .googlenet import GoogLeNet, GoogLeNetOutputs, Inception, InceptionAux, NaiveInception
@@ -42,6 +49,7 @@ MODELS = {
     "fc": FullyConnectedNet,
     "three_layer_convnet": ThreeLayerConvNet,
     "two_conv_net": TwoConvNet,
+    "madry_convnet": MadryConvNet,
     "lenet5": LeNet5,
     "lenet_300_100": LeNet300100,
     "lenet5_caffe": LeNet5Caffe,
@@ -121,7 +129,7 @@ def create(name: str, **kwargs):
 
 __all__ = ["AlexNet", "BasicBlock", "Bottleneck", "CifarResNet", "FractalBlock", "FractalNet",
            "FullyConnectedNet", "GoogLeNet", "GoogLeNetOutputs", "Inception", "InceptionAux",
-           "LeNet300100", "LeNet5", "LeNet5Caffe", "MODELS", "NaiveInception",
+           "LeNet300100", "LeNet5", "LeNet5Caffe", "MODELS", "MadryConvNet", "NaiveInception",
            "OptionAShortcut", "ResidualBlock", "ResNet", "SMALL_MODELS", "SmallResNet",
            "SmallVGG", "StochasticDepthResNet", "ThreeLayerConvNet", "TwoConvNet",
            "TwoLayerNet", "VGG", "ZFNet", "ZOO", "available", "create", "fractal_join",

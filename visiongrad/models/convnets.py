@@ -159,6 +159,38 @@ class TwoConvNet(SequentialClassifier):
             classifier(hidden_dim, num_classes))
 
 
+class MadryConvNet(TwoConvNet):
+    """Madry et al.'s (2018) MNIST network, the capacity their PGD training needed: a
+    :class:`TwoConvNet` with 5x5 filters and 1024 hidden units,
+    ``conv5x5(32) - relu - pool - conv5x5(64) - relu - pool - affine(1024) - relu - affine``.
+
+    Parameters
+    ----------
+    input_shape : (C, H, W)
+    num_filters : (int, int)
+    filter_size : int
+    hidden_dim : int
+    num_classes : int
+
+    Shape
+    -----
+    (N, C, H, W) -> (N, num_classes)
+
+    Examples
+    --------
+    >>> from visiongrad.models import MadryConvNet
+    >>> _ = vg.manual_seed(0)
+    >>> net = MadryConvNet()
+    >>> net(vg.randn(2, 1, 28, 28)).shape, sum(p.size for p in net.parameters())
+    ((2, 10), 3274634)
+    """
+
+    def __init__(self, input_shape: Sequence[int] = (1, 28, 28),
+                 num_filters: Sequence[int] = (32, 64), filter_size: int = 5,
+                 hidden_dim: int = 1024, num_classes: int = 10):
+        super().__init__(input_shape, num_filters, filter_size, hidden_dim, num_classes)
+
+
 def conv_bn_relu(in_channels: int, out_channels: int, stride: int = 1) -> list:
     """``conv3x3 (pad 1, no bias) - batch norm - relu``, as a list of layers."""
     return [nn.Conv2d(in_channels, out_channels, 3, stride=stride, padding=1, bias=False),
