@@ -55,7 +55,7 @@ def bottleneck_net():
 NETWORKS = {  # builder, input shape
     "three-layer convnet": (lambda: train_step.convnet(nn), (4, 1, 28, 28)),
     "small VGG": (lambda: train_step.vgg(nn), (4, 1, 28, 28)),
-    "small ResNet (benchmark's own blocks)": (lambda: train_step.resnet(nn), (4, 1, 28, 28)),
+    "small ResNet (benchmark, BasicBlock)": (lambda: train_step.resnet(nn), (4, 1, 28, 28)),
     "SmallResNet": (lambda: models.SmallResNet(), (4, 1, 28, 28)),
     "ResNet-18": (lambda: models.create("resnet18", num_classes=10), (2, 3, 32, 32)),
     "VGG-11 with batch norm, features": (lambda: make_features(CONFIGS["A"], True), (2, 3, 32, 32)),

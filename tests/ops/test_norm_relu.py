@@ -203,19 +203,25 @@ def test_a_hook_or_guided_relus_keeps_the_modules_apart(monkeypatch):
     assert len(calls) == 1
 
 
-def test_resnet_block_with_identity_shortcut_matches_the_composition(monkeypatch):
+@pytest.mark.parametrize("make_block", [
+    lambda: models.BasicBlock(16, 16), lambda: models.ResidualBlock(16, 16),
+    lambda: models.ResidualBlock(16, 32, stride=2)], ids=["basic", "residual", "projection"])
+def test_resnet_block_matches_the_composition(make_block, monkeypatch):
     """The block's input feeds both the convolutions and the shortcut, so its gradient is
     the sum of two: the fused op's residual gradient is a fresh array (no in-place trick
     on a gradient another branch holds) and the sums match the three ops."""
     x = np.random.default_rng(1).standard_normal((4, 16, 6, 6)).astype(np.float32)
     results = []
+    calls = calls_of("batch_norm_relu", monkeypatch)
     for fused in (True, False):
         vg.manual_seed(0)
-        block = models.BasicBlock(16, 16)
+        block = make_block()
         if not fused:  # the same block as the modules read: bn, add, relu
             monkeypatch.setattr(nn.BatchNorm2d, "forward_relu", lambda self, x, residual=None,
                                 relu=None: F.relu(self(x) + (0 if residual is None
                                                              else residual)))
         results.append(step(nn.Sequential(nn.Conv2d(16, 16, 1), block), x))
+        if fused:  # the first batch norm's ReLU, then the last one's with the sum
+            assert len(calls) == 2
     for got, expected in zip(*results, strict=True):
         np.testing.assert_allclose(got, expected, rtol=1e-4, atol=1e-4)

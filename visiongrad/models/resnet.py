@@ -44,9 +44,14 @@ class ResidualBlock(nn.Module):
             if stride != 1 or in_channels != out_channels else nn.Sequential())
 
     def forward(self, x):
+        shortcut = self.shortcut(x)
         if fusion_applies():  # inference: the sum and ReLU in the last convolution's pass
-            return run_layers(self.residual, x, residual=self.shortcut(x))
-        return F.relu(self.residual(x) + self.shortcut(x))
+            return run_layers(self.residual, x, residual=shortcut)
+        last = self.residual[-1]
+        if self.residual._forward_hooks or not isinstance(last, nn.BatchNorm2d):
+            return F.relu(self.residual(x) + shortcut)
+        # training: the last batch norm, the sum and the ReLU as one op (F.batch_norm_relu)
+        return last.forward_relu(self.residual[:-1](x), residual=shortcut)
 
 
 class SmallResNet(nn.Module):
