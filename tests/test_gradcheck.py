@@ -56,3 +56,25 @@ def test_numerical_gradient_matches_a_known_derivative():
     x = np.array([0.3, -1.2, 2.0])
     grad = vg.numerical_gradient(lambda: float(np.sin(x).sum()), x)
     np.testing.assert_allclose(grad, np.cos(x), rtol=1e-8)
+
+
+@pytest.mark.parametrize("layout", ["transposed", "strided", "fortran"])
+def test_gradcheck_of_non_contiguous_inputs(layout):
+    """A transposed or sliced input is perturbed where fn reads it (a flat copy would leave
+    every numerical gradient at 0 and the error at 1)."""
+    base = np.random.default_rng(0).standard_normal((6, 8))
+    x = {"transposed": base.T, "strided": base[::2, 1::3],
+         "fortran": np.asfortranarray(base)}[layout]
+    assert not x.flags.c_contiguous
+    assert vg.gradcheck(lambda t: (t * t * t).sum(), [x]) < 1e-7
+    assert vg.gradcheck(lambda t: (t * t * t).sum(), [vg.tensor(x, requires_grad=True)]) < 1e-7
+    assert vg.gradcheck(WrongSquare.apply, [x]) > 0.1
+
+
+def test_numerical_gradient_of_a_non_contiguous_array_and_a_read_only_one():
+    x = np.random.default_rng(1).standard_normal((4, 6))[:, ::2]
+    grad = vg.numerical_gradient(lambda: float(np.sin(x).sum()), x)
+    np.testing.assert_allclose(grad, np.cos(x), rtol=1e-7)
+    x.flags.writeable = False
+    with pytest.raises(ValueError, match="read-only"):
+        vg.numerical_gradient(lambda: float(np.sin(x).sum()), x)

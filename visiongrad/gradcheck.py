@@ -51,15 +51,18 @@ def numerical_gradient(f: Callable[[], float], x: np.ndarray, h: float = 1e-6,
     >>> np.round(vg.numerical_gradient(lambda: float((x ** 2).sum()), x), 6)
     array([2., 4.])
     """
+    if not x.flags.writeable:
+        raise ValueError("numerical_gradient perturbs x in place, but x is read-only")
     grad = np.full(x.shape, np.nan) if coords is not None else np.zeros(x.shape)
-    flat_x, flat_grad = x.reshape(-1), grad.reshape(-1)
+    flat_grad = grad.reshape(-1)
     for i in range(x.size) if coords is None else coords:
-        original = flat_x[i]
-        flat_x[i] = original + h
+        index = np.unravel_index(i, x.shape)  # x itself, whatever its strides (no flat copy)
+        original = x[index]
+        x[index] = original + h
         f_plus = f()
-        flat_x[i] = original - h
+        x[index] = original - h
         f_minus = f()
-        flat_x[i] = original
+        x[index] = original
         flat_grad[i] = (f_plus - f_minus) / (2 * h)
     return grad
 
