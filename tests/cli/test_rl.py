@@ -46,6 +46,7 @@ def test_value_iteration_run_evaluates_near_its_exact_value(tmp_path, capsys):
     trained = capsys.readouterr()
     assert "nan" not in trained.out + trained.err  # a planner runs no episode to average
     assert "0 episodes, " in trained.out
+    assert "step 0/0" not in trained.out and "(16 states, 4 actions)" in trained.out
     assert main(["rl", "evaluate", str(run), "--episodes", "400"]) == 0
     mean = float(capsys.readouterr().out.strip().splitlines()[-1].split()[2])
     assert abs(mean - 0.74) < 4 * np.sqrt(0.74 * 0.26 / 400)

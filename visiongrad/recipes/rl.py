@@ -260,7 +260,10 @@ def run(config: Config, commands=()):
     def report(agent):
         nonlocal last_save
         line = f"{config.algo} {config.env}: step {min(agent.steps, config.steps)}/{config.steps}"
-        if agent.episode_returns:  # a planner (value iteration) runs no episode
+        if hasattr(agent, "mdp"):  # a planner (value iteration) takes no step
+            line = (f"{config.algo} {config.env}: solved from the environment's transition "
+                    f"table ({agent.mdp.n_states} states, {agent.mdp.n_actions} actions)")
+        elif agent.episode_returns:  # a planner (value iteration) runs no episode
             line += f", mean return {agent.recent_mean_return(20):.1f}"
         progress.update(agent.steps, line)
         if folder is not None and time.perf_counter() - last_save > config.checkpoint_seconds:
