@@ -16,7 +16,9 @@ setup(ext_modules=[Extension(
     [KERNELS + name for name in ("direct_conv.c", "relu.c", "cross_entropy.c", "sgd_step.c",
                                     "tsne.c", "batch_norm.c", "max_pool.c", "batched_conv.c",
                                     "int8_gemm.c", "recurrent.c",
-                                    "few_rows_linear.c", "epilogue.c")],
-    depends=[KERNELS + "vector_math.h", KERNELS + "conv_tiles.h"],
-    extra_compile_args=["-O3"], libraries=[] if sys.platform == "win32" else ["m"],
+                                    "few_rows_linear.c", "epilogue.c", "parallel.c")],
+    depends=[KERNELS + "vector_math.h", KERNELS + "conv_tiles.h", KERNELS + "parallel.h"],
+    extra_compile_args=["-O3"] + ([] if sys.platform == "win32" else ["-pthread"]),
+    extra_link_args=[] if sys.platform == "win32" else ["-pthread"],
+    libraries=[] if sys.platform == "win32" else ["m"],
     optional=True)])

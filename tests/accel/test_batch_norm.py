@@ -45,7 +45,7 @@ CASES = {"resnet-like channels-last": ((8, 64, 6, 6), True),
 @pytest.mark.parametrize("parallel", [False, True])
 def test_compiled_passes_match_numpy(name, training, parallel, monkeypatch):
     if parallel:
-        monkeypatch.setattr(threads, "PARALLEL_MIN_BYTES", 0)
+        monkeypatch.setattr(threads, "C_PARALLEL_MIN_BYTES", 0)
         monkeypatch.setattr(threads, "available_cores", lambda: 2)
     shape, in_channels_last = CASES[name]
     rng = np.random.default_rng(3)
@@ -100,3 +100,74 @@ def test_compiled_statistics_are_accurate_far_from_zero(offset, scale, batch):
         results.append((y.data, tensor.grad * scale))
     for ours, exact in zip(*results, strict=True):
         np.testing.assert_allclose(ours, exact, atol=5e-5)
+
+
+@needs_kernels
+@pytest.mark.parametrize("rows", [0, 1, 2, 3, 97, 4099])
+@pytest.mark.parametrize("parts", [2, 3, 7, 64])
+def test_parts_on_the_c_threads_give_the_one_part_results(rows, parts):
+    """kernels/parallel.c: the rows cut into parts (more parts than rows or than cores,
+    helpers made on demand) give the one-part values: the affine passes to the bit, the
+    sums to float32 rounding (each part sums its own blocks of rows in float); every row is
+    covered once."""
+    rng = np.random.default_rng(rows)
+    x = (rng.standard_normal((rows, 24)) + 3).astype(np.float32)
+    y = rng.standard_normal((rows, 24)).astype(np.float32)
+    shift, scale = (rng.standard_normal(24).astype(np.float32) for _ in range(2))
+    gate = (scale, shift)
+    results = []
+    for count in (1, parts):
+        sums = np.zeros((count, 24))
+        dots = np.zeros((count, 24))
+        batch_norm.CHANNEL_SUMS(x.ctypes.data, shift.ctypes.data, y.ctypes.data, None,
+                                scale.ctypes.data, shift.ctypes.data, rows, 24,
+                                sums.ctypes.data, dots.ctypes.data, count)
+        affine, relu = np.full_like(x, np.nan), np.full_like(x, np.nan)
+        batch_norm.CHANNEL_AFFINE(x.ctypes.data, shift.ctypes.data, scale.ctypes.data,
+                                  y.ctypes.data, scale.ctypes.data, scale.ctypes.data,
+                                  shift.ctypes.data, shift.ctypes.data, rows, 24,
+                                  affine.ctypes.data, count)
+        batch_norm.CHANNEL_AFFINE_RELU(x.ctypes.data, shift.ctypes.data, scale.ctypes.data,
+                                       shift.ctypes.data, y.ctypes.data, rows, 24,
+                                       relu.ctypes.data, count)
+        results.append((sums[0], dots[0], affine, relu))
+    (sums, dots, affine, relu), (p_sums, p_dots, p_affine, p_relu) = results
+    np.testing.assert_allclose(p_sums, sums, rtol=1e-6, atol=1e-3)
+    np.testing.assert_allclose(p_dots, dots, rtol=1e-6, atol=1e-3)
+    assert not np.isnan(p_affine).any() and np.array_equal(p_affine, affine)
+    assert np.array_equal(p_relu, relu)
+    on = y * scale + shift > 0  # the gate (no y shift): only where the unit was on
+    np.testing.assert_allclose(sums, ((x - shift) * on).sum(0, dtype=np.float64), rtol=1e-5,
+                               atol=1e-3)
+
+
+@needs_kernels
+def test_c_threads_from_many_python_threads_and_after_fork():
+    """Calls from several Python threads at once (one gets the helpers, the others run
+    their parts in turn) and from a forked child (its own helpers) give the same sums."""
+    import os
+    from concurrent.futures import ThreadPoolExecutor
+
+    x = np.random.default_rng(0).standard_normal((20_000, 16)).astype(np.float32)
+
+    def sums(_=None):
+        out = np.zeros((2, 16))
+        batch_norm.CHANNEL_SUMS(x.ctypes.data, None, None, None, None, None, len(x), 16,
+                                out.ctypes.data, None, 2)
+        return out[0]
+
+    expected = sums()
+    with ThreadPoolExecutor(4) as pool:
+        for got in pool.map(sums, range(64)):
+            assert np.array_equal(got, expected)
+    if not hasattr(os, "fork"):
+        return
+    read, write = os.pipe()
+    child = os.fork()
+    if child == 0:  # the child: its sums through its own helper threads, then exit
+        ok = all(np.array_equal(sums(), expected) for _ in range(20))
+        os.write(write, b"1" if ok else b"0")
+        os._exit(0)
+    os.close(write)
+    assert os.read(read, 1) == b"1"
+    os.waitpid(child, 0)

@@ -78,7 +78,7 @@ def test_compiled_passes_match_numpy(with_residual, parallel, monkeypatch):
     against the op's NumPy lines; the gate recomputes the ReLU's mask from x, to the bit,
     so dx agrees even at units whose input sits at the ReLU's kink."""
     if parallel:
-        monkeypatch.setattr(accel.threads, "PARALLEL_MIN_BYTES", 0)
+        monkeypatch.setattr(accel.threads, "C_PARALLEL_MIN_BYTES", 0)
         monkeypatch.setattr(accel.threads, "available_cores", lambda: 2)
     x, gamma, beta, residual, upstream = case((8, 48, 6, 6), True, with_residual, seed=1)
     x[:, :, :2] = 0.5  # many equal values: units near the kink

@@ -6,14 +6,15 @@ mask, recomputed from x: ``gate``).
 ``ops/norm.py``'s ``BatchNorm`` asks ``batch_norm_fits`` once per call and then runs
 either these passes or its NumPy ones (the reference, for float64, for rows that are not
 contiguous, and wherever the library is not built). Each pass runs in parts of the rows,
-one part per core (``in_parts``); ctypes releases the GIL for each call.
+one part per core, on the helper threads of ``kernels/parallel.c`` (``row_parts`` says how
+many); ctypes releases the GIL for each call.
 """
 
 from __future__ import annotations
 
 from ..backend import is_host, xp
 from .native import CHANNEL_AFFINE, CHANNEL_AFFINE_RELU, CHANNEL_SUMS
-from .threads import in_parts
+from .threads import row_parts
 
 
 def batch_norm_fits(rows) -> bool:
@@ -60,18 +61,13 @@ def channel_sums(x, x_shift=None, y=None, y_shift=None, dots=True, gate=None):
     x_shift, y_shift = _per_channel(x_shift, channels), _per_channel(y_shift, channels)
     gate_scale, gate_shift = (_per_channel(v, channels) for v in gate or (None, None))
 
-    def part(span):
-        sums = xp.zeros(channels)
-        products = xp.zeros(channels) if dots else None
-        CHANNEL_SUMS(x[span].ctypes.data, _pointer(x_shift),
-                     None if y is None else y[span].ctypes.data, _pointer(y_shift),
-                     _pointer(gate_scale), _pointer(gate_shift),
-                     span.stop - span.start, channels, sums.ctypes.data, _pointer(products))
-        return sums, products
-
-    parts = in_parts(part, rows, x.nbytes * (1 if y is None else 2))
-    total = sum(s for s, _ in parts)
-    return total, (sum(d for _, d in parts) if dots else None)
+    parts = row_parts(rows, x.nbytes * (1 if y is None else 2))
+    sums = xp.zeros((parts, channels))
+    products = xp.zeros((parts, channels)) if dots else None
+    CHANNEL_SUMS(x.ctypes.data, _pointer(x_shift), _pointer(y), _pointer(y_shift),
+                 _pointer(gate_scale), _pointer(gate_shift), rows, channels, sums.ctypes.data,
+                 _pointer(products), parts)
+    return sums[0], (products[0] if dots else None)
 
 
 SHIFT_SAMPLE_ROWS = 1024
@@ -118,14 +114,10 @@ def channel_affine(x, x_shift, x_scale, shift, y=None, y_scale=None, gate=None):
     gate_scale, gate_shift = (_per_channel(v, channels) for v in gate or (None, None))
     out = xp.empty_like(x)
 
-    def part(span):
-        CHANNEL_AFFINE(x[span].ctypes.data, x_shift.ctypes.data, x_scale.ctypes.data,
-                       None if y is None else y[span].ctypes.data, _pointer(y_scale),
-                       _pointer(gate_scale), _pointer(gate_shift),
-                       shift.ctypes.data, span.stop - span.start, channels,
-                       out[span].ctypes.data)
-
-    in_parts(part, rows, out.nbytes * (2 if y is None else 3))
+    CHANNEL_AFFINE(x.ctypes.data, x_shift.ctypes.data, x_scale.ctypes.data, _pointer(y),
+                   _pointer(y_scale), _pointer(gate_scale), _pointer(gate_shift),
+                   shift.ctypes.data, rows, channels, out.ctypes.data,
+                   row_parts(rows, out.nbytes * (2 if y is None else 3)))
     return out
 
 
@@ -146,11 +138,8 @@ def channel_affine_relu(x, x_shift, x_scale, shift, residual=None):
     x_shift, x_scale, shift = (_per_channel(v, channels) for v in (x_shift, x_scale, shift))
     out = xp.empty_like(x)
 
-    def part(span):
-        CHANNEL_AFFINE_RELU(x[span].ctypes.data, x_shift.ctypes.data, x_scale.ctypes.data,
-                            shift.ctypes.data,
-                            None if residual is None else residual[span].ctypes.data,
-                            span.stop - span.start, channels, out[span].ctypes.data)
-
-    in_parts(part, rows, out.nbytes * (2 if residual is None else 3))
+    CHANNEL_AFFINE_RELU(x.ctypes.data, x_shift.ctypes.data, x_scale.ctypes.data,
+                        shift.ctypes.data, _pointer(residual), rows, channels,
+                        out.ctypes.data,
+                        row_parts(rows, out.nbytes * (2 if residual is None else 3)))
     return out

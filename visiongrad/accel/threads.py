@@ -112,6 +112,29 @@ def in_parts(work, length: int, nbytes: int) -> list:
     return [work(parts[0])] + [future.result() for future in pending]
 
 
+C_PARALLEL_MIN_BYTES = 1 << 18
+"""Below this size a kernel that cuts its rows itself, on ``kernels/parallel.c``'s threads
+(a hand-off of microseconds, where ``in_parts`` takes about a hundred), runs one part."""
+
+
+def row_parts(rows: int, nbytes: int) -> int:
+    """How many parts (one per core, at most 64) a kernel that runs its own threads
+    (``kernels/parallel.c``) cuts ``rows`` into, for work that touches ``nbytes``: one
+    below ``C_PARALLEL_MIN_BYTES`` or on a helper thread of ``in_parts``.
+
+    Examples
+    --------
+    >>> from visiongrad import accel
+    >>> accel.threads.row_parts(1000, nbytes=100)
+    1
+    >>> accel.threads.row_parts(1000, nbytes=1 << 30) == min(accel.available_cores(), 64)
+    True
+    """
+    if nbytes < C_PARALLEL_MIN_BYTES or _Helpers.running_here():
+        return 1
+    return max(1, min(available_cores(), rows, 64))
+
+
 def map_rows(fn, out, *operands):
     """``fn(*operands, out=out)``, computed in parts along the first axis (``in_parts``),
     each part in blocks of rows of about ``CACHE_BLOCK_BYTES``.

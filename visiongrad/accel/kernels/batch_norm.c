@@ -1,5 +1,6 @@
-/* Batch norm's passes over channels-last float32 rows (M, C), contiguous (``accel/norm.py``
- * calls them on parts of the rows, one part per core; ``ops/norm.py``'s NumPy lines are
+/* Batch norm's passes over channels-last float32 rows (M, C), contiguous
+ * (``accel/batch_norm.py`` calls the ``_parts`` entries at the end, which run each pass in
+ * parts of the rows on ``parallel.c``'s helper threads; ``ops/norm.py``'s NumPy lines are
  * the reference, and serve every other case):
  *
  *     channel_sums:   sums[c] += sum_m (x[m, c] - xs[c]),
@@ -30,6 +31,8 @@
  * added in double, so a sum over 10^6 rows keeps float32's precision. */
 
 #include <stddef.h>
+
+#include "parallel.h"
 
 #pragma GCC optimize("fp-contract=off", "no-trapping-math")
 
@@ -139,4 +142,85 @@ void channel_affine_relu(const float *restrict x, const float *restrict x_shift,
             }
         }
     }
+}
+
+/* ----- each pass over all the rows, in ``parts`` parts on parallel.c's threads ----- */
+
+struct sums_job {
+    const float *x, *x_shift, *y, *y_shift, *gate_scale, *gate_shift;
+    ptrdiff_t channels;
+    double *sums, *dots;
+};
+
+static void sums_part(void *context, ptrdiff_t start, ptrdiff_t stop, int part)
+{
+    const struct sums_job *job = context;
+    const ptrdiff_t c = job->channels;
+    channel_sums(job->x + start * c, job->x_shift, job->y ? job->y + start * c : NULL,
+                 job->y_shift, job->gate_scale, job->gate_shift, stop - start, c,
+                 job->sums + part * c, job->dots ? job->dots + part * c : NULL);
+}
+
+/* channel_sums over all the rows: ``sums`` and ``dots`` hold ``parts`` zeroed rows of C
+ * doubles, one per part; the parts' sums, added in part order, end in the first row. */
+void channel_sums_parts(const float *x, const float *x_shift, const float *y,
+                        const float *y_shift, const float *gate_scale, const float *gate_shift,
+                        ptrdiff_t rows, ptrdiff_t channels, double *sums, double *dots,
+                        int parts)
+{
+    struct sums_job job = {x, x_shift, y, y_shift, gate_scale, gate_shift, channels, sums,
+                           dots};
+    parallel_rows(sums_part, &job, rows, parts);
+    for (int part = 1; part < parts; part++)
+        for (ptrdiff_t j = 0; j < channels; j++) {
+            sums[j] += sums[part * channels + j];
+            if (dots != NULL)
+                dots[j] += dots[part * channels + j];
+        }
+}
+
+struct affine_job {
+    const float *x, *x_shift, *x_scale, *y, *y_scale, *gate_scale, *gate_shift, *shift;
+    const float *residual;
+    ptrdiff_t channels;
+    float *out;
+};
+
+static void affine_part(void *context, ptrdiff_t start, ptrdiff_t stop, int part)
+{
+    const struct affine_job *job = context;
+    const ptrdiff_t c = job->channels;
+    (void)part;
+    channel_affine(job->x + start * c, job->x_shift, job->x_scale,
+                   job->y ? job->y + start * c : NULL, job->y_scale, job->gate_scale,
+                   job->gate_shift, job->shift, stop - start, c, job->out + start * c);
+}
+
+void channel_affine_parts(const float *x, const float *x_shift, const float *x_scale,
+                          const float *y, const float *y_scale, const float *gate_scale,
+                          const float *gate_shift, const float *shift, ptrdiff_t rows,
+                          ptrdiff_t channels, float *out, int parts)
+{
+    struct affine_job job = {x, x_shift, x_scale, y, y_scale, gate_scale, gate_shift, shift,
+                             NULL, channels, out};
+    parallel_rows(affine_part, &job, rows, parts);
+}
+
+static void affine_relu_part(void *context, ptrdiff_t start, ptrdiff_t stop, int part)
+{
+    const struct affine_job *job = context;
+    const ptrdiff_t c = job->channels;
+    (void)part;
+    channel_affine_relu(job->x + start * c, job->x_shift, job->x_scale, job->shift,
+                        job->residual ? job->residual + start * c : NULL, stop - start, c,
+                        job->out + start * c);
+}
+
+void channel_affine_relu_parts(const float *x, const float *x_shift, const float *x_scale,
+                               const float *shift, const float *residual, ptrdiff_t rows,
+                               ptrdiff_t channels, float *out, int parts)
+{
+    struct affine_job job = {x, x_shift, x_scale, NULL, NULL, NULL, NULL, shift, residual,
+                             channels, out};
+    parallel_rows(affine_relu_part, &job, rows, parts);
 }
