@@ -114,7 +114,6 @@ def test_parts_on_the_c_threads_give_the_one_part_results(rows, parts):
     x = (rng.standard_normal((rows, 24)) + 3).astype(np.float32)
     y = rng.standard_normal((rows, 24)).astype(np.float32)
     shift, scale = (rng.standard_normal(24).astype(np.float32) for _ in range(2))
-    gate = (scale, shift)
     results = []
     for count in (1, parts):
         sums = np.zeros((count, 24))
