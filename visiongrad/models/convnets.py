@@ -163,18 +163,7 @@ class MadryConvNet(TwoConvNet):
     """Madry et al.'s (2018) MNIST network, the capacity their PGD training needed: a
     :class:`TwoConvNet` with 5x5 filters and 1024 hidden units,
     ``conv5x5(32) - relu - pool - conv5x5(64) - relu - pool - affine(1024) - relu - affine``.
-
-    Parameters
-    ----------
-    input_shape : (C, H, W)
-    num_filters : (int, int)
-    filter_size : int
-    hidden_dim : int
-    num_classes : int
-
-    Shape
-    -----
-    (N, C, H, W) -> (N, num_classes)
+    Its parameters and shapes are :class:`TwoConvNet`'s, with these defaults.
 
     Examples
     --------
