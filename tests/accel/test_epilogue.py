@@ -22,9 +22,11 @@ def nchw_of(rows, shape):
 @needs_kernel
 @pytest.mark.parametrize("with_residual", [False, True])
 @pytest.mark.parametrize("relu", [False, True])
-@pytest.mark.parametrize("shape", [(3, 5, 4, 7), (16, 64, 8, 8)])  # the second: two parts
-def test_pass_matches_the_reference(shape, relu, with_residual, monkeypatch):
-    monkeypatch.setattr(threads, "PARALLEL_MIN_BYTES", 0)
+@pytest.mark.parametrize("shape", [(3, 5, 4, 7), (16, 64, 8, 8)])
+@pytest.mark.parametrize("cores", [1, 2, 3])
+def test_pass_matches_the_reference(shape, relu, with_residual, cores, monkeypatch):
+    monkeypatch.setattr(threads, "C_PARALLEL_MIN_BYTES", 0)
+    monkeypatch.setattr(threads, "available_cores", lambda: cores)
     rng = np.random.default_rng(0)
     n, c, h, w = shape
     rows = rng.standard_normal((n * h * w, c)).astype(np.float32)

@@ -3,15 +3,15 @@ y = act(y scale + shift + residual) per channel, in place on channels-last rows.
 
 ``ops/conv_eval.py`` asks ``channel_epilogue`` once per convolution; where it returns False
 (float64, rows that are not contiguous, another array library, no library built) the op
-runs its NumPy lines, the reference. The pass runs in parts of the rows, one part per core
-(``in_parts``); ctypes releases the GIL for each call.
+runs its NumPy lines, the reference. The pass runs in parts of the rows, one part per core,
+on ``kernels/parallel.c``'s threads (``row_parts``); ctypes releases the GIL for the call.
 """
 
 from __future__ import annotations
 
 from ..backend import is_host, xp
 from .native import CHANNEL_EPILOGUE
-from .threads import in_parts
+from .threads import row_parts
 
 
 def channel_epilogue(rows, scale, shift, residual=None, relu=False) -> bool:
@@ -39,10 +39,8 @@ def channel_epilogue(rows, scale, shift, residual=None, relu=False) -> bool:
     scale, shift = (xp.ascontiguousarray(xp.broadcast_to(xp.asarray(v, dtype=xp.float32),
                                                          (channels,))) for v in (scale, shift))
 
-    def part(span):
-        CHANNEL_EPILOGUE(rows[span].ctypes.data, scale.ctypes.data, shift.ctypes.data,
-                         None if residual is None else residual[span].ctypes.data, int(relu),
-                         span.stop - span.start, channels)
-
-    in_parts(part, rows.shape[0], rows.nbytes * (2 if residual is None else 3))
+    CHANNEL_EPILOGUE(rows.ctypes.data, scale.ctypes.data, shift.ctypes.data,
+                     None if residual is None else residual.ctypes.data, int(relu),
+                     rows.shape[0], channels,
+                     row_parts(rows.shape[0], rows.nbytes * (2 if residual is None else 3)))
     return True

@@ -176,10 +176,12 @@ CHANNEL_AFFINE_RELU = optional_kernel("channel_affine_relu_parts", [_pointer] * 
 parts): out = max((x - x_shift) x_scale + shift + residual, 0) per channel (no residual
 where it is NULL), in ``parts`` parts of the rows."""
 
-CHANNEL_EPILOGUE = optional_kernel("channel_epilogue", [_pointer] * 4 + [_int] + [_size] * 2)
-"""channel_epilogue(y, scale, shift, residual, relu, rows, channels): in place on float32
-(rows, channels) rows, y = act(y scale + shift + residual) per channel (no residual where
-NULL; act ReLU where relu is 1) (``kernels/epilogue.c``)."""
+CHANNEL_EPILOGUE = optional_kernel("channel_epilogue_parts",
+                                   [_pointer] * 4 + [_int] + [_size] * 2 + [_int])
+"""channel_epilogue_parts(y, scale, shift, residual, relu, rows, channels, parts): in place
+on float32 (rows, channels) rows, y = act(y scale + shift + residual) per channel (no
+residual where NULL; act ReLU where relu is 1), in ``parts`` parts of the rows on
+``kernels/parallel.c``'s threads (``kernels/epilogue.c``)."""
 
 MAX_POOL_FORWARD = optional_kernel("max_pool_forward", [_pointer, _size, _int, _int, _size]
                                    + [_int] * 8 + [_pointer] * 2)

@@ -1,6 +1,7 @@
 /* The output pass of a convolution run for inference, in place on its channels-last
- * float32 rows (M, C), contiguous (``accel/epilogue.py`` calls it on parts of the rows, one
- * part per core; ``ops/conv_eval.py``'s NumPy lines are the reference):
+ * float32 rows (M, C), contiguous (``accel/epilogue.py`` calls ``channel_epilogue_parts``,
+ * which runs it in parts of the rows on ``parallel.c``'s threads, one part per core;
+ * ``ops/conv_eval.py``'s NumPy lines are the reference):
  *
  *     y[m, c] = act(y[m, c] a[c] + t[c] + r[m, c])
  *
@@ -14,6 +15,8 @@
  * each value is read and written once. */
 
 #include <stddef.h>
+
+#include "parallel.h"
 
 #if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__)
 #define VECTOR_CLONES __attribute__((target_clones("avx2", "default")))
@@ -37,4 +40,29 @@ void channel_epilogue(float *y, const float *scale, const float *shift, const fl
             row[c] = v;
         }
     }
+}
+
+struct epilogue_job {
+    float *y;
+    const float *scale, *shift, *residual;
+    int relu;
+    ptrdiff_t channels;
+};
+
+static void epilogue_part(void *context, ptrdiff_t start, ptrdiff_t stop, int part)
+{
+    const struct epilogue_job *job = context;
+    const ptrdiff_t c = job->channels;
+    (void)part;
+    channel_epilogue(job->y + start * c, job->scale, job->shift,
+                     job->residual ? job->residual + start * c : NULL, job->relu, stop - start,
+                     c);
+}
+
+void channel_epilogue_parts(float *y, const float *scale, const float *shift,
+                            const float *residual, int relu, ptrdiff_t rows, ptrdiff_t channels,
+                            int parts)
+{
+    struct epilogue_job job = {y, scale, shift, residual, relu, channels};
+    parallel_rows(epilogue_part, &job, rows, parts);
 }
