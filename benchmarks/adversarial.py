@@ -13,8 +13,7 @@ the process may use (PyTorch's default threads), then again pinned to one core w
 thread each, where a loaded machine cannot stall one thread of a parallel region.
 
 ``table``: for each run of ``visiongrad train`` (a standard and an FGSM-RS three-layer
-convnet, and Madry et al.'s network trained with PGD and with TRADES, by the commands in
-``TRAIN``;
+convnet, and Madry et al.'s network trained with PGD, by the commands in ``TRAIN``;
 ``validation`` holds each run's per-epoch clean and robust validation accuracy and
 the epoch its checkpoint holds, from its metrics.json), accuracy on the first ``--images``
 test images clean and under FGSM, PGD-40, PGD-40 with 10 restarts, C&W (L2 change up to
@@ -52,9 +51,6 @@ TRAIN = {
     "pgd": "visiongrad train --dataset fashion-mnist --model madry_convnet --epochs 15 "
            "--batch-size 128 --schedule cosine --adversarial pgd --eps 0.1 --steps 7 "
            "--out pgd  # the checkpoint holds the most robust validation epoch",
-    "trades": "visiongrad train --dataset fashion-mnist --model madry_convnet --epochs 12 "
-              "--batch-size 128 --schedule cosine --adversarial trades --eps 0.1 --steps 7 "
-              "--out trades  # the most robust validation epoch",
 }
 EPS = 0.1
 
