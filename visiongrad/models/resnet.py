@@ -6,6 +6,7 @@ from collections.abc import Sequence
 
 from .. import functional as F
 from .. import nn
+from ..nn.container import run_in_turn
 from ..nn.fusion import fusion_applies, run_layers
 from .convnets import conv_bn_relu
 from .layers import check_shape, classifier
@@ -47,11 +48,11 @@ class ResidualBlock(nn.Module):
         shortcut = self.shortcut(x)
         if fusion_applies():  # inference: the sum and ReLU in the last convolution's pass
             return run_layers(self.residual, x, residual=shortcut)
-        last = self.residual[-1]
+        *branch, last = self.residual
         if self.residual._forward_hooks or not isinstance(last, nn.BatchNorm2d):
             return F.relu(self.residual(x) + shortcut)
         # training: the last batch norm, the sum and the ReLU as one op (F.batch_norm_relu)
-        return last.forward_relu(self.residual[:-1](x), residual=shortcut)
+        return last.forward_relu(run_in_turn(branch, x), residual=shortcut)
 
 
 class SmallResNet(nn.Module):

@@ -46,17 +46,7 @@ class Sequential(Module):
     def forward(self, x):
         if fusion_applies():  # inference: conv-BN-ReLU runs in one pass each (nn/fusion.py)
             return run_layers(self._modules.values(), x)
-        modules = list(self._modules.values())
-        fused = None  # the ReLU run with the batch norm before it
-        for index, module in enumerate(modules):
-            following = modules[index + 1] if index + 1 < len(modules) else None
-            if module is fused:
-                continue
-            if runs_with_relu(module, following):
-                x, fused = module.forward_relu(x, relu=following), following
-            else:
-                x = module(x)
-        return x
+        return run_in_turn(list(self._modules.values()), x)
 
     def __len__(self) -> int:
         return len(self._modules)
@@ -73,6 +63,22 @@ class Sequential(Module):
     def append(self, module: Module) -> Sequential:
         self.add_module(str(len(self._modules)), module)
         return self
+
+
+def run_in_turn(modules: list, x):
+    """The ``modules`` called one after another on ``x``, as ``Sequential`` runs them while
+    a graph is recorded: a batch norm and the ``ReLU`` after it as one op
+    (``runs_with_relu``)."""
+    fused = None  # the ReLU run with the batch norm before it
+    for index, module in enumerate(modules):
+        following = modules[index + 1] if index + 1 < len(modules) else None
+        if module is fused:
+            continue
+        if runs_with_relu(module, following):
+            x, fused = module.forward_relu(x, relu=following), following
+        else:
+            x = module(x)
+    return x
 
 
 def runs_with_relu(module: Module, following: Module | None) -> bool:

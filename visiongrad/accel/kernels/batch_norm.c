@@ -33,17 +33,12 @@
 #include <stddef.h>
 
 #include "parallel.h"
+#include "vector_clones.h"
 
 #pragma GCC optimize("fp-contract=off", "no-trapping-math")
 
 #define CHANNEL_CHUNK 256 /* channels per sweep down the rows: accumulators on the stack */
 #define BLOCK_ROWS 64     /* rows summed in float before the sums go into double */
-
-#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__)
-#define VECTOR_CLONES __attribute__((target_clones("avx2", "default")))
-#else
-#define VECTOR_CLONES
-#endif
 
 VECTOR_CLONES
 void channel_sums(const float *x, const float *x_shift, const float *y, const float *y_shift,

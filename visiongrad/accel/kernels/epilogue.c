@@ -18,11 +18,7 @@
 
 #include "parallel.h"
 
-#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__)
-#define VECTOR_CLONES __attribute__((target_clones("avx2", "default")))
-#else
-#define VECTOR_CLONES
-#endif
+#include "vector_clones.h"
 
 VECTOR_CLONES
 void channel_epilogue(float *y, const float *scale, const float *shift, const float *residual,

@@ -19,11 +19,7 @@
 #include <stddef.h>
 #include <string.h>
 
-#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__)
-#define VECTOR_CLONES __attribute__((target_clones("avx2", "default")))
-#else
-#define VECTOR_CLONES
-#endif
+#include "vector_clones.h"
 
 typedef struct {
     int lo_i, hi_i, lo_j, hi_j; /* the taps inside the image: lo <= i < hi, likewise j */
