@@ -41,9 +41,9 @@ def relative_error(ours, reference):
 @pytest.mark.parametrize("parallel", [False, True])
 def test_kernels_match_the_loop_version(shape, f, kernel, stride, padding, parallel,
                                         monkeypatch):
-    if parallel:
-        monkeypatch.setattr(threads, "PARALLEL_MIN_BYTES", 0)
-        monkeypatch.setattr(threads, "available_cores", lambda: 2)
+    if parallel:  # parts of 16-channel blocks on kernels/parallel.c's threads
+        monkeypatch.setattr(threads, "C_PARALLEL_MIN_BYTES", 0)
+        monkeypatch.setattr(threads, "available_cores", lambda: 3)
     rng = np.random.default_rng(1)
     x, w = rng.standard_normal(shape), rng.standard_normal((f, shape[1], *kernel))
     y = conv_naive.conv2d_naive(x, w, None, stride, padding)

@@ -12,7 +12,7 @@ from helpers import assert_matches_torch, each_tile_set, torch_or_skip
 import visiongrad as vg
 from visiongrad import functional as F
 from visiongrad.accel import direct_conv as direct
-from visiongrad.accel import layout, threads, workspaces
+from visiongrad.accel import layout, threads
 from visiongrad.ops import conv_naive
 from visiongrad.ops.window import output_hw, output_size
 
@@ -103,17 +103,22 @@ def test_direct_conv_matches_the_loop_version(kernel, shape, f, kernel_size, str
                              ((1, 8, 10, 12), 64, (3, 3), (1, 1), (1, 1))])
 def test_fewer_images_than_cores_share_the_filters(kernel, monkeypatch, shape, f, kernel_size,
                                                     stride, padding):
-    """With fewer images than cores, ``direct_conv2d`` deals blocks of 16 filters to the
-    threads (``splits_filters``), each writing its own output channels of every image."""
-    if direct.DIRECT_CONV_FILTERS is None:
+    """With fewer images than parts, ``direct_conv2d`` deals blocks of 16 filters to the
+    threads (``kernels/conv_parts.c``), each writing its own output channels of every
+    image: the same outputs, to the bit, as one part."""
+    if direct.DIRECT_CONV_FILTERS is None or direct.DIRECT_CONV_PARTS is None:
         pytest.skip("the loaded library predates direct_conv_filters")
     monkeypatch.setattr(threads, "available_cores", lambda: shape[0] + 1)
-    assert direct.splits_filters(shape[0], f)
+    monkeypatch.setattr(threads, "C_PARALLEL_MIN_BYTES", 0)
+    assert direct.conv_parts(shape[0], f, nbytes=1) == min(shape[0] + 1, f // 16)
     x32, x64 = float32_pair(shape)
     w32, w64 = float32_pair((f, shape[1], *kernel_size))
     expected = conv_naive.conv2d_naive(x64, w64, None, stride, padding)
     out = direct.direct_conv2d(x32, w32, stride, padding, expected.shape[2:])
     assert_close(layout.as_nchw(out), expected, "forward by blocks of filters")
+    one_part = np.empty_like(out)
+    direct.direct_conv(rows(x32), direct.weight_blocks(w32), stride, padding, one_part)
+    np.testing.assert_array_equal(out, one_part)
     with pytest.raises(ValueError, match="multiples of 16"):
         direct.direct_conv(rows(x32), direct.weight_blocks(w32), stride, padding, out, (0, 8))
 
@@ -235,19 +240,45 @@ def test_conv2d_through_the_kernel_matches_torch(kernel, shape, f, k, stride, pa
         dtype=np.float32)
 
 
-def test_blocks_of_one_example_sum_the_weight_gradient_alike(kernel, monkeypatch):
-    """Each block of the batch gives its own partial weight gradient; with one example per
-    block (a 1-byte budget) the sum of the parts is the same gradient."""
+@pytest.mark.parametrize("parts", [2, 3, 5, 7, 64])
+def test_parts_of_the_batch_give_the_same_results(kernel, parts):
+    """The stripe kernels cut the batch into ranges of images, one per thread
+    (``kernels/conv_parts.c``): each output is the same sum as in one part (to the bit),
+    and the weight gradient is the parts' sums added in order (float32 rounding of one
+    part's); more parts than images leave none out."""
+    if direct.DIRECT_CONV_PARTS is None:
+        pytest.skip("the loaded library predates the parted kernels")
+    x32, x64 = float32_pair((5, 16, 9, 7))
+    w32, w64 = float32_pair((32, 16, 3, 3))
+    expected = conv_naive.conv2d_naive(x64, w64, None, (1, 1), (1, 1))
+    dy32, dy64 = float32_pair(expected.shape)
+    _, expected_dw, _ = conv_naive.conv2d_naive_backward(dy64, x64, w64, (1, 1), (1, 1))
+    w_blocks = direct.weight_blocks(w32)
+    one, parted = (np.empty(layout.channels_last(expected).shape, np.float32) for _ in "ab")
+    direct.direct_conv(rows(x32), w_blocks, (1, 1), (1, 1), one)
+    direct.direct_conv(rows(x32), w_blocks, (1, 1), (1, 1), parted, parts=parts)
+    np.testing.assert_array_equal(parted, one)
+    dw_one = direct.direct_conv_weight_grad(rows(x32), rows(dy32), (3, 3), (1, 1), (1, 1))
+    dw_parts = direct.direct_conv_weight_grad(rows(x32), rows(dy32), (3, 3), (1, 1), (1, 1),
+                                              parts=parts)
+    assert_close(direct.weight_from_blocks(dw_parts), expected_dw, f"{parts} parts")
+    assert_close(dw_parts, dw_one, f"{parts} parts against one")
+
+
+def test_parts_of_one_example_sum_the_weight_gradient_alike(kernel, monkeypatch):
+    """Through conv2d on as many cores as images: each part of the batch gives its own
+    partial weight gradient, and their sum is the same gradient as one part's."""
     x = rng.standard_normal((5, 16, 6, 6)).astype(np.float32)
     w = rng.standard_normal((16, 16, 3, 3)).astype(np.float32)
     b = np.zeros(16, dtype=np.float32)
     dy = rng.standard_normal((5, 16, 6, 6)).astype(np.float32)
+    monkeypatch.setattr(threads, "available_cores", lambda: 1)
     whole = run_conv2d(x, w, b, 1, 1, dy)
-    monkeypatch.setattr(workspaces, "CHUNK_BYTES", 1)
-    per_example = workspaces.window_bytes((6, 6), (3, 3), 16, np.float32)
-    assert len(workspaces.batch_chunks(5, per_example)) == 5
+    monkeypatch.setattr(threads, "available_cores", lambda: 5)
+    monkeypatch.setattr(threads, "C_PARALLEL_MIN_BYTES", 0)
+    assert threads.row_parts(5, nbytes=1) == 5
     for ours, theirs in zip(run_conv2d(x, w, b, 1, 1, dy), whole, strict=True):
-        assert_close(ours, theirs, "one example per block")
+        assert_close(ours, theirs, "one example per part")
 
 
 def refuse(*args):
@@ -318,7 +349,8 @@ def test_a_weight_gradient_larger_than_l2_takes_im2col(kernel, monkeypatch):
     dy = rng.standard_normal((2, 64, 4, 4)).astype(np.float32)
     calls = []
     original = direct.direct_conv
-    monkeypatch.setattr(direct, "direct_conv", lambda *a: calls.append(1) or original(*a))
+    monkeypatch.setattr(direct, "direct_conv",
+                        lambda *a, **k: calls.append(1) or original(*a, **k))
     with_kernel = run_conv2d(x, w, b, 1, 1, dy)
     assert len(calls) >= 2, "the forward pass and dx should take the kernel"
     without_kernel(monkeypatch)

@@ -4,9 +4,10 @@ over the taps that fall inside the image only.
 
 ``accel.direct_conv`` hands a convolution here where ``batched_fits`` says so (a deep
 layer's small maps, on a CPU with AVX2 and FMA); ``ops/conv.py``'s im2col and col2im
-products stay the reference. Threads take disjoint ranges of blocks of 16 channels (output
-channels, or input channels for the input gradient), so each writes its own part of the
-result and none sums another's.
+products stay the reference. The helper threads of ``kernels/parallel.c`` take disjoint
+ranges of blocks of 16 channels (output channels, or input channels for the input
+gradient; ``kernels/conv_parts.c``), so each writes its own part of the result and none
+sums another's.
 """
 
 from __future__ import annotations
@@ -16,11 +17,14 @@ from .layout import as_nchw, contiguous_in_parts, contiguous_rows
 from .native import (
     BATCHED_CONV,
     BATCHED_CONV_INPUT_GRAD,
+    BATCHED_CONV_INPUT_GRAD_PARTS,
+    BATCHED_CONV_PARTS,
     BATCHED_CONV_WEIGHT_GRAD,
+    BATCHED_CONV_WEIGHT_GRAD_PARTS,
     WEIGHT_FROM_BLOCKS,
     WEIGHT_TO_BLOCKS,
 )
-from .threads import in_parts
+from .threads import in_parts, row_parts
 
 BLOCK = 16
 """Channels per block of the weights, as in ``direct_conv``."""
@@ -100,13 +104,14 @@ def from_blocks(blocks):
     return out
 
 
-def _over_blocks(work, channels: int, nbytes: int):
-    """``work(begin, end)`` over ranges of whole 16-channel blocks, one per core."""
-    in_parts(lambda blocks: work(blocks.start * BLOCK, blocks.stop * BLOCK),
-             channels // BLOCK, nbytes)
-
-
-def _succeeded(op, status):
+def _in_parts(op, parted, whole, arguments, channels: int, nbytes: int):
+    """``parted(*arguments, parts)``, the kernel over ranges of whole 16-channel blocks,
+    one per core (``threads.row_parts``), or ``whole(*arguments, 0, channels)`` on this
+    thread where the loaded library predates the parted kernels."""
+    if parted is None:
+        status = whole(*arguments, 0, channels)
+    else:
+        status = parted(*arguments, row_parts(channels // BLOCK, nbytes))
     if status != 0:  # the fits rules keep the windows small: an allocation failed
         raise MemoryError(f"{op}: the kernel could not allocate its buffers")
 
@@ -119,13 +124,9 @@ def batched_conv2d(x, weight, stride, padding, out_hw, w_blocks=None):
     x_rows = contiguous_rows(x)
     w_blocks = to_blocks(weight) if w_blocks is None else w_blocks
     rows = xp.empty((n, *out_hw, f), dtype=xp.float32)
-
-    def part(begin, end):
-        _succeeded("batched_conv", BATCHED_CONV(
-            x_rows.ctypes.data, n, h, w, c, *padding, w_blocks.ctypes.data, kh, kw, f,
-            *stride, rows.ctypes.data, *out_hw, begin, end))
-
-    _over_blocks(part, f, x.nbytes + weight.nbytes + rows.nbytes)
+    _in_parts("batched_conv", BATCHED_CONV_PARTS, BATCHED_CONV,
+              (x_rows.ctypes.data, n, h, w, c, *padding, w_blocks.ctypes.data, kh, kw, f,
+               *stride, rows.ctypes.data, *out_hw), f, x.nbytes + weight.nbytes + rows.nbytes)
     return rows
 
 
@@ -137,13 +138,11 @@ def batched_conv2d_input_grad(grad_out, weight, x_shape, stride, padding):
     ho, wo = grad_out.shape[2:]
     dy_rows, wt_blocks = contiguous_rows(grad_out), to_blocks(weight, across=True)
     dx = xp.empty((n, h, w, c), dtype=xp.float32)
-
-    def part(begin, end):
-        _succeeded("batched_conv_input_grad", BATCHED_CONV_INPUT_GRAD(
-            dy_rows.ctypes.data, n, ho, wo, f, wt_blocks.ctypes.data, kh, kw, *stride,
-            *padding, dx.ctypes.data, h, w, c, begin, end))
-
-    _over_blocks(part, c, grad_out.nbytes + weight.nbytes + dx.nbytes)
+    _in_parts("batched_conv_input_grad", BATCHED_CONV_INPUT_GRAD_PARTS,
+              BATCHED_CONV_INPUT_GRAD,
+              (dy_rows.ctypes.data, n, ho, wo, f, wt_blocks.ctypes.data, kh, kw, *stride,
+               *padding, dx.ctypes.data, h, w, c), c,
+              grad_out.nbytes + weight.nbytes + dx.nbytes)
     return as_nchw(dx)
 
 
@@ -154,11 +153,9 @@ def batched_conv2d_weight_grad(x, grad_out, kernel, stride, padding):
     ho, wo = grad_out.shape[2:]
     x_rows, dy_rows = contiguous_rows(x), contiguous_rows(grad_out)
     dw_blocks = xp.empty((f // BLOCK, *kernel, c, BLOCK), dtype=xp.float32)
-
-    def part(begin, end):
-        _succeeded("batched_conv_weight_grad", BATCHED_CONV_WEIGHT_GRAD(
-            x_rows.ctypes.data, n, h, w, c, *padding, dy_rows.ctypes.data, ho, wo, f,
-            *kernel, *stride, dw_blocks.ctypes.data, begin, end))
-
-    _over_blocks(part, f, x.nbytes + grad_out.nbytes + dw_blocks.nbytes)
+    _in_parts("batched_conv_weight_grad", BATCHED_CONV_WEIGHT_GRAD_PARTS,
+              BATCHED_CONV_WEIGHT_GRAD,
+              (x_rows.ctypes.data, n, h, w, c, *padding, dy_rows.ctypes.data, ho, wo, f,
+               *kernel, *stride, dw_blocks.ctypes.data), f,
+              x.nbytes + grad_out.nbytes + dw_blocks.nbytes)
     return from_blocks(dw_blocks)

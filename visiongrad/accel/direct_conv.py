@@ -15,7 +15,7 @@ here; the input gradient has a kernel only there (elsewhere a stride-1 input gra
 from __future__ import annotations
 
 from ..backend import xp
-from . import batched_conv, threads
+from . import batched_conv
 from .batched_conv import (
     batched_conv2d,
     batched_conv2d_input_grad,
@@ -25,9 +25,15 @@ from .batched_conv import (
     to_blocks,
 )
 from .layout import as_nchw, channels_last, contiguous_rows
-from .native import CONV_AVX512, DIRECT_CONV, DIRECT_CONV_FILTERS, DIRECT_CONV_WEIGHT_GRAD
-from .threads import PARALLEL_MIN_BYTES, in_parts, split_over_cores
-from .workspaces import batch_chunks, window_bytes
+from .native import (
+    CONV_AVX512,
+    DIRECT_CONV,
+    DIRECT_CONV_FILTERS,
+    DIRECT_CONV_PARTS,
+    DIRECT_CONV_WEIGHT_GRAD,
+    DIRECT_CONV_WEIGHT_GRAD_PARTS,
+)
+from .threads import row_parts
 
 FILTER_BLOCK = 16
 """The kernel computes output channels 16 at a time: it takes filter counts that are a
@@ -110,34 +116,25 @@ def direct_conv2d(x, weight, stride, padding, out_hw, w_blocks=None):
     if not direct_conv_fits(x, f, out_hw):
         return None
     w_blocks = weight_blocks(weight) if w_blocks is None else w_blocks
-    return stripe_conv2d(x, w_blocks, weight.shape[2:], stride, padding, out_hw)
+    return stripe_conv2d(x, w_blocks, stride, padding, out_hw)
 
 
-def stripe_conv2d(x, w_blocks, kernel, stride, padding, out_hw):
-    """``direct_conv2d`` by the stripe kernel, from the weights' blocks."""
+def stripe_conv2d(x, w_blocks, stride, padding, out_hw):
+    """``direct_conv2d`` by the stripe kernel, from the weights' blocks, in one part per
+    core (``conv_parts``)."""
     n, f = x.shape[0], w_blocks.shape[0] * FILTER_BLOCK
     rows = xp.empty((n, *out_hw, f), dtype=x.dtype)
-    if splits_filters(n, f):  # fewer images than cores: the cores share the filters
-        x_rows = contiguous_rows(x)
-        in_parts(lambda blocks: direct_conv(x_rows, w_blocks, stride, padding, rows,
-                                            (blocks.start * FILTER_BLOCK,
-                                             blocks.stop * FILTER_BLOCK)),
-                 f // FILTER_BLOCK, PARALLEL_MIN_BYTES)
-        return rows
-
-    def block(part):
-        direct_conv(contiguous_rows(x[part]), w_blocks, stride, padding, rows[part])
-
-    split_over_cores(block, batch_chunks(n, window_bytes(out_hw, kernel, x.shape[1], x.dtype)))
+    direct_conv(contiguous_rows(x), w_blocks, stride, padding, rows,
+                parts=conv_parts(n, f, x.nbytes + rows.nbytes))
     return rows
 
 
-def splits_filters(n: int, filters: int) -> bool:
-    """Whether ``direct_conv2d`` deals out blocks of filters rather than images: with fewer
-    images than cores (a batch of one, as in style transfer and the other visualisations),
-    the images alone would leave a core idle."""
-    return (DIRECT_CONV_FILTERS is not None and n < threads.available_cores()
-            and filters // FILTER_BLOCK >= 2)
+def conv_parts(n: int, filters: int, nbytes: int) -> int:
+    """How many parts the stripe kernels cut a batch of ``n`` images into, one per core
+    (``threads.row_parts``): ranges of images, or, with fewer images than parts (a batch of
+    one, as in style transfer and the other visualisations), ranges of 16-filter blocks,
+    which the forward kernel takes (``kernels/conv_parts.c``)."""
+    return row_parts(max(n, filters // FILTER_BLOCK), nbytes)
 
 
 def direct_conv2d_weight_grad(x, grad_out, kernel, stride, padding):
@@ -162,13 +159,9 @@ def direct_conv2d_weight_grad(x, grad_out, kernel, stride, padding):
     if not direct_weight_grad_fits(x, (f, c, *kernel), grad_out.shape[2:]):
         return None
     dy_rows = xp.ascontiguousarray(channels_last(grad_out))
-
-    def block(part):
-        return direct_conv_weight_grad(contiguous_rows(x[part]), dy_rows[part], kernel,
-                                       stride, padding)
-
-    chunks = batch_chunks(n, window_bytes(grad_out.shape[2:], kernel, c, x.dtype))
-    return weight_from_blocks(sum(split_over_cores(block, chunks)))
+    return weight_from_blocks(direct_conv_weight_grad(
+        contiguous_rows(x), dy_rows, kernel, stride, padding,
+        parts=row_parts(n, x.nbytes + grad_out.nbytes)))
 
 
 def direct_input_grad_fits(grad_out, weight_shape, x_shape, stride, padding) -> bool:
@@ -218,8 +211,8 @@ def direct_conv2d_input_grad(grad_out, weight, x_shape, stride, padding):
         return batched_conv2d_input_grad(grad_out, weight, x_shape, stride, padding)
     kernel = weight.shape[2:]
     full = tuple(kernel[a] - 1 - padding[a] for a in (0, 1))
-    return as_nchw(stripe_conv2d(grad_out, to_blocks(weight, across=True, turned=True), kernel,
-                                 (1, 1), full, x_shape[2:]))
+    return as_nchw(stripe_conv2d(grad_out, to_blocks(weight, across=True, turned=True), (1, 1),
+                                 full, x_shape[2:]))
 
 
 def weight_blocks(weight):
@@ -240,11 +233,13 @@ def kernel_output_hw(in_hw, kernel, stride, padding) -> tuple[int, int]:
     return positions(0), positions(1)
 
 
-def direct_conv(x_rows, w_blocks, stride, padding, out_rows, filters=None):
+def direct_conv(x_rows, w_blocks, stride, padding, out_rows, filters=None, parts=1):
     """out_rows[n, ho, wo, f] = sum_{i, j, c} x_pad[n, ho sh + i, wo sw + j, c]
     * w_blocks[f // 16, i, j, c, f % 16], into ``out_rows`` (N, Ho, Wo, F), where x_pad is
     x_rows (N, H, W, C) zero-padded by ``padding`` (the kernel pads as it goes); only for
-    the output channels in range(*filters) where ``filters`` (multiples of 16) is given.
+    the output channels in range(*filters) where ``filters`` (multiples of 16) is given,
+    else in ``parts`` parts on ``kernels/parallel.c``'s threads (ranges of images, or of
+    filter blocks for fewer images than parts; each output is the same sum either way).
 
     w_blocks comes from ``weight_blocks``; all three arrays are C-contiguous float32
     (checked: the kernel trusts its pointers)."""
@@ -258,6 +253,9 @@ def direct_conv(x_rows, w_blocks, stride, padding, out_rows, filters=None):
                          f"{expected} (blocks of {FILTER_BLOCK} filters), got {out_rows.shape}")
     arguments = (x_rows.ctypes.data, n, h, w, c, *padding, w_blocks.ctypes.data, kh, kw,
                  blocks * block, *stride, out_rows.ctypes.data, *expected[1:3])
+    if filters is None and parts > 1 and DIRECT_CONV_PARTS is not None:
+        _succeeded("direct_conv", DIRECT_CONV_PARTS(*arguments, parts))
+        return
     if filters is None:
         _succeeded("direct_conv", DIRECT_CONV(*arguments))
         return
@@ -268,12 +266,14 @@ def direct_conv(x_rows, w_blocks, stride, padding, out_rows, filters=None):
     _succeeded("direct_conv", DIRECT_CONV_FILTERS(*arguments, *filters))
 
 
-def direct_conv_weight_grad(x_rows, dy_rows, kernel, stride, padding):
+def direct_conv_weight_grad(x_rows, dy_rows, kernel, stride, padding, parts=1):
     """dw_blocks[f // 16, i, j, c, f % 16] = sum_{n, ho, wo} x_pad[n, ho sh + i, wo sw + j, c]
     * dy_rows[n, ho, wo, f]: the weight gradient of ``direct_conv``, in its weights' layout.
 
     x_rows (N, H, W, C) is padded by ``padding`` as it goes, dy_rows is (N, Ho, Wo, F);
-    both C-contiguous float32 (checked)."""
+    both C-contiguous float32 (checked). With ``parts`` > 1 the images are cut into that
+    many ranges on ``kernels/parallel.c``'s threads, each summed apart and the sums added
+    in order (the same result for the same number of parts)."""
     _check_arrays("direct_conv_weight_grad", x_rows=x_rows, dy_rows=dy_rows)
     n, h, w, c = x_rows.shape
     out_hw = kernel_output_hw((h, w), kernel, stride, padding)
@@ -284,9 +284,12 @@ def direct_conv_weight_grad(x_rows, dy_rows, kernel, stride, padding):
                          f"({n}, {out_hw[0]}, {out_hw[1]}, F) (F a multiple of "
                          f"{FILTER_BLOCK}), got {dy_rows.shape}")
     dw_blocks = xp.empty((f // FILTER_BLOCK, *kernel, c, FILTER_BLOCK), dtype=xp.float32)
-    _succeeded("direct_conv_weight_grad", DIRECT_CONV_WEIGHT_GRAD(
-        x_rows.ctypes.data, n, h, w, c, *padding, dy_rows.ctypes.data, *out_hw, f, *kernel,
-        *stride, dw_blocks.ctypes.data))
+    arguments = (x_rows.ctypes.data, n, h, w, c, *padding, dy_rows.ctypes.data, *out_hw, f,
+                 *kernel, *stride, dw_blocks.ctypes.data)
+    if parts > 1 and DIRECT_CONV_WEIGHT_GRAD_PARTS is not None:
+        _succeeded("direct_conv_weight_grad", DIRECT_CONV_WEIGHT_GRAD_PARTS(*arguments, parts))
+    else:
+        _succeeded("direct_conv_weight_grad", DIRECT_CONV_WEIGHT_GRAD(*arguments))
     return dw_blocks
 
 

@@ -110,6 +110,21 @@ def _direct_conv_kernels():
                             + [_int] * 7 + [_pointer] + [_int] * 2, _int))
 
 
+def _conv_parts_kernels():
+    if LIBRARY is None or not LIBRARY.direct_conv_supported():
+        return (None,) * 5
+    return (optional_kernel("direct_conv_parts", [_pointer] + [_int] * 6 + [_pointer]
+                            + [_int] * 5 + [_pointer] + [_int] * 3, _int),
+            optional_kernel("direct_conv_weight_grad_parts", [_pointer] + [_int] * 6
+                            + [_pointer] + [_int] * 7 + [_pointer, _int], _int),
+            optional_kernel("batched_conv_parts", [_pointer] + [_int] * 6 + [_pointer]
+                            + [_int] * 5 + [_pointer] + [_int] * 3, _int),
+            optional_kernel("batched_conv_input_grad_parts", [_pointer] + [_int] * 4
+                            + [_pointer] + [_int] * 6 + [_pointer] + [_int] * 4, _int),
+            optional_kernel("batched_conv_weight_grad_parts", [_pointer] + [_int] * 6
+                            + [_pointer] + [_int] * 7 + [_pointer, _int], _int))
+
+
 (DIRECT_CONV, DIRECT_CONV_WEIGHT_GRAD, DIRECT_CONV_FILTERS, BATCHED_CONV,
  BATCHED_CONV_INPUT_GRAD, BATCHED_CONV_WEIGHT_GRAD) = _direct_conv_kernels()
 """direct_conv(x, N, H, W, C, ph, pw, w_blocks, kh, kw, F, sh, sw, out, Ho, Wo) and
@@ -123,6 +138,19 @@ wt_blocks, kh, kw, sh, sw, ph, pw, dx, H, W, C, c_begin, c_end) and
 batched_conv_weight_grad(x, N, H, W, C, ph, pw, dy, Ho, Wo, F, kh, kw, sh, sw, dw_blocks,
 f_begin, f_end), each returning 0 (or nonzero where it refuses a window of too many taps).
 These four are None where the library predates them."""
+
+(DIRECT_CONV_PARTS, DIRECT_CONV_WEIGHT_GRAD_PARTS, BATCHED_CONV_PARTS,
+ BATCHED_CONV_INPUT_GRAD_PARTS, BATCHED_CONV_WEIGHT_GRAD_PARTS) = _conv_parts_kernels()
+"""The five kernels above over the whole batch in one call (``kernels/conv_parts.c``),
+their last argument the number of parts to cut it into on ``parallel.c``'s threads:
+direct_conv_parts(x, N, H, W, C, ph, pw, w_blocks, kh, kw, F, sh, sw, out, Ho, Wo, parts)
+(ranges of images, or of 16-filter blocks for fewer images than parts),
+direct_conv_weight_grad_parts(x, N, H, W, C, ph, pw, dy, Ho, Wo, F, kh, kw, sh, sw,
+dw_blocks, parts) (ranges of images, their sums added in part order), and
+batched_conv_parts, batched_conv_input_grad_parts, batched_conv_weight_grad_parts with the
+arguments of their kernel but the channel range replaced by ``parts`` (ranges of 16-channel
+blocks). Each returns 0, or nonzero where a part failed; None where the library predates
+them or the CPU lacks AVX2 and FMA."""
 
 
 CONV_AVX512 = (optional_kernel("conv_avx512", [_int], _int) if DIRECT_CONV is not None
