@@ -13,7 +13,7 @@ KERNELS = "visiongrad/accel/kernels/"
 
 setup(ext_modules=[Extension(
     "visiongrad._native",
-    [KERNELS + name for name in ("direct_conv.c", "relu.c", "cross_entropy.c", "sgd_step.c",
+    [KERNELS + name for name in ("direct_conv.c", "relu.c", "cross_entropy.c", "optimizer_steps.c",
                                     "tsne.c", "batch_norm.c", "max_pool.c", "batched_conv.c",
                                     "int8_gemm.c", "recurrent.c", "few_rows_linear.c",
                                     "epilogue.c", "parallel.c", "conv_parts.c")],

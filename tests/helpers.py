@@ -106,3 +106,12 @@ def each_tile_set():
                 yield "avx512" if avx512 else "avx2"
     finally:
         direct_conv.avx512_tiles(was)
+
+
+def counted(kernel: Callable, calls: list, size_at: int | None = None) -> Callable:
+    """``kernel`` that appends to ``calls`` on each call: its argument at ``size_at`` (a
+    size), or 1."""
+    def call(*args):
+        calls.append(1 if size_at is None else args[size_at])
+        return kernel(*args)
+    return call

@@ -4,7 +4,7 @@ threads, the compiled kernels on and off, NaN and huge values."""
 
 import numpy as np
 import pytest
-from helpers import torch_or_skip
+from helpers import counted, torch_or_skip
 
 import visiongrad as vg
 from visiongrad import functional as F
@@ -21,8 +21,10 @@ def relu(x):
 
 
 def cut_into_small_parts(monkeypatch):
-    """Two cores, no size too small to split, and blocks of 7 float32 values."""
+    """Two cores, no size too small to split (by Python's threads or C's), and blocks of 7
+    float32 values."""
     monkeypatch.setattr(threads, "PARALLEL_MIN_BYTES", 0)
+    monkeypatch.setattr(threads, "C_PARALLEL_MIN_BYTES", 0)
     monkeypatch.setattr(threads, "available_cores", lambda: 2)
     monkeypatch.setattr(threads, "CACHE_BLOCK_BYTES", 28)
 
@@ -76,20 +78,22 @@ def relu_backward_cases():
 @pytest.mark.parametrize("parallel", [False, True])
 @pytest.mark.parametrize("compiled", [True, False])
 def test_relu_backward_on_every_layout(name, parallel, compiled, monkeypatch):
-    """dx = grad * [y > 0] whichever path runs: the compiled kernel on flat blocks (which
-    must run for float32 grads laid out like y), or NumPy's; ``parallel`` cuts the pass
-    into 2 parts of 7-value blocks."""
+    """dx = grad * [y > 0] whichever path runs: the compiled kernel over the flat arrays
+    (which must run for float32 grads laid out like y), or NumPy's; ``parallel`` cuts the
+    pass into 2 parts (C's threads for the kernel; 7-value blocks for NumPy)."""
     if parallel:
         cut_into_small_parts(monkeypatch)
     if compiled and fast.RELU_BACKWARD is None:
         pytest.skip(NOT_BUILT)
     calls = []
-    if compiled:
-        kernel = fast.RELU_BACKWARD
-        monkeypatch.setattr(fast, "RELU_BACKWARD",
-                            lambda *args: calls.append(args[-1]) or kernel(*args))
+    if compiled:  # the parted kernel where the library has it, the whole one otherwise
+        for kernel_name in ("RELU_BACKWARD", "RELU_BACKWARD_PARTS"):
+            if getattr(fast, kernel_name) is not None:
+                monkeypatch.setattr(fast, kernel_name,
+                                    counted(getattr(fast, kernel_name), calls, size_at=3))
     else:
         monkeypatch.setattr(fast, "RELU_BACKWARD", None)
+        monkeypatch.setattr(fast, "RELU_BACKWARD_PARTS", None)
     x, grad = relu_backward_cases()[name]
     y = relu(x)
     dx = fast.relu_backward(grad, y)
@@ -110,7 +114,7 @@ def test_leaky_relu_kernels_match_the_numpy_lines(layout, monkeypatch):
     upstream gradient laid out otherwise than x (a Flatten's) takes the kernel too."""
     if fast.LEAKY_RELU_FORWARD is None:
         pytest.skip(NOT_BUILT)
-    monkeypatch.setattr(threads, "PARALLEL_MIN_BYTES", 0)
+    monkeypatch.setattr(threads, "C_PARALLEL_MIN_BYTES", 0)
     rng = np.random.default_rng(7)
     x = rng.standard_normal((3, 5, 4, 6)).astype(np.float32)
     x[0, 0, 0, :3] = [np.nan, -0.0, 0.0]
@@ -123,8 +127,9 @@ def test_leaky_relu_kernels_match_the_numpy_lines(layout, monkeypatch):
     def both(compiled):
         with monkeypatch.context() as patch:
             if not compiled:
-                patch.setattr(fast, "LEAKY_RELU_FORWARD", None)
-                patch.setattr(fast, "LEAKY_RELU_BACKWARD", None)
+                for name in ("LEAKY_RELU_FORWARD", "LEAKY_RELU_BACKWARD",
+                             "LEAKY_RELU_FORWARD_PARTS", "LEAKY_RELU_BACKWARD_PARTS"):
+                    patch.setattr(fast, name, None)
             tensor = vg.tensor(x, requires_grad=True)
             y = F.leaky_relu(tensor, 0.2)
             y.backward(upstream)
@@ -267,24 +272,30 @@ def test_cross_entropy_kernel_declines_a_bad_label(cross_entropy_kernel):
 
 
 @pytest.mark.parametrize("nesterov", [False, True])
-@pytest.mark.parametrize("parallel", [False, True])
-def test_sgd_momentum_step_kernel_against_the_numpy_update(nesterov, parallel, monkeypatch):
-    """One fused update against the update rule in NumPy (``parallel``: in two parts);
-    it declines float64 and arrays out of C order (optim/sgd.py then runs its NumPy
-    lines)."""
+@pytest.mark.parametrize("cores", [1, 3, 64])
+def test_sgd_momentum_step_kernel_against_the_numpy_update(nesterov, cores, monkeypatch):
+    """One fused update against the update rule in NumPy, in one part or in parts on the C
+    helper threads (3, or more parts asked than values): the same bits either way (no
+    fused multiply-add, so a value rounds alike in a loop's vector body and scalar tail); it
+    declines float64 and arrays out of C order (optim/sgd.py then runs its NumPy lines)."""
     if fast.SGD_MOMENTUM_STEP is None:
         pytest.skip(NOT_BUILT)
-    if parallel:
-        cut_into_small_parts(monkeypatch)
     rng = np.random.default_rng(4)
     x, b, g = (rng.standard_normal((5, 3)).astype(np.float32) for _ in range(3))
     lr, momentum, dampening, decay = 0.1, 0.9, 0.0 if nesterov else 0.2, 0.01
     g_decayed = g + decay * x
     b_new = momentum * b + (1 - dampening) * g_decayed
     x_new = x - lr * (g_decayed + momentum * b_new if nesterov else b_new)
+    x_one, b_one = x.copy(), b.copy()
+    assert fast.sgd_momentum_step(x_one, g, b_one, lr, momentum, dampening, decay, nesterov)
+    monkeypatch.setattr(threads, "C_PARALLEL_MIN_BYTES", 0)
+    monkeypatch.setattr(threads, "available_cores", lambda: cores)
+    assert threads.row_parts(x.size, x.nbytes) == min(cores, x.size)
     assert fast.sgd_momentum_step(x, g, b, lr, momentum, dampening, decay, nesterov)
     np.testing.assert_allclose(b, b_new, rtol=1e-6)
     np.testing.assert_allclose(x, x_new, rtol=1e-6, atol=1e-7)
+    np.testing.assert_array_equal(x, x_one)
+    np.testing.assert_array_equal(b, b_one)
     assert not fast.sgd_momentum_step(x.astype(np.float64), g, b, lr, momentum, 0, 0, False)
     assert not fast.sgd_momentum_step(x, np.asfortranarray(g), b, lr, momentum, 0, 0, False)
     assert not fast.sgd_momentum_step(x, g, b[:4], lr, momentum, 0, 0, False)

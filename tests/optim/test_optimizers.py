@@ -3,7 +3,7 @@ course's update rules computed by hand."""
 
 import numpy as np
 import pytest
-from helpers import torch_or_skip
+from helpers import counted, torch_or_skip
 
 import visiongrad as vg
 from visiongrad import nn, optim
@@ -109,11 +109,13 @@ def test_adam_updates_a_zero_dimensional_parameter_and_leaves_its_gradient(cls):
                                                        (optim.AdamW, True, 0.1)])
 def test_adam_over_parts_of_the_values_gives_the_same_bits(cls, amsgrad, weight_decay,
                                                            monkeypatch):
-    """Adam's lines run on one part of a parameter's values per core (three uneven parts
-    here) and on the whole arrays (``accel.flat_views`` declining): identical parameters
-    and moments after three steps; a transposed gradient takes the whole arrays."""
+    """Adam's NumPy lines (the compiled step turned off) run on one part of a parameter's
+    values per core (three uneven parts here) and on the whole arrays
+    (``accel.flat_views`` declining): identical parameters and moments after three steps;
+    a transposed gradient takes the whole arrays."""
     from visiongrad.accel import threads
 
+    monkeypatch.setattr(optim.adaptive.accel, "adam_step", lambda *args: False)
     monkeypatch.setattr(threads, "PARALLEL_MIN_BYTES", 0)
     monkeypatch.setattr(threads, "available_cores", lambda: 3)
     rng = np.random.default_rng(5)
@@ -138,6 +140,48 @@ def test_adam_over_parts_of_the_values_gives_the_same_bits(cls, amsgrad, weight_
         np.testing.assert_array_equal(a, b)
     assert sorted(calls) == sorted([11, 12, 12] * 3 + [35] * 3)  # 3 parts, then whole
     assert threads.flat_views(start, start.T.copy().T) is None
+
+
+@pytest.mark.parametrize("cls, amsgrad, weight_decay", [(optim.Adam, False, 0.0),
+                                                       (optim.Adam, True, 0.1),
+                                                       (optim.AdamW, True, 0.1)])
+@pytest.mark.parametrize("cores", [1, 3, 64])
+def test_compiled_adam_step_gives_the_numpy_lines_bits(cls, amsgrad, weight_decay, cores,
+                                                       monkeypatch):
+    """The one-pass compiled update (``accel.adam_step``, in 1, 3 or more parts than
+    values on C's threads) against the NumPy lines it replaces: the same bits after five
+    steps, moments too; amsgrad's running maximum keeps a NaN as NumPy's maximum does."""
+    from visiongrad.accel import fast, threads
+
+    if fast.ADAM_STEP_PARTS is None:
+        pytest.skip("the compiled kernels are not built here (see tests/accel/test_native.py)")
+    monkeypatch.setattr(threads, "C_PARALLEL_MIN_BYTES", 0)
+    monkeypatch.setattr(threads, "available_cores", lambda: cores)
+    rng = np.random.default_rng(6)
+    start = rng.standard_normal((7, 5)).astype(np.float32)
+    compiled_calls = []
+    step = optim.adaptive.accel.adam_step
+    monkeypatch.setattr(optim.adaptive.accel, "adam_step",
+                        lambda *args: compiled_calls.append(1) or step(*args))
+
+    def run(compiled):
+        x = vg.Tensor(start.copy(), requires_grad=True)
+        opt = cls([x], lr=0.01, amsgrad=amsgrad, weight_decay=weight_decay)
+        with monkeypatch.context() as patch:
+            if not compiled:
+                patch.setattr(optim.adaptive.accel, "adam_step", lambda *args: False)
+            for index in range(5):
+                grad = gradient(x.data).astype(np.float32)
+                if amsgrad and index == 3:
+                    grad[0, 0] = np.nan
+                x.grad = grad
+                opt.step()
+        return [x.data] + [v for v in opt.state[id(x)].values() if isinstance(v, np.ndarray)]
+
+    for ours, reference in zip(run(True), run(False), strict=True):
+        np.testing.assert_array_equal(ours, reference)
+    assert len(compiled_calls) == 5
+
 
 
 def test_gradient_array_is_not_modified():
@@ -271,16 +315,17 @@ SGD_OPTIONS = [case[2] for case in PYTORCH_CASES if case[0] is optim.SGD and "mo
 @pytest.mark.parametrize("options", SGD_OPTIONS)
 def test_fused_sgd_step_matches_the_numpy_lines(monkeypatch, options):
     """The compiled one-pass update (float32, after the first step) against the NumPy
-    lines it replaces, over ten steps; and it is the one that ran."""
+    lines it replaces, the same bits over ten steps; and it is the one that ran."""
     if fast.SGD_MOMENTUM_STEP is None:
         pytest.skip("the compiled kernels are not built here (see tests/accel/test_native.py)")
     calls = []
-    fused = fast.SGD_MOMENTUM_STEP
-    monkeypatch.setattr(fast, "SGD_MOMENTUM_STEP", lambda *args: calls.append(1) or fused(*args))
+    for name in ("SGD_MOMENTUM_STEP", "SGD_MOMENTUM_STEP_PARTS"):  # whole, or in parts
+        if getattr(fast, name) is not None:
+            monkeypatch.setattr(fast, name, counted(getattr(fast, name), calls))
     ours, _ = run_visiongrad(optim.SGD, options, np.float32)
     assert len(calls) == 9 * len(SHAPES), "the fused step did not run after the first step"
     monkeypatch.setattr(fast, "SGD_MOMENTUM_STEP", None)
     reference, _ = run_visiongrad(optim.SGD, options, np.float32)
     for mine, theirs in zip(ours, reference, strict=True):
         for a, b in zip(mine, theirs, strict=True):
-            np.testing.assert_allclose(a, b, rtol=0, atol=1e-6)
+            np.testing.assert_array_equal(a, b)

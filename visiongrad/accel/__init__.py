@@ -31,6 +31,7 @@ from .direct_conv import (
     direct_input_grad_fits,
 )
 from .fast import (
+    adam_step,
     cross_entropy,
     leaky_relu,
     leaky_relu_backward,
@@ -61,8 +62,9 @@ from .threads import (
 from .workspaces import batch_chunks, window_bytes, workspace
 
 __all__ = [
-    "add", "as_nchw", "available_cores", "batch_chunks", "batch_norm_fits", "channel_affine",
-    "channel_rows", "channel_sums", "channels_last", "contiguous_rows", "cross_entropy",
+    "adam_step", "add", "as_nchw", "available_cores", "batch_chunks", "batch_norm_fits",
+    "channel_affine", "channel_rows", "channel_sums", "channels_last", "contiguous_rows",
+    "cross_entropy",
     "direct_conv2d", "direct_conv2d_input_grad", "direct_conv2d_weight_grad",
     "direct_conv_fits", "direct_input_grad_fits", "empty_nchw", "flat_views",
     "from_channel_rows", "gram_of_rows", "in_parts", "is_channels_last", "leaky_relu",

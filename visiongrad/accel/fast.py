@@ -11,12 +11,17 @@ from __future__ import annotations
 from ..backend import is_host, xp
 from . import threads
 from .native import (
+    ADAM_STEP_PARTS,
     CROSS_ENTROPY_BACKWARD,
     CROSS_ENTROPY_FORWARD,
     LEAKY_RELU_BACKWARD,
+    LEAKY_RELU_BACKWARD_PARTS,
     LEAKY_RELU_FORWARD,
+    LEAKY_RELU_FORWARD_PARTS,
     RELU_BACKWARD,
+    RELU_BACKWARD_PARTS,
     SGD_MOMENTUM_STEP,
+    SGD_MOMENTUM_STEP_PARTS,
 )
 from .threads import map_rows
 
@@ -69,7 +74,8 @@ def relu_backward(grad, y):
     path fits.
 
     float32 ``grad`` and ``y`` laid out alike in memory go through the compiled kernel
-    (``RELU_BACKWARD``) in one pass over their flat memory, cut into parts on every core;
+    (``RELU_BACKWARD``) in one pass over their flat memory, cut into parts on every core
+    (``flat_pass``);
     other arrays of more than one cache block get the reference's two NumPy passes (the
     comparison, then a multiply that converts the mask as it goes) in parts on every core.
     NOTE: the kernel gives 0 where grad is NaN or infinite and the unit is off, as PyTorch;
@@ -88,11 +94,8 @@ def relu_backward(grad, y):
     if (RELU_BACKWARD is not None and grad.dtype == xp.float32 and y.dtype == xp.float32
             and grad.strides == y.strides and grad.shape == y.shape):
         out = xp.empty_like(y)
-
-        def block(grad, y, out):
-            RELU_BACKWARD(grad.ctypes.data, y.ctypes.data, out.ctypes.data, out.size)
-
-        map_rows(block, *(xp.ravel(a, order="K") for a in (out, grad, y)))
+        flat_pass(RELU_BACKWARD_PARTS, RELU_BACKWARD, *(xp.ravel(a, order="K")
+                                                        for a in (grad, y, out)))
         return out
     one_block = min(threads.CACHE_BLOCK_BYTES, threads.PARALLEL_MIN_BYTES)
     if grad.shape != y.shape or grad.nbytes <= one_block:
@@ -123,11 +126,8 @@ def leaky_relu(x, slope):
     if not xp.may_share_memory(values, x):  # ravel had to copy: x is not dense
         return None
     y = xp.empty_like(x)
-
-    def block(x, out):
-        LEAKY_RELU_FORWARD(x.ctypes.data, out.ctypes.data, out.size, slope)
-
-    map_rows(block, xp.ravel(y, order="K"), values)
+    flat_pass(LEAKY_RELU_FORWARD_PARTS, LEAKY_RELU_FORWARD, values, xp.ravel(y, order="K"),
+              slope=slope)
     return y
 
 
@@ -157,12 +157,22 @@ def leaky_relu_backward(grad, x, slope):
     if grad_flat is None or not xp.may_share_memory(grad_flat, grad):
         dx[...] = grad
         grad_flat = xp.ravel(dx, order="K")
-
-    def block(grad, x, out):
-        LEAKY_RELU_BACKWARD(grad.ctypes.data, x.ctypes.data, out.ctypes.data, out.size, slope)
-
-    map_rows(block, xp.ravel(dx, order="K"), grad_flat, x_flat)
+    flat_pass(LEAKY_RELU_BACKWARD_PARTS, LEAKY_RELU_BACKWARD, grad_flat, x_flat,
+              xp.ravel(dx, order="K"), slope=slope)
     return dx
+
+
+def flat_pass(parted, whole, *flat, slope=None):
+    """One compiled elementwise pass over flat float32 arrays (the last one written): in
+    parts on every core (``parted``, on ``kernels/parallel.c``'s threads) where the arrays
+    are large (``threads.row_parts``), or in one call (``whole``) where the loaded library
+    predates the parted kernels. ``slope``: the leaky passes' argument."""
+    size = flat[-1].size
+    arguments = [a.ctypes.data for a in flat] + [size] + ([] if slope is None else [slope])
+    if parted is None:
+        whole(*arguments)
+    else:
+        parted(*arguments, threads.row_parts(size, len(flat) * flat[-1].nbytes))
 
 
 class CrossEntropyKernel:
@@ -230,8 +240,9 @@ def cross_entropy(scores, labels):
 
 def sgd_momentum_step(x, g, buffer, lr, momentum, dampening, weight_decay, nesterov) -> bool:
     """SGD's momentum update of ``x`` and ``buffer`` in place in one pass by the compiled
-    kernel, in parts on every core for a large parameter (``in_parts``); False (nothing
-    done) where it does not fit: not float32 arrays of one shape in C order.
+    kernel, in parts on every core for a large parameter (``threads.row_parts``, on
+    ``kernels/parallel.c``'s threads); False (nothing done) where it does not fit: not
+    float32 arrays of one shape in C order.
 
     Examples
     --------
@@ -247,11 +258,38 @@ def sgd_momentum_step(x, g, buffer, lr, momentum, dampening, weight_decay, neste
             a.dtype == xp.float32 and a.flags.c_contiguous and a.shape == x.shape
             for a in (x, g, buffer)):
         return False
-    flat = [a.reshape(-1) for a in (x, buffer, g)]
+    arguments = (x.ctypes.data, buffer.ctypes.data, g.ctypes.data, x.size, lr, momentum,
+                 dampening, weight_decay, nesterov)
+    if SGD_MOMENTUM_STEP_PARTS is None:
+        SGD_MOMENTUM_STEP(*arguments)
+    else:
+        SGD_MOMENTUM_STEP_PARTS(*arguments, threads.row_parts(x.size, 3 * x.nbytes))
+    return True
 
-    def part(span):
-        SGD_MOMENTUM_STEP(*(a[span].ctypes.data for a in flat), span.stop - span.start, lr,
-                          momentum, dampening, weight_decay, nesterov)
 
-    threads.in_parts(part, x.size, 3 * x.nbytes)
+def adam_step(x, g, m, v, v_max, beta1, beta2, step_size, correction2, eps) -> bool:
+    """Adam's update of ``x`` and its moments ``m``, ``v`` (and ``v_max``, None without
+    amsgrad) in place, in one pass by the compiled kernel, in parts on every core for a
+    large parameter; the same bits as ``optim.adaptive.adam_lines`` with the same
+    arguments. False (nothing done) where it does not fit: no kernel, not all float32
+    arrays of one shape in C order.
+
+    Examples
+    --------
+    >>> from visiongrad import accel
+    >>> x, g, m, v = (np.full(3, value, np.float32) for value in (1.0, 0.5, 0.0, 0.0))
+    >>> done = accel.adam_step(x, g, m, v, None, 0.9, 0.999, 0.1 / (1 - 0.9),
+    ...                        (1 - 0.999) ** 0.5, 1e-8)
+    >>> bool(not done or np.allclose(x, 0.9))
+    True
+    """
+    arrays = (x, g, m, v) + (() if v_max is None else (v_max,))
+    if ADAM_STEP_PARTS is None or not is_host(*arrays) or not all(
+            a.dtype == xp.float32 and a.flags.c_contiguous and a.shape == x.shape
+            for a in arrays):
+        return False
+    ADAM_STEP_PARTS(x.ctypes.data, g.ctypes.data, m.ctypes.data, v.ctypes.data,
+                    None if v_max is None else v_max.ctypes.data, x.size, beta1, 1 - beta1,
+                    beta2, 1 - beta2, step_size, correction2, eps,
+                    threads.row_parts(x.size, len(arrays) * x.nbytes))
     return True

@@ -12,7 +12,8 @@ against:
 - ``cross_entropy.c``: softmax cross-entropy's forward and backward passes;
 - ``recurrent.c``: the LSTM's and GRU's cells and whole time loops (through
   ``accel/recurrent.py``), with ``vector_math.h``'s vectorisable exp, tanh and sigmoid;
-- ``sgd_step.c``: SGD's momentum update in one pass over memory;
+- ``optimizer_steps.c``: SGD's momentum update and Adam's update, each in one pass over
+  memory;
 - ``few_rows_linear.c``: the linear layer's forward product for a few rows of input,
   the weight read in place (through ``accel/linear.py``; AVX-512F);
 - ``batch_norm.c``: batch norm's per-channel sums and scale-and-shift passes (through
@@ -24,13 +25,16 @@ against:
 - ``int8_gemm.c``: the int8 inference path's integer matrix product (uint8 x int8 summed
   in int32, rescaled or requantized in the same pass; through ``accel/int8.py``);
 - ``tsne.c``: Barnes-Hut t-SNE's repulsion (a quadtree) and attraction (behind
-  ``classic/barnes_hut.py``).
+  ``classic/barnes_hut.py``);
+- ``conv_parts.c`` and ``parallel.c``: the kernels above over a whole batch or array in
+  one call, cut into parts on helper threads that live in C (``accel/threads.py``'s
+  ``row_parts`` says how many).
 
 They are built as one optional extension (``setup.py``): where no C compiler is found the
 install goes on without it. ``LIBRARY`` is None then, or when the user sets
 ``VISIONGRAD_NATIVE=0``, and so is every kernel below: every op takes its NumPy path.
-ctypes releases the GIL for each call, so the convolution's threads run the kernel on
-their blocks at once.
+ctypes releases the GIL for each call, so Python's helper threads (``in_parts``) too run
+a kernel on their parts at once.
 """
 
 from __future__ import annotations
@@ -91,6 +95,31 @@ nesterov), in place on x and buffer."""
 def optional_kernel(name: str, argtypes: list, restype=None):
     """``kernel``, or None where the loaded library predates ``name`` (built before it)."""
     return kernel(name, argtypes, restype) if hasattr(LIBRARY, name) else None
+
+
+SGD_MOMENTUM_STEP_PARTS = optional_kernel("sgd_momentum_step_parts", [_pointer] * 3 + [_size]
+                                          + [ctypes.c_float] * 4 + [_int, _int])
+"""sgd_momentum_step_parts(x, buffer, grad, size, lr, momentum, dampening, weight_decay,
+nesterov, parts): the same in ``parts`` parts of the values on ``kernels/parallel.c``'s
+threads; None where the library predates it."""
+
+ADAM_STEP_PARTS = optional_kernel("adam_step_parts", [_pointer] * 5 + [_size]
+                                  + [ctypes.c_float] * 7 + [_int])
+"""adam_step_parts(x, g, m, v, v_max, size, beta1, 1 - beta1, beta2, 1 - beta2, step_size,
+correction2, eps, parts): Adam's update of x, m, v (and v_max where not NULL) in place,
+in ``parts`` parts on ``kernels/parallel.c``'s threads (``optim/adaptive.py``'s
+``adam_lines``); None where the library predates it."""
+
+RELU_BACKWARD_PARTS = optional_kernel("relu_backward_parts", [_pointer] * 3 + [_size, _int])
+LEAKY_RELU_FORWARD_PARTS = optional_kernel("leaky_relu_forward_parts", [_pointer] * 2
+                                           + [_size, ctypes.c_float, _int])
+LEAKY_RELU_BACKWARD_PARTS = optional_kernel("leaky_relu_backward_parts", [_pointer] * 3
+                                            + [_size, ctypes.c_float, _int])
+"""relu_backward_parts(grad, y, dx, size, parts), leaky_relu_forward_parts(x, y, size,
+slope, parts), leaky_relu_backward_parts(grad, x, dx, size, slope, parts): the passes of
+``RELU_BACKWARD``, ``LEAKY_RELU_FORWARD`` and ``LEAKY_RELU_BACKWARD`` over flat arrays in
+``parts`` parts on ``kernels/parallel.c``'s threads; None where the library predates
+them."""
 
 
 def _direct_conv_kernels():

@@ -10,6 +10,8 @@
 
 #include <stddef.h>
 
+#include "parallel.h"
+
 void relu_backward(const float *grad, const float *y, float *dx, ptrdiff_t size)
 {
     for (ptrdiff_t k = 0; k < size; k++) {
@@ -40,4 +42,56 @@ void leaky_relu_backward(const float *grad, const float *x, float *dx, ptrdiff_t
 {
     for (ptrdiff_t k = 0; k < size; k++)
         dx[k] = x[k] > 0.0f ? grad[k] : slope * grad[k];
+}
+
+/* The three passes above in ``parts`` parts of the values on parallel.c's threads, one
+ * call from Python per pass (``accel/fast.py``); each value is the same arithmetic in any
+ * part. */
+enum flat_pass { RELU_BACKWARD, LEAKY_FORWARD, LEAKY_BACKWARD };
+
+struct flat_job {
+    enum flat_pass pass;
+    const float *a, *b;   /* grad and y; x; grad and x */
+    float *out;
+    float slope;
+};
+
+static void flat_part(void *context, ptrdiff_t start, ptrdiff_t stop, int part)
+{
+    const struct flat_job *job = context;
+    (void)part;
+    const ptrdiff_t size = stop - start;
+    switch (job->pass) {
+    case RELU_BACKWARD:
+        relu_backward(job->a + start, job->b + start, job->out + start, size);
+        break;
+    case LEAKY_FORWARD:
+        leaky_relu_forward(job->a + start, job->out + start, size, job->slope);
+        break;
+    case LEAKY_BACKWARD:
+        leaky_relu_backward(job->a + start, job->b + start, job->out + start, size,
+                            job->slope);
+        break;
+    }
+}
+
+void relu_backward_parts(const float *grad, const float *y, float *dx, ptrdiff_t size,
+                         int parts)
+{
+    struct flat_job job = {RELU_BACKWARD, grad, y, dx, 0.0f};
+    parallel_rows(flat_part, &job, size, parts);
+}
+
+void leaky_relu_forward_parts(const float *x, float *y, ptrdiff_t size, float slope,
+                              int parts)
+{
+    struct flat_job job = {LEAKY_FORWARD, x, NULL, y, slope};
+    parallel_rows(flat_part, &job, size, parts);
+}
+
+void leaky_relu_backward_parts(const float *grad, const float *x, float *dx, ptrdiff_t size,
+                               float slope, int parts)
+{
+    struct flat_job job = {LEAKY_BACKWARD, grad, x, dx, slope};
+    parallel_rows(flat_part, &job, size, parts);
 }
