@@ -104,9 +104,28 @@ def test_adam_updates_a_zero_dimensional_parameter_and_leaves_its_gradient(cls):
     assert grad == 2.0
 
 
-@pytest.mark.parametrize("cls, amsgrad, weight_decay", [(optim.Adam, False, 0.0),
-                                                       (optim.Adam, True, 0.1),
-                                                       (optim.AdamW, True, 0.1)])
+ADAM_CASES = [(optim.Adam, False, 0.0), (optim.Adam, True, 0.1), (optim.AdamW, True, 0.1)]
+
+
+def adam_steps(cls, start, steps, patch, turned_off=(), nan_at=None, **options):
+    """The parameter and its moments after ``steps`` steps of ``cls`` from ``start`` on
+    ``gradient``, with the ``accel`` functions in ``turned_off`` answering None or False
+    (``patch``: a monkeypatch) and a NaN gradient at (0, 0) on step ``nan_at``."""
+    x = vg.Tensor(start.copy(), requires_grad=True)
+    opt = cls([x], lr=0.01, **options)
+    with patch.context() as turn_off:
+        for name in turned_off:
+            turn_off.setattr(optim.adaptive.accel, name, lambda *args: None)
+        for index in range(steps):
+            grad = gradient(x.data).astype(np.float32)
+            if index == nan_at:
+                grad[0, 0] = np.nan
+            x.grad = grad
+            opt.step()
+    return [x.data] + [v for v in opt.state[id(x)].values() if isinstance(v, np.ndarray)]
+
+
+@pytest.mark.parametrize("cls, amsgrad, weight_decay", ADAM_CASES)
 def test_adam_over_parts_of_the_values_gives_the_same_bits(cls, amsgrad, weight_decay,
                                                            monkeypatch):
     """Adam's NumPy lines (the compiled step turned off) run on one part of a parameter's
@@ -125,26 +144,16 @@ def test_adam_over_parts_of_the_values_gives_the_same_bits(cls, amsgrad, weight_
     monkeypatch.setattr(optim.adaptive, "adam_lines",
                         lambda x, *rest: calls.append(x.size) or lines(x, *rest))
 
-    def run(parts):
-        x = vg.Tensor(start.copy(), requires_grad=True)
-        opt = cls([x], lr=0.01, amsgrad=amsgrad, weight_decay=weight_decay)
-        with monkeypatch.context() as patch:
-            if not parts:
-                patch.setattr(optim.adaptive.accel, "flat_views", lambda *arrays: None)
-            for _ in range(3):
-                x.grad = gradient(x.data).astype(np.float32)
-                opt.step()
-        return [x.data] + [v for v in opt.state[id(x)].values() if isinstance(v, np.ndarray)]
-
-    for a, b in zip(run(True), run(False), strict=True):
+    options = dict(amsgrad=amsgrad, weight_decay=weight_decay)
+    in_parts = adam_steps(cls, start, 3, monkeypatch, **options)
+    whole = adam_steps(cls, start, 3, monkeypatch, turned_off=["flat_views"], **options)
+    for a, b in zip(in_parts, whole, strict=True):
         np.testing.assert_array_equal(a, b)
     assert sorted(calls) == sorted([11, 12, 12] * 3 + [35] * 3)  # 3 parts, then whole
     assert threads.flat_views(start, start.T.copy().T) is None
 
 
-@pytest.mark.parametrize("cls, amsgrad, weight_decay", [(optim.Adam, False, 0.0),
-                                                       (optim.Adam, True, 0.1),
-                                                       (optim.AdamW, True, 0.1)])
+@pytest.mark.parametrize("cls, amsgrad, weight_decay", ADAM_CASES)
 @pytest.mark.parametrize("cores", [1, 3, 64])
 def test_compiled_adam_step_gives_the_numpy_lines_bits(cls, amsgrad, weight_decay, cores,
                                                        monkeypatch):
@@ -164,21 +173,10 @@ def test_compiled_adam_step_gives_the_numpy_lines_bits(cls, amsgrad, weight_deca
     monkeypatch.setattr(optim.adaptive.accel, "adam_step",
                         lambda *args: compiled_calls.append(1) or step(*args))
 
-    def run(compiled):
-        x = vg.Tensor(start.copy(), requires_grad=True)
-        opt = cls([x], lr=0.01, amsgrad=amsgrad, weight_decay=weight_decay)
-        with monkeypatch.context() as patch:
-            if not compiled:
-                patch.setattr(optim.adaptive.accel, "adam_step", lambda *args: False)
-            for index in range(5):
-                grad = gradient(x.data).astype(np.float32)
-                if amsgrad and index == 3:
-                    grad[0, 0] = np.nan
-                x.grad = grad
-                opt.step()
-        return [x.data] + [v for v in opt.state[id(x)].values() if isinstance(v, np.ndarray)]
-
-    for ours, reference in zip(run(True), run(False), strict=True):
+    options = dict(amsgrad=amsgrad, weight_decay=weight_decay, nan_at=3 if amsgrad else None)
+    compiled = adam_steps(cls, start, 5, monkeypatch, **options)
+    lines = adam_steps(cls, start, 5, monkeypatch, turned_off=["adam_step"], **options)
+    for ours, reference in zip(compiled, lines, strict=True):
         np.testing.assert_array_equal(ours, reference)
     assert len(compiled_calls) == 5
 
