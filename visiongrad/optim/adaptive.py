@@ -212,8 +212,9 @@ class Adam(Optimizer):
             [state["max_exp_avg_sq"]] if group["amsgrad"] else [])
         coefficients = (lr / (1 - beta1**t), math.sqrt(1 - beta2**t), beta1, beta2,
                         group["eps"])
-        if accel.adam_step(*arrays[:4], arrays[4] if group["amsgrad"] else None, beta1,
-                           beta2, coefficients[0], coefficients[1], group["eps"]):
+        if accel.adam_step(x, g, state["exp_avg"], state["exp_avg_sq"],
+                           state["max_exp_avg_sq"] if group["amsgrad"] else None, beta1,
+                           beta2, *coefficients[:2], group["eps"]):
             return  # the same update in one compiled pass (float32 arrays in C order)
 
         def lines(x, g, m, v, v_max=None):
