@@ -48,7 +48,7 @@ TRAIN = {
                 "--epochs 2 --out standard",
     "fgsm-rs": "visiongrad train --dataset fashion-mnist --model three_layer_convnet "
                "--epochs 2 --adversarial fgsm --eps 0.1 --out fgsm-rs",
-    "pgd": "visiongrad train --dataset fashion-mnist --model madry_convnet --epochs 15 "
+    "pgd": "visiongrad train --dataset fashion-mnist --model madry_convnet --epochs 24 "
            "--batch-size 128 --schedule cosine --adversarial pgd --eps 0.1 --steps 7 "
            "--out pgd  # the checkpoint holds the most robust validation epoch",
 }
