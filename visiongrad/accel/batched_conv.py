@@ -104,7 +104,7 @@ def from_blocks(blocks):
     return out
 
 
-def _in_parts(op, parted, whole, arguments, channels: int, nbytes: int):
+def _over_channel_blocks(op, parted, whole, arguments, channels: int, nbytes: int):
     """``parted(*arguments, parts)``, the kernel over ranges of whole 16-channel blocks,
     one per core (``threads.row_parts``), or ``whole(*arguments, 0, channels)`` on this
     thread where the loaded library predates the parted kernels."""
@@ -124,9 +124,10 @@ def batched_conv2d(x, weight, stride, padding, out_hw, w_blocks=None):
     x_rows = contiguous_rows(x)
     w_blocks = to_blocks(weight) if w_blocks is None else w_blocks
     rows = xp.empty((n, *out_hw, f), dtype=xp.float32)
-    _in_parts("batched_conv", BATCHED_CONV_PARTS, BATCHED_CONV,
-              (x_rows.ctypes.data, n, h, w, c, *padding, w_blocks.ctypes.data, kh, kw, f,
-               *stride, rows.ctypes.data, *out_hw), f, x.nbytes + weight.nbytes + rows.nbytes)
+    _over_channel_blocks(
+        "batched_conv", BATCHED_CONV_PARTS, BATCHED_CONV,
+        (x_rows.ctypes.data, n, h, w, c, *padding, w_blocks.ctypes.data, kh, kw, f, *stride,
+         rows.ctypes.data, *out_hw), f, x.nbytes + weight.nbytes + rows.nbytes)
     return rows
 
 
@@ -138,11 +139,10 @@ def batched_conv2d_input_grad(grad_out, weight, x_shape, stride, padding):
     ho, wo = grad_out.shape[2:]
     dy_rows, wt_blocks = contiguous_rows(grad_out), to_blocks(weight, across=True)
     dx = xp.empty((n, h, w, c), dtype=xp.float32)
-    _in_parts("batched_conv_input_grad", BATCHED_CONV_INPUT_GRAD_PARTS,
-              BATCHED_CONV_INPUT_GRAD,
-              (dy_rows.ctypes.data, n, ho, wo, f, wt_blocks.ctypes.data, kh, kw, *stride,
-               *padding, dx.ctypes.data, h, w, c), c,
-              grad_out.nbytes + weight.nbytes + dx.nbytes)
+    _over_channel_blocks(
+        "batched_conv_input_grad", BATCHED_CONV_INPUT_GRAD_PARTS, BATCHED_CONV_INPUT_GRAD,
+        (dy_rows.ctypes.data, n, ho, wo, f, wt_blocks.ctypes.data, kh, kw, *stride, *padding,
+         dx.ctypes.data, h, w, c), c, grad_out.nbytes + weight.nbytes + dx.nbytes)
     return as_nchw(dx)
 
 
@@ -153,9 +153,8 @@ def batched_conv2d_weight_grad(x, grad_out, kernel, stride, padding):
     ho, wo = grad_out.shape[2:]
     x_rows, dy_rows = contiguous_rows(x), contiguous_rows(grad_out)
     dw_blocks = xp.empty((f // BLOCK, *kernel, c, BLOCK), dtype=xp.float32)
-    _in_parts("batched_conv_weight_grad", BATCHED_CONV_WEIGHT_GRAD_PARTS,
-              BATCHED_CONV_WEIGHT_GRAD,
-              (x_rows.ctypes.data, n, h, w, c, *padding, dy_rows.ctypes.data, ho, wo, f,
-               *kernel, *stride, dw_blocks.ctypes.data), f,
-              x.nbytes + grad_out.nbytes + dw_blocks.nbytes)
+    _over_channel_blocks(
+        "batched_conv_weight_grad", BATCHED_CONV_WEIGHT_GRAD_PARTS, BATCHED_CONV_WEIGHT_GRAD,
+        (x_rows.ctypes.data, n, h, w, c, *padding, dy_rows.ctypes.data, ho, wo, f, *kernel,
+         *stride, dw_blocks.ctypes.data), f, x.nbytes + grad_out.nbytes + dw_blocks.nbytes)
     return from_blocks(dw_blocks)

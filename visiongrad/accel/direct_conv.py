@@ -28,7 +28,6 @@ from .layout import as_nchw, channels_last, contiguous_rows
 from .native import (
     CONV_AVX512,
     DIRECT_CONV,
-    DIRECT_CONV_FILTERS,
     DIRECT_CONV_PARTS,
     DIRECT_CONV_WEIGHT_GRAD,
     DIRECT_CONV_WEIGHT_GRAD_PARTS,
@@ -233,13 +232,12 @@ def kernel_output_hw(in_hw, kernel, stride, padding) -> tuple[int, int]:
     return positions(0), positions(1)
 
 
-def direct_conv(x_rows, w_blocks, stride, padding, out_rows, filters=None, parts=1):
+def direct_conv(x_rows, w_blocks, stride, padding, out_rows, parts=1):
     """out_rows[n, ho, wo, f] = sum_{i, j, c} x_pad[n, ho sh + i, wo sw + j, c]
     * w_blocks[f // 16, i, j, c, f % 16], into ``out_rows`` (N, Ho, Wo, F), where x_pad is
-    x_rows (N, H, W, C) zero-padded by ``padding`` (the kernel pads as it goes); only for
-    the output channels in range(*filters) where ``filters`` (multiples of 16) is given,
-    else in ``parts`` parts on ``kernels/parallel.c``'s threads (ranges of images, or of
-    filter blocks for fewer images than parts; each output is the same sum either way).
+    x_rows (N, H, W, C) zero-padded by ``padding`` (the kernel pads as it goes), in
+    ``parts`` parts on ``kernels/parallel.c``'s threads (ranges of images, or of filter
+    blocks for fewer images than parts; each output is the same sum either way).
 
     w_blocks comes from ``weight_blocks``; all three arrays are C-contiguous float32
     (checked: the kernel trusts its pointers)."""
@@ -253,17 +251,10 @@ def direct_conv(x_rows, w_blocks, stride, padding, out_rows, filters=None, parts
                          f"{expected} (blocks of {FILTER_BLOCK} filters), got {out_rows.shape}")
     arguments = (x_rows.ctypes.data, n, h, w, c, *padding, w_blocks.ctypes.data, kh, kw,
                  blocks * block, *stride, out_rows.ctypes.data, *expected[1:3])
-    if filters is None and parts > 1 and DIRECT_CONV_PARTS is not None:
+    if parts > 1 and DIRECT_CONV_PARTS is not None:
         _succeeded("direct_conv", DIRECT_CONV_PARTS(*arguments, parts))
-        return
-    if filters is None:
+    else:
         _succeeded("direct_conv", DIRECT_CONV(*arguments))
-        return
-    if filters[0] % FILTER_BLOCK or filters[1] % FILTER_BLOCK or not (
-            0 <= filters[0] <= filters[1] <= blocks * block):
-        raise ValueError(f"direct_conv: filters {filters} must be multiples of {FILTER_BLOCK} "
-                         f"within the {blocks * block} output channels")
-    _succeeded("direct_conv", DIRECT_CONV_FILTERS(*arguments, *filters))
 
 
 def direct_conv_weight_grad(x_rows, dy_rows, kernel, stride, padding, parts=1):

@@ -124,13 +124,11 @@ them."""
 
 def _direct_conv_kernels():
     if LIBRARY is None or not LIBRARY.direct_conv_supported():
-        return (None,) * 6
+        return (None,) * 5
     return (kernel("direct_conv", [_pointer] + [_int] * 6 + [_pointer] + [_int] * 5
                    + [_pointer, _int, _int], _int),
             kernel("direct_conv_weight_grad", [_pointer] + [_int] * 6 + [_pointer] + [_int] * 7
                    + [_pointer], _int),
-            optional_kernel("direct_conv_filters", [_pointer] + [_int] * 6 + [_pointer]
-                            + [_int] * 5 + [_pointer] + [_int] * 4, _int),
             optional_kernel("batched_conv", [_pointer] + [_int] * 6 + [_pointer] + [_int] * 5
                             + [_pointer] + [_int] * 4, _int),
             optional_kernel("batched_conv_input_grad", [_pointer] + [_int] * 4 + [_pointer]
@@ -154,19 +152,19 @@ def _conv_parts_kernels():
                             + [_pointer] + [_int] * 7 + [_pointer, _int], _int))
 
 
-(DIRECT_CONV, DIRECT_CONV_WEIGHT_GRAD, DIRECT_CONV_FILTERS, BATCHED_CONV,
- BATCHED_CONV_INPUT_GRAD, BATCHED_CONV_WEIGHT_GRAD) = _direct_conv_kernels()
+(DIRECT_CONV, DIRECT_CONV_WEIGHT_GRAD, BATCHED_CONV, BATCHED_CONV_INPUT_GRAD,
+ BATCHED_CONV_WEIGHT_GRAD) = _direct_conv_kernels()
 """direct_conv(x, N, H, W, C, ph, pw, w_blocks, kh, kw, F, sh, sw, out, Ho, Wo) and
 direct_conv_weight_grad(x, N, H, W, C, ph, pw, dy, Ho, Wo, F, kh, kw, sh, sw, dw_blocks),
 each returning 0 (or nonzero where its stripe buffer could not be allocated); None where
-the CPU lacks AVX2 and FMA. direct_conv_filters(..., Ho, Wo, f_begin, f_end) is
-direct_conv for the output channels f_begin <= f < f_end only. The convolution of small
+the CPU lacks AVX2 and FMA (``direct_conv_filters``, the same for a range of output
+channels, is called from C only: ``kernels/conv_parts.c``). The convolution of small
 images (``kernels/batched_conv.c``): batched_conv(x, N, H, W, C, ph, pw, w_blocks, kh, kw,
 F, sh, sw, y, Ho, Wo, f_begin, f_end), batched_conv_input_grad(dy, N, Ho, Wo, F,
 wt_blocks, kh, kw, sh, sw, ph, pw, dx, H, W, C, c_begin, c_end) and
 batched_conv_weight_grad(x, N, H, W, C, ph, pw, dy, Ho, Wo, F, kh, kw, sh, sw, dw_blocks,
 f_begin, f_end), each returning 0 (or nonzero where it refuses a window of too many taps).
-These four are None where the library predates them."""
+These three are None where the library predates them."""
 
 (DIRECT_CONV_PARTS, DIRECT_CONV_WEIGHT_GRAD_PARTS, BATCHED_CONV_PARTS,
  BATCHED_CONV_INPUT_GRAD_PARTS, BATCHED_CONV_WEIGHT_GRAD_PARTS) = _conv_parts_kernels()

@@ -208,14 +208,14 @@ class Adam(Optimizer):
             x *= 1 - lr * group["weight_decay"]
         else:
             g = with_weight_decay(g, x, group["weight_decay"])
-        arrays = [x, g, state["exp_avg"], state["exp_avg_sq"]] + (
-            [state["max_exp_avg_sq"]] if group["amsgrad"] else [])
         coefficients = (lr / (1 - beta1**t), math.sqrt(1 - beta2**t), beta1, beta2,
                         group["eps"])
         if accel.adam_step(x, g, state["exp_avg"], state["exp_avg_sq"],
                            state["max_exp_avg_sq"] if group["amsgrad"] else None, beta1,
                            beta2, *coefficients[:2], group["eps"]):
             return  # the same update in one compiled pass (float32 arrays in C order)
+        arrays = [x, g, state["exp_avg"], state["exp_avg_sq"]] + (
+            [state["max_exp_avg_sq"]] if group["amsgrad"] else [])
 
         def lines(x, g, m, v, v_max=None):
             adam_lines(x, g, m, v, v_max, *coefficients)
