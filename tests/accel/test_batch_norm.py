@@ -105,11 +105,12 @@ def test_compiled_statistics_are_accurate_far_from_zero(offset, scale, batch):
 @needs_kernels
 @pytest.mark.parametrize("rows", [0, 1, 2, 3, 97, 4099])
 @pytest.mark.parametrize("parts", [2, 3, 7, 64])
-def test_parts_on_the_c_threads_give_the_one_part_results(rows, parts):
+@pytest.mark.parametrize("slope", [0.0, 0.25])
+def test_parts_on_the_c_threads_give_the_one_part_results(rows, parts, slope):
     """kernels/parallel.c: the rows cut into parts (more parts than rows or than cores,
     helpers made on demand) give the one-part values: the affine passes to the bit, the
     sums to float32 rounding (each part sums its own blocks of rows in float); every row is
-    covered once."""
+    covered once. The gate and the rectifier with a ReLU's slope (0) and a leaky one's."""
     rng = np.random.default_rng(rows)
     x = (rng.standard_normal((rows, 24)) + 3).astype(np.float32)
     y = rng.standard_normal((rows, 24)).astype(np.float32)
@@ -119,25 +120,28 @@ def test_parts_on_the_c_threads_give_the_one_part_results(rows, parts):
         sums = np.zeros((count, 24))
         dots = np.zeros((count, 24))
         batch_norm.CHANNEL_SUMS(x.ctypes.data, shift.ctypes.data, y.ctypes.data, None,
-                                scale.ctypes.data, shift.ctypes.data, rows, 24,
+                                scale.ctypes.data, shift.ctypes.data, slope, rows, 24,
                                 sums.ctypes.data, dots.ctypes.data, count)
-        affine, relu = np.full_like(x, np.nan), np.full_like(x, np.nan)
+        affine, rectified = np.full_like(x, np.nan), np.full_like(x, np.nan)
         batch_norm.CHANNEL_AFFINE(x.ctypes.data, shift.ctypes.data, scale.ctypes.data,
                                   y.ctypes.data, scale.ctypes.data, scale.ctypes.data,
-                                  shift.ctypes.data, shift.ctypes.data, rows, 24,
+                                  shift.ctypes.data, slope, shift.ctypes.data, rows, 24,
                                   affine.ctypes.data, count)
         batch_norm.CHANNEL_AFFINE_RELU(x.ctypes.data, shift.ctypes.data, scale.ctypes.data,
-                                       shift.ctypes.data, y.ctypes.data, rows, 24,
-                                       relu.ctypes.data, count)
-        results.append((sums[0], dots[0], affine, relu))
-    (sums, dots, affine, relu), (p_sums, p_dots, p_affine, p_relu) = results
+                                       shift.ctypes.data, y.ctypes.data, slope, rows, 24,
+                                       rectified.ctypes.data, count)
+        results.append((sums[0], dots[0], affine, rectified))
+    (sums, dots, affine, rectified), (p_sums, p_dots, p_affine, p_rectified) = results
     np.testing.assert_allclose(p_sums, sums, rtol=1e-6, atol=1e-3)
     np.testing.assert_allclose(p_dots, dots, rtol=1e-6, atol=1e-3)
     assert not np.isnan(p_affine).any() and np.array_equal(p_affine, affine)
-    assert np.array_equal(p_relu, relu)
-    on = y * scale + shift > 0  # the gate (no y shift): only where the unit was on
-    np.testing.assert_allclose(sums, ((x - shift) * on).sum(0, dtype=np.float64), rtol=1e-5,
-                               atol=1e-3)
+    assert np.array_equal(p_rectified, rectified)
+    # the gate (no y shift): in full where the unit was on, times the slope elsewhere
+    weights = np.where(y * scale + shift > 0, 1, slope)
+    np.testing.assert_allclose(sums, ((x - shift) * weights).sum(0, dtype=np.float64),
+                               rtol=1e-5, atol=1e-3)
+    z = (x - shift) * scale + shift + y
+    np.testing.assert_allclose(rectified, np.where(z > 0, z, slope * z), rtol=1e-6, atol=1e-6)
 
 
 @needs_kernels
@@ -151,8 +155,8 @@ def test_c_threads_from_many_python_threads_and_after_fork():
 
     def sums(_=None):
         out = np.zeros((2, 16))
-        batch_norm.CHANNEL_SUMS(x.ctypes.data, None, None, None, None, None, len(x), 16,
-                                out.ctypes.data, None, 2)
+        batch_norm.CHANNEL_SUMS(x.ctypes.data, None, None, None, None, None, 0.0, len(x),
+                                16, out.ctypes.data, None, 2)
         return out[0]
 
     expected = sums()

@@ -1,7 +1,8 @@
 """batch_norm_relu (``ops/norm_relu.py``): relu(batch_norm(x) + residual) as one op against
-the three ops it replaces (values, every gradient, running statistics), a float64
-gradient check, the compiled passes against the NumPy ones and with the library off, and
-the modules that run it: Sequential's BatchNorm -> ReLU pairs and ResNet's blocks."""
+the three ops it replaces (values, every gradient, running statistics), with a ReLU and a
+leaky ReLU, a float64 gradient check, the compiled passes against the NumPy ones and with
+the library off, and the modules that run it: Sequential's BatchNorm -> ReLU and
+BatchNorm -> LeakyReLU pairs and ResNet's blocks."""
 
 import os
 import subprocess
@@ -27,13 +28,17 @@ def channels_last(a):
     return np.ascontiguousarray(a.transpose(0, 2, 3, 1)).transpose(0, 3, 1, 2)
 
 
-def run(op, x, gamma, beta, residual, training, upstream):
+SLOPES = {"relu": 0.0, "leaky": 0.2}
+
+
+def run(op, x, gamma, beta, residual, training, upstream, slope=0.0):
     """y, the gradients of x, gamma, beta (and the residual), and the running statistics."""
     mean = np.linspace(-1, 1, x.shape[1]).astype(x.dtype)
     var = np.linspace(0.5, 2, x.shape[1]).astype(x.dtype)
     tensors = [vg.tensor(a, requires_grad=True) for a in (x, gamma, beta)]
     r = None if residual is None else vg.tensor(residual, requires_grad=True)
-    y = op(tensors[0], mean, var, *tensors[1:], training=training, momentum=0.3, residual=r)
+    y = op(tensors[0], mean, var, *tensors[1:], training=training, momentum=0.3, residual=r,
+           negative_slope=slope)
     y.backward(upstream)
     return [y.data, *(t.grad for t in tensors), *([] if r is None else [r.grad]), mean, var]
 
@@ -56,14 +61,18 @@ SHAPES = {"channels-last": ((6, 32, 5, 5), True), "NCHW": ((4, 5, 3, 7), False),
 @pytest.mark.parametrize("name", list(SHAPES))
 @pytest.mark.parametrize("with_residual", [False, True], ids=["plain", "residual"])
 @pytest.mark.parametrize("training", [True, False], ids=["train", "eval"])
-def test_matches_batch_norm_then_relu(name, with_residual, training):
+@pytest.mark.parametrize("rectifier", list(SLOPES))
+def test_matches_batch_norm_then_relu(name, with_residual, training, rectifier):
     shape, in_channels_last = SHAPES[name]
     if with_residual and len(shape) == 2:
         in_channels_last = False
     x, gamma, beta, residual, upstream = case(shape, in_channels_last, with_residual)
-    fused = run(F.batch_norm_relu, x, gamma, beta, residual, training, upstream)
-    composed = run(batch_norm_relu_reference, x, gamma, beta, residual, training, upstream)
-    assert (fused[0] == 0).mean() > 0.2  # the ReLU cuts, so its mask is tested
+    slope = SLOPES[rectifier]
+    fused = run(F.batch_norm_relu, x, gamma, beta, residual, training, upstream, slope)
+    composed = run(batch_norm_relu_reference, x, gamma, beta, residual, training, upstream,
+                   slope)
+    off = fused[0] == 0 if slope == 0 else fused[0] < 0
+    assert off.mean() > 0.2  # the rectifier cuts, so its mask is tested
     for got, expected in zip(fused, composed, strict=True):
         assert got.dtype == expected.dtype == np.float32 and got.shape == expected.shape
         np.testing.assert_allclose(got, expected, rtol=1e-5, atol=1e-5)
@@ -73,10 +82,11 @@ def test_matches_batch_norm_then_relu(name, with_residual, training):
 @needs_kernels
 @pytest.mark.parametrize("with_residual", [False, True], ids=["plain", "residual"])
 @pytest.mark.parametrize("parallel", [False, True])
-def test_compiled_passes_match_numpy(with_residual, parallel, monkeypatch):
-    """The kernels' pass (scale, shift, residual, ReLU) and their gated backward passes
-    against the op's NumPy lines; the gate recomputes the ReLU's mask from x, to the bit,
-    so dx agrees even at units whose input sits at the ReLU's kink."""
+@pytest.mark.parametrize("rectifier", list(SLOPES))
+def test_compiled_passes_match_numpy(with_residual, parallel, rectifier, monkeypatch):
+    """The kernels' pass (scale, shift, residual, ReLU or leaky ReLU) and their gated
+    backward passes against the op's NumPy lines; the gate recomputes the rectifier's mask
+    from x, to the bit, so dx agrees even at units whose input sits at the kink."""
     if parallel:
         monkeypatch.setattr(accel.threads, "C_PARALLEL_MIN_BYTES", 0)
         monkeypatch.setattr(accel.threads, "available_cores", lambda: 2)
@@ -87,7 +97,8 @@ def test_compiled_passes_match_numpy(with_residual, parallel, monkeypatch):
         with monkeypatch.context() as patch:
             if not compiled:
                 patch.setattr(accel, "batch_norm_fits", lambda rows: False)
-            results.append(run(F.batch_norm_relu, x, gamma, beta, residual, True, upstream))
+            results.append(run(F.batch_norm_relu, x, gamma, beta, residual, True, upstream,
+                               SLOPES[rectifier]))
     for got, expected in zip(*results, strict=True):
         np.testing.assert_allclose(got, expected, rtol=2e-5, atol=2e-5)
 
@@ -105,20 +116,25 @@ def test_without_residual_the_compiled_op_keeps_no_output(monkeypatch):
 
 
 @pytest.mark.parametrize("with_residual", [False, True], ids=["plain", "residual"])
-def test_gradcheck_float64(with_residual):
+@pytest.mark.parametrize("rectifier", list(SLOPES))
+def test_gradcheck_float64(with_residual, rectifier):
     rng = np.random.default_rng(7)  # no pre-activation within 0.03 of the ReLU's kink
     inputs = [rng.standard_normal((4, 3, 3, 2)), rng.standard_normal(3) + 1.5,
               rng.standard_normal(3)]
     if with_residual:
         inputs.append(rng.standard_normal((4, 3, 3, 2)))
     assert_gradcheck(lambda x, g, b, *r: F.batch_norm_relu(
-        x, None, None, g, b, training=True, residual=r[0] if r else None), inputs)
+        x, None, None, g, b, training=True, residual=r[0] if r else None,
+        negative_slope=SLOPES[rectifier]), inputs)
 
 
-def test_checks_the_residual():
+def test_checks_the_residual_and_the_slope():
     x = vg.randn(2, 3, 4, 4)
     with pytest.raises(ValueError, match=r"residual of shape \(2, 3, 4, 5\)"):
         F.batch_norm_relu(x, None, None, training=True, residual=vg.randn(2, 3, 4, 5))
+    for slope in (-0.1, float("nan"), float("inf")):
+        with pytest.raises(ValueError, match=r"negative_slope must be a finite number >= 0"):
+            F.batch_norm_relu(x, None, None, training=True, negative_slope=slope)
 
 
 def test_with_the_compiled_library_off():
@@ -130,16 +146,18 @@ def test_with_the_compiled_library_off():
             "assert native.LIBRARY is None\n"
             "rng = np.random.default_rng(0)\n"
             "x, r = (rng.standard_normal((4, 16, 5, 5)).astype(np.float32) for _ in 'xr')\n"
-            "for residual in (None, r):\n"
+            "for residual, slope in ((None, 0.0), (r, 0.0), (None, 0.2), (r, 0.2)):\n"
             "    grads = []\n"
             "    for op in (F.batch_norm_relu, reference):\n"
             "        t = vg.tensor(x, requires_grad=True)\n"
-            "        y = op(t, None, None, training=True, residual=residual)\n"
+            "        y = op(t, None, None, training=True, residual=residual,\n"
+            "               negative_slope=slope)\n"
             "        (y * y).sum().backward()\n"
             "        grads.append((y.data, t.grad))\n"
             "    for a, b in zip(*grads):\n"
             "        assert np.allclose(a, b, atol=1e-5), abs(a - b).max()\n"
-            "    assert grads[0][0].min() == 0 and grads[0][0].max() > 0\n"
+            "    low = grads[0][0].min()\n"
+            "    assert (low == 0 if slope == 0 else low < 0) and grads[0][0].max() > 0\n"
             "print('ok')")
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                             env=dict(os.environ, VISIONGRAD_NATIVE="0"), timeout=120)
@@ -167,16 +185,17 @@ def step(model, x):
     return [y.data, tensor.grad] + [p.grad for p in model.parameters()]
 
 
-def conv_bn_relu_net():
+def conv_bn_relu_net(relu=nn.ReLU):
     vg.manual_seed(0)
-    return nn.Sequential(nn.Conv2d(3, 16, 3, padding=1), nn.BatchNorm2d(16), nn.ReLU(),
-                         nn.Conv2d(16, 16, 3, padding=1), nn.BatchNorm2d(16), nn.ReLU(),
+    return nn.Sequential(nn.Conv2d(3, 16, 3, padding=1), nn.BatchNorm2d(16), relu(),
+                         nn.Conv2d(16, 16, 3, padding=1), nn.BatchNorm2d(16), relu(),
                          nn.Flatten(), nn.Linear(16 * 6 * 6, 3))
 
 
-def test_sequential_runs_batch_norm_and_relu_as_one_op(monkeypatch):
+@pytest.mark.parametrize("relu", [nn.ReLU, lambda: nn.LeakyReLU(0.2)], ids=["relu", "leaky"])
+def test_sequential_runs_batch_norm_and_relu_as_one_op(relu, monkeypatch):
     x = np.random.default_rng(0).standard_normal((4, 3, 6, 6)).astype(np.float32)
-    fused_model, plain_model = conv_bn_relu_net(), conv_bn_relu_net()
+    fused_model, plain_model = conv_bn_relu_net(relu), conv_bn_relu_net(relu)
     calls = calls_of("batch_norm_relu", monkeypatch)
     fused = step(fused_model, x)
     assert len(calls) == 2
@@ -187,6 +206,14 @@ def test_sequential_runs_batch_norm_and_relu_as_one_op(monkeypatch):
         np.testing.assert_allclose(got, expected, rtol=1e-4, atol=1e-5)
     for name, buffer in plain_model.state_dict().items():  # running statistics, counts
         np.testing.assert_allclose(fused_model.state_dict()[name], buffer, rtol=1e-6)
+
+
+def test_a_leaky_relu_of_negative_slope_runs_apart(monkeypatch):
+    """The op takes slopes >= 0 (its mask is y > 0): a negative one runs as two ops."""
+    model = conv_bn_relu_net(lambda: nn.LeakyReLU(-0.5))
+    calls = calls_of("batch_norm_relu", monkeypatch)
+    y = model(vg.randn(2, 3, 6, 6))
+    assert calls == [] and np.isfinite(y.data).all()
 
 
 def test_a_hook_or_guided_relus_keeps_the_modules_apart(monkeypatch):

@@ -1,7 +1,7 @@
 """Batch norm's passes over channels-last rows by the compiled kernels
 (``kernels/batch_norm.c``): per-channel sums, and a per-channel scale and shift (with a
-residual and a ReLU for ``ops/norm_relu.py``, whose backward passes gate dy by the ReLU's
-mask, recomputed from x: ``gate``).
+residual and a ReLU or leaky ReLU for ``ops/norm_relu.py``, whose backward passes gate dy
+by the rectifier's mask, recomputed from x: ``gate``).
 
 ``ops/norm.py``'s ``BatchNorm`` asks ``batch_norm_fits`` once per call and then runs
 either these passes or its NumPy ones (the reference, for float64, for rows that are not
@@ -37,6 +37,14 @@ def _pointer(array):
     return None if array is None else array.ctypes.data
 
 
+def _gate(gate, channels):
+    """A gate (scale, shift, slope), or None, as the kernels read it."""
+    if gate is None:
+        return None, None, 0.0
+    scale, shift, slope = gate
+    return _per_channel(scale, channels), _per_channel(shift, channels), float(slope)
+
+
 def _per_channel(vector, channels):
     """A per-channel vector as the kernels read it: contiguous float32 of ``channels``."""
     return None if vector is None else xp.ascontiguousarray(
@@ -46,9 +54,10 @@ def _per_channel(vector, channels):
 def channel_sums(x, x_shift=None, y=None, y_shift=None, dots=True, gate=None):
     """Per-channel float64 (sum(x - x_shift), sum((x - x_shift)(y - y_shift))) over the
     rows of ``x`` (and ``y``, rows alike; y = x and y_shift = x_shift where y is None; a
-    shift of None is 0); the second is None where ``dots`` is False. With ``gate``, a pair
-    (scale, shift) of per-channel vectors, only the terms where the ReLU of
-    (y - y_shift) scale + shift was on count.
+    shift of None is 0); the second is None where ``dots`` is False. With ``gate``
+    (scale, shift, slope), per-channel scale and shift and a number, the terms count in
+    full where the rectifier of (y - y_shift) scale + shift was on, times slope elsewhere
+    (0: only where a ReLU was on).
 
     Examples
     --------
@@ -59,14 +68,14 @@ def channel_sums(x, x_shift=None, y=None, y_shift=None, dots=True, gate=None):
     """
     rows, channels = x.shape
     x_shift, y_shift = _per_channel(x_shift, channels), _per_channel(y_shift, channels)
-    gate_scale, gate_shift = (_per_channel(v, channels) for v in gate or (None, None))
+    gate_scale, gate_shift, gate_slope = _gate(gate, channels)
 
     parts = row_parts(rows, x.nbytes * (1 if y is None else 2))
     sums = xp.zeros((parts, channels))
     products = xp.zeros((parts, channels)) if dots else None
     CHANNEL_SUMS(x.ctypes.data, _pointer(x_shift), _pointer(y), _pointer(y_shift),
-                 _pointer(gate_scale), _pointer(gate_shift), rows, channels, sums.ctypes.data,
-                 _pointer(products), parts)
+                 _pointer(gate_scale), _pointer(gate_shift), gate_slope, rows, channels,
+                 sums.ctypes.data, _pointer(products), parts)
     return sums[0], (products[0] if dots else None)
 
 
@@ -96,8 +105,8 @@ def shift_estimate(rows):
 
 def channel_affine(x, x_shift, x_scale, shift, y=None, y_scale=None, gate=None):
     """A new (M, C) float32 array (x - x_shift) x_scale + y y_scale + shift, per channel
-    (no y term where ``y`` is None; with ``gate`` = (scale, shift), the y term only where
-    the ReLU of (x - x_shift) scale + shift was on).
+    (no y term where ``y`` is None; with ``gate`` = (scale, shift, slope), the y term times
+    slope where the rectifier of (x - x_shift) scale + shift was off).
 
     Examples
     --------
@@ -111,19 +120,20 @@ def channel_affine(x, x_shift, x_scale, shift, y=None, y_scale=None, gate=None):
     rows, channels = x.shape
     x_shift, x_scale, shift, y_scale = (_per_channel(v, channels)
                                         for v in (x_shift, x_scale, shift, y_scale))
-    gate_scale, gate_shift = (_per_channel(v, channels) for v in gate or (None, None))
+    gate_scale, gate_shift, gate_slope = _gate(gate, channels)
     out = xp.empty_like(x)
 
     CHANNEL_AFFINE(x.ctypes.data, x_shift.ctypes.data, x_scale.ctypes.data, _pointer(y),
-                   _pointer(y_scale), _pointer(gate_scale), _pointer(gate_shift),
+                   _pointer(y_scale), _pointer(gate_scale), _pointer(gate_shift), gate_slope,
                    shift.ctypes.data, rows, channels, out.ctypes.data,
                    row_parts(rows, out.nbytes * (2 if y is None else 3)))
     return out
 
 
-def channel_affine_relu(x, x_shift, x_scale, shift, residual=None):
-    """A new (M, C) float32 array max((x - x_shift) x_scale + shift + residual, 0), per
-    channel (no residual where ``residual`` is None; else contiguous rows like x).
+def channel_affine_relu(x, x_shift, x_scale, shift, residual=None, negative_slope=0.0):
+    """A new (M, C) float32 array: z = (x - x_shift) x_scale + shift + residual per channel
+    (no residual where ``residual`` is None; else contiguous rows like x), then z where
+    z > 0, else ``negative_slope`` z (0: max(z, 0), the ReLU; else a leaky ReLU).
 
     Examples
     --------
@@ -139,7 +149,7 @@ def channel_affine_relu(x, x_shift, x_scale, shift, residual=None):
     out = xp.empty_like(x)
 
     CHANNEL_AFFINE_RELU(x.ctypes.data, x_shift.ctypes.data, x_scale.ctypes.data,
-                        shift.ctypes.data, _pointer(residual), rows, channels,
-                        out.ctypes.data,
+                        shift.ctypes.data, _pointer(residual), float(negative_slope), rows,
+                        channels, out.ctypes.data,
                         row_parts(rows, out.nbytes * (2 if residual is None else 3)))
     return out

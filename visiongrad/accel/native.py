@@ -209,27 +209,29 @@ TSNE_ATTRACTION = optional_kernel("tsne_attraction", [_pointer, _size] + [_point
 """tsne_attraction(Y, N, indptr, indices, values, force): P's attraction over CSR rows
 (int64 indptr and indices, float64 values)."""
 
-CHANNEL_SUMS = optional_kernel("channel_sums_parts",
-                               [_pointer] * 6 + [_size] * 2 + [_pointer] * 2 + [_int])
-"""channel_sums_parts(x, x_shift, y, y_shift, gate_scale, gate_shift, rows, channels, sums,
-dots, parts): per-channel sums = sum(x - x_shift), dots = sum((x - x_shift)(y - y_shift))
-over float32 (rows, channels) rows (NULL shifts are zeros, a NULL y is x, a NULL dots is
-skipped), in ``parts`` parts of the rows on ``kernels/parallel.c``'s threads: sums and dots
-are (parts, channels) float64, zeroed, and the total ends in their first row; with a gate,
-only the terms where (y - y_shift) gate_scale + gate_shift > 0 (``kernels/batch_norm.c``)."""
+CHANNEL_SUMS = optional_kernel("gated_channel_sums_parts", [_pointer] * 6
+                               + [ctypes.c_float, _size, _size, _pointer, _pointer, _int])
+"""gated_channel_sums_parts(x, x_shift, y, y_shift, gate_scale, gate_shift, gate_slope, rows,
+channels, sums, dots, parts): per-channel sums = sum(x - x_shift), dots = sum((x -
+x_shift)(y - y_shift)) over float32 (rows, channels) rows (NULL shifts are zeros, a NULL y
+is x, a NULL dots is skipped), in ``parts`` parts of the rows on ``kernels/parallel.c``'s
+threads: sums and dots are (parts, channels) float64, zeroed, and the total ends in their
+first row; with a gate, each term in full where (y - y_shift) gate_scale + gate_shift > 0
+and times gate_slope elsewhere (``kernels/batch_norm.c``)."""
 
-CHANNEL_AFFINE = optional_kernel("channel_affine_parts",
-                                 [_pointer] * 8 + [_size] * 2 + [_pointer, _int])
-"""channel_affine_parts(x, x_shift, x_scale, y, y_scale, gate_scale, gate_shift, shift, rows,
-channels, out, parts): out = (x - x_shift) x_scale + y y_scale + shift per channel (no y
-term where y is NULL; with a gate, the y term only where (x - x_shift) gate_scale +
-gate_shift > 0), in ``parts`` parts of the rows."""
+CHANNEL_AFFINE = optional_kernel("gated_channel_affine_parts", [_pointer] * 7
+                                 + [ctypes.c_float, _pointer, _size, _size, _pointer, _int])
+"""gated_channel_affine_parts(x, x_shift, x_scale, y, y_scale, gate_scale, gate_shift,
+gate_slope, shift, rows, channels, out, parts): out = (x - x_shift) x_scale + y y_scale +
+shift per channel (no y term where y is NULL; with a gate, the y term times gate_slope
+where (x - x_shift) gate_scale + gate_shift <= 0), in ``parts`` parts of the rows."""
 
-CHANNEL_AFFINE_RELU = optional_kernel("channel_affine_relu_parts", [_pointer] * 5
-                                      + [_size] * 2 + [_pointer, _int])
-"""channel_affine_relu_parts(x, x_shift, x_scale, shift, residual, rows, channels, out,
-parts): out = max((x - x_shift) x_scale + shift + residual, 0) per channel (no residual
-where it is NULL), in ``parts`` parts of the rows."""
+CHANNEL_AFFINE_RELU = optional_kernel("channel_affine_rectify_parts", [_pointer] * 5
+                                      + [ctypes.c_float, _size, _size, _pointer, _int])
+"""channel_affine_rectify_parts(x, x_shift, x_scale, shift, residual, slope, rows, channels,
+out, parts): z = (x - x_shift) x_scale + shift + residual per channel (no residual where it
+is NULL), out = z where z > 0, else slope z (the ReLU for slope 0), in ``parts`` parts of
+the rows."""
 
 CHANNEL_EPILOGUE = optional_kernel("channel_epilogue_parts",
                                    [_pointer] * 4 + [_int] + [_size] * 2 + [_int])

@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections import OrderedDict
 from collections.abc import Iterable, Iterator, Mapping
 
-from .activation import ReLU
+from .activation import LeakyReLU, ReLU
 from .fusion import fusion_applies, run_layers
 from .module import Module
 from .norm import _BatchNorm
@@ -67,7 +67,7 @@ class Sequential(Module):
 
 def run_in_turn(modules: list, x):
     """The ``modules`` called one after another on ``x``, as ``Sequential`` runs them while
-    a graph is recorded: a batch norm and the ``ReLU`` after it as one op
+    a graph is recorded: a batch norm and the ``ReLU`` or ``LeakyReLU`` after it as one op
     (``runs_with_relu``)."""
     fused = None  # the ReLU run with the batch norm before it
     for index, module in enumerate(modules):
@@ -83,10 +83,13 @@ def run_in_turn(modules: list, x):
 
 def runs_with_relu(module: Module, following: Module | None) -> bool:
     """Whether ``Sequential`` runs ``module`` and the ``following`` one together: a batch
-    norm and a ``ReLU`` (``forward_relu``: one op unless a hook or a replaced forward
-    needs them apart). relu(batch_norm(x)) in one op saves two passes over the
-    activations (``ops/norm_relu.py``); the values are the same."""
-    return isinstance(module, _BatchNorm) and type(following) is ReLU
+    norm and a ``ReLU``, or a ``LeakyReLU`` of slope >= 0 (``forward_relu``: one op unless
+    a hook or a replaced forward needs them apart). relu(batch_norm(x)) in one op saves
+    two passes over the activations (``ops/norm_relu.py``); the values are the same."""
+    return isinstance(module, _BatchNorm) and (
+        type(following) is ReLU or type(following) is LeakyReLU
+        and isinstance(following.negative_slope, (int, float))
+        and 0 <= following.negative_slope < float("inf"))
 
 
 def _checked_index(index: int, length: int, owner: str) -> int:

@@ -64,10 +64,11 @@ class _BatchNorm(Module):
 
     def forward_relu(self, x, residual=None, relu: Module | None = None):
         """relu(self(x) + residual) as one op (``F.batch_norm_relu``; no residual where it
-        is None): what ``Sequential`` runs for this layer and a ``ReLU`` after it, and a
-        residual block for its last batch norm, shortcut and ReLU. ``relu`` is the ReLU
-        module this call stands for, if there is one. Where a forward hook must see an
-        output of its own, or a subclass or ``visualize.guided_relus`` replaced a
+        is None): what ``Sequential`` runs for this layer and a ``ReLU`` or ``LeakyReLU``
+        after it, and a residual block for its last batch norm, shortcut and ReLU. ``relu``
+        is the ReLU or leaky ReLU module this call stands for, if there is one (the
+        leaky ReLU's slope is the op's ``negative_slope``). Where a forward hook must see
+        an output of its own, or a subclass or ``visualize.guided_relus`` replaced a
         ``forward``, the modules run as written."""
         plain = not self._forward_hooks and type(self).forward is _BatchNorm.forward
         if relu is not None:
@@ -76,7 +77,8 @@ class _BatchNorm(Module):
             out = self(x)
             out = out if residual is None else out + residual
             return F.relu(out) if relu is None else relu(out)
-        return F.batch_norm_relu(x, *self.batch_norm_arguments(x), residual=residual)
+        return F.batch_norm_relu(x, *self.batch_norm_arguments(x), residual=residual,
+                                 negative_slope=getattr(relu, "negative_slope", 0.0))
 
     def batch_norm_arguments(self, x) -> tuple[Any, Any, Any, Any, bool, float, float]:
         """``F.batch_norm``'s arguments after x, for one forward pass: counts the batch
