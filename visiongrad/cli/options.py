@@ -99,6 +99,10 @@ def add_training_options(parser: argparse.ArgumentParser) -> None:
                         help="learning-rate schedule: " + ", ".join(SCHEDULES))
     parser.add_argument("--weight-decay", type=non_negative_float, default=0.0,
                         help="L2 regularisation strength")
+    parser.add_argument("--ema", type=fraction, default=None, metavar="DECAY",
+                        help="keep an exponential moving average of the weights (decay such "
+                             "as 0.999), which validation, the best epoch and the "
+                             "checkpoint use")
     parser.add_argument("--augment", action="store_true",
                         help="random horizontal flips and crops while training")
     parser.add_argument("--val-fraction", type=fraction, default=0.1,

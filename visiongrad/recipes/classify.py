@@ -72,6 +72,10 @@ class Config(FromOptions):
         its positive learning rate and non-negative L2 strength (L-BFGS takes none).
     schedule : str
         A per-epoch learning-rate schedule, one of :data:`SCHEDULES`.
+    ema : float or None
+        The decay of an exponential moving average of the weights (``optim.EMA``, updated
+        after every step) that validation, the best epoch and the checkpoint use; None:
+        the weights as trained.
     augment : bool
         Random horizontal flips and 2-pixel crops while training.
     val_fraction : float
@@ -101,6 +105,7 @@ class Config(FromOptions):
     lr: float = 1e-3
     schedule: str = "none"
     weight_decay: float = 0.0
+    ema: float | None = None
     augment: bool = False
     val_fraction: float = 0.1
     seed: int = 0
@@ -128,6 +133,8 @@ class Config(FromOptions):
         check_choice("optimizer", self.optimizer, OPTIMIZERS)
         check_number("lr", self.lr, "a positive number", lambda v: v > 0)
         check_choice("schedule", self.schedule, SCHEDULES)
+        if self.ema is not None:
+            check_number("ema", self.ema, "a decay between 0 and 1", lambda v: 0 < v < 1)
         check_number("weight_decay", self.weight_decay, "a non-negative number",
                      lambda v: v >= 0)
         if self.optimizer == "lbfgs" and self.weight_decay:
@@ -268,6 +275,7 @@ def fit_network(model, config: Config, train_images: np.ndarray, train_labels: n
     ``summary_writer`` (TensorBoard's) receives the Trainer's scalars.
     """
     from visiongrad.data import DataLoader, transforms
+    from visiongrad.optim import EMA
     from visiongrad.train.trainer import Trainer
 
     optimizer = build_optimizer(config.optimizer, model.parameters(), config.lr,
@@ -281,7 +289,8 @@ def fit_network(model, config: Config, train_images: np.ndarray, train_labels: n
                       scheduler=build_schedule(config.schedule, optimizer, config.epochs),
                       epochs=config.epochs, config=info, checkpoint_path=checkpoint,
                       summary_writer=summary_writer, distributed=config.distributed,
-                      adversary=training_adversary(config, normalize))
+                      adversary=training_adversary(config, normalize),
+                      ema=None if config.ema is None else EMA(model, decay=config.ema))
     if resume:
         with recipe_errors(FileNotFoundError, ValueError, KeyError, TypeError,
                            context=f"cannot resume from {checkpoint}: "):

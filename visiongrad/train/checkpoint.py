@@ -323,6 +323,12 @@ def _first_few(names: list[str], shown: int = 4) -> str:
     return ", ".join(names[:shown]) + more
 
 
+def copy_model_state(model) -> dict[str, np.ndarray]:
+    """A deep copy of ``model.state_dict()`` as NumPy arrays."""
+    return {name: np.array(value.data if isinstance(value, Tensor) else value, copy=True)
+            for name, value in model.state_dict().items()}
+
+
 def load_model_state(model, state: Mapping[str, np.ndarray], source: str = "checkpoint") -> None:
     """Load ``state`` into ``model`` after checking that every key and shape matches.
 

@@ -14,7 +14,8 @@ import math
 import numpy as np
 
 from ..autograd import no_grad, tensor
-from .trainer import Trainer, _copy_state
+from .checkpoint import copy_model_state
+from .trainer import Trainer
 
 
 def check_initial_loss(model, x: np.ndarray, y: np.ndarray, num_classes: int | None = None,
@@ -57,7 +58,7 @@ def check_initial_loss(model, x: np.ndarray, y: np.ndarray, num_classes: int | N
     from .. import functional as F
 
     loss_fn = F.cross_entropy if loss_fn is None else loss_fn
-    saved, was_training = _copy_state(model), model.training
+    saved, was_training = copy_model_state(model), model.training
     model.train()
     try:
         with no_grad():

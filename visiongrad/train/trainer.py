@@ -30,7 +30,7 @@ from ..autograd import Tensor, tensor
 from ..data.loader import DataLoader
 from ..distributed.setup import data_parallel
 from ..optim.lbfgs import LBFGS
-from .checkpoint import load_checkpoint, load_model_state, save_checkpoint
+from .checkpoint import copy_model_state, load_checkpoint, load_model_state, save_checkpoint
 from .predict import evaluate, evaluation_mode, predict_logits, predict_proba
 from .progress import Progress, progress_shown
 
@@ -47,12 +47,6 @@ class TrainingDiverged(RuntimeError):
     >>> issubclass(train.TrainingDiverged, Exception)
     True
     """
-
-
-def _copy_state(model) -> dict[str, np.ndarray]:
-    """A deep copy of ``model.state_dict()`` as NumPy arrays."""
-    return {name: np.array(value.data if isinstance(value, Tensor) else value, copy=True)
-            for name, value in model.state_dict().items()}
 
 
 def _check_data(name: str, x, y) -> tuple[np.ndarray, np.ndarray]:
@@ -212,6 +206,7 @@ class Trainer:
         self.best_val_accuracy: float = -math.inf
         self.best_epoch: int | None = None
         self.best_state: dict[str, np.ndarray] | None = None
+        self.trained_state: dict[str, np.ndarray] | None = None  # set where best_state is in
         self.snapshots: list[dict[str, np.ndarray]] = []
         self._weights = [(name, p) for name, p in model.named_parameters() if p.data.ndim >= 2]
         self._loader: DataLoader | None = None
@@ -258,6 +253,9 @@ class Trainer:
             loader = self.parallel.shard(loader)
             self.parallel.synchronize()
         self._loader = loader
+        if self.trained_state is not None:  # the best weights were swapped in: go on from these
+            self.model.load_state_dict(self.trained_state)
+            self.trained_state = None
         self._run = Progress(max(self.epochs, 1), done=min(self.epoch, self.epochs), write=None)
         while self.epoch < self.epochs and self.stop_reason is None:
             started = time.perf_counter()
@@ -274,6 +272,7 @@ class Trainer:
                     self.epoch % self.checkpoint_every == 0 or self.epoch == self.epochs):
                 self.save_checkpoint(self.checkpoint_path)
         if self.restore_best and self.best_state is not None:
+            self.trained_state = copy_model_state(self.model)  # what a resumed run goes on from
             self.model.load_state_dict(copy.deepcopy(self.best_state))
         return self
 
@@ -439,7 +438,7 @@ class Trainer:
 
     def _evaluation_state(self) -> dict[str, np.ndarray]:
         with self._evaluation_weights():
-            return _copy_state(self.model)
+            return copy_model_state(self.model)
 
     def evaluate(self, x: np.ndarray, y: np.ndarray) -> dict:
         """Accuracy, loss, per-class accuracy and confusion matrix of the model on (x, y)
@@ -457,14 +456,14 @@ class Trainer:
     def save_checkpoint(self, path) -> str:
         """Write everything needed to resume exactly; return the path written.
 
-        Model, optimizer, scheduler, EMA and best weights, history, config, counters, the
-        random generator's state and the training loader's (:meth:`DataLoader.state_dict`).
+        Model (once ``fit`` restored the best epoch, its weights; the last epoch's apart, to
+        resume from), optimizer, scheduler, EMA, best weights, history, config, counters, RNGs.
         """
         loader = self._loader.state_dict() if self._loader is not None else self._loader_state
         state = {"epoch": self.epoch, "iteration": self.iteration, "loader": loader,
                  "best_val_accuracy": self.best_val_accuracy, "best_epoch": self.best_epoch,
-                 "best_state": self.best_state, "ema": None if self.ema is None else
-                 self.ema.state_dict()}
+                 "best_state": self.best_state, "trained_state": self.trained_state,
+                 "ema": None if self.ema is None else self.ema.state_dict()}
         return save_checkpoint(path, self.model, self.optimizer, scheduler=self.scheduler,
                                history=self.history, config=self.config, state=state)
 
@@ -484,7 +483,8 @@ class Trainer:
         state = contents["state"] or {}
         if "epoch" not in state:
             raise ValueError(f"{path} has no trainer state (it was not written by a Trainer)")
-        load_model_state(self.model, contents["model"], source=f"checkpoint {path}")
+        load_model_state(self.model, state.get("trained_state") or contents["model"],
+                         source=f"checkpoint {path}")
         if contents["optimizer"] is not None:
             self.optimizer.load_state_dict(contents["optimizer"])
         if self.scheduler is not None and contents["scheduler"] is not None:
@@ -494,7 +494,7 @@ class Trainer:
         self.history = contents["history"]
         self.epoch, self.iteration = state["epoch"], state["iteration"]
         self.best_val_accuracy, self.best_epoch = state["best_val_accuracy"], state["best_epoch"]
-        self.best_state = state["best_state"]
+        self.best_state, self.trained_state = state["best_state"], None
         self._loader_state = state.get("loader")
         vg_random.set_state(contents["rng"])
         return self
