@@ -1,7 +1,7 @@
 """Batch norm and the ReLU after it as one op, with an optional residual added between
 them: relu(batch_norm(x) + residual), the tail of every conv-BN-ReLU and of a residual
-block; with a negative slope, the leaky ReLU after a batch norm (a DCGAN discriminator's
-conv-BN-LeakyReLU).
+block; with ``negative_slope`` > 0, the leaky ReLU after a batch norm (a DCGAN
+discriminator's conv-BN-LeakyReLU).
 
 Composed of three ops, the tail writes z = batch_norm(x), then z + residual, then the
 ReLU's output, and its backward pass writes the ReLU's gradient, then batch norm's: each
