@@ -1,3 +1,5 @@
+import copy
+import json
 import math
 import os
 
@@ -6,6 +8,7 @@ import pytest
 
 import visiongrad as vg
 from visiongrad import models, optim, train
+from visiongrad.train.checkpoint import CheckpointError
 
 
 def small_net(hidden=16, dropout=0.2):
@@ -246,3 +249,88 @@ def test_integer_images_are_scaled_like_the_loader_does(blobs):
     images = np.random.default_rng(0).integers(0, 256, (5, 1, 4, 4)).astype(np.uint8)
     np.testing.assert_array_equal(trainer.predict_proba(images),
                                   trainer.predict_proba(images.astype(np.float32) / 255))
+
+
+def with_ema(trainer):
+    trainer.ema = optim.EMA(trainer.model.parameters(), decay=0.9)
+    return trainer
+
+
+def rewritten(path, tmp_path, change):
+    """A copy of checkpoint ``path`` whose JSON header ``change`` (a function of the decoded
+    header) edited, the tensors kept: what a crafted or damaged file looks like."""
+    from safetensors import safe_open
+    from safetensors.numpy import load_file, save_file
+
+    with safe_open(str(path), framework="np") as handle:
+        header = json.loads(handle.metadata()["visiongrad"])
+    change(header)
+    out = tmp_path / "crafted.safetensors"
+    save_file(load_file(str(path)), str(out), metadata={"visiongrad": json.dumps(header)})
+    return out
+
+
+def setter(where, value):
+    """A change that sets the header's field at dotted path ``where`` to ``value``."""
+    keys = where.split(".")
+
+    def change(header):
+        target = header
+        for key in keys[:-1]:
+            target = target[key]
+        target[keys[-1]] = value
+    return change
+
+
+@pytest.mark.parametrize("change,message", [
+    (setter("state.epoch", "x"), "epoch must be a whole number"),
+    (setter("state.epoch", -3), "epoch must be a whole number"),
+    (setter("state.iteration", 1.5), "iteration must be a whole number"),
+    (setter("state.best_epoch", [1]), "best_epoch must be"),
+    (setter("state.best_epoch", 99), "best_epoch must be a whole number from 0 to epoch"),
+    (setter("state.best_val_accuracy", "x"), "best_val_accuracy must be a number"),
+    (setter("state.trained_state", 5), "trained_state must map names to tensors"),
+    (setter("state.trained_state", "abc"), "trained_state must map names to tensors"),
+    (setter("state.best_state", {"w": 1}), "best_state must map names to tensors"),
+    (setter("state.ema", "x"), "ema must be an object"),
+    (setter("state.loader", "x"), "loader must hold a list"),
+    (setter("state.loader", {"generators": [{"bit_generator": "PCG64"}]}),
+     "loader generator 0: not a valid PCG64 state"),
+    (setter("rng", {"bit_generator": "os.system"}), "rng: not a NumPy bit generator state"),
+    (setter("rng.state.state", "x"), "rng: not a valid PCG64 state"),
+    (setter("history", value="x"), "history must be an object"),
+    (setter("history.loss", ["a"]), "history 'loss' must be a list of numbers"),
+    (setter("history.val_robust_accuracy", 3), "history 'val_robust_accuracy'"),
+    (setter("history.update_ratio", [1]), "history 'update_ratio' must map"),
+    (setter("history.stop_reason", 3), "history 'stop_reason' must be text"),
+])
+def test_crafted_trainer_state_is_refused_on_loading_naming_file_and_field(
+        blobs, tmp_path, change, message):
+    """Every field a resumed run reads is checked when the checkpoint is loaded: one
+    ValueError naming the file and the field, nothing loaded, and the next file reads as
+    before (a crafted state used to fail half-way into training, with a traceback, or to
+    be taken silently)."""
+    good = with_ema(make_trainer(2, restore_best=True)).fit(*blobs).save_checkpoint(
+        tmp_path / "good")
+    trainer = with_ema(make_trainer(3))
+    before = copy.deepcopy(trainer.model.state_dict())
+    with pytest.raises(CheckpointError, match=message) as info:
+        trainer.load_checkpoint(rewritten(good, tmp_path, change))
+    assert "crafted.safetensors" in str(info.value) and "\n" not in str(info.value)
+    for name, value in before.items():
+        np.testing.assert_array_equal(np.asarray(trainer.model.state_dict()[name]),
+                                      np.asarray(value))
+    assert trainer.load_checkpoint(good).fit(*blobs).epoch == 3
+
+
+@pytest.mark.parametrize("state,message", [
+    ({"decay": "x", "num_updates": 1, "shadow": []}, "decay must be a number"),
+    ({"decay": 1.5, "num_updates": 1, "shadow": []}, r"decay must be in \[0.0, 1.0\)"),
+    ({"decay": 0.9, "num_updates": -1, "shadow": []}, "num_updates must be a whole number"),
+    ({"decay": 0.9, "num_updates": 1, "shadow": "x"}, "must hold a list of arrays"),
+    ("x", "must hold a list of arrays"),
+])
+def test_ema_refuses_a_state_of_another_kind(state, message):
+    ema = optim.EMA(small_net().parameters(), decay=0.9)
+    with pytest.raises(ValueError, match=message):
+        ema.load_state_dict(state)

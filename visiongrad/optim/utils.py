@@ -125,7 +125,20 @@ class EMA:
                 "shadow": [average.copy() for average in self.shadow]}
 
     def load_state_dict(self, state_dict: dict) -> None:
-        shadow = state_dict["shadow"]
+        """Restore what :meth:`state_dict` returned; a state of another shape or kind (a
+        crafted file's) is refused with a ValueError naming what is wrong."""
+        shadow, decay, updates = (state_dict.get(key) if isinstance(state_dict, dict) else None
+                                  for key in ("shadow", "decay", "num_updates"))
+        if not isinstance(shadow, list) or not all(hasattr(a, "shape") for a in shadow):
+            raise ValueError("the saved average must hold a list of arrays ('shadow')")
+        if decay is not None:
+            if not isinstance(decay, (int, float)) or isinstance(decay, bool):
+                raise ValueError(f"the saved average's decay must be a number or null, got "
+                                 f"{decay!r:.40}")
+            check_range("the saved average's decay", decay, 0.0, 1.0)
+        if not isinstance(updates, int) or isinstance(updates, bool) or updates < 0:
+            raise ValueError(f"the saved average's num_updates must be a whole number >= 0, "
+                             f"got {updates!r:.40}")
         if len(shadow) != len(self.params):
             raise ValueError(f"the saved average holds {len(shadow)} arrays, this EMA "
                              f"averages {len(self.params)} parameters")
@@ -133,7 +146,7 @@ class EMA:
             if tuple(average.shape) != tuple(p.shape):
                 raise ValueError(f"saved average {i} has shape {tuple(average.shape)}, its "
                                  f"parameter has shape {tuple(p.shape)}")
-        self.decay, self.num_updates = state_dict["decay"], int(state_dict["num_updates"])
+        self.decay, self.num_updates = decay, updates
         self.shadow = [xp.array(average, dtype=p.data.dtype) for average, p
                        in zip(shadow, self.params, strict=True)]
 

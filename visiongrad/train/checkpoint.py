@@ -311,6 +311,100 @@ def load_checkpoint(path: str | os.PathLike) -> dict:
     return contents
 
 
+_TRAINER_SERIES = ("loss", "epoch_loss", "train_accuracy", "val_loss", "val_accuracy", "lr",
+                   "epoch_seconds", "update_ratio_iteration")
+"""The history lists every ``Trainer`` keeps (other keys, a recipe's, are lists alike)."""
+
+_BIT_GENERATORS = ("PCG64", "PCG64DXSM", "Philox", "SFC64", "MT19937")
+"""NumPy's bit generators, whose states a checkpoint may hold."""
+
+
+def _is_count(value) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool) and value >= 0
+
+
+def _is_real(value) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool)
+
+
+def _is_series(value) -> bool:
+    return isinstance(value, list) and all(v is None or _is_real(v) for v in value)
+
+
+def _is_weights(value) -> bool:
+    return isinstance(value, dict) and all(isinstance(v, np.ndarray) for v in value.values())
+
+
+def _generator_problem(state) -> str | None:
+    """Why ``state`` is not a NumPy bit generator's state, or None where it is: NumPy
+    checks it on a scratch generator of the kind the state names."""
+    kind = state.get("bit_generator") if isinstance(state, dict) else None
+    if kind not in _BIT_GENERATORS:
+        return f"not a NumPy bit generator state (bit_generator {kind!r:.40})"
+    try:
+        getattr(np.random, kind)().state = state
+    except (TypeError, ValueError, KeyError, OverflowError) as error:
+        return f"not a valid {kind} state ({str(error):.80})"
+    return None
+
+
+def _history_problems(history) -> list[str]:
+    if not isinstance(history, dict):
+        return ["history must be an object"]
+    problems = [f"history {key!r} must be a list of numbers" for key in _TRAINER_SERIES
+                if not _is_series(history.get(key))]
+    ratios = history.get("update_ratio")
+    if not (isinstance(ratios, dict) and all(_is_series(v) for v in ratios.values())):
+        problems.append("history 'update_ratio' must map names to lists of numbers")
+    if not isinstance(history.get("stop_reason"), (str, type(None))):
+        problems.append("history 'stop_reason' must be text or null")
+    others = set(history) - set(_TRAINER_SERIES) - {"update_ratio", "stop_reason"}
+    return problems + [f"history {key!r:.40} must be a list of numbers"
+                       for key in sorted(others) if not _is_series(history[key])]
+
+
+def load_trainer_checkpoint(path) -> tuple[dict, dict]:
+    """:func:`load_checkpoint`'s contents and the trainer state in them, every field of the
+    state checked against what ``Trainer.save_checkpoint`` writes (counters, best accuracy,
+    weights, generator states, history), so that a crafted or damaged file is refused when
+    it is loaded, naming the file and the fields, and not half-way into a resumed run.
+
+    Raises
+    ------
+    CheckpointError
+        As :func:`load_checkpoint`, and if the file holds no trainer state or a malformed one.
+    """
+    contents = load_checkpoint(path)
+    state = contents["state"]
+    if not isinstance(state, dict) or "epoch" not in state:
+        raise CheckpointError(f"{path} has no trainer state (it was not written by a Trainer)")
+    problems = [f"{key} must be a whole number >= 0" for key in ("epoch", "iteration")
+                if not _is_count(state.get(key))]
+    best_epoch = state.get("best_epoch")
+    if best_epoch is not None and not (_is_count(best_epoch) and _is_count(state.get("epoch"))
+                                       and best_epoch <= state["epoch"]):
+        problems.append("best_epoch must be a whole number from 0 to epoch, or null")
+    if not _is_real(state.get("best_val_accuracy")):
+        problems.append("best_val_accuracy must be a number")
+    problems += [f"{key} must map names to tensors" for key in ("best_state", "trained_state")
+                 if state.get(key) is not None and not _is_weights(state[key])]
+    if state.get("ema") is not None and not isinstance(state["ema"], dict):
+        problems.append("ema must be an object")
+    loader = state.get("loader")
+    generators = loader.get("generators") if isinstance(loader, dict) else None
+    if loader is not None and not isinstance(generators, list):
+        problems.append("loader must hold a list of generator states")
+    for k, generator in enumerate(generators or []):
+        problem = _generator_problem(generator)
+        problems += [] if problem is None else [f"loader generator {k}: {problem}"]
+    problem = _generator_problem(contents["rng"])
+    problems += ([] if problem is None else [f"rng: {problem}"]) + _history_problems(
+        contents["history"])
+    if problems:
+        raise CheckpointError(f"{path}: malformed trainer state ({'; '.join(problems)[:400]})")
+    return contents, state
+
+
 def _dtype_family(kind: str) -> str:
     """Floating, integer (signed or not) or boolean: a value loads into its own family."""
     return {"f": "float", "i": "int", "u": "int", "b": "bool"}.get(kind, kind)

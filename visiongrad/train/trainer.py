@@ -30,7 +30,7 @@ from ..autograd import Tensor, tensor
 from ..data.loader import DataLoader
 from ..distributed.setup import data_parallel
 from ..optim.lbfgs import LBFGS
-from .checkpoint import copy_model_state, load_checkpoint, load_model_state, save_checkpoint
+from .checkpoint import copy_model_state, load_model_state, load_trainer_checkpoint, save_checkpoint
 from .predict import evaluate, evaluation_mode, predict_logits, predict_proba
 from .progress import Progress, progress_shown
 
@@ -477,12 +477,10 @@ class Trainer:
         Raises
         ------
         ValueError
-            If the checkpoint's weights do not fit the model (names the keys and shapes).
+            If the checkpoint's weights do not fit the model (names the keys and shapes),
+            or (``CheckpointError``) its trainer state is missing or malformed.
         """
-        contents = load_checkpoint(path)
-        state = contents["state"] or {}
-        if "epoch" not in state:
-            raise ValueError(f"{path} has no trainer state (it was not written by a Trainer)")
+        contents, state = load_trainer_checkpoint(path)
         load_model_state(self.model, state.get("trained_state") or contents["model"],
                          source=f"checkpoint {path}")
         if contents["optimizer"] is not None:
