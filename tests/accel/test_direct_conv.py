@@ -181,6 +181,31 @@ def test_the_avx2_and_avx512_tiles_agree_to_the_bit(kernel):
             np.testing.assert_array_equal(avx512_result, avx2_result)
 
 
+@pytest.mark.parametrize("channels, stride", [(16, 1), (32, 1), (64, 1), (16, 2), (32, 2)])
+def test_row_tiles_of_every_width_match_the_loops_and_the_avx2_tiles(kernel, channels, stride):
+    """Rows of at least 12 outputs whose windows start 16, 32 or 64 floats apart (stride x
+    channels) take the AVX-512 row tiles (``stripe_row_tiles512``): every width from 12
+    to 40 (each split into tiles of up to 12), one, two and three blocks of 16 filters,
+    against the loop version and, to the bit, against the AVX2 tiles."""
+    for width in range(12, 41):
+        filters = 16 * (1 + width % 3)
+        out_width = width
+        in_width = (out_width - 1) * stride + 3 - 2
+        x32, x64 = float32_pair((1, channels, 2 + width % 2, in_width))
+        w32, w64 = float32_pair((filters, channels, 3, 3))
+        expected = conv_naive.conv2d_naive(x64, w64, None, (stride, stride), (1, 1))
+        assert expected.shape[3] == out_width
+        results = []
+        for tiles in each_tile_set():
+            out = np.empty(layout.channels_last(expected).shape, dtype=np.float32)
+            direct.direct_conv(rows(x32), direct.weight_blocks(w32), (stride, stride), (1, 1),
+                               out)
+            assert_close(layout.as_nchw(out), expected, f"{tiles} at width {width}")
+            results.append(out)
+        for other in results[1:]:
+            np.testing.assert_array_equal(other, results[0])
+
+
 def test_weight_blocks_round_trip():
     w = rng.standard_normal((48, 5, 3, 2)).astype(np.float32)
     blocks = direct.weight_blocks(w)
