@@ -115,3 +115,14 @@ def counted(kernel: Callable, calls: list, size_at: int | None = None) -> Callab
         calls.append(1 if size_at is None else args[size_at])
         return kernel(*args)
     return call
+
+
+def set_in(path, value):
+    """A change of a nested dict or list (a crafted file's decoded contents): it sets the
+    item at ``path``, a sequence of keys and indices, to ``value``."""
+    def change(data):
+        target = data
+        for key in path[:-1]:
+            target = target[key]
+        target[path[-1]] = value
+    return change

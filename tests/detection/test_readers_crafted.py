@@ -10,6 +10,7 @@ import json
 
 import pytest
 from fuzzing import memory_bound, traced_peak
+from helpers import set_in
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -84,15 +85,6 @@ def edited(change):
     data = coco_dict()
     change(data)
     return data
-
-
-def set_in(path, value):
-    def change(data):
-        target = data
-        for key in path[:-1]:
-            target = target[key]
-        target[path[-1]] = value
-    return change
 
 
 COCO_CASES = {

@@ -5,6 +5,7 @@ import os
 
 import numpy as np
 import pytest
+from helpers import set_in
 
 import visiongrad as vg
 from visiongrad import models, optim, train
@@ -270,39 +271,27 @@ def rewritten(path, tmp_path, change):
     return out
 
 
-def setter(where, value):
-    """A change that sets the header's field at dotted path ``where`` to ``value``."""
-    keys = where.split(".")
-
-    def change(header):
-        target = header
-        for key in keys[:-1]:
-            target = target[key]
-        target[keys[-1]] = value
-    return change
-
-
 @pytest.mark.parametrize("change,message", [
-    (setter("state.epoch", "x"), "epoch must be a whole number"),
-    (setter("state.epoch", -3), "epoch must be a whole number"),
-    (setter("state.iteration", 1.5), "iteration must be a whole number"),
-    (setter("state.best_epoch", [1]), "best_epoch must be"),
-    (setter("state.best_epoch", 99), "best_epoch must be a whole number from 0 to epoch"),
-    (setter("state.best_val_accuracy", "x"), "best_val_accuracy must be a number"),
-    (setter("state.trained_state", 5), "trained_state must map names to tensors"),
-    (setter("state.trained_state", "abc"), "trained_state must map names to tensors"),
-    (setter("state.best_state", {"w": 1}), "best_state must map names to tensors"),
-    (setter("state.ema", "x"), "ema must be an object"),
-    (setter("state.loader", "x"), "loader must hold a list"),
-    (setter("state.loader", {"generators": [{"bit_generator": "PCG64"}]}),
+    (set_in(("state", "epoch"), "x"), "epoch must be a whole number"),
+    (set_in(("state", "epoch"), -3), "epoch must be a whole number"),
+    (set_in(("state", "iteration"), 1.5), "iteration must be a whole number"),
+    (set_in(("state", "best_epoch"), [1]), "best_epoch must be"),
+    (set_in(("state", "best_epoch"), 99), "best_epoch must be a whole number from 0 to epoch"),
+    (set_in(("state", "best_val_accuracy"), "x"), "best_val_accuracy must be a number"),
+    (set_in(("state", "trained_state"), 5), "trained_state must map names to tensors"),
+    (set_in(("state", "trained_state"), "abc"), "trained_state must map names to tensors"),
+    (set_in(("state", "best_state"), {"w": 1}), "best_state must map names to tensors"),
+    (set_in(("state", "ema"), "x"), "ema must be an object"),
+    (set_in(("state", "loader"), "x"), "loader must hold a list"),
+    (set_in(("state", "loader"), {"generators": [{"bit_generator": "PCG64"}]}),
      "loader generator 0: not a valid PCG64 state"),
-    (setter("rng", {"bit_generator": "os.system"}), "rng: not a NumPy bit generator state"),
-    (setter("rng.state.state", "x"), "rng: not a valid PCG64 state"),
-    (setter("history", value="x"), "history must be an object"),
-    (setter("history.loss", ["a"]), "history 'loss' must be a list of numbers"),
-    (setter("history.val_robust_accuracy", 3), "history 'val_robust_accuracy'"),
-    (setter("history.update_ratio", [1]), "history 'update_ratio' must map"),
-    (setter("history.stop_reason", 3), "history 'stop_reason' must be text"),
+    (set_in(("rng",), {"bit_generator": "os.system"}), "rng: not a NumPy bit generator state"),
+    (set_in(("rng", "state", "state"), "x"), "rng: not a valid PCG64 state"),
+    (set_in(("history",), "x"), "history must be an object"),
+    (set_in(("history", "loss"), ["a"]), "history 'loss' must be a list of numbers"),
+    (set_in(("history", "val_robust_accuracy"), 3), "history 'val_robust_accuracy'"),
+    (set_in(("history", "update_ratio"), [1]), "history 'update_ratio' must map"),
+    (set_in(("history", "stop_reason"), 3), "history 'stop_reason' must be text"),
 ])
 def test_crafted_trainer_state_is_refused_on_loading_naming_file_and_field(
         blobs, tmp_path, change, message):

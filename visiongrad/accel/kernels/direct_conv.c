@@ -162,49 +162,27 @@ static inline __attribute__((always_inline)) AVX2 void tile(
 /* The same tile in AVX-512 registers, for B = 1 or 2 blocks of 16 filters (w_b = w +
  * b block_size, y's 16 b + 0:16): one register of 16 sums per output and block, so P up
  * to 12 outputs; per v, B loads of 16 weights and P broadcasts feed B P fused
- * multiply-adds. Each sum takes its terms in the same order as the AVX2 tile's. */
+ * multiply-adds. Each sum takes its terms in the same order as the AVX2 tile's.
+ *
+ * S = 0: output p's window at x + corner[p]. S > 0, a constant: the P outputs lie in one
+ * output row, their windows S = sw C floats apart, and output p's values are read at a
+ * constant offset p S from one pointer that steps along v (``corner`` unused). The same
+ * sums; only the addressing differs. Per-output pointers need an index register in each
+ * broadcast's address, and Intel cores split an FMA with an indexed memory operand into
+ * two micro-ops: with one FMA per broadcast (a 16-filter layer) the tile then runs at
+ * about half the FMA units' rate; with constant offsets a 12-output tile ran at 0.9 of it
+ * (one core, CPU time). */
 static inline __attribute__((always_inline)) AVX512 void tile512(
     const float *x, const ptrdiff_t *corner, ptrdiff_t x_row, int kh, int row_values,
-    const float *w, ptrdiff_t block_size, float *y, int filters, const int P, const int B)
+    const float *w, ptrdiff_t block_size, float *y, int filters, const int P, const int B,
+    const int S)
 {
     __m512 sum[2][TILE512_MAX];
     const float *x_p[TILE512_MAX];
     for (int p = 0; p < P; p++) {
         sum[0][p] = sum[1][p] = _mm512_setzero_ps();
-        x_p[p] = x + corner[p];
+        x_p[p] = S ? x : x + corner[p];
     }
-    for (int i = 0; i < kh; i++) {
-        const float *w_i = w + (ptrdiff_t)i * row_values * F_BLOCK;
-        for (int v = 0; v < row_values; v++) {
-            const __m512 w0 = _mm512_loadu_ps(w_i + v * F_BLOCK);
-            const __m512 w1 = B == 2 ? _mm512_loadu_ps(w_i + block_size + v * F_BLOCK) : w0;
-            for (int p = 0; p < P; p++) {
-                const __m512 value = _mm512_set1_ps(x_p[p][i * x_row + v]);
-                sum[0][p] = _mm512_fmadd_ps(value, w0, sum[0][p]);
-                if (B == 2)
-                    sum[1][p] = _mm512_fmadd_ps(value, w1, sum[1][p]);
-            }
-        }
-    }
-    for (int p = 0; p < P; p++)
-        for (int b = 0; b < B; b++)
-            _mm512_storeu_ps(y + (ptrdiff_t)p * filters + b * F_BLOCK, sum[b][p]);
-}
-
-/* tile512 for P outputs of one output row whose windows start S = sw C floats apart, S a
- * constant: output p's values are read at x + p S + v, a constant offset from one pointer
- * that steps along v. The same sums in the same order; what changes is the addressing.
- * tile512's per-output pointers need an index register in each broadcast's address, and
- * Intel cores split an FMA with an indexed memory operand into two micro-ops: with one
- * FMA per broadcast (a 16-filter layer) the tile then runs at about half the FMA units'
- * rate; with constant offsets a 12-output tile ran at 0.9 of it (one core, CPU time). */
-static inline __attribute__((always_inline)) AVX512 void row_tile512(
-    const float *x, ptrdiff_t x_row, int kh, int row_values, const float *w,
-    ptrdiff_t block_size, float *y, int filters, const int P, const int B, const int S)
-{
-    __m512 sum[2][TILE512_MAX];
-    for (int p = 0; p < P; p++)
-        sum[0][p] = sum[1][p] = _mm512_setzero_ps();
     for (int i = 0; i < kh; i++) {
         const float *w_i = w + (ptrdiff_t)i * row_values * F_BLOCK;
         const float *x_v = x + i * x_row;
@@ -212,7 +190,7 @@ static inline __attribute__((always_inline)) AVX512 void row_tile512(
             const __m512 w0 = _mm512_loadu_ps(w_i + v * F_BLOCK);
             const __m512 w1 = B == 2 ? _mm512_loadu_ps(w_i + block_size + v * F_BLOCK) : w0;
             for (int p = 0; p < P; p++) {
-                const __m512 value = _mm512_set1_ps(x_v[p * S]);
+                const __m512 value = _mm512_set1_ps(S ? x_v[p * S] : x_p[p][i * x_row + v]);
                 sum[0][p] = _mm512_fmadd_ps(value, w0, sum[0][p]);
                 if (B == 2)
                     sum[1][p] = _mm512_fmadd_ps(value, w1, sum[1][p]);
@@ -226,7 +204,7 @@ static inline __attribute__((always_inline)) AVX512 void row_tile512(
 
 #define ROW_TILE_MIN_WIDTH 12 /* narrower rows: tiles across row ends fill 12 outputs */
 
-/* A stripe's rows through ``row_tile512``, where the rows are at least
+/* A stripe's rows through ``tile512`` with a constant step S, where the rows are at least
  * ``ROW_TILE_MIN_WIDTH`` wide and the step sw C is 16, 32 or 64 floats (each step its own
  * constant); returns 0 where it does not apply. */
 static AVX512 int stripe_row_tiles512(const Stripe *in, const ptrdiff_t *corner, int outputs,
@@ -239,8 +217,8 @@ static AVX512 int stripe_row_tiles512(const Stripe *in, const ptrdiff_t *corner,
     for (int row_end = out_width; row_end <= outputs; row_end += out_width)
         for (int q = row_end - out_width; q < row_end;) {
             const int P = tile512_width(row_end - q);
-#define TILE(width_) row_tile512(in->data + corner[q], in->row_stride, kh, row_values, w, \
-                                 block_size, y + (ptrdiff_t)q * filters, filters, width_, B, S)
+#define TILE(width_) tile512(in->data + corner[q], NULL, in->row_stride, kh, row_values, w, \
+                              block_size, y + (ptrdiff_t)q * filters, filters, width_, B, S)
             if (step == 16) {
                 const int S = 16;
                 BY_WIDTH512_BLOCKS(P, blocks)
@@ -284,7 +262,7 @@ static AVX512 void stripe_tiles512(const Stripe *in, const ptrdiff_t *corner, in
     for (int q = 0; q < outputs;) {
         const int P = tile512_width(outputs - q);
 #define TILE(width_) tile512(in->data, corner + q, in->row_stride, kh, row_values, w, \
-                             block_size, y + (ptrdiff_t)q * filters, filters, width_, B)
+                             block_size, y + (ptrdiff_t)q * filters, filters, width_, B, 0)
         BY_WIDTH512_BLOCKS(P, blocks)
 #undef TILE
         q += P;
