@@ -301,9 +301,7 @@ def load_checkpoint(path: str | os.PathLike) -> dict:
             raise _Malformed(f"unsupported checkpoint format {header.get('format')!r:.80} "
                              f"(this version reads {FORMAT!r})")
         contents = _decode(header, tensors)
-        model = contents.get("model")
-        if not isinstance(model, dict) or not all(
-                isinstance(value, np.ndarray) for value in model.values()):
+        if not _is_weights(contents.get("model")):
             raise _Malformed("'model' must map names to tensors")
     except (_Malformed, ValueError, RecursionError) as error:
         raise CheckpointError(f"{path}: malformed checkpoint header ({str(error):.300})"
